@@ -1,0 +1,3 @@
+//! `shark-agent`: the node capture agent.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! `kubectl-shark`: capture, index and query Kubernetes traffic.
+
+fn main() {}
