@@ -1,0 +1,81 @@
+//! Protocol dissectors and the registry that picks one per flow.
+//!
+//! A [`Dissector`] is a cheap, stateless description of a protocol: its name, the ports it usually
+//! runs on, and a content probe. Once a flow is matched, the dissector makes a [`Parser`] that is
+//! pinned to the flow and fed the reassembled bytes of each direction; it yields [`Exchange`]s.
+
+use shark_store::Message;
+
+/// Which way bytes travel in a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// From the client (the side that opened the connection or sent the first request).
+    ToServer,
+    /// From the server.
+    ToClient,
+}
+
+/// How sure a probe is that bytes belong to its protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Confidence {
+    /// Certainly not this protocol.
+    No,
+    /// Not enough bytes to tell yet.
+    NeedMore,
+    /// Could be; a weak match (e.g. only the port fits).
+    Maybe,
+    /// Certainly this protocol (a magic, a method token, a valid header).
+    Yes,
+}
+
+/// Where a piece of reassembled payload came from: the packet that carried its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkMeta {
+    /// Capture timestamp of that packet, nanoseconds since the epoch.
+    pub ts_ns: i64,
+    /// The packet's number in the node's packet series.
+    pub packet: u64,
+}
+
+/// A message exchange found by a parser; the pipeline adds identities, node and flow to make an `Entry`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Exchange {
+    /// `protocol.name`, e.g. `http`, `grpc`, `dns`.
+    pub protocol: &'static str,
+    /// `protocol.version`, e.g. `1.1`, `2`, or "".
+    pub version: String,
+    /// Request fields (KFL names, see DESIGN.md's Entry).
+    pub request: Message,
+    /// Response fields; empty when no response was seen.
+    pub response: Message,
+    /// Why the exchange failed (reset, timeout, unpaired, dissection error), if it did.
+    pub error: Option<String>,
+    /// First packet of the request (timestamp = the entry's `timestamp`).
+    pub start: Option<ChunkMeta>,
+    /// Last packet of the response (or request, when unanswered).
+    pub end: Option<ChunkMeta>,
+}
+
+/// A protocol: name, usual ports and a content probe. Stateless; one instance serves all flows.
+pub trait Dissector: Send + Sync {
+    /// Protocol name as in `protocol.name`.
+    fn name(&self) -> &'static str;
+    /// Ports this protocol usually runs on (server side); tried first.
+    fn ports(&self) -> &'static [u16];
+    /// Whether `data`, the first bytes seen in direction `dir`, look like this protocol. Never panics.
+    fn probe(&self, data: &[u8], dir: Direction) -> Confidence;
+    /// A fresh parser for one flow.
+    fn parser(&self) -> Box<dyn Parser>;
+}
+
+/// Per-flow protocol state, fed reassembled bytes in order, each direction separately.
+pub trait Parser: Send {
+    /// Feeds the next in-order bytes of direction `dir`; completed exchanges are pushed to `out`.
+    /// Malformed input must not panic: report it as an exchange with `error`, or resynchronise.
+    fn feed(&mut self, dir: Direction, data: &[u8], meta: ChunkMeta, out: &mut Vec<Exchange>);
+    /// Bytes were lost in direction `dir` (a gap the reassembler could not fill).
+    fn gap(&mut self, dir: Direction, out: &mut Vec<Exchange>);
+    /// The flow ended (FIN, RST or idle timeout, named in `reason`): flush what is pending,
+    /// e.g. requests without a response become exchanges with an `error`.
+    fn close(&mut self, reason: &str, out: &mut Vec<Exchange>);
+}
