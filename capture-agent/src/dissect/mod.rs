@@ -3,6 +3,19 @@
 //! A [`Dissector`] is a cheap, stateless description of a protocol: its name, the ports it usually
 //! runs on, and a content probe. Once a flow is matched, the dissector makes a [`Parser`] that is
 //! pinned to the flow and fed the reassembled bytes of each direction; it yields [`Exchange`]s.
+//!
+//! # Fields each protocol fills (KFL names; `request.` / `response.` keys in [`Exchange`])
+//!
+//! | protocol (version) | request | response |
+//! |---|---|---|
+//! | `http` (`1.0`, `1.1`, `2`) | `method`, `path`, `url`, `host`, `query` {name: value}, `headers` {Name: value}, `body` (text, capped), `size` (body bytes) | `status` (code), `statusText`, `headers`, `body`, `size` |
+//! | `grpc` (`2`) | `method` (RPC method), `service`, `path`, `headers`, `size`, `messages` | `status` (grpc-status), `statusText` (grpc-message), `headers`, `size`, `messages` |
+//! | `dns` | `id`, `questions` [names], `qtype` (`A`, `AAAA`, …) | `status` (rcode number), `statusText` (`NOERROR`, `NXDOMAIN`, …), `answers` [rdata text] |
+//! | `redis` | `command` (upper case), `key`, `args` [text] | `type` (`simple`, `error`, `integer`, `bulk`, `array`, `nil`, …), `status` (0 ok, 1 error), `statusText` (error text), `body` |
+//! | `postgres` | `query` (SQL text), `type` (`simple`, `extended`, `startup`, `ssl`) | `status` (0 ok, 1 error), `statusText` (CommandComplete tag), `rows`, `error` (message), `code` (SQLSTATE) |
+//! | `kafka` | `apiKey`, `apiName`, `apiVersion`, `correlationId`, `clientId`, `topic` (first), `topics` [names] | `status` (error code, 0 ok, where the version carries one) |
+//! | `tls` (negotiated version) | `sni`, `alpn` [protocols], `versions` [offered], `ciphers` (count) | `version`, `cipher`, `alpn` (chosen) |
+//! | `tcp`, `udp` (no dissector claimed the flow) | `size` (bytes to server), `packets` | `size`, `packets` |
 
 use shark_store::Message;
 
