@@ -1,0 +1,374 @@
+//! The HTTP/2 connection parser: frames from both directions drive the streams, each finished
+//! stream becomes one exchange.
+
+use std::collections::BTreeMap;
+
+use super::super::{ChunkMeta, Direction, Exchange, Parser};
+use super::frame::{FrameHeader, flag, kind, unpadded};
+use super::headers::{HeaderBlocks, PendingBlock};
+use super::reader::{Event, FrameReader};
+use super::stream::{Side, Stream};
+
+/// Streams tracked at once; past this the oldest is reported and dropped.
+const MAX_OPEN_STREAMS: usize = 1024;
+
+/// Per-flow HTTP/2 state.
+#[derive(Debug)]
+pub(super) struct Http2Parser {
+    /// Frame readers, indexed by [`index`].
+    readers: [FrameReader; 2],
+    /// HPACK state, indexed by [`index`].
+    blocks: [HeaderBlocks; 2],
+    streams: Streams,
+}
+
+/// The streams of a connection and what is known about the connection as a whole.
+#[derive(Debug, Default)]
+struct Streams {
+    open: BTreeMap<u32, Stream>,
+    /// Highest finished stream id per initiator (`[server-initiated, client-initiated]`, by parity).
+    finished_up_to: [u32; 2],
+    /// A GOAWAY with an error code, reported on streams still open at the end.
+    goaway: Option<String>,
+    /// The pipeline's directions are reversed (requests were seen going to the "client").
+    swapped: Option<bool>,
+}
+
+fn index(dir: Direction) -> usize {
+    match dir {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+fn sender(dir: Direction) -> &'static str {
+    match dir {
+        Direction::ToServer => "client",
+        Direction::ToClient => "server",
+    }
+}
+
+impl Http2Parser {
+    /// State for a connection that starts as HTTP/2 (prior knowledge) or is joined mid-way.
+    pub fn new() -> Http2Parser {
+        Http2Parser {
+            readers: [FrameReader::new(true), FrameReader::new(false)],
+            blocks: [HeaderBlocks::new(), HeaderBlocks::new()],
+            streams: Streams::default(),
+        }
+    }
+
+    /// State after an HTTP/1.1 `Upgrade: h2c`: stream 1 is the upgraded request, already sent.
+    pub fn after_upgrade() -> Http2Parser {
+        let mut parser = Http2Parser::new();
+        let mut stream = Stream::default();
+        stream.request_elsewhere = true;
+        stream.request.ended = true;
+        parser.streams.open.insert(1, stream);
+        parser
+    }
+}
+
+impl Parser for Http2Parser {
+    fn feed(&mut self, dir: Direction, data: &[u8], meta: ChunkMeta, out: &mut Vec<Exchange>) {
+        let i = index(dir);
+        let (Some(reader), Some(blocks)) = (self.readers.get_mut(i), self.blocks.get_mut(i)) else { return };
+        let streams = &mut self.streams;
+        reader.feed(data, meta, &mut |event| streams.on_event(dir, event, blocks, out));
+    }
+
+    fn gap(&mut self, dir: Direction, _out: &mut Vec<Exchange>) {
+        let i = index(dir);
+        if let Some(reader) = self.readers.get_mut(i) {
+            reader.lose_sync();
+        }
+        if let Some(blocks) = self.blocks.get_mut(i) {
+            blocks.pending = None;
+        }
+        let side = self.streams.side_of(dir);
+        for stream in self.streams.open.values_mut() {
+            let half = match side {
+                Side::Request => &stream.request,
+                Side::Response => &stream.response,
+            };
+            if !half.ended {
+                stream.fail(format!("bytes from the {} lost in capture", sender(dir)));
+            }
+        }
+    }
+
+    fn close(&mut self, reason: &str, out: &mut Vec<Exchange>) {
+        let goaway = self.streams.goaway.take();
+        for (_, mut stream) in std::mem::take(&mut self.streams.open) {
+            if let Some(goaway) = &goaway {
+                stream.fail(goaway.clone());
+            }
+            if stream.response.seen {
+                stream.fail(format!("connection closed ({reason}) before the response ended"));
+            } else {
+                stream.fail(format!("no response before connection closed ({reason})"));
+            }
+            out.push(stream.into_exchange());
+        }
+    }
+}
+
+impl Streams {
+    /// Which half of a stream frames travelling in `dir` belong to.
+    fn side_of(&self, dir: Direction) -> Side {
+        match (dir, self.swapped == Some(true)) {
+            (Direction::ToServer, false) | (Direction::ToClient, true) => Side::Request,
+            _ => Side::Response,
+        }
+    }
+
+    fn on_event(&mut self, dir: Direction, event: Event<'_>, blocks: &mut HeaderBlocks, out: &mut Vec<Exchange>) {
+        match event {
+            Event::Frame { header, payload, start, end } => self.on_frame(dir, header, payload, start, end, blocks, out),
+            Event::Oversized { header, start } => {
+                if matches!(header.kind, kind::HEADERS | kind::PUSH_PROMISE | kind::CONTINUATION) {
+                    blocks.pending = None;
+                }
+                if let Some(stream) = self.stream(header.stream, out) {
+                    stream.touch(start, start);
+                    stream.fail(format!("frame of {} bytes too large to dissect, skipped", header.len));
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_frame(
+        &mut self,
+        dir: Direction,
+        header: FrameHeader,
+        payload: &[u8],
+        start: ChunkMeta,
+        end: ChunkMeta,
+        blocks: &mut HeaderBlocks,
+        out: &mut Vec<Exchange>,
+    ) {
+        if header.kind != kind::CONTINUATION
+            && let Some(block) = blocks.pending.take()
+            && let Some(stream) = self.open.get_mut(&block.stream)
+        {
+            stream.fail("header block interrupted by another frame");
+        }
+        let end_stream = header.flags & flag::END_STREAM != 0;
+        let end_headers = header.flags & flag::END_HEADERS != 0;
+        match header.kind {
+            kind::DATA => {
+                let side = self.side_of(dir);
+                let Some(stream) = self.stream(header.stream, out) else { return };
+                stream.touch(start, end);
+                match unpadded(payload, header.flags, 0) {
+                    Some(data) => stream.on_data(side, data, end_stream),
+                    None => {
+                        stream.fail("DATA frame padding longer than the frame");
+                        stream.on_data(side, &[], end_stream);
+                    }
+                }
+                self.finish_if_done(header.stream, out);
+            }
+            kind::HEADERS => {
+                let priority = if header.flags & flag::PRIORITY != 0 { 5 } else { 0 };
+                let Some(fragment) = unpadded(payload, header.flags, priority) else {
+                    if let Some(stream) = self.stream(header.stream, out) {
+                        stream.fail("HEADERS frame padding longer than the frame");
+                    }
+                    return;
+                };
+                let block = PendingBlock { stream: header.stream, promised: None, end_stream, start, bytes: Vec::new() };
+                self.header_fragment(dir, block, fragment, end_headers, end, blocks, out);
+            }
+            kind::PUSH_PROMISE => {
+                let Some(body) = unpadded(payload, header.flags, 0) else { return };
+                let (Some(id), Some(fragment)) = (body.get(..4), body.get(4..)) else { return };
+                let promised = u32::from_be_bytes([id[0], id[1], id[2], id[3]]) & 0x7fff_ffff;
+                let block = PendingBlock { stream: header.stream, promised: Some(promised), end_stream: false, start, bytes: Vec::new() };
+                self.header_fragment(dir, block, fragment, end_headers, end, blocks, out);
+            }
+            kind::CONTINUATION => {
+                let expected = blocks.pending.as_ref().is_some_and(|b| b.stream == header.stream);
+                if !expected {
+                    return;
+                }
+                if !blocks.extend(payload) {
+                    blocks.pending = None;
+                    if let Some(stream) = self.open.get_mut(&header.stream) {
+                        stream.fail("header block larger than the dissector keeps");
+                    }
+                    return;
+                }
+                if end_headers && let Some(block) = blocks.pending.take() {
+                    self.header_block_done(dir, block, end, blocks, out);
+                }
+            }
+            kind::RST_STREAM => {
+                let code = read_u32(payload, 0).unwrap_or(0);
+                if let Some(mut stream) = self.open.remove(&header.stream) {
+                    stream.touch(start, end);
+                    stream.fail(format!("stream reset by {}: {}", sender(dir), error_name(code)));
+                    self.emit(header.stream, stream, out);
+                }
+            }
+            kind::GOAWAY => self.on_goaway(dir, payload, start, end, out),
+            _ => {}
+        }
+    }
+
+    /// A HEADERS or PUSH_PROMISE fragment: decoded now when the block is complete, else kept.
+    #[allow(clippy::too_many_arguments)]
+    fn header_fragment(
+        &mut self,
+        dir: Direction,
+        mut block: PendingBlock,
+        fragment: &[u8],
+        end_headers: bool,
+        end: ChunkMeta,
+        blocks: &mut HeaderBlocks,
+        out: &mut Vec<Exchange>,
+    ) {
+        if end_headers {
+            let decoded = blocks.decode(fragment);
+            self.deliver(dir, &block, decoded, end, out);
+        } else {
+            block.bytes.extend_from_slice(fragment);
+            blocks.pending = Some(block);
+        }
+    }
+
+    fn header_block_done(
+        &mut self,
+        dir: Direction,
+        block: PendingBlock,
+        end: ChunkMeta,
+        blocks: &mut HeaderBlocks,
+        out: &mut Vec<Exchange>,
+    ) {
+        let decoded = blocks.decode(&block.bytes);
+        self.deliver(dir, &block, decoded, end, out);
+    }
+
+    /// Gives a decoded header block to its stream (for PUSH_PROMISE, to the promised stream as its request).
+    fn deliver(
+        &mut self,
+        dir: Direction,
+        block: &PendingBlock,
+        decoded: super::headers::Decoded,
+        end: ChunkMeta,
+        out: &mut Vec<Exchange>,
+    ) {
+        if let Some(promised) = block.promised {
+            if let Some(stream) = self.stream(promised, out) {
+                stream.touch(block.start, end);
+                stream.on_headers(Side::Request, decoded.fields, true);
+                if let Some(error) = decoded.error {
+                    stream.fail(error);
+                }
+            }
+            return;
+        }
+        if self.swapped.is_none() {
+            let has = |name: &str| decoded.fields.iter().any(|(n, _)| n == name);
+            let request_like = has(":method");
+            if request_like || has(":status") {
+                self.swapped = Some((dir == Direction::ToClient) == request_like);
+            }
+        }
+        let side = self.side_of(dir);
+        let Some(stream) = self.stream(block.stream, out) else { return };
+        stream.touch(block.start, end);
+        stream.on_headers(side, decoded.fields, block.end_stream);
+        if let Some(error) = decoded.error {
+            stream.fail(error);
+        }
+        self.finish_if_done(block.stream, out);
+    }
+
+    /// GOAWAY: streams above the last processed id, opened by the side receiving it, end with an error.
+    fn on_goaway(&mut self, dir: Direction, payload: &[u8], start: ChunkMeta, end: ChunkMeta, out: &mut Vec<Exchange>) {
+        let last = read_u32(payload, 0).unwrap_or(0) & 0x7fff_ffff;
+        let code = read_u32(payload, 4).unwrap_or(0);
+        let message = format!("{} sent GOAWAY {} (last stream {last})", sender(dir), error_name(code));
+        // the server's GOAWAY refuses client (odd) streams, and the other way round
+        let receiver_parity = u32::from(self.side_of(dir) == Side::Response);
+        let refused: Vec<u32> =
+            self.open.range(last.saturating_add(1)..).map(|(&id, _)| id).filter(|id| id % 2 == receiver_parity).collect();
+        for id in refused {
+            if let Some(mut stream) = self.open.remove(&id) {
+                stream.touch(start, end);
+                stream.fail(format!("not processed: {message}"));
+                self.emit(id, stream, out);
+            }
+        }
+        if code != 0 {
+            self.goaway = Some(message);
+        }
+    }
+
+    /// The stream `id`, created on first sight unless it already finished; `None` for stream 0 or a
+    /// late frame of a finished stream.
+    fn stream(&mut self, id: u32, out: &mut Vec<Exchange>) -> Option<&mut Stream> {
+        if id == 0 {
+            return None;
+        }
+        if !self.open.contains_key(&id) {
+            let parity = usize::from(id % 2 == 1);
+            if self.finished_up_to.get(parity).is_some_and(|&done| id <= done) {
+                return None;
+            }
+            if self.open.len() >= MAX_OPEN_STREAMS
+                && let Some((oldest, mut stream)) = self.open.pop_first()
+            {
+                stream.fail(format!("dropped: more than {MAX_OPEN_STREAMS} concurrent streams"));
+                self.emit(oldest, stream, out);
+            }
+        }
+        Some(self.open.entry(id).or_default())
+    }
+
+    fn finish_if_done(&mut self, id: u32, out: &mut Vec<Exchange>) {
+        if self.open.get(&id).is_some_and(Stream::finished)
+            && let Some(stream) = self.open.remove(&id)
+        {
+            self.emit(id, stream, out);
+        }
+    }
+
+    fn emit(&mut self, id: u32, stream: Stream, out: &mut Vec<Exchange>) {
+        if let Some(done) = self.finished_up_to.get_mut(usize::from(id % 2 == 1)) {
+            *done = (*done).max(id);
+        }
+        out.push(stream.into_exchange());
+    }
+}
+
+fn read_u32(data: &[u8], at: usize) -> Option<u32> {
+    let bytes: [u8; 4] = data.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(u32::from_be_bytes(bytes))
+}
+
+/// The name of an HTTP/2 error code (RFC 9113 §7).
+fn error_name(code: u32) -> String {
+    const NAMES: [&str; 14] = [
+        "NO_ERROR",
+        "PROTOCOL_ERROR",
+        "INTERNAL_ERROR",
+        "FLOW_CONTROL_ERROR",
+        "SETTINGS_TIMEOUT",
+        "STREAM_CLOSED",
+        "FRAME_SIZE_ERROR",
+        "REFUSED_STREAM",
+        "CANCEL",
+        "COMPRESSION_ERROR",
+        "CONNECT_ERROR",
+        "ENHANCE_YOUR_CALM",
+        "INADEQUATE_SECURITY",
+        "HTTP_1_1_REQUIRED",
+    ];
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .map_or_else(|| format!("error 0x{code:x}"), |name| (*name).to_owned())
+}

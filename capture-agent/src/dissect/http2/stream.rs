@@ -1,0 +1,299 @@
+//! One HTTP/2 stream: request and response halves collected from frames, then turned into an
+//! [`Exchange`] (`http` version `2`, or `grpc` when the content type says so).
+
+use serde_json::{Value, json};
+use shark_store::Message;
+
+use super::super::grpc::{self, MessageCounter};
+use super::super::{ChunkMeta, Exchange};
+
+/// Body bytes kept per direction of a stream; `size` still counts all of them.
+const BODY_CAP: usize = 64 * 1024;
+
+/// A decoded header field list, in wire order.
+pub(super) type Fields = Vec<(String, String)>;
+
+/// One direction of a stream: header block, trailers, body.
+#[derive(Debug, Default)]
+pub(super) struct Half {
+    /// The first (non-informational) header block.
+    headers: Option<Fields>,
+    /// A second header block: trailers.
+    trailers: Option<Fields>,
+    /// The first [`BODY_CAP`] body bytes.
+    body: Vec<u8>,
+    /// All body bytes seen.
+    size: u64,
+    /// gRPC length-prefixed messages in the body.
+    messages: MessageCounter,
+    /// END_STREAM seen.
+    pub ended: bool,
+    /// Any frame of this half seen.
+    pub seen: bool,
+}
+
+impl Half {
+    /// Records a header block: headers first, trailers after; 1xx responses are skipped.
+    fn on_headers(&mut self, fields: Fields, end_stream: bool) {
+        self.seen = true;
+        self.ended |= end_stream;
+        if self.headers.is_none() {
+            let informational = field(&fields, ":status").is_some_and(|s| s.starts_with('1'));
+            if !informational || end_stream {
+                self.headers = Some(fields);
+            }
+        } else if self.trailers.is_none() {
+            self.trailers = Some(fields);
+        }
+    }
+
+    fn on_data(&mut self, data: &[u8], end_stream: bool) {
+        self.seen = true;
+        self.ended |= end_stream;
+        self.size = self.size.saturating_add(data.len() as u64);
+        let room = BODY_CAP.saturating_sub(self.body.len());
+        self.body.extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+        self.messages.feed(data);
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.as_ref().and_then(|f| field(f, name))
+    }
+
+    /// A header looked up in the trailers first, then in the headers (trailers-only responses).
+    fn trailer(&self, name: &str) -> Option<&str> {
+        self.trailers.as_ref().and_then(|f| field(f, name)).or_else(|| self.header(name))
+    }
+
+    /// The fields every HTTP/2 message has: `headers`, `trailers`, `body` (when it is text), `size`.
+    fn common_fields(&self, message: &mut Message, with_body: bool) {
+        if let Some(headers) = &self.headers {
+            message.insert("headers".into(), Value::Object(header_map(headers)));
+        }
+        if let Some(trailers) = &self.trailers {
+            message.insert("trailers".into(), Value::Object(header_map(trailers)));
+        }
+        if with_body && let Some(text) = body_text(&self.body) {
+            message.insert("body".into(), json!(text));
+        }
+        message.insert("size".into(), json!(self.size));
+    }
+}
+
+/// Which side a frame came from, from the stream's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Side {
+    /// The requester.
+    Request,
+    /// The responder.
+    Response,
+}
+
+/// An HTTP/2 stream being collected.
+#[derive(Debug, Default)]
+pub(super) struct Stream {
+    /// Request half (client → server; for a pushed stream, the PUSH_PROMISE headers).
+    pub request: Half,
+    /// Response half.
+    pub response: Half,
+    /// First frame of the stream.
+    start: Option<ChunkMeta>,
+    /// Last frame of the stream.
+    end: Option<ChunkMeta>,
+    /// What went wrong, in order.
+    errors: Vec<String>,
+    /// The request travelled outside HTTP/2 (an h2c upgrade): its absence is not an error.
+    pub request_elsewhere: bool,
+}
+
+impl Stream {
+    /// Notes that a frame spanning `start..end` belonged to this stream.
+    pub fn touch(&mut self, start: ChunkMeta, end: ChunkMeta) {
+        self.start.get_or_insert(start);
+        self.end = Some(end);
+    }
+
+    /// Records a decoded header block from `side`.
+    pub fn on_headers(&mut self, side: Side, fields: Fields, end_stream: bool) {
+        self.half(side).on_headers(fields, end_stream);
+    }
+
+    /// Records DATA bytes from `side`.
+    pub fn on_data(&mut self, side: Side, data: &[u8], end_stream: bool) {
+        self.half(side).on_data(data, end_stream);
+    }
+
+    /// Records a problem (kept in order, reported together).
+    pub fn fail(&mut self, error: impl Into<String>) {
+        let error = error.into();
+        if !self.errors.contains(&error) {
+            self.errors.push(error);
+        }
+    }
+
+    /// Whether the exchange is over: the responder ended its side.
+    pub fn finished(&self) -> bool {
+        self.response.ended
+    }
+
+    fn half(&mut self, side: Side) -> &mut Half {
+        match side {
+            Side::Request => &mut self.request,
+            Side::Response => &mut self.response,
+        }
+    }
+
+    /// The exchange this stream amounts to.
+    pub fn into_exchange(mut self) -> Exchange {
+        if !self.request.seen && !self.request_elsewhere {
+            self.fail("request not captured (connection joined mid-way)");
+        }
+        let is_grpc = self
+            .request
+            .header("content-type")
+            .or_else(|| self.response.header("content-type"))
+            .is_some_and(grpc::is_grpc);
+        let mut request = request_fields(&self.request);
+        let mut response = Message::new();
+        if let Some(status) = self.response.header(":status").and_then(|s| s.parse::<u16>().ok()) {
+            response.insert("status".into(), json!(status));
+        }
+        self.response.common_fields(&mut response, !is_grpc);
+        self.request.common_fields(&mut request, !is_grpc);
+        if is_grpc {
+            grpc::request_fields(&mut request, self.request.header(":path"), &self.request.messages);
+            grpc::response_fields(
+                &mut response,
+                self.response.trailer("grpc-status"),
+                self.response.trailer("grpc-message"),
+                &self.response.messages,
+            );
+        }
+        Exchange {
+            protocol: if is_grpc { "grpc" } else { "http" },
+            version: "2".into(),
+            request,
+            response,
+            error: (!self.errors.is_empty()).then(|| self.errors.join("; ")),
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
+/// `method`, `path`, `url`, `host` and `query` from the request pseudo-headers.
+fn request_fields(half: &Half) -> Message {
+    let mut request = Message::new();
+    if let Some(method) = half.header(":method") {
+        request.insert("method".into(), json!(method));
+    }
+    let host = half.header(":authority").or_else(|| half.header("host"));
+    if let Some(host) = host {
+        request.insert("host".into(), json!(host));
+    }
+    if let Some(target) = half.header(":path") {
+        let (path, query) = target.split_once('?').map_or((target, None), |(p, q)| (p, Some(q)));
+        request.insert("path".into(), json!(path));
+        let scheme = half.header(":scheme").unwrap_or("http");
+        let url = match host {
+            Some(host) => format!("{scheme}://{host}{target}"),
+            None => target.to_owned(),
+        };
+        request.insert("url".into(), json!(url));
+        if let Some(query) = query {
+            request.insert("query".into(), Value::Object(query_map(query)));
+        }
+    }
+    request
+}
+
+/// The value of the first field called `name`.
+fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+    fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+/// Regular (non-pseudo) header fields as a map; repeated names are joined with ", ".
+fn header_map(fields: &Fields) -> Message {
+    let mut map = Message::new();
+    for (name, value) in fields.iter().filter(|(n, _)| !n.starts_with(':')) {
+        match map.get_mut(name) {
+            Some(Value::String(existing)) => {
+                existing.push_str(", ");
+                existing.push_str(value);
+            }
+            _ => {
+                map.insert(name.clone(), json!(value));
+            }
+        }
+    }
+    map
+}
+
+/// Query parameters as a map (first value of each name; no percent-decoding of the raw text).
+fn query_map(query: &str) -> Message {
+    let mut map = Message::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        map.entry(name.to_owned()).or_insert_with(|| json!(value));
+    }
+    map
+}
+
+/// The body as text, when it is UTF-8 (a multi-byte character cut by the cap is dropped).
+fn body_text(body: &[u8]) -> Option<&str> {
+    if body.is_empty() {
+        return None;
+    }
+    match std::str::from_utf8(body) {
+        Ok(text) => Some(text),
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(body.get(..e.valid_up_to())?).ok(),
+        Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> Fields {
+        pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn plain_request_and_response_become_http_2() {
+        let mut stream = Stream::default();
+        stream.on_headers(
+            Side::Request,
+            fields(&[(":method", "GET"), (":scheme", "https"), (":authority", "shop"), (":path", "/cart?id=7&x")]),
+            true,
+        );
+        stream.on_headers(Side::Response, fields(&[(":status", "100")]), false);
+        stream.on_headers(Side::Response, fields(&[(":status", "404"), ("server", "a"), ("server", "b")]), false);
+        stream.on_data(Side::Response, b"not found", true);
+        assert!(stream.finished());
+        let exchange = stream.into_exchange();
+        assert_eq!((exchange.protocol, exchange.version.as_str()), ("http", "2"));
+        assert_eq!(exchange.request["method"], json!("GET"));
+        assert_eq!(exchange.request["path"], json!("/cart"));
+        assert_eq!(exchange.request["url"], json!("https://shop/cart?id=7&x"));
+        assert_eq!(exchange.request["query"], json!({"id": "7", "x": ""}));
+        assert_eq!(exchange.response["status"], json!(404));
+        assert_eq!(exchange.response["headers"], json!({"server": "a, b"}));
+        assert_eq!(exchange.response["body"], json!("not found"));
+        assert_eq!(exchange.error, None);
+    }
+
+    #[test]
+    fn body_is_capped_but_fully_counted() {
+        let mut half = Half::default();
+        half.on_data(&vec![b'x'; BODY_CAP + 10], true);
+        assert_eq!(half.size, (BODY_CAP + 10) as u64);
+        assert_eq!(half.body.len(), BODY_CAP);
+    }
+
+    #[test]
+    fn binary_body_is_not_text() {
+        assert_eq!(body_text(&[0xff, 0xfe]), None);
+        assert_eq!(body_text("é".as_bytes().get(..1).unwrap()), Some(""));
+    }
+}
