@@ -36,13 +36,18 @@ impl MessageCounter {
     pub(crate) fn feed(&mut self, mut data: &[u8]) {
         while !data.is_empty() {
             if self.body_left > 0 {
-                let take = usize::try_from(self.body_left).map_or(data.len(), |n| n.min(data.len()));
+                let take =
+                    usize::try_from(self.body_left).map_or(data.len(), |n| n.min(data.len()));
                 self.body_left -= take as u64;
                 data = data.get(take..).unwrap_or_default();
                 continue;
             }
             let take = (PREFIX_LEN - self.prefix_have).min(data.len());
-            if let (Some(dst), Some(src)) = (self.prefix.get_mut(self.prefix_have..self.prefix_have + take), data.get(..take)) {
+            if let (Some(dst), Some(src)) = (
+                self.prefix
+                    .get_mut(self.prefix_have..self.prefix_have + take),
+                data.get(..take),
+            ) {
                 dst.copy_from_slice(src);
             }
             self.prefix_have += take;
@@ -68,8 +73,10 @@ pub(crate) fn service_and_method(path: &str) -> Option<(&str, &str)> {
 }
 
 /// Adds the gRPC request fields (`service`, `method`, `messages`, `messageSizes`) to `request`,
-/// which already holds the HTTP/2 ones (`path`, `headers`, `size`).
+/// which already holds the HTTP/2 ones (`path`, `headers`, `size`). `method` means the RPC method,
+/// so the HTTP method (always POST) is dropped.
 pub(crate) fn request_fields(request: &mut Message, path: Option<&str>, counter: &MessageCounter) {
+    request.remove("method");
     if let Some((service, method)) = path.and_then(service_and_method) {
         request.insert("service".into(), json!(service));
         request.insert("method".into(), json!(method));
@@ -126,7 +133,11 @@ fn status_name(code: u32) -> &'static str {
         "DATA_LOSS",
         "UNAUTHENTICATED",
     ];
-    usize::try_from(code).ok().and_then(|i| NAMES.get(i)).copied().unwrap_or("UNKNOWN_CODE")
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .copied()
+        .unwrap_or("UNKNOWN_CODE")
 }
 
 /// Decodes the percent-encoding gRPC uses in `grpc-message` (invalid escapes are kept as they are).
@@ -184,7 +195,12 @@ mod tests {
     fn trailers_become_status_and_text() {
         let mut response = Message::new();
         response.insert("status".into(), json!(200));
-        response_fields(&mut response, Some("5"), Some("no%20such%20key"), &MessageCounter::default());
+        response_fields(
+            &mut response,
+            Some("5"),
+            Some("no%20such%20key"),
+            &MessageCounter::default(),
+        );
         assert_eq!(response["httpStatus"], json!(200));
         assert_eq!(response["status"], json!(5));
         assert_eq!(response["statusText"], json!("no such key"));

@@ -36,7 +36,11 @@ impl Dissector for Http2Dissector {
     fn probe(&self, data: &[u8], _dir: Direction) -> Confidence {
         let n = data.len().min(PREFACE.len());
         if n > 0 && data.get(..n) == PREFACE.get(..n) {
-            return if n == PREFACE.len() { Confidence::Yes } else { Confidence::NeedMore };
+            return if n == PREFACE.len() {
+                Confidence::Yes
+            } else {
+                Confidence::NeedMore
+            };
         }
         match plausible_chain(data) {
             Some(complete) if complete > 0 => Confidence::Yes,

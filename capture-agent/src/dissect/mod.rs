@@ -21,7 +21,6 @@ use shark_store::Message;
 
 mod grpc;
 pub mod http2;
-pub mod tls;
 
 /// Which way bytes travel in a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

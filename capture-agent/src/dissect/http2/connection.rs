@@ -72,9 +72,13 @@ impl Http2Parser {
 impl Parser for Http2Parser {
     fn feed(&mut self, dir: Direction, data: &[u8], meta: ChunkMeta, out: &mut Vec<Exchange>) {
         let i = index(dir);
-        let (Some(reader), Some(blocks)) = (self.readers.get_mut(i), self.blocks.get_mut(i)) else { return };
+        let (Some(reader), Some(blocks)) = (self.readers.get_mut(i), self.blocks.get_mut(i)) else {
+            return;
+        };
         let streams = &mut self.streams;
-        reader.feed(data, meta, &mut |event| streams.on_event(dir, event, blocks, out));
+        reader.feed(data, meta, &mut |event| {
+            streams.on_event(dir, event, blocks, out)
+        });
     }
 
     fn gap(&mut self, dir: Direction, _out: &mut Vec<Exchange>) {
@@ -104,7 +108,9 @@ impl Parser for Http2Parser {
                 stream.fail(goaway.clone());
             }
             if stream.response.seen {
-                stream.fail(format!("connection closed ({reason}) before the response ended"));
+                stream.fail(format!(
+                    "connection closed ({reason}) before the response ended"
+                ));
             } else {
                 stream.fail(format!("no response before connection closed ({reason})"));
             }
@@ -122,16 +128,33 @@ impl Streams {
         }
     }
 
-    fn on_event(&mut self, dir: Direction, event: Event<'_>, blocks: &mut HeaderBlocks, out: &mut Vec<Exchange>) {
+    fn on_event(
+        &mut self,
+        dir: Direction,
+        event: Event<'_>,
+        blocks: &mut HeaderBlocks,
+        out: &mut Vec<Exchange>,
+    ) {
         match event {
-            Event::Frame { header, payload, start, end } => self.on_frame(dir, header, payload, start, end, blocks, out),
+            Event::Frame {
+                header,
+                payload,
+                start,
+                end,
+            } => self.on_frame(dir, header, payload, start, end, blocks, out),
             Event::Oversized { header, start } => {
-                if matches!(header.kind, kind::HEADERS | kind::PUSH_PROMISE | kind::CONTINUATION) {
+                if matches!(
+                    header.kind,
+                    kind::HEADERS | kind::PUSH_PROMISE | kind::CONTINUATION
+                ) {
                     blocks.pending = None;
                 }
                 if let Some(stream) = self.stream(header.stream, out) {
                     stream.touch(start, start);
-                    stream.fail(format!("frame of {} bytes too large to dissect, skipped", header.len));
+                    stream.fail(format!(
+                        "frame of {} bytes too large to dissect, skipped",
+                        header.len
+                    ));
                 }
             }
         }
@@ -159,7 +182,9 @@ impl Streams {
         match header.kind {
             kind::DATA => {
                 let side = self.side_of(dir);
-                let Some(stream) = self.stream(header.stream, out) else { return };
+                let Some(stream) = self.stream(header.stream, out) else {
+                    return;
+                };
                 stream.touch(start, end);
                 match unpadded(payload, header.flags, 0) {
                     Some(data) => stream.on_data(side, data, end_stream),
@@ -171,25 +196,48 @@ impl Streams {
                 self.finish_if_done(header.stream, out);
             }
             kind::HEADERS => {
-                let priority = if header.flags & flag::PRIORITY != 0 { 5 } else { 0 };
+                let priority = if header.flags & flag::PRIORITY != 0 {
+                    5
+                } else {
+                    0
+                };
                 let Some(fragment) = unpadded(payload, header.flags, priority) else {
                     if let Some(stream) = self.stream(header.stream, out) {
                         stream.fail("HEADERS frame padding longer than the frame");
                     }
                     return;
                 };
-                let block = PendingBlock { stream: header.stream, promised: None, end_stream, start, bytes: Vec::new() };
+                let block = PendingBlock {
+                    stream: header.stream,
+                    promised: None,
+                    end_stream,
+                    start,
+                    bytes: Vec::new(),
+                };
                 self.header_fragment(dir, block, fragment, end_headers, end, blocks, out);
             }
             kind::PUSH_PROMISE => {
-                let Some(body) = unpadded(payload, header.flags, 0) else { return };
-                let (Some(id), Some(fragment)) = (body.get(..4), body.get(4..)) else { return };
+                let Some(body) = unpadded(payload, header.flags, 0) else {
+                    return;
+                };
+                let (Some(id), Some(fragment)) = (body.get(..4), body.get(4..)) else {
+                    return;
+                };
                 let promised = u32::from_be_bytes([id[0], id[1], id[2], id[3]]) & 0x7fff_ffff;
-                let block = PendingBlock { stream: header.stream, promised: Some(promised), end_stream: false, start, bytes: Vec::new() };
+                let block = PendingBlock {
+                    stream: header.stream,
+                    promised: Some(promised),
+                    end_stream: false,
+                    start,
+                    bytes: Vec::new(),
+                };
                 self.header_fragment(dir, block, fragment, end_headers, end, blocks, out);
             }
             kind::CONTINUATION => {
-                let expected = blocks.pending.as_ref().is_some_and(|b| b.stream == header.stream);
+                let expected = blocks
+                    .pending
+                    .as_ref()
+                    .is_some_and(|b| b.stream == header.stream);
                 if !expected {
                     return;
                 }
@@ -208,7 +256,11 @@ impl Streams {
                 let code = read_u32(payload, 0).unwrap_or(0);
                 if let Some(mut stream) = self.open.remove(&header.stream) {
                     stream.touch(start, end);
-                    stream.fail(format!("stream reset by {}: {}", sender(dir), error_name(code)));
+                    stream.fail(format!(
+                        "stream reset by {}: {}",
+                        sender(dir),
+                        error_name(code)
+                    ));
                     self.emit(header.stream, stream, out);
                 }
             }
@@ -277,7 +329,9 @@ impl Streams {
             }
         }
         let side = self.side_of(dir);
-        let Some(stream) = self.stream(block.stream, out) else { return };
+        let Some(stream) = self.stream(block.stream, out) else {
+            return;
+        };
         stream.touch(block.start, end);
         stream.on_headers(side, decoded.fields, block.end_stream);
         if let Some(error) = decoded.error {
@@ -287,14 +341,29 @@ impl Streams {
     }
 
     /// GOAWAY: streams above the last processed id, opened by the side receiving it, end with an error.
-    fn on_goaway(&mut self, dir: Direction, payload: &[u8], start: ChunkMeta, end: ChunkMeta, out: &mut Vec<Exchange>) {
+    fn on_goaway(
+        &mut self,
+        dir: Direction,
+        payload: &[u8],
+        start: ChunkMeta,
+        end: ChunkMeta,
+        out: &mut Vec<Exchange>,
+    ) {
         let last = read_u32(payload, 0).unwrap_or(0) & 0x7fff_ffff;
         let code = read_u32(payload, 4).unwrap_or(0);
-        let message = format!("{} sent GOAWAY {} (last stream {last})", sender(dir), error_name(code));
+        let message = format!(
+            "{} sent GOAWAY {} (last stream {last})",
+            sender(dir),
+            error_name(code)
+        );
         // the server's GOAWAY refuses client (odd) streams, and the other way round
         let receiver_parity = u32::from(self.side_of(dir) == Side::Response);
-        let refused: Vec<u32> =
-            self.open.range(last.saturating_add(1)..).map(|(&id, _)| id).filter(|id| id % 2 == receiver_parity).collect();
+        let refused: Vec<u32> = self
+            .open
+            .range(last.saturating_add(1)..)
+            .map(|(&id, _)| id)
+            .filter(|id| id % 2 == receiver_parity)
+            .collect();
         for id in refused {
             if let Some(mut stream) = self.open.remove(&id) {
                 stream.touch(start, end);
@@ -315,13 +384,19 @@ impl Streams {
         }
         if !self.open.contains_key(&id) {
             let parity = usize::from(id % 2 == 1);
-            if self.finished_up_to.get(parity).is_some_and(|&done| id <= done) {
+            if self
+                .finished_up_to
+                .get(parity)
+                .is_some_and(|&done| id <= done)
+            {
                 return None;
             }
             if self.open.len() >= MAX_OPEN_STREAMS
                 && let Some((oldest, mut stream)) = self.open.pop_first()
             {
-                stream.fail(format!("dropped: more than {MAX_OPEN_STREAMS} concurrent streams"));
+                stream.fail(format!(
+                    "dropped: more than {MAX_OPEN_STREAMS} concurrent streams"
+                ));
                 self.emit(oldest, stream, out);
             }
         }
@@ -371,4 +446,282 @@ fn error_name(code: u32) -> String {
         .ok()
         .and_then(|i| NAMES.get(i))
         .map_or_else(|| format!("error 0x{code:x}"), |name| (*name).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use loona_hpack::Encoder;
+    use serde_json::json;
+
+    use super::*;
+
+    fn meta(packet: u64) -> ChunkMeta {
+        ChunkMeta {
+            ts_ns: packet as i64 * 1000,
+            packet,
+        }
+    }
+
+    fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let len = payload.len().to_be_bytes();
+        let mut out = vec![len[5], len[6], len[7], kind, flags];
+        out.extend_from_slice(&stream.to_be_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    /// A connection driven by test frames, with one HPACK encoder per direction.
+    struct Conn {
+        parser: Http2Parser,
+        encoders: [Encoder<'static>; 2],
+        out: Vec<Exchange>,
+        packet: u64,
+    }
+
+    impl Conn {
+        fn new() -> Conn {
+            let mut conn = Conn {
+                parser: Http2Parser::new(),
+                encoders: [Encoder::new(), Encoder::new()],
+                out: Vec::new(),
+                packet: 0,
+            };
+            conn.send(Direction::ToServer, super::super::frame::PREFACE.to_vec());
+            conn
+        }
+
+        fn send(&mut self, dir: Direction, bytes: Vec<u8>) {
+            self.packet += 1;
+            self.parser
+                .feed(dir, &bytes, meta(self.packet), &mut self.out);
+        }
+
+        fn block(&mut self, dir: Direction, fields: &[(&str, &str)]) -> Vec<u8> {
+            let encoder = &mut self.encoders[index(dir)];
+            encoder.encode(fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())))
+        }
+
+        fn headers(&mut self, dir: Direction, stream: u32, flags: u8, fields: &[(&str, &str)]) {
+            let block = self.block(dir, fields);
+            self.send(
+                dir,
+                frame(kind::HEADERS, flags | flag::END_HEADERS, stream, &block),
+            );
+        }
+    }
+
+    const GET: &[(&str, &str)] = &[
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":authority", "api"),
+        (":path", "/items"),
+    ];
+
+    #[test]
+    fn interleaved_streams_with_padding_continuation_and_trailers() {
+        let mut c = Conn::new();
+        c.headers(Direction::ToServer, 1, flag::END_STREAM, GET);
+        // stream 3: header block split over HEADERS (padded, with priority) and CONTINUATION
+        let block = c.block(
+            Direction::ToServer,
+            &[
+                (":method", "POST"),
+                (":scheme", "http"),
+                (":path", "/upload"),
+            ],
+        );
+        let (head, tail) = block.split_at(2);
+        let mut payload = vec![3, 0, 0, 0, 1, 16];
+        payload.extend_from_slice(head);
+        payload.extend_from_slice(&[0, 0, 0]);
+        c.send(
+            Direction::ToServer,
+            frame(kind::HEADERS, flag::PADDED | flag::PRIORITY, 3, &payload),
+        );
+        c.send(
+            Direction::ToServer,
+            frame(kind::CONTINUATION, flag::END_HEADERS, 3, tail),
+        );
+        c.send(
+            Direction::ToServer,
+            frame(
+                kind::DATA,
+                flag::END_STREAM | flag::PADDED,
+                3,
+                b"\x02hi\0\0",
+            ),
+        );
+        c.headers(Direction::ToClient, 3, 0, &[(":status", "201")]);
+        c.headers(Direction::ToClient, 1, 0, &[(":status", "200")]);
+        c.send(Direction::ToClient, frame(kind::DATA, 0, 1, b"[1,"));
+        c.send(Direction::ToClient, frame(kind::DATA, 0, 3, b"created"));
+        c.headers(
+            Direction::ToClient,
+            3,
+            flag::END_STREAM,
+            &[("x-checksum", "abc")],
+        );
+        c.send(
+            Direction::ToClient,
+            frame(kind::DATA, flag::END_STREAM, 1, b"2]"),
+        );
+        assert_eq!(c.out.len(), 2);
+        let upload = &c.out[0];
+        assert_eq!(upload.request["path"], json!("/upload"));
+        assert_eq!(upload.request["body"], json!("hi"));
+        assert_eq!(upload.response["status"], json!(201));
+        assert_eq!(upload.response["body"], json!("created"));
+        assert_eq!(upload.response["trailers"], json!({"x-checksum": "abc"}));
+        assert_eq!(upload.error, None);
+        let items = &c.out[1];
+        assert_eq!(items.request["url"], json!("http://api/items"));
+        assert_eq!(items.response["body"], json!("[1,2]"));
+        assert_eq!(items.start, Some(meta(2)));
+        assert_eq!(items.end, Some(meta(11)));
+    }
+
+    #[test]
+    fn rst_stream_ends_the_stream_with_an_error() {
+        let mut c = Conn::new();
+        c.headers(Direction::ToServer, 1, flag::END_STREAM, GET);
+        c.send(
+            Direction::ToClient,
+            frame(kind::RST_STREAM, 0, 1, &8u32.to_be_bytes()),
+        );
+        assert_eq!(c.out.len(), 1);
+        assert_eq!(
+            c.out[0].error.as_deref(),
+            Some("stream reset by server: CANCEL")
+        );
+        // a late frame on the finished stream does not resurrect it
+        c.headers(
+            Direction::ToClient,
+            1,
+            flag::END_STREAM,
+            &[(":status", "200")],
+        );
+        assert_eq!(c.out.len(), 1);
+    }
+
+    #[test]
+    fn goaway_refuses_streams_above_the_last_id_and_marks_the_rest_at_close() {
+        let mut c = Conn::new();
+        c.headers(Direction::ToServer, 1, flag::END_STREAM, GET);
+        c.headers(Direction::ToServer, 3, flag::END_STREAM, GET);
+        let mut goaway = 1u32.to_be_bytes().to_vec();
+        goaway.extend_from_slice(&2u32.to_be_bytes());
+        c.send(Direction::ToClient, frame(kind::GOAWAY, 0, 0, &goaway));
+        assert_eq!(c.out.len(), 1);
+        assert_eq!(
+            c.out[0].error.as_deref(),
+            Some("not processed: server sent GOAWAY INTERNAL_ERROR (last stream 1)")
+        );
+        c.parser.close("FIN", &mut c.out);
+        assert_eq!(c.out.len(), 2);
+        assert_eq!(
+            c.out[1].error.as_deref(),
+            Some(
+                "server sent GOAWAY INTERNAL_ERROR (last stream 1); no response before connection closed (FIN)"
+            )
+        );
+    }
+
+    #[test]
+    fn push_promise_becomes_its_own_exchange() {
+        let mut c = Conn::new();
+        c.headers(Direction::ToServer, 1, flag::END_STREAM, GET);
+        let mut payload = 2u32.to_be_bytes().to_vec();
+        let promised = c.block(
+            Direction::ToClient,
+            &[
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":path", "/style.css"),
+            ],
+        );
+        payload.extend_from_slice(&promised);
+        c.send(
+            Direction::ToClient,
+            frame(kind::PUSH_PROMISE, flag::END_HEADERS, 1, &payload),
+        );
+        c.headers(
+            Direction::ToClient,
+            1,
+            flag::END_STREAM,
+            &[(":status", "204")],
+        );
+        c.headers(
+            Direction::ToClient,
+            2,
+            0,
+            &[(":status", "200"), ("content-type", "text/css")],
+        );
+        c.send(
+            Direction::ToClient,
+            frame(kind::DATA, flag::END_STREAM, 2, b"a{}"),
+        );
+        let paths: Vec<_> = c
+            .out
+            .iter()
+            .map(|e| (e.request["path"].clone(), e.response["status"].clone()))
+            .collect();
+        assert_eq!(
+            paths,
+            vec![
+                (json!("/items"), json!(204)),
+                (json!("/style.css"), json!(200))
+            ]
+        );
+    }
+
+    #[test]
+    fn lost_bytes_mark_open_streams_and_later_streams_still_parse() {
+        let mut c = Conn::new();
+        c.headers(Direction::ToServer, 1, flag::END_STREAM, GET);
+        c.headers(Direction::ToClient, 1, 0, &[(":status", "200")]);
+        c.parser.gap(Direction::ToClient, &mut c.out);
+        // the reader resynchronises on the next frames: the end of stream 1, then stream 3
+        c.send(
+            Direction::ToClient,
+            [
+                &b"lost-tail"[..],
+                &frame(kind::DATA, flag::END_STREAM, 1, b"ok"),
+            ]
+            .concat(),
+        );
+        c.headers(Direction::ToServer, 3, flag::END_STREAM, GET);
+        c.headers(
+            Direction::ToClient,
+            3,
+            flag::END_STREAM,
+            &[(":status", "404")],
+        );
+        assert_eq!(c.out.len(), 2);
+        assert_eq!(
+            c.out[0].error.as_deref(),
+            Some("bytes from the server lost in capture")
+        );
+        assert_eq!(c.out[1].response["status"], json!(404));
+        assert_eq!(c.out[1].error, None);
+    }
+
+    #[test]
+    fn reversed_directions_are_detected_from_pseudo_headers() {
+        let mut c = Conn {
+            parser: Http2Parser::new(),
+            encoders: [Encoder::new(), Encoder::new()],
+            out: Vec::new(),
+            packet: 0,
+        };
+        // the pipeline guessed wrong: requests arrive as "ToClient"
+        c.headers(Direction::ToClient, 1, flag::END_STREAM, GET);
+        c.headers(Direction::ToServer, 1, 0, &[(":status", "200")]);
+        c.send(
+            Direction::ToServer,
+            frame(kind::DATA, flag::END_STREAM, 1, b"fine"),
+        );
+        assert_eq!(c.out.len(), 1);
+        assert_eq!(c.out[0].request["method"], json!("GET"));
+        assert_eq!(c.out[0].response["body"], json!("fine"));
+    }
 }

@@ -69,7 +69,9 @@ impl FrameHeader {
             kind::PRIORITY => on_stream && self.len == 5,
             kind::RST_STREAM => on_stream && self.len == 4,
             kind::SETTINGS => {
-                !on_stream && self.len % 6 == 0 && (self.flags & flag::ACK == 0 || self.len == 0)
+                !on_stream
+                    && self.len.is_multiple_of(6)
+                    && (self.flags & flag::ACK == 0 || self.len == 0)
             }
             kind::PUSH_PROMISE => on_stream && self.len >= 4,
             kind::PING => !on_stream && self.len == 8,
@@ -101,7 +103,11 @@ pub(super) fn plausible_chain(data: &[u8]) -> Option<usize> {
         complete += 1;
         offset = offset.checked_add(end)?;
     }
-    if offset == 0 && data.len() < HEADER_LEN { None } else { Some(complete) }
+    if offset == 0 && data.len() < HEADER_LEN {
+        None
+    } else {
+        Some(complete)
+    }
 }
 
 /// The fragment of a HEADERS or PUSH_PROMISE payload that carries header block bytes, without
@@ -122,7 +128,15 @@ mod tests {
     #[test]
     fn parses_settings_header() {
         let h = FrameHeader::parse(&[0, 0, 6, 4, 0, 0, 0, 0, 0]).unwrap();
-        assert_eq!(h, FrameHeader { len: 6, kind: kind::SETTINGS, flags: 0, stream: 0 });
+        assert_eq!(
+            h,
+            FrameHeader {
+                len: 6,
+                kind: kind::SETTINGS,
+                flags: 0,
+                stream: 0
+            }
+        );
         assert!(h.plausible(0));
     }
 
@@ -135,7 +149,10 @@ mod tests {
     #[test]
     fn padding_is_stripped() {
         // pad length 2, then "ab", then two padding bytes
-        assert_eq!(unpadded(&[2, b'a', b'b', 0, 0], flag::PADDED, 0), Some(&b"ab"[..]));
+        assert_eq!(
+            unpadded(&[2, b'a', b'b', 0, 0], flag::PADDED, 0),
+            Some(&b"ab"[..])
+        );
         assert_eq!(unpadded(&[9, b'a'], flag::PADDED, 0), None);
         assert_eq!(unpadded(b"abcdef", 0, 5), Some(&b"f"[..]));
     }

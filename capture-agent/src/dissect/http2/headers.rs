@@ -2,6 +2,7 @@
 //! with `loona-hpack`, one decoder per direction.
 
 use loona_hpack::Decoder;
+use loona_hpack::decoder::DecoderError;
 
 use super::super::ChunkMeta;
 use super::stream::Fields;
@@ -55,7 +56,10 @@ impl HeaderBlocks {
     pub fn new() -> HeaderBlocks {
         let mut decoder = Decoder::new();
         decoder.set_max_allowed_table_size(MAX_TABLE);
-        HeaderBlocks { decoder, pending: None }
+        HeaderBlocks {
+            decoder,
+            pending: None,
+        }
     }
 
     /// Adds a CONTINUATION fragment; `false` when the block grew past its bound.
@@ -69,20 +73,130 @@ impl HeaderBlocks {
         }
     }
 
-    /// Decodes a complete header block. Fields that decode before an error are kept; an error
-    /// from a table index the capture never saw is reported as a missing dynamic table.
+    /// Decodes a complete header block. Each field representation is decoded on its own, so that
+    /// one referring to a table entry the capture never saw (a connection joined mid-way) is
+    /// skipped and the rest still decode; a literal whose name is unknown still enters the dynamic
+    /// table, keeping later indexes aligned with the encoder's.
     pub fn decode(&mut self, block: &[u8]) -> Decoded {
         let mut fields = Fields::new();
-        let result = self.decoder.decode_with_cb(block, |name, value| {
-            fields.push((String::from_utf8_lossy(&name).into_owned(), String::from_utf8_lossy(&value).into_owned()));
-        });
-        let error = match result {
-            Ok(()) => None,
-            Err(loona_hpack::decoder::DecoderError::HeaderIndexOutOfBounds) => Some("header compression table incomplete (connection joined mid-way or bytes lost); some headers unknown".to_owned()),
-            Err(e) => Some(format!("header block could not be decoded: {e}")),
-        };
+        let mut unknown = false;
+        let mut error = None;
+        let mut rest = block;
+        while !rest.is_empty() {
+            let Some((representation, len)) = Representation::split(rest) else {
+                error = Some("header block truncated or malformed".to_owned());
+                break;
+            };
+            let (piece, after) = rest.split_at(len.min(rest.len()));
+            rest = after;
+            match self.decode_one(piece, &mut fields) {
+                Ok(()) => {}
+                Err(DecoderError::SizeUpdateAtEnd)
+                    if representation == Representation::SizeUpdate => {}
+                Err(DecoderError::HeaderIndexOutOfBounds) => {
+                    unknown = true;
+                    if let Representation::Literal { indexing, value_at } = representation
+                        && let Some(value) = piece.get(value_at..)
+                    {
+                        let mut substitute =
+                            vec![if indexing { 0x40 } else { 0x00 }, UNKNOWN_NAME.len() as u8];
+                        substitute.extend_from_slice(UNKNOWN_NAME);
+                        substitute.extend_from_slice(value);
+                        // cannot fail on an index: the name is literal now
+                        let _ = self.decode_one(&substitute, &mut fields);
+                    }
+                }
+                Err(e) => {
+                    error = Some(format!("header block could not be decoded: {e}"));
+                    break;
+                }
+            }
+        }
+        if unknown && error.is_none() {
+            error = Some(
+                "some header fields unknown: compression table incomplete (connection joined mid-way or bytes lost)"
+                    .to_owned(),
+            );
+        }
         Decoded { fields, error }
     }
+
+    /// Decodes one field representation into `fields`, leaving out placeholder names.
+    fn decode_one(&mut self, piece: &[u8], fields: &mut Fields) -> Result<(), DecoderError> {
+        self.decoder.decode_with_cb(piece, |name, value| {
+            if *name != *UNKNOWN_NAME {
+                fields.push((
+                    String::from_utf8_lossy(&name).into_owned(),
+                    String::from_utf8_lossy(&value).into_owned(),
+                ));
+            }
+        })
+    }
+}
+
+/// Name given to a literal whose indexed name the decoder does not have (not a valid header token,
+/// so it cannot collide with a real name).
+const UNKNOWN_NAME: &[u8] = b"<unknown>";
+
+/// The kind of one HPACK field representation (RFC 7541 §6), as needed to step over it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Representation {
+    /// An indexed field (§6.1).
+    Indexed,
+    /// A literal field (§6.2); `value_at` is where its value string starts.
+    Literal {
+        /// With incremental indexing (§6.2.1).
+        indexing: bool,
+        /// Offset of the value string (length prefix included).
+        value_at: usize,
+    },
+    /// A dynamic table size update (§6.3).
+    SizeUpdate,
+}
+
+impl Representation {
+    /// The representation at the start of `block` and its length in bytes.
+    fn split(block: &[u8]) -> Option<(Representation, usize)> {
+        let first = *block.first()?;
+        if first & 0x80 != 0 {
+            return Some((Representation::Indexed, integer(block, 7)?.1));
+        }
+        if first & 0xe0 == 0x20 {
+            return Some((Representation::SizeUpdate, integer(block, 5)?.1));
+        }
+        let indexing = first & 0xc0 == 0x40;
+        let (name_index, mut at) = integer(block, if indexing { 6 } else { 4 })?;
+        if name_index == 0 {
+            at = at.checked_add(string_len(block.get(at..)?)?)?;
+        }
+        let value_at = at;
+        let end = at.checked_add(string_len(block.get(at..)?)?)?;
+        Some((Representation::Literal { indexing, value_at }, end))
+    }
+}
+
+/// An HPACK integer with an `prefix`-bit prefix (§5.1): its value and encoded length.
+fn integer(data: &[u8], prefix: u32) -> Option<(usize, usize)> {
+    let max = (1usize << prefix) - 1;
+    let first = usize::from(*data.first()?) & max;
+    if first < max {
+        return Some((first, 1));
+    }
+    let mut value = max;
+    for (i, &byte) in data.iter().enumerate().skip(1).take(4) {
+        value = value.checked_add(usize::from(byte & 0x7f) << (7 * (i - 1)))?;
+        if byte & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+/// The encoded length of the string literal at the start of `data` (§5.2), if it is all there.
+fn string_len(data: &[u8]) -> Option<usize> {
+    let (len, prefix) = integer(data, 7)?;
+    let total = prefix.checked_add(len)?;
+    (total <= data.len()).then_some(total)
 }
 
 #[cfg(test)]
@@ -93,25 +207,66 @@ mod tests {
     fn decodes_rfc7541_c3_request_sequence_sharing_the_dynamic_table() {
         // RFC 7541 C.3.1 and C.3.2: the second request refers to the first's table entries.
         let first = [
-            0x82, 0x86, 0x84, 0x41, 0x0f, b'w', b'w', b'w', b'.', b'e', b'x', b'a', b'm', b'p', b'l', b'e', b'.', b'c',
-            b'o', b'm',
+            0x82, 0x86, 0x84, 0x41, 0x0f, b'w', b'w', b'w', b'.', b'e', b'x', b'a', b'm', b'p',
+            b'l', b'e', b'.', b'c', b'o', b'm',
         ];
-        let second = [0x82, 0x86, 0x84, 0xbe, 0x58, 0x08, b'n', b'o', b'-', b'c', b'a', b'c', b'h', b'e'];
+        let second = [
+            0x82, 0x86, 0x84, 0xbe, 0x58, 0x08, b'n', b'o', b'-', b'c', b'a', b'c', b'h', b'e',
+        ];
         let mut blocks = HeaderBlocks::new();
         let one = blocks.decode(&first);
         assert_eq!(one.error, None);
-        assert_eq!(one.fields.get(3).map(|(n, v)| (n.as_str(), v.as_str())), Some((":authority", "www.example.com")));
+        assert_eq!(
+            one.fields.get(3).map(|(n, v)| (n.as_str(), v.as_str())),
+            Some((":authority", "www.example.com"))
+        );
         let two = blocks.decode(&second);
         assert_eq!(two.error, None);
-        assert_eq!(two.fields.get(3).map(|(_, v)| v.as_str()), Some("www.example.com"));
-        assert_eq!(two.fields.get(4).map(|(n, v)| (n.as_str(), v.as_str())), Some(("cache-control", "no-cache")));
+        assert_eq!(
+            two.fields.get(3).map(|(_, v)| v.as_str()),
+            Some("www.example.com")
+        );
+        assert_eq!(
+            two.fields.get(4).map(|(n, v)| (n.as_str(), v.as_str())),
+            Some(("cache-control", "no-cache"))
+        );
     }
 
     #[test]
     fn missing_dynamic_entries_keep_what_decoded() {
         // :method GET, then index 62 which a decoder that joined mid-way does not have
         let decoded = HeaderBlocks::new().decode(&[0x82, 0xbe]);
-        assert_eq!(decoded.fields, vec![(":method".to_owned(), "GET".to_owned())]);
-        assert!(decoded.error.is_some_and(|e| e.contains("table incomplete")));
+        assert_eq!(
+            decoded.fields,
+            vec![(":method".to_owned(), "GET".to_owned())]
+        );
+        assert!(
+            decoded
+                .error
+                .is_some_and(|e| e.contains("table incomplete"))
+        );
+    }
+
+    #[test]
+    fn fields_after_an_unknown_index_still_decode_and_keep_indexes_aligned() {
+        let mut blocks = HeaderBlocks::new();
+        // :method GET; index 62 (unknown); literal with indexing, name index 63 (unknown),
+        // value "v1"; :path / ; then index 62, which is now the entry just added.
+        let block = [0x82, 0xbe, 0x7f, 0x00, 0x02, b'v', b'1', 0x84, 0xbe];
+        let decoded = blocks.decode(&block);
+        let names: Vec<&str> = decoded.fields.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, vec![":method", ":path"]);
+        assert!(
+            decoded
+                .error
+                .is_some_and(|e| e.starts_with("some header fields unknown"))
+        );
+    }
+
+    #[test]
+    fn truncated_block_reports_an_error() {
+        let decoded = HeaderBlocks::new().decode(&[0x82, 0x40, 0x05, b'a']);
+        assert_eq!(decoded.fields.len(), 1);
+        assert!(decoded.error.is_some_and(|e| e.contains("truncated")));
     }
 }

@@ -13,9 +13,17 @@ const MAX_UNSYNCED: usize = 64 * 1024;
 #[derive(Debug)]
 pub(super) enum Event<'a> {
     /// A whole frame; `start` is the chunk of its first byte, `end` of its last.
-    Frame { header: FrameHeader, payload: &'a [u8], start: ChunkMeta, end: ChunkMeta },
+    Frame {
+        header: FrameHeader,
+        payload: &'a [u8],
+        start: ChunkMeta,
+        end: ChunkMeta,
+    },
     /// A frame larger than the reader buffers; its payload is skipped.
-    Oversized { header: FrameHeader, start: ChunkMeta },
+    Oversized {
+        header: FrameHeader,
+        start: ChunkMeta,
+    },
 }
 
 /// Frame reader for one direction.
@@ -36,7 +44,13 @@ pub(super) struct FrameReader {
 impl FrameReader {
     /// A reader for a direction that may open with the client preface (`client`) or not.
     pub fn new(client: bool) -> FrameReader {
-        FrameReader { buf: Vec::new(), buf_meta: None, synced: false, preface_possible: client, skip: 0 }
+        FrameReader {
+            buf: Vec::new(),
+            buf_meta: None,
+            synced: false,
+            preface_possible: client,
+            skip: 0,
+        }
     }
 
     /// Bytes were lost: drop what is buffered and look for the next frame boundary.
@@ -78,7 +92,8 @@ impl FrameReader {
         let rest_meta = if used > 0 { meta } else { first };
         self.buf.clear();
         self.keep(rest, rest_meta);
-        self.buf.shrink_to(MAX_FRAME.min(self.buf.len().max(HEADER_LEN) * 2));
+        self.buf
+            .shrink_to(MAX_FRAME.min(self.buf.len().max(HEADER_LEN) * 2));
     }
 
     /// Stashes an incomplete frame's bytes.
@@ -91,10 +106,18 @@ impl FrameReader {
 
     /// Emits the whole frames at the start of `data`; returns the bytes used (whole frames and
     /// skipped oversized prefixes). `first` is the chunk of `data`'s first byte, `last` the current one.
-    fn frames(&mut self, data: &[u8], first: ChunkMeta, last: ChunkMeta, on_event: &mut dyn FnMut(Event<'_>)) -> usize {
+    fn frames(
+        &mut self,
+        data: &[u8],
+        first: ChunkMeta,
+        last: ChunkMeta,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> usize {
         let mut offset = 0usize;
         while let Some(rest) = data.get(offset..) {
-            let Some(header) = FrameHeader::parse(rest) else { break };
+            let Some(header) = FrameHeader::parse(rest) else {
+                break;
+            };
             let start = if offset == 0 { first } else { last };
             if header.len > MAX_FRAME {
                 on_event(Event::Oversized { header, start });
@@ -103,8 +126,15 @@ impl FrameReader {
                 return data.len();
             }
             let end = HEADER_LEN + header.len;
-            let Some(payload) = rest.get(HEADER_LEN..end) else { break };
-            on_event(Event::Frame { header, payload, start, end: last });
+            let Some(payload) = rest.get(HEADER_LEN..end) else {
+                break;
+            };
+            on_event(Event::Frame {
+                header,
+                payload,
+                start,
+                end: last,
+            });
             offset += end;
         }
         offset
@@ -155,14 +185,23 @@ mod tests {
     use super::*;
 
     fn meta(packet: u64) -> ChunkMeta {
-        ChunkMeta { ts_ns: packet as i64, packet }
+        ChunkMeta {
+            ts_ns: packet as i64,
+            packet,
+        }
     }
 
     fn collect(reader: &mut FrameReader, chunks: &[&[u8]]) -> Vec<(u8, usize, u64, u64)> {
         let mut seen = Vec::new();
         for (i, chunk) in chunks.iter().enumerate() {
             reader.feed(chunk, meta(i as u64), &mut |event| {
-                if let Event::Frame { header, payload, start, end } = event {
+                if let Event::Frame {
+                    header,
+                    payload,
+                    start,
+                    end,
+                } = event
+                {
                     seen.push((header.kind, payload.len(), start.packet, end.packet));
                 }
             });
@@ -180,14 +219,21 @@ mod tests {
             let (a, b) = wire.split_at(cut);
             let mut reader = FrameReader::new(true);
             let frames = collect(&mut reader, &[a, b]);
-            assert_eq!(frames.iter().map(|f| (f.0, f.1)).collect::<Vec<_>>(), vec![(4, 0), (6, 8)], "cut {cut}");
+            assert_eq!(
+                frames.iter().map(|f| (f.0, f.1)).collect::<Vec<_>>(),
+                vec![(4, 0), (6, 8)],
+                "cut {cut}"
+            );
         }
     }
 
     #[test]
     fn frame_metas_name_first_and_last_chunk() {
         let mut reader = FrameReader::new(false);
-        let frames = collect(&mut reader, &[SETTINGS, PING.get(..4).unwrap(), PING.get(4..).unwrap()]);
+        let frames = collect(
+            &mut reader,
+            &[SETTINGS, PING.get(..4).unwrap(), PING.get(4..).unwrap()],
+        );
         assert_eq!(frames, vec![(4, 0, 0, 0), (6, 8, 1, 2)]);
     }
 
@@ -206,7 +252,9 @@ mod tests {
         let mut reader = FrameReader::new(false);
         reader.synced = true;
         let mut oversized = 0;
-        reader.feed(&big, meta(0), &mut |e| oversized += matches!(e, Event::Oversized { .. }) as usize);
+        reader.feed(&big, meta(0), &mut |e| {
+            oversized += matches!(e, Event::Oversized { .. }) as usize
+        });
         assert_eq!(oversized, 1);
         assert_eq!(reader.skip, 0x10_0001 - 100);
     }

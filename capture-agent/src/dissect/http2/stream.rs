@@ -52,7 +52,8 @@ impl Half {
         self.ended |= end_stream;
         self.size = self.size.saturating_add(data.len() as u64);
         let room = BODY_CAP.saturating_sub(self.body.len());
-        self.body.extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+        self.body
+            .extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
         self.messages.feed(data);
     }
 
@@ -62,7 +63,10 @@ impl Half {
 
     /// A header looked up in the trailers first, then in the headers (trailers-only responses).
     fn trailer(&self, name: &str) -> Option<&str> {
-        self.trailers.as_ref().and_then(|f| field(f, name)).or_else(|| self.header(name))
+        self.trailers
+            .as_ref()
+            .and_then(|f| field(f, name))
+            .or_else(|| self.header(name))
     }
 
     /// The fields every HTTP/2 message has: `headers`, `trailers`, `body` (when it is text), `size`.
@@ -155,13 +159,21 @@ impl Stream {
             .is_some_and(grpc::is_grpc);
         let mut request = request_fields(&self.request);
         let mut response = Message::new();
-        if let Some(status) = self.response.header(":status").and_then(|s| s.parse::<u16>().ok()) {
+        if let Some(status) = self
+            .response
+            .header(":status")
+            .and_then(|s| s.parse::<u16>().ok())
+        {
             response.insert("status".into(), json!(status));
         }
         self.response.common_fields(&mut response, !is_grpc);
         self.request.common_fields(&mut request, !is_grpc);
         if is_grpc {
-            grpc::request_fields(&mut request, self.request.header(":path"), &self.request.messages);
+            grpc::request_fields(
+                &mut request,
+                self.request.header(":path"),
+                &self.request.messages,
+            );
             grpc::response_fields(
                 &mut response,
                 self.response.trailer("grpc-status"),
@@ -192,7 +204,9 @@ fn request_fields(half: &Half) -> Message {
         request.insert("host".into(), json!(host));
     }
     if let Some(target) = half.header(":path") {
-        let (path, query) = target.split_once('?').map_or((target, None), |(p, q)| (p, Some(q)));
+        let (path, query) = target
+            .split_once('?')
+            .map_or((target, None), |(p, q)| (p, Some(q)));
         request.insert("path".into(), json!(path));
         let scheme = half.header(":scheme").unwrap_or("http");
         let url = match host {
@@ -209,7 +223,10 @@ fn request_fields(half: &Half) -> Message {
 
 /// The value of the first field called `name`.
 fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
-    fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Regular (non-pseudo) header fields as a map; repeated names are joined with ", ".
@@ -239,9 +256,14 @@ fn query_map(query: &str) -> Message {
     map
 }
 
-/// The body as text, when it is UTF-8 (a multi-byte character cut by the cap is dropped).
+/// The body as text, when it is UTF-8 without control characters other than tab and line breaks
+/// (a multi-byte character cut by the cap is dropped).
 fn body_text(body: &[u8]) -> Option<&str> {
-    if body.is_empty() {
+    if body.is_empty()
+        || body
+            .iter()
+            .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+    {
         return None;
     }
     match std::str::from_utf8(body) {
@@ -256,7 +278,10 @@ mod tests {
     use super::*;
 
     fn fields(pairs: &[(&str, &str)]) -> Fields {
-        pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -264,15 +289,27 @@ mod tests {
         let mut stream = Stream::default();
         stream.on_headers(
             Side::Request,
-            fields(&[(":method", "GET"), (":scheme", "https"), (":authority", "shop"), (":path", "/cart?id=7&x")]),
+            fields(&[
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":authority", "shop"),
+                (":path", "/cart?id=7&x"),
+            ]),
             true,
         );
         stream.on_headers(Side::Response, fields(&[(":status", "100")]), false);
-        stream.on_headers(Side::Response, fields(&[(":status", "404"), ("server", "a"), ("server", "b")]), false);
+        stream.on_headers(
+            Side::Response,
+            fields(&[(":status", "404"), ("server", "a"), ("server", "b")]),
+            false,
+        );
         stream.on_data(Side::Response, b"not found", true);
         assert!(stream.finished());
         let exchange = stream.into_exchange();
-        assert_eq!((exchange.protocol, exchange.version.as_str()), ("http", "2"));
+        assert_eq!(
+            (exchange.protocol, exchange.version.as_str()),
+            ("http", "2")
+        );
         assert_eq!(exchange.request["method"], json!("GET"));
         assert_eq!(exchange.request["path"], json!("/cart"));
         assert_eq!(exchange.request["url"], json!("https://shop/cart?id=7&x"));
@@ -294,6 +331,12 @@ mod tests {
     #[test]
     fn binary_body_is_not_text() {
         assert_eq!(body_text(&[0xff, 0xfe]), None);
+        assert_eq!(
+            body_text(b"\0\0\0\0\x0c\n\n66VCHSJNUP"),
+            None,
+            "a protobuf message is not text"
+        );
+        assert_eq!(body_text(b"{\"a\": 1}\r\n"), Some("{\"a\": 1}\r\n"));
         assert_eq!(body_text("é".as_bytes().get(..1).unwrap()), Some(""));
     }
 }

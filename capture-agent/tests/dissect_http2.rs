@@ -1,0 +1,250 @@
+//! HTTP/2 and gRPC dissection of real DeepFlow captures, replayed from `tests/data/http2/`.
+//! Expected values come from `tshark -d tcp.port==PORT,http2` on the same files
+//! (`../shared/fixtures/public/deepflow/http__*.pcap`); the port is named in each data file.
+
+mod replay;
+
+use replay::{replay, replay_in_chunks, replay_mutated, segments};
+use serde_json::json;
+use shark_agent::dissect::http2::{Http2Dissector, parser_after_upgrade};
+use shark_agent::dissect::{ChunkMeta, Confidence, Direction, Dissector, Exchange};
+
+const CAPTURES: &[&str] = &[
+    "grpc-segmented",
+    "grpc-server-stream",
+    "grpc-service-name",
+    "grpc-unary",
+    "grpc-unknown",
+    "h2c_ascii",
+    "http2-multi",
+    "httpv2-stream-id",
+];
+
+fn dissect(name: &str) -> Vec<Exchange> {
+    replay(Http2Dissector.parser(), &format!("http2/{name}"))
+}
+
+fn only(name: &str) -> Exchange {
+    let mut exchanges = dissect(name);
+    assert_eq!(exchanges.len(), 1, "{name}: {exchanges:#?}");
+    exchanges.remove(0)
+}
+
+#[test]
+fn grpc_server_streaming_call_is_one_entry_with_message_counts() {
+    // tshark: stream 1 POST .../ServerStreamQuery, request message 30 bytes, response :status 200,
+    // five messages (1230, 246, 492, 738, 492 bytes), trailers grpc-status 0.
+    let e = only("grpc-server-stream");
+    assert_eq!((e.protocol, e.version.as_str()), ("grpc", "2"));
+    assert_eq!(
+        e.request["service"],
+        json!("timeseriesquery.TimeSeriesQueryService")
+    );
+    assert_eq!(e.request["method"], json!("ServerStreamQuery"));
+    assert_eq!(
+        e.request["path"],
+        json!("/timeseriesquery.TimeSeriesQueryService/ServerStreamQuery")
+    );
+    assert_eq!(e.request["host"], json!("localhost:9001"));
+    assert_eq!(e.request["messages"], json!(1));
+    assert_eq!(e.request["messageSizes"], json!([30]));
+    assert_eq!(e.response["httpStatus"], json!(200));
+    assert_eq!(e.response["status"], json!(0));
+    assert_eq!(e.response["statusText"], json!("OK"));
+    assert_eq!(e.response["messages"], json!(5));
+    assert_eq!(
+        e.response["messageSizes"],
+        json!([1230, 246, 492, 738, 492])
+    );
+    assert_eq!(e.error, None);
+    assert_eq!(e.start.map(|m| m.packet), Some(1));
+    assert_eq!(e.end.map(|m| m.packet), Some(8));
+}
+
+#[test]
+fn grpc_client_streaming_call_after_the_preface() {
+    // tshark: preface in frame 4, stream 1 POST /StreamingService/ClientStreamRPC, three request
+    // messages of 25 bytes, response 200 with one 103-byte message and grpc-status 0 (frame 32).
+    let e = only("grpc-service-name");
+    assert_eq!(e.protocol, "grpc");
+    assert_eq!(e.request["service"], json!("StreamingService"));
+    assert_eq!(e.request["method"], json!("ClientStreamRPC"));
+    assert_eq!(e.request["messageSizes"], json!([25, 25, 25]));
+    assert_eq!(e.response["status"], json!(0));
+    assert_eq!(e.response["messageSizes"], json!([103]));
+    assert_eq!(e.error, None);
+    assert_eq!(e.start.map(|m| m.packet), Some(12));
+    assert_eq!(e.end.map(|m| m.packet), Some(32));
+}
+
+#[test]
+fn grpc_joined_mid_way_with_all_headers_known() {
+    // tshark: frame 1 starts with SETTINGS (no preface); POST /hipstershop.CartService/GetCart,
+    // request message 38 bytes; response 200, message 16 bytes, grpc-status 0.
+    let e = only("h2c_ascii");
+    assert_eq!(e.protocol, "grpc");
+    assert_eq!(e.request["service"], json!("hipstershop.CartService"));
+    assert_eq!(e.request["method"], json!("GetCart"));
+    assert_eq!(e.request["headers"]["user-agent"], json!("grpc-go/1.22.0"));
+    assert_eq!(e.request["messageSizes"], json!([38]));
+    assert_eq!(e.response["status"], json!(0));
+    assert_eq!(e.response["messageSizes"], json!([16]));
+    assert_eq!(e.error, None);
+}
+
+#[test]
+fn unanswered_grpc_requests_are_entries_with_an_error() {
+    // grpc-segmented: only the client side, a 2433-byte message split over two packets.
+    let e = only("grpc-segmented");
+    assert_eq!(e.protocol, "grpc");
+    assert_eq!(e.request["method"], json!("Push"));
+    assert_eq!(e.request["messageSizes"], json!([2433]));
+    assert_eq!(
+        e.error.as_deref(),
+        Some("no response before connection closed (end of capture)")
+    );
+    // grpc-unary: the response headers (200) arrive, its body and trailers do not.
+    let e = only("grpc-unary");
+    assert_eq!(e.request["service"], json!("agent.Synchronizer"));
+    assert_eq!(e.request["method"], json!("Sync"));
+    assert_eq!(e.request["messageSizes"], json!([237]));
+    assert_eq!(e.response["httpStatus"], json!(200));
+    assert_eq!(e.response.get("status"), None);
+    assert!(
+        e.error
+            .as_deref()
+            .is_some_and(|err| err.contains("before the response ended")),
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn joined_mid_way_unknown_fields_are_skipped_and_marked() {
+    // tshark: stream 928401 POST with :path unknown but content-type application/grpc, response
+    // :status 200 and trailers whose names are unknown.
+    let e = only("grpc-unknown");
+    assert_eq!(e.protocol, "grpc");
+    assert_eq!(
+        e.request.get("service"),
+        None,
+        "no service/method without :path: {e:#?}"
+    );
+    assert_eq!(e.request.get("method"), None);
+    assert_eq!(e.request["host"], json!("currencyservice:7000"));
+    assert_eq!(e.response["httpStatus"], json!(200));
+    assert!(
+        e.error
+            .as_deref()
+            .is_some_and(|err| err.contains("unknown")),
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn concurrent_streams_pair_by_stream_id() {
+    // tshark: requests on streams 18131981 and 18131983 (POST, :path unknown), responses 200 on
+    // both, 18131983 answered first.
+    let exchanges = dissect("http2-multi");
+    assert_eq!(exchanges.len(), 2, "{exchanges:#?}");
+    for e in &exchanges {
+        assert_eq!((e.protocol, e.version.as_str()), ("http", "2"));
+        assert_eq!(e.request["method"], json!("POST"));
+        assert_eq!(e.response["status"], json!(200));
+        assert!(
+            e.error
+                .as_deref()
+                .is_some_and(|err| err.contains("unknown"))
+        );
+        assert_eq!(e.request.get("body"), None, "a protobuf body is not text");
+    }
+}
+
+#[test]
+fn request_without_response_in_a_one_packet_capture() {
+    // tshark: stream 1392369, :scheme http, :method POST, the rest unknown.
+    let e = only("httpv2-stream-id");
+    assert_eq!(e.request["method"], json!("POST"));
+    assert!(
+        e.error
+            .as_deref()
+            .is_some_and(|err| err.contains("no response before connection closed"))
+    );
+}
+
+#[test]
+fn any_chunking_gives_the_same_entries() {
+    for name in CAPTURES {
+        let whole = dissect(name);
+        for chunk in [1, 2, 7, 100] {
+            let pieces = replay_in_chunks(
+                Http2Dissector.parser(),
+                &segments(&format!("http2/{name}")),
+                chunk,
+            );
+            assert_eq!(pieces, whole, "{name} in {chunk}-byte chunks");
+        }
+    }
+}
+
+#[test]
+fn probe_finds_http2_by_content_on_any_port() {
+    for name in CAPTURES {
+        let segments = segments(&format!("http2/{name}"));
+        let first = segments.first().expect("payload");
+        assert_eq!(
+            Http2Dissector.probe(&first.payload, first.dir),
+            Confidence::Yes,
+            "{name}"
+        );
+    }
+    for other in [
+        &b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        b"*1\r\n$4\r\nPING\r\n",
+    ] {
+        assert_eq!(
+            Http2Dissector.probe(other, Direction::ToServer),
+            Confidence::No
+        );
+    }
+    assert_eq!(
+        Http2Dissector.probe(b"PRI * HT", Direction::ToServer),
+        Confidence::NeedMore
+    );
+}
+
+#[test]
+fn h2c_upgrade_answers_the_upgraded_request_on_stream_1() {
+    // After "101 Switching Protocols" the client sends the preface and SETTINGS; the server sends
+    // SETTINGS and the response to the HTTP/1.1 request as stream 1: HEADERS (:status 200, indexed
+    // 0x88) then DATA "ok" with END_STREAM.
+    let mut parser = parser_after_upgrade();
+    let meta = |packet| ChunkMeta { ts_ns: 0, packet };
+    let mut out = Vec::new();
+    let client = [
+        &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..],
+        &[0, 0, 0, 4, 0, 0, 0, 0, 0],
+    ]
+    .concat();
+    parser.feed(Direction::ToServer, &client, meta(1), &mut out);
+    let server = [
+        &[0, 0, 0, 4, 0, 0, 0, 0, 0][..],
+        &[0, 0, 1, 1, 4, 0, 0, 0, 1, 0x88],
+        &[0, 0, 2, 0, 1, 0, 0, 0, 1],
+        b"ok",
+    ]
+    .concat();
+    parser.feed(Direction::ToClient, &server, meta(2), &mut out);
+    assert_eq!(out.len(), 1);
+    let e = out.remove(0);
+    assert_eq!(e.response["status"], json!(200));
+    assert_eq!(e.response["body"], json!("ok"));
+    assert_eq!(e.error, None);
+}
+
+#[test]
+fn hostile_bytes_never_panic() {
+    for name in CAPTURES {
+        replay_mutated(|| Http2Dissector.parser(), &format!("http2/{name}"), 300);
+    }
+}
