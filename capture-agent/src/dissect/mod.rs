@@ -19,6 +19,7 @@
 
 use shark_store::Message;
 
+pub mod dns;
 mod grpc;
 pub mod http2;
 
