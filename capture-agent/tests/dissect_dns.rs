@@ -30,7 +30,15 @@ fn check(exchanges: &[Exchange], expected: &[Expected<'_>]) {
     let want: Vec<_> = expected
         .iter()
         .map(|(id, q, t, rcode, text, answers)| {
-            (id.to_string(), q.to_string(), t.to_string(), rcode.to_string(), text.to_string(), answers.join(","), None)
+            (
+                id.to_string(),
+                q.to_string(),
+                t.to_string(),
+                rcode.to_string(),
+                text.to_string(),
+                answers.join(","),
+                None,
+            )
         })
         .collect();
     assert_eq!(got, want);
@@ -40,7 +48,13 @@ fn check(exchanges: &[Exchange], expected: &[Expected<'_>]) {
 fn udp_query_and_response_are_paired_with_answer_section_only() {
     let exchanges = run(&DnsDissector, &load("dns/a-and-ns.seg"), None);
     let name = "aa.bb.cc.ddd.eee.fff.zqytest.com";
-    check(&exchanges, &[(0x3199, name, "A", 0, "NOERROR", &["10.50.71.5"]), (0x1cf4, name, "AAAA", 0, "NOERROR", &[])]);
+    check(
+        &exchanges,
+        &[
+            (0x3199, name, "A", 0, "NOERROR", &["10.50.71.5"]),
+            (0x1cf4, name, "AAAA", 0, "NOERROR", &[]),
+        ],
+    );
     let first = &exchanges[0];
     assert_eq!(first.start.map(|m| m.packet), Some(1));
     assert_eq!(first.end.map(|m| m.packet), Some(2));
@@ -51,7 +65,10 @@ fn tcp_length_framing_survives_any_chunking() {
     let exchanges = run_all_chunkings(&DnsDissector, "dns/dns.seg");
     check(
         &exchanges,
-        &[(0xdfe3, "guoyongxin.com", "A", 3, "NXDOMAIN", &[]), (0xecd4, "yunshan.net.cn", "A", 0, "NOERROR", &[])],
+        &[
+            (0xdfe3, "guoyongxin.com", "A", 3, "NXDOMAIN", &[]),
+            (0xecd4, "yunshan.net.cn", "A", 0, "NOERROR", &[]),
+        ],
     );
 }
 
@@ -61,9 +78,30 @@ fn nxdomain_and_answers_over_tcp() {
     check(
         &exchanges,
         &[
-            (0x680c, "prod-fcdt-e02.int.frontnode.net", "AAAA", 3, "NXDOMAIN", &[]),
-            (0xe822, "dockerauth-ee-vpc.cn-shenzhen.aliyuncs.com", "A", 0, "NOERROR", &["100.103.26.52"]),
-            (0x7054, "registry.yingmi-inc.com.monitor.svc.cluster.local", "AAAA", 3, "NXDOMAIN", &[]),
+            (
+                0x680c,
+                "prod-fcdt-e02.int.frontnode.net",
+                "AAAA",
+                3,
+                "NXDOMAIN",
+                &[],
+            ),
+            (
+                0xe822,
+                "dockerauth-ee-vpc.cn-shenzhen.aliyuncs.com",
+                "A",
+                0,
+                "NOERROR",
+                &["100.103.26.52"],
+            ),
+            (
+                0x7054,
+                "registry.yingmi-inc.com.monitor.svc.cluster.local",
+                "AAAA",
+                3,
+                "NXDOMAIN",
+                &[],
+            ),
         ],
     );
 }
@@ -72,7 +110,13 @@ fn nxdomain_and_answers_over_tcp() {
 fn two_queries_in_one_segment_are_paired_by_id() {
     let exchanges = run_all_chunkings(&DnsDissector, "dns/dns-tcp-multi.seg");
     let name = "details.deepflow-ebpf-istio-demo.svc.cluster.local";
-    check(&exchanges, &[(0xe831, name, "A", 0, "NOERROR", &["192.168.59.22"]), (0x5939, name, "AAAA", 0, "NOERROR", &[])]);
+    check(
+        &exchanges,
+        &[
+            (0xe831, name, "A", 0, "NOERROR", &["192.168.59.22"]),
+            (0x5939, name, "AAAA", 0, "NOERROR", &[]),
+        ],
+    );
 }
 
 #[test]
@@ -81,7 +125,14 @@ fn srv_answer_is_rendered_as_text() {
     let target = "deepflow-byconity-server.deepflow.svc.cluster.local";
     check(
         &exchanges,
-        &[(0xc290, &format!("_PORT0._tcp.{target}"), "SRV", 0, "NOERROR", &[&format!("0 100 9000 {target}")])],
+        &[(
+            0xc290,
+            &format!("_PORT0._tcp.{target}"),
+            "SRV",
+            0,
+            "NOERROR",
+            &[&format!("0 100 9000 {target}")],
+        )],
     );
 }
 
@@ -89,9 +140,15 @@ fn srv_answer_is_rendered_as_text() {
 fn tcpdump_captures_over_udp_and_tcp() {
     let answers: &[&str] = &["192.139.46.66", "198.199.88.104"];
     let expected = [(0x5934, "www.tcpdump.org", "A", 0, "NOERROR", answers)];
-    check(&run(&DnsDissector, &load("dns/tcpdump-dns_udp.seg"), None), &expected);
+    check(
+        &run(&DnsDissector, &load("dns/tcpdump-dns_udp.seg"), None),
+        &expected,
+    );
     let expected = [(0x4319, "www.tcpdump.org", "A", 0, "NOERROR", answers)];
-    check(&run_all_chunkings(&DnsDissector, "dns/tcpdump-dns_tcp.seg"), &expected);
+    check(
+        &run_all_chunkings(&DnsDissector, "dns/tcpdump-dns_tcp.seg"),
+        &expected,
+    );
 }
 
 #[test]
@@ -99,10 +156,23 @@ fn dnssec_records_are_counted_and_qtypes_named() {
     let exchanges = run(&DnsDissector, &load("dns/tcpdump-dnssec.seg"), None);
     let summary: Vec<_> = exchanges
         .iter()
-        .map(|e| (field(&e.request, "qtype"), e.response["answers"].as_array().map_or(0, Vec::len), e.error.clone()))
+        .map(|e| {
+            (
+                field(&e.request, "qtype"),
+                e.response["answers"].as_array().map_or(0, Vec::len),
+                e.error.clone(),
+            )
+        })
         .collect();
     let sshfp = "SSHFP".to_string();
-    assert_eq!(summary, [(sshfp.clone(), 3, None), ("A".into(), 1, None), (sshfp, 1, None)]);
+    assert_eq!(
+        summary,
+        [
+            (sshfp.clone(), 3, None),
+            ("A".into(), 1, None),
+            (sshfp, 1, None)
+        ]
+    );
     assert_eq!(field(&exchanges[1].response, "answers"), "125.100.126.202");
 }
 
@@ -114,5 +184,11 @@ fn oversized_name_is_reported_as_malformed_response_with_its_rcode() {
     let exchange = &exchanges[0];
     assert_eq!(field(&exchange.request, "id"), 0xc980.to_string());
     assert_eq!(field(&exchange.response, "status"), "15");
-    assert!(exchange.error.as_deref().is_some_and(|e| e.starts_with("malformed DNS message")), "{exchange:?}");
+    assert!(
+        exchange
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("malformed DNS message")),
+        "{exchange:?}"
+    );
 }

@@ -47,7 +47,8 @@ impl Dissector for DnsDissector {
             return Confidence::NeedMore;
         }
         let plausible = |msg: &[u8]| {
-            Header::read(msg).is_some_and(|h| plausible_header(&h) && (1..=4).contains(&h.questions))
+            Header::read(msg)
+                .is_some_and(|h| plausible_header(&h) && (1..=4).contains(&h.questions))
                 && decode(msg).error.is_none()
         };
         if plausible(data) || tcp_frame(data).is_some_and(plausible) {
@@ -116,7 +117,10 @@ impl Parser for DnsParser {
 
     fn close(&mut self, reason: &str, out: &mut Vec<Exchange>) {
         for query in self.pending.drain(..) {
-            out.push(unanswered(query, &format!("no response before the flow ended ({reason})")));
+            out.push(unanswered(
+                query,
+                &format!("no response before the flow ended ({reason})"),
+            ));
         }
     }
 }
@@ -165,7 +169,10 @@ impl DnsParser {
             if self.pending.len() >= MAX_PENDING
                 && let Some(oldest) = self.pending.pop_front()
             {
-                out.push(unanswered(oldest, "no response (too many outstanding queries)"));
+                out.push(unanswered(
+                    oldest,
+                    "no response (too many outstanding queries)",
+                ));
             }
             let first_question = decoded.first_question();
             let id = decoded.header.map_or(0, |h| h.id);
@@ -182,13 +189,22 @@ impl DnsParser {
                 });
                 return;
             }
-            self.pending.push_back(PendingQuery { id, first_question, request, start, end });
+            self.pending.push_back(PendingQuery {
+                id,
+                first_question,
+                request,
+                start,
+                end,
+            });
             return;
         }
         let id = decoded.header.map_or(0, |h| h.id);
         let question = decoded.first_question();
         let position = self.pending.iter().position(|q| {
-            q.id == id && (question.is_none() || q.first_question.is_none() || q.first_question == question)
+            q.id == id
+                && (question.is_none()
+                    || q.first_question.is_none()
+                    || q.first_question == question)
         });
         let mut error = decoded.error.clone();
         let (request, start) = match position.and_then(|i| self.pending.remove(i)) {
@@ -251,7 +267,10 @@ impl Header {
     fn read(msg: &[u8]) -> Option<Header> {
         let word = |at: usize| Some(u16::from_be_bytes([*msg.get(at)?, *msg.get(at + 1)?]));
         let flags = word(2)?;
-        let records = [word(6)?, word(8)?, word(10)?].iter().map(|&n| usize::from(n)).sum();
+        let records = [word(6)?, word(8)?, word(10)?]
+            .iter()
+            .map(|&n| usize::from(n))
+            .sum();
         Some(Header {
             id: word(0)?,
             opcode: (flags >> 11) & 0xf,
@@ -284,11 +303,17 @@ struct Decoded {
 fn decode(msg: &[u8]) -> Decoded {
     let Some(header) = Header::read(msg) else {
         return Decoded {
-            error: Some(format!("malformed DNS message: {} bytes, not a DNS header", msg.len())),
+            error: Some(format!(
+                "malformed DNS message: {} bytes, not a DNS header",
+                msg.len()
+            )),
             ..Decoded::default()
         };
     };
-    let mut decoded = Decoded { header: Some(header), ..Decoded::default() };
+    let mut decoded = Decoded {
+        header: Some(header),
+        ..Decoded::default()
+    };
     let room = msg.len().saturating_sub(HEADER_LEN);
     let needed = usize::from(header.questions) * MIN_QUESTION_LEN + header.records * MIN_RECORD_LEN;
     if needed > room {
@@ -297,11 +322,19 @@ fn decode(msg: &[u8]) -> Decoded {
     }
     match DnsMessage::from_vec(msg) {
         Ok(message) => {
-            decoded.questions =
-                message.queries.iter().take(MAX_QUESTIONS).map(|q| name_text(&q.name)).collect();
+            decoded.questions = message
+                .queries
+                .iter()
+                .take(MAX_QUESTIONS)
+                .map(|q| name_text(&q.name))
+                .collect();
             decoded.qtype = message.queries.first().map(|q| type_text(q.query_type));
-            decoded.answers =
-                message.answers.iter().take(MAX_ANSWERS).map(|r| rdata_text(&r.data)).collect();
+            decoded.answers = message
+                .answers
+                .iter()
+                .take(MAX_ANSWERS)
+                .map(|r| rdata_text(&r.data))
+                .collect();
             decoded.rcode = Some(u16::from(message.metadata.response_code));
         }
         Err(e) => decoded.error = Some(format!("malformed DNS message: {e}")),
@@ -423,7 +456,10 @@ fn rcode_text(rcode: u16) -> String {
 mod tests {
     use super::*;
 
-    const META: ChunkMeta = ChunkMeta { ts_ns: 1, packet: 1 };
+    const META: ChunkMeta = ChunkMeta {
+        ts_ns: 1,
+        packet: 1,
+    };
 
     /// A query for `example.com` A with the given id (RFC 1035 wire format).
     fn query(id: u16) -> Vec<u8> {
@@ -446,7 +482,11 @@ mod tests {
         // tcpdump's dns-zlip-1 payload: every name is a pointer chain that loops back on itself.
         let zlip = b"\xed\x69\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x0c\xc0\x07\xc0\x10\xc0\x17\xc0\x20\xc0\x27\xc0\x30\xc0\xff\xcf\x00\x00\x00\x01\x00\x01";
         let decoded = decode(zlip);
-        assert!(decoded.error.is_some_and(|e| e.starts_with("malformed DNS message")));
+        assert!(
+            decoded
+                .error
+                .is_some_and(|e| e.starts_with("malformed DNS message"))
+        );
         let mut parser = DnsDissector.parser();
         let mut out = feed_all(parser.as_mut(), &[(Direction::ToServer, zlip.to_vec())]);
         parser.close("idle timeout", &mut out);
@@ -461,15 +501,27 @@ mod tests {
         assert!(out.is_empty());
         parser.close("idle timeout", &mut out);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].request.get("questions"), Some(&json!(["example.com"])));
-        assert!(out[0].error.as_deref().is_some_and(|e| e.contains("no response")));
+        assert_eq!(
+            out[0].request.get("questions"),
+            Some(&json!(["example.com"]))
+        );
+        assert!(
+            out[0]
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("no response"))
+        );
     }
 
     #[test]
     fn counts_larger_than_the_message_are_rejected_before_decoding() {
         let mut msg = query(1);
         msg[4] = 0xff; // 65 281 questions in a 29-byte message
-        assert!(decode(&msg).error.is_some_and(|e| e.contains("record counts")));
+        assert!(
+            decode(&msg)
+                .error
+                .is_some_and(|e| e.contains("record counts"))
+        );
     }
 
     #[test]
@@ -477,10 +529,22 @@ mod tests {
         let udp = query(3);
         let mut tcp = (udp.len() as u16).to_be_bytes().to_vec();
         tcp.extend_from_slice(&udp);
-        assert_eq!(DnsDissector.probe(&udp, Direction::ToServer), Confidence::Yes);
-        assert_eq!(DnsDissector.probe(&tcp, Direction::ToServer), Confidence::Yes);
-        assert_eq!(DnsDissector.probe(b"GET / HTTP/1.1\r\n\r\n", Direction::ToServer), Confidence::No);
-        assert_eq!(DnsDissector.probe(b"\x00\x1d", Direction::ToServer), Confidence::NeedMore);
+        assert_eq!(
+            DnsDissector.probe(&udp, Direction::ToServer),
+            Confidence::Yes
+        );
+        assert_eq!(
+            DnsDissector.probe(&tcp, Direction::ToServer),
+            Confidence::Yes
+        );
+        assert_eq!(
+            DnsDissector.probe(b"GET / HTTP/1.1\r\n\r\n", Direction::ToServer),
+            Confidence::No
+        );
+        assert_eq!(
+            DnsDissector.probe(b"\x00\x1d", Direction::ToServer),
+            Confidence::NeedMore
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ use shark_store::Message;
 pub mod dns;
 mod grpc;
 pub mod http2;
+pub mod redis;
 
 /// Which way bytes travel in a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

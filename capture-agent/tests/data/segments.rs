@@ -4,12 +4,14 @@
 
 use std::path::Path;
 
-use shark_agent::dissect::{ChunkMeta, Direction, Dissector, Exchange};
+use shark_agent::dissect::{ChunkMeta, Direction, Dissector, Exchange, Parser};
 
 /// One captured TCP segment or UDP datagram payload.
 pub struct Segment {
     /// Frame number in the capture.
     pub frame: u64,
+    /// tshark's stream index: segments of one connection (or UDP flow) share it.
+    pub stream: u32,
     /// Which way it went.
     pub dir: Direction,
     /// Capture timestamp, ns since the epoch.
@@ -20,16 +22,25 @@ pub struct Segment {
 
 /// Loads `tests/data/<rel>`.
 pub fn load(rel: &str) -> Vec<Segment> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
         .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
         .map(|line| {
             let fields: Vec<&str> = line.split(' ').collect();
-            let [frame, dir, ts, hex] = fields[..] else { panic!("bad line in {rel}: {line}") };
+            let [frame, stream, dir, ts, hex] = fields[..] else {
+                panic!("bad line in {rel}: {line}")
+            };
             Segment {
                 frame: frame.parse().expect("frame number"),
-                dir: if dir == "c" { Direction::ToServer } else { Direction::ToClient },
+                stream: stream.parse().expect("stream index"),
+                dir: if dir == "c" {
+                    Direction::ToServer
+                } else {
+                    Direction::ToClient
+                },
                 ts_ns: ts.parse().expect("timestamp"),
                 bytes: (0..hex.len() / 2)
                     .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
@@ -39,18 +50,35 @@ pub fn load(rel: &str) -> Vec<Segment> {
         .collect()
 }
 
-/// Feeds every segment (split into `chunk`-byte pieces, or whole when `None`) and closes the flow.
+/// Feeds every segment to its stream's parser (split into `chunk`-byte pieces, or whole when
+/// `None`), then closes the streams in the order they appeared.
 pub fn run(dissector: &dyn Dissector, segments: &[Segment], chunk: Option<usize>) -> Vec<Exchange> {
-    let mut parser = dissector.parser();
+    let mut parsers: Vec<(u32, Box<dyn Parser>)> = Vec::new();
     let mut out = Vec::new();
     for segment in segments {
-        let meta = ChunkMeta { ts_ns: segment.ts_ns, packet: segment.frame };
+        let index = match parsers
+            .iter()
+            .position(|(stream, _)| *stream == segment.stream)
+        {
+            Some(index) => index,
+            None => {
+                parsers.push((segment.stream, dissector.parser()));
+                parsers.len() - 1
+            }
+        };
+        let parser = &mut parsers[index].1;
+        let meta = ChunkMeta {
+            ts_ns: segment.ts_ns,
+            packet: segment.frame,
+        };
         let size = chunk.unwrap_or(segment.bytes.len()).max(1);
         for piece in segment.bytes.chunks(size) {
             parser.feed(segment.dir, piece, meta, &mut out);
         }
     }
-    parser.close("end of capture", &mut out);
+    for (_, mut parser) in parsers {
+        parser.close("end of capture", &mut out);
+    }
     out
 }
 
@@ -59,7 +87,11 @@ pub fn run_all_chunkings(dissector: &dyn Dissector, rel: &str) -> Vec<Exchange> 
     let segments = load(rel);
     let whole = run(dissector, &segments, None);
     for size in [1, 7] {
-        assert_eq!(run(dissector, &segments, Some(size)), whole, "{rel} fed in {size}-byte chunks");
+        assert_eq!(
+            run(dissector, &segments, Some(size)),
+            whole,
+            "{rel} fed in {size}-byte chunks"
+        );
     }
     whole
 }
