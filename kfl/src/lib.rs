@@ -1,28 +1,134 @@
 //! This crate provides the Kubeshark Filter Language (KFL): the language users write to pick
 //! entries out of captured traffic, e.g. `http and response.status >= 500`.
 //!
-//! (Skeleton: the full language is being built; the public API below is the contract the store
-//! and the CLI code against.)
+//! [`compile`] parses a filter (hand-written lexer, LALRPOP grammar), checks it against the
+//! [`Schema`] of the records it will run on, and returns a [`Filter`] — or every problem found, as
+//! [`Diagnostics`] rendered with a code, the source line and a caret. [`Filter::matches`] evaluates
+//! it against any [`Record`]; [`Filter::plan`] splits it into [`IndexPredicate`]s a store can
+//! answer from its index and a residual filter to run on decoded entries.
+//!
+//! The decision that matters most: all the work that does not depend on an entry happens once,
+//! at compile time. Fields are resolved to paths, regexes compiled, literals converted and
+//! constants folded (`now() - 5m` becomes a time), so evaluation only walks a small tree and
+//! compares borrowed values.
+//!
+//! # Language
+//! - Literals: `"text"` (escapes `\" \\ \n \t \r \0 \u{…}`), regexes `r"…"`, integers, floats,
+//!   `true`, `false`, `nil` (or `null`), durations (`500ms`, `5m`, `1h30m`), lists `[…]`.
+//! - Operators, loosest first: `or`/`||`; `and`/`&&`; comparisons `== != < <= > >= in` (they do
+//!   not chain); `+ -`; `not`/`!` and unary `-`; selectors. So `not a == b` is `(not a) == b`:
+//!   write `not (a == b)`.
+//! - Selectors: `a.b`, `x["key"]`, `x[0]`. Header names (`request.headers["Authorization"]`) are
+//!   case-insensitive.
+//! - Methods: `.startsWith(s) .endsWith(s) .contains(s) .matches(re) .lower() .upper() .len()
+//!   .json()`; `.json()` parses text as JSON and selectors then look inside it
+//!   (`response.body.json().brand.name == "Chevrolet"`). `.matches()` finds the regex anywhere.
+//! - Functions: `datetime("2026-11-26T14:02:00Z")` (also `"11/26/2026, 2:02:00 PM"`, UTC),
+//!   `now()` (the time the filter was compiled), `duration("5m")`, and `limit(n)`, which may only
+//!   be joined to the whole filter with `and` and caps the number of results.
+//! - Protocol words are conditions: `http` (protocol `http`, any version; not gRPC), `http1`
+//!   (HTTP 1.0/1.1), `http2` (HTTP/2, gRPC included), `grpc`, `dns`, `redis`, `postgres`, `kafka`,
+//!   `tls`, `tcp`, `udp`.
+//!
+//! # Semantics
+//! - A field absent from an entry is `nil`. Compared with a non-nil value, `==` is false, `!=` is
+//!   true and ordering comparisons (`< <= > >=`) are false; `nil == nil` is true. `nil` where a
+//!   condition is expected is false.
+//! - `x == r"…"` is a full-string regex match (`!=` its negation); a number is matched as its
+//!   decimal text (`response.status == r"4.*"`).
+//! - Numbers compare numerically, integers with floats. A string literal compared with a number
+//!   field is converted when the filter is checked (`response.status == "404"`), and a literal
+//!   that is not a number is a check error. Text compared with a number at run time is read as a
+//!   number; when it does not read as one the comparison behaves as with `nil`.
+//! - A string literal compared with a time field is read as a time (`timestamp > "2026-…Z"`).
+//! - Values of unrelated kinds (only possible with dynamic JSON values) compare like `nil`.
+//! - `request.query` is dynamic: the HTTP query map (`request.query["a"]`) or Postgres' SQL text
+//!   (`request.query == "SELECT 1"`), depending on the protocol.
+//! - Unknown fields, functions and methods, wrong argument counts, bad regexes and type mismatches
+//!   are errors before anything runs.
+//!
+//! # Example
+//! ```
+//! use kfl::{FieldType, PathSegment, Record, Schema, Value};
+//!
+//! let schema = Schema {
+//!     root: FieldType::Struct(vec![(
+//!         "response",
+//!         FieldType::Struct(vec![("status", FieldType::Int)]),
+//!     )]),
+//! };
+//! struct Entry(i64);
+//! impl Record for Entry {
+//!     fn get(&self, path: &[PathSegment]) -> Value<'_> {
+//!         match path {
+//!             [PathSegment::Field(a), PathSegment::Field(b)] if &**a == "response" && &**b == "status" => Value::Int(self.0),
+//!             _ => Value::Nil,
+//!         }
+//!     }
+//! }
+//! let filter = kfl::compile("response.status >= 500", &schema).unwrap();
+//! assert!(filter.matches(&Entry(503)));
+//! assert!(!filter.matches(&Entry(200)));
+//!
+//! let error = kfl::compile("respnse.status >= 500", &schema).unwrap_err();
+//! assert_eq!(error.codes(), ["E101"]);
+//! assert!(error.to_string().contains("did you mean `response`?"));
+//! ```
 
 pub use plan::{CmpOp, Column, IndexPredicate, Literal, Side};
 pub use record::{PathSegment, Record};
 pub use schema::{FieldType, Schema};
 pub use value::Value;
 
+#[doc(hidden)]
+pub mod ast;
+mod check;
+mod compare;
+mod diagnostic;
+mod duration;
+mod eval;
+mod functions;
+mod lex;
+mod methods;
+#[doc(hidden)]
+pub mod parse;
 mod plan;
+mod planner;
+mod protocol;
 mod record;
 mod schema;
+#[doc(hidden)]
+pub mod span;
+mod time;
+mod types;
 mod value;
 
 use std::fmt;
 
+use check::Checker;
+use diagnostic::Diagnostic;
+
 /// A compiled, checked filter, ready to evaluate against [`Record`]s.
+///
+/// `Display` prints it as canonical KFL.
 #[derive(Debug, Clone)]
 pub struct Filter {
     source: String,
+    conjuncts: Vec<Conjunct>,
+    limit: Option<usize>,
+}
+
+/// One top-level `and` operand: its syntax (for printing) and its checked form (for running).
+#[derive(Debug, Clone)]
+struct Conjunct {
+    syntax: ast::Node<ast::Expr>,
+    expr: eval::Expr,
 }
 
 /// The planner's split of a filter: what an index can answer, and what must be evaluated per entry.
+///
+/// `index and residual` selects exactly the entries the filter selects. `Display` prints both parts
+/// (what `kubectl-shark query --explain` shows).
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// Predicates over indexed columns; `IndexPredicate::True` when nothing could be pushed down.
@@ -36,23 +142,85 @@ pub struct Plan {
 /// All problems found in a filter, rendered with the source line and a caret under each span.
 #[derive(Debug, Clone)]
 pub struct Diagnostics {
-    rendered: String,
+    source: String,
+    items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    fn new(source: &str, mut items: Vec<Diagnostic>) -> Self {
+        items.sort_by_key(|d| (d.span.start, d.span.end));
+        items.dedup();
+        Diagnostics { source: source.to_string(), items }
+    }
+
+    /// The stable code of each problem, in source order (e.g. `["E101"]`).
+    pub fn codes(&self) -> Vec<&'static str> {
+        self.items.iter().map(|d| d.code.as_str()).collect()
+    }
 }
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.rendered)
+        let mut out = String::new();
+        for (i, diagnostic) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            diagnostic.render(&self.source, &mut out);
+        }
+        f.write_str(out.trim_end_matches('\n'))
     }
 }
 
 impl std::error::Error for Diagnostics {}
 
-/// Parses and checks `source` against `schema`.
-pub fn compile(source: &str, _schema: &Schema) -> Result<Filter, Diagnostics> {
+/// Parses and checks `source` against `schema`. An empty filter matches everything.
+pub fn compile(source: &str, schema: &Schema) -> Result<Filter, Diagnostics> {
+    compile_at(source, schema, time::now())
+}
+
+/// Like [`compile`], with `now()` standing for `now` (nanoseconds since the epoch).
+pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Diagnostics> {
     if source.trim().is_empty() {
-        return Ok(Filter { source: String::new() });
+        return Ok(Filter { source: source.to_string(), conjuncts: Vec::new(), limit: None });
     }
-    Err(Diagnostics { rendered: format!("error[E000]: filter language not built yet: `{source}`") })
+    let syntax = parse::parse(source).map_err(|diagnostic| Diagnostics::new(source, vec![diagnostic]))?;
+    let mut checker = Checker::new(schema, now);
+    let mut conjuncts = Vec::new();
+    let mut limit = None;
+    for node in top_level_conjuncts(syntax) {
+        if let Some(count) = checker.limit(&node) {
+            limit = match (limit, count) {
+                (Some(previous), Some(count)) => Some(usize::min(previous, count)),
+                (previous, count) => previous.or(count),
+            };
+            continue;
+        }
+        if let Some(expr) = checker.condition(&node) {
+            conjuncts.push(Conjunct { syntax: node, expr });
+        }
+    }
+    let diagnostics = checker.into_diagnostics();
+    if !diagnostics.is_empty() {
+        return Err(Diagnostics::new(source, diagnostics));
+    }
+    Ok(Filter { source: source.to_string(), conjuncts, limit })
+}
+
+/// Splits `a and b and (c or d)` into `[a, b, c or d]`.
+fn top_level_conjuncts(node: ast::Node<ast::Expr>) -> Vec<ast::Node<ast::Expr>> {
+    let mut out = Vec::new();
+    let mut pending = vec![node];
+    while let Some(node) = pending.pop() {
+        match node.node {
+            ast::Expr::Binary { op, lhs, rhs } if op.node == ast::BinaryOp::And => {
+                pending.push(*rhs);
+                pending.push(*lhs);
+            }
+            other => out.push(ast::Node::new(node.span, other)),
+        }
+    }
+    out
 }
 
 impl Filter {
@@ -62,12 +230,75 @@ impl Filter {
     }
 
     /// Whether `record` matches the filter.
-    pub fn matches(&self, _record: &dyn Record) -> bool {
-        true
+    pub fn matches(&self, record: &dyn Record) -> bool {
+        self.conjuncts.iter().all(|conjunct| conjunct.expr.test(record))
+    }
+
+    /// The `limit(n)` the filter asked for, if any.
+    pub fn limit(&self) -> Option<usize> {
+        self.limit
     }
 
     /// Splits the filter into index predicates and a residual.
     pub fn plan(&self) -> Plan {
-        Plan { index: IndexPredicate::True, residual: None, limit: None }
+        let mut index = Vec::new();
+        let mut residual = Vec::new();
+        for conjunct in &self.conjuncts {
+            let (predicate, exact) = planner::implied(&conjunct.expr);
+            index.push(predicate);
+            if !exact {
+                residual.push(conjunct.clone());
+            }
+        }
+        let residual = (!residual.is_empty()).then(|| {
+            let mut filter = Filter { source: String::new(), conjuncts: residual, limit: None };
+            filter.source = filter.to_string();
+            filter
+        });
+        Plan { index: planner::and(index), residual, limit: self.limit }
+    }
+
+    /// The inclusive `timestamp` bounds (ns since the epoch) every matching entry lies within;
+    /// `None` where the filter sets no bound.
+    pub fn time_range(&self) -> (Option<i64>, Option<i64>) {
+        self.plan().index.time_range()
+    }
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts = self.conjuncts.len() + usize::from(self.limit.is_some());
+        let mut first = true;
+        for conjunct in &self.conjuncts {
+            if !first {
+                f.write_str(" and ")?;
+            }
+            first = false;
+            match &conjunct.syntax.node {
+                or @ ast::Expr::Binary { op, .. } if op.node == ast::BinaryOp::Or && parts > 1 => write!(f, "({or})")?,
+                other => write!(f, "{other}")?,
+            }
+        }
+        if let Some(limit) = self.limit {
+            if !first {
+                f.write_str(" and ")?;
+            }
+            write!(f, "limit({limit})")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "index:    {}", self.index)?;
+        match &self.residual {
+            Some(residual) => write!(f, "residual: {residual}")?,
+            None => f.write_str("residual: none")?,
+        }
+        if let Some(limit) = self.limit {
+            write!(f, "\nlimit:    {limit}")?;
+        }
+        Ok(())
     }
 }

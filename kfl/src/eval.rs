@@ -1,0 +1,233 @@
+//! The checked expression tree and its evaluation against a [`Record`].
+//!
+//! The checker has already resolved every field to a path, folded constants (`now() - 5m` is a
+//! time) and compiled every regex, so evaluating an entry walks the tree and compares borrowed
+//! values: nothing is allocated on the common paths.
+
+use std::borrow::Cow;
+
+use regex::Regex;
+
+use crate::compare::{View, compare, equal, truthy, with_text};
+use crate::methods::MethodOp;
+use crate::plan::CmpOp;
+use crate::protocol::Protocol;
+use crate::record::{PathSegment, Record};
+use crate::value::Value;
+
+/// A checked, executable expression.
+#[derive(Debug, Clone)]
+pub enum Expr {
+    /// A literal or a folded constant.
+    Const(Value<'static>),
+    /// A field of the record.
+    Field(Box<[PathSegment]>),
+    /// A protocol word such as `http`.
+    Protocol(Protocol),
+    /// `not x`
+    Not(Box<Expr>),
+    /// `a and b`
+    And(Box<Expr>, Box<Expr>),
+    /// `a or b`
+    Or(Box<Expr>, Box<Expr>),
+    /// `a op b`; a constant operand is always on the right.
+    Compare {
+        /// The operator.
+        op: CmpOp,
+        /// Left operand.
+        lhs: Box<Expr>,
+        /// Right operand.
+        rhs: Box<Expr>,
+    },
+    /// `a == r"…"` (or `!=`): a full match against the text of `a`.
+    RegexMatch {
+        /// The value whose text is matched.
+        operand: Box<Expr>,
+        /// The regex, anchored at both ends.
+        regex: Regex,
+        /// `true` for `!=`.
+        negated: bool,
+    },
+    /// `a in [constants]`
+    InList {
+        /// The value looked for.
+        operand: Box<Expr>,
+        /// The accepted values.
+        values: Vec<Value<'static>>,
+    },
+    /// `a in b` where `b` is a list computed per entry.
+    In {
+        /// The value looked for.
+        operand: Box<Expr>,
+        /// The list searched.
+        list: Box<Expr>,
+    },
+    /// `receiver.method(…)`
+    Method {
+        /// The value the method applies to.
+        receiver: Box<Expr>,
+        /// The method with its constant arguments.
+        method: MethodOp,
+    },
+    /// A selection inside a computed value (`body.json().brand.name`, `[1, 2][0]`).
+    Select {
+        /// The computed value.
+        base: Box<Expr>,
+        /// The path inside it.
+        path: Box<[PathSegment]>,
+    },
+    /// `a + b`, `a - b` (numbers, times, durations).
+    Arith {
+        /// `true` for `-`.
+        subtract: bool,
+        /// Left operand.
+        lhs: Box<Expr>,
+        /// Right operand.
+        rhs: Box<Expr>,
+    },
+    /// `-a`
+    Neg(Box<Expr>),
+}
+
+impl Expr {
+    /// Whether the expression holds for `record`.
+    pub fn test(&self, record: &dyn Record) -> bool {
+        match self {
+            Expr::Not(inner) => !inner.test(record),
+            Expr::And(lhs, rhs) => lhs.test(record) && rhs.test(record),
+            Expr::Or(lhs, rhs) => lhs.test(record) || rhs.test(record),
+            Expr::Compare { op, lhs, rhs } => compare(*op, &lhs.eval(record), &rhs.eval(record)),
+            Expr::RegexMatch { operand, regex, negated } => {
+                with_text(&operand.eval(record), |text| regex.is_match(text) != *negated).unwrap_or(*negated)
+            }
+            Expr::InList { operand, values } => {
+                let value = operand.eval(record);
+                values.iter().any(|candidate| equal(&value, candidate))
+            }
+            Expr::In { operand, list } => {
+                let value = operand.eval(record);
+                contains_element(&list.eval(record), &value)
+            }
+            Expr::Protocol(protocol) => protocol.test(record),
+            Expr::Method { receiver, method } => method.test(&receiver.eval(record)),
+            _ => truthy(&self.eval(record)),
+        }
+    }
+
+    /// The value of the expression for `record`.
+    pub fn eval<'a>(&'a self, record: &'a dyn Record) -> Value<'a> {
+        match self {
+            Expr::Const(value) => borrow(value),
+            Expr::Field(path) => record.get(path),
+            Expr::Method { receiver, method } => method.apply(&receiver.eval(record)),
+            Expr::Select { base, path } => match &**base {
+                Expr::Method { receiver, method: MethodOp::Json } => {
+                    parse_json(&receiver.eval(record)).map_or(Value::Nil, |json| select_json(&json, path))
+                }
+                _ => select(base.eval(record), path),
+            },
+            Expr::Arith { subtract, lhs, rhs } => arith(*subtract, &lhs.eval(record), &rhs.eval(record)),
+            Expr::Neg(inner) => negate(&inner.eval(record)),
+            condition => Value::Bool(condition.test(record)),
+        }
+    }
+}
+
+/// A view of a constant that borrows its text instead of copying it.
+fn borrow<'a>(value: &'a Value<'static>) -> Value<'a> {
+    match value {
+        Value::Str(text) => Value::Str(Cow::Borrowed(text)),
+        other => other.clone(),
+    }
+}
+
+/// Whether `list` (a list or a JSON array) has an element equal to `value`.
+pub fn contains_element(list: &Value<'_>, value: &Value<'_>) -> bool {
+    match View::of(list) {
+        View::List(items) => items.iter().any(|item| equal(item, value)),
+        View::Json(serde_json::Value::Array(items)) => items.iter().any(|item| equal(&Value::Json(item), value)),
+        _ => false,
+    }
+}
+
+/// Parses the text of `value` as JSON (`.json()`).
+pub fn parse_json(value: &Value<'_>) -> Option<serde_json::Value> {
+    match View::of(value) {
+        View::Str(text) => serde_json::from_str(text).ok(),
+        _ => None,
+    }
+}
+
+/// Follows `path` inside a parsed JSON document and copies out what it finds.
+fn select_json(json: &serde_json::Value, path: &[PathSegment]) -> Value<'static> {
+    let mut at = json;
+    for segment in path {
+        let next = match (segment, at) {
+            (PathSegment::Field(name) | PathSegment::Key(name), serde_json::Value::Object(map)) => map.get(&**name),
+            (PathSegment::Index(i), serde_json::Value::Array(items)) => items.get(*i),
+            _ => None,
+        };
+        match next {
+            Some(value) => at = value,
+            None => return Value::Nil,
+        }
+    }
+    owned_json(at)
+}
+
+/// Copies a JSON value into a [`Value`]: scalars as themselves, arrays as lists, objects as their
+/// JSON text.
+pub fn owned_json(json: &serde_json::Value) -> Value<'static> {
+    match json {
+        serde_json::Value::Null => Value::Nil,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => n.as_i64().map_or_else(|| n.as_f64().map_or(Value::Nil, Value::Float), Value::Int),
+        serde_json::Value::String(text) => Value::Str(Cow::Owned(text.clone())),
+        serde_json::Value::Array(items) => Value::List(items.iter().map(owned_json).collect()),
+        serde_json::Value::Object(_) => Value::Str(Cow::Owned(json.to_string())),
+    }
+}
+
+/// Follows `path` inside a computed value (a list, or JSON handed out by the record).
+fn select<'a>(mut value: Value<'a>, path: &[PathSegment]) -> Value<'a> {
+    for segment in path {
+        value = match (segment, value) {
+            (PathSegment::Index(i), Value::List(items)) => items.into_iter().nth(*i).unwrap_or(Value::Nil),
+            (PathSegment::Index(i), Value::Json(serde_json::Value::Array(items))) => {
+                items.get(*i).map_or(Value::Nil, Value::Json)
+            }
+            (PathSegment::Field(name) | PathSegment::Key(name), Value::Json(serde_json::Value::Object(map))) => {
+                map.get(&**name).map_or(Value::Nil, Value::Json)
+            }
+            _ => Value::Nil,
+        };
+    }
+    value
+}
+
+/// `a + b` / `a - b` on numbers, times and durations; `nil` when the kinds do not combine or the
+/// result overflows.
+pub fn arith(subtract: bool, lhs: &Value<'_>, rhs: &Value<'_>) -> Value<'static> {
+    let int = |a: i64, b: i64| if subtract { a.checked_sub(b) } else { a.checked_add(b) };
+    match (View::of(lhs), View::of(rhs)) {
+        (View::Int(a), View::Int(b)) => int(a, b).map_or(Value::Nil, Value::Int),
+        (View::Int(a), View::Float(b)) => Value::Float(if subtract { a as f64 - b } else { a as f64 + b }),
+        (View::Float(a), View::Int(b)) => Value::Float(if subtract { a - b as f64 } else { a + b as f64 }),
+        (View::Float(a), View::Float(b)) => Value::Float(if subtract { a - b } else { a + b }),
+        (View::Time(a), View::Duration(b)) => int(a, b).map_or(Value::Nil, Value::Time),
+        (View::Duration(a), View::Time(b)) if !subtract => int(a, b).map_or(Value::Nil, Value::Time),
+        (View::Duration(a), View::Duration(b)) => int(a, b).map_or(Value::Nil, Value::Duration),
+        (View::Time(a), View::Time(b)) if subtract => int(a, b).map_or(Value::Nil, Value::Duration),
+        _ => Value::Nil,
+    }
+}
+
+/// `-a` on numbers and durations.
+pub fn negate(value: &Value<'_>) -> Value<'static> {
+    match View::of(value) {
+        View::Int(n) => n.checked_neg().map_or(Value::Nil, Value::Int),
+        View::Float(n) => Value::Float(-n),
+        View::Duration(n) => n.checked_neg().map_or(Value::Nil, Value::Duration),
+        _ => Value::Nil,
+    }
+}

@@ -1,0 +1,89 @@
+//! The functions KFL knows, registered in one list: `datetime()`, `now()`, `duration()`, `limit()`.
+//!
+//! Functions take literal arguments and are folded to constants when the filter is checked, so
+//! `timestamp > now() - 5m` compares with a fixed time (the moment the filter was compiled).
+
+use crate::check::{Checker, Typed, literal_str};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::duration;
+use crate::eval::Expr;
+use crate::span::Span;
+use crate::time;
+use crate::types::Ty;
+use crate::value::Value;
+
+/// A function callable as `name(args)`.
+pub struct Function {
+    /// The name as written.
+    pub name: &'static str,
+    /// How it is called, for help texts.
+    pub usage: &'static str,
+    /// The number of arguments.
+    pub arity: usize,
+    /// Checks the arguments and builds the (constant) result.
+    pub build: for<'s> fn(&Checker<'s>, &[Typed<'s>], Span) -> Result<Typed<'s>, Diagnostic>,
+}
+
+/// Every function, in the order help lists them.
+pub const FUNCTIONS: &[Function] = &[
+    Function { name: "datetime", usage: "datetime(\"2026-11-26T14:02:00Z\")", arity: 1, build: datetime },
+    Function { name: "now", usage: "now()", arity: 0, build: now },
+    Function { name: "duration", usage: "duration(\"5m\")", arity: 1, build: duration },
+    Function { name: "limit", usage: "limit(100)", arity: 1, build: limit },
+];
+
+/// The function called `name`.
+pub fn find(name: &str) -> Option<&'static Function> {
+    FUNCTIONS.iter().find(|function| function.name == name)
+}
+
+fn constant<'s>(value: Value<'static>, ty: Ty<'s>, span: Span) -> Typed<'s> {
+    Typed { expr: Expr::Const(value), ty, span }
+}
+
+fn datetime<'s>(_: &Checker<'s>, args: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
+    let (text, text_span) = literal_str(args, "datetime")?;
+    let nanos = time::parse_datetime(text).ok_or_else(|| {
+        Diagnostic::new(Code::InvalidArgument, text_span, format!("cannot read `{text}` as a time"))
+            .with_help("write RFC 3339 (\"2026-11-26T14:02:00Z\") or \"11/26/2026, 2:02:00 PM\" (UTC)")
+    })?;
+    Ok(constant(Value::Time(nanos), Ty::Time, span))
+}
+
+fn now<'s>(checker: &Checker<'s>, _: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
+    Ok(constant(Value::Time(checker.now()), Ty::Time, span))
+}
+
+fn duration<'s>(_: &Checker<'s>, args: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
+    let (text, text_span) = literal_str(args, "duration")?;
+    let nanos = duration::parse(text).map_err(|reason| {
+        Diagnostic::new(Code::InvalidArgument, text_span, format!("cannot read `{text}` as a duration"))
+            .with_label(reason.to_string())
+            .with_help("write a duration such as \"500ms\", \"5m\" or \"1h30m\"")
+    })?;
+    Ok(constant(Value::Duration(nanos), Ty::Duration, span))
+}
+
+fn limit<'s>(_: &Checker<'s>, _: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
+    Err(misplaced_limit(span))
+}
+
+/// The error for `limit()` anywhere but a top-level `and`.
+pub fn misplaced_limit(span: Span) -> Diagnostic {
+    Diagnostic::new(Code::MisplacedLimit, span, "`limit()` must be a top-level condition")
+        .with_label("not allowed here")
+        .with_help("join it to the whole filter with `and`, e.g. `http and limit(100)`")
+}
+
+/// The count of a top-level `limit(n)` whose argument has been checked.
+pub fn limit_count(args: &[Typed<'_>], span: Span) -> Result<usize, Diagnostic> {
+    match args {
+        [Typed { expr: Expr::Const(Value::Int(n)), .. }] => usize::try_from(*n).map_err(|_| {
+            Diagnostic::new(Code::InvalidArgument, span, "`limit()` needs a count of zero or more")
+        }),
+        [other] => Err(Diagnostic::new(Code::InvalidArgument, other.span, "`limit()` needs a whole number")
+            .with_label(format!("found {}", other.ty))
+            .with_help("write e.g. `limit(100)`")),
+        _ => Err(Diagnostic::new(Code::WrongArgumentCount, span, "`limit()` takes 1 argument")),
+    }
+}

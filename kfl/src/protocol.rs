@@ -1,0 +1,87 @@
+//! Protocol words (`http`, `grpc`, `dns`, …): booleans read from `protocol.name` and `protocol.version`.
+
+use std::sync::LazyLock;
+
+use crate::compare::View;
+use crate::plan::{CmpOp, Column, IndexPredicate, Literal};
+use crate::record::{PathSegment, Record};
+
+/// A protocol word usable as a condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// `http`: protocol name `http`, any version (gRPC is not included).
+    Http,
+    /// `http1`: protocol name `http`, version `1.0` or `1.1`.
+    Http1,
+    /// `http2`: version `2` with protocol name `http` or `grpc`.
+    Http2,
+    /// A protocol known by its name alone (`grpc`, `dns`, `redis`, …).
+    Named(&'static str),
+}
+
+/// Every protocol word, as written.
+pub const WORDS: [&str; 11] = ["http", "http1", "http2", "grpc", "dns", "redis", "postgres", "kafka", "tls", "tcp", "udp"];
+
+static NAME_PATH: LazyLock<[PathSegment; 2]> =
+    LazyLock::new(|| [PathSegment::Field("protocol".into()), PathSegment::Field("name".into())]);
+static VERSION_PATH: LazyLock<[PathSegment; 2]> =
+    LazyLock::new(|| [PathSegment::Field("protocol".into()), PathSegment::Field("version".into())]);
+
+impl Protocol {
+    /// The protocol a word names, if it is one.
+    pub fn from_word(word: &str) -> Option<Protocol> {
+        match word {
+            "http" => Some(Protocol::Http),
+            "http1" => Some(Protocol::Http1),
+            "http2" => Some(Protocol::Http2),
+            _ => WORDS.iter().skip(3).find(|known| **known == word).map(|known| Protocol::Named(*known)),
+        }
+    }
+
+    /// Whether `record` is an exchange of this protocol.
+    pub fn test(self, record: &dyn Record) -> bool {
+        let name = record.get(&*NAME_PATH);
+        let name = View::of(&name);
+        let is = |wanted: &str| matches!(name, View::Str(actual) if actual == wanted);
+        match self {
+            Protocol::Http => is("http"),
+            Protocol::Named(wanted) => is(wanted),
+            Protocol::Http1 | Protocol::Http2 => {
+                let version = record.get(&*VERSION_PATH);
+                let version = View::of(&version);
+                let version_is = |wanted: &str| matches!(version, View::Str(actual) if actual == wanted);
+                if self == Protocol::Http1 {
+                    is("http") && (version_is("1.0") || version_is("1.1"))
+                } else {
+                    (is("http") || is("grpc")) && version_is("2")
+                }
+            }
+        }
+    }
+
+    /// The same condition over indexed columns.
+    pub fn index_predicate(self) -> IndexPredicate {
+        let name = |value: &str| IndexPredicate::Cmp {
+            column: Column::ProtocolName,
+            op: CmpOp::Eq,
+            value: Literal::Str(value.to_string()),
+        };
+        let strings = |values: &[&str]| values.iter().map(|v| Literal::Str((*v).to_string())).collect();
+        match self {
+            Protocol::Http => name("http"),
+            Protocol::Named(wanted) => name(wanted),
+            Protocol::Http1 => IndexPredicate::And(vec![
+                name("http"),
+                IndexPredicate::In { column: Column::ProtocolVersion, values: strings(&["1.0", "1.1"]) },
+            ]),
+            Protocol::Http2 => IndexPredicate::And(vec![
+                IndexPredicate::In { column: Column::ProtocolName, values: strings(&["http", "grpc"]) },
+                IndexPredicate::Cmp {
+                    column: Column::ProtocolVersion,
+                    op: CmpOp::Eq,
+                    value: Literal::Str("2".to_string()),
+                },
+            ]),
+        }
+    }
+}
