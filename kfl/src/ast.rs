@@ -205,9 +205,11 @@ impl Expr {
             },
             Expr::Compare { .. } => Precedence::Compare,
             Expr::Unary { .. } => Precedence::Unary,
-            Expr::Literal(_) | Expr::List(_) | Expr::Ident(_) | Expr::Field { .. } | Expr::Index { .. } => {
-                Precedence::Postfix
-            }
+            Expr::Literal(_)
+            | Expr::List(_)
+            | Expr::Ident(_)
+            | Expr::Field { .. }
+            | Expr::Index { .. } => Precedence::Postfix,
             Expr::Call { .. } | Expr::Method { .. } => Precedence::Postfix,
         }
     }
@@ -215,7 +217,11 @@ impl Expr {
 
 /// Writes `expr`, in parentheses if it binds looser than `at_least`.
 fn write_at(f: &mut fmt::Formatter<'_>, expr: &Expr, at_least: Precedence) -> fmt::Result {
-    if expr.precedence() < at_least { write!(f, "({expr})") } else { write!(f, "{expr}") }
+    if expr.precedence() < at_least {
+        write!(f, "({expr})")
+    } else {
+        write!(f, "{expr}")
+    }
 }
 
 fn write_args(f: &mut fmt::Formatter<'_>, args: &[Node<Expr>]) -> fmt::Result {
@@ -249,7 +255,11 @@ pub fn write_string(f: &mut impl fmt::Write, text: &str) -> fmt::Result {
 /// Writes a float so that it lexes back as a float (`1.0`, never `1`).
 pub fn write_float(f: &mut impl fmt::Write, number: f64) -> fmt::Result {
     let text = number.to_string();
-    if text.contains('.') { f.write_str(&text) } else { write!(f, "{text}.0") }
+    if text.contains('.') {
+        f.write_str(&text)
+    } else {
+        write!(f, "{text}.0")
+    }
 }
 
 impl fmt::Display for Literal {
@@ -294,7 +304,11 @@ impl fmt::Display for Expr {
                 write_args(f, args)?;
                 f.write_str(")")
             }
-            Expr::Method { receiver, name, args } => {
+            Expr::Method {
+                receiver,
+                name,
+                args,
+            } => {
                 write_at(f, &receiver.node, Precedence::Postfix)?;
                 write!(f, ".{}(", name.node)?;
                 write_args(f, args)?;

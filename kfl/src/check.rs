@@ -55,7 +55,11 @@ impl<'s> Checker<'s> {
             FieldType::Struct(fields) => fields.as_slice(),
             _ => &[],
         };
-        Checker { fields, now, diagnostics: Vec::new() }
+        Checker {
+            fields,
+            now,
+            diagnostics: Vec::new(),
+        }
     }
 
     /// The time `now()` stands for.
@@ -89,8 +93,12 @@ impl<'s> Checker<'s> {
         }
         let help = match (help, &typed.ty) {
             (Some(help), _) => help.to_string(),
-            (None, Ty::Str | Ty::Int | Ty::Float | Ty::Time) => format!("compare it, e.g. `{} == …`", node.node),
-            (None, Ty::Regex) => "match a field against it, e.g. `request.path == r\"/api/.*\"`".to_string(),
+            (None, Ty::Str | Ty::Int | Ty::Float | Ty::Time) => {
+                format!("compare it, e.g. `{} == …`", node.node)
+            }
+            (None, Ty::Regex) => {
+                "match a field against it, e.g. `request.path == r\"/api/.*\"`".to_string()
+            }
             (None, Ty::List(_)) => format!("test for an element, e.g. `{}.contains(…)`", node.node),
             (None, _) => "write a comparison or a protocol word such as `http`".to_string(),
         };
@@ -125,7 +133,13 @@ impl<'s> Checker<'s> {
             ast::Expr::Ident(name) => self.ident(name, span),
             ast::Expr::Field { base, name } => {
                 let base_typed = self.check(base)?;
-                let selected = self.select(&base.node, base_typed, PathSegment::Field(name.node.as_str().into()), name.span, span);
+                let selected = self.select(
+                    &base.node,
+                    base_typed,
+                    PathSegment::Field(name.node.as_str().into()),
+                    name.span,
+                    span,
+                );
                 self.lift(selected)
             }
             ast::Expr::Index { base, key } => {
@@ -135,7 +149,11 @@ impl<'s> Checker<'s> {
                     Key::Position(position) => match usize::try_from(*position) {
                         Ok(position) => PathSegment::Index(position),
                         Err(_) => {
-                            self.report(Diagnostic::new(Code::InvalidSelector, key.span, "an index cannot be negative"));
+                            self.report(Diagnostic::new(
+                                Code::InvalidSelector,
+                                key.span,
+                                "an index cannot be negative",
+                            ));
                             return None;
                         }
                     },
@@ -144,11 +162,18 @@ impl<'s> Checker<'s> {
                 self.lift(selected)
             }
             ast::Expr::Call { name, args } => self.call(name, args, span),
-            ast::Expr::Method { receiver, name, args } => self.method(receiver, name, args, span),
+            ast::Expr::Method {
+                receiver,
+                name,
+                args,
+            } => self.method(receiver, name, args, span),
             ast::Expr::Unary { op, operand } => match op.node {
                 UnaryOp::Not => {
                     let help = "`not` applies to the value right after it; to negate a comparison write `not (a == b)`";
-                    typed(Expr::Not(Box::new(self.condition_or(operand, Some(help))?)), Ty::Bool)
+                    typed(
+                        Expr::Not(Box::new(self.condition_or(operand, Some(help))?)),
+                        Ty::Bool,
+                    )
                 }
                 UnaryOp::Neg => {
                     let operand = self.check(operand)?;
@@ -159,11 +184,19 @@ impl<'s> Checker<'s> {
                 BinaryOp::And | BinaryOp::Or => {
                     let (lhs, rhs) = (self.condition(lhs), self.condition(rhs));
                     let (lhs, rhs) = (Box::new(lhs?), Box::new(rhs?));
-                    typed(if op.node == BinaryOp::And { Expr::And(lhs, rhs) } else { Expr::Or(lhs, rhs) }, Ty::Bool)
+                    typed(
+                        if op.node == BinaryOp::And {
+                            Expr::And(lhs, rhs)
+                        } else {
+                            Expr::Or(lhs, rhs)
+                        },
+                        Ty::Bool,
+                    )
                 }
                 BinaryOp::Add | BinaryOp::Sub => {
                     let (lhs, rhs) = (self.check(lhs), self.check(rhs));
-                    let arithmetic = arithmetic(op.node == BinaryOp::Sub, lhs?, rhs?, op.span, span);
+                    let arithmetic =
+                        arithmetic(op.node == BinaryOp::Sub, lhs?, rhs?, op.span, span);
                     self.lift(arithmetic)
                 }
             },
@@ -200,18 +233,28 @@ impl<'s> Checker<'s> {
                 self.report(diagnostic);
             }
         }
-        Typed { expr: Expr::Const(value), ty, span }
+        Typed {
+            expr: Expr::Const(value),
+            ty,
+            span,
+        }
     }
 
     fn list(&mut self, items: &[Node<ast::Expr>], span: Span) -> Option<Typed<'s>> {
         let mut values = Vec::with_capacity(items.len());
         let mut element_ty: Option<Ty<'s>> = None;
         for item in items {
-            let Some(typed) = self.check(item) else { continue };
+            let Some(typed) = self.check(item) else {
+                continue;
+            };
             let Expr::Const(value) = typed.expr else {
                 self.report(
-                    Diagnostic::new(Code::InvalidArgument, item.span, "list elements must be literals")
-                        .with_help("write values such as `[\"web\", \"api\"]`"),
+                    Diagnostic::new(
+                        Code::InvalidArgument,
+                        item.span,
+                        "list elements must be literals",
+                    )
+                    .with_help("write values such as `[\"web\", \"api\"]`"),
                 );
                 continue;
             };
@@ -230,17 +273,31 @@ impl<'s> Checker<'s> {
 
     fn ident(&mut self, name: &str, span: Span) -> Option<Typed<'s>> {
         if let Some(protocol) = Protocol::from_word(name) {
-            return Some(Typed { expr: Expr::Protocol(protocol), ty: Ty::Bool, span });
+            return Some(Typed {
+                expr: Expr::Protocol(protocol),
+                ty: Ty::Bool,
+                span,
+            });
         }
         if let Some((_, field)) = self.fields.iter().find(|(field, _)| *field == name) {
-            return Some(Typed { expr: Expr::Field(Box::new([PathSegment::Field(name.into())])), ty: Ty::of(field), span });
+            return Some(Typed {
+                expr: Expr::Field(Box::new([PathSegment::Field(name.into())])),
+                ty: Ty::of(field),
+                span,
+            });
         }
-        let candidates = self.fields.iter().map(|(field, _)| *field).chain(protocol::WORDS);
-        let mut diagnostic = Diagnostic::new(Code::UnknownField, span, format!("unknown field `{name}`"));
+        let candidates = self
+            .fields
+            .iter()
+            .map(|(field, _)| *field)
+            .chain(protocol::WORDS);
+        let mut diagnostic =
+            Diagnostic::new(Code::UnknownField, span, format!("unknown field `{name}`"));
         if let Some(suggestion) = did_you_mean(name, candidates) {
             diagnostic = diagnostic.with_label(format!("did you mean `{suggestion}`?"));
         } else if functions::find(name).is_some() {
-            diagnostic = diagnostic.with_help(format!("`{name}` is a function: call it as `{name}(…)`"));
+            diagnostic =
+                diagnostic.with_help(format!("`{name}` is a function: call it as `{name}(…)`"));
         } else {
             let fields: Vec<&str> = self.fields.iter().map(|(field, _)| *field).collect();
             diagnostic = diagnostic.with_help(format!(
@@ -267,13 +324,21 @@ impl<'s> Checker<'s> {
                 match fields.iter().find(|(field, _)| *field == &**name) {
                     Some((_, field)) => Ty::of(field),
                     None => {
-                        let mut diagnostic =
-                            Diagnostic::new(Code::UnknownField, segment_span, format!("unknown field `{name}`"));
+                        let mut diagnostic = Diagnostic::new(
+                            Code::UnknownField,
+                            segment_span,
+                            format!("unknown field `{name}`"),
+                        );
                         match did_you_mean(name, fields.iter().map(|(field, _)| *field)) {
-                            Some(suggestion) => diagnostic = diagnostic.with_label(format!("did you mean `{suggestion}`?")),
+                            Some(suggestion) => {
+                                diagnostic =
+                                    diagnostic.with_label(format!("did you mean `{suggestion}`?"))
+                            }
                             None => {
-                                let names: Vec<&str> = fields.iter().map(|(field, _)| *field).collect();
-                                diagnostic = diagnostic.with_help(format!("`{base_ast}` has: {}", names.join(", ")));
+                                let names: Vec<&str> =
+                                    fields.iter().map(|(field, _)| *field).collect();
+                                diagnostic = diagnostic
+                                    .with_help(format!("`{base_ast}` has: {}", names.join(", ")));
                             }
                         }
                         return Err(diagnostic);
@@ -282,9 +347,13 @@ impl<'s> Checker<'s> {
             }
             (Ty::Map(value), PathSegment::Key(_)) => Ty::of(value),
             (Ty::Map(_), PathSegment::Field(name)) => {
-                return Err(Diagnostic::new(Code::InvalidSelector, segment_span, format!("`{base_ast}` is a map"))
-                    .with_label("maps are selected by key")
-                    .with_help(format!("write `{base_ast}[\"{name}\"]`")));
+                return Err(Diagnostic::new(
+                    Code::InvalidSelector,
+                    segment_span,
+                    format!("`{base_ast}` is a map"),
+                )
+                .with_label("maps are selected by key")
+                .with_help(format!("write `{base_ast}[\"{name}\"]`")));
             }
             (Ty::List(element), PathSegment::Index(_)) => (**element).clone(),
             (Ty::Any, _) => Ty::Any,
@@ -304,20 +373,35 @@ impl<'s> Checker<'s> {
         };
         let expr = match base.expr {
             Expr::Field(path) => Expr::Field(extend(path, segment)),
-            Expr::Select { base, path } => Expr::Select { base, path: extend(path, segment) },
-            other => Expr::Select { base: Box::new(other), path: Box::new([segment]) },
+            Expr::Select { base, path } => Expr::Select {
+                base,
+                path: extend(path, segment),
+            },
+            other => Expr::Select {
+                base: Box::new(other),
+                path: Box::new([segment]),
+            },
         };
         Ok(Typed { expr, ty, span })
     }
 
-    fn call(&mut self, name: &Node<String>, args: &[Node<ast::Expr>], span: Span) -> Option<Typed<'s>> {
+    fn call(
+        &mut self,
+        name: &Node<String>,
+        args: &[Node<ast::Expr>],
+        span: Span,
+    ) -> Option<Typed<'s>> {
         let Some(function) = functions::find(&name.node) else {
-            let mut diagnostic =
-                Diagnostic::new(Code::UnknownFunction, name.span, format!("unknown function `{}`", name.node));
+            let mut diagnostic = Diagnostic::new(
+                Code::UnknownFunction,
+                name.span,
+                format!("unknown function `{}`", name.node),
+            );
             if let Some(suggestion) = did_you_mean(&name.node, FUNCTIONS.iter().map(|f| f.name)) {
                 diagnostic = diagnostic.with_label(format!("did you mean `{suggestion}`?"));
             } else if let Some(method) = methods::find(&name.node) {
-                diagnostic = diagnostic.with_help(format!("`{}` is a method: {}", method.name, method.usage));
+                diagnostic = diagnostic
+                    .with_help(format!("`{}` is a method: {}", method.name, method.usage));
             } else {
                 let names: Vec<&str> = FUNCTIONS.iter().map(|f| f.name).collect();
                 diagnostic = diagnostic.with_help(format!("functions are {}", names.join(", ")));
@@ -327,7 +411,13 @@ impl<'s> Checker<'s> {
         };
         let checked: Vec<Option<Typed<'s>>> = args.iter().map(|arg| self.check(arg)).collect();
         if args.len() != function.arity {
-            self.report(wrong_count(function.name, function.arity, args.len(), span, function.usage));
+            self.report(wrong_count(
+                function.name,
+                function.arity,
+                args.len(),
+                span,
+                function.usage,
+            ));
             return None;
         }
         let checked: Vec<Typed<'s>> = checked.into_iter().collect::<Option<_>>()?;
@@ -344,7 +434,11 @@ impl<'s> Checker<'s> {
     ) -> Option<Typed<'s>> {
         let receiver = self.check(receiver);
         let Some(method) = methods::find(&name.node) else {
-            let mut diagnostic = Diagnostic::new(Code::UnknownMethod, name.span, format!("unknown method `{}`", name.node));
+            let mut diagnostic = Diagnostic::new(
+                Code::UnknownMethod,
+                name.span,
+                format!("unknown method `{}`", name.node),
+            );
             if let Some(suggestion) = did_you_mean(&name.node, METHODS.iter().map(|m| m.name)) {
                 diagnostic = diagnostic.with_label(format!("did you mean `{suggestion}`?"));
             } else {
@@ -356,21 +450,38 @@ impl<'s> Checker<'s> {
         };
         let checked: Vec<Option<Typed<'s>>> = args.iter().map(|arg| self.check(arg)).collect();
         if args.len() != method.arity {
-            self.report(wrong_count(method.name, method.arity, args.len(), span, method.usage));
+            self.report(wrong_count(
+                method.name,
+                method.arity,
+                args.len(),
+                span,
+                method.usage,
+            ));
             return None;
         }
         let receiver = receiver?;
         let checked: Vec<Typed<'s>> = checked.into_iter().collect::<Option<_>>()?;
         let built = (method.build)(&receiver, &checked, span);
         let (op, ty) = self.lift(built)?;
-        Some(Typed { expr: Expr::Method { receiver: Box::new(receiver.expr), method: op }, ty, span })
+        Some(Typed {
+            expr: Expr::Method {
+                receiver: Box::new(receiver.expr),
+                method: op,
+            },
+            ty,
+            span,
+        })
     }
 
     fn negation(&mut self, operand: Typed<'s>, span: Span) -> Option<Typed<'s>> {
         if !matches!(operand.ty, Ty::Int | Ty::Float | Ty::Duration | Ty::Any) {
             self.report(
-                Diagnostic::new(Code::TypeMismatch, span, format!("cannot negate {}", operand.ty))
-                    .with_label("`-` applies to numbers and durations"),
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    span,
+                    format!("cannot negate {}", operand.ty),
+                )
+                .with_label("`-` applies to numbers and durations"),
             );
             return None;
         }
@@ -378,28 +489,49 @@ impl<'s> Checker<'s> {
             Some(value) => Expr::Const(negate(value)),
             None => Expr::Neg(Box::new(operand.expr)),
         };
-        Some(Typed { expr, ty: operand.ty, span })
+        Some(Typed {
+            expr,
+            ty: operand.ty,
+            span,
+        })
     }
 
     /// `x in [literals]`: every element is converted to the type of `x` and checked against it.
     fn in_list(&mut self, operand: Typed<'s>, items: &[Node<ast::Expr>]) -> Option<Expr> {
         let mut values = Vec::with_capacity(items.len());
         for item in items {
-            let Some(element) = self.check(item) else { continue };
+            let Some(element) = self.check(item) else {
+                continue;
+            };
             let Some(value) = element.constant().cloned() else {
                 self.report(
-                    Diagnostic::new(Code::InvalidArgument, item.span, "list elements must be literals")
-                        .with_help("write values such as `[\"web\", \"api\"]`"),
+                    Diagnostic::new(
+                        Code::InvalidArgument,
+                        item.span,
+                        "list elements must be literals",
+                    )
+                    .with_help("write values such as `[\"web\", \"api\"]`"),
                 );
                 continue;
             };
-            let converted = coerce_value(&operand.ty, value, &element.ty, element.span)
-                .and_then(|value| compatible(CmpOp::Eq, &operand.ty, &ty_of_value(&value, &element.ty), element.span).map(|()| value));
+            let converted =
+                coerce_value(&operand.ty, value, &element.ty, element.span).and_then(|value| {
+                    compatible(
+                        CmpOp::Eq,
+                        &operand.ty,
+                        &ty_of_value(&value, &element.ty),
+                        element.span,
+                    )
+                    .map(|()| value)
+                });
             if let Some(value) = self.lift(converted) {
                 values.push(value);
             }
         }
-        (values.len() == items.len()).then(|| Expr::InList { operand: Box::new(operand.expr), values })
+        (values.len() == items.len()).then(|| Expr::InList {
+            operand: Box::new(operand.expr),
+            values,
+        })
     }
 }
 
@@ -430,32 +562,65 @@ fn wrong_count(name: &str, arity: usize, given: usize, span: Span, usage: &str) 
 /// The single literal string argument of a function or method, with its span.
 pub fn literal_str<'a>(args: &'a [Typed<'_>], name: &str) -> Result<(&'a str, Span), Diagnostic> {
     match args {
-        [Typed { expr: Expr::Const(Value::Str(text)), span, .. }] => Ok((text, *span)),
-        [other] => Err(Diagnostic::new(Code::InvalidArgument, other.span, format!("`{name}()` needs a literal string"))
-            .with_label(format!("this is {}", other.ty))),
-        _ => Err(Diagnostic::new(Code::WrongArgumentCount, Span::default(), format!("`{name}()` takes 1 argument"))),
+        [
+            Typed {
+                expr: Expr::Const(Value::Str(text)),
+                span,
+                ..
+            },
+        ] => Ok((text, *span)),
+        [other] => Err(Diagnostic::new(
+            Code::InvalidArgument,
+            other.span,
+            format!("`{name}()` needs a literal string"),
+        )
+        .with_label(format!("this is {}", other.ty))),
+        _ => Err(Diagnostic::new(
+            Code::WrongArgumentCount,
+            Span::default(),
+            format!("`{name}()` takes 1 argument"),
+        )),
     }
 }
 
 /// Compiles a regex once, at check time; `anchored` makes it match the whole text (`==`).
 pub fn compile_regex(pattern: &str, span: Span, anchored: bool) -> Result<Regex, Diagnostic> {
-    let full = if anchored { format!("^(?:{pattern})$") } else { pattern.to_string() };
-    regex::RegexBuilder::new(&full).size_limit(1 << 20).build().map_err(|error| {
-        // Validate the pattern alone so the message refers to what the user wrote.
-        let message = match Regex::new(pattern) {
-            Err(inner) => inner.to_string(),
-            Ok(_) => error.to_string(),
-        };
-        let reason = message.lines().rev().find(|line| line.starts_with("error:")).unwrap_or(&message).to_string();
-        Diagnostic::new(Code::InvalidRegex, span, "invalid regex")
-            .with_label(reason.trim_start_matches("error: ").to_string())
-    })
+    let full = if anchored {
+        format!("^(?:{pattern})$")
+    } else {
+        pattern.to_string()
+    };
+    regex::RegexBuilder::new(&full)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|error| {
+            // Validate the pattern alone so the message refers to what the user wrote.
+            let message = match Regex::new(pattern) {
+                Err(inner) => inner.to_string(),
+                Ok(_) => error.to_string(),
+            };
+            let reason = message
+                .lines()
+                .rev()
+                .find(|line| line.starts_with("error:"))
+                .unwrap_or(&message)
+                .to_string();
+            Diagnostic::new(Code::InvalidRegex, span, "invalid regex")
+                .with_label(reason.trim_start_matches("error: ").to_string())
+        })
 }
 
 /// Converts a literal to the type it is compared with: text to a number for number fields, text
 /// to a time for time fields. Other values pass through unchanged.
-pub fn coerce_value(target: &Ty<'_>, value: Value<'static>, ty: &Ty<'_>, span: Span) -> Result<Value<'static>, Diagnostic> {
-    let Value::Str(text) = &value else { return Ok(value) };
+pub fn coerce_value(
+    target: &Ty<'_>,
+    value: Value<'static>,
+    ty: &Ty<'_>,
+    span: Span,
+) -> Result<Value<'static>, Diagnostic> {
+    let Value::Str(text) = &value else {
+        return Ok(value);
+    };
     if *ty != Ty::Str {
         return Ok(value);
     }
@@ -463,14 +628,22 @@ pub fn coerce_value(target: &Ty<'_>, value: Value<'static>, ty: &Ty<'_>, span: S
         Ty::Int | Ty::Float => match parse_number(text) {
             Some(View::Int(n)) => Ok(Value::Int(n)),
             Some(View::Float(n)) => Ok(Value::Float(n)),
-            _ => Err(Diagnostic::new(Code::InvalidConversion, span, format!("`\"{text}\"` is not a number"))
-                .with_label(format!("compared with {target}"))
-                .with_help("compare numbers with numbers, e.g. `response.status == 404`")),
+            _ => Err(Diagnostic::new(
+                Code::InvalidConversion,
+                span,
+                format!("`\"{text}\"` is not a number"),
+            )
+            .with_label(format!("compared with {target}"))
+            .with_help("compare numbers with numbers, e.g. `response.status == 404`")),
         },
         Ty::Time => time::parse_datetime(text).map(Value::Time).ok_or_else(|| {
-            Diagnostic::new(Code::InvalidConversion, span, format!("`\"{text}\"` is not a time"))
-                .with_label("compared with a time")
-                .with_help("write RFC 3339 (\"2026-11-26T14:02:00Z\") or \"11/26/2026, 2:02:00 PM\"")
+            Diagnostic::new(
+                Code::InvalidConversion,
+                span,
+                format!("`\"{text}\"` is not a time"),
+            )
+            .with_label("compared with a time")
+            .with_help("write RFC 3339 (\"2026-11-26T14:02:00Z\") or \"11/26/2026, 2:02:00 PM\"")
         }),
         _ => Ok(value),
     }
@@ -487,7 +660,12 @@ fn ty_of_value<'s>(value: &Value<'static>, original: &Ty<'s>) -> Ty<'s> {
 }
 
 /// Checks a comparison and builds it; regexes become full matches and constants move right.
-fn comparison<'s>(op: CompareOp, op_span: Span, lhs: Typed<'s>, rhs: Typed<'s>) -> Result<Expr, Diagnostic> {
+fn comparison<'s>(
+    op: CompareOp,
+    op_span: Span,
+    lhs: Typed<'s>,
+    rhs: Typed<'s>,
+) -> Result<Expr, Diagnostic> {
     let op = match op {
         CompareOp::Eq => CmpOp::Eq,
         CompareOp::Ne => CmpOp::Ne,
@@ -497,11 +675,12 @@ fn comparison<'s>(op: CompareOp, op_span: Span, lhs: Typed<'s>, rhs: Typed<'s>) 
         CompareOp::Ge => CmpOp::Ge,
         CompareOp::In => return membership(lhs, rhs, op_span),
     };
-    let (op, lhs, rhs) = if lhs.ty == Ty::Regex || (lhs.constant().is_some() && rhs.constant().is_none()) {
-        (op.flipped(), rhs, lhs)
-    } else {
-        (op, lhs, rhs)
-    };
+    let (op, lhs, rhs) =
+        if lhs.ty == Ty::Regex || (lhs.constant().is_some() && rhs.constant().is_none()) {
+            (op.flipped(), rhs, lhs)
+        } else {
+            (op, lhs, rhs)
+        };
     if rhs.ty == Ty::Regex {
         return regex_match(op, op_span, lhs, rhs);
     }
@@ -517,23 +696,48 @@ fn comparison<'s>(op: CompareOp, op_span: Span, lhs: Typed<'s>, rhs: Typed<'s>) 
             other
         }
     };
-    Ok(Expr::Compare { op, lhs: Box::new(lhs.expr), rhs: Box::new(value) })
+    Ok(Expr::Compare {
+        op,
+        lhs: Box::new(lhs.expr),
+        rhs: Box::new(value),
+    })
 }
 
-fn regex_match<'s>(op: CmpOp, op_span: Span, operand: Typed<'s>, regex: Typed<'s>) -> Result<Expr, Diagnostic> {
+fn regex_match<'s>(
+    op: CmpOp,
+    op_span: Span,
+    operand: Typed<'s>,
+    regex: Typed<'s>,
+) -> Result<Expr, Diagnostic> {
     if !matches!(op, CmpOp::Eq | CmpOp::Ne) {
-        return Err(Diagnostic::new(Code::TypeMismatch, op_span, "a regex can only be matched with `==` or `!=`")
-            .with_help("`==` against r\"…\" matches the whole text"));
+        return Err(Diagnostic::new(
+            Code::TypeMismatch,
+            op_span,
+            "a regex can only be matched with `==` or `!=`",
+        )
+        .with_help("`==` against r\"…\" matches the whole text"));
     }
     if !(operand.ty.is_textual() || operand.ty.is_number() || operand.ty == Ty::Nil) {
-        return Err(Diagnostic::new(Code::TypeMismatch, operand.span, format!("cannot match {} against a regex", operand.ty))
-            .with_label("a regex matches text or numbers"));
+        return Err(Diagnostic::new(
+            Code::TypeMismatch,
+            operand.span,
+            format!("cannot match {} against a regex", operand.ty),
+        )
+        .with_label("a regex matches text or numbers"));
     }
     let Some(Value::Str(pattern)) = regex.constant() else {
-        return Err(Diagnostic::new(Code::TypeMismatch, regex.span, "expected a regex literal"));
+        return Err(Diagnostic::new(
+            Code::TypeMismatch,
+            regex.span,
+            "expected a regex literal",
+        ));
     };
     let regex = compile_regex(pattern, regex.span, true)?;
-    Ok(Expr::RegexMatch { operand: Box::new(operand.expr), regex, negated: op == CmpOp::Ne })
+    Ok(Expr::RegexMatch {
+        operand: Box::new(operand.expr),
+        regex,
+        negated: op == CmpOp::Ne,
+    })
 }
 
 /// `x in list` where the list is computed (a list field or dynamic value).
@@ -542,21 +746,34 @@ fn membership<'s>(lhs: Typed<'s>, rhs: Typed<'s>, op_span: Span) -> Result<Expr,
         Ty::List(element) => compatible(CmpOp::Eq, &lhs.ty, element, op_span)?,
         Ty::Any => {}
         other => {
-            return Err(Diagnostic::new(Code::TypeMismatch, rhs.span, "`in` needs a list on its right")
-                .with_label(format!("this is {other}"))
-                .with_help("write `x in [\"a\", \"b\"]`, or `text.contains(\"a\")` to look inside text"));
+            return Err(Diagnostic::new(
+                Code::TypeMismatch,
+                rhs.span,
+                "`in` needs a list on its right",
+            )
+            .with_label(format!("this is {other}"))
+            .with_help(
+                "write `x in [\"a\", \"b\"]`, or `text.contains(\"a\")` to look inside text",
+            ));
         }
     }
-    Ok(Expr::In { operand: Box::new(lhs.expr), list: Box::new(rhs.expr) })
+    Ok(Expr::In {
+        operand: Box::new(lhs.expr),
+        list: Box::new(rhs.expr),
+    })
 }
 
 /// Whether two types can be compared with `op`, with a helpful error when not.
 fn compatible(op: CmpOp, lhs: &Ty<'_>, rhs: &Ty<'_>, span: Span) -> Result<(), Diagnostic> {
     let ordering = !matches!(op, CmpOp::Eq | CmpOp::Ne);
     let mismatch = |help: &str| {
-        Diagnostic::new(Code::TypeMismatch, span, format!("cannot compare {lhs} with {rhs}"))
-            .with_label(format!("`{}` needs two comparable values", op.as_str()))
-            .with_help(help.to_string())
+        Diagnostic::new(
+            Code::TypeMismatch,
+            span,
+            format!("cannot compare {lhs} with {rhs}"),
+        )
+        .with_label(format!("`{}` needs two comparable values", op.as_str()))
+        .with_help(help.to_string())
     };
     let structured = |ty: &Ty<'_>| match ty {
         Ty::List(_) => Some("look for an element with `.contains(x)` or `x in list`"),
@@ -575,7 +792,9 @@ fn compatible(op: CmpOp, lhs: &Ty<'_>, rhs: &Ty<'_>, span: Span) -> Result<(), D
         (Ty::Bool, Ty::Bool) | (Ty::Bool, Ty::Any) | (Ty::Any, Ty::Bool) if ordering => {
             Err(mismatch("booleans are only compared with `==` and `!=`"))
         }
-        _ if structured(lhs).is_some() && !(*rhs == Ty::Any && !ordering && matches!(lhs, Ty::List(_))) => {
+        _ if structured(lhs).is_some()
+            && !(*rhs == Ty::Any && !ordering && matches!(lhs, Ty::List(_))) =>
+        {
             Err(mismatch(structured(lhs).unwrap_or_default()))
         }
         _ if structured(rhs).is_some() => Err(mismatch(structured(rhs).unwrap_or_default())),
@@ -583,19 +802,28 @@ fn compatible(op: CmpOp, lhs: &Ty<'_>, rhs: &Ty<'_>, span: Span) -> Result<(), D
         (a, b) if a.is_number() && b.is_number() => Ok(()),
         (Ty::Str, b) if b.is_number() => Ok(()),
         (a, Ty::Str) if a.is_number() => Ok(()),
-        (Ty::Str, Ty::Str) | (Ty::Time, Ty::Time) | (Ty::Duration, Ty::Duration) | (Ty::Bool, Ty::Bool) => Ok(()),
-        (a, Ty::Duration) | (Ty::Duration, a) if a.is_number() => {
-            Err(mismatch("durations compare with durations; `elapsedTime` is a number of milliseconds, e.g. `elapsedTime > 500`"))
-        }
-        (Ty::Time, _) | (_, Ty::Time) => {
-            Err(mismatch("times compare with times, e.g. `timestamp > datetime(\"2026-11-26T14:02:00Z\")` or `now() - 5m`"))
-        }
+        (Ty::Str, Ty::Str)
+        | (Ty::Time, Ty::Time)
+        | (Ty::Duration, Ty::Duration)
+        | (Ty::Bool, Ty::Bool) => Ok(()),
+        (a, Ty::Duration) | (Ty::Duration, a) if a.is_number() => Err(mismatch(
+            "durations compare with durations; `elapsedTime` is a number of milliseconds, e.g. `elapsedTime > 500`",
+        )),
+        (Ty::Time, _) | (_, Ty::Time) => Err(mismatch(
+            "times compare with times, e.g. `timestamp > datetime(\"2026-11-26T14:02:00Z\")` or `now() - 5m`",
+        )),
         _ => Err(mismatch("compare values of the same kind")),
     }
 }
 
 /// Types `a + b` / `a - b` and folds it when both sides are constants.
-fn arithmetic<'s>(subtract: bool, lhs: Typed<'s>, rhs: Typed<'s>, op_span: Span, span: Span) -> Result<Typed<'s>, Diagnostic> {
+fn arithmetic<'s>(
+    subtract: bool,
+    lhs: Typed<'s>,
+    rhs: Typed<'s>,
+    op_span: Span,
+    span: Span,
+) -> Result<Typed<'s>, Diagnostic> {
     use Ty::{Any, Duration, Float, Int, Time};
     let ty = match (&lhs.ty, &rhs.ty) {
         (Int, Int) => Int,
@@ -607,18 +835,30 @@ fn arithmetic<'s>(subtract: bool, lhs: Typed<'s>, rhs: Typed<'s>, op_span: Span,
         (Any, Int | Float | Time | Duration | Any) | (Int | Float | Time | Duration, Any) => Any,
         (a, b) => {
             let verb = if subtract { "subtract" } else { "add" };
-            return Err(Diagnostic::new(Code::TypeMismatch, op_span, format!("cannot {verb} {b} and {a}"))
-                .with_help("arithmetic works on numbers, and on times with durations (`now() - 5m`)"));
+            return Err(Diagnostic::new(
+                Code::TypeMismatch,
+                op_span,
+                format!("cannot {verb} {b} and {a}"),
+            )
+            .with_help("arithmetic works on numbers, and on times with durations (`now() - 5m`)"));
         }
     };
     let expr = match (lhs.constant(), rhs.constant()) {
         (Some(a), Some(b)) => match arith(subtract, a, b) {
             Value::Nil => {
-                return Err(Diagnostic::new(Code::InvalidArgument, span, "arithmetic overflows"));
+                return Err(Diagnostic::new(
+                    Code::InvalidArgument,
+                    span,
+                    "arithmetic overflows",
+                ));
             }
             value => Expr::Const(value),
         },
-        _ => Expr::Arith { subtract, lhs: Box::new(lhs.expr), rhs: Box::new(rhs.expr) },
+        _ => Expr::Arith {
+            subtract,
+            lhs: Box::new(lhs.expr),
+            rhs: Box::new(rhs.expr),
+        },
     };
     Ok(Typed { expr, ty, span })
 }

@@ -87,7 +87,9 @@ impl<'b> View<'b> {
         match json {
             serde_json::Value::Null => View::Nil,
             serde_json::Value::Bool(b) => View::Bool(*b),
-            serde_json::Value::Number(n) => n.as_i64().map_or_else(|| View::Float(n.as_f64().unwrap_or(f64::NAN)), View::Int),
+            serde_json::Value::Number(n) => n
+                .as_i64()
+                .map_or_else(|| View::Float(n.as_f64().unwrap_or(f64::NAN)), View::Int),
             serde_json::Value::String(text) => View::Str(text),
             other => View::Json(other),
         }
@@ -125,15 +127,17 @@ pub fn equal(lhs: &Value<'_>, rhs: &Value<'_>) -> bool {
 fn ordering(lhs: View<'_>, rhs: View<'_>) -> Option<Ordering> {
     match (lhs, rhs) {
         (View::Int(a), View::Int(b)) => Some(a.cmp(&b)),
-        (View::Int(_) | View::Float(_), View::Int(_) | View::Float(_)) => as_f64(lhs)?.partial_cmp(&as_f64(rhs)?),
+        (View::Int(_) | View::Float(_), View::Int(_) | View::Float(_)) => {
+            as_f64(lhs)?.partial_cmp(&as_f64(rhs)?)
+        }
         (View::Str(a), View::Str(b)) => Some(a.cmp(b)),
         (View::Str(text), View::Int(_) | View::Float(_)) => ordering(parse_number(text)?, rhs),
         (View::Int(_) | View::Float(_), View::Str(text)) => ordering(lhs, parse_number(text)?),
         (View::Time(a), View::Time(b)) | (View::Duration(a), View::Duration(b)) => Some(a.cmp(&b)),
         (View::Bool(a), View::Bool(b)) => Some(a.cmp(&b)),
-        (View::List(a), View::List(b)) => {
-            (a.len() == b.len() && a.iter().zip(b).all(|(x, y)| equal(x, y))).then_some(Ordering::Equal)
-        }
+        (View::List(a), View::List(b)) => (a.len() == b.len()
+            && a.iter().zip(b).all(|(x, y)| equal(x, y)))
+        .then_some(Ordering::Equal),
         (View::Json(a), View::Json(b)) => (a == b).then_some(Ordering::Equal),
         _ => None,
     }
@@ -150,10 +154,12 @@ fn as_f64(view: View<'_>) -> Option<f64> {
 /// Reads text as a number: an integer when it is one, else a finite float.
 pub fn parse_number(text: &str) -> Option<View<'static>> {
     let text = text.trim();
-    text.parse::<i64>()
-        .map(View::Int)
-        .ok()
-        .or_else(|| text.parse::<f64>().ok().filter(|n| n.is_finite()).map(View::Float))
+    text.parse::<i64>().map(View::Int).ok().or_else(|| {
+        text.parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(View::Float)
+    })
 }
 
 /// Calls `f` with the text of a value: text as is, numbers in decimal (integers formatted without
@@ -175,8 +181,13 @@ pub fn with_text<R>(value: &Value<'_>, f: impl FnOnce(&str) -> R) -> Option<R> {
                     break;
                 }
             }
-            let digits = std::str::from_utf8(buffer.get(at..).unwrap_or_default()).unwrap_or_default();
-            if n < 0 { Some(f(&format!("-{digits}"))) } else { Some(f(digits)) }
+            let digits =
+                std::str::from_utf8(buffer.get(at..).unwrap_or_default()).unwrap_or_default();
+            if n < 0 {
+                Some(f(&format!("-{digits}")))
+            } else {
+                Some(f(digits))
+            }
         }
         View::Float(n) => Some(f(&n.to_string())),
         _ => None,
@@ -209,14 +220,23 @@ mod tests {
         assert!(compare(CmpOp::Gt, &s("43"), &Value::Int(42)));
         assert!(!compare(CmpOp::Gt, &s("abc"), &Value::Int(42)));
         assert!(compare(CmpOp::Ne, &s("abc"), &Value::Int(42)));
-        assert!(compare(CmpOp::Lt, &s("10"), &Value::Int(9)) == false);
+        assert!(!compare(CmpOp::Lt, &s("10"), &Value::Int(9)));
     }
 
     #[test]
     fn integers_render_as_decimal_text_without_allocating() {
-        assert_eq!(with_text(&Value::Int(404), str::to_string), Some("404".to_string()));
-        assert_eq!(with_text(&Value::Int(-7), str::to_string), Some("-7".to_string()));
-        assert_eq!(with_text(&Value::Int(i64::MIN), str::to_string), Some(i64::MIN.to_string()));
+        assert_eq!(
+            with_text(&Value::Int(404), str::to_string),
+            Some("404".to_string())
+        );
+        assert_eq!(
+            with_text(&Value::Int(-7), str::to_string),
+            Some("-7".to_string())
+        );
+        assert_eq!(
+            with_text(&Value::Int(i64::MIN), str::to_string),
+            Some(i64::MIN.to_string())
+        );
         assert_eq!(with_text(&Value::Nil, str::to_string), None);
     }
 }

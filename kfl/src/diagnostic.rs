@@ -99,7 +99,13 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic without label or help.
     pub fn new(code: Code, span: Span, message: impl Into<String>) -> Self {
-        Diagnostic { code, span, message: message.into(), label: None, help: None }
+        Diagnostic {
+            code,
+            span,
+            message: message.into(),
+            label: None,
+            help: None,
+        }
     }
 
     /// Adds the text printed after the caret.
@@ -124,19 +130,39 @@ impl Diagnostic {
     pub fn render(&self, source: &str, out: &mut String) {
         let _ = writeln!(out, "error[{}]: {}", self.code, self.message);
         let start = self.span.start.min(source.len());
-        let line_start = source.get(..start).and_then(|before| before.rfind('\n')).map_or(0, |i| i + 1);
-        let line_end = source.get(start..).and_then(|after| after.find('\n')).map_or(source.len(), |i| start + i);
+        let line_start = source
+            .get(..start)
+            .and_then(|before| before.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        let line_end = source
+            .get(start..)
+            .and_then(|after| after.find('\n'))
+            .map_or(source.len(), |i| start + i);
         let line = source.get(line_start..line_end).unwrap_or("");
         if source.contains('\n') {
-            let line_number = source.get(..line_start).map_or(0, |before| before.matches('\n').count()) + 1;
-            let column = source.get(line_start..start).map_or(0, |s| s.chars().count()) + 1;
+            let line_number = source
+                .get(..line_start)
+                .map_or(0, |before| before.matches('\n').count())
+                + 1;
+            let column = source
+                .get(line_start..start)
+                .map_or(0, |s| s.chars().count())
+                + 1;
             let _ = writeln!(out, "  ┌─ line {line_number}, column {column}");
         }
-        let shown: String = line.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+        let shown: String = line
+            .chars()
+            .map(|c| if c == '\t' { ' ' } else { c })
+            .collect();
         let _ = writeln!(out, "  │ {shown}");
-        let pad = source.get(line_start..start).map_or(0, |s| s.chars().count());
+        let pad = source
+            .get(line_start..start)
+            .map_or(0, |s| s.chars().count());
         let end = self.span.end.clamp(start, line_end);
-        let width = source.get(start..end).map_or(0, |s| s.chars().count()).max(1);
+        let width = source
+            .get(start..end)
+            .map_or(0, |s| s.chars().count())
+            .max(1);
         let _ = write!(out, "  │ {}{}", " ".repeat(pad), "^".repeat(width));
         if let Some(label) = &self.label {
             let _ = write!(out, " {label}");
@@ -165,8 +191,11 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The candidate closest to `name`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1).min(3);
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).clamp(1, 3);
     candidates
         .into_iter()
         .map(|candidate| (edit_distance(name, candidate), candidate))
@@ -181,8 +210,12 @@ mod tests {
 
     #[test]
     fn renders_caret_under_span_with_label() {
-        let diagnostic = Diagnostic::new(Code::UnknownField, Span::new(9, 16), "unknown field `respnse`")
-            .with_label("did you mean `response`?");
+        let diagnostic = Diagnostic::new(
+            Code::UnknownField,
+            Span::new(9, 16),
+            "unknown field `respnse`",
+        )
+        .with_label("did you mean `response`?");
         let mut out = String::new();
         diagnostic.render("http and respnse.status == 200", &mut out);
         assert_eq!(
@@ -193,7 +226,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("respnse", ["request", "response", "src"]), Some("response"));
+        assert_eq!(
+            did_you_mean("respnse", ["request", "response", "src"]),
+            Some("response")
+        );
         assert_eq!(did_you_mean("zzz", ["request", "response"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }

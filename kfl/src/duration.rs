@@ -38,12 +38,16 @@ pub fn parse(text: &str) -> Result<i64, DurationError> {
         return Err(DurationError::MissingNumber);
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(DurationError::MissingNumber);
         }
         let (number, after) = rest.split_at(digits);
-        let unit_len = after.find(|c: char| c.is_ascii_digit()).unwrap_or(after.len());
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(after.len());
         let (unit, next) = after.split_at(unit_len);
         if unit.is_empty() {
             return Err(DurationError::MissingUnit);
@@ -54,7 +58,10 @@ pub fn parse(text: &str) -> Result<i64, DurationError> {
             .map(|(_, nanos)| *nanos)
             .ok_or_else(|| DurationError::UnknownUnit(unit.to_string()))?;
         let count: i64 = number.parse().map_err(|_| DurationError::Overflow)?;
-        total = count.checked_mul(nanos).and_then(|part| total.checked_add(part)).ok_or(DurationError::Overflow)?;
+        total = count
+            .checked_mul(nanos)
+            .and_then(|part| total.checked_add(part))
+            .ok_or(DurationError::Overflow)?;
         rest = next;
     }
     Ok(total)
@@ -70,7 +77,14 @@ pub fn format(nanos: i64) -> String {
     if nanos < 0 {
         text.push('-');
     }
-    for (unit, size) in [("h", 3_600_000_000_000u64), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000), ("ns", 1)] {
+    for (unit, size) in [
+        ("h", 3_600_000_000_000u64),
+        ("m", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+        ("ns", 1),
+    ] {
         let count = rest / size;
         if count > 0 {
             text.push_str(&count.to_string());

@@ -97,9 +97,14 @@ impl Expr {
             Expr::And(lhs, rhs) => lhs.test(record) && rhs.test(record),
             Expr::Or(lhs, rhs) => lhs.test(record) || rhs.test(record),
             Expr::Compare { op, lhs, rhs } => compare(*op, &lhs.eval(record), &rhs.eval(record)),
-            Expr::RegexMatch { operand, regex, negated } => {
-                with_text(&operand.eval(record), |text| regex.is_match(text) != *negated).unwrap_or(*negated)
-            }
+            Expr::RegexMatch {
+                operand,
+                regex,
+                negated,
+            } => with_text(&operand.eval(record), |text| {
+                regex.is_match(text) != *negated
+            })
+            .unwrap_or(*negated),
             Expr::InList { operand, values } => {
                 let value = operand.eval(record);
                 values.iter().any(|candidate| equal(&value, candidate))
@@ -121,12 +126,16 @@ impl Expr {
             Expr::Field(path) => record.get(path),
             Expr::Method { receiver, method } => method.apply(&receiver.eval(record)),
             Expr::Select { base, path } => match &**base {
-                Expr::Method { receiver, method: MethodOp::Json } => {
-                    parse_json(&receiver.eval(record)).map_or(Value::Nil, |json| select_json(&json, path))
-                }
+                Expr::Method {
+                    receiver,
+                    method: MethodOp::Json,
+                } => parse_json(&receiver.eval(record))
+                    .map_or(Value::Nil, |json| select_json(&json, path)),
                 _ => select(base.eval(record), path),
             },
-            Expr::Arith { subtract, lhs, rhs } => arith(*subtract, &lhs.eval(record), &rhs.eval(record)),
+            Expr::Arith { subtract, lhs, rhs } => {
+                arith(*subtract, &lhs.eval(record), &rhs.eval(record))
+            }
             Expr::Neg(inner) => negate(&inner.eval(record)),
             condition => Value::Bool(condition.test(record)),
         }
@@ -145,7 +154,9 @@ fn borrow<'a>(value: &'a Value<'static>) -> Value<'a> {
 pub fn contains_element(list: &Value<'_>, value: &Value<'_>) -> bool {
     match View::of(list) {
         View::List(items) => items.iter().any(|item| equal(item, value)),
-        View::Json(serde_json::Value::Array(items)) => items.iter().any(|item| equal(&Value::Json(item), value)),
+        View::Json(serde_json::Value::Array(items)) => {
+            items.iter().any(|item| equal(&Value::Json(item), value))
+        }
         _ => false,
     }
 }
@@ -163,7 +174,9 @@ fn select_json(json: &serde_json::Value, path: &[PathSegment]) -> Value<'static>
     let mut at = json;
     for segment in path {
         let next = match (segment, at) {
-            (PathSegment::Field(name) | PathSegment::Key(name), serde_json::Value::Object(map)) => map.get(&**name),
+            (PathSegment::Field(name) | PathSegment::Key(name), serde_json::Value::Object(map)) => {
+                map.get(&**name)
+            }
             (PathSegment::Index(i), serde_json::Value::Array(items)) => items.get(*i),
             _ => None,
         };
@@ -181,7 +194,9 @@ pub fn owned_json(json: &serde_json::Value) -> Value<'static> {
     match json {
         serde_json::Value::Null => Value::Nil,
         serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => n.as_i64().map_or_else(|| n.as_f64().map_or(Value::Nil, Value::Float), Value::Int),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map_or_else(|| n.as_f64().map_or(Value::Nil, Value::Float), Value::Int),
         serde_json::Value::String(text) => Value::Str(Cow::Owned(text.clone())),
         serde_json::Value::Array(items) => Value::List(items.iter().map(owned_json).collect()),
         serde_json::Value::Object(_) => Value::Str(Cow::Owned(json.to_string())),
@@ -192,13 +207,16 @@ pub fn owned_json(json: &serde_json::Value) -> Value<'static> {
 fn select<'a>(mut value: Value<'a>, path: &[PathSegment]) -> Value<'a> {
     for segment in path {
         value = match (segment, value) {
-            (PathSegment::Index(i), Value::List(items)) => items.into_iter().nth(*i).unwrap_or(Value::Nil),
+            (PathSegment::Index(i), Value::List(items)) => {
+                items.into_iter().nth(*i).unwrap_or(Value::Nil)
+            }
             (PathSegment::Index(i), Value::Json(serde_json::Value::Array(items))) => {
                 items.get(*i).map_or(Value::Nil, Value::Json)
             }
-            (PathSegment::Field(name) | PathSegment::Key(name), Value::Json(serde_json::Value::Object(map))) => {
-                map.get(&**name).map_or(Value::Nil, Value::Json)
-            }
+            (
+                PathSegment::Field(name) | PathSegment::Key(name),
+                Value::Json(serde_json::Value::Object(map)),
+            ) => map.get(&**name).map_or(Value::Nil, Value::Json),
             _ => Value::Nil,
         };
     }
@@ -208,14 +226,26 @@ fn select<'a>(mut value: Value<'a>, path: &[PathSegment]) -> Value<'a> {
 /// `a + b` / `a - b` on numbers, times and durations; `nil` when the kinds do not combine or the
 /// result overflows.
 pub fn arith(subtract: bool, lhs: &Value<'_>, rhs: &Value<'_>) -> Value<'static> {
-    let int = |a: i64, b: i64| if subtract { a.checked_sub(b) } else { a.checked_add(b) };
+    let int = |a: i64, b: i64| {
+        if subtract {
+            a.checked_sub(b)
+        } else {
+            a.checked_add(b)
+        }
+    };
     match (View::of(lhs), View::of(rhs)) {
         (View::Int(a), View::Int(b)) => int(a, b).map_or(Value::Nil, Value::Int),
-        (View::Int(a), View::Float(b)) => Value::Float(if subtract { a as f64 - b } else { a as f64 + b }),
-        (View::Float(a), View::Int(b)) => Value::Float(if subtract { a - b as f64 } else { a + b as f64 }),
+        (View::Int(a), View::Float(b)) => {
+            Value::Float(if subtract { a as f64 - b } else { a as f64 + b })
+        }
+        (View::Float(a), View::Int(b)) => {
+            Value::Float(if subtract { a - b as f64 } else { a + b as f64 })
+        }
         (View::Float(a), View::Float(b)) => Value::Float(if subtract { a - b } else { a + b }),
         (View::Time(a), View::Duration(b)) => int(a, b).map_or(Value::Nil, Value::Time),
-        (View::Duration(a), View::Time(b)) if !subtract => int(a, b).map_or(Value::Nil, Value::Time),
+        (View::Duration(a), View::Time(b)) if !subtract => {
+            int(a, b).map_or(Value::Nil, Value::Time)
+        }
         (View::Duration(a), View::Duration(b)) => int(a, b).map_or(Value::Nil, Value::Duration),
         (View::Time(a), View::Time(b)) if subtract => int(a, b).map_or(Value::Nil, Value::Duration),
         _ => Value::Nil,

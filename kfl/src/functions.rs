@@ -26,10 +26,30 @@ pub struct Function {
 
 /// Every function, in the order help lists them.
 pub const FUNCTIONS: &[Function] = &[
-    Function { name: "datetime", usage: "datetime(\"2026-11-26T14:02:00Z\")", arity: 1, build: datetime },
-    Function { name: "now", usage: "now()", arity: 0, build: now },
-    Function { name: "duration", usage: "duration(\"5m\")", arity: 1, build: duration },
-    Function { name: "limit", usage: "limit(100)", arity: 1, build: limit },
+    Function {
+        name: "datetime",
+        usage: "datetime(\"2026-11-26T14:02:00Z\")",
+        arity: 1,
+        build: datetime,
+    },
+    Function {
+        name: "now",
+        usage: "now()",
+        arity: 0,
+        build: now,
+    },
+    Function {
+        name: "duration",
+        usage: "duration(\"5m\")",
+        arity: 1,
+        build: duration,
+    },
+    Function {
+        name: "limit",
+        usage: "limit(100)",
+        arity: 1,
+        build: limit,
+    },
 ];
 
 /// The function called `name`.
@@ -38,14 +58,22 @@ pub fn find(name: &str) -> Option<&'static Function> {
 }
 
 fn constant<'s>(value: Value<'static>, ty: Ty<'s>, span: Span) -> Typed<'s> {
-    Typed { expr: Expr::Const(value), ty, span }
+    Typed {
+        expr: Expr::Const(value),
+        ty,
+        span,
+    }
 }
 
 fn datetime<'s>(_: &Checker<'s>, args: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
     let (text, text_span) = literal_str(args, "datetime")?;
     let nanos = time::parse_datetime(text).ok_or_else(|| {
-        Diagnostic::new(Code::InvalidArgument, text_span, format!("cannot read `{text}` as a time"))
-            .with_help("write RFC 3339 (\"2026-11-26T14:02:00Z\") or \"11/26/2026, 2:02:00 PM\" (UTC)")
+        Diagnostic::new(
+            Code::InvalidArgument,
+            text_span,
+            format!("cannot read `{text}` as a time"),
+        )
+        .with_help("write RFC 3339 (\"2026-11-26T14:02:00Z\") or \"11/26/2026, 2:02:00 PM\" (UTC)")
     })?;
     Ok(constant(Value::Time(nanos), Ty::Time, span))
 }
@@ -57,9 +85,13 @@ fn now<'s>(checker: &Checker<'s>, _: &[Typed<'s>], span: Span) -> Result<Typed<'
 fn duration<'s>(_: &Checker<'s>, args: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
     let (text, text_span) = literal_str(args, "duration")?;
     let nanos = duration::parse(text).map_err(|reason| {
-        Diagnostic::new(Code::InvalidArgument, text_span, format!("cannot read `{text}` as a duration"))
-            .with_label(reason.to_string())
-            .with_help("write a duration such as \"500ms\", \"5m\" or \"1h30m\"")
+        Diagnostic::new(
+            Code::InvalidArgument,
+            text_span,
+            format!("cannot read `{text}` as a duration"),
+        )
+        .with_label(reason.to_string())
+        .with_help("write a duration such as \"500ms\", \"5m\" or \"1h30m\"")
     })?;
     Ok(constant(Value::Duration(nanos), Ty::Duration, span))
 }
@@ -70,20 +102,41 @@ fn limit<'s>(_: &Checker<'s>, _: &[Typed<'s>], span: Span) -> Result<Typed<'s>, 
 
 /// The error for `limit()` anywhere but a top-level `and`.
 pub fn misplaced_limit(span: Span) -> Diagnostic {
-    Diagnostic::new(Code::MisplacedLimit, span, "`limit()` must be a top-level condition")
-        .with_label("not allowed here")
-        .with_help("join it to the whole filter with `and`, e.g. `http and limit(100)`")
+    Diagnostic::new(
+        Code::MisplacedLimit,
+        span,
+        "`limit()` must be a top-level condition",
+    )
+    .with_label("not allowed here")
+    .with_help("join it to the whole filter with `and`, e.g. `http and limit(100)`")
 }
 
 /// The count of a top-level `limit(n)` whose argument has been checked.
 pub fn limit_count(args: &[Typed<'_>], span: Span) -> Result<usize, Diagnostic> {
     match args {
-        [Typed { expr: Expr::Const(Value::Int(n)), .. }] => usize::try_from(*n).map_err(|_| {
-            Diagnostic::new(Code::InvalidArgument, span, "`limit()` needs a count of zero or more")
+        [
+            Typed {
+                expr: Expr::Const(Value::Int(n)),
+                ..
+            },
+        ] => usize::try_from(*n).map_err(|_| {
+            Diagnostic::new(
+                Code::InvalidArgument,
+                span,
+                "`limit()` needs a count of zero or more",
+            )
         }),
-        [other] => Err(Diagnostic::new(Code::InvalidArgument, other.span, "`limit()` needs a whole number")
-            .with_label(format!("found {}", other.ty))
-            .with_help("write e.g. `limit(100)`")),
-        _ => Err(Diagnostic::new(Code::WrongArgumentCount, span, "`limit()` takes 1 argument")),
+        [other] => Err(Diagnostic::new(
+            Code::InvalidArgument,
+            other.span,
+            "`limit()` needs a whole number",
+        )
+        .with_label(format!("found {}", other.ty))
+        .with_help("write e.g. `limit(100)`")),
+        _ => Err(Diagnostic::new(
+            Code::WrongArgumentCount,
+            span,
+            "`limit()` takes 1 argument",
+        )),
     }
 }

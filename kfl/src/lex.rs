@@ -173,25 +173,41 @@ impl<'input> Lexer<'input> {
 
     fn number(&mut self, start: usize) -> Result<Token<'input>, Diagnostic> {
         self.take_while(|c| c.is_ascii_digit());
-        let is_float = self.peek() == Some('.') && self.peek_second().is_some_and(|c| c.is_ascii_digit());
+        let is_float =
+            self.peek() == Some('.') && self.peek_second().is_some_and(|c| c.is_ascii_digit());
         if is_float {
             self.bump();
             self.take_while(|c| c.is_ascii_digit());
         }
-        if self.peek().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == 'µ') {
+        if self
+            .peek()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == 'µ')
+        {
             // A number glued to letters is a duration (`5m`, `1h30m`) or a mistake.
             self.take_while(|c| c.is_ascii_alphanumeric() || c == '_' || c == 'µ');
             let text = self.slice(start);
             if is_float {
-                return Err(Diagnostic::new(Code::InvalidDuration, Span::new(start, self.pos), format!("invalid duration `{text}`"))
-                    .with_label("durations take whole numbers")
-                    .with_help("use a smaller unit, e.g. `90m` rather than `1.5h`"));
+                return Err(Diagnostic::new(
+                    Code::InvalidDuration,
+                    Span::new(start, self.pos),
+                    format!("invalid duration `{text}`"),
+                )
+                .with_label("durations take whole numbers")
+                .with_help("use a smaller unit, e.g. `90m` rather than `1.5h`"));
             }
-            return duration::parse(text).map(Token::Duration).map_err(|reason| {
-                Diagnostic::new(Code::InvalidDuration, Span::new(start, self.pos), format!("invalid duration `{text}`"))
+            return duration::parse(text)
+                .map(Token::Duration)
+                .map_err(|reason| {
+                    Diagnostic::new(
+                        Code::InvalidDuration,
+                        Span::new(start, self.pos),
+                        format!("invalid duration `{text}`"),
+                    )
                     .with_label(reason.to_string())
-                    .with_help("write a duration as whole numbers with units, e.g. `500ms`, `5m`, `1h30m`")
-            });
+                    .with_help(
+                        "write a duration as whole numbers with units, e.g. `500ms`, `5m`, `1h30m`",
+                    )
+                });
         }
         let text = self.slice(start);
         let span = Span::new(start, self.pos);
@@ -200,11 +216,21 @@ impl<'input> Lexer<'input> {
                 .ok()
                 .filter(|number| number.is_finite())
                 .map(Token::Float)
-                .ok_or_else(|| Diagnostic::new(Code::InvalidNumber, span, format!("number `{text}` is too large")))
+                .ok_or_else(|| {
+                    Diagnostic::new(
+                        Code::InvalidNumber,
+                        span,
+                        format!("number `{text}` is too large"),
+                    )
+                })
         } else {
             text.parse::<i64>().map(Token::Int).map_err(|_| {
-                Diagnostic::new(Code::InvalidNumber, span, format!("number `{text}` is too large"))
-                    .with_label("does not fit in a 64-bit integer")
+                Diagnostic::new(
+                    Code::InvalidNumber,
+                    span,
+                    format!("number `{text}` is too large"),
+                )
+                .with_label("does not fit in a 64-bit integer")
             })
         }
     }
@@ -243,14 +269,20 @@ impl<'input> Lexer<'input> {
                 Span::new(start, self.pos),
                 format!("unknown escape `\\{other}` in a string"),
             )
-            .with_help("valid escapes are \\\" \\\\ \\n \\t \\r \\0 \\u{…}; for a regex write r\"…\"")),
+            .with_help(
+                "valid escapes are \\\" \\\\ \\n \\t \\r \\0 \\u{…}; for a regex write r\"…\"",
+            )),
         }
     }
 
     fn unicode_escape(&mut self, start: usize) -> Result<char, Diagnostic> {
         let bad = |lexer: &Self| {
-            Diagnostic::new(Code::InvalidEscape, Span::new(start, lexer.pos), "invalid unicode escape")
-                .with_help("write a unicode escape as \\u{1F600}")
+            Diagnostic::new(
+                Code::InvalidEscape,
+                Span::new(start, lexer.pos),
+                "invalid unicode escape",
+            )
+            .with_help("write a unicode escape as \\u{1F600}")
         };
         if self.peek() != Some('{') {
             return Err(bad(self));
@@ -263,7 +295,10 @@ impl<'input> Lexer<'input> {
             return Err(bad(self));
         }
         self.bump();
-        u32::from_str_radix(digits, 16).ok().and_then(char::from_u32).ok_or_else(|| bad(self))
+        u32::from_str_radix(digits, 16)
+            .ok()
+            .and_then(char::from_u32)
+            .ok_or_else(|| bad(self))
     }
 
     /// Lexes `r"…"` after the opening quote: no escapes, except that `\"` does not end it.
@@ -275,11 +310,15 @@ impl<'input> Lexer<'input> {
                 return Err(unterminated(start, self.pos, "regex"));
             };
             match c {
-                '"' => return Ok(Token::Regex(self.source.get(body_start..body_end).unwrap_or(""))),
+                '"' => {
+                    return Ok(Token::Regex(
+                        self.source.get(body_start..body_end).unwrap_or(""),
+                    ));
+                }
+                // An escaped character, `\"` included, belongs to the regex.
                 '\\' => {
-                    if self.bump().is_none() {
-                        return Err(unterminated(start, self.pos, "regex"));
-                    }
+                    self.bump()
+                        .ok_or_else(|| unterminated(start, self.pos, "regex"))?;
                 }
                 _ => {}
             }
@@ -307,9 +346,13 @@ impl<'input> Lexer<'input> {
             (',', _) => (Token::Comma, false),
             ('.', _) => (Token::Dot, false),
             ('=', _) => {
-                return Err(Diagnostic::new(Code::UnexpectedCharacter, Span::new(start, self.pos), "unexpected `=`")
-                    .with_label("a single `=` is not an operator")
-                    .with_help("compare with `==`"));
+                return Err(Diagnostic::new(
+                    Code::UnexpectedCharacter,
+                    Span::new(start, self.pos),
+                    "unexpected `=`",
+                )
+                .with_label("a single `=` is not an operator")
+                .with_help("compare with `==`"));
             }
             ('&', _) | ('|', _) => {
                 return Err(Diagnostic::new(
@@ -317,11 +360,19 @@ impl<'input> Lexer<'input> {
                     Span::new(start, self.pos),
                     format!("unexpected `{c}`"),
                 )
-                .with_help(if c == '&' { "write `and` or `&&`" } else { "write `or` or `||`" }));
+                .with_help(if c == '&' {
+                    "write `and` or `&&`"
+                } else {
+                    "write `or` or `||`"
+                }));
             }
             ('\'', _) => {
-                return Err(Diagnostic::new(Code::UnexpectedCharacter, Span::new(start, self.pos), "unexpected `'`")
-                    .with_help("strings use double quotes: \"…\""));
+                return Err(Diagnostic::new(
+                    Code::UnexpectedCharacter,
+                    Span::new(start, self.pos),
+                    "unexpected `'`",
+                )
+                .with_help("strings use double quotes: \"…\""));
             }
             (other, _) => {
                 return Err(Diagnostic::new(
@@ -339,9 +390,13 @@ impl<'input> Lexer<'input> {
 }
 
 fn unterminated(start: usize, end: usize, what: &str) -> Diagnostic {
-    Diagnostic::new(Code::UnterminatedString, Span::new(start, end), format!("unterminated {what}"))
-        .with_label(format!("this {what} is never closed"))
-        .with_help("add the closing `\"`")
+    Diagnostic::new(
+        Code::UnterminatedString,
+        Span::new(start, end),
+        format!("unterminated {what}"),
+    )
+    .with_label(format!("this {what} is never closed"))
+    .with_help("add the closing `\"`")
 }
 
 impl<'input> Iterator for Lexer<'input> {
@@ -370,13 +425,26 @@ mod tests {
     use super::*;
 
     fn tokens(source: &str) -> Vec<Token<'_>> {
-        Lexer::new(source).map(|t| t.map(|(_, token, _)| token)).collect::<Result<_, _>>().unwrap_or_default()
+        Lexer::new(source)
+            .map(|t| t.map(|(_, token, _)| token))
+            .collect::<Result<_, _>>()
+            .unwrap_or_default()
     }
 
     #[test]
     fn lexes_operators_both_spellings() {
         assert_eq!(tokens("a && b || !c"), tokens("a and b or not c"));
-        assert_eq!(tokens("<= >= == != < >"), vec![Token::Le, Token::Ge, Token::EqEq, Token::NotEq, Token::Lt, Token::Gt]);
+        assert_eq!(
+            tokens("<= >= == != < >"),
+            vec![
+                Token::Le,
+                Token::Ge,
+                Token::EqEq,
+                Token::NotEq,
+                Token::Lt,
+                Token::Gt
+            ]
+        );
     }
 
     #[test]
@@ -397,26 +465,42 @@ mod tests {
 
     #[test]
     fn spans_are_byte_offsets() {
-        let spans: Vec<_> =
-            Lexer::new("http and x").filter_map(Result::ok).map(|(start, _, end)| (start, end)).collect();
+        let spans: Vec<_> = Lexer::new("http and x")
+            .filter_map(Result::ok)
+            .map(|(start, _, end)| (start, end))
+            .collect();
         assert_eq!(spans, vec![(0, 4), (5, 8), (9, 10)]);
     }
 
     #[test]
     fn unterminated_string_is_reported_from_its_quote() {
         let error = Lexer::new(r#"a == "abc"#).find_map(Result::err);
-        assert_eq!(error.map(|e| (e.code, e.span)), Some((Code::UnterminatedString, Span::new(5, 9))));
+        assert_eq!(
+            error.map(|e| (e.code, e.span)),
+            Some((Code::UnterminatedString, Span::new(5, 9)))
+        );
+    }
+
+    #[test]
+    fn escaped_quote_does_not_end_a_regex() {
+        assert_eq!(
+            tokens(r#"r"a\"b" == x"#),
+            vec![Token::Regex(r#"a\"b"#), Token::EqEq, Token::Ident("x")]
+        );
     }
 
     #[test]
     fn integer_followed_by_dot_and_ident_is_not_a_float() {
-        assert_eq!(tokens("x[0].y"), vec![
-            Token::Ident("x"),
-            Token::LBracket,
-            Token::Int(0),
-            Token::RBracket,
-            Token::Dot,
-            Token::Ident("y")
-        ]);
+        assert_eq!(
+            tokens("x[0].y"),
+            vec![
+                Token::Ident("x"),
+                Token::LBracket,
+                Token::Int(0),
+                Token::RBracket,
+                Token::Dot,
+                Token::Ident("y")
+            ]
+        );
     }
 }

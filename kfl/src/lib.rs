@@ -150,7 +150,10 @@ impl Diagnostics {
     fn new(source: &str, mut items: Vec<Diagnostic>) -> Self {
         items.sort_by_key(|d| (d.span.start, d.span.end));
         items.dedup();
-        Diagnostics { source: source.to_string(), items }
+        Diagnostics {
+            source: source.to_string(),
+            items,
+        }
     }
 
     /// The stable code of each problem, in source order (e.g. `["E101"]`).
@@ -182,9 +185,14 @@ pub fn compile(source: &str, schema: &Schema) -> Result<Filter, Diagnostics> {
 /// Like [`compile`], with `now()` standing for `now` (nanoseconds since the epoch).
 pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Diagnostics> {
     if source.trim().is_empty() {
-        return Ok(Filter { source: source.to_string(), conjuncts: Vec::new(), limit: None });
+        return Ok(Filter {
+            source: source.to_string(),
+            conjuncts: Vec::new(),
+            limit: None,
+        });
     }
-    let syntax = parse::parse(source).map_err(|diagnostic| Diagnostics::new(source, vec![diagnostic]))?;
+    let syntax =
+        parse::parse(source).map_err(|diagnostic| Diagnostics::new(source, vec![diagnostic]))?;
     let mut checker = Checker::new(schema, now);
     let mut conjuncts = Vec::new();
     let mut limit = None;
@@ -204,7 +212,11 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
     if !diagnostics.is_empty() {
         return Err(Diagnostics::new(source, diagnostics));
     }
-    Ok(Filter { source: source.to_string(), conjuncts, limit })
+    Ok(Filter {
+        source: source.to_string(),
+        conjuncts,
+        limit,
+    })
 }
 
 /// Splits `a and b and (c or d)` into `[a, b, c or d]`.
@@ -231,7 +243,9 @@ impl Filter {
 
     /// Whether `record` matches the filter.
     pub fn matches(&self, record: &dyn Record) -> bool {
-        self.conjuncts.iter().all(|conjunct| conjunct.expr.test(record))
+        self.conjuncts
+            .iter()
+            .all(|conjunct| conjunct.expr.test(record))
     }
 
     /// The `limit(n)` the filter asked for, if any.
@@ -251,11 +265,19 @@ impl Filter {
             }
         }
         let residual = (!residual.is_empty()).then(|| {
-            let mut filter = Filter { source: String::new(), conjuncts: residual, limit: None };
+            let mut filter = Filter {
+                source: String::new(),
+                conjuncts: residual,
+                limit: None,
+            };
             filter.source = filter.to_string();
             filter
         });
-        Plan { index: planner::and(index), residual, limit: self.limit }
+        Plan {
+            index: planner::and(index),
+            residual,
+            limit: self.limit,
+        }
     }
 
     /// The inclusive `timestamp` bounds (ns since the epoch) every matching entry lies within;
@@ -275,7 +297,9 @@ impl fmt::Display for Filter {
             }
             first = false;
             match &conjunct.syntax.node {
-                or @ ast::Expr::Binary { op, .. } if op.node == ast::BinaryOp::Or && parts > 1 => write!(f, "({or})")?,
+                or @ ast::Expr::Binary { op, .. } if op.node == ast::BinaryOp::Or && parts > 1 => {
+                    write!(f, "({or})")?
+                }
                 other => write!(f, "{other}")?,
             }
         }

@@ -43,19 +43,63 @@ pub struct Method {
     /// The number of arguments.
     pub arity: usize,
     /// Checks the receiver and arguments; returns the operation and its result type.
-    pub build: for<'s> fn(&Typed<'s>, &[Typed<'s>], Span) -> Result<(MethodOp, Ty<'s>), Diagnostic>,
+    pub build: BuildMethod,
 }
+
+/// Checks a method's receiver and arguments; returns the operation and its result type.
+pub type BuildMethod =
+    for<'s> fn(&Typed<'s>, &[Typed<'s>], Span) -> Result<(MethodOp, Ty<'s>), Diagnostic>;
 
 /// Every method, in the order help lists them.
 pub const METHODS: &[Method] = &[
-    Method { name: "startsWith", usage: "text.startsWith(\"prefix\")", arity: 1, build: starts_with },
-    Method { name: "endsWith", usage: "text.endsWith(\"suffix\")", arity: 1, build: ends_with },
-    Method { name: "contains", usage: "text.contains(\"part\") or list.contains(element)", arity: 1, build: contains },
-    Method { name: "matches", usage: "text.matches(r\"regex\")", arity: 1, build: matches },
-    Method { name: "lower", usage: "text.lower()", arity: 0, build: lower },
-    Method { name: "upper", usage: "text.upper()", arity: 0, build: upper },
-    Method { name: "len", usage: "text.len() or list.len()", arity: 0, build: len },
-    Method { name: "json", usage: "text.json().field", arity: 0, build: json },
+    Method {
+        name: "startsWith",
+        usage: "text.startsWith(\"prefix\")",
+        arity: 1,
+        build: starts_with,
+    },
+    Method {
+        name: "endsWith",
+        usage: "text.endsWith(\"suffix\")",
+        arity: 1,
+        build: ends_with,
+    },
+    Method {
+        name: "contains",
+        usage: "text.contains(\"part\") or list.contains(element)",
+        arity: 1,
+        build: contains,
+    },
+    Method {
+        name: "matches",
+        usage: "text.matches(r\"regex\")",
+        arity: 1,
+        build: matches,
+    },
+    Method {
+        name: "lower",
+        usage: "text.lower()",
+        arity: 0,
+        build: lower,
+    },
+    Method {
+        name: "upper",
+        usage: "text.upper()",
+        arity: 0,
+        build: upper,
+    },
+    Method {
+        name: "len",
+        usage: "text.len() or list.len()",
+        arity: 0,
+        build: len,
+    },
+    Method {
+        name: "json",
+        usage: "text.json().field",
+        arity: 0,
+        build: json,
+    },
 ];
 
 /// The method called `name`.
@@ -67,27 +111,60 @@ fn expect_text(receiver: &Typed<'_>, method: &str) -> Result<(), Diagnostic> {
     if receiver.ty.is_textual() || receiver.ty == Ty::Nil {
         Ok(())
     } else {
-        Err(Diagnostic::new(Code::TypeMismatch, receiver.span, format!("`.{method}()` applies to text"))
-            .with_label(format!("this is {}", receiver.ty)))
+        Err(Diagnostic::new(
+            Code::TypeMismatch,
+            receiver.span,
+            format!("`.{method}()` applies to text"),
+        )
+        .with_label(format!("this is {}", receiver.ty)))
     }
 }
 
-fn starts_with<'s>(receiver: &Typed<'s>, args: &[Typed<'s>], _: Span) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
+fn starts_with<'s>(
+    receiver: &Typed<'s>,
+    args: &[Typed<'s>],
+    _: Span,
+) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
     expect_text(receiver, "startsWith")?;
-    Ok((MethodOp::StartsWith(literal_str(args, "startsWith")?.0.to_string()), Ty::Bool))
+    Ok((
+        MethodOp::StartsWith(literal_str(args, "startsWith")?.0.to_string()),
+        Ty::Bool,
+    ))
 }
 
-fn ends_with<'s>(receiver: &Typed<'s>, args: &[Typed<'s>], _: Span) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
+fn ends_with<'s>(
+    receiver: &Typed<'s>,
+    args: &[Typed<'s>],
+    _: Span,
+) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
     expect_text(receiver, "endsWith")?;
-    Ok((MethodOp::EndsWith(literal_str(args, "endsWith")?.0.to_string()), Ty::Bool))
+    Ok((
+        MethodOp::EndsWith(literal_str(args, "endsWith")?.0.to_string()),
+        Ty::Bool,
+    ))
 }
 
-fn contains<'s>(receiver: &Typed<'s>, args: &[Typed<'s>], _: Span) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
+fn contains<'s>(
+    receiver: &Typed<'s>,
+    args: &[Typed<'s>],
+    _: Span,
+) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
     match &receiver.ty {
         Ty::List(element) => {
-            let [Typed { expr: Expr::Const(value), span, ty }] = args else {
+            let [
+                Typed {
+                    expr: Expr::Const(value),
+                    span,
+                    ty,
+                },
+            ] = args
+            else {
                 return Err(literal_str(args, "contains").err().unwrap_or_else(|| {
-                    Diagnostic::new(Code::InvalidArgument, receiver.span, "`.contains()` takes a literal")
+                    Diagnostic::new(
+                        Code::InvalidArgument,
+                        receiver.span,
+                        "`.contains()` takes a literal",
+                    )
                 }));
             };
             let value = coerce_value(element, value.clone(), ty, *span)?;
@@ -96,39 +173,73 @@ fn contains<'s>(receiver: &Typed<'s>, args: &[Typed<'s>], _: Span) -> Result<(Me
         _ => {
             expect_text(receiver, "contains")?;
             let text = literal_str(args, "contains")?.0;
-            Ok((MethodOp::Contains(Value::Str(Cow::Owned(text.to_string()))), Ty::Bool))
+            Ok((
+                MethodOp::Contains(Value::Str(Cow::Owned(text.to_string()))),
+                Ty::Bool,
+            ))
         }
     }
 }
 
-fn matches<'s>(receiver: &Typed<'s>, args: &[Typed<'s>], _: Span) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
+fn matches<'s>(
+    receiver: &Typed<'s>,
+    args: &[Typed<'s>],
+    _: Span,
+) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
     if !(receiver.ty.is_textual() || receiver.ty.is_number() || receiver.ty == Ty::Nil) {
-        return Err(Diagnostic::new(Code::TypeMismatch, receiver.span, "`.matches()` applies to text or numbers")
-            .with_label(format!("this is {}", receiver.ty)));
+        return Err(Diagnostic::new(
+            Code::TypeMismatch,
+            receiver.span,
+            "`.matches()` applies to text or numbers",
+        )
+        .with_label(format!("this is {}", receiver.ty)));
     }
     let (pattern, span) = literal_str(args, "matches")?;
-    Ok((MethodOp::Matches(compile_regex(pattern, span, false)?), Ty::Bool))
+    Ok((
+        MethodOp::Matches(compile_regex(pattern, span, false)?),
+        Ty::Bool,
+    ))
 }
 
-fn lower<'s>(receiver: &Typed<'s>, _: &[Typed<'s>], _: Span) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
+fn lower<'s>(
+    receiver: &Typed<'s>,
+    _: &[Typed<'s>],
+    _: Span,
+) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
     expect_text(receiver, "lower")?;
     Ok((MethodOp::Lower, Ty::Str))
 }
 
-fn upper<'s>(receiver: &Typed<'s>, _: &[Typed<'s>], _: Span) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
+fn upper<'s>(
+    receiver: &Typed<'s>,
+    _: &[Typed<'s>],
+    _: Span,
+) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
     expect_text(receiver, "upper")?;
     Ok((MethodOp::Upper, Ty::Str))
 }
 
-fn len<'s>(receiver: &Typed<'s>, _: &[Typed<'s>], _: Span) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
+fn len<'s>(
+    receiver: &Typed<'s>,
+    _: &[Typed<'s>],
+    _: Span,
+) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
     match receiver.ty {
         Ty::Str | Ty::List(_) | Ty::Map(_) | Ty::Any | Ty::Nil => Ok((MethodOp::Len, Ty::Int)),
-        _ => Err(Diagnostic::new(Code::TypeMismatch, receiver.span, "`.len()` applies to text, lists and maps")
-            .with_label(format!("this is {}", receiver.ty))),
+        _ => Err(Diagnostic::new(
+            Code::TypeMismatch,
+            receiver.span,
+            "`.len()` applies to text, lists and maps",
+        )
+        .with_label(format!("this is {}", receiver.ty))),
     }
 }
 
-fn json<'s>(receiver: &Typed<'s>, _: &[Typed<'s>], _: Span) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
+fn json<'s>(
+    receiver: &Typed<'s>,
+    _: &[Typed<'s>],
+    _: Span,
+) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
     expect_text(receiver, "json")?;
     Ok((MethodOp::Json, Ty::Any))
 }
@@ -137,13 +248,19 @@ impl MethodOp {
     /// Whether the method's result, applied to `receiver`, is `true`.
     pub fn test(&self, receiver: &Value<'_>) -> bool {
         match self {
-            MethodOp::StartsWith(prefix) => matches!(View::of(receiver), View::Str(text) if text.starts_with(prefix.as_str())),
-            MethodOp::EndsWith(suffix) => matches!(View::of(receiver), View::Str(text) if text.ends_with(suffix.as_str())),
+            MethodOp::StartsWith(prefix) => {
+                matches!(View::of(receiver), View::Str(text) if text.starts_with(prefix.as_str()))
+            }
+            MethodOp::EndsWith(suffix) => {
+                matches!(View::of(receiver), View::Str(text) if text.ends_with(suffix.as_str()))
+            }
             MethodOp::Contains(needle) => match (View::of(receiver), View::of(needle)) {
                 (View::Str(text), View::Str(part)) => text.contains(part),
                 _ => contains_element(receiver, needle),
             },
-            MethodOp::Matches(regex) => with_text(receiver, |text| regex.is_match(text)).unwrap_or(false),
+            MethodOp::Matches(regex) => {
+                with_text(receiver, |text| regex.is_match(text)).unwrap_or(false)
+            }
             _ => truthy(&self.apply(receiver)),
         }
     }

@@ -8,39 +8,64 @@ use crate::lex::{Lexer, Token};
 use crate::span::Span;
 
 lalrpop_mod!(
-    #[allow(clippy::all, clippy::pedantic, missing_docs, unused_qualifications, dead_code)]
+    #[allow(
+        clippy::all,
+        clippy::pedantic,
+        missing_docs,
+        unused_qualifications,
+        dead_code
+    )]
     grammar
 );
 
 /// Parses a non-empty filter into its syntax tree.
 pub fn parse(source: &str) -> Result<Node<Expr>, Diagnostic> {
-    grammar::FilterParser::new().parse(Lexer::new(source)).map_err(|error| into_diagnostic(error, source.len()))
+    grammar::FilterParser::new()
+        .parse(Lexer::new(source))
+        .map_err(|error| into_diagnostic(error, source.len()))
 }
 
 fn into_diagnostic(error: ParseError<usize, Token<'_>, Diagnostic>, end: usize) -> Diagnostic {
     match error {
         ParseError::User { error } => error,
-        ParseError::InvalidToken { location } => {
-            Diagnostic::new(Code::UnexpectedCharacter, Span::new(location, location + 1), "unexpected character")
-        }
+        ParseError::InvalidToken { location } => Diagnostic::new(
+            Code::UnexpectedCharacter,
+            Span::new(location, location + 1),
+            "unexpected character",
+        ),
         ParseError::UnrecognizedEof { location, expected } => {
             let location = location.min(end);
-            Diagnostic::new(Code::UnexpectedEnd, Span::new(location, location), "unexpected end of filter")
-                .with_label(expected_text(&expected))
+            Diagnostic::new(
+                Code::UnexpectedEnd,
+                Span::new(location, location),
+                "unexpected end of filter",
+            )
+            .with_label(expected_text(&expected))
         }
-        ParseError::UnrecognizedToken { token: (start, token, stop), expected } => {
-            let diagnostic = Diagnostic::new(Code::UnexpectedToken, Span::new(start, stop), format!("unexpected {token}"))
-                .with_label(expected_text(&expected));
+        ParseError::UnrecognizedToken {
+            token: (start, token, stop),
+            expected,
+        } => {
+            let diagnostic = Diagnostic::new(
+                Code::UnexpectedToken,
+                Span::new(start, stop),
+                format!("unexpected {token}"),
+            )
+            .with_label(expected_text(&expected));
             match token {
                 Token::Ident(word) if expected.iter().any(|e| e == "\"and\"") => diagnostic
                     .with_help(format!("join conditions with `and` or `or`; `{word}` alone cannot follow an expression")),
                 _ => diagnostic,
             }
         }
-        ParseError::ExtraToken { token: (start, token, stop) } => {
-            Diagnostic::new(Code::UnexpectedToken, Span::new(start, stop), format!("unexpected {token}"))
-                .with_label("expected the end of the filter")
-        }
+        ParseError::ExtraToken {
+            token: (start, token, stop),
+        } => Diagnostic::new(
+            Code::UnexpectedToken,
+            Span::new(start, stop),
+            format!("unexpected {token}"),
+        )
+        .with_label("expected the end of the filter"),
     }
 }
 
@@ -51,7 +76,9 @@ fn expected_text(expected: &[String]) -> String {
         .map(|name| {
             let bare = name.trim_matches('"');
             match bare {
-                "identifier" | "string" | "regex" | "integer" | "float" | "duration" => format!("a {bare}"),
+                "identifier" | "string" | "regex" | "integer" | "float" | "duration" => {
+                    format!("a {bare}")
+                }
                 _ => format!("`{bare}`"),
             }
         })

@@ -110,7 +110,9 @@ pub enum IndexPredicate {
 impl Column {
     /// The KFL field the column holds, e.g. `src.namespace`.
     pub fn field(self) -> &'static str {
-        let by_side = |side: Side, src: &'static str, dst: &'static str| if side == Side::Src { src } else { dst };
+        let by_side = |side: Side, src: &'static str, dst: &'static str| {
+            if side == Side::Src { src } else { dst }
+        };
         match self {
             Column::Timestamp => "timestamp",
             Column::NodeName => "node.name",
@@ -129,7 +131,10 @@ impl Column {
 
     /// The record path of the column's field.
     pub fn path(self) -> Vec<PathSegment> {
-        self.field().split('.').map(|name| PathSegment::Field(name.into())).collect()
+        self.field()
+            .split('.')
+            .map(|name| PathSegment::Field(name.into()))
+            .collect()
     }
 
     /// The value a literal stands for in this column (timestamps are times, not plain numbers).
@@ -159,7 +164,9 @@ impl IndexPredicate {
             }
             IndexPredicate::In { column, values } => {
                 let actual = record.get(&column.path());
-                values.iter().any(|value| compare(CmpOp::Eq, &actual, &column.value(value)))
+                values
+                    .iter()
+                    .any(|value| compare(CmpOp::Eq, &actual, &column.value(value)))
             }
             IndexPredicate::And(items) => items.iter().all(|item| item.matches(record)),
             IndexPredicate::Or(items) => items.iter().any(|item| item.matches(record)),
@@ -171,7 +178,11 @@ impl IndexPredicate {
     /// `timestamp` lies within; `None` where the predicate sets no bound.
     pub fn time_range(&self) -> (Option<i64>, Option<i64>) {
         match self {
-            IndexPredicate::Cmp { column: Column::Timestamp, op, value: Literal::Int(t) } => match op {
+            IndexPredicate::Cmp {
+                column: Column::Timestamp,
+                op,
+                value: Literal::Int(t),
+            } => match op {
                 CmpOp::Eq => (Some(*t), Some(*t)),
                 CmpOp::Gt => (t.checked_add(1), None),
                 CmpOp::Ge => (Some(*t), None),
@@ -179,23 +190,40 @@ impl IndexPredicate {
                 CmpOp::Le => (None, Some(*t)),
                 CmpOp::Ne => (None, None),
             },
-            IndexPredicate::In { column: Column::Timestamp, values } => {
+            IndexPredicate::In {
+                column: Column::Timestamp,
+                values,
+            } => {
                 let times = values.iter().filter_map(|value| match value {
                     Literal::Int(t) => Some(*t),
                     Literal::Str(_) => None,
                 });
                 (times.clone().min(), times.max())
             }
-            IndexPredicate::And(items) => items.iter().map(IndexPredicate::time_range).fold((None, None), |(from, to), (f, t)| {
-                (from.max(f), match (to, t) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                })
-            }),
+            IndexPredicate::And(items) => items.iter().map(IndexPredicate::time_range).fold(
+                (None, None),
+                |(from, to), (f, t)| {
+                    (
+                        from.max(f),
+                        match (to, t) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        },
+                    )
+                },
+            ),
             IndexPredicate::Or(items) if !items.is_empty() => {
                 let ranges: Vec<_> = items.iter().map(IndexPredicate::time_range).collect();
-                let from = ranges.iter().map(|(from, _)| *from).collect::<Option<Vec<_>>>().and_then(|f| f.into_iter().min());
-                let to = ranges.iter().map(|(_, to)| *to).collect::<Option<Vec<_>>>().and_then(|t| t.into_iter().max());
+                let from = ranges
+                    .iter()
+                    .map(|(from, _)| *from)
+                    .collect::<Option<Vec<_>>>()
+                    .and_then(|f| f.into_iter().min());
+                let to = ranges
+                    .iter()
+                    .map(|(_, to)| *to)
+                    .collect::<Option<Vec<_>>>()
+                    .and_then(|t| t.into_iter().max());
                 (from, to)
             }
             _ => (None, None),
@@ -218,22 +246,29 @@ impl fmt::Display for Literal {
 
 fn write_literal(f: &mut fmt::Formatter<'_>, column: Column, value: &Literal) -> fmt::Result {
     match (column, value) {
-        (Column::Timestamp, Literal::Int(nanos)) => write!(f, "datetime(\"{}\")", format_datetime(*nanos)),
+        (Column::Timestamp, Literal::Int(nanos)) => {
+            write!(f, "datetime(\"{}\")", format_datetime(*nanos))
+        }
         _ => write!(f, "{value}"),
     }
 }
 
 impl fmt::Display for IndexPredicate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let joined = |f: &mut fmt::Formatter<'_>, items: &[IndexPredicate], word: &str| -> fmt::Result {
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    write!(f, " {word} ")?;
+        let joined =
+            |f: &mut fmt::Formatter<'_>, items: &[IndexPredicate], word: &str| -> fmt::Result {
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, " {word} ")?;
+                    }
+                    if item.is_compound() {
+                        write!(f, "({item})")?
+                    } else {
+                        write!(f, "{item}")?
+                    }
                 }
-                if item.is_compound() { write!(f, "({item})")? } else { write!(f, "{item}")? }
-            }
-            Ok(())
-        };
+                Ok(())
+            };
         match self {
             IndexPredicate::True => f.write_str("true"),
             IndexPredicate::Cmp { column, op, value } => {

@@ -28,16 +28,32 @@ pub fn implied(expr: &Expr) -> (IndexPredicate, bool) {
             (_, false) => (IndexPredicate::True, false),
         },
         Expr::Compare { op, lhs, rhs } => match (&**lhs, &**rhs) {
-            (Expr::Field(path), Expr::Const(value)) => column_literal(path, value)
-                .map_or((IndexPredicate::True, false), |(column, value)| {
-                    (IndexPredicate::Cmp { column, op: *op, value }, true)
-                }),
+            (Expr::Field(path), Expr::Const(value)) => column_literal(path, value).map_or(
+                (IndexPredicate::True, false),
+                |(column, value)| {
+                    (
+                        IndexPredicate::Cmp {
+                            column,
+                            op: *op,
+                            value,
+                        },
+                        true,
+                    )
+                },
+            ),
             _ => (IndexPredicate::True, false),
         },
         Expr::InList { operand, values } => {
-            let Expr::Field(path) = &**operand else { return (IndexPredicate::True, false) };
-            let Some(column) = column_of(path) else { return (IndexPredicate::True, false) };
-            let literals: Option<Vec<Literal>> = values.iter().map(|value| literal_for(column, value)).collect();
+            let Expr::Field(path) = &**operand else {
+                return (IndexPredicate::True, false);
+            };
+            let Some(column) = column_of(path) else {
+                return (IndexPredicate::True, false);
+            };
+            let literals: Option<Vec<Literal>> = values
+                .iter()
+                .map(|value| literal_for(column, value))
+                .collect();
             match literals {
                 Some(values) => (IndexPredicate::In { column, values }, true),
                 None => (IndexPredicate::True, false),
@@ -74,7 +90,11 @@ fn or(items: Vec<IndexPredicate>) -> IndexPredicate {
             other => flat.push(other),
         }
     }
-    if flat.len() == 1 { flat.pop().unwrap_or(IndexPredicate::True) } else { IndexPredicate::Or(flat) }
+    if flat.len() == 1 {
+        flat.pop().unwrap_or(IndexPredicate::True)
+    } else {
+        IndexPredicate::Or(flat)
+    }
 }
 
 fn column_literal(path: &[PathSegment], value: &Value<'static>) -> Option<(Column, Literal)> {
@@ -89,7 +109,9 @@ fn column_of(path: &[PathSegment]) -> Option<Column> {
         return None;
     }
     for (slot, segment) in names.iter_mut().zip(path) {
-        let PathSegment::Field(name) = segment else { return None };
+        let PathSegment::Field(name) = segment else {
+            return None;
+        };
         *slot = name;
     }
     let side = |name: &str| match name {

@@ -20,12 +20,22 @@ pub enum Protocol {
 }
 
 /// Every protocol word, as written.
-pub const WORDS: [&str; 11] = ["http", "http1", "http2", "grpc", "dns", "redis", "postgres", "kafka", "tls", "tcp", "udp"];
+pub const WORDS: [&str; 11] = [
+    "http", "http1", "http2", "grpc", "dns", "redis", "postgres", "kafka", "tls", "tcp", "udp",
+];
 
-static NAME_PATH: LazyLock<[PathSegment; 2]> =
-    LazyLock::new(|| [PathSegment::Field("protocol".into()), PathSegment::Field("name".into())]);
-static VERSION_PATH: LazyLock<[PathSegment; 2]> =
-    LazyLock::new(|| [PathSegment::Field("protocol".into()), PathSegment::Field("version".into())]);
+static NAME_PATH: LazyLock<[PathSegment; 2]> = LazyLock::new(|| {
+    [
+        PathSegment::Field("protocol".into()),
+        PathSegment::Field("name".into()),
+    ]
+});
+static VERSION_PATH: LazyLock<[PathSegment; 2]> = LazyLock::new(|| {
+    [
+        PathSegment::Field("protocol".into()),
+        PathSegment::Field("version".into()),
+    ]
+});
 
 impl Protocol {
     /// The protocol a word names, if it is one.
@@ -34,7 +44,12 @@ impl Protocol {
             "http" => Some(Protocol::Http),
             "http1" => Some(Protocol::Http1),
             "http2" => Some(Protocol::Http2),
-            _ => WORDS.iter().skip(3).find(|known| **known == word).map(|known| Protocol::Named(*known)),
+            _ => WORDS
+                .iter()
+                .skip(3)
+                .find(|known| **known == word)
+                .copied()
+                .map(Protocol::Named),
         }
     }
 
@@ -49,7 +64,8 @@ impl Protocol {
             Protocol::Http1 | Protocol::Http2 => {
                 let version = record.get(&*VERSION_PATH);
                 let version = View::of(&version);
-                let version_is = |wanted: &str| matches!(version, View::Str(actual) if actual == wanted);
+                let version_is =
+                    |wanted: &str| matches!(version, View::Str(actual) if actual == wanted);
                 if self == Protocol::Http1 {
                     is("http") && (version_is("1.0") || version_is("1.1"))
                 } else {
@@ -66,16 +82,27 @@ impl Protocol {
             op: CmpOp::Eq,
             value: Literal::Str(value.to_string()),
         };
-        let strings = |values: &[&str]| values.iter().map(|v| Literal::Str((*v).to_string())).collect();
+        let strings = |values: &[&str]| {
+            values
+                .iter()
+                .map(|v| Literal::Str((*v).to_string()))
+                .collect()
+        };
         match self {
             Protocol::Http => name("http"),
             Protocol::Named(wanted) => name(wanted),
             Protocol::Http1 => IndexPredicate::And(vec![
                 name("http"),
-                IndexPredicate::In { column: Column::ProtocolVersion, values: strings(&["1.0", "1.1"]) },
+                IndexPredicate::In {
+                    column: Column::ProtocolVersion,
+                    values: strings(&["1.0", "1.1"]),
+                },
             ]),
             Protocol::Http2 => IndexPredicate::And(vec![
-                IndexPredicate::In { column: Column::ProtocolName, values: strings(&["http", "grpc"]) },
+                IndexPredicate::In {
+                    column: Column::ProtocolName,
+                    values: strings(&["http", "grpc"]),
+                },
                 IndexPredicate::Cmp {
                     column: Column::ProtocolVersion,
                     op: CmpOp::Eq,

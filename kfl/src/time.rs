@@ -15,12 +15,15 @@ const NAIVE_FORMATS: [&str; 4] = [
 /// `11/26/2026, 2:02:00 PM` (UTC), or `2026-11-26 14:02:00` (UTC).
 pub fn parse_datetime(text: &str) -> Option<i64> {
     let text = text.trim();
-    let utc = DateTime::parse_from_rfc3339(text).map(|time| time.with_timezone(&Utc)).ok().or_else(|| {
-        NAIVE_FORMATS
-            .iter()
-            .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-            .map(|naive| naive.and_utc())
-    })?;
+    let utc = DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NAIVE_FORMATS
+                .iter()
+                .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+                .map(|naive| naive.and_utc())
+        })?;
     utc.timestamp_nanos_opt()
 }
 

@@ -24,12 +24,21 @@ fn endpoint() -> FieldType {
         ("pod", Str),
         ("service", Str),
         ("workload", Str),
-        ("labels", Map { value: Box::new(Str), case_insensitive: false }),
+        (
+            "labels",
+            Map {
+                value: Box::new(Str),
+                case_insensitive: false,
+            },
+        ),
     ])
 }
 
 fn headers() -> FieldType {
-    FieldType::Map { value: Box::new(FieldType::Str), case_insensitive: true }
+    FieldType::Map {
+        value: Box::new(FieldType::Str),
+        case_insensitive: true,
+    }
 }
 
 /// DESIGN.md's Entry, as KFL sees it. `request.query` is dynamic: the HTTP query map or the
@@ -99,23 +108,41 @@ impl Record for JsonRecord<'_> {
         let mut ty = self.root;
         for segment in path {
             let next = match (segment, ty, json) {
-                (PathSegment::Field(name) | PathSegment::Key(name), FieldType::Struct(fields), serde_json::Value::Object(map)) => {
-                    fields.iter().find(|(field, _)| *field == &**name).and_then(|(_, field)| Some((map.get(&**name)?, field)))
-                }
-                (PathSegment::Key(key), FieldType::Map { value, case_insensitive }, serde_json::Value::Object(map)) => {
+                (
+                    PathSegment::Field(name) | PathSegment::Key(name),
+                    FieldType::Struct(fields),
+                    serde_json::Value::Object(map),
+                ) => fields
+                    .iter()
+                    .find(|(field, _)| *field == &**name)
+                    .and_then(|(_, field)| Some((map.get(&**name)?, field))),
+                (
+                    PathSegment::Key(key),
+                    FieldType::Map {
+                        value,
+                        case_insensitive,
+                    },
+                    serde_json::Value::Object(map),
+                ) => {
                     let found = if *case_insensitive {
-                        map.iter().find(|(name, _)| name.eq_ignore_ascii_case(key)).map(|(_, v)| v)
+                        map.iter()
+                            .find(|(name, _)| name.eq_ignore_ascii_case(key))
+                            .map(|(_, v)| v)
                     } else {
                         map.get(&**key)
                     };
                     found.map(|found| (found, &**value))
                 }
-                (PathSegment::Index(i), FieldType::List(element), serde_json::Value::Array(items)) => {
-                    items.get(*i).map(|item| (item, &**element))
-                }
-                (PathSegment::Field(name) | PathSegment::Key(name), FieldType::Any, serde_json::Value::Object(map)) => {
-                    map.get(&**name).map(|found| (found, &FieldType::Any))
-                }
+                (
+                    PathSegment::Index(i),
+                    FieldType::List(element),
+                    serde_json::Value::Array(items),
+                ) => items.get(*i).map(|item| (item, &**element)),
+                (
+                    PathSegment::Field(name) | PathSegment::Key(name),
+                    FieldType::Any,
+                    serde_json::Value::Object(map),
+                ) => map.get(&**name).map(|found| (found, &FieldType::Any)),
                 (PathSegment::Index(i), FieldType::Any, serde_json::Value::Array(items)) => {
                     items.get(*i).map(|found| (found, &FieldType::Any))
                 }
@@ -146,7 +173,9 @@ fn typed<'a>(json: &'a serde_json::Value, ty: &FieldType) -> Value<'a> {
             .ok()
             .and_then(|t| t.timestamp_nanos_opt())
             .map_or(Value::Nil, Value::Time),
-        (FieldType::List(element), J::Array(items)) => Value::List(items.iter().map(|item| typed(item, element)).collect()),
+        (FieldType::List(element), J::Array(items)) => {
+            Value::List(items.iter().map(|item| typed(item, element)).collect())
+        }
         (FieldType::Any | FieldType::Map { .. } | FieldType::Struct(_), json) => Value::Json(json),
         _ => Value::Nil,
     }
@@ -161,9 +190,14 @@ pub fn samples() -> Vec<(String, serde_json::Value)> {
         .map(|entry| entry.path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
         .map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-            let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
-            let name = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+            let json = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+            let name = path
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_default();
             (name, json)
         })
         .collect();
