@@ -1,3 +1,38 @@
-//! `kubectl-shark`: capture, index and query Kubernetes traffic.
+//! `kubectl-shark`: capture, index and query Kubernetes traffic, and answer any past window with KFL.
+//!
+//! Installed on `PATH` (or with krew) it runs as `kubectl shark …`. Every error is one line on
+//! stderr and exit status 2; a closed pipe (`| head`) ends quietly with status 0.
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+mod commands;
+mod render;
+mod timefmt;
+mod timespec;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", one_line(&format!("{err:#}")));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Whether the error is stdout closing under us (`kubectl shark query | head`).
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Keeps an error on one line unless it is a rendered diagnostic (which has its own layout).
+fn one_line(message: &str) -> String {
+    if message.contains("\n  │") || message.contains("\n  ┌") { message.to_string() } else { message.replace('\n', " ") }
+}

@@ -1,0 +1,123 @@
+//! Command-line syntax: every subcommand and flag, parsed by clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Capture, index and query Kubernetes traffic; answer any past window with KFL.
+#[derive(Debug, Parser)]
+#[command(name = "kubectl-shark", bin_name = "kubectl shark", version, about, max_term_width = 110)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read a capture file (pcap or pcapng), dissect it and add it to a store.
+    Import(ImportArgs),
+    /// Print the entries of a time window that match a KFL filter.
+    Query(QueryArgs),
+    /// Write the packets of the matching entries as one PCAP file for Wireshark.
+    Export(ExportArgs),
+    /// Show, per node, the window kept, segments, entries and bytes.
+    Status(StoreArgs),
+}
+
+/// Where the store lives.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Store directory (local mode).
+    #[arg(long, value_name = "DIR", env = "SHARK_STORE")]
+    pub store: PathBuf,
+}
+
+/// Flags of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Capture file to read (pcap or pcapng).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Node name to file the packets under.
+    #[arg(long, value_name = "NAME", default_value = "local")]
+    pub node: String,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+}
+
+/// How much the store keeps; flags shared by everything that writes it.
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// Disk budget for PCAP segments and index (e.g. 10GiB); oldest segments go first.
+    #[arg(long, value_name = "SIZE")]
+    pub storage_limit: Option<String>,
+    /// Keep this much history (e.g. 24h); older segments go.
+    #[arg(long, value_name = "AGE")]
+    pub retention: Option<String>,
+    /// Seal a segment when it reaches this size.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
+    pub segment_size: String,
+    /// Seal a segment when it is this old.
+    #[arg(long, value_name = "AGE", default_value = "60s")]
+    pub segment_age: String,
+}
+
+/// The time window and filter every read command takes.
+#[derive(Debug, Args)]
+pub struct WindowArgs {
+    /// Start of the window, inclusive: RFC3339, `2026-11-26 14:02:00`, `14:02`, `@UNIX`, `-15m`, `now`.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub from: Option<String>,
+    /// End of the window, exclusive (same forms as --from).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub to: Option<String>,
+    /// KFL filter, e.g. 'http and response.status >= 500'. Empty: everything.
+    #[arg(value_name = "KFL", default_value = "")]
+    pub filter: String,
+}
+
+/// Flags of `query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// At most this many entries (a table stops at 10000 unless set).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Print how the filter splits into index predicates and a residual, and stop.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// Output formats of `query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A table for people.
+    Table,
+    /// One JSON object per entry per line (NDJSON).
+    Json,
+}
+
+/// Flags of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Output PCAP file, or `-` for stdout (`| tshark -r -`).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Include the whole flows of the matching entries (handshakes and all), not only their packets.
+    #[arg(long)]
+    pub whole_flows: bool,
+}

@@ -1,0 +1,49 @@
+//! One module per subcommand; this one dispatches and holds what they share.
+
+mod export;
+mod import;
+mod query;
+mod status;
+
+use anyhow::{Context, Result};
+use shark_store::{Query, StoreConfig};
+
+use crate::cli::{Command, RetentionArgs, WindowArgs};
+use crate::timespec::{parse_duration, parse_size, parse_time};
+
+/// Runs one subcommand.
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Import(args) => import::run(&args),
+        Command::Query(args) => query::run(&args),
+        Command::Export(args) => export::run(&args),
+        Command::Status(args) => status::run(&args),
+    }
+}
+
+/// The store settings from the retention flags.
+fn store_config(args: &RetentionArgs) -> Result<StoreConfig> {
+    Ok(StoreConfig {
+        segment_size: parse_size(&args.segment_size).context("--segment-size")?,
+        segment_age: parse_duration(&args.segment_age).context("--segment-age")?,
+        storage_limit: args.storage_limit.as_deref().map(parse_size).transpose().context("--storage-limit")?,
+        retention: args.retention.as_deref().map(parse_duration).transpose().context("--retention")?,
+    })
+}
+
+/// The store query for a window and filter: times resolved now, the filter compiled against the entry schema.
+fn window_query(window: &WindowArgs, limit: Option<usize>) -> Result<Query> {
+    let now = chrono::Utc::now();
+    let from = window.from.as_deref().map(|t| parse_time(t, now)).transpose().context("--from")?;
+    let to = window.to.as_deref().map(|t| parse_time(t, now)).transpose().context("--to")?;
+    if let (Some(f), Some(t)) = (from, to) {
+        anyhow::ensure!(f < t, "--from must be earlier than --to");
+    }
+    let filter = if window.filter.trim().is_empty() { None } else { Some(compile_filter(&window.filter)?) };
+    Ok(Query { from, to, filter, limit })
+}
+
+/// Compiles a KFL filter against the entry schema; a mistake comes back as the rendered diagnostic.
+fn compile_filter(source: &str) -> Result<kfl::Filter> {
+    kfl::compile(source, &shark_store::entry_schema()).map_err(|diag| anyhow::anyhow!("{diag}"))
+}

@@ -1,0 +1,81 @@
+//! The protocol-neutral summary of an entry shown in table columns.
+
+use serde_json::Value;
+use shark_store::{Endpoint, Entry};
+
+/// Text for the METHOD, PATH and STATUS columns: what each protocol calls its verb, object and outcome.
+pub struct Summary {
+    /// HTTP method, gRPC method, DNS qtype, Redis command, Kafka API, …
+    pub method: String,
+    /// HTTP path, DNS question, Redis key, SQL text, Kafka topic, TLS SNI, …
+    pub path: String,
+    /// Status code and text, or the error when the exchange failed.
+    pub status: String,
+}
+
+/// The longest PATH cell before it is cut with an ellipsis.
+const MAX_PATH: usize = 80;
+
+impl Summary {
+    /// Summarises `entry` for its protocol.
+    pub fn of(entry: &Entry) -> Self {
+        let req = |k: &str| text(entry.request.get(k));
+        let (method, path) = match entry.protocol.name.as_str() {
+            "http" | "grpc" => (req("method"), req("path")),
+            "dns" => (req("qtype"), req("questions")),
+            "redis" => (req("command"), req("key")),
+            "postgres" => (req("type"), req("query")),
+            "kafka" => (req("apiName"), req("topic")),
+            "tls" => (String::from("handshake"), req("sni")),
+            _ => (String::new(), format!("{} B →, {} B ←", req("size"), text(entry.response.get("size")))),
+        };
+        Summary { method, path: shorten(&path, MAX_PATH), status: status_text(entry) }
+    }
+}
+
+fn status_text(entry: &Entry) -> String {
+    let status = text(entry.response.get("status"));
+    let detail = text(entry.response.get("statusText"));
+    let outcome = match (status.is_empty(), detail.is_empty()) {
+        (true, _) => detail,
+        (false, true) => status,
+        (false, false) if entry.protocol.name == "http" => status,
+        (false, false) => format!("{status} {detail}"),
+    };
+    match &entry.error {
+        Some(error) if outcome.is_empty() => format!("error: {error}"),
+        Some(error) => format!("{outcome} (error: {error})"),
+        None => outcome,
+    }
+}
+
+/// An endpoint as people know it: its name when it has one, else `ip:port`.
+pub fn endpoint(ep: &Endpoint) -> String {
+    if ep.name.is_empty() {
+        if ep.ip.contains(':') { format!("[{}]:{}", ep.ip, ep.port) } else { format!("{}:{}", ep.ip, ep.port) }
+    } else if ep.namespace.is_empty() {
+        ep.name.clone()
+    } else {
+        format!("{}/{}", ep.namespace, ep.name)
+    }
+}
+
+/// A JSON value as plain text: strings unquoted, lists joined with commas, absent as "".
+fn text(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items.iter().map(|v| text(Some(v))).collect::<Vec<_>>().join(","),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    let one_line: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        let cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}

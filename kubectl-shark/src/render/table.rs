@@ -1,0 +1,56 @@
+//! The query table: TIME, SRC, DST, PROTO, METHOD, PATH, STATUS, ELAPSED.
+
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use shark_store::Entry;
+
+use super::columns::{Summary, endpoint};
+use crate::timefmt::format_timestamp;
+
+/// A table of entries, filled row by row and printed at the end.
+pub struct EntryTable {
+    table: Table,
+    rows: usize,
+}
+
+impl EntryTable {
+    /// An empty table with the column headers.
+    pub fn new() -> Self {
+        let mut table = Table::new();
+        table
+            .load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .set_header(["TIME", "SRC", "DST", "PROTO", "METHOD", "PATH", "STATUS", "ELAPSED"]);
+        EntryTable { table, rows: 0 }
+    }
+
+    /// Adds one entry as a row.
+    pub fn push(&mut self, entry: &Entry) {
+        let summary = Summary::of(entry);
+        let proto = if entry.protocol.version.is_empty() {
+            entry.protocol.name.clone()
+        } else {
+            format!("{}/{}", entry.protocol.name, entry.protocol.version)
+        };
+        self.table.add_row([
+            format_timestamp(entry.timestamp),
+            endpoint(&entry.src),
+            endpoint(&entry.dst),
+            proto,
+            summary.method,
+            summary.path,
+            summary.status,
+            format!("{:.1}ms", entry.elapsed_time),
+        ]);
+        self.rows += 1;
+    }
+
+    /// How many rows the table has.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// The rendered table.
+    pub fn render(&self) -> String {
+        self.table.to_string()
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything kubectl-shark's build and tests need on a fresh Debian machine (run as root).
+# Idempotent: packages already present are left as they are.
+set -euo pipefail
+
+packages=(
+  libpcap-dev   # the pcap crate links libpcap
+  tshark        # test oracle: every segment and export must open in it
+  tcpdump       # benchmark peer and test captures
+  iproute2      # network namespaces for the end-to-end cluster
+  nginx-light redis-server redis-tools postgresql dnsmasq-base dnsutils curl  # real servers and clients
+  graphviz      # renders the service map's DOT output
+  sqlite3       # inspecting the index by hand
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages (${missing[*]}); run this script as root to install them" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The distribution's services are not wanted running: tests start their own instances.
+for svc in nginx redis-server postgresql; do
+  (service "$svc" stop >/dev/null 2>&1 || true)
+done
+echo "setup: system packages present"

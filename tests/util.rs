@@ -1,0 +1,107 @@
+//! Helpers for the end-to-end tests: the real binaries, fixtures, temporary stores, tshark as oracle.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+}
+
+/// A public capture from `../shared/fixtures/public/`, e.g. `fixture("deepflow/http.pcap")`.
+pub fn fixture(name: &str) -> PathBuf {
+    let path = workspace().join("../shared/fixtures/public").join(name);
+    assert!(path.is_file(), "fixture {} is missing: the shared/ folder must sit beside the checkout", path.display());
+    path
+}
+
+/// The directory the workspace's binaries are built into (`target/debug`), found from this test binary.
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/debug/deps/tests-xxxx → target/debug
+    exe.parent().and_then(Path::parent).expect("test binary sits in target/<profile>/deps").to_path_buf()
+}
+
+/// Path of one of the workspace's binaries; they must be built (`cargo build --bins`) before the tests.
+pub fn binary(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(path.is_file(), "{} is not built: run `cargo build --workspace --bins` before the tests", path.display());
+    path
+}
+
+/// A command running the real `kubectl-shark` binary.
+pub fn shark() -> Command {
+    Command::new(binary("kubectl-shark"))
+}
+
+/// The result of running a command, with its output as text.
+pub struct Run {
+    /// Exit code (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs `cmd` to completion.
+pub fn run(cmd: &mut Command) -> Run {
+    let Output { status, stdout, stderr } = cmd.output().expect("command starts");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// Runs `cmd` and insists that it succeeded.
+pub fn run_ok(cmd: &mut Command) -> Run {
+    let r = run(cmd);
+    assert_eq!(r.code, 0, "command failed: {cmd:?}\nstdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    r
+}
+
+/// Imports `capture` into the store at `store` as node `node`.
+pub fn import(store: &Path, capture: &Path, node: &str) -> Run {
+    run_ok(shark().arg("import").arg(capture).arg("--store").arg(store).args(["--node", node]))
+}
+
+/// Runs `query -o json` with `args` and parses each output line.
+pub fn query_json(store: &Path, args: &[&str]) -> Vec<serde_json::Value> {
+    let r = run_ok(shark().arg("query").arg("--store").arg(store).args(["-o", "json"]).args(args));
+    r.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}"))).collect()
+}
+
+/// Runs tshark with `args` and returns its stdout lines, split on tabs.
+pub fn tshark(args: &[&str]) -> Vec<Vec<String>> {
+    let r = run_ok(Command::new("tshark").args(args));
+    r.stdout.lines().map(|l| l.split('\t').map(str::to_string).collect()).collect()
+}
+
+/// A JSON value as text for comparisons: strings unquoted, numbers as written, absent as "".
+pub fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Every file below `dir` with its bytes, to check that a failed command left a store untouched.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(&d) else { continue };
+        for e in read.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
