@@ -16,6 +16,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Capture live traffic into a store (`--local`: on this machine, with libpcap).
+    Capture(CaptureArgs),
     /// Read a capture file (pcap or pcapng), dissect it and add it to a store.
     Import(ImportArgs),
     /// Print the entries of a time window that match a KFL filter.
@@ -45,6 +47,45 @@ pub struct ImportArgs {
     /// Node name to file the packets under.
     #[arg(long, value_name = "NAME", default_value = "local")]
     pub node: String,
+    /// Who is who: a YAML or JSON list of {ip, name, namespace, kind, labels?, node?}.
+    #[arg(long, value_name = "FILE")]
+    pub identities: Option<PathBuf>,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+}
+
+/// Flags of `capture`.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// Capture on this machine, in-process (cluster mode deploys node agents instead).
+    #[arg(long)]
+    pub local: bool,
+    /// Interfaces to capture on, comma-separated (`any`: all of them).
+    #[arg(short, long, value_name = "IFACE[,IFACE…]", value_delimiter = ',', default_value = "any")]
+    pub interface: Vec<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Node name to file the packets under (default: this machine's host name).
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// BPF capture filter, e.g. 'tcp port 80 or udp port 53'.
+    #[arg(long, value_name = "FILTER")]
+    pub bpf: Option<String>,
+    /// Stop after this long (default: until Ctrl-C or SIGTERM).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Who is who: a YAML or JSON list of {ip, name, namespace, kind, labels?, node?}.
+    #[arg(long, value_name = "FILE")]
+    pub identities: Option<PathBuf>,
+    /// Bytes kept of each packet.
+    #[arg(long, value_name = "BYTES", default_value_t = 262_144)]
+    pub snaplen: i32,
+    /// Kernel capture buffer per interface.
+    #[arg(long, value_name = "SIZE", default_value = "32MiB")]
+    pub buffer_size: String,
+    /// Put the interfaces in promiscuous mode.
+    #[arg(long)]
+    pub promiscuous: bool,
     #[command(flatten)]
     pub retention: RetentionArgs,
 }

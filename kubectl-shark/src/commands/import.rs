@@ -6,31 +6,24 @@ use std::time::Instant;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use shark_agent::{FileSource, Pipeline, PipelineConfig};
-use shark_store::{Node, NodeWriter};
+use shark_agent::FileSource;
 
-use super::store_config;
+use super::ingest::Ingest;
 use crate::cli::ImportArgs;
 
 /// Runs `import`.
 pub fn run(args: &ImportArgs) -> Result<()> {
-    let config = store_config(&args.retention)?;
     // Read the capture once before touching the store: a file that is not a capture, or one cut
     // off mid-record, is refused whole and leaves the store as it was.
     let packets = count_packets(&args.file)?;
     let started = Instant::now();
-    let mut writer = NodeWriter::open(&args.store.store, &args.node, config)?;
-    let mut pipeline = Pipeline::new(PipelineConfig {
-        node: Node { name: args.node.clone(), ip: String::new() },
-        ..PipelineConfig::default()
-    });
+    let mut ingest = Ingest::open(&args.store.store, &args.node, &args.retention, args.identities.as_deref())?;
     let progress = progress_bar(packets);
     for packet in FileSource::open(&args.file)? {
-        pipeline.push(&packet?.as_packet(), &mut writer)?;
+        ingest.push(&packet?)?;
         progress.inc(1);
     }
-    let stats = pipeline.finish(&mut writer)?;
-    writer.finish()?;
+    let stats = ingest.finish()?;
     progress.finish_and_clear();
     eprintln!(
         "imported {} packets, {} entries, {} bytes in {:.2} s into {} (node {})",

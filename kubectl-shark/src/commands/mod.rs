@@ -1,7 +1,9 @@
 //! One module per subcommand; this one dispatches and holds what they share.
 
+mod capture;
 mod export;
 mod import;
+mod ingest;
 mod query;
 mod status;
 
@@ -14,6 +16,7 @@ use crate::timespec::{parse_duration, parse_size, parse_time};
 /// Runs one subcommand.
 pub fn run(command: Command) -> Result<()> {
     match command {
+        Command::Capture(args) => capture::run(&args),
         Command::Import(args) => import::run(&args),
         Command::Query(args) => query::run(&args),
         Command::Export(args) => export::run(&args),
