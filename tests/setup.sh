@@ -26,6 +26,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The end-to-end cluster's gRPC server and client (grpcio, from PyPI).
+python3 -c 'import grpc' 2>/dev/null || python3 -m pip install -q --root-user-action=ignore grpcio
 # The distribution's services are not wanted running: tests start their own instances.
 for svc in nginx redis-server postgresql; do
   (service "$svc" stop >/dev/null 2>&1 || true)
