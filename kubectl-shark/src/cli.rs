@@ -26,6 +26,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Show, per node, the window kept, segments, entries and bytes.
     Status(StoreArgs),
+    /// Rebuild the index from the stored PCAP segments alone.
+    Reindex(ReindexArgs),
 }
 
 /// Where the store lives.
@@ -34,6 +36,16 @@ pub struct StoreArgs {
     /// Store directory (local mode).
     #[arg(long, value_name = "DIR", env = "SHARK_STORE")]
     pub store: PathBuf,
+}
+
+/// Flags of `reindex`.
+#[derive(Debug, Args)]
+pub struct ReindexArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Who is who while re-dissecting: a YAML or JSON list of {ip, name, namespace, kind, labels?, node?}.
+    #[arg(long, value_name = "FILE")]
+    pub identities: Option<PathBuf>,
 }
 
 /// Flags of `import`.

@@ -4,9 +4,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use shark_agent::Ingest;
 use shark_agent::live::{LiveCapture, LiveConfig};
 
-use super::ingest::Ingest;
+use super::{identities, store_config};
 use crate::cli::CaptureArgs;
 use crate::timespec::{parse_duration, parse_size};
 
@@ -32,7 +33,8 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         promiscuous: args.promiscuous,
         ..LiveConfig::default()
     };
-    let mut ingest = Ingest::open(&args.store.store, &node, &args.retention, args.identities.as_deref())?;
+    let identities = identities(args.identities.as_deref())?;
+    let mut ingest = Ingest::open(&args.store.store, &node, store_config(&args.retention)?, identities)?;
     let capture = LiveCapture::start(&config)?;
     let stop = capture.stop_flag();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use shark_agent::FileSource;
+use shark_agent::{FileSource, Ingest};
 
-use super::ingest::Ingest;
+use super::{identities, store_config};
 use crate::cli::ImportArgs;
 
 /// Runs `import`.
@@ -17,7 +17,9 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     // off mid-record, is refused whole and leaves the store as it was.
     let packets = count_packets(&args.file)?;
     let started = Instant::now();
-    let mut ingest = Ingest::open(&args.store.store, &args.node, &args.retention, args.identities.as_deref())?;
+    let config = store_config(&args.retention)?;
+    let identities = identities(args.identities.as_deref())?;
+    let mut ingest = Ingest::open(&args.store.store, &args.node, config, identities)?;
     let progress = progress_bar(packets);
     for packet in FileSource::open(&args.file)? {
         ingest.push(&packet?)?;

@@ -3,11 +3,14 @@
 mod capture;
 mod export;
 mod import;
-mod ingest;
 mod query;
+mod reindex;
 mod status;
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
+use shark_agent::identities::{IdentityHistory, SharedIdentities, load_identities_file};
 use shark_store::{Query, StoreConfig};
 
 use crate::cli::{Command, RetentionArgs, WindowArgs};
@@ -21,6 +24,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Query(args) => query::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Reindex(args) => reindex::run(&args),
     }
 }
 
@@ -49,4 +53,13 @@ fn window_query(window: &WindowArgs, limit: Option<usize>) -> Result<Query> {
 /// Compiles a KFL filter against the entry schema; a mistake comes back as the rendered diagnostic.
 fn compile_filter(source: &str) -> Result<kfl::Filter> {
     kfl::compile(source, &shark_store::entry_schema()).map_err(|diag| anyhow::anyhow!("{diag}"))
+}
+
+/// The identity history to name endpoints with: from `--identities FILE`, else empty (DNS answers still name peers).
+fn identities(file: Option<&Path>) -> Result<SharedIdentities> {
+    let history = match file {
+        Some(path) => load_identities_file(path)?,
+        None => IdentityHistory::new(),
+    };
+    Ok(SharedIdentities::new(history))
 }

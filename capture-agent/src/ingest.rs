@@ -1,0 +1,43 @@
+//! What import, local capture and the node agent share: packets → pipeline (with identities) → store.
+
+use std::path::Path;
+
+use shark_store::{Node, NodeWriter, StoreConfig, StoreError};
+
+use crate::identities::{DnsLearningSink, SharedIdentities};
+use crate::{OwnedPacket, Pipeline, PipelineConfig, PipelineStats};
+
+/// A pipeline writing into one node's store, naming endpoints from an identities file and DNS answers.
+pub struct Ingest {
+    pipeline: Pipeline,
+    sink: DnsLearningSink<NodeWriter>,
+}
+
+impl Ingest {
+    /// Opens the store for `node` under `store` (creating it) and a pipeline in front of it that
+    /// names endpoints from `identities` (and teaches it the DNS answers it sees).
+    pub fn open(store: &Path, node: &str, config: StoreConfig, identities: SharedIdentities) -> Result<Self, StoreError> {
+        let writer = NodeWriter::open(store, node, config)?;
+        let pipeline = Pipeline::new(PipelineConfig::new(Node { name: node.to_string(), ip: String::new() }))
+            .with_identity(Box::new(identities.clone()));
+        Ok(Ingest { pipeline, sink: DnsLearningSink::new(writer, identities) })
+    }
+
+    /// Runs one packet through the pipeline into the store.
+    pub fn push(&mut self, packet: &OwnedPacket) -> Result<(), StoreError> {
+        self.pipeline.push(&packet.as_packet(), &mut self.sink)
+    }
+
+    /// What the pipeline has seen so far.
+    pub fn stats(&self) -> PipelineStats {
+        self.pipeline.stats()
+    }
+
+    /// Flushes open exchanges, seals the segment and commits the index.
+    pub fn finish(self) -> Result<PipelineStats, StoreError> {
+        let mut sink = self.sink;
+        let stats = self.pipeline.finish(&mut sink)?;
+        sink.into_inner().finish()?;
+        Ok(stats)
+    }
+}
