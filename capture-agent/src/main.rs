@@ -1,3 +1,164 @@
-//! `shark-agent`: the node capture agent.
+//! `shark-agent`: the node capture agent. Captures live traffic into the node's store and serves
+//! the agent API (status, query, export, metrics) to `kubectl shark` behind a bearer token.
+//!
+//! It runs until SIGTERM or SIGINT, then stops capture, finishes open exchanges, seals the
+//! segment, commits the index and exits 0.
 
-fn main() {}
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use shark_agent::api::{ApiState, router};
+use shark_agent::capture_loop::run_capture;
+use shark_agent::identities::{IdentityHistory, SharedIdentities, load_identities_file};
+use shark_agent::live::LiveConfig;
+use shark_agent::spec::{parse_duration, parse_size};
+use shark_agent::Ingest;
+use shark_store::StoreConfig;
+
+/// The kubectl-shark node agent.
+#[derive(Debug, Parser)]
+#[command(name = "shark-agent", version, about)]
+struct Args {
+    /// Store directory (the DaemonSet mounts /var/lib/shark).
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/shark")]
+    store: PathBuf,
+    /// Node name (default: $NODE_NAME, else the host name).
+    #[arg(long, value_name = "NAME", env = "NODE_NAME")]
+    node: Option<String>,
+    /// Interfaces to capture on, comma-separated.
+    #[arg(short, long, value_name = "IFACE[,IFACE…]", value_delimiter = ',', default_value = "any")]
+    interface: Vec<String>,
+    /// BPF capture filter.
+    #[arg(long, value_name = "FILTER")]
+    bpf: Option<String>,
+    /// Address the API listens on.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8898")]
+    listen: SocketAddr,
+    /// File holding the API bearer token (the DaemonSet mounts it from a Secret).
+    #[arg(long, value_name = "FILE", env = "SHARK_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// Who is who: a YAML or JSON list of {ip, name, namespace, kind, labels?, node?}.
+    #[arg(long, value_name = "FILE")]
+    identities: Option<PathBuf>,
+    /// Serve the store without capturing (to read a store kept from earlier).
+    #[arg(long)]
+    no_capture: bool,
+    /// Disk budget for the store, e.g. 10GiB.
+    #[arg(long, value_name = "SIZE")]
+    storage_limit: Option<String>,
+    /// History to keep, e.g. 24h.
+    #[arg(long, value_name = "AGE")]
+    retention: Option<String>,
+    /// Seal a segment at this size.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
+    segment_size: String,
+    /// Seal a segment at this age.
+    #[arg(long, value_name = "AGE", default_value = "60s")]
+    segment_age: String,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", format!("{err:#}").replace('\n', " "));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    let token = read_token(&args)?;
+    let node = args.node.clone().unwrap_or_else(host_name);
+    let config = StoreConfig {
+        segment_size: parse_size(&args.segment_size).context("--segment-size")?,
+        segment_age: parse_duration(&args.segment_age).context("--segment-age")?,
+        storage_limit: args.storage_limit.as_deref().map(parse_size).transpose().context("--storage-limit")?,
+        retention: args.retention.as_deref().map(parse_duration).transpose().context("--retention")?,
+    };
+    let history = match &args.identities {
+        Some(path) => load_identities_file(path)?,
+        None => IdentityHistory::new(),
+    };
+    let state = ApiState::new(args.store.clone(), node.clone(), token);
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot install the signal handler")?;
+    }
+    let capture = if args.no_capture {
+        None
+    } else {
+        let ingest = Ingest::open(&args.store, &node, config, SharedIdentities::new(history))?;
+        let live = LiveConfig { interfaces: args.interface.clone(), bpf: args.bpf.clone(), ..LiveConfig::default() };
+        let (stop, state) = (Arc::clone(&stop), state.clone());
+        Some(std::thread::spawn(move || {
+            let result = run_capture(&live, ingest, &stop, None, |c| state.set_capture(c), |p| state.set_pipeline(p));
+            // However capture ends, the agent ends with it.
+            stop.store(true, Ordering::SeqCst);
+            result
+        }))
+    };
+    serve(args.listen, state, Arc::clone(&stop))?;
+    stop.store(true, Ordering::SeqCst);
+    if let Some(thread) = capture {
+        let report = match thread.join() {
+            Ok(result) => result?,
+            Err(_) => bail!("the capture thread panicked"),
+        };
+        eprintln!(
+            "stopped: {} packets, {} entries, {} dropped",
+            report.stats.packets,
+            report.stats.entries,
+            report.counters.total_dropped()
+        );
+    }
+    Ok(())
+}
+
+/// Serves the API until `stop` is set.
+fn serve(listen: SocketAddr, state: ApiState, stop: Arc<AtomicBool>) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let bound = listener.local_addr().context("listening address")?;
+        eprintln!("agent API listening on {bound}");
+        let shutdown = async move {
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.context("API server failed")
+    })
+}
+
+/// The bearer token: from `--token-file`, else `$SHARK_TOKEN`; an agent never runs without one.
+fn read_token(args: &Args) -> Result<String> {
+    let token = match &args.token_file {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read token file {}", path.display()))?,
+        None => std::env::var("SHARK_TOKEN").unwrap_or_default(),
+    };
+    let token = token.trim().to_string();
+    if token.len() < 16 {
+        bail!("the API token must be at least 16 characters: give --token-file FILE or set SHARK_TOKEN");
+    }
+    Ok(token)
+}
+
+/// This machine's host name.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "local".to_string())
+}

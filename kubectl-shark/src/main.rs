@@ -11,7 +11,6 @@ mod cli;
 mod commands;
 mod render;
 mod timefmt;
-mod timespec;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

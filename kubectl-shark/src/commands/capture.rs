@@ -1,18 +1,16 @@
 //! `capture --local`: live capture on this machine into a store, until a duration, Ctrl-C or SIGTERM.
 
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use shark_agent::Ingest;
-use shark_agent::live::{LiveCapture, LiveConfig};
+use shark_agent::capture_loop::run_capture;
+use shark_agent::live::LiveConfig;
+use shark_agent::spec::{parse_duration, parse_size};
 
 use super::{identities, store_config};
 use crate::cli::CaptureArgs;
-use crate::timespec::{parse_duration, parse_size};
-
-/// How long the loop waits for a packet before it checks the clock and the stop flag.
-const POLL: Duration = Duration::from_millis(100);
 
 /// Runs `capture`.
 pub fn run(args: &CaptureArgs) -> Result<()> {
@@ -25,7 +23,7 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         Some(node) => node.clone(),
         None => host_name(),
     };
-    let config = LiveConfig {
+    let live = LiveConfig {
         interfaces: args.interface.clone(),
         bpf: args.bpf.clone(),
         snaplen: args.snaplen,
@@ -34,38 +32,31 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         ..LiveConfig::default()
     };
     let identities = identities(args.identities.as_deref())?;
-    let mut ingest = Ingest::open(&args.store.store, &node, store_config(&args.retention)?, identities)?;
-    let capture = LiveCapture::start(&config)?;
-    let stop = capture.stop_flag();
+    let ingest = Ingest::open(&args.store.store, &node, store_config(&args.retention)?, identities)?;
+    let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, stop.clone()).context("cannot install the signal handler")?;
+        signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot install the signal handler")?;
     }
-    let started = Instant::now();
+    let interfaces = args.interface.join(",");
+    let store = args.store.store.display();
+    let report = run_capture(
+        &live,
+        ingest,
+        &stop,
+        duration,
+        |_| eprintln!("capturing on {interfaces} into {store} (node {node}); Ctrl-C to stop"),
+        |_| {},
+    )?;
+    let c = &report.counters;
     eprintln!(
-        "capturing on {} into {} (node {node}); Ctrl-C to stop",
-        args.interface.join(","),
-        args.store.store.display()
-    );
-    while !stop.load(Ordering::Relaxed) && duration.is_none_or(|d| started.elapsed() < d) {
-        if let Some(packet) = capture.next_packet(POLL) {
-            ingest.push(&packet)?;
-        }
-    }
-    let counters = capture.counters();
-    for packet in capture.stop() {
-        ingest.push(&packet)?;
-    }
-    let stats = ingest.finish()?;
-    eprintln!(
-        "captured {} packets, {} entries in {:.1} s into {} (node {node}); dropped {} (queue {}, kernel {}, interface {})",
-        stats.packets,
-        stats.entries,
-        started.elapsed().as_secs_f64(),
-        args.store.store.display(),
-        counters.total_dropped(),
-        counters.queue_dropped.load(Ordering::Relaxed),
-        counters.kernel_dropped.load(Ordering::Relaxed),
-        counters.interface_dropped.load(Ordering::Relaxed),
+        "captured {} packets, {} entries in {:.1} s into {store} (node {node}); dropped {} (queue {}, kernel {}, interface {})",
+        report.stats.packets,
+        report.stats.entries,
+        report.elapsed.as_secs_f64(),
+        c.total_dropped(),
+        c.queue_dropped.load(Ordering::Relaxed),
+        c.kernel_dropped.load(Ordering::Relaxed),
+        c.interface_dropped.load(Ordering::Relaxed),
     );
     Ok(())
 }

@@ -14,7 +14,7 @@ use shark_agent::identities::{IdentityHistory, SharedIdentities, load_identities
 use shark_store::{Query, StoreConfig};
 
 use crate::cli::{Command, RetentionArgs, WindowArgs};
-use crate::timespec::{parse_duration, parse_size, parse_time};
+use shark_agent::spec::{parse_duration, parse_size, parse_time};
 
 /// Runs one subcommand.
 pub fn run(command: Command) -> Result<()> {

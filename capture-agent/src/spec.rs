@@ -1,4 +1,5 @@
-//! Parsing of the time, duration and size flags users type: `--from`, `--to`, `--retention`, `--storage-limit`.
+//! Parsing of the time, duration and size flags users type (`--from`, `--to`, `--retention`,
+//! `--storage-limit`), shared by `kubectl-shark` and `shark-agent`.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 

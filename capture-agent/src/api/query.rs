@@ -1,0 +1,57 @@
+//! `POST /v1/query`: the matching entries of a window, as NDJSON in time order.
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use shark_store::Store;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::ApiState;
+use super::request::parse;
+
+/// Lines buffered between the store reader and the connection.
+const QUEUE_LINES: usize = 256;
+
+/// Streams the entries as NDJSON (`Entry` as stored: timestamps in ns).
+pub async fn query(State(state): State<ApiState>, body: Bytes) -> Response {
+    let request = match parse(&body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let query = match request.to_query() {
+        Ok(q) => q,
+        Err(e) => return e.into_response(),
+    };
+    let store = match Store::open(&state.inner.store_root) {
+        Ok(s) => s,
+        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
+    };
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
+    tokio::task::spawn_blocking(move || {
+        let entries = match store.query(&query) {
+            Ok(entries) => entries,
+            Err(e) => return send_error(&tx, &e.to_string()),
+        };
+        for entry in entries {
+            let line = entry.map_err(|e| e.to_string()).and_then(|e| serde_json::to_vec(&e).map_err(|e| e.to_string()));
+            match line {
+                Ok(mut line) => {
+                    line.push(b'\n');
+                    if tx.blocking_send(Ok(Bytes::from(line))).is_err() {
+                        return; // the client went away
+                    }
+                }
+                Err(e) => return send_error(&tx, &e),
+            }
+        }
+    });
+    ([(header::CONTENT_TYPE, "application/x-ndjson")], Body::from_stream(ReceiverStream::new(rx))).into_response()
+}
+
+/// Ends the stream with a last line saying why it is cut short.
+fn send_error(tx: &mpsc::Sender<Result<Bytes, std::io::Error>>, message: &str) {
+    let line = format!("{}\n", serde_json::json!({ "error": message }));
+    let _ = tx.blocking_send(Ok(Bytes::from(line)));
+}

@@ -1,0 +1,50 @@
+//! The JSON body of query and export requests, and turning it into a store query.
+
+use axum::http::StatusCode;
+use serde::Deserialize;
+use shark_store::Query;
+
+/// `{"kfl": "…", "from": ns, "to": ns, "limit": n, "wholeFlows": bool}`; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WindowRequest {
+    /// KFL filter; empty or absent: everything.
+    #[serde(default)]
+    pub kfl: String,
+    /// Window start, ns since the epoch, inclusive.
+    pub from: Option<i64>,
+    /// Window end, ns since the epoch, exclusive.
+    pub to: Option<i64>,
+    /// Most entries.
+    pub limit: Option<usize>,
+    /// Export only: whole flows of the matching entries.
+    #[serde(default)]
+    pub whole_flows: bool,
+}
+
+/// Parses the body; a malformed one is a 400 with the reason.
+pub fn parse(body: &[u8]) -> Result<WindowRequest, (StatusCode, String)> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(WindowRequest::default());
+    }
+    serde_json::from_slice(body).map_err(|e| (StatusCode::BAD_REQUEST, format!("malformed request body: {e}\n")))
+}
+
+impl WindowRequest {
+    /// The store query; a filter that does not compile is a 400 with its diagnostic.
+    pub fn to_query(&self) -> Result<Query, (StatusCode, String)> {
+        let filter = if self.kfl.trim().is_empty() {
+            None
+        } else {
+            let compiled = kfl::compile(&self.kfl, &shark_store::entry_schema())
+                .map_err(|diag| (StatusCode::BAD_REQUEST, format!("{diag}\n")))?;
+            Some(compiled)
+        };
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if from >= to {
+                return Err((StatusCode::BAD_REQUEST, "`from` must be earlier than `to`\n".into()));
+            }
+        }
+        Ok(Query { from: self.from, to: self.to, filter, limit: self.limit })
+    }
+}

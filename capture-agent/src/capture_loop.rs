@@ -1,0 +1,74 @@
+//! The live capture loop shared by `kubectl-shark capture --local` and `shark-agent`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use shark_store::StoreError;
+
+use crate::live::{CaptureCounters, LiveCapture, LiveConfig, LiveError};
+use crate::{Ingest, PipelineStats};
+
+/// Why a capture run stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// Capture could not start.
+    #[error(transparent)]
+    Live(#[from] LiveError),
+    /// The store refused a write (disk full, permissions); what was stored before stays.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a finished capture run saw.
+#[derive(Debug)]
+pub struct CaptureReport {
+    /// Packets, bytes and entries through the pipeline.
+    pub stats: PipelineStats,
+    /// libpcap and queue counters, drops included.
+    pub counters: Arc<CaptureCounters>,
+    /// How long it ran.
+    pub elapsed: Duration,
+}
+
+/// How long the loop waits for a packet before it checks the clock and the stop flag.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Captures into `ingest` until `stop` is set or `duration` has passed; then drains the queue,
+/// finishes open exchanges, seals the segment and commits the index. `on_start` receives the live
+/// counters once capture runs (for an API to report while it goes on); `on_progress` is called
+/// about once a second with the pipeline's counters.
+pub fn run_capture(
+    live: &LiveConfig,
+    mut ingest: Ingest,
+    stop: &Arc<AtomicBool>,
+    duration: Option<Duration>,
+    on_start: impl FnOnce(Arc<CaptureCounters>),
+    mut on_progress: impl FnMut(&PipelineStats),
+) -> Result<CaptureReport, CaptureError> {
+    let capture = LiveCapture::start(live)?;
+    let counters = capture.counters();
+    on_start(Arc::clone(&counters));
+    let started = Instant::now();
+    let mut last_progress = Instant::now();
+    let result = (|| {
+        while !stop.load(Ordering::Relaxed) && duration.is_none_or(|d| started.elapsed() < d) {
+            if let Some(packet) = capture.next_packet(POLL) {
+                ingest.push(&packet)?;
+            }
+            if last_progress.elapsed() >= Duration::from_secs(1) {
+                last_progress = Instant::now();
+                on_progress(&ingest.stats());
+            }
+        }
+        Ok::<_, StoreError>(())
+    })();
+    let queued = capture.stop();
+    result?;
+    for packet in queued {
+        ingest.push(&packet)?;
+    }
+    let stats = ingest.finish()?;
+    on_progress(&stats);
+    Ok(CaptureReport { stats, counters, elapsed: started.elapsed() })
+}
