@@ -232,3 +232,12 @@ impl Worker {
         (self.last_dropped, self.last_if_dropped) = (dropped, if_dropped);
     }
 }
+
+/// This machine's host name: the default node name.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "local".to_string())
+}

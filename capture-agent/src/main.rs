@@ -16,7 +16,7 @@ use clap::Parser;
 use shark_agent::api::{ApiState, router};
 use shark_agent::capture_loop::run_capture;
 use shark_agent::identities::{IdentityHistory, SharedIdentities, load_identities_file};
-use shark_agent::live::LiveConfig;
+use shark_agent::live::{LiveConfig, host_name};
 use shark_agent::spec::{parse_duration, parse_size};
 use shark_agent::Ingest;
 use shark_store::StoreConfig;
@@ -152,13 +152,4 @@ fn read_token(args: &Args) -> Result<String> {
         bail!("the API token must be at least 16 characters: give --token-file FILE or set SHARK_TOKEN");
     }
     Ok(token)
-}
-
-/// This machine's host name.
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_string())
-        .ok()
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "local".to_string())
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result, bail};
 use shark_agent::Ingest;
 use shark_agent::capture_loop::run_capture;
-use shark_agent::live::LiveConfig;
+use shark_agent::live::{LiveConfig, host_name};
 use shark_agent::spec::{parse_duration, parse_size};
 
 use super::{identities, store_config};
@@ -59,13 +59,4 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         c.interface_dropped.load(Ordering::Relaxed),
     );
     Ok(())
-}
-
-/// This machine's host name, the default node name.
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_string())
-        .ok()
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "local".to_string())
 }
