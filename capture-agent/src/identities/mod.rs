@@ -3,14 +3,17 @@
 //! Kubernetes reuses pod IPs within minutes, so a plain IP → name map gives yesterday's traffic
 //! today's names. [`IdentityHistory`] keeps, per address, the intervals during which each
 //! identity held it; an entry asks for the identity at its own timestamp, also after the pod is
-//! gone. Sources fill it: a file ([`load_identities_file`]) for local use, the Kubernetes watcher
-//! in cluster mode, and DNS answers seen in the traffic itself ([`IdentityHistory::learn_dns`]),
+//! gone. Sources fill it: a file ([`load_identities_file`]) for local use, the Kubernetes watchers
+//! ([`watch_cluster`]) in cluster mode, and DNS answers seen in the traffic itself ([`IdentityHistory::learn_dns`]),
 //! which name external peers.
 
+mod cluster_view;
 mod dns;
 mod file;
 mod history;
+mod kube;
 
 pub use dns::DnsLearningSink;
 pub use file::{IdentitiesFileError, load_identities_file};
 pub use history::{IdentityHistory, SharedIdentities};
+pub use kube::watch_cluster;
