@@ -24,8 +24,10 @@ pub enum Command {
     Query(QueryArgs),
     /// Write the packets of the matching entries as one PCAP file for Wireshark.
     Export(ExportArgs),
-    /// Show, per node, the window kept, segments, entries and bytes.
-    Status(StoreArgs),
+    /// Show, per node, the window kept, segments, entries, bytes and drops.
+    Status(TargetArgs),
+    /// Delete every object `capture` made in the cluster (and nothing else).
+    Clean(ClusterArgs),
     /// Rebuild the index from the stored PCAP segments alone.
     Reindex(ReindexArgs),
 }
@@ -36,6 +38,39 @@ pub struct StoreArgs {
     /// Store directory (local mode).
     #[arg(long, value_name = "DIR", env = "SHARK_STORE")]
     pub store: PathBuf,
+}
+
+/// How to reach the cluster.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use (default: the current one).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub context: Option<String>,
+    /// Namespace the agents run in.
+    #[arg(short = 'n', long, value_name = "NAMESPACE", default_value = "shark")]
+    pub namespace: String,
+}
+
+/// A local store, or the agents of a cluster.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Store directory: read it locally instead of asking the cluster's agents.
+    #[arg(long, value_name = "DIR", env = "SHARK_STORE")]
+    pub store: Option<PathBuf>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Reach agents at these URLs directly instead of through the API server (tests, port-forwards).
+    #[arg(long, value_name = "URL[,URL…]", value_delimiter = ',', conflicts_with = "store")]
+    pub agents: Vec<String>,
+    /// The agents' API token, with --agents.
+    #[arg(long, value_name = "TOKEN", env = "SHARK_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// How long each node may take to answer.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub node_timeout: String,
 }
 
 /// Flags of `reindex`.
@@ -69,14 +104,32 @@ pub struct ImportArgs {
 /// Flags of `capture`.
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
-    /// Capture on this machine, in-process (cluster mode deploys node agents instead).
-    #[arg(long)]
+    /// Capture on this machine, in-process (without it: deploy node agents to the cluster).
+    #[arg(long, requires = "store")]
     pub local: bool,
     /// Interfaces to capture on, comma-separated (`any`: all of them).
     #[arg(short, long, value_name = "IFACE[,IFACE…]", value_delimiter = ',', default_value = "any")]
     pub interface: Vec<String>,
+    /// Store directory (with --local).
+    #[arg(long, value_name = "DIR", env = "SHARK_STORE")]
+    pub store: Option<PathBuf>,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub cluster: ClusterArgs,
+    /// Agent image (cluster mode).
+    #[arg(long, value_name = "IMAGE", default_value = concat!("ghcr.io/kubectl-shark/shark-agent:", env!("CARGO_PKG_VERSION")))]
+    pub image: String,
+    /// Run agents only on nodes with this label (cluster mode), e.g. `kubernetes.io/os=linux`.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub node_selector: Vec<String>,
+    /// Print the objects instead of applying them (cluster mode; with `-o yaml`).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format of --dry-run.
+    #[arg(short, long, value_name = "FORMAT", value_parser = ["yaml"], default_value = "yaml")]
+    pub output: String,
+    /// How long to wait for the agents to be ready (cluster mode).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub timeout: String,
     /// Node name to file the packets under (default: this machine's host name).
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
@@ -137,7 +190,7 @@ pub struct WindowArgs {
 #[derive(Debug, Args)]
 pub struct QueryArgs {
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: TargetArgs,
     #[command(flatten)]
     pub window: WindowArgs,
     /// Output format.
@@ -164,7 +217,7 @@ pub enum OutputFormat {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub target: TargetArgs,
     #[command(flatten)]
     pub window: WindowArgs,
     /// Output PCAP file, or `-` for stdout (`| tshark -r -`).

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cli;
+mod cluster;
 mod commands;
 mod render;
 mod timefmt;

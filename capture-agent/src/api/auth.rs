@@ -7,14 +7,20 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiState;
 
-/// Lets the request through only with `Authorization: Bearer <token>`; otherwise 401 and no data.
+/// The header that carries the token through the API server's pod proxy, where `Authorization`
+/// holds the user's own credentials for the API server.
+const PROXY_TOKEN_HEADER: &str = "x-shark-token";
+
+/// Lets the request through only with `Authorization: Bearer <token>` (or the token in
+/// `X-Shark-Token`); otherwise 401 and no data.
 pub async fn require_token(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
+    let headers = request.headers();
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let proxied = headers.get(PROXY_TOKEN_HEADER).and_then(|v| v.to_str().ok());
+    let presented = bearer.or(proxied).map(str::trim);
     match presented {
         Some(token) if constant_time_eq(token.as_bytes(), state.inner.token.as_bytes()) => next.run(request).await,
         _ => (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "missing or wrong bearer token\n")

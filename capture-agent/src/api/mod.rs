@@ -3,7 +3,7 @@
 //! Every request must carry `Authorization: Bearer <token>`; without it the answer is 401 and no
 //! data. Query and export read the store on blocking threads and stream their answers (NDJSON in
 //! time order; a PCAP), so a large window never sits in memory and capture goes on meanwhile.
-//! A stream that fails midway ends with a last NDJSON line `{"error": "…"}`, so a client can tell
+//! A stream that fails midway ends with a last NDJSON line `{"streamError": "…"}`, so a client can tell
 //! a cut answer from a complete one.
 
 mod auth;

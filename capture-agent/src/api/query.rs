@@ -52,6 +52,6 @@ pub async fn query(State(state): State<ApiState>, body: Bytes) -> Response {
 
 /// Ends the stream with a last line saying why it is cut short.
 fn send_error(tx: &mpsc::Sender<Result<Bytes, std::io::Error>>, message: &str) {
-    let line = format!("{}\n", serde_json::json!({ "error": message }));
+    let line = format!("{}\n", serde_json::json!({ "streamError": message }));
     let _ = tx.blocking_send(Ok(Bytes::from(line)));
 }

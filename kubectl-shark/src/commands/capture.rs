@@ -1,7 +1,11 @@
-//! `capture --local`: live capture on this machine into a store, until a duration, Ctrl-C or SIGTERM.
+//! `capture`: deploy the node agents to the cluster, or with `--local` capture live on this
+//! machine into a store until a duration, Ctrl-C or SIGTERM.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 
 use anyhow::{Context, Result, bail};
 use shark_agent::Ingest;
@@ -9,14 +13,73 @@ use shark_agent::capture_loop::run_capture;
 use shark_agent::live::{LiveConfig, host_name};
 use shark_agent::spec::{parse_duration, parse_size};
 
-use super::{identities, store_config};
+use super::{identities, runtime, store_config};
 use crate::cli::CaptureArgs;
+use crate::cluster;
+use crate::cluster::manifests::{DeployOptions, build};
 
 /// Runs `capture`.
 pub fn run(args: &CaptureArgs) -> Result<()> {
-    if !args.local {
-        bail!("cluster capture is not available yet: use `capture --local` to capture on this machine");
+    match (&args.store, args.local) {
+        (Some(store), true) => local(args, store),
+        (_, false) => deploy(args),
+        (None, true) => bail!("capture --local needs --store DIR"),
     }
+}
+
+/// Applies the agents' objects (or prints them with --dry-run) and waits for the rollout.
+fn deploy(args: &CaptureArgs) -> Result<()> {
+    let mut node_selector = BTreeMap::new();
+    for pair in &args.node_selector {
+        let (key, value) = pair.split_once('=').with_context(|| format!("--node-selector `{pair}` is not KEY=VALUE"))?;
+        node_selector.insert(key.to_string(), value.to_string());
+    }
+    let options = DeployOptions {
+        namespace: args.cluster.namespace.clone(),
+        image: args.image.clone(),
+        storage_limit: args.retention.storage_limit.clone().unwrap_or_else(|| "10GiB".into()),
+        retention: args.retention.retention.clone().unwrap_or_else(|| "24h".into()),
+        node_selector,
+    };
+    parse_size(&options.storage_limit).context("--storage-limit")?;
+    parse_duration(&options.retention).context("--retention")?;
+    if args.dry_run {
+        // A dry run shows the objects with a placeholder token; the real one is made at deploy time.
+        let yaml = build(&options, "<generated at deploy time>")?.to_yaml()?;
+        print!("{yaml}");
+        return Ok(());
+    }
+    let timeout = parse_duration(&args.timeout).context("--timeout")?;
+    let runtime = runtime()?;
+    let report = runtime.block_on(async {
+        let client = cluster::client(args.cluster.kubeconfig.as_deref(), args.cluster.context.as_deref()).await?;
+        let bar = rollout_bar();
+        let report = cluster::deploy::deploy(client, &options, timeout, |ready, desired| {
+            bar.set_message(format!("waiting for the agents: ready {ready}/{desired} nodes"));
+        })
+        .await;
+        bar.finish_and_clear();
+        anyhow::Ok(report?)
+    })?;
+    for object in &report.applied {
+        println!("applied {object}");
+    }
+    println!("{} agents ready; try `kubectl shark status`", report.ready);
+    Ok(())
+}
+
+/// A spinner with the rollout's progress on a terminal.
+fn rollout_bar() -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// Captures on this machine into `store`.
+fn local(args: &CaptureArgs, store_dir: &std::path::Path) -> Result<()> {
     let duration = args.duration.as_deref().map(parse_duration).transpose().context("--duration")?;
     let buffer_size = parse_size(&args.buffer_size).context("--buffer-size")?;
     let node = match &args.node {
@@ -32,13 +95,13 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         ..LiveConfig::default()
     };
     let identities = identities(args.identities.as_deref())?;
-    let ingest = Ingest::open(&args.store.store, &node, store_config(&args.retention)?, identities)?;
+    let ingest = Ingest::open(store_dir, &node, store_config(&args.retention)?, identities)?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot install the signal handler")?;
     }
     let interfaces = args.interface.join(",");
-    let store = args.store.store.display();
+    let store = store_dir.display();
     let report = run_capture(
         &live,
         ingest,

@@ -1,33 +1,50 @@
-//! `export`: the packets of the matching entries as one PCAP file.
+//! `export`: the packets of the matching entries as one PCAP file, from a local store or every agent.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use anyhow::{Context, Result};
-use shark_store::Store;
+use shark_store::{Query, Store};
 
-use super::window_query;
+use super::{agents_for, runtime, window_query};
 use crate::cli::ExportArgs;
+use crate::cluster::fanout::footer;
+use crate::cluster::pcap_merge::export_all;
 
 /// Runs `export`.
 pub fn run(args: &ExportArgs) -> Result<()> {
     let query = window_query(&args.window, None)?;
-    let store = Store::open(&args.store.store)?;
     let to_stdout = args.output.as_os_str() == "-";
-    let summary = if to_stdout {
-        let mut out = BufWriter::new(std::io::stdout().lock());
-        let summary = store.export(&query, args.whole_flows, &mut out)?;
-        out.flush()?;
-        summary
+    let mut out: Box<dyn Write> = if to_stdout {
+        Box::new(BufWriter::new(std::io::stdout().lock()))
     } else {
         let path = &args.output;
-        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let mut out = BufWriter::new(file);
-        let summary = store.export(&query, args.whole_flows, &mut out)?;
-        out.flush().with_context(|| format!("cannot write {}", path.display()))?;
-        summary
+        Box::new(BufWriter::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?))
     };
+    let (packets, detail) = match &args.target.store {
+        Some(dir) => {
+            let summary = Store::open(dir)?.export(&query, args.whole_flows, &mut out)?;
+            (summary.packets, format!("of {} entries", summary.entries))
+        }
+        None => export_cluster(args, &query, &mut out)?,
+    };
+    out.flush().with_context(|| format!("cannot write {}", args.output.display()))?;
     let target = if to_stdout { "stdout".to_string() } else { args.output.display().to_string() };
-    eprintln!("exported {} packets of {} entries to {target}", summary.packets, summary.entries);
+    eprintln!("exported {packets} packets {detail} to {target}");
     Ok(())
+}
+
+/// Asks every agent for its PCAP and merges them by timestamp.
+fn export_cluster(args: &ExportArgs, query: &Query, out: &mut dyn Write) -> Result<(u64, String)> {
+    let agents = agents_for(&args.target)?;
+    let request = serde_json::json!({"kfl": args.window.filter, "from": query.from, "to": query.to,
+                                     "wholeFlows": args.whole_flows});
+    let (packets, failures) = runtime()?.block_on(export_all(&agents, request, out))?;
+    for failure in &failures {
+        eprintln!("{}", footer(failure));
+    }
+    if failures.len() == agents.list.len() && !failures.is_empty() {
+        anyhow::bail!("no node answered");
+    }
+    Ok((packets, format!("from {} nodes", agents.list.len() - failures.len())))
 }

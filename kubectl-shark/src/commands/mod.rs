@@ -1,6 +1,7 @@
 //! One module per subcommand; this one dispatches and holds what they share.
 
 mod capture;
+mod clean;
 mod export;
 mod import;
 mod query;
@@ -13,7 +14,8 @@ use anyhow::{Context, Result};
 use shark_agent::identities::{IdentityHistory, SharedIdentities, load_identities_file};
 use shark_store::{Query, StoreConfig};
 
-use crate::cli::{Command, RetentionArgs, WindowArgs};
+use crate::cli::{Command, RetentionArgs, TargetArgs, WindowArgs};
+use crate::cluster::agents::Agents;
 use shark_agent::spec::{parse_duration, parse_size, parse_time};
 
 /// Runs one subcommand.
@@ -24,6 +26,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Query(args) => query::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Clean(args) => clean::run(&args),
         Command::Reindex(args) => reindex::run(&args),
     }
 }
@@ -62,4 +65,27 @@ fn identities(file: Option<&Path>) -> Result<SharedIdentities> {
         None => IdentityHistory::new(),
     };
     Ok(SharedIdentities::new(history))
+}
+
+/// A runtime for the cluster commands' network calls.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// The agents to ask: those at `--agents` URLs, else those deployed in the cluster.
+fn agents_for(target: &TargetArgs) -> Result<Agents> {
+    let timeout = parse_duration(&target.node_timeout).context("--node-timeout")?;
+    if !target.agents.is_empty() {
+        let token = target.token.clone().context("--agents needs the agents' token: --token or SHARK_TOKEN")?;
+        return Ok(Agents::direct(&target.agents, token, timeout)?);
+    }
+    runtime()?.block_on(async {
+        let client =
+            crate::cluster::client(target.cluster.kubeconfig.as_deref(), target.cluster.context.as_deref()).await?;
+        Ok(Agents::discover(client, &target.cluster.namespace, timeout).await?)
+    })
 }

@@ -1,12 +1,13 @@
-//! `query`: print the entries of a window that match a filter.
+//! `query`: print the entries of a window that match a filter, from a local store or every agent.
 
 use std::io::{BufWriter, Write};
 
 use anyhow::Result;
-use shark_store::Store;
+use shark_store::{Entry, Query, Store};
 
-use super::window_query;
+use super::{agents_for, runtime, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
+use crate::cluster::fanout::{footer, query_all};
 use crate::render::{EntryTable, entry_json};
 
 /// How many rows a table shows when the user set no `--limit`.
@@ -23,58 +24,90 @@ pub fn run(args: &QueryArgs) -> Result<()> {
     if args.explain {
         return explain(&query);
     }
-    let store = Store::open(&args.store.store)?;
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    match args.output {
-        OutputFormat::Json => {
-            for entry in store.query(&query)? {
-                serde_json::to_writer(&mut out, &entry_json(&entry?)?)?;
-                out.write_all(b"\n")?;
+    let mut output = Output::new(args.output, table_cap);
+    let failures = match &args.target.store {
+        Some(dir) => {
+            for entry in Store::open(dir)?.query(&query)? {
+                output.push(entry?)?;
             }
+            Vec::new()
         }
-        OutputFormat::Table => {
-            let mut table = EntryTable::new();
-            let mut cut = false;
-            for entry in store.query(&query)? {
-                let entry = entry?;
-                if table_cap.is_some_and(|cap| table.len() >= cap) {
-                    cut = true;
-                    break;
-                }
-                table.push(&entry);
+        None => {
+            let agents = agents_for(&args.target)?;
+            let request = serde_json::json!({"kfl": args.window.filter, "from": query.from, "to": query.to, "limit": query.limit});
+            let failures = runtime()?.block_on(query_all(&agents, request, query.limit, |entry| output.push(entry)))?;
+            if failures.len() == agents.list.len() && !failures.is_empty() {
+                let all: Vec<String> = failures.iter().map(footer).collect();
+                anyhow::bail!("no node answered: {}", all.join("; "));
             }
-            if table.len() == 0 {
-                writeln!(out, "no entries match")?;
-            } else {
-                writeln!(out, "{}", table.render())?;
-                let more = if cut { " (more match: raise --limit or use -o json)" } else { "" };
-                let noun = if table.len() == 1 { "entry" } else { "entries" };
-                writeln!(out, "{} {noun}{more}", table.len())?;
+            failures.iter().map(footer).collect()
+        }
+    };
+    output.finish(&failures)
+}
+
+/// Where entries go: a table printed at the end, or NDJSON lines as they come.
+struct Output {
+    format: OutputFormat,
+    table: EntryTable,
+    cap: Option<usize>,
+    cut: bool,
+    out: BufWriter<std::io::Stdout>,
+}
+
+impl Output {
+    fn new(format: OutputFormat, cap: Option<usize>) -> Self {
+        Output { format, table: EntryTable::new(), cap, cut: false, out: BufWriter::new(std::io::stdout()) }
+    }
+
+    fn push(&mut self, entry: Entry) -> std::io::Result<()> {
+        match self.format {
+            OutputFormat::Json => {
+                serde_json::to_writer(&mut self.out, &entry_json(&entry)?)?;
+                self.out.write_all(b"\n")
+            }
+            OutputFormat::Table if self.cap.is_some_and(|cap| self.table.len() >= cap) => {
+                self.cut = true;
+                Ok(())
+            }
+            OutputFormat::Table => {
+                self.table.push(&entry);
+                Ok(())
             }
         }
     }
-    out.flush()?;
-    Ok(())
+
+    /// Prints the table (if any) and a footer line per node that failed.
+    fn finish(mut self, footers: &[String]) -> Result<()> {
+        if self.format == OutputFormat::Table {
+            if self.table.len() == 0 {
+                writeln!(self.out, "no entries match")?;
+            } else {
+                writeln!(self.out, "{}", self.table.render())?;
+                let noun = if self.table.len() == 1 { "entry" } else { "entries" };
+                let more = if self.cut { " (more match: raise --limit or use -o json)" } else { "" };
+                writeln!(self.out, "{} {noun}{more}", self.table.len())?;
+            }
+            for line in footers {
+                writeln!(self.out, "{line}")?;
+            }
+        } else {
+            for line in footers {
+                eprintln!("{line}");
+            }
+        }
+        self.out.flush()?;
+        Ok(())
+    }
 }
 
 /// Prints the planner's split of the filter and the window.
-fn explain(query: &shark_store::Query) -> Result<()> {
+fn explain(query: &Query) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "window:   from {:?} to {:?} (ns since epoch; from inclusive, to exclusive)", query.from, query.to)?;
     match &query.filter {
         None => writeln!(out, "filter:   none (every entry in the window)")?,
-        Some(filter) => {
-            let plan = filter.plan();
-            writeln!(out, "index:    {}", plan.index)?;
-            match plan.residual {
-                Some(residual) => writeln!(out, "residual: {residual}")?,
-                None => writeln!(out, "residual: none (the index answers the whole filter)")?,
-            }
-            if let Some(limit) = plan.limit {
-                writeln!(out, "limit:    {limit}")?;
-            }
-        }
+        Some(filter) => writeln!(out, "{}", filter.plan())?,
     }
     Ok(())
 }

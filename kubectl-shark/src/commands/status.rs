@@ -1,28 +1,40 @@
-//! `status`: per node, the window kept, segments, entries and bytes.
+//! `status`: per node, the window kept, segments, entries, bytes and drops.
 
 use std::io::Write;
 
 use anyhow::Result;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use futures::AsyncReadExt;
+use serde_json::Value;
 use shark_store::Store;
 
-use crate::cli::StoreArgs;
+use super::{agents_for, runtime};
+use crate::cli::TargetArgs;
 use crate::timefmt::format_timestamp;
 
 /// Runs `status`.
-pub fn run(args: &StoreArgs) -> Result<()> {
-    let store = Store::open(&args.store)?;
-    let nodes = store.status()?;
+pub fn run(args: &TargetArgs) -> Result<()> {
+    match &args.store {
+        Some(dir) => local(dir),
+        None => cluster(args),
+    }
+}
+
+fn time_cell(ns: Option<i64>) -> String {
+    ns.map(format_timestamp).unwrap_or_else(|| "-".into())
+}
+
+fn local(dir: &std::path::Path) -> Result<()> {
+    let nodes = Store::open(dir)?.status()?;
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header([
         "NODE", "OLDEST", "NEWEST", "SEGMENTS", "PCAP BYTES", "ENTRIES", "INDEX BYTES",
     ]);
     for node in &nodes {
-        let ts = |t: Option<i64>| t.map(format_timestamp).unwrap_or_else(|| "-".into());
         table.add_row([
             node.node.clone(),
-            ts(node.oldest),
-            ts(node.newest),
+            time_cell(node.oldest_ns),
+            time_cell(node.newest_ns),
             node.segments.to_string(),
             node.pcap_bytes.to_string(),
             node.entries.to_string(),
@@ -31,9 +43,49 @@ pub fn run(args: &StoreArgs) -> Result<()> {
     }
     let mut out = std::io::stdout().lock();
     if nodes.is_empty() {
-        writeln!(out, "the store at {} holds no nodes yet", args.store.display())?;
+        writeln!(out, "the store at {} holds no nodes yet", dir.display())?;
     } else {
         writeln!(out, "{table}")?;
     }
+    Ok(())
+}
+
+fn cluster(args: &TargetArgs) -> Result<()> {
+    let agents = agents_for(args)?;
+    let answers = runtime()?.block_on(async {
+        let mut answers = Vec::new();
+        for agent in &agents.list {
+            let answer = async {
+                let mut body = agents.get(agent, "/v1/status").await?;
+                let mut text = String::new();
+                body.read_to_string(&mut text).await.map_err(|e| e.to_string())?;
+                serde_json::from_str::<Value>(&text).map_err(|e| format!("unreadable status: {e}"))
+            };
+            answers.push((agent, answer.await));
+        }
+        answers
+    });
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "NODE", "AGENT POD", "READY", "OLDEST", "NEWEST", "ENTRIES", "PCAP BYTES", "DROPS", "LAST ERROR",
+    ]);
+    for (agent, answer) in answers {
+        let pod = if agent.pod.is_empty() { "-".to_string() } else { agent.pod.clone() };
+        let ready = if agent.ready { "yes" } else { "no" }.to_string();
+        let row = match answer {
+            Ok(status) => {
+                let store = status["store"].as_array().cloned().unwrap_or_default();
+                let sum = |key: &str| store.iter().filter_map(|n| n[key].as_u64()).sum::<u64>();
+                let oldest = store.iter().filter_map(|n| n["oldest"].as_i64()).min();
+                let newest = store.iter().filter_map(|n| n["newest"].as_i64()).max();
+                let drops = status["capture"]["dropped"].as_u64().map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+                [agent.node.clone(), pod, ready, time_cell(oldest), time_cell(newest), sum("entries").to_string(),
+                 sum("pcapBytes").to_string(), drops, String::new()]
+            }
+            Err(error) => [agent.node.clone(), pod, ready, "-".into(), "-".into(), "-".into(), "-".into(), "-".into(), error],
+        };
+        table.add_row(row);
+    }
+    writeln!(std::io::stdout().lock(), "{table}")?;
     Ok(())
 }

@@ -1,0 +1,145 @@
+//! Finding the node agents and talking to them: through the API server's pod proxy in a cluster,
+//! or directly (`--agents URL,…`) where tests or a port-forward reach them.
+
+use std::time::Duration;
+
+use futures::AsyncBufRead;
+use http::Request;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::api::ListParams;
+use kube::{Api, Client, Config};
+
+use super::manifests::{AGENT_LABEL, AGENT_PORT, TOKEN_SECRET};
+
+/// One agent and how to reach it.
+#[derive(Clone)]
+pub struct Agent {
+    /// The node it runs on (or its URL in direct mode).
+    pub node: String,
+    /// The agent pod (empty in direct mode).
+    pub pod: String,
+    /// Whether the pod reports ready (always true in direct mode).
+    pub ready: bool,
+    client: Client,
+    prefix: String,
+}
+
+/// Every agent, and the token they demand.
+#[derive(Clone)]
+pub struct Agents {
+    /// The agents, one per node.
+    pub list: Vec<Agent>,
+    token: String,
+    /// How long one agent may take to start answering.
+    pub timeout: Duration,
+}
+
+/// Why the agents could not be found or reached.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentsError {
+    /// The Kubernetes API refused or failed.
+    #[error("{0}")]
+    Kube(#[from] kube::Error),
+    /// No agent pods: `capture` was not run, or ran in another namespace.
+    #[error("no shark agents found in namespace `{0}`: deploy them with `kubectl shark capture`")]
+    NoAgents(String),
+    /// The token Secret is missing or empty.
+    #[error("the agents' token Secret {0} is missing or empty: run `kubectl shark capture` again")]
+    NoToken(String),
+    /// A `--agents` URL is not a URL.
+    #[error("`{0}` is not an agent URL (like http://10.0.0.5:8898)")]
+    BadUrl(String),
+}
+
+impl Agents {
+    /// The agents deployed in `namespace`, reached through the API server.
+    pub async fn discover(client: Client, namespace: &str, timeout: Duration) -> Result<Self, AgentsError> {
+        let secret = Api::<Secret>::namespaced(client.clone(), namespace)
+            .get_opt(TOKEN_SECRET)
+            .await?
+            .ok_or_else(|| AgentsError::NoToken(format!("{namespace}/{TOKEN_SECRET}")))?;
+        let token = secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get("token"))
+            .map(|b| String::from_utf8_lossy(&b.0).trim().to_string())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| AgentsError::NoToken(format!("{namespace}/{TOKEN_SECRET}")))?;
+        let selector = format!("{}={}", AGENT_LABEL.0, AGENT_LABEL.1);
+        let pods = Api::<Pod>::namespaced(client.clone(), namespace).list(&ListParams::default().labels(&selector)).await?;
+        let mut list: Vec<Agent> = pods
+            .items
+            .iter()
+            .filter_map(|pod| {
+                let name = pod.metadata.name.clone()?;
+                let node = pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_else(|| "(unscheduled)".into());
+                let ready = pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+                let prefix = format!("/api/v1/namespaces/{namespace}/pods/{name}:{AGENT_PORT}/proxy");
+                Some(Agent { node, pod: name, ready, client: client.clone(), prefix })
+            })
+            .collect();
+        if list.is_empty() {
+            return Err(AgentsError::NoAgents(namespace.to_string()));
+        }
+        list.sort_by(|a, b| a.node.cmp(&b.node));
+        Ok(Agents { list, token, timeout })
+    }
+
+    /// Agents at explicit URLs (tests, or a port-forward), with the token given.
+    pub fn direct(urls: &[String], token: String, timeout: Duration) -> Result<Self, AgentsError> {
+        let list = urls
+            .iter()
+            .map(|url| {
+                let uri: http::Uri = url.parse().map_err(|_| AgentsError::BadUrl(url.clone()))?;
+                if uri.host().is_none() {
+                    return Err(AgentsError::BadUrl(url.clone()));
+                }
+                let client = Client::try_from(Config::new(uri))?;
+                Ok(Agent { node: url.clone(), pod: String::new(), ready: true, client, prefix: String::new() })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Agents { list, token, timeout })
+    }
+
+    /// Sends `body` (JSON) to `path` of `agent` and returns the response body to read as it streams.
+    pub async fn post(&self, agent: &Agent, path: &str, body: &serde_json::Value) -> Result<impl AsyncBufRead + use<>, String> {
+        self.call(agent, http::Method::POST, path, serde_json::to_vec(body).map_err(|e| e.to_string())?).await
+    }
+
+    /// GETs `path` of `agent`.
+    pub async fn get(&self, agent: &Agent, path: &str) -> Result<impl AsyncBufRead + use<>, String> {
+        self.call(agent, http::Method::GET, path, Vec::new()).await
+    }
+
+    async fn call(&self, agent: &Agent, method: http::Method, path: &str, body: Vec<u8>) -> Result<impl AsyncBufRead + use<>, String> {
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", agent.prefix))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            // Through the API server, `Authorization` carries the user's own credentials, so the
+            // agent token travels in its own header; agents accept either.
+            .header("X-Shark-Token", &self.token)
+            .body(body)
+            .map_err(|e| e.to_string())?;
+        let request = if agent.pod.is_empty() {
+            let (mut parts, body) = request.into_parts();
+            let bearer = format!("Bearer {}", self.token);
+            parts.headers.insert(http::header::AUTHORIZATION, bearer.parse().map_err(|_| "bad token".to_string())?);
+            Request::from_parts(parts, body)
+        } else {
+            request
+        };
+        tokio::time::timeout(self.timeout, agent.client.request_stream(request))
+            .await
+            .map_err(|_| format!("no answer within {}s", self.timeout.as_secs()))?
+            .map_err(|e| one_line(&e.to_string()))
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,214 @@
+//! The Kubernetes objects `kubectl shark capture` applies, and `--dry-run -o yaml` prints.
+//!
+//! Least privilege by construction: the agents run unprivileged with only NET_RAW and NET_ADMIN,
+//! read-only root filesystem, and a ClusterRole that can only get/list/watch the objects that
+//! name traffic. Everything carries the `app.kubernetes.io/managed-by: kubectl-shark` label, which
+//! is how `clean` finds exactly what was made.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use serde_json::{Value, json};
+
+/// The label every object made by kubectl-shark carries.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kubectl-shark");
+/// The label that selects agent pods.
+pub const AGENT_LABEL: (&str, &str) = ("app.kubernetes.io/name", "shark-agent");
+/// Name of the agents' ServiceAccount, ClusterRole, ClusterRoleBinding and DaemonSet.
+pub const AGENT: &str = "shark-agent";
+/// Name of the Secret holding the agents' API token.
+pub const TOKEN_SECRET: &str = "shark-agent-token";
+/// The agents' API port.
+pub const AGENT_PORT: u16 = 8898;
+
+/// What the user chose for the deployment.
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    /// Namespace the agents run in.
+    pub namespace: String,
+    /// Agent image.
+    pub image: String,
+    /// Disk budget per node (`--storage-limit`), passed to the agents.
+    pub storage_limit: String,
+    /// History to keep (`--retention`).
+    pub retention: String,
+    /// Only nodes with these labels (`--node-selector k=v`).
+    pub node_selector: BTreeMap<String, String>,
+}
+
+/// The objects, in the order they are applied.
+#[derive(Debug, Clone)]
+pub struct Manifests {
+    /// The agents' namespace.
+    pub namespace: Namespace,
+    /// The agents' identity.
+    pub service_account: ServiceAccount,
+    /// Read-only access to pods, services, nodes, endpointslices, namespaces.
+    pub cluster_role: ClusterRole,
+    /// Binds the role to the service account.
+    pub cluster_role_binding: ClusterRoleBinding,
+    /// The API token the agents demand.
+    pub secret: Secret,
+    /// One agent per node.
+    pub daemon_set: DaemonSet,
+}
+
+/// Why the manifests could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the {kind} manifest: {source}")]
+pub struct ManifestError {
+    kind: &'static str,
+    #[source]
+    source: serde_json::Error,
+}
+
+fn typed<T: serde::de::DeserializeOwned>(kind: &'static str, value: Value) -> Result<T, ManifestError> {
+    serde_json::from_value(value).map_err(|source| ManifestError { kind, source })
+}
+
+fn labels(extra: &[(&str, &str)]) -> Value {
+    let mut map = serde_json::Map::new();
+    map.insert(MANAGED_BY.0.into(), MANAGED_BY.1.into());
+    map.insert("app.kubernetes.io/part-of".into(), "kubectl-shark".into());
+    for (k, v) in extra {
+        map.insert((*k).into(), (*v).into());
+    }
+    Value::Object(map)
+}
+
+/// Builds every object for `options`; `token` is the agents' API token (kept when already deployed).
+pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, ManifestError> {
+    let ns = options.namespace.as_str();
+    let args = vec![
+        "--store=/var/lib/shark".to_string(),
+        "--interface=any".to_string(),
+        format!("--listen=0.0.0.0:{AGENT_PORT}"),
+        "--token-file=/etc/shark/token".to_string(),
+        "--kube".to_string(),
+        format!("--storage-limit={}", options.storage_limit),
+        format!("--retention={}", options.retention),
+    ];
+    let probe = json!({"exec": {"command": ["/usr/local/bin/shark-agent", "probe", "--token-file=/etc/shark/token"]},
+                       "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3});
+    Ok(Manifests {
+        namespace: typed("Namespace", json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": ns, "labels": labels(&[])}}))?,
+        service_account: typed("ServiceAccount", json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": AGENT, "namespace": ns, "labels": labels(&[])}}))?,
+        cluster_role: typed("ClusterRole", json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": AGENT, "labels": labels(&[])},
+            "rules": [
+                {"apiGroups": [""], "resources": ["pods", "services", "nodes", "namespaces"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]}
+            ]}))?,
+        cluster_role_binding: typed("ClusterRoleBinding", json!({"apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding", "metadata": {"name": AGENT, "labels": labels(&[])},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": AGENT},
+            "subjects": [{"kind": "ServiceAccount", "name": AGENT, "namespace": ns}]}))?,
+        secret: typed("Secret", json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": TOKEN_SECRET, "namespace": ns, "labels": labels(&[])},
+            "stringData": {"token": token}}))?,
+        daemon_set: typed("DaemonSet", json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": {"name": AGENT, "namespace": ns, "labels": labels(&[AGENT_LABEL])},
+            "spec": {
+                "selector": {"matchLabels": {AGENT_LABEL.0: AGENT_LABEL.1}},
+                "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%"}},
+                "template": {
+                    "metadata": {"labels": labels(&[AGENT_LABEL])},
+                    "spec": {
+                        "serviceAccountName": AGENT,
+                        "hostNetwork": true,
+                        "dnsPolicy": "ClusterFirstWithHostNet",
+                        "nodeSelector": options.node_selector,
+                        "tolerations": [{"operator": "Exists"}],
+                        "terminationGracePeriodSeconds": 30,
+                        "containers": [{
+                            "name": "agent",
+                            "image": options.image,
+                            "args": args,
+                            "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+                            "ports": [{"name": "api", "containerPort": AGENT_PORT, "protocol": "TCP"}],
+                            "securityContext": {
+                                "privileged": false,
+                                "allowPrivilegeEscalation": false,
+                                "readOnlyRootFilesystem": true,
+                                "capabilities": {"drop": ["ALL"], "add": ["NET_RAW", "NET_ADMIN"]}
+                            },
+                            "resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
+                                          "limits": {"cpu": "1", "memory": "1Gi"}},
+                            "livenessProbe": probe,
+                            "readinessProbe": probe,
+                            "volumeMounts": [
+                                {"name": "store", "mountPath": "/var/lib/shark"},
+                                {"name": "token", "mountPath": "/etc/shark", "readOnly": true}
+                            ]
+                        }],
+                        "volumes": [
+                            {"name": "store", "hostPath": {"path": "/var/lib/shark", "type": "DirectoryOrCreate"}},
+                            {"name": "token", "secret": {"secretName": TOKEN_SECRET, "defaultMode": 0o400}}
+                        ]
+                    }
+                }
+            }}))?,
+    })
+}
+
+impl Manifests {
+    /// All objects as one multi-document YAML stream, in apply order.
+    pub fn to_yaml(&self) -> Result<String, serde_yaml::Error> {
+        let docs = [
+            serde_yaml::to_string(&self.namespace)?,
+            serde_yaml::to_string(&self.service_account)?,
+            serde_yaml::to_string(&self.cluster_role)?,
+            serde_yaml::to_string(&self.cluster_role_binding)?,
+            serde_yaml::to_string(&self.secret)?,
+            serde_yaml::to_string(&self.daemon_set)?,
+        ];
+        Ok(docs.iter().map(|d| format!("---\n{d}")).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> DeployOptions {
+        DeployOptions {
+            namespace: "shark".into(),
+            image: "ghcr.io/kubectl-shark/shark-agent:0.1.0".into(),
+            storage_limit: "10GiB".into(),
+            retention: "24h".into(),
+            node_selector: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn the_agent_is_unprivileged_with_only_net_raw_and_net_admin() {
+        let m = build(&options(), "t0ken-t0ken-t0ken-t0ken").expect("builds");
+        let pod = m.daemon_set.spec.expect("spec").template.spec.expect("pod spec");
+        assert_eq!(pod.host_network, Some(true));
+        assert_eq!(pod.dns_policy.as_deref(), Some("ClusterFirstWithHostNet"));
+        let sc = pod.containers[0].security_context.clone().expect("security context");
+        assert_eq!(sc.privileged, Some(false));
+        assert_eq!(sc.allow_privilege_escalation, Some(false));
+        let caps = sc.capabilities.expect("capabilities");
+        assert_eq!(caps.add, Some(vec!["NET_RAW".to_string(), "NET_ADMIN".to_string()]));
+        assert_eq!(caps.drop, Some(vec!["ALL".to_string()]));
+    }
+
+    #[test]
+    fn rbac_is_read_only() {
+        let m = build(&options(), "t0ken-t0ken-t0ken-t0ken").expect("builds");
+        for rule in m.cluster_role.rules.expect("rules") {
+            assert_eq!(rule.verbs, ["get", "list", "watch"], "{rule:?}");
+        }
+    }
+
+    #[test]
+    fn every_object_carries_the_managed_by_label() {
+        let yaml = build(&options(), "t0ken-t0ken-t0ken-t0ken").expect("builds").to_yaml().expect("yaml");
+        assert_eq!(yaml.matches("app.kubernetes.io/managed-by: kubectl-shark").count(), 7, "six objects + pod template");
+    }
+}
