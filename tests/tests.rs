@@ -2,6 +2,8 @@
 
 mod util;
 
+mod agent_api;
 mod bad_input;
+mod fanout;
 mod import_http;
 mod plugin;

@@ -105,3 +105,73 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// A running `shark-agent`, stopped (SIGTERM, then waited for) when dropped.
+pub struct AgentProcess {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+}
+
+/// The token test agents use.
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+
+impl AgentProcess {
+    /// Starts an agent serving `store` as `node` on a free loopback port; `extra` adds flags
+    /// (without `--no-capture` in it, give the capture flags yourself).
+    pub fn start(store: &Path, node: &str, extra: &[&str]) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(binary("shark-agent"))
+            .arg("--store")
+            .arg(store)
+            .args(["--node", node, "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("SHARK_TOKEN", TOKEN)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("shark-agent starts");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(addr) = line.strip_prefix("agent API listening on ") {
+                        break format!("http://{}", addr.trim());
+                    }
+                }
+                other => panic!("shark-agent exited before listening: {other:?}"),
+            }
+        };
+        // Keep draining stderr so the agent never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        AgentProcess { child, url }
+    }
+
+    /// Stops the agent the way Kubernetes does (SIGTERM) and returns its exit code.
+    pub fn stop(mut self) -> i32 {
+        let code = self.terminate();
+        std::mem::forget(self);
+        code
+    }
+
+    fn terminate(&mut self) -> i32 {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        self.child.wait().ok().and_then(|s| s.code()).unwrap_or(-1)
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// `curl` against an agent: returns (HTTP status, body).
+pub fn curl(args: &[&str]) -> (u16, Vec<u8>) {
+    let out = Command::new("curl").args(["-s", "-w", "\n%{http_code}"]).args(args).output().expect("curl runs");
+    let mut body = out.stdout;
+    let split = body.iter().rposition(|&b| b == b'\n').expect("status line");
+    let code = String::from_utf8_lossy(&body[split + 1..]).trim().parse().expect("status code");
+    body.truncate(split);
+    (code, body)
+}

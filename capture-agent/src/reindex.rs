@@ -13,7 +13,6 @@ pub fn reindex_node(store: &Store, node: &str, identities: SharedIdentities) -> 
     let mut pipeline = Pipeline::new(PipelineConfig::new(Node { name: node.to_string(), ip: String::new() }))
         .with_identity(Box::new(identities));
     for stored in store.packets(node)? {
-        let stored = stored?;
         let packet = Packet { ts_ns: stored.ts_ns, orig_len: stored.orig_len, linktype: stored.linktype, data: &stored.data };
         pipeline.push(&packet, &mut sink)?;
     }

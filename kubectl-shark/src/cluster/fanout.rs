@@ -37,6 +37,7 @@ pub async fn query_all(
     let mut receivers = Vec::new();
     for agent in &agents.list {
         let (tx, rx) = mpsc::channel::<Result<Entry, String>>(PER_AGENT_BUFFER);
+        receivers.push((agent.node.clone(), rx));
         let (agents, agent, request) = (agents.clone(), agent.clone(), request.clone());
         tokio::spawn(async move {
             let stream = match agents.post(&agent, "/v1/query", &request).await {
@@ -59,7 +60,6 @@ pub async fn query_all(
                 }
             }
         });
-        receivers.push((agent.node.clone(), rx));
     }
     let mut failures = Vec::new();
     let mut heap = BinaryHeap::new();

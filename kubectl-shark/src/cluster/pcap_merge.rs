@@ -87,7 +87,7 @@ fn merge(mut readers: Vec<PcapReader<BufReader<File>>>, datalink: pcap_file::Dat
     let header = PcapHeader { datalink, ts_resolution: TsResolution::NanoSecond, ..PcapHeader::default() };
     let mut writer = PcapWriter::with_header(out, header)?;
     let mut heap = BinaryHeap::new();
-    let mut next = |node: usize, readers: &mut Vec<PcapReader<BufReader<File>>>| -> anyhow::Result<Option<Head>> {
+    let next = |node: usize, readers: &mut Vec<PcapReader<BufReader<File>>>| -> anyhow::Result<Option<Head>> {
         let Some(reader) = readers.get_mut(node) else { return Ok(None) };
         match reader.next_packet() {
             Some(packet) => {

@@ -1,0 +1,91 @@
+//! The agent API as the plugin and a curious user meet it: token, status, query, export, metrics.
+
+use crate::util::{AgentProcess, TOKEN, curl, fixture, import, text};
+
+fn bearer() -> String {
+    format!("Authorization: Bearer {TOKEN}")
+}
+
+fn agent_over(capture: &str) -> (tempfile::TempDir, AgentProcess) {
+    let store = tempfile::tempdir().expect("temp dir");
+    import(store.path(), &fixture(capture), "node-a");
+    let agent = AgentProcess::start(store.path(), "node-a", &["--no-capture"]);
+    (store, agent)
+}
+
+#[test]
+fn every_route_demands_the_token_and_gives_no_data_without_it() {
+    let (_store, agent) = agent_over("deepflow/http.pcap");
+    for (method, path) in [("GET", "/v1/status"), ("POST", "/v1/query"), ("POST", "/v1/export"), ("GET", "/metrics")] {
+        let (code, body) = curl(&["-X", method, &format!("{}{path}", agent.url)]);
+        assert_eq!(code, 401, "{method} {path}");
+        assert!(!String::from_utf8_lossy(&body).contains("GET /"), "no data leaks: {path}");
+        let (code, _) = curl(&["-X", method, "-H", "Authorization: Bearer wrong-token-wrong-token", &format!("{}{path}", agent.url)]);
+        assert_eq!(code, 401, "{method} {path} with a wrong token");
+    }
+}
+
+#[test]
+fn query_streams_matching_entries_as_ndjson_in_time_order() {
+    let (_store, agent) = agent_over("deepflow/http__sw8.pcap");
+    let (code, body) = curl(&["-X", "POST", "-H", &bearer(), "-d", r#"{"kfl": "http"}"#, &format!("{}/v1/query", agent.url)]);
+    assert_eq!(code, 200);
+    let entries: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&body).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert!(entries.len() >= 2, "{entries:?}");
+    let times: Vec<i64> = entries.iter().map(|e| e["timestamp"].as_i64().expect("ns timestamp")).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "time order: {times:?}");
+    assert!(entries.iter().all(|e| text(&e["protocol"]["name"]) == "http"));
+    // The same through the token header the API server's proxy leaves alone.
+    let (code, proxied) = curl(&["-X", "POST", "-H", &format!("X-Shark-Token: {TOKEN}"), "-d", r#"{"kfl": "http"}"#,
+                                 &format!("{}/v1/query", agent.url)]);
+    assert_eq!((code, proxied), (200, body));
+}
+
+#[test]
+fn bad_kfl_and_malformed_requests_get_400_with_the_reason() {
+    let (_store, agent) = agent_over("deepflow/http.pcap");
+    let url = format!("{}/v1/query", agent.url);
+    let (code, body) = curl(&["-X", "POST", "-H", &bearer(), "-d", r#"{"kfl": "http and respnse.status == 200"}"#, &url]);
+    assert_eq!(code, 400);
+    let message = String::from_utf8_lossy(&body);
+    assert!(message.contains("respnse") && message.contains("response"), "diagnostic with a suggestion: {message}");
+    let (code, body) = curl(&["-X", "POST", "-H", &bearer(), "-d", "{not json", &url]);
+    assert_eq!(code, 400);
+    assert!(String::from_utf8_lossy(&body).contains("malformed request body"));
+    let (code, _) = curl(&["-X", "POST", "-H", &bearer(), "-d", r#"{"kfl": "http", "from": 10, "to": 5}"#, &url]);
+    assert_eq!(code, 400);
+}
+
+#[test]
+fn export_streams_a_pcap_that_tshark_reads() {
+    let (_store, agent) = agent_over("deepflow/http.pcap");
+    let out = tempfile::tempdir().expect("temp dir");
+    let file = out.path().join("export.pcap");
+    let (code, _) = curl(&["-X", "POST", "-H", &bearer(), "-d", r#"{"kfl": "http"}"#, "-o", file.to_str().expect("utf-8"),
+                           &format!("{}/v1/export", agent.url)]);
+    assert_eq!(code, 200);
+    let rows = crate::util::tshark(&["-r", file.to_str().expect("utf-8"), "-Y", "http.request", "-T", "fields", "-e", "http.request.uri"]);
+    assert_eq!(rows, vec![vec!["/".to_string()]]);
+}
+
+#[test]
+fn status_and_metrics_report_the_store() {
+    let (_store, agent) = agent_over("deepflow/http.pcap");
+    let (code, body) = curl(&["-H", &bearer(), &format!("{}/v1/status", agent.url)]);
+    assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(text(&status["node"]), "node-a");
+    assert!(status["store"][0]["entries"].as_u64().is_some_and(|n| n >= 1), "{status}");
+    let (code, body) = curl(&["-H", &bearer(), &format!("{}/metrics", agent.url)]);
+    assert_eq!(code, 200);
+    let page = String::from_utf8_lossy(&body);
+    assert!(page.contains("# TYPE shark_store_entries gauge"), "{page}");
+    assert!(page.lines().any(|l| l.starts_with("shark_store_entries{node=\"node-a\"} ") && !l.ends_with(" 0")), "{page}");
+}
+
+#[test]
+fn sigterm_stops_the_agent_cleanly() {
+    let (_store, agent) = agent_over("deepflow/http.pcap");
+    assert_eq!(agent.stop(), 0);
+}
