@@ -34,8 +34,17 @@ fn tshark_exchanges(capture: &Path) -> Vec<Exchange> {
 fn our_exchanges(store: &Path) -> Vec<Exchange> {
     query_json(store, &["http"])
         .iter()
-        .map(|e| (text(&e["request"]["method"]), text(&e["request"]["path"]), text(&e["response"]["status"])))
+        .map(|e| (text(&e["request"]["method"]), request_target(&e["request"]), text(&e["response"]["status"])))
         .collect()
+}
+
+/// The request target as on the wire (what tshark calls the URI): the URL without scheme and host.
+fn request_target(request: &serde_json::Value) -> String {
+    let url = text(&request["url"]);
+    match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map(|i| rest[i..].to_string()).unwrap_or_default(),
+        None => url,
+    }
 }
 
 fn assert_same_as_tshark(name: &str) {

@@ -21,7 +21,8 @@ impl Summary {
     pub fn of(entry: &Entry) -> Self {
         let req = |k: &str| text(entry.request.get(k));
         let (method, path) = match entry.protocol.name.as_str() {
-            "http" | "grpc" => (req("method"), req("path")),
+            "http" => (req("method"), request_target(&req("url")).unwrap_or_else(|| req("path"))),
+            "grpc" => (req("method"), req("path")),
             "dns" => (req("qtype"), req("questions")),
             "redis" => (req("command"), req("key")),
             "postgres" => (req("type"), req("query")),
@@ -58,6 +59,12 @@ pub fn endpoint(ep: &Endpoint) -> String {
     } else {
         format!("{}/{}", ep.namespace, ep.name)
     }
+}
+
+/// The request target as sent on the wire (path and query), from a full URL.
+fn request_target(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    Some(rest.find('/').map_or_else(|| "/".to_string(), |i| rest[i..].to_string()))
 }
 
 /// A JSON value as plain text: strings unquoted, lists joined with commas, absent as "".
