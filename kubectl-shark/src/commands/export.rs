@@ -36,10 +36,11 @@ pub fn run(args: &ExportArgs) -> Result<()> {
 
 /// Asks every agent for its PCAP and merges them by timestamp.
 fn export_cluster(args: &ExportArgs, query: &Query, out: &mut dyn Write) -> Result<(u64, String)> {
-    let agents = agents_for(&args.target)?;
+    let runtime = runtime()?;
+    let agents = agents_for(&runtime, &args.target)?;
     let request = serde_json::json!({"kfl": args.window.filter, "from": query.from, "to": query.to,
                                      "wholeFlows": args.whole_flows});
-    let (packets, failures) = runtime()?.block_on(export_all(&agents, request, out))?;
+    let (packets, failures) = runtime.block_on(export_all(&agents, request, out))?;
     for failure in &failures {
         eprintln!("{}", footer(failure));
     }

@@ -76,14 +76,16 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// The agents to ask: those at `--agents` URLs, else those deployed in the cluster.
-fn agents_for(target: &TargetArgs) -> Result<Agents> {
+/// The agents to ask: those at `--agents` URLs, else those deployed in the cluster. Their clients
+/// live on `runtime`, so every call to them must run there too.
+fn agents_for(runtime: &tokio::runtime::Runtime, target: &TargetArgs) -> Result<Agents> {
     let timeout = parse_duration(&target.node_timeout).context("--node-timeout")?;
     if !target.agents.is_empty() {
         let token = target.token.clone().context("--agents needs the agents' token: --token or SHARK_TOKEN")?;
+        let _entered = runtime.enter();
         return Ok(Agents::direct(&target.agents, token, timeout)?);
     }
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let client =
             crate::cluster::client(target.cluster.kubeconfig.as_deref(), target.cluster.context.as_deref()).await?;
         Ok(Agents::discover(client, &target.cluster.namespace, timeout).await?)

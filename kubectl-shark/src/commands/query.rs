@@ -33,9 +33,10 @@ pub fn run(args: &QueryArgs) -> Result<()> {
             Vec::new()
         }
         None => {
-            let agents = agents_for(&args.target)?;
+            let runtime = runtime()?;
+            let agents = agents_for(&runtime, &args.target)?;
             let request = serde_json::json!({"kfl": args.window.filter, "from": query.from, "to": query.to, "limit": query.limit});
-            let failures = runtime()?.block_on(query_all(&agents, request, query.limit, |entry| output.push(entry)))?;
+            let failures = runtime.block_on(query_all(&agents, request, query.limit, |entry| output.push(entry)))?;
             if failures.len() == agents.list.len() && !failures.is_empty() {
                 let all: Vec<String> = failures.iter().map(footer).collect();
                 anyhow::bail!("no node answered: {}", all.join("; "));

@@ -51,8 +51,9 @@ fn local(dir: &std::path::Path) -> Result<()> {
 }
 
 fn cluster(args: &TargetArgs) -> Result<()> {
-    let agents = agents_for(args)?;
-    let answers = runtime()?.block_on(async {
+    let runtime = runtime()?;
+    let agents = agents_for(&runtime, args)?;
+    let answers = runtime.block_on(async {
         let mut answers = Vec::new();
         for agent in &agents.list {
             let answer = async {
