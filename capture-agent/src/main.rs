@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use shark_agent::api::{ApiState, router};
 use shark_agent::capture_loop::run_capture;
-use shark_agent::identities::{IdentityHistory, SharedIdentities, load_identities_file};
+use shark_agent::identities::{IdentityHistory, SharedIdentities, load_identities_file, watch_cluster};
 use shark_agent::live::{LiveConfig, host_name};
 use shark_agent::spec::{parse_duration, parse_size};
 use shark_agent::Ingest;
@@ -25,6 +25,9 @@ use shark_store::StoreConfig;
 #[derive(Debug, Parser)]
 #[command(name = "shark-agent", version, about)]
 struct Args {
+    /// `probe`: check that the agent on this node answers (the DaemonSet's liveness and readiness probe).
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Store directory (the DaemonSet mounts /var/lib/shark).
     #[arg(long, value_name = "DIR", default_value = "/var/lib/shark")]
     store: PathBuf,
@@ -44,8 +47,11 @@ struct Args {
     #[arg(long, value_name = "FILE", env = "SHARK_TOKEN_FILE")]
     token_file: Option<PathBuf>,
     /// Who is who: a YAML or JSON list of {ip, name, namespace, kind, labels?, node?}.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "kube")]
     identities: Option<PathBuf>,
+    /// Name endpoints from the cluster: watch pods, services, nodes and endpointslices (in-cluster config).
+    #[arg(long)]
+    kube: bool,
     /// Serve the store without capturing (to read a store kept from earlier).
     #[arg(long)]
     no_capture: bool,
@@ -63,8 +69,32 @@ struct Args {
     segment_age: String,
 }
 
+/// Subcommands besides running the agent.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Exit 0 when the local agent's /v1/status answers 200 within 3 seconds.
+    Probe {
+        /// File holding the API bearer token.
+        #[arg(long, value_name = "FILE")]
+        token_file: PathBuf,
+        /// The agent's address.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8898")]
+        addr: SocketAddr,
+    },
+}
+
 fn main() -> ExitCode {
-    match run(Args::parse()) {
+    let args = Args::parse();
+    if let Some(Command::Probe { token_file, addr }) = &args.command {
+        return match probe(token_file, *addr) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("probe failed: {err:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", format!("{err:#}").replace('\n', " "));
@@ -86,6 +116,7 @@ fn run(args: Args) -> Result<()> {
         Some(path) => load_identities_file(path)?,
         None => IdentityHistory::new(),
     };
+    let identities = SharedIdentities::new(history);
     let state = ApiState::new(args.store.clone(), node.clone(), token);
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -94,7 +125,7 @@ fn run(args: Args) -> Result<()> {
     let capture = if args.no_capture {
         None
     } else {
-        let ingest = Ingest::open(&args.store, &node, config, SharedIdentities::new(history))?;
+        let ingest = Ingest::open(&args.store, &node, config, identities.clone())?;
         let live = LiveConfig { interfaces: args.interface.clone(), bpf: args.bpf.clone(), ..LiveConfig::default() };
         let (stop, state) = (Arc::clone(&stop), state.clone());
         Some(std::thread::spawn(move || {
@@ -104,7 +135,8 @@ fn run(args: Args) -> Result<()> {
             result
         }))
     };
-    serve(args.listen, state, Arc::clone(&stop))?;
+    let watch = args.kube.then_some(identities);
+    serve(args.listen, state, watch, Arc::clone(&stop))?;
     stop.store(true, Ordering::SeqCst);
     if let Some(thread) = capture {
         let report = match thread.join() {
@@ -121,14 +153,18 @@ fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Serves the API until `stop` is set.
-fn serve(listen: SocketAddr, state: ApiState, stop: Arc<AtomicBool>) -> Result<()> {
+/// Serves the API until `stop` is set; with `watch`, also keeps those identities current from the cluster.
+fn serve(listen: SocketAddr, state: ApiState, watch: Option<SharedIdentities>, stop: Arc<AtomicBool>) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        if let Some(identities) = watch {
+            let client = kube::Client::try_default().await.context("cannot reach the Kubernetes API (--kube)")?;
+            tokio::spawn(watch_cluster(client, identities));
+        }
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let bound = listener.local_addr().context("listening address")?;
         eprintln!("agent API listening on {bound}");
@@ -152,4 +188,25 @@ fn read_token(args: &Args) -> Result<String> {
         bail!("the API token must be at least 16 characters: give --token-file FILE or set SHARK_TOKEN");
     }
     Ok(token)
+}
+
+/// One GET of `/v1/status` with the token, over plain HTTP/1.1; Ok when the answer is 200.
+fn probe(token_file: &std::path::Path, addr: SocketAddr) -> Result<()> {
+    use std::io::{Read, Write};
+    let token = std::fs::read_to_string(token_file).with_context(|| format!("cannot read {}", token_file.display()))?;
+    let timeout = Duration::from_secs(3);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout).with_context(|| format!("cannot connect to {addr}"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    let request = format!(
+        "GET /v1/status HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        token.trim()
+    );
+    stream.write_all(request.as_bytes())?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).context("no answer")?;
+    if head.starts_with(b"HTTP/1.1 200") {
+        Ok(())
+    } else {
+        bail!("answered {}", String::from_utf8_lossy(&head))
+    }
 }
