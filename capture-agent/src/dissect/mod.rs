@@ -23,6 +23,7 @@ pub mod dns;
 mod grpc;
 pub mod http2;
 pub mod redis;
+pub mod tls;
 
 /// Which way bytes travel in a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
