@@ -22,6 +22,7 @@ use shark_store::Message;
 pub mod dns;
 mod grpc;
 pub mod http2;
+pub mod kafka;
 pub mod postgres;
 pub mod redis;
 pub mod tls;
