@@ -100,3 +100,14 @@ pub trait Parser: Send {
     /// e.g. requests without a response become exchanges with an `error`.
     fn close(&mut self, reason: &str, out: &mut Vec<Exchange>);
 }
+
+mod http1;
+
+pub use http1::Http1Dissector;
+
+/// Every dissector, in content-probe order (the most specific probes first, the weakest last).
+/// Dispatch tries port matches first, then these probes in this order.
+pub fn registry() -> &'static [&'static dyn Dissector] {
+    static REGISTRY: &[&dyn Dissector] = &[&Http1Dissector];
+    REGISTRY
+}
