@@ -67,12 +67,6 @@ impl Dissector for Http1Dissector {
     }
 }
 
-/// The HTTP/2 parser that continues a connection upgraded with `Upgrade: h2c`, once the HTTP/2
-/// dissector provides one; until then the upgraded connection is not dissected further.
-fn h2c_parser() -> Option<Box<dyn Parser>> {
-    None
-}
-
 fn probe_request(data: &[u8]) -> Confidence {
     let line_end = data.iter().position(|&b| b == b'\n');
     let line = line_end.and_then(|end| data.get(..end)).unwrap_or(data);
@@ -552,7 +546,7 @@ impl Http1Parser {
         let held = self.held.take().unwrap_or_default();
         let next = upgrade
             .filter(|u| u.eq_ignore_ascii_case("h2c"))
-            .and_then(|_| h2c_parser());
+            .map(|_| super::http2::parser_after_upgrade());
         self.requests = Side::default();
         self.responses = Side::default();
         match next {
