@@ -108,6 +108,10 @@ pub use http1::Http1Dissector;
 /// Every dissector, in content-probe order (the most specific probes first, the weakest last).
 /// Dispatch tries port matches first, then these probes in this order.
 pub fn registry() -> &'static [&'static dyn Dissector] {
-    static REGISTRY: &[&dyn Dissector] = &[&Http1Dissector];
+    static REGISTRY: &[&dyn Dissector] = &[
+        &tls::TlsDissector,
+        &http2::Http2Dissector,
+        &Http1Dissector,
+    ];
     REGISTRY
 }
