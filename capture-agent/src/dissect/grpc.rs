@@ -32,6 +32,13 @@ pub(crate) struct MessageCounter {
 }
 
 impl MessageCounter {
+    /// Bytes were lost: assume the next DATA bytes start a message (gRPC writers start a DATA
+    /// frame at each message, so this is right more often than carrying a broken count on).
+    pub(crate) fn resync(&mut self) {
+        self.prefix_have = 0;
+        self.body_left = 0;
+    }
+
     /// Consumes the next DATA bytes of the direction.
     pub(crate) fn feed(&mut self, mut data: &[u8]) {
         while !data.is_empty() {
@@ -179,6 +186,15 @@ mod tests {
         }
         assert_eq!(counter.messages, 2);
         assert_eq!(counter.sizes, vec![3, 0]);
+    }
+
+    #[test]
+    fn resync_starts_over_at_a_message_boundary() {
+        let mut counter = MessageCounter::default();
+        counter.feed(&[0, 0, 0, 0, 9, b'a']);
+        counter.resync();
+        counter.feed(&[0, 0, 0, 0, 1, b'b']);
+        assert_eq!(counter.sizes, vec![9, 1]);
     }
 
     #[test]

@@ -47,14 +47,19 @@ impl Half {
         }
     }
 
-    fn on_data(&mut self, data: &[u8], end_stream: bool) {
+    /// Records body bytes, keeping at most `allowance` more of them; returns how many were kept.
+    fn on_data(&mut self, data: &[u8], end_stream: bool, allowance: usize) -> usize {
         self.seen = true;
         self.ended |= end_stream;
         self.size = self.size.saturating_add(data.len() as u64);
-        let room = BODY_CAP.saturating_sub(self.body.len());
+        let room = BODY_CAP
+            .saturating_sub(self.body.len())
+            .min(allowance)
+            .min(data.len());
         self.body
-            .extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+            .extend_from_slice(data.get(..room).unwrap_or_default());
         self.messages.feed(data);
+        room
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -122,9 +127,40 @@ impl Stream {
         self.half(side).on_headers(fields, end_stream);
     }
 
-    /// Records DATA bytes from `side`.
-    pub fn on_data(&mut self, side: Side, data: &[u8], end_stream: bool) {
-        self.half(side).on_data(data, end_stream);
+    /// Records DATA bytes from `side`, keeping at most `allowance` more body bytes (none for
+    /// gRPC, whose binary messages are counted, not shown); returns how many were kept.
+    pub fn on_data(
+        &mut self,
+        side: Side,
+        data: &[u8],
+        end_stream: bool,
+        allowance: usize,
+    ) -> usize {
+        let allowance = if self.is_grpc() { 0 } else { allowance };
+        self.half(side).on_data(data, end_stream, allowance)
+    }
+
+    /// Body bytes this stream holds.
+    pub fn kept(&self) -> usize {
+        self.request.body.len() + self.response.body.len()
+    }
+
+    /// Whether the request or response content type marks a gRPC call.
+    fn is_grpc(&self) -> bool {
+        self.request
+            .header("content-type")
+            .or_else(|| self.response.header("content-type"))
+            .is_some_and(grpc::is_grpc)
+    }
+
+    /// Bytes of `side` were lost while the half was open: marks the stream and restarts message
+    /// counting at the next DATA frame.
+    pub fn lost(&mut self, side: Side, error: String) {
+        let half = self.half(side);
+        if !half.ended {
+            half.messages.resync();
+            self.fail(error);
+        }
     }
 
     /// Records a problem (kept in order, reported together).
@@ -152,11 +188,7 @@ impl Stream {
         if !self.request.seen && !self.request_elsewhere {
             self.fail("request not captured (connection joined mid-way)");
         }
-        let is_grpc = self
-            .request
-            .header("content-type")
-            .or_else(|| self.response.header("content-type"))
-            .is_some_and(grpc::is_grpc);
+        let is_grpc = self.is_grpc();
         let mut request = request_fields(&self.request);
         let mut response = Message::new();
         if let Some(status) = self
@@ -303,7 +335,7 @@ mod tests {
             fields(&[(":status", "404"), ("server", "a"), ("server", "b")]),
             false,
         );
-        stream.on_data(Side::Response, b"not found", true);
+        stream.on_data(Side::Response, b"not found", true, usize::MAX);
         assert!(stream.finished());
         let exchange = stream.into_exchange();
         assert_eq!(
@@ -323,8 +355,12 @@ mod tests {
     #[test]
     fn body_is_capped_but_fully_counted() {
         let mut half = Half::default();
-        half.on_data(&vec![b'x'; BODY_CAP + 10], true);
-        assert_eq!(half.size, (BODY_CAP + 10) as u64);
+        assert_eq!(
+            half.on_data(&vec![b'x'; BODY_CAP + 10], false, usize::MAX),
+            BODY_CAP
+        );
+        assert_eq!(half.on_data(b"more", true, usize::MAX), 0);
+        assert_eq!(half.size, (BODY_CAP + 14) as u64);
         assert_eq!(half.body.len(), BODY_CAP);
     }
 
