@@ -19,7 +19,9 @@ pub enum StoreError {
         source: io::Error,
     },
     /// The file system is full.
-    #[error("disk full while writing {0} (free space, or lower --storage-limit / --retention so old segments are removed)")]
+    #[error(
+        "disk full while writing {0} (free space, or lower --storage-limit / --retention so old segments are removed)"
+    )]
     DiskFull(PathBuf),
     /// Any other I/O failure on a store file.
     #[error("I/O error on {path}: {source}")]
@@ -40,7 +42,9 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     /// The index was written by a newer kubectl-shark.
-    #[error("index {path} has schema version {found}, newer than this kubectl-shark understands ({supported}); upgrade kubectl-shark")]
+    #[error(
+        "index {path} has schema version {found}, newer than this kubectl-shark understands ({supported}); upgrade kubectl-shark"
+    )]
     SchemaTooNew {
         /// The index file.
         path: PathBuf,
@@ -50,7 +54,9 @@ pub enum StoreError {
         supported: i64,
     },
     /// A stored entry could not be decoded.
-    #[error("entry {id} in {path} is damaged: {reason} (run `kubectl-shark reindex` to rebuild the index)")]
+    #[error(
+        "entry {id} in {path} is damaged: {reason} (run `kubectl-shark reindex` to rebuild the index)"
+    )]
     CorruptEntry {
         /// The index file.
         path: PathBuf,
@@ -87,11 +93,19 @@ impl StoreError {
     /// Classifies an I/O error on `path`: a full disk and a permission problem get their own variants.
     pub(crate) fn io(path: &Path, source: io::Error) -> Self {
         match source.kind() {
-            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => StoreError::DiskFull(path.to_path_buf()),
-            io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
-                StoreError::NotWritable { path: path.to_path_buf(), source }
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+                StoreError::DiskFull(path.to_path_buf())
             }
-            _ => StoreError::Io { path: path.to_path_buf(), source },
+            io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+                StoreError::NotWritable {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+            _ => StoreError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
         }
     }
 
@@ -102,15 +116,23 @@ impl StoreError {
             Some(rusqlite::ErrorCode::ReadOnly) | Some(rusqlite::ErrorCode::CannotOpen)
                 if !path.exists() || is_read_only(path) =>
             {
-                StoreError::NotWritable { path: path.to_path_buf(), source: io::Error::other(source.to_string()) }
+                StoreError::NotWritable {
+                    path: path.to_path_buf(),
+                    source: io::Error::other(source.to_string()),
+                }
             }
-            _ => StoreError::Index { path: path.to_path_buf(), source },
+            _ => StoreError::Index {
+                path: path.to_path_buf(),
+                source,
+            },
         }
     }
 }
 
 fn is_read_only(path: &Path) -> bool {
-    std::fs::metadata(path).map(|m| m.permissions().readonly()).unwrap_or(false)
+    std::fs::metadata(path)
+        .map(|m| m.permissions().readonly())
+        .unwrap_or(false)
 }
 
 /// Adds the path to an I/O result.

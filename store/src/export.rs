@@ -39,13 +39,24 @@ pub(crate) struct OutPacket {
 pub(crate) type PacketStream = Box<dyn Iterator<Item = Result<OutPacket, StoreError>>>;
 
 /// Every packet of `layout`'s segments in `[from, to)`.
-pub(crate) fn window_packets(layout: &NodeLayout, from: i64, to: i64) -> Result<PacketStream, StoreError> {
+pub(crate) fn window_packets(
+    layout: &NodeLayout,
+    from: i64,
+    to: i64,
+) -> Result<PacketStream, StoreError> {
     let rows = match index::open_readable(&layout.index) {
         Ok(conn) => segments::load(&conn, &layout.index)?,
         Err(_) => Vec::new(),
     };
     let walk = PacketWalk::new(&layout.segments, rows, Some((from, to)))?;
-    Ok(Box::new(walk.map(|p| Ok(OutPacket { ts_ns: p.ts_ns, orig_len: p.orig_len, linktype: p.linktype, data: p.data }))))
+    Ok(Box::new(walk.map(|p| {
+        Ok(OutPacket {
+            ts_ns: p.ts_ns,
+            orig_len: p.orig_len,
+            linktype: p.linktype,
+            data: p.data,
+        })
+    })))
 }
 
 /// The packet spans of matched entries of one node, by flow.
@@ -53,21 +64,34 @@ pub(crate) type Spans = BTreeMap<u64, Vec<(u64, u64)>>;
 
 /// Adds `entry`'s packets to `spans`.
 pub(crate) fn add_span(spans: &mut Spans, entry: &Entry) {
-    spans.entry(entry.stream).or_default().push((entry.packets.first, entry.packets.last));
+    spans
+        .entry(entry.stream)
+        .or_default()
+        .push((entry.packets.first, entry.packets.last));
 }
 
 /// The packets of the matched exchanges of one node (`spans`), or with `whole_flows` every packet of
 /// their flows, read at their recorded offsets.
-pub(crate) fn entry_packets(layout: &NodeLayout, spans: &Spans, whole_flows: bool) -> Result<PacketStream, StoreError> {
+pub(crate) fn entry_packets(
+    layout: &NodeLayout,
+    spans: &Spans,
+    whole_flows: bool,
+) -> Result<PacketStream, StoreError> {
     let conn = index::open_readable(&layout.index)?;
-    let rows: HashMap<i64, SegmentRow> =
-        segments::load(&conn, &layout.index)?.into_iter().map(|r| (r.seq, r)).collect();
+    let rows: HashMap<i64, SegmentRow> = segments::load(&conn, &layout.index)?
+        .into_iter()
+        .map(|r| (r.seq, r))
+        .collect();
     // packet number -> (segment, offset), deduplicated and in packet order.
     let mut wanted: BTreeMap<u64, (i64, u64)> = BTreeMap::new();
     for (stream, spans) in spans {
         for (seq, pairs) in flow_locations(&conn, layout, *stream)? {
             for (packet, offset) in pairs {
-                if whole_flows || spans.iter().any(|&(first, last)| first <= packet && packet <= last) {
+                if whole_flows
+                    || spans
+                        .iter()
+                        .any(|&(first, last)| first <= packet && packet <= last)
+                {
                     wanted.insert(packet, (seq, offset));
                 }
             }
@@ -88,7 +112,12 @@ pub(crate) fn entry_packets(layout: &NodeLayout, spans: &Spans, whole_flows: boo
             .as_mut()?;
         let linktype = file.linktype();
         match file.read_at(offset) {
-            Ok(Some(r)) => Some(Ok(OutPacket { ts_ns: r.ts_ns, orig_len: r.orig_len, linktype, data: r.data.to_vec() })),
+            Ok(Some(r)) => Some(Ok(OutPacket {
+                ts_ns: r.ts_ns,
+                orig_len: r.orig_len,
+                linktype,
+                data: r.data.to_vec(),
+            })),
             Ok(None) => None,
             Err(e) => Some(Err(e)),
         }
@@ -96,15 +125,25 @@ pub(crate) fn entry_packets(layout: &NodeLayout, spans: &Spans, whole_flows: boo
     Ok(Box::new(iter))
 }
 
+/// A segment's sequence number and the (packet, offset) pairs of a flow in it.
+type SegmentLocations = (i64, Vec<(u64, u64)>);
+
 fn flow_locations(
     conn: &Connection,
     layout: &NodeLayout,
     stream: u64,
-) -> Result<Vec<(i64, Vec<(u64, u64)>)>, StoreError> {
+) -> Result<Vec<SegmentLocations>, StoreError> {
     let path = &layout.index;
-    let mut stmt = conn.prepare_cached("SELECT seq, locations FROM flows WHERE stream = ?1 ORDER BY first_packet").at(path)?;
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, locations FROM flows WHERE stream = ?1 ORDER BY first_packet")
+        .at(path)?;
     let rows = stmt
-        .query_map([stream as i64], |r| Ok((r.get::<_, i64>(0)?, locations::decode(r.get_ref(1)?.as_blob()?))))
+        .query_map([stream as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                locations::decode(r.get_ref(1)?.as_blob()?),
+            ))
+        })
         .at(path)?;
     rows.collect::<Result<Vec<_>, _>>().at(path)
 }
@@ -127,7 +166,9 @@ pub(crate) fn write_pcap(
     }
     let mut linktype = None;
     while let Some(Reverse((_, i))) = heap.pop() {
-        let Some(packet) = heads.get_mut(i).and_then(Option::take) else { continue };
+        let Some(packet) = heads.get_mut(i).and_then(Option::take) else {
+            continue;
+        };
         if let Some(next) = streams.get_mut(i).and_then(|s| s.next()).transpose()? {
             heap.push(Reverse((next.ts_ns, i)));
             if let Some(slot) = heads.get_mut(i) {
@@ -154,7 +195,9 @@ pub(crate) fn write_pcap(
 fn write_header(out: &mut dyn Write, linktype: u32) -> Result<u64, StoreError> {
     let header = segment_file::pcap_header(linktype);
     let mut buf = Vec::with_capacity(segment_file::FILE_HEADER_LEN as usize);
-    header.write_to(&mut buf).map_err(|e| StoreError::Output(std::io::Error::other(e.to_string())))?;
+    header
+        .write_to(&mut buf)
+        .map_err(|e| StoreError::Output(std::io::Error::other(e.to_string())))?;
     out.write_all(&buf).map_err(StoreError::Output)?;
     Ok(buf.len() as u64)
 }

@@ -27,7 +27,11 @@ impl NodeLayout {
     /// The layout of node `node` under `root`.
     pub fn new(root: &Path, node: &str) -> Self {
         let dir = root.join(node);
-        NodeLayout { segments: dir.join(SEGMENTS_DIR), index: dir.join(INDEX_FILE), dir }
+        NodeLayout {
+            segments: dir.join(SEGMENTS_DIR),
+            index: dir.join(INDEX_FILE),
+            dir,
+        }
     }
 
     /// Path of the segment `seq` starting at `start_ns`, sealed or still being written.
@@ -56,7 +60,11 @@ impl SegmentName {
             None => (file_name.strip_suffix(SEALED_SUFFIX)?, true),
         };
         let (start, seq) = stem.rsplit_once('-')?;
-        Some(SegmentName { start_ns: start.parse().ok()?, seq: seq.parse().ok()?, sealed })
+        Some(SegmentName {
+            start_ns: start.parse().ok()?,
+            seq: seq.parse().ok()?,
+            sealed,
+        })
     }
 }
 
@@ -86,9 +94,22 @@ mod tests {
     fn segment_names_round_trip() {
         let layout = NodeLayout::new(Path::new("/s"), "n1");
         let part = layout.segment_path(1_700_000_000_123_456_789, 7, false);
-        assert_eq!(part, Path::new("/s/n1/segments/1700000000123456789-7.pcap.part"));
-        let name = part.file_name().and_then(|n| n.to_str()).and_then(SegmentName::parse);
-        assert_eq!(name, Some(SegmentName { start_ns: 1_700_000_000_123_456_789, seq: 7, sealed: false }));
+        assert_eq!(
+            part,
+            Path::new("/s/n1/segments/1700000000123456789-7.pcap.part")
+        );
+        let name = part
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(SegmentName::parse);
+        assert_eq!(
+            name,
+            Some(SegmentName {
+                start_ns: 1_700_000_000_123_456_789,
+                seq: 7,
+                sealed: false
+            })
+        );
         assert_eq!(SegmentName::parse("notes.txt"), None);
         assert_eq!(SegmentName::parse("x-1.pcap"), None);
     }

@@ -35,7 +35,12 @@ pub struct StoredPacket {
 impl StoredPacket {
     /// The packet in the form [`NodeWriter::write_packet`](crate::NodeWriter::write_packet) takes.
     pub fn as_raw(&self) -> RawPacket<'_> {
-        RawPacket { ts_ns: self.ts_ns, orig_len: self.orig_len, linktype: self.linktype, data: &self.data }
+        RawPacket {
+            ts_ns: self.ts_ns,
+            orig_len: self.orig_len,
+            linktype: self.linktype,
+            data: &self.data,
+        }
     }
 }
 
@@ -66,9 +71,17 @@ impl PacketWalk {
         rows: Vec<SegmentRow>,
         window: Option<(i64, i64)>,
     ) -> Result<Self, StoreError> {
-        let files = layout::list_segments(segments_dir).map_err(|e| StoreError::io(segments_dir, e))?;
+        let files =
+            layout::list_segments(segments_dir).map_err(|e| StoreError::io(segments_dir, e))?;
         let rows: HashMap<i64, SegmentRow> = rows.into_iter().map(|r| (r.seq, r)).collect();
-        Ok(PacketWalk { files: files.into_iter(), rows, current: None, next_number: 1, window, finished: Vec::new() })
+        Ok(PacketWalk {
+            files: files.into_iter(),
+            rows,
+            current: None,
+            next_number: 1,
+            window,
+            finished: Vec::new(),
+        })
     }
 
     /// Rows describing each segment walked to its end, as a rebuilt index should record them.
@@ -80,11 +93,12 @@ impl PacketWalk {
         loop {
             let (name, path) = self.files.next()?;
             let known = self.rows.get(&name.seq);
-            if let (Some((from, to)), Some(row)) = (self.window, known) {
-                if row.packets > 0 && (row.last_ts < from || row.first_ts >= to) {
-                    self.next_number = row.end_packet();
-                    continue;
-                }
+            if let (Some((from, to)), Some(row)) = (self.window, known)
+                && row.packets > 0
+                && (row.last_ts < from || row.first_ts >= to)
+            {
+                self.next_number = row.end_packet();
+                continue;
             }
             let data = match SegmentData::read(&path) {
                 Ok(data) => data,
@@ -98,7 +112,11 @@ impl PacketWalk {
             };
             let first_packet = known.map_or(self.next_number, |r| r.first_packet);
             self.next_number = first_packet;
-            let file = path.file_name().and_then(|f| f.to_str()).unwrap_or_default().to_owned();
+            let file = path
+                .file_name()
+                .and_then(|f| f.to_str())
+                .unwrap_or_default()
+                .to_owned();
             let row = SegmentRow {
                 seq: name.seq,
                 file,
@@ -110,7 +128,12 @@ impl PacketWalk {
                 bytes: data.file_len(),
                 sealed: true,
             };
-            self.current = Some(Current { row, path: Arc::from(path), data, offset: crate::segment_file::FILE_HEADER_LEN });
+            self.current = Some(Current {
+                row,
+                path: Arc::from(path),
+                data,
+                offset: crate::segment_file::FILE_HEADER_LEN,
+            });
             return Some(());
         }
     }
@@ -127,7 +150,11 @@ impl Iterator for PacketWalk {
             let cur = self.current.as_mut()?;
             let Some(record) = cur.data.record_at(cur.offset) else {
                 if cur.offset < cur.data.file_len() {
-                    tracing::warn!("segment {} is damaged after byte {}; the rest is skipped", cur.path.display(), cur.offset);
+                    tracing::warn!(
+                        "segment {} is damaged after byte {}; the rest is skipped",
+                        cur.path.display(),
+                        cur.offset
+                    );
                 }
                 if let Some(done) = self.current.take() {
                     let mut row = done.row;
@@ -144,10 +171,10 @@ impl Iterator for PacketWalk {
             }
             cur.row.packets += 1;
             cur.row.last_ts = record.ts_ns;
-            if let Some((from, to)) = self.window {
-                if record.ts_ns < from || record.ts_ns >= to {
-                    continue;
-                }
+            if let Some((from, to)) = self.window
+                && (record.ts_ns < from || record.ts_ns >= to)
+            {
+                continue;
             }
             return Some(StoredPacket {
                 number,

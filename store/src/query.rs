@@ -49,21 +49,42 @@ impl Prepared {
             Some(p) => (p.index, p.residual, p.limit),
             None => (IndexPredicate::True, None, None),
         };
-        let (lo, hi) = time_bounds(&index);
-        let from = q.from.unwrap_or(i64::MIN).max(lo);
-        let to = q.to.unwrap_or(i64::MAX).min(hi);
         let limit = match (q.limit, plan_limit) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        Prepared { from, to, condition: predicate::to_sql(&index), residual, limit }
+        Self::from_parts(q.from, q.to, &index, residual, limit)
+    }
+
+    /// A plan from its parts: the window, what the index answers, the residual and the limit.
+    pub fn from_parts(
+        from: Option<i64>,
+        to: Option<i64>,
+        index: &IndexPredicate,
+        residual: Option<kfl::Filter>,
+        limit: Option<usize>,
+    ) -> Self {
+        let (lo, hi) = time_bounds(index);
+        let from = from.unwrap_or(i64::MIN).max(lo);
+        let to = to.unwrap_or(i64::MAX).min(hi);
+        Prepared {
+            from,
+            to,
+            condition: predicate::to_sql(index),
+            residual,
+            limit,
+        }
     }
 }
 
 /// Narrowest `[from, to)` implied by top-level conjuncts on `timestamp`.
 fn time_bounds(pred: &IndexPredicate) -> (i64, i64) {
     match pred {
-        IndexPredicate::Cmp { column: Column::Timestamp, op, value: Literal::Int(v) } => match op {
+        IndexPredicate::Cmp {
+            column: Column::Timestamp,
+            op,
+            value: Literal::Int(v),
+        } => match op {
             CmpOp::Ge => (*v, i64::MAX),
             CmpOp::Gt => (v.saturating_add(1), i64::MAX),
             CmpOp::Lt => (i64::MIN, *v),
@@ -71,7 +92,10 @@ fn time_bounds(pred: &IndexPredicate) -> (i64, i64) {
             CmpOp::Eq => (*v, v.saturating_add(1)),
             CmpOp::Ne => (i64::MIN, i64::MAX),
         },
-        IndexPredicate::And(parts) => parts.iter().map(time_bounds).fold((i64::MIN, i64::MAX), |(a, b), (c, d)| (a.max(c), b.min(d))),
+        IndexPredicate::And(parts) => parts
+            .iter()
+            .map(time_bounds)
+            .fold((i64::MIN, i64::MAX), |(a, b), (c, d)| (a.max(c), b.min(d))),
         _ => (i64::MIN, i64::MAX),
     }
 }
@@ -98,15 +122,29 @@ impl NodeCursor {
             plan.condition.sql
         );
         let done = plan.from >= plan.to;
-        Ok(NodeCursor { path: layout.index.clone(), conn, sql, plan, after: None, page: VecDeque::new(), done })
+        Ok(NodeCursor {
+            path: layout.index.clone(),
+            conn,
+            sql,
+            plan,
+            after: None,
+            page: VecDeque::new(),
+            done,
+        })
     }
 
     fn fetch(&mut self) -> Result<(), StoreError> {
         let (ts, id) = self.after.unwrap_or((self.plan.from, i64::MIN));
-        let mut params = vec![SqlValue::Integer(ts.max(self.plan.from)), SqlValue::Integer(self.plan.to), SqlValue::Integer(id)];
+        let mut params = vec![
+            SqlValue::Integer(ts.max(self.plan.from)),
+            SqlValue::Integer(self.plan.to),
+            SqlValue::Integer(id),
+        ];
         params.extend(self.plan.condition.params.iter().cloned());
         let mut stmt = self.conn.prepare_cached(&self.sql).at(&self.path)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(params)).at(&self.path)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params))
+            .at(&self.path)?;
         let mut fetched = 0;
         while let Some(row) = rows.next().at(&self.path)? {
             fetched += 1;
@@ -115,7 +153,12 @@ impl NodeCursor {
             self.after = Some((ts, id));
             let data = row.get_ref(2).at(&self.path)?.as_blob().unwrap_or_default();
             let entry = codec::decode(&self.path, id, data)?;
-            if self.plan.residual.as_ref().is_none_or(|f| f.matches(&entry)) {
+            if self
+                .plan
+                .residual
+                .as_ref()
+                .is_none_or(|f| f.matches(&entry))
+            {
                 self.page.push_back(entry);
             }
         }
@@ -150,7 +193,13 @@ pub struct Entries {
 impl Entries {
     pub(crate) fn new(cursors: Vec<NodeCursor>, limit: Option<usize>) -> Self {
         let heads = cursors.iter().map(|_| None).collect();
-        let mut merged = Entries { cursors, heads, heap: BinaryHeap::new(), pending_error: None, left: limit };
+        let mut merged = Entries {
+            cursors,
+            heads,
+            heap: BinaryHeap::new(),
+            pending_error: None,
+            left: limit,
+        };
         for node in 0..merged.cursors.len() {
             merged.refill(node);
         }
@@ -158,7 +207,9 @@ impl Entries {
     }
 
     fn refill(&mut self, node: usize) {
-        let Some(cursor) = self.cursors.get_mut(node) else { return };
+        let Some(cursor) = self.cursors.get_mut(node) else {
+            return;
+        };
         match cursor.next() {
             Some(Ok(entry)) => {
                 self.heap.push(Reverse((entry.timestamp, node, entry.id)));

@@ -16,7 +16,7 @@ fn uint(v: u64) -> Value<'static> {
     i64::try_from(v).map_or(Value::Float(v as f64), Value::Int)
 }
 
-fn field<'p>(path: &'p [PathSegment]) -> Option<(&'p str, &'p [PathSegment])> {
+fn field(path: &[PathSegment]) -> Option<(&str, &[PathSegment])> {
     match path.split_first()? {
         (PathSegment::Field(name), rest) => Some((name, rest)),
         _ => None,
@@ -28,16 +28,30 @@ fn from_json(v: &Json) -> Value<'_> {
     match v {
         Json::Null => Value::Nil,
         Json::Bool(b) => Value::Bool(*b),
-        Json::Number(n) => n.as_i64().map(Value::Int).or_else(|| n.as_f64().map(Value::Float)).unwrap_or(Value::Nil),
+        Json::Number(n) => n
+            .as_i64()
+            .map(Value::Int)
+            .or_else(|| n.as_f64().map(Value::Float))
+            .unwrap_or(Value::Nil),
         Json::String(s) => text(s),
         Json::Array(_) | Json::Object(_) => Value::Json(v),
     }
 }
 
 /// Looks `key` up in a JSON object, ignoring ASCII case when `any_case` (header names).
-fn lookup<'a>(map: &'a serde_json::Map<String, Json>, key: &str, any_case: bool) -> Option<&'a Json> {
+fn lookup<'a>(
+    map: &'a serde_json::Map<String, Json>,
+    key: &str,
+    any_case: bool,
+) -> Option<&'a Json> {
     map.get(key).or_else(|| {
-        any_case.then(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)).flatten()
+        any_case
+            .then(|| {
+                map.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v)
+            })
+            .flatten()
     })
 }
 
@@ -66,7 +80,9 @@ fn walk_json<'a, 'p>(mut v: &'a Json, path: &'p [PathSegment], mut parent: &'p s
 }
 
 fn message<'a>(m: &'a Message, path: &[PathSegment]) -> Value<'a> {
-    let Some((name, rest)) = field(path) else { return Value::Nil };
+    let Some((name, rest)) = field(path) else {
+        return Value::Nil;
+    };
     match m.get(name) {
         Some(v) => walk_json(v, rest, name),
         None => Value::Nil,
@@ -74,7 +90,9 @@ fn message<'a>(m: &'a Message, path: &[PathSegment]) -> Value<'a> {
 }
 
 fn endpoint<'a>(e: &'a Endpoint, path: &[PathSegment]) -> Value<'a> {
-    let Some((name, rest)) = field(path) else { return Value::Nil };
+    let Some((name, rest)) = field(path) else {
+        return Value::Nil;
+    };
     match (name, rest) {
         ("ip", []) => text(&e.ip),
         ("port", []) => Value::Int(i64::from(e.port)),
@@ -91,7 +109,9 @@ fn endpoint<'a>(e: &'a Endpoint, path: &[PathSegment]) -> Value<'a> {
 
 impl Record for Entry {
     fn get(&self, path: &[PathSegment]) -> Value<'_> {
-        let Some((name, rest)) = field(path) else { return Value::Nil };
+        let Some((name, rest)) = field(path) else {
+            return Value::Nil;
+        };
         match (name, rest) {
             ("id", []) => uint(self.id),
             ("timestamp", []) => Value::Time(self.timestamp),
@@ -138,16 +158,26 @@ mod tests {
 
     #[test]
     fn fields_resolve_with_kfl_semantics() {
-        let mut e = Entry { timestamp: 42, ..Entry::default() };
+        let mut e = Entry {
+            timestamp: 42,
+            ..Entry::default()
+        };
         e.dst.name = "payments".into();
         e.dst.port = 8080;
-        e.request.insert("headers".into(), serde_json::json!({"Authorization": "Token abc"}));
-        e.request.insert("questions".into(), serde_json::json!(["db.shop"]));
+        e.request.insert(
+            "headers".into(),
+            serde_json::json!({"Authorization": "Token abc"}),
+        );
+        e.request
+            .insert("questions".into(), serde_json::json!(["db.shop"]));
         e.response.insert("status".into(), 503.into());
         assert_eq!(e.get(&path(&["timestamp"])), Value::Time(42));
         assert_eq!(e.get(&path(&["dst", "name"])), text("payments"));
         assert_eq!(e.get(&path(&["dst", "port"])), Value::Int(8080));
-        assert_eq!(e.get(&path(&["request", "headers", "[authorization"])), text("Token abc"));
+        assert_eq!(
+            e.get(&path(&["request", "headers", "[authorization"])),
+            text("Token abc")
+        );
         assert_eq!(e.get(&path(&["response", "status"])), Value::Int(503));
         assert_eq!(e.get(&path(&["response", "headers", "[x"])), Value::Nil);
         assert_eq!(e.get(&path(&["error"])), Value::Nil);

@@ -12,9 +12,15 @@ use crate::layout::{self, NodeLayout, SegmentName};
 use crate::segment_file::{self, SegmentData};
 
 /// Brings the segment files and their rows back in step; returns the rows afterwards.
-pub(crate) fn recover(conn: &Connection, layout: &NodeLayout) -> Result<Vec<SegmentRow>, StoreError> {
+pub(crate) fn recover(
+    conn: &Connection,
+    layout: &NodeLayout,
+) -> Result<Vec<SegmentRow>, StoreError> {
     let index = layout.index.as_path();
-    let mut rows: HashMap<i64, SegmentRow> = segments::load(conn, index)?.into_iter().map(|r| (r.seq, r)).collect();
+    let mut rows: HashMap<i64, SegmentRow> = segments::load(conn, index)?
+        .into_iter()
+        .map(|r| (r.seq, r))
+        .collect();
     let files = layout::list_segments(&layout.segments).at(&layout.segments)?;
     let mut next_packet = 1u64;
     for (name, path) in &files {
@@ -37,10 +43,17 @@ pub(crate) fn recover(conn: &Connection, layout: &NodeLayout) -> Result<Vec<Segm
         }
     }
     let on_disk: Vec<i64> = files.iter().map(|(n, _)| n.seq).collect();
-    let missing: Vec<i64> = rows.keys().copied().filter(|seq| !on_disk.contains(seq)).collect();
+    let missing: Vec<i64> = rows
+        .keys()
+        .copied()
+        .filter(|seq| !on_disk.contains(seq))
+        .collect();
     for seq in missing {
         if let Some(row) = rows.remove(&seq) {
-            tracing::warn!("segment {} is missing; forgetting it", layout.segments.join(&row.file).display());
+            tracing::warn!(
+                "segment {} is missing; forgetting it",
+                layout.segments.join(&row.file).display()
+            );
             segments::delete(conn, index, seq)?;
         }
     }
@@ -61,7 +74,10 @@ pub(crate) fn seal_file(
     let data = match SegmentData::read(path) {
         Ok(data) => data,
         Err(e) if name.sealed => {
-            tracing::warn!("segment {} cannot be read, skipping it: {e}", path.display());
+            tracing::warn!(
+                "segment {} cannot be read, skipping it: {e}",
+                path.display()
+            );
             return Ok(None);
         }
         Err(_) => {
@@ -86,13 +102,30 @@ pub(crate) fn seal_file(
         return Ok(None);
     }
     if whole < file_len {
-        tracing::warn!("segment {} ends in a partial record; cutting it to {whole} bytes", path.display());
+        tracing::warn!(
+            "segment {} ends in a partial record; cutting it to {whole} bytes",
+            path.display()
+        );
         segment_file::truncate(path, whole)?;
     }
     let sealed_path = layout.segment_path(name.start_ns, name.seq, true);
     if !name.sealed {
         std::fs::rename(path, &sealed_path).at(&sealed_path)?;
     }
-    let file = sealed_path.file_name().and_then(|f| f.to_str()).unwrap_or_default().to_owned();
-    Ok(Some(SegmentRow { seq: name.seq, file, linktype, first_packet, packets, first_ts, last_ts, bytes: whole, sealed: true }))
+    let file = sealed_path
+        .file_name()
+        .and_then(|f| f.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    Ok(Some(SegmentRow {
+        seq: name.seq,
+        file,
+        linktype,
+        first_packet,
+        packets,
+        first_ts,
+        last_ts,
+        bytes: whole,
+        sealed: true,
+    }))
 }

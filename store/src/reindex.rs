@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::StoreConfig;
 use crate::error::{IoContext, StoreError};
+use crate::index;
 use crate::index::segments;
 use crate::index::writer::{IndexWriter, Op};
 use crate::layout::{self, NodeLayout};
@@ -19,7 +20,6 @@ use crate::packets::PacketWalk;
 use crate::recover;
 use crate::segment_file::MAX_SNAPLEN;
 use crate::writer::{Counters, NodeWriter, RawPacket, WriteSummary};
-use crate::index;
 
 /// State of a reindex: the walk over stored packets that fed packets must follow.
 pub(crate) struct Rebuild {
@@ -55,7 +55,9 @@ impl NodeWriter {
         if !layout.segments.is_dir() {
             return Err(StoreError::NotFound(layout.dir));
         }
-        let old_rows = match index::open_readable(&layout.index).and_then(|c| segments::load(&c, &layout.index)) {
+        let old_rows = match index::open_readable(&layout.index)
+            .and_then(|c| segments::load(&c, &layout.index))
+        {
             Ok(rows) => rows,
             Err(e) if layout.index.exists() => {
                 tracing::warn!("old index unreadable, numbering packets from 1: {e}");
@@ -72,11 +74,22 @@ impl NodeWriter {
         remove_database(&temp_index)?;
         let conn = index::open_writable(&temp_index)?;
         let walk = PacketWalk::new(&layout.segments, old_rows, None)?;
-        let counters = Counters { next_packet: 1, next_stream: 1, next_entry: 1, next_seq: 1 };
+        let counters = Counters {
+            next_packet: 1,
+            next_stream: 1,
+            next_entry: 1,
+            next_seq: 1,
+        };
         let mut layout_for_writer = layout.clone();
         layout_for_writer.index = temp_index.clone();
         let rebuild = Rebuild { walk, temp_index };
-        NodeWriter::start(layout_for_writer, StoreConfig::default(), conn, counters, Some(rebuild))
+        NodeWriter::start(
+            layout_for_writer,
+            StoreConfig::default(),
+            conn,
+            counters,
+            Some(rebuild),
+        )
     }
 }
 
@@ -88,8 +101,14 @@ impl Rebuild {
         index: &mut IndexWriter,
         packet: &RawPacket,
     ) -> Result<(i64, u64, u64), StoreError> {
-        let mismatch = |reason: String| StoreError::ReindexMismatch { path: layout.dir.clone(), reason };
-        let stored = self.walk.next().ok_or_else(|| mismatch("more packets were fed than are stored".into()))?;
+        let mismatch = |reason: String| StoreError::ReindexMismatch {
+            path: layout.dir.clone(),
+            reason,
+        };
+        let stored = self
+            .walk
+            .next()
+            .ok_or_else(|| mismatch("more packets were fed than are stored".into()))?;
         for row in self.walk.take_finished() {
             index.send(Op::Segment(row))?;
         }
@@ -106,7 +125,9 @@ impl Rebuild {
 
 /// Completes a reindex: indexes the segments' remaining packets, commits, and swaps the new index in.
 pub(crate) fn finish(mut writer: NodeWriter) -> Result<WriteSummary, StoreError> {
-    let Some(mut rebuild) = writer.rebuild.take() else { return Ok(writer.summary) };
+    let Some(mut rebuild) = writer.rebuild.take() else {
+        return Ok(writer.summary);
+    };
     for _ in rebuild.walk.by_ref() {}
     for row in rebuild.walk.take_finished() {
         writer.index.send(Op::Segment(row))?;

@@ -15,7 +15,10 @@ fn texts() -> FieldType {
 }
 
 fn headers() -> FieldType {
-    FieldType::Map { value: Box::new(FieldType::Str), case_insensitive: true }
+    FieldType::Map {
+        value: Box::new(FieldType::Str),
+        case_insensitive: true,
+    }
 }
 
 fn endpoint() -> FieldType {
@@ -28,7 +31,13 @@ fn endpoint() -> FieldType {
         ("pod", text()),
         ("service", text()),
         ("workload", text()),
-        ("labels", FieldType::Map { value: Box::new(FieldType::Str), case_insensitive: false }),
+        (
+            "labels",
+            FieldType::Map {
+                value: Box::new(FieldType::Str),
+                case_insensitive: false,
+            },
+        ),
     ])
 }
 
@@ -108,15 +117,24 @@ pub fn entry_schema() -> Schema {
             ("id", int()),
             ("timestamp", FieldType::Time),
             ("elapsedTime", FieldType::Float),
-            ("node", FieldType::Struct(vec![("name", text()), ("ip", text())])),
+            (
+                "node",
+                FieldType::Struct(vec![("name", text()), ("ip", text())]),
+            ),
             ("src", endpoint()),
             ("dst", endpoint()),
-            ("protocol", FieldType::Struct(vec![("name", text()), ("version", text())])),
+            (
+                "protocol",
+                FieldType::Struct(vec![("name", text()), ("version", text())]),
+            ),
             ("request", request()),
             ("response", response()),
             ("error", text()),
             ("stream", int()),
-            ("packets", FieldType::Struct(vec![("first", int()), ("last", int())])),
+            (
+                "packets",
+                FieldType::Struct(vec![("first", int()), ("last", int())]),
+            ),
         ]),
     }
 }

@@ -34,10 +34,20 @@ pub(crate) struct SegmentWriter {
 impl SegmentWriter {
     /// Creates `path` and writes the PCAP header for `linktype`.
     pub fn create(path: PathBuf, linktype: u32) -> Result<Self, StoreError> {
-        let file = OpenOptions::new().write(true).create_new(true).open(&path).at(&path)?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .at(&path)?;
         let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
-        pcap_header(linktype).write_to(&mut out).map_err(|e| pcap_write_error(&path, e))?;
-        Ok(SegmentWriter { path, out, len: FILE_HEADER_LEN })
+        pcap_header(linktype)
+            .write_to(&mut out)
+            .map_err(|e| pcap_write_error(&path, e))?;
+        Ok(SegmentWriter {
+            path,
+            out,
+            len: FILE_HEADER_LEN,
+        })
     }
 
     /// Appends one record and returns its byte offset. Packets longer than [`MAX_SNAPLEN`] are cut.
@@ -88,7 +98,11 @@ pub(crate) fn pcap_header(linktype: u32) -> PcapHeader {
 }
 
 /// The record header for a packet of `data` (at most [`MAX_SNAPLEN`] bytes) captured at `ts_ns`.
-pub(crate) fn record_header(ts_ns: i64, orig_len: u32, data: &[u8]) -> Result<[u8; 16], StoreError> {
+pub(crate) fn record_header(
+    ts_ns: i64,
+    orig_len: u32,
+    data: &[u8],
+) -> Result<[u8; 16], StoreError> {
     let (secs, nanos) = split_timestamp(ts_ns)?;
     let incl_len = u32::try_from(data.len()).unwrap_or(u32::MAX);
     let mut header = [0u8; RECORD_HEADER_LEN as usize];
@@ -109,10 +123,15 @@ fn pcap_write_error(path: &Path, e: pcap_file::PcapError) -> StoreError {
 /// Splits nanoseconds since the epoch into classic PCAP's unsigned seconds and nanoseconds.
 fn split_timestamp(ts_ns: i64) -> Result<(u32, u32), StoreError> {
     if ts_ns < 0 {
-        return Err(StoreError::BadPacket { ts_ns, reason: "timestamps before 1970 do not fit classic PCAP" });
+        return Err(StoreError::BadPacket {
+            ts_ns,
+            reason: "timestamps before 1970 do not fit classic PCAP",
+        });
     }
-    let secs = u32::try_from(ts_ns / NS_PER_SEC)
-        .map_err(|_| StoreError::BadPacket { ts_ns, reason: "timestamps after 2106 do not fit classic PCAP" })?;
+    let secs = u32::try_from(ts_ns / NS_PER_SEC).map_err(|_| StoreError::BadPacket {
+        ts_ns,
+        reason: "timestamps after 2106 do not fit classic PCAP",
+    })?;
     Ok((secs, (ts_ns % NS_PER_SEC) as u32))
 }
 
@@ -150,7 +169,10 @@ impl SegmentData {
 
     /// The whole records, in order; stops at the first one cut short or malformed.
     pub fn records(&self) -> Records<'_> {
-        Records { data: self, offset: FILE_HEADER_LEN }
+        Records {
+            data: self,
+            offset: FILE_HEADER_LEN,
+        }
     }
 
     /// The record at byte `offset`, or `None` when no whole record is there.
@@ -195,7 +217,13 @@ pub(crate) fn record_len(record: &Record<'_>) -> u64 {
 
 fn parse_header(path: &Path, bytes: &[u8]) -> Result<PcapParser, StoreError> {
     let (_, parser) = PcapParser::new(bytes).map_err(|e| {
-        StoreError::io(path, std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not a PCAP segment: {e}")))
+        StoreError::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not a PCAP segment: {e}"),
+            ),
+        )
     })?;
     Ok(parser)
 }
@@ -213,7 +241,12 @@ fn parse_record<'a>(parser: &PcapParser, offset: u64, slice: &'a [u8]) -> Option
     }
     let len = raw.data.len();
     let data = slice.get(RECORD_HEADER_LEN as usize..RECORD_HEADER_LEN as usize + len)?;
-    Some(Record { offset, ts_ns: i64::from(raw.ts_sec) * NS_PER_SEC + frac_ns, orig_len: raw.orig_len, data })
+    Some(Record {
+        offset,
+        ts_ns: i64::from(raw.ts_sec) * NS_PER_SEC + frac_ns,
+        orig_len: raw.orig_len,
+        data,
+    })
 }
 
 /// Random access to records of one sealed (or recovered) segment, for export.
@@ -231,7 +264,12 @@ impl SegmentFile {
         let mut header = [0u8; FILE_HEADER_LEN as usize];
         file.read_exact(&mut header).at(path)?;
         let parser = parse_header(path, &header)?;
-        Ok(SegmentFile { path: path.to_path_buf(), file, parser, buf: Vec::new() })
+        Ok(SegmentFile {
+            path: path.to_path_buf(),
+            file,
+            parser,
+            buf: Vec::new(),
+        })
     }
 
     /// The segment's link type.

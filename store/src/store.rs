@@ -54,7 +54,10 @@ impl Store {
             }
         }
         nodes.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(Store { root: root.to_path_buf(), nodes })
+        Ok(Store {
+            root: root.to_path_buf(),
+            nodes,
+        })
     }
 
     /// The store's root directory.
@@ -68,41 +71,74 @@ impl Store {
     }
 
     fn indexed(&self) -> impl Iterator<Item = &NodeLayout> {
-        self.nodes.iter().map(|(_, l)| l).filter(|l| l.index.is_file())
+        self.nodes
+            .iter()
+            .map(|(_, l)| l)
+            .filter(|l| l.index.is_file())
     }
 
     /// The entries matching `q`, streamed in timestamp order across nodes.
     pub fn query(&self, q: &Query) -> Result<Entries, StoreError> {
-        let plan = Prepared::new(q);
+        self.query_plan(Prepared::new(q))
+    }
+
+    pub(crate) fn query_plan(&self, plan: Prepared) -> Result<Entries, StoreError> {
         let limit = plan.limit;
-        let cursors = self.indexed().map(|l| NodeCursor::open(l, plan.clone())).collect::<Result<Vec<_>, _>>()?;
+        let cursors = self
+            .indexed()
+            .map(|l| NodeCursor::open(l, plan.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Entries::new(cursors, limit))
     }
 
     /// Writes one nanosecond PCAP to `out`: with a filter, the packets of the matching exchanges
     /// (with `whole_flows`, every packet of their flows); without, every packet in the window.
     /// Packets come in timestamp order across nodes.
-    pub fn export(&self, q: &Query, whole_flows: bool, out: &mut dyn std::io::Write) -> Result<ExportSummary, StoreError> {
+    pub fn export(
+        &self,
+        q: &Query,
+        whole_flows: bool,
+        out: &mut dyn std::io::Write,
+    ) -> Result<ExportSummary, StoreError> {
+        let plan = q.filter.as_ref().map(|_| Prepared::new(q));
+        self.export_plan(q.from, q.to, plan, whole_flows, out)
+    }
+
+    /// Exports the window `[from, to)`: all of it, or the packets of `plan`'s entries.
+    pub(crate) fn export_plan(
+        &self,
+        from: Option<i64>,
+        to: Option<i64>,
+        plan: Option<Prepared>,
+        whole_flows: bool,
+        out: &mut dyn std::io::Write,
+    ) -> Result<ExportSummary, StoreError> {
         let mut summary = ExportSummary::default();
-        let streams = if q.filter.is_none() {
-            let (from, to) = (q.from.unwrap_or(i64::MIN), q.to.unwrap_or(i64::MAX));
-            self.nodes.iter().map(|(_, l)| export::window_packets(l, from, to)).collect::<Result<Vec<_>, _>>()?
-        } else {
-            let layouts: Vec<&NodeLayout> = self.indexed().collect();
-            let mut spans = vec![Spans::new(); layouts.len()];
-            let mut entries = self.query(q)?;
-            while let Some(found) = entries.next_with_node() {
-                let (node, entry) = found?;
-                if let Some(node_spans) = spans.get_mut(node) {
-                    export::add_span(node_spans, &entry);
-                    summary.entries += 1;
-                }
+        let streams = match plan {
+            None => {
+                let (from, to) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+                self.nodes
+                    .iter()
+                    .map(|(_, l)| export::window_packets(l, from, to))
+                    .collect::<Result<Vec<_>, _>>()?
             }
-            layouts
-                .iter()
-                .zip(&spans)
-                .map(|(layout, spans)| export::entry_packets(layout, spans, whole_flows))
-                .collect::<Result<Vec<_>, _>>()?
+            Some(plan) => {
+                let layouts: Vec<&NodeLayout> = self.indexed().collect();
+                let mut spans = vec![Spans::new(); layouts.len()];
+                let mut entries = self.query_plan(plan)?;
+                while let Some(found) = entries.next_with_node() {
+                    let (node, entry) = found?;
+                    if let Some(node_spans) = spans.get_mut(node) {
+                        export::add_span(node_spans, &entry);
+                        summary.entries += 1;
+                    }
+                }
+                layouts
+                    .iter()
+                    .zip(&spans)
+                    .map(|(layout, spans)| export::entry_packets(layout, spans, whole_flows))
+                    .collect::<Result<Vec<_>, _>>()?
+            }
         };
         export::write_pcap(streams, out, &mut summary)?;
         Ok(summary)
@@ -112,15 +148,28 @@ impl Store {
     pub fn status(&self) -> Result<Vec<NodeStatus>, StoreError> {
         let mut all = Vec::new();
         for (name, layout) in &self.nodes {
-            let mut status = NodeStatus { node: name.clone(), ..NodeStatus::default() };
+            let mut status = NodeStatus {
+                node: name.clone(),
+                ..NodeStatus::default()
+            };
             if layout.index.is_file() {
                 let conn = index::open_readable(&layout.index)?;
                 let rows = segments::load(&conn, &layout.index)?;
-                status.oldest_ns = rows.iter().filter(|r| r.packets > 0).map(|r| r.first_ts).min();
-                status.newest_ns = rows.iter().filter(|r| r.packets > 0).map(|r| r.last_ts).max();
+                status.oldest_ns = rows
+                    .iter()
+                    .filter(|r| r.packets > 0)
+                    .map(|r| r.first_ts)
+                    .min();
+                status.newest_ns = rows
+                    .iter()
+                    .filter(|r| r.packets > 0)
+                    .map(|r| r.last_ts)
+                    .max();
                 status.segments = rows.len() as u64;
                 status.pcap_bytes = rows.iter().map(|r| r.bytes).sum();
-                let entries: i64 = conn.query_row("SELECT count(*) FROM entry_data", [], |r| r.get(0)).at(&layout.index)?;
+                let entries: i64 = conn
+                    .query_row("SELECT count(*) FROM entry_data", [], |r| r.get(0))
+                    .at(&layout.index)?;
                 status.entries = entries as u64;
                 status.index_bytes = index::index_bytes(&layout.index);
             }

@@ -14,7 +14,7 @@ use crate::index::{self, codec};
 use crate::layout::NodeLayout;
 use crate::recover;
 use crate::reindex::Rebuild;
-use crate::retention::Retention;
+use crate::retention::{self, Retention};
 use crate::segment_file::SegmentWriter;
 
 /// Flow locations buffered before they are handed to the index.
@@ -84,7 +84,10 @@ impl FlowBuffer {
     fn take(&mut self) -> Vec<FlowChunk> {
         self.len = 0;
         let seq = self.seq;
-        self.by_stream.drain().map(|(stream, pairs)| FlowChunk { stream, seq, pairs }).collect()
+        self.by_stream
+            .drain()
+            .map(|(stream, pairs)| FlowChunk { stream, seq, pairs })
+            .collect()
     }
 }
 
@@ -95,14 +98,19 @@ impl NodeWriter {
         let layout = NodeLayout::new(root, node);
         std::fs::create_dir_all(&layout.segments).at(&layout.segments)?;
         let conn = index::open_writable(&layout.index)?;
+        // Retention first: on a full disk, deleting old segments is what lets recovery write.
+        if let Some(retention) = Self::retention(&config, &layout, part_bytes(&layout)) {
+            retention::apply(&conn, &layout.index, &retention)?;
+        }
         let rows = recover::recover(&conn, &layout)?;
         let mut counters = Counters::load(&conn, &layout.index, &rows)?;
         // A damaged segment file has no row but keeps its sequence number.
         let files = crate::layout::list_segments(&layout.segments).at(&layout.segments)?;
-        counters.next_seq = files.iter().map(|(n, _)| n.seq + 1).fold(counters.next_seq, i64::max);
-        let mut writer = Self::start(layout, config, conn, counters, None)?;
-        writer.apply_retention(true)?;
-        Ok(writer)
+        counters.next_seq = files
+            .iter()
+            .map(|(n, _)| n.seq + 1)
+            .fold(counters.next_seq, i64::max);
+        Self::start(layout, config, conn, counters, None)
     }
 
     pub(crate) fn start(
@@ -135,7 +143,11 @@ impl NodeWriter {
     ///
     /// When reindexing, the packet must be the next stored one (as [`Store::packets`](crate::Store::packets)
     /// yields them); nothing is written, only its location is indexed.
-    pub fn write_packet(&mut self, packet: &RawPacket, stream: Option<u64>) -> Result<u64, StoreError> {
+    pub fn write_packet(
+        &mut self,
+        packet: &RawPacket,
+        stream: Option<u64>,
+    ) -> Result<u64, StoreError> {
         let (seq, number, offset) = match self.rebuild.as_mut() {
             Some(rebuild) => rebuild.locate(&self.layout, &mut self.index, packet)?,
             None => self.append(packet)?,
@@ -146,10 +158,16 @@ impl NodeWriter {
                 self.hand_over_flows()?;
                 self.flows.seq = seq;
             }
-            self.flows.by_stream.entry(stream).or_default().push((number, offset));
+            self.flows
+                .by_stream
+                .entry(stream)
+                .or_default()
+                .push((number, offset));
             self.flows.len += 1;
         }
-        if self.flows.len >= FLOW_BUFFER || packet.ts_ns.saturating_sub(self.last_progress_ts) >= PROGRESS_EVERY_NS {
+        if self.flows.len >= FLOW_BUFFER
+            || packet.ts_ns.saturating_sub(self.last_progress_ts) >= PROGRESS_EVERY_NS
+        {
             self.progress(packet.ts_ns)?;
         }
         Ok(number)
@@ -169,8 +187,12 @@ impl NodeWriter {
             let created = self.create_segment(packet)?;
             self.open = Some(created);
         }
-        let Some(segment) = self.open.as_mut() else { return Err(StoreError::WriterGone(self.layout.dir.clone())) };
-        let offset = segment.writer.append(packet.ts_ns, packet.orig_len, packet.data)?;
+        let Some(segment) = self.open.as_mut() else {
+            return Err(StoreError::WriterGone(self.layout.dir.clone()));
+        };
+        let offset = segment
+            .writer
+            .append(packet.ts_ns, packet.orig_len, packet.data)?;
         let number = self.next_packet;
         self.next_packet += 1;
         let row = &mut segment.row;
@@ -190,7 +212,11 @@ impl NodeWriter {
         let writer = SegmentWriter::create(path.clone(), packet.linktype)?;
         let row = SegmentRow {
             seq,
-            file: path.file_name().and_then(|f| f.to_str()).unwrap_or_default().to_owned(),
+            file: path
+                .file_name()
+                .and_then(|f| f.to_str())
+                .unwrap_or_default()
+                .to_owned(),
             linktype: packet.linktype,
             first_packet: self.next_packet,
             packets: 0,
@@ -223,36 +249,43 @@ impl NodeWriter {
     }
 
     fn seal_open(&mut self) -> Result<(), StoreError> {
-        let Some(segment) = self.open.take() else { return Ok(()) };
+        let Some(segment) = self.open.take() else {
+            return Ok(());
+        };
         self.hand_over_flows()?;
         let mut row = segment.row;
         let sealed = self.layout.segment_path(row.first_ts, row.seq, true);
         let written = segment.writer.len();
         segment.writer.seal(&sealed)?;
-        row.file = sealed.file_name().and_then(|f| f.to_str()).unwrap_or_default().to_owned();
+        row.file = sealed
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or_default()
+            .to_owned();
         row.bytes = written;
         row.sealed = true;
         self.summary.segments += 1;
         self.summary.bytes += written;
         self.index.send(Op::Segment(row))?;
-        self.apply_retention(false)
+        match Self::retention(&self.config, &self.layout, 0) {
+            Some(retention) => self.index.send(Op::Retain(retention)),
+            None => Ok(()),
+        }
     }
 
-    fn apply_retention(&mut self, wait: bool) -> Result<(), StoreError> {
-        if self.config.storage_limit.is_none() && self.config.retention.is_none() {
-            return Ok(());
+    /// What retention `config` asks for, if any, with `open_bytes` in a segment being written.
+    fn retention(config: &StoreConfig, layout: &NodeLayout, open_bytes: u64) -> Option<Retention> {
+        if config.storage_limit.is_none() && config.retention.is_none() {
+            return None;
         }
-        let retention = Retention {
-            storage_limit: self.config.storage_limit,
-            max_age_ns: self.config.retention.map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
-            open_bytes: self.open.as_ref().map_or(0, |s| s.writer.len()),
-            segments_dir: self.layout.segments.clone(),
-        };
-        if wait {
-            self.index.retain(retention).map(|_| ())
-        } else {
-            self.index.send(Op::Retain(retention, None))
-        }
+        Some(Retention {
+            storage_limit: config.storage_limit,
+            max_age_ns: config
+                .retention
+                .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
+            open_bytes,
+            segments_dir: layout.segments.clone(),
+        })
     }
 
     /// A new flow id, unique within the node's store (across imports and restarts).
@@ -295,6 +328,17 @@ impl NodeWriter {
     }
 }
 
+/// Bytes in `.pcap.part` files a crashed writer left.
+fn part_bytes(layout: &NodeLayout) -> u64 {
+    crate::layout::list_segments(&layout.segments)
+        .unwrap_or_default()
+        .iter()
+        .filter(|(name, _)| !name.sealed)
+        .filter_map(|(_, path)| std::fs::metadata(path).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
 /// Where numbering continues when a store is opened.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Counters {
@@ -308,7 +352,10 @@ impl Counters {
     /// Reads the counters from the index and the recovered segment rows.
     pub fn load(conn: &Connection, path: &Path, rows: &[SegmentRow]) -> Result<Self, StoreError> {
         let one = |sql: &str| -> Result<i64, StoreError> {
-            conn.query_row(sql, [], |r| r.get::<_, Option<i64>>(0)).optional().at(path).map(|v| v.flatten().unwrap_or(0))
+            conn.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
+                .optional()
+                .at(path)
+                .map(|v| v.flatten().unwrap_or(0))
         };
         let saved_stream = one("SELECT value FROM counters WHERE name = 'next_stream'")?;
         let flows_stream = one("SELECT max(stream) FROM flows")? + 1;

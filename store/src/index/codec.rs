@@ -15,7 +15,11 @@ pub(crate) fn encode(entry: &Entry) -> Vec<u8> {
 
 /// Decodes an `entry_data` blob of entry `id` read from the index at `path`.
 pub(crate) fn decode(path: &Path, id: i64, data: &[u8]) -> Result<Entry, StoreError> {
-    let corrupt = |reason: String| StoreError::CorruptEntry { path: path.to_path_buf(), id, reason };
+    let corrupt = |reason: String| StoreError::CorruptEntry {
+        path: path.to_path_buf(),
+        id,
+        reason,
+    };
     let json = lz4_flex::decompress_size_prepended(data).map_err(|e| corrupt(e.to_string()))?;
     serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))
 }
@@ -36,13 +40,20 @@ mod tests {
 
     #[test]
     fn entries_survive_encoding() {
-        let mut entry = Entry { id: 9, timestamp: 1_700_000_000_000_000_001, ..Entry::default() };
+        let mut entry = Entry {
+            id: 9,
+            timestamp: 1_700_000_000_000_000_001,
+            ..Entry::default()
+        };
         entry.request.insert("method".into(), "GET".into());
         entry.response.insert("status".into(), 503.into());
         let data = encode(&entry);
         assert_eq!(decode(Path::new("i"), 9, &data).ok(), Some(entry.clone()));
         assert_eq!(method(&entry), Some("GET"));
         assert_eq!(status(&entry), Some(503));
-        assert!(matches!(decode(Path::new("i"), 9, b"junk"), Err(StoreError::CorruptEntry { id: 9, .. })));
+        assert!(matches!(
+            decode(Path::new("i"), 9, b"junk"),
+            Err(StoreError::CorruptEntry { id: 9, .. })
+        ));
     }
 }

@@ -52,9 +52,16 @@ mod tests {
 
     #[test]
     fn pairs_round_trip_compactly() {
-        let pairs = vec![(1_000_000, 24), (1_000_003, 1_514), (1_000_009, 70_000), (u64::MAX, u64::MAX)];
+        let pairs = vec![
+            (1_000_000, 24),
+            (1_000_003, 1_514),
+            (1_000_009, 70_000),
+            (u64::MAX, u64::MAX),
+        ];
         assert_eq!(decode(&encode(&pairs)), pairs);
-        let near: Vec<(u64, u64)> = (0..100).map(|i| (5_000_000 + i * 2, 24 + i * 100)).collect();
+        let near: Vec<(u64, u64)> = (0..100)
+            .map(|i| (5_000_000 + i * 2, 24 + i * 100))
+            .collect();
         assert!(encode(&near).len() < 2 * 100 + 10);
         assert_eq!(decode(&[0x80]), vec![]);
     }

@@ -37,17 +37,26 @@ pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let found = schema_version(conn, path)?;
     if found > SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
     }
     let tx = conn.transaction().at(path)?;
     for step in MIGRATIONS.iter().skip(usize::try_from(found).unwrap_or(0)) {
         tx.execute_batch(step).at(path)?;
     }
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION).at(path)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .at(path)?;
     tx.commit().at(path)
 }
 
 /// The schema version of the index at `path`.
 pub(crate) fn schema_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
-    conn.pragma_query_value(None, "user_version", |row| row.get(0)).at(path)
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+        .at(path)
 }

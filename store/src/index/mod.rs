@@ -37,7 +37,11 @@ pub(crate) fn open_readable(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "cache_size", -32_768).at(path)?;
     let found = migrate::schema_version(&conn, path)?;
     if found > migrate::SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew { path: path.to_path_buf(), found, supported: migrate::SCHEMA_VERSION });
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: migrate::SCHEMA_VERSION,
+        });
     }
     Ok(conn)
 }
@@ -45,5 +49,9 @@ pub(crate) fn open_readable(path: &Path) -> Result<Connection, StoreError> {
 /// Bytes the index takes on disk (database plus write-ahead log).
 pub(crate) fn index_bytes(path: &Path) -> u64 {
     let wal = crate::reindex::sidecar(path, "-wal");
-    [path, wal.as_path()].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+    [path, wal.as_path()]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
 }

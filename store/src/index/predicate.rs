@@ -25,7 +25,8 @@ enum Kind {
 }
 
 fn column(c: Column) -> (&'static str, Kind) {
-    let side = |s: Side, src: &'static str, dst: &'static str| if s == Side::Src { src } else { dst };
+    let side =
+        |s: Side, src: &'static str, dst: &'static str| if s == Side::Src { src } else { dst };
     match c {
         Column::Timestamp => ("e.ts", Kind::Int),
         Column::NodeName => ("e.node", Kind::Name),
@@ -63,7 +64,11 @@ pub(crate) fn to_sql(pred: &IndexPredicate) -> SqlCondition {
 fn write(pred: &IndexPredicate, out: &mut SqlCondition) {
     match pred {
         IndexPredicate::True => out.sql.push('1'),
-        IndexPredicate::Cmp { column: c, op, value } => write_cmp(*c, *op, value, out),
+        IndexPredicate::Cmp {
+            column: c,
+            op,
+            value,
+        } => write_cmp(*c, *op, value, out),
         IndexPredicate::In { column: c, values } => write_in(*c, values, out),
         IndexPredicate::And(parts) => write_joined(parts, " AND ", '1', out),
         IndexPredicate::Or(parts) => write_joined(parts, " OR ", '0', out),
@@ -109,8 +114,13 @@ fn write_cmp(c: Column, op: CmpOp, value: &Literal, out: &mut SqlCondition) {
             out.params.push(SqlValue::Text(s.clone()));
             match op {
                 CmpOp::Eq => format!("coalesce({col} = (SELECT id FROM names WHERE s = ?), 0)"),
-                CmpOp::Ne => format!("(NOT coalesce({col} = (SELECT id FROM names WHERE s = ?), 0))"),
-                _ => format!("coalesce((SELECT s FROM names WHERE id = {col}) {} ?, 0)", op_sql(op)),
+                CmpOp::Ne => {
+                    format!("(NOT coalesce({col} = (SELECT id FROM names WHERE s = ?), 0))")
+                }
+                _ => format!(
+                    "coalesce((SELECT s FROM names WHERE id = {col}) {} ?, 0)",
+                    op_sql(op)
+                ),
             }
         }
         // A literal of the wrong type never equals the column, so only `!=` holds.
@@ -125,7 +135,9 @@ fn write_in(c: Column, values: &[Literal], out: &mut SqlCondition) {
     for value in values {
         match (&kind, value) {
             (Kind::Name, Literal::Str(s)) => out.params.push(SqlValue::Text(s.clone())),
-            (Kind::Int | Kind::NullableInt, Literal::Int(v)) => out.params.push(SqlValue::Integer(*v)),
+            (Kind::Int | Kind::NullableInt, Literal::Int(v)) => {
+                out.params.push(SqlValue::Integer(*v))
+            }
             _ => continue,
         }
         placeholders.push("?");
@@ -154,21 +166,35 @@ mod tests {
                 op: CmpOp::Eq,
                 value: Literal::Str("payments".into()),
             },
-            IndexPredicate::Cmp { column: Column::Status, op: CmpOp::Ge, value: Literal::Int(500) },
+            IndexPredicate::Cmp {
+                column: Column::Status,
+                op: CmpOp::Ge,
+                value: Literal::Int(500),
+            },
         ]);
         let cond = to_sql(&pred);
         assert_eq!(
             cond.sql,
             "(coalesce(e.dst_name = (SELECT id FROM names WHERE s = ?), 0) AND coalesce(e.status >= ?, 0))"
         );
-        assert_eq!(cond.params, vec![SqlValue::Text("payments".into()), SqlValue::Integer(500)]);
+        assert_eq!(
+            cond.params,
+            vec![SqlValue::Text("payments".into()), SqlValue::Integer(500)]
+        );
     }
 
     #[test]
     fn mismatched_literals_only_satisfy_not_equal() {
-        let ne = IndexPredicate::Cmp { column: Column::Status, op: CmpOp::Ne, value: Literal::Str("x".into()) };
+        let ne = IndexPredicate::Cmp {
+            column: Column::Status,
+            op: CmpOp::Ne,
+            value: Literal::Str("x".into()),
+        };
         assert_eq!(to_sql(&ne).sql, "1");
-        let inn = IndexPredicate::In { column: Column::Port(Side::Dst), values: vec![Literal::Str("x".into())] };
+        let inn = IndexPredicate::In {
+            column: Column::Port(Side::Dst),
+            values: vec![Literal::Str("x".into())],
+        };
         assert_eq!(to_sql(&inn).sql, "0");
     }
 }

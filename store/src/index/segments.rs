@@ -87,17 +87,32 @@ pub(crate) fn upsert(conn: &Connection, path: &Path, row: &SegmentRow) -> Result
 
 /// Deletes segment `seq` and the flow locations in it.
 pub(crate) fn delete(conn: &Connection, path: &Path, seq: i64) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM flows WHERE seq = ?1").at(path)?.execute([seq]).at(path)?;
-    conn.prepare_cached("DELETE FROM segments WHERE seq = ?1").at(path)?.execute([seq]).at(path)?;
+    conn.prepare_cached("DELETE FROM flows WHERE seq = ?1")
+        .at(path)?
+        .execute([seq])
+        .at(path)?;
+    conn.prepare_cached("DELETE FROM segments WHERE seq = ?1")
+        .at(path)?
+        .execute([seq])
+        .at(path)?;
     Ok(())
 }
 
 /// Deletes the entries that started before `cutoff_ns`.
-pub(crate) fn delete_entries_before(conn: &Connection, path: &Path, cutoff_ns: i64) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM entry_data WHERE id IN (SELECT id FROM entries WHERE ts < ?1)")
+pub(crate) fn delete_entries_before(
+    conn: &Connection,
+    path: &Path,
+    cutoff_ns: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "DELETE FROM entry_data WHERE id IN (SELECT id FROM entries WHERE ts < ?1)",
+    )
+    .at(path)?
+    .execute([cutoff_ns])
+    .at(path)?;
+    conn.prepare_cached("DELETE FROM entries WHERE ts < ?1")
         .at(path)?
         .execute([cutoff_ns])
         .at(path)?;
-    conn.prepare_cached("DELETE FROM entries WHERE ts < ?1").at(path)?.execute([cutoff_ns]).at(path)?;
     Ok(())
 }

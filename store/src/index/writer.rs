@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -43,8 +43,8 @@ pub(crate) enum Op {
     Flows(Vec<FlowChunk>),
     /// Remember the next flow id.
     NextStream(u64),
-    /// Apply retention; the reply says which segment files were deleted.
-    Retain(Retention, Option<SyncSender<Result<Vec<PathBuf>, StoreError>>>),
+    /// Apply retention (a failure is logged: it must not stop capture).
+    Retain(Retention),
     /// Commit now and reply.
     Flush(SyncSender<()>),
 }
@@ -64,15 +64,37 @@ impl IndexWriter {
         let thread_path = path.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("shark-index".into())
-            .spawn(move || Worker { conn, path: thread_path, names }.run(rx))
+            .spawn(move || {
+                Worker {
+                    conn,
+                    path: thread_path,
+                    names,
+                }
+                .run(rx)
+            })
             .map_err(|e| StoreError::io(path, e))?;
-        Ok(IndexWriter { path: path.to_path_buf(), tx: Some(tx), thread: Some(thread) })
+        Ok(IndexWriter {
+            path: path.to_path_buf(),
+            tx: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// Queues `op`; if the thread has stopped, returns its error.
     pub fn send(&mut self, op: Op) -> Result<(), StoreError> {
-        let sent = self.tx.as_ref().map(|tx| tx.send(op).is_ok()).unwrap_or(false);
-        if sent { Ok(()) } else { Err(self.stop().err().unwrap_or_else(|| StoreError::WriterGone(self.path.clone()))) }
+        let sent = self
+            .tx
+            .as_ref()
+            .map(|tx| tx.send(op).is_ok())
+            .unwrap_or(false);
+        if sent {
+            Ok(())
+        } else {
+            Err(self
+                .stop()
+                .err()
+                .unwrap_or_else(|| StoreError::WriterGone(self.path.clone())))
+        }
     }
 
     /// Commits everything queued so far and waits for it.
@@ -81,17 +103,10 @@ impl IndexWriter {
         self.send(Op::Flush(reply))?;
         match done.recv() {
             Ok(()) => Ok(()),
-            Err(_) => Err(self.stop().err().unwrap_or_else(|| StoreError::WriterGone(self.path.clone()))),
-        }
-    }
-
-    /// Applies retention and waits for the deleted segment files.
-    pub fn retain(&mut self, retention: Retention) -> Result<Vec<PathBuf>, StoreError> {
-        let (reply, done) = sync_channel(1);
-        self.send(Op::Retain(retention, Some(reply)))?;
-        match done.recv() {
-            Ok(result) => result,
-            Err(_) => Err(self.stop().err().unwrap_or_else(|| StoreError::WriterGone(self.path.clone()))),
+            Err(_) => Err(self
+                .stop()
+                .err()
+                .unwrap_or_else(|| StoreError::WriterGone(self.path.clone()))),
         }
     }
 
@@ -99,7 +114,9 @@ impl IndexWriter {
     pub fn stop(&mut self) -> Result<(), StoreError> {
         self.tx = None;
         match self.thread.take() {
-            Some(thread) => thread.join().unwrap_or_else(|_| Err(StoreError::WriterGone(self.path.clone()))),
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::WriterGone(self.path.clone()))),
             None => Ok(()),
         }
     }
@@ -115,7 +132,9 @@ impl Drop for IndexWriter {
 
 fn load_names(conn: &Connection, path: &Path) -> Result<HashMap<String, i64>, StoreError> {
     let mut stmt = conn.prepare("SELECT s, id FROM names").at(path)?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).at(path)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .at(path)?;
     rows.collect::<Result<HashMap<_, _>, _>>().at(path)
 }
 
@@ -140,16 +159,11 @@ impl Worker {
                         replies.push(reply);
                         break;
                     }
-                    Op::Retain(retention, reply) => {
+                    Op::Retain(retention) => {
                         // Retention deletes files, so what precedes it is committed first.
                         self.conn.execute_batch("COMMIT").at(&self.path)?;
-                        let result = retention::apply(&self.conn, &self.path, &retention);
-                        let failed = result.as_ref().err().map(|e| e.to_string());
-                        if let Some(reply) = reply {
-                            let _ = reply.send(result);
-                        }
-                        if let Some(reason) = failed {
-                            tracing::warn!("retention on {}: {reason}", self.path.display());
+                        if let Err(e) = retention::apply(&self.conn, &self.path, &retention) {
+                            tracing::warn!("retention on {}: {e}", self.path.display());
                         }
                         self.conn.execute_batch("BEGIN").at(&self.path)?;
                     }
@@ -160,17 +174,16 @@ impl Worker {
                     break;
                 }
                 let left = BATCH_AGE.saturating_sub(started.elapsed());
-                next = match rx.recv_timeout(left) {
-                    Ok(op) => Some(op),
-                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-                };
+                next = rx.recv_timeout(left).ok();
             }
             self.conn.execute_batch("COMMIT").at(&self.path)?;
             for reply in replies {
                 let _ = reply.send(());
             }
         }
-        self.conn.pragma_update(None, "wal_checkpoint", "TRUNCATE").at(&self.path)?;
+        self.conn
+            .pragma_update(None, "wal_checkpoint", "TRUNCATE")
+            .at(&self.path)?;
         Ok(())
     }
 
@@ -181,13 +194,15 @@ impl Worker {
             Op::Flows(chunks) => self.insert_flows(&chunks),
             Op::NextStream(next) => {
                 self.conn
-                    .prepare_cached("INSERT OR REPLACE INTO counters (name, value) VALUES ('next_stream', ?1)")
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO counters (name, value) VALUES ('next_stream', ?1)",
+                    )
                     .at(&self.path)?
                     .execute([next as i64])
                     .at(&self.path)?;
                 Ok(())
             }
-            Op::Retain(..) | Op::Flush(_) => Ok(()),
+            Op::Retain(_) | Op::Flush(_) => Ok(()),
         }
     }
 
@@ -195,7 +210,11 @@ impl Worker {
         if let Some(&id) = self.names.get(s) {
             return Ok(id);
         }
-        self.conn.prepare_cached("INSERT INTO names (s) VALUES (?1)").at(&self.path)?.execute([s]).at(&self.path)?;
+        self.conn
+            .prepare_cached("INSERT INTO names (s) VALUES (?1)")
+            .at(&self.path)?
+            .execute([s])
+            .at(&self.path)?;
         let id = self.conn.last_insert_rowid();
         self.names.insert(s.to_owned(), id);
         Ok(id)
@@ -264,7 +283,9 @@ impl Worker {
             )
             .at(&self.path)?;
         for chunk in chunks {
-            let (Some(first), Some(last)) = (chunk.pairs.first(), chunk.pairs.last()) else { continue };
+            let (Some(first), Some(last)) = (chunk.pairs.first(), chunk.pairs.last()) else {
+                continue;
+            };
             stmt.execute(params![
                 chunk.stream as i64,
                 chunk.seq,

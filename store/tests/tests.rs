@@ -1,0 +1,9 @@
+//! Integration tests of the store, through its public API, on real captures checked with tshark.
+
+mod corrupt;
+mod crash;
+mod disk_full;
+mod import;
+mod reindex;
+mod retention;
+mod util;
