@@ -14,7 +14,7 @@ const FLUSHED_AT: u64 = 3_000;
 
 fn config() -> StoreConfig {
     StoreConfig {
-        segment_size: 256 * 1024,
+        segment_size: 1024 * 1024,
         ..StoreConfig::default()
     }
 }
@@ -58,7 +58,16 @@ fn sigkill_mid_import_loses_nothing_sealed_and_writing_continues() {
         .map_while(Result::ok)
         .any(|l| l.ends_with("flushed"));
     assert!(flushed, "the writer never reported its flush");
+    // Let it seal a few segments, then kill it while one is open.
     std::thread::sleep(Duration::from_millis(300));
+    let part_open = || {
+        segment_files(dir.path(), "n")
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with(".part"))
+    };
+    while !part_open() {
+        std::thread::yield_now();
+    }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
