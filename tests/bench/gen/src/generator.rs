@@ -1,5 +1,5 @@
-//! The schedule: N flow slots picked at random, each step advancing one flow by one exchange, with time
-//! proportional to the bytes written so the corpus spans the requested duration.
+//! The schedule: N flow slots, opened in turn and then picked at random, each step advancing one flow by
+//! one exchange, with time proportional to the bytes written so the corpus spans the requested duration.
 
 use std::io::Write;
 use std::mem;
@@ -78,15 +78,23 @@ pub fn generate<W: Write>(config: &Config, out: W) -> Result<Summary, GenError> 
             concurrent_flows: config.flows,
             ..Summary::default()
         },
+        open_connections: 0,
     };
+    // The first N steps open every slot once, so all N flows are open together; then slots go at random.
+    let mut steps = 0u64;
     while generator.out.bytes() < config.size {
         let elapsed = u128::from(config.duration_ns) * u128::from(generator.out.bytes())
             / u128::from(config.size.max(1));
         generator
             .out
             .at_least(config.start_ns.saturating_add(elapsed as u64));
-        let index = generator.rng.below(config.flows) as usize;
-        generator.step(index)?;
+        let index = if steps < config.flows {
+            steps
+        } else {
+            generator.rng.below(config.flows)
+        };
+        generator.step(index as usize)?;
+        steps += 1;
     }
     for index in 0..generator.slots.len() {
         generator.close(index)?;
@@ -138,6 +146,7 @@ struct Generator<'c, W: Write> {
     request: Vec<u8>,
     response: Vec<u8>,
     summary: Summary,
+    open_connections: u64,
 }
 
 impl<W: Write> Generator<'_, W> {
@@ -253,6 +262,11 @@ impl<W: Write> Generator<'_, W> {
         );
         conn.open(&mut self.out)?;
         self.summary.tcp_connections += 1;
+        self.open_connections += 1;
+        self.summary.peak_open_connections = self
+            .summary
+            .peak_open_connections
+            .max(self.open_connections);
         if protocol == Protocol::Postgres {
             postgres::startup(
                 &mut self.request,
@@ -328,6 +342,7 @@ impl<W: Write> Generator<'_, W> {
             conn.send(&mut self.out, Side::Client, &self.request)?;
         }
         conn.close(&mut self.out)?;
+        self.open_connections -= 1;
         Ok(())
     }
 

@@ -7,8 +7,9 @@
 //! UDP checksums, contiguous sequence numbers, handshakes and FINs), so tshark dissects the file without a
 //! warning and its counts can be checked against the [`Summary`] the generator returns.
 //!
-//! The design decision that matters: time is a function of bytes written. Each step picks one of N flow
-//! slots at random and advances it by one exchange; the clock first moves to `start + duration × bytes /
+//! The design decision that matters: time is a function of bytes written. Each step advances one of N flow
+//! slots by one exchange (the first N steps open every slot, so N flows are open at once; later steps pick
+//! slots at random); the clock first moves to `start + duration × bytes /
 //! size`, so the corpus spans the requested duration whatever the mix, and frames stay in time order
 //! without buffering (memory is the slots, about 50 bytes each).
 //!

@@ -26,6 +26,8 @@ pub struct Summary {
     pub last_ns: u64,
     /// TCP connections opened (and closed: every one ends with FINs).
     pub tcp_connections: u64,
+    /// Most TCP connections open at the same time.
+    pub peak_open_connections: u64,
     /// HTTP/1.1 exchanges.
     pub http: HttpCounts,
     /// DNS exchanges.

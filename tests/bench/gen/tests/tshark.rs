@@ -164,6 +164,17 @@ fn every_frame_is_valid_on_the_wire() {
 }
 
 #[test]
+fn every_flow_slot_is_open_at_once() {
+    let config = Config {
+        flows: 5_000,
+        exchanges_per_flow: 4,
+        ..small(8, "http=1,redis=1,postgres=1")
+    };
+    let summary = generate(&config, std::io::sink()).unwrap();
+    assert_eq!(summary.peak_open_connections, 5_000);
+}
+
+#[test]
 fn the_corpus_spans_the_requested_window() {
     let config = Config {
         duration_ns: 6 * 3_600_000_000_000,
