@@ -75,15 +75,15 @@ impl Half {
     }
 
     /// The fields every HTTP/2 message has: `headers`, `trailers`, `body` (when it is text), `size`.
-    fn common_fields(&self, message: &mut Message, with_body: bool) {
+    fn common_fields(&mut self, message: &mut Message, with_body: bool) {
         if let Some(headers) = &self.headers {
             message.insert("headers".into(), Value::Object(header_map(headers)));
         }
         if let Some(trailers) = &self.trailers {
             message.insert("trailers".into(), Value::Object(header_map(trailers)));
         }
-        if with_body && let Some(text) = body_text(&self.body) {
-            message.insert("body".into(), json!(text));
+        if with_body && let Some(text) = body_text(std::mem::take(&mut self.body)) {
+            message.insert("body".into(), Value::String(text));
         }
         message.insert("size".into(), json!(self.size));
     }
@@ -290,7 +290,7 @@ fn query_map(query: &str) -> Message {
 
 /// The body as text, when it is UTF-8 without control characters other than tab and line breaks
 /// (a multi-byte character cut by the cap is dropped).
-fn body_text(body: &[u8]) -> Option<&str> {
+fn body_text(body: Vec<u8>) -> Option<String> {
     if body.is_empty()
         || body
             .iter()
@@ -298,9 +298,14 @@ fn body_text(body: &[u8]) -> Option<&str> {
     {
         return None;
     }
-    match std::str::from_utf8(body) {
+    match String::from_utf8(body) {
         Ok(text) => Some(text),
-        Err(e) if e.error_len().is_none() => std::str::from_utf8(body.get(..e.valid_up_to())?).ok(),
+        Err(e) if e.utf8_error().error_len().is_none() => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            String::from_utf8(bytes).ok()
+        }
         Err(_) => None,
     }
 }
@@ -366,13 +371,16 @@ mod tests {
 
     #[test]
     fn binary_body_is_not_text() {
-        assert_eq!(body_text(&[0xff, 0xfe]), None);
+        assert_eq!(body_text(vec![0xff, 0xfe]), None);
         assert_eq!(
-            body_text(b"\0\0\0\0\x0c\n\n66VCHSJNUP"),
+            body_text(b"\0\0\0\0\x0c\n\n66VCHSJNUP".to_vec()),
             None,
             "a protobuf message is not text"
         );
-        assert_eq!(body_text(b"{\"a\": 1}\r\n"), Some("{\"a\": 1}\r\n"));
-        assert_eq!(body_text("é".as_bytes().get(..1).unwrap()), Some(""));
+        assert_eq!(
+            body_text(b"{\"a\": 1}\r\n".to_vec()).as_deref(),
+            Some("{\"a\": 1}\r\n")
+        );
+        assert_eq!(body_text(b"ok \xc3".to_vec()).as_deref(), Some("ok "));
     }
 }
