@@ -4,6 +4,7 @@ mod corrupt;
 mod crash;
 mod disk_full;
 mod import;
+mod kfl_filters;
 mod reindex;
 mod retention;
 mod util;

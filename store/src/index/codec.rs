@@ -29,9 +29,12 @@ pub(crate) fn method(entry: &Entry) -> Option<&str> {
     entry.request.get("method").and_then(|m| m.as_str())
 }
 
-/// `response.status` when it is a whole number.
+/// `response.status` when it is a whole number (or text that reads as one, as KFL reads it).
 pub(crate) fn status(entry: &Entry) -> Option<i64> {
-    entry.response.get("status").and_then(|s| s.as_i64())
+    let status = entry.response.get("status")?;
+    status
+        .as_i64()
+        .or_else(|| status.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 #[cfg(test)]
