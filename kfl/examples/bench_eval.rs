@@ -57,14 +57,25 @@ fn endpoint<'a>(end: &'a Endpoint, field: &str) -> Value<'a> {
 
 /// A field of a request or response map; `headers["name"]` ignores the name's case.
 fn message<'a>(map: &'a Map<String, Json>, path: &[PathSegment]) -> Value<'a> {
-    let Some((PathSegment::Field(first), rest)) = path.split_first() else { return Value::Nil };
-    let Some(mut at) = map.get(&**first) else { return Value::Nil };
+    let Some((PathSegment::Field(first), rest)) = path.split_first() else {
+        return Value::Nil;
+    };
+    let Some(mut at) = map.get(&**first) else {
+        return Value::Nil;
+    };
     for segment in rest {
         let next = match (segment, at) {
-            (PathSegment::Key(key), Json::Object(object)) if &**first == "headers" => object
-                .get(&**key)
-                .or_else(|| object.iter().find(|(name, _)| name.eq_ignore_ascii_case(key)).map(|(_, v)| v)),
-            (PathSegment::Field(key) | PathSegment::Key(key), Json::Object(object)) => object.get(&**key),
+            (PathSegment::Key(key), Json::Object(object)) if &**first == "headers" => {
+                object.get(&**key).or_else(|| {
+                    object
+                        .iter()
+                        .find(|(name, _)| name.eq_ignore_ascii_case(key))
+                        .map(|(_, v)| v)
+                })
+            }
+            (PathSegment::Field(key) | PathSegment::Key(key), Json::Object(object)) => {
+                object.get(&**key)
+            }
             (PathSegment::Index(i), Json::Array(items)) => items.get(*i),
             _ => None,
         };
@@ -78,7 +89,9 @@ fn message<'a>(map: &'a Map<String, Json>, path: &[PathSegment]) -> Value<'a> {
 
 impl Record for Entry {
     fn get(&self, path: &[PathSegment]) -> Value<'_> {
-        let Some((PathSegment::Field(first), rest)) = path.split_first() else { return Value::Nil };
+        let Some((PathSegment::Field(first), rest)) = path.split_first() else {
+            return Value::Nil;
+        };
         let field = |i: usize| match rest.get(i) {
             Some(PathSegment::Field(name)) => &**name,
             _ => "",
@@ -121,17 +134,45 @@ impl Rng {
 fn entries(count: usize) -> Vec<Entry> {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let namespaces = ["shop", "payments", "kube-system", "monitoring", "default"];
-    let names = ["checkout", "cart", "web", "api", "payments", "coredns", "prometheus"];
-    let protocols = [("http", "1.1"), ("http", "1.1"), ("http", "1.1"), ("http", "2"), ("grpc", "2"), ("dns", ""), ("redis", "")];
-    let statuses = [200, 200, 200, 201, 204, 301, 304, 400, 401, 403, 404, 404, 500, 502, 503];
-    let paths = ["/", "/api/v1/cart", "/api/v1/checkout", "/healthz", "/metrics", "/static/app.js"];
+    let names = [
+        "checkout",
+        "cart",
+        "web",
+        "api",
+        "payments",
+        "coredns",
+        "prometheus",
+    ];
+    let protocols = [
+        ("http", "1.1"),
+        ("http", "1.1"),
+        ("http", "1.1"),
+        ("http", "2"),
+        ("grpc", "2"),
+        ("dns", ""),
+        ("redis", ""),
+    ];
+    let statuses = [
+        200, 200, 200, 201, 204, 301, 304, 400, 401, 403, 404, 404, 500, 502, 503,
+    ];
+    let paths = [
+        "/",
+        "/api/v1/cart",
+        "/api/v1/checkout",
+        "/healthz",
+        "/metrics",
+        "/static/app.js",
+    ];
     let extra_headers = [
         ("Accept", "application/json"),
         ("Accept-Encoding", "gzip, deflate, br"),
         ("Connection", "keep-alive"),
         ("Content-Type", "application/json; charset=utf-8"),
         ("X-Request-Id", "5d3f2c1e-8a4b-4f7e-9c2d-1b0a3e5f7d9c"),
-        ("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        (
+            "Traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ),
         ("Cookie", "session=3b1f9e; theme=dark"),
         ("Cache-Control", "no-cache"),
         ("X-Forwarded-For", "203.0.113.7"),
@@ -158,17 +199,26 @@ fn entries(count: usize) -> Vec<Entry> {
                 headers.insert(name.into(), json!(value));
             }
             match rng.next() % 3 {
-                0 => headers.insert("authorization".into(), json!("Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.e30.sig")),
+                0 => headers.insert(
+                    "authorization".into(),
+                    json!("Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.e30.sig"),
+                ),
                 1 => headers.insert("Authorization".into(), json!("Basic dXNlcjpwYXNz")),
                 _ => None,
             };
             let mut request = Map::new();
-            request.insert("method".into(), json!(rng.pick(&["GET", "GET", "GET", "POST", "PUT", "DELETE"])));
+            request.insert(
+                "method".into(),
+                json!(rng.pick(&["GET", "GET", "GET", "POST", "PUT", "DELETE"])),
+            );
             request.insert("path".into(), json!(rng.pick(&paths)));
             request.insert("headers".into(), Json::Object(headers));
             let mut response = Map::new();
             response.insert("status".into(), json!(rng.pick(&statuses)));
-            response.insert("headers".into(), json!({ "Content-Type": "application/json", "Content-Length": "512" }));
+            response.insert(
+                "headers".into(),
+                json!({ "Content-Type": "application/json", "Content-Length": "512" }),
+            );
             Entry {
                 timestamp: 1_773_525_600_000_000_000 + i as i64 * 1_000_000,
                 elapsed_time: (rng.next() % 5_000) as f64 / 10.0,
@@ -187,7 +237,12 @@ fn entries(count: usize) -> Vec<Entry> {
 /// Nanoseconds this thread has spent on a CPU (`/proc/thread-self/schedstat`), so that a busy,
 /// shared machine does not count time spent waiting for a core.
 fn cpu_nanos() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat").ok()?.split_whitespace().next()?.parse().ok()
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn measure(label: &str, source: &str, entries: &[Entry], budget: Duration) {
@@ -210,7 +265,9 @@ fn measure(label: &str, source: &str, entries: &[Entry], budget: Duration) {
         evaluated += entries.len() as u64;
     }
     let seconds = started.elapsed().as_secs_f64();
-    let cpu_seconds = cpu_started.zip(cpu_nanos()).map_or(seconds, |(start, end)| (end - start) as f64 / 1e9);
+    let cpu_seconds = cpu_started
+        .zip(cpu_nanos())
+        .map_or(seconds, |(start, end)| (end - start) as f64 / 1e9);
     println!(
         "{label}:\n  {:.2} M entries/s per CPU-second on one core ({:.2} M/s wall clock; {evaluated} entries, {cpu_seconds:.2}s on CPU of {seconds:.2}s, {:.1}% matched)\n  filter: {source}",
         evaluated as f64 / cpu_seconds / 1e6,
@@ -220,7 +277,10 @@ fn measure(label: &str, source: &str, entries: &[Entry], budget: Duration) {
 }
 
 fn main() {
-    let seconds: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(3);
+    let seconds: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(3);
     let budget = Duration::from_secs(seconds);
     let typical = r#"http and response.status >= 400 and dst.namespace == "shop" and request.headers["Authorization"] == r"Bearer .*""#;
     let regex_first = r#"request.headers["Authorization"] == r"Bearer .*" and http and response.status >= 400 and dst.namespace == "shop""#;
@@ -228,8 +288,23 @@ fn main() {
     // small working set measures that. A large working set measures cache misses in the entries'
     // maps instead (the record's cost, not the filter's).
     let hot = entries(1_000);
-    measure("4 predicates, one header regex; 1,000 decoded entries (in cache)", typical, &hot, budget);
-    measure("same, regex first so every entry runs the regex; 1,000 entries", regex_first, &hot, budget);
+    measure(
+        "4 predicates, one header regex; 1,000 decoded entries (in cache)",
+        typical,
+        &hot,
+        budget,
+    );
+    measure(
+        "same, regex first so every entry runs the regex; 1,000 entries",
+        regex_first,
+        &hot,
+        budget,
+    );
     let cold = entries(200_000);
-    measure("4 predicates, one header regex; 200,000 entries (out of cache)", typical, &cold, budget);
+    measure(
+        "4 predicates, one header regex; 200,000 entries (out of cache)",
+        typical,
+        &cold,
+        budget,
+    );
 }

@@ -191,12 +191,37 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
             limit: None,
         });
     }
+    if source.len() > MAX_SOURCE_BYTES {
+        let diagnostic = Diagnostic::new(
+            diagnostic::Code::TooLong,
+            span::Span::new(MAX_SOURCE_BYTES, source.len()),
+            format!(
+                "filter is too long ({} bytes; the limit is {MAX_SOURCE_BYTES})",
+                source.len()
+            ),
+        )
+        .with_help("match many values with `x in [..]`, or split the query");
+        return Err(Diagnostics::new(source, vec![diagnostic]));
+    }
     let syntax =
         parse::parse(source).map_err(|diagnostic| Diagnostics::new(source, vec![diagnostic]))?;
     let mut checker = Checker::new(schema, now);
     let mut conjuncts = Vec::new();
     let mut limit = None;
+    let mut too_deep = Vec::new();
     for node in top_level_conjuncts(syntax) {
+        if node.depth() > MAX_DEPTH {
+            too_deep.push(
+                Diagnostic::new(
+                    diagnostic::Code::TooDeep,
+                    node.span,
+                    "condition is nested too deeply",
+                )
+                .with_label(format!("more than {MAX_DEPTH} levels"))
+                .with_help("match many values with `x in [..]` rather than a long chain of `or`"),
+            );
+            continue;
+        }
         if let Some(count) = checker.limit(&node) {
             limit = match (limit, count) {
                 (Some(previous), Some(count)) => Some(usize::min(previous, count)),
@@ -208,7 +233,8 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
             conjuncts.push(Conjunct { syntax: node, expr });
         }
     }
-    let diagnostics = checker.into_diagnostics();
+    let mut diagnostics = checker.into_diagnostics();
+    diagnostics.extend(too_deep);
     if !diagnostics.is_empty() {
         return Err(Diagnostics::new(source, diagnostics));
     }
@@ -219,17 +245,23 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
     })
 }
 
-/// Splits `a and b and (c or d)` into `[a, b, c or d]`.
+/// The longest filter accepted, in bytes.
+const MAX_SOURCE_BYTES: usize = 64 * 1024;
+
+/// The deepest nesting accepted in one top-level condition (checking and evaluation recurse).
+const MAX_DEPTH: usize = 100;
+
+/// Splits `a and b and (c or d)` into `[a, b, c or d]`, without recursion.
 fn top_level_conjuncts(node: ast::Node<ast::Expr>) -> Vec<ast::Node<ast::Expr>> {
     let mut out = Vec::new();
     let mut pending = vec![node];
-    while let Some(node) = pending.pop() {
-        match node.node {
+    while let Some(mut node) = pending.pop() {
+        match &mut node.node {
             ast::Expr::Binary { op, lhs, rhs } if op.node == ast::BinaryOp::And => {
-                pending.push(*rhs);
-                pending.push(*lhs);
+                pending.push(ast::take_box(rhs));
+                pending.push(ast::take_box(lhs));
             }
-            other => out.push(ast::Node::new(node.span, other)),
+            _ => out.push(node),
         }
     }
     out

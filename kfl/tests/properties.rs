@@ -22,15 +22,29 @@ fn boxed(expr: Expr) -> Box<Node<Expr>> {
 }
 
 fn name() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["src", "dst", "name", "request", "headers", "timestamp", "x", "_y", "a1", "http"])
-        .prop_map(str::to_string)
+    prop::sample::select(vec![
+        "src",
+        "dst",
+        "name",
+        "request",
+        "headers",
+        "timestamp",
+        "x",
+        "_y",
+        "a1",
+        "http",
+    ])
+    .prop_map(str::to_string)
 }
 
 fn literal() -> impl Strategy<Value = Literal> {
     prop_oneof![
         "\\PC{0,6}".prop_map(Literal::Str),
-        prop::collection::vec(prop::sample::select(vec!['"', '\\', '\n', '\t', '\u{1}', 'é', 'a']), 0..4)
-            .prop_map(|chars| Literal::Str(chars.into_iter().collect())),
+        prop::collection::vec(
+            prop::sample::select(vec!['"', '\\', '\n', '\t', '\u{1}', 'é', 'a']),
+            0..4
+        )
+        .prop_map(|chars| Literal::Str(chars.into_iter().collect())),
         "[a-z.*+?|()]{0,6}".prop_map(Literal::Regex),
         (0i64..=i64::MAX).prop_map(Literal::Int),
         (0.0f64..1e12).prop_map(Literal::Float),
@@ -42,24 +56,60 @@ fn literal() -> impl Strategy<Value = Literal> {
 }
 
 fn expr() -> impl Strategy<Value = Expr> {
-    let leaf = prop_oneof![literal().prop_map(Expr::Literal), name().prop_map(Expr::Ident)];
+    let leaf = prop_oneof![
+        literal().prop_map(Expr::Literal),
+        name().prop_map(Expr::Ident)
+    ];
     leaf.prop_recursive(4, 48, 3, |inner| {
         let args = prop::collection::vec(inner.clone().prop_map(node), 0..3);
         prop_oneof![
-            (inner.clone(), name()).prop_map(|(base, name)| Expr::Field { base: boxed(base), name: node_of(name) }),
-            (inner.clone(), prop_oneof!["\\PC{0,4}".prop_map(Key::Name), (0i64..100).prop_map(Key::Position)])
-                .prop_map(|(base, key)| Expr::Index { base: boxed(base), key: node_of(key) }),
-            (name(), args.clone()).prop_map(|(name, args)| Expr::Call { name: node_of(name), args }),
-            (inner.clone(), name(), args.clone())
-                .prop_map(|(receiver, name, args)| Expr::Method { receiver: boxed(receiver), name: node_of(name), args }),
-            (prop::sample::select(vec![UnaryOp::Not, UnaryOp::Neg]), inner.clone())
-                .prop_map(|(op, operand)| Expr::Unary { op: node_of(op), operand: boxed(operand) }),
+            (inner.clone(), name()).prop_map(|(base, name)| Expr::Field {
+                base: boxed(base),
+                name: node_of(name)
+            }),
             (
-                prop::sample::select(vec![BinaryOp::And, BinaryOp::Or, BinaryOp::Add, BinaryOp::Sub]),
+                inner.clone(),
+                prop_oneof![
+                    "\\PC{0,4}".prop_map(Key::Name),
+                    (0i64..100).prop_map(Key::Position)
+                ]
+            )
+                .prop_map(|(base, key)| Expr::Index {
+                    base: boxed(base),
+                    key: node_of(key)
+                }),
+            (name(), args.clone()).prop_map(|(name, args)| Expr::Call {
+                name: node_of(name),
+                args
+            }),
+            (inner.clone(), name(), args.clone()).prop_map(|(receiver, name, args)| Expr::Method {
+                receiver: boxed(receiver),
+                name: node_of(name),
+                args
+            }),
+            (
+                prop::sample::select(vec![UnaryOp::Not, UnaryOp::Neg]),
+                inner.clone()
+            )
+                .prop_map(|(op, operand)| Expr::Unary {
+                    op: node_of(op),
+                    operand: boxed(operand)
+                }),
+            (
+                prop::sample::select(vec![
+                    BinaryOp::And,
+                    BinaryOp::Or,
+                    BinaryOp::Add,
+                    BinaryOp::Sub
+                ]),
                 inner.clone(),
                 inner.clone()
             )
-                .prop_map(|(op, lhs, rhs)| Expr::Binary { op: node_of(op), lhs: boxed(lhs), rhs: boxed(rhs) }),
+                .prop_map(|(op, lhs, rhs)| Expr::Binary {
+                    op: node_of(op),
+                    lhs: boxed(lhs),
+                    rhs: boxed(rhs)
+                }),
             (
                 prop::sample::select(vec![
                     CompareOp::Eq,
@@ -73,7 +123,11 @@ fn expr() -> impl Strategy<Value = Expr> {
                 inner.clone(),
                 inner
             )
-                .prop_map(|(op, lhs, rhs)| Expr::Compare { op: node_of(op), lhs: boxed(lhs), rhs: boxed(rhs) }),
+                .prop_map(|(op, lhs, rhs)| Expr::Compare {
+                    op: node_of(op),
+                    lhs: boxed(lhs),
+                    rhs: boxed(rhs)
+                }),
             args.prop_map(Expr::List),
         ]
     })
@@ -87,14 +141,24 @@ fn node_of<T>(value: T) -> Node<T> {
 
 const NAMES: [&str; 4] = ["web", "api", "checkout", ""];
 const NAMESPACES: [&str; 3] = ["ns1", "ns2", "kube-system"];
-const PROTOCOLS: [(&str, Option<&str>); 6] =
-    [("http", Some("1.1")), ("http", Some("1.0")), ("http", Some("2")), ("grpc", Some("2")), ("dns", None), ("redis", None)];
+const PROTOCOLS: [(&str, Option<&str>); 6] = [
+    ("http", Some("1.1")),
+    ("http", Some("1.0")),
+    ("http", Some("2")),
+    ("grpc", Some("2")),
+    ("dns", None),
+    ("redis", None),
+];
 const METHODS: [&str; 3] = ["GET", "POST", "DELETE"];
 const STATUSES: [i64; 5] = [0, 200, 201, 404, 503];
 const PORTS: [i64; 3] = [80, 443, 8080];
 const PATHS: [&str; 3] = ["/", "/v1/cars/9", "/example"];
 /// 2026-03-14T22:00:00Z plus 0, 30 or 60 minutes.
-const TIMES: [&str; 3] = ["2026-03-14T22:00:00Z", "2026-03-14T22:30:00Z", "2026-03-14T23:00:00Z"];
+const TIMES: [&str; 3] = [
+    "2026-03-14T22:00:00Z",
+    "2026-03-14T22:30:00Z",
+    "2026-03-14T23:00:00Z",
+];
 
 fn quoted(text: &str) -> String {
     format!("{text:?}")
@@ -105,27 +169,63 @@ fn comparison_op() -> impl Strategy<Value = &'static str> {
 }
 
 fn atom() -> impl Strategy<Value = String> {
-    let text_field = prop::sample::select(vec!["src.name", "dst.name", "src.namespace", "dst.namespace", "node.name"]);
+    let text_field = prop::sample::select(vec![
+        "src.name",
+        "dst.name",
+        "src.namespace",
+        "dst.namespace",
+        "node.name",
+    ]);
     let text_value = prop::sample::select([NAMES.as_slice(), NAMESPACES.as_slice()].concat());
     prop_oneof![
-        (text_field.clone(), comparison_op(), text_value.clone()).prop_map(|(f, op, v)| format!("{f} {op} {}", quoted(v))),
+        (text_field.clone(), comparison_op(), text_value.clone())
+            .prop_map(|(f, op, v)| format!("{f} {op} {}", quoted(v))),
         (text_field.clone(), prop::collection::vec(text_value, 0..3)).prop_map(|(f, values)| {
-            format!("{f} in [{}]", values.iter().map(|v| quoted(v)).collect::<Vec<_>>().join(", "))
+            format!(
+                "{f} in [{}]",
+                values
+                    .iter()
+                    .map(|v| quoted(v))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }),
         (text_field, "[a-z]{0,2}").prop_map(|(f, re)| format!("{f} == r\"{re}.*\"")),
-        (prop::sample::select(vec!["src.port", "dst.port"]), comparison_op(), prop::sample::select(PORTS.to_vec()))
+        (
+            prop::sample::select(vec!["src.port", "dst.port"]),
+            comparison_op(),
+            prop::sample::select(PORTS.to_vec())
+        )
             .prop_map(|(f, op, v)| format!("{f} {op} {v}")),
-        (comparison_op(), prop::sample::select(STATUSES.to_vec())).prop_map(|(op, v)| format!("response.status {op} {v}")),
-        (comparison_op(), prop::sample::select(STATUSES.to_vec())).prop_map(|(op, v)| format!("response.status {op} \"{v}\"")),
-        prop::sample::select(vec!["4", "2", "5", "[02]"]).prop_map(|re| format!("response.status == r\"{re}.*\"")),
-        (comparison_op(), prop::sample::select(METHODS.to_vec())).prop_map(|(op, v)| format!("request.method {op} {}", quoted(v))),
-        prop::sample::select(vec!["http", "http1", "http2", "grpc", "dns", "redis", "tcp"]).prop_map(str::to_string),
-        (comparison_op(), prop::sample::select(TIMES.to_vec())).prop_map(|(op, t)| format!("timestamp {op} datetime(\"{t}\")")),
-        (comparison_op(), 0i64..90).prop_map(|(op, minutes)| format!("timestamp {op} now() - {minutes}m")),
-        (comparison_op(), prop::sample::select(PATHS.to_vec())).prop_map(|(op, p)| format!("request.path {op} {}", quoted(p))),
-        prop::sample::select(vec!["/v", "/e", "/"]).prop_map(|p| format!("request.path.startsWith({})", quoted(p))),
+        (comparison_op(), prop::sample::select(STATUSES.to_vec()))
+            .prop_map(|(op, v)| format!("response.status {op} {v}")),
+        (comparison_op(), prop::sample::select(STATUSES.to_vec()))
+            .prop_map(|(op, v)| format!("response.status {op} \"{v}\"")),
+        prop::sample::select(vec!["4", "2", "5", "[02]"])
+            .prop_map(|re| format!("response.status == r\"{re}.*\"")),
+        (comparison_op(), prop::sample::select(METHODS.to_vec()))
+            .prop_map(|(op, v)| format!("request.method {op} {}", quoted(v))),
+        prop::sample::select(vec![
+            "http", "http1", "http2", "grpc", "dns", "redis", "tcp"
+        ])
+        .prop_map(str::to_string),
+        (comparison_op(), prop::sample::select(TIMES.to_vec()))
+            .prop_map(|(op, t)| format!("timestamp {op} datetime(\"{t}\")")),
+        (comparison_op(), 0i64..90)
+            .prop_map(|(op, minutes)| format!("timestamp {op} now() - {minutes}m")),
+        (comparison_op(), prop::sample::select(PATHS.to_vec()))
+            .prop_map(|(op, p)| format!("request.path {op} {}", quoted(p))),
+        prop::sample::select(vec!["/v", "/e", "/"])
+            .prop_map(|p| format!("request.path.startsWith({})", quoted(p))),
         (comparison_op(), 0u32..20).prop_map(|(op, ms)| format!("elapsedTime {op} {ms}.5")),
-        prop::sample::select(vec!["error != nil", "error == nil", "response == nil", "true", "false"]).prop_map(str::to_string),
+        prop::sample::select(vec![
+            "error != nil",
+            "error == nil",
+            "response == nil",
+            "true",
+            "false"
+        ])
+        .prop_map(str::to_string),
     ]
 }
 
@@ -161,39 +261,63 @@ fn endpoint() -> impl Strategy<Value = Json> {
 
 fn entry() -> impl Strategy<Value = Json> {
     (
-        (maybe(0i64..7_200), maybe(0.0f64..20.0), maybe(prop::sample::select(NAMES.to_vec()))),
+        (
+            maybe(0i64..7_200),
+            maybe(0.0f64..20.0),
+            maybe(prop::sample::select(NAMES.to_vec())),
+        ),
         (endpoint(), endpoint()),
         maybe(prop::sample::select(PROTOCOLS.to_vec())),
-        (maybe(prop::sample::select(METHODS.to_vec())), maybe(prop::sample::select(PATHS.to_vec()))),
-        (maybe(prop::sample::select(STATUSES.to_vec())), any::<bool>()),
+        (
+            maybe(prop::sample::select(METHODS.to_vec())),
+            maybe(prop::sample::select(PATHS.to_vec())),
+        ),
+        (
+            maybe(prop::sample::select(STATUSES.to_vec())),
+            any::<bool>(),
+        ),
         maybe(Just("timeout")),
     )
-        .prop_map(|((offset, elapsed, node), (src, dst), protocol, (method, path), (status, has_response), error)| {
-            let mut entry = Map::new();
-            // Seconds after 2026-03-14T21:30:00Z (NOW is 23:00), so entries fall on both sides of TIMES.
-            offset.map(|s| entry.insert("timestamp".into(), json!(NOW - 5_400_000_000_000 + s * 1_000_000_000)));
-            elapsed.map(|v| entry.insert("elapsedTime".into(), json!(v)));
-            node.map(|v| entry.insert("node".into(), json!({ "name": v })));
-            entry.insert("src".into(), src);
-            entry.insert("dst".into(), dst);
-            if let Some((name, version)) = protocol {
-                let mut p = Map::new();
-                p.insert("name".into(), json!(name));
-                version.map(|v| p.insert("version".into(), json!(v)));
-                entry.insert("protocol".into(), Json::Object(p));
-            }
-            let mut request = Map::new();
-            method.map(|v| request.insert("method".into(), json!(v)));
-            path.map(|v| request.insert("path".into(), json!(v)));
-            entry.insert("request".into(), Json::Object(request));
-            if has_response {
-                let mut response = Map::new();
-                status.map(|v| response.insert("status".into(), json!(v)));
-                entry.insert("response".into(), Json::Object(response));
-            }
-            error.map(|v| entry.insert("error".into(), json!(v)));
-            Json::Object(entry)
-        })
+        .prop_map(
+            |(
+                (offset, elapsed, node),
+                (src, dst),
+                protocol,
+                (method, path),
+                (status, has_response),
+                error,
+            )| {
+                let mut entry = Map::new();
+                // Seconds after 2026-03-14T21:30:00Z (NOW is 23:00), so entries fall on both sides of TIMES.
+                offset.map(|s| {
+                    entry.insert(
+                        "timestamp".into(),
+                        json!(NOW - 5_400_000_000_000 + s * 1_000_000_000),
+                    )
+                });
+                elapsed.map(|v| entry.insert("elapsedTime".into(), json!(v)));
+                node.map(|v| entry.insert("node".into(), json!({ "name": v })));
+                entry.insert("src".into(), src);
+                entry.insert("dst".into(), dst);
+                if let Some((name, version)) = protocol {
+                    let mut p = Map::new();
+                    p.insert("name".into(), json!(name));
+                    version.map(|v| p.insert("version".into(), json!(v)));
+                    entry.insert("protocol".into(), Json::Object(p));
+                }
+                let mut request = Map::new();
+                method.map(|v| request.insert("method".into(), json!(v)));
+                path.map(|v| request.insert("path".into(), json!(v)));
+                entry.insert("request".into(), Json::Object(request));
+                if has_response {
+                    let mut response = Map::new();
+                    status.map(|v| response.insert("status".into(), json!(v)));
+                    entry.insert("response".into(), Json::Object(response));
+                }
+                error.map(|v| entry.insert("error".into(), json!(v)));
+                Json::Object(entry)
+            },
+        )
 }
 
 fn timestamp_of(entry: &Json) -> Option<i64> {
