@@ -238,21 +238,25 @@ impl RedisParser {
             });
             return;
         };
-        let exchange = Exchange {
+        // Only a multi-channel SUBSCRIBE stays waiting after its first reply, so only it is cloned.
+        let (request, error, start) = if front.extra_replies > 0 {
+            front.reported = true;
+            (front.request.clone(), front.error.clone(), front.start)
+        } else {
+            match self.pending.pop_front() {
+                Some(done) => (done.request, done.error, done.start),
+                None => return,
+            }
+        };
+        out.push(Exchange {
             protocol: "redis",
-            request: front.request.clone(),
+            request,
             response,
-            error: front.error.clone().or(value.error),
-            start: Some(front.start),
+            error: error.or(value.error),
+            start: Some(start),
             end: Some(value.end),
             ..Exchange::default()
-        };
-        if front.extra_replies > 0 {
-            front.reported = true;
-        } else {
-            self.pending.pop_front();
-        }
-        out.push(exchange);
+        });
     }
 }
 
