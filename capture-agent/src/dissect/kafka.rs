@@ -54,8 +54,8 @@ impl Dissector for KafkaDissector {
                 None if data.len() < 14 => Confidence::NeedMore,
                 None => Confidence::No,
             },
-            // A response is a size and a correlation id: nothing to recognise it by alone.
-            Direction::ToClient if plausible_size(data, MIN_RESPONSE) => Confidence::NeedMore,
+            // A response is a size and a correlation id: nothing to recognise it by. Saying "No"
+            // (not "NeedMore") lets the request side decide without holding every binary flow.
             Direction::ToClient => Confidence::No,
         }
     }

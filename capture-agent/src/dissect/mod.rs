@@ -111,6 +111,10 @@ pub fn registry() -> &'static [&'static dyn Dissector] {
     static REGISTRY: &[&dyn Dissector] = &[
         &tls::TlsDissector,
         &http2::Http2Dissector,
+        &postgres::PostgresDissector,
+        &kafka::KafkaDissector,
+        &dns::DnsDissector,
+        &redis::RedisDissector,
         &Http1Dissector,
     ];
     REGISTRY
