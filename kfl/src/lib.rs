@@ -47,6 +47,12 @@
 //! - Unknown fields, functions and methods, wrong argument counts, bad regexes and type mismatches
 //!   are errors before anything runs.
 //!
+//! # Limits
+//! A filter may be up to 64 KiB long, and each top-level condition (an operand of the top-level
+//! `and`s) may nest up to 100 levels, so checking and evaluation fit in a small thread stack.
+//! Top-level `and` chains may be as long as the source allows; for many alternatives write
+//! `x in [..]` rather than a long `or` chain.
+//!
 //! # Example
 //! ```
 //! use kfl::{FieldType, PathSegment, Record, Schema, Value};
