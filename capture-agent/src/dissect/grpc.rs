@@ -93,7 +93,7 @@ pub(crate) fn request_fields(request: &mut Message, path: Option<&str>, counter:
 
 /// Adds the gRPC response fields: `status` and `statusText` from `grpc-status`/`grpc-message`
 /// (found in the trailers, or in the headers of a trailers-only response), and the message counts.
-/// The HTTP status moves to `httpStatus`.
+/// The HTTP status moves to `httpStatus` (its reason phrase is dropped).
 pub(crate) fn response_fields(
     response: &mut Message,
     grpc_status: Option<&str>,
@@ -103,6 +103,7 @@ pub(crate) fn response_fields(
     if let Some(http_status) = response.remove("status") {
         response.insert("httpStatus".into(), http_status);
     }
+    response.remove("statusText");
     if let Some(code) = grpc_status.and_then(|s| s.trim().parse::<u32>().ok()) {
         response.insert("status".into(), json!(code));
         let text = match grpc_message.map(percent_decode) {

@@ -197,6 +197,9 @@ impl Stream {
             .and_then(|s| s.parse::<u16>().ok())
         {
             response.insert("status".into(), json!(status));
+            if let Some(reason) = reason_phrase(status) {
+                response.insert("statusText".into(), json!(reason));
+            }
         }
         self.response.common_fields(&mut response, !is_grpc);
         self.request.common_fields(&mut request, !is_grpc);
@@ -251,6 +254,63 @@ fn request_fields(half: &Half) -> Message {
         }
     }
     request
+}
+
+/// The standard reason phrase of a status code (RFC 9110 §15): HTTP/2 sends none, but the
+/// `statusText` users filter on should read as it does for HTTP/1.
+fn reason_phrase(status: u16) -> Option<&'static str> {
+    Some(match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        425 => "Too Early",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        451 => "Unavailable For Legal Reasons",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        511 => "Network Authentication Required",
+        _ => return None,
+    })
 }
 
 /// The value of the first field called `name`.
@@ -352,6 +412,7 @@ mod tests {
         assert_eq!(exchange.request["url"], json!("https://shop/cart?id=7&x"));
         assert_eq!(exchange.request["query"], json!({"id": "7", "x": ""}));
         assert_eq!(exchange.response["status"], json!(404));
+        assert_eq!(exchange.response["statusText"], json!("Not Found"));
         assert_eq!(exchange.response["headers"], json!({"server": "a, b"}));
         assert_eq!(exchange.response["body"], json!("not found"));
         assert_eq!(exchange.error, None);
