@@ -190,3 +190,128 @@ impl TcpReassembler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What came out: bytes (gaps as `?` per lost byte) and the packet of each chunk.
+    #[derive(Default)]
+    struct Out {
+        text: String,
+        packets: Vec<u64>,
+    }
+
+    fn seg(
+        r: &mut TcpReassembler,
+        out: &mut Out,
+        seq: u32,
+        syn: bool,
+        payload: &[u8],
+        announced: usize,
+        packet: u64,
+    ) {
+        let input = SegmentIn {
+            seq,
+            syn,
+            payload,
+            announced_len: announced,
+            meta: ChunkMeta { ts_ns: 0, packet },
+        };
+        r.segment(input, &mut |c| collect(out, c));
+    }
+
+    fn collect(out: &mut Out, chunk: Chunk<'_>) {
+        match chunk {
+            Chunk::Data(bytes, meta) => {
+                out.text.push_str(&String::from_utf8_lossy(bytes));
+                out.packets.push(meta.packet);
+            }
+            Chunk::Gap(n) => out.text.push_str(&"?".repeat(n as usize)),
+        }
+    }
+
+    #[test]
+    fn out_of_order_segments_are_delivered_in_order() {
+        let mut r = TcpReassembler::new(ReassemblyLimits::default());
+        let mut out = Out::default();
+        seg(&mut r, &mut out, 100, true, b"", 0, 1);
+        seg(&mut r, &mut out, 107, false, b"world", 5, 2);
+        assert_eq!(out.text, "");
+        seg(&mut r, &mut out, 101, false, b"hello ", 6, 3);
+        assert_eq!(out.text, "hello world");
+        assert_eq!(out.packets, [3, 2]);
+        assert_eq!(r.buffered(), 0);
+    }
+
+    #[test]
+    fn sequence_numbers_wrap_around() {
+        let mut r = TcpReassembler::new(ReassemblyLimits::default());
+        let mut out = Out::default();
+        seg(&mut r, &mut out, u32::MAX - 2, false, b"abc", 3, 1);
+        seg(&mut r, &mut out, 3, false, b"ghi", 3, 3);
+        seg(&mut r, &mut out, 0, false, b"def", 3, 2);
+        assert_eq!(out.text, "abcdefghi");
+    }
+
+    #[test]
+    fn overlapping_retransmissions_keep_the_first_copy() {
+        let mut r = TcpReassembler::new(ReassemblyLimits::default());
+        let mut out = Out::default();
+        seg(&mut r, &mut out, 1000, false, b"abcdef", 6, 1);
+        // Retransmission overlapping delivered bytes with different content, plus 3 new bytes.
+        seg(&mut r, &mut out, 1003, false, b"XYZghi", 6, 2);
+        // Two buffered copies starting at the same place: the first stays.
+        seg(&mut r, &mut out, 1012, false, b"mno", 3, 3);
+        seg(&mut r, &mut out, 1012, false, b"MNO", 3, 4);
+        seg(&mut r, &mut out, 1009, false, b"jkl", 3, 5);
+        assert_eq!(out.text, "abcdefghijklmno");
+    }
+
+    #[test]
+    fn a_hole_past_the_buffer_bound_becomes_a_gap() {
+        let limits = ReassemblyLimits {
+            max_buffered_bytes: 8,
+            max_buffered_segments: 4,
+        };
+        let mut r = TcpReassembler::new(limits);
+        let mut out = Out::default();
+        seg(&mut r, &mut out, 0, false, b"ab", 2, 1);
+        seg(&mut r, &mut out, 4, false, b"efgh", 4, 2);
+        seg(&mut r, &mut out, 8, false, b"ijklm", 5, 3);
+        assert_eq!(out.text, "ab??efghijklm");
+        assert_eq!(r.gaps(), 1);
+        // The lost bytes arriving late are old news.
+        seg(&mut r, &mut out, 2, false, b"cd", 2, 4);
+        assert_eq!(out.text, "ab??efghijklm");
+    }
+
+    #[test]
+    fn bytes_cut_by_the_snaplen_are_a_gap() {
+        let mut r = TcpReassembler::new(ReassemblyLimits::default());
+        let mut out = Out::default();
+        seg(&mut r, &mut out, 0, false, b"abc", 6, 1);
+        seg(&mut r, &mut out, 6, false, b"xyz", 3, 2);
+        assert_eq!(out.text, "abc???xyz");
+    }
+
+    #[test]
+    fn flush_delivers_what_is_buffered_after_declaring_holes() {
+        let mut r = TcpReassembler::new(ReassemblyLimits::default());
+        let mut out = Out::default();
+        seg(&mut r, &mut out, 0, false, b"a", 1, 1);
+        seg(&mut r, &mut out, 3, false, b"d", 1, 2);
+        r.flush(&mut |c| collect(&mut out, c));
+        assert_eq!(out.text, "a??d");
+    }
+
+    #[test]
+    fn a_stream_joined_mid_way_starts_at_its_first_data() {
+        let mut r = TcpReassembler::new(ReassemblyLimits::default());
+        let mut out = Out::default();
+        seg(&mut r, &mut out, 5000, false, b"", 0, 1); // a bare ACK does not fix the start
+        seg(&mut r, &mut out, 7000, false, b"later", 5, 2);
+        seg(&mut r, &mut out, 7005, false, b" on", 3, 3);
+        assert_eq!(out.text, "later on");
+    }
+}

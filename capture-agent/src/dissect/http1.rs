@@ -963,3 +963,248 @@ fn exchange(request: Option<Msg>, response: Option<Msg>, error: Option<String>) 
         end,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn meta(packet: u64) -> ChunkMeta {
+        ChunkMeta {
+            ts_ns: packet as i64 * 1000,
+            packet,
+        }
+    }
+
+    /// Feeds `(direction, bytes)` in order, each as its own packet, then closes.
+    fn run(steps: &[(Direction, &[u8])]) -> Vec<Exchange> {
+        let mut parser = Http1Dissector.parser();
+        let mut out = Vec::new();
+        for (i, (dir, bytes)) in steps.iter().enumerate() {
+            parser.feed(*dir, bytes, meta(i as u64 + 1), &mut out);
+        }
+        parser.close("closed", &mut out);
+        out
+    }
+
+    fn line(e: &Exchange) -> String {
+        format!(
+            "{} {} {}",
+            e.request
+                .get("method")
+                .and_then(Value::as_str)
+                .unwrap_or("-"),
+            e.request.get("path").and_then(Value::as_str).unwrap_or("-"),
+            e.response
+                .get("status")
+                .map(Value::to_string)
+                .unwrap_or_else(|| "-".into())
+        )
+    }
+
+    use Direction::{ToClient as S, ToServer as C};
+
+    #[test]
+    fn pipelined_requests_pair_in_order_across_segment_boundaries() {
+        let out = run(&[
+            (C, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b?q=1&r HTTP/1.1\r\nHo"),
+            (C, b"st: x\r\n\r\n"),
+            (S, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 404 Not Found\r\nContent-Len"),
+            (S, b"gth: 0\r\n\r\n"),
+        ]);
+        assert_eq!(
+            out.iter().map(line).collect::<Vec<_>>(),
+            ["GET /a 200", "GET /b 404"]
+        );
+        assert_eq!(out[0].response["body"], "ok");
+        assert_eq!(
+            out[1].request["query"],
+            serde_json::json!({"q": "1", "r": ""})
+        );
+        assert_eq!(out[1].request["url"], "http://x/b?q=1&r");
+        // The second request started in packet 1, its response in packet 3 and ended in packet 4.
+        assert_eq!(
+            (out[1].start.map(|m| m.packet), out[1].end.map(|m| m.packet)),
+            (Some(1), Some(4))
+        );
+        assert!(out.iter().all(|e| e.error.is_none()));
+    }
+
+    #[test]
+    fn chunked_bodies_are_dechunked_with_trailers() {
+        let out = run(&[
+            (C, b"POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\n\r\n"),
+            (S, b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwxyz\r\n0\r\nX-Trailer: 1\r\n\r\n"),
+        ]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].request["body"], "abcde");
+        assert_eq!(out[0].request["size"], 5);
+        assert_eq!(out[0].response["body"], "wxyz");
+    }
+
+    #[test]
+    fn head_204_and_304_have_no_body_even_with_content_length() {
+        let out = run(&[
+            (C, b"HEAD /h HTTP/1.1\r\n\r\nGET /n HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\nGET /last HTTP/1.1\r\n\r\n"),
+            (S, b"HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n"),
+            (S, b"HTTP/1.1 204 No Content\r\n\r\n"),
+            (S, b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"),
+            (S, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz"),
+        ]);
+        assert_eq!(
+            out.iter().map(line).collect::<Vec<_>>(),
+            ["HEAD /h 200", "GET /n 204", "GET /c 304", "GET /last 200"]
+        );
+    }
+
+    #[test]
+    fn interim_100_continue_is_not_an_exchange() {
+        let out = run(&[
+            (
+                C,
+                b"PUT /f HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+            ),
+            (S, b"HTTP/1.1 100 Continue\r\n\r\n"),
+            (C, b"data"),
+            (S, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        ]);
+        assert_eq!(out.iter().map(line).collect::<Vec<_>>(), ["PUT /f 200"]);
+        assert_eq!(out[0].request["body"], "data");
+    }
+
+    #[test]
+    fn gzip_bodies_are_decoded_for_display_and_sizes_stay_on_the_wire() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"{\"hello\":\"world\"}").expect("compress");
+        let body = gz.finish().expect("compress");
+        let mut response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        response.extend_from_slice(&body);
+        let out = run(&[(C, b"GET / HTTP/1.1\r\n\r\n"), (S, &response)]);
+        assert_eq!(out[0].response["body"], "{\"hello\":\"world\"}");
+        assert_eq!(out[0].response["size"], body.len());
+    }
+
+    #[test]
+    fn bodies_are_capped_but_counted() {
+        let big = vec![b'a'; MAX_KEPT_BODY + 1000];
+        let mut response =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", big.len()).into_bytes();
+        response.extend_from_slice(&big);
+        let out = run(&[(C, b"GET / HTTP/1.1\r\n\r\n"), (S, &response)]);
+        assert_eq!(
+            out[0].response["body"].as_str().map(str::len),
+            Some(MAX_KEPT_BODY)
+        );
+        assert_eq!(out[0].response["size"], big.len());
+    }
+
+    #[test]
+    fn a_body_without_length_runs_until_the_connection_closes() {
+        let out = run(&[
+            (C, b"GET / HTTP/1.0\r\n\r\n"),
+            (S, b"HTTP/1.0 200 OK\r\n\r\npart one, "),
+            (S, b"part two"),
+        ]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].version, "1.0");
+        assert_eq!(out[0].response["body"], "part one, part two");
+        assert!(out[0].error.is_none());
+    }
+
+    #[test]
+    fn unanswered_requests_and_orphan_responses_carry_an_error() {
+        let out = run(&[
+            (S, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+            (C, b"GET /lost HTTP/1.1\r\n\r\n"),
+        ]);
+        assert_eq!(
+            out.iter().map(line).collect::<Vec<_>>(),
+            ["- - 200", "GET /lost -"]
+        );
+        assert!(
+            out[0]
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("without a request"))
+        );
+        assert_eq!(out[1].error.as_deref(), Some("no response (closed)"));
+    }
+
+    #[test]
+    fn after_a_gap_the_parser_resumes_at_the_next_message() {
+        let mut parser = Http1Dissector.parser();
+        let mut out = Vec::new();
+        parser.feed(
+            C,
+            b"POST /a HTTP/1.1\r\nContent-Length: 100\r\n\r\nfirst part",
+            meta(1),
+            &mut out,
+        );
+        parser.gap(C, &mut out);
+        parser.feed(
+            C,
+            b"tail of the body\r\nGET /b HTTP/1.1\r\n\r\n",
+            meta(3),
+            &mut out,
+        );
+        parser.feed(S, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", meta(4), &mut out);
+        assert_eq!(
+            out.iter().map(line).collect::<Vec<_>>(),
+            ["POST /a 200", "GET /b 200"]
+        );
+        assert_eq!(out[0].error.as_deref(), Some("bytes lost in capture"));
+        assert!(out[1].error.is_none());
+    }
+
+    #[test]
+    fn garbage_is_reported_once_and_does_not_stop_parsing() {
+        let out = run(&[
+            (
+                C,
+                b"GET /x HTTP/1.1\r\nBad Header\r\n\r\nGET /ok HTTP/1.1\r\n\r\n",
+            ),
+            (S, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        ]);
+        let errors: Vec<_> = out.iter().filter_map(|e| e.error.as_deref()).collect();
+        assert_eq!(errors, ["malformed HTTP/1 request: invalid header name"]);
+        assert_eq!(
+            out.iter()
+                .filter(|e| e.error.is_none())
+                .map(line)
+                .collect::<Vec<_>>(),
+            ["GET /ok 200"]
+        );
+    }
+
+    #[test]
+    fn upgrade_to_h2c_ends_http1_parsing() {
+        let out = run(&[
+            (C, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n"),
+            (C, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+            (S, b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"),
+        ]);
+        // The 101 exchange; the preface went to the HTTP/2 parser, not reported as bad HTTP/1.
+        assert_eq!(out.first().map(line).as_deref(), Some("GET / 101"));
+        assert!(out.iter().all(|e| {
+            e.error
+                .as_deref()
+                .is_none_or(|m| !m.contains("malformed HTTP/1"))
+        }));
+    }
+
+    #[test]
+    fn probes_tell_http1_from_other_protocols() {
+        let d = Http1Dissector;
+        assert_eq!(d.probe(b"GET / HTTP/1.1\r\n", C), Confidence::Yes);
+        assert_eq!(d.probe(b"GE", C), Confidence::NeedMore);
+        assert_eq!(d.probe(b"PRI * HTTP/2.0\r\n", C), Confidence::No);
+        assert_eq!(d.probe(b"*3\r\n$3\r\nSET\r\n", C), Confidence::No);
+        assert_eq!(d.probe(b"HTTP/1.1 200 OK\r\n", S), Confidence::Yes);
+        assert_eq!(d.probe(b"\x16\x03\x01", S), Confidence::No);
+    }
+}
