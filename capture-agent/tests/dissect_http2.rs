@@ -2,12 +2,15 @@
 //! Expected values come from `tshark -d tcp.port==PORT,http2` on the same files
 //! (`../shared/fixtures/public/deepflow/http__*.pcap`); the port is named in each data file.
 
+#[allow(dead_code)] // shared with the fixture harness; only `run_file` is used here
+mod common;
 mod replay;
 
 use replay::{replay, replay_in_chunks, replay_mutated, segments};
 use serde_json::json;
 use shark_agent::dissect::http2::{Http2Dissector, parser_after_upgrade};
 use shark_agent::dissect::{ChunkMeta, Confidence, Direction, Dissector, Exchange};
+use shark_agent::summary_line;
 
 const CAPTURES: &[&str] = &[
     "grpc-segmented",
@@ -110,6 +113,7 @@ fn unanswered_grpc_requests_are_entries_with_an_error() {
     assert_eq!(e.request["messageSizes"], json!([237]));
     assert_eq!(e.response["httpStatus"], json!(200));
     assert_eq!(e.response.get("status"), None);
+    assert_eq!(e.response.get("statusText"), None, "no grpc-status, so no gRPC status text");
     assert!(
         e.error
             .as_deref()
@@ -247,4 +251,49 @@ fn hostile_bytes_never_panic() {
     for name in CAPTURES {
         replay_mutated(|| Http2Dissector.parser(), &format!("http2/{name}"), 300);
     }
+}
+
+/// Summary lines of the entries the whole pipeline finds in `tests/data/http2/<name>`.
+fn pipeline_entries(name: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/http2")
+        .join(name);
+    let run = common::run_file(&path);
+    assert!(run.error.is_none(), "{name}: {:?}", run.error);
+    run.sink.entries.iter().map(summary_line).collect()
+}
+
+#[test]
+fn prior_knowledge_on_an_http1_port_is_found_by_the_preface() {
+    // Recorded with `nghttp -n` (three concurrent GETs) against `nghttpd --no-tls` on port 8080,
+    // which the port table gives to HTTP/1; tshark -d tcp.port==8080,http2: streams 13, 15, 17
+    // answered 200, 200, 404, then the client's GOAWAY.
+    let mut lines = pipeline_entries("h2-prior-knowledge.pcap");
+    lines.sort();
+    assert_eq!(
+        lines,
+        vec![
+            "http/2 GET /hello.txt 200",
+            "http/2 GET /items.json 200",
+            "http/2 GET /missing 404"
+        ]
+    );
+}
+
+#[test]
+fn h2c_upgrade_and_a_backend_connection_joined_mid_way() {
+    // Recorded with `curl --http2` (Upgrade: h2c) through nghttpx on 8081, whose backend
+    // connection to nghttpd on 8080 was already open. tshark: the upgrade request and 101, then
+    // stream 1 answered 200 "hello over h2c"; on the backend, HEADERS[3] GET /hello.txt, 200.
+    // The upgraded request itself is the HTTP/1 entry; stream 1 carries only its response.
+    let lines = pipeline_entries("h2c-upgrade.pcap");
+    assert_eq!(
+        lines,
+        vec![
+            "http/1.1 GET /hello.txt 101",
+            "http/2 GET /hello.txt 200 error: some header fields unknown: compression table \
+             incomplete (connection joined mid-way or bytes lost)",
+            "http/2 - - 200",
+        ]
+    );
 }

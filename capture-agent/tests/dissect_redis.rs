@@ -151,8 +151,18 @@ fn malicious_requests_are_read_as_the_server_reads_them() {
                 "ERR Protocol error: invalid multibulk length".into(),
                 Some("protocol error: invalid multibulk length".into())
             ),
+            (
+                String::new(),
+                String::new(),
+                Some("command array of length -20: ignored by the server".into())
+            ),
             unknown("$-20"),
             ("HI".into(), "ERR unknown command 'hi'".into(), None),
+            (
+                String::new(),
+                String::new(),
+                Some("command array of length -1: ignored by the server".into())
+            ),
             unknown("$-1"),
             ("INCR".into(), String::new(), None),
             ("INCR".into(), String::new(), None),
@@ -172,7 +182,7 @@ fn malicious_requests_are_read_as_the_server_reads_them() {
             incomplete(":HELLO"),
         ]
     );
-    let increments: Vec<_> = exchanges[9..12]
+    let increments: Vec<_> = exchanges[11..14]
         .iter()
         .map(|e| field(&e.response, "body"))
         .collect();

@@ -34,6 +34,76 @@ impl<T: PartialEq> PartialEq for Node<T> {
 /// A boxed expression node.
 pub type BoxExpr = Box<Node<Expr>>;
 
+impl Node<Expr> {
+    /// How deeply the tree nests (a leaf is 1), measured without recursion.
+    pub fn depth(&self) -> usize {
+        let mut deepest = 0;
+        let mut pending = vec![(self, 1)];
+        while let Some((node, depth)) = pending.pop() {
+            deepest = deepest.max(depth);
+            node.node
+                .for_each_child(|child| pending.push((child, depth + 1)));
+        }
+        deepest
+    }
+}
+
+/// Drops trees without recursion, however deep they are: a parser that stops on a syntax error
+/// drops whatever it has built, and a long `or` chain is as deep as it is long.
+impl Drop for Expr {
+    fn drop(&mut self) {
+        let mut pending = Vec::new();
+        self.take_children(&mut pending);
+        while let Some(mut node) = pending.pop() {
+            node.node.take_children(&mut pending);
+        }
+    }
+}
+
+/// Moves a boxed node out, leaving a leaf behind (the box itself is kept, so nothing allocates).
+pub fn take_box(boxed: &mut BoxExpr) -> Node<Expr> {
+    std::mem::replace(
+        &mut **boxed,
+        Node::new(Span::default(), Expr::Literal(Literal::Nil)),
+    )
+}
+
+impl Expr {
+    fn take_children(&mut self, out: &mut Vec<Node<Expr>>) {
+        match self {
+            Expr::Literal(_) | Expr::Ident(_) => {}
+            Expr::List(items) | Expr::Call { args: items, .. } => out.append(items),
+            Expr::Field { base, .. } | Expr::Index { base, .. } => out.push(take_box(base)),
+            Expr::Method { receiver, args, .. } => {
+                out.push(take_box(receiver));
+                out.append(args);
+            }
+            Expr::Unary { operand, .. } => out.push(take_box(operand)),
+            Expr::Binary { lhs, rhs, .. } | Expr::Compare { lhs, rhs, .. } => {
+                out.push(take_box(lhs));
+                out.push(take_box(rhs));
+            }
+        }
+    }
+
+    fn for_each_child<'a>(&'a self, mut visit: impl FnMut(&'a Node<Expr>)) {
+        match self {
+            Expr::Literal(_) | Expr::Ident(_) => {}
+            Expr::List(items) | Expr::Call { args: items, .. } => items.iter().for_each(visit),
+            Expr::Field { base, .. } | Expr::Index { base, .. } => visit(base),
+            Expr::Method { receiver, args, .. } => {
+                visit(receiver);
+                args.iter().for_each(visit);
+            }
+            Expr::Unary { operand, .. } => visit(operand),
+            Expr::Binary { lhs, rhs, .. } | Expr::Compare { lhs, rhs, .. } => {
+                visit(lhs);
+                visit(rhs);
+            }
+        }
+    }
+}
+
 /// A KFL expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {

@@ -792,12 +792,11 @@ fn compatible(op: CmpOp, lhs: &Ty<'_>, rhs: &Ty<'_>, span: Span) -> Result<(), D
         (Ty::Bool, Ty::Bool) | (Ty::Bool, Ty::Any) | (Ty::Any, Ty::Bool) if ordering => {
             Err(mismatch("booleans are only compared with `==` and `!=`"))
         }
-        _ if structured(lhs).is_some()
-            && !(*rhs == Ty::Any && !ordering && matches!(lhs, Ty::List(_))) =>
-        {
-            Err(mismatch(structured(lhs).unwrap_or_default()))
-        }
-        _ if structured(rhs).is_some() => Err(mismatch(structured(rhs).unwrap_or_default())),
+        // A list may equal a dynamic value (a JSON array); structures never compare.
+        (Ty::List(_), Ty::Any) | (Ty::Any, Ty::List(_)) if !ordering => Ok(()),
+        _ if structured(lhs).or(structured(rhs)).is_some() => Err(mismatch(
+            structured(lhs).or(structured(rhs)).unwrap_or_default(),
+        )),
         (Ty::Any, _) | (_, Ty::Any) => Ok(()),
         (a, b) if a.is_number() && b.is_number() => Ok(()),
         (Ty::Str, b) if b.is_number() => Ok(()),

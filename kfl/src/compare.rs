@@ -134,6 +134,8 @@ fn ordering(lhs: View<'_>, rhs: View<'_>) -> Option<Ordering> {
         (View::Str(text), View::Int(_) | View::Float(_)) => ordering(parse_number(text)?, rhs),
         (View::Int(_) | View::Float(_), View::Str(text)) => ordering(lhs, parse_number(text)?),
         (View::Time(a), View::Time(b)) | (View::Duration(a), View::Duration(b)) => Some(a.cmp(&b)),
+        // A record that hands out a time as plain nanoseconds still compares with `datetime()`.
+        (View::Time(a), View::Int(b)) | (View::Int(a), View::Time(b)) => Some(a.cmp(&b)),
         (View::Bool(a), View::Bool(b)) => Some(a.cmp(&b)),
         (View::List(a), View::List(b)) => (a.len() == b.len()
             && a.iter().zip(b).all(|(x, y)| equal(x, y)))
@@ -221,6 +223,12 @@ mod tests {
         assert!(!compare(CmpOp::Gt, &s("abc"), &Value::Int(42)));
         assert!(compare(CmpOp::Ne, &s("abc"), &Value::Int(42)));
         assert!(!compare(CmpOp::Lt, &s("10"), &Value::Int(9)));
+    }
+
+    #[test]
+    fn times_compare_with_nanoseconds_handed_out_as_integers() {
+        assert!(compare(CmpOp::Lt, &Value::Int(5), &Value::Time(6)));
+        assert!(compare(CmpOp::Eq, &Value::Time(6), &Value::Int(6)));
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub enum Code {
     UnexpectedEnd,
     /// E012: `a < b < c`.
     ChainedComparison,
+    /// E013: a condition nested more deeply than the checker allows.
+    TooDeep,
+    /// E014: a filter longer than the parser accepts.
+    TooLong,
     /// E101: a field the schema does not have.
     UnknownField,
     /// E102: a function that does not exist.
@@ -60,6 +64,8 @@ impl Code {
             Code::UnexpectedToken => "E010",
             Code::UnexpectedEnd => "E011",
             Code::ChainedComparison => "E012",
+            Code::TooDeep => "E013",
+            Code::TooLong => "E014",
             Code::UnknownField => "E101",
             Code::UnknownFunction => "E102",
             Code::UnknownMethod => "E103",

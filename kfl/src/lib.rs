@@ -47,6 +47,12 @@
 //! - Unknown fields, functions and methods, wrong argument counts, bad regexes and type mismatches
 //!   are errors before anything runs.
 //!
+//! # Limits
+//! A filter may be up to 64 KiB long, and each top-level condition (an operand of the top-level
+//! `and`s) may nest up to 100 levels, so checking and evaluation fit in a small thread stack.
+//! Top-level `and` chains may be as long as the source allows; for many alternatives write
+//! `x in [..]` rather than a long `or` chain.
+//!
 //! # Example
 //! ```
 //! use kfl::{FieldType, PathSegment, Record, Schema, Value};
@@ -191,12 +197,37 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
             limit: None,
         });
     }
+    if source.len() > MAX_SOURCE_BYTES {
+        let diagnostic = Diagnostic::new(
+            diagnostic::Code::TooLong,
+            span::Span::new(MAX_SOURCE_BYTES, source.len()),
+            format!(
+                "filter is too long ({} bytes; the limit is {MAX_SOURCE_BYTES})",
+                source.len()
+            ),
+        )
+        .with_help("match many values with `x in [..]`, or split the query");
+        return Err(Diagnostics::new(source, vec![diagnostic]));
+    }
     let syntax =
         parse::parse(source).map_err(|diagnostic| Diagnostics::new(source, vec![diagnostic]))?;
     let mut checker = Checker::new(schema, now);
     let mut conjuncts = Vec::new();
     let mut limit = None;
+    let mut too_deep = Vec::new();
     for node in top_level_conjuncts(syntax) {
+        if node.depth() > MAX_DEPTH {
+            too_deep.push(
+                Diagnostic::new(
+                    diagnostic::Code::TooDeep,
+                    node.span,
+                    "condition is nested too deeply",
+                )
+                .with_label(format!("more than {MAX_DEPTH} levels"))
+                .with_help("match many values with `x in [..]` rather than a long chain of `or`"),
+            );
+            continue;
+        }
         if let Some(count) = checker.limit(&node) {
             limit = match (limit, count) {
                 (Some(previous), Some(count)) => Some(usize::min(previous, count)),
@@ -208,7 +239,8 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
             conjuncts.push(Conjunct { syntax: node, expr });
         }
     }
-    let diagnostics = checker.into_diagnostics();
+    let mut diagnostics = checker.into_diagnostics();
+    diagnostics.extend(too_deep);
     if !diagnostics.is_empty() {
         return Err(Diagnostics::new(source, diagnostics));
     }
@@ -219,17 +251,23 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
     })
 }
 
-/// Splits `a and b and (c or d)` into `[a, b, c or d]`.
+/// The longest filter accepted, in bytes.
+const MAX_SOURCE_BYTES: usize = 64 * 1024;
+
+/// The deepest nesting accepted in one top-level condition (checking and evaluation recurse).
+const MAX_DEPTH: usize = 100;
+
+/// Splits `a and b and (c or d)` into `[a, b, c or d]`, without recursion.
 fn top_level_conjuncts(node: ast::Node<ast::Expr>) -> Vec<ast::Node<ast::Expr>> {
     let mut out = Vec::new();
     let mut pending = vec![node];
-    while let Some(node) = pending.pop() {
-        match node.node {
+    while let Some(mut node) = pending.pop() {
+        match &mut node.node {
             ast::Expr::Binary { op, lhs, rhs } if op.node == ast::BinaryOp::And => {
-                pending.push(*rhs);
-                pending.push(*lhs);
+                pending.push(ast::take_box(rhs));
+                pending.push(ast::take_box(lhs));
             }
-            other => out.push(ast::Node::new(node.span, other)),
+            _ => out.push(node),
         }
     }
     out

@@ -52,9 +52,12 @@ fn into_diagnostic(error: ParseError<usize, Token<'_>, Diagnostic>, end: usize) 
                 format!("unexpected {token}"),
             )
             .with_label(expected_text(&expected));
+            let closes = |bracket: &str| !expected.iter().any(|e| e.trim_matches('"') == bracket);
             match token {
                 Token::Ident(word) if expected.iter().any(|e| e == "\"and\"") => diagnostic
                     .with_help(format!("join conditions with `and` or `or`; `{word}` alone cannot follow an expression")),
+                Token::RParen if closes(")") => diagnostic.with_label("no `(` opens it").with_help("remove it or add the missing `(`"),
+                Token::RBracket if closes("]") => diagnostic.with_label("no `[` opens it").with_help("remove it or add the missing `[`"),
                 _ => diagnostic,
             }
         }
@@ -85,6 +88,8 @@ fn expected_text(expected: &[String]) -> String {
         .collect();
     match names.as_slice() {
         [] => "expected nothing more".to_string(),
+        // At the top level only `or` can continue a complete filter.
+        [only] if only == "`or`" => "expected an operator or the end of the filter".to_string(),
         [only] => format!("expected {only}"),
         _ if names.len() > 8 && names.iter().any(|name| name == "`and`") => {
             "expected an operator (`and`, `or`, `==`, …)".to_string()

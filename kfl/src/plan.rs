@@ -92,7 +92,7 @@ pub enum IndexPredicate {
         /// The value compared with.
         value: Literal,
     },
-    /// `column IN (..)` (from `x in [..]`).
+    /// `column IN (..)` (from `x in [..]`); an empty list matches nothing.
     In {
         /// The column compared.
         column: Column,

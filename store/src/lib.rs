@@ -1,6 +1,88 @@
-//! This crate provides kubectl-shark's store: the `Entry` model, rotating PCAP segments, the SQLite
-//! index, queries, export and retention.
+//! This crate provides kubectl-shark's store: the [`Entry`] model, rotating PCAP segments, the
+//! SQLite index, queries, export, retention, crash recovery and reindexing.
+//!
+//! # Layout
+//! One directory per node under the store root:
+//! `<root>/<node>/segments/<start-ns>-<seq>.pcap` (classic PCAP, nanosecond timestamps, the
+//! source's link type; `.pcap.part` while written) and `<root>/<node>/index.sqlite` (WAL). Every
+//! packet gets a number in its node's packet series; an [`Entry`] names its flow (`stream`) and the
+//! numbers of its first and last packets, and the index records where each flow's packets lie in
+//! each segment, so export reads exactly the records it needs.
+//!
+//! # The design decision that matters most
+//! The PCAP is the source of truth and the index is a cache of it. Writers never block capture on
+//! the index: [`NodeWriter`] hands entries to one writer thread that commits large transactions,
+//! and segments are written through a buffer and only synced when sealed. A crash loses at most the
+//! unsynced tail; reopening cuts the `.part` to its last whole record and indexes it, and
+//! [`NodeWriter::reindex`] can always rebuild the index from the segments alone.
+//!
+//! # Queries
+//! [`Store::query`] plans the KFL filter: time, identity, protocol, method, status and port
+//! predicates become SQL over indexed columns; the residual filter runs on decoded entries. Rows are
+//! read in pages and merged across nodes by timestamp, so memory stays bounded.
+//!
+//! # Reindex
+//! ```no_run
+//! # fn dissect(_: &shark_store::StoredPacket, _: &mut shark_store::NodeWriter) -> Result<(), shark_store::StoreError> { Ok(()) }
+//! use shark_store::{NodeWriter, Store};
+//! # fn main() -> Result<(), shark_store::StoreError> {
+//! let root = std::path::Path::new("/var/lib/shark");
+//! let store = Store::open(root)?;
+//! let mut rebuild = NodeWriter::reindex(root, "worker-1")?;
+//! for packet in store.packets("worker-1")? {
+//!     // The pipeline calls rebuild.write_packet(&packet.as_raw(), stream) for each packet, in
+//!     // order (it only locates it), alloc_stream() per flow and write_entry() per exchange.
+//!     dissect(&packet, &mut rebuild)?;
+//! }
+//! rebuild.finish()?; // swaps the rebuilt index in; until then the old one stays
+//! # Ok(()) }
+//! ```
+//!
+//! # Example
+//! ```
+//! use shark_store::{Entry, NodeWriter, Query, RawPacket, Store, StoreConfig};
+//! # fn main() -> Result<(), shark_store::StoreError> {
+//! let dir = tempfile::tempdir().map_err(|e| shark_store::StoreError::Output(e))?;
+//! let mut writer = NodeWriter::open(dir.path(), "node-a", StoreConfig::default())?;
+//! let stream = writer.alloc_stream();
+//! let frame = [0u8; 60];
+//! let ts = 1_700_000_000_000_000_000;
+//! let first = writer.write_packet(&RawPacket { ts_ns: ts, orig_len: 60, linktype: 1, data: &frame }, Some(stream))?;
+//! let mut entry = Entry { timestamp: ts, stream, ..Entry::default() };
+//! entry.packets.first = first;
+//! entry.packets.last = first;
+//! writer.write_entry(entry)?;
+//! writer.finish()?;
+//!
+//! let store = Store::open(dir.path())?;
+//! let found: Vec<Entry> = store.query(&Query::default())?.collect::<Result<_, _>>()?;
+//! assert_eq!(found.len(), 1);
+//! # Ok(()) }
+//! ```
 
+pub use config::StoreConfig;
 pub use entry::{Endpoint, Entry, Message, Node, PacketSpan, Protocol};
+pub use error::StoreError;
+pub use export::ExportSummary;
+pub use packets::{PacketWalk, StoredPacket};
+pub use query::{Entries, Query};
+pub use schema::entry_schema;
+pub use store::{NodeStatus, Store};
+pub use writer::{NodeWriter, RawPacket, WriteSummary};
 
+mod config;
 mod entry;
+mod error;
+mod export;
+mod index;
+mod layout;
+mod packets;
+mod query;
+mod record;
+mod recover;
+mod reindex;
+mod retention;
+mod schema;
+mod segment_file;
+mod store;
+mod writer;

@@ -47,9 +47,11 @@ impl Dissector for DnsDissector {
             return Confidence::NeedMore;
         }
         let plausible = |msg: &[u8]| {
-            Header::read(msg)
-                .is_some_and(|h| plausible_header(&h) && (1..=4).contains(&h.questions))
-                && decode(msg).error.is_none()
+            // Id 0 is multicast DNS (RFC 6762 §18.1), whose answers go to a group, never back:
+            // left to `udp` entries rather than reported as unanswered queries.
+            Header::read(msg).is_some_and(|h| {
+                h.id != 0 && plausible_header(&h) && (1..=4).contains(&h.questions)
+            }) && decode(msg).error.is_none()
         };
         if plausible(data) || tcp_frame(data).is_some_and(plausible) {
             Confidence::Yes

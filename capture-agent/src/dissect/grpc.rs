@@ -32,6 +32,13 @@ pub(crate) struct MessageCounter {
 }
 
 impl MessageCounter {
+    /// Bytes were lost: assume the next DATA bytes start a message (gRPC writers start a DATA
+    /// frame at each message, so this is right more often than carrying a broken count on).
+    pub(crate) fn resync(&mut self) {
+        self.prefix_have = 0;
+        self.body_left = 0;
+    }
+
     /// Consumes the next DATA bytes of the direction.
     pub(crate) fn feed(&mut self, mut data: &[u8]) {
         while !data.is_empty() {
@@ -86,7 +93,7 @@ pub(crate) fn request_fields(request: &mut Message, path: Option<&str>, counter:
 
 /// Adds the gRPC response fields: `status` and `statusText` from `grpc-status`/`grpc-message`
 /// (found in the trailers, or in the headers of a trailers-only response), and the message counts.
-/// The HTTP status moves to `httpStatus`.
+/// The HTTP status moves to `httpStatus` (its reason phrase is dropped).
 pub(crate) fn response_fields(
     response: &mut Message,
     grpc_status: Option<&str>,
@@ -96,6 +103,7 @@ pub(crate) fn response_fields(
     if let Some(http_status) = response.remove("status") {
         response.insert("httpStatus".into(), http_status);
     }
+    response.remove("statusText");
     if let Some(code) = grpc_status.and_then(|s| s.trim().parse::<u32>().ok()) {
         response.insert("status".into(), json!(code));
         let text = match grpc_message.map(percent_decode) {
@@ -179,6 +187,15 @@ mod tests {
         }
         assert_eq!(counter.messages, 2);
         assert_eq!(counter.sizes, vec![3, 0]);
+    }
+
+    #[test]
+    fn resync_starts_over_at_a_message_boundary() {
+        let mut counter = MessageCounter::default();
+        counter.feed(&[0, 0, 0, 0, 9, b'a']);
+        counter.resync();
+        counter.feed(&[0, 0, 0, 0, 1, b'b']);
+        assert_eq!(counter.sizes, vec![9, 1]);
     }
 
     #[test]

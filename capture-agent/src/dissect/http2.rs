@@ -15,7 +15,7 @@ mod stream;
 
 use super::{Confidence, Direction, Dissector, Parser};
 use connection::Http2Parser;
-use frame::{PREFACE, plausible_chain};
+use frame::{PREFACE, plausible_chain, plausible_prefix};
 
 /// HTTP/2 over cleartext TCP (prior knowledge or joined mid-way), including gRPC.
 #[derive(Debug, Clone, Copy, Default)]
@@ -45,7 +45,9 @@ impl Dissector for Http2Dissector {
         match plausible_chain(data) {
             Some(complete) if complete > 0 => Confidence::Yes,
             Some(_) => Confidence::NeedMore,
-            None if data.len() < frame::HEADER_LEN => Confidence::NeedMore,
+            None if data.len() < frame::HEADER_LEN && plausible_prefix(data) => {
+                Confidence::NeedMore
+            }
             None => Confidence::No,
         }
     }

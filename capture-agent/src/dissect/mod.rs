@@ -22,7 +22,10 @@ use shark_store::Message;
 pub mod dns;
 mod grpc;
 pub mod http2;
+pub mod kafka;
+pub mod postgres;
 pub mod redis;
+pub mod tls;
 
 /// Which way bytes travel in a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,4 +99,23 @@ pub trait Parser: Send {
     /// The flow ended (FIN, RST or idle timeout, named in `reason`): flush what is pending,
     /// e.g. requests without a response become exchanges with an `error`.
     fn close(&mut self, reason: &str, out: &mut Vec<Exchange>);
+}
+
+mod http1;
+
+pub use http1::Http1Dissector;
+
+/// Every dissector, in content-probe order (the most specific probes first, the weakest last).
+/// Dispatch tries port matches first, then these probes in this order.
+pub fn registry() -> &'static [&'static dyn Dissector] {
+    static REGISTRY: &[&dyn Dissector] = &[
+        &tls::TlsDissector,
+        &http2::Http2Dissector,
+        &postgres::PostgresDissector,
+        &kafka::KafkaDissector,
+        &dns::DnsDissector,
+        &redis::RedisDissector,
+        &Http1Dissector,
+    ];
+    REGISTRY
 }

@@ -44,6 +44,15 @@ impl Dissector for RedisDissector {
     }
 
     fn probe(&self, data: &[u8], dir: Direction) -> Confidence {
+        // The server skips empty lines before a command.
+        let blank = data
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        let data = match dir {
+            Direction::ToServer => data.get(blank..).unwrap_or_default(),
+            Direction::ToClient => data,
+        };
         let Some(end) = data.iter().position(|&b| b == b'\n') else {
             return if data.len() < 16 {
                 Confidence::NeedMore
@@ -69,15 +78,21 @@ impl Dissector for RedisDissector {
                 match number() {
                     Some(n) if (1..=MAX_MULTIBULK).contains(&n) && bulk_follows => Confidence::Yes,
                     Some(n) if (1..=MAX_MULTIBULK).contains(&n) && next => Confidence::NeedMore,
+                    // Empty, negative or oversized arrays: only a Redis client (or an attacker
+                    // probing one) sends these.
+                    _ if printable(rest) => Confidence::Maybe,
                     _ => Confidence::No,
                 }
             }
             Direction::ToServer => {
                 let word = line.split(|&b| b == b' ').next().unwrap_or_default();
-                if INLINE_COMMANDS
+                let known = INLINE_COMMANDS
                     .iter()
-                    .any(|c| c.as_bytes().eq_ignore_ascii_case(word))
-                {
+                    .any(|c| c.as_bytes().eq_ignore_ascii_case(word));
+                // An inline line that starts like a RESP value is what redis-cli users and
+                // fuzzers send to a server; other text protocols do not open that way.
+                let resp_like = matches!(kind, b'$' | b'+' | b'-' | b':') && printable(rest);
+                if known || resp_like {
                     Confidence::Maybe
                 } else {
                     Confidence::No
@@ -96,6 +111,12 @@ impl Dissector for RedisDissector {
     fn parser(&self) -> Box<dyn Parser> {
         Box::new(RedisParser::default())
     }
+}
+
+/// Whether a line holds only printable ASCII (and tabs).
+fn printable(line: &[u8]) -> bool {
+    line.iter()
+        .all(|&b| b.is_ascii_graphic() || b == b' ' || b == b'\t')
 }
 
 /// Commands commonly typed inline (redis-cli, telnet); a weak hint on an unknown port.
@@ -170,6 +191,22 @@ impl Parser for RedisParser {
                 ..Exchange::default()
             });
         }
+        if let Some(partial) = self.responses.current.take()
+            && let Some(front) = self.pending.pop_front()
+        {
+            // The reply had begun (e.g. a large value cut off by the end of the capture).
+            out.push(Exchange {
+                protocol: "redis",
+                request: front.request,
+                response: response_fields(&partial),
+                error: Some(format!(
+                    "incomplete response before the flow ended ({reason})"
+                )),
+                start: Some(front.start),
+                end: Some(partial.end),
+                ..Exchange::default()
+            });
+        }
         for pending in self.pending.drain(..) {
             out.push(unanswered(
                 pending,
@@ -184,6 +221,17 @@ impl RedisParser {
         let Some(fields) = request_fields(&value) else {
             return;
         };
+        if value.no_reply {
+            out.push(Exchange {
+                protocol: "redis",
+                request: fields,
+                error: value.error,
+                start: Some(value.start),
+                end: Some(value.end),
+                ..Exchange::default()
+            });
+            return;
+        }
         if self.pending.len() >= MAX_PENDING
             && let Some(oldest) = self.pending.pop_front()
         {
@@ -238,21 +286,25 @@ impl RedisParser {
             });
             return;
         };
-        let exchange = Exchange {
+        // Only a multi-channel SUBSCRIBE stays waiting after its first reply, so only it is cloned.
+        let (request, error, start) = if front.extra_replies > 0 {
+            front.reported = true;
+            (front.request.clone(), front.error.clone(), front.start)
+        } else {
+            match self.pending.pop_front() {
+                Some(done) => (done.request, done.error, done.start),
+                None => return,
+            }
+        };
+        out.push(Exchange {
             protocol: "redis",
-            request: front.request.clone(),
+            request,
             response,
-            error: front.error.clone().or(value.error),
-            start: Some(front.start),
+            error: error.or(value.error),
+            start: Some(start),
             end: Some(value.end),
             ..Exchange::default()
-        };
-        if front.extra_replies > 0 {
-            front.reported = true;
-        } else {
-            self.pending.pop_front();
-        }
-        out.push(exchange);
+        });
     }
 }
 
@@ -298,6 +350,8 @@ struct RespValue {
     leaf_count: usize,
     /// Set when the value could not be read (protocol error, oversized line).
     error: Option<String>,
+    /// A request the server drops without answering.
+    no_reply: bool,
     start: ChunkMeta,
     end: ChunkMeta,
 }
@@ -310,6 +364,7 @@ impl RespValue {
             leaves: Vec::new(),
             leaf_count: 0,
             error: None,
+            no_reply: false,
             start,
             end,
         }
@@ -503,8 +558,16 @@ impl Reader {
             },
             b'*' | b'%' | b'~' | b'>' | b'|' => match number() {
                 Some(n) if role == Role::Request && n <= 0 => {
-                    // The server ignores empty and negative command arrays.
-                    self.current = None;
+                    // The server ignores empty and negative command arrays: reported at once, as
+                    // nothing will answer them.
+                    if let Some(mut value) = self.current.take() {
+                        value.error = Some(format!(
+                            "command array of length {n}: ignored by the server"
+                        ));
+                        value.no_reply = true;
+                        value.end = meta;
+                        values.push(value);
+                    }
                 }
                 Some(n) if role == Role::Request && n <= MAX_MULTIBULK => {
                     self.stack.push(Frame {
@@ -978,6 +1041,54 @@ mod tests {
         assert_eq!(
             RedisDissector.probe(b"+OK\r\n", Direction::ToClient),
             Confidence::Maybe
+        );
+    }
+
+    #[test]
+    fn hostile_first_lines_are_redis_only_shapes() {
+        for line in [
+            &b":hello\r\n"[..],
+            b"*-20\r\n",
+            b"\r\n\r\nPING\r\n",
+            b"$-1\r\n",
+        ] {
+            assert_eq!(
+                RedisDissector.probe(line, Direction::ToServer),
+                Confidence::Maybe,
+                "{line:?}"
+            );
+        }
+        assert_eq!(
+            RedisDissector.probe(b"EHLO mail.example.com\r\n", Direction::ToServer),
+            Confidence::No
+        );
+    }
+
+    #[test]
+    fn ignored_empty_array_is_reported_without_taking_a_reply() {
+        let out = exchanges(&[
+            (Direction::ToServer, b"*-1\r\nPING\r\n"),
+            (Direction::ToClient, b"+PONG\r\n"),
+        ]);
+        assert_eq!(out.len(), 2);
+        assert_eq!(
+            out[0].error.as_deref(),
+            Some("command array of length -1: ignored by the server")
+        );
+        assert_eq!(out[1].request.get("command"), Some(&json!("PING")));
+        assert_eq!(out[1].error, None);
+    }
+
+    #[test]
+    fn reply_cut_off_by_the_end_of_the_flow_is_kept_with_an_error() {
+        let out = exchanges(&[
+            (Direction::ToServer, b"GET big\r\n"),
+            (Direction::ToClient, b"$1000\r\nabc"),
+        ]);
+        assert_eq!(types(&out), ["bulk"]);
+        assert_eq!(
+            out[0].error.as_deref(),
+            Some("incomplete response before the flow ended (FIN)")
         );
     }
 

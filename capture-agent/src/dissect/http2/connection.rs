@@ -11,6 +11,8 @@ use super::stream::{Side, Stream};
 
 /// Streams tracked at once; past this the oldest is reported and dropped.
 const MAX_OPEN_STREAMS: usize = 1024;
+/// Body bytes kept across all open streams of a connection; past this, bodies are only counted.
+const BODY_BUDGET: usize = 4 * 1024 * 1024;
 
 /// Per-flow HTTP/2 state.
 #[derive(Debug)]
@@ -32,6 +34,8 @@ struct Streams {
     goaway: Option<String>,
     /// The pipeline's directions are reversed (requests were seen going to the "client").
     swapped: Option<bool>,
+    /// Body bytes held by open streams (bounded by [`BODY_BUDGET`]).
+    kept_bodies: usize,
 }
 
 fn index(dir: Direction) -> usize {
@@ -91,18 +95,16 @@ impl Parser for Http2Parser {
         }
         let side = self.streams.side_of(dir);
         for stream in self.streams.open.values_mut() {
-            let half = match side {
-                Side::Request => &stream.request,
-                Side::Response => &stream.response,
-            };
-            if !half.ended {
-                stream.fail(format!("bytes from the {} lost in capture", sender(dir)));
-            }
+            stream.lost(
+                side,
+                format!("bytes from the {} lost in capture", sender(dir)),
+            );
         }
     }
 
     fn close(&mut self, reason: &str, out: &mut Vec<Exchange>) {
         let goaway = self.streams.goaway.take();
+        self.streams.kept_bodies = 0;
         for (_, mut stream) in std::mem::take(&mut self.streams.open) {
             if let Some(goaway) = &goaway {
                 stream.fail(goaway.clone());
@@ -182,17 +184,19 @@ impl Streams {
         match header.kind {
             kind::DATA => {
                 let side = self.side_of(dir);
+                let allowance = BODY_BUDGET.saturating_sub(self.kept_bodies);
                 let Some(stream) = self.stream(header.stream, out) else {
                     return;
                 };
                 stream.touch(start, end);
-                match unpadded(payload, header.flags, 0) {
-                    Some(data) => stream.on_data(side, data, end_stream),
+                let kept = match unpadded(payload, header.flags, 0) {
+                    Some(data) => stream.on_data(side, data, end_stream, allowance),
                     None => {
                         stream.fail("DATA frame padding longer than the frame");
-                        stream.on_data(side, &[], end_stream);
+                        stream.on_data(side, &[], end_stream, 0)
                     }
-                }
+                };
+                self.kept_bodies = self.kept_bodies.saturating_add(kept);
                 self.finish_if_done(header.stream, out);
             }
             kind::HEADERS => {
@@ -412,6 +416,7 @@ impl Streams {
     }
 
     fn emit(&mut self, id: u32, stream: Stream, out: &mut Vec<Exchange>) {
+        self.kept_bodies = self.kept_bodies.saturating_sub(stream.kept());
         if let Some(done) = self.finished_up_to.get_mut(usize::from(id % 2 == 1)) {
             *done = (*done).max(id);
         }
@@ -723,5 +728,23 @@ mod tests {
         assert_eq!(c.out.len(), 1);
         assert_eq!(c.out[0].request["method"], json!("GET"));
         assert_eq!(c.out[0].response["body"], json!("fine"));
+    }
+
+    #[test]
+    fn bodies_of_many_open_streams_stay_within_the_connection_budget() {
+        let mut c = Conn::new();
+        let chunk = vec![b'b'; 16 * 1024];
+        for id in (1..=161).step_by(2) {
+            c.headers(Direction::ToServer, id, 0, GET);
+            for _ in 0..4 {
+                c.send(Direction::ToServer, frame(kind::DATA, 0, id, &chunk));
+            }
+        }
+        assert_eq!(c.parser.streams.open.len(), 81);
+        assert_eq!(c.parser.streams.kept_bodies, BODY_BUDGET);
+        c.parser.close("FIN", &mut c.out);
+        assert_eq!(c.out.len(), 81);
+        // every request still reports its full size
+        assert!(c.out.iter().all(|e| e.request["size"] == json!(64 * 1024)));
     }
 }

@@ -82,6 +82,32 @@ impl FrameHeader {
     }
 }
 
+/// Whether fewer than nine bytes could still begin a plausible frame header: the length, type
+/// and flags present so far are checked, the stream id is assumed to fit.
+pub(super) fn plausible_prefix(data: &[u8]) -> bool {
+    let mut header = [0u8; HEADER_LEN];
+    let n = data.len().min(HEADER_LEN);
+    if let (Some(dst), Some(src)) = (header.get_mut(..n), data.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    let Some(mut parsed) = FrameHeader::parse(&header) else {
+        return false;
+    };
+    if n < 3 {
+        return true;
+    }
+    if n < 4 {
+        return parsed.len <= DEFAULT_MAX_FRAME;
+    }
+    if n < 5 {
+        parsed.flags = 0;
+    }
+    // try the stream ids the type may need: 0 for connection frames, 1 for stream frames
+    [0, 1]
+        .into_iter()
+        .any(|stream| FrameHeader { stream, ..parsed }.plausible(0))
+}
+
 /// Whether `data` starts with a chain of plausible frames: every complete frame and the header of a
 /// trailing partial one pass [`FrameHeader::plausible`]. Returns the number of complete frames, or
 /// `None` when something is implausible or not even one header is present.
@@ -144,6 +170,18 @@ mod tests {
     fn text_is_not_a_frame_chain() {
         assert_eq!(plausible_chain(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), None);
         assert_eq!(plausible_chain(&[0x16, 3, 1, 0, 0xc8, 1, 0, 0, 0xc4]), None);
+    }
+
+    #[test]
+    fn short_prefixes_are_judged_on_what_is_there() {
+        assert!(plausible_prefix(&[0, 0, 6, 4]));
+        assert!(plausible_prefix(&[0, 0]));
+        assert!(!plausible_prefix(b"PING\r\n"));
+        assert!(!plausible_prefix(&[0, 0, 0, 0x5e]));
+        assert!(
+            !plausible_prefix(&[0, 0, 0, 8]),
+            "WINDOW_UPDATE carries 4 bytes"
+        );
     }
 
     #[test]

@@ -11,6 +11,9 @@ use super::stream::Fields;
 const MAX_BLOCK: usize = 256 * 1024;
 /// Largest dynamic table an encoder may ask for (bounds memory per connection).
 const MAX_TABLE: usize = 64 * 1024;
+/// Decoded bytes (names and values) kept per header block. A small block can reference a large
+/// table entry many times (an "HPACK bomb"), so this bounds the decoded size, not the encoded one.
+const MAX_HEADER_LIST: usize = 64 * 1024;
 
 /// A header block waiting for its CONTINUATION frames.
 #[derive(Debug)]
@@ -79,6 +82,7 @@ impl HeaderBlocks {
     /// table, keeping later indexes aligned with the encoder's.
     pub fn decode(&mut self, block: &[u8]) -> Decoded {
         let mut fields = Fields::new();
+        let mut kept = 0usize;
         let mut unknown = false;
         let mut error = None;
         let mut rest = block;
@@ -89,7 +93,7 @@ impl HeaderBlocks {
             };
             let (piece, after) = rest.split_at(len.min(rest.len()));
             rest = after;
-            match self.decode_one(piece, &mut fields) {
+            match self.decode_one(piece, &mut fields, &mut kept) {
                 Ok(()) => {}
                 Err(DecoderError::SizeUpdateAtEnd)
                     if representation == Representation::SizeUpdate => {}
@@ -103,7 +107,7 @@ impl HeaderBlocks {
                         substitute.extend_from_slice(UNKNOWN_NAME);
                         substitute.extend_from_slice(value);
                         // cannot fail on an index: the name is literal now
-                        let _ = self.decode_one(&substitute, &mut fields);
+                        let _ = self.decode_one(&substitute, &mut fields, &mut kept);
                     }
                 }
                 Err(e) => {
@@ -111,6 +115,11 @@ impl HeaderBlocks {
                     break;
                 }
             }
+        }
+        if kept > MAX_HEADER_LIST && error.is_none() {
+            error = Some(format!(
+                "header list larger than {MAX_HEADER_LIST} bytes; the rest was not kept"
+            ));
         }
         if unknown && error.is_none() {
             error = Some(
@@ -121,10 +130,17 @@ impl HeaderBlocks {
         Decoded { fields, error }
     }
 
-    /// Decodes one field representation into `fields`, leaving out placeholder names.
-    fn decode_one(&mut self, piece: &[u8], fields: &mut Fields) -> Result<(), DecoderError> {
+    /// Decodes one field representation into `fields`, leaving out placeholder names and
+    /// anything past [`MAX_HEADER_LIST`] decoded bytes (`kept` counts them, past the bound too).
+    fn decode_one(
+        &mut self,
+        piece: &[u8],
+        fields: &mut Fields,
+        kept: &mut usize,
+    ) -> Result<(), DecoderError> {
         self.decoder.decode_with_cb(piece, |name, value| {
-            if *name != *UNKNOWN_NAME {
+            *kept = kept.saturating_add(name.len() + value.len());
+            if *name != *UNKNOWN_NAME && *kept <= MAX_HEADER_LIST {
                 fields.push((
                     String::from_utf8_lossy(&name).into_owned(),
                     String::from_utf8_lossy(&value).into_owned(),
@@ -260,6 +276,23 @@ mod tests {
             decoded
                 .error
                 .is_some_and(|e| e.starts_with("some header fields unknown"))
+        );
+    }
+
+    #[test]
+    fn a_small_block_cannot_expand_without_bound() {
+        let mut blocks = HeaderBlocks::new();
+        // one 4000-byte value enters the table, then 10 000 one-byte references to it
+        let mut block = vec![0x40, 0x01, b'x', 0x7f, 0xa1, 0x1e];
+        block.extend(std::iter::repeat_n(b'v', 4000));
+        block.extend(std::iter::repeat_n(0xbe, 10_000));
+        let decoded = blocks.decode(&block);
+        let total: usize = decoded.fields.iter().map(|(n, v)| n.len() + v.len()).sum();
+        assert!(total <= MAX_HEADER_LIST, "{total}");
+        assert!(
+            decoded
+                .error
+                .is_some_and(|e| e.starts_with("header list larger"))
         );
     }
 

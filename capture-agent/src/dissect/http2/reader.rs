@@ -8,6 +8,8 @@ use super::frame::{FrameHeader, HEADER_LEN, PREFACE, plausible_chain};
 const MAX_FRAME: usize = 1024 * 1024;
 /// Bytes kept while looking for a frame boundary; older bytes are dropped past this.
 const MAX_UNSYNCED: usize = 64 * 1024;
+/// Buffer capacity kept between frames; a larger buffer (after a big frame) is released.
+const KEEP_CAPACITY: usize = 64 * 1024;
 
 /// What the reader found.
 #[derive(Debug)]
@@ -63,37 +65,92 @@ impl FrameReader {
     }
 
     /// Feeds the next bytes of the direction, calling `on_event` for each frame completed.
-    pub fn feed(&mut self, mut data: &[u8], meta: ChunkMeta, on_event: &mut dyn FnMut(Event<'_>)) {
-        if self.skip > 0 {
-            let n = self.skip.min(data.len());
-            self.skip -= n;
-            data = data.get(n..).unwrap_or_default();
-        }
+    pub fn feed(&mut self, data: &[u8], meta: ChunkMeta, on_event: &mut dyn FnMut(Event<'_>)) {
+        let mut data = self.skip_bytes(data);
         if data.is_empty() {
             return;
         }
-        if self.buf.is_empty() && self.synced {
-            let used = self.frames(data, meta, meta, on_event);
-            self.keep(data.get(used..).unwrap_or_default(), meta);
+        if !self.synced {
+            self.feed_unsynced(data, meta, on_event);
             return;
         }
+        if !self.buf.is_empty() {
+            data = self.complete_pending(data, meta, on_event);
+            data = self.skip_bytes(data);
+            if !self.buf.is_empty() || data.is_empty() {
+                return;
+            }
+        }
+        let used = self.frames(data, meta, meta, on_event);
+        self.keep(data.get(used..).unwrap_or_default(), meta);
+    }
+
+    /// Drops the part of `data` that belongs to an oversized frame being skipped.
+    fn skip_bytes<'a>(&mut self, data: &'a [u8]) -> &'a [u8] {
+        let n = self.skip.min(data.len());
+        self.skip -= n;
+        data.get(n..).unwrap_or_default()
+    }
+
+    /// Buffers bytes until a frame boundary is found, then reads the frames buffered.
+    fn feed_unsynced(&mut self, data: &[u8], meta: ChunkMeta, on_event: &mut dyn FnMut(Event<'_>)) {
         if self.buf.is_empty() {
             self.buf_meta = Some(meta);
         }
         self.buf.extend_from_slice(data);
-        if !self.synced && !self.sync() {
+        if !self.sync() {
             return;
         }
-        let buf = std::mem::take(&mut self.buf);
+        let mut buf = std::mem::take(&mut self.buf);
         let first = self.buf_meta.unwrap_or(meta);
         let used = self.frames(&buf, first, meta, on_event);
-        let rest = buf.get(used..).unwrap_or_default();
+        buf.drain(..used.min(buf.len()));
+        self.buf = buf;
         // a frame completed in this chunk, so the remainder begins in it too
-        let rest_meta = if used > 0 { meta } else { first };
-        self.buf.clear();
-        self.keep(rest, rest_meta);
-        self.buf
-            .shrink_to(MAX_FRAME.min(self.buf.len().max(HEADER_LEN) * 2));
+        self.buf_meta = Some(if used > 0 { meta } else { first });
+    }
+
+    /// Completes the buffered partial frame from the start of `data`, emitting it when whole.
+    /// Returns the rest of `data`.
+    fn complete_pending<'a>(
+        &mut self,
+        data: &'a [u8],
+        meta: ChunkMeta,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> &'a [u8] {
+        let mut data = data;
+        // moves bytes from `data` into `buf` until `buf` holds `upto` bytes or `data` runs out
+        let mut fill = |buf: &mut Vec<u8>, upto: usize| {
+            let n = upto.saturating_sub(buf.len()).min(data.len());
+            buf.extend_from_slice(data.get(..n).unwrap_or_default());
+            data = data.get(n..).unwrap_or_default();
+        };
+        fill(&mut self.buf, HEADER_LEN);
+        let Some(header) = FrameHeader::parse(&self.buf) else {
+            return data;
+        };
+        let start = self.buf_meta.unwrap_or(meta);
+        if header.len > MAX_FRAME {
+            on_event(Event::Oversized { header, start });
+            self.skip = header.len.saturating_sub(self.buf.len() - HEADER_LEN);
+            self.buf.clear();
+            return data;
+        }
+        let total = HEADER_LEN + header.len;
+        fill(&mut self.buf, total);
+        if let Some(payload) = self.buf.get(HEADER_LEN..total) {
+            on_event(Event::Frame {
+                header,
+                payload,
+                start,
+                end: meta,
+            });
+            self.buf.clear();
+            if self.buf.capacity() > KEEP_CAPACITY {
+                self.buf = Vec::new();
+            }
+        }
+        data
     }
 
     /// Stashes an incomplete frame's bytes.

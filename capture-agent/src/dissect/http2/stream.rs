@@ -47,14 +47,19 @@ impl Half {
         }
     }
 
-    fn on_data(&mut self, data: &[u8], end_stream: bool) {
+    /// Records body bytes, keeping at most `allowance` more of them; returns how many were kept.
+    fn on_data(&mut self, data: &[u8], end_stream: bool, allowance: usize) -> usize {
         self.seen = true;
         self.ended |= end_stream;
         self.size = self.size.saturating_add(data.len() as u64);
-        let room = BODY_CAP.saturating_sub(self.body.len());
+        let room = BODY_CAP
+            .saturating_sub(self.body.len())
+            .min(allowance)
+            .min(data.len());
         self.body
-            .extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+            .extend_from_slice(data.get(..room).unwrap_or_default());
         self.messages.feed(data);
+        room
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -70,15 +75,15 @@ impl Half {
     }
 
     /// The fields every HTTP/2 message has: `headers`, `trailers`, `body` (when it is text), `size`.
-    fn common_fields(&self, message: &mut Message, with_body: bool) {
+    fn common_fields(&mut self, message: &mut Message, with_body: bool) {
         if let Some(headers) = &self.headers {
             message.insert("headers".into(), Value::Object(header_map(headers)));
         }
         if let Some(trailers) = &self.trailers {
             message.insert("trailers".into(), Value::Object(header_map(trailers)));
         }
-        if with_body && let Some(text) = body_text(&self.body) {
-            message.insert("body".into(), json!(text));
+        if with_body && let Some(text) = body_text(std::mem::take(&mut self.body)) {
+            message.insert("body".into(), Value::String(text));
         }
         message.insert("size".into(), json!(self.size));
     }
@@ -122,9 +127,40 @@ impl Stream {
         self.half(side).on_headers(fields, end_stream);
     }
 
-    /// Records DATA bytes from `side`.
-    pub fn on_data(&mut self, side: Side, data: &[u8], end_stream: bool) {
-        self.half(side).on_data(data, end_stream);
+    /// Records DATA bytes from `side`, keeping at most `allowance` more body bytes (none for
+    /// gRPC, whose binary messages are counted, not shown); returns how many were kept.
+    pub fn on_data(
+        &mut self,
+        side: Side,
+        data: &[u8],
+        end_stream: bool,
+        allowance: usize,
+    ) -> usize {
+        let allowance = if self.is_grpc() { 0 } else { allowance };
+        self.half(side).on_data(data, end_stream, allowance)
+    }
+
+    /// Body bytes this stream holds.
+    pub fn kept(&self) -> usize {
+        self.request.body.len() + self.response.body.len()
+    }
+
+    /// Whether the request or response content type marks a gRPC call.
+    fn is_grpc(&self) -> bool {
+        self.request
+            .header("content-type")
+            .or_else(|| self.response.header("content-type"))
+            .is_some_and(grpc::is_grpc)
+    }
+
+    /// Bytes of `side` were lost while the half was open: marks the stream and restarts message
+    /// counting at the next DATA frame.
+    pub fn lost(&mut self, side: Side, error: String) {
+        let half = self.half(side);
+        if !half.ended {
+            half.messages.resync();
+            self.fail(error);
+        }
     }
 
     /// Records a problem (kept in order, reported together).
@@ -152,11 +188,7 @@ impl Stream {
         if !self.request.seen && !self.request_elsewhere {
             self.fail("request not captured (connection joined mid-way)");
         }
-        let is_grpc = self
-            .request
-            .header("content-type")
-            .or_else(|| self.response.header("content-type"))
-            .is_some_and(grpc::is_grpc);
+        let is_grpc = self.is_grpc();
         let mut request = request_fields(&self.request);
         let mut response = Message::new();
         if let Some(status) = self
@@ -165,6 +197,9 @@ impl Stream {
             .and_then(|s| s.parse::<u16>().ok())
         {
             response.insert("status".into(), json!(status));
+            if let Some(reason) = reason_phrase(status) {
+                response.insert("statusText".into(), json!(reason));
+            }
         }
         self.response.common_fields(&mut response, !is_grpc);
         self.request.common_fields(&mut request, !is_grpc);
@@ -221,6 +256,63 @@ fn request_fields(half: &Half) -> Message {
     request
 }
 
+/// The standard reason phrase of a status code (RFC 9110 §15): HTTP/2 sends none, but the
+/// `statusText` users filter on should read as it does for HTTP/1.
+fn reason_phrase(status: u16) -> Option<&'static str> {
+    Some(match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        425 => "Too Early",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        451 => "Unavailable For Legal Reasons",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        511 => "Network Authentication Required",
+        _ => return None,
+    })
+}
+
 /// The value of the first field called `name`.
 fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
     fields
@@ -258,7 +350,7 @@ fn query_map(query: &str) -> Message {
 
 /// The body as text, when it is UTF-8 without control characters other than tab and line breaks
 /// (a multi-byte character cut by the cap is dropped).
-fn body_text(body: &[u8]) -> Option<&str> {
+fn body_text(body: Vec<u8>) -> Option<String> {
     if body.is_empty()
         || body
             .iter()
@@ -266,9 +358,14 @@ fn body_text(body: &[u8]) -> Option<&str> {
     {
         return None;
     }
-    match std::str::from_utf8(body) {
+    match String::from_utf8(body) {
         Ok(text) => Some(text),
-        Err(e) if e.error_len().is_none() => std::str::from_utf8(body.get(..e.valid_up_to())?).ok(),
+        Err(e) if e.utf8_error().error_len().is_none() => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            String::from_utf8(bytes).ok()
+        }
         Err(_) => None,
     }
 }
@@ -303,7 +400,7 @@ mod tests {
             fields(&[(":status", "404"), ("server", "a"), ("server", "b")]),
             false,
         );
-        stream.on_data(Side::Response, b"not found", true);
+        stream.on_data(Side::Response, b"not found", true, usize::MAX);
         assert!(stream.finished());
         let exchange = stream.into_exchange();
         assert_eq!(
@@ -315,6 +412,7 @@ mod tests {
         assert_eq!(exchange.request["url"], json!("https://shop/cart?id=7&x"));
         assert_eq!(exchange.request["query"], json!({"id": "7", "x": ""}));
         assert_eq!(exchange.response["status"], json!(404));
+        assert_eq!(exchange.response["statusText"], json!("Not Found"));
         assert_eq!(exchange.response["headers"], json!({"server": "a, b"}));
         assert_eq!(exchange.response["body"], json!("not found"));
         assert_eq!(exchange.error, None);
@@ -323,20 +421,27 @@ mod tests {
     #[test]
     fn body_is_capped_but_fully_counted() {
         let mut half = Half::default();
-        half.on_data(&vec![b'x'; BODY_CAP + 10], true);
-        assert_eq!(half.size, (BODY_CAP + 10) as u64);
+        assert_eq!(
+            half.on_data(&vec![b'x'; BODY_CAP + 10], false, usize::MAX),
+            BODY_CAP
+        );
+        assert_eq!(half.on_data(b"more", true, usize::MAX), 0);
+        assert_eq!(half.size, (BODY_CAP + 14) as u64);
         assert_eq!(half.body.len(), BODY_CAP);
     }
 
     #[test]
     fn binary_body_is_not_text() {
-        assert_eq!(body_text(&[0xff, 0xfe]), None);
+        assert_eq!(body_text(vec![0xff, 0xfe]), None);
         assert_eq!(
-            body_text(b"\0\0\0\0\x0c\n\n66VCHSJNUP"),
+            body_text(b"\0\0\0\0\x0c\n\n66VCHSJNUP".to_vec()),
             None,
             "a protobuf message is not text"
         );
-        assert_eq!(body_text(b"{\"a\": 1}\r\n"), Some("{\"a\": 1}\r\n"));
-        assert_eq!(body_text("é".as_bytes().get(..1).unwrap()), Some(""));
+        assert_eq!(
+            body_text(b"{\"a\": 1}\r\n".to_vec()).as_deref(),
+            Some("{\"a\": 1}\r\n")
+        );
+        assert_eq!(body_text(b"ok \xc3".to_vec()).as_deref(), Some("ok "));
     }
 }

@@ -1,0 +1,941 @@
+//! PostgreSQL frontend/backend protocol 3.0
+//! (<https://www.postgresql.org/docs/current/protocol-message-formats.html>).
+//!
+//! Each request is a cycle that the server ends with ReadyForQuery: the startup message, a simple
+//! Query, or an extended-protocol batch (Parse/Bind/Describe/Execute … Sync) whose SQL comes from
+//! its Parse or, for a prepared statement parsed earlier, from the statement or portal it names.
+//! Cycles are paired with ReadyForQuery in order, so pipelined batches pair correctly.
+//!
+//! Messages are framed with only a capped prefix of their body kept (DataRow keeps none), the rest
+//! skipped by count: a million-row result costs a counter, not memory.
+
+use std::collections::{HashMap, VecDeque};
+
+use serde_json::json;
+use shark_store::Message;
+
+use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser};
+
+/// SSLRequest code (in place of a protocol version).
+const SSL_REQUEST: u32 = 80_877_103;
+/// GSSENCRequest code.
+const GSSENC_REQUEST: u32 = 80_877_104;
+/// CancelRequest code.
+const CANCEL_REQUEST: u32 = 80_877_102;
+/// Protocol 3.0 in a StartupMessage.
+const PROTOCOL_3: u32 = 196_608;
+/// Longest message accepted as framing (the server's own limit for most messages is 1 GiB).
+const MAX_MESSAGE: usize = 1 << 30;
+/// Body bytes kept of messages whose SQL we show.
+const MAX_SQL: usize = 64 * 1024;
+/// Body bytes kept of other messages that are read (errors, tags, startup parameters, names).
+const MAX_SMALL: usize = 8 * 1024;
+/// Prepared statements and portals remembered per connection.
+const MAX_NAMES: usize = 1024;
+/// Request cycles waiting for ReadyForQuery.
+const MAX_PENDING: usize = 4096;
+
+/// PostgreSQL: startup, SSLRequest, simple and extended queries, command tags, errors.
+pub struct PostgresDissector;
+
+impl Dissector for PostgresDissector {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn ports(&self) -> &'static [u16] {
+        &[5432]
+    }
+
+    fn probe(&self, data: &[u8], dir: Direction) -> Confidence {
+        if dir == Direction::ToServer
+            && let Some(code) = be32(data, 4)
+        {
+            let len = be32(data, 0).unwrap_or(0);
+            let untyped = match code {
+                SSL_REQUEST | GSSENC_REQUEST => len == 8,
+                CANCEL_REQUEST => len == 16,
+                PROTOCOL_3 => (8..=10_000).contains(&len),
+                _ => false,
+            };
+            if untyped {
+                return Confidence::Yes;
+            }
+        }
+        let (Some(&kind), Some(len)) = (data.first(), be32(data, 1)) else {
+            return Confidence::NeedMore;
+        };
+        let Ok(len) = usize::try_from(len) else {
+            return Confidence::No;
+        };
+        if !plausible_header(dir, kind, len) {
+            return Confidence::No;
+        }
+        let Some(body) = data.get(5..1 + len) else {
+            return if len <= MAX_SQL {
+                Confidence::NeedMore
+            } else {
+                Confidence::Maybe
+            };
+        };
+        let strings = body.iter().filter(|&&b| b == 0).count();
+        let ends_with_nul = body.last() == Some(&0);
+        let valid = match kind {
+            b'Q' | b'C' => ends_with_nul && strings == 1,
+            b'P' => strings >= 2,
+            b'E' | b'N' if dir == Direction::ToClient => {
+                ends_with_nul && body.first() == Some(&b'S')
+            }
+            b'Z' => matches!(body, [b'I' | b'T' | b'E']),
+            b'R' => len >= 8,
+            _ => true,
+        };
+        match (valid, dir, kind) {
+            (false, _, _) => Confidence::No,
+            (true, Direction::ToServer, b'Q' | b'P') | (true, Direction::ToClient, b'E' | b'Z') => {
+                Confidence::Yes
+            }
+            (true, _, _) => Confidence::Maybe,
+        }
+    }
+
+    fn parser(&self) -> Box<dyn Parser> {
+        Box::new(PostgresParser::default())
+    }
+}
+
+/// Whether a typed message header could start a message in direction `dir`.
+fn plausible_header(dir: Direction, kind: u8, len: usize) -> bool {
+    let fixed = |n: usize| len == n;
+    match dir {
+        Direction::ToServer => match kind {
+            b'S' | b'H' | b'X' | b'c' => fixed(4),
+            b'Q' | b'P' | b'B' | b'E' | b'D' | b'C' | b'F' | b'p' | b'd' | b'f' => {
+                (5..=MAX_MESSAGE).contains(&len)
+            }
+            _ => false,
+        },
+        Direction::ToClient => match kind {
+            b'1' | b'2' | b'3' | b'n' | b's' | b'I' | b'c' => fixed(4),
+            b'Z' => fixed(5),
+            b'K' => len >= 12,
+            b'R' | b'S' | b'T' | b'D' | b'C' | b'E' | b'N' | b'A' | b't' | b'G' | b'H' | b'W'
+            | b'd' | b'V' | b'v' => (5..=MAX_MESSAGE).contains(&len),
+            _ => false,
+        },
+    }
+}
+
+fn be32(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// One framed message: its type (0 for the untyped startup family) and a capped body prefix.
+struct Frame {
+    kind: u8,
+    body: Vec<u8>,
+    start: ChunkMeta,
+    end: ChunkMeta,
+}
+
+/// Splits one direction into messages, keeping at most a capped prefix of each body.
+#[derive(Default)]
+struct Framer {
+    /// Header, then the kept body prefix, of the message being read.
+    buf: Vec<u8>,
+    /// Body bytes still to discard after the kept prefix.
+    skip: usize,
+    start: Option<ChunkMeta>,
+    /// The next message has no type byte (StartupMessage, SSLRequest, …).
+    untyped_next: bool,
+    /// Framing was lost: look for a plausible header before reading again.
+    lost: bool,
+}
+
+impl Framer {
+    /// Splits `data` into frames; `single_byte_reply` reads one untyped byte first (the server's
+    /// answer to SSLRequest/GSSENCRequest).
+    fn feed(
+        &mut self,
+        dir: Direction,
+        mut data: &[u8],
+        meta: ChunkMeta,
+        single_byte_reply: &mut bool,
+        frames: &mut Vec<Frame>,
+    ) {
+        while !data.is_empty() {
+            if self.skip > 0 {
+                let take = self.skip.min(data.len());
+                self.skip -= take;
+                data = data.get(take..).unwrap_or_default();
+                continue;
+            }
+            if self.buf.is_empty() {
+                self.start = Some(meta);
+                if std::mem::take(single_byte_reply) {
+                    let (&byte, rest) = data.split_first().unwrap_or((&0, &[]));
+                    frames.push(Frame {
+                        kind: 0,
+                        body: vec![byte],
+                        start: meta,
+                        end: meta,
+                    });
+                    data = rest;
+                    continue;
+                }
+                if self.lost {
+                    data = self.resync(dir, data);
+                    continue;
+                }
+            }
+            let header_len = if self.untyped_next { 4 } else { 5 };
+            data = fill(&mut self.buf, header_len, data);
+            let Some(len) = be32(&self.buf, header_len - 4).and_then(|l| usize::try_from(l).ok())
+            else {
+                return;
+            };
+            let kind = if self.untyped_next {
+                0
+            } else {
+                self.buf.first().copied().unwrap_or(0)
+            };
+            let valid = if self.untyped_next {
+                (8..=10_000).contains(&len)
+            } else {
+                plausible_header(dir, kind, len)
+            };
+            if !valid {
+                self.buf.clear();
+                self.lost = true;
+                self.untyped_next = false;
+                continue;
+            }
+            let body_len = len - 4;
+            let keep = body_len.min(body_cap(dir, kind));
+            data = fill(&mut self.buf, header_len + keep, data);
+            if self.buf.len() < header_len + keep {
+                return;
+            }
+            let body = self.buf.split_off(header_len);
+            self.buf.clear();
+            self.skip = body_len - keep;
+            self.untyped_next = false;
+            frames.push(Frame {
+                kind,
+                body,
+                start: self.start.take().unwrap_or(meta),
+                end: meta,
+            });
+        }
+    }
+
+    /// Drops bytes up to the next plausible typed header (or keeps a short tail to decide later).
+    fn resync<'a>(&mut self, dir: Direction, data: &'a [u8]) -> &'a [u8] {
+        for at in 0..data.len() {
+            // Fewer than a header's bytes left: they are dropped with the rest.
+            let Some(header) = data.get(at..at + 5) else {
+                return &[];
+            };
+            let len = be32(header, 1)
+                .and_then(|l| usize::try_from(l).ok())
+                .unwrap_or(0);
+            if header
+                .first()
+                .is_some_and(|&kind| plausible_header(dir, kind, len) && len < MAX_SMALL)
+            {
+                self.lost = false;
+                return data.get(at..).unwrap_or_default();
+            }
+        }
+        &[]
+    }
+}
+
+/// Appends to `buf` from `data` until `buf` holds `want` bytes; returns what is left of `data`.
+fn fill<'a>(buf: &mut Vec<u8>, want: usize, data: &'a [u8]) -> &'a [u8] {
+    let take = want.saturating_sub(buf.len()).min(data.len());
+    let (now, rest) = data.split_at(take);
+    buf.extend_from_slice(now);
+    rest
+}
+
+/// How much of a message body is kept: SQL-bearing messages get more, row data nothing.
+fn body_cap(dir: Direction, kind: u8) -> usize {
+    match (dir, kind) {
+        (Direction::ToServer, b'Q' | b'P') => MAX_SQL,
+        (Direction::ToServer, 0 | b'B' | b'E') => MAX_SMALL,
+        (Direction::ToClient, 0 | b'C' | b'E') => MAX_SMALL,
+        _ => 0,
+    }
+}
+
+/// What a request cycle is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CycleKind {
+    Startup,
+    Ssl,
+    Simple,
+    Extended,
+    Function,
+}
+
+impl CycleKind {
+    fn name(self) -> &'static str {
+        match self {
+            CycleKind::Startup => "startup",
+            CycleKind::Ssl => "ssl",
+            CycleKind::Simple => "simple",
+            CycleKind::Extended => "extended",
+            CycleKind::Function => "function",
+        }
+    }
+}
+
+/// A request cycle waiting for the server to finish it.
+struct Pending {
+    request: Message,
+    start: ChunkMeta,
+    end: ChunkMeta,
+    error: Option<String>,
+}
+
+/// What the server has said so far about the front cycle.
+#[derive(Default)]
+struct Reply {
+    seen: bool,
+    tag: Option<String>,
+    rows: u64,
+    error: Option<(String, String)>,
+    end: Option<ChunkMeta>,
+}
+
+/// The extended-protocol messages sent since the last Sync.
+struct Cycle {
+    query: Option<String>,
+    start: ChunkMeta,
+}
+
+/// Per-flow PostgreSQL state.
+#[derive(Default)]
+struct PostgresParser {
+    client: Framer,
+    server: Framer,
+    first_client_bytes: bool,
+    ssl_reply_expected: bool,
+    /// TLS was accepted: the rest of the flow is encrypted.
+    encrypted: bool,
+    cycle: Option<Cycle>,
+    statements: HashMap<String, String>,
+    portals: HashMap<String, String>,
+    pending: VecDeque<Pending>,
+    reply: Reply,
+    /// A client gap lost part of the next request.
+    client_gap: bool,
+}
+
+impl Parser for PostgresParser {
+    fn feed(&mut self, dir: Direction, data: &[u8], meta: ChunkMeta, out: &mut Vec<Exchange>) {
+        if self.encrypted {
+            return;
+        }
+        let mut frames = Vec::new();
+        match dir {
+            Direction::ToServer => {
+                if !self.first_client_bytes {
+                    self.first_client_bytes = true;
+                    // A connection seen from its start opens with an untyped message.
+                    self.client.untyped_next = be32(data, 4).is_some_and(|c| {
+                        matches!(
+                            c,
+                            SSL_REQUEST | GSSENC_REQUEST | CANCEL_REQUEST | PROTOCOL_3
+                        )
+                    });
+                }
+                let mut no_reply = false;
+                self.client
+                    .feed(dir, data, meta, &mut no_reply, &mut frames);
+                for frame in frames {
+                    self.client_message(frame, out);
+                }
+            }
+            Direction::ToClient => {
+                let mut single = self.ssl_reply_expected;
+                self.server.feed(dir, data, meta, &mut single, &mut frames);
+                for frame in frames {
+                    self.server_message(frame, out);
+                }
+            }
+        }
+    }
+
+    fn gap(&mut self, dir: Direction, out: &mut Vec<Exchange>) {
+        match dir {
+            Direction::ToServer => {
+                self.client = Framer {
+                    lost: true,
+                    ..Framer::default()
+                };
+                self.cycle = None;
+                self.client_gap = true;
+            }
+            Direction::ToClient => {
+                self.server = Framer {
+                    lost: true,
+                    ..Framer::default()
+                };
+                self.reply = Reply::default();
+                for pending in self.pending.drain(..) {
+                    out.push(unanswered(pending, "response lost in a capture gap"));
+                }
+            }
+        }
+    }
+
+    fn close(&mut self, reason: &str, out: &mut Vec<Exchange>) {
+        if let Some(front) = self.pending.pop_front() {
+            if self.reply.seen {
+                // The server answered (e.g. a fatal error at startup) and closed without ReadyForQuery.
+                let reply = std::mem::take(&mut self.reply);
+                out.push(exchange(front, reply));
+            } else {
+                out.push(unanswered(
+                    front,
+                    &format!("no response before the flow ended ({reason})"),
+                ));
+            }
+        }
+        for pending in self.pending.drain(..) {
+            out.push(unanswered(
+                pending,
+                &format!("no response before the flow ended ({reason})"),
+            ));
+        }
+    }
+}
+
+impl PostgresParser {
+    fn client_message(&mut self, frame: Frame, out: &mut Vec<Exchange>) {
+        let mut strings = frame
+            .body
+            .split(|&b| b == 0)
+            .map(|s| String::from_utf8_lossy(s).into_owned());
+        match frame.kind {
+            0 => self.untyped(frame, out),
+            b'Q' => {
+                let mut request = Message::new();
+                request.insert("query".into(), json!(strings.next().unwrap_or_default()));
+                self.push(CycleKind::Simple, request, frame.start, frame.end, out);
+            }
+            b'P' => {
+                let name = strings.next().unwrap_or_default();
+                let query = strings.next().unwrap_or_default();
+                remember(&mut self.statements, name, query.clone());
+                self.cycle_mut(frame.start).query.get_or_insert(query);
+            }
+            b'B' => {
+                let portal = strings.next().unwrap_or_default();
+                let statement = strings.next().unwrap_or_default();
+                let query = self.statements.get(&statement).cloned();
+                // A Bind replaces the portal, so an unknown statement forgets the old SQL.
+                match &query {
+                    Some(query) => remember(&mut self.portals, portal, query.clone()),
+                    None => {
+                        self.portals.remove(&portal);
+                    }
+                }
+                let cycle = self.cycle_mut(frame.start);
+                if cycle.query.is_none() {
+                    cycle.query = query;
+                }
+            }
+            b'E' => {
+                let portal = strings.next().unwrap_or_default();
+                let query = self.portals.get(&portal).cloned();
+                let cycle = self.cycle_mut(frame.start);
+                if cycle.query.is_none() {
+                    cycle.query = query;
+                }
+            }
+            b'D' | b'C' | b'H' => {
+                self.cycle_mut(frame.start);
+            }
+            b'S' => {
+                let cycle = self.cycle.take();
+                let mut request = Message::new();
+                if let Some(query) = cycle.as_ref().and_then(|c| c.query.clone()) {
+                    request.insert("query".into(), json!(query));
+                }
+                let start = cycle.map_or(frame.start, |c| c.start);
+                self.push(CycleKind::Extended, request, start, frame.end, out);
+            }
+            b'F' => self.push(
+                CycleKind::Function,
+                Message::new(),
+                frame.start,
+                frame.end,
+                out,
+            ),
+            // Terminate, password and COPY data belong to no cycle of their own.
+            _ => {}
+        }
+    }
+
+    /// StartupMessage, SSLRequest, GSSENCRequest or CancelRequest.
+    fn untyped(&mut self, frame: Frame, out: &mut Vec<Exchange>) {
+        let code = be32(&frame.body, 0).unwrap_or(0);
+        let mut request = Message::new();
+        match code {
+            SSL_REQUEST | GSSENC_REQUEST => {
+                request.insert(
+                    "encryption".into(),
+                    json!(if code == SSL_REQUEST { "ssl" } else { "gssapi" }),
+                );
+                self.ssl_reply_expected = true;
+                self.client.untyped_next = true;
+                self.push(CycleKind::Ssl, request, frame.start, frame.end, out);
+            }
+            CANCEL_REQUEST => {
+                request.insert("type".into(), json!("cancel"));
+                // The server answers a cancel by closing the connection: nothing to pair with.
+                out.push(Exchange {
+                    protocol: "postgres",
+                    request,
+                    start: Some(frame.start),
+                    end: Some(frame.end),
+                    ..Exchange::default()
+                });
+            }
+            _ => {
+                let params: Vec<String> = frame
+                    .body
+                    .get(4..)
+                    .unwrap_or_default()
+                    .split(|&b| b == 0)
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect();
+                for pair in params.chunks(2) {
+                    if let [key, value] = pair
+                        && matches!(key.as_str(), "user" | "database" | "application_name")
+                    {
+                        request.insert(key.clone(), json!(value));
+                    }
+                }
+                request.insert(
+                    "protocolVersion".into(),
+                    json!(format!("{}.{}", code >> 16, code & 0xffff)),
+                );
+                self.push(CycleKind::Startup, request, frame.start, frame.end, out);
+            }
+        }
+    }
+
+    fn cycle_mut(&mut self, start: ChunkMeta) -> &mut Cycle {
+        self.cycle.get_or_insert(Cycle { query: None, start })
+    }
+
+    fn push(
+        &mut self,
+        kind: CycleKind,
+        mut request: Message,
+        start: ChunkMeta,
+        end: ChunkMeta,
+        out: &mut Vec<Exchange>,
+    ) {
+        request.insert("type".into(), json!(kind.name()));
+        if self.pending.len() >= MAX_PENDING
+            && let Some(oldest) = self.pending.pop_front()
+        {
+            self.reply = Reply::default();
+            out.push(unanswered(
+                oldest,
+                "no response (too many outstanding requests)",
+            ));
+        }
+        let error = std::mem::take(&mut self.client_gap)
+            .then(|| "request partly lost in a capture gap".to_string());
+        self.pending.push_back(Pending {
+            request,
+            start,
+            end,
+            error,
+        });
+    }
+
+    fn server_message(&mut self, frame: Frame, out: &mut Vec<Exchange>) {
+        self.reply.seen = true;
+        self.reply.end = Some(frame.end);
+        match frame.kind {
+            0 => {
+                // The one-byte answer to SSLRequest/GSSENCRequest.
+                self.ssl_reply_expected = false;
+                let accepted = matches!(frame.body.first(), Some(b'S' | b'G'));
+                self.encrypted = accepted;
+                if let Some(front) = self.pending.pop_front() {
+                    let mut reply = std::mem::take(&mut self.reply);
+                    reply.tag = Some(if accepted { "accepted" } else { "refused" }.to_string());
+                    out.push(exchange(front, reply));
+                }
+            }
+            b'C' => {
+                let tag = frame.body.split(|&b| b == 0).next().unwrap_or_default();
+                self.reply.tag = Some(String::from_utf8_lossy(tag).into_owned());
+            }
+            b'D' => self.reply.rows = self.reply.rows.saturating_add(1),
+            b'E' => self.reply.error = Some(error_fields(&frame.body)),
+            b'Z' => {
+                let reply = std::mem::take(&mut self.reply);
+                match self.pending.pop_front() {
+                    Some(front) => out.push(exchange(front, reply)),
+                    None => out.push(Exchange {
+                        protocol: "postgres",
+                        response: response_fields(&reply),
+                        error: Some(
+                            "response without a request (capture started mid-connection?)".into(),
+                        ),
+                        start: Some(frame.start),
+                        end: Some(frame.end),
+                        ..Exchange::default()
+                    }),
+                }
+            }
+            // Notices and notifications are asynchronous; the rest only describe the reply.
+            _ => {}
+        }
+    }
+}
+
+/// Remembers a statement or portal name, bounded: a connection that names without end starts over.
+fn remember(names: &mut HashMap<String, String>, name: String, query: String) {
+    if names.len() >= MAX_NAMES && !names.contains_key(&name) {
+        names.clear();
+    }
+    names.insert(name, query);
+}
+
+/// SQLSTATE (`C`) and message (`M`) of an ErrorResponse body.
+fn error_fields(body: &[u8]) -> (String, String) {
+    let mut code = String::new();
+    let mut message = String::new();
+    for field in body.split(|&b| b == 0) {
+        let Some((&kind, value)) = field.split_first() else {
+            continue;
+        };
+        match kind {
+            b'C' => code = String::from_utf8_lossy(value).into_owned(),
+            b'M' => message = String::from_utf8_lossy(value).into_owned(),
+            _ => {}
+        }
+    }
+    (code, message)
+}
+
+fn response_fields(reply: &Reply) -> Message {
+    let mut response = Message::new();
+    response.insert("status".into(), json!(u8::from(reply.error.is_some())));
+    if let Some(tag) = &reply.tag {
+        response.insert("statusText".into(), json!(tag));
+    }
+    response.insert("rows".into(), json!(reply.rows));
+    if let Some((code, message)) = &reply.error {
+        response.insert("error".into(), json!(message));
+        response.insert("code".into(), json!(code));
+    }
+    response
+}
+
+fn exchange(pending: Pending, reply: Reply) -> Exchange {
+    Exchange {
+        protocol: "postgres",
+        response: response_fields(&reply),
+        error: pending.error,
+        start: Some(pending.start),
+        end: Some(reply.end.unwrap_or(pending.end)),
+        request: pending.request,
+        ..Exchange::default()
+    }
+}
+
+fn unanswered(pending: Pending, error: &str) -> Exchange {
+    Exchange {
+        protocol: "postgres",
+        request: pending.request,
+        error: Some(pending.error.unwrap_or_else(|| error.to_string())),
+        start: Some(pending.start),
+        end: Some(pending.end),
+        ..Exchange::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const META: ChunkMeta = ChunkMeta {
+        ts_ns: 1,
+        packet: 1,
+    };
+
+    /// A typed message: type byte, length (including itself), body.
+    fn msg(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![kind];
+        out.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn startup(params: &[u8]) -> Vec<u8> {
+        let mut out = (params.len() as u32 + 8).to_be_bytes().to_vec();
+        out.extend_from_slice(&PROTOCOL_3.to_be_bytes());
+        out.extend_from_slice(params);
+        out
+    }
+
+    fn run(steps: &[(Direction, Vec<u8>)]) -> Vec<Exchange> {
+        let mut parser = PostgresDissector.parser();
+        let mut out = Vec::new();
+        for (dir, bytes) in steps {
+            parser.feed(*dir, bytes, META, &mut out);
+        }
+        parser.close("FIN", &mut out);
+        out
+    }
+
+    fn ready() -> Vec<u8> {
+        msg(b'Z', b"I")
+    }
+
+    #[test]
+    fn ssl_refused_then_startup_then_query() {
+        let ssl = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f].to_vec();
+        let server = [
+            msg(b'R', &[0, 0, 0, 0]),
+            msg(b'S', b"server_version\x0016.2\x00"),
+            ready(),
+        ]
+        .concat();
+        let out = run(&[
+            (Direction::ToServer, ssl),
+            (Direction::ToClient, b"N".to_vec()),
+            (
+                Direction::ToServer,
+                startup(b"user\x00app\x00database\x00shop\x00\x00"),
+            ),
+            (Direction::ToClient, server),
+            (Direction::ToServer, msg(b'Q', b"select 1\x00")),
+            (
+                Direction::ToClient,
+                [
+                    msg(b'D', b"\x00\x01\x00\x00\x00\x011"),
+                    msg(b'C', b"SELECT 1\x00"),
+                    ready(),
+                ]
+                .concat(),
+            ),
+        ]);
+        let kinds: Vec<_> = out.iter().map(|e| e.request.get("type").cloned()).collect();
+        assert_eq!(
+            kinds,
+            [
+                Some(json!("ssl")),
+                Some(json!("startup")),
+                Some(json!("simple"))
+            ]
+        );
+        assert_eq!(out[0].response.get("statusText"), Some(&json!("refused")));
+        assert_eq!(out[1].request.get("user"), Some(&json!("app")));
+        assert_eq!(out[1].request.get("database"), Some(&json!("shop")));
+        assert_eq!(out[2].response.get("rows"), Some(&json!(1)));
+        assert!(out.iter().all(|e| e.error.is_none()));
+    }
+
+    #[test]
+    fn accepted_ssl_stops_dissection() {
+        let ssl = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f].to_vec();
+        let out = run(&[
+            (Direction::ToServer, ssl),
+            (Direction::ToClient, b"S".to_vec()),
+            (
+                Direction::ToServer,
+                b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03".to_vec(),
+            ),
+        ]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].response.get("statusText"), Some(&json!("accepted")));
+    }
+
+    #[test]
+    fn fatal_startup_error_without_ready_for_query_is_reported_on_close() {
+        let out = run(&[
+            (Direction::ToServer, startup(b"user\x00bob\x00\x00")),
+            (
+                Direction::ToClient,
+                msg(
+                    b'E',
+                    b"SFATAL\x00C28P01\x00Mpassword authentication failed\x00\x00",
+                ),
+            ),
+        ]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].response.get("code"), Some(&json!("28P01")));
+        assert_eq!(out[0].response.get("status"), Some(&json!(1)));
+    }
+
+    #[test]
+    fn pipelined_syncs_pair_in_order_and_named_statements_are_remembered() {
+        let client = [
+            msg(b'P', b"s1\x00select $1\x00\x00\x00"),
+            msg(b'B', b"\x00s1\x00\x00\x00\x00\x00\x00\x00"),
+            msg(b'E', b"\x00\x00\x00\x00\x00"),
+            msg(b'S', b""),
+            msg(b'B', b"p2\x00s1\x00\x00\x00\x00\x00\x00\x00"),
+            msg(b'E', b"p2\x00\x00\x00\x00\x00"),
+            msg(b'S', b""),
+        ]
+        .concat();
+        let error = msg(b'E', b"SERROR\x00C22P02\x00Minvalid input\x00\x00");
+        let server = [
+            msg(b'1', b""),
+            msg(b'2', b""),
+            msg(b'C', b"SELECT 1\x00"),
+            ready(),
+            msg(b'2', b""),
+            error,
+            ready(),
+        ]
+        .concat();
+        let out = run(&[(Direction::ToServer, client), (Direction::ToClient, server)]);
+        let queries: Vec<_> = out
+            .iter()
+            .map(|e| e.request.get("query").cloned())
+            .collect();
+        assert_eq!(
+            queries,
+            [Some(json!("select $1")), Some(json!("select $1"))]
+        );
+        assert_eq!(out[0].response.get("status"), Some(&json!(0)));
+        assert_eq!(out[1].response.get("error"), Some(&json!("invalid input")));
+    }
+
+    #[test]
+    fn huge_data_rows_are_counted_not_buffered() {
+        let mut parser = PostgresDissector.parser();
+        let mut out = Vec::new();
+        parser.feed(
+            Direction::ToServer,
+            &msg(b'Q', b"select blob from t\x00"),
+            META,
+            &mut out,
+        );
+        let row_len: u32 = 50 << 20;
+        let mut header = vec![b'D'];
+        header.extend_from_slice(&(row_len + 4).to_be_bytes());
+        let block = vec![0u8; 1 << 20];
+        for _ in 0..3 {
+            parser.feed(Direction::ToClient, &header, META, &mut out);
+            for _ in 0..50 {
+                parser.feed(Direction::ToClient, &block, META, &mut out);
+            }
+        }
+        parser.feed(
+            Direction::ToClient,
+            &[msg(b'C', b"SELECT 3\x00"), ready()].concat(),
+            META,
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].response.get("rows"), Some(&json!(3)));
+        assert_eq!(out[0].response.get("statusText"), Some(&json!("SELECT 3")));
+    }
+
+    #[test]
+    fn server_gap_reports_waiting_cycles_and_resynchronises() {
+        let mut parser = PostgresDissector.parser();
+        let mut out = Vec::new();
+        parser.feed(
+            Direction::ToServer,
+            &msg(b'Q', b"select 1\x00"),
+            META,
+            &mut out,
+        );
+        parser.feed(
+            Direction::ToClient,
+            &msg(b'T', b"\x00\x01abc")[..6],
+            META,
+            &mut out,
+        );
+        parser.gap(Direction::ToClient, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            out[0].error.as_deref(),
+            Some("response lost in a capture gap")
+        );
+        parser.feed(
+            Direction::ToServer,
+            &msg(b'Q', b"select 2\x00"),
+            META,
+            &mut out,
+        );
+        parser.feed(
+            Direction::ToClient,
+            &[b"garbage".to_vec(), msg(b'C', b"SELECT 1\x00"), ready()].concat(),
+            META,
+            &mut out,
+        );
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].request.get("query"), Some(&json!("select 2")));
+        assert_eq!(out[1].response.get("statusText"), Some(&json!("SELECT 1")));
+    }
+
+    #[test]
+    fn probe_recognises_startup_queries_and_replies() {
+        assert_eq!(
+            PostgresDissector.probe(&startup(b"user\x00a\x00\x00"), Direction::ToServer),
+            Confidence::Yes
+        );
+        assert_eq!(
+            PostgresDissector.probe(&msg(b'Q', b"select 1\x00"), Direction::ToServer),
+            Confidence::Yes
+        );
+        assert_eq!(
+            PostgresDissector.probe(&msg(b'P', b"\x00select 1\x00\x00\x00"), Direction::ToServer),
+            Confidence::Yes
+        );
+        assert_eq!(
+            PostgresDissector.probe(b"POST / HTTP/1.1\r\n", Direction::ToServer),
+            Confidence::No
+        );
+        assert_eq!(
+            PostgresDissector.probe(b"PUT /x HTTP/1.1\r\n", Direction::ToServer),
+            Confidence::No
+        );
+        assert_eq!(
+            PostgresDissector.probe(&ready(), Direction::ToClient),
+            Confidence::Yes
+        );
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let mut seed = 0x1234_5678_u32;
+        for len in 0..300 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    // Mostly small values so that lengths and types are often plausible.
+                    if i % 5 == 0 {
+                        b"QPBESDCZ123"[(seed % 11) as usize]
+                    } else {
+                        (seed % 16) as u8
+                    }
+                })
+                .collect();
+            let _ = PostgresDissector.probe(&bytes, Direction::ToServer);
+            let _ = run(&[
+                (Direction::ToServer, bytes.clone()),
+                (Direction::ToClient, bytes),
+            ]);
+        }
+    }
+}

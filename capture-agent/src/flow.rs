@@ -1,0 +1,242 @@
+//! Flows: TCP connections and UDP conversations keyed by their 5-tuple, with client and server
+//! told apart (from the SYN, else from well-known ports), per-direction counters and state, an
+//! idle timeout and a bound on how many are tracked.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use crate::dispatch::{FlowPorts, FlowProtocol, Held, slot};
+use crate::dissect::{Direction, registry};
+use crate::reassembly::{ReassemblyLimits, TcpReassembler};
+
+/// TCP or UDP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// A TCP connection.
+    Tcp,
+    /// A UDP conversation.
+    Udp,
+}
+
+/// A flow's identity, the same for both directions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    transport: Transport,
+    low: SocketAddr,
+    high: SocketAddr,
+}
+
+impl FlowKey {
+    /// The key of the flow a packet from `src` to `dst` belongs to.
+    pub fn new(transport: Transport, src: SocketAddr, dst: SocketAddr) -> Self {
+        let (low, high) = if src <= dst { (src, dst) } else { (dst, src) };
+        FlowKey {
+            transport,
+            low,
+            high,
+        }
+    }
+}
+
+/// One flow's state.
+pub struct Flow {
+    /// TCP or UDP.
+    pub transport: Transport,
+    /// The side that opened the connection (or sends requests).
+    pub client: SocketAddr,
+    /// The side that answers.
+    pub server: SocketAddr,
+    /// Flow id from the sink.
+    pub stream: u64,
+    /// Client and server are known from a SYN (not guessed).
+    pub direction_known: bool,
+    /// Timestamp of the first packet.
+    pub first_ts: i64,
+    /// Timestamp of the latest packet.
+    pub last_ts: i64,
+    /// Packet number of the first packet.
+    pub first_packet: u64,
+    /// Packet number of the latest packet.
+    pub last_packet: u64,
+    /// Payload bytes per direction (to server, to client).
+    pub bytes: [u64; 2],
+    /// Packets per direction (to server, to client).
+    pub packets: [u64; 2],
+    /// TCP reassembly per direction.
+    pub reassembly: [TcpReassembler; 2],
+    /// FIN seen per direction.
+    pub fin: [bool; 2],
+    /// The client's SYN sequence number, when seen.
+    pub client_isn: Option<u32>,
+    /// What the payload is handed to.
+    pub protocol: FlowProtocol,
+    /// The flow ended (FIN both ways or RST) and its entries were emitted; later packets (the
+    /// last ACKs) are only counted until a new SYN reuses the 5-tuple or the flow goes idle.
+    pub closed: bool,
+}
+
+impl Flow {
+    /// A new flow whose first packet went from `src` to `dst`. `syn` is `Some(ack)` for a TCP SYN.
+    pub fn new(
+        transport: Transport,
+        src: SocketAddr,
+        dst: SocketAddr,
+        syn: Option<bool>,
+        stream: u64,
+        ts_ns: i64,
+        limits: ReassemblyLimits,
+    ) -> Self {
+        let (client, server, direction_known) = match syn {
+            Some(false) => (src, dst, true),
+            Some(true) => (dst, src, true),
+            None if looks_like_server(src.port(), dst.port()) => (dst, src, false),
+            None => (src, dst, false),
+        };
+        Flow {
+            transport,
+            client,
+            server,
+            stream,
+            direction_known,
+            first_ts: ts_ns,
+            last_ts: ts_ns,
+            first_packet: 0,
+            last_packet: 0,
+            bytes: [0; 2],
+            packets: [0; 2],
+            reassembly: [TcpReassembler::new(limits), TcpReassembler::new(limits)],
+            fin: [false; 2],
+            client_isn: None,
+            protocol: FlowProtocol::Probing(Held::default()),
+            closed: false,
+        }
+    }
+
+    /// The direction of a packet sent from `src`.
+    pub fn direction_from(&self, src: SocketAddr) -> Direction {
+        if src == self.client {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        }
+    }
+
+    /// The ports as currently labelled.
+    pub fn ports(&self) -> FlowPorts {
+        FlowPorts {
+            client: self.client.port(),
+            server: self.server.port(),
+            direction_known: self.direction_known,
+        }
+    }
+
+    /// Turns client and server round (content showed the guess was wrong).
+    pub fn flip(&mut self) {
+        std::mem::swap(&mut self.client, &mut self.server);
+        self.bytes.swap(0, 1);
+        self.packets.swap(0, 1);
+        self.reassembly.swap(0, 1);
+        self.fin.swap(0, 1);
+    }
+
+    /// Counts a packet of `dir` carrying `payload` bytes.
+    pub fn count(&mut self, dir: Direction, payload: usize, ts_ns: i64, packet: u64) {
+        let i = slot(dir);
+        self.bytes[i] += payload as u64;
+        self.packets[i] += 1;
+        self.last_ts = self.last_ts.max(ts_ns);
+        if self.packets.iter().sum::<u64>() == 1 {
+            self.first_packet = packet;
+        }
+        self.last_packet = packet;
+    }
+}
+
+/// Whether `src_port` looks like the server side of a flow towards `dst_port`: a registered or
+/// well-known port facing an ephemeral one, else the lower port.
+fn looks_like_server(src_port: u16, dst_port: u16) -> bool {
+    let rank = |port: u16| -> u8 {
+        if registry().iter().any(|d| d.ports().contains(&port)) {
+            0
+        } else if port < 1024 {
+            1
+        } else if port < 32768 {
+            2
+        } else {
+            3
+        }
+    };
+    (rank(src_port), src_port) < (rank(dst_port), dst_port)
+}
+
+/// The flows being tracked.
+#[derive(Default)]
+#[allow(clippy::len_without_is_empty)]
+pub struct FlowTable {
+    flows: HashMap<FlowKey, Flow>,
+}
+
+impl FlowTable {
+    /// Flows tracked now.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// The flow with this key.
+    pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow> {
+        self.flows.get_mut(key)
+    }
+
+    /// Starts tracking a flow (replacing none: the caller removed any old one).
+    pub fn insert(&mut self, key: FlowKey, flow: Flow) -> &mut Flow {
+        self.flows.entry(key).insert_entry(flow).into_mut()
+    }
+
+    /// Stops tracking a flow and hands it back.
+    pub fn remove(&mut self, key: &FlowKey) -> Option<Flow> {
+        self.flows.remove(key)
+    }
+
+    /// Removes the TCP flows idle since before `tcp_cutoff_ns` and the UDP flows idle since
+    /// before `udp_cutoff_ns`, oldest first.
+    pub fn take_idle(&mut self, tcp_cutoff_ns: i64, udp_cutoff_ns: i64) -> Vec<Flow> {
+        let idle = |f: &Flow| match f.transport {
+            Transport::Tcp => f.last_ts < tcp_cutoff_ns,
+            Transport::Udp => f.last_ts < udp_cutoff_ns,
+        };
+        let keys: Vec<FlowKey> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| idle(f))
+            .map(|(k, _)| *k)
+            .collect();
+        self.take_sorted(keys)
+    }
+
+    /// Removes the `count` flows idle the longest.
+    pub fn take_oldest(&mut self, count: usize) -> Vec<Flow> {
+        let mut ages: Vec<(i64, FlowKey)> =
+            self.flows.iter().map(|(k, f)| (f.last_ts, *k)).collect();
+        let count = count.min(ages.len());
+        if count == 0 {
+            return Vec::new();
+        }
+        if count < ages.len() {
+            ages.select_nth_unstable_by_key(count - 1, |(ts, _)| *ts);
+        }
+        ages.truncate(count);
+        self.take_sorted(ages.into_iter().map(|(_, k)| k).collect())
+    }
+
+    /// Removes every flow, oldest first.
+    pub fn take_all(&mut self) -> Vec<Flow> {
+        let keys: Vec<FlowKey> = self.flows.keys().copied().collect();
+        self.take_sorted(keys)
+    }
+
+    fn take_sorted(&mut self, keys: Vec<FlowKey>) -> Vec<Flow> {
+        let mut flows: Vec<Flow> = keys.iter().filter_map(|k| self.flows.remove(k)).collect();
+        flows.sort_by_key(|f| (f.first_ts, f.stream));
+        flows
+    }
+}

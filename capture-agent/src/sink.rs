@@ -1,0 +1,16 @@
+//! Where the pipeline puts what it finds: every packet (with its flow) and every entry.
+
+use crate::Packet;
+
+/// Receives every packet and every entry the pipeline produces (the store in production, a
+/// `Vec` in tests). Packets come first: an entry only names packets already given to the sink.
+pub trait Sink {
+    /// Why the sink could not take a packet or an entry.
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// Keeps a packet, with the flow it belongs to (TCP/UDP) or `None`; returns its packet number.
+    fn packet(&mut self, packet: &Packet<'_>, stream: Option<u64>) -> Result<u64, Self::Error>;
+    /// A new flow id, unique in the sink's store.
+    fn alloc_stream(&mut self) -> u64;
+    /// Keeps an entry.
+    fn entry(&mut self, entry: shark_store::Entry) -> Result<(), Self::Error>;
+}

@@ -1,0 +1,95 @@
+//! One line per entry with the key fields of its protocol: what the fixture tests compare with
+//! tshark, and a compact way to eyeball what a capture holds.
+
+use serde_json::Value;
+use shark_store::{Entry, Message};
+
+/// The entry's protocol and key fields on one line, then `error: …` if it failed.
+///
+/// `http/1.1 GET /path 200`, `grpc/2 pkg.Service/Method 0`, `dns example.com A NOERROR`,
+/// `redis GET key 0`, `postgres SELECT 1 0`, `kafka Produce 7`, `tls example.com TLSv1.3`,
+/// `tcp 10.0.0.1:40000 -> 10.0.0.2:80 120B/3p 560B/2p`. Missing fields print as `-`.
+pub fn summary_line(entry: &Entry) -> String {
+    let req = &entry.request;
+    let resp = &entry.response;
+    let mut line = match entry.protocol.name.as_str() {
+        "http" => format!(
+            "http/{} {} {} {}",
+            entry.protocol.version,
+            text(req, "method"),
+            text(req, "path"),
+            text(resp, "status")
+        ),
+        "grpc" => format!(
+            "grpc/{} {}/{} {}",
+            entry.protocol.version,
+            text(req, "service"),
+            text(req, "method"),
+            text(resp, "status")
+        ),
+        "dns" => format!(
+            "dns {} {} {}",
+            text(req, "questions"),
+            text(req, "qtype"),
+            text(resp, "statusText")
+        ),
+        "redis" => format!(
+            "redis {} {} {}",
+            text(req, "command"),
+            text(req, "key"),
+            text(resp, "status")
+        ),
+        "postgres" => format!("postgres {} {}", text(req, "query"), text(resp, "status")),
+        "kafka" => format!(
+            "kafka {} {}",
+            text(req, "apiName"),
+            text(req, "correlationId")
+        ),
+        "tls" => format!("tls {} {}", text(req, "sni"), text(resp, "version")),
+        name => format!(
+            "{name} {}:{} -> {}:{} {}B/{}p {}B/{}p",
+            entry.src.ip,
+            entry.src.port,
+            entry.dst.ip,
+            entry.dst.port,
+            text(req, "size"),
+            text(req, "packets"),
+            text(resp, "size"),
+            text(resp, "packets"),
+        ),
+    };
+    if let Some(error) = &entry.error {
+        line.push_str(" error: ");
+        line.push_str(&one_line(error));
+    }
+    line
+}
+
+/// A field as text: strings as they are, lists joined by commas, absent or empty as `-`.
+fn text(message: &Message, key: &str) -> String {
+    let rendered = match message.get(key) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => one_line(s),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => one_line(s),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        Some(other) => other.to_string(),
+    };
+    if rendered.is_empty() {
+        "-".to_string()
+    } else {
+        rendered
+    }
+}
+
+/// Escapes line breaks so a field never splits the summary line.
+fn one_line(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+}

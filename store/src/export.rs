@@ -1,0 +1,210 @@
+//! Export: the packets of a window (or of the entries a filter matches) as one classic PCAP.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::io::Write;
+
+use rusqlite::Connection;
+
+use crate::entry::Entry;
+use crate::error::{SqlContext, StoreError};
+use crate::index::segments::{self, SegmentRow};
+use crate::index::{self, locations};
+use crate::layout::NodeLayout;
+use crate::packets::PacketWalk;
+use crate::segment_file::{self, SegmentFile};
+
+/// What an export wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    /// Packets written.
+    pub packets: u64,
+    /// Entries whose packets were exported (0 for a filterless export).
+    pub entries: u64,
+    /// Bytes written, PCAP header included.
+    pub bytes: u64,
+    /// Packets left out because their link type differs from the first packet's (one PCAP has one).
+    pub skipped_linktype: u64,
+}
+
+/// A packet on its way out.
+pub(crate) struct OutPacket {
+    pub ts_ns: i64,
+    pub orig_len: u32,
+    pub linktype: u32,
+    pub data: Vec<u8>,
+}
+
+/// Packets of one node, in order.
+pub(crate) type PacketStream = Box<dyn Iterator<Item = Result<OutPacket, StoreError>>>;
+
+/// Every packet of `layout`'s segments in `[from, to)`.
+pub(crate) fn window_packets(
+    layout: &NodeLayout,
+    from: i64,
+    to: i64,
+) -> Result<PacketStream, StoreError> {
+    let rows = match index::open_readable(&layout.index) {
+        Ok(conn) => segments::load(&conn, &layout.index)?,
+        Err(_) => Vec::new(),
+    };
+    let walk = PacketWalk::new(&layout.segments, rows, Some((from, to)))?;
+    Ok(Box::new(walk.map(|p| {
+        Ok(OutPacket {
+            ts_ns: p.ts_ns,
+            orig_len: p.orig_len,
+            linktype: p.linktype,
+            data: p.data,
+        })
+    })))
+}
+
+/// The packet spans of matched entries of one node, by flow.
+pub(crate) type Spans = BTreeMap<u64, Vec<(u64, u64)>>;
+
+/// Adds `entry`'s packets to `spans`.
+pub(crate) fn add_span(spans: &mut Spans, entry: &Entry) {
+    spans
+        .entry(entry.stream)
+        .or_default()
+        .push((entry.packets.first, entry.packets.last));
+}
+
+/// The packets of the matched exchanges of one node (`spans`), or with `whole_flows` every packet of
+/// their flows, read at their recorded offsets.
+pub(crate) fn entry_packets(
+    layout: &NodeLayout,
+    spans: &Spans,
+    whole_flows: bool,
+) -> Result<PacketStream, StoreError> {
+    let conn = index::open_readable(&layout.index)?;
+    let rows: HashMap<i64, SegmentRow> = segments::load(&conn, &layout.index)?
+        .into_iter()
+        .map(|r| (r.seq, r))
+        .collect();
+    // packet number -> (segment, offset), deduplicated and in packet order.
+    let mut wanted: BTreeMap<u64, (i64, u64)> = BTreeMap::new();
+    for (stream, spans) in spans {
+        for (seq, pairs) in flow_locations(&conn, layout, *stream)? {
+            for (packet, offset) in pairs {
+                if whole_flows
+                    || spans
+                        .iter()
+                        .any(|&(first, last)| first <= packet && packet <= last)
+                {
+                    wanted.insert(packet, (seq, offset));
+                }
+            }
+        }
+    }
+    let mut files: HashMap<i64, Option<SegmentFile>> = HashMap::new();
+    let segments_dir = layout.segments.clone();
+    let iter = wanted.into_values().filter_map(move |(seq, offset)| {
+        let file = files
+            .entry(seq)
+            .or_insert_with(|| {
+                let row = rows.get(&seq)?;
+                let path = segments_dir.join(&row.file);
+                SegmentFile::open(&path)
+                    .map_err(|e| tracing::warn!("skipping segment {}: {e}", path.display()))
+                    .ok()
+            })
+            .as_mut()?;
+        let linktype = file.linktype();
+        match file.read_at(offset) {
+            Ok(Some(r)) => Some(Ok(OutPacket {
+                ts_ns: r.ts_ns,
+                orig_len: r.orig_len,
+                linktype,
+                data: r.data.to_vec(),
+            })),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    });
+    Ok(Box::new(iter))
+}
+
+/// A segment's sequence number and the (packet, offset) pairs of a flow in it.
+type SegmentLocations = (i64, Vec<(u64, u64)>);
+
+fn flow_locations(
+    conn: &Connection,
+    layout: &NodeLayout,
+    stream: u64,
+) -> Result<Vec<SegmentLocations>, StoreError> {
+    let path = &layout.index;
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, locations FROM flows WHERE stream = ?1 ORDER BY first_packet")
+        .at(path)?;
+    let rows = stmt
+        .query_map([stream as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                locations::decode(r.get_ref(1)?.as_blob()?),
+            ))
+        })
+        .at(path)?;
+    rows.collect::<Result<Vec<_>, _>>().at(path)
+}
+
+/// Writes the packets of `streams`, merged by timestamp, as one nanosecond PCAP.
+pub(crate) fn write_pcap(
+    streams: Vec<PacketStream>,
+    out: &mut dyn Write,
+    summary: &mut ExportSummary,
+) -> Result<(), StoreError> {
+    let mut streams = streams;
+    let mut heads: Vec<Option<OutPacket>> = Vec::with_capacity(streams.len());
+    let mut heap = BinaryHeap::new();
+    for (i, s) in streams.iter_mut().enumerate() {
+        let head = s.next().transpose()?;
+        if let Some(p) = &head {
+            heap.push(Reverse((p.ts_ns, i)));
+        }
+        heads.push(head);
+    }
+    let mut linktype = None;
+    while let Some(Reverse((_, i))) = heap.pop() {
+        let Some(packet) = heads.get_mut(i).and_then(Option::take) else {
+            continue;
+        };
+        if let Some(next) = streams.get_mut(i).and_then(|s| s.next()).transpose()? {
+            heap.push(Reverse((next.ts_ns, i)));
+            if let Some(slot) = heads.get_mut(i) {
+                *slot = Some(next);
+            }
+        }
+        let link = *linktype.get_or_insert(packet.linktype);
+        if summary.bytes == 0 {
+            summary.bytes += write_header(out, link)?;
+        }
+        if packet.linktype != link {
+            summary.skipped_linktype += 1;
+            continue;
+        }
+        summary.bytes += write_record(out, &packet)?;
+        summary.packets += 1;
+    }
+    if summary.bytes == 0 {
+        summary.bytes += write_header(out, 1)?;
+    }
+    out.flush().map_err(StoreError::Output)
+}
+
+fn write_header(out: &mut dyn Write, linktype: u32) -> Result<u64, StoreError> {
+    let header = segment_file::pcap_header(linktype);
+    let mut buf = Vec::with_capacity(segment_file::FILE_HEADER_LEN as usize);
+    header
+        .write_to(&mut buf)
+        .map_err(|e| StoreError::Output(std::io::Error::other(e.to_string())))?;
+    out.write_all(&buf).map_err(StoreError::Output)?;
+    Ok(buf.len() as u64)
+}
+
+fn write_record(out: &mut dyn Write, p: &OutPacket) -> Result<u64, StoreError> {
+    let head = segment_file::record_header(p.ts_ns, p.orig_len, &p.data)?;
+    out.write_all(&head).map_err(StoreError::Output)?;
+    out.write_all(&p.data).map_err(StoreError::Output)?;
+    Ok((head.len() + p.data.len()) as u64)
+}

@@ -1,0 +1,62 @@
+//! The index schema, versioned with SQLite's `user_version` and upgraded in place.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::error::{SqlContext, StoreError};
+
+/// Each step upgrades the schema by one version; step `i` produces version `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // Version 1.
+    "CREATE TABLE names (id INTEGER PRIMARY KEY, s TEXT NOT NULL UNIQUE);
+     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+     CREATE TABLE segments (
+        seq INTEGER PRIMARY KEY, file TEXT NOT NULL, linktype INTEGER NOT NULL,
+        first_packet INTEGER NOT NULL, packets INTEGER NOT NULL,
+        first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL, bytes INTEGER NOT NULL, sealed INTEGER NOT NULL);
+     CREATE TABLE entries (
+        ts INTEGER NOT NULL, id INTEGER NOT NULL, node INTEGER NOT NULL,
+        src_ip INTEGER NOT NULL, src_port INTEGER NOT NULL, src_name INTEGER NOT NULL, src_ns INTEGER NOT NULL,
+        src_pod INTEGER NOT NULL, src_svc INTEGER NOT NULL,
+        dst_ip INTEGER NOT NULL, dst_port INTEGER NOT NULL, dst_name INTEGER NOT NULL, dst_ns INTEGER NOT NULL,
+        dst_pod INTEGER NOT NULL, dst_svc INTEGER NOT NULL,
+        proto INTEGER NOT NULL, proto_ver INTEGER NOT NULL, method INTEGER, status INTEGER,
+        PRIMARY KEY (ts, id)) WITHOUT ROWID;
+     CREATE TABLE entry_data (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+     CREATE TABLE flows (stream INTEGER NOT NULL, seq INTEGER NOT NULL,
+        first_packet INTEGER NOT NULL, last_packet INTEGER NOT NULL, locations BLOB NOT NULL);
+     CREATE INDEX flows_by_stream ON flows (stream, first_packet);
+     CREATE INDEX flows_by_segment ON flows (seq);",
+];
+
+/// The schema version this build writes.
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the index at `path` up to [`SCHEMA_VERSION`], refusing one written by a newer build.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let found = schema_version(conn, path)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction().at(path)?;
+    for step in MIGRATIONS.iter().skip(usize::try_from(found).unwrap_or(0)) {
+        tx.execute_batch(step).at(path)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .at(path)?;
+    tx.commit().at(path)
+}
+
+/// The schema version of the index at `path`.
+pub(crate) fn schema_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+        .at(path)
+}

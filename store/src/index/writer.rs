@@ -1,0 +1,300 @@
+//! The one thread that writes a node's index: it takes operations from a bounded channel and applies
+//! them in large transactions, so callers never wait on SQLite or fsync.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, params};
+
+use super::segments::{self, SegmentRow};
+use super::{codec, locations};
+use crate::entry::Entry;
+use crate::error::{SqlContext, StoreError};
+use crate::retention::{self, Retention};
+
+/// Operations queued before the caller has to wait for the writer.
+const QUEUE: usize = 8192;
+/// Most operations in one transaction.
+const BATCH: usize = 50_000;
+/// Longest a committed-soon operation waits in an open transaction.
+const BATCH_AGE: Duration = Duration::from_millis(500);
+
+/// Where one flow's packets lie in one segment.
+#[derive(Debug, Clone)]
+pub(crate) struct FlowChunk {
+    /// The flow id.
+    pub stream: u64,
+    /// The segment's sequence number.
+    pub seq: i64,
+    /// (packet number, byte offset) pairs, ascending.
+    pub pairs: Vec<(u64, u64)>,
+}
+
+/// One thing for the writer thread to do.
+pub(crate) enum Op {
+    /// Insert an entry; `data` is its compressed form.
+    Entry(Box<Entry>, Vec<u8>),
+    /// Insert or update a segment row.
+    Segment(SegmentRow),
+    /// Record flow locations.
+    Flows(Vec<FlowChunk>),
+    /// Remember the next flow id.
+    NextStream(u64),
+    /// Apply retention (a failure is logged: it must not stop capture).
+    Retain(Retention),
+    /// Commit now and reply.
+    Flush(SyncSender<()>),
+}
+
+/// Handle to a running writer thread.
+pub(crate) struct IndexWriter {
+    path: PathBuf,
+    tx: Option<SyncSender<Op>>,
+    thread: Option<JoinHandle<Result<(), StoreError>>>,
+}
+
+impl IndexWriter {
+    /// Starts the writer thread over `conn`, the index at `path`.
+    pub fn start(conn: Connection, path: &Path) -> Result<Self, StoreError> {
+        let names = load_names(&conn, path)?;
+        let (tx, rx) = sync_channel(QUEUE);
+        let thread_path = path.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("shark-index".into())
+            .spawn(move || {
+                Worker {
+                    conn,
+                    path: thread_path,
+                    names,
+                }
+                .run(rx)
+            })
+            .map_err(|e| StoreError::io(path, e))?;
+        Ok(IndexWriter {
+            path: path.to_path_buf(),
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues `op`; if the thread has stopped, returns its error.
+    pub fn send(&mut self, op: Op) -> Result<(), StoreError> {
+        let sent = self
+            .tx
+            .as_ref()
+            .map(|tx| tx.send(op).is_ok())
+            .unwrap_or(false);
+        if sent {
+            Ok(())
+        } else {
+            Err(self
+                .stop()
+                .err()
+                .unwrap_or_else(|| StoreError::WriterGone(self.path.clone())))
+        }
+    }
+
+    /// Commits everything queued so far and waits for it.
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        let (reply, done) = sync_channel(1);
+        self.send(Op::Flush(reply))?;
+        match done.recv() {
+            Ok(()) => Ok(()),
+            Err(_) => Err(self
+                .stop()
+                .err()
+                .unwrap_or_else(|| StoreError::WriterGone(self.path.clone()))),
+        }
+    }
+
+    /// Commits what is queued, stops the thread and returns its outcome.
+    pub fn stop(&mut self) -> Result<(), StoreError> {
+        self.tx = None;
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::WriterGone(self.path.clone()))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for IndexWriter {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            tracing::warn!("{e}");
+        }
+    }
+}
+
+fn load_names(conn: &Connection, path: &Path) -> Result<HashMap<String, i64>, StoreError> {
+    let mut stmt = conn.prepare("SELECT s, id FROM names").at(path)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .at(path)?;
+    rows.collect::<Result<HashMap<_, _>, _>>().at(path)
+}
+
+struct Worker {
+    conn: Connection,
+    path: PathBuf,
+    /// Every interned string and its id.
+    names: HashMap<String, i64>,
+}
+
+impl Worker {
+    fn run(mut self, rx: Receiver<Op>) -> Result<(), StoreError> {
+        while let Ok(first) = rx.recv() {
+            self.conn.execute_batch("BEGIN").at(&self.path)?;
+            let started = Instant::now();
+            let mut replies = Vec::new();
+            let mut next = Some(first);
+            let mut applied = 0;
+            while let Some(op) = next.take() {
+                match op {
+                    Op::Flush(reply) => {
+                        replies.push(reply);
+                        break;
+                    }
+                    Op::Retain(retention) => {
+                        // Retention deletes files, so what precedes it is committed first.
+                        self.conn.execute_batch("COMMIT").at(&self.path)?;
+                        if let Err(e) = retention::apply(&self.conn, &self.path, &retention) {
+                            tracing::warn!("retention on {}: {e}", self.path.display());
+                        }
+                        self.conn.execute_batch("BEGIN").at(&self.path)?;
+                    }
+                    op => self.apply(op)?,
+                }
+                applied += 1;
+                if applied >= BATCH {
+                    break;
+                }
+                let left = BATCH_AGE.saturating_sub(started.elapsed());
+                next = rx.recv_timeout(left).ok();
+            }
+            self.conn.execute_batch("COMMIT").at(&self.path)?;
+            for reply in replies {
+                let _ = reply.send(());
+            }
+        }
+        self.conn
+            .pragma_update(None, "wal_checkpoint", "TRUNCATE")
+            .at(&self.path)?;
+        Ok(())
+    }
+
+    fn apply(&mut self, op: Op) -> Result<(), StoreError> {
+        match op {
+            Op::Entry(entry, data) => self.insert_entry(&entry, &data),
+            Op::Segment(row) => segments::upsert(&self.conn, &self.path, &row),
+            Op::Flows(chunks) => self.insert_flows(&chunks),
+            Op::NextStream(next) => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO counters (name, value) VALUES ('next_stream', ?1)",
+                    )
+                    .at(&self.path)?
+                    .execute([next as i64])
+                    .at(&self.path)?;
+                Ok(())
+            }
+            Op::Retain(_) | Op::Flush(_) => Ok(()),
+        }
+    }
+
+    fn name(&mut self, s: &str) -> Result<i64, StoreError> {
+        if let Some(&id) = self.names.get(s) {
+            return Ok(id);
+        }
+        self.conn
+            .prepare_cached("INSERT INTO names (s) VALUES (?1)")
+            .at(&self.path)?
+            .execute([s])
+            .at(&self.path)?;
+        let id = self.conn.last_insert_rowid();
+        self.names.insert(s.to_owned(), id);
+        Ok(id)
+    }
+
+    fn insert_entry(&mut self, e: &Entry, data: &[u8]) -> Result<(), StoreError> {
+        let row = [
+            self.name(&e.node.name)?,
+            self.name(&e.src.ip)?,
+            self.name(&e.src.name)?,
+            self.name(&e.src.namespace)?,
+            self.name(&e.src.pod)?,
+            self.name(&e.src.service)?,
+            self.name(&e.dst.ip)?,
+            self.name(&e.dst.name)?,
+            self.name(&e.dst.namespace)?,
+            self.name(&e.dst.pod)?,
+            self.name(&e.dst.service)?,
+            self.name(&e.protocol.name)?,
+            self.name(&e.protocol.version)?,
+        ];
+        let method = codec::method(e).map(|m| self.name(m)).transpose()?;
+        let id = e.id as i64;
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO entries (ts, id, node, src_ip, src_port, src_name, src_ns, src_pod, src_svc,
+                 dst_ip, dst_port, dst_name, dst_ns, dst_pod, dst_svc, proto, proto_ver, method, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            )
+            .at(&self.path)?
+            .execute(params![
+                e.timestamp,
+                id,
+                row[0],
+                row[1],
+                e.src.port,
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                row[6],
+                e.dst.port,
+                row[7],
+                row[8],
+                row[9],
+                row[10],
+                row[11],
+                row[12],
+                method,
+                codec::status(e),
+            ])
+            .at(&self.path)?;
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO entry_data (id, data) VALUES (?1, ?2)")
+            .at(&self.path)?
+            .execute(params![id, data])
+            .at(&self.path)?;
+        Ok(())
+    }
+
+    fn insert_flows(&mut self, chunks: &[FlowChunk]) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO flows (stream, seq, first_packet, last_packet, locations) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .at(&self.path)?;
+        for chunk in chunks {
+            let (Some(first), Some(last)) = (chunk.pairs.first(), chunk.pairs.last()) else {
+                continue;
+            };
+            stmt.execute(params![
+                chunk.stream as i64,
+                chunk.seq,
+                first.0 as i64,
+                last.0 as i64,
+                locations::encode(&chunk.pairs)
+            ])
+            .at(&self.path)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,251 @@
+//! The query engine: per node, SQL over the time range and pushed-down predicates, read in pages
+//! by (timestamp, id); the residual filter on decoded entries; nodes merged by timestamp.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::path::PathBuf;
+
+use kfl::{CmpOp, Column, IndexPredicate, Literal};
+use rusqlite::Connection;
+use rusqlite::types::Value as SqlValue;
+
+use crate::entry::Entry;
+use crate::error::{SqlContext, StoreError};
+use crate::index::{self, codec, predicate};
+use crate::layout::NodeLayout;
+
+/// Entries fetched from SQLite at a time, per node: memory stays bounded whatever the result size.
+const PAGE: i64 = 512;
+
+/// A question for the store: a time window and a filter.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// Earliest request timestamp, ns since the epoch, inclusive.
+    pub from: Option<i64>,
+    /// Latest request timestamp, ns since the epoch, exclusive.
+    pub to: Option<i64>,
+    /// KFL filter; `None` matches every entry.
+    pub filter: Option<kfl::Filter>,
+    /// Most entries to return (the smaller of this and the filter's `limit(n)`).
+    pub limit: Option<usize>,
+}
+
+/// The plan of a query, shared by its nodes.
+#[derive(Clone)]
+pub(crate) struct Prepared {
+    from: i64,
+    to: i64,
+    condition: predicate::SqlCondition,
+    residual: Option<kfl::Filter>,
+    /// The effective limit.
+    pub limit: Option<usize>,
+}
+
+impl Prepared {
+    /// Plans `q`: pushes what the index can answer into SQL, keeps the rest as residual.
+    pub fn new(q: &Query) -> Self {
+        let plan = q.filter.as_ref().map(kfl::Filter::plan);
+        let (index, residual, plan_limit) = match plan {
+            Some(p) => (p.index, p.residual, p.limit),
+            None => (IndexPredicate::True, None, None),
+        };
+        let limit = match (q.limit, plan_limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Self::from_parts(q.from, q.to, &index, residual, limit)
+    }
+
+    /// A plan from its parts: the window, what the index answers, the residual and the limit.
+    pub fn from_parts(
+        from: Option<i64>,
+        to: Option<i64>,
+        index: &IndexPredicate,
+        residual: Option<kfl::Filter>,
+        limit: Option<usize>,
+    ) -> Self {
+        let (lo, hi) = time_bounds(index);
+        let from = from.unwrap_or(i64::MIN).max(lo);
+        let to = to.unwrap_or(i64::MAX).min(hi);
+        Prepared {
+            from,
+            to,
+            condition: predicate::to_sql(index),
+            residual,
+            limit,
+        }
+    }
+}
+
+/// Narrowest `[from, to)` implied by top-level conjuncts on `timestamp`.
+fn time_bounds(pred: &IndexPredicate) -> (i64, i64) {
+    match pred {
+        IndexPredicate::Cmp {
+            column: Column::Timestamp,
+            op,
+            value: Literal::Int(v),
+        } => match op {
+            CmpOp::Ge => (*v, i64::MAX),
+            CmpOp::Gt => (v.saturating_add(1), i64::MAX),
+            CmpOp::Lt => (i64::MIN, *v),
+            CmpOp::Le => (i64::MIN, v.saturating_add(1)),
+            CmpOp::Eq => (*v, v.saturating_add(1)),
+            CmpOp::Ne => (i64::MIN, i64::MAX),
+        },
+        IndexPredicate::And(parts) => parts
+            .iter()
+            .map(time_bounds)
+            .fold((i64::MIN, i64::MAX), |(a, b), (c, d)| (a.max(c), b.min(d))),
+        _ => (i64::MIN, i64::MAX),
+    }
+}
+
+/// The matching entries of one node, in (timestamp, id) order.
+pub(crate) struct NodeCursor {
+    path: PathBuf,
+    conn: Connection,
+    sql: String,
+    plan: Prepared,
+    after: Option<(i64, i64)>,
+    page: VecDeque<Entry>,
+    done: bool,
+}
+
+impl NodeCursor {
+    /// Opens the index of `layout` for `plan`.
+    pub fn open(layout: &NodeLayout, plan: Prepared) -> Result<Self, StoreError> {
+        let conn = index::open_readable(&layout.index)?;
+        let sql = format!(
+            "SELECT e.ts, e.id, d.data FROM entries e JOIN entry_data d ON d.id = e.id
+             WHERE e.ts >= ?1 AND e.ts < ?2 AND NOT (e.ts = ?1 AND e.id <= ?3) AND {}
+             ORDER BY e.ts, e.id LIMIT {PAGE}",
+            plan.condition.sql
+        );
+        let done = plan.from >= plan.to;
+        Ok(NodeCursor {
+            path: layout.index.clone(),
+            conn,
+            sql,
+            plan,
+            after: None,
+            page: VecDeque::new(),
+            done,
+        })
+    }
+
+    fn fetch(&mut self) -> Result<(), StoreError> {
+        let (ts, id) = self.after.unwrap_or((self.plan.from, i64::MIN));
+        let mut params = vec![
+            SqlValue::Integer(ts.max(self.plan.from)),
+            SqlValue::Integer(self.plan.to),
+            SqlValue::Integer(id),
+        ];
+        params.extend(self.plan.condition.params.iter().cloned());
+        let mut stmt = self.conn.prepare_cached(&self.sql).at(&self.path)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params))
+            .at(&self.path)?;
+        let mut fetched = 0;
+        while let Some(row) = rows.next().at(&self.path)? {
+            fetched += 1;
+            let ts: i64 = row.get(0).at(&self.path)?;
+            let id: i64 = row.get(1).at(&self.path)?;
+            self.after = Some((ts, id));
+            let data = row.get_ref(2).at(&self.path)?.as_blob().unwrap_or_default();
+            let entry = codec::decode(&self.path, id, data)?;
+            if self
+                .plan
+                .residual
+                .as_ref()
+                .is_none_or(|f| f.matches(&entry))
+            {
+                self.page.push_back(entry);
+            }
+        }
+        self.done = fetched < PAGE;
+        Ok(())
+    }
+}
+
+impl Iterator for NodeCursor {
+    type Item = Result<Entry, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.page.is_empty() && !self.done {
+            if let Err(e) = self.fetch() {
+                self.done = true;
+                return Some(Err(e));
+            }
+        }
+        self.page.pop_front().map(Ok)
+    }
+}
+
+/// Matching entries of every node, merged by timestamp, up to the limit.
+pub struct Entries {
+    cursors: Vec<NodeCursor>,
+    heads: Vec<Option<Entry>>,
+    heap: BinaryHeap<Reverse<(i64, usize, u64)>>,
+    pending_error: Option<StoreError>,
+    left: Option<usize>,
+}
+
+impl Entries {
+    pub(crate) fn new(cursors: Vec<NodeCursor>, limit: Option<usize>) -> Self {
+        let heads = cursors.iter().map(|_| None).collect();
+        let mut merged = Entries {
+            cursors,
+            heads,
+            heap: BinaryHeap::new(),
+            pending_error: None,
+            left: limit,
+        };
+        for node in 0..merged.cursors.len() {
+            merged.refill(node);
+        }
+        merged
+    }
+
+    fn refill(&mut self, node: usize) {
+        let Some(cursor) = self.cursors.get_mut(node) else {
+            return;
+        };
+        match cursor.next() {
+            Some(Ok(entry)) => {
+                self.heap.push(Reverse((entry.timestamp, node, entry.id)));
+                if let Some(slot) = self.heads.get_mut(node) {
+                    *slot = Some(entry);
+                }
+            }
+            Some(Err(e)) => self.pending_error = Some(e),
+            None => {}
+        }
+    }
+}
+
+impl Entries {
+    /// The next entry and the position of its node among the store's indexed nodes.
+    pub(crate) fn next_with_node(&mut self) -> Option<Result<(usize, Entry), StoreError>> {
+        if let Some(e) = self.pending_error.take() {
+            return Some(Err(e));
+        }
+        if self.left == Some(0) {
+            return None;
+        }
+        let Reverse((_, node, _)) = self.heap.pop()?;
+        let entry = self.heads.get_mut(node).and_then(Option::take)?;
+        self.refill(node);
+        if let Some(left) = self.left.as_mut() {
+            *left -= 1;
+        }
+        Some(Ok((node, entry)))
+    }
+}
+
+impl Iterator for Entries {
+    type Item = Result<Entry, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_with_node().map(|r| r.map(|(_, entry)| entry))
+    }
+}

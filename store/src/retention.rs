@@ -1,0 +1,116 @@
+//! Retention: the oldest segments, and the entries that started in them, go first.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+use crate::error::{IoContext, SqlContext, StoreError};
+use crate::index;
+use crate::index::segments::{self, SegmentRow};
+
+/// What to keep, and what the writer knows that the index does not.
+#[derive(Debug, Clone)]
+pub(crate) struct Retention {
+    /// Most bytes for segments plus index.
+    pub storage_limit: Option<u64>,
+    /// Oldest data kept, relative to the newest packet (ns).
+    pub max_age_ns: Option<i64>,
+    /// Bytes of the segment being written (not yet in its row).
+    pub open_bytes: u64,
+    /// The node's `segments/` directory.
+    pub segments_dir: PathBuf,
+}
+
+/// Deletes the oldest sealed segments until the store fits; returns the deleted files.
+///
+/// Files go before rows: on a full disk, unlinking is what frees the space SQLite needs.
+pub(crate) fn apply(
+    conn: &Connection,
+    path: &Path,
+    r: &Retention,
+) -> Result<Vec<PathBuf>, StoreError> {
+    let rows = segments::load(conn, path)?;
+    let newest = rows.iter().map(|s| s.last_ts).max().unwrap_or(0);
+    let mut total: u64 = rows
+        .iter()
+        .filter(|s| s.sealed)
+        .map(|s| s.bytes)
+        .sum::<u64>()
+        + r.open_bytes
+        + index::index_bytes(path);
+    let mut doomed = Vec::new();
+    for row in rows.iter().filter(|s| s.sealed) {
+        let too_old = r
+            .max_age_ns
+            .is_some_and(|age| row.last_ts < newest.saturating_sub(age));
+        let too_big = r.storage_limit.is_some_and(|limit| total > limit);
+        if !too_old && !too_big {
+            break;
+        }
+        total = total.saturating_sub(row.bytes);
+        doomed.push(row);
+    }
+    if doomed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let deleted = delete(conn, path, r, &rows, &doomed)?;
+    if r.storage_limit.is_some() {
+        // The write-ahead log counts against the limit: fold it into the database (which reuses
+        // the pages just freed). Best effort: a reader's snapshot or a still-full disk can stop it,
+        // and the next retention pass tries again.
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+            tracing::debug!("checkpoint of {} after retention: {e}", path.display());
+        }
+    }
+    tracing::info!(
+        "retention removed {} segment(s) from {}",
+        deleted.len(),
+        r.segments_dir.display()
+    );
+    Ok(deleted)
+}
+
+/// Deletes the `doomed` segments' files, then their rows and the entries that started in them.
+fn delete(
+    conn: &Connection,
+    path: &Path,
+    r: &Retention,
+    rows: &[SegmentRow],
+    doomed: &[&SegmentRow],
+) -> Result<Vec<PathBuf>, StoreError> {
+    let mut deleted = Vec::new();
+    for row in doomed {
+        let file = r.segments_dir.join(&row.file);
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).at(&file),
+        }
+        deleted.push(file);
+    }
+    let tx = conn.unchecked_transaction().at(path)?;
+    for row in doomed {
+        segments::delete(&tx, path, row.seq)?;
+    }
+    let kept_from = rows
+        .iter()
+        .filter(|s| !doomed.iter().any(|d| d.seq == s.seq))
+        .map(|s| s.first_ts)
+        .min();
+    let cutoff = kept_from.unwrap_or_else(|| {
+        doomed
+            .iter()
+            .map(|d| d.last_ts)
+            .max()
+            .unwrap_or(0)
+            .saturating_add(1)
+    });
+    segments::delete_entries_before(&tx, path, cutoff)?;
+    tx.commit().at(path)?;
+    tracing::info!(
+        "retention removed {} segment(s) from {}",
+        deleted.len(),
+        r.segments_dir.display()
+    );
+    Ok(deleted)
+}

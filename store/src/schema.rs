@@ -1,0 +1,140 @@
+//! The KFL schema of an [`Entry`](crate::Entry): every field a filter may name, with its type.
+
+use kfl::{FieldType, Schema};
+
+fn text() -> FieldType {
+    FieldType::Str
+}
+
+fn int() -> FieldType {
+    FieldType::Int
+}
+
+fn texts() -> FieldType {
+    FieldType::List(Box::new(FieldType::Str))
+}
+
+fn headers() -> FieldType {
+    FieldType::Map {
+        value: Box::new(FieldType::Str),
+        case_insensitive: true,
+    }
+}
+
+fn endpoint() -> FieldType {
+    FieldType::Struct(vec![
+        ("ip", text()),
+        ("port", int()),
+        ("name", text()),
+        ("namespace", text()),
+        ("kind", text()),
+        ("pod", text()),
+        ("service", text()),
+        ("workload", text()),
+        (
+            "labels",
+            FieldType::Map {
+                value: Box::new(FieldType::Str),
+                case_insensitive: false,
+            },
+        ),
+    ])
+}
+
+/// Request fields of every protocol (see the dissectors' field table). `query` is both HTTP's query
+/// map and Postgres' SQL text, so it is dynamically typed.
+fn request() -> FieldType {
+    FieldType::Struct(vec![
+        // HTTP, gRPC
+        ("method", text()),
+        ("path", text()),
+        ("url", text()),
+        ("host", text()),
+        ("query", FieldType::Any),
+        ("headers", headers()),
+        ("body", text()),
+        ("size", int()),
+        ("service", text()),
+        ("messages", FieldType::Any),
+        // DNS
+        ("id", int()),
+        ("questions", texts()),
+        ("qtype", text()),
+        // Redis
+        ("command", text()),
+        ("key", text()),
+        ("args", texts()),
+        // Postgres (`query` above), also Redis-free `type`
+        ("type", text()),
+        // Kafka
+        ("apiKey", int()),
+        ("apiName", text()),
+        ("apiVersion", int()),
+        ("correlationId", int()),
+        ("clientId", text()),
+        ("topic", text()),
+        ("topics", texts()),
+        // TLS
+        ("sni", text()),
+        ("alpn", texts()),
+        ("versions", texts()),
+        ("ciphers", int()),
+        // TCP, UDP
+        ("packets", int()),
+    ])
+}
+
+/// Response fields of every protocol.
+fn response() -> FieldType {
+    FieldType::Struct(vec![
+        ("status", int()),
+        ("statusText", text()),
+        ("headers", headers()),
+        ("body", text()),
+        ("size", int()),
+        ("messages", FieldType::Any),
+        // DNS
+        ("answers", texts()),
+        // Redis
+        ("type", text()),
+        // Postgres
+        ("rows", int()),
+        ("error", text()),
+        ("code", text()),
+        // TLS
+        ("version", text()),
+        ("cipher", text()),
+        ("alpn", text()),
+        // TCP, UDP
+        ("packets", int()),
+    ])
+}
+
+/// The schema filters over [`Entry`](crate::Entry) are checked against (DESIGN.md's field names).
+pub fn entry_schema() -> Schema {
+    Schema {
+        root: FieldType::Struct(vec![
+            ("id", int()),
+            ("timestamp", FieldType::Time),
+            ("elapsedTime", FieldType::Float),
+            (
+                "node",
+                FieldType::Struct(vec![("name", text()), ("ip", text())]),
+            ),
+            ("src", endpoint()),
+            ("dst", endpoint()),
+            (
+                "protocol",
+                FieldType::Struct(vec![("name", text()), ("version", text())]),
+            ),
+            ("request", request()),
+            ("response", response()),
+            ("error", text()),
+            ("stream", int()),
+            (
+                "packets",
+                FieldType::Struct(vec![("first", int()), ("last", int())]),
+            ),
+        ]),
+    }
+}

@@ -1,0 +1,196 @@
+//! [`Store`]: the read side over every node under a root — query, export, status, packets.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{IoContext, SqlContext, StoreError};
+use crate::export::{self, ExportSummary, Spans};
+use crate::index::{self, segments};
+use crate::layout::{INDEX_FILE, NodeLayout, SEGMENTS_DIR};
+use crate::packets::PacketWalk;
+use crate::query::{Entries, NodeCursor, Prepared, Query};
+
+/// A reader over all nodes stored under a root directory. Cheap to open; every call opens its own
+/// read connections, so it can be shared across threads and used while writers run.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+    nodes: Vec<(String, NodeLayout)>,
+}
+
+/// One node's share of the store, as `kubectl-shark status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeStatus {
+    /// Node name.
+    pub node: String,
+    /// Timestamp of the oldest packet kept (ns), if any.
+    pub oldest_ns: Option<i64>,
+    /// Timestamp of the newest packet kept (ns), if any.
+    pub newest_ns: Option<i64>,
+    /// Segment files.
+    pub segments: u64,
+    /// Bytes of PCAP segments.
+    pub pcap_bytes: u64,
+    /// Entries indexed.
+    pub entries: u64,
+    /// Bytes of the index (database plus write-ahead log).
+    pub index_bytes: u64,
+}
+
+impl Store {
+    /// Opens the store at `root`; each sub-directory holding an index or segments is a node.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        if !root.is_dir() {
+            return Err(StoreError::NotFound(root.to_path_buf()));
+        }
+        let mut nodes = Vec::new();
+        for entry in std::fs::read_dir(root).at(root)? {
+            let entry = entry.at(root)?;
+            let dir = entry.path();
+            if !(dir.join(INDEX_FILE).is_file() || dir.join(SEGMENTS_DIR).is_dir()) {
+                continue;
+            }
+            if let Some(name) = entry.file_name().to_str() {
+                nodes.push((name.to_owned(), NodeLayout::new(root, name)));
+            }
+        }
+        nodes.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Store {
+            root: root.to_path_buf(),
+            nodes,
+        })
+    }
+
+    /// The store's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Names of the nodes in the store, sorted.
+    pub fn nodes(&self) -> impl Iterator<Item = &str> {
+        self.nodes.iter().map(|(name, _)| name.as_str())
+    }
+
+    fn indexed(&self) -> impl Iterator<Item = &NodeLayout> {
+        self.nodes
+            .iter()
+            .map(|(_, l)| l)
+            .filter(|l| l.index.is_file())
+    }
+
+    /// The entries matching `q`, streamed in timestamp order across nodes.
+    pub fn query(&self, q: &Query) -> Result<Entries, StoreError> {
+        self.query_plan(Prepared::new(q))
+    }
+
+    pub(crate) fn query_plan(&self, plan: Prepared) -> Result<Entries, StoreError> {
+        let limit = plan.limit;
+        let cursors = self
+            .indexed()
+            .map(|l| NodeCursor::open(l, plan.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Entries::new(cursors, limit))
+    }
+
+    /// Writes one nanosecond PCAP to `out`: with a filter, the packets of the matching exchanges
+    /// (with `whole_flows`, every packet of their flows); without, every packet in the window.
+    /// Packets come in timestamp order across nodes.
+    pub fn export(
+        &self,
+        q: &Query,
+        whole_flows: bool,
+        out: &mut dyn std::io::Write,
+    ) -> Result<ExportSummary, StoreError> {
+        let plan = q.filter.as_ref().map(|_| Prepared::new(q));
+        self.export_plan(q.from, q.to, plan, whole_flows, out)
+    }
+
+    /// Exports the window `[from, to)`: all of it, or the packets of `plan`'s entries.
+    pub(crate) fn export_plan(
+        &self,
+        from: Option<i64>,
+        to: Option<i64>,
+        plan: Option<Prepared>,
+        whole_flows: bool,
+        out: &mut dyn std::io::Write,
+    ) -> Result<ExportSummary, StoreError> {
+        let mut summary = ExportSummary::default();
+        let streams = match plan {
+            None => {
+                let (from, to) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+                self.nodes
+                    .iter()
+                    .map(|(_, l)| export::window_packets(l, from, to))
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+            Some(plan) => {
+                let layouts: Vec<&NodeLayout> = self.indexed().collect();
+                let mut spans = vec![Spans::new(); layouts.len()];
+                let mut entries = self.query_plan(plan)?;
+                while let Some(found) = entries.next_with_node() {
+                    let (node, entry) = found?;
+                    if let Some(node_spans) = spans.get_mut(node) {
+                        export::add_span(node_spans, &entry);
+                        summary.entries += 1;
+                    }
+                }
+                layouts
+                    .iter()
+                    .zip(&spans)
+                    .map(|(layout, spans)| export::entry_packets(layout, spans, whole_flows))
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+        };
+        export::write_pcap(streams, out, &mut summary)?;
+        Ok(summary)
+    }
+
+    /// Per node: the window kept, segments, bytes and entries.
+    pub fn status(&self) -> Result<Vec<NodeStatus>, StoreError> {
+        let mut all = Vec::new();
+        for (name, layout) in &self.nodes {
+            let mut status = NodeStatus {
+                node: name.clone(),
+                ..NodeStatus::default()
+            };
+            if layout.index.is_file() {
+                let conn = index::open_readable(&layout.index)?;
+                let rows = segments::load(&conn, &layout.index)?;
+                status.oldest_ns = rows
+                    .iter()
+                    .filter(|r| r.packets > 0)
+                    .map(|r| r.first_ts)
+                    .min();
+                status.newest_ns = rows
+                    .iter()
+                    .filter(|r| r.packets > 0)
+                    .map(|r| r.last_ts)
+                    .max();
+                status.segments = rows.len() as u64;
+                status.pcap_bytes = rows.iter().map(|r| r.bytes).sum();
+                let entries: i64 = conn
+                    .query_row("SELECT count(*) FROM entry_data", [], |r| r.get(0))
+                    .at(&layout.index)?;
+                status.entries = entries as u64;
+                status.index_bytes = index::index_bytes(&layout.index);
+            }
+            all.push(status);
+        }
+        Ok(all)
+    }
+
+    /// Every stored packet of `node`, in order, with its number, link type and location: what a
+    /// reindex feeds its pipeline. Segments that cannot be read are skipped with a warning.
+    pub fn packets(&self, node: &str) -> Result<PacketWalk, StoreError> {
+        let layout = self
+            .nodes
+            .iter()
+            .find(|(n, _)| n == node)
+            .map(|(_, l)| l)
+            .ok_or_else(|| StoreError::NotFound(self.root.join(node)))?;
+        let rows = match index::open_readable(&layout.index) {
+            Ok(conn) => segments::load(&conn, &layout.index).unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        PacketWalk::new(&layout.segments, rows, None)
+    }
+}

@@ -1,0 +1,91 @@
+//! Retention by size and by age: the oldest segments and their entries go first.
+
+use std::time::Duration;
+
+use shark_store::{NodeWriter, Query, Store, StoreConfig};
+
+use crate::util::{Traffic, node_bytes};
+
+const START: i64 = 1_700_000_000_000_000_000;
+
+#[test]
+fn a_storage_limit_is_never_exceeded_by_more_than_one_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let segment = 256 * 1024;
+    let limit = 2 * 1024 * 1024;
+    let config = StoreConfig {
+        segment_size: segment,
+        storage_limit: Some(limit),
+        ..StoreConfig::default()
+    };
+    let mut writer = NodeWriter::open(dir.path(), "n", config).unwrap();
+    let mut traffic = Traffic::new(START, 1_000_000, 8, 1400);
+    let mut peak = 0;
+    for round in 0..40 {
+        for _ in 0..100 {
+            traffic.write_next(&mut writer).unwrap();
+        }
+        writer.flush().unwrap();
+        let used = node_bytes(dir.path(), "n");
+        peak = peak.max(used);
+        assert!(
+            used <= limit + segment,
+            "round {round}: {used} bytes on disk, limit {limit}"
+        );
+    }
+    writer.finish().unwrap();
+    assert!(
+        peak > limit / 2,
+        "the test wrote enough to need retention ({peak})"
+    );
+    let store = Store::open(dir.path()).unwrap();
+    let status = &store.status().unwrap()[0];
+    // The newest data is kept; the oldest is gone, with its entries.
+    assert_eq!(status.newest_ns, Some(traffic.ts(traffic.next - 1) + 1000));
+    let oldest = status.oldest_ns.unwrap();
+    assert!(oldest > START);
+    let entries: Vec<_> = store
+        .query(&Query::default())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(entries.iter().all(|e| e.timestamp >= oldest));
+    assert_eq!(
+        entries.last().map(|e| e.timestamp),
+        Some(traffic.ts(traffic.next - 1))
+    );
+    assert_eq!(status.entries as usize, entries.len());
+}
+
+#[test]
+fn retention_by_age_keeps_the_newest_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig {
+        segment_age: Duration::from_secs(5),
+        retention: Some(Duration::from_secs(20)),
+        ..StoreConfig::default()
+    };
+    let mut writer = NodeWriter::open(dir.path(), "n", config).unwrap();
+    // 120 s of traffic, one exchange every 100 ms.
+    let mut traffic = Traffic::new(START, 100_000_000, 4, 100);
+    for _ in 0..1200 {
+        traffic.write_next(&mut writer).unwrap();
+    }
+    writer.finish().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let status = &store.status().unwrap()[0];
+    let newest = status.newest_ns.unwrap();
+    let oldest = status.oldest_ns.unwrap();
+    let kept = Duration::from_nanos((newest - oldest) as u64);
+    assert!(
+        kept >= Duration::from_secs(20) && kept <= Duration::from_secs(25),
+        "kept {kept:?}"
+    );
+    let first = store
+        .query(&Query::default())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert!(first.timestamp >= oldest);
+}

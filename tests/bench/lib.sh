@@ -1,0 +1,55 @@
+# Helpers shared by the benchmark sections: progress, timing with hyperfine, numbers for tables.
+# Sourced by run.sh; expects W (work directory), RUNS, and KS (the kubectl-shark binary).
+
+# log MESSAGE…: progress on stderr.
+log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+# q ARG…: the arguments as one shell-quoted command line (for hyperfine and the report).
+q() { printf '%q ' "$@" | sed 's/ $//'; }
+
+# note TITLE COMMAND: remembers a command for the report's list of exact commands.
+note() { printf -- '- %s: `%s`\n' "$1" "$2" >>"$W/commands.md"; }
+
+# median NAME COMMAND [PREPARE]: median wall seconds over $RUNS runs of a shell command line; one warm-up run
+# unless PREPARE is given (then PREPARE runs before each run instead). Prints nothing if the command fails.
+median() {
+  local name=$1 cmd=$2 prepare=${3:-} json="$W/hyperfine/$1.json"
+  local args=(--runs "$RUNS" --style none --export-json "$json")
+  if [ -n "$prepare" ]; then args+=(--prepare "$prepare"); else args+=(--warmup 1); fi
+  note "$name" "$cmd"
+  if hyperfine "${args[@]}" "$cmd" >"$W/hyperfine/$name.log" 2>&1; then
+    jq -r '.results[0].median' "$json"
+  else
+    log "failed: $cmd (see $W/hyperfine/$name.log)"
+  fi
+}
+
+# calc FORMAT EXPR: awk arithmetic, or "n/a" when a value is missing (empty or n/a) or a divisor is 0.
+calc() {
+  case "$2" in *'()'*|*'n/a'*) echo "n/a"; return ;; esac
+  local r
+  r=$(awk "BEGIN { v = $2; printf \"$1\", v }" 2>/dev/null) || r="n/a"
+  case "$r" in *inf*|*nan*|'') r="n/a" ;; esac
+  echo "$r"
+}
+
+# mbs BYTES SECONDS: megabytes per second.
+mbs() { calc '%.1f' "($1) / 1e6 / ($2)"; }
+
+# per_s COUNT SECONDS: count per second, whole.
+per_s() { calc '%.0f' "($1) / ($2)"; }
+
+# ratio A B: A / B with two decimals ("n/a" when either is missing).
+ratio() { calc '%.2f' "($1) / ($2)"; }
+
+# bytes_of PATH…: total size in bytes of files (0 when none).
+bytes_of() { local total=0 f; for f in "$@"; do [ -f "$f" ] && total=$((total + $(stat -c %s "$f"))); done; echo "$total"; }
+
+# max_rss_mib TIMEFILE: peak resident memory from a `/usr/bin/time -v` report, in MiB.
+max_rss_mib() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
+
+# ks_has SUBCOMMAND: true when this kubectl-shark build has the subcommand.
+ks_has() { [ -x "$KS" ] && "$KS" "$1" --help >/dev/null 2>&1; }
+
+# missing WHAT: the sentence a table shows instead of a figure it cannot produce yet.
+missing() { printf '_Not measured: %s._\n' "$1"; }
