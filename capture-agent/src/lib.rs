@@ -8,6 +8,11 @@
 //! Every packet, decodable or not, goes to the [`Sink`] first, with its flow id, so the store
 //! keeps all packets and entries can point at them.
 //!
+//! Around the pipeline: [`live`] captures with libpcap (one thread per interface, a bounded queue,
+//! every drop counted), [`identities`] names endpoints as they were at each moment (from a file,
+//! the Kubernetes API, and DNS answers), [`Ingest`] ties pipeline and store together for import,
+//! capture and the agent, and [`api`] serves the store to `kubectl shark` behind a bearer token.
+//!
 //! The design decision that matters most: the pipeline is push-driven and single-threaded per
 //! source, owning all flow state — no locks on the per-packet path, and memory bounded per flow
 //! and in total (out-of-order buffers, flows tracked, IP fragments).
@@ -39,14 +44,14 @@
 
 pub use decode::DecodeError;
 pub use identity::{Identity, IdentityResolver, NoIdentity};
+pub use ingest::Ingest;
 pub use packet::{OwnedPacket, Packet};
 pub use pipeline::{Pipeline, PipelineConfig, PipelineStats};
 pub use reassembly::{Chunk, ReassemblyLimits, SegmentIn, TcpReassembler};
+pub use reindex::reindex_node;
 pub use sink::Sink;
 pub use source::{FileSource, SourceError};
 pub use summary::summary_line;
-pub use ingest::Ingest;
-pub use reindex::reindex_node;
 
 pub mod api;
 pub mod capture_loop;
@@ -57,15 +62,15 @@ pub mod live;
 pub mod spec;
 
 mod dispatch;
-mod ingest;
-mod reindex;
-mod store_sink;
 mod entry;
 mod flow;
 mod identity;
+mod ingest;
 mod packet;
 mod pipeline;
 mod reassembly;
+mod reindex;
 mod sink;
 mod source;
+mod store_sink;
 mod summary;
