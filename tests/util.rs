@@ -175,3 +175,15 @@ pub fn curl(args: &[&str]) -> (u16, Vec<u8>) {
     body.truncate(split);
     (code, body)
 }
+
+/// One line per entry for failure messages: protocol, endpoints, request and status.
+pub fn summary(e: &serde_json::Value) -> String {
+    format!(
+        "{} {}→{} {} {}",
+        text(&e["protocol"]["name"]),
+        text(&e["src"]["name"]),
+        text(&e["dst"]["name"]),
+        e["request"],
+        text(&e["response"]["status"])
+    )
+}
