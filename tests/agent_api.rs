@@ -89,3 +89,19 @@ fn sigterm_stops_the_agent_cleanly() {
     let (_store, agent) = agent_over("deepflow/http.pcap");
     assert_eq!(agent.stop(), 0);
 }
+
+#[test]
+fn the_probe_subcommand_passes_against_a_live_agent_and_fails_with_a_wrong_token() {
+    let (store, agent) = agent_over("deepflow/http.pcap");
+    let addr = agent.url.trim_start_matches("http://").to_string();
+    let good = store.path().join("token");
+    std::fs::write(&good, TOKEN).expect("write");
+    let probe = |token_file: &std::path::Path| {
+        crate::util::run(std::process::Command::new(crate::util::binary("shark-agent"))
+            .args(["probe", "--addr", &addr, "--token-file"]).arg(token_file))
+    };
+    assert_eq!(probe(&good).code, 0);
+    let bad = store.path().join("bad-token");
+    std::fs::write(&bad, "not-the-token-at-all").expect("write");
+    assert_ne!(probe(&bad).code, 0);
+}

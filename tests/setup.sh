@@ -28,6 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # The end-to-end cluster's gRPC server and client (grpcio, from PyPI).
 python3 -c 'import grpc' 2>/dev/null || python3 -m pip install -q --root-user-action=ignore grpcio
+# Offline validation of the deployed manifests against the Kubernetes schemas.
+command -v kubernetes-validate >/dev/null || python3 -m pip install -q --root-user-action=ignore kubernetes-validate
 # The distribution's services are not wanted running: tests start their own instances.
 for svc in nginx redis-server postgresql; do
   (service "$svc" stop >/dev/null 2>&1 || true)

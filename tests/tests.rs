@@ -7,4 +7,5 @@ mod bad_input;
 mod cluster_e2e;
 mod fanout;
 mod import_http;
+mod kubernetes;
 mod plugin;

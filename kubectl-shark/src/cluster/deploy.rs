@@ -154,3 +154,107 @@ async fn wait_for_rollout(
         tokio::time::sleep(POLL.min(timeout.saturating_sub(started.elapsed()))).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::cluster::mock_api::{fake_api, status};
+
+    fn options() -> DeployOptions {
+        DeployOptions {
+            namespace: "shark".into(),
+            image: "shark-agent:test".into(),
+            storage_limit: "1GiB".into(),
+            retention: "1h".into(),
+            node_selector: BTreeMap::new(),
+        }
+    }
+
+    /// An API server where applies succeed (echoing the object) and the DaemonSet reports `ready`/`desired`.
+    fn cluster(ready: i32, desired: i32, secret: Option<&'static str>) -> impl Fn(&str, &str, &Value) -> (u16, Value) {
+        move |method, path, body| match (method, path) {
+            ("PATCH", _) => {
+                let mut object = body.clone();
+                object["metadata"]["generation"] = json!(1);
+                (200, object)
+            }
+            ("GET", p) if p.ends_with("/secrets/shark-agent-token") => match secret {
+                // "token" base64-encoded, as the API returns Secret data.
+                Some(b64) => (200, json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shark-agent-token"},
+                                          "data": {"token": b64}})),
+                None => status(404, "NotFound", "secrets \"shark-agent-token\" not found"),
+            },
+            ("GET", p) if p.ends_with("/daemonsets/shark-agent") => (200, json!({
+                "apiVersion": "apps/v1", "kind": "DaemonSet",
+                "metadata": {"name": "shark-agent", "namespace": "shark", "generation": 1},
+                "spec": {"selector": {}, "template": {}},
+                "status": {"desiredNumberScheduled": desired, "numberReady": ready, "updatedNumberScheduled": ready,
+                           "currentNumberScheduled": desired, "numberMisscheduled": 0, "observedGeneration": 1}})),
+            _ => status(404, "NotFound", "not found"),
+        }
+    }
+
+    fn applied_token(calls: &[crate::cluster::mock_api::Call]) -> String {
+        calls
+            .iter()
+            .find(|c| c.method == "PATCH" && c.uri.contains("/secrets/"))
+            .and_then(|c| c.body["stringData"]["token"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn deploy_applies_every_object_once_and_waits_for_the_rollout() {
+        let (client, calls) = fake_api(cluster(2, 2, None));
+        let report = deploy(client, &options(), Duration::from_secs(5), |_, _| {}).await.expect("deploys");
+        assert_eq!(report.ready, 2);
+        assert_eq!(
+            report.applied,
+            ["Namespace shark", "ServiceAccount shark/shark-agent", "ClusterRole shark-agent",
+             "ClusterRoleBinding shark-agent", "Secret shark/shark-agent-token", "DaemonSet shark/shark-agent"]
+        );
+        let calls = calls.lock().expect("calls").clone();
+        let patches: Vec<&str> = calls.iter().filter(|c| c.method == "PATCH").map(|c| c.uri.as_str()).collect();
+        assert_eq!(patches.len(), 6);
+        assert!(patches.iter().all(|u| u.contains("fieldManager=kubectl-shark") && u.contains("force=true")), "{patches:?}");
+        let token = applied_token(&calls);
+        assert!(token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+    }
+
+    #[tokio::test]
+    async fn running_capture_again_keeps_the_token() {
+        // base64("0123456789abcdef0123456789abcdef")
+        let existing = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let (client, calls) = fake_api(cluster(1, 1, Some(existing)));
+        deploy(client, &options(), Duration::from_secs(5), |_, _| {}).await.expect("deploys");
+        assert_eq!(applied_token(&calls.lock().expect("calls")), "0123456789abcdef0123456789abcdef");
+    }
+
+    #[tokio::test]
+    async fn a_forbidden_apply_is_explained_in_one_line() {
+        let inner = cluster(1, 1, None);
+        let (client, _) = fake_api(move |method, path, body| {
+            if method == "PATCH" && path.contains("clusterroles") {
+                status(403, "Forbidden", "clusterroles.rbac.authorization.k8s.io \"shark-agent\" is forbidden: User \"dev\" cannot patch resource")
+            } else {
+                inner(method, path, body)
+            }
+        });
+        let err = deploy(client, &options(), Duration::from_secs(5), |_, _| {}).await.expect_err("forbidden");
+        let message = err.to_string();
+        assert!(message.starts_with("forbidden to apply ClusterRole shark-agent"), "{message}");
+        assert!(message.contains("cluster-admin") && !message.contains('\n'), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_rollout_that_never_completes_times_out_with_the_count() {
+        let (client, _) = fake_api(cluster(1, 3, None));
+        let err = deploy(client, &options(), Duration::from_secs(2), |_, _| {}).await.expect_err("times out");
+        let message = err.to_string();
+        assert!(message.contains("within 2s") && message.contains("1/3 nodes ready"), "{message}");
+    }
+}

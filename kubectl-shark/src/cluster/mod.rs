@@ -6,6 +6,8 @@ pub mod clean;
 pub mod deploy;
 pub mod fanout;
 pub mod manifests;
+#[cfg(test)]
+mod mock_api;
 pub mod pcap_merge;
 
 use std::path::Path;

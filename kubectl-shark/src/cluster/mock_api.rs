@@ -1,0 +1,57 @@
+//! A fake Kubernetes API server for tests (`tower_test::mock::pair`, as kube-rs tests itself): it
+//! answers each request with what a handler says, and records every call.
+
+use std::sync::{Arc, Mutex};
+
+use http::{Request, Response};
+use kube::Client;
+use kube::client::Body;
+use serde_json::Value;
+
+/// One request the fake server received.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub uri: String,
+    /// Request body as JSON (Null when empty).
+    pub body: Value,
+}
+
+/// A client talking to a fake API server driven by `handler(method, path, body) -> (status, body)`;
+/// returns the client and the recorded calls.
+pub fn fake_api(
+    handler: impl Fn(&str, &str, &Value) -> (u16, Value) + Send + 'static,
+) -> (Client, Arc<Mutex<Vec<Call>>>) {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let recorded = Arc::clone(&calls);
+    tokio::spawn(async move {
+        while let Some((request, send)) = handle.next_request().await {
+            let method = request.method().to_string();
+            let uri = request.uri().to_string();
+            let path = request.uri().path().to_string();
+            let bytes = http_body_util::BodyExt::collect(request.into_body())
+                .await
+                .map(|b| b.to_bytes().to_vec())
+                .unwrap_or_default();
+            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let (status, answer) = handler(&method, &path, &body);
+            recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Call { method, uri, body });
+            let response = Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(Body::from(serde_json::to_vec(&answer).unwrap_or_default()))
+                .unwrap_or_else(|_| Response::new(Body::empty()));
+            send.send_response(response);
+        }
+    });
+    (Client::new(service, "default"), calls)
+}
+
+/// A `Status` body as the API server sends with errors.
+pub fn status(code: u16, reason: &str, message: &str) -> (u16, Value) {
+    (code, serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                              "message": message, "reason": reason, "code": code}))
+}
