@@ -133,8 +133,8 @@ struct Conjunct {
 
 /// The planner's split of a filter: what an index can answer, and what must be evaluated per entry.
 ///
-/// `index and residual` selects exactly the entries the filter selects. `Display` prints both parts
-/// (what `kubectl-shark query --explain` shows).
+/// `index and residual` selects exactly the entries the filter selects. `Display` prints both
+/// parts, the time bounds they imply and the limit (what `kubectl-shark query --explain` shows).
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// Predicates over indexed columns; `IndexPredicate::True` when nothing could be pushed down.
@@ -358,9 +358,33 @@ impl fmt::Display for Plan {
             Some(residual) => write!(f, "residual: {residual}")?,
             None => f.write_str("residual: none")?,
         }
+        match self.index.time_range() {
+            (None, None) => {}
+            (Some(from), None) => write!(f, "\ntime:     from {}", time::format_datetime(from))?,
+            (None, Some(to)) => write!(f, "\ntime:     until {}", time::format_datetime(to))?,
+            (Some(from), Some(to)) => write!(
+                f,
+                "\ntime:     from {} to {} (inclusive)",
+                time::format_datetime(from),
+                time::format_datetime(to)
+            )?,
+        }
         if let Some(limit) = self.limit {
             write!(f, "\nlimit:    {limit}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_and_diagnostics_cross_threads() {
+        fn shareable<T: Send + Sync + 'static>() {}
+        shareable::<Filter>();
+        shareable::<Plan>();
+        shareable::<Diagnostics>();
     }
 }
