@@ -8,9 +8,10 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::config::StoreConfig;
 use crate::entry::Entry;
 use crate::error::{IoContext, SqlContext, StoreError};
+use crate::index;
+use crate::index::batch::Batcher;
 use crate::index::segments::SegmentRow;
 use crate::index::writer::{FlowChunk, IndexWriter, Op};
-use crate::index::{self, codec};
 use crate::layout::NodeLayout;
 use crate::recover;
 use crate::reindex::Rebuild;
@@ -62,6 +63,8 @@ pub struct NodeWriter {
     next_entry: u64,
     next_seq: i64,
     flows: FlowBuffer,
+    /// Entries not yet handed to the index.
+    entries: Batcher,
     last_progress_ts: i64,
     pub(crate) summary: WriteSummary,
 }
@@ -132,6 +135,7 @@ impl NodeWriter {
             next_entry: counters.next_entry,
             next_seq: counters.next_seq,
             flows: FlowBuffer::default(),
+            entries: Batcher::new(counters.next_block),
             last_progress_ts: i64::MIN,
             summary: WriteSummary::default(),
         })
@@ -233,6 +237,7 @@ impl NodeWriter {
     fn progress(&mut self, ts_ns: i64) -> Result<(), StoreError> {
         self.last_progress_ts = ts_ns;
         self.hand_over_flows()?;
+        self.hand_over_entries()?;
         if let Some(segment) = self.open.as_mut() {
             segment.writer.flush()?;
             self.index.send(Op::Segment(segment.row.clone()))?;
@@ -299,10 +304,19 @@ impl NodeWriter {
     pub fn write_entry(&mut self, mut entry: Entry) -> Result<(), StoreError> {
         entry.id = self.next_entry;
         self.next_entry += 1;
-        let data = codec::encode(&entry);
-        self.index.send(Op::Entry(Box::new(entry), data))?;
+        if let Some(batch) = self.entries.push(&entry) {
+            self.index.send(Op::Entries(Box::new(batch)))?;
+        }
         self.summary.entries += 1;
         Ok(())
+    }
+
+    /// Hands the partly filled block of entries to the index.
+    pub(crate) fn hand_over_entries(&mut self) -> Result<(), StoreError> {
+        match self.entries.take() {
+            Some(batch) => self.index.send(Op::Entries(Box::new(batch))),
+            None => Ok(()),
+        }
     }
 
     /// Commits everything written so far to the index (segments stay open). Readers see it after.
@@ -318,6 +332,7 @@ impl NodeWriter {
             return crate::reindex::finish(self);
         }
         self.seal_open()?;
+        self.hand_over_entries()?;
         self.index.send(Op::NextStream(self.next_stream))?;
         self.index.stop()?;
         Ok(self.summary)
@@ -346,6 +361,7 @@ pub(crate) struct Counters {
     pub next_stream: u64,
     pub next_entry: u64,
     pub next_seq: i64,
+    pub next_block: i64,
 }
 
 impl Counters {
@@ -364,8 +380,10 @@ impl Counters {
         Ok(Counters {
             next_packet: rows_packet.max(flows_packet as u64).max(1),
             next_stream: saved_stream.max(flows_stream).max(1) as u64,
-            next_entry: (one("SELECT max(id) FROM entry_data")? + 1) as u64,
+            next_entry: (one("SELECT value FROM counters WHERE name = 'next_entry'")?.max(1))
+                as u64,
             next_seq: rows.iter().map(|r| r.seq + 1).max().unwrap_or(1),
+            next_block: one("SELECT max(id) FROM blocks")? + 1,
         })
     }
 }
