@@ -96,6 +96,7 @@ mod eval;
 mod functions;
 mod lex;
 mod methods;
+mod operators;
 #[doc(hidden)]
 pub mod parse;
 mod plan;
