@@ -172,11 +172,17 @@ impl Diagnostics {
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
-        for (i, diagnostic) in self.items.iter().enumerate() {
+        for (i, diagnostic) in self.items.iter().take(MAX_SHOWN).enumerate() {
             if i > 0 {
                 out.push('\n');
             }
             diagnostic.render(&self.source, &mut out);
+        }
+        if let Some(hidden) = self.items.len().checked_sub(MAX_SHOWN).filter(|&n| n > 0) {
+            out.push_str(&format!(
+                "\n… and {hidden} more error{}",
+                if hidden == 1 { "" } else { "s" }
+            ));
         }
         f.write_str(out.trim_end_matches('\n'))
     }
@@ -251,6 +257,9 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
         limit,
     })
 }
+
+/// The most diagnostics rendered; the rest are counted.
+const MAX_SHOWN: usize = 20;
 
 /// The longest filter accepted, in bytes.
 const MAX_SOURCE_BYTES: usize = 64 * 1024;
