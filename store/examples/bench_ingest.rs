@@ -40,7 +40,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|a| a.parse())
         .transpose()?
         .unwrap_or(1_000_000);
-    let dir = tempfile::tempdir()?;
+    let temp = tempfile::tempdir()?;
+    // SHARK_BENCH_DIR=DIR keeps the stores there for inspection (emptied first).
+    let dir = match std::env::var_os("SHARK_BENCH_DIR") {
+        Some(d) => {
+            let _ = std::fs::remove_dir_all(&d);
+            std::fs::create_dir_all(&d)?;
+            std::path::PathBuf::from(d)
+        }
+        None => temp.path().to_path_buf(),
+    };
 
     // 1. Entries into the index (no packets): what the pipeline hands the store per exchange.
     let mixed = Mix {
@@ -53,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|i| synth.exchange(T0 + i * 720_000).entry)
         .collect();
     // The pipeline hands over entries it built; building (here: cloning) them is not timed.
-    let mut writer = NodeWriter::open(dir.path(), "node-a", StoreConfig::default())?;
+    let mut writer = NodeWriter::open(&dir, "node-a", StoreConfig::default())?;
     let (mut secs, mut cpu) = (0.0, 0.0);
     let mut written = 0;
     while written < entries {
@@ -117,14 +126,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, mix) in mixes {
         let node = name.replace([' ', '/'], "-");
         let mut synth = Synth::new(11, mix, &node);
-        let mut writer = NodeWriter::open(dir.path(), &node, StoreConfig::default())?;
+        let mut writer = NodeWriter::open(&dir, &node, StoreConfig::default())?;
         let started = Instant::now();
         for i in 0..100_000 {
             synth::write(&mut writer, synth.exchange(T0 + i * 720_000), true)?;
         }
         writer.finish()?;
         let secs = started.elapsed().as_secs_f64();
-        let store = Store::open(dir.path())?;
+        let store = Store::open(&dir)?;
         let status = store
             .status()?
             .into_iter()

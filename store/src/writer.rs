@@ -261,7 +261,7 @@ impl NodeWriter {
         let mut row = segment.row;
         let sealed = self.layout.segment_path(row.first_ts, row.seq, true);
         let written = segment.writer.len();
-        segment.writer.seal(&sealed)?;
+        let job = segment.writer.close(sealed.clone())?;
         row.file = sealed
             .file_name()
             .and_then(|f| f.to_str())
@@ -271,7 +271,8 @@ impl NodeWriter {
         row.sealed = true;
         self.summary.segments += 1;
         self.summary.bytes += written;
-        self.index.send(Op::Segment(row))?;
+        // Syncing happens on the index thread: capture never waits for the disk.
+        self.index.send(Op::Seal(job, row))?;
         match Self::retention(&self.config, &self.layout, 0) {
             Some(retention) => self.index.send(Op::Retain(retention)),
             None => Ok(()),

@@ -14,6 +14,7 @@ use super::locations;
 use super::segments::{self, SegmentRow};
 use crate::error::{SqlContext, StoreError};
 use crate::retention::{self, Retention};
+use crate::segment_file::SealJob;
 
 /// Operations queued before the caller has to wait for the writer.
 const QUEUE: usize = 8192;
@@ -39,6 +40,8 @@ pub(crate) enum Op {
     Entries(Box<EntryBatch>),
     /// Insert or update a segment row.
     Segment(SegmentRow),
+    /// Sync and rename a closed segment, then record it as sealed.
+    Seal(SealJob, SegmentRow),
     /// Record flow locations.
     Flows(Vec<FlowChunk>),
     /// Remember the next flow id.
@@ -208,6 +211,10 @@ impl Worker {
         match op {
             Op::Entries(batch) => self.insert_batch(&batch),
             Op::Segment(row) => segments::upsert(&self.conn, &self.path, &row),
+            Op::Seal(job, row) => {
+                job.run()?;
+                segments::upsert(&self.conn, &self.path, &row)
+            }
             Op::Flows(chunks) => self.insert_flows(&chunks),
             Op::NextStream(next) => {
                 self.conn
