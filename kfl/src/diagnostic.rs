@@ -156,11 +156,6 @@ impl Diagnostic {
                 + 1;
             let _ = writeln!(out, "  ┌─ line {line_number}, column {column}");
         }
-        let shown: String = line
-            .chars()
-            .map(|c| if c == '\t' { ' ' } else { c })
-            .collect();
-        let _ = writeln!(out, "  │ {shown}");
         let pad = source
             .get(line_start..start)
             .map_or(0, |s| s.chars().count());
@@ -169,6 +164,8 @@ impl Diagnostic {
             .get(start..end)
             .map_or(0, |s| s.chars().count())
             .max(1);
+        let (shown, pad, width) = window(line, pad, width);
+        let _ = writeln!(out, "  │ {shown}");
         let _ = write!(out, "  │ {}{}", " ".repeat(pad), "^".repeat(width));
         if let Some(label) = &self.label {
             let _ = write!(out, " {label}");
@@ -178,6 +175,37 @@ impl Diagnostic {
             let _ = writeln!(out, "  = help: {help}");
         }
     }
+}
+
+/// Characters of context kept on each side of a span in a long source line.
+const CONTEXT: usize = 40;
+
+/// Characters of a span underlined at most.
+const MAX_UNDERLINE: usize = 80;
+
+/// The part of `line` to print around a span at char column `pad` of `width` chars: all of it when
+/// it is short, else a window with `…` marking what is cut. Returns the text and the span's
+/// column and width within it.
+fn window(line: &str, pad: usize, width: usize) -> (String, usize, usize) {
+    let chars: Vec<char> = line
+        .chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
+    let width = width.min(MAX_UNDERLINE);
+    if chars.len() <= 2 * CONTEXT + MAX_UNDERLINE {
+        return (chars.into_iter().collect(), pad, width);
+    }
+    let from = pad.saturating_sub(CONTEXT);
+    let to = (pad + width + CONTEXT).min(chars.len());
+    let mut shown = String::new();
+    if from > 0 {
+        shown.push('…');
+    }
+    shown.extend(chars.get(from..to).unwrap_or_default());
+    if to < chars.len() {
+        shown.push('…');
+    }
+    (shown, pad - from + usize::from(from > 0), width)
 }
 
 /// The edit distance between two names, for "did you mean" suggestions.
@@ -228,6 +256,37 @@ mod tests {
             out,
             "error[E101]: unknown field `respnse`\n  │ http and respnse.status == 200\n  │          ^^^^^^^ did you mean `response`?\n"
         );
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_span() {
+        let source = format!(
+            "{} and respnse.status == 200 and {}",
+            "http and ".repeat(30),
+            "dns or ".repeat(30)
+        );
+        let start = source.find("respnse").unwrap_or_default();
+        let diagnostic = Diagnostic::new(
+            Code::UnknownField,
+            Span::new(start, start + 7),
+            "unknown field `respnse`",
+        );
+        let mut out = String::new();
+        diagnostic.render(&source, &mut out);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines.get(1).map(|l| l.chars().count()),
+            Some(4 + 1 + CONTEXT + 7 + CONTEXT + 1)
+        );
+        let caret = lines
+            .get(2)
+            .and_then(|l| l.chars().position(|c| c == '^'))
+            .unwrap_or_default();
+        let under: String = lines
+            .get(1)
+            .map(|l| l.chars().skip(caret).take(7).collect())
+            .unwrap_or_default();
+        assert_eq!(under, "respnse");
     }
 
     #[test]

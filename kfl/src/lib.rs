@@ -96,6 +96,7 @@ mod eval;
 mod functions;
 mod lex;
 mod methods;
+mod operators;
 #[doc(hidden)]
 pub mod parse;
 mod plan;
@@ -133,8 +134,8 @@ struct Conjunct {
 
 /// The planner's split of a filter: what an index can answer, and what must be evaluated per entry.
 ///
-/// `index and residual` selects exactly the entries the filter selects. `Display` prints both parts
-/// (what `kubectl-shark query --explain` shows).
+/// `index and residual` selects exactly the entries the filter selects. `Display` prints both
+/// parts, the time bounds they imply and the limit (what `kubectl-shark query --explain` shows).
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// Predicates over indexed columns; `IndexPredicate::True` when nothing could be pushed down.
@@ -171,11 +172,17 @@ impl Diagnostics {
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
-        for (i, diagnostic) in self.items.iter().enumerate() {
+        for (i, diagnostic) in self.items.iter().take(MAX_SHOWN).enumerate() {
             if i > 0 {
                 out.push('\n');
             }
             diagnostic.render(&self.source, &mut out);
+        }
+        if let Some(hidden) = self.items.len().checked_sub(MAX_SHOWN).filter(|&n| n > 0) {
+            out.push_str(&format!(
+                "\n… and {hidden} more error{}",
+                if hidden == 1 { "" } else { "s" }
+            ));
         }
         f.write_str(out.trim_end_matches('\n'))
     }
@@ -250,6 +257,9 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
         limit,
     })
 }
+
+/// The most diagnostics rendered; the rest are counted.
+const MAX_SHOWN: usize = 20;
 
 /// The longest filter accepted, in bytes.
 const MAX_SOURCE_BYTES: usize = 64 * 1024;
@@ -358,9 +368,33 @@ impl fmt::Display for Plan {
             Some(residual) => write!(f, "residual: {residual}")?,
             None => f.write_str("residual: none")?,
         }
+        match self.index.time_range() {
+            (None, None) => {}
+            (Some(from), None) => write!(f, "\ntime:     from {}", time::format_datetime(from))?,
+            (None, Some(to)) => write!(f, "\ntime:     until {}", time::format_datetime(to))?,
+            (Some(from), Some(to)) => write!(
+                f,
+                "\ntime:     from {} to {} (inclusive)",
+                time::format_datetime(from),
+                time::format_datetime(to)
+            )?,
+        }
         if let Some(limit) = self.limit {
             write!(f, "\nlimit:    {limit}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_and_diagnostics_cross_threads() {
+        fn shareable<T: Send + Sync + 'static>() {}
+        shareable::<Filter>();
+        shareable::<Plan>();
+        shareable::<Diagnostics>();
     }
 }

@@ -5,10 +5,11 @@ use std::borrow::Cow;
 
 use regex::Regex;
 
-use crate::check::{Typed, coerce_value, compile_regex, literal_str};
+use crate::check::{Typed, literal_str};
 use crate::compare::{View, truthy, with_text};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::{Expr, contains_element, owned_json, parse_json};
+use crate::operators::{coerce_value, compile_regex};
 use crate::span::Span;
 use crate::types::Ty;
 use crate::value::Value;

@@ -92,3 +92,23 @@ fn nesting_just_under_the_limit_compiles_and_runs_on_a_small_stack() {
     });
     assert!(matched, "48 nots of `http` on an HTTP entry is `http`");
 }
+
+#[test]
+fn thousands_of_errors_render_the_first_twenty_and_a_count() {
+    let source = (0..1_000)
+        .map(|i| format!("nofield{i} == 1"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let diagnostics = kfl::compile_at(&source, &entry_schema(), NOW)
+        .err()
+        .unwrap_or_else(|| panic!("compiled"));
+    assert_eq!(diagnostics.codes().len(), 1_000);
+    let text = diagnostics.to_string();
+    assert_eq!(text.matches("error[E101]").count(), 20);
+    assert!(
+        text.ends_with("… and 980 more errors"),
+        "{}",
+        text.lines().last().unwrap_or_default()
+    );
+    assert!(text.len() < 20 * 600, "{} bytes rendered", text.len());
+}

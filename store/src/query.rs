@@ -11,7 +11,8 @@ use rusqlite::types::Value as SqlValue;
 
 use crate::entry::Entry;
 use crate::error::{SqlContext, StoreError};
-use crate::index::{self, codec, predicate};
+use crate::index::codec::Block;
+use crate::index::{self, predicate};
 use crate::layout::NodeLayout;
 
 /// Entries fetched from SQLite at a time, per node: memory stays bounded whatever the result size.
@@ -109,14 +110,19 @@ pub(crate) struct NodeCursor {
     after: Option<(i64, i64)>,
     page: VecDeque<Entry>,
     done: bool,
+    /// Recently decoded blocks: a time-ordered scan mostly walks blocks in order.
+    blocks: VecDeque<(i64, Block)>,
 }
+
+/// Decoded blocks a cursor keeps.
+const BLOCK_CACHE: usize = 8;
 
 impl NodeCursor {
     /// Opens the index of `layout` for `plan`.
     pub fn open(layout: &NodeLayout, plan: Prepared) -> Result<Self, StoreError> {
         let conn = index::open_readable(&layout.index)?;
         let sql = format!(
-            "SELECT e.ts, e.id, d.data FROM entries e JOIN entry_data d ON d.id = e.id
+            "SELECT e.ts, e.id, e.block FROM entries e
              WHERE e.ts >= ?1 AND e.ts < ?2 AND NOT (e.ts = ?1 AND e.id <= ?3) AND {}
              ORDER BY e.ts, e.id LIMIT {PAGE}",
             plan.condition.sql
@@ -130,6 +136,7 @@ impl NodeCursor {
             after: None,
             page: VecDeque::new(),
             done,
+            blocks: VecDeque::new(),
         })
     }
 
@@ -142,17 +149,22 @@ impl NodeCursor {
         ];
         params.extend(self.plan.condition.params.iter().cloned());
         let mut stmt = self.conn.prepare_cached(&self.sql).at(&self.path)?;
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(params))
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .at(&self.path)?
+            .collect::<Result<Vec<_>, _>>()
             .at(&self.path)?;
-        let mut fetched = 0;
-        while let Some(row) = rows.next().at(&self.path)? {
-            fetched += 1;
-            let ts: i64 = row.get(0).at(&self.path)?;
-            let id: i64 = row.get(1).at(&self.path)?;
+        drop(stmt);
+        let fetched = rows.len() as i64;
+        for (ts, id, block) in rows {
             self.after = Some((ts, id));
-            let data = row.get_ref(2).at(&self.path)?.as_blob().unwrap_or_default();
-            let entry = codec::decode(&self.path, id, data)?;
+            let entry = self.entry(block, id)?;
             if self
                 .plan
                 .residual
@@ -164,6 +176,35 @@ impl NodeCursor {
         }
         self.done = fetched < PAGE;
         Ok(())
+    }
+}
+
+impl NodeCursor {
+    /// Entry `id` from block `block`, decoding the block unless it was used recently.
+    fn entry(&mut self, block: i64, id: i64) -> Result<Entry, StoreError> {
+        let at = match self.blocks.iter().position(|(b, _)| *b == block) {
+            Some(at) => at,
+            None => {
+                let (first_id, data): (i64, Vec<u8>) = self
+                    .conn
+                    .prepare_cached("SELECT first_id, data FROM blocks WHERE id = ?1")
+                    .at(&self.path)?
+                    .query_row([block], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .at(&self.path)?;
+                let decoded = Block::decode(&self.path, block, first_id, &data)?;
+                self.blocks.push_front((block, decoded));
+                self.blocks.truncate(BLOCK_CACHE);
+                0
+            }
+        };
+        match self.blocks.get(at) {
+            Some((_, decoded)) => decoded.entry(&self.path, id),
+            None => Err(StoreError::CorruptEntry {
+                path: self.path.clone(),
+                id,
+                reason: format!("block {block} is missing"),
+            }),
+        }
     }
 }
 

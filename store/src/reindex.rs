@@ -79,6 +79,7 @@ impl NodeWriter {
             next_stream: 1,
             next_entry: 1,
             next_seq: 1,
+            next_block: 1,
         };
         let mut layout_for_writer = layout.clone();
         layout_for_writer.index = temp_index.clone();
@@ -133,6 +134,7 @@ pub(crate) fn finish(mut writer: NodeWriter) -> Result<WriteSummary, StoreError>
         writer.index.send(Op::Segment(row))?;
     }
     writer.hand_over_flows()?;
+    writer.hand_over_entries()?;
     let next_stream = writer.next_stream();
     writer.index.send(Op::NextStream(next_stream))?;
     writer.index.stop()?;

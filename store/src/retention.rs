@@ -37,7 +37,10 @@ pub(crate) fn apply(
         .map(|s| s.bytes)
         .sum::<u64>()
         + r.open_bytes
-        + index::index_bytes(path);
+        + index::index_bytes(path)
+        // Room for the log to grow as much again before the next pass (the checkpoint below folds
+        // the current log into the database, which keeps those pages).
+        + wal_bytes(path);
     let mut doomed = Vec::new();
     for row in rows.iter().filter(|s| s.sealed) {
         let too_old = r
@@ -68,6 +71,10 @@ pub(crate) fn apply(
         r.segments_dir.display()
     );
     Ok(deleted)
+}
+
+fn wal_bytes(path: &Path) -> u64 {
+    std::fs::metadata(crate::reindex::sidecar(path, "-wal")).map_or(0, |m| m.len())
 }
 
 /// Deletes the `doomed` segments' files, then their rows and the entries that started in them.

@@ -71,12 +71,34 @@ impl SegmentWriter {
         self.out.flush().at(&self.path)
     }
 
-    /// Flushes, syncs and renames the file to `sealed`, then syncs the directory.
-    pub fn seal(mut self, sealed: &Path) -> Result<(), StoreError> {
+    /// Flushes the last records and returns what is left of sealing, to run off the capture path.
+    pub fn close(mut self, sealed: PathBuf) -> Result<SealJob, StoreError> {
         self.out.flush().at(&self.path)?;
-        self.out.get_ref().sync_all().at(&self.path)?;
-        std::fs::rename(&self.path, sealed).at(sealed)?;
-        if let Some(dir) = sealed.parent() {
+        let file = self
+            .out
+            .into_inner()
+            .map_err(|e| StoreError::io(&self.path, e.into_error()))?;
+        Ok(SealJob {
+            file,
+            part: self.path,
+            sealed,
+        })
+    }
+}
+
+/// The slow half of sealing a segment: sync it, rename it, sync the directory.
+pub(crate) struct SealJob {
+    file: File,
+    part: PathBuf,
+    sealed: PathBuf,
+}
+
+impl SealJob {
+    /// Syncs and renames the file, then syncs the directory.
+    pub fn run(self) -> Result<(), StoreError> {
+        self.file.sync_all().at(&self.part)?;
+        std::fs::rename(&self.part, &self.sealed).at(&self.sealed)?;
+        if let Some(dir) = self.sealed.parent() {
             File::open(dir).and_then(|d| d.sync_all()).at(dir)?;
         }
         Ok(())

@@ -168,7 +168,7 @@ impl Store {
                 status.segments = rows.len() as u64;
                 status.pcap_bytes = rows.iter().map(|r| r.bytes).sum();
                 let entries: i64 = conn
-                    .query_row("SELECT count(*) FROM entry_data", [], |r| r.get(0))
+                    .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
                     .at(&layout.index)?;
                 status.entries = entries as u64;
                 status.index_bytes = index::index_bytes(&layout.index);

@@ -8,9 +8,10 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::config::StoreConfig;
 use crate::entry::Entry;
 use crate::error::{IoContext, SqlContext, StoreError};
+use crate::index;
+use crate::index::batch::Batcher;
 use crate::index::segments::SegmentRow;
 use crate::index::writer::{FlowChunk, IndexWriter, Op};
-use crate::index::{self, codec};
 use crate::layout::NodeLayout;
 use crate::recover;
 use crate::reindex::Rebuild;
@@ -62,6 +63,8 @@ pub struct NodeWriter {
     next_entry: u64,
     next_seq: i64,
     flows: FlowBuffer,
+    /// Entries not yet handed to the index.
+    entries: Batcher,
     last_progress_ts: i64,
     pub(crate) summary: WriteSummary,
 }
@@ -132,6 +135,7 @@ impl NodeWriter {
             next_entry: counters.next_entry,
             next_seq: counters.next_seq,
             flows: FlowBuffer::default(),
+            entries: Batcher::new(counters.next_block),
             last_progress_ts: i64::MIN,
             summary: WriteSummary::default(),
         })
@@ -233,6 +237,7 @@ impl NodeWriter {
     fn progress(&mut self, ts_ns: i64) -> Result<(), StoreError> {
         self.last_progress_ts = ts_ns;
         self.hand_over_flows()?;
+        self.hand_over_entries()?;
         if let Some(segment) = self.open.as_mut() {
             segment.writer.flush()?;
             self.index.send(Op::Segment(segment.row.clone()))?;
@@ -256,7 +261,7 @@ impl NodeWriter {
         let mut row = segment.row;
         let sealed = self.layout.segment_path(row.first_ts, row.seq, true);
         let written = segment.writer.len();
-        segment.writer.seal(&sealed)?;
+        let job = segment.writer.close(sealed.clone())?;
         row.file = sealed
             .file_name()
             .and_then(|f| f.to_str())
@@ -266,7 +271,8 @@ impl NodeWriter {
         row.sealed = true;
         self.summary.segments += 1;
         self.summary.bytes += written;
-        self.index.send(Op::Segment(row))?;
+        // Syncing happens on the index thread: capture never waits for the disk.
+        self.index.send(Op::Seal(job, row))?;
         match Self::retention(&self.config, &self.layout, 0) {
             Some(retention) => self.index.send(Op::Retain(retention)),
             None => Ok(()),
@@ -299,10 +305,19 @@ impl NodeWriter {
     pub fn write_entry(&mut self, mut entry: Entry) -> Result<(), StoreError> {
         entry.id = self.next_entry;
         self.next_entry += 1;
-        let data = codec::encode(&entry);
-        self.index.send(Op::Entry(Box::new(entry), data))?;
+        if let Some(batch) = self.entries.push(&entry) {
+            self.index.send(Op::Entries(Box::new(batch)))?;
+        }
         self.summary.entries += 1;
         Ok(())
+    }
+
+    /// Hands the partly filled block of entries to the index.
+    pub(crate) fn hand_over_entries(&mut self) -> Result<(), StoreError> {
+        match self.entries.take() {
+            Some(batch) => self.index.send(Op::Entries(Box::new(batch))),
+            None => Ok(()),
+        }
     }
 
     /// Commits everything written so far to the index (segments stay open). Readers see it after.
@@ -318,6 +333,7 @@ impl NodeWriter {
             return crate::reindex::finish(self);
         }
         self.seal_open()?;
+        self.hand_over_entries()?;
         self.index.send(Op::NextStream(self.next_stream))?;
         self.index.stop()?;
         Ok(self.summary)
@@ -346,6 +362,7 @@ pub(crate) struct Counters {
     pub next_stream: u64,
     pub next_entry: u64,
     pub next_seq: i64,
+    pub next_block: i64,
 }
 
 impl Counters {
@@ -364,8 +381,10 @@ impl Counters {
         Ok(Counters {
             next_packet: rows_packet.max(flows_packet as u64).max(1),
             next_stream: saved_stream.max(flows_stream).max(1) as u64,
-            next_entry: (one("SELECT max(id) FROM entry_data")? + 1) as u64,
+            next_entry: (one("SELECT value FROM counters WHERE name = 'next_entry'")?.max(1))
+                as u64,
             next_seq: rows.iter().map(|r| r.seq + 1).max().unwrap_or(1),
+            next_block: one("SELECT max(id) FROM blocks")? + 1,
         })
     }
 }

@@ -75,7 +75,11 @@ fn sigkill_mid_import_loses_nothing_sealed_and_writing_continues() {
         .iter()
         .filter(|f| f.to_string_lossy().ends_with(".part"))
         .count();
-    assert_eq!(parts, 1, "killed while a segment was open");
+    // One being written, and perhaps one closed but not yet synced and renamed.
+    assert!(
+        (1..=2).contains(&parts),
+        "killed while a segment was open: {parts}"
+    );
 
     // Readers work on the crashed store as it is.
     let store = Store::open(dir.path()).unwrap();

@@ -1,38 +1,29 @@
 //! A full disk fails the write with a clear error, loses nothing stored, and retention frees space.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use shark_store::{NodeWriter, Query, Store, StoreConfig, StoreError};
 
-use crate::util::{Traffic, segment_files, tshark_count};
+use crate::util::{Tmpfs, Traffic, segment_files, tshark_count};
 
-/// A 2 MiB tmpfs, unmounted when dropped (even if the test fails).
-struct SmallDisk(PathBuf);
-
-impl SmallDisk {
-    fn mount(at: &Path) -> Self {
-        std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
-            .arg(at)
-            .status()
-            .unwrap();
-        assert!(ok.success(), "mounting a tmpfs needs root");
-        SmallDisk(at.to_path_buf())
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
+#[test]
+fn a_read_only_store_names_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Tmpfs::mount(&dir.path().join("ro"), "ro,size=1m");
+    let err = NodeWriter::open(&disk.0.join("store"), "n", StoreConfig::default())
+        .err()
+        .unwrap();
+    assert!(matches!(err, StoreError::NotWritable { .. }), "{err:?}");
+    let message = err.to_string();
+    let root = format!("store {}", disk.0.join("store").display());
+    assert!(
+        message.starts_with(&root) && message.contains(" is not writable: Read-only file system"),
+        "{message}"
+    );
 }
 
 #[test]
 fn a_full_disk_fails_cleanly_and_retention_frees_it() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = SmallDisk::mount(&dir.path().join("disk"));
+    let disk = Tmpfs::mount(&dir.path().join("disk"), "size=2m");
     let root = disk.0.join("store");
     let config = StoreConfig {
         segment_size: 128 * 1024,

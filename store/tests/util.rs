@@ -8,6 +8,29 @@ use std::process::Command;
 use pcap_file::pcap::PcapReader;
 use shark_store::{Entry, NodeWriter, RawPacket, StoreConfig};
 
+/// A tmpfs mounted for a test (needs root), unmounted when dropped, even if the test fails.
+pub struct Tmpfs(pub PathBuf);
+
+impl Tmpfs {
+    /// Mounts a tmpfs with `options` (e.g. `size=2m`, `ro`) at `at`.
+    pub fn mount(at: &Path, options: &str) -> Self {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(at)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "mounting a tmpfs needs root");
+        Tmpfs(at.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
 /// A capture from the shared fixtures.
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

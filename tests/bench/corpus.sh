@@ -14,7 +14,7 @@ synth() {
   eval "$cmd" 2>>"$W/gen.log"
   ended=$(date +%s.%N)
   local s="$W/corpus/$name.json"
-  printf '| %s | synthetic: %s, %s flows open at once | %s | %s | %s | %s h | %s |\n' "$name" "$mix" \
+  printf '| %s | synthetic: %s; %s TCP connections open at once | %s | %s | %s | %s h | %s MB/s |\n' "$name" "$mix" \
     "$(jq .peak_open_connections "$s")" "$(calc '%.0f' "$(jq .bytes "$s") / 1e6")" "$(jq .packets "$s")" \
     "$(jq '.http.requests + .dns.queries + .redis.commands + .postgres.queries' "$s")" \
     "$(calc '%.1f' "($(jq '.last_ns - .first_ns' "$s")) / 3.6e12")" \

@@ -50,10 +50,10 @@ import_row() {
   elif ks_has import; then
     ours_cell="_import failed, see $W/$name.import.log_"
   fi
-  printf '| %s | %s MB | %s | %s MB/s (%s rows, %s s) | **%s×** | %s MB/s | **%s×** |\n' "$name" \
+  printf '| %s | %s MB | %s | %s MB/s (%s rows, %s s) | %s | %s MB/s | %s |\n' "$name" \
     "$(calc '%.0f' "$bytes / 1e6")" "$ours_cell" \
-    "$(mbs "$bytes" "$tshark")" "$(cat "$W/$name.tshark.rows")" "$(calc '%.2f' "$tshark")" "$(ratio "$tshark" "$ours")" \
-    "$(mbs "$bytes" "$tcpdump")" "$(ratio "$tcpdump" "$ours")"
+    "$(mbs "$bytes" "$tshark")" "$(cat "$W/$name.tshark.rows")" "$(calc '%.2f' "$tshark")" "$(times "$tshark" "$ours")" \
+    "$(mbs "$bytes" "$tcpdump")" "$(times "$tcpdump" "$ours")"
 }
 
 # import_section NAME…: the import table.

@@ -42,6 +42,12 @@ per_s() { calc '%.0f' "($1) / ($2)"; }
 # ratio A B: A / B with two decimals ("n/a" when either is missing).
 ratio() { calc '%.2f' "($1) / ($2)"; }
 
+# secs FORMAT SECONDS: "1.23 s", or "n/a" when missing.
+secs() { local v; v=$(calc "$1" "($2)"); if [ "$v" = n/a ]; then echo n/a; else echo "$v s"; fi; }
+
+# times A B: the table cell for ratio A / B, e.g. **2.50×** ("n/a" when either is missing).
+times() { local r; r=$(ratio "$1" "$2"); if [ "$r" = n/a ]; then echo n/a; else echo "**$r×**"; fi; }
+
 # bytes_of PATH…: total size in bytes of files (0 when none).
 bytes_of() { local total=0 f; for f in "$@"; do [ -f "$f" ] && total=$((total + $(stat -c %s "$f"))); done; echo "$total"; }
 
@@ -49,7 +55,7 @@ bytes_of() { local total=0 f; for f in "$@"; do [ -f "$f" ] && total=$((total + 
 max_rss_mib() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
 
 # ks_has SUBCOMMAND: true when this kubectl-shark build has the subcommand.
-ks_has() { [ -x "$KS" ] && "$KS" "$1" --help >/dev/null 2>&1; }
+ks_has() { [ -x "$KS" ] && "$KS" "$1" --help 2>/dev/null | grep -qi usage; }
 
 # missing WHAT: the sentence a table shows instead of a figure it cannot produce yet.
 missing() { printf '_Not measured: %s._\n' "$1"; }

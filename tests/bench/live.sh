@@ -62,6 +62,9 @@ live_cell() {
   printf '%s/%s, %s dropped, %s CPU s/GB%s' "$4" "$1" "$5" "$(calc '%.1f' "($6) / (($2) / 1e9)")" "$mark"
 }
 
+# higher A B: the larger of two rates ("none" counts as lower than any rate).
+higher() { if [ "$1" = none ] || awk "BEGIN { exit !($2 > $1) }"; then echo "$2"; else echo "$1"; fi; }
+
 # live_section NAME: replays corpus NAME at each of $LIVE_RATES through both tools.
 live_section() {
   local pcap="$W/corpus/$1.pcap"
@@ -88,17 +91,18 @@ live_section() {
     set -- $r_peer
     local peer_cell achieved=$3
     peer_cell=$(live_cell "$@")
-    [ "$4" = "$1" ] && [ "$5" = 0 ] && best_peer="$achieved"
+    [ "$4" = "$1" ] && [ "$5" = 0 ] && best_peer=$(higher "$best_peer" "$achieved")
     local ours_cell="_not measured_"
     if [ "$r_ours" != "n/a" ]; then
       set -- $r_ours
       ours_cell=$(live_cell "$@")
-      [ "$4" = "$1" ] && [ "$5" = 0 ] && best_ours="$3"
+      [ "$4" = "$1" ] && [ "$5" = 0 ] && best_ours=$(higher "$best_ours" "$3")
     fi
     echo "| $rate | $achieved | $ours_cell | $peer_cell |"
   done
   live_down
   echo
+  ks_has capture || best_ours="not measured"
   echo "Highest zero-drop rate reached: kubectl-shark **$best_ours** Mbit/s, tcpdump **$best_peer** Mbit/s"
   echo "(the replay itself tops out where \"achieved\" stops growing; both tools share the 2 cores with it)."
   echo

@@ -5,13 +5,15 @@
 memory_row() {
   local name=$1 summary="$W/corpus/$1.json" open="—"
   [ -f "$summary" ] && open=$(jq .peak_open_connections "$summary")
-  [ -f "$W/$name.import.time" ] || import_once "$name"
+  local ours="" tshark
+  if ks_has import; then
+    [ -f "$W/$name.import.time" ] || import_once "$name"
+    ours=$(max_rss_mib "$W/$name.import.time")
+  fi
   [ -f "$W/$name.tshark.time" ] || tshark_once "$name"
-  local ours tshark
-  ours=$(max_rss_mib "$W/$name.import.time")
   tshark=$(max_rss_mib "$W/$name.tshark.time")
-  printf '| %s | %s MB | %s | %s MiB | %s MiB | %s |\n' "$name" "$(calc '%.0f' "$(bytes_of "$W/corpus/$name.pcap") / 1e6")" \
-    "$open" "${ours:-n/a}" "${tshark:-n/a}" "$(ratio "$tshark" "$ours")"
+  printf '| %s | %s MB | %s | %s | %s MiB | %s |\n' "$name" "$(calc '%.0f' "$(bytes_of "$W/corpus/$name.pcap") / 1e6")" \
+    "$open" "${ours:+$ours MiB}" "${tshark:-n/a}" "$(times "$tshark" "$ours")"
 }
 
 # memory_section NAME…: the peak memory table.

@@ -23,9 +23,9 @@ query_row() {
   tshark=$(median "tshark-query-$label" "$tshark_cmd")
   if [ "$ours_rows" = "$tshark_rows" ]; then agree="yes"; else agree="**no** ($ours_rows vs $tshark_rows)"; fi
   [ "$ours_rows" = "n/a" ] && agree="n/a"
-  printf '| %s | `%s` %s | %s s | %s | `%s` | %s s | %s | %s | **%s×** |\n' "$label" "$kfl" \
-    "${from:+(window @$from–@$to)}" "$(calc '%.3f' "$ours")" "$ours_rows" "$tshark_window$filter" \
-    "$(calc '%.2f' "$tshark")" "$tshark_rows" "$agree" "$(ratio "$tshark" "$ours")"
+  printf '| %s | `%s`%s | %s | %s | `%s` | %s | %s | %s | %s |\n' "$label" "$kfl" \
+    "${from:+ (window @$from–@$to)}" "$(secs '%.3f' "$ours")" "$ours_rows" "$tshark_window$filter" \
+    "$(secs '%.2f' "$tshark")" "$tshark_rows" "$agree" "$(times "$tshark" "$ours")"
 }
 
 # query_section NAME: the query table over corpus NAME (a synthetic one: its summary gives the time span).

@@ -167,7 +167,20 @@ impl Parser for RedisParser {
 
     fn gap(&mut self, dir: Direction, out: &mut Vec<Exchange>) {
         match dir {
-            Direction::ToServer => self.requests.lose_sync(),
+            Direction::ToServer => {
+                // A command cut by the gap still gets its reply: keep its place in the queue.
+                if let Some(partial) = self.requests.partial() {
+                    self.pending.push_back(PendingRequest {
+                        request: partial.fields,
+                        start: partial.start,
+                        end: partial.end,
+                        extra_replies: 0,
+                        reported: false,
+                        error: Some("request partly lost in a capture gap".into()),
+                    });
+                }
+                self.requests.lose_sync();
+            }
             Direction::ToClient => {
                 // Which responses were lost is unknown: report every waiting request.
                 self.responses.lose_sync();
@@ -1004,6 +1017,42 @@ mod tests {
         assert_eq!(out.len(), 3);
         assert_eq!(out[2].response.get("body"), Some(&json!("PONG")));
         assert_eq!(out[2].error, None);
+    }
+
+    #[test]
+    fn request_cut_by_a_gap_keeps_its_place_for_the_reply() {
+        let mut parser = RedisDissector.parser();
+        let mut out = Vec::new();
+        parser.feed(
+            Direction::ToServer,
+            b"*2\r\n$3\r\nGET\r\n$5\r\nab",
+            META,
+            &mut out,
+        );
+        parser.gap(Direction::ToServer, &mut out);
+        parser.feed(Direction::ToServer, b"*1\r\n$4\r\nPING\r\n", META, &mut out);
+        parser.feed(Direction::ToClient, b"$-1\r\n+PONG\r\n", META, &mut out);
+        let got: Vec<_> = out
+            .iter()
+            .map(|e| {
+                (
+                    e.request.get("command").cloned(),
+                    e.response.get("type").cloned(),
+                    e.error.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    Some(json!("GET")),
+                    Some(json!("nil")),
+                    Some("request partly lost in a capture gap".into())
+                ),
+                (Some(json!("PING")), Some(json!("simple")), None),
+            ]
+        );
     }
 
     #[test]

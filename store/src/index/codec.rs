@@ -1,27 +1,113 @@
-//! How an entry is kept in the index: the full entry as LZ4-compressed JSON, plus the values of
-//! the pushdown columns.
+//! How entries are kept in the index: besides the pushdown columns, each entry's JSON goes into a
+//! block of consecutive entries compressed together with LZ4, so what repeats between entries
+//! (field names, identities, headers) is stored about once per block.
 
 use std::path::Path;
 
 use crate::entry::Entry;
 use crate::error::StoreError;
 
-/// Compresses `entry` for the `entry_data` table.
-pub(crate) fn encode(entry: &Entry) -> Vec<u8> {
+/// Entries per block: large enough to share repeats, small enough to decode one entry quickly.
+pub(crate) const BLOCK_ENTRIES: usize = 64;
+
+/// The JSON of `entry`, ready for a block (built on the caller's thread).
+pub(crate) fn to_json(entry: &Entry) -> Vec<u8> {
     // Serialising plain data to a Vec cannot fail: every map key is a string.
-    let json = serde_json::to_vec(entry).unwrap_or_default();
-    lz4_flex::compress_prepend_size(&json)
+    serde_json::to_vec(entry).unwrap_or_default()
 }
 
-/// Decodes an `entry_data` blob of entry `id` read from the index at `path`.
-pub(crate) fn decode(path: &Path, id: i64, data: &[u8]) -> Result<Entry, StoreError> {
-    let corrupt = |reason: String| StoreError::CorruptEntry {
-        path: path.to_path_buf(),
-        id,
-        reason,
-    };
-    let json = lz4_flex::decompress_size_prepended(data).map_err(|e| corrupt(e.to_string()))?;
-    serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))
+/// A block being filled: entries `first_id`, `first_id + 1`, … as length-prefixed JSON.
+#[derive(Debug, Default)]
+pub(crate) struct BlockBuilder {
+    /// Id of its first entry.
+    pub first_id: i64,
+    /// Latest timestamp among its entries.
+    pub max_ts: i64,
+    /// Entries in it.
+    pub len: usize,
+    buf: Vec<u8>,
+}
+
+impl BlockBuilder {
+    /// Whether entry `id` can go next (ids in a block are consecutive and it is not full).
+    pub fn accepts(&self, id: i64) -> bool {
+        self.len == 0 || (self.len < BLOCK_ENTRIES && id == self.first_id + self.len as i64)
+    }
+
+    /// Appends entry `id` (timestamp `ts`) with its JSON.
+    pub fn push(&mut self, id: i64, ts: i64, json: &[u8]) {
+        if self.len == 0 {
+            self.first_id = id;
+            self.max_ts = ts;
+        }
+        self.max_ts = self.max_ts.max(ts);
+        self.len += 1;
+        self.buf
+            .extend_from_slice(&(json.len() as u32).to_le_bytes());
+        self.buf.extend_from_slice(json);
+    }
+
+    /// The compressed block; the builder is empty afterwards.
+    pub fn take(&mut self) -> Vec<u8> {
+        let data = lz4_flex::compress_prepend_size(&self.buf);
+        self.buf.clear();
+        self.len = 0;
+        data
+    }
+}
+
+/// A decompressed block.
+pub(crate) struct Block {
+    first_id: i64,
+    raw: Vec<u8>,
+    /// (start, end) of each entry's JSON in `raw`.
+    spans: Vec<(usize, usize)>,
+}
+
+impl Block {
+    /// Decompresses block `block` (first entry `first_id`) of the index at `path`.
+    pub fn decode(path: &Path, block: i64, first_id: i64, data: &[u8]) -> Result<Self, StoreError> {
+        let corrupt = |reason: String| StoreError::CorruptEntry {
+            path: path.to_path_buf(),
+            id: first_id,
+            reason,
+        };
+        let raw = lz4_flex::decompress_size_prepended(data)
+            .map_err(|e| corrupt(format!("block {block}: {e}")))?;
+        let mut spans = Vec::new();
+        let mut at = 0usize;
+        while let Some(len) = raw.get(at..at + 4) {
+            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            let start = at + 4;
+            if raw.len() < start + len {
+                return Err(corrupt(format!("block {block} is cut short")));
+            }
+            spans.push((start, start + len));
+            at = start + len;
+        }
+        Ok(Block {
+            first_id,
+            raw,
+            spans,
+        })
+    }
+
+    /// Entry `id` of this block.
+    pub fn entry(&self, path: &Path, id: i64) -> Result<Entry, StoreError> {
+        let corrupt = |reason: String| StoreError::CorruptEntry {
+            path: path.to_path_buf(),
+            id,
+            reason,
+        };
+        let index =
+            usize::try_from(id - self.first_id).map_err(|_| corrupt("not in its block".into()))?;
+        let &(start, end) = self
+            .spans
+            .get(index)
+            .ok_or_else(|| corrupt("not in its block".into()))?;
+        let json = self.raw.get(start..end).unwrap_or_default();
+        serde_json::from_slice(json).map_err(|e| corrupt(e.to_string()))
+    }
 }
 
 /// `request.method` when it is text.
@@ -42,21 +128,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn entries_survive_encoding() {
+    fn entries_survive_a_block() {
         let mut entry = Entry {
             id: 9,
             timestamp: 1_700_000_000_000_000_001,
             ..Entry::default()
         };
         entry.request.insert("method".into(), "GET".into());
-        entry.response.insert("status".into(), 503.into());
-        let data = encode(&entry);
-        assert_eq!(decode(Path::new("i"), 9, &data).ok(), Some(entry.clone()));
-        assert_eq!(method(&entry), Some("GET"));
-        assert_eq!(status(&entry), Some(503));
+        entry.response.insert("status".into(), "503".into());
+        let mut other = entry.clone();
+        other.id = 10;
+        other.timestamp += 5;
+        let mut builder = BlockBuilder::default();
+        builder.push(9, entry.timestamp, &to_json(&entry));
+        assert!(builder.accepts(10) && !builder.accepts(12));
+        builder.push(10, other.timestamp, &to_json(&other));
+        assert_eq!(builder.max_ts, other.timestamp);
+        let block = Block::decode(Path::new("i"), 1, 9, &builder.take()).unwrap();
+        assert_eq!(block.entry(Path::new("i"), 10).ok(), Some(other));
+        assert_eq!(block.entry(Path::new("i"), 9).ok(), Some(entry.clone()));
         assert!(matches!(
-            decode(Path::new("i"), 9, b"junk"),
-            Err(StoreError::CorruptEntry { id: 9, .. })
+            block.entry(Path::new("i"), 11),
+            Err(StoreError::CorruptEntry { id: 11, .. })
         ));
+        assert_eq!((method(&entry), status(&entry)), (Some("GET"), Some(503)));
+        assert!(Block::decode(Path::new("i"), 1, 9, b"junk").is_err());
     }
 }

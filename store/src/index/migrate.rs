@@ -22,8 +22,10 @@ const MIGRATIONS: &[&str] = &[
         dst_ip INTEGER NOT NULL, dst_port INTEGER NOT NULL, dst_name INTEGER NOT NULL, dst_ns INTEGER NOT NULL,
         dst_pod INTEGER NOT NULL, dst_svc INTEGER NOT NULL,
         proto INTEGER NOT NULL, proto_ver INTEGER NOT NULL, method INTEGER, status INTEGER,
+        block INTEGER NOT NULL,
         PRIMARY KEY (ts, id)) WITHOUT ROWID;
-     CREATE TABLE entry_data (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+     CREATE TABLE blocks (id INTEGER PRIMARY KEY, first_id INTEGER NOT NULL, max_ts INTEGER NOT NULL,
+        data BLOB NOT NULL);
      CREATE TABLE flows (stream INTEGER NOT NULL, seq INTEGER NOT NULL,
         first_packet INTEGER NOT NULL, last_packet INTEGER NOT NULL, locations BLOB NOT NULL);
      CREATE INDEX flows_by_stream ON flows (stream, first_packet);

@@ -8,6 +8,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{SqlContext, StoreError};
 
+pub(crate) mod batch;
 pub(crate) mod codec;
 pub(crate) mod locations;
 mod migrate;

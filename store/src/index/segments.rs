@@ -98,19 +98,17 @@ pub(crate) fn delete(conn: &Connection, path: &Path, seq: i64) -> Result<(), Sto
     Ok(())
 }
 
-/// Deletes the entries that started before `cutoff_ns`.
+/// Deletes the entries that started before `cutoff_ns`, and the blocks holding only such entries.
 pub(crate) fn delete_entries_before(
     conn: &Connection,
     path: &Path,
     cutoff_ns: i64,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "DELETE FROM entry_data WHERE id IN (SELECT id FROM entries WHERE ts < ?1)",
-    )
-    .at(path)?
-    .execute([cutoff_ns])
-    .at(path)?;
     conn.prepare_cached("DELETE FROM entries WHERE ts < ?1")
+        .at(path)?
+        .execute([cutoff_ns])
+        .at(path)?;
+    conn.prepare_cached("DELETE FROM blocks WHERE max_ts < ?1")
         .at(path)?
         .execute([cutoff_ns])
         .at(path)?;

@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, params};
 
+use super::batch::{EntryBatch, EntryRow};
+use super::locations;
 use super::segments::{self, SegmentRow};
-use super::{codec, locations};
-use crate::entry::Entry;
 use crate::error::{SqlContext, StoreError};
 use crate::retention::{self, Retention};
+use crate::segment_file::SealJob;
 
 /// Operations queued before the caller has to wait for the writer.
 const QUEUE: usize = 8192;
@@ -35,10 +36,12 @@ pub(crate) struct FlowChunk {
 
 /// One thing for the writer thread to do.
 pub(crate) enum Op {
-    /// Insert an entry; `data` is its compressed form.
-    Entry(Box<Entry>, Vec<u8>),
+    /// Insert a block of entries.
+    Entries(Box<EntryBatch>),
     /// Insert or update a segment row.
     Segment(SegmentRow),
+    /// Sync and rename a closed segment, then record it as sealed.
+    Seal(SealJob, SegmentRow),
     /// Record flow locations.
     Flows(Vec<FlowChunk>),
     /// Remember the next flow id.
@@ -69,6 +72,7 @@ impl IndexWriter {
                     conn,
                     path: thread_path,
                     names,
+                    next_entry: None,
                 }
                 .run(rx)
             })
@@ -143,6 +147,8 @@ struct Worker {
     path: PathBuf,
     /// Every interned string and its id.
     names: HashMap<String, i64>,
+    /// One past the newest entry id written since the last commit.
+    next_entry: Option<i64>,
 }
 
 impl Worker {
@@ -161,7 +167,7 @@ impl Worker {
                     }
                     Op::Retain(retention) => {
                         // Retention deletes files, so what precedes it is committed first.
-                        self.conn.execute_batch("COMMIT").at(&self.path)?;
+                        self.commit()?;
                         if let Err(e) = retention::apply(&self.conn, &self.path, &retention) {
                             tracing::warn!("retention on {}: {e}", self.path.display());
                         }
@@ -176,7 +182,7 @@ impl Worker {
                 let left = BATCH_AGE.saturating_sub(started.elapsed());
                 next = rx.recv_timeout(left).ok();
             }
-            self.conn.execute_batch("COMMIT").at(&self.path)?;
+            self.commit()?;
             for reply in replies {
                 let _ = reply.send(());
             }
@@ -187,10 +193,28 @@ impl Worker {
         Ok(())
     }
 
+    /// Records the next entry id, then commits.
+    fn commit(&mut self) -> Result<(), StoreError> {
+        if let Some(next_entry) = self.next_entry.take() {
+            self.conn
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO counters (name, value) VALUES ('next_entry', ?1)",
+                )
+                .at(&self.path)?
+                .execute([next_entry])
+                .at(&self.path)?;
+        }
+        self.conn.execute_batch("COMMIT").at(&self.path)
+    }
+
     fn apply(&mut self, op: Op) -> Result<(), StoreError> {
         match op {
-            Op::Entry(entry, data) => self.insert_entry(&entry, &data),
+            Op::Entries(batch) => self.insert_batch(&batch),
             Op::Segment(row) => segments::upsert(&self.conn, &self.path, &row),
+            Op::Seal(job, row) => {
+                job.run()?;
+                segments::upsert(&self.conn, &self.path, &row)
+            }
             Op::Flows(chunks) => self.insert_flows(&chunks),
             Op::NextStream(next) => {
                 self.conn
@@ -220,57 +244,38 @@ impl Worker {
         Ok(id)
     }
 
-    fn insert_entry(&mut self, e: &Entry, data: &[u8]) -> Result<(), StoreError> {
-        let row = [
-            self.name(&e.node.name)?,
-            self.name(&e.src.ip)?,
-            self.name(&e.src.name)?,
-            self.name(&e.src.namespace)?,
-            self.name(&e.src.pod)?,
-            self.name(&e.src.service)?,
-            self.name(&e.dst.ip)?,
-            self.name(&e.dst.name)?,
-            self.name(&e.dst.namespace)?,
-            self.name(&e.dst.pod)?,
-            self.name(&e.dst.service)?,
-            self.name(&e.protocol.name)?,
-            self.name(&e.protocol.version)?,
-        ];
-        let method = codec::method(e).map(|m| self.name(m)).transpose()?;
-        let id = e.id as i64;
+    fn insert_batch(&mut self, batch: &EntryBatch) -> Result<(), StoreError> {
+        for row in &batch.rows {
+            self.insert_row(row)?;
+        }
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO blocks (id, first_id, max_ts, data) VALUES (?1, ?2, ?3, ?4)")
+            .at(&self.path)?
+            .execute(params![batch.block_id, batch.first_id, batch.max_ts, batch.data])
+            .at(&self.path)?;
+        let last = batch.rows.iter().map(|r| r.id + 1).max();
+        self.next_entry = self.next_entry.max(last);
+        Ok(())
+    }
+
+    fn insert_row(&mut self, row: &EntryRow) -> Result<(), StoreError> {
+        let mut names = [0i64; 13];
+        for (i, slot) in names.iter_mut().enumerate() {
+            *slot = self.name(row.text(i))?;
+        }
+        let method = row.method().map(|m| self.name(m)).transpose()?;
         self.conn
             .prepare_cached(
                 "INSERT OR REPLACE INTO entries (ts, id, node, src_ip, src_port, src_name, src_ns, src_pod, src_svc,
-                 dst_ip, dst_port, dst_name, dst_ns, dst_pod, dst_svc, proto, proto_ver, method, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                 dst_ip, dst_port, dst_name, dst_ns, dst_pod, dst_svc, proto, proto_ver, method, status, block)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
             )
             .at(&self.path)?
             .execute(params![
-                e.timestamp,
-                id,
-                row[0],
-                row[1],
-                e.src.port,
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                e.dst.port,
-                row[7],
-                row[8],
-                row[9],
-                row[10],
-                row[11],
-                row[12],
-                method,
-                codec::status(e),
+                row.ts, row.id, names[0], names[1], row.src_port, names[2], names[3], names[4], names[5],
+                names[6], row.dst_port, names[7], names[8], names[9], names[10], names[11], names[12],
+                method, row.status, row.block,
             ])
-            .at(&self.path)?;
-        self.conn
-            .prepare_cached("INSERT OR REPLACE INTO entry_data (id, data) VALUES (?1, ?2)")
-            .at(&self.path)?
-            .execute(params![id, data])
             .at(&self.path)?;
         Ok(())
     }
