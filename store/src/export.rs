@@ -71,19 +71,20 @@ pub(crate) fn add_span(spans: &mut Spans, entry: &Entry) {
 }
 
 /// The packets of the matched exchanges of one node (`spans`), or with `whole_flows` every packet of
-/// their flows, read at their recorded offsets.
+/// their flows, read at their recorded offsets: one stream per segment, each in packet order, so
+/// that the merge by timestamp also orders a node whose imports went back in time.
 pub(crate) fn entry_packets(
     layout: &NodeLayout,
     spans: &Spans,
     whole_flows: bool,
-) -> Result<PacketStream, StoreError> {
+) -> Result<Vec<PacketStream>, StoreError> {
     let conn = index::open_readable(&layout.index)?;
     let rows: HashMap<i64, SegmentRow> = segments::load(&conn, &layout.index)?
         .into_iter()
         .map(|r| (r.seq, r))
         .collect();
-    // packet number -> (segment, offset), deduplicated and in packet order.
-    let mut wanted: BTreeMap<u64, (i64, u64)> = BTreeMap::new();
+    // segment -> packet number -> offset, deduplicated and in packet order.
+    let mut wanted: BTreeMap<i64, BTreeMap<u64, u64>> = BTreeMap::new();
     for (stream, spans) in spans {
         for (seq, pairs) in flow_locations(&conn, layout, *stream)? {
             for (packet, offset) in pairs {
@@ -92,37 +93,37 @@ pub(crate) fn entry_packets(
                         .iter()
                         .any(|&(first, last)| first <= packet && packet <= last)
                 {
-                    wanted.insert(packet, (seq, offset));
+                    wanted.entry(seq).or_default().insert(packet, offset);
                 }
             }
         }
     }
-    let mut files: HashMap<i64, Option<SegmentFile>> = HashMap::new();
-    let segments_dir = layout.segments.clone();
-    let iter = wanted.into_values().filter_map(move |(seq, offset)| {
-        let file = files
-            .entry(seq)
-            .or_insert_with(|| {
-                let row = rows.get(&seq)?;
-                let path = segments_dir.join(&row.file);
-                SegmentFile::open(&path)
-                    .map_err(|e| tracing::warn!("skipping segment {}: {e}", path.display()))
-                    .ok()
-            })
-            .as_mut()?;
+    let mut streams: Vec<PacketStream> = Vec::with_capacity(wanted.len());
+    for (seq, packets) in wanted {
+        let Some(row) = rows.get(&seq) else { continue };
+        let path = layout.segments.join(&row.file);
+        let mut file = match SegmentFile::open(&path) {
+            Ok(file) => file,
+            Err(e) => {
+                tracing::warn!("skipping segment {}: {e}", path.display());
+                continue;
+            }
+        };
         let linktype = file.linktype();
-        match file.read_at(offset) {
-            Ok(Some(r)) => Some(Ok(OutPacket {
-                ts_ns: r.ts_ns,
-                orig_len: r.orig_len,
-                linktype,
-                data: r.data.to_vec(),
-            })),
-            Ok(None) => None,
-            Err(e) => Some(Err(e)),
-        }
-    });
-    Ok(Box::new(iter))
+        streams.push(Box::new(packets.into_values().filter_map(move |offset| {
+            match file.read_at(offset) {
+                Ok(Some(r)) => Some(Ok(OutPacket {
+                    ts_ns: r.ts_ns,
+                    orig_len: r.orig_len,
+                    linktype,
+                    data: r.data.to_vec(),
+                })),
+                Ok(None) => None,
+                Err(e) => Some(Err(e)),
+            }
+        })));
+    }
+    Ok(streams)
 }
 
 /// A segment's sequence number and the (packet, offset) pairs of a flow in it.

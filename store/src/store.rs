@@ -133,11 +133,11 @@ impl Store {
                         summary.entries += 1;
                     }
                 }
-                layouts
-                    .iter()
-                    .zip(&spans)
-                    .map(|(layout, spans)| export::entry_packets(layout, spans, whole_flows))
-                    .collect::<Result<Vec<_>, _>>()?
+                let mut streams = Vec::new();
+                for (layout, spans) in layouts.iter().zip(&spans) {
+                    streams.extend(export::entry_packets(layout, spans, whole_flows)?);
+                }
+                streams
             }
         };
         export::write_pcap(streams, out, &mut summary)?;
