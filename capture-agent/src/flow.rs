@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use crate::dispatch::{FlowPorts, FlowProtocol, Held, slot};
+use crate::dispatch::{FlowPorts, FlowProtocol, slot};
 use crate::dissect::{Direction, registry};
 use crate::reassembly::{ReassemblyLimits, TcpReassembler};
 
@@ -107,7 +107,7 @@ impl Flow {
             reassembly: [TcpReassembler::new(limits), TcpReassembler::new(limits)],
             fin: [false; 2],
             client_isn: None,
-            protocol: FlowProtocol::Probing(Held::default()),
+            protocol: FlowProtocol::Probing(Box::default()),
             closed: false,
         }
     }
@@ -170,10 +170,12 @@ fn looks_like_server(src_port: u16, dst_port: u16) -> bool {
 }
 
 /// The flows being tracked.
+/// Flows are boxed so the table's slots stay small: growing it moves pointers, not flows, and
+/// its spare capacity costs little (this matters with 100k flows open at once).
 #[derive(Default)]
 #[allow(clippy::len_without_is_empty)]
 pub struct FlowTable {
-    flows: HashMap<FlowKey, Flow>,
+    flows: HashMap<FlowKey, Box<Flow>>,
 }
 
 impl FlowTable {
@@ -184,22 +186,22 @@ impl FlowTable {
 
     /// The flow with this key.
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow> {
-        self.flows.get_mut(key)
+        self.flows.get_mut(key).map(|f| &mut **f)
     }
 
     /// Starts tracking a flow (replacing none: the caller removed any old one).
-    pub fn insert(&mut self, key: FlowKey, flow: Flow) -> &mut Flow {
-        self.flows.entry(key).insert_entry(flow).into_mut()
+    pub fn insert(&mut self, key: FlowKey, flow: Box<Flow>) {
+        self.flows.insert(key, flow);
     }
 
     /// Stops tracking a flow and hands it back.
-    pub fn remove(&mut self, key: &FlowKey) -> Option<Flow> {
+    pub fn remove(&mut self, key: &FlowKey) -> Option<Box<Flow>> {
         self.flows.remove(key)
     }
 
     /// Removes the TCP flows idle since before `tcp_cutoff_ns` and the UDP flows idle since
     /// before `udp_cutoff_ns`, oldest first.
-    pub fn take_idle(&mut self, tcp_cutoff_ns: i64, udp_cutoff_ns: i64) -> Vec<Flow> {
+    pub fn take_idle(&mut self, tcp_cutoff_ns: i64, udp_cutoff_ns: i64) -> Vec<Box<Flow>> {
         let idle = |f: &Flow| match f.transport {
             Transport::Tcp => f.last_ts < tcp_cutoff_ns,
             Transport::Udp => f.last_ts < udp_cutoff_ns,
@@ -214,7 +216,7 @@ impl FlowTable {
     }
 
     /// Removes the `count` flows idle the longest.
-    pub fn take_oldest(&mut self, count: usize) -> Vec<Flow> {
+    pub fn take_oldest(&mut self, count: usize) -> Vec<Box<Flow>> {
         let mut ages: Vec<(i64, FlowKey)> =
             self.flows.iter().map(|(k, f)| (f.last_ts, *k)).collect();
         let count = count.min(ages.len());
@@ -229,13 +231,13 @@ impl FlowTable {
     }
 
     /// Removes every flow, oldest first.
-    pub fn take_all(&mut self) -> Vec<Flow> {
+    pub fn take_all(&mut self) -> Vec<Box<Flow>> {
         let keys: Vec<FlowKey> = self.flows.keys().copied().collect();
         self.take_sorted(keys)
     }
 
-    fn take_sorted(&mut self, keys: Vec<FlowKey>) -> Vec<Flow> {
-        let mut flows: Vec<Flow> = keys.iter().filter_map(|k| self.flows.remove(k)).collect();
+    fn take_sorted(&mut self, keys: Vec<FlowKey>) -> Vec<Box<Flow>> {
+        let mut flows: Vec<Box<Flow>> = keys.iter().filter_map(|k| self.flows.remove(k)).collect();
         flows.sort_by_key(|f| (f.first_ts, f.stream));
         flows
     }
