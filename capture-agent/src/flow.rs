@@ -201,7 +201,7 @@ impl FlowTable {
 
     /// Removes the TCP flows idle since before `tcp_cutoff_ns` and the UDP flows idle since
     /// before `udp_cutoff_ns`, oldest first.
-    pub fn take_idle(&mut self, tcp_cutoff_ns: i64, udp_cutoff_ns: i64) -> Vec<Box<Flow>> {
+    pub fn take_idle(&mut self, tcp_cutoff_ns: i64, udp_cutoff_ns: i64) -> Vec<Flow> {
         let idle = |f: &Flow| match f.transport {
             Transport::Tcp => f.last_ts < tcp_cutoff_ns,
             Transport::Udp => f.last_ts < udp_cutoff_ns,
@@ -216,7 +216,7 @@ impl FlowTable {
     }
 
     /// Removes the `count` flows idle the longest.
-    pub fn take_oldest(&mut self, count: usize) -> Vec<Box<Flow>> {
+    pub fn take_oldest(&mut self, count: usize) -> Vec<Flow> {
         let mut ages: Vec<(i64, FlowKey)> =
             self.flows.iter().map(|(k, f)| (f.last_ts, *k)).collect();
         let count = count.min(ages.len());
@@ -231,13 +231,16 @@ impl FlowTable {
     }
 
     /// Removes every flow, oldest first.
-    pub fn take_all(&mut self) -> Vec<Box<Flow>> {
+    pub fn take_all(&mut self) -> Vec<Flow> {
         let keys: Vec<FlowKey> = self.flows.keys().copied().collect();
         self.take_sorted(keys)
     }
 
-    fn take_sorted(&mut self, keys: Vec<FlowKey>) -> Vec<Box<Flow>> {
-        let mut flows: Vec<Box<Flow>> = keys.iter().filter_map(|k| self.flows.remove(k)).collect();
+    fn take_sorted(&mut self, keys: Vec<FlowKey>) -> Vec<Flow> {
+        let mut flows: Vec<Flow> = keys
+            .iter()
+            .filter_map(|k| self.flows.remove(k).map(|f| *f))
+            .collect();
         flows.sort_by_key(|f| (f.first_ts, f.stream));
         flows
     }
