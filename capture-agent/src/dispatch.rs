@@ -10,7 +10,7 @@ const PROBE_LIMIT: usize = 16 << 10;
 /// What a flow's payload is handed to.
 pub enum FlowProtocol {
     /// No dissector has decided yet; the first bytes are held.
-    Probing(Held),
+    Probing(Box<Held>),
     /// A dissector claimed the flow: its parser for this flow.
     Pinned(Box<dyn Parser>),
     /// No dissector claimed the flow: it becomes a `tcp` or `udp` entry.

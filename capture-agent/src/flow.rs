@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use crate::dispatch::{FlowPorts, FlowProtocol, Held, slot};
+use crate::dispatch::{FlowPorts, FlowProtocol, slot};
 use crate::dissect::{Direction, registry};
 use crate::reassembly::{ReassemblyLimits, TcpReassembler};
 
@@ -107,7 +107,7 @@ impl Flow {
             reassembly: [TcpReassembler::new(limits), TcpReassembler::new(limits)],
             fin: [false; 2],
             client_isn: None,
-            protocol: FlowProtocol::Probing(Held::default()),
+            protocol: FlowProtocol::Probing(Box::default()),
             closed: false,
         }
     }
@@ -170,10 +170,12 @@ fn looks_like_server(src_port: u16, dst_port: u16) -> bool {
 }
 
 /// The flows being tracked.
+/// Flows are boxed so the table's slots stay small: growing it moves pointers, not flows, and
+/// its spare capacity costs little (this matters with 100k flows open at once).
 #[derive(Default)]
 #[allow(clippy::len_without_is_empty)]
 pub struct FlowTable {
-    flows: HashMap<FlowKey, Flow>,
+    flows: HashMap<FlowKey, Box<Flow>>,
 }
 
 impl FlowTable {
@@ -184,16 +186,16 @@ impl FlowTable {
 
     /// The flow with this key.
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow> {
-        self.flows.get_mut(key)
+        self.flows.get_mut(key).map(|f| &mut **f)
     }
 
     /// Starts tracking a flow (replacing none: the caller removed any old one).
-    pub fn insert(&mut self, key: FlowKey, flow: Flow) -> &mut Flow {
-        self.flows.entry(key).insert_entry(flow).into_mut()
+    pub fn insert(&mut self, key: FlowKey, flow: Box<Flow>) {
+        self.flows.insert(key, flow);
     }
 
     /// Stops tracking a flow and hands it back.
-    pub fn remove(&mut self, key: &FlowKey) -> Option<Flow> {
+    pub fn remove(&mut self, key: &FlowKey) -> Option<Box<Flow>> {
         self.flows.remove(key)
     }
 
@@ -235,7 +237,10 @@ impl FlowTable {
     }
 
     fn take_sorted(&mut self, keys: Vec<FlowKey>) -> Vec<Flow> {
-        let mut flows: Vec<Flow> = keys.iter().filter_map(|k| self.flows.remove(k)).collect();
+        let mut flows: Vec<Flow> = keys
+            .iter()
+            .filter_map(|k| self.flows.remove(k).map(|f| *f))
+            .collect();
         flows.sort_by_key(|f| (f.first_ts, f.stream));
         flows
     }

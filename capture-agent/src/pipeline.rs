@@ -371,18 +371,16 @@ impl Pipeline {
         }
         self.stats.flows += 1;
         let stream = sink.alloc_stream();
-        self.flows.insert(
-            key,
-            Flow::new(
-                transport,
-                src,
-                dst,
-                syn,
-                stream,
-                ts_ns,
-                self.config.reassembly,
-            ),
+        let flow = Flow::new(
+            transport,
+            src,
+            dst,
+            syn,
+            stream,
+            ts_ns,
+            self.config.reassembly,
         );
+        self.flows.insert(key, Box::new(flow));
         Ok(())
     }
 

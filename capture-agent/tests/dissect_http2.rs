@@ -113,7 +113,11 @@ fn unanswered_grpc_requests_are_entries_with_an_error() {
     assert_eq!(e.request["messageSizes"], json!([237]));
     assert_eq!(e.response["httpStatus"], json!(200));
     assert_eq!(e.response.get("status"), None);
-    assert_eq!(e.response.get("statusText"), None, "no grpc-status, so no gRPC status text");
+    assert_eq!(
+        e.response.get("statusText"),
+        None,
+        "no grpc-status, so no gRPC status text"
+    );
     assert!(
         e.error
             .as_deref()

@@ -5,6 +5,7 @@
 //! `SHARK_BLESS=1 cargo test -p shark-agent --test fixtures` rewrites the expected files; check
 //! every rewritten file against tshark before committing it.
 
+#[allow(dead_code)] // each test binary uses part of the shared helpers
 mod common;
 
 use std::fs;

@@ -1,5 +1,6 @@
 //! The pipeline end to end on real captures, with values read from tshark.
 
+#[allow(dead_code)] // each test binary uses part of the shared helpers
 mod common;
 
 use common::{fixtures_dir, run_file};

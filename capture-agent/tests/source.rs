@@ -1,5 +1,6 @@
 //! Reading capture files: formats, timestamps, and the one-line errors users see.
 
+#[allow(dead_code)] // each test binary uses part of the shared helpers
 mod common;
 
 use std::fs;

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{IoContext, SqlContext, StoreError};
+use crate::error::{IoContext, StoreError};
 use crate::export::{self, ExportSummary, Spans};
 use crate::index::{self, segments};
 use crate::layout::{INDEX_FILE, NodeLayout, SEGMENTS_DIR};
@@ -167,10 +167,8 @@ impl Store {
                     .max();
                 status.segments = rows.len() as u64;
                 status.pcap_bytes = rows.iter().map(|r| r.bytes).sum();
-                let entries: i64 = conn
-                    .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
-                    .at(&layout.index)?;
-                status.entries = entries as u64;
+                let entries = segments::entry_count(&conn, &layout.index)?;
+                status.entries = entries;
                 status.index_bytes = index::index_bytes(&layout.index);
             }
             all.push(status);

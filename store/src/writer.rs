@@ -355,6 +355,15 @@ fn part_bytes(layout: &NodeLayout) -> u64 {
         .sum()
 }
 
+impl Drop for NodeWriter {
+    /// A writer dropped without [`NodeWriter::finish`] (an error path) still hands what it holds
+    /// to the index; its open segment stays a `.part`, recovered on the next open.
+    fn drop(&mut self) {
+        let _ = self.hand_over_flows();
+        let _ = self.hand_over_entries();
+    }
+}
+
 /// Where numbering continues when a store is opened.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Counters {

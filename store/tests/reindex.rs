@@ -111,4 +111,21 @@ fn a_rebuilt_index_answers_like_the_original() {
     let total = tshark_count(&fixture("deepflow/http__sw8.pcap"), "")
         + tshark_count(&fixture("tcpdump/edns-opts.pcap"), "");
     assert_eq!(summary.packets as usize, total);
+    // The rebuilt flow locations lead export to each exchange's packets.
+    let filter = kfl::compile("http or dns", &shark_store::entry_schema()).unwrap();
+    let q = Query {
+        filter: Some(filter),
+        ..Query::default()
+    };
+    let spans: u64 = before
+        .iter()
+        .map(|e| e.packets.last - e.packets.first + 1)
+        .sum();
+    let summary = store.export(&q, false, &mut Vec::new()).unwrap();
+    assert_eq!(
+        (summary.entries, summary.packets),
+        (before.len() as u64, spans)
+    );
+    let whole = store.export(&q, true, &mut Vec::new()).unwrap();
+    assert_eq!(whole.packets as usize, total);
 }

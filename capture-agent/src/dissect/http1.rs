@@ -17,6 +17,8 @@ const MAX_KEPT_BODY: usize = 64 << 10;
 const MAX_HEADER_BLOCK: usize = 64 << 10;
 /// Most headers one message may carry.
 const MAX_HEADERS: usize = 128;
+/// Requests waiting for responses; past this the oldest is given up (a hostile or one-sided flow).
+const MAX_PENDING: usize = 1024;
 /// Bytes held from the client while an `Upgrade` request waits for its answer.
 const MAX_HELD_UPGRADE: usize = 64 << 10;
 
@@ -196,7 +198,7 @@ struct Side {
     /// Packet of the oldest unconsumed byte carried over from an earlier chunk.
     carried: Option<ChunkMeta>,
     /// The message whose body is being read.
-    current: Option<Msg>,
+    current: Option<Box<Msg>>,
 }
 
 impl Default for Side {
@@ -227,7 +229,8 @@ impl Side {
     /// Drops consumed bytes and remembers which packet the rest came from.
     fn compact(&mut self, meta: ChunkMeta) {
         if self.pos >= self.buf.len() {
-            self.buf.clear();
+            // Release the allocation: idle connections are the common case and must stay small.
+            self.buf = Vec::new();
             self.carried = None;
         } else {
             if self.pos > 0 {
@@ -296,7 +299,7 @@ impl Parser for Http1Parser {
             Direction::ToClient => {
                 if let Some(mut response) = self.responses.current.take() {
                     response.error = Some(lost.to_string());
-                    self.complete_response(response, out);
+                    self.complete_response(*response, out);
                 }
                 reset_side(&mut self.responses);
             }
@@ -313,7 +316,7 @@ impl Parser for Http1Parser {
             if framing != Framing::UntilClose || reason != "closed" {
                 response.error = Some(format!("response cut off ({reason})"));
             }
-            self.complete_response(response, out);
+            self.complete_response(*response, out);
         }
         while let Some(request) = self.pending.pop_front() {
             let error = request
@@ -366,6 +369,15 @@ impl Http1Parser {
                             request.start = Some(start);
                             request.end = Some(meta);
                             let upgrade = request.upgrade.is_some();
+                            if self.pending.len() >= MAX_PENDING
+                                && let Some(oldest) = self.pending.pop_front()
+                            {
+                                out.push(exchange(
+                                    Some(oldest),
+                                    None,
+                                    Some("no response (too many requests waiting)".into()),
+                                ));
+                            }
                             self.pending.push_back(*request);
                             match framing {
                                 Some(framing) => {
@@ -460,7 +472,7 @@ impl Http1Parser {
                             }
                             match framing {
                                 Some(framing) => {
-                                    self.responses.current = Some(*response);
+                                    self.responses.current = Some(response);
                                     self.responses.state = State::Body(framing);
                                 }
                                 None => {
@@ -495,13 +507,13 @@ impl Http1Parser {
                         }
                         BodyStep::Done => {
                             self.responses.state = State::Headers;
-                            self.complete_response(response, out);
+                            self.complete_response(*response, out);
                             self.release_held(out);
                         }
                         BodyStep::Invalid(why) => {
                             response.error = Some(why.to_string());
                             self.responses.state = State::Resync;
-                            self.complete_response(response, out);
+                            self.complete_response(*response, out);
                         }
                     }
                 }
@@ -1195,6 +1207,22 @@ mod tests {
                 .as_deref()
                 .is_none_or(|m| !m.contains("malformed HTTP/1"))
         }));
+    }
+
+    #[test]
+    fn requests_never_answered_do_not_pile_up_without_bound() {
+        let mut parser = Http1Dissector.parser();
+        let mut out = Vec::new();
+        for i in 0..MAX_PENDING + 6 {
+            parser.feed(C, b"GET /again HTTP/1.1\r\n\r\n", meta(i as u64), &mut out);
+        }
+        assert_eq!(out.len(), 6);
+        assert!(
+            out.iter()
+                .all(|e| e.error.as_deref() == Some("no response (too many requests waiting)"))
+        );
+        parser.close("idle timeout", &mut out);
+        assert_eq!(out.len(), MAX_PENDING + 6);
     }
 
     #[test]

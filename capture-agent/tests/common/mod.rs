@@ -1,6 +1,4 @@
 //! Helpers shared by the integration tests: a `Vec`-backed sink and running a capture file.
-// Each test binary uses only some of these helpers.
-#![allow(dead_code)]
 
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};

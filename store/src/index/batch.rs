@@ -1,6 +1,6 @@
 //! Entries on their way to the index, prepared on the writer's thread: each entry's column values
-//! (texts in one buffer) and its JSON in a block, compressed once the block is full, so the index
-//! thread only runs SQL.
+//! (texts in one buffer) and its JSON appended to a block. The index thread compresses the block
+//! and runs the SQL, so the work splits about evenly between the two threads.
 
 use std::time::{Duration, Instant};
 
@@ -88,7 +88,8 @@ pub(crate) struct EntryBatch {
     pub block_id: i64,
     pub first_id: i64,
     pub max_ts: i64,
-    pub data: Vec<u8>,
+    /// The block's entries, uncompressed.
+    pub raw: Vec<u8>,
 }
 
 /// Collects entries into blocks.
@@ -120,7 +121,7 @@ impl Batcher {
         if self.rows.is_empty() {
             self.started = Instant::now();
         }
-        self.block.push(id, entry.timestamp, &codec::to_json(entry));
+        self.block.push(entry);
         self.rows.push(EntryRow::new(entry, self.block_id));
         if done.is_none()
             && (self.rows.len() >= BLOCK_ENTRIES || self.started.elapsed() >= BLOCK_AGE)
@@ -141,7 +142,7 @@ impl Batcher {
             block_id: self.block_id,
             first_id,
             max_ts,
-            data: self.block.take(),
+            raw: self.block.take(),
         };
         self.block_id += 1;
         Some(batch)

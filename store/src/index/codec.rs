@@ -10,12 +10,6 @@ use crate::error::StoreError;
 /// Entries per block: large enough to share repeats, small enough to decode one entry quickly.
 pub(crate) const BLOCK_ENTRIES: usize = 64;
 
-/// The JSON of `entry`, ready for a block (built on the caller's thread).
-pub(crate) fn to_json(entry: &Entry) -> Vec<u8> {
-    // Serialising plain data to a Vec cannot fail: every map key is a string.
-    serde_json::to_vec(entry).unwrap_or_default()
-}
-
 /// A block being filled: entries `first_id`, `first_id + 1`, … as length-prefixed JSON.
 #[derive(Debug, Default)]
 pub(crate) struct BlockBuilder {
@@ -34,26 +28,35 @@ impl BlockBuilder {
         self.len == 0 || (self.len < BLOCK_ENTRIES && id == self.first_id + self.len as i64)
     }
 
-    /// Appends entry `id` (timestamp `ts`) with its JSON.
-    pub fn push(&mut self, id: i64, ts: i64, json: &[u8]) {
+    /// Appends `entry` (its id assigned), serialised straight into the block.
+    pub fn push(&mut self, entry: &Entry) {
+        let id = entry.id as i64;
         if self.len == 0 {
             self.first_id = id;
-            self.max_ts = ts;
+            self.max_ts = entry.timestamp;
         }
-        self.max_ts = self.max_ts.max(ts);
+        self.max_ts = self.max_ts.max(entry.timestamp);
         self.len += 1;
-        self.buf
-            .extend_from_slice(&(json.len() as u32).to_le_bytes());
-        self.buf.extend_from_slice(json);
+        let at = self.buf.len();
+        self.buf.extend_from_slice(&[0; 4]);
+        // Serialising plain data into a Vec cannot fail: every map key is a string.
+        let _ = serde_json::to_writer(&mut self.buf, entry);
+        let len = (self.buf.len() - at - 4) as u32;
+        if let Some(prefix) = self.buf.get_mut(at..at + 4) {
+            prefix.copy_from_slice(&len.to_le_bytes());
+        }
     }
 
-    /// The compressed block; the builder is empty afterwards.
+    /// The block's entries, not yet compressed; the builder is empty afterwards.
     pub fn take(&mut self) -> Vec<u8> {
-        let data = lz4_flex::compress_prepend_size(&self.buf);
-        self.buf.clear();
         self.len = 0;
-        data
+        std::mem::take(&mut self.buf)
     }
+}
+
+/// Compresses what [`BlockBuilder::take`] returned, for the `blocks` table.
+pub(crate) fn compress(raw: &[u8]) -> Vec<u8> {
+    lz4_flex::compress_prepend_size(raw)
 }
 
 /// A decompressed block.
@@ -140,11 +143,11 @@ mod tests {
         other.id = 10;
         other.timestamp += 5;
         let mut builder = BlockBuilder::default();
-        builder.push(9, entry.timestamp, &to_json(&entry));
+        builder.push(&entry);
         assert!(builder.accepts(10) && !builder.accepts(12));
-        builder.push(10, other.timestamp, &to_json(&other));
+        builder.push(&other);
         assert_eq!(builder.max_ts, other.timestamp);
-        let block = Block::decode(Path::new("i"), 1, 9, &builder.take()).unwrap();
+        let block = Block::decode(Path::new("i"), 1, 9, &compress(&builder.take())).unwrap();
         assert_eq!(block.entry(Path::new("i"), 10).ok(), Some(other));
         assert_eq!(block.entry(Path::new("i"), 9).ok(), Some(entry.clone()));
         assert!(matches!(

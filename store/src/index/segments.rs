@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{SqlContext, StoreError};
 
@@ -104,13 +104,40 @@ pub(crate) fn delete_entries_before(
     path: &Path,
     cutoff_ns: i64,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM entries WHERE ts < ?1")
+    let deleted = conn
+        .prepare_cached("DELETE FROM entries WHERE ts < ?1")
         .at(path)?
         .execute([cutoff_ns])
         .at(path)?;
+    add_entries(conn, path, -(deleted as i64))?;
     conn.prepare_cached("DELETE FROM blocks WHERE max_ts < ?1")
         .at(path)?
         .execute([cutoff_ns])
         .at(path)?;
     Ok(())
+}
+
+/// Adds `n` (negative to subtract) to the count of entries kept, so status never counts rows.
+pub(crate) fn add_entries(conn: &Connection, path: &Path, n: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO counters (name, value) VALUES ('entries', ?1)
+         ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+    )
+    .at(path)?
+    .execute([n])
+    .at(path)?;
+    Ok(())
+}
+
+/// Entries kept, as counted by [`add_entries`].
+pub(crate) fn entry_count(conn: &Connection, path: &Path) -> Result<u64, StoreError> {
+    let n: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM counters WHERE name = 'entries'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .at(path)?;
+    Ok(n.unwrap_or(0).max(0) as u64)
 }

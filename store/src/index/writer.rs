@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, params};
 
 use super::batch::{EntryBatch, EntryRow};
+use super::codec;
 use super::locations;
 use super::segments::{self, SegmentRow};
 use crate::error::{SqlContext, StoreError};
@@ -73,6 +74,7 @@ impl IndexWriter {
                     path: thread_path,
                     names,
                     next_entry: None,
+                    added: 0,
                 }
                 .run(rx)
             })
@@ -149,6 +151,8 @@ struct Worker {
     names: HashMap<String, i64>,
     /// One past the newest entry id written since the last commit.
     next_entry: Option<i64>,
+    /// Entries inserted since the last commit.
+    added: i64,
 }
 
 impl Worker {
@@ -195,6 +199,10 @@ impl Worker {
 
     /// Records the next entry id, then commits.
     fn commit(&mut self) -> Result<(), StoreError> {
+        if self.added > 0 {
+            segments::add_entries(&self.conn, &self.path, self.added)?;
+            self.added = 0;
+        }
         if let Some(next_entry) = self.next_entry.take() {
             self.conn
                 .prepare_cached(
@@ -251,10 +259,11 @@ impl Worker {
         self.conn
             .prepare_cached("INSERT OR REPLACE INTO blocks (id, first_id, max_ts, data) VALUES (?1, ?2, ?3, ?4)")
             .at(&self.path)?
-            .execute(params![batch.block_id, batch.first_id, batch.max_ts, batch.data])
+            .execute(params![batch.block_id, batch.first_id, batch.max_ts, codec::compress(&batch.raw)])
             .at(&self.path)?;
         let last = batch.rows.iter().map(|r| r.id + 1).max();
         self.next_entry = self.next_entry.max(last);
+        self.added += batch.rows.len() as i64;
         Ok(())
     }
 
