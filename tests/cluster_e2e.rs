@@ -144,5 +144,9 @@ fn live_capture_on_the_node_bridge_names_every_request_and_exports_its_packets()
     assert_eq!(uris, ["/api/orders", "/boom", "/health", "/missing"]);
 
     let status = run_ok(shark().arg("status").arg("--store").arg(store.path())).stdout;
-    assert!(status.contains("node-1"), "{status}");
+    let row = status.lines().find(|l| l.contains("node-1")).unwrap_or_else(|| panic!("node-1 in\n{status}"));
+    let cells: Vec<&str> = row.split('┆').map(|c| c.trim_matches(|ch: char| ch.is_whitespace() || ch == '│')).collect();
+    let captured: u64 = cells[cells.len() - 2].parse().expect("CAPTURED is a count");
+    assert!(captured > 50, "status counts the captured packets: {row}");
+    assert_eq!(cells[cells.len() - 1], "0", "status shows zero drops: {row}");
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use shark_store::StoreError;
+use shark_store::{CaptureStats, StoreError};
 
 use crate::live::{CaptureCounters, LiveCapture, LiveConfig, LiveError};
 use crate::{Ingest, PipelineStats};
@@ -48,6 +48,11 @@ pub fn run_capture(
 ) -> Result<CaptureReport, CaptureError> {
     let capture = LiveCapture::start(live)?;
     let counters = capture.counters();
+    // Counts of earlier runs into this store; this run's are added as it goes.
+    let (root, node) = ingest.location();
+    let (root, node) = (root.to_path_buf(), node.to_string());
+    let earlier = CaptureStats::load(&root, &node);
+    let save = |counters: &CaptureCounters| earlier.plus(&counters.snapshot()).save(&root, &node);
     on_start(Arc::clone(&counters));
     let started = Instant::now();
     let mut last_progress = Instant::now();
@@ -59,6 +64,7 @@ pub fn run_capture(
             if last_progress.elapsed() >= Duration::from_secs(1) {
                 last_progress = Instant::now();
                 on_progress(&ingest.stats());
+                save(&counters)?;
             }
         }
         Ok::<_, StoreError>(())
@@ -69,6 +75,7 @@ pub fn run_capture(
         ingest.push(&packet)?;
     }
     let stats = ingest.finish()?;
+    save(&counters)?;
     on_progress(&stats);
     Ok(CaptureReport { stats, counters, elapsed: started.elapsed() })
 }

@@ -1,6 +1,6 @@
 //! What import, local capture and the node agent share: packets → pipeline (with identities) → store.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use shark_store::{Node, NodeWriter, StoreConfig, StoreError};
 
@@ -11,6 +11,8 @@ use crate::{OwnedPacket, Pipeline, PipelineConfig, PipelineStats};
 pub struct Ingest {
     pipeline: Pipeline,
     sink: DnsLearningSink<NodeWriter>,
+    root: PathBuf,
+    node: String,
 }
 
 impl Ingest {
@@ -20,12 +22,17 @@ impl Ingest {
         let writer = NodeWriter::open(store, node, config)?;
         let pipeline = Pipeline::new(PipelineConfig::new(Node { name: node.to_string(), ip: String::new() }))
             .with_identity(Box::new(identities.clone()));
-        Ok(Ingest { pipeline, sink: DnsLearningSink::new(writer, identities) })
+        Ok(Ingest { pipeline, sink: DnsLearningSink::new(writer, identities), root: store.to_path_buf(), node: node.to_string() })
     }
 
     /// Runs one packet through the pipeline into the store.
     pub fn push(&mut self, packet: &OwnedPacket) -> Result<(), StoreError> {
         self.pipeline.push(&packet.as_packet(), &mut self.sink)
+    }
+
+    /// The store root and node this ingest writes to.
+    pub fn location(&self) -> (&Path, &str) {
+        (&self.root, &self.node)
     }
 
     /// What the pipeline has seen so far.

@@ -10,6 +10,8 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use shark_store::CaptureStats;
+
 use crate::OwnedPacket;
 
 /// How to open each interface.
@@ -82,11 +84,19 @@ pub struct CaptureCounters {
 }
 
 impl CaptureCounters {
+    /// The counts now, in the form the store keeps.
+    pub fn snapshot(&self) -> CaptureStats {
+        CaptureStats {
+            received: self.received.load(Ordering::Relaxed),
+            queue_dropped: self.queue_dropped.load(Ordering::Relaxed),
+            kernel_dropped: self.kernel_dropped.load(Ordering::Relaxed),
+            interface_dropped: self.interface_dropped.load(Ordering::Relaxed),
+        }
+    }
+
     /// All drops, wherever they happened.
     pub fn total_dropped(&self) -> u64 {
-        self.queue_dropped.load(Ordering::Relaxed)
-            + self.kernel_dropped.load(Ordering::Relaxed)
-            + self.interface_dropped.load(Ordering::Relaxed)
+        self.snapshot().dropped()
     }
 }
 

@@ -60,6 +60,7 @@
 //! # Ok(()) }
 //! ```
 
+pub use capture_stats::CaptureStats;
 pub use config::StoreConfig;
 pub use entry::{Endpoint, Entry, Message, Node, PacketSpan, Protocol};
 pub use error::StoreError;
@@ -70,6 +71,7 @@ pub use schema::entry_schema;
 pub use store::{NodeStatus, Store};
 pub use writer::{NodeWriter, RawPacket, WriteSummary};
 
+mod capture_stats;
 mod config;
 mod entry;
 mod error;

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::capture_stats::CaptureStats;
 use crate::error::{IoContext, StoreError};
 use crate::export::{self, ExportSummary, Spans};
 use crate::index::{self, segments};
@@ -34,6 +35,8 @@ pub struct NodeStatus {
     pub entries: u64,
     /// Bytes of the index (database plus write-ahead log).
     pub index_bytes: u64,
+    /// What live capture received and dropped (zero for imported nodes).
+    pub capture: CaptureStats,
 }
 
 impl Store {
@@ -150,6 +153,7 @@ impl Store {
         for (name, layout) in &self.nodes {
             let mut status = NodeStatus {
                 node: name.clone(),
+                capture: CaptureStats::load(&self.root, name),
                 ..NodeStatus::default()
             };
             if layout.index.is_file() {

@@ -21,7 +21,8 @@ pub async fn status(State(state): State<ApiState>) -> Result<Json<Value>, (Statu
         .iter()
         .map(|n| {
             json!({"node": n.node, "oldest": n.oldest_ns, "newest": n.newest_ns, "segments": n.segments,
-                   "pcapBytes": n.pcap_bytes, "entries": n.entries, "indexBytes": n.index_bytes})
+                   "pcapBytes": n.pcap_bytes, "entries": n.entries, "indexBytes": n.index_bytes,
+                   "captured": n.capture.received, "dropped": n.capture.dropped()})
         })
         .collect();
     let capture = lock(&state.inner.capture).as_ref().map(|c| {

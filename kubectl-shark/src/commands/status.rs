@@ -28,7 +28,7 @@ fn local(dir: &std::path::Path) -> Result<()> {
     let nodes = Store::open(dir)?.status()?;
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header([
-        "NODE", "OLDEST", "NEWEST", "SEGMENTS", "PCAP BYTES", "ENTRIES", "INDEX BYTES",
+        "NODE", "OLDEST", "NEWEST", "SEGMENTS", "PCAP BYTES", "ENTRIES", "INDEX BYTES", "CAPTURED", "DROPS",
     ]);
     for node in &nodes {
         table.add_row([
@@ -39,6 +39,8 @@ fn local(dir: &std::path::Path) -> Result<()> {
             node.pcap_bytes.to_string(),
             node.entries.to_string(),
             node.index_bytes.to_string(),
+            node.capture.received.to_string(),
+            node.capture.dropped().to_string(),
         ]);
     }
     let mut out = std::io::stdout().lock();
