@@ -85,6 +85,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SHARK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
     if let Some(Command::Probe { token_file, addr }) = &args.command {
         return match probe(token_file, *addr) {
             Ok(()) => ExitCode::SUCCESS,

@@ -15,6 +15,7 @@ mod timefmt;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    init_logging();
     match commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
@@ -35,4 +36,11 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// Keeps an error on one line unless it is a rendered diagnostic (which has its own layout).
 fn one_line(message: &str) -> String {
     if message.contains("\n  │") || message.contains("\n  ┌") { message.to_string() } else { message.replace('\n', " ") }
+}
+
+/// Warnings (a damaged segment skipped, a node's watch retried) go to stderr; `SHARK_LOG=debug` shows more.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SHARK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().with_target(false).init();
 }
