@@ -93,3 +93,19 @@ fn querying_a_store_that_does_not_exist_names_it() {
     let r = run(shark().args(["query", "--store", "/nonexistent/store"]));
     assert_one_line_error(&r, "/nonexistent/store");
 }
+
+#[test]
+fn an_unknown_kfl_field_is_shown_with_a_caret_and_a_suggestion() {
+    let store = populated_store();
+    let r = run(shark().arg("query").arg("--store").arg(store.path()).arg("http and respnse.status == 200"));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.starts_with("error[E101]: unknown field `respnse`"), "{}", r.stderr);
+    assert!(r.stderr.contains("^^^^^^^ did you mean `response`?"), "{}", r.stderr);
+}
+
+#[test]
+fn explain_shows_what_the_index_answers_and_what_is_left() {
+    let r = crate::util::run_ok(shark().args(["query", "--explain", r#"http and src.namespace == "shop" and request.headers["x"] == "y""#]));
+    assert!(r.stdout.contains(r#"index:    protocol.name == "http" and src.namespace == "shop""#), "{}", r.stdout);
+    assert!(r.stdout.contains(r#"residual: request.headers["x"] == "y""#), "{}", r.stdout);
+}

@@ -20,7 +20,13 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", one_line(&format!("{err:#}")));
+            let message = format!("{err:#}");
+            if message.starts_with("error[") {
+                // A rendered KFL diagnostic: its own code, source line and caret.
+                eprintln!("{message}");
+            } else {
+                eprintln!("error: {}", message.replace('\n', " "));
+            }
             ExitCode::from(2)
         }
     }
@@ -31,11 +37,6 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain()
         .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
         .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-}
-
-/// Keeps an error on one line unless it is a rendered diagnostic (which has its own layout).
-fn one_line(message: &str) -> String {
-    if message.contains("\n  │") || message.contains("\n  ┌") { message.to_string() } else { message.replace('\n', " ") }
 }
 
 /// Warnings (a damaged segment skipped, a node's watch retried) go to stderr; `SHARK_LOG=debug` shows more.

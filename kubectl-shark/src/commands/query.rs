@@ -9,6 +9,7 @@ use super::{agents_for, runtime, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
 use crate::cluster::fanout::{footer, query_all};
 use crate::render::{EntryTable, entry_json};
+use crate::timefmt::format_rfc3339;
 
 /// How many rows a table shows when the user set no `--limit`.
 const DEFAULT_TABLE_LIMIT: usize = 10_000;
@@ -105,7 +106,8 @@ impl Output {
 /// Prints the planner's split of the filter and the window.
 fn explain(query: &Query) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "window:   from {:?} to {:?} (ns since epoch; from inclusive, to exclusive)", query.from, query.to)?;
+    let bound = |t: Option<i64>, open: &str| t.map(format_rfc3339).unwrap_or_else(|| open.to_string());
+    writeln!(out, "window:   [{}, {})", bound(query.from, "the oldest entry"), bound(query.to, "now"))?;
     match &query.filter {
         None => writeln!(out, "filter:   none (every entry in the window)")?,
         Some(filter) => writeln!(out, "{}", filter.plan())?,
