@@ -1,21 +1,42 @@
 #!/usr/bin/env bash
-# The main job on an embedded default: build kubectl-shark, import a bundled real capture
-# (HTTP/1, gRPC, DNS, Redis, PostgreSQL, Kafka and TLS traffic) into a fresh store, then
-# answer it with a query table and the store's status.
+# The main job on an embedded default. As root: build kubectl-shark, create a little cluster of
+# network namespaces with real servers (nginx, redis, postgres, dnsmasq, gRPC), generate traffic,
+# capture it live on the node's bridge, and answer it with query tables and status. Without root
+# (no network namespaces): say so, and import the bundled real capture instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q -p kubectl-shark
-shark=target/debug/kubectl-shark
+shark=$PWD/target/debug/kubectl-shark
 store=$(mktemp -d /tmp/shark-demo.XXXXXX)
-"$shark" import tests/data/demo.pcap --store "$store" --node demo-node
+
+show() { echo; echo "\$ kubectl shark $*"; "$shark" "$@"; }
+
+if [ "$(id -u)" -ne 0 ] || ! ip netns list >/dev/null 2>&1; then
+  echo "not root: cannot create the demo cluster (network namespaces); importing the bundled capture instead"
+  "$shark" import tests/data/demo.pcap --store "$store" --node demo-node
+  show query --store "$store"
+  show query --store "$store" 'http and response.status >= 200'
+  show status --store "$store"
+  exit 0
+fi
+
+export SHARK_CLUSTER=sharkdemo
+cluster=$(mktemp -d /tmp/shark-demo-cluster.XXXXXX)
+trap 'bash tests/cluster/down.sh; rm -rf "$cluster"' EXIT
+bash tests/cluster/down.sh
+bash tests/cluster/up.sh "$cluster"
+ip netns exec "$SHARK_CLUSTER-node" "$shark" capture --local -i br0 --node node-1 --store "$store" \
+  --identities "$cluster/identities.yaml" --duration 120s &
+capture=$!
+sleep 1
+echo "traffic from the checkout pod:"
+bash tests/cluster/traffic.sh | sed 's/^/  /'
+sleep 1
+kill -TERM "$capture"
+wait "$capture"
+show query --store "$store"
+show query --store "$store" 'http and response.status >= 400'
+show query --store "$store" 'dst.namespace == "shop" and (redis or postgres)' -o json --limit 1
+show status --store "$store"
 echo
-echo "\$ kubectl shark query --store $store"
-"$shark" query --store "$store"
-echo
-echo "\$ kubectl shark query --store $store 'http and response.status >= 200'"
-"$shark" query --store "$store" 'http and response.status >= 200'
-echo
-echo "\$ kubectl shark status --store $store"
-"$shark" status --store "$store"
-echo
-echo "store kept at $store (try: $shark query --store $store -o json 'dns')"
+echo "store kept at $store (try: $shark query --store $store 'dns')"

@@ -10,6 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dir=${1:?usage: up.sh DIR}
 mkdir -p "$dir"
+chmod 755 "$dir"  # postgres runs as its own user and must reach its data dir
 p=${SHARK_CLUSTER:-shark}
 [ "$(id -u)" -eq 0 ] || { echo "the cluster needs root (network namespaces)" >&2; exit 1; }
 
