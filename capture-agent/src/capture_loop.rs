@@ -63,6 +63,7 @@ pub fn run_capture(
             }
             if last_progress.elapsed() >= Duration::from_secs(1) {
                 last_progress = Instant::now();
+                ingest.flush()?;
                 on_progress(&ingest.stats());
                 save(&counters)?;
             }

@@ -35,6 +35,12 @@ impl Ingest {
         (&self.root, &self.node)
     }
 
+    /// Commits the entries written so far to the index, so queries see them now (live capture
+    /// calls this about once a second; the store otherwise commits by batch size or packet time).
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        self.sink.inner_mut().flush()
+    }
+
     /// What the pipeline has seen so far.
     pub fn stats(&self) -> PipelineStats {
         self.pipeline.stats()

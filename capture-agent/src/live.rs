@@ -108,8 +108,10 @@ pub struct LiveCapture {
     threads: Vec<JoinHandle<()>>,
 }
 
-/// How long a capture thread waits for a packet before it looks at the stop flag.
+/// The read timeout given to libpcap (a fallback; the capture runs non-blocking).
 const POLL_MS: i32 = 100;
+/// How long an idle capture thread sleeps before it asks libpcap again.
+const IDLE_SLEEP: Duration = Duration::from_millis(2);
 
 impl LiveCapture {
     /// Opens every interface (all must open, or none is used) and starts capturing.
@@ -177,6 +179,10 @@ fn open_interface(interface: &str, config: &LiveConfig) -> Result<pcap::Capture<
         .precision(pcap::Precision::Nano)
         .timeout(POLL_MS)
         .open()
+        .map_err(open_err)?
+        // Non-blocking: in immediate mode libpcap may ignore the read timeout and block until a
+        // packet comes, so an idle interface would keep the thread from ever seeing `stop`.
+        .setnonblock()
         .map_err(open_err)?;
     if let Some(filter) = &config.bpf {
         capture
@@ -204,6 +210,7 @@ impl Worker {
     fn run(mut self) {
         let linktype = u32::try_from(self.capture.get_datalink().0).unwrap_or(0);
         let mut since_stats = 0u64;
+        let mut idle_polls = 0u64;
         while !self.stop.load(Ordering::Relaxed) {
             match self.capture.next_packet() {
                 Ok(packet) => {
@@ -226,7 +233,14 @@ impl Worker {
                         self.read_stats();
                     }
                 }
-                Err(pcap::Error::TimeoutExpired) => self.read_stats(),
+                Err(pcap::Error::TimeoutExpired) => {
+                    idle_polls += 1;
+                    // Read libpcap's counters about every 100 ms of idleness, not on every poll.
+                    if idle_polls % 50 == 0 {
+                        self.read_stats();
+                    }
+                    std::thread::sleep(IDLE_SLEEP);
+                }
                 Err(_) => break,
             }
         }

@@ -24,6 +24,11 @@ impl<S> DnsLearningSink<S> {
     pub fn into_inner(self) -> S {
         self.inner
     }
+
+    /// The wrapped sink, to call it directly.
+    pub fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
 }
 
 impl<S: Sink> Sink for DnsLearningSink<S> {

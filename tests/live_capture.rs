@@ -1,0 +1,121 @@
+//! Live capture on this machine's loopback with real clients and servers: `capture --local` and a
+//! capturing agent answering queries while capture goes on.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{AgentProcess, TOKEN, curl, query_json, run, run_ok, shark, text};
+
+/// A real HTTP server (Python's http.server) on a free loopback port, stopped when dropped.
+struct HttpServer {
+    child: Child,
+    port: u16,
+    _root: tempfile::TempDir,
+}
+
+impl HttpServer {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let root = tempfile::tempdir().expect("temp dir");
+        std::fs::write(root.path().join("hello.txt"), "hello\n").expect("write");
+        let child = Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
+            .current_dir(root.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 http.server starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "http.server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        HttpServer { child, port, _root: root }
+    }
+
+    fn get(&self, path: &str) -> u16 {
+        curl(&["-o", "/dev/null", &format!("http://127.0.0.1:{}{path}", self.port)]).0
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn capture_local_on_loopback_with_a_bpf_filter_keeps_only_that_traffic() {
+    let server = HttpServer::start();
+    let store = tempfile::tempdir().expect("temp dir");
+    let bpf = format!("tcp port {}", server.port);
+    let mut capture = shark()
+        .args(["capture", "--local", "-i", "lo", "--node", "laptop", "--bpf", &bpf, "--duration", "30s", "--store"])
+        .arg(store.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("capture starts");
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(server.get("/hello.txt"), 200);
+    assert_eq!(server.get("/nope"), 404);
+    // Traffic outside the filter: a DNS-looking UDP datagram on loopback.
+    let _ = std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.send_to(b"not captured", "127.0.0.1:9"));
+    std::thread::sleep(Duration::from_millis(500));
+    run_ok(Command::new("kill").args(["-INT", &capture.id().to_string()]));
+    let out = capture.wait_with_output().expect("capture ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("dropped 0 ("), "{stderr}");
+    let entries = query_json(store.path(), &[]);
+    let got: Vec<(String, String)> =
+        entries.iter().map(|e| (text(&e["request"]["path"]), text(&e["response"]["status"]))).collect();
+    assert_eq!(got, [("/hello.txt".to_string(), "200".to_string()), ("/nope".to_string(), "404".to_string())]);
+    assert!(entries.iter().all(|e| text(&e["dst"]["port"]) == server.port.to_string()));
+}
+
+#[test]
+fn a_bad_interface_or_bpf_filter_is_one_clear_line() {
+    let store = tempfile::tempdir().expect("temp dir");
+    let r = run(shark().args(["capture", "--local", "-i", "no-such-if0", "--duration", "1s", "--store"]).arg(store.path()));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no-such-if0") && r.stderr.lines().count() == 1, "{}", r.stderr);
+    let r = run(shark().args(["capture", "--local", "-i", "lo", "--bpf", "tcp port banana", "--duration", "1s", "--store"]).arg(store.path()));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("tcp port banana") && r.stderr.lines().count() == 1, "{}", r.stderr);
+}
+
+fn query_agent(agent: &AgentProcess, kfl: &str) -> Vec<serde_json::Value> {
+    let body = serde_json::json!({ "kfl": kfl }).to_string();
+    let (code, out) = curl(&["-X", "POST", "-H", &format!("Authorization: Bearer {TOKEN}"), "-d", &body,
+                             &format!("{}/v1/query", agent.url)]);
+    assert_eq!(code, 200);
+    String::from_utf8_lossy(&out).lines().map(|l| serde_json::from_str(l).expect("json")).collect()
+}
+
+#[test]
+fn a_capturing_agent_answers_queries_while_capture_goes_on() {
+    let server = HttpServer::start();
+    let store = tempfile::tempdir().expect("temp dir");
+    let bpf = format!("tcp port {}", server.port);
+    let agent = AgentProcess::start(store.path(), "node-live", &["--interface", "any", "--bpf", &bpf]);
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(server.get("/hello.txt"), 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let entries = loop {
+        let found = query_agent(&agent, "http and request.path == \"/hello.txt\"");
+        if !found.is_empty() || Instant::now() > deadline {
+            break found;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(entries.len(), 1, "the request is queryable while the agent still captures");
+    assert_eq!(text(&entries[0]["node"]["name"]), "node-live");
+    let (code, status) = curl(&["-H", &format!("Authorization: Bearer {TOKEN}"), &format!("{}/v1/status", agent.url)]);
+    assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_slice(&status).expect("json");
+    assert_eq!(status["capture"]["dropped"].as_u64(), Some(0), "{status}");
+    assert!(status["capture"]["received"].as_u64().is_some_and(|n| n > 0), "{status}");
+    assert_eq!(agent.stop(), 0);
+}
