@@ -8,4 +8,5 @@ mod cluster_e2e;
 mod fanout;
 mod import_http;
 mod kubernetes;
+mod map_follow_replay;
 mod plugin;

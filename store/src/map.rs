@@ -82,7 +82,11 @@ pub struct Peer {
 
 impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.namespace.is_empty() { f.write_str(&self.name) } else { write!(f, "{}/{}", self.namespace, self.name) }
+        if self.namespace.is_empty() {
+            f.write_str(&self.name)
+        } else {
+            write!(f, "{}/{}", self.namespace, self.name)
+        }
     }
 }
 
@@ -156,19 +160,28 @@ pub struct ServiceMap {
 impl ServiceMap {
     /// An empty map grouped `by`.
     pub fn new(by: GroupBy) -> Self {
-        ServiceMap { by, edges: Vec::new() }
+        ServiceMap {
+            by,
+            edges: Vec::new(),
+        }
     }
 
     /// Totals per peer, sorted by peer.
     pub fn peers(&self) -> Vec<PeerTotals> {
         let mut totals: BTreeMap<&Peer, PeerTotals> = BTreeMap::new();
         for edge in &self.edges {
-            let src = totals.entry(&edge.src).or_insert_with(|| PeerTotals { peer: edge.src.clone(), ..PeerTotals::default() });
+            let src = totals.entry(&edge.src).or_insert_with(|| PeerTotals {
+                peer: edge.src.clone(),
+                ..PeerTotals::default()
+            });
             src.requests_out += edge.requests;
             src.errors_out += edge.errors;
             src.bytes_out += edge.request_bytes;
             src.bytes_in += edge.response_bytes;
-            let dst = totals.entry(&edge.dst).or_insert_with(|| PeerTotals { peer: edge.dst.clone(), ..PeerTotals::default() });
+            let dst = totals.entry(&edge.dst).or_insert_with(|| PeerTotals {
+                peer: edge.dst.clone(),
+                ..PeerTotals::default()
+            });
             dst.requests_in += edge.requests;
             dst.errors_in += edge.errors;
             dst.bytes_in += edge.request_bytes;
@@ -181,7 +194,9 @@ impl ServiceMap {
     pub fn merge(&mut self, other: &ServiceMap) {
         let mut builder = MapBuilder::from_map(std::mem::take(self));
         for edge in &other.edges {
-            builder.edge(&edge.src, &edge.dst, &edge.protocol).merge(edge);
+            builder
+                .edge(&edge.src, &edge.dst, &edge.protocol)
+                .merge(edge);
         }
         *self = builder.finish();
     }
@@ -197,21 +212,30 @@ pub struct MapBuilder {
 impl MapBuilder {
     /// An empty map grouped `by`.
     pub fn new(by: GroupBy) -> Self {
-        MapBuilder { by, edges: BTreeMap::new() }
+        MapBuilder {
+            by,
+            edges: BTreeMap::new(),
+        }
     }
 
     fn from_map(map: ServiceMap) -> Self {
-        let edges = map.edges.into_iter().map(|e| ((e.src.clone(), e.dst.clone(), e.protocol.clone()), e)).collect();
+        let edges = map
+            .edges
+            .into_iter()
+            .map(|e| ((e.src.clone(), e.dst.clone(), e.protocol.clone()), e))
+            .collect();
         MapBuilder { by: map.by, edges }
     }
 
     fn edge(&mut self, src: &Peer, dst: &Peer, protocol: &str) -> &mut Edge {
-        self.edges.entry((src.clone(), dst.clone(), protocol.to_string())).or_insert_with(|| Edge {
-            src: src.clone(),
-            dst: dst.clone(),
-            protocol: protocol.to_string(),
-            ..Edge::default()
-        })
+        self.edges
+            .entry((src.clone(), dst.clone(), protocol.to_string()))
+            .or_insert_with(|| Edge {
+                src: src.clone(),
+                dst: dst.clone(),
+                protocol: protocol.to_string(),
+                ..Edge::default()
+            })
     }
 
     /// Counts one entry on its edge.
@@ -230,7 +254,10 @@ impl MapBuilder {
 
     /// The map, edges sorted by (src, dst, protocol).
     pub fn finish(self) -> ServiceMap {
-        ServiceMap { by: self.by, edges: self.edges.into_values().collect() }
+        ServiceMap {
+            by: self.by,
+            edges: self.edges.into_values().collect(),
+        }
     }
 }
 
@@ -255,20 +282,36 @@ fn first<'a>(names: &[&'a str]) -> &'a str {
 fn peer(endpoint: &Endpoint, by: GroupBy, node: &str) -> Peer {
     let external = endpoint.kind.is_empty() || endpoint.kind == "External";
     if external {
-        return Peer { namespace: String::new(), name: first(&[&endpoint.name, &endpoint.ip]).to_string(), kind: "External".into() };
+        return Peer {
+            namespace: String::new(),
+            name: first(&[&endpoint.name, &endpoint.ip]).to_string(),
+            kind: "External".into(),
+        };
     }
     let namespaced = |name: &str, kind: &str| Peer {
         namespace: endpoint.namespace.clone(),
         name: first(&[name, &endpoint.name, &endpoint.ip]).to_string(),
-        kind: if name.is_empty() { endpoint.kind.clone() } else { kind.to_string() },
+        kind: if name.is_empty() {
+            endpoint.kind.clone()
+        } else {
+            kind.to_string()
+        },
     };
     match by {
         GroupBy::Pod => namespaced(&endpoint.pod, "Pod"),
         GroupBy::Workload => namespaced(&endpoint.workload, "Workload"),
         GroupBy::Service => namespaced(first(&[&endpoint.service, &endpoint.workload]), "Service"),
         GroupBy::Namespace if endpoint.namespace.is_empty() => namespaced("", ""),
-        GroupBy::Namespace => Peer { namespace: String::new(), name: endpoint.namespace.clone(), kind: "Namespace".into() },
-        GroupBy::Node => Peer { namespace: String::new(), name: first(&[node, &endpoint.ip]).to_string(), kind: "Node".into() },
+        GroupBy::Namespace => Peer {
+            namespace: String::new(),
+            name: endpoint.namespace.clone(),
+            kind: "Namespace".into(),
+        },
+        GroupBy::Node => Peer {
+            namespace: String::new(),
+            name: first(&[node, &endpoint.ip]).to_string(),
+            kind: "Node".into(),
+        },
     }
 }
 
@@ -277,7 +320,11 @@ fn failed(entry: &Entry) -> bool {
     if entry.error.is_some() {
         return true;
     }
-    let Some(status) = entry.response.get("status").and_then(serde_json::Value::as_i64) else {
+    let Some(status) = entry
+        .response
+        .get("status")
+        .and_then(serde_json::Value::as_i64)
+    else {
         return false;
     };
     match entry.protocol.name.as_str() {
@@ -288,7 +335,10 @@ fn failed(entry: &Entry) -> bool {
 
 /// A message's `size` field, or 0.
 fn size(message: &crate::entry::Message) -> u64 {
-    message.get("size").and_then(serde_json::Value::as_u64).unwrap_or(0)
+    message
+        .get("size")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -317,10 +367,16 @@ mod tests {
         let mut request = crate::entry::Message::new();
         request.insert("size".into(), 10.into());
         Entry {
-            node: Node { name: "worker-1".into(), ip: String::new() },
+            node: Node {
+                name: "worker-1".into(),
+                ip: String::new(),
+            },
             src,
             dst,
-            protocol: Protocol { name: protocol.into(), version: String::new() },
+            protocol: Protocol {
+                name: protocol.into(),
+                version: String::new(),
+            },
             request,
             response,
             elapsed_time: ms,
@@ -339,23 +395,63 @@ mod tests {
         b.add(&exchange(client.clone(), web, "grpc", 5, 1.0));
         let map = b.finish();
         assert_eq!(map.edges.len(), 2);
-        let http = map.edges.iter().find(|e| e.protocol == "http").cloned().unwrap_or_default();
-        assert_eq!((http.src.to_string(), http.dst.to_string()), ("shop/checkout".into(), "shop/web".into()));
-        assert_eq!((http.requests, http.errors, http.request_bytes, http.response_bytes), (3, 1, 30, 300));
+        let http = map
+            .edges
+            .iter()
+            .find(|e| e.protocol == "http")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            (http.src.to_string(), http.dst.to_string()),
+            ("shop/checkout".into(), "shop/web".into())
+        );
+        assert_eq!(
+            (
+                http.requests,
+                http.errors,
+                http.request_bytes,
+                http.response_bytes
+            ),
+            (3, 1, 30, 300)
+        );
         let p50 = http.latency_ms(0.5).unwrap_or_default();
         assert!((p50 - 4.0).abs() <= 4.0 * RELATIVE_ERROR, "{p50}");
-        let grpc = map.edges.iter().find(|e| e.protocol == "grpc").cloned().unwrap_or_default();
+        let grpc = map
+            .edges
+            .iter()
+            .find(|e| e.protocol == "grpc")
+            .cloned()
+            .unwrap_or_default();
         assert_eq!(grpc.errors, 1, "gRPC status 5 is an error");
         let peers = map.peers();
-        let web_totals = peers.iter().find(|p| p.peer.name == "web").cloned().unwrap_or_default();
-        assert_eq!((web_totals.requests_in, web_totals.errors_in, web_totals.bytes_out), (4, 2, 400));
+        let web_totals = peers
+            .iter()
+            .find(|p| p.peer.name == "web")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            (
+                web_totals.requests_in,
+                web_totals.errors_in,
+                web_totals.bytes_out
+            ),
+            (4, 2, 400)
+        );
     }
 
     #[test]
     fn external_peers_show_dns_name_or_ip_and_maps_merge() {
         let client = pod("10.0.0.1", "checkout-1", "checkout", "");
-        let named = Endpoint { ip: "93.184.216.34".into(), name: "example.com".into(), kind: "External".into(), ..Endpoint::default() };
-        let bare = Endpoint { ip: "1.1.1.1".into(), ..Endpoint::default() };
+        let named = Endpoint {
+            ip: "93.184.216.34".into(),
+            name: "example.com".into(),
+            kind: "External".into(),
+            ..Endpoint::default()
+        };
+        let bare = Endpoint {
+            ip: "1.1.1.1".into(),
+            ..Endpoint::default()
+        };
         let mut a = MapBuilder::new(GroupBy::Namespace);
         a.add(&exchange(client.clone(), named, "tls", 0, 1.0));
         let mut b = MapBuilder::new(GroupBy::Namespace);
@@ -363,18 +459,31 @@ mod tests {
         b.add(&exchange(client, bare, "dns", 0, 1.0));
         let mut map = a.finish();
         map.merge(&b.finish());
-        let names: Vec<(String, String, u64, u64)> =
-            map.edges.iter().map(|e| (e.src.to_string(), e.dst.to_string(), e.requests, e.errors)).collect();
+        let names: Vec<(String, String, u64, u64)> = map
+            .edges
+            .iter()
+            .map(|e| (e.src.to_string(), e.dst.to_string(), e.requests, e.errors))
+            .collect();
         assert_eq!(
             names,
-            vec![("shop".into(), "1.1.1.1".into(), 2, 1), ("shop".into(), "example.com".into(), 1, 0)]
+            vec![
+                ("shop".into(), "1.1.1.1".into(), 2, 1),
+                ("shop".into(), "example.com".into(), 1, 0)
+            ]
         );
     }
 
     #[test]
     fn group_by_parses_and_says_what_is_allowed() {
         assert_eq!("service".parse::<GroupBy>(), Ok(GroupBy::Service));
-        let err = "team".parse::<GroupBy>().err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("pod, workload, service, namespace or node"), "{err}");
+        let err = "team"
+            .parse::<GroupBy>()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("pod, workload, service, namespace or node"),
+            "{err}"
+        );
     }
 }

@@ -74,7 +74,10 @@ impl LatencySketch {
             }
         }
         // Only reached when counts disagree (a hand-edited sketch): answer the largest bucket.
-        self.buckets.keys().next_back().map(|index| 2.0 * GAMMA.powi(*index) / (GAMMA + 1.0))
+        self.buckets
+            .keys()
+            .next_back()
+            .map(|index| 2.0 * GAMMA.powi(*index) / (GAMMA + 1.0))
     }
 }
 
@@ -93,7 +96,9 @@ mod tests {
         let mut x = seed;
         (0..n)
             .map(|_| {
-                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
                 let u = (x >> 11) as f64 / (1u64 << 53) as f64;
                 0.001 * 10f64.powf(6.0 * u * u)
             })
@@ -109,15 +114,26 @@ mod tests {
         sorted.sort_by(f64::total_cmp);
         for q in [0.0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0] {
             let (got, want) = (sketch.quantile(q).unwrap_or(f64::NAN), exact(&sorted, q));
-            assert!((got - want).abs() <= RELATIVE_ERROR * want + 1e-12, "q={q}: {got} vs {want}");
+            assert!(
+                (got - want).abs() <= RELATIVE_ERROR * want + 1e-12,
+                "q={q}: {got} vs {want}"
+            );
         }
-        assert!(sketch.buckets.len() < 1_000, "{} buckets", sketch.buckets.len());
+        assert!(
+            sketch.buckets.len() < 1_000,
+            "{} buckets",
+            sketch.buckets.len()
+        );
     }
 
     #[test]
     fn merged_sketches_equal_the_sketch_of_all_values() {
         let (a, b) = (latencies(3_000, 1), latencies(5_000, 2));
-        let (mut left, mut right, mut all) = (LatencySketch::default(), LatencySketch::default(), LatencySketch::default());
+        let (mut left, mut right, mut all) = (
+            LatencySketch::default(),
+            LatencySketch::default(),
+            LatencySketch::default(),
+        );
         a.iter().for_each(|v| left.add(*v));
         b.iter().for_each(|v| right.add(*v));
         a.iter().chain(&b).for_each(|v| all.add(*v));
