@@ -126,28 +126,36 @@ fn the_namespace_cluster_maps_follows_and_replays_what_its_pods_did() {
     let cluster = Cluster::up();
     let store = tempfile::tempdir().expect("temp dir");
     let identities: PathBuf = cluster.dir.path().join("identities.yaml");
-    let mut capture = cluster
-        .exec("node", &binary("kubectl-shark"))
+    // The node's agent captures on the bridge and serves its store (on the node's loopback).
+    let mut agent = cluster
+        .exec("node", &binary("shark-agent"))
         .args([
-            "capture",
-            "--local",
             "-i",
             "br0",
             "--node",
             "node-1",
-            "--duration",
-            "120s",
+            "--listen",
+            "127.0.0.1:0",
             "--store",
         ])
         .arg(store.path())
         .arg("--identities")
         .arg(&identities)
+        .env("SHARK_TOKEN", TOKEN)
         .stderr(Stdio::piped())
         .spawn()
-        .expect("capture starts");
-    let mut stderr = BufReader::new(capture.stderr.take().expect("stderr")).lines();
-    let started = stderr.next().and_then(Result::ok).unwrap_or_default();
-    assert!(started.starts_with("capturing on br0"), "{started}");
+        .expect("shark-agent starts");
+    let mut stderr = BufReader::new(agent.stderr.take().expect("stderr")).lines();
+    let url = loop {
+        match stderr.next() {
+            Some(Ok(line)) => match line.strip_prefix("agent API listening on ") {
+                Some(addr) => break format!("http://{}", addr.trim()),
+                None => continue,
+            },
+            other => panic!("shark-agent exited before listening: {other:?}"),
+        }
+    };
+    std::thread::sleep(Duration::from_secs(1));
 
     // Before follow starts: the whole traffic script, plus the greeter pod calling web and redis.
     run_ok(&mut cluster.script("traffic.sh"));
@@ -164,16 +172,32 @@ fn the_namespace_cluster_maps_follows_and_replays_what_its_pods_did() {
     );
     std::thread::sleep(Duration::from_secs(2));
 
-    // follow: only web's HTTP traffic, from now on.
+    // follow only web's HTTP traffic from now on: from the store, and through the agent's API.
     let follow_filter = format!("http and dst.name == \"{WEB}\"");
-    let mut follow = shark()
+    let mut local = shark()
         .args(["query", "--follow", "-o", "json", "--store"])
         .arg(store.path())
         .arg(&follow_filter)
         .stdout(Stdio::piped())
         .spawn()
         .expect("follow starts");
-    let followed = lines_of(&mut follow);
+    let mut remote = cluster
+        .exec("node", &binary("kubectl-shark"))
+        .args([
+            "query",
+            "--follow",
+            "-o",
+            "json",
+            "--agents",
+            &url,
+            "--token",
+            TOKEN,
+            &follow_filter,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("follow starts");
+    let followed = [lines_of(&mut local), lines_of(&mut remote)];
     std::thread::sleep(Duration::from_secs(2));
     for path in ["/after-1", "/after-2", "/boom"] {
         run_ok(cluster.exec("client", curl).args([
@@ -189,36 +213,44 @@ fn the_namespace_cluster_maps_follows_and_replays_what_its_pods_did() {
         "GET",
         "after",
     ]));
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while seen.len() < 3 && Instant::now() < deadline {
-        if let Ok(line) = followed.recv_timeout(Duration::from_millis(200)) {
-            seen.push(
-                serde_json::from_str::<serde_json::Value>(&line).expect("follow prints NDJSON"),
-            );
+    for (name, lines) in ["local", "cluster"].iter().zip(&followed) {
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while seen.len() < 3 && Instant::now() < deadline {
+            if let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
+                seen.push(
+                    serde_json::from_str::<serde_json::Value>(&line).expect("follow prints NDJSON"),
+                );
+            }
         }
+        // Anything more (a duplicate, an older entry) would arrive within a few polls.
+        std::thread::sleep(Duration::from_secs(2));
+        while let Ok(line) = lines.try_recv() {
+            seen.push(serde_json::from_str(&line).expect("follow prints NDJSON"));
+        }
+        let paths: Vec<String> = seen.iter().map(|e| text(&e["request"]["path"])).collect();
+        assert_eq!(
+            paths,
+            ["/after-1", "/after-2", "/boom"],
+            "{name} follow shows exactly the matching requests made after it started"
+        );
     }
-    // Anything more (a duplicate, an older entry) would arrive within a few polls.
-    std::thread::sleep(Duration::from_secs(3));
-    while let Ok(line) = followed.try_recv() {
-        seen.push(serde_json::from_str(&line).expect("follow prints NDJSON"));
+    for mut follow in [local, remote] {
+        let _ = follow.kill();
+        let _ = follow.wait();
     }
-    let _ = follow.kill();
-    let _ = follow.wait();
-    let paths: Vec<String> = seen.iter().map(|e| text(&e["request"]["path"])).collect();
-    assert_eq!(
-        paths,
-        ["/after-1", "/after-2", "/boom"],
-        "follow shows exactly the matching requests made after it started"
-    );
 
     std::thread::sleep(Duration::from_millis(500));
-    run_ok(Command::new("kill").args(["-TERM", &capture.id().to_string()]));
-    let summary = stderr.next().and_then(Result::ok).unwrap_or_default();
+    run_ok(Command::new("kill").args(["-TERM", &agent.id().to_string()]));
+    let stopped: Vec<String> = stderr.map_while(Result::ok).collect();
     assert_eq!(
-        capture.wait().expect("capture exits").code(),
+        agent.wait().expect("agent exits").code(),
         Some(0),
-        "{summary}"
+        "{stopped:?}"
+    );
+    assert!(
+        stopped.iter().any(|l| l.ends_with(" 0 dropped")),
+        "no drops: {stopped:?}"
     );
     let dir = store.path().to_str().expect("utf-8 path");
 
@@ -521,4 +553,38 @@ fn bad_map_and_replay_flags_get_one_clear_sentence() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn map_watch_redraws_the_table_until_stopped() {
+    let store = tempfile::tempdir().expect("temp dir");
+    import(store.path(), &fixture("deepflow/http.pcap"), "node-a");
+    let once = run_ok(shark().arg("map").arg("--store").arg(store.path())).stdout;
+    let mut watch = shark()
+        .arg("map")
+        .arg("--store")
+        .arg(store.path())
+        .args(["--watch", "--interval", "1s"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("map --watch starts");
+    let lines = lines_of(&mut watch);
+    std::thread::sleep(Duration::from_millis(2_500));
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let shown: Vec<String> = lines.try_iter().collect();
+    let redraws = shown
+        .iter()
+        .filter(|l| l.starts_with("kubectl-shark map --by workload"))
+        .count();
+    assert!(redraws >= 2, "redrawn every second: {shown:#?}");
+    // Not a terminal: no screen clearing, and each redraw holds the same table `map` prints once.
+    assert!(shown.iter().all(|l| !l.contains('\x1b')), "{shown:#?}");
+    let first_table: Vec<&str> = shown
+        .iter()
+        .skip(2)
+        .take(once.lines().count())
+        .map(String::as_str)
+        .collect();
+    assert_eq!(first_table, once.lines().collect::<Vec<_>>());
 }
