@@ -197,7 +197,21 @@ fn the_namespace_cluster_maps_follows_and_replays_what_its_pods_did() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("follow starts");
-    let followed = [lines_of(&mut local), lines_of(&mut remote)];
+    // With --from, the stored entries come first, then the live ones, none twice and none missing.
+    let mut backlog = shark()
+        .args([
+            "query", "--follow", "--from", "-10m", "-o", "json", "--store",
+        ])
+        .arg(store.path())
+        .arg(&follow_filter)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("follow starts");
+    let followed = [
+        lines_of(&mut local),
+        lines_of(&mut remote),
+        lines_of(&mut backlog),
+    ];
     std::thread::sleep(Duration::from_secs(2));
     for path in ["/after-1", "/after-2", "/boom"] {
         run_ok(cluster.exec("client", curl).args([
@@ -213,10 +227,11 @@ fn the_namespace_cluster_maps_follows_and_replays_what_its_pods_did() {
         "GET",
         "after",
     ]));
-    for (name, lines) in ["local", "cluster"].iter().zip(&followed) {
+    let mut shown = Vec::new();
+    for (lines, count) in followed.iter().zip([3, 3, 9]) {
         let mut seen = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(20);
-        while seen.len() < 3 && Instant::now() < deadline {
+        while seen.len() < count && Instant::now() < deadline {
             if let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
                 seen.push(
                     serde_json::from_str::<serde_json::Value>(&line).expect("follow prints NDJSON"),
@@ -228,17 +243,38 @@ fn the_namespace_cluster_maps_follows_and_replays_what_its_pods_did() {
         while let Ok(line) = lines.try_recv() {
             seen.push(serde_json::from_str(&line).expect("follow prints NDJSON"));
         }
-        let paths: Vec<String> = seen.iter().map(|e| text(&e["request"]["path"])).collect();
-        assert_eq!(
-            paths,
-            ["/after-1", "/after-2", "/boom"],
-            "{name} follow shows exactly the matching requests made after it started"
-        );
+        shown.push(seen);
     }
-    for mut follow in [local, remote] {
+    for mut follow in [local, remote, backlog] {
         let _ = follow.kill();
         let _ = follow.wait();
     }
+    let paths = |seen: &[serde_json::Value]| {
+        seen.iter()
+            .map(|e| text(&e["request"]["path"]))
+            .collect::<Vec<_>>()
+    };
+    let after = ["/after-1", "/after-2", "/boom"];
+    assert_eq!(
+        paths(&shown[0]),
+        after,
+        "local follow shows exactly the matching requests made after it started"
+    );
+    assert_eq!(
+        paths(&shown[1]),
+        after,
+        "cluster follow shows exactly the matching requests made after it started"
+    );
+    let stamped = |seen: &[serde_json::Value]| {
+        seen.iter()
+            .map(|e| (text(&e["timestamp"]), text(&e["request"]["path"])))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        stamped(&shown[2]),
+        stamped(&query_json(store.path(), &[&follow_filter])),
+        "stored, then live"
+    );
 
     std::thread::sleep(Duration::from_millis(500));
     run_ok(Command::new("kill").args(["-TERM", &agent.id().to_string()]));

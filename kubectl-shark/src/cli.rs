@@ -206,8 +206,8 @@ pub struct QueryArgs {
     /// Print how the filter splits into index predicates and a residual, and stop.
     #[arg(long)]
     pub explain: bool,
-    /// Keep streaming new matching entries as they are stored, until Ctrl-C.
-    #[arg(short, long, conflicts_with_all = ["from", "to", "explain"])]
+    /// Keep streaming matching entries as they are stored, until Ctrl-C (from now, or from --from).
+    #[arg(short, long, conflicts_with_all = ["to", "explain"])]
     pub follow: bool,
 }
 

@@ -1,5 +1,6 @@
-//! `GET /v1/follow?kfl=…`: new matching entries as NDJSON, as they are stored, until the client
-//! goes away; and [`Tail`], the store tailer it (and the plugin's local `query --follow`) runs.
+//! `GET /v1/follow?kfl=…&from=NS`: matching entries as NDJSON as they are stored, until the client
+//! goes away (with `from`, the stored ones since then first); and [`Tail`], the store tailer it
+//! (and the plugin's local `query --follow`) runs.
 //!
 //! The index orders entries by request start, but writes an exchange only once it completes, so a
 //! new row can carry an earlier timestamp than rows already read. [`Tail`] therefore re-reads a
@@ -29,11 +30,13 @@ pub const FOLLOW_POLL: Duration = Duration::from_millis(500);
 /// Lines buffered between the tailer and the connection.
 const QUEUE_LINES: usize = 256;
 
-/// Hands out each new matching entry of a store once, in time order within a poll.
+/// Hands out each matching entry of a store once, in time order within a poll: first those stored
+/// since the start, then each new one as it is stored.
 pub struct Tail {
     store: Store,
     filter: Option<kfl::Filter>,
     since: i64,
+    first: bool,
     seen: HashMap<(String, u64), i64>,
 }
 
@@ -44,14 +47,17 @@ impl Tail {
             store,
             filter,
             since: since_ns,
+            first: true,
             seen: HashMap::new(),
         }
     }
 
-    /// The matching entries stored since the last poll, by timestamp. `now_ns` is the wall clock.
+    /// The matching entries stored since the last poll (the first poll: all since the start), by
+    /// timestamp. `now_ns` is the wall clock.
     pub fn poll(&mut self, now_ns: i64) -> Result<Vec<Entry>, StoreError> {
         let lag = i64::try_from(FOLLOW_LAG.as_nanos()).unwrap_or(i64::MAX);
-        let from = self.since.max(now_ns.saturating_sub(lag));
+        let trailing = self.since.max(now_ns.saturating_sub(lag));
+        let from = if std::mem::take(&mut self.first) { self.since } else { trailing };
         // Nodes appear when their agent first writes: reopen to see them.
         self.store = Store::open(self.store.root())?;
         let query = Query {
@@ -68,17 +74,20 @@ impl Tail {
                 fresh.push(entry);
             }
         }
-        self.seen.retain(|_, ts| *ts >= from);
+        // Later polls never look before `trailing`, so older keys cannot come back.
+        self.seen.retain(|_, ts| *ts >= trailing);
         Ok(fresh)
     }
 }
 
-/// `?kfl=…` (optional).
+/// `?kfl=…&from=…` (both optional).
 #[derive(Debug, Default, Deserialize)]
 pub struct FollowParams {
     /// KFL filter; absent or empty: everything.
     #[serde(default)]
     kfl: String,
+    /// Start with the entries stored since this time (ns since the epoch); absent: from now.
+    from: Option<i64>,
 }
 
 /// Streams new matching entries from now on, polling the store every [`FOLLOW_POLL`].
@@ -94,13 +103,14 @@ pub async fn follow(
         Ok(q) => q.filter,
         Err(e) => return e.into_response(),
     };
+    let since = params.from;
     let store = match Store::open(&state.inner.store_root) {
         Ok(s) => s,
         Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
     tokio::task::spawn_blocking(move || {
-        let mut tail = Tail::new(store, filter, now_ns());
+        let mut tail = Tail::new(store, filter, since.unwrap_or_else(now_ns));
         while !tx.is_closed() {
             let fresh = match tail.poll(now_ns()) {
                 Ok(fresh) => fresh,

@@ -1,5 +1,6 @@
-//! `query --follow`: new matching entries as they are stored, from a local store or every agent,
-//! until Ctrl-C; and [`EntryStream`], the row-at-a-time printer that follow and replay share.
+//! `query --follow [--from T]`: matching entries as they are stored (with `--from`, the stored ones
+//! since T first, then the new ones, none twice), from a local store or every agent, until Ctrl-C;
+//! and [`EntryStream`], the row-at-a-time printer that follow and replay share.
 
 use std::io::{BufWriter, Write};
 
@@ -20,7 +21,7 @@ pub fn run(args: &QueryArgs) -> Result<()> {
     let mut out = EntryStream::new(args.output);
     match &args.target.store {
         Some(dir) => {
-            let mut tail = Tail::new(Store::open(dir)?, query.filter, now_ns());
+            let mut tail = Tail::new(Store::open(dir)?, query.filter, query.from.unwrap_or_else(now_ns));
             loop {
                 for entry in tail.poll(now_ns())? {
                     out.push(&entry)?;
@@ -31,7 +32,10 @@ pub fn run(args: &QueryArgs) -> Result<()> {
         None => {
             let runtime = runtime()?;
             let agents = agents_for(&runtime, &args.target)?;
-            let path = format!("/v1/follow?kfl={}", percent_encode(&args.window.filter));
+            let mut path = format!("/v1/follow?kfl={}", percent_encode(&args.window.filter));
+            if let Some(from) = query.from {
+                path.push_str(&format!("&from={from}"));
+            }
             runtime.block_on(async {
                 let (tx, mut rx) = mpsc::channel::<(String, Result<Entry, String>)>(256);
                 for agent in &agents.list {

@@ -20,8 +20,9 @@ pub fn map_mermaid(map: &ServiceMap) -> String {
         let _ = writeln!(out, "  {id}{open}\"{}\"{close}", text(&p.peer.to_string()));
         ids.insert(p.peer, id);
     }
-    let mut red = Vec::new();
-    for (index, e) in map.edges.iter().enumerate() {
+    // `linkStyle` counts links in the order they are written.
+    let (mut red, mut written) = (Vec::new(), 0usize);
+    for e in &map.edges {
         let (Some(src), Some(dst)) = (ids.get(&e.src), ids.get(&e.dst)) else {
             continue;
         };
@@ -37,8 +38,9 @@ pub fn map_mermaid(map: &ServiceMap) -> String {
             e.requests
         );
         if e.errors > 0 {
-            red.push(index.to_string());
+            red.push(written.to_string());
         }
+        written += 1;
     }
     if !red.is_empty() {
         let _ = writeln!(
