@@ -64,6 +64,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let store = Store::open(&root)?;
     let total: u64 = store.status()?.iter().map(|s| s.entries).sum();
+    let started = Instant::now();
+    let mut read = 0u64;
+    for entry in store.query(&Query::default())? {
+        entry?;
+        read += 1;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "query alone (read and decode, no map) over {read} entries: {secs:.2} s ({:.0} entries/s)",
+        read as f64 / secs
+    );
     for by in [GroupBy::Workload, GroupBy::Pod] {
         let started = Instant::now();
         let map = store.map(&Query::default(), by)?;

@@ -7,7 +7,7 @@
 
 mod sketch;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
@@ -195,7 +195,7 @@ impl ServiceMap {
         let mut builder = MapBuilder::from_map(std::mem::take(self));
         for edge in &other.edges {
             builder
-                .edge(&edge.src, &edge.dst, &edge.protocol)
+                .edge(edge.src.clone(), edge.dst.clone(), &edge.protocol)
                 .merge(edge);
         }
         *self = builder.finish();
@@ -206,7 +206,7 @@ impl ServiceMap {
 #[derive(Debug, Clone, Default)]
 pub struct MapBuilder {
     by: GroupBy,
-    edges: BTreeMap<(Peer, Peer, String), Edge>,
+    edges: HashMap<(Peer, Peer, String), Edge>,
 }
 
 impl MapBuilder {
@@ -214,7 +214,7 @@ impl MapBuilder {
     pub fn new(by: GroupBy) -> Self {
         MapBuilder {
             by,
-            edges: BTreeMap::new(),
+            edges: HashMap::new(),
         }
     }
 
@@ -227,22 +227,26 @@ impl MapBuilder {
         MapBuilder { by: map.by, edges }
     }
 
-    fn edge(&mut self, src: &Peer, dst: &Peer, protocol: &str) -> &mut Edge {
-        self.edges
-            .entry((src.clone(), dst.clone(), protocol.to_string()))
-            .or_insert_with(|| Edge {
-                src: src.clone(),
-                dst: dst.clone(),
-                protocol: protocol.to_string(),
-                ..Edge::default()
-            })
+    fn edge(&mut self, src: Peer, dst: Peer, protocol: &str) -> &mut Edge {
+        match self.edges.entry((src, dst, protocol.to_string())) {
+            std::collections::hash_map::Entry::Occupied(edge) => edge.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let (src, dst, protocol) = slot.key().clone();
+                slot.insert(Edge {
+                    src,
+                    dst,
+                    protocol,
+                    ..Edge::default()
+                })
+            }
+        }
     }
 
     /// Counts one entry on its edge.
     pub fn add(&mut self, entry: &Entry) {
         let src = peer(&entry.src, self.by, &entry.node.name);
         let dst = peer(&entry.dst, self.by, &entry.node.name);
-        let edge = self.edge(&src, &dst, &entry.protocol.name);
+        let edge = self.edge(src, dst, &entry.protocol.name);
         edge.requests += 1;
         edge.errors += u64::from(failed(entry));
         edge.request_bytes += size(&entry.request);
