@@ -463,6 +463,31 @@ fn the_namespace_cluster_maps_follows_and_replays_what_its_pods_did() {
             "filter {filter:?}"
         );
     }
+
+    // --speed 10 keeps the original spacing, ten times faster: never sooner than span / 10.
+    let span = seconds_of_day(&window[3]) - seconds_of_day(&window[1]);
+    let started = Instant::now();
+    run_ok(
+        shark()
+            .args(["replay", "--store", dir, "--speed", "10", "-o", "json"])
+            .args(&window),
+    );
+    let took = started.elapsed().as_secs_f64();
+    assert!(
+        span > 1.0 && took >= span / 10.0,
+        "replayed {span:.2} s of traffic in {took:.2} s at --speed 10"
+    );
+}
+
+/// Seconds since midnight of an RFC 3339 UTC timestamp (`…THH:MM:SS.fffffffffZ`).
+fn seconds_of_day(stamp: &str) -> f64 {
+    let clock = stamp
+        .split_once('T')
+        .map(|(_, t)| t.trim_end_matches('Z'))
+        .unwrap_or_default();
+    clock.split(':').fold(0.0, |acc, part| {
+        acc * 60.0 + part.parse::<f64>().unwrap_or(f64::NAN)
+    })
 }
 
 /// What replay and query must agree on: time, endpoints, protocol, request, response, packets.
