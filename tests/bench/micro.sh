@@ -1,5 +1,5 @@
-# Micro-benchmarks the crates ship as examples (examples/bench_*.rs), run as their authors documented,
-# their printed figures kept verbatim. Sourced by run.sh.
+# Micro-benchmarks the crates ship as examples (examples/bench_*.rs), run as their authors documented
+# (MICRO_ARGS: smaller counts for `small`), their printed figures kept verbatim. Sourced by run.sh.
 
 # package:folder:example of every micro-benchmark the issues name; absent ones are reported as such.
 MICRO=(kfl:kfl:bench_eval shark-store:store:bench_ingest shark-store:store:bench_query
@@ -15,7 +15,8 @@ micro_section() {
   local entry package folder example
   for entry in "${MICRO[@]}"; do
     IFS=: read -r package folder example <<<"$entry"
-    local cmd="cargo run --release -q -p $package --example $example"
+    local cmd="cargo run --release -q -p $package --example $example" arg
+    for arg in "${MICRO_ARGS[@]}"; do [ "${arg%%=*}" = "$example" ] && cmd="$cmd ${arg#*=}"; done
     echo "### \`$cmd\`"
     echo
     if [ ! -f "$root/$folder/examples/$example.rs" ]; then
@@ -26,7 +27,8 @@ micro_section() {
     log "micro: $package $example"
     note "micro $example" "$cmd"
     echo '```'
-    if ! (cd "$root" && timeout 1800 $cmd 2>"$W/micro-$example.log"); then
+    # Their own SHARK_BENCH_* variables keep stores in (and empty) a directory: never let them inherit one.
+    if ! (cd "$root" && timeout "$MICRO_TIMEOUT" env -u SHARK_BENCH_DIR -u SHARK_BENCH_STORE $cmd 2>"$W/micro-$example.log"); then
       echo "(failed; last lines of its output:)"
       tail -5 "$W/micro-$example.log"
     fi
