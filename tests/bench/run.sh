@@ -19,12 +19,12 @@ size=${1:-small}
 case $size in
   small)
     RUNS=3 MICRO_TIMEOUT=600 SPAN=1h MIX_SIZE=64MB PER_MIX_SIZE=16MB FLOWS_OPEN=100000 FLOWS_SIZE=200MB LIVE_SIZE=40MB
-    LIVE_RATES="100 300 1000 3000 top" QUERY_NARROW_S=60
+    LIVE_RATES="20 50 100 300 1000 top" QUERY_NARROW_S=60
     REAL_HTTP=20000 REAL_REDIS=20000 REAL_PG=1000 REAL_DNS=2000
     MICRO_ARGS=(bench_ingest=200000 bench_query=1000000) ;;
   full)
     RUNS=5 MICRO_TIMEOUT=7200 SPAN=24h MIX_SIZE=5GB PER_MIX_SIZE=256MB FLOWS_OPEN=1000000 FLOWS_SIZE=3GB LIVE_SIZE=500MB
-    LIVE_RATES="100 200 400 700 1000 1500 2000 3000 5000 top" QUERY_NARROW_S=300
+    LIVE_RATES="10 20 50 100 200 400 700 1000 1500 2000 3000 top" QUERY_NARROW_S=300
     REAL_HTTP=2000000 REAL_REDIS=1000000 REAL_PG=50000 REAL_DNS=50000
     MICRO_ARGS=() ;;
   *) echo "usage: tests/bench/run.sh [small|full]" >&2; exit 2 ;;
@@ -65,7 +65,9 @@ machine_section() {
   echo "| CPU | $(lscpu | awk -F': *' '/Model name/ { print $2; exit }'), $(nproc) cores |"
   echo "| memory | $(free -g | awk '/Mem:/ { print $2 }') GiB |"
   echo "| kernel, OS | $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME") |"
-  echo "| commit | $(git -C "$root" rev-parse --short HEAD) ($(git -C "$root" log -1 --format=%s | cut -c1-70)) |"
+  local base
+  base=$(git -C "$root" merge-base HEAD main 2>/dev/null || git -C "$root" rev-parse HEAD)
+  echo "| commit | main at $(git -C "$root" rev-parse --short "$base") ($(git -C "$root" log -1 --format=%s "$base" | cut -c1-70)) |"
   echo "| tools | $(tshark --version | head -1 | cut -d' ' -f1-3), tcpdump $(tcpdump --version 2>&1 | head -1 | awk '{ print $3 }'), $(hyperfine --version), tcpreplay $(tcpreplay --version 2>&1 | head -1 | awk '{ print $3 }'), $(rustc --version | cut -d' ' -f1-2) |"
   echo "| size | \`$size\`: medians of $RUNS runs |"
   echo
