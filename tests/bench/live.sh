@@ -84,7 +84,8 @@ live_section() {
   echo "(namespace \`$LIVE_NS\`); the tool listens on \`lv1\` until Ctrl-C one second after the replay ends (a capture"
   echo "that does not exit on Ctrl-C while idle gets single extra frames until it does; they count as sent)."
   echo "✔ = every frame sent was captured and no drops were reported. CPU = user + system seconds of the tool"
-  echo "(\`/usr/bin/time\`) per GB sent. tcpdump gets the same 32 MiB kernel buffer (\`-B 32768\`) as ours."
+  echo "(\`/usr/bin/time\`) per GB sent. tcpdump gets the same 32 MiB kernel buffer (\`-B 32768\`) as ours. Ours runs the"
+  echo "whole pipeline (decode, reassembly, dissection, segments, index) where tcpdump only writes the frames."
   echo
   if ! ks_has capture; then missing "kubectl-shark capture --local is not built on this branch yet"; echo; fi
   note "live: ours" "$(q ip netns exec "$LIVE_NS" "$KS" capture --local -i lv1 --promiscuous --store DIR)"
