@@ -572,20 +572,37 @@ fn two_agents_maps_merge_into_the_http_exchanges_tshark_counts() {
         "--agents", &agents, "--token", TOKEN, "--by", "pod", "http",
     ]));
     assert_eq!(merged, want);
-    // Latency quantiles survive the merge: the merged map equals one built over both stores' entries.
-    let merged_json = map_json(&["--agents", &agents, "--token", TOKEN, "--by", "pod", "http"]);
-    let sketches: u64 = merged_json["edges"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| e["latency"]["count"].as_u64().unwrap_or(0))
-        .sum();
-    let answered = [a.path(), b.path()]
+    // Latency sketches merge exactly: the merged map equals the map of one store holding both nodes.
+    let both = tempfile::tempdir().expect("temp dir");
+    captures_a
         .iter()
-        .flat_map(|s| query_json(s, &["http"]))
-        .filter(|e| e["response"].as_object().is_some_and(|r| !r.is_empty()))
-        .count();
-    assert_eq!(sketches, answered as u64);
+        .for_each(|c| drop(import(both.path(), &fixture(c), "node-a")));
+    captures_b
+        .iter()
+        .for_each(|c| drop(import(both.path(), &fixture(c), "node-b")));
+    let one_store = map_json(&[
+        "--store",
+        both.path().to_str().expect("utf-8"),
+        "--by",
+        "pod",
+        "http",
+    ]);
+    let merged_json = map_json(&["--agents", &agents, "--token", TOKEN, "--by", "pod", "http"]);
+    assert_eq!(merged_json, one_store);
+    // A node that does not answer is named on stderr; the others' edges still come.
+    let with_dead = format!("{agents},http://127.0.0.1:9");
+    let r = run_ok(shark().args([
+        "map", "-o", "json", "--agents", &with_dead, "--token", TOKEN, "--by", "pod", "http",
+    ]));
+    assert!(
+        r.stderr.contains("node http://127.0.0.1:9 unreachable"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&r.stdout).ok(),
+        Some(one_store)
+    );
 }
 
 #[test]

@@ -258,10 +258,9 @@ impl MapBuilder {
 
     /// The map, edges sorted by (src, dst, protocol).
     pub fn finish(self) -> ServiceMap {
-        ServiceMap {
-            by: self.by,
-            edges: self.edges.into_values().collect(),
-        }
+        let mut edges: Vec<Edge> = self.edges.into_values().collect();
+        edges.sort_by(|a, b| (&a.src, &a.dst, &a.protocol).cmp(&(&b.src, &b.dst, &b.protocol)));
+        ServiceMap { by: self.by, edges }
     }
 }
 
@@ -475,6 +474,20 @@ mod tests {
                 ("shop".into(), "example.com".into(), 1, 0)
             ]
         );
+    }
+
+    #[test]
+    fn edges_come_sorted_whatever_order_the_entries_came_in() {
+        let client = pod("10.0.0.1", "checkout-1", "checkout", "");
+        let mut b = MapBuilder::new(GroupBy::Pod);
+        for n in (0..40).rev() {
+            let dst = Endpoint { ip: format!("192.0.2.{n}"), ..Endpoint::default() };
+            b.add(&exchange(client.clone(), dst, "http", 200, 1.0));
+        }
+        let names: Vec<String> = b.finish().edges.iter().map(|e| e.dst.name.clone()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
     }
 
     #[test]

@@ -134,5 +134,9 @@ async fn node_map(
         .read_to_end(&mut body)
         .await
         .map_err(|e| format!("connection lost: {e}"))?;
-    serde_json::from_slice(&body).map_err(|e| format!("unreadable map: {e}"))
+    // An agent that refuses (bad request, store unavailable) answers a line of text, not a map.
+    serde_json::from_slice(&body).map_err(|e| match String::from_utf8_lossy(&body).lines().next() {
+        Some(line) if !line.trim_start().starts_with('{') => line.trim().to_string(),
+        _ => format!("unreadable map: {e}"),
+    })
 }

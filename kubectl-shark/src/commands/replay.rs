@@ -37,14 +37,15 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     let mut pacer = Pacer { speed, start: None };
     let mut shown = 0u64;
     // Merge: the node whose next entry is earliest goes first.
-    while let Some((_, slot)) = nodes
-        .iter_mut()
-        .enumerate()
-        .filter_map(|(i, (head, _))| head.as_ref().map(|e| (e.timestamp, i)))
-        .min()
-        .and_then(|(ts, i)| nodes.get_mut(i).map(|slot| (ts, slot)))
-    {
-        let (head, replay) = slot;
+    loop {
+        let earliest = nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (head, _))| head.as_ref().map(|e| (e.timestamp, i)))
+            .min();
+        let Some((head, replay)) = earliest.and_then(|(_, i)| nodes.get_mut(i)) else {
+            break;
+        };
         if let Some(entry) = std::mem::replace(head, replay.next()) {
             pacer.wait(entry.timestamp);
             out.push(&entry)?;
