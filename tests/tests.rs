@@ -9,4 +9,5 @@ mod fanout;
 mod import_http;
 mod kubernetes;
 mod live_capture;
+mod map_follow_replay;
 mod plugin;

@@ -30,6 +30,10 @@ pub enum Command {
     Clean(ClusterArgs),
     /// Rebuild the index from the stored PCAP segments alone.
     Reindex(ReindexArgs),
+    /// Draw who talks to whom in a window: requests, errors, latency and bytes per edge.
+    Map(MapArgs),
+    /// Re-dissect the stored packets of a window and stream its entries with their original pacing.
+    Replay(ReplayArgs),
 }
 
 /// Where the store lives.
@@ -202,6 +206,62 @@ pub struct QueryArgs {
     /// Print how the filter splits into index predicates and a residual, and stop.
     #[arg(long)]
     pub explain: bool,
+    /// Keep streaming matching entries as they are stored, until Ctrl-C (from now, or from --from).
+    #[arg(short, long, conflicts_with_all = ["to", "explain"])]
+    pub follow: bool,
+}
+
+/// Flags of `map`.
+#[derive(Debug, Args)]
+pub struct MapArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// What a box stands for.
+    #[arg(long, value_name = "GROUP", default_value = "workload",
+          value_parser = ["pod", "workload", "service", "namespace", "node"])]
+    pub by: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = MapFormat::Table)]
+    pub output: MapFormat,
+    /// Redraw the table every --interval, like `top` (the window's times are resolved anew each time).
+    #[arg(short, long)]
+    pub watch: bool,
+    /// How often --watch redraws.
+    #[arg(long, value_name = "DURATION", default_value = "2s", requires = "watch")]
+    pub interval: String,
+}
+
+/// Output formats of `map`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MapFormat {
+    /// Tables of edges and peers.
+    Table,
+    /// Graphviz DOT (`| dot -Tpng -o map.png`).
+    Dot,
+    /// A Mermaid flowchart for Markdown.
+    Mermaid,
+    /// The map as JSON, with its mergeable latency sketches.
+    Json,
+}
+
+/// Flags of `replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Pacing: 1 replays in real time, 10 ten times faster, `max` without waiting.
+    #[arg(long, value_name = "1|10|max", default_value = "1")]
+    pub speed: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Who is who while re-dissecting: a YAML or JSON list of {ip, name, namespace, kind, labels?, node?}.
+    #[arg(long, value_name = "FILE")]
+    pub identities: Option<PathBuf>,
 }
 
 /// Output formats of `query`.

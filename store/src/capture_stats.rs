@@ -58,7 +58,8 @@ impl CaptureStats {
     pub fn save(&self, root: &Path, node: &str) -> Result<(), StoreError> {
         let path = Self::path(root, node);
         let tmp = path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec(self).map_err(|e| StoreError::io(&tmp, std::io::Error::other(e)))?;
+        let bytes =
+            serde_json::to_vec(self).map_err(|e| StoreError::io(&tmp, std::io::Error::other(e)))?;
         std::fs::write(&tmp, bytes).map_err(|e| StoreError::io(&tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))
     }
@@ -72,8 +73,16 @@ mod tests {
     fn saved_counts_load_back_and_missing_ones_are_zero() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("n1")).expect("node dir");
-        assert_eq!(CaptureStats::load(dir.path(), "n1"), CaptureStats::default());
-        let stats = CaptureStats { received: 10, queue_dropped: 1, kernel_dropped: 2, interface_dropped: 3 };
+        assert_eq!(
+            CaptureStats::load(dir.path(), "n1"),
+            CaptureStats::default()
+        );
+        let stats = CaptureStats {
+            received: 10,
+            queue_dropped: 1,
+            kernel_dropped: 2,
+            interface_dropped: 3,
+        };
         stats.save(dir.path(), "n1").expect("saves");
         assert_eq!(CaptureStats::load(dir.path(), "n1"), stats);
         assert_eq!(stats.dropped(), 6);

@@ -11,10 +11,17 @@
 //!
 //! # The design decision that matters most
 //! The PCAP is the source of truth and the index is a cache of it. Writers never block capture on
-//! the index: [`NodeWriter`] hands entries to one writer thread that commits large transactions,
-//! and segments are written through a buffer and only synced when sealed. A crash loses at most the
-//! unsynced tail; reopening cuts the `.part` to its last whole record and indexes it, and
-//! [`NodeWriter::reindex`] can always rebuild the index from the segments alone.
+//! the index or the disk: [`NodeWriter`] packs entries into blocks of 64 and hands them to one
+//! writer thread that compresses them (LZ4, so repeated identities and field names cost little),
+//! inserts their pushdown columns (texts interned) and commits large transactions; segments are
+//! written through a buffer, and syncing a sealed segment happens on that thread too. A crash loses
+//! at most the unsynced tail; reopening cuts the `.part` to its last whole record and indexes it,
+//! and [`NodeWriter::reindex`] can always rebuild the index from the segments alone.
+//!
+//! # Retention
+//! With [`StoreConfig::storage_limit`] or [`StoreConfig::retention`], each sealed segment triggers
+//! a pass that deletes the oldest segments (files first, so a full disk gets space back) and the
+//! entries that started in them; opening a writer runs a pass before anything else is written.
 //!
 //! # Queries
 //! [`Store::query`] plans the KFL filter: time, identity, protocol, method, status and port
@@ -65,6 +72,7 @@ pub use config::StoreConfig;
 pub use entry::{Endpoint, Entry, Message, Node, PacketSpan, Protocol};
 pub use error::StoreError;
 pub use export::ExportSummary;
+pub use map::{Edge, GroupBy, LatencySketch, MapBuilder, Peer, PeerTotals, RELATIVE_ERROR, ServiceMap, UnknownGroupBy};
 pub use packets::{PacketWalk, StoredPacket};
 pub use query::{Entries, Query};
 pub use schema::entry_schema;
@@ -78,6 +86,7 @@ mod error;
 mod export;
 mod index;
 mod layout;
+mod map;
 mod packets;
 mod query;
 mod record;

@@ -12,6 +12,7 @@ use rusqlite::types::Value as SqlValue;
 use crate::entry::Entry;
 use crate::error::{SqlContext, StoreError};
 use crate::index::codec::Block;
+use crate::index::parts::Parts;
 use crate::index::{self, predicate};
 use crate::layout::NodeLayout;
 
@@ -112,6 +113,8 @@ pub(crate) struct NodeCursor {
     done: bool,
     /// Recently decoded blocks: a time-ordered scan mostly walks blocks in order.
     blocks: VecDeque<(i64, Block)>,
+    /// Node and endpoint identities read so far.
+    parts: Parts,
 }
 
 /// Decoded blocks a cursor keeps.
@@ -137,6 +140,7 @@ impl NodeCursor {
             page: VecDeque::new(),
             done,
             blocks: VecDeque::new(),
+            parts: Parts::new(&layout.index),
         })
     }
 
@@ -198,7 +202,7 @@ impl NodeCursor {
             }
         };
         match self.blocks.get(at) {
-            Some((_, decoded)) => decoded.entry(&self.path, id),
+            Some((_, decoded)) => decoded.entry(&self.path, id, &self.conn, &mut self.parts),
             None => Err(StoreError::CorruptEntry {
                 path: self.path.clone(),
                 id,

@@ -10,6 +10,7 @@ use crate::entry::Entry;
 use crate::error::{IoContext, SqlContext, StoreError};
 use crate::index;
 use crate::index::batch::Batcher;
+use crate::index::parts::Interner;
 use crate::index::segments::SegmentRow;
 use crate::index::writer::{FlowChunk, IndexWriter, Op};
 use crate::layout::NodeLayout;
@@ -123,6 +124,7 @@ impl NodeWriter {
         counters: Counters,
         rebuild: Option<Rebuild>,
     ) -> Result<Self, StoreError> {
+        let parts = Interner::load(&conn, &layout.index)?;
         let index = IndexWriter::start(conn, &layout.index)?;
         Ok(NodeWriter {
             layout,
@@ -135,7 +137,7 @@ impl NodeWriter {
             next_entry: counters.next_entry,
             next_seq: counters.next_seq,
             flows: FlowBuffer::default(),
-            entries: Batcher::new(counters.next_block),
+            entries: Batcher::new(counters.next_block, parts),
             last_progress_ts: i64::MIN,
             summary: WriteSummary::default(),
         })

@@ -61,7 +61,7 @@ import_section() {
   echo "## Import"
   echo
   echo "Median wall time of $RUNS runs; a fresh store each run. Ratio = peer time / our time (above 1: we are faster)."
-  echo "tshark prints the fields an entry holds (\`-T fields\`, ${#TSHARK_FIELDS[@]} fields, display filter \`$TSHARK_MESSAGES\`;"
+  echo "tshark prints the fields an entry holds (\`-T fields\`, $((${#TSHARK_FIELDS[@]} / 2)) fields, display filter \`$TSHARK_MESSAGES\`;"
   echo "rows are frames, not exchanges); tcpdump only copies the records (\`-r FILE -w /dev/null\`), the read limit."
   echo
   echo "| corpus | size | kubectl-shark import | tshark -T fields | ratio | tcpdump -r -w /dev/null | ratio |"

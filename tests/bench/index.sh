@@ -8,7 +8,7 @@ index_row() {
   index=$(bytes_of $(find "$store" -name 'index.sqlite*' 2>/dev/null))
   segments=$(bytes_of $(find "$store" -name '*.pcap' -o -name '*.pcap.part' 2>/dev/null))
   entries=$(imported entries "$name")
-  printf '| %s | %s | %s | %s | %s | %s | **%s** | %s |\n' "$name" "$(jq -r .mix "$W/corpus/$name.json")" \
+  printf '| %s | %s | %s | %s | %s | %s | **%s** | %s |\n' "$name" "$(jq -r .mix "$W/corpus/$name.json" 2>/dev/null || echo captured)" \
     "$(bytes_of "$pcap")" "$segments" "$index" "${entries:-n/a}" "$(calc '%.3f' "($index) / ($segments)")" \
     "$(calc '%.0f' "($index) / ($entries)")"
 }
@@ -18,6 +18,8 @@ index_section() {
   echo "## Index size"
   echo
   echo "Bytes on disk after \`import\`: PCAP segments and the SQLite index (\`index.sqlite\` with its WAL)."
+  echo "Synthetic bodies are random text that barely compresses and entries keep bodies (capped), so the synthetic"
+  echo "rows are an upper bound; the \`real\` row (small bodies, repeated headers) is closer to typical traffic."
   echo
   if ! ks_has import; then missing "kubectl-shark import is not built on this branch yet"; echo; return; fi
   echo "| corpus | mix | input PCAP bytes | segment bytes | index bytes | entries | index / PCAP | index bytes / entry |"

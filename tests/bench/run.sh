@@ -9,7 +9,7 @@
 #
 # Needs root (network namespaces for the real-traffic corpus and the live-capture veth pair) and
 #   apt-get install -y tshark tcpdump hyperfine tcpreplay jq wrk apache2-utils
-# Env: SHARK_BENCH_DIR  work directory: corpus, stores, raw timings (default /tmp/shark-bench-SIZE)
+# Env: SHARK_BENCH_WORK work directory: corpus, stores, raw timings (default /tmp/shark-bench-SIZE)
 #      SHARK_BENCH_OUT  the report (default BENCHMARKS.md at the repository root)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,13 +18,15 @@ size=${1:-small}
 
 case $size in
   small)
-    RUNS=3 SPAN=1h MIX_SIZE=64MB PER_MIX_SIZE=16MB FLOWS_OPEN=100000 FLOWS_SIZE=200MB LIVE_SIZE=40MB
-    LIVE_RATES="100 300 1000 3000 top" QUERY_NARROW_S=60
-    REAL_HTTP=20000 REAL_REDIS=20000 REAL_PG=1000 REAL_DNS=2000 ;;
+    RUNS=3 MICRO_TIMEOUT=600 SPAN=1h MIX_SIZE=64MB PER_MIX_SIZE=16MB FLOWS_OPEN=100000 FLOWS_SIZE=200MB LIVE_SIZE=40MB
+    LIVE_RATES="20 50 100 300 1000 top" QUERY_NARROW_S=60
+    REAL_HTTP=20000 REAL_REDIS=20000 REAL_PG=1000 REAL_DNS=2000
+    MICRO_ARGS=(bench_ingest=200000 bench_query=1000000) ;;
   full)
-    RUNS=5 SPAN=24h MIX_SIZE=5GB PER_MIX_SIZE=256MB FLOWS_OPEN=1000000 FLOWS_SIZE=3GB LIVE_SIZE=500MB
-    LIVE_RATES="100 200 400 700 1000 1500 2000 3000 5000 top" QUERY_NARROW_S=300
-    REAL_HTTP=2000000 REAL_REDIS=1000000 REAL_PG=50000 REAL_DNS=50000 ;;
+    RUNS=5 MICRO_TIMEOUT=7200 SPAN=24h MIX_SIZE=5GB PER_MIX_SIZE=256MB FLOWS_OPEN=1000000 FLOWS_SIZE=3GB LIVE_SIZE=500MB
+    LIVE_RATES="10 20 50 100 200 400 700 1000 1500 2000 3000 top" QUERY_NARROW_S=300
+    REAL_HTTP=2000000 REAL_REDIS=1000000 REAL_PG=50000 REAL_DNS=50000
+    MICRO_ARGS=() ;;
   *) echo "usage: tests/bench/run.sh [small|full]" >&2; exit 2 ;;
 esac
 [ "$(id -u)" -eq 0 ] || { echo "run.sh needs root: network namespaces for real traffic and live capture" >&2; exit 1; }
@@ -32,7 +34,7 @@ for tool in tshark tcpdump hyperfine tcpreplay jq capinfos ab redis-benchmark pg
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y tshark tcpdump hyperfine tcpreplay jq apache2-utils redis-tools postgresql-client dnsutils" >&2; exit 1; }
 done
 
-W=${SHARK_BENCH_DIR:-/tmp/shark-bench-$size}
+W=${SHARK_BENCH_WORK:-/tmp/shark-bench-$size}
 OUT=${SHARK_BENCH_OUT:-$root/BENCHMARKS.md}
 KS="$root/target/release/kubectl-shark"
 GEN="$root/target/release/shark-bench-gen"
@@ -63,7 +65,9 @@ machine_section() {
   echo "| CPU | $(lscpu | awk -F': *' '/Model name/ { print $2; exit }'), $(nproc) cores |"
   echo "| memory | $(free -g | awk '/Mem:/ { print $2 }') GiB |"
   echo "| kernel, OS | $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME") |"
-  echo "| commit | $(git -C "$root" rev-parse --short HEAD) ($(git -C "$root" log -1 --format=%s | cut -c1-70)) |"
+  local base
+  base=$(git -C "$root" merge-base HEAD main 2>/dev/null || git -C "$root" rev-parse HEAD)
+  echo "| commit | main at $(git -C "$root" rev-parse --short "$base") ($(git -C "$root" log -1 --format=%s "$base" | cut -c1-70)) |"
   echo "| tools | $(tshark --version | head -1 | cut -d' ' -f1-3), tcpdump $(tcpdump --version 2>&1 | head -1 | awk '{ print $3 }'), $(hyperfine --version), tcpreplay $(tcpreplay --version 2>&1 | head -1 | awk '{ print $3 }'), $(rustc --version | cut -d' ' -f1-2) |"
   echo "| size | \`$size\`: medians of $RUNS runs |"
   echo

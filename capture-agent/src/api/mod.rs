@@ -1,4 +1,4 @@
-//! The agent's HTTP API (port 8898): status, query, export and metrics, behind a bearer token.
+//! The agent's HTTP API (port 8898): status, query, export, map, follow and metrics, behind a bearer token.
 //!
 //! Every request must carry `Authorization: Bearer <token>`; without it the answer is 401 and no
 //! data. Query and export read the store on blocking threads and stream their answers (NDJSON in
@@ -8,6 +8,8 @@
 
 mod auth;
 mod export;
+mod follow;
+mod map;
 mod metrics;
 mod query;
 mod request;
@@ -18,6 +20,8 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::routing::{get, post};
+
+pub use follow::{FOLLOW_LAG, FOLLOW_POLL, Tail, now_ns};
 
 use crate::PipelineStats;
 use crate::live::CaptureCounters;
@@ -72,6 +76,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/status", get(status::status))
         .route("/v1/query", post(query::query))
         .route("/v1/export", post(export::export))
+        .route("/v1/map", post(map::map))
+        .route("/v1/follow", get(follow::follow))
         .route("/metrics", get(metrics::metrics))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
         .with_state(state)

@@ -522,9 +522,10 @@ impl Http1Parser {
         self.responses.compact(meta);
     }
 
-    /// Pairs a finished response with the oldest waiting request.
+    /// Pairs a finished response with the oldest waiting request (or with a request whose header
+    /// block never arrived whole, as when the capture holds only its first segment).
     fn complete_response(&mut self, response: Msg, out: &mut Vec<Exchange>) {
-        let request = self.pending.pop_front();
+        let request = self.pending.pop_front().or_else(|| self.cut_off_request());
         if request.is_some() && self.pending.is_empty() && self.request_body_open {
             // The server answered before the request body ended; the rest of it is skipped.
             self.request_body_open = false;
@@ -536,6 +537,41 @@ impl Http1Parser {
             })),
         };
         out.push(exchange(request, Some(response), error));
+    }
+
+    /// The request whose header block is still incomplete, from its request line; the rest of
+    /// its bytes are skipped.
+    fn cut_off_request(&mut self) -> Option<Msg> {
+        if self.requests.state != State::Headers
+            || probe_request(self.requests.rest()) != Confidence::Yes
+        {
+            return None;
+        }
+        let rest = self.requests.rest();
+        let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
+        let line = String::from_utf8_lossy(line);
+        let mut words = line.split_whitespace();
+        let (method, target, version_text) = (words.next()?, words.next()?, words.next()?);
+        let (host, url, path, query) = locate(target, None);
+        let mut msg = Msg {
+            version: if version_text == "HTTP/1.0" {
+                "1.0"
+            } else {
+                "1.1"
+            },
+            method: method.to_string(),
+            start: self.requests.carried,
+            end: self.requests.carried,
+            error: Some("request headers cut off (bytes missing from the capture)".into()),
+            ..Default::default()
+        };
+        msg.fields.insert("method".into(), method.into());
+        msg.fields.insert("path".into(), path.into());
+        msg.fields.insert("url".into(), url.into());
+        msg.fields.insert("host".into(), host.into());
+        msg.fields.insert("query".into(), Value::Object(query));
+        reset_side(&mut self.requests);
+        Some(msg)
     }
 
     /// A non-101 answer to an upgrade request: the held client bytes are HTTP/1 after all.
@@ -1145,6 +1181,27 @@ mod tests {
                 .is_some_and(|e| e.contains("without a request"))
         );
         assert_eq!(out[1].error.as_deref(), Some("no response (closed)"));
+    }
+
+    #[test]
+    fn a_response_to_a_request_cut_off_mid_headers_still_names_the_request() {
+        let out = run(&[
+            (
+                C,
+                b"POST /orders?id=7 HTTP/1.1\r\nhost: shop\r\nx-long: aaaa",
+            ),
+            (S, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        ]);
+        assert_eq!(
+            out.iter().map(line).collect::<Vec<_>>(),
+            ["POST /orders 200"]
+        );
+        assert_eq!(out[0].request["query"], serde_json::json!({"id": "7"}));
+        assert_eq!(out[0].start.map(|m| m.packet), Some(1));
+        assert_eq!(
+            out[0].error.as_deref(),
+            Some("request headers cut off (bytes missing from the capture)")
+        );
     }
 
     #[test]

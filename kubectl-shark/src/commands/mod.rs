@@ -3,9 +3,12 @@
 mod capture;
 mod clean;
 mod export;
+mod follow;
 mod import;
+mod map;
 mod query;
 mod reindex;
+mod replay;
 mod status;
 
 use std::path::Path;
@@ -28,6 +31,8 @@ pub fn run(command: Command) -> Result<()> {
         Command::Status(args) => status::run(&args),
         Command::Clean(args) => clean::run(&args),
         Command::Reindex(args) => reindex::run(&args),
+        Command::Map(args) => map::run(&args),
+        Command::Replay(args) => replay::run(&args),
     }
 }
 

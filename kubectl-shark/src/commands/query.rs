@@ -21,6 +21,9 @@ pub fn run(args: &QueryArgs) -> Result<()> {
         _ => None,
     };
     // Ask for one more row than a capped table shows, to know whether to say that it was cut.
+    if args.follow {
+        return super::follow::run(args);
+    }
     let query = window_query(&args.window, args.limit.or(table_cap.map(|cap| cap + 1)))?;
     if args.explain {
         return explain(&query);

@@ -1,8 +1,15 @@
-//! Output rendering: tables for people, NDJSON for programs.
+//! Output rendering: tables for people, NDJSON for programs, DOT and Mermaid for maps.
 
 mod columns;
+mod dot;
 mod json;
+mod map_table;
+mod mermaid;
 mod table;
 
+pub use columns::{Summary, endpoint};
+pub use dot::map_dot;
 pub use json::entry_json;
+pub use map_table::map_table;
+pub use mermaid::map_mermaid;
 pub use table::EntryTable;

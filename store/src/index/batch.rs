@@ -4,7 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::codec::{self, BLOCK_ENTRIES, BlockBuilder};
+use super::codec::{self, BLOCK_ENTRIES, BlockBuilder, PartIds};
+use super::parts::{EndpointKey, Interner};
 use crate::entry::Entry;
 
 /// Longest an entry waits in a partly filled block before it is handed over anyway.
@@ -90,6 +91,8 @@ pub(crate) struct EntryBatch {
     pub max_ts: i64,
     /// The block's entries, uncompressed.
     pub raw: Vec<u8>,
+    /// Identities first seen in this batch: (id, JSON).
+    pub parts: Vec<(i64, String)>,
 }
 
 /// Collects entries into blocks.
@@ -98,16 +101,18 @@ pub(crate) struct Batcher {
     block: BlockBuilder,
     block_id: i64,
     started: Instant,
+    parts: Interner,
 }
 
 impl Batcher {
     /// A batcher whose first block gets id `block_id`.
-    pub fn new(block_id: i64) -> Self {
+    pub fn new(block_id: i64, parts: Interner) -> Self {
         Batcher {
             rows: Vec::with_capacity(BLOCK_ENTRIES),
             block: BlockBuilder::default(),
             block_id,
             started: Instant::now(),
+            parts,
         }
     }
 
@@ -121,7 +126,12 @@ impl Batcher {
         if self.rows.is_empty() {
             self.started = Instant::now();
         }
-        self.block.push(entry);
+        let parts = PartIds {
+            node: self.parts.id(&entry.node),
+            src: self.parts.id(&EndpointKey::from(&entry.src)),
+            dst: self.parts.id(&EndpointKey::from(&entry.dst)),
+        };
+        self.block.push(entry, parts);
         self.rows.push(EntryRow::new(entry, self.block_id));
         if done.is_none()
             && (self.rows.len() >= BLOCK_ENTRIES || self.started.elapsed() >= BLOCK_AGE)
@@ -143,6 +153,7 @@ impl Batcher {
             first_id,
             max_ts,
             raw: self.block.take(),
+            parts: self.parts.take_fresh(),
         };
         self.block_id += 1;
         Some(batch)
@@ -170,7 +181,11 @@ mod tests {
 
     #[test]
     fn blocks_fill_then_hand_over() {
-        let mut batcher = Batcher::new(1);
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL)")
+            .unwrap();
+        let interner = Interner::load(&conn, std::path::Path::new("i")).unwrap();
+        let mut batcher = Batcher::new(1, interner);
         let mut batches = Vec::new();
         for id in 1..=(BLOCK_ENTRIES as u64 + 1) {
             batches.extend(batcher.push(&Entry {

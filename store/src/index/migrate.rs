@@ -30,6 +30,8 @@ const MIGRATIONS: &[&str] = &[
         first_packet INTEGER NOT NULL, last_packet INTEGER NOT NULL, locations BLOB NOT NULL);
      CREATE INDEX flows_by_stream ON flows (stream, first_packet);
      CREATE INDEX flows_by_segment ON flows (seq);",
+    // Version 2: node and endpoint identities stored once, referenced by id from stored entries.
+    "CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL);",
 ];
 
 /// The schema version this build writes.

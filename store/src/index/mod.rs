@@ -12,6 +12,7 @@ pub(crate) mod batch;
 pub(crate) mod codec;
 pub(crate) mod locations;
 mod migrate;
+pub(crate) mod parts;
 pub(crate) mod predicate;
 pub(crate) mod segments;
 pub(crate) mod writer;

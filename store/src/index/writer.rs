@@ -253,6 +253,13 @@ impl Worker {
     }
 
     fn insert_batch(&mut self, batch: &EntryBatch) -> Result<(), StoreError> {
+        for (id, json) in &batch.parts {
+            self.conn
+                .prepare_cached("INSERT OR REPLACE INTO parts (id, json) VALUES (?1, ?2)")
+                .at(&self.path)?
+                .execute(params![id, json])
+                .at(&self.path)?;
+        }
         for row in &batch.rows {
             self.insert_row(row)?;
         }

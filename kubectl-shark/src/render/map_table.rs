@@ -1,0 +1,109 @@
+//! The map as tables: one row per edge (requests, errors, latency quantiles, bytes), then one per peer.
+
+use comfy_table::{CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use shark_store::ServiceMap;
+
+/// Both tables and a count line, or a sentence saying nothing matched.
+pub fn map_table(map: &ServiceMap) -> String {
+    if map.edges.is_empty() {
+        return "no entries match: the map is empty\n".to_string();
+    }
+    let mut edges = table(&[
+        "SRC",
+        "DST",
+        "PROTO",
+        "REQUESTS",
+        "ERRORS",
+        "P50",
+        "P95",
+        "P99",
+        "BYTES →",
+        "BYTES ←",
+    ]);
+    for edge in &map.edges {
+        edges.add_row([
+            edge.src.to_string(),
+            edge.dst.to_string(),
+            edge.protocol.clone(),
+            edge.requests.to_string(),
+            edge.errors.to_string(),
+            latency(edge.latency_ms(0.5)),
+            latency(edge.latency_ms(0.95)),
+            latency(edge.latency_ms(0.99)),
+            bytes(edge.request_bytes),
+            bytes(edge.response_bytes),
+        ]);
+    }
+    right_align(&mut edges, 3..10);
+    let peers = map.peers();
+    let mut totals = table(&[
+        "PEER",
+        "KIND",
+        "REQ IN",
+        "REQ OUT",
+        "ERR IN",
+        "ERR OUT",
+        "BYTES IN",
+        "BYTES OUT",
+    ]);
+    for p in &peers {
+        totals.add_row([
+            p.peer.to_string(),
+            p.peer.kind.clone(),
+            p.requests_in.to_string(),
+            p.requests_out.to_string(),
+            p.errors_in.to_string(),
+            p.errors_out.to_string(),
+            bytes(p.bytes_in),
+            bytes(p.bytes_out),
+        ]);
+    }
+    right_align(&mut totals, 2..8);
+    format!(
+        "{edges}\n{totals}\n{} edges, {} peers (by {})\n",
+        map.edges.len(),
+        peers.len(),
+        map.by
+    )
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header);
+    table
+}
+
+fn right_align(table: &mut Table, columns: std::ops::Range<usize>) {
+    for index in columns {
+        if let Some(column) = table.column_mut(index) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+/// A latency in milliseconds, or `-` when nothing was answered.
+pub fn latency(ms: Option<f64>) -> String {
+    match ms {
+        Some(ms) if ms >= 100.0 => format!("{ms:.0}ms"),
+        Some(ms) => format!("{ms:.1}ms"),
+        None => "-".to_string(),
+    }
+}
+
+/// Bytes in B, KiB, MiB or GiB.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS.get(unit).copied().unwrap_or("TiB"))
+}

@@ -1,0 +1,506 @@
+//! The service map: who talks to whom over a window, per protocol, with requests, errors,
+//! latency quantiles and bytes, aggregated while streaming a query's entries.
+//!
+//! Memory is bounded by the number of distinct edges (one accumulator each, with a
+//! [`LatencySketch`] of at most a few kilobytes), never by the number of entries. Maps built on
+//! different nodes merge exactly ([`ServiceMap::merge`]): counts add and sketches merge.
+
+mod sketch;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+pub use sketch::{LatencySketch, RELATIVE_ERROR};
+
+use crate::entry::{Endpoint, Entry};
+use crate::error::StoreError;
+use crate::query::Query;
+use crate::store::Store;
+
+/// What one box of the map stands for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    /// Each pod (else service, else DNS name, else IP).
+    Pod,
+    /// Each owner workload (Deployment, StatefulSet, DaemonSet), else the pod.
+    #[default]
+    Workload,
+    /// Each service, else the workload, else the pod.
+    Service,
+    /// Each namespace.
+    Namespace,
+    /// Each capturing node: cluster endpoints (pods, services, nodes) fold into the node that saw them.
+    Node,
+}
+
+/// `--by` named something that is not a grouping.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot group the map by `{0}`: use pod, workload, service, namespace or node")]
+pub struct UnknownGroupBy(pub String);
+
+impl FromStr for GroupBy {
+    type Err = UnknownGroupBy;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pod" => Ok(GroupBy::Pod),
+            "workload" => Ok(GroupBy::Workload),
+            "service" => Ok(GroupBy::Service),
+            "namespace" => Ok(GroupBy::Namespace),
+            "node" => Ok(GroupBy::Node),
+            other => Err(UnknownGroupBy(other.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for GroupBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GroupBy::Pod => "pod",
+            GroupBy::Workload => "workload",
+            GroupBy::Service => "service",
+            GroupBy::Namespace => "namespace",
+            GroupBy::Node => "node",
+        })
+    }
+}
+
+/// One box of the map: a pod, workload, service, namespace or node, or an external peer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Peer {
+    /// Namespace, or "" (namespaces, nodes and external peers).
+    pub namespace: String,
+    /// The name: pod, workload, service, namespace or node name; an external peer's DNS name or IP.
+    pub name: String,
+    /// `Pod`, `Workload`, `Service`, `Namespace`, `Node` or `External`.
+    pub kind: String,
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.namespace.is_empty() {
+            f.write_str(&self.name)
+        } else {
+            write!(f, "{}/{}", self.namespace, self.name)
+        }
+    }
+}
+
+/// Traffic from one peer to another over one protocol.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Edge {
+    /// The side that sent the requests.
+    pub src: Peer,
+    /// The side that answered.
+    pub dst: Peer,
+    /// Protocol name (`http`, `grpc`, `dns`, …).
+    pub protocol: String,
+    /// Exchanges.
+    pub requests: u64,
+    /// Failed exchanges: HTTP status ≥ 500; a non-zero gRPC status, DNS rcode, Kafka error code or
+    /// Redis/Postgres error flag; or an exchange cut short (reset, timeout, unanswered).
+    pub errors: u64,
+    /// Request bytes (`request.size`, where the protocol reports it).
+    pub request_bytes: u64,
+    /// Response bytes (`response.size`, where the protocol reports it).
+    pub response_bytes: u64,
+    /// Latency of the answered exchanges (`elapsedTime`, ms).
+    pub latency: LatencySketch,
+}
+
+impl Edge {
+    /// Latency at quantile `q` in milliseconds (within [`RELATIVE_ERROR`]); `None` when nothing was answered.
+    pub fn latency_ms(&self, q: f64) -> Option<f64> {
+        self.latency.quantile(q)
+    }
+
+    fn merge(&mut self, other: &Edge) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.request_bytes += other.request_bytes;
+        self.response_bytes += other.response_bytes;
+        self.latency.merge(&other.latency);
+    }
+}
+
+/// A peer's totals over every edge it is an end of.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerTotals {
+    /// The peer.
+    pub peer: Peer,
+    /// Requests it answered.
+    pub requests_in: u64,
+    /// Requests it sent.
+    pub requests_out: u64,
+    /// Failed requests it answered.
+    pub errors_in: u64,
+    /// Failed requests it sent.
+    pub errors_out: u64,
+    /// Bytes it received (requests in, responses to its requests).
+    pub bytes_in: u64,
+    /// Bytes it sent (its requests, its responses).
+    pub bytes_out: u64,
+}
+
+/// Who talks to whom: edges sorted by (src, dst, protocol), and per-peer totals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceMap {
+    /// What a peer stands for.
+    pub by: GroupBy,
+    /// Edges, sorted by source, destination and protocol.
+    pub edges: Vec<Edge>,
+}
+
+impl ServiceMap {
+    /// An empty map grouped `by`.
+    pub fn new(by: GroupBy) -> Self {
+        ServiceMap {
+            by,
+            edges: Vec::new(),
+        }
+    }
+
+    /// Totals per peer, sorted by peer.
+    pub fn peers(&self) -> Vec<PeerTotals> {
+        let mut totals: BTreeMap<&Peer, PeerTotals> = BTreeMap::new();
+        for edge in &self.edges {
+            let src = totals.entry(&edge.src).or_insert_with(|| PeerTotals {
+                peer: edge.src.clone(),
+                ..PeerTotals::default()
+            });
+            src.requests_out += edge.requests;
+            src.errors_out += edge.errors;
+            src.bytes_out += edge.request_bytes;
+            src.bytes_in += edge.response_bytes;
+            let dst = totals.entry(&edge.dst).or_insert_with(|| PeerTotals {
+                peer: edge.dst.clone(),
+                ..PeerTotals::default()
+            });
+            dst.requests_in += edge.requests;
+            dst.errors_in += edge.errors;
+            dst.bytes_in += edge.request_bytes;
+            dst.bytes_out += edge.response_bytes;
+        }
+        totals.into_values().collect()
+    }
+
+    /// Adds `other`'s edges (a map of the same grouping built elsewhere, e.g. on another node).
+    pub fn merge(&mut self, other: &ServiceMap) {
+        let mut builder = MapBuilder::from_map(std::mem::take(self));
+        for edge in &other.edges {
+            builder
+                .edge(edge.src.clone(), edge.dst.clone(), &edge.protocol)
+                .merge(edge);
+        }
+        *self = builder.finish();
+    }
+}
+
+/// Accumulates entries into a [`ServiceMap`], one edge accumulator per (src, dst, protocol).
+#[derive(Debug, Clone, Default)]
+pub struct MapBuilder {
+    by: GroupBy,
+    edges: HashMap<(Peer, Peer, String), Edge>,
+}
+
+impl MapBuilder {
+    /// An empty map grouped `by`.
+    pub fn new(by: GroupBy) -> Self {
+        MapBuilder {
+            by,
+            edges: HashMap::new(),
+        }
+    }
+
+    fn from_map(map: ServiceMap) -> Self {
+        let edges = map
+            .edges
+            .into_iter()
+            .map(|e| ((e.src.clone(), e.dst.clone(), e.protocol.clone()), e))
+            .collect();
+        MapBuilder { by: map.by, edges }
+    }
+
+    fn edge(&mut self, src: Peer, dst: Peer, protocol: &str) -> &mut Edge {
+        match self.edges.entry((src, dst, protocol.to_string())) {
+            std::collections::hash_map::Entry::Occupied(edge) => edge.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let (src, dst, protocol) = slot.key().clone();
+                slot.insert(Edge {
+                    src,
+                    dst,
+                    protocol,
+                    ..Edge::default()
+                })
+            }
+        }
+    }
+
+    /// Counts one entry on its edge.
+    pub fn add(&mut self, entry: &Entry) {
+        let src = peer(&entry.src, self.by, &entry.node.name);
+        let dst = peer(&entry.dst, self.by, &entry.node.name);
+        let edge = self.edge(src, dst, &entry.protocol.name);
+        edge.requests += 1;
+        edge.errors += u64::from(failed(entry));
+        edge.request_bytes += size(&entry.request);
+        edge.response_bytes += size(&entry.response);
+        if !entry.response.is_empty() {
+            edge.latency.add(entry.elapsed_time);
+        }
+    }
+
+    /// The map, edges sorted by (src, dst, protocol).
+    pub fn finish(self) -> ServiceMap {
+        let mut edges: Vec<Edge> = self.edges.into_values().collect();
+        edges.sort_by(|a, b| (&a.src, &a.dst, &a.protocol).cmp(&(&b.src, &b.dst, &b.protocol)));
+        ServiceMap { by: self.by, edges }
+    }
+}
+
+impl Store {
+    /// The service map of the entries matching `q`, grouped `by`; streams the entries, so memory
+    /// grows with the number of edges only.
+    pub fn map(&self, q: &Query, by: GroupBy) -> Result<ServiceMap, StoreError> {
+        let mut builder = MapBuilder::new(by);
+        for entry in self.query(q)? {
+            builder.add(&entry?);
+        }
+        Ok(builder.finish())
+    }
+}
+
+/// The first non-empty of `names`.
+fn first<'a>(names: &[&'a str]) -> &'a str {
+    names.iter().copied().find(|n| !n.is_empty()).unwrap_or("")
+}
+
+/// The box `endpoint` belongs in when grouping `by`; `node` is the capturing node.
+fn peer(endpoint: &Endpoint, by: GroupBy, node: &str) -> Peer {
+    let external = endpoint.kind.is_empty() || endpoint.kind == "External";
+    if external {
+        return Peer {
+            namespace: String::new(),
+            name: first(&[&endpoint.name, &endpoint.ip]).to_string(),
+            kind: "External".into(),
+        };
+    }
+    let namespaced = |name: &str, kind: &str| Peer {
+        namespace: endpoint.namespace.clone(),
+        name: first(&[name, &endpoint.name, &endpoint.ip]).to_string(),
+        kind: if name.is_empty() {
+            endpoint.kind.clone()
+        } else {
+            kind.to_string()
+        },
+    };
+    match by {
+        GroupBy::Pod => namespaced(&endpoint.pod, "Pod"),
+        GroupBy::Workload => namespaced(&endpoint.workload, "Workload"),
+        GroupBy::Service => namespaced(first(&[&endpoint.service, &endpoint.workload]), "Service"),
+        GroupBy::Namespace if endpoint.namespace.is_empty() => namespaced("", ""),
+        GroupBy::Namespace => Peer {
+            namespace: String::new(),
+            name: endpoint.namespace.clone(),
+            kind: "Namespace".into(),
+        },
+        GroupBy::Node => Peer {
+            namespace: String::new(),
+            name: first(&[node, &endpoint.ip]).to_string(),
+            kind: "Node".into(),
+        },
+    }
+}
+
+/// Whether the exchange failed, by its protocol's rule (see [`Edge::errors`]).
+fn failed(entry: &Entry) -> bool {
+    if entry.error.is_some() {
+        return true;
+    }
+    let Some(status) = entry
+        .response
+        .get("status")
+        .and_then(serde_json::Value::as_i64)
+    else {
+        return false;
+    };
+    match entry.protocol.name.as_str() {
+        "http" => status >= 500,
+        _ => status != 0,
+    }
+}
+
+/// A message's `size` field, or 0.
+fn size(message: &crate::entry::Message) -> u64 {
+    message
+        .get("size")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{Node, Protocol};
+
+    fn pod(ip: &str, name: &str, workload: &str, service: &str) -> Endpoint {
+        Endpoint {
+            ip: ip.into(),
+            port: 80,
+            name: name.into(),
+            namespace: "shop".into(),
+            kind: "Pod".into(),
+            pod: name.into(),
+            service: service.into(),
+            workload: workload.into(),
+            ..Endpoint::default()
+        }
+    }
+
+    fn exchange(src: Endpoint, dst: Endpoint, protocol: &str, status: i64, ms: f64) -> Entry {
+        let mut response = crate::entry::Message::new();
+        response.insert("status".into(), status.into());
+        response.insert("size".into(), 100.into());
+        let mut request = crate::entry::Message::new();
+        request.insert("size".into(), 10.into());
+        Entry {
+            node: Node {
+                name: "worker-1".into(),
+                ip: String::new(),
+            },
+            src,
+            dst,
+            protocol: Protocol {
+                name: protocol.into(),
+                version: String::new(),
+            },
+            request,
+            response,
+            elapsed_time: ms,
+            ..Entry::default()
+        }
+    }
+
+    #[test]
+    fn edges_count_requests_errors_bytes_per_protocol() {
+        let client = pod("10.0.0.1", "checkout-1", "checkout", "");
+        let web = pod("10.0.0.2", "web-1", "web", "web");
+        let mut b = MapBuilder::new(GroupBy::Workload);
+        b.add(&exchange(client.clone(), web.clone(), "http", 200, 2.0));
+        b.add(&exchange(client.clone(), web.clone(), "http", 503, 4.0));
+        b.add(&exchange(client.clone(), web.clone(), "http", 404, 6.0));
+        b.add(&exchange(client.clone(), web, "grpc", 5, 1.0));
+        let map = b.finish();
+        assert_eq!(map.edges.len(), 2);
+        let http = map
+            .edges
+            .iter()
+            .find(|e| e.protocol == "http")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            (http.src.to_string(), http.dst.to_string()),
+            ("shop/checkout".into(), "shop/web".into())
+        );
+        assert_eq!(
+            (
+                http.requests,
+                http.errors,
+                http.request_bytes,
+                http.response_bytes
+            ),
+            (3, 1, 30, 300)
+        );
+        let p50 = http.latency_ms(0.5).unwrap_or_default();
+        assert!((p50 - 4.0).abs() <= 4.0 * RELATIVE_ERROR, "{p50}");
+        let grpc = map
+            .edges
+            .iter()
+            .find(|e| e.protocol == "grpc")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(grpc.errors, 1, "gRPC status 5 is an error");
+        let peers = map.peers();
+        let web_totals = peers
+            .iter()
+            .find(|p| p.peer.name == "web")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            (
+                web_totals.requests_in,
+                web_totals.errors_in,
+                web_totals.bytes_out
+            ),
+            (4, 2, 400)
+        );
+    }
+
+    #[test]
+    fn external_peers_show_dns_name_or_ip_and_maps_merge() {
+        let client = pod("10.0.0.1", "checkout-1", "checkout", "");
+        let named = Endpoint {
+            ip: "93.184.216.34".into(),
+            name: "example.com".into(),
+            kind: "External".into(),
+            ..Endpoint::default()
+        };
+        let bare = Endpoint {
+            ip: "1.1.1.1".into(),
+            ..Endpoint::default()
+        };
+        let mut a = MapBuilder::new(GroupBy::Namespace);
+        a.add(&exchange(client.clone(), named, "tls", 0, 1.0));
+        let mut b = MapBuilder::new(GroupBy::Namespace);
+        b.add(&exchange(client.clone(), bare.clone(), "dns", 3, 1.0));
+        b.add(&exchange(client, bare, "dns", 0, 1.0));
+        let mut map = a.finish();
+        map.merge(&b.finish());
+        let names: Vec<(String, String, u64, u64)> = map
+            .edges
+            .iter()
+            .map(|e| (e.src.to_string(), e.dst.to_string(), e.requests, e.errors))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("shop".into(), "1.1.1.1".into(), 2, 1),
+                ("shop".into(), "example.com".into(), 1, 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn edges_come_sorted_whatever_order_the_entries_came_in() {
+        let client = pod("10.0.0.1", "checkout-1", "checkout", "");
+        let mut b = MapBuilder::new(GroupBy::Pod);
+        for n in (0..40).rev() {
+            let dst = Endpoint { ip: format!("192.0.2.{n}"), ..Endpoint::default() };
+            b.add(&exchange(client.clone(), dst, "http", 200, 1.0));
+        }
+        let names: Vec<String> = b.finish().edges.iter().map(|e| e.dst.name.clone()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+    }
+
+    #[test]
+    fn group_by_parses_and_says_what_is_allowed() {
+        assert_eq!("service".parse::<GroupBy>(), Ok(GroupBy::Service));
+        let err = "team"
+            .parse::<GroupBy>()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("pod, workload, service, namespace or node"),
+            "{err}"
+        );
+    }
+}
