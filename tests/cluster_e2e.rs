@@ -2,61 +2,9 @@
 //! capture on the node's bridge, then query, export and status as a user runs them.
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::util::{binary, query_json, run_ok, shark, text, tshark, workspace};
-
-/// The cluster of `tests/cluster/up.sh`, torn down when dropped.
-struct Cluster {
-    prefix: String,
-    dir: tempfile::TempDir,
-}
-
-impl Cluster {
-    fn up() -> Self {
-        assert_eq!(effective_uid(), 0, "the end-to-end cluster needs root (network namespaces); CI runs as root");
-        let prefix = format!("sk{}", std::process::id() % 100_000);
-        let dir = tempfile::tempdir().expect("temp dir");
-        let cluster = Cluster { prefix, dir };
-        run_ok(cluster.script("up.sh").arg(cluster.dir.path()));
-        cluster
-    }
-
-    fn script(&self, name: &str) -> Command {
-        let mut cmd = Command::new("bash");
-        cmd.arg(workspace().join("tests/cluster").join(name)).env("SHARK_CLUSTER", &self.prefix);
-        cmd
-    }
-
-    fn identities(&self) -> PathBuf {
-        self.dir.path().join("identities.yaml")
-    }
-
-    /// A command run inside the node's network namespace.
-    fn on_node(&self, program: &Path) -> Command {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &format!("{}-node", self.prefix)]).arg(program);
-        cmd
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = self.script("down.sh").status();
-    }
-}
-
-/// The effective user id, read without unsafe code.
-fn effective_uid() -> u32 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|uid| uid.parse().ok())
-        .unwrap_or(u32::MAX)
-}
+use crate::util::{Cluster, binary, query_json, run_ok, shark, text, tshark};
 
 /// One request the traffic script made, as it should appear in the index.
 struct Expected {
@@ -100,10 +48,10 @@ fn matches(entry: &serde_json::Value, want: &Expected) -> bool {
 
 #[test]
 fn live_capture_on_the_node_bridge_names_every_request_and_exports_its_packets() {
-    let cluster = Cluster::up();
+    let cluster = Cluster::up("sk");
     let store = tempfile::tempdir().expect("temp dir");
     let mut capture = cluster
-        .on_node(&binary("kubectl-shark"))
+        .exec("node", &binary("kubectl-shark"))
         .args(["capture", "--local", "-i", "br0", "--node", "node-1", "--duration", "60s", "--store"])
         .arg(store.path())
         .arg("--identities")

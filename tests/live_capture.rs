@@ -51,7 +51,7 @@ fn capture_local_on_loopback_with_a_bpf_filter_keeps_only_that_traffic() {
     let server = HttpServer::start();
     let store = tempfile::tempdir().expect("temp dir");
     let bpf = format!("tcp port {}", server.port);
-    let mut capture = shark()
+    let capture = shark()
         .args(["capture", "--local", "-i", "lo", "--node", "laptop", "--bpf", &bpf, "--duration", "30s", "--store"])
         .arg(store.path())
         .stderr(Stdio::piped())

@@ -9,48 +9,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    AgentProcess, TOKEN, binary, fixture, import, query_json, run_ok, shark, text, tshark,
-    workspace,
+    AgentProcess, Cluster, TOKEN, binary, fixture, import, query_json, run_ok, shark, text, tshark,
 };
-
-/// The cluster of `tests/cluster/up.sh` under its own prefix, torn down when dropped.
-struct Cluster {
-    prefix: String,
-    dir: tempfile::TempDir,
-}
-
-impl Cluster {
-    fn up() -> Self {
-        let prefix = format!("mfr{}", std::process::id() % 100_000);
-        let cluster = Cluster {
-            prefix,
-            dir: tempfile::tempdir().expect("temp dir"),
-        };
-        run_ok(cluster.script("up.sh").arg(cluster.dir.path()));
-        cluster
-    }
-
-    fn script(&self, name: &str) -> Command {
-        let mut cmd = Command::new("bash");
-        cmd.arg(workspace().join("tests/cluster").join(name))
-            .env("SHARK_CLUSTER", &self.prefix);
-        cmd
-    }
-
-    /// A command run inside pod `pod`'s (or the node's) network namespace.
-    fn exec(&self, pod: &str, program: &Path) -> Command {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &format!("{}-{pod}", self.prefix)])
-            .arg(program);
-        cmd
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = self.script("down.sh").status();
-    }
-}
 
 const CLIENT: &str = "checkout-5c8d7-zz9yx";
 const WEB: &str = "web-6d4cf56db6-x7k2p";
@@ -123,9 +83,9 @@ fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
 
 #[test]
 fn the_namespace_cluster_maps_follows_and_replays_what_its_pods_did() {
-    let cluster = Cluster::up();
+    let cluster = Cluster::up("mfr");
     let store = tempfile::tempdir().expect("temp dir");
-    let identities: PathBuf = cluster.dir.path().join("identities.yaml");
+    let identities: PathBuf = cluster.identities();
     // The node's agent captures on the bridge and serves its store (on the node's loopback).
     let mut agent = cluster
         .exec("node", &binary("shark-agent"))

@@ -187,3 +187,59 @@ pub fn summary(e: &serde_json::Value) -> String {
         text(&e["response"]["status"])
     )
 }
+
+/// The cluster of `tests/cluster/up.sh` (network namespaces with real servers), torn down when
+/// dropped. Each test picks its own `stem`, so tests running at once get separate namespaces.
+pub struct Cluster {
+    prefix: String,
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Brings the cluster up under the namespace prefix `<stem><pid>`.
+    pub fn up(stem: &str) -> Self {
+        assert_eq!(effective_uid(), 0, "the end-to-end cluster needs root (network namespaces); CI runs as root");
+        let cluster = Cluster {
+            prefix: format!("{stem}{}", std::process::id() % 100_000),
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        run_ok(cluster.script("up.sh").arg(cluster.dir.path()));
+        cluster
+    }
+
+    /// One of the cluster scripts (`up.sh`, `traffic.sh`, `down.sh`) for this cluster.
+    pub fn script(&self, name: &str) -> Command {
+        let mut cmd = Command::new("bash");
+        cmd.arg(workspace().join("tests/cluster").join(name)).env("SHARK_CLUSTER", &self.prefix);
+        cmd
+    }
+
+    /// The identities file describing the cluster's pods.
+    pub fn identities(&self) -> PathBuf {
+        self.dir.path().join("identities.yaml")
+    }
+
+    /// A command run inside `ns`'s network namespace: a pod (`client`, `web`, …) or `node`.
+    pub fn exec(&self, ns: &str, program: &Path) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &format!("{}-{ns}", self.prefix)]).arg(program);
+        cmd
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.script("down.sh").status();
+    }
+}
+
+/// The effective user id, read from /proc (no unsafe code).
+fn effective_uid() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|uid| uid.parse().ok())
+        .unwrap_or(u32::MAX)
+}
