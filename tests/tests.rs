@@ -7,6 +7,7 @@ mod bad_input;
 mod cluster_e2e;
 mod fanout;
 mod import_http;
+mod krew;
 mod kubernetes;
 mod live_capture;
 mod map_follow_replay;
