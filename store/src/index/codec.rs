@@ -1,13 +1,16 @@
-//! How entries are kept in the index: besides the pushdown columns, each entry's JSON goes into a
-//! block of consecutive entries compressed together with LZ4, so what repeats between entries
-//! (field names, headers) is stored about once per block. Node and endpoints are stored as ids of
-//! [`parts`](super::parts), with the ports kept in the entry.
+//! How entries are kept in the index: besides the pushdown columns, each entry goes into a block of
+//! consecutive entries compressed together with LZ4, so what repeats between entries (header names,
+//! protocol names) is stored about once per block. Node and endpoints are stored as ids of
+//! [`parts`](super::parts), with the ports kept in the entry. Entries are encoded in the compact
+//! [`binary`] form (format 2, written since schema version 3); blocks of JSON entries (format 1)
+//! written by older builds are still read.
 
 use std::path::Path;
 
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use super::binary;
 use super::parts::Parts;
 use crate::entry::{Entry, Message, PacketSpan, Protocol};
 use crate::error::StoreError;
@@ -20,28 +23,8 @@ pub(crate) struct PartIds {
     pub dst: i64,
 }
 
-/// An entry as a block stores it (written).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StoredRef<'a> {
-    id: u64,
-    timestamp: i64,
-    elapsed_time: f64,
-    node: i64,
-    src: i64,
-    src_port: u16,
-    dst: i64,
-    dst_port: u16,
-    protocol: &'a Protocol,
-    request: &'a Message,
-    response: &'a Message,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: &'a Option<String>,
-    stream: u64,
-    packets: PacketSpan,
-}
-
-/// An entry as a block stores it (read back).
+/// An entry as a block stores it, its identities as [`parts`](super::parts) ids. Format-1 blocks
+/// (indexes before schema version 3) keep it as JSON, with these field names.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Stored {
@@ -65,9 +48,14 @@ struct Stored {
 }
 
 /// Entries per block: large enough to share repeats, small enough to decode one entry quickly.
-pub(crate) const BLOCK_ENTRIES: usize = 64;
+pub(crate) const BLOCK_ENTRIES: usize = 128;
 
-/// A block being filled: entries `first_id`, `first_id + 1`, … as length-prefixed JSON.
+/// How a format-2 block's data begins. A format-1 block begins with its uncompressed size as four
+/// little-endian bytes, whose last byte is 0xFF only past 4 GB, far beyond any block.
+const BINARY_MAGIC: [u8; 4] = *b"SKB\xff";
+
+/// A block being filled: the first entry's timestamp, then entries `first_id`, `first_id + 1`, …,
+/// each as a little-endian u32 length and its [`binary`] encoding.
 #[derive(Debug, Default)]
 pub(crate) struct BlockBuilder {
     /// Id of its first entry.
@@ -76,6 +64,8 @@ pub(crate) struct BlockBuilder {
     pub max_ts: i64,
     /// Entries in it.
     pub len: usize,
+    /// Timestamp of its first entry; the others are stored as the difference from it.
+    first_ts: i64,
     buf: Vec<u8>,
 }
 
@@ -85,58 +75,76 @@ impl BlockBuilder {
         self.len == 0 || (self.len < BLOCK_ENTRIES && id == self.first_id + self.len as i64)
     }
 
-    /// Appends `entry` (its id assigned, its identities `parts`), serialised straight into the block.
+    /// Appends `entry` (its id assigned, its identities `parts`), encoded straight into the block.
     pub fn push(&mut self, entry: &Entry, parts: PartIds) {
-        let id = entry.id as i64;
         if self.len == 0 {
-            self.first_id = id;
+            self.first_id = entry.id as i64;
             self.max_ts = entry.timestamp;
+            self.first_ts = entry.timestamp;
+            binary::put_i64(&mut self.buf, entry.timestamp);
         }
         self.max_ts = self.max_ts.max(entry.timestamp);
         self.len += 1;
         let at = self.buf.len();
-        self.buf.extend_from_slice(&[0; 4]);
-        // Serialising plain data into a Vec cannot fail: every map key is a string.
-        let stored = StoredRef {
-            id: entry.id,
-            timestamp: entry.timestamp,
-            elapsed_time: entry.elapsed_time,
-            node: parts.node,
-            src: parts.src,
-            src_port: entry.src.port,
-            dst: parts.dst,
-            dst_port: entry.dst.port,
-            protocol: &entry.protocol,
-            request: &entry.request,
-            response: &entry.response,
-            error: &entry.error,
-            stream: entry.stream,
-            packets: entry.packets,
-        };
-        let _ = serde_json::to_writer(&mut self.buf, &stored);
-        let len = (self.buf.len() - at - 4) as u32;
-        if let Some(prefix) = self.buf.get_mut(at..at + 4) {
+        let out = &mut self.buf;
+        out.extend_from_slice(&[0; 4]);
+        binary::put_i64(out, entry.timestamp.wrapping_sub(self.first_ts));
+        binary::put_f64(out, entry.elapsed_time);
+        binary::put_i64(out, parts.node);
+        binary::put_i64(out, parts.src);
+        binary::put_u64(out, entry.src.port.into());
+        binary::put_i64(out, parts.dst);
+        binary::put_u64(out, entry.dst.port.into());
+        binary::put_str(out, &entry.protocol.name);
+        binary::put_str(out, &entry.protocol.version);
+        binary::put_map(out, &entry.request);
+        binary::put_map(out, &entry.response);
+        match &entry.error {
+            Some(error) => {
+                out.push(1);
+                binary::put_str(out, error);
+            }
+            None => out.push(0),
+        }
+        binary::put_u64(out, entry.stream);
+        binary::put_u64(out, entry.packets.first);
+        binary::put_u64(out, entry.packets.last.wrapping_sub(entry.packets.first));
+        let len = (out.len() - at - 4) as u32;
+        if let Some(prefix) = out.get_mut(at..at + 4) {
             prefix.copy_from_slice(&len.to_le_bytes());
         }
     }
 
-    /// The block's entries, not yet compressed; the builder is empty afterwards.
+    /// The block's entries, not yet compressed; the builder is empty afterwards, its buffer sized
+    /// for a block like this one.
     pub fn take(&mut self) -> Vec<u8> {
         self.len = 0;
-        std::mem::take(&mut self.buf)
+        let capacity = self.buf.len();
+        std::mem::replace(&mut self.buf, Vec::with_capacity(capacity))
     }
 }
 
 /// Compresses what [`BlockBuilder::take`] returned, for the `blocks` table.
 pub(crate) fn compress(raw: &[u8]) -> Vec<u8> {
-    lz4_flex::compress_prepend_size(raw)
+    let mut data = BINARY_MAGIC.to_vec();
+    data.extend_from_slice(&lz4_flex::compress_prepend_size(raw));
+    data
+}
+
+/// How a block's entries are encoded.
+enum Format {
+    /// Format 1: JSON text each.
+    Json,
+    /// Format 2: [`binary`], timestamps after the first as differences from it.
+    Binary { first_ts: i64 },
 }
 
 /// A decompressed block.
 pub(crate) struct Block {
     first_id: i64,
+    format: Format,
     raw: Vec<u8>,
-    /// (start, end) of each entry's JSON in `raw`.
+    /// (start, end) of each entry's encoding in `raw`.
     spans: Vec<(usize, usize)>,
 }
 
@@ -148,10 +156,24 @@ impl Block {
             id: first_id,
             reason,
         };
-        let raw = lz4_flex::decompress_size_prepended(data)
+        let binary = data.get(..BINARY_MAGIC.len()) == Some(&BINARY_MAGIC[..]);
+        let compressed = if binary {
+            data.get(BINARY_MAGIC.len()..).unwrap_or_default()
+        } else {
+            data
+        };
+        let raw = lz4_flex::decompress_size_prepended(compressed)
             .map_err(|e| corrupt(format!("block {block}: {e}")))?;
+        let (format, mut at) = if binary {
+            let mut header = binary::Reader::new(&raw);
+            let first_ts = header
+                .i64()
+                .map_err(|e| corrupt(format!("block {block}: {e}")))?;
+            (Format::Binary { first_ts }, raw.len() - header.remaining())
+        } else {
+            (Format::Json, 0)
+        };
         let mut spans = Vec::new();
-        let mut at = 0usize;
         while let Some(len) = raw.get(at..at + 4) {
             let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
             let start = at + 4;
@@ -163,6 +185,7 @@ impl Block {
         }
         Ok(Block {
             first_id,
+            format,
             raw,
             spans,
         })
@@ -187,8 +210,11 @@ impl Block {
             .spans
             .get(index)
             .ok_or_else(|| corrupt("not in its block".into()))?;
-        let json = self.raw.get(start..end).unwrap_or_default();
-        let s: Stored = serde_json::from_slice(json).map_err(|e| corrupt(e.to_string()))?;
+        let bytes = self.raw.get(start..end).unwrap_or_default();
+        let s = match self.format {
+            Format::Json => serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?,
+            Format::Binary { first_ts } => read_binary(bytes, id, first_ts).map_err(corrupt)?,
+        };
         Ok(Entry {
             id: s.id,
             timestamp: s.timestamp,
@@ -204,6 +230,51 @@ impl Block {
             packets: s.packets,
         })
     }
+}
+
+/// Reads what [`BlockBuilder::push`] wrote for entry `id` of a block starting at `first_ts`.
+fn read_binary(bytes: &[u8], id: i64, first_ts: i64) -> Result<Stored, String> {
+    let mut r = binary::Reader::new(bytes);
+    let timestamp = first_ts.wrapping_add(r.i64()?);
+    let elapsed_time = r.f64()?;
+    let node = r.i64()?;
+    let src = r.i64()?;
+    let src_port = r.small()?;
+    let dst = r.i64()?;
+    let dst_port = r.small()?;
+    let protocol = Protocol {
+        name: r.string()?,
+        version: r.string()?,
+    };
+    let request = r.map()?;
+    let response = r.map()?;
+    let error = match r.small::<u8>()? {
+        0 => None,
+        1 => Some(r.string()?),
+        other => return Err(format!("error flag {other}")),
+    };
+    let stream = r.u64()?;
+    let first = r.u64()?;
+    let last = first.wrapping_add(r.u64()?);
+    if !r.is_empty() {
+        return Err("trailing bytes".into());
+    }
+    Ok(Stored {
+        id: id as u64,
+        timestamp,
+        elapsed_time,
+        node,
+        src,
+        src_port,
+        dst,
+        dst_port,
+        protocol,
+        request,
+        response,
+        error,
+        stream,
+        packets: PacketSpan { first, last },
+    })
 }
 
 /// `request.method` when it is text.
@@ -246,6 +317,18 @@ mod tests {
         other.id = 10;
         other.timestamp += 5;
         other.src.port = 40_001;
+        other.elapsed_time = 0.3;
+        other.protocol = Protocol {
+            name: "http".into(),
+            version: "1.1".into(),
+        };
+        other.request.insert(
+            "headers".into(),
+            serde_json::json!({"Accept": ["a", "b"], "X-Retry": -2, "Ratio": 0.5, "None": null}),
+        );
+        other.error = Some("connection reset".into());
+        other.stream = u64::MAX;
+        other.packets = PacketSpan { first: 7, last: 9 };
         let ids = |i: &mut super::super::parts::Interner, e: &Entry| PartIds {
             node: i.id(&e.node),
             src: i.id(&super::super::parts::EndpointKey::from(&e.src)),
@@ -282,5 +365,36 @@ mod tests {
         ));
         assert_eq!((method(&entry), status(&entry)), (Some("GET"), Some(503)));
         assert!(Block::decode(Path::new("i"), 1, 9, b"junk").is_err());
+    }
+
+    #[test]
+    fn json_blocks_from_older_builds_still_read() {
+        // A block as format 1 wrote it: each entry's JSON after its length, compressed as is.
+        let json = br#"{"id":5,"timestamp":1700000000000000000,"elapsedTime":1.5,"node":1,"src":2,"srcPort":40000,"dst":3,"dstPort":53,"protocol":{"name":"dns","version":""},"request":{"questions":[{"name":"a.b","type":"A"}]},"response":{"rcode":0},"error":"timeout","stream":4,"packets":{"first":10,"last":11}}"#;
+        let mut raw = (json.len() as u32).to_le_bytes().to_vec();
+        raw.extend_from_slice(json);
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            r#"CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL);
+               INSERT INTO parts VALUES (1, '{"name":"worker-1","ip":""}'),
+               (2, '{"ip":"10.0.0.1","name":"","namespace":"","kind":"","pod":"","service":"","workload":""}'),
+               (3, '{"ip":"10.0.0.2","name":"dns","namespace":"","kind":"","pod":"","service":"","workload":""}');"#,
+        )
+        .unwrap();
+        let block =
+            Block::decode(Path::new("i"), 1, 5, &lz4_flex::compress_prepend_size(&raw)).unwrap();
+        let entry = block
+            .entry(Path::new("i"), 5, &conn, &mut Parts::new(Path::new("i")))
+            .unwrap();
+        let expected: Entry = serde_json::from_value(serde_json::json!({
+            "id": 5, "timestamp": 1_700_000_000_000_000_000_i64, "elapsedTime": 1.5,
+            "node": {"name": "worker-1"}, "src": {"ip": "10.0.0.1", "port": 40000},
+            "dst": {"ip": "10.0.0.2", "port": 53, "name": "dns"},
+            "protocol": {"name": "dns", "version": ""},
+            "request": {"questions": [{"name": "a.b", "type": "A"}]}, "response": {"rcode": 0},
+            "error": "timeout", "stream": 4, "packets": {"first": 10, "last": 11},
+        }))
+        .unwrap();
+        assert_eq!(entry, expected);
     }
 }

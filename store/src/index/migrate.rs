@@ -32,6 +32,9 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX flows_by_segment ON flows (seq);",
     // Version 2: node and endpoint identities stored once, referenced by id from stored entries.
     "CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL);",
+    // Version 3: new blocks hold their entries in a binary encoding (see `codec`), which older
+    // builds cannot read; blocks written before stay JSON and are still read. No table changes.
+    "-- blocks in format 2",
 ];
 
 /// The schema version this build writes.

@@ -9,6 +9,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{SqlContext, StoreError};
 
 pub(crate) mod batch;
+mod binary;
 pub(crate) mod codec;
 pub(crate) mod locations;
 mod migrate;
