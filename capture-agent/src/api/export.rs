@@ -4,31 +4,22 @@ use std::io::Write;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use shark_store::Store;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::ApiState;
-use super::request::parse;
+use super::request::open_window;
 
 /// Bytes per chunk sent to the connection.
 const CHUNK: usize = 64 << 10;
 
 /// Streams a classic PCAP (`application/vnd.tcpdump.pcap`).
 pub async fn export(State(state): State<ApiState>, body: Bytes) -> Response {
-    let request = match parse(&body) {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
-    let query = match request.to_query() {
-        Ok(q) => q,
-        Err(e) => return e.into_response(),
-    };
-    let store = match Store::open(&state.inner.store_root) {
-        Ok(s) => s,
-        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
+    let (request, query, store) = match open_window(&state, &body) {
+        Ok(opened) => opened,
+        Err(response) => return response,
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let whole_flows = request.whole_flows;

@@ -48,3 +48,17 @@ impl WindowRequest {
         Ok(Query { from: self.from, to: self.to, filter, limit: self.limit })
     }
 }
+
+/// What query and export both start from: the parsed request, its store query, and the store
+/// opened for reading; or the error response to send (400 for the request, 503 for the store).
+pub fn open_window(
+    state: &super::ApiState,
+    body: &[u8],
+) -> Result<(WindowRequest, Query, shark_store::Store), axum::response::Response> {
+    use axum::response::IntoResponse;
+    let request = parse(body).map_err(IntoResponse::into_response)?;
+    let query = request.to_query().map_err(IntoResponse::into_response)?;
+    let store = shark_store::Store::open(&state.inner.store_root)
+        .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response())?;
+    Ok((request, query, store))
+}

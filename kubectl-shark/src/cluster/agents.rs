@@ -115,7 +115,8 @@ impl Agents {
         self.call(agent, http::Method::GET, path, Vec::new()).await
     }
 
-    async fn call(&self, agent: &Agent, method: http::Method, path: &str, body: Vec<u8>) -> Result<impl AsyncBufRead + use<>, String> {
+    /// Sends `method path` with `body` to `agent` and returns the response body to read as it streams.
+    pub async fn call(&self, agent: &Agent, method: http::Method, path: &str, body: Vec<u8>) -> Result<impl AsyncBufRead + use<>, String> {
         let request = Request::builder()
             .method(method)
             .uri(format!("{}{path}", agent.prefix))

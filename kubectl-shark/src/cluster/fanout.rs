@@ -12,7 +12,7 @@ use futures::{AsyncBufReadExt, StreamExt};
 use shark_store::Entry;
 use tokio::sync::mpsc;
 
-use super::agents::Agents;
+use super::agents::{Agent, Agents};
 
 /// Entries buffered per agent between its reader and the merge.
 const PER_AGENT_BUFFER: usize = 256;
@@ -38,27 +38,9 @@ pub async fn query_all(
     for agent in &agents.list {
         let (tx, rx) = mpsc::channel::<Result<Entry, String>>(PER_AGENT_BUFFER);
         receivers.push((agent.node.clone(), rx));
-        let (agents, agent, request) = (agents.clone(), agent.clone(), request.clone());
+        let (agents, agent, ask) = (agents.clone(), agent.clone(), Ask::Post("/v1/query", request.clone()));
         tokio::spawn(async move {
-            let stream = match agents.post(&agent, "/v1/query", &request).await {
-                Ok(stream) => stream,
-                Err(reason) => {
-                    let _ = tx.send(Err(reason)).await;
-                    return;
-                }
-            };
-            let mut lines = stream.lines();
-            while let Some(line) = lines.next().await {
-                let item = match line {
-                    Ok(line) if line.trim().is_empty() => continue,
-                    Ok(line) => parse_line(&line),
-                    Err(e) => Err(format!("connection lost: {e}")),
-                };
-                let failed = item.is_err();
-                if tx.send(item).await.is_err() || failed {
-                    return;
-                }
-            }
+            read_agent(&agents, &agent, &ask, &tx, |item| item).await;
         });
     }
     let mut failures = Vec::new();
@@ -67,7 +49,7 @@ pub async fn query_all(
         pull(index, node, rx, &mut heap, &mut failures).await;
     }
     let mut emitted = 0usize;
-    while let Some(Reverse(Head { index, entry, .. })) = heap.pop() {
+    while let Some(Reverse(Head { index, item: entry, .. })) = heap.pop() {
         if limit.is_some_and(|l| emitted >= l) {
             break;
         }
@@ -80,27 +62,74 @@ pub async fn query_all(
     Ok(failures)
 }
 
-/// One agent's next entry, ordered by timestamp then agent for the merge.
-struct Head {
-    timestamp: i64,
-    index: usize,
-    entry: Entry,
+/// What to ask an agent for.
+pub enum Ask {
+    /// `POST path` with a JSON body.
+    Post(&'static str, serde_json::Value),
+    /// `GET path` (with its query string).
+    Get(String),
 }
 
-impl PartialEq for Head {
-    fn eq(&self, other: &Self) -> bool {
-        (self.timestamp, self.index) == (other.timestamp, other.index)
+/// Reads one agent's NDJSON answer to `ask`, sending each entry (as `wrap` makes it) to `tx` as it
+/// arrives; a failure (unreachable, cut short, unreadable) is sent last. Stops early when nobody
+/// listens any more.
+pub async fn read_agent<T>(
+    agents: &Agents,
+    agent: &Agent,
+    ask: &Ask,
+    tx: &mpsc::Sender<T>,
+    wrap: impl Fn(Result<Entry, String>) -> T,
+) {
+    let answer = match ask {
+        Ask::Post(path, body) => agents.call(agent, http::Method::POST, path, body.to_string().into_bytes()).await,
+        Ask::Get(path) => agents.call(agent, http::Method::GET, path, Vec::new()).await,
+    };
+    let stream = match answer {
+        Ok(stream) => stream,
+        Err(reason) => {
+            let _ = tx.send(wrap(Err(reason))).await;
+            return;
+        }
+    };
+    let mut lines = stream.lines();
+    while let Some(line) = lines.next().await {
+        let item = match line {
+            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) => parse_line(&line),
+            Err(e) => Err(format!("connection lost: {e}")),
+        };
+        let failed = item.is_err();
+        if tx.send(wrap(item)).await.is_err() || failed {
+            return;
+        }
     }
 }
-impl Eq for Head {}
-impl PartialOrd for Head {
+
+/// The head of one of several time-ordered sources in a k-way merge: ordered by `key`, then by
+/// source, so equal keys keep a stable order.
+pub struct Head<K, T> {
+    /// The sort key (a timestamp).
+    pub key: K,
+    /// Which source it came from.
+    pub index: usize,
+    /// The item itself.
+    pub item: T,
+}
+
+impl<K: Ord, T> PartialEq for Head<K, T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl<K: Ord, T> Eq for Head<K, T> {}
+impl<K: Ord, T> PartialOrd for Head<K, T> {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Head {
+impl<K: Ord, T> Ord for Head<K, T> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.timestamp, self.index).cmp(&(other.timestamp, other.index))
+        (&self.key, self.index).cmp(&(&other.key, other.index))
     }
 }
 
@@ -109,18 +138,18 @@ async fn pull(
     index: usize,
     node: &str,
     rx: &mut mpsc::Receiver<Result<Entry, String>>,
-    heap: &mut BinaryHeap<Reverse<Head>>,
+    heap: &mut BinaryHeap<Reverse<Head<i64, Entry>>>,
     failures: &mut Vec<NodeFailure>,
 ) {
     match rx.recv().await {
-        Some(Ok(entry)) => heap.push(Reverse(Head { timestamp: entry.timestamp, index, entry })),
+        Some(Ok(entry)) => heap.push(Reverse(Head { key: entry.timestamp, index, item: entry })),
         Some(Err(reason)) => failures.push(NodeFailure { node: node.to_string(), reason }),
         None => {}
     }
 }
 
 /// An NDJSON line: an entry, or the agent's `{"streamError": …}` saying its answer was cut short.
-fn parse_line(line: &str) -> Result<Entry, String> {
+pub fn parse_line(line: &str) -> Result<Entry, String> {
     let value: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("unreadable answer: {e}"))?;
     if let Some(error) = value.get("streamError").and_then(|e| e.as_str()) {
         return Err(error.to_string());

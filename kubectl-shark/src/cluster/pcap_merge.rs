@@ -15,7 +15,7 @@ use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader, PcapWriter};
 use pcap_file::TsResolution;
 
 use super::agents::Agents;
-use super::fanout::NodeFailure;
+use super::fanout::{Head, NodeFailure};
 
 /// Asks every agent's `/v1/export` with `request` and writes one merged PCAP to `out`.
 /// Returns the packets written and the nodes that failed.
@@ -58,41 +58,17 @@ async fn spool(agents: &Agents, agent: &super::agents::Agent, request: &serde_js
     Ok(file)
 }
 
-/// The next packet of one spooled export, ordered by timestamp then node for the merge.
-struct Head {
-    timestamp: std::time::Duration,
-    node: usize,
-    packet: PcapPacket<'static>,
-}
-
-impl PartialEq for Head {
-    fn eq(&self, other: &Self) -> bool {
-        (self.timestamp, self.node) == (other.timestamp, other.node)
-    }
-}
-impl Eq for Head {}
-impl PartialOrd for Head {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Head {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.timestamp, self.node).cmp(&(other.timestamp, other.node))
-    }
-}
-
 /// K-way merge of spooled PCAPs of one link type into `out` (nanosecond classic PCAP); returns packets written.
 fn merge(mut readers: Vec<PcapReader<BufReader<File>>>, datalink: pcap_file::DataLink, out: &mut dyn Write) -> anyhow::Result<u64> {
     let header = PcapHeader { datalink, ts_resolution: TsResolution::NanoSecond, ..PcapHeader::default() };
     let mut writer = PcapWriter::with_header(out, header)?;
     let mut heap = BinaryHeap::new();
-    let next = |node: usize, readers: &mut Vec<PcapReader<BufReader<File>>>| -> anyhow::Result<Option<Head>> {
+    let next = |node: usize, readers: &mut Vec<PcapReader<BufReader<File>>>| -> anyhow::Result<Option<Head<std::time::Duration, PcapPacket<'static>>>> {
         let Some(reader) = readers.get_mut(node) else { return Ok(None) };
         match reader.next_packet() {
             Some(packet) => {
                 let packet = packet?.into_owned();
-                Ok(Some(Head { timestamp: packet.timestamp, node, packet }))
+                Ok(Some(Head { key: packet.timestamp, index: node, item: packet }))
             }
             None => Ok(None),
         }
@@ -104,9 +80,9 @@ fn merge(mut readers: Vec<PcapReader<BufReader<File>>>, datalink: pcap_file::Dat
     }
     let mut written = 0;
     while let Some(Reverse(head)) = heap.pop() {
-        writer.write_packet(&head.packet)?;
+        writer.write_packet(&head.item)?;
         written += 1;
-        if let Some(more) = next(head.node, &mut readers)? {
+        if let Some(more) = next(head.index, &mut readers)? {
             heap.push(Reverse(more));
         }
     }

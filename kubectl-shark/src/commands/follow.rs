@@ -5,15 +5,14 @@
 use std::io::{BufWriter, Write};
 
 use anyhow::Result;
-use futures::{AsyncBufReadExt, StreamExt};
 use shark_agent::api::{FOLLOW_POLL, Tail, now_ns};
 use shark_store::{Entry, Store};
 use tokio::sync::mpsc;
 
 use super::{agents_for, runtime, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
-use crate::render::{Summary, endpoint, entry_json};
-use crate::timefmt::format_timestamp;
+use crate::cluster::fanout::{Ask, read_agent};
+use crate::render::{COLUMNS, entry_cells, entry_json};
 
 /// Runs `query --follow`.
 pub fn run(args: &QueryArgs) -> Result<()> {
@@ -39,30 +38,11 @@ pub fn run(args: &QueryArgs) -> Result<()> {
             runtime.block_on(async {
                 let (tx, mut rx) = mpsc::channel::<(String, Result<Entry, String>)>(256);
                 for agent in &agents.list {
-                    let (agents, agent, path, tx) =
-                        (agents.clone(), agent.clone(), path.clone(), tx.clone());
+                    let (agents, agent, ask, tx) = (agents.clone(), agent.clone(), Ask::Get(path.clone()), tx.clone());
                     tokio::spawn(async move {
-                        let stream = match agents.get(&agent, &path).await {
-                            Ok(stream) => stream,
-                            Err(reason) => {
-                                return drop(tx.send((agent.node.clone(), Err(reason))).await);
-                            }
-                        };
-                        let mut lines = stream.lines();
-                        while let Some(line) = lines.next().await {
-                            let item = match line {
-                                Ok(line) if line.trim().is_empty() => continue,
-                                Ok(line) => parse_line(&line),
-                                Err(e) => Err(format!("connection lost: {e}")),
-                            };
-                            let failed = item.is_err();
-                            if tx.send((agent.node.clone(), item)).await.is_err() || failed {
-                                return;
-                            }
-                        }
-                        let _ = tx
-                            .send((agent.node.clone(), Err("the agent ended the stream".into())))
-                            .await;
+                        let node = agent.node.clone();
+                        read_agent(&agents, &agent, &ask, &tx, |item| (node.clone(), item)).await;
+                        let _ = tx.send((node, Err("the agent ended the stream".into()))).await;
                     });
                 }
                 drop(tx);
@@ -76,16 +56,6 @@ pub fn run(args: &QueryArgs) -> Result<()> {
             })
         }
     }
-}
-
-/// An agent's NDJSON line: an entry, or `{"streamError": …}`.
-fn parse_line(line: &str) -> Result<Entry, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| format!("unreadable answer: {e}"))?;
-    if let Some(error) = value.get("streamError").and_then(|e| e.as_str()) {
-        return Err(error.to_string());
-    }
-    serde_json::from_value(value).map_err(|e| format!("unreadable entry: {e}"))
 }
 
 /// `s` for a URL query value: every byte but the unreserved ones as `%XX`.
@@ -128,28 +98,9 @@ impl EntryStream {
             OutputFormat::Table => {
                 if !self.header_done {
                     self.header_done = true;
-                    let header = [
-                        "TIME", "SRC", "DST", "PROTO", "METHOD", "PATH", "STATUS", "ELAPSED",
-                    ]
-                    .map(String::from);
-                    writeln!(self.out, "{}", row(&header))?;
+                    writeln!(self.out, "{}", row(&COLUMNS.map(String::from)))?;
                 }
-                let summary = Summary::of(entry);
-                let proto = if entry.protocol.version.is_empty() {
-                    entry.protocol.name.clone()
-                } else {
-                    format!("{}/{}", entry.protocol.name, entry.protocol.version)
-                };
-                let cells = [
-                    format_timestamp(entry.timestamp),
-                    endpoint(&entry.src),
-                    endpoint(&entry.dst),
-                    proto,
-                    summary.method,
-                    summary.path,
-                    summary.status,
-                    format!("{:.1}ms", entry.elapsed_time),
-                ];
+                let cells = entry_cells(entry);
                 writeln!(self.out, "{}", row(&cells))?;
             }
         }

@@ -7,9 +7,8 @@ mod map_table;
 mod mermaid;
 mod table;
 
-pub use columns::{Summary, endpoint};
 pub use dot::map_dot;
 pub use json::entry_json;
 pub use map_table::map_table;
 pub use mermaid::map_mermaid;
-pub use table::EntryTable;
+pub use table::{COLUMNS, EntryTable, entry_cells};
