@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::codec::{self, BLOCK_ENTRIES, BlockBuilder, PartIds};
-use super::parts::{EndpointKey, Interner};
+use super::parts::Interner;
 use crate::entry::Entry;
 
 /// Longest an entry waits in a partly filled block before it is handed over anyway.
@@ -127,9 +127,9 @@ impl Batcher {
             self.started = Instant::now();
         }
         let parts = PartIds {
-            node: self.parts.id(&entry.node),
-            src: self.parts.id(&EndpointKey::from(&entry.src)),
-            dst: self.parts.id(&EndpointKey::from(&entry.dst)),
+            node: self.parts.node(&entry.node),
+            src: self.parts.endpoint(&entry.src),
+            dst: self.parts.endpoint(&entry.dst),
         };
         self.block.push(entry, parts);
         self.rows.push(EntryRow::new(entry, self.block_id));

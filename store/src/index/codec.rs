@@ -330,9 +330,9 @@ mod tests {
         other.stream = u64::MAX;
         other.packets = PacketSpan { first: 7, last: 9 };
         let ids = |i: &mut super::super::parts::Interner, e: &Entry| PartIds {
-            node: i.id(&e.node),
-            src: i.id(&super::super::parts::EndpointKey::from(&e.src)),
-            dst: i.id(&super::super::parts::EndpointKey::from(&e.dst)),
+            node: i.node(&e.node),
+            src: i.endpoint(&e.src),
+            dst: i.endpoint(&e.dst),
         };
         let mut builder = BlockBuilder::default();
         builder.push(&entry, ids(&mut interner, &entry));

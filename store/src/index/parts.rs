@@ -3,6 +3,7 @@
 //! few bytes per entry instead of a few hundred.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
@@ -12,8 +13,8 @@ use crate::entry::{Endpoint, Node};
 use crate::error::{SqlContext, StoreError};
 
 /// An endpoint without its port, as the `parts` table keeps it.
-#[derive(Serialize)]
-pub(crate) struct EndpointKey<'a> {
+#[derive(Serialize, PartialEq, Hash)]
+struct EndpointKey<'a> {
     ip: &'a str,
     name: &'a str,
     namespace: &'a str,
@@ -53,11 +54,20 @@ struct EndpointPart {
     labels: BTreeMap<String, String>,
 }
 
+/// Endpoint identities the interner remembers as values, so a repeated one is found without
+/// writing its JSON (a power of two: slots are picked by hash).
+const RECENT_SLOTS: usize = 1024;
+
 /// Assigns ids to identities on the writer's thread; new ones travel with the next batch.
 pub(crate) struct Interner {
     ids: HashMap<String, i64>,
     next: i64,
     fresh: Vec<(i64, String)>,
+    /// The last node seen and its id.
+    last_node: Option<(Node, i64)>,
+    /// Endpoints seen lately (port 0) and their ids, each in the slot its hash picks.
+    recent: Vec<Option<(Endpoint, i64)>>,
+    hasher: RandomState,
 }
 
 impl Interner {
@@ -74,11 +84,48 @@ impl Interner {
             ids,
             next,
             fresh: Vec::new(),
+            last_node: None,
+            recent: vec![None; RECENT_SLOTS],
+            hasher: RandomState::new(),
         })
     }
 
+    /// The id of `node`, assigning one if it is new.
+    pub fn node(&mut self, node: &Node) -> i64 {
+        if let Some((last, id)) = &self.last_node
+            && last == node
+        {
+            return *id;
+        }
+        let id = self.id(node);
+        self.last_node = Some((node.clone(), id));
+        id
+    }
+
+    /// The id of `endpoint`'s identity (all but its port), assigning one if it is new.
+    pub fn endpoint(&mut self, endpoint: &Endpoint) -> i64 {
+        let key = EndpointKey::from(endpoint);
+        let slot = (self.hasher.hash_one(&key) as usize) & (RECENT_SLOTS - 1);
+        if let Some(Some((seen, id))) = self.recent.get(slot)
+            && EndpointKey::from(seen) == key
+        {
+            return *id;
+        }
+        let id = self.id(&key);
+        if let Some(cached) = self.recent.get_mut(slot) {
+            *cached = Some((
+                Endpoint {
+                    port: 0,
+                    ..endpoint.clone()
+                },
+                id,
+            ));
+        }
+        id
+    }
+
     /// The id of `part`, assigning one if it is new.
-    pub fn id<T: Serialize>(&mut self, part: &T) -> i64 {
+    fn id<T: Serialize>(&mut self, part: &T) -> i64 {
         // Serialising plain data to a String cannot fail: every map key is a string.
         let json = serde_json::to_string(part).unwrap_or_default();
         if let Some(&id) = self.ids.get(&json) {
@@ -170,5 +217,50 @@ impl Parts {
             self.nodes.insert(id, node);
         }
         Ok(self.nodes.get(&id).cloned().unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(ip: &str, port: u16) -> Endpoint {
+        Endpoint {
+            ip: ip.into(),
+            port,
+            ..Endpoint::default()
+        }
+    }
+
+    #[test]
+    fn an_identity_keeps_its_id_whatever_the_port_and_however_many_come_between() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL)")
+            .unwrap();
+        let mut interner = Interner::load(&conn, Path::new("i")).unwrap();
+        let first = interner.endpoint(&endpoint("10.0.0.1", 40_000));
+        assert_eq!(interner.endpoint(&endpoint("10.0.0.1", 40_001)), first);
+        let mut labelled = endpoint("10.0.0.1", 40_000);
+        labelled.labels.insert("app".into(), "web".into());
+        let other = interner.endpoint(&labelled);
+        assert_ne!(other, first);
+        // More identities than the interner remembers as values: the early ones are still found.
+        let many: Vec<i64> = (0..3 * RECENT_SLOTS)
+            .map(|i| interner.endpoint(&endpoint(&format!("10.1.{}.{}", i / 256, i % 256), 80)))
+            .collect();
+        assert_eq!(interner.endpoint(&endpoint("10.0.0.1", 1)), first);
+        assert_eq!(interner.endpoint(&labelled), other);
+        let again: Vec<i64> = (0..3 * RECENT_SLOTS)
+            .map(|i| interner.endpoint(&endpoint(&format!("10.1.{}.{}", i / 256, i % 256), 81)))
+            .collect();
+        assert_eq!(again, many);
+        let node = Node {
+            name: "worker-1".into(),
+            ip: String::new(),
+        };
+        let node_id = interner.node(&node);
+        assert_eq!(interner.node(&node), node_id);
+        // Each identity is handed to the index once: two endpoints, the many, one node.
+        assert_eq!(interner.take_fresh().len(), 2 + 3 * RECENT_SLOTS + 1);
     }
 }
