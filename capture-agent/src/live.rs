@@ -215,6 +215,8 @@ impl Worker {
             match self.capture.next_packet() {
                 Ok(packet) => {
                     let header = packet.header;
+                    // `timeval` fields are not i64 on every platform libpcap runs on.
+                    #[allow(clippy::useless_conversion)]
                     let ts_ns = i64::from(header.ts.tv_sec)
                         .saturating_mul(1_000_000_000)
                         .saturating_add(i64::from(header.ts.tv_usec));
@@ -236,7 +238,7 @@ impl Worker {
                 Err(pcap::Error::TimeoutExpired) => {
                     idle_polls += 1;
                     // Read libpcap's counters about every 100 ms of idleness, not on every poll.
-                    if idle_polls % 50 == 0 {
+                    if idle_polls.is_multiple_of(50) {
                         self.read_stats();
                     }
                     std::thread::sleep(IDLE_SLEEP);

@@ -106,7 +106,7 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, SpecError> {
             _ => return Err(err()),
         };
         let nanos = value * unit_nanos;
-        if !nanos.is_finite() || nanos < 0.0 || nanos > 1e20 {
+        if !nanos.is_finite() || !(0.0..=1e20).contains(&nanos) {
             return Err(err());
         }
         total = total.saturating_add(nanos as u128);

@@ -19,7 +19,7 @@ const CHUNK: usize = 64 << 10;
 pub async fn export(State(state): State<ApiState>, body: Bytes) -> Response {
     let (request, query, store) = match open_window(&state, &body) {
         Ok(opened) => opened,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let whole_flows = request.whole_flows;

@@ -17,7 +17,7 @@ const QUEUE_LINES: usize = 256;
 pub async fn query(State(state): State<ApiState>, body: Bytes) -> Response {
     let (_request, query, store) = match open_window(&state, &body) {
         Ok(opened) => opened,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
     tokio::task::spawn_blocking(move || {

@@ -40,10 +40,10 @@ impl WindowRequest {
                 .map_err(|diag| (StatusCode::BAD_REQUEST, format!("{diag}\n")))?;
             Some(compiled)
         };
-        if let (Some(from), Some(to)) = (self.from, self.to) {
-            if from >= to {
-                return Err((StatusCode::BAD_REQUEST, "`from` must be earlier than `to`\n".into()));
-            }
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from >= to
+        {
+            return Err((StatusCode::BAD_REQUEST, "`from` must be earlier than `to`\n".into()));
         }
         Ok(Query { from: self.from, to: self.to, filter, limit: self.limit })
     }
@@ -54,11 +54,11 @@ impl WindowRequest {
 pub fn open_window(
     state: &super::ApiState,
     body: &[u8],
-) -> Result<(WindowRequest, Query, shark_store::Store), axum::response::Response> {
+) -> Result<(WindowRequest, Query, shark_store::Store), Box<axum::response::Response>> {
     use axum::response::IntoResponse;
-    let request = parse(body).map_err(IntoResponse::into_response)?;
-    let query = request.to_query().map_err(IntoResponse::into_response)?;
+    let request = parse(body).map_err(|e| Box::new(e.into_response()))?;
+    let query = request.to_query().map_err(|e| Box::new(e.into_response()))?;
     let store = shark_store::Store::open(&state.inner.store_root)
-        .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response())?;
+        .map_err(|e| Box::new((StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response()))?;
     Ok((request, query, store))
 }

@@ -204,10 +204,10 @@ fn workload_of(pod: &Pod) -> String {
     };
     if owner.kind == "ReplicaSet" {
         let labels: BTreeMap<String, String> = pod.metadata.labels.clone().unwrap_or_default();
-        if let Some(hash) = labels.get("pod-template-hash") {
-            if let Some(deployment) = owner.name.strip_suffix(&format!("-{hash}")) {
-                return deployment.to_string();
-            }
+        if let Some(hash) = labels.get("pod-template-hash")
+            && let Some(deployment) = owner.name.strip_suffix(&format!("-{hash}"))
+        {
+            return deployment.to_string();
         }
     }
     owner.name.clone()
