@@ -393,17 +393,7 @@ impl Pipeline {
             self.exchanges.clear();
             return Ok(());
         };
-        for exchange in self.exchanges.drain(..) {
-            sink.entry(build_entry(
-                exchange,
-                flow,
-                &self.config.node,
-                self.identity.as_ref(),
-                self.config.max_body,
-            ))?;
-            self.stats.entries += 1;
-        }
-        Ok(())
+        emit_entries(&mut self.exchanges, flow, &self.config, self.identity.as_ref(), &mut self.stats, sink)
     }
 
     /// Closes a flow that stays in the table (as closed) to absorb its last packets.
@@ -472,17 +462,7 @@ impl Pipeline {
         }
         // Free what the flow held; it may stay in the table as a closed tombstone.
         flow.protocol = FlowProtocol::Unclaimed;
-        for exchange in self.exchanges.drain(..) {
-            sink.entry(build_entry(
-                exchange,
-                flow,
-                &self.config.node,
-                self.identity.as_ref(),
-                self.config.max_body,
-            ))?;
-            self.stats.entries += 1;
-        }
-        Ok(())
+        emit_entries(&mut self.exchanges, flow, &self.config, self.identity.as_ref(), &mut self.stats, sink)
     }
 
     /// Closes flows idle longer than the timeout, at most once per second of capture time.
@@ -537,4 +517,20 @@ fn deliver(
         }
         Chunk::Gap(_) => protocol.gap(dir, out),
     }
+}
+
+/// Turns the exchanges a parser produced on `flow` into entries for `sink`, counting them.
+fn emit_entries<S: Sink>(
+    exchanges: &mut Vec<Exchange>,
+    flow: &Flow,
+    config: &PipelineConfig,
+    identity: &dyn IdentityResolver,
+    stats: &mut PipelineStats,
+    sink: &mut S,
+) -> Result<(), S::Error> {
+    for exchange in exchanges.drain(..) {
+        sink.entry(build_entry(exchange, flow, &config.node, identity, config.max_body))?;
+        stats.entries += 1;
+    }
+    Ok(())
 }
