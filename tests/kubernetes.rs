@@ -21,9 +21,10 @@ fn dry_run_manifests_validate_against_kubernetes_1_33() {
 fn dry_run_carries_the_chosen_namespace_limits_and_node_selector() {
     let yaml = run_ok(shark().args([
         "capture", "--dry-run", "-n", "netdebug", "--storage-limit", "2GiB", "--retention", "6h",
-        "--node-selector", "kubernetes.io/os=linux",
+        "--node-selector", "kubernetes.io/os=linux", "--pods", "checkout-.*", "--namespaces", "shop,payments",
     ]))
     .stdout;
+    assert!(yaml.contains("--pods=checkout-.*") && yaml.contains("--namespaces=shop,payments"), "{yaml}");
     assert!(yaml.contains("namespace: netdebug"), "{yaml}");
     assert!(yaml.contains("--storage-limit=2GiB") && yaml.contains("--retention=6h"), "{yaml}");
     assert!(yaml.contains("kubernetes.io/os: linux"), "{yaml}");

@@ -119,3 +119,38 @@ fn a_capturing_agent_answers_queries_while_capture_goes_on() {
     assert!(status["capture"]["received"].as_u64().is_some_and(|n| n > 0), "{status}");
     assert_eq!(agent.stop(), 0);
 }
+
+/// Captures `server`'s loopback traffic for two requests with extra `scope` flags; returns the entries stored.
+fn capture_with_scope(server: &HttpServer, scope: &[&str]) -> Vec<serde_json::Value> {
+    let store = tempfile::tempdir().expect("temp dir");
+    let ids = store.path().join("ids.yaml");
+    std::fs::write(&ids, "- {ip: 127.0.0.1, name: web-1, namespace: shop, kind: Pod}\n").expect("write");
+    let capture = shark()
+        .args(["capture", "--local", "-i", "lo", "--bpf", &format!("tcp port {}", server.port), "--duration", "30s"])
+        .arg("--identities")
+        .arg(&ids)
+        .args(scope)
+        .arg("--store")
+        .arg(store.path().join("s"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("capture starts");
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(server.get("/hello.txt"), 200);
+    std::thread::sleep(Duration::from_millis(300));
+    run_ok(Command::new("kill").args(["-INT", &capture.id().to_string()]));
+    let out = capture.wait_with_output().expect("capture ends");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    query_json(&store.path().join("s"), &[])
+}
+
+#[test]
+fn pods_and_namespaces_flags_keep_only_the_chosen_pods_traffic() {
+    let server = HttpServer::start();
+    assert_eq!(capture_with_scope(&server, &["--namespaces", "shop"]).len(), 1, "the pod's namespace is in scope");
+    assert_eq!(capture_with_scope(&server, &["--pods", "web-.*"]).len(), 1, "the pod's name matches");
+    assert!(capture_with_scope(&server, &["--pods", "db-.*"]).is_empty(), "no pod in scope: nothing stored");
+    let r = run(shark().args(["capture", "--local", "-i", "lo", "--pods", "x", "--duration", "1s", "--store", "/tmp/unused-store"]));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--identities"), "{}", r.stderr);
+}

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use shark_store::{Node, NodeWriter, StoreConfig, StoreError};
 
 use crate::identities::{DnsLearningSink, SharedIdentities};
+use crate::scope::CaptureScope;
 use crate::{OwnedPacket, Pipeline, PipelineConfig, PipelineStats};
 
 /// A pipeline writing into one node's store, naming endpoints from an identities file and DNS answers.
@@ -13,6 +14,8 @@ pub struct Ingest {
     sink: DnsLearningSink<NodeWriter>,
     root: PathBuf,
     node: String,
+    identities: SharedIdentities,
+    scope: Option<CaptureScope>,
 }
 
 impl Ingest {
@@ -22,12 +25,29 @@ impl Ingest {
         let writer = NodeWriter::open(store, node, config)?;
         let pipeline = Pipeline::new(PipelineConfig::new(Node { name: node.to_string(), ip: String::new() }))
             .with_identity(Box::new(identities.clone()));
-        Ok(Ingest { pipeline, sink: DnsLearningSink::new(writer, identities), root: store.to_path_buf(), node: node.to_string() })
+        Ok(Ingest {
+            pipeline,
+            sink: DnsLearningSink::new(writer, identities.clone()),
+            root: store.to_path_buf(),
+            node: node.to_string(),
+            identities,
+            scope: None,
+        })
+    }
+
+    /// Keeps only the traffic of the pods in `scope` (checked per packet, before anything is stored).
+    pub fn with_scope(mut self, scope: Option<CaptureScope>) -> Self {
+        self.scope = scope;
+        self
     }
 
     /// Runs one packet through the pipeline into the store.
     pub fn push(&mut self, packet: &OwnedPacket) -> Result<(), StoreError> {
-        self.pipeline.push(&packet.as_packet(), &mut self.sink)
+        let packet = packet.as_packet();
+        if self.scope.as_ref().is_some_and(|scope| !scope.keeps(&packet, &self.identities)) {
+            return Ok(());
+        }
+        self.pipeline.push(&packet, &mut self.sink)
     }
 
     /// The store root and node this ingest writes to.

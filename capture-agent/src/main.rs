@@ -18,7 +18,7 @@ use shark_agent::capture_loop::run_capture;
 use shark_agent::identities::{IdentityHistory, SharedIdentities, load_identities_file, watch_cluster};
 use shark_agent::live::{LiveConfig, host_name};
 use shark_agent::spec::{parse_duration, parse_size};
-use shark_agent::Ingest;
+use shark_agent::{CaptureScope, Ingest};
 use shark_store::StoreConfig;
 
 /// The kubectl-shark node agent.
@@ -52,6 +52,12 @@ struct Args {
     /// Name endpoints from the cluster: watch pods, services, nodes and endpointslices (in-cluster config).
     #[arg(long)]
     kube: bool,
+    /// Keep only the traffic of pods whose name matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pods: Option<String>,
+    /// Keep only the traffic of pods in these namespaces.
+    #[arg(long, value_name = "NS[,NS…]", value_delimiter = ',')]
+    namespaces: Vec<String>,
     /// Serve the store without capturing (to read a store kept from earlier).
     #[arg(long)]
     no_capture: bool,
@@ -120,6 +126,10 @@ fn run(args: Args) -> Result<()> {
         None => IdentityHistory::new(),
     };
     let identities = SharedIdentities::new(history);
+    let scope = CaptureScope::new(args.pods.as_deref(), &args.namespaces)?;
+    if scope.is_some() && !args.kube && args.identities.is_none() {
+        bail!("--pods and --namespaces need to know the pods: add --kube (in a cluster) or --identities FILE");
+    }
     let state = ApiState::new(args.store.clone(), node.clone(), token);
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -128,7 +138,7 @@ fn run(args: Args) -> Result<()> {
     let capture = if args.no_capture {
         None
     } else {
-        let ingest = Ingest::open(&args.store, &node, config, identities.clone())?;
+        let ingest = Ingest::open(&args.store, &node, config, identities.clone())?.with_scope(scope);
         let live = LiveConfig { interfaces: args.interface.clone(), bpf: args.bpf.clone(), ..LiveConfig::default() };
         let (stop, state) = (Arc::clone(&stop), state.clone());
         Some(std::thread::spawn(move || {

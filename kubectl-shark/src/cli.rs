@@ -125,6 +125,12 @@ pub struct CaptureArgs {
     /// Run agents only on nodes with this label (cluster mode), e.g. `kubernetes.io/os=linux`.
     #[arg(long, value_name = "KEY=VALUE")]
     pub node_selector: Vec<String>,
+    /// Keep only the traffic of pods whose name matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub pods: Option<String>,
+    /// Keep only the traffic of pods in these namespaces.
+    #[arg(long, value_name = "NS[,NS…]", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
     /// Print the objects instead of applying them (cluster mode; with `-o yaml`).
     #[arg(long)]
     pub dry_run: bool,

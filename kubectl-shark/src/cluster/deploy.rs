@@ -171,6 +171,8 @@ mod tests {
             storage_limit: "1GiB".into(),
             retention: "1h".into(),
             node_selector: BTreeMap::new(),
+            pods: None,
+            namespaces: vec![],
         }
     }
 

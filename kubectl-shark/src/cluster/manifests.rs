@@ -36,6 +36,10 @@ pub struct DeployOptions {
     pub retention: String,
     /// Only nodes with these labels (`--node-selector k=v`).
     pub node_selector: BTreeMap<String, String>,
+    /// Keep only traffic of pods whose name matches (`--pods REGEX`).
+    pub pods: Option<String>,
+    /// Keep only traffic of pods in these namespaces (`--namespaces a,b`).
+    pub namespaces: Vec<String>,
 }
 
 /// The objects, in the order they are applied.
@@ -81,7 +85,7 @@ fn labels(extra: &[(&str, &str)]) -> Value {
 /// Builds every object for `options`; `token` is the agents' API token (kept when already deployed).
 pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, ManifestError> {
     let ns = options.namespace.as_str();
-    let args = vec![
+    let mut args = vec![
         "--store=/var/lib/shark".to_string(),
         "--interface=any".to_string(),
         format!("--listen=0.0.0.0:{AGENT_PORT}"),
@@ -90,6 +94,12 @@ pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, Manifest
         format!("--storage-limit={}", options.storage_limit),
         format!("--retention={}", options.retention),
     ];
+    if let Some(pods) = &options.pods {
+        args.push(format!("--pods={pods}"));
+    }
+    if !options.namespaces.is_empty() {
+        args.push(format!("--namespaces={}", options.namespaces.join(",")));
+    }
     let probe = json!({"exec": {"command": ["/usr/local/bin/shark-agent", "probe", "--token-file=/etc/shark/token"]},
                        "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3});
     Ok(Manifests {
@@ -181,6 +191,8 @@ mod tests {
             storage_limit: "10GiB".into(),
             retention: "24h".into(),
             node_selector: BTreeMap::new(),
+            pods: None,
+            namespaces: vec![],
         }
     }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
 use anyhow::{Context, Result, bail};
-use shark_agent::Ingest;
+use shark_agent::{CaptureScope, Ingest};
 use shark_agent::capture_loop::run_capture;
 use shark_agent::live::{LiveConfig, host_name};
 use shark_agent::spec::{parse_duration, parse_size};
@@ -40,7 +40,10 @@ fn deploy(args: &CaptureArgs) -> Result<()> {
         storage_limit: args.retention.storage_limit.clone().unwrap_or_else(|| "10GiB".into()),
         retention: args.retention.retention.clone().unwrap_or_else(|| "24h".into()),
         node_selector,
+        pods: args.pods.clone(),
+        namespaces: args.namespaces.clone(),
     };
+    CaptureScope::new(args.pods.as_deref(), &args.namespaces)?;
     parse_size(&options.storage_limit).context("--storage-limit")?;
     parse_duration(&options.retention).context("--retention")?;
     if args.dry_run {
@@ -94,8 +97,12 @@ fn local(args: &CaptureArgs, store_dir: &std::path::Path) -> Result<()> {
         promiscuous: args.promiscuous,
         ..LiveConfig::default()
     };
+    let scope = CaptureScope::new(args.pods.as_deref(), &args.namespaces)?;
+    if scope.is_some() && args.identities.is_none() {
+        bail!("--pods and --namespaces need to know the pods: add --identities FILE");
+    }
     let identities = identities(args.identities.as_deref())?;
-    let ingest = Ingest::open(store_dir, &node, store_config(&args.retention)?, identities)?;
+    let ingest = Ingest::open(store_dir, &node, store_config(&args.retention)?, identities)?.with_scope(scope);
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot install the signal handler")?;
