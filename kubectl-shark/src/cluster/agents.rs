@@ -144,3 +144,56 @@ impl Agents {
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use futures::AsyncReadExt;
+    use serde_json::json;
+
+    use super::*;
+    use crate::cluster::mock_api::{fake_api, status};
+
+    /// An API server with two agent pods (one not ready), the token Secret, and the pod proxy
+    /// answering each agent's `/v1/status`.
+    fn cluster(method: &str, path: &str, _body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let pod = |name: &str, node: &str, ready: &str| {
+            json!({"metadata": {"name": name, "namespace": "shark"}, "spec": {"nodeName": node, "containers": []},
+                   "status": {"conditions": [{"type": "Ready", "status": ready}]}})
+        };
+        match (method, path) {
+            ("GET", "/api/v1/namespaces/shark/secrets/shark-agent-token") => (200, json!({
+                "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shark-agent-token"},
+                // base64("0123456789abcdef0123456789abcdef")
+                "data": {"token": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}})),
+            ("GET", "/api/v1/namespaces/shark/pods") => (200, json!({"apiVersion": "v1", "kind": "PodList", "metadata": {},
+                "items": [pod("shark-agent-b", "worker-2", "False"), pod("shark-agent-a", "worker-1", "True")]})),
+            ("GET", p) if p.ends_with("/proxy/v1/status") => (200, json!({"node": p.split('/').nth(6).unwrap_or_default()})),
+            _ => status(404, "NotFound", "not found"),
+        }
+    }
+
+    #[tokio::test]
+    async fn agents_are_found_by_label_and_reached_through_the_pod_proxy_with_the_token() {
+        let (client, calls) = fake_api(cluster);
+        let agents = Agents::discover(client, "shark", Duration::from_secs(5)).await.expect("discovers");
+        let found: Vec<(&str, &str, bool)> = agents.list.iter().map(|a| (a.node.as_str(), a.pod.as_str(), a.ready)).collect();
+        assert_eq!(found, [("worker-1", "shark-agent-a", true), ("worker-2", "shark-agent-b", false)]);
+        let mut body = agents.get(&agents.list[0], "/v1/status").await.expect("proxied");
+        let mut text = String::new();
+        body.read_to_string(&mut text).await.expect("body");
+        assert!(text.contains("shark-agent-a:8898"), "{text}");
+        let calls = calls.lock().expect("calls").clone();
+        let list = calls.iter().find(|c| c.uri.starts_with("/api/v1/namespaces/shark/pods?")).expect("pods listed");
+        assert!(list.uri.contains("labelSelector=app.kubernetes.io%2Fname%3Dshark-agent"), "{}", list.uri);
+        let proxied = calls.iter().find(|c| c.uri == "/api/v1/namespaces/shark/pods/shark-agent-a:8898/proxy/v1/status");
+        let token = proxied.expect("status went through the pod proxy").shark_token.as_deref();
+        assert_eq!(token, Some("0123456789abcdef0123456789abcdef"), "the agent token travels in X-Shark-Token");
+    }
+
+    #[tokio::test]
+    async fn no_agents_or_no_token_say_to_run_capture() {
+        let (client, _) = fake_api(|_, _, _| status(404, "NotFound", "not found"));
+        let err = Agents::discover(client, "shark", Duration::from_secs(5)).await.err().expect("fails").to_string();
+        assert!(err.contains("kubectl shark capture"), "{err}");
+    }
+}

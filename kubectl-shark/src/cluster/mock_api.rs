@@ -17,6 +17,8 @@ pub struct Call {
     pub uri: String,
     /// Request body as JSON (Null when empty).
     pub body: Value,
+    /// The agent token header, when the request carried one.
+    pub shark_token: Option<String>,
 }
 
 /// A client talking to a fake API server driven by `handler(method, path, body) -> (status, body)`;
@@ -31,6 +33,7 @@ pub fn fake_api(
         while let Some((request, send)) = handle.next_request().await {
             let method = request.method().to_string();
             let uri = request.uri().to_string();
+            let shark_token = request.headers().get("x-shark-token").and_then(|v| v.to_str().ok()).map(str::to_string);
             let path = request.uri().path().to_string();
             let bytes = http_body_util::BodyExt::collect(request.into_body())
                 .await
@@ -38,7 +41,7 @@ pub fn fake_api(
                 .unwrap_or_default();
             let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             let (status, answer) = handler(&method, &path, &body);
-            recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Call { method, uri, body });
+            recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Call { method, uri, body, shark_token });
             let response = Response::builder()
                 .status(status)
                 .header("content-type", "application/json")
