@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on an embedded default. As root: build kubectl-shark, create a little cluster of
 # network namespaces with real servers (nginx, redis, postgres, dnsmasq, gRPC), generate traffic,
-# capture it live on the node's bridge, and answer it with query tables and status. Without root
+# capture it live on the node's bridge, and answer it with query tables, the service map and status. Without root
 # (no network namespaces): say so, and import the bundled real capture instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,7 @@ if [ "$(id -u)" -ne 0 ] || ! ip netns list >/dev/null 2>&1; then
   "$shark" import tests/data/demo.pcap --store "$store" --node demo-node
   show query --store "$store"
   show query --store "$store" 'http and response.status >= 200'
+  show map --store "$store"
   show status --store "$store"
   exit 0
 fi
@@ -37,6 +38,7 @@ wait "$capture"
 show query --store "$store"
 show query --store "$store" 'http and response.status >= 400'
 show query --store "$store" 'dst.namespace == "shop" and (redis or postgres)' -o json --limit 1
+show map --store "$store" --by workload
 show status --store "$store"
 echo
 echo "store kept at $store (try: $shark query --store $store 'dns')"
