@@ -249,30 +249,15 @@ fn produce_topics(r: &mut Reader<'_>, version: i16, names: &mut Vec<String>) -> 
         _ => return None,
     }
     r.skip(2 + 4)?; // acks, timeout_ms
-    let count = r.array_len(flexible)?;
-    for _ in 0..count {
-        names.push(r.any_string(flexible)?);
-        let partitions = r.array_len(flexible)?;
-        for _ in 0..partitions {
-            r.skip(4)?; // index
-            let records = if flexible {
-                r.compact_len()?
-            } else {
-                r.i32().map(|n| usize::try_from(n).unwrap_or(0))?
-            };
-            r.skip(records)?;
-            if flexible {
-                r.tagged_fields()?;
-            }
-        }
-        if flexible {
-            r.tagged_fields()?;
-        }
-        if names.len() >= MAX_TOPICS {
-            break;
-        }
-    }
-    Some(())
+    read_topic_names(r, flexible, names, |r| {
+        r.skip(4)?; // index
+        let records = if flexible {
+            r.compact_len()?
+        } else {
+            r.i32().map(|n| usize::try_from(n).unwrap_or(0))?
+        };
+        r.skip(records)
+    })
 }
 
 fn fetch_topics(r: &mut Reader<'_>, version: i16, names: &mut Vec<String>) -> Option<()> {
@@ -296,12 +281,23 @@ fn fetch_topics(r: &mut Reader<'_>, version: i16, names: &mut Vec<String>) -> Op
         9..=11 => 28,
         _ => 32,
     };
+    read_topic_names(r, flexible, names, |r| r.skip(partition))
+}
+
+/// Reads a request's topics array: each topic's name into `names` (at most [`MAX_TOPICS`]), its
+/// partitions passed over by `skip_partition`, tagged fields skipped in flexible versions.
+fn read_topic_names(
+    r: &mut Reader<'_>,
+    flexible: bool,
+    names: &mut Vec<String>,
+    mut skip_partition: impl FnMut(&mut Reader<'_>) -> Option<()>,
+) -> Option<()> {
     let count = r.array_len(flexible)?;
     for _ in 0..count {
         names.push(r.any_string(flexible)?);
         let partitions = r.array_len(flexible)?;
         for _ in 0..partitions {
-            r.skip(partition)?;
+            skip_partition(r)?;
             if flexible {
                 r.tagged_fields()?;
             }
