@@ -12,37 +12,11 @@ mod synth;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use shark_store::{GroupBy, NodeWriter, Query, Store, StoreConfig};
-use synth::{Mix, Synth};
+use shark_store::{GroupBy, Query, Store};
 
-const T0: i64 = 1_795_000_000_000_000_000;
-const HOUR: i64 = 3_600_000_000_000;
-const NODES: [&str; 3] = ["worker-1", "worker-2", "worker-3"];
 
 fn build(root: &Path, entries: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let per_node = entries.div_ceil(NODES.len());
-    let step = HOUR / per_node as i64;
-    for (n, node) in NODES.iter().enumerate() {
-        let mut synth = Synth::new(
-            200 + n as u64,
-            Mix {
-                http: 60,
-                dns: 20,
-                redis: 20,
-            },
-            node,
-        );
-        let mut writer = NodeWriter::open(root, node, StoreConfig::default())?;
-        for i in 0..per_node {
-            synth::write(
-                &mut writer,
-                synth.exchange(T0 + i as i64 * step + n as i64 * 1_000),
-                false,
-            )?;
-        }
-        writer.finish()?;
-    }
-    Ok(())
+    Ok(synth::fill_cluster_hour(root, entries, 200, |_| false)?)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -15,13 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use shark_store::{NodeWriter, Query, Store, StoreConfig, entry_schema};
-use synth::{Mix, Synth};
+use shark_store::{Query, Store, entry_schema};
+use synth::{NODES, T0};
 
-const T0: i64 = 1_795_000_000_000_000_000;
-const HOUR: i64 = 3_600_000_000_000;
 const MINUTE: i64 = 60_000_000_000;
-const NODES: [&str; 3] = ["worker-1", "worker-2", "worker-3"];
 /// The window queried: minute 30 of the hour; only its exchanges are stored with packets.
 const WINDOW: (i64, i64) = (T0 + 30 * MINUTE, T0 + 31 * MINUTE);
 const FILTER: &str = "dst.service == \"payments\" and response.status >= 500";
@@ -31,26 +28,7 @@ const TSHARK_FILTER: &str =
 
 fn build(root: &Path, entries: usize) -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
-    let per_node = entries.div_ceil(NODES.len());
-    let step = HOUR / per_node as i64;
-    for (n, node) in NODES.iter().enumerate() {
-        let mut synth = Synth::new(
-            100 + n as u64,
-            Mix {
-                http: 60,
-                dns: 20,
-                redis: 20,
-            },
-            node,
-        );
-        let mut writer = NodeWriter::open(root, node, StoreConfig::default())?;
-        for i in 0..per_node {
-            let ts = T0 + i as i64 * step + n as i64 * 1_000;
-            let in_window = ts >= WINDOW.0 && ts < WINDOW.1;
-            synth::write(&mut writer, synth.exchange(ts), in_window)?;
-        }
-        writer.finish()?;
-    }
+    synth::fill_cluster_hour(root, entries, 100, |ts| ts >= WINDOW.0 && ts < WINDOW.1)?;
     eprintln!(
         "built {entries} entries in {:.0} s",
         started.elapsed().as_secs_f64()

@@ -3,7 +3,7 @@
 //! lookups and Redis commands; each exchange as valid Ethernet/IPv4/TCP-or-UDP frames and as the
 //! entry the pipeline would make of it.
 
-use shark_store::{Entry, NodeWriter, RawPacket, StoreError};
+use shark_store::{Entry, NodeWriter, RawPacket, StoreConfig, StoreError};
 
 /// One exchange: the entry (packet numbers unset) and its frames.
 pub struct Exchange {
@@ -540,4 +540,34 @@ fn ip_frame(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
     f.extend_from_slice(&ip);
     f.extend_from_slice(l4);
     f
+}
+
+/// Start of the synthetic hour the multi-node benchmarks fill.
+pub const T0: i64 = 1_795_000_000_000_000_000;
+/// One hour in nanoseconds.
+pub const HOUR: i64 = 3_600_000_000_000;
+/// The nodes of the multi-node benchmarks.
+pub const NODES: [&str; 3] = ["worker-1", "worker-2", "worker-3"];
+
+/// Fills `root` with `entries` exchanges (HTTP 60 %, DNS 20 %, Redis 20 %) spread evenly over the
+/// hour from [`T0`] on [`NODES`], seeded from `seed`; packets are stored for the exchanges whose
+/// timestamp `with_packets` accepts.
+pub fn fill_cluster_hour(
+    root: &std::path::Path,
+    entries: usize,
+    seed: u64,
+    with_packets: impl Fn(i64) -> bool,
+) -> Result<(), StoreError> {
+    let per_node = entries.div_ceil(NODES.len());
+    let step = HOUR / per_node as i64;
+    for (n, node) in NODES.iter().enumerate() {
+        let mut synth = Synth::new(seed + n as u64, Mix { http: 60, dns: 20, redis: 20 }, node);
+        let mut writer = NodeWriter::open(root, node, StoreConfig::default())?;
+        for i in 0..per_node {
+            let ts = T0 + i as i64 * step + n as i64 * 1_000;
+            write(&mut writer, synth.exchange(ts), with_packets(ts))?;
+        }
+        writer.finish()?;
+    }
+    Ok(())
 }
