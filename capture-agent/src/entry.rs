@@ -1,14 +1,15 @@
 //! Turning a parser's [`Exchange`] into a store [`Entry`]: flow endpoints, node, identities,
-//! timing, packet span, and the body cap.
+//! timing, packet span, and the body caps (`--max-body` for the entry, `--index-body` for what
+//! the index keeps inline).
 
 use std::net::SocketAddr;
 
-use serde_json::Value;
-use shark_store::{Endpoint, Entry, Message, Node, PacketSpan, Protocol};
+use shark_store::{Endpoint, Entry, Message, PacketSpan, Protocol, cut_body, keep_body_prefix};
 
 use crate::dissect::{ChunkMeta, Exchange};
 use crate::flow::{Flow, Transport};
 use crate::identity::IdentityResolver;
+use crate::pipeline::PipelineConfig;
 
 /// The exchange that stands for a flow no dissector claimed: bytes and packets each way.
 pub fn unclaimed_exchange(flow: &Flow) -> Exchange {
@@ -38,13 +39,12 @@ pub fn unclaimed_exchange(flow: &Flow) -> Exchange {
     }
 }
 
-/// Builds the entry for `exchange` seen on `flow`.
+/// Builds the entry for `exchange` seen on `flow`, its bodies cut as `config` says.
 pub fn build_entry(
     exchange: Exchange,
     flow: &Flow,
-    node: &Node,
+    config: &PipelineConfig,
     identity: &dyn IdentityResolver,
-    max_body: usize,
 ) -> Entry {
     let start = exchange.start.unwrap_or(ChunkMeta {
         ts_ns: flow.first_ts,
@@ -54,13 +54,15 @@ pub fn build_entry(
     let end = if end.ts_ns < start.ts_ns { start } else { end };
     let mut request = exchange.request;
     let mut response = exchange.response;
-    cap_body(&mut request, max_body);
-    cap_body(&mut response, max_body);
+    for message in [&mut request, &mut response] {
+        cut_body(message, config.max_body);
+        keep_body_prefix(message, config.index_body);
+    }
     Entry {
         id: 0,
         timestamp: start.ts_ns,
         elapsed_time: (end.ts_ns - start.ts_ns) as f64 / 1e6,
-        node: node.clone(),
+        node: config.node.clone(),
         src: endpoint(flow.client, start.ts_ns, identity),
         dst: endpoint(flow.server, start.ts_ns, identity),
         protocol: Protocol {
@@ -95,17 +97,4 @@ fn endpoint(addr: SocketAddr, ts_ns: i64, identity: &dyn IdentityResolver) -> En
         endpoint.labels = who.labels;
     }
     endpoint
-}
-
-/// Cuts a text `body` to at most `max` bytes, on a character boundary.
-fn cap_body(message: &mut Message, max: usize) {
-    if let Some(Value::String(body)) = message.get_mut("body")
-        && body.len() > max
-    {
-        let mut cut = max;
-        while !body.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        body.truncate(cut);
-    }
 }

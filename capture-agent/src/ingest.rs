@@ -20,11 +20,19 @@ pub struct Ingest {
 
 impl Ingest {
     /// Opens the store for `node` under `store` (creating it) and a pipeline in front of it that
-    /// names endpoints from `identities` (and teaches it the DNS answers it sees).
-    pub fn open(store: &Path, node: &str, config: StoreConfig, identities: SharedIdentities) -> Result<Self, StoreError> {
+    /// names endpoints from `identities` (and teaches it the DNS answers it sees) and keeps at
+    /// most `index_body` bytes of each body in the index (`--index-body`).
+    pub fn open(
+        store: &Path,
+        node: &str,
+        config: StoreConfig,
+        identities: SharedIdentities,
+        index_body: usize,
+    ) -> Result<Self, StoreError> {
         let writer = NodeWriter::open(store, node, config)?;
-        let pipeline = Pipeline::new(PipelineConfig::new(Node { name: node.to_string(), ip: String::new() }))
-            .with_identity(Box::new(identities.clone()));
+        let mut pipeline_config = PipelineConfig::new(Node { name: node.to_string(), ip: String::new() });
+        pipeline_config.index_body = index_body;
+        let pipeline = Pipeline::new(pipeline_config).with_identity(Box::new(identities.clone()));
         Ok(Ingest {
             pipeline,
             sink: DnsLearningSink::new(writer, identities.clone()),

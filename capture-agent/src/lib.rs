@@ -12,6 +12,8 @@
 //! every drop counted), [`identities`] names endpoints as they were at each moment (from a file,
 //! the Kubernetes API, and DNS answers), [`Ingest`] ties pipeline and store together for import,
 //! capture and the agent, and [`api`] serves the store to `kubectl shark` behind a bearer token.
+//! The index keeps only a prefix of long bodies (`--index-body`); [`Redissect`] is the store's
+//! loader that gives them back whole by dissecting the exchange's stored packets again.
 //!
 //! The design decision that matters most: the pipeline is push-driven and single-threaded per
 //! source, owning all flow state — no locks on the per-packet path, and memory bounded per flow
@@ -42,11 +44,12 @@
 //! # Ok::<(), shark_agent::SourceError>(())
 //! ```
 
+pub use bodies::Redissect;
 pub use decode::DecodeError;
 pub use identity::{Identity, IdentityResolver, NoIdentity};
 pub use ingest::Ingest;
 pub use packet::{OwnedPacket, Packet};
-pub use pipeline::{Pipeline, PipelineConfig, PipelineStats};
+pub use pipeline::{DEFAULT_INDEX_BODY, Pipeline, PipelineConfig, PipelineStats};
 pub use reassembly::{Chunk, ReassemblyLimits, SegmentIn, TcpReassembler};
 pub use reindex::reindex_node;
 pub use scope::{CaptureScope, ScopeError};
@@ -62,6 +65,7 @@ pub mod identities;
 pub mod live;
 pub mod spec;
 
+mod bodies;
 mod dispatch;
 mod entry;
 mod flow;

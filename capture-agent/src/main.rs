@@ -73,6 +73,10 @@ struct Args {
     /// Seal a segment at this age.
     #[arg(long, value_name = "AGE", default_value = "60s")]
     segment_age: String,
+    /// Bytes of each request and response body the index keeps (0: none); the rest of a longer
+    /// body stays in the packets and is read back when a filter or a query needs it.
+    #[arg(long, value_name = "BYTES", default_value_t = shark_agent::DEFAULT_INDEX_BODY)]
+    index_body: usize,
 }
 
 /// Subcommands besides running the agent.
@@ -138,7 +142,7 @@ fn run(args: Args) -> Result<()> {
     let capture = if args.no_capture {
         None
     } else {
-        let ingest = Ingest::open(&args.store, &node, config, identities.clone())?.with_scope(scope);
+        let ingest = Ingest::open(&args.store, &node, config, identities.clone(), args.index_body)?.with_scope(scope);
         let live = LiveConfig { interfaces: args.interface.clone(), bpf: args.bpf.clone(), ..LiveConfig::default() };
         let (stop, state) = (Arc::clone(&stop), state.clone());
         Some(std::thread::spawn(move || {

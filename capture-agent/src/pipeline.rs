@@ -21,13 +21,20 @@ use crate::{Packet, Sink};
 /// How often (in capture time) idle flows are looked for.
 const SWEEP_EVERY_NS: i64 = 1_000_000_000;
 
+/// Bytes of a body the index keeps inline unless told otherwise (`--index-body`).
+pub const DEFAULT_INDEX_BODY: usize = 1024;
+
 /// What the pipeline needs to know and how far it may grow.
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
     /// The capturing node, stamped on every entry.
     pub node: Node,
-    /// Bytes of a request or response body kept in the index (`--max-body`).
+    /// Most bytes of a request or response body an entry holds (`--max-body`): what a user sees
+    /// of a body at most.
     pub max_body: usize,
+    /// Bytes of a body the index keeps inline (`--index-body`); a longer one keeps this prefix,
+    /// is marked `bodyTruncated`, and is read back whole from its packets when shown.
+    pub index_body: usize,
     /// A TCP connection without packets for this long is closed (its pending requests become
     /// entries with an error).
     pub flow_timeout: Duration,
@@ -44,12 +51,13 @@ pub struct PipelineConfig {
 }
 
 impl PipelineConfig {
-    /// Defaults for `node`: 64 KiB bodies, 10 min TCP and 2 min UDP idle timeouts, 1M flows,
+    /// Defaults for `node`: 64 KiB bodies of which the index keeps [`DEFAULT_INDEX_BODY`], 10 min TCP and 2 min UDP idle timeouts, 1M flows,
     /// 256 MiB of out-of-order data.
     pub fn new(node: Node) -> Self {
         PipelineConfig {
             node,
             max_body: 64 << 10,
+            index_body: DEFAULT_INDEX_BODY,
             flow_timeout: Duration::from_secs(600),
             udp_timeout: Duration::from_secs(120),
             max_flows: 1 << 20,
@@ -529,7 +537,7 @@ fn emit_entries<S: Sink>(
     sink: &mut S,
 ) -> Result<(), S::Error> {
     for exchange in exchanges.drain(..) {
-        sink.entry(build_entry(exchange, flow, &config.node, identity, config.max_body))?;
+        sink.entry(build_entry(exchange, flow, config, identity))?;
         stats.entries += 1;
     }
     Ok(())

@@ -180,6 +180,10 @@ pub struct RetentionArgs {
     /// Seal a segment when it is this old.
     #[arg(long, value_name = "AGE", default_value = "60s")]
     pub segment_age: String,
+    /// Bytes of each request and response body the index keeps (0: none); the rest of a longer
+    /// body stays in the packets and is read back when a filter or `-o json` needs it.
+    #[arg(long, value_name = "BYTES", default_value_t = shark_agent::DEFAULT_INDEX_BODY)]
+    pub index_body: usize,
 }
 
 /// The time window and filter every read command takes.

@@ -3,6 +3,8 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
 
 use rusqlite::Connection;
 
@@ -11,7 +13,7 @@ use crate::error::{SqlContext, StoreError};
 use crate::index::segments::{self, SegmentRow};
 use crate::index::{self, locations};
 use crate::layout::NodeLayout;
-use crate::packets::PacketWalk;
+use crate::packets::{PacketWalk, StoredPacket};
 use crate::segment_file::{self, SegmentFile};
 
 /// What an export wrote.
@@ -27,16 +29,8 @@ pub struct ExportSummary {
     pub skipped_linktype: u64,
 }
 
-/// A packet on its way out.
-pub(crate) struct OutPacket {
-    pub ts_ns: i64,
-    pub orig_len: u32,
-    pub linktype: u32,
-    pub data: Vec<u8>,
-}
-
 /// Packets of one node, in order.
-pub(crate) type PacketStream = Box<dyn Iterator<Item = Result<OutPacket, StoreError>>>;
+pub(crate) type PacketStream = Box<dyn Iterator<Item = Result<StoredPacket, StoreError>>>;
 
 /// Every packet of `layout`'s segments in `[from, to)`.
 pub(crate) fn window_packets(
@@ -49,14 +43,7 @@ pub(crate) fn window_packets(
         Err(_) => Vec::new(),
     };
     let walk = PacketWalk::new(&layout.segments, rows, Some((from, to)))?;
-    Ok(Box::new(walk.map(|p| {
-        Ok(OutPacket {
-            ts_ns: p.ts_ns,
-            orig_len: p.orig_len,
-            linktype: p.linktype,
-            data: p.data,
-        })
-    })))
+    Ok(Box::new(walk.map(Ok)))
 }
 
 /// The packet spans of matched entries of one node, by flow.
@@ -79,14 +66,48 @@ pub(crate) fn entry_packets(
     whole_flows: bool,
 ) -> Result<Vec<PacketStream>, StoreError> {
     let conn = index::open_readable(&layout.index)?;
-    let rows: HashMap<i64, SegmentRow> = segments::load(&conn, &layout.index)?
+    packets_of_spans(layout, &conn, spans, whole_flows, false)
+}
+
+/// The packets of `entry`'s exchange in packet order (with `from_flow_start`, every packet of its
+/// flow up to the exchange's last): what dissecting the exchange again needs. A packet that cannot
+/// be read (its segment gone or cut short) is an error: an exchange missing packets is not the one
+/// that was indexed.
+pub(crate) fn exchange_packets(
+    layout: &NodeLayout,
+    conn: &Connection,
+    entry: &Entry,
+    from_flow_start: bool,
+) -> Result<Vec<StoredPacket>, StoreError> {
+    let first = if from_flow_start { 0 } else { entry.packets.first };
+    let spans = Spans::from([(entry.stream, vec![(first, entry.packets.last)])]);
+    let mut packets = Vec::new();
+    for stream in packets_of_spans(layout, conn, &spans, false, true)? {
+        for packet in stream {
+            packets.push(packet?);
+        }
+    }
+    packets.sort_by_key(|p| p.number);
+    Ok(packets)
+}
+
+/// The packets of `spans` (or of their whole flows), one stream per segment. Unless `strict`, a
+/// segment that cannot be opened and records past a segment's end are skipped.
+fn packets_of_spans(
+    layout: &NodeLayout,
+    conn: &Connection,
+    spans: &Spans,
+    whole_flows: bool,
+    strict: bool,
+) -> Result<Vec<PacketStream>, StoreError> {
+    let rows: HashMap<i64, SegmentRow> = segments::load(conn, &layout.index)?
         .into_iter()
         .map(|r| (r.seq, r))
         .collect();
     // segment -> packet number -> offset, deduplicated and in packet order.
     let mut wanted: BTreeMap<i64, BTreeMap<u64, u64>> = BTreeMap::new();
     for (stream, spans) in spans {
-        for (seq, pairs) in flow_locations(&conn, layout, *stream)? {
+        for (seq, pairs) in flow_locations(conn, layout, *stream)? {
             for (packet, offset) in pairs {
                 if whole_flows
                     || spans
@@ -104,24 +125,37 @@ pub(crate) fn entry_packets(
         let path = layout.segments.join(&row.file);
         let mut file = match SegmentFile::open(&path) {
             Ok(file) => file,
+            Err(e) if strict => return Err(e),
             Err(e) => {
                 tracing::warn!("skipping segment {}: {e}", path.display());
                 continue;
             }
         };
         let linktype = file.linktype();
-        streams.push(Box::new(packets.into_values().filter_map(move |offset| {
-            match file.read_at(offset) {
-                Ok(Some(r)) => Some(Ok(OutPacket {
+        let segment: Arc<Path> = Arc::from(path);
+        streams.push(Box::new(packets.into_iter().filter_map(
+            move |(number, offset)| match file.read_at(offset) {
+                Ok(Some(r)) => Some(Ok(StoredPacket {
+                    number,
                     ts_ns: r.ts_ns,
                     orig_len: r.orig_len,
                     linktype,
+                    segment: Arc::clone(&segment),
+                    offset,
                     data: r.data.to_vec(),
+                    seq,
+                })),
+                Ok(None) if strict => Some(Err(StoreError::Io {
+                    path: segment.to_path_buf(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!("no whole packet record at byte {offset}"),
+                    ),
                 })),
                 Ok(None) => None,
                 Err(e) => Some(Err(e)),
-            }
-        })));
+            },
+        )));
     }
     Ok(streams)
 }
@@ -156,7 +190,7 @@ pub(crate) fn write_pcap(
     summary: &mut ExportSummary,
 ) -> Result<(), StoreError> {
     let mut streams = streams;
-    let mut heads: Vec<Option<OutPacket>> = Vec::with_capacity(streams.len());
+    let mut heads: Vec<Option<StoredPacket>> = Vec::with_capacity(streams.len());
     let mut heap = BinaryHeap::new();
     for (i, s) in streams.iter_mut().enumerate() {
         let head = s.next().transpose()?;
@@ -203,7 +237,7 @@ fn write_header(out: &mut dyn Write, linktype: u32) -> Result<u64, StoreError> {
     Ok(buf.len() as u64)
 }
 
-fn write_record(out: &mut dyn Write, p: &OutPacket) -> Result<u64, StoreError> {
+fn write_record(out: &mut dyn Write, p: &StoredPacket) -> Result<u64, StoreError> {
     let head = segment_file::record_header(p.ts_ns, p.orig_len, &p.data)?;
     out.write_all(&head).map_err(StoreError::Output)?;
     out.write_all(&p.data).map_err(StoreError::Output)?;

@@ -67,6 +67,7 @@
 //! # Ok(()) }
 //! ```
 
+pub use bodies::{BODY_TRUNCATED, BodyLoader, cut_body, keep_body_prefix};
 pub use capture_stats::CaptureStats;
 pub use config::StoreConfig;
 pub use entry::{Endpoint, Entry, Message, Node, PacketSpan, Protocol};
@@ -79,6 +80,7 @@ pub use schema::entry_schema;
 pub use store::{NodeStatus, Store};
 pub use writer::{NodeWriter, RawPacket, WriteSummary};
 
+mod bodies;
 mod capture_stats;
 mod config;
 mod entry;

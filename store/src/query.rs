@@ -9,6 +9,7 @@ use kfl::{CmpOp, Column, IndexPredicate, Literal};
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 
+use crate::bodies::{self, BodyReading, LazyBodies, NodeBodies};
 use crate::entry::Entry;
 use crate::error::{SqlContext, StoreError};
 use crate::index::codec::Block;
@@ -41,6 +42,8 @@ pub(crate) struct Prepared {
     residual: Option<kfl::Filter>,
     /// The effective limit.
     pub limit: Option<usize>,
+    /// How bodies the index cut are read back, when the store can.
+    pub bodies: Option<BodyReading>,
 }
 
 impl Prepared {
@@ -75,6 +78,7 @@ impl Prepared {
             condition: predicate::to_sql(index),
             residual,
             limit,
+            bodies: None,
         }
     }
 }
@@ -115,6 +119,8 @@ pub(crate) struct NodeCursor {
     blocks: VecDeque<(i64, Block)>,
     /// Node and endpoint identities read so far.
     parts: Parts,
+    /// Reads back bodies the index cut, when the query can.
+    bodies: Option<NodeBodies>,
 }
 
 /// Decoded blocks a cursor keeps.
@@ -131,6 +137,10 @@ impl NodeCursor {
             plan.condition.sql
         );
         let done = plan.from >= plan.to;
+        let bodies = plan
+            .bodies
+            .clone()
+            .map(|reading| NodeBodies::new(reading, layout.clone()));
         Ok(NodeCursor {
             path: layout.index.clone(),
             conn,
@@ -141,6 +151,7 @@ impl NodeCursor {
             done,
             blocks: VecDeque::new(),
             parts: Parts::new(&layout.index),
+            bodies,
         })
     }
 
@@ -169,12 +180,7 @@ impl NodeCursor {
         for (ts, id, block) in rows {
             self.after = Some((ts, id));
             let entry = self.entry(block, id)?;
-            if self
-                .plan
-                .residual
-                .as_ref()
-                .is_none_or(|f| f.matches(&entry))
-            {
+            if let Some(entry) = self.keep(entry) {
                 self.page.push_back(entry);
             }
         }
@@ -184,6 +190,28 @@ impl NodeCursor {
 }
 
 impl NodeCursor {
+    /// `entry` if the residual filter keeps it, with whole bodies where the filter read them or
+    /// the query wants them.
+    fn keep(&mut self, entry: Entry) -> Option<Entry> {
+        let residual = self.plan.residual.as_ref();
+        let Some(loader) = self.bodies.as_mut().filter(|_| bodies::has_cut_body(&entry)) else {
+            return residual.is_none_or(|f| f.matches(&entry)).then_some(entry);
+        };
+        let mut tried = None;
+        if let Some(filter) = residual {
+            let lazy = LazyBodies::new(&entry, loader, &self.conn);
+            let matched = filter.matches(&lazy);
+            tried = lazy.into_loaded();
+            if !matched {
+                return None;
+            }
+        }
+        if tried.is_none() && loader.whole() {
+            tried = Some(loader.load(&self.conn, &entry));
+        }
+        Some(tried.flatten().unwrap_or(entry))
+    }
+
     /// Entry `id` from block `block`, decoding the block unless it was used recently.
     fn entry(&mut self, block: i64, id: i64) -> Result<Entry, StoreError> {
         let at = match self.blocks.iter().position(|(b, _)| *b == block) {

@@ -53,6 +53,7 @@ fn request() -> FieldType {
         ("query", FieldType::Any),
         ("headers", headers()),
         ("body", text()),
+        ("bodyTruncated", FieldType::Bool),
         ("size", int()),
         ("service", text()),
         ("messages", FieldType::Any),
@@ -91,6 +92,7 @@ fn response() -> FieldType {
         ("statusText", text()),
         ("headers", headers()),
         ("body", text()),
+        ("bodyTruncated", FieldType::Bool),
         ("size", int()),
         ("messages", FieldType::Any),
         // DNS

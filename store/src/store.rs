@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
+use crate::bodies::{BodyLoader, BodyReading};
 use crate::capture_stats::CaptureStats;
 use crate::error::{IoContext, StoreError};
 use crate::export::{self, ExportSummary, Spans};
@@ -16,6 +19,8 @@ use crate::query::{Entries, NodeCursor, Prepared, Query};
 pub struct Store {
     root: PathBuf,
     nodes: Vec<(String, NodeLayout)>,
+    /// Reads back the bodies the index cut, when the caller gave a loader.
+    bodies: Option<BodyReading>,
 }
 
 /// One node's share of the store, as `kubectl-shark status` shows it.
@@ -60,7 +65,19 @@ impl Store {
         Ok(Store {
             root: root.to_path_buf(),
             nodes,
+            bodies: None,
         })
+    }
+
+    /// Reads back through `loader` the bodies the index holds only a prefix of: a filter that
+    /// reads such a body (`response.body.contains(…)`) sees it whole, and
+    /// [`query_with_bodies`](Self::query_with_bodies) returns entries with whole bodies.
+    pub fn with_body_loader(mut self, loader: Arc<dyn BodyLoader>) -> Self {
+        self.bodies = Some(BodyReading {
+            loader,
+            whole: false,
+        });
+        self
     }
 
     /// The store's root directory.
@@ -85,7 +102,21 @@ impl Store {
         self.query_plan(Prepared::new(q))
     }
 
-    pub(crate) fn query_plan(&self, plan: Prepared) -> Result<Entries, StoreError> {
+    /// Like [`query`](Self::query), with every entry's bodies whole (as far as its packets give
+    /// them back): for output that shows bodies. Without a loader, the same as `query`.
+    pub fn query_with_bodies(&self, q: &Query) -> Result<Entries, StoreError> {
+        let mut plan = Prepared::new(q);
+        plan.bodies = self.bodies.clone().map(|reading| BodyReading {
+            whole: true,
+            ..reading
+        });
+        self.query_plan(plan)
+    }
+
+    pub(crate) fn query_plan(&self, mut plan: Prepared) -> Result<Entries, StoreError> {
+        if plan.bodies.is_none() {
+            plan.bodies = self.bodies.clone();
+        }
         let limit = plan.limit;
         let cursors = self
             .indexed()

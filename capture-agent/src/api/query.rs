@@ -1,5 +1,7 @@
 //! `POST /v1/query`: the matching entries of a window, as NDJSON in time order.
 
+use std::sync::Arc;
+
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
@@ -8,12 +10,13 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::ApiState;
+use crate::Redissect;
 use super::request::open_window;
 
 /// Lines buffered between the store reader and the connection.
 const QUEUE_LINES: usize = 256;
 
-/// Streams the entries as NDJSON (`Entry` as stored: timestamps in ns).
+/// Streams the entries as NDJSON (`Entry` as stored: timestamps in ns), with whole bodies.
 pub async fn query(State(state): State<ApiState>, body: Bytes) -> Response {
     let (_request, query, store) = match open_window(&state, &body) {
         Ok(opened) => opened,
@@ -21,7 +24,9 @@ pub async fn query(State(state): State<ApiState>, body: Bytes) -> Response {
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
     tokio::task::spawn_blocking(move || {
-        let entries = match store.query(&query) {
+        // The answer shows bodies: those the index cut are read back from the packets.
+        let store = store.with_body_loader(Arc::new(Redissect::default()));
+        let entries = match store.query_with_bodies(&query) {
             Ok(entries) => entries,
             Err(e) => return send_error(&tx, &e.to_string()),
         };

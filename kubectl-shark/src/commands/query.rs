@@ -1,8 +1,10 @@
 //! `query`: print the entries of a window that match a filter, from a local store or every agent.
 
 use std::io::{BufWriter, Write};
+use std::sync::Arc;
 
 use anyhow::Result;
+use shark_agent::Redissect;
 use shark_store::{Entry, Query, Store};
 
 use super::{agents_for, runtime, window_query};
@@ -31,7 +33,14 @@ pub fn run(args: &QueryArgs) -> Result<()> {
     let mut output = Output::new(args.output, table_cap);
     let failures = match &args.target.store {
         Some(dir) => {
-            for entry in Store::open(dir)?.query(&query)? {
+            // Bodies the index cut are read back from the packets: for filters that read them,
+            // and for JSON output, which shows them (a table does not).
+            let store = Store::open(dir)?.with_body_loader(Arc::new(Redissect::default()));
+            let entries = match args.output {
+                OutputFormat::Json => store.query_with_bodies(&query)?,
+                OutputFormat::Table => store.query(&query)?,
+            };
+            for entry in entries {
                 output.push(entry?)?;
             }
             Vec::new()
