@@ -4,6 +4,7 @@ mod util;
 
 mod agent_api;
 mod bad_input;
+mod bodies;
 mod cluster_e2e;
 mod fanout;
 mod import_http;

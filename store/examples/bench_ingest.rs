@@ -1,7 +1,8 @@
 //! Ingest benchmark: entries per second into the index, and index size against PCAP size per
 //! protocol mix.
 //!
-//! `cargo run --release -p shark-store --example bench_ingest [ENTRIES]` (default 1,000,000).
+//! `cargo run --release -p shark-store --example bench_ingest [ENTRIES] [INDEX_BODY]` (defaults
+//! 1,000,000 entries; 1024 bytes of each body kept in the index, the rest left in the packets).
 //! Synthetic but realistic traffic (see `common/synth.rs`). Figures are noisy on a shared machine.
 
 #[path = "common/synth.rs"]
@@ -40,6 +41,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|a| a.parse())
         .transpose()?
         .unwrap_or(1_000_000);
+    let index_body: usize = std::env::args()
+        .nth(2)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(1024);
     let temp = tempfile::tempdir()?;
     // SHARK_BENCH_DIR=DIR keeps the stores there for inspection (emptied first).
     let dir = match std::env::var_os("SHARK_BENCH_DIR") {
@@ -58,6 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         redis: 20,
     };
     let mut synth = Synth::new(7, mixed, "node-a");
+    synth.index_body = index_body;
     let distinct: Vec<_> = (0..50_000)
         .map(|i| synth.exchange(T0 + i * 720_000).entry)
         .collect();
@@ -95,7 +102,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     // 2. Index bytes against PCAP bytes, per protocol mix.
-    println!("index size / PCAP size (100k exchanges with their packets each):");
+    println!(
+        "index size / PCAP size (100k exchanges with their packets each; {index_body} bytes of each body in the index):"
+    );
     let mixes = [
         (
             "HTTP only",
@@ -126,6 +135,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, mix) in mixes {
         let node = name.replace([' ', '/'], "-");
         let mut synth = Synth::new(11, mix, &node);
+        synth.index_body = index_body;
         let mut writer = NodeWriter::open(&dir, &node, StoreConfig::default())?;
         let started = Instant::now();
         for i in 0..100_000 {

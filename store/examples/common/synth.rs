@@ -103,6 +103,8 @@ pub struct Synth {
     next_port: u16,
     next_stream: u64,
     pub node: String,
+    /// Bytes of each body the index keeps inline, as the pipeline's `--index-body` (1 KiB).
+    pub index_body: usize,
 }
 
 impl Synth {
@@ -129,6 +131,7 @@ impl Synth {
             mix,
             next_port: 32_768,
             next_stream: 0,
+            index_body: 1024,
             node: node.to_owned(),
         }
     }
@@ -363,12 +366,11 @@ impl Synth {
             serde_json::json!({"Content-Type": "application/json", "Content-Length": full_body.len().to_string(),
                 "Date": "Thu, 26 Nov 2026 14:02:00 GMT", "Server": "envoy"}),
         );
-        // The dissector keeps the body capped (here at 1 KiB).
-        s.insert(
-            "body".into(),
-            full_body.chars().take(1024).collect::<String>().into(),
-        );
+        // The pipeline keeps a prefix of each body in the index, marked; the packets hold the rest.
         s.insert("size".into(), full_body.len().into());
+        s.insert("body".into(), full_body.into());
+        shark_store::keep_body_prefix(&mut e.request, self.index_body);
+        shark_store::keep_body_prefix(&mut e.response, self.index_body);
         (e, frames, stream)
     }
 
