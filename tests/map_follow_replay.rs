@@ -626,3 +626,115 @@ fn map_watch_redraws_the_table_until_stopped() {
         .collect();
     assert_eq!(first_table, once.lines().collect::<Vec<_>>());
 }
+
+#[test]
+fn follow_shows_once_each_exchange_indexed_minutes_after_it_started() {
+    let store = tempfile::tempdir().expect("temp dir");
+    // Stored before following starts: not shown.
+    import(store.path(), &fixture("deepflow/http.pcap"), "node-a");
+    let agent = AgentProcess::start(store.path(), "node-a", &["--no-capture"]);
+    let local = shark()
+        .args(["query", "--follow", "-o", "json", "--store"])
+        .arg(store.path())
+        .arg("http")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("follow starts");
+    let remote = shark()
+        .args([
+            "query", "--follow", "-o", "json", "--agents", &agent.url, "--token", TOKEN, "http",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("follow starts");
+    let mut followers = [local, remote];
+    let followed = followers.each_mut().map(lines_of);
+    std::thread::sleep(Duration::from_secs(2));
+
+    // Three requests that started five minutes ago, indexed only now (as a writer that flushed
+    // late, or exchanges answered minutes after they started, would be).
+    let capture = fixture("deepflow/http__sw8.pcap");
+    let first_packet: f64 = tshark(&[
+        "-r",
+        capture.to_str().expect("utf-8"),
+        "-c",
+        "1",
+        "-T",
+        "fields",
+        "-e",
+        "frame.time_epoch",
+    ])
+    .first()
+    .and_then(|row| row.first())
+    .and_then(|t| t.parse().ok())
+    .expect("the capture has a first packet");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs_f64();
+    let shift = format!("{:.6}", now - 300.0 - first_packet);
+    let shifted = store.path().join("five-minutes-ago.pcap");
+    run_ok(
+        Command::new("editcap")
+            .args(["-F", "pcap", "-t", &shift])
+            .arg(&capture)
+            .arg(&shifted),
+    );
+    let requests = tshark(&[
+        "-r",
+        shifted.to_str().expect("utf-8"),
+        "-Y",
+        "http.request",
+        "-T",
+        "fields",
+        "-e",
+        "frame.time_epoch",
+        "-e",
+        "http.request.uri",
+    ]);
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    import(store.path(), &shifted, "node-b");
+
+    for (lines, how) in followed.iter().zip(["local", "through the agent"]) {
+        let mut seen: Vec<serde_json::Value> = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while seen.len() < requests.len() && Instant::now() < deadline {
+            if let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
+                seen.push(serde_json::from_str(&line).expect("follow prints NDJSON"));
+            }
+        }
+        // A duplicate would come within a few polls.
+        std::thread::sleep(Duration::from_secs(2));
+        seen.extend(
+            lines
+                .try_iter()
+                .map(|l| serde_json::from_str(&l).expect("follow prints NDJSON")),
+        );
+        let shown: Vec<(String, String)> = seen
+            .iter()
+            .map(|e| (text(&e["node"]["name"]), text(&e["request"]["path"])))
+            .collect();
+        let want: Vec<(String, String)> = requests
+            .iter()
+            .map(|r| ("node-b".to_string(), r.get(1).cloned().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            shown, want,
+            "{how}: each request once, none of those stored before"
+        );
+        // They carry their own time, five minutes before they were shown.
+        for (entry, request) in seen.iter().zip(&requests) {
+            let started: f64 = request.first().and_then(|t| t.parse().ok()).expect("epoch");
+            let shown_at = seconds_of_day(&text(&entry["timestamp"]));
+            assert!(
+                (shown_at - started.rem_euclid(86_400.0)).abs() < 1e-3,
+                "{how}: {} is when the request started ({started})",
+                text(&entry["timestamp"])
+            );
+        }
+    }
+    for follow in &mut followers {
+        let _ = follow.kill();
+        let _ = follow.wait();
+    }
+}

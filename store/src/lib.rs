@@ -78,6 +78,7 @@ pub use packets::{PacketWalk, StoredPacket};
 pub use query::{Entries, Query};
 pub use schema::entry_schema;
 pub use store::{NodeStatus, Store};
+pub use tail::Tail;
 pub use writer::{NodeWriter, RawPacket, WriteSummary};
 
 mod bodies;
@@ -98,4 +99,5 @@ mod retention;
 mod schema;
 mod segment_file;
 mod store;
+mod tail;
 mod writer;

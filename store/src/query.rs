@@ -81,6 +81,16 @@ impl Prepared {
             bodies: None,
         }
     }
+
+    /// The condition pushed down to the index, over `entries` aliased `e`.
+    pub(crate) fn condition(&self) -> &predicate::SqlCondition {
+        &self.condition
+    }
+
+    /// Whether `entry` passes the part of the filter the index cannot answer.
+    pub(crate) fn residual_matches(&self, entry: &Entry) -> bool {
+        self.residual.as_ref().is_none_or(|f| f.matches(entry))
+    }
 }
 
 /// Narrowest `[from, to)` implied by top-level conjuncts on `timestamp`.

@@ -90,6 +90,14 @@ impl Store {
         self.nodes.iter().map(|(name, _)| name.as_str())
     }
 
+    /// The nodes that have an index, with their layouts, by name.
+    pub(crate) fn indexed_nodes(&self) -> impl Iterator<Item = (&str, &NodeLayout)> {
+        self.nodes
+            .iter()
+            .filter(|(_, l)| l.index.is_file())
+            .map(|(name, l)| (name.as_str(), l))
+    }
+
     fn indexed(&self) -> impl Iterator<Item = &NodeLayout> {
         self.nodes
             .iter()

@@ -7,4 +7,5 @@ mod import;
 mod kfl_filters;
 mod reindex;
 mod retention;
+mod tail;
 mod util;

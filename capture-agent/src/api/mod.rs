@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use follow::{FOLLOW_LAG, FOLLOW_POLL, Tail, now_ns};
+pub use follow::FOLLOW_POLL;
 
 use crate::PipelineStats;
 use crate::live::CaptureCounters;

@@ -1,11 +1,12 @@
-//! `query --follow [--from T]`: matching entries as they are stored (with `--from`, the stored ones
-//! since T first, then the new ones, none twice), from a local store or every agent, until Ctrl-C;
+//! `query --follow [--from T]`: matching entries as they are stored, each once whatever its
+//! timestamp (with `--from`, the stored ones since T first, then the new ones, none twice), from a
+//! local store or every agent, until Ctrl-C;
 //! and [`EntryStream`], the row-at-a-time printer that follow and replay share.
 
 use std::io::{BufWriter, Write};
 
 use anyhow::Result;
-use shark_agent::api::{FOLLOW_POLL, Tail, now_ns};
+use shark_agent::api::FOLLOW_POLL;
 use shark_store::{Entry, Store};
 use tokio::sync::mpsc;
 
@@ -20,9 +21,9 @@ pub fn run(args: &QueryArgs) -> Result<()> {
     let mut out = EntryStream::new(args.output);
     match &args.target.store {
         Some(dir) => {
-            let mut tail = Tail::new(Store::open(dir)?, query.filter, query.from.unwrap_or_else(now_ns));
+            let mut tail = Store::open(dir)?.tail(query.filter, query.from)?;
             loop {
-                for entry in tail.poll(now_ns())? {
+                while let Some(entry) = tail.next_entry()? {
                     out.push(&entry)?;
                 }
                 std::thread::sleep(FOLLOW_POLL);

@@ -1,0 +1,288 @@
+//! [`Tail`]: follows a store, handing out each matching entry once, as soon as it is stored,
+//! whatever its timestamp.
+//!
+//! A node's index gives entry ids in write order and commits them in that order, so "the entries
+//! with an id above the last one handed out" is exact: an exchange indexed long after it started (a
+//! long poll, a request left unanswered until the flow timed out, a writer that flushed late) is
+//! still new, and nothing is read twice. The cursor is one id per node, never a set of ids.
+//!
+//! Entries are stored in blocks of consecutive ids. Block ids grow with their first entry id among
+//! the rows present (retention only deletes; a writer reopened after retention removed the newest
+//! blocks reuses ids above every block kept), so the blocks past a cursor are a range scan of the
+//! `blocks` table starting at the one holding it, and a block's ids run up to the next block's
+//! first id (the last block's, up to the committed `next_entry` counter). Each new entry goes
+//! through the query's pushdown condition (on its own `entries` row, which also drops rows
+//! retention deleted) and its residual filter.
+//!
+//! With a start time, entries already stored from then on come first, read by the query engine in
+//! timestamp order up to each node's cursor at the start; what is stored later comes from the cursor.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::entry::Entry;
+use crate::error::{SqlContext, StoreError};
+use crate::index;
+use crate::index::codec::Block;
+use crate::index::parts::Parts;
+use crate::layout::NodeLayout;
+use crate::query::{Entries, NodeCursor, Prepared, Query};
+use crate::store::Store;
+
+/// Blocks (of up to 128 entries) read per node and call: what a burst can hold in memory.
+const PAGE_BLOCKS: usize = 8;
+
+/// Follows every node under a store root: hands out each matching entry once, first the stored
+/// ones since a start time (if given, by timestamp), then each new one as its node indexes it (by
+/// timestamp within what one call finds). Made by [`Store::tail`].
+pub struct Tail {
+    root: PathBuf,
+    plan: Prepared,
+    /// Entries stored before the tail started, while they last.
+    backlog: Option<Backlog>,
+    nodes: Vec<NodeTail>,
+    ready: VecDeque<Entry>,
+}
+
+/// The stored entries since the start time: a query, cut at each node's cursor.
+struct Backlog {
+    entries: Entries,
+    /// Per node, in the order the query's cursors were opened: the last id that belongs here.
+    last_ids: Vec<i64>,
+}
+
+/// One node's cursor.
+struct NodeTail {
+    name: String,
+    layout: NodeLayout,
+    /// The last entry id handed out (or skipped).
+    after: i64,
+    parts: Parts,
+}
+
+impl Store {
+    /// Follows this store's root for the entries matching `filter`: with `from_ns`, those stored
+    /// with a timestamp at or after it first; then every matching entry indexed from now on,
+    /// whatever its timestamp. New nodes are picked up as they appear.
+    pub fn tail(
+        &self,
+        filter: Option<kfl::Filter>,
+        from_ns: Option<i64>,
+    ) -> Result<Tail, StoreError> {
+        let query = Query {
+            from: from_ns,
+            filter,
+            ..Query::default()
+        };
+        let plan = Prepared::new(&query);
+        let mut nodes = Vec::new();
+        for (name, layout) in self.indexed_nodes() {
+            let conn = index::open_readable(&layout.index)?;
+            let after = committed_end(&conn, &layout.index)?.saturating_sub(1);
+            nodes.push(NodeTail::new(name, layout.clone(), after));
+        }
+        let backlog = match from_ns {
+            Some(_) => {
+                let cursors = nodes
+                    .iter()
+                    .map(|n| NodeCursor::open(&n.layout, plan.clone()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some(Backlog {
+                    entries: Entries::new(cursors, None),
+                    last_ids: nodes.iter().map(|n| n.after).collect(),
+                })
+            }
+            None => None,
+        };
+        Ok(Tail {
+            root: self.root().to_path_buf(),
+            plan,
+            backlog,
+            nodes,
+            ready: VecDeque::new(),
+        })
+    }
+}
+
+impl Tail {
+    /// The next matching entry, or `None` when every node is caught up (call again later).
+    pub fn next_entry(&mut self) -> Result<Option<Entry>, StoreError> {
+        if let Some(backlog) = self.backlog.as_mut() {
+            while let Some(found) = backlog.entries.next_with_node() {
+                let (node, entry) = found?;
+                let last = backlog.last_ids.get(node).copied().unwrap_or(i64::MIN);
+                if i64::try_from(entry.id).is_ok_and(|id| id <= last) {
+                    return Ok(Some(entry));
+                }
+            }
+            self.backlog = None;
+        }
+        while self.ready.is_empty() {
+            if !self.read_new()? {
+                break;
+            }
+        }
+        Ok(self.ready.pop_front())
+    }
+
+    /// Reads a page of new entries from every node into `ready`, by timestamp; returns whether any
+    /// node has more to read.
+    fn read_new(&mut self) -> Result<bool, StoreError> {
+        // Nodes appear when their writer first indexes: everything in a new index is new.
+        let store = Store::open(&self.root)?;
+        for (name, layout) in store.indexed_nodes() {
+            if !self.nodes.iter().any(|n| n.name == name) {
+                self.nodes.push(NodeTail::new(name, layout.clone(), 0));
+            }
+        }
+        let mut fresh = Vec::new();
+        let mut more = false;
+        for node in &mut self.nodes {
+            more |= node.read_page(&self.plan, &mut fresh)?;
+        }
+        fresh.sort_by(|a, b| {
+            (a.timestamp, &a.node.name, a.id).cmp(&(b.timestamp, &b.node.name, b.id))
+        });
+        self.ready.extend(fresh);
+        Ok(more)
+    }
+}
+
+impl NodeTail {
+    fn new(name: &str, layout: NodeLayout, after: i64) -> Self {
+        let parts = Parts::new(&layout.index);
+        NodeTail {
+            name: name.to_owned(),
+            layout,
+            after,
+            parts,
+        }
+    }
+
+    /// Appends the matching entries of up to [`PAGE_BLOCKS`] blocks past the cursor to `out` and
+    /// moves the cursor past them; returns whether more blocks are waiting.
+    fn read_page(&mut self, plan: &Prepared, out: &mut Vec<Entry>) -> Result<bool, StoreError> {
+        let path = self.layout.index.clone();
+        // Opened per page: a reindex swaps in a new file, which an open connection would not see.
+        let conn = index::open_readable(&path)?;
+        // One snapshot of the index for the whole page: the blocks and the counter agree.
+        conn.execute_batch("BEGIN").at(&path)?;
+        let more = self.read_blocks(&conn, plan, out);
+        conn.execute_batch("COMMIT").at(&path)?;
+        more
+    }
+
+    fn read_blocks(
+        &mut self,
+        conn: &Connection,
+        plan: &Prepared,
+        out: &mut Vec<Entry>,
+    ) -> Result<bool, StoreError> {
+        let path = self.layout.index.clone();
+        let end = committed_end(conn, &path)?;
+        if end <= self.after {
+            if end < self.after {
+                // Ids only fall when the index was rebuilt: its entries were all handed out before.
+                tracing::warn!("{} was rebuilt; following it from its end", path.display());
+                self.after = end.saturating_sub(1);
+                self.parts = Parts::new(&path);
+            }
+            return Ok(false);
+        }
+        let start: Option<i64> = conn
+            .prepare_cached("SELECT id FROM blocks WHERE first_id <= ?1 ORDER BY id DESC LIMIT 1")
+            .at(&path)?
+            .query_row([self.after], |r| r.get(0))
+            .optional()
+            .at(&path)?;
+        let blocks = conn
+            .prepare_cached("SELECT id, first_id FROM blocks WHERE id >= ?1 ORDER BY id LIMIT ?2")
+            .at(&path)?
+            .query_map([start.unwrap_or(i64::MIN), PAGE_BLOCKS as i64 + 1], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
+            .at(&path)?
+            .collect::<Result<Vec<_>, _>>()
+            .at(&path)?;
+        for (at, &(block, first_id)) in blocks.iter().take(PAGE_BLOCKS).enumerate() {
+            let block_end = blocks
+                .get(at + 1)
+                .map_or(end, |&(_, next_first)| next_first);
+            let from = first_id.max(self.after.saturating_add(1));
+            if from < block_end {
+                self.read_block(conn, plan, block, first_id, from..block_end, out)?;
+            }
+            self.after = self.after.max(block_end.saturating_sub(1));
+        }
+        if blocks.len() <= PAGE_BLOCKS {
+            // Caught up with what is committed (the last block ends at the counter).
+            self.after = self.after.max(end.saturating_sub(1));
+        }
+        Ok(blocks.len() > PAGE_BLOCKS)
+    }
+
+    /// Appends entries `ids` of block `block` that match `plan` to `out`.
+    fn read_block(
+        &mut self,
+        conn: &Connection,
+        plan: &Prepared,
+        block: i64,
+        first_id: i64,
+        ids: std::ops::Range<i64>,
+        out: &mut Vec<Entry>,
+    ) -> Result<(), StoreError> {
+        let path = &self.layout.index;
+        let data: Option<Vec<u8>> = conn
+            .prepare_cached("SELECT data FROM blocks WHERE id = ?1")
+            .at(path)?
+            .query_row([block], |r| r.get(0))
+            .optional()
+            .at(path)?;
+        let Some(data) = data else {
+            return Ok(());
+        };
+        let decoded = Block::decode(path, block, first_id, &data)?;
+        let condition = plan.condition();
+        let sql = format!(
+            "SELECT 1 FROM entries e WHERE e.ts = ?1 AND e.id = ?2 AND {}",
+            condition.sql
+        );
+        for id in ids {
+            let entry = match decoded.entry(path, id, conn, &mut self.parts) {
+                Ok(entry) => entry,
+                Err(e) => {
+                    // A block past one that retention removed is credited with that block's ids,
+                    // which it does not hold; anything else is damage. Either way the rest of the
+                    // block cannot be read, and following goes on with the next one.
+                    tracing::warn!("following {}: {e}", path.display());
+                    break;
+                }
+            };
+            let mut params = vec![SqlValue::Integer(entry.timestamp), SqlValue::Integer(id)];
+            params.extend(condition.params.iter().cloned());
+            let indexed = conn
+                .prepare_cached(&sql)
+                .at(path)?
+                .exists(rusqlite::params_from_iter(params))
+                .at(path)?;
+            if indexed && plan.residual_matches(&entry) {
+                out.push(entry);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One past the last entry id the index at `path` has committed (1 when it has none).
+fn committed_end(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    let next: Option<i64> = conn
+        .prepare_cached("SELECT value FROM counters WHERE name = 'next_entry'")
+        .at(path)?
+        .query_row([], |r| r.get(0))
+        .optional()
+        .at(path)?;
+    Ok(next.unwrap_or(1).max(1))
+}
