@@ -28,6 +28,11 @@
 //! predicates become SQL over indexed columns; the residual filter runs on decoded entries. Rows are
 //! read in pages and merged across nodes by timestamp, so memory stays bounded.
 //!
+//! # Following
+//! [`Store::tail`] hands out each matching entry once as it is indexed, whatever its timestamp: a
+//! per-node cursor on entry ids (the index numbers entries in write order), read block by block
+//! through the query's pushdown condition and residual filter.
+//!
 //! # Reindex
 //! ```no_run
 //! # fn dissect(_: &shark_store::StoredPacket, _: &mut shark_store::NodeWriter) -> Result<(), shark_store::StoreError> { Ok(()) }
