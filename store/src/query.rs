@@ -86,11 +86,33 @@ impl Prepared {
     pub(crate) fn condition(&self) -> &predicate::SqlCondition {
         &self.condition
     }
+}
 
-    /// Whether `entry` passes the part of the filter the index cannot answer.
-    pub(crate) fn residual_matches(&self, entry: &Entry) -> bool {
-        self.residual.as_ref().is_none_or(|f| f.matches(entry))
+/// `entry` if `plan`'s residual filter keeps it, with whole bodies (read back through `bodies`)
+/// where the filter read them or the plan wants them.
+pub(crate) fn keep(
+    plan: &Prepared,
+    bodies: Option<&mut NodeBodies>,
+    conn: &Connection,
+    entry: Entry,
+) -> Option<Entry> {
+    let residual = plan.residual.as_ref();
+    let Some(loader) = bodies.filter(|_| bodies::has_cut_body(&entry)) else {
+        return residual.is_none_or(|f| f.matches(&entry)).then_some(entry);
+    };
+    let mut tried = None;
+    if let Some(filter) = residual {
+        let lazy = LazyBodies::new(&entry, loader, conn);
+        let matched = filter.matches(&lazy);
+        tried = lazy.into_loaded();
+        if !matched {
+            return None;
+        }
     }
+    if tried.is_none() && loader.whole() {
+        tried = Some(loader.load(conn, &entry));
+    }
+    Some(tried.flatten().unwrap_or(entry))
 }
 
 /// Narrowest `[from, to)` implied by top-level conjuncts on `timestamp`.
@@ -203,23 +225,7 @@ impl NodeCursor {
     /// `entry` if the residual filter keeps it, with whole bodies where the filter read them or
     /// the query wants them.
     fn keep(&mut self, entry: Entry) -> Option<Entry> {
-        let residual = self.plan.residual.as_ref();
-        let Some(loader) = self.bodies.as_mut().filter(|_| bodies::has_cut_body(&entry)) else {
-            return residual.is_none_or(|f| f.matches(&entry)).then_some(entry);
-        };
-        let mut tried = None;
-        if let Some(filter) = residual {
-            let lazy = LazyBodies::new(&entry, loader, &self.conn);
-            let matched = filter.matches(&lazy);
-            tried = lazy.into_loaded();
-            if !matched {
-                return None;
-            }
-        }
-        if tried.is_none() && loader.whole() {
-            tried = Some(loader.load(&self.conn, &entry));
-        }
-        Some(tried.flatten().unwrap_or(entry))
+        keep(&self.plan, self.bodies.as_mut(), &self.conn, entry)
     }
 
     /// Entry `id` from block `block`, decoding the block unless it was used recently.

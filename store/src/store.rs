@@ -80,6 +80,13 @@ impl Store {
         self
     }
 
+    /// How the bodies the index cut are read back: for every entry (`whole`) or for filters only.
+    pub(crate) fn body_reading(&self, whole: bool) -> Option<BodyReading> {
+        self.bodies
+            .clone()
+            .map(|reading| BodyReading { whole, ..reading })
+    }
+
     /// The store's root directory.
     pub fn root(&self) -> &Path {
         &self.root
@@ -114,10 +121,7 @@ impl Store {
     /// them back): for output that shows bodies. Without a loader, the same as `query`.
     pub fn query_with_bodies(&self, q: &Query) -> Result<Entries, StoreError> {
         let mut plan = Prepared::new(q);
-        plan.bodies = self.bodies.clone().map(|reading| BodyReading {
-            whole: true,
-            ..reading
-        });
+        plan.bodies = self.body_reading(true);
         self.query_plan(plan)
     }
 

@@ -12,7 +12,7 @@
 //! `blocks` table starting at the one holding it, and a block's ids run up to the next block's
 //! first id (the last block's, up to the committed `next_entry` counter). Each new entry goes
 //! through the query's pushdown condition (on its own `entries` row, which also drops rows
-//! retention deleted) and its residual filter.
+//! retention deleted) and its residual filter, bodies read back as the query reads them.
 //!
 //! With a start time, entries already stored from then on come first, read by the query engine in
 //! timestamp order up to each node's cursor at the start; what is stored later comes from the cursor.
@@ -23,13 +23,14 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension};
 
+use crate::bodies::NodeBodies;
 use crate::entry::Entry;
 use crate::error::{SqlContext, StoreError};
 use crate::index;
 use crate::index::codec::Block;
 use crate::index::parts::Parts;
 use crate::layout::NodeLayout;
-use crate::query::{Entries, NodeCursor, Prepared, Query};
+use crate::query::{Entries, NodeCursor, Prepared, Query, keep};
 use crate::store::Store;
 
 /// Blocks (of up to 128 entries) read per node and call: what a burst can hold in memory.
@@ -61,28 +62,51 @@ struct NodeTail {
     /// The last entry id handed out (or skipped).
     after: i64,
     parts: Parts,
+    /// Reads back bodies the index cut, when the tail can.
+    bodies: Option<NodeBodies>,
 }
 
 impl Store {
     /// Follows this store's root for the entries matching `filter`: with `from_ns`, those stored
     /// with a timestamp at or after it first; then every matching entry indexed from now on,
-    /// whatever its timestamp. New nodes are picked up as they appear.
+    /// whatever its timestamp. New nodes are picked up as they appear. With a body loader, a
+    /// filter that reads a body the index cut sees it whole.
     pub fn tail(
         &self,
         filter: Option<kfl::Filter>,
         from_ns: Option<i64>,
+    ) -> Result<Tail, StoreError> {
+        self.start_tail(filter, from_ns, false)
+    }
+
+    /// Like [`tail`](Self::tail), with every entry's bodies whole (as far as its packets give them
+    /// back): for output that shows bodies.
+    pub fn tail_with_bodies(
+        &self,
+        filter: Option<kfl::Filter>,
+        from_ns: Option<i64>,
+    ) -> Result<Tail, StoreError> {
+        self.start_tail(filter, from_ns, true)
+    }
+
+    fn start_tail(
+        &self,
+        filter: Option<kfl::Filter>,
+        from_ns: Option<i64>,
+        whole_bodies: bool,
     ) -> Result<Tail, StoreError> {
         let query = Query {
             from: from_ns,
             filter,
             ..Query::default()
         };
-        let plan = Prepared::new(&query);
+        let mut plan = Prepared::new(&query);
+        plan.bodies = self.body_reading(whole_bodies);
         let mut nodes = Vec::new();
         for (name, layout) in self.indexed_nodes() {
             let conn = index::open_readable(&layout.index)?;
             let after = committed_end(&conn, &layout.index)?.saturating_sub(1);
-            nodes.push(NodeTail::new(name, layout.clone(), after));
+            nodes.push(NodeTail::new(name, layout.clone(), after, &plan));
         }
         let backlog = match from_ns {
             Some(_) => {
@@ -135,7 +159,8 @@ impl Tail {
         let store = Store::open(&self.root)?;
         for (name, layout) in store.indexed_nodes() {
             if !self.nodes.iter().any(|n| n.name == name) {
-                self.nodes.push(NodeTail::new(name, layout.clone(), 0));
+                self.nodes
+                    .push(NodeTail::new(name, layout.clone(), 0, &self.plan));
             }
         }
         let mut fresh = Vec::new();
@@ -152,13 +177,18 @@ impl Tail {
 }
 
 impl NodeTail {
-    fn new(name: &str, layout: NodeLayout, after: i64) -> Self {
+    fn new(name: &str, layout: NodeLayout, after: i64, plan: &Prepared) -> Self {
         let parts = Parts::new(&layout.index);
+        let bodies = plan
+            .bodies
+            .clone()
+            .map(|reading| NodeBodies::new(reading, layout.clone()));
         NodeTail {
             name: name.to_owned(),
             layout,
             after,
             parts,
+            bodies,
         }
     }
 
@@ -268,8 +298,8 @@ impl NodeTail {
                 .at(path)?
                 .exists(rusqlite::params_from_iter(params))
                 .at(path)?;
-            if indexed && plan.residual_matches(&entry) {
-                out.push(entry);
+            if indexed {
+                out.extend(keep(plan, self.bodies.as_mut(), conn, entry));
             }
         }
         Ok(())

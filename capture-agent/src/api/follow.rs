@@ -6,6 +6,7 @@
 //! starts before the answer does, so whatever is indexed once the client has the response headers
 //! is in the stream.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -18,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::ApiState;
+use crate::Redissect;
 use super::request::WindowRequest;
 
 /// How often the store is polled for new entries.
@@ -50,9 +52,13 @@ pub async fn follow(
     };
     let root = state.inner.store_root.clone();
     let from = params.from;
-    let started =
-        tokio::task::spawn_blocking(move || Store::open(&root).and_then(|s| s.tail(filter, from)))
-            .await;
+    // The answer shows bodies: those the index cut are read back from the packets.
+    let started = tokio::task::spawn_blocking(move || {
+        Store::open(&root)?
+            .with_body_loader(Arc::new(Redissect::default()))
+            .tail_with_bodies(filter, from)
+    })
+    .await;
     let tail = match started {
         Ok(Ok(tail)) => tail,
         Ok(Err(e)) => return (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),

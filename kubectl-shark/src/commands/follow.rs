@@ -4,8 +4,10 @@
 //! and [`EntryStream`], the row-at-a-time printer that follow and replay share.
 
 use std::io::{BufWriter, Write};
+use std::sync::Arc;
 
 use anyhow::Result;
+use shark_agent::Redissect;
 use shark_agent::api::FOLLOW_POLL;
 use shark_store::{Entry, Store};
 use tokio::sync::mpsc;
@@ -21,7 +23,13 @@ pub fn run(args: &QueryArgs) -> Result<()> {
     let mut out = EntryStream::new(args.output);
     match &args.target.store {
         Some(dir) => {
-            let mut tail = Store::open(dir)?.tail(query.filter, query.from)?;
+            // As `query` does: bodies the index cut are read back for filters that read them, and
+            // for JSON output, which shows them.
+            let store = Store::open(dir)?.with_body_loader(Arc::new(Redissect::default()));
+            let mut tail = match args.output {
+                OutputFormat::Json => store.tail_with_bodies(query.filter, query.from)?,
+                OutputFormat::Table => store.tail(query.filter, query.from)?,
+            };
             loop {
                 while let Some(entry) = tail.next_entry()? {
                     out.push(&entry)?;
