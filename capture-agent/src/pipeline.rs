@@ -21,8 +21,8 @@ use crate::{Packet, Sink};
 /// How often (in capture time) idle flows are looked for.
 const SWEEP_EVERY_NS: i64 = 1_000_000_000;
 
-/// Bytes of a body the index keeps inline unless told otherwise (`--index-body`).
-pub const DEFAULT_INDEX_BODY: usize = 1024;
+/// Bytes of a body the index keeps inline unless told otherwise (the `--index-body` flags).
+pub const DEFAULT_INDEX_BODY: usize = 64;
 
 /// What the pipeline needs to know and how far it may grow.
 #[derive(Debug, Clone)]
@@ -51,13 +51,14 @@ pub struct PipelineConfig {
 }
 
 impl PipelineConfig {
-    /// Defaults for `node`: 64 KiB bodies of which the index keeps [`DEFAULT_INDEX_BODY`], 10 min TCP and 2 min UDP idle timeouts, 1M flows,
+    /// Defaults for `node`: 64 KiB bodies, whole in each entry (what writes an index sets
+    /// `index_body`, e.g. to [`DEFAULT_INDEX_BODY`]), 10 min TCP and 2 min UDP idle timeouts, 1M flows,
     /// 256 MiB of out-of-order data.
     pub fn new(node: Node) -> Self {
         PipelineConfig {
             node,
             max_body: 64 << 10,
-            index_body: DEFAULT_INDEX_BODY,
+            index_body: 64 << 10,
             flow_timeout: Duration::from_secs(600),
             udp_timeout: Duration::from_secs(120),
             max_flows: 1 << 20,

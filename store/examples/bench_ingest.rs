@@ -2,7 +2,8 @@
 //! protocol mix.
 //!
 //! `cargo run --release -p shark-store --example bench_ingest [ENTRIES] [INDEX_BODY]` (defaults
-//! 1,000,000 entries; 1024 bytes of each body kept in the index, the rest left in the packets).
+//! 1,000,000 entries; 64 bytes of each body kept in the index, as `--index-body`, the rest left in
+//! the packets).
 //! Synthetic but realistic traffic (see `common/synth.rs`). Figures are noisy on a shared machine.
 
 #[path = "common/synth.rs"]
@@ -45,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(2)
         .map(|a| a.parse())
         .transpose()?
-        .unwrap_or(1024);
+        .unwrap_or(64);
     let temp = tempfile::tempdir()?;
     // SHARK_BENCH_DIR=DIR keeps the stores there for inspection (emptied first).
     let dir = match std::env::var_os("SHARK_BENCH_DIR") {

@@ -79,7 +79,11 @@ pub(crate) fn exchange_packets(
     entry: &Entry,
     from_flow_start: bool,
 ) -> Result<Vec<StoredPacket>, StoreError> {
-    let first = if from_flow_start { 0 } else { entry.packets.first };
+    let first = if from_flow_start {
+        0
+    } else {
+        entry.packets.first
+    };
     let spans = Spans::from([(entry.stream, vec![(first, entry.packets.last)])]);
     let mut packets = Vec::new();
     for stream in packets_of_spans(layout, conn, &spans, false, true)? {

@@ -33,6 +33,14 @@
 //! per-node cursor on entry ids (the index numbers entries in write order), read block by block
 //! through the query's pushdown condition and residual filter.
 //!
+//! # Bodies
+//! The index keeps at most a prefix of each request and response body ([`keep_body_prefix`]; the
+//! pipeline's `--index-body`) and marks a cut one [`BODY_TRUNCATED`]; the PCAP holds the rest.
+//! [`Store::with_body_loader`] takes a [`BodyLoader`] (the capture pipeline, dissecting an exchange's
+//! stored packets again): a residual filter that reads a cut body then sees it whole, and
+//! [`Store::query_with_bodies`] returns every entry with whole bodies. Entries of older stores,
+//! which kept whole bodies inline, read as before.
+//!
 //! # Reindex
 //! ```no_run
 //! # fn dissect(_: &shark_store::StoredPacket, _: &mut shark_store::NodeWriter) -> Result<(), shark_store::StoreError> { Ok(()) }

@@ -103,7 +103,7 @@ pub struct Synth {
     next_port: u16,
     next_stream: u64,
     pub node: String,
-    /// Bytes of each body the index keeps inline, as the pipeline's `--index-body` (1 KiB).
+    /// Bytes of each body the index keeps inline, as the pipeline's `--index-body` (64 by default).
     pub index_body: usize,
 }
 
@@ -131,7 +131,7 @@ impl Synth {
             mix,
             next_port: 32_768,
             next_stream: 0,
-            index_body: 1024,
+            index_body: 64,
             node: node.to_owned(),
         }
     }
