@@ -90,12 +90,12 @@ fn a_chunked_gzip_body_comes_back_decoded_among_keep_alive_exchanges() {
     ]);
     assert_eq!(tshark_bodies.len(), 3);
     for (row, page) in tshark_bodies.iter().zip(&pages) {
-        assert_eq!(hex_or_text(&row[0]), *page);
+        assert!(hex_or_text(&row[0]) == *page, "tshark's body {} bytes", row[0].len());
     }
     let cut = store_with(std::slice::from_ref(&capture), "16");
     let entries = query_json(cut.path(), &["http"]);
     let bodies: Vec<String> = entries.iter().map(|e| text(&e["response"]["body"])).collect();
-    assert_eq!(bodies, pages);
+    assert!(bodies == pages, "bodies of {} entries differ from the pages", entries.len());
     assert!(entries.iter().all(|e| e["response"].get("bodyTruncated").is_none()));
     assert_eq!(text(&entries[1]["response"]["headers"]["Content-Encoding"]), "gzip");
     let whole = store_with(&[capture], "1000000");
@@ -123,6 +123,93 @@ fn bodies_whose_packets_are_gone_keep_their_prefix_with_one_warning() {
     assert_eq!(warnings.len(), 1, "{}", r.stderr);
 }
 
+#[test]
+fn http2_bodies_come_back_even_where_the_exchange_needs_the_connections_header_table() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let capture = dir.path().join("h2c.pcap");
+    let pages = [page("one", 3000), page("two", 4000), page("three", 2000)];
+    std::fs::write(&capture, h2c_capture(&pages)).expect("write capture");
+    // tshark shows each stream's body, reassembled, on its last DATA frame: the three pages.
+    let rows = tshark(&[
+        "-r", capture.to_str().expect("utf-8"), "-d", "tcp.port==8000,http2", "-Y", "http2.data.data", "-T",
+        "fields", "-e", "http2.streamid", "-e", "http2.data.data",
+    ]);
+    let mut by_stream: std::collections::BTreeMap<u32, String> = Default::default();
+    for row in &rows {
+        let ids = row[0].split(',').filter_map(|id| id.parse::<u32>().ok()).filter(|id| *id > 0);
+        for (id, data) in ids.zip(row[1].split(',')) {
+            by_stream.insert(id, hex_or_text(data));
+        }
+    }
+    assert!(by_stream.into_values().eq(pages.iter().cloned()), "tshark's bodies are the pages");
+    let cut = store_with(std::slice::from_ref(&capture), "16");
+    assert_eq!(table_count(cut.path(), "response.bodyTruncated"), 3);
+    let entries = query_json(cut.path(), &["http2"]);
+    let bodies: Vec<String> = entries.iter().map(|e| text(&e["response"]["body"])).collect();
+    assert!(bodies == pages, "bodies of {} entries differ from the pages", entries.len());
+    assert_eq!(text(&entries[2]["request"]["headers"]["x-tenant"]), "acme", "from the dynamic table");
+    let whole = store_with(&[capture], "1000000");
+    assert_eq!(json_output(cut.path(), ""), json_output(whole.path(), ""));
+}
+
+#[test]
+fn only_exchanges_whose_packets_are_lost_keep_their_prefix() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let capture = dir.path().join("keepalive.pcap");
+    let pages = [page("first", 3000), page("second", 5000), page("third", 2500)];
+    std::fs::write(&capture, keep_alive_capture(&pages)).expect("write capture");
+    let store = tempfile::tempdir().expect("temp dir");
+    run_ok(shark().arg("import").arg(&capture).arg("--store").arg(store.path()).args([
+        "--index-body", "16", "--segment-age", "1ms",
+    ]));
+    // The segments in order, with the packet numbers each holds (numbering starts at 1).
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(store.path().join("local").join("segments"))
+        .expect("segments")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    segments.sort_by_key(|p| {
+        p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.rsplit('-').next()).and_then(|n| n.parse::<u64>().ok())
+    });
+    assert!(segments.len() >= 3, "{segments:?}");
+    let mut ranges = Vec::new();
+    let mut next = 1;
+    for segment in &segments {
+        let packets = tshark(&["-r", segment.to_str().expect("utf-8"), "-T", "fields", "-e", "frame.number"]).len() as u64;
+        ranges.push((next, next + packets - 1));
+        next += packets;
+    }
+    let before = query_json(store.path(), &["http"]);
+    assert!(before.iter().map(|e| text(&e["response"]["body"])).eq(pages.iter().cloned()));
+    // Lose the packets of the segment holding the middle exchange's first response packet: cut it
+    // back to its file header.
+    let span = |e: &serde_json::Value| (e["packets"]["first"].as_u64().unwrap_or(0), e["packets"]["last"].as_u64().unwrap_or(0));
+    let (first, _) = span(&before[1]);
+    let lost = ranges.iter().position(|&(a, b)| a <= first + 2 && first + 2 <= b).expect("a segment holds it");
+    let file = std::fs::OpenOptions::new().write(true).open(&segments[lost]).expect("open segment");
+    file.set_len(24).expect("truncate segment to its file header");
+    let (lost_from, lost_to) = ranges[lost];
+    let r = run(shark().arg("query").arg("--store").arg(store.path()).args(["-o", "json", "http"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let after: Vec<serde_json::Value> = r.stdout.lines().map(|l| serde_json::from_str(l).expect("NDJSON")).collect();
+    assert_eq!(after.len(), 3);
+    for (e, page) in after.iter().zip(&pages) {
+        let (a, b) = span(e);
+        let hit = a <= lost_to && lost_from <= b;
+        let body = text(&e["response"]["body"]);
+        if hit {
+            assert_eq!(body, page[..16], "the prefix only");
+            assert_eq!(e["response"]["bodyTruncated"], serde_json::Value::Bool(true));
+        } else {
+            assert!(body == *page, "whole: its packets are all there ({} bytes)", body.len());
+            assert!(e["response"].get("bodyTruncated").is_none());
+        }
+    }
+    assert!(after.iter().any(|e| e["response"].get("bodyTruncated").is_some()), "some packets were lost");
+    assert!(after.iter().any(|e| e["response"].get("bodyTruncated").is_none()), "some were not");
+    assert_eq!(r.stderr.lines().filter(|l| l.contains("bodyTruncated")).count(), 1, "{}", r.stderr);
+}
+
 /// An HTML-ish page of about `len` bytes that names itself.
 fn page(name: &str, len: usize) -> String {
     let mut body = format!("<html><title>{name}</title><body>");
@@ -135,15 +222,15 @@ fn page(name: &str, len: usize) -> String {
     body
 }
 
-/// tshark prints `http.file_data` as text, or as hex bytes separated by colons in older versions.
+/// tshark prints a bytes field as hex (with or without colons), or `http.file_data` as text.
 fn hex_or_text(field: &str) -> String {
-    let bytes: Option<Vec<u8>> = field
-        .split(':')
-        .map(|h| (h.len() == 2).then(|| u8::from_str_radix(h, 16).ok()).flatten())
-        .collect();
+    let digits = field.replace(':', "");
+    let bytes: Option<Vec<u8>> = (digits.len() % 2 == 0 && digits.len() > 2)
+        .then(|| (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(&digits[i..i + 2], 16).ok()).collect())
+        .flatten();
     match bytes {
-        Some(bytes) if field.len() > 2 => String::from_utf8_lossy(&bytes).into_owned(),
-        _ => field.replace("\\n", "\n"),
+        Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        None => field.replace("\\n", "\n"),
     }
 }
 
@@ -165,7 +252,7 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 /// One keep-alive HTTP/1.1 connection fetching `pages`: the first and last with Content-Length,
 /// the second chunked and gzip-encoded; each response split over several TCP segments.
 fn keep_alive_capture(pages: &[String; 3]) -> Vec<u8> {
-    let mut tcp = Connection::default();
+    let mut tcp = Connection::to_port(80);
     tcp.handshake();
     for (i, page) in pages.iter().enumerate() {
         let request = format!("GET /page/{i} HTTP/1.1\r\nHost: web\r\nAccept-Encoding: gzip\r\n\r\n");
@@ -191,25 +278,85 @@ fn keep_alive_capture(pages: &[String; 3]) -> Vec<u8> {
     tcp.pcap
 }
 
-/// A TCP connection between 10.0.0.1:40000 and 10.0.0.2:80, written as an Ethernet PCAP.
+/// An HTTP/2 frame.
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut f = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+    f.extend_from_slice(&[kind, flags]);
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// An HPACK string literal without Huffman coding.
+fn hpack_text(text: &str) -> Vec<u8> {
+    let mut out = vec![text.len() as u8];
+    out.extend_from_slice(text.as_bytes());
+    out
+}
+
+/// One h2c (prior knowledge) connection to port 8000 fetching `pages` on streams 1, 3 and 5. The
+/// first request adds `:authority` and `x-tenant` to the HPACK dynamic table; the later ones only
+/// refer to them, so their headers need the connection's earlier packets.
+fn h2c_capture(pages: &[String; 3]) -> Vec<u8> {
+    const HEADERS: u8 = 1;
+    const SETTINGS: u8 = 4;
+    const END_STREAM: u8 = 1;
+    const END_HEADERS: u8 = 4;
+    let mut tcp = Connection::to_port(8000);
+    tcp.handshake();
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend(h2_frame(SETTINGS, 0, 0, &[]));
+    tcp.send(true, &hello);
+    tcp.send(false, &[h2_frame(SETTINGS, 0, 0, &[]), h2_frame(SETTINGS, 1, 0, &[])].concat());
+    tcp.send(true, &h2_frame(SETTINGS, 1, 0, &[]));
+    for (i, page) in pages.iter().enumerate() {
+        let stream = 2 * i as u32 + 1;
+        // :method GET, :scheme http, :path (literal), then :authority and x-tenant.
+        let mut block = vec![0x82, 0x86, 0x04];
+        block.extend(hpack_text(&format!("/page/{i}")));
+        if i == 0 {
+            block.push(0x41);
+            block.extend(hpack_text("web:8000"));
+            block.push(0x40);
+            block.extend(hpack_text("x-tenant"));
+            block.extend(hpack_text("acme"));
+        } else {
+            block.extend([0xbf, 0xbe]);
+        }
+        tcp.send(true, &h2_frame(HEADERS, END_STREAM | END_HEADERS, stream, &block));
+        // :status 200, content-type text/html.
+        let mut answer = vec![0x88, 0x0f, 0x10];
+        answer.extend(hpack_text("text/html"));
+        tcp.send(false, &h2_frame(HEADERS, END_HEADERS, stream, &answer));
+        // One DATA frame per TCP segment.
+        let chunks: Vec<&[u8]> = page.as_bytes().chunks(900).collect();
+        for (n, chunk) in chunks.iter().enumerate() {
+            let last = n + 1 == chunks.len();
+            tcp.send(false, &h2_frame(0, if last { END_STREAM } else { 0 }, stream, chunk));
+        }
+    }
+    tcp.pcap
+}
+
+/// A TCP connection from 10.0.0.1:40000 to 10.0.0.2, written as an Ethernet PCAP.
 struct Connection {
     pcap: Vec<u8>,
     seq: [u32; 2],
     ts_us: u64,
+    server_port: u16,
 }
 
-impl Default for Connection {
-    fn default() -> Self {
+impl Connection {
+    /// A connection to `server_port`, before its handshake.
+    fn to_port(server_port: u16) -> Self {
         let mut pcap = Vec::new();
         for word in [0xa1b2_c3d4u32.to_le_bytes(), [2, 0, 4, 0], [0; 4], [0; 4], 65535u32.to_le_bytes(), 1u32.to_le_bytes()]
         {
             pcap.extend_from_slice(&word);
         }
-        Connection { pcap, seq: [1000, 5000], ts_us: 1_700_000_000_000_000 }
+        Connection { pcap, seq: [1000, 5000], ts_us: 1_700_000_000_000_000, server_port }
     }
-}
 
-impl Connection {
     const SYN: u8 = 0x02;
     const ACK: u8 = 0x10;
     const PSH: u8 = 0x08;
@@ -234,7 +381,7 @@ impl Connection {
     fn segment(&mut self, from_client: bool, flags: u8, payload: &[u8]) {
         let (me, peer) = if from_client { (0, 1) } else { (1, 0) };
         let ips = [[10, 0, 0, 1], [10, 0, 0, 2]];
-        let ports = [40000u16, 80];
+        let ports = [40000u16, self.server_port];
         let mut tcp = Vec::new();
         tcp.extend_from_slice(&ports[me].to_be_bytes());
         tcp.extend_from_slice(&ports[peer].to_be_bytes());
