@@ -225,7 +225,7 @@ fn page(name: &str, len: usize) -> String {
 /// tshark prints a bytes field as hex (with or without colons), or `http.file_data` as text.
 fn hex_or_text(field: &str) -> String {
     let digits = field.replace(':', "");
-    let bytes: Option<Vec<u8>> = (digits.len() % 2 == 0 && digits.len() > 2)
+    let bytes: Option<Vec<u8>> = (digits.len().is_multiple_of(2) && digits.len() > 2)
         .then(|| (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(&digits[i..i + 2], 16).ok()).collect())
         .flatten();
     match bytes {
