@@ -738,3 +738,100 @@ fn follow_shows_once_each_exchange_indexed_minutes_after_it_started() {
         let _ = follow.wait();
     }
 }
+
+#[test]
+fn replay_of_a_late_window_reads_from_its_flows_not_from_the_first_segment() {
+    let store = tempfile::tempdir().expect("temp dir");
+    // The same three requests twice, twenty minutes apart: two segments (they rotate every 60 s).
+    let capture = fixture("deepflow/http__sw8.pcap");
+    let later = store.path().join("twenty-minutes-later.pcap");
+    run_ok(
+        Command::new("editcap")
+            .args(["-F", "pcap", "-t", "1200"])
+            .arg(&capture)
+            .arg(&later),
+    );
+    let both = store.path().join("both.pcap");
+    run_ok(
+        Command::new("mergecap")
+            .args(["-F", "pcap", "-w"])
+            .arg(&both)
+            .arg(&capture)
+            .arg(&later),
+    );
+    import(store.path(), &both, "node-a");
+    let requests = tshark(&[
+        "-r",
+        later.to_str().expect("utf-8"),
+        "-Y",
+        "http.request",
+        "-T",
+        "fields",
+        "-e",
+        "frame.time_epoch",
+        "-e",
+        "http.request.uri",
+    ]);
+    let first_packet: f64 = tshark(&[
+        "-r",
+        later.to_str().expect("utf-8"),
+        "-c",
+        "1",
+        "-T",
+        "fields",
+        "-e",
+        "frame.time_epoch",
+    ])
+    .first()
+    .and_then(|row| row.first())
+    .and_then(|t| t.parse().ok())
+    .expect("a first packet");
+    // The window holds the later copy only; the earlier segment is gone from disk, so reading it
+    // would be a warning on stderr.
+    let window = [
+        "--from".to_string(),
+        format!("@{}", first_packet.floor() as i64),
+        "--to".to_string(),
+        format!("@{}", first_packet.floor() as i64 + 60),
+    ];
+    let dir = store.path().to_str().expect("utf-8");
+    let indexed = query_json(
+        store.path(),
+        &[&window[0], &window[1], &window[2], &window[3]],
+    );
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(store.path().join("node-a/segments"))
+        .expect("segments")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    segments.sort();
+    assert_eq!(segments.len(), 2, "{segments:?}");
+    std::fs::remove_file(&segments[0]).expect("remove the earlier segment");
+    let replayed = run_ok(
+        shark()
+            .args(["replay", "--store", dir, "--speed", "max", "-o", "json"])
+            .args(&window),
+    );
+    assert!(
+        !replayed.stderr.contains("skipping segment"),
+        "{}",
+        replayed.stderr
+    );
+    let replayed: Vec<serde_json::Value> = replayed
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON"))
+        .collect();
+    let paths: Vec<String> = replayed
+        .iter()
+        .map(|e| text(&e["request"]["path"]))
+        .collect();
+    let want: Vec<String> = requests
+        .iter()
+        .map(|r| r.get(1).cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(paths, want);
+    assert_eq!(
+        replayed.iter().map(key).collect::<Vec<_>>(),
+        indexed.iter().map(key).collect::<Vec<_>>()
+    );
+}

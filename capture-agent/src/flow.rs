@@ -199,6 +199,16 @@ impl FlowTable {
         self.flows.remove(key)
     }
 
+    /// The first packet time of the earliest flow still open: the flows tracked now emit no entry
+    /// that starts before it.
+    pub fn oldest_open_start(&self) -> Option<i64> {
+        self.flows
+            .values()
+            .filter(|f| !f.closed)
+            .map(|f| f.first_ts)
+            .min()
+    }
+
     /// Removes the TCP flows idle since before `tcp_cutoff_ns` and the UDP flows idle since
     /// before `udp_cutoff_ns`, oldest first.
     pub fn take_idle(&mut self, tcp_cutoff_ns: i64, udp_cutoff_ns: i64) -> Vec<Flow> {

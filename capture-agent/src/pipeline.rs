@@ -138,6 +138,13 @@ impl Pipeline {
         self.stats
     }
 
+    /// The start of the earliest flow still open, if any: every entry the pipeline sends from now
+    /// on starts at or after it, or belongs to a flow a later packet opens. Costs a pass over the
+    /// flows.
+    pub fn open_since(&self) -> Option<i64> {
+        self.flows.oldest_open_start()
+    }
+
     /// Takes one packet: hands it to the sink and sends any entries it completes.
     pub fn push<S: Sink>(&mut self, packet: &Packet<'_>, sink: &mut S) -> Result<(), S::Error> {
         self.stats.packets += 1;

@@ -226,6 +226,21 @@ impl Store {
     /// Every stored packet of `node`, in order, with its number, link type and location: what a
     /// reindex feeds its pipeline. Segments that cannot be read are skipped with a warning.
     pub fn packets(&self, node: &str) -> Result<PacketWalk, StoreError> {
+        self.walk(node, None)
+    }
+
+    /// The stored packets of `node` with a timestamp in `[from_ns, to_ns)`, in order and numbered
+    /// as [`packets`](Self::packets) numbers them; segments wholly outside the window are not read.
+    pub fn packets_between(
+        &self,
+        node: &str,
+        from_ns: i64,
+        to_ns: i64,
+    ) -> Result<PacketWalk, StoreError> {
+        self.walk(node, Some((from_ns, to_ns)))
+    }
+
+    fn walk(&self, node: &str, window: Option<(i64, i64)>) -> Result<PacketWalk, StoreError> {
         let layout = self
             .nodes
             .iter()
@@ -236,6 +251,6 @@ impl Store {
             Ok(conn) => segments::load(&conn, &layout.index).unwrap_or_default(),
             Err(_) => Vec::new(),
         };
-        PacketWalk::new(&layout.segments, rows, None)
+        PacketWalk::new(&layout.segments, rows, window)
     }
 }

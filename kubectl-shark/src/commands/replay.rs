@@ -1,11 +1,19 @@
 //! `replay`: re-read a window's stored packets, re-dissect them (the index is not consulted) and
 //! stream the matching entries in time order, paced like the original traffic.
 //!
-//! Each node's packets go through the same pipeline as capture. The pipeline emits an exchange when
-//! it completes, so entries wait in a small time-ordered buffer until no earlier one can still come
-//! (the pipeline's flow timeout behind the newest packet); nodes are then merged by timestamp.
-//! Packets are read from the node's first segment (flows that began earlier need their start) up to
-//! the flow timeout past the window's end (so late answers still pair).
+//! Each node's packets go through the same pipeline as capture, read from the segments that can
+//! hold the window's flows: from one flow timeout before the window (the pipeline closes a flow
+//! idle that long, so nothing older pairs with the window), not from the node's first segment.
+//! The pipeline emits an exchange when it completes, so entries wait in a time-ordered buffer until
+//! no earlier one can still come: none starts before the earliest flow still open, nor (for flows
+//! yet to open) before the newest packet. The buffer holds the entries since the oldest open flow
+//! began, so it grows with the concurrent flows, not with the capture; and never more than a flow
+//! timeout's worth (a connection open for hours does not hold everything back: only an exchange
+//! left pending that long could then come out of order). Reading stops once no entry of the
+//! window can still come; nodes are merged by timestamp.
+//!
+//! Starting late has one cost: a name learned from a DNS answer seen more than a flow timeout
+//! before the window is not known to the replay (the index has it); `--identities` names are.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -85,17 +93,27 @@ impl Pacer {
     }
 }
 
+/// Packets pushed between two reckonings of which entries are settled (each is a pass over the
+/// open flows).
+const SETTLE_EVERY: u32 = 1024;
+/// Leeway for packets captured slightly out of time order (from several interfaces).
+const DISORDER_NS: i64 = 1_000_000_000;
+
 /// One node's re-dissected entries of the window, in time order.
 struct NodeReplay {
     walk: PacketWalk,
     pipeline: Option<Pipeline>,
     sink: ReplaySink,
     identities: SharedIdentities,
-    /// Entries this far behind the newest packet can no longer be preceded by another.
-    settle_ns: i64,
-    /// Packets at or after this time cannot complete an exchange that started in the window.
-    stop_ns: i64,
+    /// The longest the pipeline keeps an idle flow: how far back a flow can begin.
+    timeout_ns: i64,
+    /// Entries starting at or after this are past the window.
+    to_ns: i64,
     newest_ns: i64,
+    /// Every entry still to come starts at or after this.
+    settled_ns: i64,
+    /// Packets pushed since `settled_ns` was worked out.
+    unsettled_packets: u32,
 }
 
 impl NodeReplay {
@@ -104,29 +122,34 @@ impl NodeReplay {
             name: node.to_string(),
             ip: String::new(),
         });
-        let settle = config.flow_timeout.max(config.udp_timeout);
-        let settle_ns = i64::try_from(settle.as_nanos()).unwrap_or(i64::MAX);
+        let timeout = config.flow_timeout.max(config.udp_timeout);
+        let timeout_ns = i64::try_from(timeout.as_nanos()).unwrap_or(i64::MAX);
         let pipeline = Pipeline::new(config).with_identity(Box::new(identities.clone()));
+        let walk = match query.from {
+            Some(from) => store.packets_between(node, from.saturating_sub(timeout_ns), i64::MAX)?,
+            None => store.packets(node)?,
+        };
         Ok(NodeReplay {
-            walk: store.packets(node)?,
+            walk,
             pipeline: Some(pipeline),
             sink: ReplaySink {
                 query: query.clone(),
                 ..ReplaySink::default()
             },
             identities,
-            settle_ns,
-            stop_ns: query.to.map_or(i64::MAX, |to| to.saturating_add(settle_ns)),
+            timeout_ns,
+            to_ns: query.to.unwrap_or(i64::MAX),
             newest_ns: i64::MIN,
+            settled_ns: i64::MIN,
+            unsettled_packets: 0,
         })
     }
 
     /// Feeds packets until the earliest buffered entry is settled, or the walk ends.
     fn next(&mut self) -> Option<Entry> {
         loop {
-            let settled = self.newest_ns.saturating_sub(self.settle_ns);
             match self.sink.ready.peek() {
-                Some(Reverse((ts, _, _))) if self.pipeline.is_none() || *ts < settled => {
+                Some(Reverse((ts, _, _))) if self.pipeline.is_none() || *ts < self.settled_ns => {
                     return self
                         .sink
                         .ready
@@ -136,7 +159,12 @@ impl NodeReplay {
                 None if self.pipeline.is_none() => return None,
                 _ => {}
             }
-            let packet = self.walk.next().filter(|p| p.ts_ns < self.stop_ns);
+            // Once every entry still to come starts past the window, the rest is not read.
+            let packet = if self.settled_ns >= self.to_ns {
+                None
+            } else {
+                self.walk.next()
+            };
             if let Some(stored) = &packet {
                 self.newest_ns = self.newest_ns.max(stored.ts_ns);
                 self.sink.number = stored.number;
@@ -150,10 +178,27 @@ impl NodeReplay {
                     data: &stored.data,
                 };
                 let Ok(()) = pipeline.push(&packet, &mut sink);
+                self.unsettled_packets += 1;
+                if self.unsettled_packets >= SETTLE_EVERY {
+                    self.settle();
+                }
             } else if let Some(pipeline) = self.pipeline.take() {
                 let Ok(_) = pipeline.finish(&mut sink);
             }
         }
+    }
+
+    /// Works out the time before which no entry can still come: the start of the earliest open
+    /// flow or the newest packet, whichever is earlier, but at most a flow timeout behind.
+    fn settle(&mut self) {
+        self.unsettled_packets = 0;
+        let open_since = self
+            .pipeline
+            .as_ref()
+            .and_then(Pipeline::open_since)
+            .unwrap_or(i64::MAX);
+        let coming = open_since.min(self.newest_ns).saturating_sub(DISORDER_NS);
+        self.settled_ns = coming.max(self.newest_ns.saturating_sub(self.timeout_ns));
     }
 }
 
