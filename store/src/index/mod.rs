@@ -21,13 +21,21 @@ pub(crate) mod writer;
 /// How long a connection waits for another one's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Page cache of the writer's connection, in KiB. It lives as long as the agent, and SQLite fills
+/// its cache up to the limit as the index grows, so this is memory the agent holds for good; 2 MiB
+/// ingests as fast as 32 MiB (`bench_ingest 1000000`: 219k entries per CPU-second either way).
+const WRITER_CACHE_KIB: i64 = 2_048;
+
+/// Page cache of a reading connection, in KiB: a query's connection lives as long as the query.
+const READER_CACHE_KIB: i64 = 32_768;
+
 /// Opens (creating if needed) the index at `path` for writing: WAL mode, schema up to date.
 pub(crate) fn open_writable(path: &Path) -> Result<Connection, StoreError> {
     let mut conn = Connection::open(path).at(path)?;
     conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
     conn.pragma_update(None, "journal_mode", "WAL").at(path)?;
     conn.pragma_update(None, "synchronous", "NORMAL").at(path)?;
-    conn.pragma_update(None, "cache_size", -32_768).at(path)?;
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).at(path)?;
     migrate::migrate(&mut conn, path)?;
     Ok(conn)
 }
@@ -37,7 +45,7 @@ pub(crate) fn open_readable(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).at(path)?;
     conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
-    conn.pragma_update(None, "cache_size", -32_768).at(path)?;
+    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB).at(path)?;
     let found = migrate::schema_version(&conn, path)?;
     if found > migrate::SCHEMA_VERSION {
         return Err(StoreError::SchemaTooNew {
