@@ -14,7 +14,8 @@ use serde_json::Value as Json;
 
 use crate::entry::{Entry, Message};
 use crate::error::StoreError;
-use crate::export;
+use crate::export::{self, SegmentRows};
+use crate::index::segments::SegmentRow;
 use crate::layout::NodeLayout;
 use crate::packets::StoredPacket;
 
@@ -100,6 +101,8 @@ impl fmt::Debug for BodyReading {
 pub(crate) struct NodeBodies {
     reading: BodyReading,
     layout: NodeLayout,
+    /// The index's segments as last read, and one past the last packet they hold.
+    segments: Option<(SegmentRows, u64)>,
     /// Entries whose bodies could not be read back so far (one warning per node and query).
     failed: u64,
 }
@@ -110,6 +113,7 @@ impl NodeBodies {
         NodeBodies {
             reading,
             layout,
+            segments: None,
             failed: 0,
         }
     }
@@ -130,11 +134,11 @@ impl NodeBodies {
         None
     }
 
-    fn try_load(&self, conn: &Connection, entry: &Entry) -> Result<Option<Entry>, StoreError> {
+    fn try_load(&mut self, conn: &Connection, entry: &Entry) -> Result<Option<Entry>, StoreError> {
         // The exchange's own packets first (HTTP/1 starts cleanly there); failing that, the flow
         // from its start, which HTTP/2 needs for its header compression state.
         for from_flow_start in [false, true] {
-            let packets = export::exchange_packets(&self.layout, conn, entry, from_flow_start)?;
+            let packets = self.packets(conn, entry, from_flow_start)?;
             let Some((request, response)) = self.reading.loader.redissect(entry, &packets) else {
                 continue;
             };
@@ -144,6 +148,31 @@ impl NodeBodies {
             }
         }
         Ok(None)
+    }
+
+    /// The packets of `entry`, reading the segment rows again when they are older than it (a
+    /// segment sealed, renamed or added since they were read).
+    fn packets(
+        &mut self,
+        conn: &Connection,
+        entry: &Entry,
+        from_flow_start: bool,
+    ) -> Result<Vec<StoredPacket>, StoreError> {
+        let stale = self
+            .segments
+            .as_ref()
+            .is_none_or(|(_, end)| entry.packets.last >= *end);
+        if !stale
+            && let Some((rows, _)) = &self.segments
+            && let Ok(packets) =
+                export::exchange_packets(&self.layout, conn, rows, entry, from_flow_start)
+        {
+            return Ok(packets);
+        }
+        let rows = export::segment_rows(conn, &self.layout)?;
+        let end = rows.values().map(SegmentRow::end_packet).max().unwrap_or(0);
+        let (rows, _) = self.segments.insert((rows, end));
+        export::exchange_packets(&self.layout, conn, rows, entry, from_flow_start)
     }
 
     fn warn(&mut self, entry: &Entry, why: &str) {

@@ -66,7 +66,22 @@ pub(crate) fn entry_packets(
     whole_flows: bool,
 ) -> Result<Vec<PacketStream>, StoreError> {
     let conn = index::open_readable(&layout.index)?;
-    packets_of_spans(layout, &conn, spans, whole_flows, false)
+    let rows = segment_rows(&conn, layout)?;
+    packets_of_spans(layout, &conn, &rows, spans, whole_flows, false)
+}
+
+/// The segments of a node's index, by sequence number.
+pub(crate) type SegmentRows = HashMap<i64, SegmentRow>;
+
+/// Reads the segment rows of `layout`'s index.
+pub(crate) fn segment_rows(
+    conn: &Connection,
+    layout: &NodeLayout,
+) -> Result<SegmentRows, StoreError> {
+    Ok(segments::load(conn, &layout.index)?
+        .into_iter()
+        .map(|r| (r.seq, r))
+        .collect())
 }
 
 /// The packets of `entry`'s exchange in packet order (with `from_flow_start`, every packet of its
@@ -76,6 +91,7 @@ pub(crate) fn entry_packets(
 pub(crate) fn exchange_packets(
     layout: &NodeLayout,
     conn: &Connection,
+    rows: &SegmentRows,
     entry: &Entry,
     from_flow_start: bool,
 ) -> Result<Vec<StoredPacket>, StoreError> {
@@ -86,7 +102,7 @@ pub(crate) fn exchange_packets(
     };
     let spans = Spans::from([(entry.stream, vec![(first, entry.packets.last)])]);
     let mut packets = Vec::new();
-    for stream in packets_of_spans(layout, conn, &spans, false, true)? {
+    for stream in packets_of_spans(layout, conn, rows, &spans, false, true)? {
         for packet in stream {
             packets.push(packet?);
         }
@@ -95,19 +111,17 @@ pub(crate) fn exchange_packets(
     Ok(packets)
 }
 
-/// The packets of `spans` (or of their whole flows), one stream per segment. Unless `strict`, a
-/// segment that cannot be opened and records past a segment's end are skipped.
+/// The packets of `spans` (or of their whole flows), one stream per segment of `rows`. Unless
+/// `strict`, a segment that is not in `rows` or cannot be opened, and records past a segment's end,
+/// are skipped.
 fn packets_of_spans(
     layout: &NodeLayout,
     conn: &Connection,
+    rows: &SegmentRows,
     spans: &Spans,
     whole_flows: bool,
     strict: bool,
 ) -> Result<Vec<PacketStream>, StoreError> {
-    let rows: HashMap<i64, SegmentRow> = segments::load(conn, &layout.index)?
-        .into_iter()
-        .map(|r| (r.seq, r))
-        .collect();
     // segment -> packet number -> offset, deduplicated and in packet order.
     let mut wanted: BTreeMap<i64, BTreeMap<u64, u64>> = BTreeMap::new();
     for (stream, spans) in spans {
@@ -125,7 +139,14 @@ fn packets_of_spans(
     }
     let mut streams: Vec<PacketStream> = Vec::with_capacity(wanted.len());
     for (seq, packets) in wanted {
-        let Some(row) = rows.get(&seq) else { continue };
+        let Some(row) = rows.get(&seq) else {
+            if strict {
+                return Err(StoreError::NotFound(
+                    layout.segments.join(format!("segment {seq}")),
+                ));
+            }
+            continue;
+        };
         let path = layout.segments.join(&row.file);
         let mut file = match SegmentFile::open(&path) {
             Ok(file) => file,
