@@ -47,11 +47,18 @@ pub fn run(args: &QueryArgs) -> Result<()> {
             runtime.block_on(async {
                 let (tx, mut rx) = mpsc::channel::<(String, Result<Entry, String>)>(256);
                 for agent in &agents.list {
-                    let (agents, agent, ask, tx) = (agents.clone(), agent.clone(), Ask::Get(path.clone()), tx.clone());
+                    let (agents, agent, ask, tx) = (
+                        agents.clone(),
+                        agent.clone(),
+                        Ask::Get(path.clone()),
+                        tx.clone(),
+                    );
                     tokio::spawn(async move {
                         let node = agent.node.clone();
                         read_agent(&agents, &agent, &ask, &tx, |item| (node.clone(), item)).await;
-                        let _ = tx.send((node, Err("the agent ended the stream".into()))).await;
+                        let _ = tx
+                            .send((node, Err("the agent ended the stream".into())))
+                            .await;
                     });
                 }
                 drop(tx);
@@ -99,22 +106,28 @@ impl EntryStream {
 
     /// Prints `entry` and flushes.
     pub fn push(&mut self, entry: &Entry) -> std::io::Result<()> {
-        match self.format {
-            OutputFormat::Json => {
-                serde_json::to_writer(&mut self.out, &entry_json(entry)?)?;
-                self.out.write_all(b"\n")?;
-            }
-            OutputFormat::Table => {
-                if !self.header_done {
-                    self.header_done = true;
-                    writeln!(self.out, "{}", row(&COLUMNS.map(String::from)))?;
-                }
-                let cells = entry_cells(entry);
-                writeln!(self.out, "{}", row(&cells))?;
-            }
+        let line = render(self.format, entry)?;
+        self.push_line(&line)
+    }
+
+    /// Prints a line [`render`] made (under the header, for a table) and flushes.
+    pub fn push_line(&mut self, line: &str) -> std::io::Result<()> {
+        if self.format == OutputFormat::Table && !self.header_done {
+            self.header_done = true;
+            writeln!(self.out, "{}", row(&COLUMNS.map(String::from)))?;
         }
+        writeln!(self.out, "{line}")?;
         self.out.flush()
     }
+}
+
+/// `entry` as [`EntryStream`] prints it in `format`: an NDJSON line or a table row (without the
+/// line break). Smaller than the entry it shows, so it is also what waits in a buffer to be shown.
+pub fn render(format: OutputFormat, entry: &Entry) -> std::io::Result<String> {
+    Ok(match format {
+        OutputFormat::Json => serde_json::to_string(&entry_json(entry)?)?,
+        OutputFormat::Table => row(&entry_cells(entry)),
+    })
 }
 
 /// Column widths of a streamed row; the last column takes what it needs.

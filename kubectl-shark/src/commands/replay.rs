@@ -17,7 +17,6 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -25,9 +24,9 @@ use shark_agent::identities::{DnsLearningSink, SharedIdentities};
 use shark_agent::{Packet, Pipeline, PipelineConfig, Sink};
 use shark_store::{Entry, Node, PacketWalk, Query, Store};
 
-use super::follow::EntryStream;
+use super::follow::{EntryStream, render};
 use super::{identities, window_query};
-use crate::cli::ReplayArgs;
+use crate::cli::{OutputFormat, ReplayArgs};
 
 /// Runs `replay`.
 pub fn run(args: &ReplayArgs) -> Result<()> {
@@ -37,8 +36,8 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     let identities = identities(args.identities.as_deref())?;
     let mut nodes = Vec::new();
     for node in store.nodes() {
-        let mut replay = NodeReplay::new(&store, node, &query, identities.clone())?;
-        let head = replay.next();
+        let mut replay = NodeReplay::new(&store, node, &query, identities.clone(), args.output)?;
+        let head = replay.next()?;
         nodes.push((head, replay));
     }
     let mut out = EntryStream::new(args.output);
@@ -49,14 +48,14 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         let earliest = nodes
             .iter()
             .enumerate()
-            .filter_map(|(i, (head, _))| head.as_ref().map(|e| (e.timestamp, i)))
+            .filter_map(|(i, (head, _))| head.as_ref().map(|(ts, _)| (*ts, i)))
             .min();
         let Some((head, replay)) = earliest.and_then(|(_, i)| nodes.get_mut(i)) else {
             break;
         };
-        if let Some(entry) = std::mem::replace(head, replay.next()) {
-            pacer.wait(entry.timestamp);
-            out.push(&entry)?;
+        if let Some((ts, line)) = std::mem::replace(head, replay.next()?) {
+            pacer.wait(ts);
+            out.push_line(&line)?;
             shown += 1;
         }
     }
@@ -117,7 +116,13 @@ struct NodeReplay {
 }
 
 impl NodeReplay {
-    fn new(store: &Store, node: &str, query: &Query, identities: SharedIdentities) -> Result<Self> {
+    fn new(
+        store: &Store,
+        node: &str,
+        query: &Query,
+        identities: SharedIdentities,
+        format: OutputFormat,
+    ) -> Result<Self> {
         let config = PipelineConfig::new(Node {
             name: node.to_string(),
             ip: String::new(),
@@ -134,7 +139,11 @@ impl NodeReplay {
             pipeline: Some(pipeline),
             sink: ReplaySink {
                 query: query.clone(),
-                ..ReplaySink::default()
+                format,
+                number: 0,
+                streams: 0,
+                arrived: 0,
+                ready: BinaryHeap::new(),
             },
             identities,
             timeout_ns,
@@ -145,18 +154,19 @@ impl NodeReplay {
         })
     }
 
-    /// Feeds packets until the earliest buffered entry is settled, or the walk ends.
-    fn next(&mut self) -> Option<Entry> {
+    /// Feeds packets until the earliest buffered entry is settled, or the walk ends; returns that
+    /// entry's timestamp and printed line.
+    fn next(&mut self) -> std::io::Result<Option<(i64, String)>> {
         loop {
             match self.sink.ready.peek() {
                 Some(Reverse((ts, _, _))) if self.pipeline.is_none() || *ts < self.settled_ns => {
-                    return self
+                    return Ok(self
                         .sink
                         .ready
                         .pop()
-                        .map(|Reverse((_, _, Timed(entry)))| entry);
+                        .map(|Reverse((ts, _, line))| (ts, line)));
                 }
-                None if self.pipeline.is_none() => return None,
+                None if self.pipeline.is_none() => return Ok(None),
                 _ => {}
             }
             // Once every entry still to come starts past the window, the rest is not read.
@@ -177,13 +187,13 @@ impl NodeReplay {
                     linktype: stored.linktype,
                     data: &stored.data,
                 };
-                let Ok(()) = pipeline.push(&packet, &mut sink);
+                pipeline.push(&packet, &mut sink)?;
                 self.unsettled_packets += 1;
                 if self.unsettled_packets >= SETTLE_EVERY {
                     self.settle();
                 }
             } else if let Some(pipeline) = self.pipeline.take() {
-                let Ok(_) = pipeline.finish(&mut sink);
+                pipeline.finish(&mut sink)?;
             }
         }
     }
@@ -202,41 +212,22 @@ impl NodeReplay {
     }
 }
 
-/// An entry ordered by nothing but the key it sits under in the heap.
-struct Timed(Entry);
-
-impl PartialEq for Timed {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-impl Eq for Timed {}
-impl PartialOrd for Timed {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Timed {
-    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
-        std::cmp::Ordering::Equal
-    }
-}
-
 /// Takes the pipeline's output without storing it: packets keep their stored numbers, and the
-/// entries of the window that match the filter wait, ordered by (timestamp, arrival), to be shown.
-#[derive(Default)]
+/// entries of the window that match the filter wait, as the lines that show them, ordered by
+/// (timestamp, arrival).
 struct ReplaySink {
     query: Query,
+    format: OutputFormat,
     number: u64,
     streams: u64,
     arrived: u64,
-    ready: BinaryHeap<Reverse<(i64, u64, Timed)>>,
+    ready: BinaryHeap<Reverse<(i64, u64, String)>>,
 }
 
 impl Sink for &mut ReplaySink {
-    type Error = Infallible;
+    type Error = std::io::Error;
 
-    fn packet(&mut self, _: &Packet<'_>, _: Option<u64>) -> Result<u64, Infallible> {
+    fn packet(&mut self, _: &Packet<'_>, _: Option<u64>) -> std::io::Result<u64> {
         Ok(self.number)
     }
 
@@ -245,13 +236,14 @@ impl Sink for &mut ReplaySink {
         self.streams
     }
 
-    fn entry(&mut self, entry: Entry) -> Result<(), Infallible> {
+    fn entry(&mut self, entry: Entry) -> std::io::Result<()> {
         let in_window = self.query.from.is_none_or(|f| entry.timestamp >= f)
             && self.query.to.is_none_or(|t| entry.timestamp < t);
         if in_window && self.query.filter.as_ref().is_none_or(|f| f.matches(&entry)) {
             self.arrived += 1;
+            let line = render(self.format, &entry)?;
             self.ready
-                .push(Reverse((entry.timestamp, self.arrived, Timed(entry))));
+                .push(Reverse((entry.timestamp, self.arrived, line)));
         }
         Ok(())
     }
