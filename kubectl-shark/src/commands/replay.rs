@@ -4,13 +4,14 @@
 //! Each node's packets go through the same pipeline as capture, read from the segments that can
 //! hold the window's flows: from one flow timeout before the window (the pipeline closes a flow
 //! idle that long, so nothing older pairs with the window), not from the node's first segment.
-//! The pipeline emits an exchange when it completes, so entries wait in a time-ordered buffer until
-//! no earlier one can still come: none starts before the earliest flow still open, nor (for flows
-//! yet to open) before the newest packet. The buffer holds the entries since the oldest open flow
-//! began, so it grows with the concurrent flows, not with the capture; and never more than a flow
-//! timeout's worth (a connection open for hours does not hold everything back: only an exchange
-//! left pending that long could then come out of order). Reading stops once no entry of the
-//! window can still come; nodes are merged by timestamp.
+//! The pipeline emits an exchange when it completes, so entries wait in a time-ordered buffer
+//! (as the lines that will show them, far smaller than entries) until no earlier one can still
+//! come: none starts before the earliest flow still open, nor (for flows yet to open) before the
+//! newest packet. The buffer holds the entries since the oldest open flow began, so it grows with
+//! the concurrent flows' lifetimes, not with the capture; and never more than a flow timeout's
+//! worth (a connection open for hours does not hold everything back: only an exchange left
+//! pending that long could then come out of order). Reading stops once no entry of the window can
+//! still come; nodes are merged by timestamp.
 //!
 //! Starting late has one cost: a name learned from a DNS answer seen more than a flow timeout
 //! before the window is not known to the replay (the index has it); `--identities` names are.
