@@ -242,7 +242,9 @@ impl Sink for &mut ReplaySink {
             && self.query.to.is_none_or(|t| entry.timestamp < t);
         if in_window && self.query.filter.as_ref().is_none_or(|f| f.matches(&entry)) {
             self.arrived += 1;
-            let line = render(self.format, &entry)?;
+            let mut line = render(self.format, &entry)?;
+            // It may wait long: drop the spare capacity rendering left.
+            line.shrink_to_fit();
             self.ready
                 .push(Reverse((entry.timestamp, self.arrived, line)));
         }
