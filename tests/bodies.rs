@@ -79,6 +79,30 @@ fn a_body_filter_sees_text_past_the_prefix() {
 }
 
 #[test]
+fn export_and_map_filter_on_text_past_the_prefix_as_query_does() {
+    let captures = [fixture("deepflow/http.pcap"), fixture("tcpdump/ipv4_tcp_http_xml.pcap")];
+    let whole = store_with(&captures, "1000000");
+    let cut = store_with(&captures, "16");
+    let xml = query_json(whole.path(), &["response.body.startsWith(\"<?xml\")"]);
+    assert_eq!(xml.len(), 1, "one XML response");
+    let needle: String = text(&xml[0]["response"]["body"]).chars().skip(200).take(24).collect();
+    let filter = format!("response.body.contains({})", serde_json::Value::String(needle));
+    // export: the packets of exactly that exchange, as tshark reads them back.
+    let out = tempfile::tempdir().expect("temp dir");
+    let pcap = out.path().join("xml.pcap");
+    run_ok(shark().arg("export").arg("--store").arg(cut.path()).arg(&filter).arg("-o").arg(&pcap));
+    let responses = tshark(&["-r", pcap.to_str().expect("utf-8"), "-Y", "http.response", "-T", "fields", "-e", "http.content_type"]);
+    assert_eq!(responses.len(), 1, "one response exported: {responses:?}");
+    assert!(responses[0][0].contains("xml"), "the XML one: {responses:?}");
+    // map: one edge with one request, the same as over the store with whole bodies.
+    let map = |store: &Path| run_ok(shark().arg("map").arg("--store").arg(store).args(["-o", "json"]).arg(&filter)).stdout;
+    let edges: serde_json::Value = serde_json::from_str(&map(cut.path())).expect("map JSON");
+    assert_eq!(edges, serde_json::from_str::<serde_json::Value>(&map(whole.path())).expect("map JSON"));
+    let requests: u64 = edges["edges"].as_array().expect("edges").iter().filter_map(|e| e["requests"].as_u64()).sum();
+    assert_eq!(requests, 1, "{edges}");
+}
+
+#[test]
 fn a_chunked_gzip_body_comes_back_decoded_among_keep_alive_exchanges() {
     let dir = tempfile::tempdir().expect("temp dir");
     let capture = dir.path().join("keepalive.pcap");

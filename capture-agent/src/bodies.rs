@@ -8,11 +8,20 @@
 //! different body.
 
 use std::convert::Infallible;
+use std::path::Path;
+use std::sync::Arc;
 
-use shark_store::{BodyLoader, Entry, Message, StoredPacket};
+use shark_store::{BodyLoader, Entry, Message, Store, StoreError, StoredPacket};
 
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::{Packet, Sink};
+
+/// Opens the store at `root` for reading entries: a filter that reads a body the index cut
+/// (`response.body.contains(…)`) sees it whole, wherever entries are matched (query, export, map,
+/// follow), and [`Store::query_with_bodies`] gives whole bodies for output.
+pub fn open_store(root: &Path) -> Result<Store, StoreError> {
+    Ok(Store::open(root)?.with_body_loader(Arc::new(Redissect::default())))
+}
 
 /// Dissects stored packets again to give back the bodies the index cut.
 #[derive(Debug, Clone, Copy)]

@@ -44,7 +44,7 @@
 //! # Ok::<(), shark_agent::SourceError>(())
 //! ```
 
-pub use bodies::Redissect;
+pub use bodies::{Redissect, open_store};
 pub use decode::DecodeError;
 pub use identity::{Identity, IdentityResolver, NoIdentity};
 pub use ingest::Ingest;

@@ -6,7 +6,6 @@
 //! starts before the answer does, so whatever is indexed once the client has the response headers
 //! is in the stream.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -14,12 +13,12 @@ use axum::extract::{Query as UrlQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use shark_store::{Store, Tail};
+use shark_store::Tail;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::ApiState;
-use crate::Redissect;
+use crate::open_store;
 use super::request::WindowRequest;
 
 /// How often the store is polled for new entries.
@@ -54,9 +53,7 @@ pub async fn follow(
     let from = params.from;
     // The answer shows bodies: those the index cut are read back from the packets.
     let started = tokio::task::spawn_blocking(move || {
-        Store::open(&root)?
-            .with_body_loader(Arc::new(Redissect::default()))
-            .tail_with_bodies(filter, from)
+        open_store(&root)?.tail_with_bodies(filter, from)
     })
     .await;
     let tail = match started {

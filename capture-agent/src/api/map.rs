@@ -9,7 +9,9 @@ use axum::extract::{Query as UrlQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use shark_store::{GroupBy, Store};
+use shark_store::GroupBy;
+
+use crate::open_store;
 
 use super::ApiState;
 use super::request::parse;
@@ -37,7 +39,7 @@ pub async fn map(
         Err(e) => return e.into_response(),
     };
     let root = state.inner.store_root.clone();
-    let built = tokio::task::spawn_blocking(move || Store::open(&root)?.map(&query, by)).await;
+    let built = tokio::task::spawn_blocking(move || open_store(&root)?.map(&query, by)).await;
     match built {
         Ok(Ok(map)) => Json(map).into_response(),
         Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),

@@ -1,6 +1,5 @@
 //! `POST /v1/query`: the matching entries of a window, as NDJSON in time order.
 
-use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -10,7 +9,6 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::ApiState;
-use crate::Redissect;
 use super::request::open_window;
 
 /// Lines buffered between the store reader and the connection.
@@ -25,7 +23,6 @@ pub async fn query(State(state): State<ApiState>, body: Bytes) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
     tokio::task::spawn_blocking(move || {
         // The answer shows bodies: those the index cut are read back from the packets.
-        let store = store.with_body_loader(Arc::new(Redissect::default()));
         let entries = match store.query_with_bodies(&query) {
             Ok(entries) => entries,
             Err(e) => return send_error(&tx, &e.to_string()),

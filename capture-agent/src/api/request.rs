@@ -58,7 +58,7 @@ pub fn open_window(
     use axum::response::IntoResponse;
     let request = parse(body).map_err(|e| Box::new(e.into_response()))?;
     let query = request.to_query().map_err(|e| Box::new(e.into_response()))?;
-    let store = shark_store::Store::open(&state.inner.store_root)
+    let store = crate::open_store(&state.inner.store_root)
         .map_err(|e| Box::new((StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response()))?;
     Ok((request, query, store))
 }

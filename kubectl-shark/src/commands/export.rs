@@ -4,7 +4,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use anyhow::{Context, Result};
-use shark_store::{Query, Store};
+use shark_agent::open_store;
+use shark_store::Query;
 
 use super::{agents_for, runtime, window_query};
 use crate::cli::ExportArgs;
@@ -23,7 +24,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     };
     let (packets, detail) = match &args.target.store {
         Some(dir) => {
-            let summary = Store::open(dir)?.export(&query, args.whole_flows, &mut out)?;
+            let summary = open_store(dir)?.export(&query, args.whole_flows, &mut out)?;
             (summary.packets, format!("of {} entries", summary.entries))
         }
         None => export_cluster(args, &query, &mut out)?,

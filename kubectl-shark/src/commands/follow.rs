@@ -4,12 +4,11 @@
 //! and [`EntryStream`], the row-at-a-time printer that follow and replay share.
 
 use std::io::{BufWriter, Write};
-use std::sync::Arc;
 
 use anyhow::Result;
-use shark_agent::Redissect;
+use shark_agent::open_store;
 use shark_agent::api::FOLLOW_POLL;
-use shark_store::{Entry, Store};
+use shark_store::Entry;
 use tokio::sync::mpsc;
 
 use super::{agents_for, runtime, window_query};
@@ -25,7 +24,7 @@ pub fn run(args: &QueryArgs) -> Result<()> {
         Some(dir) => {
             // As `query` does: bodies the index cut are read back for filters that read them, and
             // for JSON output, which shows them.
-            let store = Store::open(dir)?.with_body_loader(Arc::new(Redissect::default()));
+            let store = open_store(dir)?;
             let mut tail = match args.output {
                 OutputFormat::Json => store.tail_with_bodies(query.filter, query.from)?,
                 OutputFormat::Table => store.tail(query.filter, query.from)?,

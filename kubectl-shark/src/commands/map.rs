@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures::AsyncReadExt;
+use shark_agent::open_store;
 use shark_agent::spec::parse_duration;
 use shark_store::{GroupBy, Query, ServiceMap, Store};
 
@@ -77,7 +78,7 @@ enum Source {
 impl Source {
     fn new(args: &MapArgs) -> Result<Self> {
         Ok(match &args.target.store {
-            Some(dir) => Source::Local(Store::open(dir)?),
+            Some(dir) => Source::Local(open_store(dir)?),
             None => {
                 let runtime = runtime()?;
                 let agents = agents_for(&runtime, &args.target)?;

@@ -1,11 +1,10 @@
 //! `query`: print the entries of a window that match a filter, from a local store or every agent.
 
 use std::io::{BufWriter, Write};
-use std::sync::Arc;
 
 use anyhow::Result;
-use shark_agent::Redissect;
-use shark_store::{Entry, Query, Store};
+use shark_agent::open_store;
+use shark_store::{Entry, Query};
 
 use super::{agents_for, runtime, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
@@ -35,7 +34,7 @@ pub fn run(args: &QueryArgs) -> Result<()> {
         Some(dir) => {
             // Bodies the index cut are read back from the packets: for filters that read them,
             // and for JSON output, which shows them (a table does not).
-            let store = Store::open(dir)?.with_body_loader(Arc::new(Redissect::default()));
+            let store = open_store(dir)?;
             let entries = match args.output {
                 OutputFormat::Json => store.query_with_bodies(&query)?,
                 OutputFormat::Table => store.query(&query)?,
