@@ -18,8 +18,10 @@ index_section() {
   echo "## Index size"
   echo
   echo "Bytes on disk after \`import\`: PCAP segments and the SQLite index (\`index.sqlite\` with its WAL)."
-  echo "Synthetic bodies are random text that barely compresses and entries keep bodies (capped), so the synthetic"
-  echo "rows are an upper bound; the \`real\` row (small bodies, repeated headers) is closer to typical traffic."
+  echo "The index keeps the first \`--index-body\` bytes of each body (default 64; the rest is read back from the"
+  echo "packets when shown or filtered on). Synthetic headers and bodies are random tokens that barely compress, so"
+  echo "their rows are an upper bound per entry; the \`real\` row is many tiny exchanges (about 270 PCAP bytes each),"
+  echo "where the per-entry metadata, not the payload, sets the ratio."
   echo
   if ! ks_has import; then missing "kubectl-shark import is not built on this branch yet"; echo; return; fi
   echo "| corpus | mix | input PCAP bytes | segment bytes | index bytes | entries | index / PCAP | index bytes / entry |"
