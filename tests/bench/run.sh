@@ -104,6 +104,8 @@ live_section replay >"$W/sections/live.md"
 micro_section >"$W/sections/micro.md"
 machine_section >"$W/sections/machine.md"
 
+# Sections measured outside this script (after the marker line) are carried over as they are.
+kept=$(sed -n '/^<!-- Everything below is measured outside/,$p' "$OUT" 2>/dev/null || true)
 {
   echo "# Benchmarks"
   echo
@@ -118,5 +120,6 @@ machine_section >"$W/sections/machine.md"
   echo "Exactly what ran (paths from this run's work directory \`$W\`)."
   echo
   cat "$W/commands.md"
+  [ -z "$kept" ] || printf '\n%s\n' "$kept"
 } >"$OUT"
 log "wrote $OUT"
