@@ -654,20 +654,7 @@ fn follow_shows_once_each_exchange_indexed_minutes_after_it_started() {
     // Three requests that started five minutes ago, indexed only now (as a writer that flushed
     // late, or exchanges answered minutes after they started, would be).
     let capture = fixture("deepflow/http__sw8.pcap");
-    let first_packet: f64 = tshark(&[
-        "-r",
-        capture.to_str().expect("utf-8"),
-        "-c",
-        "1",
-        "-T",
-        "fields",
-        "-e",
-        "frame.time_epoch",
-    ])
-    .first()
-    .and_then(|row| row.first())
-    .and_then(|t| t.parse().ok())
-    .expect("the capture has a first packet");
+    let first_packet = first_packet_epoch(&capture);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock after 1970")
@@ -772,20 +759,7 @@ fn replay_of_a_late_window_reads_from_its_flows_not_from_the_first_segment() {
         "-e",
         "http.request.uri",
     ]);
-    let first_packet: f64 = tshark(&[
-        "-r",
-        later.to_str().expect("utf-8"),
-        "-c",
-        "1",
-        "-T",
-        "fields",
-        "-e",
-        "frame.time_epoch",
-    ])
-    .first()
-    .and_then(|row| row.first())
-    .and_then(|t| t.parse().ok())
-    .expect("a first packet");
+    let first_packet = first_packet_epoch(&later);
     // The window holds the later copy only; the earlier segment is gone from disk, so reading it
     // would be a warning on stderr.
     let window = [
@@ -834,4 +808,13 @@ fn replay_of_a_late_window_reads_from_its_flows_not_from_the_first_segment() {
         replayed.iter().map(key).collect::<Vec<_>>(),
         indexed.iter().map(key).collect::<Vec<_>>()
     );
+}
+
+/// The time of a capture's first packet, in seconds since the epoch, as tshark reads it.
+fn first_packet_epoch(capture: &std::path::Path) -> f64 {
+    let rows = tshark(&["-r", capture.to_str().expect("utf-8"), "-c", "1", "-T", "fields", "-e", "frame.time_epoch"]);
+    rows.first()
+        .and_then(|row| row.first())
+        .and_then(|t| t.parse().ok())
+        .expect("the capture has a first packet")
 }
