@@ -235,7 +235,7 @@ fn only_exchanges_whose_packets_are_lost_keep_their_prefix() {
 }
 
 /// An HTML-ish page of about `len` bytes that names itself.
-fn page(name: &str, len: usize) -> String {
+pub(crate) fn page(name: &str, len: usize) -> String {
     let mut body = format!("<html><title>{name}</title><body>");
     let mut line = 0;
     while body.len() < len {
@@ -275,7 +275,7 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 
 /// One keep-alive HTTP/1.1 connection fetching `pages`: the first and last with Content-Length,
 /// the second chunked and gzip-encoded; each response split over several TCP segments.
-fn keep_alive_capture(pages: &[String; 3]) -> Vec<u8> {
+pub(crate) fn keep_alive_capture(pages: &[String; 3]) -> Vec<u8> {
     let mut tcp = Connection::to_port(80);
     tcp.handshake();
     for (i, page) in pages.iter().enumerate() {

@@ -6,6 +6,7 @@ mod agent_api;
 mod bad_input;
 mod bodies;
 mod cluster_e2e;
+mod export;
 mod fanout;
 mod import_http;
 mod krew;

@@ -68,6 +68,9 @@ pub struct Flow {
     pub fin: [bool; 2],
     /// The client's SYN sequence number, when seen.
     pub client_isn: Option<u32>,
+    /// The flow began with the client's SYN and has carried no data yet: its packets so far are
+    /// the TCP handshake, reported to the sink when the first data (or FIN/RST) arrives.
+    pub in_handshake: bool,
     /// What the payload is handed to.
     pub protocol: FlowProtocol,
     /// The flow ended (FIN both ways or RST) and its entries were emitted; later packets (the
@@ -107,6 +110,7 @@ impl Flow {
             reassembly: [TcpReassembler::new(limits), TcpReassembler::new(limits)],
             fin: [false; 2],
             client_isn: None,
+            in_handshake: syn == Some(false),
             protocol: FlowProtocol::Probing(Box::default()),
             closed: false,
         }

@@ -244,6 +244,12 @@ impl Pipeline {
             flow.client_isn = Some(segment.seq);
         }
         let number = sink.packet(packet, Some(flow.stream))?;
+        if flow.in_handshake && (!segment.payload.is_empty() || segment.flags.fin() || segment.flags.rst()) {
+            flow.in_handshake = false;
+            if flow.packets != [0, 0] {
+                sink.handshake(flow.stream, flow.first_packet, flow.last_packet)?;
+            }
+        }
         let dir = flow.direction_from(src);
         flow.count(dir, segment.announced_len, packet.ts_ns, number);
         if flow.closed {

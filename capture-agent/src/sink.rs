@@ -11,6 +11,12 @@ pub trait Sink {
     fn packet(&mut self, packet: &Packet<'_>, stream: Option<u64>) -> Result<u64, Self::Error>;
     /// A new flow id, unique in the sink's store.
     fn alloc_stream(&mut self) -> u64;
+    /// Packets `first..=last` of flow `stream` (numbers the sink gave) are its TCP handshake, from
+    /// the client's SYN to the last packet before data. Sinks that do not export ignore it.
+    fn handshake(&mut self, stream: u64, first: u64, last: u64) -> Result<(), Self::Error> {
+        let _ = (stream, first, last);
+        Ok(())
+    }
     /// Keeps an entry.
     fn entry(&mut self, entry: shark_store::Entry) -> Result<(), Self::Error>;
 }

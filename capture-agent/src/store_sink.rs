@@ -16,6 +16,10 @@ impl Sink for NodeWriter {
         NodeWriter::alloc_stream(self)
     }
 
+    fn handshake(&mut self, stream: u64, first: u64, last: u64) -> Result<(), StoreError> {
+        self.write_handshake(stream, first, last)
+    }
+
     fn entry(&mut self, entry: Entry) -> Result<(), StoreError> {
         self.write_entry(entry)
     }

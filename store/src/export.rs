@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::entry::Entry;
 use crate::error::{SqlContext, StoreError};
@@ -57,9 +57,10 @@ pub(crate) fn add_span(spans: &mut Spans, entry: &Entry) {
         .push((entry.packets.first, entry.packets.last));
 }
 
-/// The packets of the matched exchanges of one node (`spans`), or with `whole_flows` every packet of
-/// their flows, read at their recorded offsets: one stream per segment, each in packet order, so
-/// that the merge by timestamp also orders a node whose imports went back in time.
+/// The packets of the matched exchanges of one node (`spans`) with their flows' TCP handshakes,
+/// or with `whole_flows` every packet of their flows, read at their recorded offsets: one stream
+/// per segment, each in packet order, so that the merge by timestamp also orders a node whose
+/// imports went back in time.
 pub(crate) fn entry_packets(
     layout: &NodeLayout,
     spans: &Spans,
@@ -67,7 +68,41 @@ pub(crate) fn entry_packets(
 ) -> Result<Vec<PacketStream>, StoreError> {
     let conn = index::open_readable(&layout.index)?;
     let rows = segment_rows(&conn, layout)?;
-    packets_of_spans(layout, &conn, &rows, spans, whole_flows, false)
+    if whole_flows {
+        return packets_of_spans(layout, &conn, &rows, spans, true, false);
+    }
+    let with_handshakes = add_handshakes(&conn, layout, spans)?;
+    packets_of_spans(layout, &conn, &rows, &with_handshakes, false, false)
+}
+
+/// `spans` and, for each of their flows whose handshake was recorded, the handshake's packets.
+/// Indexes written before handshakes were recorded (schema version 3) have none.
+fn add_handshakes(conn: &Connection, layout: &NodeLayout, spans: &Spans) -> Result<Spans, StoreError> {
+    let path = &layout.index;
+    let mut spans = spans.clone();
+    let recorded: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'handshakes'",
+            [],
+            |row| row.get(0),
+        )
+        .at(path)?;
+    if !recorded {
+        return Ok(spans);
+    }
+    let mut stmt = conn
+        .prepare_cached("SELECT first_packet, last_packet FROM handshakes WHERE stream = ?1")
+        .at(path)?;
+    for (stream, flow_spans) in spans.iter_mut() {
+        let handshake = stmt
+            .query_row([*stream as i64], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
+            .optional()
+            .at(path)?;
+        if let Some((first, last)) = handshake {
+            flow_spans.push((first as u64, last as u64));
+        }
+    }
+    Ok(spans)
 }
 
 /// The segments of a node's index, by sequence number.

@@ -247,6 +247,12 @@ impl NodeWriter {
         Ok(())
     }
 
+    /// Records that packets `first..=last` of flow `stream` are its TCP handshake (from the SYN to
+    /// the last packet before data), so an export of any of its exchanges includes them.
+    pub fn write_handshake(&mut self, stream: u64, first: u64, last: u64) -> Result<(), StoreError> {
+        self.index.send(Op::Handshake(stream, first, last))
+    }
+
     pub(crate) fn hand_over_flows(&mut self) -> Result<(), StoreError> {
         if self.flows.len > 0 {
             let chunks = self.flows.take();

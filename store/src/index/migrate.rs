@@ -35,6 +35,10 @@ const MIGRATIONS: &[&str] = &[
     // Version 3: new blocks hold their entries in a binary encoding (see `codec`), which older
     // builds cannot read; blocks written before stay JSON and are still read. No table changes.
     "-- blocks in format 2",
+    // Version 4: the packets of each flow's TCP handshake (SYN to the last packet before data), so
+    // an export of some of its exchanges can include them.
+    "CREATE TABLE handshakes (stream INTEGER PRIMARY KEY, first_packet INTEGER NOT NULL,
+        last_packet INTEGER NOT NULL);",
 ];
 
 /// The schema version this build writes.

@@ -85,12 +85,18 @@ pub(crate) fn upsert(conn: &Connection, path: &Path, row: &SegmentRow) -> Result
     Ok(())
 }
 
-/// Deletes segment `seq` and the flow locations in it.
+/// Deletes segment `seq`, the flow locations in it and the handshakes that began in it or before.
 pub(crate) fn delete(conn: &Connection, path: &Path, seq: i64) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM flows WHERE seq = ?1")
         .at(path)?
         .execute([seq])
         .at(path)?;
+    conn.prepare_cached(
+        "DELETE FROM handshakes WHERE first_packet < (SELECT first_packet + packets FROM segments WHERE seq = ?1)",
+    )
+    .at(path)?
+    .execute([seq])
+    .at(path)?;
     conn.prepare_cached("DELETE FROM segments WHERE seq = ?1")
         .at(path)?
         .execute([seq])

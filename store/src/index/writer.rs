@@ -45,6 +45,8 @@ pub(crate) enum Op {
     Seal(SealJob, SegmentRow),
     /// Record flow locations.
     Flows(Vec<FlowChunk>),
+    /// Record a flow's handshake: its stream and first and last packet numbers.
+    Handshake(u64, u64, u64),
     /// Remember the next flow id.
     NextStream(u64),
     /// Apply retention (a failure is logged: it must not stop capture).
@@ -224,6 +226,16 @@ impl Worker {
                 segments::upsert(&self.conn, &self.path, &row)
             }
             Op::Flows(chunks) => self.insert_flows(&chunks),
+            Op::Handshake(stream, first, last) => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO handshakes (stream, first_packet, last_packet) VALUES (?1, ?2, ?3)",
+                    )
+                    .at(&self.path)?
+                    .execute(params![stream as i64, first as i64, last as i64])
+                    .at(&self.path)?;
+                Ok(())
+            }
             Op::NextStream(next) => {
                 self.conn
                     .prepare_cached(
