@@ -76,7 +76,7 @@ fn live_capture_on_the_node_bridge_names_every_request_and_exports_its_packets()
             entries.iter().any(|e| matches(e, want)),
             "{} {} {} → {} not found among:\n{}",
             want.protocol, want.verb, want.object, want.dst,
-            entries.iter().map(|e| crate::util::summary(e)).collect::<Vec<_>>().join("\n")
+            entries.iter().map(crate::util::summary).collect::<Vec<_>>().join("\n")
         );
     }
     let h2 = query_json(store.path(), &["http2 and request.path == \"/health\""]);
