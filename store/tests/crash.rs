@@ -75,11 +75,9 @@ fn sigkill_mid_import_loses_nothing_sealed_and_writing_continues() {
         .iter()
         .filter(|f| f.to_string_lossy().ends_with(".part"))
         .count();
-    // One being written, and perhaps one closed but not yet synced and renamed.
-    assert!(
-        (1..=2).contains(&parts),
-        "killed while a segment was open: {parts}"
-    );
+    // One being written, and any closed ones whose sync and rename still waited on the index
+    // thread (several when the disk is slow); recovery below must seal every one of them.
+    assert!(parts >= 1, "killed while a segment was open: {parts}");
 
     // Readers work on the crashed store as it is.
     let store = Store::open(dir.path()).unwrap();
