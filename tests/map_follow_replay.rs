@@ -312,6 +312,21 @@ fn the_namespace_cluster_maps_follows_and_replays_what_its_pods_did() {
         "{by_namespace:#?}"
     );
 
+    // By node: each pod folds into the node it ran on (web, redis, postgres on worker-1; the
+    // client, coredns and greeter on worker-2), so the node map is the pod map summed that way.
+    let node_of = |pod: &str| {
+        if ["web", "redis", "postgres"].iter().any(|w| pod.starts_with(&format!("shop/{w}"))) { "worker-1" } else { "worker-2" }
+    };
+    let mut folded: BTreeMap<(String, String, String), (u64, u64)> = BTreeMap::new();
+    for ((src, dst, proto), (requests, errors)) in &by_pod {
+        let sum = folded.entry((node_of(src).to_string(), node_of(dst).to_string(), proto.clone())).or_default();
+        *sum = (sum.0 + requests, sum.1 + errors);
+    }
+    assert_eq!(edges(&map_json(&["--store", dir, "--by", "node"])), folded);
+    assert!(folded.contains_key(&("worker-2".into(), "worker-1".into(), "http".into())), "{folded:#?}");
+    let across = run_ok(shark().args(["query", "--store", dir, "-o", "json", r#"src.node == "worker-2" and dst.node == "worker-1" and http"#]));
+    assert_eq!(across.stdout.lines().count() as u64, folded[&("worker-2".into(), "worker-1".into(), "http".into())].0);
+
     // KFL scopes the map: the ingress of web and postgres, and the egress of greeter.
     let scope = format!(
         "(dst.name == \"{WEB}\" or dst.name == \"postgres-0\") or src.name == \"{GREETER}\""
@@ -649,7 +664,14 @@ fn follow_shows_once_each_exchange_indexed_minutes_after_it_started() {
         .expect("follow starts");
     let mut followers = [local, remote];
     let followed = followers.each_mut().map(lines_of);
-    std::thread::sleep(Duration::from_secs(2));
+    // Both followers are live once an exchange stored now reaches each (a fixed wait is not
+    // enough on a loaded machine: a follower that starts late would skip what came before).
+    import(store.path(), &fixture("deepflow/http.pcap"), "node-probe");
+    for (lines, how) in followed.iter().zip(["local", "through the agent"]) {
+        let line = lines.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("{how}: follow is not live"));
+        let probe: serde_json::Value = serde_json::from_str(&line).expect("follow prints NDJSON");
+        assert_eq!(text(&probe["node"]["name"]), "node-probe", "{how}: only the probe was stored since");
+    }
 
     // Three requests that started five minutes ago, indexed only now (as a writer that flushed
     // late, or exchanges answered minutes after they started, would be).

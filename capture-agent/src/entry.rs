@@ -94,6 +94,7 @@ fn endpoint(addr: SocketAddr, ts_ns: i64, identity: &dyn IdentityResolver) -> En
         endpoint.pod = who.pod;
         endpoint.service = who.service;
         endpoint.workload = who.workload;
+        endpoint.node = who.node;
         endpoint.labels = who.labels;
     }
     endpoint

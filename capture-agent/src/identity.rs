@@ -17,6 +17,8 @@ pub struct Identity {
     pub service: String,
     /// Owner workload name, or "".
     pub workload: String,
+    /// The node a pod runs on (a node's own name for a `Node`), or "".
+    pub node: String,
     /// Pod labels.
     pub labels: std::collections::BTreeMap<String, String>,
 }

@@ -18,7 +18,7 @@ type Responder = tower_test::mock::SendResponse<Response<Body>>;
 fn pod(name: &str, ip: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "Pod",
            "metadata": {"name": name, "namespace": "shop", "resourceVersion": "1", "labels": {"app": name}},
-           "spec": {"containers": [{"name": "c", "image": "x"}]},
+           "spec": {"containers": [{"name": "c", "image": "x"}], "nodeName": format!("node-of-{name}")},
            "status": {"podIP": ip, "podIPs": [{"ip": ip}]}})
 }
 
@@ -108,6 +108,8 @@ async fn watchers_follow_adds_deletes_ip_reuse_and_an_expired_watch() {
     eventually("the listed pod is named", || name_now(&ids, "10.1.0.9").as_deref() == Some("checkout-1")).await;
     eventually("the service ClusterIP is named", || name_now(&ids, "10.96.0.20").as_deref() == Some("web")).await;
     let while_checkout_held_it = chrono::Utc::now().timestamp_nanos_opt().expect("now");
+    let checkout = ids.resolve("10.1.0.9".parse().expect("ip"), while_checkout_held_it);
+    assert_eq!(checkout.map(|i| i.node).as_deref(), Some("node-of-checkout-1"), "a pod's node from its spec.nodeName");
 
     go_on.send(()).expect("scenario waits");
     eventually("after the 410 relist the reused IP is the new pod", || {

@@ -78,6 +78,9 @@ pub struct Endpoint {
     /// Owner workload (Deployment, StatefulSet, DaemonSet) name, or "".
     #[serde(default)]
     pub workload: String,
+    /// The node the pod ran on (a node's own name for a `Node`), or "".
+    #[serde(default)]
+    pub node: String,
     /// Pod labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,

@@ -33,7 +33,8 @@ pub enum GroupBy {
     Service,
     /// Each namespace.
     Namespace,
-    /// Each capturing node: cluster endpoints (pods, services, nodes) fold into the node that saw them.
+    /// Each node: a pod folds into the node it ran on, a node is itself; an address on no known
+    /// node (a service, an external peer) keeps its own box.
     Node,
 }
 
@@ -244,8 +245,8 @@ impl MapBuilder {
 
     /// Counts one entry on its edge.
     pub fn add(&mut self, entry: &Entry) {
-        let src = peer(&entry.src, self.by, &entry.node.name);
-        let dst = peer(&entry.dst, self.by, &entry.node.name);
+        let src = peer(&entry.src, self.by);
+        let dst = peer(&entry.dst, self.by);
         let edge = self.edge(src, dst, &entry.protocol.name);
         edge.requests += 1;
         edge.errors += u64::from(failed(entry));
@@ -281,8 +282,9 @@ fn first<'a>(names: &[&'a str]) -> &'a str {
     names.iter().copied().find(|n| !n.is_empty()).unwrap_or("")
 }
 
-/// The box `endpoint` belongs in when grouping `by`; `node` is the capturing node.
-fn peer(endpoint: &Endpoint, by: GroupBy, node: &str) -> Peer {
+/// The box `endpoint` belongs in when grouping `by` (by node: the node its pod ran on; an endpoint
+/// on no known node, such as a service address, keeps its own box).
+fn peer(endpoint: &Endpoint, by: GroupBy) -> Peer {
     let external = endpoint.kind.is_empty() || endpoint.kind == "External";
     if external {
         return Peer {
@@ -310,9 +312,10 @@ fn peer(endpoint: &Endpoint, by: GroupBy, node: &str) -> Peer {
             name: endpoint.namespace.clone(),
             kind: "Namespace".into(),
         },
+        GroupBy::Node if endpoint.node.is_empty() => namespaced("", ""),
         GroupBy::Node => Peer {
             namespace: String::new(),
-            name: first(&[node, &endpoint.ip]).to_string(),
+            name: endpoint.node.clone(),
             kind: "Node".into(),
         },
     }

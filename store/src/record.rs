@@ -102,6 +102,7 @@ fn endpoint<'a>(e: &'a Endpoint, path: &[PathSegment]) -> Value<'a> {
         ("pod", []) => text(&e.pod),
         ("service", []) => text(&e.service),
         ("workload", []) => text(&e.workload),
+        ("node", []) => text(&e.node),
         ("labels", [PathSegment::Key(k)]) => e.labels.get(&**k).map_or(Value::Nil, |v| text(v)),
         _ => Value::Nil,
     }

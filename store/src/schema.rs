@@ -31,6 +31,7 @@ fn endpoint() -> FieldType {
         ("pod", text()),
         ("service", text()),
         ("workload", text()),
+        ("node", text()),
         (
             "labels",
             FieldType::Map {

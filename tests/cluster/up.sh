@@ -72,13 +72,15 @@ ip netns exec "$p-dns" dnsmasq --no-resolv --no-hosts --bind-interfaces --listen
 ip netns exec "$p-grpc" python3 "$here/grpc_server.py" 10.244.0.14:50051 >"$dir/grpc.log" 2>&1 &
 echo $! > "$dir/grpc.pid"
 
+# The pods say which node they run on (two, though one namespace carries all of them), as the
+# Kubernetes source would from each pod's spec.nodeName.
 cat > "$dir/identities.yaml" <<IDS
-- {ip: 10.244.0.10, name: web-6d4cf56db6-x7k2p, namespace: shop, kind: Pod, workload: web, service: web, labels: {app: web}}
-- {ip: 10.244.0.11, name: redis-0, namespace: shop, kind: Pod, workload: redis, service: redis, labels: {app: redis}}
-- {ip: 10.244.0.12, name: postgres-0, namespace: shop, kind: Pod, workload: postgres, service: db, labels: {app: postgres}}
-- {ip: 10.244.0.13, name: coredns-5d78c9869d-abcde, namespace: kube-system, kind: Pod, workload: coredns, service: kube-dns, labels: {k8s-app: kube-dns}}
-- {ip: 10.244.0.14, name: greeter-7f9b8-qwert, namespace: shop, kind: Pod, workload: greeter, labels: {app: greeter}}
-- {ip: 10.244.0.20, name: checkout-5c8d7-zz9yx, namespace: shop, kind: Pod, workload: checkout, labels: {app: checkout}}
+- {ip: 10.244.0.10, name: web-6d4cf56db6-x7k2p, namespace: shop, kind: Pod, node: worker-1, workload: web, service: web, labels: {app: web}}
+- {ip: 10.244.0.11, name: redis-0, namespace: shop, kind: Pod, node: worker-1, workload: redis, service: redis, labels: {app: redis}}
+- {ip: 10.244.0.12, name: postgres-0, namespace: shop, kind: Pod, node: worker-1, workload: postgres, service: db, labels: {app: postgres}}
+- {ip: 10.244.0.13, name: coredns-5d78c9869d-abcde, namespace: kube-system, kind: Pod, node: worker-2, workload: coredns, service: kube-dns, labels: {k8s-app: kube-dns}}
+- {ip: 10.244.0.14, name: greeter-7f9b8-qwert, namespace: shop, kind: Pod, node: worker-2, workload: greeter, labels: {app: greeter}}
+- {ip: 10.244.0.20, name: checkout-5c8d7-zz9yx, namespace: shop, kind: Pod, node: worker-2, workload: checkout, labels: {app: checkout}}
 IDS
 
 # Wait until every server answers.

@@ -190,6 +190,7 @@ impl Watched for Pod {
             pod: name,
             service: String::new(),
             workload: workload_of(self),
+            node: self.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default(),
             labels: self.metadata.labels.clone().unwrap_or_default(),
         };
         Some(Fact::Holds(ips, identity))
@@ -257,6 +258,7 @@ impl Watched for Node {
         }
         let (_, name) = self.key();
         let identity = Identity {
+            node: name.clone(),
             name,
             kind: "Node".into(),
             labels: self.metadata.labels.clone().unwrap_or_default(),

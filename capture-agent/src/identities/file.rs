@@ -58,9 +58,9 @@ struct FileIdentity {
     kind: String,
     #[serde(default)]
     labels: BTreeMap<String, String>,
-    /// The node a pod runs on (accepted for compatibility with cluster exports; entries carry the capturing node).
-    #[serde(default, rename = "node")]
-    _node: Option<String>,
+    /// The node a pod runs on.
+    #[serde(default)]
+    node: String,
     #[serde(default)]
     workload: String,
     /// For a pod: the service that selects it, if any.
@@ -75,6 +75,10 @@ pub fn load_identities_file(path: &Path) -> Result<IdentityHistory, IdentitiesFi
         serde_yaml::from_str(&text).map_err(|source| IdentitiesFileError::Parse { path: path.into(), source })?;
     let mut history = IdentityHistory::new();
     for item in list {
+        let node = match item.kind.as_str() {
+            "Node" if item.node.is_empty() => item.name.clone(),
+            _ => item.node,
+        };
         let (pod, service) = match item.kind.as_str() {
             "Pod" => (item.name.clone(), item.service),
             "Service" => (String::new(), item.name.clone()),
@@ -88,6 +92,7 @@ pub fn load_identities_file(path: &Path) -> Result<IdentityHistory, IdentitiesFi
             pod,
             service,
             workload: item.workload,
+            node,
             labels: item.labels,
         };
         history.assign(item.ip, i64::MIN, identity);
@@ -107,10 +112,11 @@ mod tests {
 
     #[test]
     fn yaml_and_json_lists_both_load() {
-        let yaml = write("- {ip: 10.0.0.5, name: web-1, namespace: shop, kind: Pod, labels: {app: web}, workload: web}\n");
+        let yaml = write("- {ip: 10.0.0.5, name: web-1, namespace: shop, kind: Pod, labels: {app: web}, workload: web, node: worker-1}\n");
         let json = write(r#"[{"ip": "10.96.0.10", "name": "kube-dns", "namespace": "kube-system", "kind": "Service"}]"#);
         let pod = load_identities_file(yaml.path()).expect("yaml").lookup("10.0.0.5".parse().expect("ip"), 0).expect("pod");
         assert_eq!((pod.pod.as_str(), pod.workload.as_str(), pod.labels["app"].as_str()), ("web-1", "web", "web"));
+        assert_eq!(pod.node, "worker-1");
         let svc = load_identities_file(json.path()).expect("json").lookup("10.96.0.10".parse().expect("ip"), 0).expect("svc");
         assert_eq!((svc.service.as_str(), svc.kind.as_str(), svc.pod.as_str()), ("kube-dns", "Service", ""));
     }

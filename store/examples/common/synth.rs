@@ -166,6 +166,7 @@ impl Synth {
             pod: p.name.clone(),
             service: p.service.clone(),
             workload: p.service.clone(),
+            node: format!("worker-{}", pod % 3),
             labels: [("app".to_owned(), p.service.clone())]
                 .into_iter()
                 .collect(),

@@ -22,6 +22,9 @@ struct EndpointKey<'a> {
     pod: &'a str,
     service: &'a str,
     workload: &'a str,
+    /// Left out when empty: parts written before endpoints had a node keep their JSON.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    node: &'a str,
     labels: &'a BTreeMap<String, String>,
 }
 
@@ -35,6 +38,7 @@ impl<'a> From<&'a Endpoint> for EndpointKey<'a> {
             pod: &e.pod,
             service: &e.service,
             workload: &e.workload,
+            node: &e.node,
             labels: &e.labels,
         }
     }
@@ -50,6 +54,8 @@ struct EndpointPart {
     pod: String,
     service: String,
     workload: String,
+    #[serde(default)]
+    node: String,
     #[serde(default)]
     labels: BTreeMap<String, String>,
 }
@@ -199,6 +205,7 @@ impl Parts {
                 pod: p.pod,
                 service: p.service,
                 workload: p.workload,
+                node: p.node,
                 labels: p.labels,
             };
             self.endpoints.insert(id, endpoint);
