@@ -31,15 +31,20 @@ pub trait BodyLoader: Send + Sync {
     fn redissect(&self, entry: &Entry, packets: &[StoredPacket]) -> Option<(Message, Message)>;
 }
 
-/// Cuts `message`'s text `body` to at most `max` bytes, on a character boundary; whether it cut.
+/// Field set to `"base64"` on a request or response whose `body` holds bytes that are not text.
+pub const BODY_ENCODING: &str = "bodyEncoding";
+
+/// Cuts `message`'s `body` to at most `max` bytes, on a character boundary (on a 4-character one
+/// for a base64 body, so the prefix still decodes); whether it cut.
 pub fn cut_body(message: &mut Message, max: usize) -> bool {
+    let base64 = message.get(BODY_ENCODING).and_then(Json::as_str) == Some("base64");
     let Some(Json::String(body)) = message.get_mut("body") else {
         return false;
     };
     if body.len() <= max {
         return false;
     }
-    let mut cut = max;
+    let mut cut = if base64 { max - max % 4 } else { max };
     while !body.is_char_boundary(cut) {
         cut -= 1;
     }
@@ -267,6 +272,15 @@ mod tests {
         keep_body_prefix(&mut none, 0);
         assert_eq!(none.get("body"), Some(&Json::String(String::new())));
         assert!(is_cut(&none));
+    }
+
+    #[test]
+    fn a_base64_body_is_cut_at_a_multiple_of_four_characters() {
+        let mut m = message("AAECAwQFBgcICQ==");
+        m.insert(BODY_ENCODING.into(), Json::String("base64".into()));
+        keep_body_prefix(&mut m, 7);
+        assert_eq!(m.get("body"), Some(&Json::String("AAEC".into())));
+        assert!(is_cut(&m));
     }
 
     #[test]

@@ -80,7 +80,7 @@
 //! # Ok(()) }
 //! ```
 
-pub use bodies::{BODY_TRUNCATED, BodyLoader, cut_body, keep_body_prefix};
+pub use bodies::{BODY_ENCODING, BODY_TRUNCATED, BodyLoader, cut_body, keep_body_prefix};
 pub use capture_stats::CaptureStats;
 pub use config::StoreConfig;
 pub use entry::{Endpoint, Entry, Message, Node, PacketSpan, Protocol};

@@ -55,6 +55,8 @@ fn request() -> FieldType {
         ("headers", headers()),
         ("body", text()),
         ("bodyTruncated", FieldType::Bool),
+        ("bodyEncoding", text()),
+        ("bodyDecodeError", text()),
         ("size", int()),
         ("service", text()),
         ("messages", FieldType::Any),
@@ -94,6 +96,8 @@ fn response() -> FieldType {
         ("headers", headers()),
         ("body", text()),
         ("bodyTruncated", FieldType::Bool),
+        ("bodyEncoding", text()),
+        ("bodyDecodeError", text()),
         ("size", int()),
         ("messages", FieldType::Any),
         // DNS

@@ -1,18 +1,16 @@
 //! HTTP/1.0 and HTTP/1.1: requests and responses paired in order (keep-alive and pipelining),
 //! bodies framed by Content-Length, chunked transfer coding or the end of the connection, no body
-//! for HEAD, 1xx, 204 and 304, interim `100 Continue` skipped, gzip/deflate bodies decoded for
-//! display and capped, and `101 Switching Protocols` to h2c handed over to the HTTP/2 parser.
+//! for HEAD, 1xx, 204 and 304, interim `100 Continue` skipped, bodies shown as
+//! [`body`](super::body) says (codings undone, text or base64, capped), and `101 Switching Protocols` to h2c handed over to the HTTP/2 parser.
 
 use std::collections::VecDeque;
-use std::io::Read;
 
 use serde_json::Value;
 use shark_store::Message;
 
+use super::body::{MAX_BODY, write_body};
 use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser};
 
-/// Body bytes kept per message for display (after de-chunking; decoded bodies are capped again).
-const MAX_KEPT_BODY: usize = 64 << 10;
 /// A header block larger than this is not HTTP (or is hostile): resynchronise.
 const MAX_HEADER_BLOCK: usize = 64 << 10;
 /// Most headers one message may carry.
@@ -157,7 +155,7 @@ struct Msg {
 impl Msg {
     fn take_body(&mut self, bytes: &[u8], meta: ChunkMeta) {
         self.size += bytes.len() as u64;
-        let room = MAX_KEPT_BODY.saturating_sub(self.body.len());
+        let room = MAX_BODY.saturating_sub(self.body.len());
         self.body
             .extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or_default());
         self.end = Some(meta);
@@ -166,10 +164,12 @@ impl Msg {
     /// The message's fields, with its body decoded for display.
     fn into_fields(mut self) -> Message {
         if self.size > 0 || !self.body.is_empty() {
-            let body = decode_body(&self.body, self.encoding.as_deref());
-            self.fields.insert(
-                "body".into(),
-                Value::String(String::from_utf8_lossy(&body).into_owned()),
+            let complete = self.body.len() as u64 == self.size;
+            write_body(
+                &mut self.fields,
+                &self.body,
+                complete,
+                self.encoding.as_deref(),
             );
         }
         self.fields.insert("size".into(), self.size.into());
@@ -483,10 +483,16 @@ impl Http1Parser {
                                                 .front()
                                                 .is_some_and(|r| r.method == "CONNECT"));
                                     let upgrade = response.upgrade.clone();
+                                    let upgrading = if switching {
+                                        self.pending.front().cloned()
+                                    } else {
+                                        None
+                                    };
                                     self.complete_response(*response, out);
                                     if switching {
                                         let rest = self.responses.rest().to_vec();
-                                        self.switch_protocol(upgrade.as_deref(), rest, meta, out);
+                                        let upgrade = upgrade.as_deref().zip(Some(upgrading));
+                                        self.switch_protocol(upgrade, rest, meta, out);
                                         return;
                                     }
                                     self.release_held(out);
@@ -584,17 +590,22 @@ impl Http1Parser {
     }
 
     /// After `101 Switching Protocols` (or a CONNECT tunnel): hands the connection over.
+    /// `upgrade` is the protocol switched to, with the request that asked for it (when seen).
     fn switch_protocol(
         &mut self,
-        upgrade: Option<&str>,
+        upgrade: Option<(&str, Option<Msg>)>,
         server_rest: Vec<u8>,
         meta: ChunkMeta,
         out: &mut Vec<Exchange>,
     ) {
         let held = self.held.take().unwrap_or_default();
         let next = upgrade
-            .filter(|u| u.eq_ignore_ascii_case("h2c"))
-            .map(|_| super::http2::parser_after_upgrade());
+            .filter(|(protocol, _)| protocol.eq_ignore_ascii_case("h2c"))
+            .map(|(_, request)| {
+                let start = request.as_ref().and_then(|r| r.start);
+                let fields = request.map(Msg::into_fields).unwrap_or_default();
+                super::http2::parser_after_upgrade(fields, start)
+            });
         self.requests = Side::default();
         self.responses = Side::default();
         match next {
@@ -954,37 +965,6 @@ fn read_body(side: &mut Side, mut framing: Framing, msg: &mut Msg, meta: ChunkMe
     }
 }
 
-/// A body as shown: decompressed when gzip or deflate (as far as the kept bytes go), else as is.
-fn decode_body(body: &[u8], encoding: Option<&str>) -> Vec<u8> {
-    let mut decoded = Vec::new();
-    let limit = MAX_KEPT_BODY as u64;
-    let result = match encoding {
-        Some("gzip" | "x-gzip") => flate2::read::GzDecoder::new(body)
-            .take(limit)
-            .read_to_end(&mut decoded),
-        Some("deflate") => {
-            // "deflate" is zlib-wrapped by the standard, raw deflate by some servers.
-            let zlib = flate2::read::ZlibDecoder::new(body)
-                .take(limit)
-                .read_to_end(&mut decoded);
-            if zlib.is_err() && decoded.is_empty() {
-                flate2::read::DeflateDecoder::new(body)
-                    .take(limit)
-                    .read_to_end(&mut decoded)
-            } else {
-                zlib
-            }
-        }
-        _ => return body.to_vec(),
-    };
-    // A body cut by the cap (or corrupt) decodes as far as it goes; nothing decoded: show the raw bytes.
-    if result.is_err() && decoded.is_empty() {
-        body.to_vec()
-    } else {
-        decoded
-    }
-}
-
 /// The exchange for a request and/or response.
 fn exchange(request: Option<Msg>, response: Option<Msg>, error: Option<String>) -> Exchange {
     let version = request
@@ -1139,14 +1119,14 @@ mod tests {
 
     #[test]
     fn bodies_are_capped_but_counted() {
-        let big = vec![b'a'; MAX_KEPT_BODY + 1000];
+        let big = vec![b'a'; MAX_BODY + 1000];
         let mut response =
             format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", big.len()).into_bytes();
         response.extend_from_slice(&big);
         let out = run(&[(C, b"GET / HTTP/1.1\r\n\r\n"), (S, &response)]);
         assert_eq!(
             out[0].response["body"].as_str().map(str::len),
-            Some(MAX_KEPT_BODY)
+            Some(MAX_BODY)
         );
         assert_eq!(out[0].response["size"], big.len());
     }

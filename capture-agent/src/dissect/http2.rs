@@ -13,7 +13,9 @@ mod headers;
 mod reader;
 mod stream;
 
-use super::{Confidence, Direction, Dissector, Parser};
+use shark_store::Message;
+
+use super::{ChunkMeta, Confidence, Direction, Dissector, Parser};
 use connection::Http2Parser;
 use frame::{PREFACE, plausible_chain, plausible_prefix};
 
@@ -59,6 +61,8 @@ impl Dissector for Http2Dissector {
 
 /// The parser for a connection that switched from HTTP/1.1 after `101 Switching Protocols` with
 /// `Upgrade: h2c`: stream 1 is the upgraded request, whose response arrives as HTTP/2 stream 1.
-pub fn parser_after_upgrade() -> Box<dyn Parser> {
-    Box::new(Http2Parser::after_upgrade())
+/// Stream 1's exchange takes `request` (the HTTP/1.1 request's fields, first sent at `start`) as
+/// its request.
+pub(super) fn parser_after_upgrade(request: Message, start: Option<ChunkMeta>) -> Box<dyn Parser> {
+    Box::new(Http2Parser::after_upgrade(request, start))
 }

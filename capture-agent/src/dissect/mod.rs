@@ -19,6 +19,7 @@
 
 use shark_store::Message;
 
+mod body;
 pub mod dns;
 mod grpc;
 pub mod http2;

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use shark_store::Message;
+
 use super::super::{ChunkMeta, Direction, Exchange, Parser};
 use super::frame::{FrameHeader, flag, kind, unpadded};
 use super::headers::{HeaderBlocks, PendingBlock};
@@ -62,12 +64,16 @@ impl Http2Parser {
         }
     }
 
-    /// State after an HTTP/1.1 `Upgrade: h2c`: stream 1 is the upgraded request, already sent.
-    pub fn after_upgrade() -> Http2Parser {
+    /// State after an HTTP/1.1 `Upgrade: h2c`: stream 1 is the upgraded request, already sent as
+    /// HTTP/1.1 with the fields `request` (starting at `start`); its response comes as HTTP/2.
+    pub fn after_upgrade(request: Message, start: Option<ChunkMeta>) -> Http2Parser {
         let mut parser = Http2Parser::new();
         let mut stream = Stream::default();
-        stream.request_elsewhere = true;
+        stream.request_elsewhere = Some(request);
         stream.request.ended = true;
+        if let Some(start) = start {
+            stream.touch(start, start);
+        }
         parser.streams.open.insert(1, stream);
         parser
     }

@@ -4,11 +4,9 @@
 use serde_json::{Value, json};
 use shark_store::Message;
 
+use super::super::body::{MAX_BODY, write_body};
 use super::super::grpc::{self, MessageCounter};
 use super::super::{ChunkMeta, Exchange};
-
-/// Body bytes kept per direction of a stream; `size` still counts all of them.
-const BODY_CAP: usize = 64 * 1024;
 
 /// A decoded header field list, in wire order.
 pub(super) type Fields = Vec<(String, String)>;
@@ -20,7 +18,7 @@ pub(super) struct Half {
     headers: Option<Fields>,
     /// A second header block: trailers.
     trailers: Option<Fields>,
-    /// The first [`BODY_CAP`] body bytes.
+    /// The first [`MAX_BODY`] body bytes.
     body: Vec<u8>,
     /// All body bytes seen.
     size: u64,
@@ -52,7 +50,7 @@ impl Half {
         self.seen = true;
         self.ended |= end_stream;
         self.size = self.size.saturating_add(data.len() as u64);
-        let room = BODY_CAP
+        let room = MAX_BODY
             .saturating_sub(self.body.len())
             .min(allowance)
             .min(data.len());
@@ -74,7 +72,8 @@ impl Half {
             .or_else(|| self.header(name))
     }
 
-    /// The fields every HTTP/2 message has: `headers`, `trailers`, `body` (when it is text), `size`.
+    /// The fields every HTTP/2 message has: `headers`, `trailers`, `body` (with its content coding
+    /// undone, as text or base64), `size`.
     fn common_fields(&mut self, message: &mut Message, with_body: bool) {
         if let Some(headers) = &self.headers {
             message.insert("headers".into(), Value::Object(header_map(headers)));
@@ -82,8 +81,14 @@ impl Half {
         if let Some(trailers) = &self.trailers {
             message.insert("trailers".into(), Value::Object(header_map(trailers)));
         }
-        if with_body && let Some(text) = body_text(std::mem::take(&mut self.body)) {
-            message.insert("body".into(), Value::String(text));
+        if with_body && !self.body.is_empty() {
+            let complete = self.body.len() as u64 == self.size;
+            write_body(
+                message,
+                &self.body,
+                complete,
+                self.header("content-encoding"),
+            );
         }
         message.insert("size".into(), json!(self.size));
     }
@@ -111,8 +116,9 @@ pub(super) struct Stream {
     end: Option<ChunkMeta>,
     /// What went wrong, in order.
     errors: Vec<String>,
-    /// The request travelled outside HTTP/2 (an h2c upgrade): its absence is not an error.
-    pub request_elsewhere: bool,
+    /// The request travelled outside HTTP/2 (as the HTTP/1.1 request of an h2c upgrade): its
+    /// fields as HTTP/1 read them; the request half stays empty and that is not an error.
+    pub request_elsewhere: Option<Message>,
 }
 
 impl Stream {
@@ -185,11 +191,19 @@ impl Stream {
 
     /// The exchange this stream amounts to.
     pub fn into_exchange(mut self) -> Exchange {
-        if !self.request.seen && !self.request_elsewhere {
+        let upgraded = self.request_elsewhere.take();
+        if !self.request.seen && upgraded.is_none() {
             self.fail("request not captured (connection joined mid-way)");
         }
         let is_grpc = self.is_grpc();
-        let mut request = request_fields(&self.request);
+        let mut request = match upgraded {
+            Some(fields) => fields,
+            None => {
+                let mut request = request_fields(&self.request);
+                self.request.common_fields(&mut request, !is_grpc);
+                request
+            }
+        };
         let mut response = Message::new();
         if let Some(status) = self
             .response
@@ -202,7 +216,6 @@ impl Stream {
             }
         }
         self.response.common_fields(&mut response, !is_grpc);
-        self.request.common_fields(&mut request, !is_grpc);
         if is_grpc {
             grpc::request_fields(
                 &mut request,
@@ -348,28 +361,6 @@ fn query_map(query: &str) -> Message {
     map
 }
 
-/// The body as text, when it is UTF-8 without control characters other than tab and line breaks
-/// (a multi-byte character cut by the cap is dropped).
-fn body_text(body: Vec<u8>) -> Option<String> {
-    if body.is_empty()
-        || body
-            .iter()
-            .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
-    {
-        return None;
-    }
-    match String::from_utf8(body) {
-        Ok(text) => Some(text),
-        Err(e) if e.utf8_error().error_len().is_none() => {
-            let valid = e.utf8_error().valid_up_to();
-            let mut bytes = e.into_bytes();
-            bytes.truncate(valid);
-            String::from_utf8(bytes).ok()
-        }
-        Err(_) => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,26 +413,11 @@ mod tests {
     fn body_is_capped_but_fully_counted() {
         let mut half = Half::default();
         assert_eq!(
-            half.on_data(&vec![b'x'; BODY_CAP + 10], false, usize::MAX),
-            BODY_CAP
+            half.on_data(&vec![b'x'; MAX_BODY + 10], false, usize::MAX),
+            MAX_BODY
         );
         assert_eq!(half.on_data(b"more", true, usize::MAX), 0);
-        assert_eq!(half.size, (BODY_CAP + 14) as u64);
-        assert_eq!(half.body.len(), BODY_CAP);
-    }
-
-    #[test]
-    fn binary_body_is_not_text() {
-        assert_eq!(body_text(vec![0xff, 0xfe]), None);
-        assert_eq!(
-            body_text(b"\0\0\0\0\x0c\n\n66VCHSJNUP".to_vec()),
-            None,
-            "a protobuf message is not text"
-        );
-        assert_eq!(
-            body_text(b"{\"a\": 1}\r\n".to_vec()).as_deref(),
-            Some("{\"a\": 1}\r\n")
-        );
-        assert_eq!(body_text(b"ok \xc3".to_vec()).as_deref(), Some("ok "));
+        assert_eq!(half.size, (MAX_BODY + 14) as u64);
+        assert_eq!(half.body.len(), MAX_BODY);
     }
 }

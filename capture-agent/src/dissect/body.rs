@@ -1,0 +1,210 @@
+//! HTTP message bodies as an entry shows them, for HTTP/1 and HTTP/2 alike: content codings
+//! undone (`gzip`, `x-gzip`, `deflate`; `br` and others are left as sent, marked), the decoded
+//! size bounded by [`MAX_BODY`] whatever the compression ratio (a zip bomb costs no more memory
+//! than a plain body), and bytes kept faithfully: text when they are text, else base64.
+//!
+//! Fields written on the message (KFL names):
+//! - `body`: the text, or the bytes in standard base64 (with padding) when they are not text;
+//! - `bodyEncoding`: `"base64"` when `body` is base64, absent when it is text;
+//! - `bodyDecodeError`: why a content coding could not be undone (unsupported coding, corrupt
+//!   data); `body` then holds the bytes as sent.
+//!
+//! A base64 body is cut by the index at a multiple of 4 characters (see `shark_store::cut_body`),
+//! so a cut prefix decodes to a prefix of the bytes and the whole body read back extends it.
+
+use std::io::Read;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::Value;
+use shark_store::{BODY_ENCODING, Message};
+
+/// Body bytes kept per message, both as captured and once decoded.
+pub const MAX_BODY: usize = 64 << 10;
+
+/// Field saying why the content coding could not be undone.
+pub const BODY_DECODE_ERROR: &str = "bodyDecodeError";
+
+/// Writes `body`, and `bodyEncoding` / `bodyDecodeError` where they apply, on `message`.
+///
+/// `kept` is the start of the body as sent (at most [`MAX_BODY`] bytes); `complete` says whether
+/// it is the whole body (a cut one decodes as far as it goes, without an error); `coding` is the
+/// `Content-Encoding` header, if any.
+pub fn write_body(message: &mut Message, kept: &[u8], complete: bool, coding: Option<&str>) {
+    let (bytes, complete) = match decode(kept, complete, coding) {
+        Ok(decoded) => decoded,
+        Err(why) => {
+            message.insert(BODY_DECODE_ERROR.into(), Value::String(why));
+            (kept.to_vec(), complete)
+        }
+    };
+    match text(bytes, complete) {
+        Ok(text) => {
+            message.insert("body".into(), Value::String(text));
+        }
+        Err(bytes) => {
+            message.insert("body".into(), Value::String(STANDARD.encode(bytes)));
+            message.insert(BODY_ENCODING.into(), Value::String("base64".into()));
+        }
+    }
+}
+
+/// The body with `coding` undone, at most [`MAX_BODY`] bytes, and whether it is whole; or why
+/// it could not be decoded.
+fn decode(kept: &[u8], complete: bool, coding: Option<&str>) -> Result<(Vec<u8>, bool), String> {
+    // Codings are listed in the order they were applied: undo them last first.
+    let codings: Vec<&str> = coding
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
+        .collect();
+    let mut bytes = kept.to_vec();
+    let mut complete = complete;
+    for coding in codings.iter().rev() {
+        let (decoded, whole) = undo(&bytes, complete, coding)?;
+        bytes = decoded;
+        complete = whole;
+    }
+    Ok((bytes, complete))
+}
+
+/// One coding undone: the decoded bytes (bounded) and whether they are the whole body.
+fn undo(input: &[u8], complete: bool, coding: &str) -> Result<(Vec<u8>, bool), String> {
+    let coding = coding.to_ascii_lowercase();
+    match coding.as_str() {
+        "gzip" | "x-gzip" => inflate(flate2::read::GzDecoder::new(input), complete, "gzip"),
+        // "deflate" is zlib-wrapped by the standard, raw deflate from some servers.
+        "deflate" => inflate(flate2::read::ZlibDecoder::new(input), complete, "deflate").or_else(
+            |zlib| {
+                inflate(flate2::read::DeflateDecoder::new(input), complete, "deflate")
+                    .map_err(|_| zlib)
+            },
+        ),
+        other => Err(format!(
+            "content-encoding {other} not decoded: body shown as sent"
+        )),
+    }
+}
+
+/// Reads `decoder` to its end or to [`MAX_BODY`] bytes. A body cut by the capture decodes as far
+/// as it goes; a whole body that does not decode is an error.
+fn inflate(decoder: impl Read, complete: bool, name: &str) -> Result<(Vec<u8>, bool), String> {
+    let mut decoded = Vec::new();
+    let mut bounded = decoder.take(MAX_BODY as u64 + 1);
+    match bounded.read_to_end(&mut decoded) {
+        Ok(_) if decoded.len() > MAX_BODY => {
+            decoded.truncate(MAX_BODY);
+            Ok((decoded, false))
+        }
+        Ok(_) => Ok((decoded, complete)),
+        Err(_) if !complete && !decoded.is_empty() => Ok((decoded, false)),
+        Err(e) => Err(format!("{name} body does not decode ({e}): body shown as sent")),
+    }
+}
+
+/// `bytes` as text when they are UTF-8 without control characters other than tab and line
+/// breaks; a character cut by the end of an incomplete body is dropped. Else the bytes back.
+fn text(bytes: Vec<u8>, complete: bool) -> Result<String, Vec<u8>> {
+    if bytes
+        .iter()
+        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+    {
+        return Err(bytes);
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) if !complete && e.utf8_error().error_len().is_none() => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            String::from_utf8(bytes).map_err(|e| e.into_bytes())
+        }
+        Err(e) => Err(e.into_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn shown(kept: &[u8], complete: bool, coding: Option<&str>) -> Message {
+        let mut message = Message::new();
+        write_body(&mut message, kept, complete, coding);
+        message
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(data).expect("write to memory");
+        gz.finish().expect("compress in memory")
+    }
+
+    #[test]
+    fn text_stays_text_and_binary_becomes_base64() {
+        let message = shown(b"{\"a\": 1}\r\n", true, None);
+        assert_eq!(message["body"], json!("{\"a\": 1}\r\n"));
+        assert!(!message.contains_key(BODY_ENCODING));
+        let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff];
+        let message = shown(&png, true, None);
+        assert_eq!(message["bodyEncoding"], "base64");
+        let decoded = STANDARD
+            .decode(message["body"].as_str().unwrap_or_default())
+            .unwrap_or_default();
+        assert_eq!(decoded, png, "base64 gives the exact bytes back");
+    }
+
+    #[test]
+    fn a_character_cut_by_the_cap_is_dropped_but_a_bad_one_in_a_whole_body_is_binary() {
+        assert_eq!(shown("ok é".as_bytes().get(..4).unwrap_or_default(), false, None)["body"], "ok ");
+        assert_eq!(shown(b"ok \xc3", true, None)["bodyEncoding"], "base64");
+    }
+
+    #[test]
+    fn gzip_and_deflate_are_undone_in_reverse_order_of_application() {
+        assert_eq!(shown(&gzip(b"hello"), true, Some("gzip"))["body"], "hello");
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        zlib.write_all(&gzip(b"twice")).expect("write to memory");
+        let both = zlib.finish().expect("compress in memory");
+        assert_eq!(shown(&both, true, Some("gzip, deflate"))["body"], "twice");
+        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        raw.write_all(b"raw deflate").expect("write to memory");
+        let raw = raw.finish().expect("compress in memory");
+        assert_eq!(shown(&raw, true, Some("Deflate"))["body"], "raw deflate");
+    }
+
+    #[test]
+    fn a_zip_bomb_decodes_to_the_cap_only() {
+        let bomb = gzip(&vec![b'a'; 32 << 20]);
+        assert!(bomb.len() < MAX_BODY, "32 MiB of one byte compresses below the cap");
+        let message = shown(&bomb, true, Some("gzip"));
+        assert_eq!(message["body"].as_str().map(str::len), Some(MAX_BODY));
+        assert!(!message.contains_key(BODY_DECODE_ERROR));
+    }
+
+    #[test]
+    fn a_body_that_does_not_decode_is_shown_as_sent_with_the_reason() {
+        let message = shown(b"not gzip at all", true, Some("gzip"));
+        assert_eq!(message["body"], "not gzip at all");
+        assert!(message[BODY_DECODE_ERROR].as_str().is_some_and(|e| e.starts_with("gzip body does not decode")));
+        let message = shown(b"\x1b\x03\x00", true, Some("br"));
+        assert_eq!(message["bodyEncoding"], "base64");
+        assert_eq!(message["body"], "GwMA");
+        assert_eq!(message[BODY_DECODE_ERROR], "content-encoding br not decoded: body shown as sent");
+    }
+
+    #[test]
+    fn a_gzip_body_cut_by_the_capture_decodes_as_far_as_it_goes() {
+        let text: String = (0..20_000).map(|i| format!("{i} ")).collect();
+        let whole = gzip(text.as_bytes());
+        let cut = whole.get(..whole.len() / 2).unwrap_or_default();
+        let message = shown(cut, false, Some("gzip"));
+        let body = message["body"].as_str().unwrap_or_default();
+        assert!(!body.is_empty() && text.starts_with(body));
+        assert!(!message.contains_key(BODY_DECODE_ERROR));
+    }
+}
