@@ -260,17 +260,7 @@ fn hex_or_text(field: &str) -> String {
 
 /// `data` compressed by the system's gzip.
 fn gzip(data: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut child = Command::new("gzip")
-        .args(["-c", "-n"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("gzip runs");
-    child.stdin.take().expect("stdin").write_all(data).expect("gzip input");
-    let out = child.wait_with_output().expect("gzip output");
-    assert!(out.status.success());
-    out.stdout
+    filter_through("gzip", &["-c", "-n"], data)
 }
 
 /// One keep-alive HTTP/1.1 connection fetching `pages`: the first and last with Content-Length,
@@ -447,4 +437,134 @@ fn checksum(data: &[u8]) -> u16 {
         sum = (sum & 0xffff) + (sum >> 16);
     }
     !(sum as u16)
+}
+
+#[test]
+fn an_h2c_upgrade_gives_stream_1_its_http1_request_and_bodies_keep_their_bytes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let upgrade = dir.path().join("h2c-upgrade.pcap");
+    let page = page("zipped", 5000);
+    let image: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 256) as u8).collect();
+    std::fs::write(&upgrade, h2c_upgrade_capture(&page, &image)).expect("write capture");
+    let http1 = dir.path().join("http1-binary.pcap");
+    std::fs::write(&http1, http1_binary_capture(&image)).expect("write capture");
+    let path = upgrade.to_str().expect("utf-8");
+    // tshark follows the upgrade: stream 1 answers the upgrade request with the page (tshark
+    // undoes its gzip content coding itself); stream 3 with the image.
+    let rows = tshark(&[
+        "-r", path, "-Y", "http2.data.data", "-T", "fields", "-e", "http2.streamid", "-e", "http2.data.data",
+    ]);
+    let mut by_stream: std::collections::BTreeMap<u32, String> = Default::default();
+    for row in &rows {
+        let ids = row[0].split(',').filter_map(|id| id.parse::<u32>().ok()).filter(|id| *id > 0);
+        for (id, data) in ids.zip(row[1].split(',')) {
+            by_stream.insert(id, data.replace(':', ""));
+        }
+    }
+    assert_eq!(by_stream.get(&1).map(|h| hex_or_text(h)), Some(page.clone()), "tshark decodes stream 1's gzip body");
+    assert_eq!(by_stream.get(&3), Some(&hex(&image)), "tshark's stream 3 body is the image");
+    let path = http1.to_str().expect("utf-8");
+    // tshark hands a body of a media type it has no dissector for to `media`.
+    let files = tshark(&["-r", path, "-Y", "http.response", "-T", "fields", "-e", "media.type"]);
+    assert_eq!(files.first().map(|r| r[0].replace(':', "")), Some(hex(&image)), "tshark's HTTP/1 body is the image");
+
+    let whole = store_with(&[upgrade.clone(), http1.clone()], "1000000");
+    let upgraded = query_json(whole.path(), &["http2 and request.path == \"/upgrade\""]);
+    assert_eq!(upgraded.len(), 1, "stream 1 is one HTTP/2 entry");
+    let e = &upgraded[0];
+    assert_eq!(text(&e["request"]["method"]), "GET");
+    assert_eq!(text(&e["request"]["headers"]["Upgrade"]), "h2c");
+    assert_eq!(text(&e["response"]["status"]), "200");
+    assert_eq!(text(&e["response"]["body"]), page, "gzip undone, as tshark does");
+    assert!(e.get("error").is_none(), "{e}");
+    let binary = query_json(whole.path(), &["response.bodyEncoding == \"base64\""]);
+    assert_eq!(binary.len(), 2, "the image over HTTP/2 and over HTTP/1");
+    for e in &binary {
+        assert_eq!(unbase64(&text(&e["response"]["body"])), image, "the exact bytes, {}", e["protocol"]);
+    }
+    // With only 16 bytes of each body in the index, the bodies read back are the same.
+    let cut = store_with(&[upgrade, http1], "16");
+    assert_eq!(table_count(cut.path(), "response.bodyTruncated"), 3);
+    assert_eq!(json_output(cut.path(), ""), json_output(whole.path(), ""));
+}
+
+/// `bytes` as lower-case hex, as tshark prints a bytes field (colons removed).
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `text` decoded by the system's base64.
+fn unbase64(text: &str) -> Vec<u8> {
+    filter_through("base64", &["-d"], text.as_bytes())
+}
+
+/// The output of `program args` fed `input`, which must succeed.
+fn filter_through(program: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the program runs");
+    child.stdin.take().expect("stdin").write_all(input).expect("program input");
+    let out = child.wait_with_output().expect("program output");
+    assert!(out.status.success(), "{program} {args:?} failed");
+    out.stdout
+}
+
+/// An HTTP/1.1 request upgraded to h2c on port 80: stream 1 answers it with `page`, gzip-encoded;
+/// stream 3 fetches `image`, bytes that are not text.
+fn h2c_upgrade_capture(page: &str, image: &[u8]) -> Vec<u8> {
+    const HEADERS: u8 = 1;
+    const SETTINGS: u8 = 4;
+    const END_STREAM: u8 = 1;
+    const END_HEADERS: u8 = 4;
+    let mut tcp = Connection::to_port(80);
+    tcp.handshake();
+    tcp.send(
+        true,
+        b"GET /upgrade HTTP/1.1\r\nHost: web\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n",
+    );
+    tcp.send(false, b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend(h2_frame(SETTINGS, 0, 0, &[]));
+    tcp.send(true, &hello);
+    tcp.send(false, &[h2_frame(SETTINGS, 0, 0, &[]), h2_frame(SETTINGS, 1, 0, &[])].concat());
+    tcp.send(true, &h2_frame(SETTINGS, 1, 0, &[]));
+    // :status 200, content-type text/html, content-encoding gzip (literals without indexing).
+    let mut answer = vec![0x88, 0x0f, 0x10];
+    answer.extend(hpack_text("text/html"));
+    answer.extend([0x0f, 0x0b]);
+    answer.extend(hpack_text("gzip"));
+    tcp.send(false, &h2_frame(HEADERS, END_HEADERS, 1, &answer));
+    let zipped = gzip(page.as_bytes());
+    let chunks: Vec<&[u8]> = zipped.chunks(900).collect();
+    for (n, chunk) in chunks.iter().enumerate() {
+        tcp.send(false, &h2_frame(0, if n + 1 == chunks.len() { END_STREAM } else { 0 }, 1, chunk));
+    }
+    // :method GET, :scheme http, :path /image, :authority web.
+    let mut block = vec![0x82, 0x86, 0x04];
+    block.extend(hpack_text("/image"));
+    block.push(0x01);
+    block.extend(hpack_text("web"));
+    tcp.send(true, &h2_frame(HEADERS, END_STREAM | END_HEADERS, 3, &block));
+    let mut answer = vec![0x88, 0x0f, 0x10];
+    answer.extend(hpack_text("image/png"));
+    tcp.send(false, &h2_frame(HEADERS, END_HEADERS, 3, &answer));
+    tcp.send(false, &h2_frame(0, END_STREAM, 3, image));
+    tcp.pcap
+}
+
+/// One HTTP/1.1 exchange on port 80 whose response body is `image`.
+fn http1_binary_capture(image: &[u8]) -> Vec<u8> {
+    let mut tcp = Connection::to_port(80);
+    tcp.ts_us += 60_000_000; // a minute after the h2c capture
+    tcp.handshake();
+    tcp.send(true, b"GET /image HTTP/1.1\r\nHost: web\r\n\r\n");
+    let mut response =
+        format!("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {}\r\n\r\n", image.len()).into_bytes();
+    response.extend_from_slice(image);
+    tcp.send(false, &response);
+    tcp.pcap
 }

@@ -6,6 +6,8 @@
 mod common;
 mod replay;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use replay::{replay, replay_in_chunks, replay_mutated, segments};
 use serde_json::json;
 use shark_agent::dissect::http2::{Http2Dissector, parser_after_upgrade};
@@ -151,9 +153,30 @@ fn joined_mid_way_unknown_fields_are_skipped_and_marked() {
 #[test]
 fn concurrent_streams_pair_by_stream_id() {
     // tshark: requests on streams 18131981 and 18131983 (POST, :path unknown), responses 200 on
-    // both, 18131983 answered first.
+    // both, 18131983 answered first. Request bodies (http2.data.data): 000000000c0a0a4c53345053
+    // 58554e554d and 000000000c0a0a3636564348534a4e5550, protobuf messages kept byte for byte.
     let exchanges = dissect("http2-multi");
     assert_eq!(exchanges.len(), 2, "{exchanges:#?}");
+    let mut bodies: Vec<Vec<u8>> = exchanges
+        .iter()
+        .map(|e| {
+            assert_eq!(
+                e.request["bodyEncoding"],
+                json!("base64"),
+                "a protobuf body is not text"
+            );
+            let body = e.request["body"].as_str().unwrap_or_default();
+            STANDARD.decode(body).unwrap_or_default()
+        })
+        .collect();
+    bodies.sort();
+    assert_eq!(
+        bodies,
+        [
+            b"\0\0\0\0\x0c\n\n66VCHSJNUP".to_vec(),
+            b"\0\0\0\0\x0c\n\nLS4PSXUNUM".to_vec()
+        ]
+    );
     for e in &exchanges {
         assert_eq!((e.protocol, e.version.as_str()), ("http", "2"));
         assert_eq!(e.request["method"], json!("POST"));
@@ -163,7 +186,6 @@ fn concurrent_streams_pair_by_stream_id() {
                 .as_deref()
                 .is_some_and(|err| err.contains("unknown"))
         );
-        assert_eq!(e.request.get("body"), None, "a protobuf body is not text");
     }
 }
 
@@ -225,9 +247,12 @@ fn probe_finds_http2_by_content_on_any_port() {
 fn h2c_upgrade_answers_the_upgraded_request_on_stream_1() {
     // After "101 Switching Protocols" the client sends the preface and SETTINGS; the server sends
     // SETTINGS and the response to the HTTP/1.1 request as stream 1: HEADERS (:status 200, indexed
-    // 0x88) then DATA "ok" with END_STREAM.
-    let mut parser = parser_after_upgrade();
+    // 0x88) then DATA "ok" with END_STREAM. Stream 1's request is the HTTP/1.1 one, sent at packet 0.
     let meta = |packet| ChunkMeta { ts_ns: 0, packet };
+    let mut request = shark_store::Message::new();
+    request.insert("method".into(), json!("GET"));
+    request.insert("path".into(), json!("/upgrade"));
+    let mut parser = parser_after_upgrade(request, Some(meta(0)));
     let mut out = Vec::new();
     let client = [
         &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..],
@@ -247,6 +272,13 @@ fn h2c_upgrade_answers_the_upgraded_request_on_stream_1() {
     let e = out.remove(0);
     assert_eq!(e.response["status"], json!(200));
     assert_eq!(e.response["body"], json!("ok"));
+    assert_eq!(e.request["method"], json!("GET"));
+    assert_eq!(e.request["path"], json!("/upgrade"));
+    assert_eq!(
+        e.start,
+        Some(meta(0)),
+        "the exchange starts with the HTTP/1.1 request"
+    );
     assert_eq!(e.error, None);
 }
 
@@ -289,7 +321,8 @@ fn h2c_upgrade_and_a_backend_connection_joined_mid_way() {
     // Recorded with `curl --http2` (Upgrade: h2c) through nghttpx on 8081, whose backend
     // connection to nghttpd on 8080 was already open. tshark: the upgrade request and 101, then
     // stream 1 answered 200 "hello over h2c"; on the backend, HEADERS[3] GET /hello.txt, 200.
-    // The upgraded request itself is the HTTP/1 entry; stream 1 carries only its response.
+    // The upgrade request is the HTTP/1 entry answered 101, and stream 1's request too: stream 1
+    // carries its method and path with the HTTP/2 response.
     let lines = pipeline_entries("h2c-upgrade.pcap");
     assert_eq!(
         lines,
@@ -297,7 +330,7 @@ fn h2c_upgrade_and_a_backend_connection_joined_mid_way() {
             "http/1.1 GET /hello.txt 101",
             "http/2 GET /hello.txt 200 error: some header fields unknown: compression table \
              incomplete (connection joined mid-way or bytes lost)",
-            "http/2 - - 200",
+            "http/2 GET /hello.txt 200",
         ]
     );
 }

@@ -75,12 +75,16 @@ fn undo(input: &[u8], complete: bool, coding: &str) -> Result<(Vec<u8>, bool), S
     match coding.as_str() {
         "gzip" | "x-gzip" => inflate(flate2::read::GzDecoder::new(input), complete, "gzip"),
         // "deflate" is zlib-wrapped by the standard, raw deflate from some servers.
-        "deflate" => inflate(flate2::read::ZlibDecoder::new(input), complete, "deflate").or_else(
-            |zlib| {
-                inflate(flate2::read::DeflateDecoder::new(input), complete, "deflate")
-                    .map_err(|_| zlib)
-            },
-        ),
+        "deflate" => {
+            inflate(flate2::read::ZlibDecoder::new(input), complete, "deflate").or_else(|zlib| {
+                inflate(
+                    flate2::read::DeflateDecoder::new(input),
+                    complete,
+                    "deflate",
+                )
+                .map_err(|_| zlib)
+            })
+        }
         other => Err(format!(
             "content-encoding {other} not decoded: body shown as sent"
         )),
@@ -99,7 +103,9 @@ fn inflate(decoder: impl Read, complete: bool, name: &str) -> Result<(Vec<u8>, b
         }
         Ok(_) => Ok((decoded, complete)),
         Err(_) if !complete && !decoded.is_empty() => Ok((decoded, false)),
-        Err(e) => Err(format!("{name} body does not decode ({e}): body shown as sent")),
+        Err(e) => Err(format!(
+            "{name} body does not decode ({e}): body shown as sent"
+        )),
     }
 }
 
@@ -160,7 +166,10 @@ mod tests {
 
     #[test]
     fn a_character_cut_by_the_cap_is_dropped_but_a_bad_one_in_a_whole_body_is_binary() {
-        assert_eq!(shown("ok é".as_bytes().get(..4).unwrap_or_default(), false, None)["body"], "ok ");
+        assert_eq!(
+            shown("ok é".as_bytes().get(..4).unwrap_or_default(), false, None)["body"],
+            "ok "
+        );
         assert_eq!(shown(b"ok \xc3", true, None)["bodyEncoding"], "base64");
     }
 
@@ -171,7 +180,8 @@ mod tests {
         zlib.write_all(&gzip(b"twice")).expect("write to memory");
         let both = zlib.finish().expect("compress in memory");
         assert_eq!(shown(&both, true, Some("gzip, deflate"))["body"], "twice");
-        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut raw =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         raw.write_all(b"raw deflate").expect("write to memory");
         let raw = raw.finish().expect("compress in memory");
         assert_eq!(shown(&raw, true, Some("Deflate"))["body"], "raw deflate");
@@ -180,7 +190,10 @@ mod tests {
     #[test]
     fn a_zip_bomb_decodes_to_the_cap_only() {
         let bomb = gzip(&vec![b'a'; 32 << 20]);
-        assert!(bomb.len() < MAX_BODY, "32 MiB of one byte compresses below the cap");
+        assert!(
+            bomb.len() < MAX_BODY,
+            "32 MiB of one byte compresses below the cap"
+        );
         let message = shown(&bomb, true, Some("gzip"));
         assert_eq!(message["body"].as_str().map(str::len), Some(MAX_BODY));
         assert!(!message.contains_key(BODY_DECODE_ERROR));
@@ -190,11 +203,18 @@ mod tests {
     fn a_body_that_does_not_decode_is_shown_as_sent_with_the_reason() {
         let message = shown(b"not gzip at all", true, Some("gzip"));
         assert_eq!(message["body"], "not gzip at all");
-        assert!(message[BODY_DECODE_ERROR].as_str().is_some_and(|e| e.starts_with("gzip body does not decode")));
+        assert!(
+            message[BODY_DECODE_ERROR]
+                .as_str()
+                .is_some_and(|e| e.starts_with("gzip body does not decode"))
+        );
         let message = shown(b"\x1b\x03\x00", true, Some("br"));
         assert_eq!(message["bodyEncoding"], "base64");
         assert_eq!(message["body"], "GwMA");
-        assert_eq!(message[BODY_DECODE_ERROR], "content-encoding br not decoded: body shown as sent");
+        assert_eq!(
+            message[BODY_DECODE_ERROR],
+            "content-encoding br not decoded: body shown as sent"
+        );
     }
 
     #[test]

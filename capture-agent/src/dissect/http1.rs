@@ -1247,6 +1247,45 @@ mod tests {
     }
 
     #[test]
+    fn the_h2c_upgrade_request_is_http2_stream_1s_request() {
+        // HEADERS on stream 1, END_STREAM | END_HEADERS: `:status 200` (HPACK static index 8).
+        let answer = [0, 0, 1, 1, 5, 0, 0, 0, 1, 0x88];
+        let out = run(&[
+            (C, b"GET /up?x=1 HTTP/1.1\r\nHost: web\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n"),
+            (S, b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"),
+            (C, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+            (S, &answer),
+        ]);
+        let lines: Vec<String> = out
+            .iter()
+            .map(|e| format!("{} {}", e.version, line(e)))
+            .collect();
+        assert_eq!(lines, ["1.1 GET /up 101", "2 GET /up 200"]);
+        let stream_1 = &out[1];
+        assert_eq!(stream_1.request["host"], "web");
+        assert_eq!(stream_1.request["query"]["x"], "1");
+        assert_eq!(stream_1.request["headers"]["Upgrade"], "h2c");
+        assert_eq!(
+            (stream_1.start, stream_1.error.as_deref()),
+            (Some(meta(1)), None)
+        );
+    }
+
+    #[test]
+    fn a_binary_body_is_kept_as_base64_not_replaced_by_text() {
+        let out = run(&[
+            (C, b"GET /i HTTP/1.1\r\n\r\n"),
+            (
+                S,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\x00\x01\xfe\xff",
+            ),
+        ]);
+        assert_eq!(out[0].response["body"], "AAH+/w==");
+        assert_eq!(out[0].response["bodyEncoding"], "base64");
+        assert_eq!(out[0].response["size"], 4);
+    }
+
+    #[test]
     fn requests_never_answered_do_not_pile_up_without_bound() {
         let mut parser = Http1Dissector.parser();
         let mut out = Vec::new();

@@ -63,6 +63,6 @@ impl Dissector for Http2Dissector {
 /// `Upgrade: h2c`: stream 1 is the upgraded request, whose response arrives as HTTP/2 stream 1.
 /// Stream 1's exchange takes `request` (the HTTP/1.1 request's fields, first sent at `start`) as
 /// its request.
-pub(super) fn parser_after_upgrade(request: Message, start: Option<ChunkMeta>) -> Box<dyn Parser> {
+pub fn parser_after_upgrade(request: Message, start: Option<ChunkMeta>) -> Box<dyn Parser> {
     Box::new(Http2Parser::after_upgrade(request, start))
 }

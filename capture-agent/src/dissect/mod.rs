@@ -8,7 +8,7 @@
 //!
 //! | protocol (version) | request | response |
 //! |---|---|---|
-//! | `http` (`1.0`, `1.1`, `2`) | `method`, `path`, `url`, `host`, `query` {name: value}, `headers` {Name: value}, `body` (text, capped), `size` (body bytes) | `status` (code), `statusText`, `headers`, `body`, `size` |
+//! | `http` (`1.0`, `1.1`, `2`) | `method`, `path`, `url`, `host`, `query` {name: value}, `headers` {Name: value}, `body` (content coding undone, capped; text, else base64 with `bodyEncoding` `base64`), `bodyDecodeError` (coding not undone), `size` (body bytes on the wire) | `status` (code), `statusText`, `headers`, `body`, `bodyEncoding`, `bodyDecodeError`, `size` |
 //! | `grpc` (`2`) | `method` (RPC method), `service`, `path`, `headers`, `size`, `messages` | `status` (grpc-status), `statusText` (grpc-message), `headers`, `size`, `messages` |
 //! | `dns` | `id`, `questions` [names], `qtype` (`A`, `AAAA`, …) | `status` (rcode number), `statusText` (`NOERROR`, `NXDOMAIN`, …), `answers` [rdata text] |
 //! | `redis` | `command` (upper case), `key`, `args` [text] | `type` (`simple`, `error`, `integer`, `bulk`, `array`, `nil`, …), `status` (0 ok, 1 error), `statusText` (error text), `body` |

@@ -592,6 +592,38 @@ mod tests {
     }
 
     #[test]
+    fn compressed_and_binary_bodies_are_shown_decoded_and_as_base64() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, b"{\"items\": []}").expect("write to memory");
+        let zipped = gz.finish().expect("compress in memory");
+        let mut c = Conn::new();
+        c.headers(Direction::ToServer, 1, flag::END_STREAM, GET);
+        c.headers(
+            Direction::ToClient,
+            1,
+            0,
+            &[(":status", "200"), ("content-encoding", "gzip")],
+        );
+        let (head, tail) = zipped.split_at(zipped.len() / 2);
+        c.send(Direction::ToClient, frame(kind::DATA, 0, 1, head));
+        c.send(
+            Direction::ToClient,
+            frame(kind::DATA, flag::END_STREAM, 1, tail),
+        );
+        c.headers(Direction::ToServer, 3, flag::END_STREAM, GET);
+        c.headers(Direction::ToClient, 3, 0, &[(":status", "200")]);
+        c.send(
+            Direction::ToClient,
+            frame(kind::DATA, flag::END_STREAM, 3, &[0, 1, 0xfe, 0xff]),
+        );
+        assert_eq!(c.out.len(), 2);
+        assert_eq!(c.out[0].response["body"], json!("{\"items\": []}"));
+        assert_eq!(c.out[0].response["size"], json!(zipped.len()));
+        assert_eq!(c.out[1].response["body"], json!("AAH+/w=="));
+        assert_eq!(c.out[1].response["bodyEncoding"], json!("base64"));
+    }
+
+    #[test]
     fn rst_stream_ends_the_stream_with_an_error() {
         let mut c = Conn::new();
         c.headers(Direction::ToServer, 1, flag::END_STREAM, GET);
