@@ -95,6 +95,41 @@ fn query_agent(agent: &AgentProcess, kfl: &str) -> Vec<serde_json::Value> {
 }
 
 #[test]
+fn ctrl_c_right_after_a_burst_stores_every_packet_of_it() {
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = receiver.local_addr().expect("address").port();
+    let store = tempfile::tempdir().expect("temp dir");
+    let mut capture = shark()
+        .args(["capture", "--local", "-i", "lo", "--bpf", &format!("udp dst port {port}"), "--duration", "60s", "--store"])
+        .arg(store.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("capture starts");
+    let mut stderr = std::io::BufReader::new(capture.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while !line.contains("capturing on") {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr") > 0, "capture never started");
+    }
+    // A burst far faster than a debug build's pipeline: most of it is still queued (or still in the
+    // kernel's last block) when Ctrl-C comes right after the last datagram.
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let burst = 3000;
+    for n in 0..burst {
+        let mut datagram = format!("datagram {n} ").into_bytes();
+        datagram.resize(1000, b'.');
+        sender.send_to(&datagram, ("127.0.0.1", port)).expect("send");
+    }
+    run_ok(Command::new("kill").args(["-INT", &capture.id().to_string()]));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
+    let status = capture.wait().expect("capture ends");
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(rest.contains(&format!("captured {burst} packets")), "{rest}");
+    assert!(rest.contains("dropped 0 ("), "{rest}");
+}
+
+#[test]
 fn a_capturing_agent_answers_queries_while_capture_goes_on() {
     let server = HttpServer::start();
     let store = tempfile::tempdir().expect("temp dir");

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use shark_store::{CaptureStats, StoreError};
 
-use crate::live::{CaptureCounters, LiveCapture, LiveConfig, LiveError};
+use crate::live::{CaptureCounters, LiveCapture, LiveConfig, LiveError, PacketBatch};
 use crate::{Ingest, PipelineStats};
 
 /// Why a capture run stopped early.
@@ -31,7 +31,7 @@ pub struct CaptureReport {
     pub elapsed: Duration,
 }
 
-/// How long the loop waits for a packet before it checks the clock and the stop flag.
+/// How long the loop waits for a batch before it checks the clock and the stop flag.
 const POLL: Duration = Duration::from_millis(100);
 
 /// Captures into `ingest` until `stop` is set or `duration` has passed; then drains the queue,
@@ -58,8 +58,10 @@ pub fn run_capture(
     let mut last_progress = Instant::now();
     let result = (|| {
         while !stop.load(Ordering::Relaxed) && duration.is_none_or(|d| started.elapsed() < d) {
-            if let Some(packet) = capture.next_packet(POLL) {
-                ingest.push(&packet)?;
+            if let Some(batch) = capture.next_batch(POLL) {
+                let pushed = push_batch(&mut ingest, &batch);
+                capture.recycle(batch);
+                pushed?;
             }
             if last_progress.elapsed() >= Duration::from_secs(1) {
                 last_progress = Instant::now();
@@ -72,11 +74,16 @@ pub fn run_capture(
     })();
     let queued = capture.stop();
     result?;
-    for packet in queued {
-        ingest.push(&packet)?;
+    for batch in &queued {
+        push_batch(&mut ingest, batch)?;
     }
     let stats = ingest.finish()?;
     save(&counters)?;
     on_progress(&stats);
     Ok(CaptureReport { stats, counters, elapsed: started.elapsed() })
+}
+
+/// Runs a batch's packets through the pipeline, in capture order.
+fn push_batch(ingest: &mut Ingest, batch: &PacketBatch) -> Result<(), StoreError> {
+    batch.packets().try_for_each(|packet| ingest.push_packet(packet))
 }

@@ -6,7 +6,7 @@ use shark_store::{Node, NodeWriter, StoreConfig, StoreError};
 
 use crate::identities::{DnsLearningSink, SharedIdentities};
 use crate::scope::CaptureScope;
-use crate::{OwnedPacket, Pipeline, PipelineConfig, PipelineStats};
+use crate::{OwnedPacket, Packet, Pipeline, PipelineConfig, PipelineStats};
 
 /// A pipeline writing into one node's store, naming endpoints from an identities file and DNS answers.
 pub struct Ingest {
@@ -51,7 +51,11 @@ impl Ingest {
 
     /// Runs one packet through the pipeline into the store.
     pub fn push(&mut self, packet: &OwnedPacket) -> Result<(), StoreError> {
-        let packet = packet.as_packet();
+        self.push_packet(packet.as_packet())
+    }
+
+    /// Runs one borrowed packet (e.g. from a live capture's batch) through the pipeline into the store.
+    pub fn push_packet(&mut self, packet: Packet<'_>) -> Result<(), StoreError> {
         if self.scope.as_ref().is_some_and(|scope| !scope.keeps(&packet, &self.identities)) {
             return Ok(());
         }

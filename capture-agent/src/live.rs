@@ -1,18 +1,30 @@
-//! Live capture with libpcap: one thread per interface, feeding the pipeline through a bounded queue.
+//! Live capture with libpcap: one thread per interface, feeding the pipeline batches of packets
+//! through a queue bounded in bytes.
+//!
+//! libpcap runs in buffered mode (TPACKET_V3 on Linux), not immediate mode: the kernel fills blocks
+//! of packets and wakes the capture thread once per block (or after [`BLOCK_TIMEOUT_MS`] when traffic
+//! is light), where immediate mode wakes it for every packet. A capture thread reads every packet
+//! ready, copies it into a batch, and hands the batch over when it is full or the ring is empty, so
+//! the pipeline wakes once per batch rather than per packet. The price is up to
+//! [`BLOCK_TIMEOUT_MS`] of latency, unseen behind the index's once-a-second commit.
 //!
 //! Capture threads never block on the pipeline: when the queue is full the packet is dropped and
 //! counted, so a slow pipeline shows up as drops in `status` instead of as kernel buffer overruns
 //! hidden from view. libpcap's own counters (kernel and interface drops) are read as capture runs.
 
+mod batch;
+mod queue;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use shark_store::CaptureStats;
 
-use crate::OwnedPacket;
+pub use batch::PacketBatch;
+use queue::{BatchQueue, BatchSender};
 
 /// How to open each interface.
 #[derive(Debug, Clone)]
@@ -27,8 +39,8 @@ pub struct LiveConfig {
     pub buffer_size: i32,
     /// Whether to put interfaces in promiscuous mode.
     pub promiscuous: bool,
-    /// Packets the queue to the pipeline holds before new ones are dropped.
-    pub queue_packets: usize,
+    /// Bytes of packets the queue to the pipeline holds before new ones are dropped.
+    pub queue_bytes: usize,
 }
 
 impl Default for LiveConfig {
@@ -39,7 +51,7 @@ impl Default for LiveConfig {
             snaplen: 262_144,
             buffer_size: 32 << 20,
             promiscuous: false,
-            queue_packets: 65_536,
+            queue_bytes: 64 << 20,
         }
     }
 }
@@ -100,18 +112,26 @@ impl CaptureCounters {
     }
 }
 
-/// A running live capture: packets arrive on [`LiveCapture::packets`] until [`LiveCapture::stop`].
+/// A running live capture: batches of packets arrive on [`LiveCapture::next_batch`] until
+/// [`LiveCapture::stop`]; each goes back with [`LiveCapture::recycle`] once its packets are used.
 pub struct LiveCapture {
-    packets: Receiver<OwnedPacket>,
+    queue: BatchQueue,
     stop: Arc<AtomicBool>,
     counters: Arc<CaptureCounters>,
     threads: Vec<JoinHandle<()>>,
 }
 
-/// The read timeout given to libpcap (a fallback; the capture runs non-blocking).
-const POLL_MS: i32 = 100;
-/// How long an idle capture thread sleeps before it asks libpcap again.
-const IDLE_SLEEP: Duration = Duration::from_millis(2);
+/// How long the kernel holds a block that is not full before handing it over (libpcap's timeout).
+pub const BLOCK_TIMEOUT_MS: i32 = 10;
+/// How long an idle capture thread waits for the kernel before it checks whether to stop.
+const IDLE_WAIT: Timespec = Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
+/// Once stopping, how long to wait for the kernel's last block (packets captured before the stop):
+/// twice [`BLOCK_TIMEOUT_MS`], the time the kernel may take to hand over a block that is not full.
+const DRAIN_WAIT: Timespec = Timespec { tv_sec: 0, tv_nsec: 2 * BLOCK_TIMEOUT_MS as i64 * 1_000_000 };
+/// Once stopping, the longest a capture thread goes on reading packets still arriving.
+const DRAIN_LIMIT: Duration = Duration::from_millis(500);
+/// How often libpcap's drop counters are read.
+const STATS_EVERY: Duration = Duration::from_millis(100);
 
 impl LiveCapture {
     /// Opens every interface (all must open, or none is used) and starts capturing.
@@ -120,31 +140,45 @@ impl LiveCapture {
         for interface in &config.interfaces {
             opened.push((interface.clone(), open_interface(interface, config)?));
         }
-        let (tx, rx) = sync_channel(config.queue_packets.max(1));
+        let queue = BatchQueue::new(config.queue_bytes);
         let stop = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(CaptureCounters::default());
         let mut threads = Vec::new();
         for (interface, capture) in opened {
+            let linktype = u32::try_from(capture.get_datalink().0).unwrap_or(0);
             let worker = Worker {
                 capture,
-                tx: tx.clone(),
+                sender: queue.sender(linktype, Arc::clone(&counters)),
                 stop: Arc::clone(&stop),
                 counters: Arc::clone(&counters),
                 last_dropped: 0,
                 last_if_dropped: 0,
             };
-            let handle = std::thread::Builder::new()
+            let spawned = std::thread::Builder::new()
                 .name(format!("capture-{interface}"))
-                .spawn(move || worker.run())
-                .map_err(LiveError::Thread)?;
-            threads.push(handle);
+                .spawn(move || worker.run());
+            match spawned {
+                Ok(handle) => threads.push(handle),
+                Err(e) => {
+                    // The threads already running would otherwise capture for nobody.
+                    stop.store(true, Ordering::SeqCst);
+                    threads.into_iter().for_each(|t: JoinHandle<()>| drop(t.join()));
+                    return Err(LiveError::Thread(e));
+                }
+            }
         }
-        Ok(LiveCapture { packets: rx, stop, counters, threads })
+        Ok(LiveCapture { queue, stop, counters, threads })
     }
 
-    /// The next packet, or `None` when none arrived within `wait` (or capture has ended).
-    pub fn next_packet(&self, wait: Duration) -> Option<OwnedPacket> {
-        self.packets.recv_timeout(wait).ok()
+    /// The next batch of packets, or `None` when none arrived within `wait`.
+    pub fn next_batch(&self, wait: Duration) -> Option<PacketBatch> {
+        self.queue.recv(wait)
+    }
+
+    /// Gives back a batch whose packets were used: its bytes leave the queue's bound and its
+    /// buffers are reused for the next packets.
+    pub fn recycle(&self, batch: PacketBatch) {
+        self.queue.recycle(batch);
     }
 
     /// The flag that stops capture when set (e.g. by a signal handler).
@@ -157,14 +191,15 @@ impl LiveCapture {
         Arc::clone(&self.counters)
     }
 
-    /// Stops the capture threads, then returns the packets still queued, in arrival order.
-    pub fn stop(self) -> Vec<OwnedPacket> {
+    /// Stops the capture threads (each hands over the packets it holds first), then returns the
+    /// batches still queued, in arrival order.
+    pub fn stop(self) -> Vec<PacketBatch> {
         self.stop.store(true, Ordering::SeqCst);
         for thread in self.threads {
             // A capture thread that panicked has nothing more to give; the rest still drain.
             let _ = thread.join();
         }
-        self.packets.try_iter().collect()
+        self.queue.drain()
     }
 }
 
@@ -172,16 +207,16 @@ fn open_interface(interface: &str, config: &LiveConfig) -> Result<pcap::Capture<
     let open_err = |source| LiveError::Open { interface: interface.to_string(), source };
     let mut capture = pcap::Capture::from_device(interface)
         .map_err(open_err)?
-        .immediate_mode(true)
+        .immediate_mode(false)
         .promisc(config.promiscuous)
         .snaplen(config.snaplen)
         .buffer_size(config.buffer_size)
         .precision(pcap::Precision::Nano)
-        .timeout(POLL_MS)
+        .timeout(BLOCK_TIMEOUT_MS)
         .open()
         .map_err(open_err)?
-        // Non-blocking: in immediate mode libpcap may ignore the read timeout and block until a
-        // packet comes, so an idle interface would keep the thread from ever seeing `stop`.
+        // Non-blocking: libpcap says when nothing is ready (time to hand the batch over), and the
+        // thread waits on the capture's descriptor itself, waking up to check `stop`.
         .setnonblock()
         .map_err(open_err)?;
     if let Some(filter) = &config.bpf {
@@ -195,7 +230,7 @@ fn open_interface(interface: &str, config: &LiveConfig) -> Result<pcap::Capture<
 /// One interface's capture loop.
 struct Worker {
     capture: pcap::Capture<pcap::Active>,
-    tx: SyncSender<OwnedPacket>,
+    sender: BatchSender,
     stop: Arc<AtomicBool>,
     counters: Arc<CaptureCounters>,
     /// libpcap's cumulative counters as last read, to add only what is new.
@@ -203,49 +238,50 @@ struct Worker {
     last_if_dropped: u64,
 }
 
-/// Read libpcap's counters after this many packets (and on every idle poll).
-const STATS_EVERY: u64 = 4096;
-
 impl Worker {
     fn run(mut self) {
-        let linktype = u32::try_from(self.capture.get_datalink().0).unwrap_or(0);
-        let mut since_stats = 0u64;
-        let mut idle_polls = 0u64;
-        while !self.stop.load(Ordering::Relaxed) {
-            match self.capture.next_packet() {
+        let mut last_stats = Instant::now();
+        // Once stopping: when to give up reading what the kernel still holds.
+        let mut drain_until: Option<Instant> = None;
+        loop {
+            if drain_until.is_none() && self.stop.load(Ordering::Relaxed) {
+                drain_until = Some(Instant::now() + DRAIN_LIMIT);
+            }
+            if drain_until.is_some_and(|until| Instant::now() >= until) {
+                break;
+            }
+            let handed_over = match self.capture.next_packet() {
                 Ok(packet) => {
                     let header = packet.header;
-                    // `timeval` fields are not i64 on every platform libpcap runs on.
+                    // With nanosecond precision libpcap puts nanoseconds in `tv_usec`; `timeval`
+                    // fields are not i64 on every platform libpcap runs on.
                     #[allow(clippy::useless_conversion)]
                     let ts_ns = i64::from(header.ts.tv_sec)
                         .saturating_mul(1_000_000_000)
                         .saturating_add(i64::from(header.ts.tv_usec));
-                    let owned = OwnedPacket { ts_ns, orig_len: header.len, linktype, data: packet.data.to_vec() };
-                    self.counters.received.fetch_add(1, Ordering::Relaxed);
-                    match self.tx.try_send(owned) {
-                        Ok(()) => {}
-                        Err(TrySendError::Full(_)) => {
-                            self.counters.queue_dropped.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(TrySendError::Disconnected(_)) => break,
-                    }
-                    since_stats += 1;
-                    if since_stats >= STATS_EVERY {
-                        since_stats = 0;
-                        self.read_stats();
-                    }
+                    self.sender.offer(ts_ns, header.len, packet.data)
                 }
                 Err(pcap::Error::TimeoutExpired) => {
-                    idle_polls += 1;
-                    // Read libpcap's counters about every 100 ms of idleness, not on every poll.
-                    if idle_polls.is_multiple_of(50) {
-                        self.read_stats();
+                    // Nothing ready: hand over what we have, then sleep until the kernel has a block.
+                    self.sender.flush();
+                    let wait = if drain_until.is_some() { &DRAIN_WAIT } else { &IDLE_WAIT };
+                    let mut fds = [PollFd::new(&self.capture, PollFlags::IN)];
+                    let waited = poll(&mut fds, Some(wait));
+                    // When stopping, a wait that saw nothing means the kernel holds no more packets;
+                    // an interrupted wait just goes round again.
+                    if drain_until.is_some() && waited.is_ok_and(|ready| ready == 0) {
+                        break;
                     }
-                    std::thread::sleep(IDLE_SLEEP);
+                    true
                 }
                 Err(_) => break,
+            };
+            if handed_over && last_stats.elapsed() >= STATS_EVERY {
+                last_stats = Instant::now();
+                self.read_stats();
             }
         }
+        self.sender.flush();
         self.read_stats();
     }
 
