@@ -180,10 +180,11 @@ mod tests {
     fn a_slow_consumer_makes_drops_that_are_counted_exactly_and_keeps_order() {
         let counters = Arc::new(CaptureCounters::default());
         // Room for about 4 batches: a consumer far slower than the capture overflows it.
-        let queue = Arc::new(BatchQueue::new(4 * BATCH_BYTES));
+        let queue = BatchQueue::new(4 * BATCH_BYTES);
+        let mut sender = queue.sender(1, Arc::clone(&counters));
         let done = Arc::new(AtomicBool::new(false));
         let consumer = {
-            let (queue, done) = (Arc::clone(&queue), Arc::clone(&done));
+            let done = Arc::clone(&done);
             std::thread::spawn(move || {
                 let mut seen = Vec::new();
                 loop {
@@ -194,26 +195,25 @@ mod tests {
                             seen.extend(numbers(&batch));
                             queue.recycle(batch);
                         }
-                        None if finished => return seen,
+                        None if finished => return (seen, queue.queued_bytes()),
                         None => {}
                     }
                 }
             })
         };
-        let mut sender = queue.sender(1, Arc::clone(&counters));
         let sent = 20_000u64;
         for n in 0..sent {
             sender.offer(0, 1500, &packet(n, 1500));
         }
         sender.flush();
         done.store(true, Ordering::Release);
-        let seen = consumer.join().unwrap_or_default();
+        let (seen, left_queued) = consumer.join().expect("consumer thread");
         let counts = counters.snapshot();
         assert_eq!(counts.received, sent);
         assert!(counts.queue_dropped > 0, "the slow consumer caused no drop");
         assert_eq!(seen.len() as u64 + counts.queue_dropped, sent, "every packet is delivered or counted as dropped");
         assert!(seen.windows(2).all(|w| w[0] < w[1]), "delivered packets keep their capture order");
-        assert_eq!(queue.queued_bytes(), 0);
+        assert_eq!(left_queued, 0);
     }
 
     #[test]
