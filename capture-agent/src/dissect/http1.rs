@@ -1,7 +1,9 @@
 //! HTTP/1.0 and HTTP/1.1: requests and responses paired in order (keep-alive and pipelining),
 //! bodies framed by Content-Length, chunked transfer coding or the end of the connection, no body
 //! for HEAD, 1xx, 204 and 304, interim `100 Continue` skipped, bodies shown as
-//! [`body`](super::body) says (codings undone, text or base64, capped), and `101 Switching Protocols` to h2c handed over to the HTTP/2 parser.
+//! [`body`](super::body) says (codings undone, text or base64, capped), and `101 Switching
+//! Protocols` to h2c handed over to the HTTP/2 parser, whose stream 1 takes the upgrade request's
+//! fields.
 
 use std::collections::VecDeque;
 
