@@ -86,6 +86,8 @@ live_section() {
   echo "✔ = every frame sent was captured and no drops were reported. CPU = user + system seconds of the tool"
   echo "(\`/usr/bin/time\`) per GB sent. tcpdump gets the same 32 MiB kernel buffer (\`-B 32768\`) as ours. Ours runs the"
   echo "whole pipeline (decode, reassembly, dissection, segments, index) where tcpdump only writes the frames."
+  echo "kubectl-shark can hold up to 32 MiB in the kernel ring and 64 MiB in its queue to the pipeline: a corpus"
+  echo "smaller than that shows how a burst is absorbed rather than the rate held for good."
   echo
   if ! ks_has capture; then missing "kubectl-shark capture --local is not built on this branch yet"; echo; fi
   note "live: ours" "$(q ip netns exec "$LIVE_NS" "$KS" capture --local -i lv1 --promiscuous --store DIR)"
