@@ -155,6 +155,37 @@ fn a_capturing_agent_answers_queries_while_capture_goes_on() {
     assert_eq!(agent.stop(), 0);
 }
 
+#[test]
+fn an_agent_whose_queue_holds_no_packet_counts_every_one_as_a_queue_drop() {
+    let server = HttpServer::start();
+    let store = tempfile::tempdir().expect("temp dir");
+    let bpf = format!("tcp port {}", server.port);
+    // 16 bytes cannot hold even a packet's slot, let alone its bytes: nothing reaches the pipeline.
+    let agent = AgentProcess::start(store.path(), "node-tiny", &["--interface", "lo", "--bpf", &bpf, "--queue-size", "16"]);
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(server.get("/hello.txt"), 200);
+    let status = |agent: &AgentProcess| -> serde_json::Value {
+        let (code, body) = curl(&["-H", &format!("Authorization: Bearer {TOKEN}"), &format!("{}/v1/status", agent.url)]);
+        assert_eq!(code, 200);
+        serde_json::from_slice(&body).expect("json")
+    };
+    // A curl exchange on loopback is at least the handshake, request, response and close: 6+ packets.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let capture = loop {
+        let capture = status(&agent)["capture"].clone();
+        if capture["received"].as_u64().is_some_and(|n| n >= 6) || Instant::now() > deadline {
+            break capture;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let received = capture["received"].as_u64().expect("received");
+    assert!(received >= 6, "{capture}");
+    assert_eq!(capture["queueDropped"].as_u64(), Some(received), "{capture}");
+    assert_eq!(capture["dropped"].as_u64(), Some(received), "{capture}");
+    assert!(query_agent(&agent, "http").is_empty(), "nothing reached the index");
+    assert_eq!(agent.stop(), 0);
+}
+
 /// Captures `server`'s loopback traffic for two requests with extra `scope` flags; returns the entries stored.
 fn capture_with_scope(server: &HttpServer, scope: &[&str]) -> Vec<serde_json::Value> {
     let store = tempfile::tempdir().expect("temp dir");

@@ -40,6 +40,12 @@ struct Args {
     /// BPF capture filter.
     #[arg(long, value_name = "FILTER")]
     bpf: Option<String>,
+    /// Kernel capture buffer per interface: what absorbs a burst before the agent reads it.
+    #[arg(long, value_name = "SIZE", default_value = "32MiB")]
+    buffer_size: String,
+    /// Packets held between capture and the pipeline; past it, packets are dropped and counted.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
+    queue_size: String,
     /// Address the API listens on.
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8898")]
     listen: SocketAddr,
@@ -143,7 +149,15 @@ fn run(args: Args) -> Result<()> {
         None
     } else {
         let ingest = Ingest::open(&args.store, &node, config, identities.clone(), args.index_body)?.with_scope(scope);
-        let live = LiveConfig { interfaces: args.interface.clone(), bpf: args.bpf.clone(), ..LiveConfig::default() };
+        let live = LiveConfig {
+            interfaces: args.interface.clone(),
+            bpf: args.bpf.clone(),
+            buffer_size: i32::try_from(parse_size(&args.buffer_size).context("--buffer-size")?)
+                .context("--buffer-size is larger than 2 GiB")?,
+            queue_bytes: usize::try_from(parse_size(&args.queue_size).context("--queue-size")?)
+                .context("--queue-size is too large")?,
+            ..LiveConfig::default()
+        };
         let (stop, state) = (Arc::clone(&stop), state.clone());
         Some(std::thread::spawn(move || {
             let result = run_capture(&live, ingest, &stop, None, |c| state.set_capture(c), |p| state.set_pipeline(p));
