@@ -132,6 +132,8 @@ const DRAIN_WAIT: Timespec = Timespec { tv_sec: 0, tv_nsec: 2 * BLOCK_TIMEOUT_MS
 const DRAIN_LIMIT: Duration = Duration::from_millis(500);
 /// How often libpcap's drop counters are read.
 const STATS_EVERY: Duration = Duration::from_millis(100);
+/// Packets read between looks at the clock when no batch was handed over.
+const CLOCK_EVERY: u32 = 1024;
 
 impl LiveCapture {
     /// Opens every interface (all must open, or none is used) and starts capturing.
@@ -241,6 +243,8 @@ struct Worker {
 impl Worker {
     fn run(mut self) {
         let mut last_stats = Instant::now();
+        // Packets since the clock was last looked at (for libpcap's counters).
+        let mut unchecked = 0u32;
         // Once stopping: when to give up reading what the kernel still holds.
         let mut drain_until: Option<Instant> = None;
         loop {
@@ -250,7 +254,7 @@ impl Worker {
             if drain_until.is_some_and(|until| Instant::now() >= until) {
                 break;
             }
-            let handed_over = match self.capture.next_packet() {
+            let check_clock = match self.capture.next_packet() {
                 Ok(packet) => {
                     let header = packet.header;
                     // With nanosecond precision libpcap puts nanoseconds in `tv_usec`; `timeval`
@@ -259,7 +263,9 @@ impl Worker {
                     let ts_ns = i64::from(header.ts.tv_sec)
                         .saturating_mul(1_000_000_000)
                         .saturating_add(i64::from(header.ts.tv_usec));
-                    self.sender.offer(ts_ns, header.len, packet.data)
+                    // Even when every packet is dropped (no batch handed over) the clock is read now and then.
+                    unchecked += 1;
+                    self.sender.offer(ts_ns, header.len, packet.data) || unchecked >= CLOCK_EVERY
                 }
                 Err(pcap::Error::TimeoutExpired) => {
                     // Nothing ready: hand over what we have, then sleep until the kernel has a block.
@@ -276,9 +282,12 @@ impl Worker {
                 }
                 Err(_) => break,
             };
-            if handed_over && last_stats.elapsed() >= STATS_EVERY {
-                last_stats = Instant::now();
-                self.read_stats();
+            if check_clock {
+                unchecked = 0;
+                if last_stats.elapsed() >= STATS_EVERY {
+                    last_stats = Instant::now();
+                    self.read_stats();
+                }
             }
         }
         self.sender.flush();
@@ -302,4 +311,44 @@ pub fn host_name() -> String {
         .ok()
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "local".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Capturing needs root (or CAP_NET_RAW), as the live tests in tests/live_capture.rs do.
+    #[test]
+    fn stopping_right_after_a_burst_returns_every_packet_of_it_in_order() {
+        let receiver = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let port = receiver.local_addr().expect("address").port();
+        let config = LiveConfig {
+            interfaces: vec!["lo".into()],
+            bpf: Some(format!("udp dst port {port}")),
+            ..LiveConfig::default()
+        };
+        let capture = LiveCapture::start(&config).expect("capture on lo (run the tests as root)");
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let burst = 500u32;
+        for n in 0..burst {
+            sender.send_to(&n.to_le_bytes(), ("127.0.0.1", port)).expect("send");
+        }
+        // No pause: the tail of the burst is still in a block the kernel has not handed over.
+        let counters = capture.counters();
+        let mut batches = Vec::new();
+        while let Some(batch) = capture.next_batch(Duration::ZERO) {
+            batches.push(batch);
+        }
+        batches.extend(capture.stop());
+        // The datagram's payload is its number: the last 4 bytes of each frame.
+        let numbers: Vec<u32> = batches
+            .iter()
+            .flat_map(PacketBatch::packets)
+            .filter_map(|p| p.data.len().checked_sub(4).and_then(|at| p.data.get(at..)))
+            .filter_map(|tail| tail.try_into().ok().map(u32::from_le_bytes))
+            .collect();
+        assert_eq!(numbers, (0..burst).collect::<Vec<_>>());
+        assert_eq!(counters.snapshot().received, u64::from(burst));
+        assert_eq!(counters.total_dropped(), 0);
+    }
 }
