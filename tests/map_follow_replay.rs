@@ -664,13 +664,21 @@ fn follow_shows_once_each_exchange_indexed_minutes_after_it_started() {
         .expect("follow starts");
     let mut followers = [local, remote];
     let followed = followers.each_mut().map(lines_of);
-    // Both followers are live once an exchange stored now reaches each (a fixed wait is not
-    // enough on a loaded machine: a follower that starts late would skip what came before).
-    import(store.path(), &fixture("deepflow/http.pcap"), "node-probe");
-    for (lines, how) in followed.iter().zip(["local", "through the agent"]) {
-        let line = lines.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("{how}: follow is not live"));
-        let probe: serde_json::Value = serde_json::from_str(&line).expect("follow prints NDJSON");
-        assert_eq!(text(&probe["node"]["name"]), "node-probe", "{how}: only the probe was stored since");
+    // The followers are live once an exchange stored after they started reaches each: import
+    // probes until both have shown one (however long they take to start on a loaded machine).
+    let mut live = [false, false];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while live != [true, true] {
+        assert!(Instant::now() < deadline, "followers not live after a minute: {live:?}");
+        import(store.path(), &fixture("deepflow/http.pcap"), "node-probe");
+        std::thread::sleep(Duration::from_secs(1));
+        for (lines, live) in followed.iter().zip(&mut live) {
+            for line in lines.try_iter() {
+                let probe: serde_json::Value = serde_json::from_str(&line).expect("follow prints NDJSON");
+                assert_eq!(text(&probe["node"]["name"]), "node-probe", "only probes were stored since");
+                *live = true;
+            }
+        }
     }
 
     // Three requests that started five minutes ago, indexed only now (as a writer that flushed
@@ -689,18 +697,7 @@ fn follow_shows_once_each_exchange_indexed_minutes_after_it_started() {
             .arg(&capture)
             .arg(&shifted),
     );
-    let requests = tshark(&[
-        "-r",
-        shifted.to_str().expect("utf-8"),
-        "-Y",
-        "http.request",
-        "-T",
-        "fields",
-        "-e",
-        "frame.time_epoch",
-        "-e",
-        "http.request.uri",
-    ]);
+    let requests = request_times_and_uris(&shifted);
     assert_eq!(requests.len(), 3, "{requests:?}");
     import(store.path(), &shifted, "node-b");
 
@@ -709,7 +706,10 @@ fn follow_shows_once_each_exchange_indexed_minutes_after_it_started() {
         let deadline = Instant::now() + Duration::from_secs(20);
         while seen.len() < requests.len() && Instant::now() < deadline {
             if let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
-                seen.push(serde_json::from_str(&line).expect("follow prints NDJSON"));
+                let entry: serde_json::Value = serde_json::from_str(&line).expect("follow prints NDJSON");
+                if text(&entry["node"]["name"]) != "node-probe" {
+                    seen.push(entry);
+                }
             }
         }
         // A duplicate would come within a few polls.
@@ -717,7 +717,8 @@ fn follow_shows_once_each_exchange_indexed_minutes_after_it_started() {
         seen.extend(
             lines
                 .try_iter()
-                .map(|l| serde_json::from_str(&l).expect("follow prints NDJSON")),
+                .map(|l| serde_json::from_str::<serde_json::Value>(&l).expect("follow prints NDJSON"))
+                .filter(|e| text(&e["node"]["name"]) != "node-probe"),
         );
         let shown: Vec<(String, String)> = seen
             .iter()
@@ -769,18 +770,7 @@ fn replay_of_a_late_window_reads_from_its_flows_not_from_the_first_segment() {
             .arg(&later),
     );
     import(store.path(), &both, "node-a");
-    let requests = tshark(&[
-        "-r",
-        later.to_str().expect("utf-8"),
-        "-Y",
-        "http.request",
-        "-T",
-        "fields",
-        "-e",
-        "frame.time_epoch",
-        "-e",
-        "http.request.uri",
-    ]);
+    let requests = request_times_and_uris(&later);
     let first_packet = first_packet_epoch(&later);
     // The window holds the later copy only; the earlier segment is gone from disk, so reading it
     // would be a warning on stderr.
@@ -839,4 +829,10 @@ fn first_packet_epoch(capture: &std::path::Path) -> f64 {
         .and_then(|row| row.first())
         .and_then(|t| t.parse().ok())
         .expect("the capture has a first packet")
+}
+
+/// Each HTTP request of a capture as tshark reads it: its time (epoch seconds) and URI.
+fn request_times_and_uris(capture: &std::path::Path) -> Vec<Vec<String>> {
+    let path = capture.to_str().expect("utf-8");
+    tshark(&["-r", path, "-Y", "http.request", "-T", "fields", "-e", "frame.time_epoch", "-e", "http.request.uri"])
 }
