@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use shark_agent::dissect::{ChunkMeta, Direction, Dissector, Http1Dissector};
+use shark_agent::dissect::{ChunkMeta, Direction, Dissector, Http1Dissector, ParserSettings};
 
 /// Segment size (one Ethernet MSS).
 const MSS: usize = 1448;
@@ -51,7 +51,7 @@ fn main() {
 
 /// Feeds `pieces` to a fresh HTTP/1 parser; the time taken and the exchanges found.
 fn run(pieces: &[(Direction, Vec<u8>)]) -> (Duration, usize) {
-    let mut parser = Http1Dissector.parser();
+    let mut parser = Http1Dissector.parser(&ParserSettings::default());
     let mut out = Vec::new();
     let mut found = 0;
     let started = Instant::now();

@@ -12,7 +12,7 @@ use shark_agent::dissect::dns::DnsDissector;
 use shark_agent::dissect::kafka::KafkaDissector;
 use shark_agent::dissect::postgres::PostgresDissector;
 use shark_agent::dissect::redis::RedisDissector;
-use shark_agent::dissect::{ChunkMeta, Direction, Dissector};
+use shark_agent::dissect::{ChunkMeta, Direction, Dissector, ParserSettings};
 
 /// Segment size for stream protocols.
 const MSS: usize = 1448;
@@ -59,7 +59,7 @@ fn main() {
 }
 
 fn run(dissector: &dyn Dissector, workload: &Workload) -> (Duration, usize) {
-    let mut parser = dissector.parser();
+    let mut parser = dissector.parser(&ParserSettings::default());
     let mut out = Vec::with_capacity(1024);
     let mut exchanges = 0;
     let meta = ChunkMeta {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use loona_hpack::Encoder;
 use shark_agent::dissect::http2::Http2Dissector;
-use shark_agent::dissect::{ChunkMeta, Direction, Dissector};
+use shark_agent::dissect::{ChunkMeta, Direction, Dissector, ParserSettings};
 
 const STREAMS: u32 = 20_000;
 const CONCURRENT: u32 = 100;
@@ -77,7 +77,7 @@ fn main() {
     let total: usize = batches.iter().map(|(_, bytes)| bytes.len()).sum();
     let mut rates = Vec::new();
     for _ in 0..ROUNDS {
-        let mut parser = Http2Dissector.parser();
+        let mut parser = Http2Dissector.parser(&ParserSettings::default());
         let mut out = Vec::new();
         let mut exchanges = 0usize;
         let started = Instant::now();

@@ -6,48 +6,126 @@
 //! body extends the prefix the index kept. An exchange the packets cannot rebuild (an HTTP/2
 //! stream whose header state was lost with earlier packets, a segment gone) gives nothing, never a
 //! different body.
+//!
+//! A body read back is cut where capture cut it: what writes a node's store records its
+//! `--max-body` there ([`record_max_body`], `<root>/<node>/bodies.json`) and [`open_store`] reads
+//! it back per node. Recording the cap, rather than taking bodies up to the entry's wire `size`,
+//! keeps a body read back equal to the one the entry showed when it was captured: a smaller cap
+//! stays small, and a compressed body (whose decoded length `size` does not tell) decodes as far
+//! as it did. A node's store written by several runs holds the last run's cap.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use shark_store::{BodyLoader, Entry, Message, Store, StoreError, StoredPacket};
 
+use crate::dissect::{DEFAULT_MAX_BODY, MAX_BODY_LIMIT};
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::{Packet, Sink};
 
-/// Opens the store at `root` for reading entries: a filter that reads a body the index cut
-/// (`response.body.contains(…)`) sees it whole, wherever entries are matched (query, export, map,
-/// follow), and [`Store::query_with_bodies`] gives whole bodies for output.
-pub fn open_store(root: &Path) -> Result<Store, StoreError> {
-    Ok(Store::open(root)?.with_body_loader(Arc::new(Redissect::default())))
-}
+/// File in a node's store directory recording what capture kept of bodies.
+const BODIES_FILE: &str = "bodies.json";
 
-/// Dissects stored packets again to give back the bodies the index cut.
-#[derive(Debug, Clone, Copy)]
-pub struct Redissect {
+/// What `bodies.json` holds.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordedCaps {
+    /// The `--max-body` the node's entries were written with.
     max_body: usize,
 }
 
+fn bodies_file(root: &Path, node: &str) -> PathBuf {
+    root.join(node).join(BODIES_FILE)
+}
+
+/// Records that node `node`'s entries under `root` keep bodies of at most `max_body` bytes, so
+/// that reading a body back cuts it at the same place. The node's directory must exist (a
+/// `NodeWriter` made it); the file is written whole and renamed, so a reader never sees half.
+pub(crate) fn record_max_body(root: &Path, node: &str, max_body: usize) -> Result<(), StoreError> {
+    let path = bodies_file(root, node);
+    let tmp = path.with_extension("json.tmp");
+    let io = |path: &Path, source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = serde_json::to_vec(&RecordedCaps { max_body })
+        .map_err(|e| io(&tmp, std::io::Error::other(e)))?;
+    std::fs::write(&tmp, bytes).map_err(|e| io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
+}
+
+/// The `--max-body` recorded for `node`: none when the store predates the record or the file is
+/// unreadable; never above [`MAX_BODY_LIMIT`], whatever the file says.
+pub(crate) fn recorded_max_body(root: &Path, node: &str) -> Option<usize> {
+    let bytes = std::fs::read(bodies_file(root, node)).ok()?;
+    let caps: RecordedCaps = serde_json::from_slice(&bytes).ok()?;
+    Some(caps.max_body.min(MAX_BODY_LIMIT))
+}
+
+/// Opens the store at `root` for reading entries: a filter that reads a body the index cut
+/// (`response.body.contains(…)`) sees it whole, wherever entries are matched (query, export, map,
+/// follow), and [`Store::query_with_bodies`] gives whole bodies for output, each node's cut at
+/// the `--max-body` it was captured with.
+pub fn open_store(root: &Path) -> Result<Store, StoreError> {
+    let store = Store::open(root)?;
+    let loader = Redissect::for_store(&store);
+    Ok(store.with_body_loader(Arc::new(loader)))
+}
+
+/// Dissects stored packets again to give back the bodies the index cut.
+#[derive(Debug, Clone)]
+pub struct Redissect {
+    /// Bodies of nodes without a recorded cap keep this much.
+    max_body: usize,
+    /// The cap recorded per node.
+    per_node: BTreeMap<String, usize>,
+}
+
 impl Redissect {
-    /// A loader giving bodies of at most `max_body` bytes (the capture's `--max-body`).
+    /// A loader giving bodies of at most `max_body` bytes (the capture's `--max-body`) for
+    /// every node.
     pub fn new(max_body: usize) -> Self {
-        Redissect { max_body }
+        Redissect {
+            max_body,
+            per_node: BTreeMap::new(),
+        }
+    }
+
+    /// A loader for `store`'s entries: each node's bodies up to the cap recorded for it, else
+    /// the default `--max-body` (stores written before the cap was recorded kept that much).
+    pub fn for_store(store: &Store) -> Self {
+        let per_node = store
+            .nodes()
+            .filter_map(|node| Some((node.to_string(), recorded_max_body(store.root(), node)?)))
+            .collect();
+        Redissect {
+            max_body: DEFAULT_MAX_BODY,
+            per_node,
+        }
+    }
+
+    /// The cap for entries of `node`.
+    fn max_body(&self, node: &str) -> usize {
+        self.per_node.get(node).copied().unwrap_or(self.max_body)
     }
 }
 
 impl Default for Redissect {
-    /// Bodies up to the pipeline's default `--max-body`.
+    /// Bodies up to the default `--max-body` for every node.
     fn default() -> Self {
-        Redissect::new(PipelineConfig::new(Default::default()).max_body)
+        Redissect::new(DEFAULT_MAX_BODY)
     }
 }
 
 impl BodyLoader for Redissect {
     fn redissect(&self, entry: &Entry, packets: &[StoredPacket]) -> Option<(Message, Message)> {
+        let max_body = self.max_body(&entry.node.name);
         let mut config = PipelineConfig::new(entry.node.clone());
-        config.max_body = self.max_body;
-        config.index_body = self.max_body;
+        config.max_body = max_body;
+        config.index_body = max_body;
         let mut pipeline = Pipeline::new(config);
         let mut sink = Collect::default();
         for packet in packets {

@@ -2,7 +2,9 @@
 //! Until one is chosen, the flow's first bytes are held (bounded); once chosen, the dissector is
 //! pinned for the flow's life and the held bytes are replayed into its parser.
 
-use crate::dissect::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser};
+use crate::dissect::{
+    ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings,
+};
 
 /// Bytes held per flow while no dissector has decided; past this the flow is decided with what is known.
 const PROBE_LIMIT: usize = 16 << 10;
@@ -83,7 +85,7 @@ impl FlowProtocol {
                 held.push(HeldEvent::Data(dir, data.to_vec(), meta));
                 let full = held.bytes >= PROBE_LIMIT;
                 let decision = dispatcher.decide(ports, &held.prefix, full);
-                self.apply(decision, out)
+                self.apply(dispatcher, decision, out)
             }
         }
     }
@@ -113,7 +115,7 @@ impl FlowProtocol {
             } else {
                 dispatcher.decide(ports, &held.prefix, true)
             };
-            flipped = self.apply(decision, out);
+            flipped = self.apply(dispatcher, decision, out);
         }
         if let FlowProtocol::Pinned(parser) = self {
             parser.close(reason, out);
@@ -122,7 +124,12 @@ impl FlowProtocol {
     }
 
     /// Acts on a decision; returns `Some(flip)` when the flow was pinned or given up now.
-    fn apply(&mut self, decision: Decision, out: &mut Vec<Exchange>) -> Option<bool> {
+    fn apply(
+        &mut self,
+        dispatcher: &Dispatcher,
+        decision: Decision,
+        out: &mut Vec<Exchange>,
+    ) -> Option<bool> {
         match decision {
             Decision::Wait => None,
             Decision::Unclaimed => {
@@ -137,7 +144,7 @@ impl FlowProtocol {
                         return None;
                     }
                 };
-                let mut parser = dissector.parser();
+                let mut parser = dissector.parser(&dispatcher.settings);
                 let turn = |dir: Direction| if flip { opposite(dir) } else { dir };
                 for event in held.events {
                     match event {
@@ -178,15 +185,20 @@ pub struct FlowPorts {
     pub direction_known: bool,
 }
 
-/// The dissectors to choose from, in probe order.
+/// The dissectors to choose from, in probe order, and the settings every parser is made with.
 pub struct Dispatcher {
     dissectors: &'static [&'static dyn Dissector],
+    settings: ParserSettings,
 }
 
 impl Dispatcher {
-    /// A dispatcher over these dissectors (usually [`crate::dissect::registry`]).
-    pub fn new(dissectors: &'static [&'static dyn Dissector]) -> Self {
-        Dispatcher { dissectors }
+    /// A dispatcher over these dissectors (usually [`crate::dissect::registry`]) whose parsers
+    /// keep what `settings` allow.
+    pub fn new(dissectors: &'static [&'static dyn Dissector], settings: ParserSettings) -> Self {
+        Dispatcher {
+            dissectors,
+            settings,
+        }
     }
 
     /// Decides from the first bytes of each direction; `last_chance` when no more will come.

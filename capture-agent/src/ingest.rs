@@ -20,18 +20,22 @@ pub struct Ingest {
 
 impl Ingest {
     /// Opens the store for `node` under `store` (creating it) and a pipeline in front of it that
-    /// names endpoints from `identities` (and teaches it the DNS answers it sees) and keeps at
-    /// most `index_body` bytes of each body in the index (`--index-body`).
+    /// names endpoints from `identities` (and teaches it the DNS answers it sees), keeps at most
+    /// `max_body` bytes of each body (`--max-body`, recorded in the store so bodies read back are
+    /// cut alike) and at most `index_body` of them in the index (`--index-body`).
     pub fn open(
         store: &Path,
         node: &str,
         config: StoreConfig,
         identities: SharedIdentities,
         index_body: usize,
+        max_body: usize,
     ) -> Result<Self, StoreError> {
         let writer = NodeWriter::open(store, node, config)?;
+        crate::bodies::record_max_body(store, node, max_body)?;
         let mut pipeline_config = PipelineConfig::new(Node { name: node.to_string(), ip: String::new() });
         pipeline_config.index_body = index_body;
+        pipeline_config.max_body = max_body;
         let pipeline = Pipeline::new(pipeline_config).with_identity(Box::new(identities.clone()));
         Ok(Ingest {
             pipeline,

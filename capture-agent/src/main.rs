@@ -18,6 +18,7 @@ use shark_agent::capture_loop::run_capture;
 use shark_agent::identities::{IdentityHistory, SharedIdentities, load_identities_file, watch_cluster};
 use shark_agent::live::{LiveConfig, host_name};
 use shark_agent::spec::{parse_duration, parse_size};
+use shark_agent::dissect::ParserSettings;
 use shark_agent::{CaptureScope, Ingest};
 use shark_store::StoreConfig;
 
@@ -83,6 +84,11 @@ struct Args {
     /// body stays in the packets and is read back when a filter or a query needs it.
     #[arg(long, value_name = "BYTES", default_value_t = shark_agent::DEFAULT_INDEX_BODY)]
     index_body: usize,
+    /// Most bytes of each request and response body kept and shown, once its content coding is
+    /// undone (e.g. 1MiB to see a large JSON response whole; at most 64MiB). `size` stays the
+    /// whole body's size on the wire.
+    #[arg(long, value_name = "SIZE", default_value = "64KiB")]
+    max_body: String,
 }
 
 /// Subcommands besides running the agent.
@@ -125,6 +131,7 @@ fn main() -> ExitCode {
 fn run(args: Args) -> Result<()> {
     let token = read_token(&args)?;
     let node = args.node.clone().unwrap_or_else(host_name);
+    let bodies = ParserSettings::with_max_body(parse_size(&args.max_body).context("--max-body")?)?;
     let config = StoreConfig {
         segment_size: parse_size(&args.segment_size).context("--segment-size")?,
         segment_age: parse_duration(&args.segment_age).context("--segment-age")?,
@@ -148,7 +155,8 @@ fn run(args: Args) -> Result<()> {
     let capture = if args.no_capture {
         None
     } else {
-        let ingest = Ingest::open(&args.store, &node, config, identities.clone(), args.index_body)?.with_scope(scope);
+        let ingest = Ingest::open(&args.store, &node, config, identities.clone(), args.index_body, bodies.max_body)?
+            .with_scope(scope);
         let live = LiveConfig {
             interfaces: args.interface.clone(),
             bpf: args.bpf.clone(),

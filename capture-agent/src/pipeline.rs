@@ -11,7 +11,7 @@ use crate::decode::{
     parse_udp,
 };
 use crate::dispatch::{Dispatcher, FlowProtocol, opposite, slot};
-use crate::dissect::{ChunkMeta, Direction, Exchange, registry};
+use crate::dissect::{ChunkMeta, DEFAULT_MAX_BODY, Direction, Exchange, ParserSettings, registry};
 use crate::entry::{build_entry, unclaimed_exchange};
 use crate::flow::{Flow, FlowKey, FlowTable, Transport};
 use crate::identity::{IdentityResolver, NoIdentity};
@@ -30,7 +30,8 @@ pub struct PipelineConfig {
     /// The capturing node, stamped on every entry.
     pub node: Node,
     /// Most bytes of a request or response body an entry holds (`--max-body`): what a user sees
-    /// of a body at most.
+    /// of a body at most. Parsers keep this much of each body (and decode no more), so raising it
+    /// shows more; see [`ParserSettings`].
     pub max_body: usize,
     /// Bytes of a body the index keeps inline (`--index-body`); a longer one keeps this prefix,
     /// is marked `bodyTruncated`, and is read back whole from its packets when shown.
@@ -57,8 +58,8 @@ impl PipelineConfig {
     pub fn new(node: Node) -> Self {
         PipelineConfig {
             node,
-            max_body: 64 << 10,
-            index_body: 64 << 10,
+            max_body: DEFAULT_MAX_BODY,
+            index_body: DEFAULT_MAX_BODY,
             flow_timeout: Duration::from_secs(600),
             udp_timeout: Duration::from_secs(120),
             max_flows: 1 << 20,
@@ -66,6 +67,11 @@ impl PipelineConfig {
             max_buffered_total: 256 << 20,
             defrag: DefragLimits::default(),
         }
+    }
+
+    /// What every parser this pipeline makes keeps.
+    pub fn parser_settings(&self) -> ParserSettings {
+        ParserSettings { max_body: self.max_body }
     }
 }
 
@@ -116,9 +122,9 @@ impl Pipeline {
     pub fn new(config: PipelineConfig) -> Self {
         Pipeline {
             defrag: Defragmenter::new(config.defrag),
+            dispatcher: Dispatcher::new(registry(), config.parser_settings()),
             config,
             flows: FlowTable::default(),
-            dispatcher: Dispatcher::new(registry()),
             identity: Box::new(NoIdentity),
             stats: PipelineStats::default(),
             exchanges: Vec::new(),

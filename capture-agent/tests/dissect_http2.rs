@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use replay::{replay, replay_in_chunks, replay_mutated, segments};
 use serde_json::json;
 use shark_agent::dissect::http2::{Http2Dissector, parser_after_upgrade};
-use shark_agent::dissect::{ChunkMeta, Confidence, Direction, Dissector, Exchange};
+use shark_agent::dissect::{ChunkMeta, Confidence, Direction, Dissector, Exchange, ParserSettings};
 use shark_agent::summary_line;
 
 const CAPTURES: &[&str] = &[
@@ -26,7 +26,10 @@ const CAPTURES: &[&str] = &[
 ];
 
 fn dissect(name: &str) -> Vec<Exchange> {
-    replay(Http2Dissector.parser(), &format!("http2/{name}"))
+    replay(
+        Http2Dissector.parser(&ParserSettings::default()),
+        &format!("http2/{name}"),
+    )
 }
 
 fn only(name: &str) -> Exchange {
@@ -207,7 +210,7 @@ fn any_chunking_gives_the_same_entries() {
         let whole = dissect(name);
         for chunk in [1, 2, 7, 100] {
             let pieces = replay_in_chunks(
-                Http2Dissector.parser(),
+                Http2Dissector.parser(&ParserSettings::default()),
                 &segments(&format!("http2/{name}")),
                 chunk,
             );
@@ -252,7 +255,7 @@ fn h2c_upgrade_answers_the_upgraded_request_on_stream_1() {
     let mut request = shark_store::Message::new();
     request.insert("method".into(), json!("GET"));
     request.insert("path".into(), json!("/upgrade"));
-    let mut parser = parser_after_upgrade(request, Some(meta(0)));
+    let mut parser = parser_after_upgrade(request, Some(meta(0)), &ParserSettings::default());
     let mut out = Vec::new();
     let client = [
         &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..],
@@ -285,7 +288,11 @@ fn h2c_upgrade_answers_the_upgraded_request_on_stream_1() {
 #[test]
 fn hostile_bytes_never_panic() {
     for name in CAPTURES {
-        replay_mutated(|| Http2Dissector.parser(), &format!("http2/{name}"), 300);
+        replay_mutated(
+            || Http2Dissector.parser(&ParserSettings::default()),
+            &format!("http2/{name}"),
+            300,
+        );
     }
 }
 

@@ -7,7 +7,7 @@ mod replay;
 use replay::{replay, replay_in_chunks, replay_mutated, segments};
 use serde_json::json;
 use shark_agent::dissect::tls::TlsDissector;
-use shark_agent::dissect::{Confidence, Direction, Dissector, Exchange};
+use shark_agent::dissect::{Confidence, Direction, Dissector, Exchange, ParserSettings};
 
 const CAPTURES: &[&str] = &[
     "alert",
@@ -21,7 +21,10 @@ const CAPTURES: &[&str] = &[
 ];
 
 fn only(name: &str) -> Exchange {
-    let mut exchanges = replay(TlsDissector.parser(), &format!("tls/{name}"));
+    let mut exchanges = replay(
+        TlsDissector.parser(&ParserSettings::default()),
+        &format!("tls/{name}"),
+    );
     assert_eq!(exchanges.len(), 1, "{name}: {exchanges:#?}");
     exchanges.remove(0)
 }
@@ -122,10 +125,13 @@ fn alert_on_a_connection_joined_mid_way_is_an_error_entry() {
 #[test]
 fn any_chunking_gives_the_same_entries() {
     for name in CAPTURES {
-        let whole = replay(TlsDissector.parser(), &format!("tls/{name}"));
+        let whole = replay(
+            TlsDissector.parser(&ParserSettings::default()),
+            &format!("tls/{name}"),
+        );
         for chunk in [1, 3, 50] {
             let pieces = replay_in_chunks(
-                TlsDissector.parser(),
+                TlsDissector.parser(&ParserSettings::default()),
                 &segments(&format!("tls/{name}")),
                 chunk,
             );
@@ -168,7 +174,7 @@ fn probe_knows_hellos_from_other_protocols() {
 fn handshake_alert_is_an_error() {
     // A ClientHello answered by a plaintext fatal handshake_failure alert.
     let client_hello = segments("tls/tls-1-3").remove(0);
-    let mut parser = TlsDissector.parser();
+    let mut parser = TlsDissector.parser(&ParserSettings::default());
     let mut out = Vec::new();
     let meta = shark_agent::dissect::ChunkMeta {
         ts_ns: 1,
@@ -192,6 +198,10 @@ fn handshake_alert_is_an_error() {
 #[test]
 fn hostile_bytes_never_panic() {
     for name in CAPTURES {
-        replay_mutated(|| TlsDissector.parser(), &format!("tls/{name}"), 300);
+        replay_mutated(
+            || TlsDissector.parser(&ParserSettings::default()),
+            &format!("tls/{name}"),
+            300,
+        );
     }
 }

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use shark_agent::dissect::ParserSettings;
+use shark_agent::spec::parse_size;
 
 /// Capture, index and query Kubernetes traffic; answer any past window with KFL.
 #[derive(Debug, Parser)]
@@ -184,6 +187,19 @@ pub struct RetentionArgs {
     /// body stays in the packets and is read back when a filter or `-o json` needs it.
     #[arg(long, value_name = "BYTES", default_value_t = shark_agent::DEFAULT_INDEX_BODY)]
     pub index_body: usize,
+    /// Most bytes of each request and response body kept and shown, once its content coding is
+    /// undone (e.g. 1MiB to see a large JSON response whole; at most 64MiB); `size` stays the
+    /// whole body's size on the wire. For `import` and `capture --local`; node agents keep 64KiB.
+    #[arg(long, value_name = "SIZE", default_value = "64KiB")]
+    pub max_body: String,
+}
+
+impl RetentionArgs {
+    /// `--max-body` in bytes, refused when it is not a size or above the limit.
+    pub fn max_body(&self) -> anyhow::Result<usize> {
+        let bytes = parse_size(&self.max_body).context("--max-body")?;
+        Ok(ParserSettings::with_max_body(bytes)?.max_body)
+    }
 }
 
 /// The time window and filter every read command takes.

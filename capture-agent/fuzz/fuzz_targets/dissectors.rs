@@ -4,13 +4,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shark_agent::dissect::{ChunkMeta, Direction, registry};
+use shark_agent::dissect::{ChunkMeta, Direction, ParserSettings, registry};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, mut rest)) = data.split_first() else { return };
     let dissectors = registry();
     let Some(dissector) = dissectors.get(usize::from(pick) % dissectors.len().max(1)) else { return };
-    let mut parser = dissector.parser();
+    let mut parser = dissector.parser(&ParserSettings::default());
     let mut out = Vec::new();
     let mut packet = 0u64;
     while let [head, tail @ ..] = rest {

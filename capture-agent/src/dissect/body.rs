@@ -1,7 +1,8 @@
 //! HTTP message bodies as an entry shows them, for HTTP/1 and HTTP/2 alike: content codings
 //! undone (`gzip`, `x-gzip`, `deflate`; `br` and others are left as sent, marked), the decoded
-//! size bounded by [`MAX_BODY`] whatever the compression ratio (a zip bomb costs no more memory
-//! than a plain body), and bytes kept faithfully: text when they are text, else base64.
+//! size bounded by the body cap ([`ParserSettings::max_body`](super::ParserSettings::max_body), `--max-body`) whatever the
+//! compression ratio (a zip bomb costs no more memory than a plain body), and bytes kept
+//! faithfully: text when they are text, else base64.
 //!
 //! Fields written on the message (KFL names):
 //! - `body`: the text, or the bytes in standard base64 (with padding) when they are not text;
@@ -19,19 +20,22 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 use shark_store::{BODY_ENCODING, Message};
 
-/// Body bytes kept per message, both as captured and once decoded.
-pub const MAX_BODY: usize = 64 << 10;
-
 /// Field saying why the content coding could not be undone.
 pub const BODY_DECODE_ERROR: &str = "bodyDecodeError";
 
 /// Writes `body`, and `bodyEncoding` / `bodyDecodeError` where they apply, on `message`.
 ///
-/// `kept` is the start of the body as sent (at most [`MAX_BODY`] bytes); `complete` says whether
+/// `kept` is the start of the body as sent (at most `max_body` bytes); `complete` says whether
 /// it is the whole body (a cut one decodes as far as it goes, without an error); `coding` is the
-/// `Content-Encoding` header, if any.
-pub fn write_body(message: &mut Message, kept: &[u8], complete: bool, coding: Option<&str>) {
-    let (bytes, complete) = match decode(kept, complete, coding) {
+/// `Content-Encoding` header, if any. The decoded body is cut at `max_body` bytes too.
+pub fn write_body(
+    message: &mut Message,
+    kept: &[u8],
+    complete: bool,
+    coding: Option<&str>,
+    max_body: usize,
+) {
+    let (bytes, complete) = match decode(kept, complete, coding, max_body) {
         Ok(decoded) => decoded,
         Err(why) => {
             message.insert(BODY_DECODE_ERROR.into(), Value::String(why));
@@ -49,9 +53,14 @@ pub fn write_body(message: &mut Message, kept: &[u8], complete: bool, coding: Op
     }
 }
 
-/// The body with `coding` undone, at most [`MAX_BODY`] bytes, and whether it is whole; or why
+/// The body with `coding` undone, at most `max_body` bytes, and whether it is whole; or why
 /// it could not be decoded.
-fn decode(kept: &[u8], complete: bool, coding: Option<&str>) -> Result<(Vec<u8>, bool), String> {
+fn decode(
+    kept: &[u8],
+    complete: bool,
+    coding: Option<&str>,
+    max_body: usize,
+) -> Result<(Vec<u8>, bool), String> {
     // Codings are listed in the order they were applied: undo them last first.
     let codings: Vec<&str> = coding
         .unwrap_or_default()
@@ -62,7 +71,7 @@ fn decode(kept: &[u8], complete: bool, coding: Option<&str>) -> Result<(Vec<u8>,
     let mut bytes = kept.to_vec();
     let mut complete = complete;
     for coding in codings.iter().rev() {
-        let (decoded, whole) = undo(&bytes, complete, coding)?;
+        let (decoded, whole) = undo(&bytes, complete, coding, max_body)?;
         bytes = decoded;
         complete = whole;
     }
@@ -70,19 +79,21 @@ fn decode(kept: &[u8], complete: bool, coding: Option<&str>) -> Result<(Vec<u8>,
 }
 
 /// One coding undone: the decoded bytes (bounded) and whether they are the whole body.
-fn undo(input: &[u8], complete: bool, coding: &str) -> Result<(Vec<u8>, bool), String> {
+fn undo(
+    input: &[u8],
+    complete: bool,
+    coding: &str,
+    max_body: usize,
+) -> Result<(Vec<u8>, bool), String> {
     let coding = coding.to_ascii_lowercase();
+    let bound = Bound { complete, max_body };
     match coding.as_str() {
-        "gzip" | "x-gzip" => inflate(flate2::read::GzDecoder::new(input), complete, "gzip"),
+        "gzip" | "x-gzip" => inflate(flate2::read::GzDecoder::new(input), bound, "gzip"),
         // "deflate" is zlib-wrapped by the standard, raw deflate from some servers.
         "deflate" => {
-            inflate(flate2::read::ZlibDecoder::new(input), complete, "deflate").or_else(|zlib| {
-                inflate(
-                    flate2::read::DeflateDecoder::new(input),
-                    complete,
-                    "deflate",
-                )
-                .map_err(|_| zlib)
+            inflate(flate2::read::ZlibDecoder::new(input), bound, "deflate").or_else(|zlib| {
+                inflate(flate2::read::DeflateDecoder::new(input), bound, "deflate")
+                    .map_err(|_| zlib)
             })
         }
         other => Err(format!(
@@ -91,15 +102,25 @@ fn undo(input: &[u8], complete: bool, coding: &str) -> Result<(Vec<u8>, bool), S
     }
 }
 
-/// Reads `decoder` to its end or to [`MAX_BODY`] bytes. A body cut short (by the capture's cap,
-/// or by a connection that ended mid-body: the exchange's `error` says so) decodes as far as it
-/// goes; a body that does not decode is an error.
-fn inflate(decoder: impl Read, complete: bool, name: &str) -> Result<(Vec<u8>, bool), String> {
+/// What a decoder's input is and how far its output may go.
+#[derive(Debug, Clone, Copy)]
+struct Bound {
+    /// The input is the whole body as sent.
+    complete: bool,
+    /// Most decoded bytes kept.
+    max_body: usize,
+}
+
+/// Reads `decoder` to its end or to `bound.max_body` bytes. A body cut short (by the capture's
+/// cap, or by a connection that ended mid-body: the exchange's `error` says so) decodes as far as
+/// it goes; a body that does not decode is an error.
+fn inflate(decoder: impl Read, bound: Bound, name: &str) -> Result<(Vec<u8>, bool), String> {
+    let Bound { complete, max_body } = bound;
     let mut decoded = Vec::new();
-    let mut bounded = decoder.take(MAX_BODY as u64 + 1);
+    let mut bounded = decoder.take((max_body as u64).saturating_add(1));
     match bounded.read_to_end(&mut decoded) {
-        Ok(_) if decoded.len() > MAX_BODY => {
-            decoded.truncate(MAX_BODY);
+        Ok(_) if decoded.len() > max_body => {
+            decoded.truncate(max_body);
             Ok((decoded, false))
         }
         Ok(_) => Ok((decoded, complete)),
@@ -140,11 +161,16 @@ mod tests {
 
     use serde_json::json;
 
+    use super::super::DEFAULT_MAX_BODY;
     use super::*;
 
     fn shown(kept: &[u8], complete: bool, coding: Option<&str>) -> Message {
+        shown_with_cap(kept, complete, coding, DEFAULT_MAX_BODY)
+    }
+
+    fn shown_with_cap(kept: &[u8], complete: bool, coding: Option<&str>, cap: usize) -> Message {
         let mut message = Message::new();
-        write_body(&mut message, kept, complete, coding);
+        write_body(&mut message, kept, complete, coding, cap);
         message
     }
 
@@ -192,15 +218,30 @@ mod tests {
     }
 
     #[test]
-    fn a_zip_bomb_decodes_to_the_cap_only() {
+    fn a_zip_bomb_decodes_to_the_cap_only_whatever_the_cap() {
         let bomb = gzip(&vec![b'a'; 32 << 20]);
         assert!(
-            bomb.len() < MAX_BODY,
-            "32 MiB of one byte compresses below the cap"
+            bomb.len() < DEFAULT_MAX_BODY,
+            "32 MiB of one byte compresses below the default cap"
         );
-        let message = shown(&bomb, true, Some("gzip"));
-        assert_eq!(message["body"].as_str().map(str::len), Some(MAX_BODY));
-        assert!(!message.contains_key(BODY_DECODE_ERROR));
+        for cap in [1 << 10, DEFAULT_MAX_BODY, 1 << 20] {
+            let message = shown_with_cap(&bomb, true, Some("gzip"), cap);
+            assert_eq!(message["body"].as_str().map(str::len), Some(cap));
+            assert!(!message.contains_key(BODY_DECODE_ERROR));
+        }
+    }
+
+    #[test]
+    fn a_compressed_body_below_a_raised_cap_decodes_whole() {
+        let text: String = (0..40_000).map(|i| format!("{i} ")).collect();
+        assert!(text.len() > DEFAULT_MAX_BODY && text.len() < 1 << 20);
+        let zipped = gzip(text.as_bytes());
+        let default = shown(&zipped, true, Some("gzip"));
+        let cut = default["body"].as_str().unwrap_or_default();
+        assert_eq!(cut.len(), DEFAULT_MAX_BODY);
+        assert!(text.starts_with(cut));
+        let raised = shown_with_cap(&zipped, true, Some("gzip"), 1 << 20);
+        assert_eq!(raised["body"].as_str(), Some(text.as_str()));
     }
 
     #[test]

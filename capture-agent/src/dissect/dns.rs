@@ -15,7 +15,7 @@ use hickory_proto::rr::{Name, RecordType};
 use serde_json::{Value, json};
 use shark_store::Message;
 
-use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser};
+use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings};
 
 /// Queries kept waiting for a response per flow; older ones are reported unanswered.
 const MAX_PENDING: usize = 256;
@@ -60,7 +60,7 @@ impl Dissector for DnsDissector {
         }
     }
 
-    fn parser(&self) -> Box<dyn Parser> {
+    fn parser(&self, _settings: &ParserSettings) -> Box<dyn Parser> {
         Box::new(DnsParser::default())
     }
 }
@@ -489,7 +489,7 @@ mod tests {
                 .error
                 .is_some_and(|e| e.starts_with("malformed DNS message"))
         );
-        let mut parser = DnsDissector.parser();
+        let mut parser = DnsDissector.parser(&ParserSettings::default());
         let mut out = feed_all(parser.as_mut(), &[(Direction::ToServer, zlip.to_vec())]);
         parser.close("idle timeout", &mut out);
         assert_eq!(out.len(), 1);
@@ -498,7 +498,7 @@ mod tests {
 
     #[test]
     fn unanswered_query_becomes_an_exchange_with_error_on_close() {
-        let mut parser = DnsDissector.parser();
+        let mut parser = DnsDissector.parser(&ParserSettings::default());
         let mut out = feed_all(parser.as_mut(), &[(Direction::ToServer, query(7))]);
         assert!(out.is_empty());
         parser.close("idle timeout", &mut out);
@@ -551,7 +551,7 @@ mod tests {
 
     #[test]
     fn gap_drops_the_partial_frame_and_later_frames_still_parse() {
-        let mut parser = DnsDissector.parser();
+        let mut parser = DnsDissector.parser(&ParserSettings::default());
         let framed = |id| {
             let msg = query(id);
             let mut tcp = (msg.len() as u16).to_be_bytes().to_vec();
@@ -581,7 +581,7 @@ mod tests {
                 })
                 .collect();
             let _ = DnsDissector.probe(&bytes, Direction::ToServer);
-            let mut parser = DnsDissector.parser();
+            let mut parser = DnsDissector.parser(&ParserSettings::default());
             let mut out = Vec::new();
             parser.feed(Direction::ToServer, &bytes, META, &mut out);
             parser.feed(Direction::ToClient, &bytes, META, &mut out);

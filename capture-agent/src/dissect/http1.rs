@@ -10,8 +10,8 @@ use std::collections::VecDeque;
 use serde_json::Value;
 use shark_store::Message;
 
-use super::body::{MAX_BODY, write_body};
-use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser};
+use super::body::write_body;
+use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings};
 
 /// A header block larger than this is not HTTP (or is hostile): resynchronise.
 const MAX_HEADER_BLOCK: usize = 64 << 10;
@@ -64,8 +64,11 @@ impl Dissector for Http1Dissector {
         }
     }
 
-    fn parser(&self) -> Box<dyn Parser> {
-        Box::new(Http1Parser::default())
+    fn parser(&self, settings: &ParserSettings) -> Box<dyn Parser> {
+        Box::new(Http1Parser {
+            settings: *settings,
+            ..Http1Parser::default()
+        })
     }
 }
 
@@ -155,16 +158,17 @@ struct Msg {
 }
 
 impl Msg {
-    fn take_body(&mut self, bytes: &[u8], meta: ChunkMeta) {
+    /// Counts `bytes` into the body's size, keeping them up to `max_body` bytes in all.
+    fn take_body(&mut self, bytes: &[u8], meta: ChunkMeta, max_body: usize) {
         self.size += bytes.len() as u64;
-        let room = MAX_BODY.saturating_sub(self.body.len());
+        let room = max_body.saturating_sub(self.body.len());
         self.body
             .extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or_default());
         self.end = Some(meta);
     }
 
-    /// The message's fields, with its body decoded for display.
-    fn into_fields(mut self) -> Message {
+    /// The message's fields, with its body decoded for display (at most `max_body` bytes).
+    fn into_fields(mut self, max_body: usize) -> Message {
         if self.size > 0 || !self.body.is_empty() {
             let complete = self.body.len() as u64 == self.size;
             write_body(
@@ -172,6 +176,7 @@ impl Msg {
                 &self.body,
                 complete,
                 self.encoding.as_deref(),
+                max_body,
             );
         }
         self.fields.insert("size".into(), self.size.into());
@@ -247,6 +252,8 @@ impl Side {
 /// Per-connection HTTP/1 state.
 #[derive(Default)]
 struct Http1Parser {
+    /// What is kept of bodies; handed on to HTTP/2 after an h2c upgrade.
+    settings: ParserSettings,
     requests: Side,
     responses: Side,
     /// Requests whose headers were read, oldest first, waiting for their responses.
@@ -325,7 +332,7 @@ impl Parser for Http1Parser {
                 .error
                 .clone()
                 .unwrap_or_else(|| format!("no response ({reason})"));
-            out.push(exchange(Some(request), None, Some(error)));
+            out.push(exchange(Some(request), None, Some(error), &self.settings));
         }
     }
 }
@@ -378,6 +385,7 @@ impl Http1Parser {
                                     Some(oldest),
                                     None,
                                     Some("no response (too many requests waiting)".into()),
+                                    &self.settings,
                                 ));
                             }
                             self.pending.push_back(*request);
@@ -411,7 +419,8 @@ impl Http1Parser {
                     };
                     let mut scratch = Msg::default();
                     let target = target.unwrap_or(&mut scratch);
-                    match read_body(&mut self.requests, framing, target, meta) {
+                    let max_body = self.settings.max_body;
+                    match read_body(&mut self.requests, framing, target, meta, max_body) {
                         BodyStep::NeedMore => break,
                         BodyStep::Done => {
                             self.request_body_open = false;
@@ -508,7 +517,8 @@ impl Http1Parser {
                         self.responses.state = State::Headers;
                         continue;
                     };
-                    match read_body(&mut self.responses, framing, &mut response, meta) {
+                    let max_body = self.settings.max_body;
+                    match read_body(&mut self.responses, framing, &mut response, meta, max_body) {
                         BodyStep::NeedMore => {
                             self.responses.current = Some(response);
                             break;
@@ -544,7 +554,7 @@ impl Http1Parser {
                 "response without a request (capture joined mid-connection)".into()
             })),
         };
-        out.push(exchange(request, Some(response), error));
+        out.push(exchange(request, Some(response), error, &self.settings));
     }
 
     /// The request whose header block is still incomplete, from its request line; the rest of
@@ -605,8 +615,10 @@ impl Http1Parser {
             .filter(|(protocol, _)| protocol.eq_ignore_ascii_case("h2c"))
             .map(|(_, request)| {
                 let start = request.as_ref().and_then(|r| r.start);
-                let fields = request.map(Msg::into_fields).unwrap_or_default();
-                super::http2::parser_after_upgrade(fields, start)
+                let fields = request
+                    .map(|r| r.into_fields(self.settings.max_body))
+                    .unwrap_or_default();
+                super::http2::parser_after_upgrade(fields, start, &self.settings)
             });
         self.requests = Side::default();
         self.responses = Side::default();
@@ -861,13 +873,19 @@ enum BodyStep {
 }
 
 /// Consumes body bytes from `side` into `msg` according to `framing`, updating the side's state.
-fn read_body(side: &mut Side, mut framing: Framing, msg: &mut Msg, meta: ChunkMeta) -> BodyStep {
+fn read_body(
+    side: &mut Side,
+    mut framing: Framing,
+    msg: &mut Msg,
+    meta: ChunkMeta,
+    max_body: usize,
+) -> BodyStep {
     loop {
         let rest = side.rest();
         match framing {
             Framing::UntilClose => {
                 let len = rest.len();
-                msg.take_body(rest.get(..len).unwrap_or_default(), meta);
+                msg.take_body(rest.get(..len).unwrap_or_default(), meta, max_body);
                 side.pos += len;
                 side.state = State::Body(framing);
                 return BodyStep::NeedMore;
@@ -876,7 +894,7 @@ fn read_body(side: &mut Side, mut framing: Framing, msg: &mut Msg, meta: ChunkMe
                 let take = usize::try_from(remaining)
                     .unwrap_or(usize::MAX)
                     .min(rest.len());
-                msg.take_body(rest.get(..take).unwrap_or_default(), meta);
+                msg.take_body(rest.get(..take).unwrap_or_default(), meta, max_body);
                 side.pos += take;
                 let left = remaining - take as u64;
                 if left == 0 {
@@ -922,7 +940,7 @@ fn read_body(side: &mut Side, mut framing: Framing, msg: &mut Msg, meta: ChunkMe
                         let take = usize::try_from(remaining)
                             .unwrap_or(usize::MAX)
                             .min(rest.len());
-                        msg.take_body(rest.get(..take).unwrap_or_default(), meta);
+                        msg.take_body(rest.get(..take).unwrap_or_default(), meta, max_body);
                         side.pos += take;
                         let left = remaining - take as u64;
                         if left == 0 {
@@ -968,7 +986,12 @@ fn read_body(side: &mut Side, mut framing: Framing, msg: &mut Msg, meta: ChunkMe
 }
 
 /// The exchange for a request and/or response.
-fn exchange(request: Option<Msg>, response: Option<Msg>, error: Option<String>) -> Exchange {
+fn exchange(
+    request: Option<Msg>,
+    response: Option<Msg>,
+    error: Option<String>,
+    settings: &ParserSettings,
+) -> Exchange {
     let version = request
         .as_ref()
         .or(response.as_ref())
@@ -986,8 +1009,12 @@ fn exchange(request: Option<Msg>, response: Option<Msg>, error: Option<String>) 
     Exchange {
         protocol: "http",
         version,
-        request: request.map(Msg::into_fields).unwrap_or_default(),
-        response: response.map(Msg::into_fields).unwrap_or_default(),
+        request: request
+            .map(|r| r.into_fields(settings.max_body))
+            .unwrap_or_default(),
+        response: response
+            .map(|r| r.into_fields(settings.max_body))
+            .unwrap_or_default(),
         error,
         start,
         end,
@@ -998,6 +1025,7 @@ fn exchange(request: Option<Msg>, response: Option<Msg>, error: Option<String>) 
 mod tests {
     use std::io::Write;
 
+    use super::super::DEFAULT_MAX_BODY;
     use super::*;
 
     fn meta(packet: u64) -> ChunkMeta {
@@ -1009,7 +1037,12 @@ mod tests {
 
     /// Feeds `(direction, bytes)` in order, each as its own packet, then closes.
     fn run(steps: &[(Direction, &[u8])]) -> Vec<Exchange> {
-        let mut parser = Http1Dissector.parser();
+        run_with(&ParserSettings::default(), steps)
+    }
+
+    /// [`run`] with a parser made with `settings`.
+    fn run_with(settings: &ParserSettings, steps: &[(Direction, &[u8])]) -> Vec<Exchange> {
+        let mut parser = Http1Dissector.parser(settings);
         let mut out = Vec::new();
         for (i, (dir, bytes)) in steps.iter().enumerate() {
             parser.feed(*dir, bytes, meta(i as u64 + 1), &mut out);
@@ -1120,17 +1153,36 @@ mod tests {
     }
 
     #[test]
-    fn bodies_are_capped_but_counted() {
-        let big = vec![b'a'; MAX_BODY + 1000];
+    fn bodies_are_capped_by_the_setting_but_counted_whole() {
+        let big = vec![b'a'; DEFAULT_MAX_BODY + 1000];
         let mut response =
             format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", big.len()).into_bytes();
         response.extend_from_slice(&big);
-        let out = run(&[(C, b"GET / HTTP/1.1\r\n\r\n"), (S, &response)]);
-        assert_eq!(
-            out[0].response["body"].as_str().map(str::len),
-            Some(MAX_BODY)
-        );
-        assert_eq!(out[0].response["size"], big.len());
+        let request: &[u8] = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n";
+        let chunk = vec![b'r'; 0x800];
+        for (cap, kept, request_kept) in [
+            (1 << 10, 1 << 10, 1 << 10),
+            (DEFAULT_MAX_BODY, DEFAULT_MAX_BODY, 0x800),
+            (1 << 20, big.len(), 0x800),
+        ] {
+            let settings = ParserSettings::with_max_body(cap as u64).expect("below the limit");
+            let out = run_with(
+                &settings,
+                &[
+                    (C, request),
+                    (C, &chunk),
+                    (C, b"\r\n0\r\n\r\n"),
+                    (S, &response),
+                ],
+            );
+            assert_eq!(out[0].response["body"].as_str().map(str::len), Some(kept));
+            assert_eq!(out[0].response["size"], big.len());
+            assert_eq!(
+                out[0].request["body"].as_str().map(str::len),
+                Some(request_kept)
+            );
+            assert_eq!(out[0].request["size"], 0x800);
+        }
     }
 
     #[test]
@@ -1188,7 +1240,7 @@ mod tests {
 
     #[test]
     fn after_a_gap_the_parser_resumes_at_the_next_message() {
-        let mut parser = Http1Dissector.parser();
+        let mut parser = Http1Dissector.parser(&ParserSettings::default());
         let mut out = Vec::new();
         parser.feed(
             C,
@@ -1289,7 +1341,7 @@ mod tests {
 
     #[test]
     fn requests_never_answered_do_not_pile_up_without_bound() {
-        let mut parser = Http1Dissector.parser();
+        let mut parser = Http1Dissector.parser(&ParserSettings::default());
         let mut out = Vec::new();
         for i in 0..MAX_PENDING + 6 {
             parser.feed(C, b"GET /again HTTP/1.1\r\n\r\n", meta(i as u64), &mut out);

@@ -15,7 +15,7 @@ mod stream;
 
 use shark_store::Message;
 
-use super::{ChunkMeta, Confidence, Direction, Dissector, Parser};
+use super::{ChunkMeta, Confidence, Direction, Dissector, Parser, ParserSettings};
 use connection::Http2Parser;
 use frame::{PREFACE, plausible_chain, plausible_prefix};
 
@@ -54,15 +54,19 @@ impl Dissector for Http2Dissector {
         }
     }
 
-    fn parser(&self) -> Box<dyn Parser> {
-        Box::new(Http2Parser::new())
+    fn parser(&self, settings: &ParserSettings) -> Box<dyn Parser> {
+        Box::new(Http2Parser::new(settings))
     }
 }
 
 /// The parser for a connection that switched from HTTP/1.1 after `101 Switching Protocols` with
 /// `Upgrade: h2c`: stream 1 is the upgraded request, whose response arrives as HTTP/2 stream 1.
 /// Stream 1's exchange takes `request` (the HTTP/1.1 request's fields, first sent at `start`) as
-/// its request.
-pub fn parser_after_upgrade(request: Message, start: Option<ChunkMeta>) -> Box<dyn Parser> {
-    Box::new(Http2Parser::after_upgrade(request, start))
+/// its request. Bodies are kept as `settings` say, like any HTTP/2 connection's.
+pub fn parser_after_upgrade(
+    request: Message,
+    start: Option<ChunkMeta>,
+    settings: &ParserSettings,
+) -> Box<dyn Parser> {
+    Box::new(Http2Parser::after_upgrade(request, start, settings))
 }

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use serde_json::json;
 use shark_store::Message;
 
-use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser};
+use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings};
 
 /// Largest message accepted as framing; larger sizes mean the stream is not Kafka or lost sync.
 const MAX_MESSAGE: usize = 256 << 20;
@@ -60,7 +60,7 @@ impl Dissector for KafkaDissector {
         }
     }
 
-    fn parser(&self) -> Box<dyn Parser> {
+    fn parser(&self, _settings: &ParserSettings) -> Box<dyn Parser> {
         Box::new(KafkaParser::default())
     }
 }
@@ -765,7 +765,7 @@ mod tests {
 
     #[test]
     fn large_fetch_response_is_skipped_and_pairing_continues() {
-        let mut parser = KafkaDissector.parser();
+        let mut parser = KafkaDissector.parser(&ParserSettings::default());
         let mut out = Vec::new();
         parser.feed(
             Direction::ToServer,
@@ -811,7 +811,7 @@ mod tests {
 
     #[test]
     fn a_later_answer_reports_earlier_requests_unanswered() {
-        let mut parser = KafkaDissector.parser();
+        let mut parser = KafkaDissector.parser(&ParserSettings::default());
         let mut out = Vec::new();
         parser.feed(
             Direction::ToServer,
@@ -837,7 +837,7 @@ mod tests {
 
     #[test]
     fn response_gap_resynchronises_on_a_waiting_correlation_id() {
-        let mut parser = KafkaDissector.parser();
+        let mut parser = KafkaDissector.parser(&ParserSettings::default());
         let mut out = Vec::new();
         parser.feed(
             Direction::ToServer,
@@ -900,7 +900,7 @@ mod tests {
                 let _ = topics(0, version, &bytes);
                 let _ = topics(1, version, &bytes);
             }
-            let mut parser = KafkaDissector.parser();
+            let mut parser = KafkaDissector.parser(&ParserSettings::default());
             let mut out = Vec::new();
             parser.feed(Direction::ToServer, &bytes, META, &mut out);
             parser.feed(Direction::ToClient, &bytes, META, &mut out);

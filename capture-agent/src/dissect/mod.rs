@@ -86,8 +86,64 @@ pub trait Dissector: Send + Sync {
     fn ports(&self) -> &'static [u16];
     /// Whether `data`, the first bytes seen in direction `dir`, look like this protocol. Never panics.
     fn probe(&self, data: &[u8], dir: Direction) -> Confidence;
-    /// A fresh parser for one flow.
-    fn parser(&self) -> Box<dyn Parser>;
+    /// A fresh parser for one flow, keeping what `settings` allow (protocols without bodies
+    /// ignore them).
+    fn parser(&self, settings: &ParserSettings) -> Box<dyn Parser>;
+}
+
+/// Body bytes kept per message unless told otherwise (`--max-body`).
+pub const DEFAULT_MAX_BODY: usize = 64 << 10;
+
+/// The largest `--max-body` accepted: every open message may hold this much, so a larger cap
+/// would let a few connections take the agent's memory.
+pub const MAX_BODY_LIMIT: usize = 64 << 20;
+
+/// What a parser keeps, chosen by the user and handed to every parser when it is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParserSettings {
+    /// Most bytes of a request or response body kept per message (`--max-body`), both as sent
+    /// and once its content coding is undone: a compressed body never decodes to more, so a zip
+    /// bomb costs no more memory than a plain body. The wire `size` is counted whole regardless.
+    pub max_body: usize,
+}
+
+impl Default for ParserSettings {
+    /// Bodies up to [`DEFAULT_MAX_BODY`].
+    fn default() -> Self {
+        ParserSettings {
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+/// Why a body cap was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// `--max-body` is above [`MAX_BODY_LIMIT`].
+    #[error(
+        "--max-body {asked} bytes is more than the {limit} bytes (64 MiB) allowed: every open message may hold that much"
+    )]
+    MaxBodyTooLarge {
+        /// The cap asked for, in bytes.
+        asked: u64,
+        /// The largest cap allowed.
+        limit: usize,
+    },
+}
+
+impl ParserSettings {
+    /// Settings keeping bodies up to `max_body` bytes (the parsed `--max-body`), refused above
+    /// [`MAX_BODY_LIMIT`].
+    pub fn with_max_body(max_body: u64) -> Result<Self, SettingsError> {
+        usize::try_from(max_body)
+            .ok()
+            .filter(|&bytes| bytes <= MAX_BODY_LIMIT)
+            .map(|max_body| ParserSettings { max_body })
+            .ok_or(SettingsError::MaxBodyTooLarge {
+                asked: max_body,
+                limit: MAX_BODY_LIMIT,
+            })
+    }
 }
 
 /// Per-flow protocol state, fed reassembled bytes in order, each direction separately.

@@ -14,7 +14,7 @@ use std::collections::{HashMap, VecDeque};
 use serde_json::json;
 use shark_store::Message;
 
-use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser};
+use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings};
 
 /// SSLRequest code (in place of a protocol version).
 const SSL_REQUEST: u32 = 80_877_103;
@@ -99,7 +99,7 @@ impl Dissector for PostgresDissector {
         }
     }
 
-    fn parser(&self) -> Box<dyn Parser> {
+    fn parser(&self, _settings: &ParserSettings) -> Box<dyn Parser> {
         Box::new(PostgresParser::default())
     }
 }
@@ -691,7 +691,7 @@ mod tests {
     }
 
     fn run(steps: &[(Direction, Vec<u8>)]) -> Vec<Exchange> {
-        let mut parser = PostgresDissector.parser();
+        let mut parser = PostgresDissector.parser(&ParserSettings::default());
         let mut out = Vec::new();
         for (dir, bytes) in steps {
             parser.feed(*dir, bytes, META, &mut out);
@@ -818,7 +818,7 @@ mod tests {
 
     #[test]
     fn huge_data_rows_are_counted_not_buffered() {
-        let mut parser = PostgresDissector.parser();
+        let mut parser = PostgresDissector.parser(&ParserSettings::default());
         let mut out = Vec::new();
         parser.feed(
             Direction::ToServer,
@@ -849,7 +849,7 @@ mod tests {
 
     #[test]
     fn server_gap_reports_waiting_cycles_and_resynchronises() {
-        let mut parser = PostgresDissector.parser();
+        let mut parser = PostgresDissector.parser(&ParserSettings::default());
         let mut out = Vec::new();
         parser.feed(
             Direction::ToServer,

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use serde_json::{Value, json};
 use shark_store::Message;
 
-use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser};
+use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings};
 
 /// Longest line (inline command or type header) kept; Redis's own inline limit is 64 KiB.
 const MAX_LINE: usize = 64 * 1024;
@@ -108,7 +108,7 @@ impl Dissector for RedisDissector {
         }
     }
 
-    fn parser(&self) -> Box<dyn Parser> {
+    fn parser(&self, _settings: &ParserSettings) -> Box<dyn Parser> {
         Box::new(RedisParser::default())
     }
 }
@@ -886,7 +886,7 @@ mod tests {
     };
 
     fn exchanges(steps: &[(Direction, &[u8])]) -> Vec<Exchange> {
-        let mut parser = RedisDissector.parser();
+        let mut parser = RedisDissector.parser(&ParserSettings::default());
         let mut out = Vec::new();
         for (dir, bytes) in steps {
             parser.feed(*dir, bytes, META, &mut out);
@@ -951,7 +951,7 @@ mod tests {
 
     #[test]
     fn huge_bulk_value_is_skipped_without_buffering() {
-        let mut parser = RedisDissector.parser();
+        let mut parser = RedisDissector.parser(&ParserSettings::default());
         let mut out = Vec::new();
         parser.feed(
             Direction::ToServer,
@@ -1001,7 +1001,7 @@ mod tests {
 
     #[test]
     fn response_gap_reports_waiting_requests_and_resynchronises() {
-        let mut parser = RedisDissector.parser();
+        let mut parser = RedisDissector.parser(&ParserSettings::default());
         let mut out = Vec::new();
         parser.feed(Direction::ToServer, b"GET a\r\nGET b\r\n", META, &mut out);
         parser.feed(Direction::ToClient, b"$5\r\nab", META, &mut out);
@@ -1021,7 +1021,7 @@ mod tests {
 
     #[test]
     fn request_cut_by_a_gap_keeps_its_place_for_the_reply() {
-        let mut parser = RedisDissector.parser();
+        let mut parser = RedisDissector.parser(&ParserSettings::default());
         let mut out = Vec::new();
         parser.feed(
             Direction::ToServer,

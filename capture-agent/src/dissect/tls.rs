@@ -11,7 +11,7 @@ mod records;
 use serde_json::json;
 use shark_store::Message;
 
-use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser};
+use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings};
 use hello::{ClientHello, Hello, ServerHello};
 use records::{
     HandshakeEvent, HandshakeReader, Record, RecordReader, content, handshake, plausible_header,
@@ -62,7 +62,7 @@ impl Dissector for TlsDissector {
         }
     }
 
-    fn parser(&self) -> Box<dyn Parser> {
+    fn parser(&self, _settings: &ParserSettings) -> Box<dyn Parser> {
         Box::new(TlsParser::default())
     }
 }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use shark_agent::dissect::{ChunkMeta, Direction, Dissector, Exchange, Parser};
+use shark_agent::dissect::{ChunkMeta, Direction, Dissector, Exchange, Parser, ParserSettings};
 
 /// One captured TCP segment or UDP datagram payload.
 pub struct Segment {
@@ -62,7 +62,7 @@ pub fn run(dissector: &dyn Dissector, segments: &[Segment], chunk: Option<usize>
         {
             Some(index) => index,
             None => {
-                parsers.push((segment.stream, dissector.parser()));
+                parsers.push((segment.stream, dissector.parser(&ParserSettings::default())));
                 parsers.len() - 1
             }
         };

@@ -102,7 +102,10 @@ fn local(args: &CaptureArgs, store_dir: &std::path::Path) -> Result<()> {
         bail!("--pods and --namespaces need to know the pods: add --identities FILE");
     }
     let identities = identities(args.identities.as_deref())?;
-    let ingest = Ingest::open(store_dir, &node, store_config(&args.retention)?, identities, args.retention.index_body)?.with_scope(scope);
+    let max_body = args.retention.max_body()?;
+    let ingest =
+        Ingest::open(store_dir, &node, store_config(&args.retention)?, identities, args.retention.index_body, max_body)?
+            .with_scope(scope);
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot install the signal handler")?;

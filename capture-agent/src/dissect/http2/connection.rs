@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use shark_store::Message;
 
-use super::super::{ChunkMeta, Direction, Exchange, Parser};
+use super::super::{ChunkMeta, Direction, Exchange, Parser, ParserSettings};
 use super::frame::{FrameHeader, flag, kind, unpadded};
 use super::headers::{HeaderBlocks, PendingBlock};
 use super::reader::{Event, FrameReader};
@@ -13,7 +13,8 @@ use super::stream::{Side, Stream};
 
 /// Streams tracked at once; past this the oldest is reported and dropped.
 const MAX_OPEN_STREAMS: usize = 1024;
-/// Body bytes kept across all open streams of a connection; past this, bodies are only counted.
+/// Body bytes kept across all open streams of a connection, unless one body may hold more (a
+/// `--max-body` above it); past this, bodies are only counted.
 const BODY_BUDGET: usize = 4 * 1024 * 1024;
 
 /// Per-flow HTTP/2 state.
@@ -27,8 +28,12 @@ pub(super) struct Http2Parser {
 }
 
 /// The streams of a connection and what is known about the connection as a whole.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Streams {
+    /// Body bytes kept per stream half (`--max-body`).
+    max_body: usize,
+    /// Body bytes kept across open streams: [`BODY_BUDGET`], or one whole body if that is more.
+    budget: usize,
     open: BTreeMap<u32, Stream>,
     /// Highest finished stream id per initiator (`[server-initiated, client-initiated]`, by parity).
     finished_up_to: [u32; 2],
@@ -36,7 +41,7 @@ struct Streams {
     goaway: Option<String>,
     /// The pipeline's directions are reversed (requests were seen going to the "client").
     swapped: Option<bool>,
-    /// Body bytes held by open streams (bounded by [`BODY_BUDGET`]).
+    /// Body bytes held by open streams (bounded by `budget`).
     kept_bodies: usize,
 }
 
@@ -56,19 +61,31 @@ fn sender(dir: Direction) -> &'static str {
 
 impl Http2Parser {
     /// State for a connection that starts as HTTP/2 (prior knowledge) or is joined mid-way.
-    pub fn new() -> Http2Parser {
+    pub fn new(settings: &ParserSettings) -> Http2Parser {
         Http2Parser {
             readers: [FrameReader::new(true), FrameReader::new(false)],
             blocks: [HeaderBlocks::new(), HeaderBlocks::new()],
-            streams: Streams::default(),
+            streams: Streams {
+                max_body: settings.max_body,
+                budget: BODY_BUDGET.max(settings.max_body),
+                open: BTreeMap::new(),
+                finished_up_to: [0; 2],
+                goaway: None,
+                swapped: None,
+                kept_bodies: 0,
+            },
         }
     }
 
     /// State after an HTTP/1.1 `Upgrade: h2c`: stream 1 is the upgraded request, already sent as
     /// HTTP/1.1 with the fields `request` (starting at `start`); its response comes as HTTP/2.
-    pub fn after_upgrade(request: Message, start: Option<ChunkMeta>) -> Http2Parser {
-        let mut parser = Http2Parser::new();
-        let mut stream = Stream::default();
+    pub fn after_upgrade(
+        request: Message,
+        start: Option<ChunkMeta>,
+        settings: &ParserSettings,
+    ) -> Http2Parser {
+        let mut parser = Http2Parser::new(settings);
+        let mut stream = Stream::new(settings.max_body);
         stream.request_elsewhere = Some(request);
         stream.request.ended = true;
         if let Some(start) = start {
@@ -190,7 +207,7 @@ impl Streams {
         match header.kind {
             kind::DATA => {
                 let side = self.side_of(dir);
-                let allowance = BODY_BUDGET.saturating_sub(self.kept_bodies);
+                let allowance = self.budget.saturating_sub(self.kept_bodies);
                 let Some(stream) = self.stream(header.stream, out) else {
                     return;
                 };
@@ -410,7 +427,8 @@ impl Streams {
                 self.emit(oldest, stream, out);
             }
         }
-        Some(self.open.entry(id).or_default())
+        let max_body = self.max_body;
+        Some(self.open.entry(id).or_insert_with(|| Stream::new(max_body)))
     }
 
     fn finish_if_done(&mut self, id: u32, out: &mut Vec<Exchange>) {
@@ -492,7 +510,7 @@ mod tests {
     impl Conn {
         fn new() -> Conn {
             let mut conn = Conn {
-                parser: Http2Parser::new(),
+                parser: Http2Parser::new(&ParserSettings::default()),
                 encoders: [Encoder::new(), Encoder::new()],
                 out: Vec::new(),
                 packet: 0,
@@ -751,7 +769,7 @@ mod tests {
     #[test]
     fn reversed_directions_are_detected_from_pseudo_headers() {
         let mut c = Conn {
-            parser: Http2Parser::new(),
+            parser: Http2Parser::new(&ParserSettings::default()),
             encoders: [Encoder::new(), Encoder::new()],
             out: Vec::new(),
             packet: 0,

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use shark_store::Message;
 
-use super::super::body::{MAX_BODY, write_body};
+use super::super::body::write_body;
 use super::super::grpc::{self, MessageCounter};
 use super::super::{ChunkMeta, Exchange};
 
@@ -18,7 +18,7 @@ pub(super) struct Half {
     headers: Option<Fields>,
     /// A second header block: trailers.
     trailers: Option<Fields>,
-    /// The first [`MAX_BODY`] body bytes.
+    /// The first body bytes, up to the stream's cap.
     body: Vec<u8>,
     /// All body bytes seen.
     size: u64,
@@ -45,12 +45,19 @@ impl Half {
         }
     }
 
-    /// Records body bytes, keeping at most `allowance` more of them; returns how many were kept.
-    fn on_data(&mut self, data: &[u8], end_stream: bool, allowance: usize) -> usize {
+    /// Records body bytes, keeping at most `allowance` more of them and `max_body` in all;
+    /// returns how many were kept.
+    fn on_data(
+        &mut self,
+        data: &[u8],
+        end_stream: bool,
+        allowance: usize,
+        max_body: usize,
+    ) -> usize {
         self.seen = true;
         self.ended |= end_stream;
         self.size = self.size.saturating_add(data.len() as u64);
-        let room = MAX_BODY
+        let room = max_body
             .saturating_sub(self.body.len())
             .min(allowance)
             .min(data.len());
@@ -74,7 +81,7 @@ impl Half {
 
     /// The fields every HTTP/2 message has: `headers`, `trailers`, `body` (with its content coding
     /// undone, as text or base64), `size`.
-    fn common_fields(&mut self, message: &mut Message, with_body: bool) {
+    fn common_fields(&mut self, message: &mut Message, with_body: bool, max_body: usize) {
         if let Some(headers) = &self.headers {
             message.insert("headers".into(), Value::Object(header_map(headers)));
         }
@@ -88,6 +95,7 @@ impl Half {
                 &self.body,
                 complete,
                 self.header("content-encoding"),
+                max_body,
             );
         }
         message.insert("size".into(), json!(self.size));
@@ -104,8 +112,10 @@ pub(super) enum Side {
 }
 
 /// An HTTP/2 stream being collected.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Stream {
+    /// Body bytes kept per half (`--max-body`).
+    max_body: usize,
     /// Request half (client → server; for a pushed stream, the PUSH_PROMISE headers).
     pub request: Half,
     /// Response half.
@@ -122,6 +132,19 @@ pub(super) struct Stream {
 }
 
 impl Stream {
+    /// A stream keeping at most `max_body` body bytes per half.
+    pub fn new(max_body: usize) -> Stream {
+        Stream {
+            max_body,
+            request: Half::default(),
+            response: Half::default(),
+            start: None,
+            end: None,
+            errors: Vec::new(),
+            request_elsewhere: None,
+        }
+    }
+
     /// Notes that a frame spanning `start..end` belonged to this stream.
     pub fn touch(&mut self, start: ChunkMeta, end: ChunkMeta) {
         self.start.get_or_insert(start);
@@ -143,7 +166,9 @@ impl Stream {
         allowance: usize,
     ) -> usize {
         let allowance = if self.is_grpc() { 0 } else { allowance };
-        self.half(side).on_data(data, end_stream, allowance)
+        let max_body = self.max_body;
+        self.half(side)
+            .on_data(data, end_stream, allowance, max_body)
     }
 
     /// Body bytes this stream holds.
@@ -200,7 +225,8 @@ impl Stream {
             Some(fields) => fields,
             None => {
                 let mut request = request_fields(&self.request);
-                self.request.common_fields(&mut request, !is_grpc);
+                self.request
+                    .common_fields(&mut request, !is_grpc, self.max_body);
                 request
             }
         };
@@ -215,7 +241,8 @@ impl Stream {
                 response.insert("statusText".into(), json!(reason));
             }
         }
-        self.response.common_fields(&mut response, !is_grpc);
+        self.response
+            .common_fields(&mut response, !is_grpc, self.max_body);
         if is_grpc {
             grpc::request_fields(
                 &mut request,
@@ -363,6 +390,7 @@ fn query_map(query: &str) -> Message {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::DEFAULT_MAX_BODY;
     use super::*;
 
     fn fields(pairs: &[(&str, &str)]) -> Fields {
@@ -374,7 +402,7 @@ mod tests {
 
     #[test]
     fn plain_request_and_response_become_http_2() {
-        let mut stream = Stream::default();
+        let mut stream = Stream::new(DEFAULT_MAX_BODY);
         stream.on_headers(
             Side::Request,
             fields(&[
@@ -411,13 +439,15 @@ mod tests {
 
     #[test]
     fn body_is_capped_but_fully_counted() {
-        let mut half = Half::default();
-        assert_eq!(
-            half.on_data(&vec![b'x'; MAX_BODY + 10], false, usize::MAX),
-            MAX_BODY
-        );
-        assert_eq!(half.on_data(b"more", true, usize::MAX), 0);
-        assert_eq!(half.size, (MAX_BODY + 14) as u64);
-        assert_eq!(half.body.len(), MAX_BODY);
+        for cap in [1 << 10, DEFAULT_MAX_BODY] {
+            let mut half = Half::default();
+            assert_eq!(
+                half.on_data(&vec![b'x'; cap + 10], false, usize::MAX, cap),
+                cap
+            );
+            assert_eq!(half.on_data(b"more", true, usize::MAX, cap), 0);
+            assert_eq!(half.size, (cap + 14) as u64);
+            assert_eq!(half.body.len(), cap);
+        }
     }
 }
