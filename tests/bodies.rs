@@ -568,3 +568,79 @@ fn http1_binary_capture(image: &[u8]) -> Vec<u8> {
     tcp.send(false, &response);
     tcp.pcap
 }
+
+/// Imports `capture` into a new store with `--max-body max_body` (the default when `None`); the
+/// index keeps its default 64 bytes of each body, so every body shown is read back from the packets.
+fn store_with_max_body(capture: &Path, max_body: Option<&str>) -> tempfile::TempDir {
+    let store = tempfile::tempdir().expect("temp dir");
+    let mut import = shark();
+    import.arg("import").arg(capture).arg("--store").arg(store.path());
+    if let Some(max_body) = max_body {
+        import.args(["--max-body", max_body]);
+    }
+    run_ok(&mut import);
+    store
+}
+
+/// Checks that each entry's response shows the first `shown` bytes of its page (all of it when
+/// shorter), marked as read back whole, with `size` the body's bytes on the wire.
+fn assert_bodies_cut_at(entries: &[serde_json::Value], pages: &[String; 3], sizes: [usize; 3], shown: usize) {
+    assert_eq!(entries.len(), 3, "three exchanges");
+    for ((e, page), size) in entries.iter().zip(pages).zip(sizes) {
+        let body = text(&e["response"]["body"]);
+        let expected = &page[..page.len().min(shown)];
+        // Not assert_eq!: a failure would print 200 KiB twice.
+        assert!(body == expected, "{}: {} bytes shown, {} expected", e["request"]["path"], body.len(), expected.len());
+        assert_eq!(e["response"]["size"], size, "size is the whole body on the wire");
+        assert!(e["response"].get("bodyTruncated").is_none(), "read back to the capture's cap");
+    }
+}
+
+#[test]
+fn max_body_sets_how_much_of_a_large_http1_body_is_shown() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let capture = dir.path().join("large.pcap");
+    let pages = [page("first", 200 << 10), page("second", 200 << 10), page("third", 200 << 10)];
+    std::fs::write(&capture, keep_alive_capture(&pages)).expect("write capture");
+    // tshark reads the three 200 KiB bodies whole (the second de-chunked and gunzipped).
+    let tshark_bodies = tshark(&[
+        "-r", capture.to_str().expect("utf-8"), "-Y", "http.response", "-T", "fields", "-e", "http.file_data",
+    ]);
+    assert_eq!(tshark_bodies.len(), 3);
+    for (row, page) in tshark_bodies.iter().zip(&pages) {
+        assert!(hex_or_text(&row[0]) == *page, "tshark's body {} bytes", row[0].len());
+    }
+    // On the wire: the first and third as they are, the second gzip-compressed.
+    let sizes = [pages[0].len(), gzip(pages[1].as_bytes()).len(), pages[2].len()];
+    assert!(sizes[1] < 64 << 10, "the compressed body is under the default cap: its decoding is what is cut");
+    for (flag, shown) in [(Some("1MiB"), 1 << 20), (None, 64 << 10), (Some("1KiB"), 1 << 10)] {
+        let store = store_with_max_body(&capture, flag);
+        assert_bodies_cut_at(&query_json(store.path(), &["http"]), &pages, sizes, shown);
+    }
+}
+
+#[test]
+fn max_body_sets_how_much_of_a_large_http2_body_is_shown() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let capture = dir.path().join("large-h2c.pcap");
+    let pages = [page("first", 200 << 10), page("second", 200 << 10), page("third", 200 << 10)];
+    std::fs::write(&capture, h2c_capture(&pages)).expect("write capture");
+    let sizes = pages.each_ref().map(String::len);
+    for (flag, shown) in [(Some("1MiB"), 1 << 20), (None, 64 << 10), (Some("1KiB"), 1 << 10)] {
+        let store = store_with_max_body(&capture, flag);
+        assert_bodies_cut_at(&query_json(store.path(), &["http2"]), &pages, sizes, shown);
+    }
+}
+
+#[test]
+fn a_max_body_too_large_or_not_a_size_is_refused_before_the_store_is_touched() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store");
+    let capture = fixture("deepflow/http.pcap");
+    for (flag, says) in [("1GiB", "64 MiB"), ("lots", "cannot read size")] {
+        let r = run(shark().arg("import").arg(&capture).arg("--store").arg(&store).args(["--max-body", flag]));
+        assert_ne!(r.code, 0, "--max-body {flag} is refused");
+        assert!(r.stderr.contains("--max-body") && r.stderr.contains(says), "{}", r.stderr);
+        assert!(!store.exists(), "nothing was written");
+    }
+}

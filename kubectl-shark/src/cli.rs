@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Capture live traffic into a store (`--local`: on this machine, with libpcap).
-    Capture(CaptureArgs),
+    Capture(Box<CaptureArgs>),
     /// Read a capture file (pcap or pcapng), dissect it and add it to a store.
     Import(ImportArgs),
     /// Print the entries of a time window that match a KFL filter.
