@@ -8,13 +8,13 @@
 //! different body.
 //!
 //! A body read back is cut where capture cut it: what writes a node's store records its
-//! `--max-body` there ([`record_max_body`], `<root>/<node>/bodies.json`) and [`open_store`] reads
-//! it back per node. Recording the cap, rather than taking bodies up to the entry's wire `size`,
+//! `--max-body` there ([`record_max_body`], `<root>/<node>/bodies.json`) and the loader of
+//! [`open_store`] reads it for each body it reads back (a node that appears after the store was
+//! opened, e.g. while following, is covered too). Recording the cap, rather than taking bodies up to the entry's wire `size`,
 //! keeps a body read back equal to the one the entry showed when it was captured: a smaller cap
 //! stays small, and a compressed body (whose decoded length `size` does not tell) decodes as far
 //! as it did. A node's store written by several runs holds the last run's cap.
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -80,8 +80,8 @@ pub fn open_store(root: &Path) -> Result<Store, StoreError> {
 pub struct Redissect {
     /// Bodies of nodes without a recorded cap keep this much.
     max_body: usize,
-    /// The cap recorded per node.
-    per_node: BTreeMap<String, usize>,
+    /// The store whose nodes' recorded caps take precedence, if any.
+    root: Option<PathBuf>,
 }
 
 impl Redissect {
@@ -90,26 +90,25 @@ impl Redissect {
     pub fn new(max_body: usize) -> Self {
         Redissect {
             max_body,
-            per_node: BTreeMap::new(),
+            root: None,
         }
     }
 
     /// A loader for `store`'s entries: each node's bodies up to the cap recorded for it, else
     /// the default `--max-body` (stores written before the cap was recorded kept that much).
     pub fn for_store(store: &Store) -> Self {
-        let per_node = store
-            .nodes()
-            .filter_map(|node| Some((node.to_string(), recorded_max_body(store.root(), node)?)))
-            .collect();
         Redissect {
             max_body: DEFAULT_MAX_BODY,
-            per_node,
+            root: Some(store.root().to_path_buf()),
         }
     }
 
     /// The cap for entries of `node`.
     fn max_body(&self, node: &str) -> usize {
-        self.per_node.get(node).copied().unwrap_or(self.max_body)
+        self.root
+            .as_deref()
+            .and_then(|root| recorded_max_body(root, node))
+            .unwrap_or(self.max_body)
     }
 }
 
