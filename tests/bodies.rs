@@ -570,7 +570,7 @@ fn http1_binary_capture(image: &[u8]) -> Vec<u8> {
 }
 
 /// Imports `capture` into a new store with `--max-body max_body` (the default when `None`); the
-/// index keeps its default 64 bytes of each body, so every body shown is read back from the packets.
+/// index keeps its default 32 bytes of each body, so every body shown is read back from the packets.
 fn store_with_max_body(capture: &Path, max_body: Option<&str>) -> tempfile::TempDir {
     let store = tempfile::tempdir().expect("temp dir");
     let mut import = shark();

@@ -21,8 +21,12 @@ use crate::{Packet, Sink};
 /// How often (in capture time) idle flows are looked for.
 const SWEEP_EVERY_NS: i64 = 1_000_000_000;
 
-/// Bytes of a body the index keeps inline unless told otherwise (the `--index-body` flags).
-pub const DEFAULT_INDEX_BODY: usize = 64;
+/// Bytes of a body the index keeps inline unless told otherwise (the `--index-body` flags): enough
+/// to recognise a body (a JSON object's first key, an XML declaration) in the index alone. Each
+/// byte costs about as much in the index as in the packets when bodies do not compress: on the
+/// benchmark's 100 MB HTTP corpus the index is 13.8 % of the PCAP with 0, 14.8 % with 32 and 15.6 %
+/// with 64.
+pub const DEFAULT_INDEX_BODY: usize = 32;
 
 /// What the pipeline needs to know and how far it may grow.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! protocol mix.
 //!
 //! `cargo run --release -p shark-store --example bench_ingest [ENTRIES] [INDEX_BODY]` (defaults
-//! 1,000,000 entries; 64 bytes of each body kept in the index, as `--index-body`, the rest left in
+//! 1,000,000 entries; 32 bytes of each body kept in the index, as `--index-body`, the rest left in
 //! the packets).
 //! Synthetic but realistic traffic (see `common/synth.rs`). Figures are noisy on a shared machine.
 
@@ -46,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(2)
         .map(|a| a.parse())
         .transpose()?
-        .unwrap_or(64);
+        .unwrap_or(32);
     let temp = tempfile::tempdir()?;
     // SHARK_BENCH_DIR=DIR keeps the stores there for inspection (emptied first).
     let dir = match std::env::var_os("SHARK_BENCH_DIR") {

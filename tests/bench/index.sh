@@ -18,7 +18,7 @@ index_section() {
   echo "## Index size"
   echo
   echo "Bytes on disk after \`import\`: PCAP segments and the SQLite index (\`index.sqlite\` with its WAL)."
-  echo "The index keeps the first \`--index-body\` bytes of each body (default 64; the rest is read back from the"
+  echo "The index keeps the first \`--index-body\` bytes of each body (default 32; the rest is read back from the"
   echo "packets when shown or filtered on). Synthetic headers and bodies are random tokens that barely compress, so"
   echo "their rows are an upper bound per entry; the \`real\` row is many tiny exchanges (about 270 PCAP bytes each),"
   echo "where the per-entry metadata, not the payload, sets the ratio."

@@ -131,7 +131,7 @@ impl Synth {
             mix,
             next_port: 32_768,
             next_stream: 0,
-            index_body: 64,
+            index_body: 32,
             node: node.to_owned(),
         }
     }
