@@ -130,6 +130,38 @@ fn ctrl_c_right_after_a_burst_stores_every_packet_of_it() {
 }
 
 #[test]
+fn capture_local_with_a_queue_too_small_for_any_packet_counts_each_as_a_queue_drop() {
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = receiver.local_addr().expect("address").port();
+    let store = tempfile::tempdir().expect("temp dir");
+    let bpf = format!("udp dst port {port}");
+    let mut capture = shark()
+        .args(["capture", "--local", "-i", "lo", "--bpf", &bpf, "--queue-size", "16", "--duration", "60s", "--store"])
+        .arg(store.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("capture starts");
+    let mut stderr = std::io::BufReader::new(capture.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while !line.contains("capturing on") {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr") > 0, "capture never started");
+    }
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let sent = 200;
+    for n in 0..sent {
+        sender.send_to(format!("datagram {n}").as_bytes(), ("127.0.0.1", port)).expect("send");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    run_ok(Command::new("kill").args(["-INT", &capture.id().to_string()]));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
+    assert_eq!(capture.wait().expect("capture ends").code(), Some(0), "{rest}");
+    // Every datagram reached libpcap and none fit the 16-byte queue: each is a counted queue drop.
+    assert!(rest.contains(&format!("dropped {sent} (queue {sent}, kernel 0")), "{rest}");
+}
+
+#[test]
 fn a_capturing_agent_answers_queries_while_capture_goes_on() {
     let server = HttpServer::start();
     let store = tempfile::tempdir().expect("temp dir");

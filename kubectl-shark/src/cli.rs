@@ -161,6 +161,9 @@ pub struct CaptureArgs {
     /// Kernel capture buffer per interface.
     #[arg(long, value_name = "SIZE", default_value = "32MiB")]
     pub buffer_size: String,
+    /// Packets held between capture and the pipeline; past it, packets are dropped and counted.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
+    pub queue_size: String,
     /// Put the interfaces in promiscuous mode.
     #[arg(long)]
     pub promiscuous: bool,

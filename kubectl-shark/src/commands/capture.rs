@@ -94,8 +94,9 @@ fn local(args: &CaptureArgs, store_dir: &std::path::Path) -> Result<()> {
         bpf: args.bpf.clone(),
         snaplen: args.snaplen,
         buffer_size: i32::try_from(buffer_size).context("--buffer-size is larger than 2 GiB")?,
+        queue_bytes: usize::try_from(parse_size(&args.queue_size).context("--queue-size")?)
+            .context("--queue-size is too large")?,
         promiscuous: args.promiscuous,
-        ..LiveConfig::default()
     };
     let scope = CaptureScope::new(args.pods.as_deref(), &args.namespaces)?;
     if scope.is_some() && args.identities.is_none() {
