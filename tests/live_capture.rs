@@ -99,18 +99,7 @@ fn ctrl_c_right_after_a_burst_stores_every_packet_of_it() {
     let receiver = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     let port = receiver.local_addr().expect("address").port();
     let store = tempfile::tempdir().expect("temp dir");
-    let mut capture = shark()
-        .args(["capture", "--local", "-i", "lo", "--bpf", &format!("udp dst port {port}"), "--duration", "60s", "--store"])
-        .arg(store.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("capture starts");
-    let mut stderr = std::io::BufReader::new(capture.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    while !line.contains("capturing on") {
-        line.clear();
-        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr") > 0, "capture never started");
-    }
+    let (mut capture, mut stderr) = capture_udp_on_lo(port, store.path(), &[]);
     // A burst far faster than a debug build's pipeline: most of it is still queued (or still in the
     // kernel's last block) when Ctrl-C comes right after the last datagram.
     let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
@@ -134,19 +123,7 @@ fn capture_local_with_a_queue_too_small_for_any_packet_counts_each_as_a_queue_dr
     let receiver = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     let port = receiver.local_addr().expect("address").port();
     let store = tempfile::tempdir().expect("temp dir");
-    let bpf = format!("udp dst port {port}");
-    let mut capture = shark()
-        .args(["capture", "--local", "-i", "lo", "--bpf", &bpf, "--queue-size", "16", "--duration", "60s", "--store"])
-        .arg(store.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("capture starts");
-    let mut stderr = std::io::BufReader::new(capture.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    while !line.contains("capturing on") {
-        line.clear();
-        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr") > 0, "capture never started");
-    }
+    let (mut capture, mut stderr) = capture_udp_on_lo(port, store.path(), &["--queue-size", "16"]);
     let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     let sent = 200;
     for n in 0..sent {
@@ -251,4 +228,29 @@ fn pods_and_namespaces_flags_keep_only_the_chosen_pods_traffic() {
     let r = run(shark().args(["capture", "--local", "-i", "lo", "--pods", "x", "--duration", "1s", "--store", "/tmp/unused-store"]));
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--identities"), "{}", r.stderr);
+}
+
+/// `capture --local` of the UDP datagrams to `port` on loopback into `store` (with `extra` flags),
+/// started: it has said it is capturing. Returns the process and the rest of its stderr.
+fn capture_udp_on_lo(
+    port: u16,
+    store: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Child, std::io::BufReader<std::process::ChildStderr>) {
+    let bpf = format!("udp dst port {port}");
+    let mut capture = shark()
+        .args(["capture", "--local", "-i", "lo", "--bpf", &bpf, "--duration", "60s"])
+        .args(extra)
+        .arg("--store")
+        .arg(store)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("capture starts");
+    let mut stderr = std::io::BufReader::new(capture.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while !line.contains("capturing on") {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr") > 0, "capture never started");
+    }
+    (capture, stderr)
 }
