@@ -153,3 +153,22 @@ fn table_output_shows_the_columns_people_read() {
     assert!(table.contains("POST") && table.contains("/query?1590632942") && table.contains("200"), "{table}");
     assert!(table.lines().any(|l| l.trim() == "1 entry"), "{table}");
 }
+
+#[test]
+fn dns_messages_have_their_size_and_the_map_counts_dns_bytes_each_way() {
+    let capture = fixture("deepflow/dns__a-and-ns.pcap");
+    let store = tempfile::tempdir().expect("temp dir");
+    import(store.path(), &capture, "node-a");
+    // tshark: each DNS message's size is its UDP payload (UDP length minus the 8-byte header).
+    let rows = tshark(&["-r", capture.to_str().expect("utf-8"), "-Y", "dns", "-T", "fields", "-e", "dns.flags.response", "-e", "udp.length"]);
+    let payload = |response: &str| -> u64 {
+        rows.iter().filter(|r| r[0] == response).map(|r| r[1].parse::<u64>().expect("udp.length") - 8).sum()
+    };
+    let entries = query_json(store.path(), &["dns"]);
+    let sizes = |side: &str| -> u64 { entries.iter().filter_map(|e| e[side]["size"].as_u64()).sum() };
+    assert_eq!((sizes("request"), sizes("response")), (payload("0"), payload("1")));
+    let map = run_ok(shark().arg("map").arg("--store").arg(store.path()).args(["-o", "json", "dns"])).stdout;
+    let map: serde_json::Value = serde_json::from_str(&map).expect("map JSON");
+    let bytes = |field: &str| -> u64 { map["edges"].as_array().expect("edges").iter().filter_map(|e| e[field].as_u64()).sum() };
+    assert_eq!((bytes("requestBytes"), bytes("responseBytes")), (payload("0"), payload("1")));
+}

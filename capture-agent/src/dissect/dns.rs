@@ -178,7 +178,8 @@ impl DnsParser {
             }
             let first_question = decoded.first_question();
             let id = decoded.header.map_or(0, |h| h.id);
-            let request = decoded.request_fields();
+            let mut request = decoded.request_fields();
+            request.insert("size".into(), json!(decoded.size));
             if let Some(error) = decoded.error {
                 // A query we cannot read is reported at once rather than waiting for pairing.
                 out.push(Exchange {
@@ -292,6 +293,8 @@ fn plausible_header(header: &Header) -> bool {
 /// What one message says, read as far as it could be.
 #[derive(Debug, Default)]
 struct Decoded {
+    /// Bytes of the message (without TCP's length prefix): `size`, as HTTP gives its body's.
+    size: usize,
     header: Option<Header>,
     questions: Vec<String>,
     qtype: Option<String>,
@@ -309,11 +312,13 @@ fn decode(msg: &[u8]) -> Decoded {
                 "malformed DNS message: {} bytes, not a DNS header",
                 msg.len()
             )),
+            size: msg.len(),
             ..Decoded::default()
         };
     };
     let mut decoded = Decoded {
         header: Some(header),
+        size: msg.len(),
         ..Decoded::default()
     };
     let room = msg.len().saturating_sub(HEADER_LEN);
@@ -364,9 +369,10 @@ impl Decoded {
         request
     }
 
-    /// The response fields: `status` (rcode), `statusText`, `answers`.
+    /// The response fields: `status` (rcode), `statusText`, `answers`, `size`.
     fn into_response(self) -> Message {
         let mut response = Message::new();
+        response.insert("size".into(), json!(self.size));
         let Some(header) = self.header else {
             return response;
         };
