@@ -75,47 +75,26 @@ pub fn open_store(root: &Path) -> Result<Store, StoreError> {
     Ok(store.with_body_loader(Arc::new(loader)))
 }
 
-/// Dissects stored packets again to give back the bodies the index cut.
+/// Dissects stored packets again to give back the bodies the index cut, each node's at the
+/// `--max-body` recorded for it (or the default one, which stores written before the cap was
+/// recorded kept).
 #[derive(Debug, Clone)]
 pub struct Redissect {
-    /// Bodies of nodes without a recorded cap keep this much.
-    max_body: usize,
-    /// The store whose nodes' recorded caps take precedence, if any.
-    root: Option<PathBuf>,
+    /// The store whose nodes' recorded caps apply.
+    root: PathBuf,
 }
 
 impl Redissect {
-    /// A loader giving bodies of at most `max_body` bytes (the capture's `--max-body`) for
-    /// every node.
-    pub fn new(max_body: usize) -> Self {
-        Redissect {
-            max_body,
-            root: None,
-        }
-    }
-
-    /// A loader for `store`'s entries: each node's bodies up to the cap recorded for it, else
-    /// the default `--max-body` (stores written before the cap was recorded kept that much).
+    /// A loader for `store`'s entries.
     pub fn for_store(store: &Store) -> Self {
         Redissect {
-            max_body: DEFAULT_MAX_BODY,
-            root: Some(store.root().to_path_buf()),
+            root: store.root().to_path_buf(),
         }
     }
 
     /// The cap for entries of `node`.
     fn max_body(&self, node: &str) -> usize {
-        self.root
-            .as_deref()
-            .and_then(|root| recorded_max_body(root, node))
-            .unwrap_or(self.max_body)
-    }
-}
-
-impl Default for Redissect {
-    /// Bodies up to the default `--max-body` for every node.
-    fn default() -> Self {
-        Redissect::new(DEFAULT_MAX_BODY)
+        recorded_max_body(&self.root, node).unwrap_or(DEFAULT_MAX_BODY)
     }
 }
 
