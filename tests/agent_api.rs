@@ -1,6 +1,6 @@
 //! The agent API as the plugin and a curious user meet it: token, status, query, export, metrics.
 
-use crate::util::{AgentProcess, TOKEN, curl, fixture, import, text};
+use crate::util::{AgentProcess, Running, TOKEN, curl, fixture, import, lines_of, shark, text};
 
 fn bearer() -> String {
     format!("Authorization: Bearer {TOKEN}")
@@ -88,6 +88,35 @@ fn status_and_metrics_report_the_store() {
 fn sigterm_stops_the_agent_cleanly() {
     let (_store, agent) = agent_over("deepflow/http.pcap");
     assert_eq!(agent.stop(), 0);
+}
+
+#[test]
+fn sigterm_ends_open_follow_streams_and_the_follower_says_so() {
+    use std::process::Stdio;
+    let (store, agent) = agent_over("deepflow/http.pcap");
+    let mut follower = Running::start(
+        shark()
+            .args(["query", "--follow", "-o", "json", "--agents", &agent.url, "--token", TOKEN])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    // Connected once an exchange stored after it started reaches it.
+    let shown = lines_of(&mut follower);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while shown.try_recv().is_err() {
+        assert!(std::time::Instant::now() < deadline, "the follower shows nothing stored after it started");
+        import(store.path(), &fixture("deepflow/http.pcap"), "node-b");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // Kubernetes stops pods with SIGTERM, then kills them after the grace period: a stream that
+    // never ends must not hold the agent past it.
+    let asked = std::time::Instant::now();
+    assert_eq!(agent.stop(), 0);
+    assert!(asked.elapsed() < std::time::Duration::from_secs(10), "stopped in {:?}", asked.elapsed());
+    let ended = follower.finish();
+    let said = String::from_utf8_lossy(&ended.stderr);
+    assert!(said.contains("stopped following: the agent ended the stream"), "{said}");
+    assert_ne!(ended.status.code(), Some(0), "no node is left to follow: {said}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 
-use crate::util::{Cluster, binary, query_json, run_ok, shark, text, tshark};
+use crate::util::{Cluster, Running, binary, query_json, run_ok, shark, text, tshark};
 
 /// One request the traffic script made, as it should appear in the index.
 struct Expected {
@@ -50,15 +50,15 @@ fn matches(entry: &serde_json::Value, want: &Expected) -> bool {
 fn live_capture_on_the_node_bridge_names_every_request_and_exports_its_packets() {
     let cluster = Cluster::up("sk");
     let store = tempfile::tempdir().expect("temp dir");
-    let mut capture = cluster
-        .exec("node", &binary("kubectl-shark"))
-        .args(["capture", "--local", "-i", "br0", "--node", "node-1", "--duration", "60s", "--store"])
-        .arg(store.path())
-        .arg("--identities")
-        .arg(cluster.identities())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("capture starts");
+    let mut capture = Running::start(
+        cluster
+            .exec("node", &binary("kubectl-shark"))
+            .args(["capture", "--local", "-i", "br0", "--node", "node-1", "--duration", "60s", "--store"])
+            .arg(store.path())
+            .arg("--identities")
+            .arg(cluster.identities())
+            .stderr(Stdio::piped()),
+    );
     let mut stderr = std::io::BufReader::new(capture.stderr.take().expect("stderr")).lines();
     let started = stderr.next().and_then(Result::ok).unwrap_or_default();
     assert!(started.starts_with("capturing on br0"), "{started}");

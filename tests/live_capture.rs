@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{AgentProcess, TOKEN, curl, query_json, run, run_ok, shark, text};
+use crate::util::{AgentProcess, Running, TOKEN, curl, query_json, run, run_ok, shark, text};
 
 /// A real HTTP server (Python's http.server) on a free loopback port, stopped when dropped.
 struct HttpServer {
@@ -51,12 +51,12 @@ fn capture_local_on_loopback_with_a_bpf_filter_keeps_only_that_traffic() {
     let server = HttpServer::start();
     let store = tempfile::tempdir().expect("temp dir");
     let bpf = format!("tcp port {}", server.port);
-    let capture = shark()
-        .args(["capture", "--local", "-i", "lo", "--node", "laptop", "--bpf", &bpf, "--duration", "30s", "--store"])
-        .arg(store.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("capture starts");
+    let capture = Running::start(
+        shark()
+            .args(["capture", "--local", "-i", "lo", "--node", "laptop", "--bpf", &bpf, "--duration", "30s", "--store"])
+            .arg(store.path())
+            .stderr(Stdio::piped()),
+    );
     std::thread::sleep(Duration::from_millis(700));
     assert_eq!(server.get("/hello.txt"), 200);
     assert_eq!(server.get("/nope"), 404);
@@ -64,7 +64,7 @@ fn capture_local_on_loopback_with_a_bpf_filter_keeps_only_that_traffic() {
     let _ = std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.send_to(b"not captured", "127.0.0.1:9"));
     std::thread::sleep(Duration::from_millis(500));
     run_ok(Command::new("kill").args(["-INT", &capture.id().to_string()]));
-    let out = capture.wait_with_output().expect("capture ends");
+    let out = capture.finish();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("dropped 0 ("), "{stderr}");
@@ -200,21 +200,21 @@ fn capture_with_scope(server: &HttpServer, scope: &[&str]) -> Vec<serde_json::Va
     let store = tempfile::tempdir().expect("temp dir");
     let ids = store.path().join("ids.yaml");
     std::fs::write(&ids, "- {ip: 127.0.0.1, name: web-1, namespace: shop, kind: Pod}\n").expect("write");
-    let capture = shark()
-        .args(["capture", "--local", "-i", "lo", "--bpf", &format!("tcp port {}", server.port), "--duration", "30s"])
-        .arg("--identities")
-        .arg(&ids)
-        .args(scope)
-        .arg("--store")
-        .arg(store.path().join("s"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("capture starts");
+    let capture = Running::start(
+        shark()
+            .args(["capture", "--local", "-i", "lo", "--bpf", &format!("tcp port {}", server.port), "--duration", "30s"])
+            .arg("--identities")
+            .arg(&ids)
+            .args(scope)
+            .arg("--store")
+            .arg(store.path().join("s"))
+            .stderr(Stdio::piped()),
+    );
     std::thread::sleep(Duration::from_millis(700));
     assert_eq!(server.get("/hello.txt"), 200);
     std::thread::sleep(Duration::from_millis(300));
     run_ok(Command::new("kill").args(["-INT", &capture.id().to_string()]));
-    let out = capture.wait_with_output().expect("capture ends");
+    let out = capture.finish();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     query_json(&store.path().join("s"), &[])
 }
@@ -236,16 +236,16 @@ fn capture_udp_on_lo(
     port: u16,
     store: &std::path::Path,
     extra: &[&str],
-) -> (std::process::Child, std::io::BufReader<std::process::ChildStderr>) {
+) -> (Running, std::io::BufReader<std::process::ChildStderr>) {
     let bpf = format!("udp dst port {port}");
-    let mut capture = shark()
-        .args(["capture", "--local", "-i", "lo", "--bpf", &bpf, "--duration", "60s"])
-        .args(extra)
-        .arg("--store")
-        .arg(store)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("capture starts");
+    let mut capture = Running::start(
+        shark()
+            .args(["capture", "--local", "-i", "lo", "--bpf", &bpf, "--duration", "60s"])
+            .args(extra)
+            .arg("--store")
+            .arg(store)
+            .stderr(Stdio::piped()),
+    );
     let mut stderr = std::io::BufReader::new(capture.stderr.take().expect("stderr"));
     let mut line = String::new();
     while !line.contains("capturing on") {

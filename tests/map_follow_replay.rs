@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    AgentProcess, Cluster, TOKEN, binary, fixture, import, query_json, run_ok, shark, text, tshark,
+    AgentProcess, Cluster, Running, TOKEN, binary, fixture, import, lines_of, query_json, run_ok, shark,
+    text, tshark,
 };
 
 const CLIENT: &str = "checkout-5c8d7-zz9yx";
@@ -67,44 +67,30 @@ fn edges_from_query(store: &Path, filter: &str) -> BTreeMap<(String, String, Str
     counted
 }
 
-/// Lines a child prints, read on a thread so the test can wait with a deadline.
-fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().expect("stdout piped");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
-
 #[test]
 fn the_namespace_cluster_maps_follows_and_replays_what_its_pods_did() {
     let cluster = Cluster::up("mfr");
     let store = tempfile::tempdir().expect("temp dir");
     let identities: PathBuf = cluster.identities();
     // The node's agent captures on the bridge and serves its store (on the node's loopback).
-    let mut agent = cluster
-        .exec("node", &binary("shark-agent"))
-        .args([
-            "-i",
-            "br0",
-            "--node",
-            "node-1",
-            "--listen",
-            "127.0.0.1:0",
-            "--store",
-        ])
-        .arg(store.path())
-        .arg("--identities")
-        .arg(&identities)
-        .env("SHARK_TOKEN", TOKEN)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("shark-agent starts");
+    let mut agent = Running::start(
+        cluster
+            .exec("node", &binary("shark-agent"))
+            .args([
+                "-i",
+                "br0",
+                "--node",
+                "node-1",
+                "--listen",
+                "127.0.0.1:0",
+                "--store",
+            ])
+            .arg(store.path())
+            .arg("--identities")
+            .arg(&identities)
+            .env("SHARK_TOKEN", TOKEN)
+            .stderr(Stdio::piped()),
+    );
     let mut stderr = BufReader::new(agent.stderr.take().expect("stderr")).lines();
     let url = loop {
         match stderr.next() {
@@ -134,39 +120,39 @@ fn the_namespace_cluster_maps_follows_and_replays_what_its_pods_did() {
 
     // follow only web's HTTP traffic from now on: from the store, and through the agent's API.
     let follow_filter = format!("http and dst.name == \"{WEB}\"");
-    let mut local = shark()
-        .args(["query", "--follow", "-o", "json", "--store"])
-        .arg(store.path())
-        .arg(&follow_filter)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("follow starts");
-    let mut remote = cluster
-        .exec("node", &binary("kubectl-shark"))
-        .args([
-            "query",
-            "--follow",
-            "-o",
-            "json",
-            "--agents",
-            &url,
-            "--token",
-            TOKEN,
-            &follow_filter,
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("follow starts");
+    let mut local = Running::start(
+        shark()
+            .args(["query", "--follow", "-o", "json", "--store"])
+            .arg(store.path())
+            .arg(&follow_filter)
+            .stdout(Stdio::piped()),
+    );
+    let mut remote = Running::start(
+        cluster
+            .exec("node", &binary("kubectl-shark"))
+            .args([
+                "query",
+                "--follow",
+                "-o",
+                "json",
+                "--agents",
+                &url,
+                "--token",
+                TOKEN,
+                &follow_filter,
+            ])
+            .stdout(Stdio::piped()),
+    );
     // With --from, the stored entries come first, then the live ones, none twice and none missing.
-    let mut backlog = shark()
-        .args([
-            "query", "--follow", "--from", "-10m", "-o", "json", "--store",
-        ])
-        .arg(store.path())
-        .arg(&follow_filter)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("follow starts");
+    let mut backlog = Running::start(
+        shark()
+            .args([
+                "query", "--follow", "--from", "-10m", "-o", "json", "--store",
+            ])
+            .arg(store.path())
+            .arg(&follow_filter)
+            .stdout(Stdio::piped()),
+    );
     let followed = [
         lines_of(&mut local),
         lines_of(&mut remote),
@@ -205,10 +191,7 @@ fn the_namespace_cluster_maps_follows_and_replays_what_its_pods_did() {
         }
         shown.push(seen);
     }
-    for mut follow in [local, remote, backlog] {
-        let _ = follow.kill();
-        let _ = follow.wait();
-    }
+    drop([local, remote, backlog]);
     let paths = |seen: &[serde_json::Value]| {
         seen.iter()
             .map(|e| text(&e["request"]["path"]))
@@ -613,18 +596,17 @@ fn map_watch_redraws_the_table_until_stopped() {
     let store = tempfile::tempdir().expect("temp dir");
     import(store.path(), &fixture("deepflow/http.pcap"), "node-a");
     let once = run_ok(shark().arg("map").arg("--store").arg(store.path())).stdout;
-    let mut watch = shark()
-        .arg("map")
-        .arg("--store")
-        .arg(store.path())
-        .args(["--watch", "--interval", "1s"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("map --watch starts");
+    let mut watch = Running::start(
+        shark()
+            .arg("map")
+            .arg("--store")
+            .arg(store.path())
+            .args(["--watch", "--interval", "1s"])
+            .stdout(Stdio::piped()),
+    );
     let lines = lines_of(&mut watch);
     std::thread::sleep(Duration::from_millis(2_500));
-    let _ = watch.kill();
-    let _ = watch.wait();
+    drop(watch);
     let shown: Vec<String> = lines.try_iter().collect();
     let redraws = shown
         .iter()
@@ -648,20 +630,20 @@ fn follow_shows_once_each_exchange_indexed_minutes_after_it_started() {
     // Stored before following starts: not shown.
     import(store.path(), &fixture("deepflow/http.pcap"), "node-a");
     let agent = AgentProcess::start(store.path(), "node-a", &["--no-capture"]);
-    let local = shark()
-        .args(["query", "--follow", "-o", "json", "--store"])
-        .arg(store.path())
-        .arg("http")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("follow starts");
-    let remote = shark()
-        .args([
-            "query", "--follow", "-o", "json", "--agents", &agent.url, "--token", TOKEN, "http",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("follow starts");
+    let local = Running::start(
+        shark()
+            .args(["query", "--follow", "-o", "json", "--store"])
+            .arg(store.path())
+            .arg("http")
+            .stdout(Stdio::piped()),
+    );
+    let remote = Running::start(
+        shark()
+            .args([
+                "query", "--follow", "-o", "json", "--agents", &agent.url, "--token", TOKEN, "http",
+            ])
+            .stdout(Stdio::piped()),
+    );
     let mut followers = [local, remote];
     let followed = followers.each_mut().map(lines_of);
     // The followers are live once an exchange stored after they started reaches each: import
@@ -743,10 +725,7 @@ fn follow_shows_once_each_exchange_indexed_minutes_after_it_started() {
             );
         }
     }
-    for follow in &mut followers {
-        let _ = follow.kill();
-        let _ = follow.wait();
-    }
+    drop(followers);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Helpers for the end-to-end tests: the real binaries, fixtures, temporary stores, tshark as oracle.
 
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -106,7 +107,7 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
-/// A running `shark-agent`, stopped (SIGTERM, then waited for) when dropped.
+/// A running `shark-agent`, stopped (SIGTERM, then waited for, killed if it does not end) when dropped.
 pub struct AgentProcess {
     child: std::process::Child,
     /// `http://127.0.0.1:PORT`
@@ -154,9 +155,21 @@ impl AgentProcess {
         code
     }
 
+    /// SIGTERM, then the exit code; an agent still running 20 s later is killed (-1), so a test
+    /// fails rather than hangs.
     fn terminate(&mut self) -> i32 {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        self.child.wait().ok().and_then(|s| s.code()).unwrap_or(-1)
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return status.code().unwrap_or(-1),
+                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(50)),
+                Err(_) => break,
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        -1
     }
 }
 
@@ -242,4 +255,62 @@ fn effective_uid() -> u32 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|uid| uid.parse().ok())
         .unwrap_or(u32::MAX)
+}
+
+/// A started process, killed and reaped when dropped: a test that fails midway leaves nothing
+/// running (a follower or an agent left behind runs forever and keeps the test run's output open).
+pub struct Running(Option<Child>);
+
+impl Running {
+    /// Starts `command`.
+    pub fn start(command: &mut Command) -> Self {
+        match command.spawn() {
+            Ok(child) => Running(Some(child)),
+            Err(e) => panic!("{command:?} does not start: {e}"),
+        }
+    }
+
+    /// Waits for the process to end by itself and collects what it printed (as
+    /// [`Child::wait_with_output`]).
+    pub fn finish(mut self) -> Output {
+        let child = self.0.take().expect("a process not yet finished");
+        child.wait_with_output().expect("the process's output")
+    }
+}
+
+impl Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().expect("a process not yet finished")
+    }
+}
+
+impl DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("a process not yet finished")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The lines a process prints on stdout, read on a thread so a test can wait with a deadline.
+pub fn lines_of(child: &mut Running) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout piped");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }

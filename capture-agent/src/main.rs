@@ -147,8 +147,8 @@ fn run(args: Args) -> Result<()> {
     if scope.is_some() && !args.kube && args.identities.is_none() {
         bail!("--pods and --namespaces need to know the pods: add --kube (in a cluster) or --identities FILE");
     }
-    let state = ApiState::new(args.store.clone(), node.clone(), token);
     let stop = Arc::new(AtomicBool::new(false));
+    let state = ApiState::new(args.store.clone(), node.clone(), token, Arc::clone(&stop));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot install the signal handler")?;
     }
@@ -207,13 +207,25 @@ fn serve(listen: SocketAddr, state: ApiState, watch: Option<SharedIdentities>, s
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let bound = listener.local_addr().context("listening address")?;
         eprintln!("agent API listening on {bound}");
-        let shutdown = async move {
-            while !stop.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_millis(100)).await;
+        let server = axum::serve(listener, router(state)).with_graceful_shutdown(stopped(Arc::clone(&stop)));
+        tokio::select! {
+            served = server.into_future() => served.context("API server failed"),
+            () = async { stopped(stop).await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+                eprintln!("stopping with API requests still open after {}s", SHUTDOWN_GRACE.as_secs());
+                Ok(())
             }
-        };
-        axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.context("API server failed")
+        }
     })
+}
+
+/// How long a stopping agent lets open API requests (an export, a query) finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Resolves once `stop` is set.
+async fn stopped(stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The bearer token: from `--token-file`, else `$SHARK_TOKEN`; an agent never runs without one.

@@ -188,3 +188,36 @@ fn bursts_larger_than_a_page_and_retention_lose_nothing() {
     assert_eq!(shown, want, "in the order they were stored");
     assert_eq!(shown.iter().collect::<BTreeSet<_>>().len(), written);
 }
+
+#[test]
+fn nodes_whose_index_is_being_created_never_fail_a_tail() {
+    // A follower polls while writers of new nodes create their indexes: a node's index file is
+    // only ever found whole (schema and all), so no poll fails on a half-made one.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut tail = store.tail(None, None).unwrap();
+    let root = dir.path().to_path_buf();
+    let creator = std::thread::spawn(move || {
+        for n in 0..40 {
+            let mut writer =
+                NodeWriter::open(&root, &format!("node-{n}"), StoreConfig::default()).unwrap();
+            writer
+                .write_entry(exchange(now_ns(), &format!("/from-{n}"), 200))
+                .unwrap();
+            writer.flush().unwrap();
+        }
+    });
+    let mut seen = Vec::new();
+    while !creator.is_finished() {
+        while let Some(entry) = tail.next_entry().expect("a poll never fails") {
+            seen.push(entry);
+        }
+    }
+    creator.join().unwrap();
+    seen.extend(drain(&mut tail));
+    let mut shown = paths(&seen);
+    shown.sort();
+    let mut want: Vec<String> = (0..40).map(|n| format!("/from-{n}")).collect();
+    want.sort();
+    assert_eq!(shown, want, "every new node's entry, once");
+}

@@ -1,5 +1,5 @@
 //! `GET /v1/follow?kfl=…&from=NS`: matching entries as NDJSON as the store indexes them, until the
-//! client goes away (with `from`, the stored ones since then first).
+//! client goes away or the agent stops (with `from`, the stored ones since then first).
 //!
 //! [`shark_store::Tail`] does the following: each matching entry comes once, however long after it
 //! started it was indexed (an exchange unanswered until the flow timed out included). The tail
@@ -62,7 +62,7 @@ pub async fn follow(
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
-    tokio::task::spawn_blocking(move || stream_tail(tail, &tx));
+    tokio::task::spawn_blocking(move || stream_tail(tail, &tx, &state));
     (
         [(header::CONTENT_TYPE, "application/x-ndjson")],
         Body::from_stream(ReceiverStream::new(rx)),
@@ -70,10 +70,11 @@ pub async fn follow(
         .into_response()
 }
 
-/// Sends `tail`'s entries as NDJSON lines until the client goes away or the store fails (then a
-/// last `streamError` line).
-fn stream_tail(mut tail: Tail, tx: &mpsc::Sender<Result<Bytes, std::io::Error>>) {
-    while !tx.is_closed() {
+/// Sends `tail`'s entries as NDJSON lines until the client goes away, the agent stops (the stream
+/// ends cleanly, so the client sees the end of the answer) or the store fails (then a last
+/// `streamError` line).
+fn stream_tail(mut tail: Tail, tx: &mpsc::Sender<Result<Bytes, std::io::Error>>, state: &ApiState) {
+    while !tx.is_closed() && !state.stopping() {
         loop {
             let line = match tail.next_entry() {
                 Ok(None) => break,

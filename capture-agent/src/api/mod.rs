@@ -16,6 +16,7 @@ mod request;
 mod status;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -36,18 +37,22 @@ struct StateInner {
     store_root: PathBuf,
     node: String,
     token: String,
+    /// Set when the agent is stopping: open streams (follow) end so the server can close.
+    stop: Arc<AtomicBool>,
     capture: Mutex<Option<Arc<CaptureCounters>>>,
     pipeline: Mutex<PipelineStats>,
 }
 
 impl ApiState {
-    /// State for the agent of `node`, serving the store at `store_root`, accepting `token`.
-    pub fn new(store_root: PathBuf, node: String, token: String) -> Self {
+    /// State for the agent of `node`, serving the store at `store_root`, accepting `token`;
+    /// streams that would go on forever (follow) end once `stop` is set.
+    pub fn new(store_root: PathBuf, node: String, token: String, stop: Arc<AtomicBool>) -> Self {
         ApiState {
             inner: Arc::new(StateInner {
                 store_root,
                 node,
                 token,
+                stop,
                 capture: Mutex::new(None),
                 pipeline: Mutex::new(PipelineStats::default()),
             }),
@@ -57,6 +62,11 @@ impl ApiState {
     /// Capture has started: report its counters from now on.
     pub fn set_capture(&self, counters: Arc<CaptureCounters>) {
         *lock(&self.inner.capture) = Some(counters);
+    }
+
+    /// Whether the agent is stopping.
+    fn stopping(&self) -> bool {
+        self.inner.stop.load(Ordering::Relaxed)
     }
 
     /// The pipeline's latest counters.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::error::{SqlContext, StoreError};
+use crate::error::{IoContext, SqlContext, StoreError};
 
 pub(crate) mod batch;
 mod binary;
@@ -31,6 +31,9 @@ const READER_CACHE_KIB: i64 = 32_768;
 
 /// Opens (creating if needed) the index at `path` for writing: WAL mode, schema up to date.
 pub(crate) fn open_writable(path: &Path) -> Result<Connection, StoreError> {
+    if !path.exists() {
+        create(path)?;
+    }
     let mut conn = Connection::open(path).at(path)?;
     conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
     conn.pragma_update(None, "journal_mode", "WAL").at(path)?;
@@ -38,6 +41,22 @@ pub(crate) fn open_writable(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).at(path)?;
     migrate::migrate(&mut conn, path)?;
     Ok(conn)
+}
+
+/// Creates the index at `path` with its whole schema, under a temporary name renamed into place,
+/// so a reader that finds `path` (a follower picking up a new node) never sees it half made.
+fn create(path: &Path) -> Result<(), StoreError> {
+    let creating = crate::reindex::sidecar(path, ".creating");
+    // Left over from a creation that crashed: nothing refers to it.
+    let _ = std::fs::remove_file(&creating);
+    {
+        let mut conn = Connection::open(&creating).at(&creating)?;
+        conn.pragma_update(None, "journal_mode", "WAL").at(&creating)?;
+        migrate::migrate(&mut conn, &creating)?;
+        // Closing the only connection checkpoints the log into the file and removes it.
+        conn.close().map_err(|(_, e)| e).at(&creating)?;
+    }
+    std::fs::rename(&creating, path).at(path)
 }
 
 /// Opens the index at `path` for reading, alongside a live writer.
