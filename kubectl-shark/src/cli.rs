@@ -1,11 +1,12 @@
 //! Command-line syntax: every subcommand and flag, parsed by clap.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shark_agent::dissect::ParserSettings;
-use shark_agent::spec::parse_size;
+use shark_agent::spec::{parse_duration, parse_size};
 
 /// Capture, index and query Kubernetes traffic; answer any past window with KFL.
 #[derive(Debug, Parser)]
@@ -158,12 +159,16 @@ pub struct CaptureArgs {
     /// Bytes kept of each packet.
     #[arg(long, value_name = "BYTES", default_value_t = 262_144)]
     pub snaplen: i32,
-    /// Kernel capture buffer per interface.
-    #[arg(long, value_name = "SIZE", default_value = "32MiB")]
-    pub buffer_size: String,
-    /// Packets held between capture and the pipeline; past it, packets are dropped and counted.
-    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
-    pub queue_size: String,
+    /// Kernel capture buffer per interface [default: 32MiB]. In cluster mode it is passed to the
+    /// agents only when given, and it raises their memory limit: see --queue-size.
+    #[arg(long, value_name = "SIZE")]
+    pub buffer_size: Option<String>,
+    /// Packets held between capture and the pipeline; past it, packets are dropped and counted
+    /// [default: 64MiB]. In cluster mode, when --queue-size plus --buffer-size exceed their defaults
+    /// (96MiB), the agents' memory limit (1Gi) is raised by the excess so a full queue is not
+    /// OOM-killed; the memory request stays 256Mi.
+    #[arg(long, value_name = "SIZE")]
+    pub queue_size: Option<String>,
     /// Put the interfaces in promiscuous mode.
     #[arg(long)]
     pub promiscuous: bool,
@@ -180,28 +185,74 @@ pub struct RetentionArgs {
     /// Keep this much history (e.g. 24h); older segments go.
     #[arg(long, value_name = "AGE")]
     pub retention: Option<String>,
-    /// Seal a segment when it reaches this size.
-    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
-    pub segment_size: String,
-    /// Seal a segment when it is this old.
-    #[arg(long, value_name = "AGE", default_value = "60s")]
-    pub segment_age: String,
-    /// Bytes of each request and response body the index keeps (0: none); the rest of a longer
-    /// body stays in the packets and is read back when a filter or `-o json` needs it.
-    #[arg(long, value_name = "BYTES", default_value_t = shark_agent::DEFAULT_INDEX_BODY)]
-    pub index_body: usize,
+    /// Seal a segment when it reaches this size [default: 64MiB].
+    #[arg(long, value_name = "SIZE")]
+    pub segment_size: Option<String>,
+    /// Seal a segment when it is this old [default: 60s].
+    #[arg(long, value_name = "AGE")]
+    pub segment_age: Option<String>,
+    /// Bytes of each request and response body the index keeps (0: none) [default: 32]; the rest
+    /// of a longer body stays in the packets and is read back when a filter or `-o json` needs it.
+    #[arg(long, value_name = "BYTES", allow_hyphen_values = true)]
+    pub index_body: Option<String>,
     /// Most bytes of each request and response body kept and shown, once its content coding is
-    /// undone (e.g. 1MiB to see a large JSON response whole; at most 64MiB); `size` stays the
-    /// whole body's size on the wire. For `import` and `capture --local`; node agents keep 64KiB.
-    #[arg(long, value_name = "SIZE", default_value = "64KiB")]
-    pub max_body: String,
+    /// undone (e.g. 1MiB to see a large JSON response whole; at most 64MiB) [default: 64KiB];
+    /// `size` stays the whole body's size on the wire.
+    #[arg(long, value_name = "SIZE")]
+    pub max_body: Option<String>,
 }
 
+/// `--segment-size` when not given.
+const DEFAULT_SEGMENT_SIZE: &str = "64MiB";
+/// `--segment-age` when not given.
+const DEFAULT_SEGMENT_AGE: &str = "60s";
+/// `--max-body` when not given.
+const DEFAULT_MAX_BODY: &str = "64KiB";
+/// `--buffer-size` when not given.
+const DEFAULT_BUFFER_SIZE: &str = "32MiB";
+/// `--queue-size` when not given.
+const DEFAULT_QUEUE_SIZE: &str = "64MiB";
+
+// Each flag is read by one method, with its default when not given: `capture --local`, `import`
+// and the agents' DaemonSet args are all checked by these, so a value one accepts, all accept.
+// They mirror how `shark-agent` reads the same flags (same parsers, same limits, same defaults).
 impl RetentionArgs {
+    /// `--segment-size` in bytes.
+    pub fn segment_size(&self) -> anyhow::Result<u64> {
+        parse_size(self.segment_size.as_deref().unwrap_or(DEFAULT_SEGMENT_SIZE)).context("--segment-size")
+    }
+
+    /// `--segment-age`.
+    pub fn segment_age(&self) -> anyhow::Result<Duration> {
+        parse_duration(self.segment_age.as_deref().unwrap_or(DEFAULT_SEGMENT_AGE)).context("--segment-age")
+    }
+
+    /// `--index-body` in bytes: a whole number, as the agent takes it.
+    pub fn index_body(&self) -> anyhow::Result<usize> {
+        let Some(text) = &self.index_body else { return Ok(shark_agent::DEFAULT_INDEX_BODY) };
+        text.trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("--index-body `{text}` is not a number of bytes: use e.g. 1024, or 0 for none"))
+    }
+
     /// `--max-body` in bytes, refused when it is not a size or above the limit.
     pub fn max_body(&self) -> anyhow::Result<usize> {
-        let bytes = parse_size(&self.max_body).context("--max-body")?;
+        let bytes = parse_size(self.max_body.as_deref().unwrap_or(DEFAULT_MAX_BODY)).context("--max-body")?;
         Ok(ParserSettings::with_max_body(bytes)?.max_body)
+    }
+}
+
+impl CaptureArgs {
+    /// `--buffer-size` in bytes, refused when it does not fit libpcap's `int`.
+    pub fn buffer_size(&self) -> anyhow::Result<i32> {
+        let bytes = parse_size(self.buffer_size.as_deref().unwrap_or(DEFAULT_BUFFER_SIZE)).context("--buffer-size")?;
+        i32::try_from(bytes).map_err(|_| anyhow::anyhow!("--buffer-size {bytes} bytes is more than libpcap's 2 GiB"))
+    }
+
+    /// `--queue-size` in bytes.
+    pub fn queue_size(&self) -> anyhow::Result<usize> {
+        let bytes = parse_size(self.queue_size.as_deref().unwrap_or(DEFAULT_QUEUE_SIZE)).context("--queue-size")?;
+        usize::try_from(bytes).map_err(|_| anyhow::anyhow!("--queue-size {bytes} bytes is more than this machine can address"))
     }
 }
 

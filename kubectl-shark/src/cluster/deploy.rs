@@ -162,6 +162,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::cluster::manifests::AgentTuning;
     use crate::cluster::mock_api::{fake_api, status};
 
     fn options() -> DeployOptions {
@@ -173,6 +174,7 @@ mod tests {
             node_selector: BTreeMap::new(),
             pods: None,
             namespaces: vec![],
+            tuning: AgentTuning::default(),
         }
     }
 
@@ -234,6 +236,36 @@ mod tests {
         let (client, calls) = fake_api(cluster(1, 1, Some(existing)));
         deploy(client, &options(), Duration::from_secs(5), |_, _| {}).await.expect("deploys");
         assert_eq!(applied_token(&calls.lock().expect("calls")), "0123456789abcdef0123456789abcdef");
+    }
+
+    #[tokio::test]
+    async fn running_capture_again_with_the_same_tuning_flags_applies_the_same_objects() {
+        let mut tuned = options();
+        tuned.tuning = AgentTuning {
+            queue_size: Some("2GiB".into()),
+            segment_age: Some("30s".into()),
+            index_body: Some(4096),
+            capture_buffers: Some((2048 + 32) << 20),
+            ..AgentTuning::default()
+        };
+        let patches = |calls: &[crate::cluster::mock_api::Call]| -> Vec<(String, Value)> {
+            calls.iter().filter(|c| c.method == "PATCH").map(|c| (c.uri.clone(), c.body.clone())).collect()
+        };
+        // base64("0123456789abcdef0123456789abcdef"): the token both runs find, as on a deployed cluster.
+        let existing = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let (client, first) = fake_api(cluster(1, 1, Some(existing)));
+        deploy(client, &tuned, Duration::from_secs(5), |_, _| {}).await.expect("first deploy");
+        let first = patches(&first.lock().expect("calls"));
+        let (client, second) = fake_api(cluster(1, 1, Some(existing)));
+        deploy(client, &tuned, Duration::from_secs(5), |_, _| {}).await.expect("second deploy");
+        assert_eq!(patches(&second.lock().expect("calls")), first, "a second apply must send exactly the same objects");
+        let daemon_set = &first.iter().find(|(uri, _)| uri.contains("/daemonsets/")).expect("DaemonSet applied").1;
+        let args = &daemon_set["spec"]["template"]["spec"]["containers"][0]["args"];
+        for flag in ["--queue-size=2GiB", "--segment-age=30s", "--index-body=4096"] {
+            assert!(args.as_array().is_some_and(|a| a.contains(&json!(flag))), "{flag} missing from {args}");
+        }
+        let resources = &daemon_set["spec"]["template"]["spec"]["containers"][0]["resources"];
+        assert_eq!(resources["limits"]["memory"], "3008Mi", "1Gi + 2GiB queue + 32MiB buffer - their 96MiB defaults");
     }
 
     #[tokio::test]

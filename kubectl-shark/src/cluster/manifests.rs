@@ -40,6 +40,58 @@ pub struct DeployOptions {
     pub pods: Option<String>,
     /// Keep only traffic of pods in these namespaces (`--namespaces a,b`).
     pub namespaces: Vec<String>,
+    /// How the agents capture and store; what is not set keeps the agent's default.
+    pub tuning: AgentTuning,
+}
+
+/// The capture tuning flags given to `capture`, passed on to the agents as the user wrote them
+/// (already checked); `None` leaves the flag out, so the agent's own default holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentTuning {
+    /// `--buffer-size`: the kernel capture buffer.
+    pub buffer_size: Option<String>,
+    /// `--queue-size`: packets held between capture and the pipeline.
+    pub queue_size: Option<String>,
+    /// `--segment-size`: seal a PCAP segment at this size.
+    pub segment_size: Option<String>,
+    /// `--segment-age`: seal a PCAP segment at this age.
+    pub segment_age: Option<String>,
+    /// `--index-body`: bytes of each body the index keeps.
+    pub index_body: Option<usize>,
+    /// `--max-body`: most bytes of each body kept.
+    pub max_body: Option<String>,
+    /// Bytes of `--queue-size` plus `--buffer-size` (defaults filled in) when either is given:
+    /// what the memory limit has to hold for them.
+    pub capture_buffers: Option<u64>,
+}
+
+impl AgentTuning {
+    /// The agent flags for what is set, as `--flag=value`.
+    fn args(&self) -> Vec<String> {
+        let index_body = self.index_body.map(|bytes| bytes.to_string());
+        [
+            ("--buffer-size", &self.buffer_size),
+            ("--queue-size", &self.queue_size),
+            ("--segment-size", &self.segment_size),
+            ("--segment-age", &self.segment_age),
+            ("--index-body", &index_body),
+            ("--max-body", &self.max_body),
+        ]
+        .into_iter()
+        .filter_map(|(flag, value)| value.as_ref().map(|value| format!("{flag}={value}")))
+        .collect()
+    }
+
+    /// The agent container's memory limit: 1Gi, sized for the agent's default 64MiB queue and
+    /// 32MiB kernel buffer, raised by whatever larger ones add so a full queue is not OOM-killed.
+    fn memory_limit(&self) -> String {
+        const MIB: u64 = 1 << 20;
+        const BASE_LIMIT: u64 = 1024 * MIB;
+        const DEFAULT_CAPTURE_BUFFERS: u64 = (64 + 32) * MIB;
+        let extra = self.capture_buffers.unwrap_or(0).saturating_sub(DEFAULT_CAPTURE_BUFFERS);
+        let mebibytes = BASE_LIMIT.saturating_add(extra).div_ceil(MIB);
+        if mebibytes.is_multiple_of(1024) { format!("{}Gi", mebibytes / 1024) } else { format!("{mebibytes}Mi") }
+    }
 }
 
 /// The objects, in the order they are applied.
@@ -100,6 +152,7 @@ pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, Manifest
     if !options.namespaces.is_empty() {
         args.push(format!("--namespaces={}", options.namespaces.join(",")));
     }
+    args.extend(options.tuning.args());
     let probe = json!({"exec": {"command": ["/usr/local/bin/shark-agent", "probe", "--token-file=/etc/shark/token"]},
                        "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3});
     Ok(Manifests {
@@ -147,7 +200,7 @@ pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, Manifest
                                 "capabilities": {"drop": ["ALL"], "add": ["NET_RAW", "NET_ADMIN"]}
                             },
                             "resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
-                                          "limits": {"cpu": "1", "memory": "1Gi"}},
+                                          "limits": {"cpu": "1", "memory": options.tuning.memory_limit()}},
                             "livenessProbe": probe,
                             "readinessProbe": probe,
                             "volumeMounts": [
@@ -193,6 +246,7 @@ mod tests {
             node_selector: BTreeMap::new(),
             pods: None,
             namespaces: vec![],
+            tuning: AgentTuning::default(),
         }
     }
 
@@ -208,6 +262,59 @@ mod tests {
         let caps = sc.capabilities.expect("capabilities");
         assert_eq!(caps.add, Some(vec!["NET_RAW".to_string(), "NET_ADMIN".to_string()]));
         assert_eq!(caps.drop, Some(vec!["ALL".to_string()]));
+    }
+
+    fn agent(m: &Manifests) -> k8s_openapi::api::core::v1::Container {
+        m.daemon_set.spec.clone().and_then(|s| s.template.spec).expect("pod spec").containers[0].clone()
+    }
+
+    fn memory(container: &k8s_openapi::api::core::v1::Container, which: &str) -> String {
+        let resources = container.resources.clone().expect("resources");
+        let quantities = if which == "limit" { resources.limits } else { resources.requests };
+        quantities.expect("quantities")["memory"].0.clone()
+    }
+
+    #[test]
+    fn without_tuning_the_agent_keeps_its_defaults_and_a_1gi_limit() {
+        let agent = agent(&build(&options(), "t0ken-t0ken-t0ken-t0ken").expect("builds"));
+        let args = agent.args.clone().expect("args");
+        for flag in ["--buffer-size", "--queue-size", "--segment-size", "--segment-age", "--index-body", "--max-body"] {
+            assert!(!args.iter().any(|a| a.starts_with(flag)), "{flag} in {args:?}");
+        }
+        assert_eq!(memory(&agent, "limit"), "1Gi");
+    }
+
+    #[test]
+    fn each_tuning_flag_given_is_passed_as_written() {
+        let mut o = options();
+        o.tuning = AgentTuning {
+            buffer_size: Some("16MiB".into()),
+            queue_size: Some("32MiB".into()),
+            segment_size: Some("8MiB".into()),
+            segment_age: Some("15s".into()),
+            index_body: Some(0),
+            max_body: Some("1MiB".into()),
+            capture_buffers: Some(48 << 20),
+        };
+        let agent = agent(&build(&o, "t0ken-t0ken-t0ken-t0ken").expect("builds"));
+        let args = agent.args.clone().expect("args");
+        for flag in ["--buffer-size=16MiB", "--queue-size=32MiB", "--segment-size=8MiB", "--segment-age=15s",
+                     "--index-body=0", "--max-body=1MiB"] {
+            assert!(args.iter().any(|a| a == flag), "{flag} missing from {args:?}");
+        }
+        assert_eq!(memory(&agent, "limit"), "1Gi", "smaller buffers than the defaults never lower the limit");
+    }
+
+    #[test]
+    fn larger_capture_buffers_raise_the_memory_limit_by_what_they_add_and_keep_the_request() {
+        let mut o = options();
+        for (queue_and_buffer, limit) in [((64 + 32) << 20, "1Gi"), ((64 + 33) << 20, "1025Mi"),
+                                          ((1024 + 32) << 20, "1984Mi"), ((1 << 30) + 96 * (1 << 20) + 1, "2049Mi")] {
+            o.tuning.capture_buffers = Some(queue_and_buffer);
+            let agent = agent(&build(&o, "t0ken-t0ken-t0ken-t0ken").expect("builds"));
+            assert_eq!(memory(&agent, "limit"), limit, "for {queue_and_buffer} bytes of queue and buffer");
+            assert_eq!(memory(&agent, "request"), "256Mi");
+        }
     }
 
     #[test]

@@ -11,12 +11,13 @@ use anyhow::{Context, Result, bail};
 use shark_agent::{CaptureScope, Ingest};
 use shark_agent::capture_loop::run_capture;
 use shark_agent::live::{LiveConfig, host_name};
-use shark_agent::spec::{parse_duration, parse_size};
+use shark_agent::spec::parse_duration;
+use shark_store::StoreConfig;
 
 use super::{identities, runtime, store_config};
 use crate::cli::CaptureArgs;
 use crate::cluster;
-use crate::cluster::manifests::{DeployOptions, build};
+use crate::cluster::manifests::{AgentTuning, DeployOptions, build};
 
 /// Runs `capture`.
 pub fn run(args: &CaptureArgs) -> Result<()> {
@@ -27,6 +28,48 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     }
 }
 
+/// The capture tuning flags, checked the same way for `--local` and for the agents.
+struct Tuning {
+    /// Kernel capture buffer, bytes.
+    buffer_size: i32,
+    /// Queue between capture and pipeline, bytes.
+    queue_size: usize,
+    /// Segment rotation, retention and disk budget.
+    store: StoreConfig,
+    /// Bytes of each body the index keeps.
+    index_body: usize,
+    /// Most bytes of each body kept.
+    max_body: usize,
+}
+
+/// Reads every tuning flag, with its default when not given; a bad value is refused here, before
+/// anything is captured or applied.
+fn tuning(args: &CaptureArgs) -> Result<Tuning> {
+    Ok(Tuning {
+        buffer_size: args.buffer_size()?,
+        queue_size: args.queue_size()?,
+        store: store_config(&args.retention)?,
+        index_body: args.retention.index_body()?,
+        max_body: args.retention.max_body()?,
+    })
+}
+
+/// The tuning flags the user gave, for the agents' DaemonSet args.
+fn agent_tuning(args: &CaptureArgs, checked: &Tuning) -> AgentTuning {
+    let buffers_given = args.buffer_size.is_some() || args.queue_size.is_some();
+    let capture_buffers =
+        u64::try_from(checked.queue_size).unwrap_or(u64::MAX).saturating_add(checked.buffer_size.unsigned_abs().into());
+    AgentTuning {
+        buffer_size: args.buffer_size.clone(),
+        queue_size: args.queue_size.clone(),
+        segment_size: args.retention.segment_size.clone(),
+        segment_age: args.retention.segment_age.clone(),
+        index_body: args.retention.index_body.is_some().then_some(checked.index_body),
+        max_body: args.retention.max_body.clone(),
+        capture_buffers: buffers_given.then_some(capture_buffers),
+    }
+}
+
 /// Applies the agents' objects (or prints them with --dry-run) and waits for the rollout.
 fn deploy(args: &CaptureArgs) -> Result<()> {
     let mut node_selector = BTreeMap::new();
@@ -34,6 +77,8 @@ fn deploy(args: &CaptureArgs) -> Result<()> {
         let (key, value) = pair.split_once('=').with_context(|| format!("--node-selector `{pair}` is not KEY=VALUE"))?;
         node_selector.insert(key.to_string(), value.to_string());
     }
+    CaptureScope::new(args.pods.as_deref(), &args.namespaces)?;
+    let checked = tuning(args)?;
     let options = DeployOptions {
         namespace: args.cluster.namespace.clone(),
         image: args.image.clone(),
@@ -42,10 +87,8 @@ fn deploy(args: &CaptureArgs) -> Result<()> {
         node_selector,
         pods: args.pods.clone(),
         namespaces: args.namespaces.clone(),
+        tuning: agent_tuning(args, &checked),
     };
-    CaptureScope::new(args.pods.as_deref(), &args.namespaces)?;
-    parse_size(&options.storage_limit).context("--storage-limit")?;
-    parse_duration(&options.retention).context("--retention")?;
     if args.dry_run {
         // A dry run shows the objects with a placeholder token; the real one is made at deploy time.
         let yaml = build(&options, "<generated at deploy time>")?.to_yaml()?;
@@ -84,7 +127,7 @@ fn rollout_bar() -> indicatif::ProgressBar {
 /// Captures on this machine into `store`.
 fn local(args: &CaptureArgs, store_dir: &std::path::Path) -> Result<()> {
     let duration = args.duration.as_deref().map(parse_duration).transpose().context("--duration")?;
-    let buffer_size = parse_size(&args.buffer_size).context("--buffer-size")?;
+    let checked = tuning(args)?;
     let node = match &args.node {
         Some(node) => node.clone(),
         None => host_name(),
@@ -93,9 +136,8 @@ fn local(args: &CaptureArgs, store_dir: &std::path::Path) -> Result<()> {
         interfaces: args.interface.clone(),
         bpf: args.bpf.clone(),
         snaplen: args.snaplen,
-        buffer_size: i32::try_from(buffer_size).context("--buffer-size is larger than 2 GiB")?,
-        queue_bytes: usize::try_from(parse_size(&args.queue_size).context("--queue-size")?)
-            .context("--queue-size is too large")?,
+        buffer_size: checked.buffer_size,
+        queue_bytes: checked.queue_size,
         promiscuous: args.promiscuous,
     };
     let scope = CaptureScope::new(args.pods.as_deref(), &args.namespaces)?;
@@ -103,10 +145,8 @@ fn local(args: &CaptureArgs, store_dir: &std::path::Path) -> Result<()> {
         bail!("--pods and --namespaces need to know the pods: add --identities FILE");
     }
     let identities = identities(args.identities.as_deref())?;
-    let max_body = args.retention.max_body()?;
-    let ingest =
-        Ingest::open(store_dir, &node, store_config(&args.retention)?, identities, args.retention.index_body, max_body)?
-            .with_scope(scope);
+    let ingest = Ingest::open(store_dir, &node, checked.store, identities, checked.index_body, checked.max_body)?
+        .with_scope(scope);
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot install the signal handler")?;

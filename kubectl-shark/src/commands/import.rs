@@ -21,7 +21,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     let identities = identities(args.identities.as_deref())?;
     let max_body = args.retention.max_body()?;
     let mut ingest =
-        Ingest::open(&args.store.store, &args.node, config, identities, args.retention.index_body, max_body)?;
+        Ingest::open(&args.store.store, &args.node, config, identities, args.retention.index_body()?, max_body)?;
     let progress = progress_bar(packets);
     for packet in FileSource::open(&args.file)? {
         ingest.push(&packet?)?;

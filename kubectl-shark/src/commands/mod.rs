@@ -39,8 +39,8 @@ pub fn run(command: Command) -> Result<()> {
 /// The store settings from the retention flags.
 fn store_config(args: &RetentionArgs) -> Result<StoreConfig> {
     Ok(StoreConfig {
-        segment_size: parse_size(&args.segment_size).context("--segment-size")?,
-        segment_age: parse_duration(&args.segment_age).context("--segment-age")?,
+        segment_size: args.segment_size()?,
+        segment_age: args.segment_age()?,
         storage_limit: args.storage_limit.as_deref().map(parse_size).transpose().context("--storage-limit")?,
         retention: args.retention.as_deref().map(parse_duration).transpose().context("--retention")?,
     })
