@@ -7,6 +7,9 @@
 //! earlier ones still waiting have lost their response. Only a capped prefix of each message is
 //! kept (responses: enough for header and error code), the rest skipped by count, so multi-MB
 //! fetch responses cost no memory.
+//!
+//! Each request and response carries `size`: its frame on the wire, the 4-byte size field plus
+//! the size it gives (so a frame is measured from its header, not by holding it).
 
 use std::collections::VecDeque;
 
@@ -421,6 +424,8 @@ struct Pending {
 /// A framed message: the kept prefix of its bytes after the size.
 struct Frame {
     prefix: Vec<u8>,
+    /// Bytes of the frame on the wire: the size field and the message.
+    size: u64,
     start: ChunkMeta,
     end: ChunkMeta,
 }
@@ -486,6 +491,7 @@ impl Framer {
             self.skip = size - keep;
             frames.push(Frame {
                 prefix,
+                size: 4 + size as u64,
                 start: self.start.take().unwrap_or(meta),
                 end: meta,
             });
@@ -572,8 +578,11 @@ impl KafkaParser {
                 lost: true,
                 ..Framer::default()
             };
+            let mut request = Message::new();
+            request.insert("size".into(), json!(frame.size));
             out.push(Exchange {
                 protocol: "kafka",
+                request,
                 error: Some("malformed Kafka request header".into()),
                 start: Some(frame.start),
                 end: Some(frame.end),
@@ -603,6 +612,7 @@ impl KafkaParser {
         if matches!(header.api_key, 0 | 1) {
             request.insert("topics".into(), json!(topics));
         }
+        request.insert("size".into(), json!(frame.size));
         if self.pending.len() >= MAX_PENDING
             && let Some(oldest) = self.pending.pop_front()
         {
@@ -631,6 +641,7 @@ impl KafkaParser {
         else {
             let mut response = Message::new();
             response.insert("correlationId".into(), json!(correlation_id));
+            response.insert("size".into(), json!(frame.size));
             out.push(Exchange {
                 protocol: "kafka",
                 response,
@@ -655,6 +666,7 @@ impl KafkaParser {
         if let Some(code) = error_code(&mut reader, pending.api_key, pending.api_version) {
             response.insert("status".into(), json!(code));
         }
+        response.insert("size".into(), json!(frame.size));
         out.push(Exchange {
             protocol: "kafka",
             request: pending.request,

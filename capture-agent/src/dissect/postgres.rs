@@ -8,6 +8,11 @@
 //!
 //! Messages are framed with only a capped prefix of their body kept (DataRow keeps none), the rest
 //! skipped by count: a million-row result costs a counter, not memory.
+//!
+//! Each exchange carries `size` on both sides: the bytes on the wire (type byte, length field and
+//! body, as the length field gives them) of the frontend messages of its cycle, and of the backend
+//! messages up to and including its ReadyForQuery. Frontend messages outside a cycle (password,
+//! COPY data) count toward the cycle they continue: the open one, else the last one sent.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -134,6 +139,8 @@ fn be32(data: &[u8], at: usize) -> Option<u32> {
 struct Frame {
     kind: u8,
     body: Vec<u8>,
+    /// Bytes of the whole message on the wire: type byte, length field and body.
+    size: u64,
     start: ChunkMeta,
     end: ChunkMeta,
 }
@@ -177,6 +184,7 @@ impl Framer {
                     frames.push(Frame {
                         kind: 0,
                         body: vec![byte],
+                        size: 1,
                         start: meta,
                         end: meta,
                     });
@@ -223,6 +231,7 @@ impl Framer {
             frames.push(Frame {
                 kind,
                 body,
+                size: (header_len + body_len) as u64,
                 start: self.start.take().unwrap_or(meta),
                 end: meta,
             });
@@ -294,6 +303,8 @@ impl CycleKind {
 /// A request cycle waiting for the server to finish it.
 struct Pending {
     request: Message,
+    /// Bytes of its frontend messages on the wire.
+    size: u64,
     start: ChunkMeta,
     end: ChunkMeta,
     error: Option<String>,
@@ -307,12 +318,16 @@ struct Reply {
     rows: u64,
     error: Option<(String, String)>,
     end: Option<ChunkMeta>,
+    /// Bytes of the backend messages so far.
+    size: u64,
 }
 
 /// The extended-protocol messages sent since the last Sync.
 struct Cycle {
     query: Option<String>,
     start: ChunkMeta,
+    /// Bytes of its messages so far.
+    size: u64,
 }
 
 /// Per-flow PostgreSQL state.
@@ -424,13 +439,13 @@ impl PostgresParser {
             b'Q' => {
                 let mut request = Message::new();
                 request.insert("query".into(), json!(strings.next().unwrap_or_default()));
-                self.push(CycleKind::Simple, request, frame.start, frame.end, out);
+                self.push(CycleKind::Simple, request, &frame, frame.start, out);
             }
             b'P' => {
                 let name = strings.next().unwrap_or_default();
                 let query = strings.next().unwrap_or_default();
                 remember(&mut self.statements, name, query.clone());
-                self.cycle_mut(frame.start).query.get_or_insert(query);
+                self.cycle_mut(&frame).query.get_or_insert(query);
             }
             b'B' => {
                 let portal = strings.next().unwrap_or_default();
@@ -443,7 +458,7 @@ impl PostgresParser {
                         self.portals.remove(&portal);
                     }
                 }
-                let cycle = self.cycle_mut(frame.start);
+                let cycle = self.cycle_mut(&frame);
                 if cycle.query.is_none() {
                     cycle.query = query;
                 }
@@ -451,13 +466,13 @@ impl PostgresParser {
             b'E' => {
                 let portal = strings.next().unwrap_or_default();
                 let query = self.portals.get(&portal).cloned();
-                let cycle = self.cycle_mut(frame.start);
+                let cycle = self.cycle_mut(&frame);
                 if cycle.query.is_none() {
                     cycle.query = query;
                 }
             }
             b'D' | b'C' | b'H' => {
-                self.cycle_mut(frame.start);
+                self.cycle_mut(&frame);
             }
             b'S' => {
                 let cycle = self.cycle.take();
@@ -465,18 +480,25 @@ impl PostgresParser {
                 if let Some(query) = cycle.as_ref().and_then(|c| c.query.clone()) {
                     request.insert("query".into(), json!(query));
                 }
-                let start = cycle.map_or(frame.start, |c| c.start);
-                self.push(CycleKind::Extended, request, start, frame.end, out);
+                let start = cycle.as_ref().map_or(frame.start, |c| c.start);
+                let mut sync = frame;
+                sync.size += cycle.map_or(0, |c| c.size);
+                self.push(CycleKind::Extended, request, &sync, start, out);
             }
-            b'F' => self.push(
-                CycleKind::Function,
-                Message::new(),
-                frame.start,
-                frame.end,
-                out,
-            ),
+            b'F' => self.push(CycleKind::Function, Message::new(), &frame, frame.start, out),
             // Terminate, password and COPY data belong to no cycle of their own.
-            _ => {}
+            _ => self.continue_cycle(frame.size),
+        }
+    }
+
+    /// Counts the bytes of a message that continues a cycle (password, COPY data) toward the open
+    /// cycle, else the last one sent; with neither (Terminate after the last reply) they belong to
+    /// no exchange.
+    fn continue_cycle(&mut self, size: u64) {
+        if let Some(cycle) = self.cycle.as_mut() {
+            cycle.size += size;
+        } else if let Some(last) = self.pending.back_mut() {
+            last.size += size;
         }
     }
 
@@ -492,10 +514,11 @@ impl PostgresParser {
                 );
                 self.ssl_reply_expected = true;
                 self.client.untyped_next = true;
-                self.push(CycleKind::Ssl, request, frame.start, frame.end, out);
+                self.push(CycleKind::Ssl, request, &frame, frame.start, out);
             }
             CANCEL_REQUEST => {
                 request.insert("type".into(), json!("cancel"));
+                request.insert("size".into(), json!(frame.size));
                 // The server answers a cancel by closing the connection: nothing to pair with.
                 out.push(Exchange {
                     protocol: "postgres",
@@ -524,21 +547,30 @@ impl PostgresParser {
                     "protocolVersion".into(),
                     json!(format!("{}.{}", code >> 16, code & 0xffff)),
                 );
-                self.push(CycleKind::Startup, request, frame.start, frame.end, out);
+                self.push(CycleKind::Startup, request, &frame, frame.start, out);
             }
         }
     }
 
-    fn cycle_mut(&mut self, start: ChunkMeta) -> &mut Cycle {
-        self.cycle.get_or_insert(Cycle { query: None, start })
+    /// The open extended-protocol cycle (opened by `frame` if none is), with `frame` counted in.
+    fn cycle_mut(&mut self, frame: &Frame) -> &mut Cycle {
+        let cycle = self.cycle.get_or_insert(Cycle {
+            query: None,
+            start: frame.start,
+            size: 0,
+        });
+        cycle.size += frame.size;
+        cycle
     }
 
+    /// Queues a request cycle that `last` (its final message, of `last.size` bytes counting the
+    /// cycle's earlier messages) completes; it began with the packet of `start`.
     fn push(
         &mut self,
         kind: CycleKind,
         mut request: Message,
+        last: &Frame,
         start: ChunkMeta,
-        end: ChunkMeta,
         out: &mut Vec<Exchange>,
     ) {
         request.insert("type".into(), json!(kind.name()));
@@ -555,13 +587,15 @@ impl PostgresParser {
             .then(|| "request partly lost in a capture gap".to_string());
         self.pending.push_back(Pending {
             request,
+            size: last.size,
             start,
-            end,
+            end: last.end,
             error,
         });
     }
 
     fn server_message(&mut self, frame: Frame, out: &mut Vec<Exchange>) {
+        self.reply.size += frame.size;
         self.reply.seen = true;
         self.reply.end = Some(frame.end);
         match frame.kind {
@@ -636,6 +670,7 @@ fn response_fields(reply: &Reply) -> Message {
         response.insert("statusText".into(), json!(tag));
     }
     response.insert("rows".into(), json!(reply.rows));
+    response.insert("size".into(), json!(reply.size));
     if let Some((code, message)) = &reply.error {
         response.insert("error".into(), json!(message));
         response.insert("code".into(), json!(code));
@@ -650,15 +685,21 @@ fn exchange(pending: Pending, reply: Reply) -> Exchange {
         error: pending.error,
         start: Some(pending.start),
         end: Some(reply.end.unwrap_or(pending.end)),
-        request: pending.request,
+        request: request_fields(pending.request, pending.size),
         ..Exchange::default()
     }
+}
+
+/// The request fields with the cycle's `size` on the wire.
+fn request_fields(mut request: Message, size: u64) -> Message {
+    request.insert("size".into(), json!(size));
+    request
 }
 
 fn unanswered(pending: Pending, error: &str) -> Exchange {
     Exchange {
         protocol: "postgres",
-        request: pending.request,
+        request: request_fields(pending.request, pending.size),
         error: Some(pending.error.unwrap_or_else(|| error.to_string())),
         start: Some(pending.start),
         end: Some(pending.end),

@@ -6,6 +6,10 @@
 //! no memory, and bytes are looked at once however they are chunked. Requests are read the way the
 //! server reads them (`processMultibulkBuffer` / `processInlineBuffer`): a `*N` array of bulk
 //! strings, or an inline line of words; `*0` and negative counts and empty lines are no commands.
+//!
+//! Each request and response carries `size`: the RESP bytes of that one command or reply, counted
+//! as they pass (a pipelined batch gives every command and every reply its own). Bytes that belong
+//! to no value (empty lines between commands, bytes skipped to resynchronise) are not counted.
 
 use std::collections::VecDeque;
 
@@ -204,9 +208,10 @@ impl Parser for RedisParser {
                 ..Exchange::default()
             });
         }
-        if let Some(partial) = self.responses.current.take()
+        if let Some(mut partial) = self.responses.current.take()
             && let Some(front) = self.pending.pop_front()
         {
+            partial.size = self.responses.value_bytes;
             // The reply had begun (e.g. a large value cut off by the end of the capture).
             out.push(Exchange {
                 protocol: "redis",
@@ -365,6 +370,8 @@ struct RespValue {
     error: Option<String>,
     /// A request the server drops without answering.
     no_reply: bool,
+    /// Bytes of the value on the wire.
+    size: u64,
     start: ChunkMeta,
     end: ChunkMeta,
 }
@@ -378,6 +385,7 @@ impl RespValue {
             leaf_count: 0,
             error: None,
             no_reply: false,
+            size: 0,
             start,
             end,
         }
@@ -418,6 +426,8 @@ struct Reader {
     lost_sync: bool,
     /// Bytes seen since the start of the current line, to place the line's first byte.
     line_start: Option<ChunkMeta>,
+    /// Bytes read of the value in progress (including a line not yet ended).
+    value_bytes: u64,
 }
 
 /// What [`Reader::partial`] hands back for an unfinished request.
@@ -428,28 +438,58 @@ struct Partial {
 }
 
 impl Reader {
+    /// Reads `data`, pushing every value it completes with its size on the wire.
     fn feed(&mut self, role: Role, mut data: &[u8], meta: ChunkMeta, values: &mut Vec<RespValue>) {
         while !data.is_empty() {
-            if self.bulk_left > 0 || self.crlf_left > 0 {
-                data = self.bulk(data, meta, values);
-                continue;
+            let done = values.len();
+            let rest = self.step(role, data, meta, values);
+            self.value_bytes += (data.len() - rest.len()) as u64;
+            data = rest;
+            // A step completes at most one value, with its last byte.
+            if let Some(value) = values.get_mut(done..).and_then(<[RespValue]>::last_mut) {
+                value.size = std::mem::take(&mut self.value_bytes);
+            } else if self.between_values() {
+                // The bytes opened no value (an empty line, a line skipped to resynchronise).
+                self.value_bytes = 0;
             }
-            if self.line.is_empty() && !self.line_overflow {
-                self.line_start = Some(meta);
-            }
-            let Some(end) = data.iter().position(|&b| b == b'\n') else {
-                self.push_line(data);
-                return;
-            };
-            self.push_line(data.get(..end).unwrap_or_default());
-            data = data.get(end + 1..).unwrap_or_default();
-            let line = std::mem::take(&mut self.line);
-            if std::mem::take(&mut self.line_overflow) {
-                self.fail(role, "line longer than 64 KiB", meta, values);
-                continue;
-            }
+        }
+    }
+
+    /// Reads one line or one run of bulk bytes from `data`; returns what is left.
+    fn step<'a>(
+        &mut self,
+        role: Role,
+        data: &'a [u8],
+        meta: ChunkMeta,
+        values: &mut Vec<RespValue>,
+    ) -> &'a [u8] {
+        if self.bulk_left > 0 || self.crlf_left > 0 {
+            return self.bulk(data, meta, values);
+        }
+        if self.line.is_empty() && !self.line_overflow {
+            self.line_start = Some(meta);
+        }
+        let Some(end) = data.iter().position(|&b| b == b'\n') else {
+            self.push_line(data);
+            return &[];
+        };
+        self.push_line(data.get(..end).unwrap_or_default());
+        let line = std::mem::take(&mut self.line);
+        if std::mem::take(&mut self.line_overflow) {
+            self.fail(role, "line longer than 64 KiB", meta, values);
+        } else {
             self.on_line(role, trim_cr(&line), meta, values);
         }
+        data.get(end + 1..).unwrap_or_default()
+    }
+
+    /// Whether no value is being read, not even its first line.
+    fn between_values(&self) -> bool {
+        self.current.is_none()
+            && self.line.is_empty()
+            && !self.line_overflow
+            && self.bulk_left == 0
+            && self.crlf_left == 0
     }
 
     fn push_line(&mut self, bytes: &[u8]) {
@@ -738,6 +778,7 @@ impl Reader {
             );
             fields.insert("command".into(), json!(command_name(&text)));
         }
+        fields.insert("size".into(), json!(self.value_bytes));
         Some(Partial {
             fields,
             start,
@@ -775,6 +816,7 @@ fn request_fields(value: &RespValue) -> Option<Message> {
     }
     fields.insert("command".into(), json!(command));
     fields.insert("args".into(), json!(args));
+    fields.insert("size".into(), json!(value.size));
     if let Some(error) = &value.error {
         fields.insert("error".into(), json!(error));
     }
@@ -848,6 +890,7 @@ fn response_fields(value: &RespValue) -> Message {
         _ => Value::String(first),
     };
     fields.insert("body".into(), body);
+    fields.insert("size".into(), json!(value.size));
     fields
 }
 

@@ -2,8 +2,14 @@
 //! cipher count) and the ServerHello (negotiated version, cipher suite, chosen ALPN).
 //!
 //! Only the plaintext part of the handshake is read. The exchange is complete once both sides
-//! have switched to encrypted records after the final ServerHello (ChangeCipherSpec up to TLS 1.2,
-//! encrypted records in TLS 1.3); an alert before that ends it with an `error`.
+//! have switched to encrypted records after the final ServerHello (up to TLS 1.2: ChangeCipherSpec
+//! then the encrypted Finished; in TLS 1.3: encrypted records); an alert before that ends it with
+//! an `error`.
+//!
+//! `size` on each side is the bytes of the handshake records that side sent before the exchange
+//! completed, record headers included (TLS 1.2's encrypted Finished is one). Application data,
+//! ChangeCipherSpec and alerts are not handshake records, and TLS 1.3 hides its handshake after
+//! the ServerHello in application-data records, so they are not counted.
 
 mod hello;
 mod records;
@@ -90,6 +96,8 @@ struct Handshake {
     switched: [bool; 2],
     /// Which sides stopped being readable (not TLS, or bytes lost); reported once.
     unreadable: [bool; 2],
+    /// Bytes of the handshake records each side sent, headers included, client side first.
+    handshake_bytes: [u64; 2],
     errors: Vec<String>,
     start: Option<ChunkMeta>,
     end: Option<ChunkMeta>,
@@ -178,6 +186,11 @@ impl Handshake {
         let i = index(dir);
         let tls13 = self.server.as_ref().is_some_and(|s| s.version == "1.3");
         let final_hello = self.server.as_ref().is_some_and(|s| !s.retry);
+        if record.kind == content::HANDSHAKE
+            && let Some(bytes) = self.handshake_bytes.get_mut(i)
+        {
+            *bytes += (records::RECORD_HEADER + record.body.len()) as u64;
+        }
         match record.kind {
             content::HANDSHAKE if self.encrypted.get(i) == Some(&false) => {
                 let mut hellos = Vec::new();
@@ -206,7 +219,13 @@ impl Handshake {
                     }
                 }
             }
-            content::CHANGE_CIPHER_SPEC if !tls13 => self.switch(i, final_hello),
+            // The encrypted Finished that follows ChangeCipherSpec (up to TLS 1.2).
+            content::HANDSHAKE => self.switch(i, final_hello),
+            content::CHANGE_CIPHER_SPEC if !tls13 => {
+                if let Some(flag) = self.encrypted.get_mut(i) {
+                    *flag = true;
+                }
+            }
             content::APPLICATION_DATA => self.switch(i, final_hello),
             content::ALERT => {
                 let alert = match record.body {
@@ -229,7 +248,7 @@ impl Handshake {
         }
     }
 
-    /// A side sent ChangeCipherSpec or encrypted data.
+    /// A side sent encrypted records (its Finished, or application data).
     fn switch(&mut self, side: usize, after_final_hello: bool) {
         if let Some(flag) = self.encrypted.get_mut(side) {
             *flag = true;
@@ -251,7 +270,11 @@ impl Handshake {
             return;
         }
         self.done = true;
+        let [client_bytes, server_bytes] = self.handshake_bytes;
         let mut request = Message::new();
+        if self.client.is_some() || client_bytes > 0 {
+            request.insert("size".into(), json!(client_bytes));
+        }
         if let Some(client) = &self.client {
             if let Some(sni) = &client.sni {
                 request.insert("sni".into(), json!(sni));
@@ -261,6 +284,9 @@ impl Handshake {
             request.insert("ciphers".into(), json!(client.ciphers));
         }
         let mut response = Message::new();
+        if self.server.is_some() || server_bytes > 0 {
+            response.insert("size".into(), json!(server_bytes));
+        }
         if let Some(server) = &self.server {
             response.insert("version".into(), json!(server.version));
             response.insert("cipher".into(), json!(server.cipher));
