@@ -14,3 +14,4 @@ mod kubernetes;
 mod live_capture;
 mod map_follow_replay;
 mod plugin;
+mod wire_sizes;
