@@ -8,8 +8,9 @@ use serde_yaml::Value;
 
 use crate::util::{AgentProcess, run, run_ok, shark};
 
-/// The agent flags `capture` takes and passes on: (flag, a good value, a bad value).
-const TUNING_FLAGS: [(&str, &str, &str); 6] = [
+/// The capture flags `capture` takes and passes on to the agents: (flag, a good value, a bad value).
+const TUNING_FLAGS: [(&str, &str, &str); 7] = [
+    ("--bpf", "tcp port 80 or udp port 53", "tcp port banana"),
     ("--buffer-size", "16MiB", "3GiB"),
     ("--queue-size", "256MiB", "lots"),
     ("--segment-size", "8MiB", "0"),

@@ -147,7 +147,7 @@ pub struct CaptureArgs {
     /// Node name to file the packets under (default: this machine's host name).
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
-    /// BPF capture filter, e.g. 'tcp port 80 or udp port 53'.
+    /// BPF capture filter, e.g. 'tcp port 80 or udp port 53' (in cluster mode, passed to the agents).
     #[arg(long, value_name = "FILTER")]
     pub bpf: Option<String>,
     /// Stop after this long (default: until Ctrl-C or SIGTERM).
@@ -253,6 +253,16 @@ impl CaptureArgs {
     pub fn queue_size(&self) -> anyhow::Result<usize> {
         let bytes = parse_size(self.queue_size.as_deref().unwrap_or(DEFAULT_QUEUE_SIZE)).context("--queue-size")?;
         usize::try_from(bytes).map_err(|_| anyhow::anyhow!("--queue-size {bytes} bytes is more than this machine can address"))
+    }
+
+    /// `--bpf` for the agents, compiled by libpcap for the `any` interface they capture on, so a
+    /// filter it refuses is refused here rather than by every agent. (`--local` needs no such
+    /// check: libpcap compiles the filter for each interface as it opens it.)
+    pub fn agent_bpf(&self) -> anyhow::Result<Option<&str>> {
+        let Some(filter) = self.bpf.as_deref() else { return Ok(None) };
+        let any = pcap::Capture::dead(pcap::Linktype::LINUX_SLL).context("--bpf: libpcap is not usable")?;
+        any.compile(filter, true).map_err(|e| anyhow::anyhow!("--bpf `{filter}` is not valid BPF: {e}"))?;
+        Ok(Some(filter))
     }
 }
 

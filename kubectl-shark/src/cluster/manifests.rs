@@ -48,6 +48,8 @@ pub struct DeployOptions {
 /// (already checked); `None` leaves the flag out, so the agent's own default holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgentTuning {
+    /// `--bpf`: the capture filter.
+    pub bpf: Option<String>,
     /// `--buffer-size`: the kernel capture buffer.
     pub buffer_size: Option<String>,
     /// `--queue-size`: packets held between capture and the pipeline.
@@ -70,6 +72,7 @@ impl AgentTuning {
     fn args(&self) -> Vec<String> {
         let index_body = self.index_body.map(|bytes| bytes.to_string());
         [
+            ("--bpf", &self.bpf),
             ("--buffer-size", &self.buffer_size),
             ("--queue-size", &self.queue_size),
             ("--segment-size", &self.segment_size),
@@ -278,7 +281,7 @@ mod tests {
     fn without_tuning_the_agent_keeps_its_defaults_and_a_1gi_limit() {
         let agent = agent(&build(&options(), "t0ken-t0ken-t0ken-t0ken").expect("builds"));
         let args = agent.args.clone().expect("args");
-        for flag in ["--buffer-size", "--queue-size", "--segment-size", "--segment-age", "--index-body", "--max-body"] {
+        for flag in ["--bpf", "--buffer-size", "--queue-size", "--segment-size", "--segment-age", "--index-body", "--max-body"] {
             assert!(!args.iter().any(|a| a.starts_with(flag)), "{flag} in {args:?}");
         }
         assert_eq!(memory(&agent, "limit"), "1Gi");
@@ -288,6 +291,7 @@ mod tests {
     fn each_tuning_flag_given_is_passed_as_written() {
         let mut o = options();
         o.tuning = AgentTuning {
+            bpf: Some("tcp port 80".into()),
             buffer_size: Some("16MiB".into()),
             queue_size: Some("32MiB".into()),
             segment_size: Some("8MiB".into()),
@@ -298,7 +302,7 @@ mod tests {
         };
         let agent = agent(&build(&o, "t0ken-t0ken-t0ken-t0ken").expect("builds"));
         let args = agent.args.clone().expect("args");
-        for flag in ["--buffer-size=16MiB", "--queue-size=32MiB", "--segment-size=8MiB", "--segment-age=15s",
+        for flag in ["--bpf=tcp port 80", "--buffer-size=16MiB", "--queue-size=32MiB", "--segment-size=8MiB", "--segment-age=15s",
                      "--index-body=0", "--max-body=1MiB"] {
             assert!(args.iter().any(|a| a == flag), "{flag} missing from {args:?}");
         }

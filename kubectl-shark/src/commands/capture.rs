@@ -44,7 +44,7 @@ struct Tuning {
 
 /// Reads every tuning flag, with its default when not given; a bad value is refused here, before
 /// anything is captured or applied.
-fn tuning(args: &CaptureArgs) -> Result<Tuning> {
+fn checked_tuning(args: &CaptureArgs) -> Result<Tuning> {
     Ok(Tuning {
         buffer_size: args.buffer_size()?,
         queue_size: args.queue_size()?,
@@ -54,12 +54,13 @@ fn tuning(args: &CaptureArgs) -> Result<Tuning> {
     })
 }
 
-/// The tuning flags the user gave, for the agents' DaemonSet args.
-fn agent_tuning(args: &CaptureArgs, checked: &Tuning) -> AgentTuning {
+/// The capture filter and tuning flags the user gave, for the agents' DaemonSet args.
+fn agent_tuning(args: &CaptureArgs, checked: &Tuning) -> Result<AgentTuning> {
     let buffers_given = args.buffer_size.is_some() || args.queue_size.is_some();
     let capture_buffers =
         u64::try_from(checked.queue_size).unwrap_or(u64::MAX).saturating_add(checked.buffer_size.unsigned_abs().into());
-    AgentTuning {
+    Ok(AgentTuning {
+        bpf: args.agent_bpf()?.map(str::to_string),
         buffer_size: args.buffer_size.clone(),
         queue_size: args.queue_size.clone(),
         segment_size: args.retention.segment_size.clone(),
@@ -67,7 +68,7 @@ fn agent_tuning(args: &CaptureArgs, checked: &Tuning) -> AgentTuning {
         index_body: args.retention.index_body.is_some().then_some(checked.index_body),
         max_body: args.retention.max_body.clone(),
         capture_buffers: buffers_given.then_some(capture_buffers),
-    }
+    })
 }
 
 /// Applies the agents' objects (or prints them with --dry-run) and waits for the rollout.
@@ -78,7 +79,7 @@ fn deploy(args: &CaptureArgs) -> Result<()> {
         node_selector.insert(key.to_string(), value.to_string());
     }
     CaptureScope::new(args.pods.as_deref(), &args.namespaces)?;
-    let checked = tuning(args)?;
+    let tuning = agent_tuning(args, &checked_tuning(args)?)?;
     let options = DeployOptions {
         namespace: args.cluster.namespace.clone(),
         image: args.image.clone(),
@@ -87,7 +88,7 @@ fn deploy(args: &CaptureArgs) -> Result<()> {
         node_selector,
         pods: args.pods.clone(),
         namespaces: args.namespaces.clone(),
-        tuning: agent_tuning(args, &checked),
+        tuning,
     };
     if args.dry_run {
         // A dry run shows the objects with a placeholder token; the real one is made at deploy time.
@@ -127,7 +128,7 @@ fn rollout_bar() -> indicatif::ProgressBar {
 /// Captures on this machine into `store`.
 fn local(args: &CaptureArgs, store_dir: &std::path::Path) -> Result<()> {
     let duration = args.duration.as_deref().map(parse_duration).transpose().context("--duration")?;
-    let checked = tuning(args)?;
+    let checked = checked_tuning(args)?;
     let node = match &args.node {
         Some(node) => node.clone(),
         None => host_name(),
