@@ -819,6 +819,48 @@ mod tests {
                 (Some(json!(8)), Some(json!(35)), None)
             ]
         );
+        // The 20 MiB frame is measured from its size field, never held.
+        assert_eq!(out[0].response.get("size"), Some(&json!(4 + (20 << 20))));
+    }
+
+    #[test]
+    fn pipelined_frames_each_carry_their_size_on_the_wire_however_fragmented() {
+        let requests = [
+            request(1, 4, 7, &fetch_v4_body()),
+            request(12, 0, 8, &[]),
+            request(18, 0, 9, &[]),
+        ];
+        let responses = [
+            sized(&[7i32.to_be_bytes().as_slice(), &[0; 40]].concat()),
+            sized(&[8i32.to_be_bytes().as_slice(), &[0, 0]].concat()),
+            sized(&[9i32.to_be_bytes().as_slice(), &[0, 0, 0, 0, 0, 0]].concat()),
+        ];
+        let expected: Vec<_> = requests
+            .iter()
+            .zip(&responses)
+            .map(|(q, r)| (Some(json!(q.len())), Some(json!(r.len()))))
+            .collect();
+        for piece in [1, 3, 10, usize::MAX] {
+            let mut parser = KafkaDissector.parser(&ParserSettings::default());
+            let mut out = Vec::new();
+            let (requests, responses) = (requests.concat(), responses.concat());
+            for chunk in requests.chunks(piece.min(requests.len())) {
+                parser.feed(Direction::ToServer, chunk, META, &mut out);
+            }
+            for chunk in responses.chunks(piece.min(responses.len())) {
+                parser.feed(Direction::ToClient, chunk, META, &mut out);
+            }
+            let sizes: Vec<_> = out
+                .iter()
+                .map(|e| {
+                    (
+                        e.request.get("size").cloned(),
+                        e.response.get("size").cloned(),
+                    )
+                })
+                .collect();
+            assert_eq!(sizes, expected, "pieces of {piece} bytes");
+        }
     }
 
     #[test]

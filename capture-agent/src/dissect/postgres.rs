@@ -485,7 +485,13 @@ impl PostgresParser {
                 sync.size += cycle.map_or(0, |c| c.size);
                 self.push(CycleKind::Extended, request, &sync, start, out);
             }
-            b'F' => self.push(CycleKind::Function, Message::new(), &frame, frame.start, out),
+            b'F' => self.push(
+                CycleKind::Function,
+                Message::new(),
+                &frame,
+                frame.start,
+                out,
+            ),
             // Terminate, password and COPY data belong to no cycle of their own.
             _ => self.continue_cycle(frame.size),
         }
@@ -855,6 +861,81 @@ mod tests {
         );
         assert_eq!(out[0].response.get("status"), Some(&json!(0)));
         assert_eq!(out[1].response.get("error"), Some(&json!("invalid input")));
+    }
+
+    #[test]
+    fn every_exchange_counts_its_messages_on_the_wire_however_fragmented() {
+        let startup = startup(b"user\x00app\x00\x00");
+        let password = msg(b'p', b"md5abc\x00");
+        let auth = [msg(b'R', &[0, 0, 0, 5, 1, 2, 3, 4])];
+        let welcome = [
+            msg(b'R', &[0, 0, 0, 0]),
+            msg(b'S', b"server_version\x0016.2\x00"),
+            msg(b'K', &[0, 0, 0, 7, 0, 0, 0, 9]),
+            ready(),
+        ];
+        let first_cycle = [
+            msg(b'P', b"s1\x00select $1\x00\x00\x00"),
+            msg(b'B', b"\x00s1\x00\x00\x00\x00\x00\x00\x00"),
+            msg(b'E', b"\x00\x00\x00\x00\x00"),
+            msg(b'S', b""),
+        ];
+        let second_cycle = [
+            msg(b'B', b"p2\x00s1\x00\x00\x00\x00\x00\x00\x00"),
+            msg(b'E', b"p2\x00\x00\x00\x00\x00"),
+            msg(b'S', b""),
+        ];
+        let first_reply = [
+            msg(b'1', b""),
+            msg(b'2', b""),
+            msg(b'C', b"SELECT 1\x00"),
+            ready(),
+        ];
+        let second_reply = [msg(b'2', b""), msg(b'C', b"SELECT 1\x00"), ready()];
+        let bytes = |messages: &[Vec<u8>]| messages.iter().map(Vec::len).sum::<usize>();
+        let expected = [
+            (
+                startup.len() + password.len(),
+                bytes(&auth) + bytes(&welcome),
+            ),
+            (bytes(&first_cycle), bytes(&first_reply)),
+            (bytes(&second_cycle), bytes(&second_reply)),
+        ]
+        .map(|(request, response)| (Some(json!(request)), Some(json!(response))));
+        let steps = [
+            (Direction::ToClient, auth.concat()),
+            (Direction::ToServer, password.clone()),
+            (Direction::ToClient, welcome.concat()),
+            (
+                Direction::ToServer,
+                [first_cycle.concat(), second_cycle.concat()].concat(),
+            ),
+            (
+                Direction::ToClient,
+                [first_reply.concat(), second_reply.concat()].concat(),
+            ),
+        ];
+        for piece in [1, 3, 7, usize::MAX] {
+            let mut parser = PostgresDissector.parser(&ParserSettings::default());
+            let mut out = Vec::new();
+            // The first client bytes tell a connection's start: they arrive whole, as from TCP.
+            parser.feed(Direction::ToServer, &startup, META, &mut out);
+            for (dir, step) in &steps {
+                for chunk in step.chunks(piece.min(step.len())) {
+                    parser.feed(*dir, chunk, META, &mut out);
+                }
+            }
+            let sizes: Vec<_> = out
+                .iter()
+                .map(|e| {
+                    (
+                        e.request.get("size").cloned(),
+                        e.response.get("size").cloned(),
+                    )
+                })
+                .collect();
+            assert_eq!(sizes, expected, "pieces of {piece} bytes");
+        }
     }
 
     #[test]

@@ -1185,6 +1185,76 @@ mod tests {
     }
 
     #[test]
+    fn pipelined_commands_and_replies_each_carry_their_own_wire_bytes_however_fragmented() {
+        let commands: [&[u8]; 3] = [
+            b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n",
+            b"PING\r\n",
+            b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$5\r\nhello\r\n",
+        ];
+        let replies: [&[u8]; 3] = [
+            b"|1\r\n+ttl\r\n:3\r\n$5\r\nvalue\r\n",
+            b"+PONG\r\n",
+            b"+OK\r\n",
+        ];
+        // An empty line between commands is skipped by the server and belongs to no command.
+        let requests = [commands[0], b"\r\n", commands[1], commands[2]].concat();
+        let responses = replies.concat();
+        for piece in [1, 2, 5, 13, usize::MAX] {
+            let mut parser = RedisDissector.parser(&ParserSettings::default());
+            let mut out = Vec::new();
+            for chunk in requests.chunks(piece.min(requests.len())) {
+                parser.feed(Direction::ToServer, chunk, META, &mut out);
+            }
+            for chunk in responses.chunks(piece.min(responses.len())) {
+                parser.feed(Direction::ToClient, chunk, META, &mut out);
+            }
+            let sizes: Vec<_> = out
+                .iter()
+                .map(|e| {
+                    (
+                        e.request.get("size").cloned(),
+                        e.response.get("size").cloned(),
+                    )
+                })
+                .collect();
+            let expected: Vec<_> = commands
+                .iter()
+                .zip(replies)
+                .map(|(c, r)| (Some(json!(c.len())), Some(json!(r.len()))))
+                .collect();
+            assert_eq!(sizes, expected, "pieces of {piece} bytes");
+        }
+    }
+
+    #[test]
+    fn unfinished_command_and_reply_count_the_bytes_that_arrived() {
+        let (get, begun_reply, cut_command): (&[u8], &[u8], &[u8]) =
+            (b"GET big\r\n", b"$1000\r\nabc", b"*2\r\n$3\r\nGE");
+        let mut parser = RedisDissector.parser(&ParserSettings::default());
+        let mut out = Vec::new();
+        parser.feed(Direction::ToServer, get, META, &mut out);
+        parser.feed(Direction::ToClient, begun_reply, META, &mut out);
+        parser.feed(Direction::ToServer, cut_command, META, &mut out);
+        parser.close("FIN", &mut out);
+        let sizes: Vec<_> = out
+            .iter()
+            .map(|e| {
+                (
+                    e.request.get("size").cloned(),
+                    e.response.get("size").cloned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sizes,
+            [
+                (Some(json!(cut_command.len())), None),
+                (Some(json!(get.len())), Some(json!(begun_reply.len())))
+            ]
+        );
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic() {
         let mut seed = 0x9e37_79b9_u32;
         let alphabet = b"*$:+-_#,(!=%~>|\r\n0123456789-?ab ";

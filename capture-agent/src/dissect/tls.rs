@@ -312,3 +312,111 @@ impl Handshake {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const META: ChunkMeta = ChunkMeta {
+        ts_ns: 1,
+        packet: 1,
+    };
+
+    /// A record: content type, version 1.2, length, body.
+    fn record(kind: u8, body: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(body.len()).unwrap_or(u16::MAX).to_be_bytes();
+        [&[kind, 3, 3, len[0], len[1]], body].concat()
+    }
+
+    /// A handshake message: type, 24-bit length, body.
+    fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+        let len = u32::try_from(body.len()).unwrap_or(0).to_be_bytes();
+        [&[kind, len[1], len[2], len[3]], body].concat()
+    }
+
+    /// Hello body: version 1.2, random, empty session id, then what follows (suites, compression).
+    fn hello(rest: &[u8]) -> Vec<u8> {
+        [&[3, 3][..], &[7; 32], &[0], rest].concat()
+    }
+
+    #[test]
+    fn each_side_counts_its_handshake_records_with_headers_however_fragmented() {
+        // The ClientHello spans two records; the server's flight shares one segment.
+        let client_hello = message(handshake::CLIENT_HELLO, &hello(&[0, 2, 0xc0, 0x2f, 1, 0]));
+        let (first, second) = client_hello.split_at(10);
+        let client_flight = [
+            record(content::HANDSHAKE, first),
+            record(content::HANDSHAKE, second),
+        ];
+        let server_flight = [
+            record(
+                content::HANDSHAKE,
+                &[
+                    message(handshake::SERVER_HELLO, &hello(&[0xc0, 0x2f, 0])),
+                    message(11, &[0, 0, 3, 0, 0, 0]),
+                ]
+                .concat(),
+            ),
+            record(content::HANDSHAKE, &message(14, &[])),
+        ];
+        let client_finish = [
+            record(content::HANDSHAKE, &message(16, &[9; 33])),
+            record(content::CHANGE_CIPHER_SPEC, &[1]),
+            record(content::HANDSHAKE, &[5; 40]),
+        ];
+        let server_finish = [
+            record(content::CHANGE_CIPHER_SPEC, &[1]),
+            record(content::HANDSHAKE, &[6; 40]),
+        ];
+        let after = record(content::APPLICATION_DATA, &[8; 100]);
+        let handshake_bytes = |records: &[Vec<u8>]| {
+            records
+                .iter()
+                .filter(|r| r.first() == Some(&content::HANDSHAKE))
+                .map(Vec::len)
+                .sum::<usize>()
+        };
+        let client_bytes = handshake_bytes(&client_flight) + handshake_bytes(&client_finish);
+        let server_bytes = handshake_bytes(&server_flight) + handshake_bytes(&server_finish);
+        let steps = [
+            (Direction::ToServer, client_flight.concat()),
+            (Direction::ToClient, server_flight.concat()),
+            (
+                Direction::ToServer,
+                [client_finish.concat(), after.clone()].concat(),
+            ),
+            (
+                Direction::ToClient,
+                [server_finish.concat(), after].concat(),
+            ),
+        ];
+        for piece in [1, 4, 9, usize::MAX] {
+            let mut parser = TlsDissector.parser(&ParserSettings::default());
+            let mut out = Vec::new();
+            for (dir, bytes) in &steps {
+                for chunk in bytes.chunks(piece.min(bytes.len())) {
+                    parser.feed(*dir, chunk, META, &mut out);
+                }
+            }
+            let sizes: Vec<_> = out
+                .iter()
+                .map(|e| {
+                    (
+                        e.version.clone(),
+                        e.request.get("size").cloned(),
+                        e.response.get("size").cloned(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                sizes,
+                [(
+                    "1.2".to_string(),
+                    Some(json!(client_bytes)),
+                    Some(json!(server_bytes))
+                )],
+                "pieces of {piece} bytes"
+            );
+        }
+    }
+}
