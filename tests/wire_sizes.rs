@@ -142,9 +142,10 @@ fn assert_sizes(name: &str, protocol: &str, expected: impl Fn(&Path) -> BytesEac
     assert_eq!((bytes("requestBytes"), bytes("responseBytes")), expected, "{protocol} map edges of {name}");
 }
 
-/// Redis: every byte of these streams is RESP (commands one way, replies the other), so the
-/// entries' sizes add up to tshark's TCP payload each way; in redis.pcap the last reply is cut
-/// off by the end of the capture and its entry counts the bytes that were captured.
+/// Redis: every byte of these streams is RESP (commands, inline ones in resp_2_inline.pcap, one
+/// way; replies the other), so the entries' sizes add up to tshark's TCP payload each way; in
+/// redis.pcap the last reply is cut off by the end of the capture and its entry counts the bytes
+/// that were captured.
 #[test]
 fn redis_entries_carry_the_resp_bytes_tshark_counts_each_way() {
     for name in [
@@ -152,6 +153,7 @@ fn redis_entries_carry_the_resp_bytes_tshark_counts_each_way() {
         "deepflow/redis__redis-debug.pcap",
         "deepflow/redis__redis-error.pcap",
         "tcpdump/resp_1_benchmark.pcap",
+        "tcpdump/resp_2_inline.pcap",
     ] {
         assert_sizes(name, "redis", tcp_payload_each_way);
     }

@@ -9,7 +9,9 @@
 //!
 //! Each request and response carries `size`: the RESP bytes of that one command or reply, counted
 //! as they pass (a pipelined batch gives every command and every reply its own). Bytes that belong
-//! to no value (empty lines between commands, bytes skipped to resynchronise) are not counted.
+//! to no value (empty lines between commands, bytes skipped to resynchronise) are not counted, nor
+//! are the confirmations after the first of a multi-channel SUBSCRIBE, whose entry went out with
+//! the first.
 
 use std::collections::VecDeque;
 
