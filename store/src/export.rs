@@ -1,9 +1,10 @@
 //! Export: the packets of a window (or of the entries a filter matches) as one classic PCAP.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::io::Write;
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension};
@@ -58,28 +59,96 @@ pub(crate) fn add_span(spans: &mut Spans, entry: &Entry) {
 }
 
 /// The packets of the matched exchanges of one node (`spans`) with their flows' TCP handshakes,
-/// or with `whole_flows` every packet of their flows, read at their recorded offsets: one stream
-/// per segment, each in packet order, so that the merge by timestamp also orders a node whose
-/// imports went back in time.
+/// or with `whole_flows` every packet of their flows: one source per segment holding any of them,
+/// read at their recorded offsets in packet order, so that the merge by timestamp also orders a
+/// node whose imports went back in time. A source finds its packets only when the merge reaches
+/// its segment's first timestamp, so an export holds the packet list of the segments it is
+/// reading, not of the whole answer.
 pub(crate) fn entry_packets(
     layout: &NodeLayout,
-    spans: &Spans,
+    spans: Spans,
     whole_flows: bool,
-) -> Result<Vec<PacketStream>, StoreError> {
+) -> Result<Vec<Source>, StoreError> {
     let conn = index::open_readable(&layout.index)?;
     let rows = segment_rows(&conn, layout)?;
-    if whole_flows {
-        return packets_of_spans(layout, &conn, &rows, spans, true, false);
+    let spans = if whole_flows {
+        spans
+    } else {
+        add_handshakes(&conn, layout, spans)?
+    };
+    let seqs = segments_of(&conn, layout, &spans)?;
+    let spans = Rc::new(spans);
+    let mut sources = Vec::with_capacity(seqs.len());
+    for seq in seqs {
+        let Some(row) = rows.get(&seq).cloned() else {
+            continue;
+        };
+        let (layout, spans) = (layout.clone(), Rc::clone(&spans));
+        sources.push(Source {
+            not_before: row.first_ts,
+            open: Box::new(move || segment_packets(&layout, &row, &spans, whole_flows)),
+        });
     }
-    let with_handshakes = add_handshakes(&conn, layout, spans)?;
-    packets_of_spans(layout, &conn, &rows, &with_handshakes, false, false)
+    Ok(sources)
+}
+
+/// The sequence numbers of the segments holding packets of `spans`' flows.
+fn segments_of(conn: &Connection, layout: &NodeLayout, spans: &Spans) -> Result<BTreeSet<i64>, StoreError> {
+    let path = &layout.index;
+    let mut stmt = conn
+        .prepare_cached("SELECT DISTINCT seq FROM flows WHERE stream = ?1")
+        .at(path)?;
+    let mut seqs = BTreeSet::new();
+    for stream in spans.keys() {
+        let found = stmt
+            .query_map([*stream as i64], |r| r.get::<_, i64>(0))
+            .at(path)?
+            .collect::<Result<Vec<_>, _>>()
+            .at(path)?;
+        seqs.extend(found);
+    }
+    Ok(seqs)
+}
+
+/// The packets of `spans` (or of their whole flows) that segment `row` holds, in packet order.
+fn segment_packets(
+    layout: &NodeLayout,
+    row: &SegmentRow,
+    spans: &Spans,
+    whole_flows: bool,
+) -> Result<PacketStream, StoreError> {
+    let path = &layout.index;
+    let conn = index::open_readable(path)?;
+    let mut stmt = conn
+        .prepare_cached("SELECT stream, locations FROM flows WHERE seq = ?1")
+        .at(path)?;
+    let mut rows = stmt.query([row.seq]).at(path)?;
+    let mut wanted = BTreeMap::new();
+    while let Some(r) = rows.next().at(path)? {
+        let stream = r.get::<_, i64>(0).at(path)? as u64;
+        let Some(flow_spans) = spans.get(&stream) else {
+            continue;
+        };
+        let blob = r.get_ref(1).and_then(|v| v.as_blob().map_err(Into::into)).at(path)?;
+        for (packet, offset) in locations::decode(blob) {
+            if whole_flows || in_spans(flow_spans, packet) {
+                wanted.insert(packet, offset);
+            }
+        }
+    }
+    Ok(read_packets(layout, row, wanted, false)?.unwrap_or_else(|| Box::new(std::iter::empty())))
+}
+
+fn in_spans(spans: &[(u64, u64)], packet: u64) -> bool {
+    spans
+        .iter()
+        .any(|&(first, last)| first <= packet && packet <= last)
 }
 
 /// `spans` and, for each of their flows whose handshake was recorded, the handshake's packets.
 /// Indexes written before handshakes were recorded (schema version 3) have none.
-fn add_handshakes(conn: &Connection, layout: &NodeLayout, spans: &Spans) -> Result<Spans, StoreError> {
+fn add_handshakes(conn: &Connection, layout: &NodeLayout, mut spans: Spans) -> Result<Spans, StoreError> {
     let path = &layout.index;
-    let mut spans = spans.clone();
     let recorded: bool = conn
         .query_row(
             "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'handshakes'",
@@ -135,89 +204,73 @@ pub(crate) fn exchange_packets(
     } else {
         entry.packets.first
     };
-    let spans = Spans::from([(entry.stream, vec![(first, entry.packets.last)])]);
+    // segment -> packet number -> offset, in packet order.
+    let mut wanted: BTreeMap<i64, BTreeMap<u64, u64>> = BTreeMap::new();
+    for (seq, pairs) in flow_locations(conn, layout, entry.stream)? {
+        for (packet, offset) in pairs {
+            if first <= packet && packet <= entry.packets.last {
+                wanted.entry(seq).or_default().insert(packet, offset);
+            }
+        }
+    }
     let mut packets = Vec::new();
-    for stream in packets_of_spans(layout, conn, rows, &spans, false, true)? {
-        for packet in stream {
-            packets.push(packet?);
+    for (seq, numbered) in wanted {
+        let row = rows
+            .get(&seq)
+            .ok_or_else(|| StoreError::NotFound(layout.segments.join(format!("segment {seq}"))))?;
+        if let Some(stream) = read_packets(layout, row, numbered, true)? {
+            for packet in stream {
+                packets.push(packet?);
+            }
         }
     }
     packets.sort_by_key(|p| p.number);
     Ok(packets)
 }
 
-/// The packets of `spans` (or of their whole flows), one stream per segment of `rows`. Unless
-/// `strict`, a segment that is not in `rows` or cannot be opened, and records past a segment's end,
-/// are skipped.
-fn packets_of_spans(
+/// The packets numbered in `wanted` (number → record offset) read from segment `row`, in packet
+/// order. Unless `strict`, a segment that cannot be opened (`None`, after a warning) and records
+/// past its end are skipped.
+fn read_packets(
     layout: &NodeLayout,
-    conn: &Connection,
-    rows: &SegmentRows,
-    spans: &Spans,
-    whole_flows: bool,
+    row: &SegmentRow,
+    wanted: BTreeMap<u64, u64>,
     strict: bool,
-) -> Result<Vec<PacketStream>, StoreError> {
-    // segment -> packet number -> offset, deduplicated and in packet order.
-    let mut wanted: BTreeMap<i64, BTreeMap<u64, u64>> = BTreeMap::new();
-    for (stream, spans) in spans {
-        for (seq, pairs) in flow_locations(conn, layout, *stream)? {
-            for (packet, offset) in pairs {
-                if whole_flows
-                    || spans
-                        .iter()
-                        .any(|&(first, last)| first <= packet && packet <= last)
-                {
-                    wanted.entry(seq).or_default().insert(packet, offset);
-                }
-            }
+) -> Result<Option<PacketStream>, StoreError> {
+    let path = layout.segments.join(&row.file);
+    let mut file = match SegmentFile::open(&path) {
+        Ok(file) => file,
+        Err(e) if strict => return Err(e),
+        Err(e) => {
+            tracing::warn!("skipping segment {}: {e}", path.display());
+            return Ok(None);
         }
-    }
-    let mut streams: Vec<PacketStream> = Vec::with_capacity(wanted.len());
-    for (seq, packets) in wanted {
-        let Some(row) = rows.get(&seq) else {
-            if strict {
-                return Err(StoreError::NotFound(
-                    layout.segments.join(format!("segment {seq}")),
-                ));
-            }
-            continue;
-        };
-        let path = layout.segments.join(&row.file);
-        let mut file = match SegmentFile::open(&path) {
-            Ok(file) => file,
-            Err(e) if strict => return Err(e),
-            Err(e) => {
-                tracing::warn!("skipping segment {}: {e}", path.display());
-                continue;
-            }
-        };
-        let linktype = file.linktype();
-        let segment: Arc<Path> = Arc::from(path);
-        streams.push(Box::new(packets.into_iter().filter_map(
-            move |(number, offset)| match file.read_at(offset) {
-                Ok(Some(r)) => Some(Ok(StoredPacket {
-                    number,
-                    ts_ns: r.ts_ns,
-                    orig_len: r.orig_len,
-                    linktype,
-                    segment: Arc::clone(&segment),
-                    offset,
-                    data: r.data.to_vec(),
-                    seq,
-                })),
-                Ok(None) if strict => Some(Err(StoreError::Io {
-                    path: segment.to_path_buf(),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        format!("no whole packet record at byte {offset}"),
-                    ),
-                })),
-                Ok(None) => None,
-                Err(e) => Some(Err(e)),
-            },
-        )));
-    }
-    Ok(streams)
+    };
+    let (linktype, seq) = (file.linktype(), row.seq);
+    let segment: Arc<Path> = Arc::from(path);
+    Ok(Some(Box::new(wanted.into_iter().filter_map(
+        move |(number, offset)| match file.read_at(offset) {
+            Ok(Some(r)) => Some(Ok(StoredPacket {
+                number,
+                ts_ns: r.ts_ns,
+                orig_len: r.orig_len,
+                linktype,
+                segment: Arc::clone(&segment),
+                offset,
+                data: r.data.to_vec(),
+                seq,
+            })),
+            Ok(None) if strict => Some(Err(StoreError::Io {
+                path: segment.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("no whole packet record at byte {offset}"),
+                ),
+            })),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        },
+    ))))
 }
 
 /// A segment's sequence number and the (packet, offset) pairs of a flow in it.
@@ -243,32 +296,60 @@ fn flow_locations(
     rows.collect::<Result<Vec<_>, _>>().at(path)
 }
 
-/// Writes the packets of `streams`, merged by timestamp, as one nanosecond PCAP.
+/// Packets to merge, found only when the merge reaches `not_before`: no packet of theirs is
+/// earlier (a segment's first timestamp), so opening them later changes nothing in the order.
+pub(crate) struct Source {
+    /// The earliest timestamp of its packets.
+    pub not_before: i64,
+    /// Finds the packets.
+    pub open: Box<dyn FnOnce() -> Result<PacketStream, StoreError>>,
+}
+
+impl Source {
+    /// Packets already at hand, merged from the start.
+    pub(crate) fn now(stream: PacketStream) -> Self {
+        Source {
+            not_before: i64::MIN,
+            open: Box::new(move || Ok(stream)),
+        }
+    }
+}
+
+/// Writes the packets of `sources`, merged by timestamp, as one nanosecond PCAP. A source is
+/// opened when the merge reaches its `not_before` and dropped when it runs out.
 pub(crate) fn write_pcap(
-    streams: Vec<PacketStream>,
+    mut sources: Vec<Source>,
     out: &mut dyn Write,
     summary: &mut ExportSummary,
 ) -> Result<(), StoreError> {
-    let mut streams = streams;
-    let mut heads: Vec<Option<StoredPacket>> = Vec::with_capacity(streams.len());
+    sources.sort_by_key(|s| s.not_before);
+    let mut pending = sources.into_iter().peekable();
+    let mut open: Vec<Option<(StoredPacket, PacketStream)>> = Vec::new();
     let mut heap = BinaryHeap::new();
-    for (i, s) in streams.iter_mut().enumerate() {
-        let head = s.next().transpose()?;
-        if let Some(p) = &head {
-            heap.push(Reverse((p.ts_ns, i)));
-        }
-        heads.push(head);
-    }
     let mut linktype = None;
-    while let Some(Reverse((_, i))) = heap.pop() {
-        let Some(packet) = heads.get_mut(i).and_then(Option::take) else {
+    loop {
+        while let Some(source) = pending.next_if(|s| {
+            heap.peek()
+                .is_none_or(|Reverse((ts, _))| s.not_before <= *ts)
+        }) {
+            let mut stream = (source.open)()?;
+            if let Some(head) = stream.next().transpose()? {
+                heap.push(Reverse((head.ts_ns, open.len())));
+                open.push(Some((head, stream)));
+            }
+        }
+        let Some(Reverse((_, i))) = heap.pop() else {
+            break;
+        };
+        let Some(slot) = open.get_mut(i) else {
             continue;
         };
-        if let Some(next) = streams.get_mut(i).and_then(|s| s.next()).transpose()? {
+        let Some((packet, mut stream)) = slot.take() else {
+            continue;
+        };
+        if let Some(next) = stream.next().transpose()? {
             heap.push(Reverse((next.ts_ns, i)));
-            if let Some(slot) = heads.get_mut(i) {
-                *slot = Some(next);
-            }
+            *slot = Some((next, stream));
         }
         let link = *linktype.get_or_insert(packet.linktype);
         if summary.bytes == 0 {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::bodies::{BodyLoader, BodyReading};
 use crate::capture_stats::CaptureStats;
 use crate::error::{IoContext, StoreError};
-use crate::export::{self, ExportSummary, Spans};
+use crate::export::{self, ExportSummary, Source, Spans};
 use crate::index::{self, segments};
 use crate::layout::{INDEX_FILE, NodeLayout, SEGMENTS_DIR};
 use crate::packets::PacketWalk;
@@ -160,12 +160,12 @@ impl Store {
         out: &mut dyn std::io::Write,
     ) -> Result<ExportSummary, StoreError> {
         let mut summary = ExportSummary::default();
-        let streams = match plan {
+        let sources = match plan {
             None => {
                 let (from, to) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
                 self.nodes
                     .iter()
-                    .map(|(_, l)| export::window_packets(l, from, to))
+                    .map(|(_, l)| export::window_packets(l, from, to).map(Source::now))
                     .collect::<Result<Vec<_>, _>>()?
             }
             Some(plan) => {
@@ -179,14 +179,14 @@ impl Store {
                         summary.entries += 1;
                     }
                 }
-                let mut streams = Vec::new();
-                for (layout, spans) in layouts.iter().zip(&spans) {
-                    streams.extend(export::entry_packets(layout, spans, whole_flows)?);
+                let mut sources = Vec::new();
+                for (layout, spans) in layouts.iter().zip(spans) {
+                    sources.extend(export::entry_packets(layout, spans, whole_flows)?);
                 }
-                streams
+                sources
             }
         };
-        export::write_pcap(streams, out, &mut summary)?;
+        export::write_pcap(sources, out, &mut summary)?;
         Ok(summary)
     }
 
