@@ -9,7 +9,9 @@
 //! fetch responses cost no memory.
 //!
 //! Each request and response carries `size`: its frame on the wire, the 4-byte size field plus
-//! the size it gives (so a frame is measured from its header, not by holding it).
+//! the size it gives, less any bytes a capture gap or the end of the flow kept from passing. A
+//! response's exchange goes out once the frame's last byte has passed, so it ends with the packet
+//! that carried it.
 
 use std::collections::VecDeque;
 
@@ -417,8 +419,34 @@ struct Pending {
     api_key: i16,
     api_version: i16,
     request: Message,
+    /// Bytes of the request frame on the wire.
+    size: u64,
     start: ChunkMeta,
     end: ChunkMeta,
+}
+
+impl Pending {
+    /// The request fields, with the frame's `size`.
+    fn into_request(mut self) -> Message {
+        self.request.insert("size".into(), json!(self.size));
+        self.request
+    }
+}
+
+/// A response whose first bytes were read but not yet its last: its exchange waits for them.
+struct Answering {
+    exchange: Exchange,
+    /// Bytes of the response frame on the wire, as its size field gives them.
+    size: u64,
+}
+
+impl Answering {
+    /// The exchange, with the response's `size` less the `unseen` bytes that never passed.
+    fn finish(mut self, unseen: usize) -> Exchange {
+        let size = self.size.saturating_sub(unseen as u64);
+        self.exchange.response.insert("size".into(), json!(size));
+        self.exchange
+    }
 }
 
 /// A framed message: the kept prefix of its bytes after the size.
@@ -513,6 +541,8 @@ struct KafkaParser {
     requests: Framer,
     responses: Framer,
     pending: VecDeque<Pending>,
+    /// The response whose frame is still passing.
+    answering: Option<Answering>,
 }
 
 impl Parser for KafkaParser {
@@ -538,18 +568,35 @@ impl Parser for KafkaParser {
                         && reader.i32().is_some_and(|id| waiting.contains(&id))
                         && plausible_size(bytes, MIN_RESPONSE)
                 };
+                if let Some(open) = self.answering.as_mut() {
+                    // These bytes carry more of the response still passing, if not its end.
+                    open.exchange.end = Some(meta);
+                }
                 self.responses
                     .feed(data, meta, MAX_RESPONSE_PREFIX, &mut frames, &resync);
-                for frame in frames {
-                    self.response(frame, out);
+                // The response still passing has ended if another began or no bytes remain.
+                if (!frames.is_empty() || self.responses.skip == 0)
+                    && let Some(open) = self.answering.take()
+                {
+                    out.push(open.finish(0));
+                }
+                let count = frames.len();
+                for (i, frame) in frames.into_iter().enumerate() {
+                    let answer = self.response(frame, out);
+                    if i + 1 == count && self.responses.skip > 0 {
+                        self.answering = Some(answer);
+                    } else {
+                        out.push(answer.finish(0));
+                    }
                 }
             }
         }
     }
 
-    fn gap(&mut self, dir: Direction, _out: &mut Vec<Exchange>) {
+    fn gap(&mut self, dir: Direction, out: &mut Vec<Exchange>) {
         // Requests lost with the gap show up as unmatched responses; responses lost show up as
         // requests passed over by a later answer (or unanswered at close).
+        self.cut_short(dir, out);
         let framer = match dir {
             Direction::ToServer => &mut self.requests,
             Direction::ToClient => &mut self.responses,
@@ -561,6 +608,8 @@ impl Parser for KafkaParser {
     }
 
     fn close(&mut self, reason: &str, out: &mut Vec<Exchange>) {
+        self.cut_short(Direction::ToServer, out);
+        self.cut_short(Direction::ToClient, out);
         for pending in self.pending.drain(..) {
             out.push(unanswered(
                 pending,
@@ -571,6 +620,28 @@ impl Parser for KafkaParser {
 }
 
 impl KafkaParser {
+    /// The frame passing in direction `dir` will not pass whole (a gap, or the flow ended): its
+    /// exchange counts only the bytes that did.
+    fn cut_short(&mut self, dir: Direction, out: &mut Vec<Exchange>) {
+        match dir {
+            Direction::ToServer => {
+                // A request still passing is the last one queued, unless already answered.
+                let unseen = std::mem::take(&mut self.requests.skip);
+                if unseen > 0
+                    && let Some(last) = self.pending.back_mut()
+                {
+                    last.size = last.size.saturating_sub(unseen as u64);
+                }
+            }
+            Direction::ToClient => {
+                let unseen = std::mem::take(&mut self.responses.skip);
+                if let Some(open) = self.answering.take() {
+                    out.push(open.finish(unseen));
+                }
+            }
+        }
+    }
+
     fn request(&mut self, frame: Frame, out: &mut Vec<Exchange>) {
         let Some(header) = request_header(&frame.prefix) else {
             // Framing is likely off: look for the next plausible request instead of trusting sizes.
@@ -612,7 +683,6 @@ impl KafkaParser {
         if matches!(header.api_key, 0 | 1) {
             request.insert("topics".into(), json!(topics));
         }
-        request.insert("size".into(), json!(frame.size));
         if self.pending.len() >= MAX_PENDING
             && let Some(oldest) = self.pending.pop_front()
         {
@@ -626,55 +696,62 @@ impl KafkaParser {
             api_key: header.api_key,
             api_version: header.api_version,
             request,
+            size: frame.size,
             start: frame.start,
             end: frame.end,
         });
     }
 
-    fn response(&mut self, frame: Frame, out: &mut Vec<Exchange>) {
+    /// Pairs a response with its request; requests it passed over are reported to `out`.
+    fn response(&mut self, frame: Frame, out: &mut Vec<Exchange>) -> Answering {
         let mut reader = Reader::new(&frame.prefix);
         let correlation_id = reader.i32().unwrap_or(-1);
-        let Some(index) = self
+        let request = self
             .pending
             .iter()
             .position(|p| p.correlation_id == correlation_id)
-        else {
+            .and_then(|index| {
+                // The broker answers in order: requests before this one will get no response now.
+                for skipped in self.pending.drain(..index) {
+                    out.push(unanswered(
+                        skipped,
+                        "no response (a later request was answered)",
+                    ));
+                }
+                self.pending.pop_front()
+            });
+        let Some(pending) = request else {
             let mut response = Message::new();
             response.insert("correlationId".into(), json!(correlation_id));
-            response.insert("size".into(), json!(frame.size));
-            out.push(Exchange {
-                protocol: "kafka",
-                response,
-                error: Some("response without a request (capture started mid-connection?)".into()),
-                start: Some(frame.start),
-                end: Some(frame.end),
-                ..Exchange::default()
-            });
-            return;
-        };
-        // The broker answers in order: requests before this one will get no response now.
-        for skipped in self.pending.drain(..index) {
-            out.push(unanswered(
-                skipped,
-                "no response (a later request was answered)",
-            ));
-        }
-        let Some(pending) = self.pending.pop_front() else {
-            return;
+            return Answering {
+                exchange: Exchange {
+                    protocol: "kafka",
+                    response,
+                    error: Some(
+                        "response without a request (capture started mid-connection?)".into(),
+                    ),
+                    start: Some(frame.start),
+                    end: Some(frame.end),
+                    ..Exchange::default()
+                },
+                size: frame.size,
+            };
         };
         let mut response = Message::new();
         if let Some(code) = error_code(&mut reader, pending.api_key, pending.api_version) {
             response.insert("status".into(), json!(code));
         }
-        response.insert("size".into(), json!(frame.size));
-        out.push(Exchange {
-            protocol: "kafka",
-            request: pending.request,
-            response,
-            start: Some(pending.start),
-            end: Some(frame.end),
-            ..Exchange::default()
-        });
+        Answering {
+            exchange: Exchange {
+                protocol: "kafka",
+                start: Some(pending.start),
+                request: pending.into_request(),
+                response,
+                end: Some(frame.end),
+                ..Exchange::default()
+            },
+            size: frame.size,
+        }
     }
 }
 
@@ -692,10 +769,10 @@ fn error_code(reader: &mut Reader<'_>, api_key: i16, version: i16) -> Option<i16
 fn unanswered(pending: Pending, error: &str) -> Exchange {
     Exchange {
         protocol: "kafka",
-        request: pending.request,
         error: Some(error.to_string()),
         start: Some(pending.start),
         end: Some(pending.end),
+        request: pending.into_request(),
         ..Exchange::default()
     }
 }
@@ -861,6 +938,38 @@ mod tests {
                 .collect();
             assert_eq!(sizes, expected, "pieces of {piece} bytes");
         }
+    }
+
+    #[test]
+    fn a_response_ends_with_its_last_byte_and_one_cut_off_counts_what_passed() {
+        let packet = |n: u64| ChunkMeta {
+            ts_ns: n as i64,
+            packet: n,
+        };
+        let mut parser = KafkaDissector.parser(&ParserSettings::default());
+        let mut out = Vec::new();
+        let requests = [request(12, 0, 1, &[]), request(12, 0, 2, &[])].concat();
+        parser.feed(Direction::ToServer, &requests, packet(1), &mut out);
+        let whole = sized(&[1i32.to_be_bytes().as_slice(), &[0; 3000]].concat());
+        let cut = sized(&[2i32.to_be_bytes().as_slice(), &[0; 3000]].concat());
+        let (head, tail) = whole.split_at(1500);
+        parser.feed(Direction::ToClient, head, packet(2), &mut out);
+        assert!(out.is_empty(), "the response is still passing");
+        parser.feed(Direction::ToClient, tail, packet(3), &mut out);
+        let arrived = cut.get(..2000).unwrap_or_default();
+        parser.feed(Direction::ToClient, arrived, packet(4), &mut out);
+        parser.close("FIN", &mut out);
+        let got: Vec<_> = out
+            .iter()
+            .map(|e| (e.response.get("size").cloned(), e.end.map(|m| m.packet)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some(json!(whole.len())), Some(3)),
+                (Some(json!(arrived.len())), Some(4))
+            ]
+        );
     }
 
     #[test]

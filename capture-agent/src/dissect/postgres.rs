@@ -12,7 +12,8 @@
 //! Each exchange carries `size` on both sides: the bytes on the wire (type byte, length field and
 //! body, as the length field gives them) of the frontend messages of its cycle, and of the backend
 //! messages up to and including its ReadyForQuery. Frontend messages outside a cycle (password,
-//! COPY data) count toward the cycle they continue: the open one, else the last one sent.
+//! COPY data) count toward the cycle they continue: the open one, else the last one sent. A
+//! message a capture gap or the end of the flow cuts short counts the bytes that passed.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -386,6 +387,7 @@ impl Parser for PostgresParser {
     fn gap(&mut self, dir: Direction, out: &mut Vec<Exchange>) {
         match dir {
             Direction::ToServer => {
+                self.uncount_unseen_request_bytes();
                 self.client = Framer {
                     lost: true,
                     ..Framer::default()
@@ -407,6 +409,10 @@ impl Parser for PostgresParser {
     }
 
     fn close(&mut self, reason: &str, out: &mut Vec<Exchange>) {
+        self.uncount_unseen_request_bytes();
+        // The backend message being read when the flow ended never passed whole.
+        let unseen = std::mem::take(&mut self.server.skip);
+        self.reply.size = self.reply.size.saturating_sub(unseen as u64);
         if let Some(front) = self.pending.pop_front() {
             if self.reply.seen {
                 // The server answered (e.g. a fatal error at startup) and closed without ReadyForQuery.
@@ -494,6 +500,18 @@ impl PostgresParser {
             ),
             // Terminate, password and COPY data belong to no cycle of their own.
             _ => self.continue_cycle(frame.size),
+        }
+    }
+
+    /// The frontend message being read will not pass whole (a gap, or the flow ended): its cycle
+    /// counts only the bytes that did. An open cycle is dropped anyway; a message outside one
+    /// belongs to the last cycle sent.
+    fn uncount_unseen_request_bytes(&mut self) {
+        let unseen = std::mem::take(&mut self.client.skip);
+        if self.cycle.is_none()
+            && let Some(last) = self.pending.back_mut()
+        {
+            last.size = last.size.saturating_sub(unseen as u64);
         }
     }
 
@@ -936,6 +954,34 @@ mod tests {
                 .collect();
             assert_eq!(sizes, expected, "pieces of {piece} bytes");
         }
+    }
+
+    #[test]
+    fn a_reply_cut_off_by_the_end_of_the_flow_counts_the_bytes_that_passed() {
+        let query = msg(b'Q', b"select blob from t\x00");
+        let row = msg(b'D', &[7; 5000]);
+        let arrived = [
+            msg(b'T', b"\x00\x00"),
+            row.get(..1200).unwrap_or_default().to_vec(),
+        ]
+        .concat();
+        let out = run(&[
+            (Direction::ToServer, query.clone()),
+            (Direction::ToClient, arrived.clone()),
+        ]);
+        let sizes: Vec<_> = out
+            .iter()
+            .map(|e| {
+                (
+                    e.request.get("size").cloned(),
+                    e.response.get("size").cloned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sizes,
+            [(Some(json!(query.len())), Some(json!(arrived.len())))]
+        );
     }
 
     #[test]
