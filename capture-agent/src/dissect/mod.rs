@@ -10,11 +10,11 @@
 //! |---|---|---|
 //! | `http` (`1.0`, `1.1`, `2`) | `method`, `path`, `url`, `host`, `query` {name: value}, `headers` {Name: value}, `body` (content coding undone, capped; text, else base64 with `bodyEncoding` `base64`), `bodyDecodeError` (coding not undone), `size` (body bytes on the wire) | `status` (code), `statusText`, `headers`, `body`, `bodyEncoding`, `bodyDecodeError`, `size` |
 //! | `grpc` (`2`) | `method` (RPC method), `service`, `path`, `headers`, `size`, `messages` | `status` (grpc-status), `statusText` (grpc-message), `headers`, `size`, `messages` |
-//! | `dns` | `id`, `questions` [names], `qtype` (`A`, `AAAA`, …) | `status` (rcode number), `statusText` (`NOERROR`, `NXDOMAIN`, …), `answers` [rdata text] |
-//! | `redis` | `command` (upper case), `key`, `args` [text] | `type` (`simple`, `error`, `integer`, `bulk`, `array`, `nil`, …), `status` (0 ok, 1 error), `statusText` (error text), `body` |
-//! | `postgres` | `query` (SQL text), `type` (`simple`, `extended`, `startup`, `ssl`) | `status` (0 ok, 1 error), `statusText` (CommandComplete tag), `rows`, `error` (message), `code` (SQLSTATE) |
-//! | `kafka` | `apiKey`, `apiName`, `apiVersion`, `correlationId`, `clientId`, `topic` (first), `topics` [names] | `status` (error code, 0 ok, where the version carries one) |
-//! | `tls` (negotiated version) | `sni`, `alpn` [protocols], `versions` [offered], `ciphers` (count) | `version`, `cipher`, `alpn` (chosen) |
+//! | `dns` | `id`, `questions` [names], `qtype` (`A`, `AAAA`, …), `size` (message bytes) | `status` (rcode number), `statusText` (`NOERROR`, `NXDOMAIN`, …), `answers` [rdata text], `size` |
+//! | `redis` | `command` (upper case), `key`, `args` [text], `size` (RESP bytes) | `type` (`simple`, `error`, `integer`, `bulk`, `array`, `nil`, …), `status` (0 ok, 1 error), `statusText` (error text), `body`, `size` |
+//! | `postgres` | `query` (SQL text), `type` (`simple`, `extended`, `startup`, `ssl`), `size` (frontend message bytes) | `status` (0 ok, 1 error), `statusText` (CommandComplete tag), `rows`, `error` (message), `code` (SQLSTATE), `size` (backend message bytes) |
+//! | `kafka` | `apiKey`, `apiName`, `apiVersion`, `correlationId`, `clientId`, `topic` (first), `topics` [names], `size` (frame bytes) | `status` (error code, 0 ok, where the version carries one), `size` |
+//! | `tls` (negotiated version) | `sni`, `alpn` [protocols], `versions` [offered], `ciphers` (count), `size` (handshake record bytes) | `version`, `cipher`, `alpn` (chosen), `size` |
 //! | `tcp`, `udp` (no dissector claimed the flow) | `size` (bytes to server), `packets` | `size`, `packets` |
 
 use shark_store::Message;
