@@ -1,0 +1,122 @@
+//! One HTTP/1 message as the parser builds it (fields, body bytes kept, where it starts and ends),
+//! and the [`Exchange`] a request and its response make.
+
+use serde_json::Value;
+use shark_store::{BODY_TRUNCATED, Message};
+
+use super::super::body::write_body;
+use super::super::{ChunkMeta, Exchange, ParserSettings};
+
+/// A message being read or waiting to be paired.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Msg {
+    /// Fields already known (method, path, headers, status, …).
+    pub fields: Message,
+    /// `1.0` or `1.1`.
+    pub version: &'static str,
+    /// The request method; empty for a response.
+    pub method: String,
+    /// The response status; 0 for a request.
+    pub status: u16,
+    /// Body bytes kept (at most `--max-body`).
+    pub body: Vec<u8>,
+    /// Body bytes on the wire, kept or not.
+    pub size: u64,
+    /// Body bytes were dropped to keep the connection within its byte budget: no more are kept,
+    /// and the message is marked `bodyTruncated` (the packets still hold the body).
+    pub body_dropped: bool,
+    /// Length of the header block on the wire, what the parsed headers stand for in memory.
+    pub header_bytes: usize,
+    /// `Content-Encoding`, if any.
+    pub encoding: Option<String>,
+    /// Packet of the first byte.
+    pub start: Option<ChunkMeta>,
+    /// Packet of the last byte so far.
+    pub end: Option<ChunkMeta>,
+    /// Why the message is incomplete or wrong, if it is.
+    pub error: Option<String>,
+    /// The `Upgrade` header, if any.
+    pub upgrade: Option<String>,
+}
+
+impl Msg {
+    /// Counts `bytes` into the body's size, keeping them up to `max_body` bytes in all (none
+    /// once the body was dropped).
+    pub fn take_body(&mut self, bytes: &[u8], meta: ChunkMeta, max_body: usize) {
+        self.size += bytes.len() as u64;
+        if !self.body_dropped {
+            let room = max_body.saturating_sub(self.body.len());
+            self.body
+                .extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or_default());
+        }
+        self.end = Some(meta);
+    }
+
+    /// Bytes this message holds in memory: its header block and the allocation of its body.
+    pub fn held_bytes(&self) -> usize {
+        self.header_bytes.saturating_add(self.body.capacity())
+    }
+
+    /// Releases the body bytes kept so far and keeps no more; the size still counts them all.
+    pub fn drop_body(&mut self) {
+        self.body = Vec::new();
+        self.body_dropped = true;
+    }
+
+    /// The message's fields, with its body decoded for display (at most `max_body` bytes), or
+    /// marked `bodyTruncated` when its bytes were dropped.
+    pub fn into_fields(mut self, max_body: usize) -> Message {
+        if self.body_dropped {
+            if self.size > 0 {
+                self.fields.insert(BODY_TRUNCATED.into(), Value::Bool(true));
+            }
+        } else if self.size > 0 || !self.body.is_empty() {
+            let complete = self.body.len() as u64 == self.size;
+            write_body(
+                &mut self.fields,
+                &self.body,
+                complete,
+                self.encoding.as_deref(),
+                max_body,
+            );
+        }
+        self.fields.insert("size".into(), self.size.into());
+        self.fields
+    }
+}
+
+/// The exchange for a request and/or response.
+pub(super) fn exchange(
+    request: Option<Msg>,
+    response: Option<Msg>,
+    error: Option<String>,
+    settings: &ParserSettings,
+) -> Exchange {
+    let version = request
+        .as_ref()
+        .or(response.as_ref())
+        .map(|m| m.version)
+        .unwrap_or("1.1")
+        .to_string();
+    let start = request
+        .as_ref()
+        .and_then(|r| r.start)
+        .or_else(|| response.as_ref().and_then(|r| r.start));
+    let end = response
+        .as_ref()
+        .and_then(|r| r.end)
+        .or_else(|| request.as_ref().and_then(|r| r.end));
+    Exchange {
+        protocol: "http",
+        version,
+        request: request
+            .map(|r| r.into_fields(settings.max_body))
+            .unwrap_or_default(),
+        response: response
+            .map(|r| r.into_fields(settings.max_body))
+            .unwrap_or_default(),
+        error,
+        start,
+        end,
+    }
+}
