@@ -40,7 +40,8 @@ pub(super) fn parse_request(data: &[u8]) -> Parsed {
         header_bytes: used,
         ..Default::default()
     };
-    let (headers, info) = header_map(request.headers);
+    let block = BlockText::new(data.get(..used).unwrap_or_default());
+    let (headers, info) = header_map(request.headers, &block);
     let (host, url, path, query) = locate(target, info.host.as_deref());
     msg.fields.insert("method".into(), method.into());
     msg.fields.insert("path".into(), path.into());
@@ -79,7 +80,8 @@ pub(super) fn parse_response(data: &[u8], request_method: &str) -> Parsed {
         header_bytes: used,
         ..Default::default()
     };
-    let (headers, info) = header_map(response.headers);
+    let block = BlockText::new(data.get(..used).unwrap_or_default());
+    let (headers, info) = header_map(response.headers, &block);
     msg.fields.insert("status".into(), status.into());
     msg.fields.insert(
         "statusText".into(),
@@ -138,12 +140,16 @@ struct HeaderInfo {
     upgrade: Option<String>,
 }
 
-/// Headers as a map (repeated names joined with ", ") plus the values framing needs.
-fn header_map(headers: &[httparse::Header<'_>]) -> (Message, HeaderInfo) {
+/// Headers as a map (repeated names joined with ", ") plus the values framing needs; `block` is
+/// the header block they were parsed from.
+fn header_map<'a>(
+    headers: &[httparse::Header<'a>],
+    block: &BlockText<'a>,
+) -> (Message, HeaderInfo) {
     let mut map = Message::new();
     let mut info = HeaderInfo::default();
     for header in headers {
-        let value = text(header.value);
+        let value = block.text(header.value);
         let value = value.trim();
         let name = header.name;
         if name.eq_ignore_ascii_case("host") {
@@ -203,6 +209,34 @@ pub(super) fn locate(target: &str, host_header: Option<&str>) -> (String, String
         params.insert(key.to_string(), Value::String(value.to_string()));
     }
     (host, url, path.to_string(), params)
+}
+
+/// A header block, checked once for UTF-8 so that its values need no check of their own.
+struct BlockText<'a> {
+    /// The block, when it is UTF-8 (nearly always: header values are mostly ASCII).
+    text: Option<&'a str>,
+}
+
+impl<'a> BlockText<'a> {
+    /// The text view of `block`.
+    fn new(block: &'a [u8]) -> Self {
+        BlockText {
+            text: std::str::from_utf8(block).ok(),
+        }
+    }
+
+    /// `part`, a slice of the block, as text: borrowed from the block when it is UTF-8 (found
+    /// by its offset in the block, no validation again), else through [`text`].
+    fn text(&self, part: &'a [u8]) -> Cow<'a, str> {
+        let borrowed = self.text.and_then(|block| {
+            let start = (part.as_ptr() as usize).checked_sub(block.as_ptr() as usize)?;
+            block.get(start..start.checked_add(part.len())?)
+        });
+        match borrowed {
+            Some(part) => Cow::Borrowed(part),
+            None => text(part),
+        }
+    }
 }
 
 /// `bytes` as text: borrowed when they are UTF-8 (the common case, checked by the fast validator

@@ -516,6 +516,18 @@ fn past_the_waiting_request_cap_the_oldest_is_reported_unanswered_and_later_answ
 }
 
 #[test]
+fn header_values_keep_utf8_text_and_replace_invalid_bytes() {
+    let out = run(&[
+        (C, b"GET /caf\xc3\xa9 HTTP/1.1\r\nX-Name: caf\xc3\xa9\r\nX-Tag:  v1 \r\n\r\n"),
+        (S, b"HTTP/1.1 200 OK\r\nX-Bad: a\xffb\r\nContent-Length: 0\r\n\r\n"),
+    ]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].request["headers"]["X-Name"], "caf\u{e9}");
+    assert_eq!(out[0].request["headers"]["X-Tag"], "v1");
+    assert_eq!(out[0].response["headers"]["X-Bad"], "a\u{fffd}b");
+}
+
+#[test]
 fn probes_tell_http1_from_other_protocols() {
     let d = Http1Dissector;
     assert_eq!(d.probe(b"GET / HTTP/1.1\r\n", C), Confidence::Yes);
