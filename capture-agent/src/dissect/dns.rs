@@ -463,11 +463,8 @@ fn rcode_text(rcode: u16) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dissect::test_support::META;
 
-    const META: ChunkMeta = ChunkMeta {
-        ts_ns: 1,
-        packet: 1,
-    };
 
     /// A query for `example.com` A with the given id (RFC 1035 wire format).
     fn query(id: u16) -> Vec<u8> {

@@ -780,11 +780,8 @@ fn unanswered(pending: Pending, error: &str) -> Exchange {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dissect::test_support::{META, feed_in_pieces, sizes};
 
-    const META: ChunkMeta = ChunkMeta {
-        ts_ns: 1,
-        packet: 1,
-    };
 
     fn sized(body: &[u8]) -> Vec<u8> {
         let mut out = (body.len() as u32).to_be_bytes().to_vec();
@@ -921,21 +918,9 @@ mod tests {
             let mut parser = KafkaDissector.parser(&ParserSettings::default());
             let mut out = Vec::new();
             let (requests, responses) = (requests.concat(), responses.concat());
-            for chunk in requests.chunks(piece.min(requests.len())) {
-                parser.feed(Direction::ToServer, chunk, META, &mut out);
-            }
-            for chunk in responses.chunks(piece.min(responses.len())) {
-                parser.feed(Direction::ToClient, chunk, META, &mut out);
-            }
-            let sizes: Vec<_> = out
-                .iter()
-                .map(|e| {
-                    (
-                        e.request.get("size").cloned(),
-                        e.response.get("size").cloned(),
-                    )
-                })
-                .collect();
+            feed_in_pieces(parser.as_mut(), Direction::ToServer, &requests, piece, &mut out);
+            feed_in_pieces(parser.as_mut(), Direction::ToClient, &responses, piece, &mut out);
+            let sizes = sizes(&out);
             assert_eq!(sizes, expected, "pieces of {piece} bytes");
         }
     }

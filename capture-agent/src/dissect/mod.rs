@@ -27,6 +27,8 @@ pub mod kafka;
 pub mod postgres;
 pub mod redis;
 pub mod tls;
+#[cfg(test)]
+mod test_support;
 
 /// Which way bytes travel in a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -734,11 +734,8 @@ fn unanswered(pending: Pending, error: &str) -> Exchange {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dissect::test_support::{META, feed_in_pieces, sizes};
 
-    const META: ChunkMeta = ChunkMeta {
-        ts_ns: 1,
-        packet: 1,
-    };
 
     /// A typed message: type byte, length (including itself), body.
     fn msg(kind: u8, body: &[u8]) -> Vec<u8> {
@@ -939,19 +936,9 @@ mod tests {
             // The first client bytes tell a connection's start: they arrive whole, as from TCP.
             parser.feed(Direction::ToServer, &startup, META, &mut out);
             for (dir, step) in &steps {
-                for chunk in step.chunks(piece.min(step.len())) {
-                    parser.feed(*dir, chunk, META, &mut out);
-                }
+                feed_in_pieces(parser.as_mut(), *dir, step, piece, &mut out);
             }
-            let sizes: Vec<_> = out
-                .iter()
-                .map(|e| {
-                    (
-                        e.request.get("size").cloned(),
-                        e.response.get("size").cloned(),
-                    )
-                })
-                .collect();
+            let sizes = sizes(&out);
             assert_eq!(sizes, expected, "pieces of {piece} bytes");
         }
     }
@@ -969,15 +956,7 @@ mod tests {
             (Direction::ToServer, query.clone()),
             (Direction::ToClient, arrived.clone()),
         ]);
-        let sizes: Vec<_> = out
-            .iter()
-            .map(|e| {
-                (
-                    e.request.get("size").cloned(),
-                    e.response.get("size").cloned(),
-                )
-            })
-            .collect();
+        let sizes = sizes(&out);
         assert_eq!(
             sizes,
             [(Some(json!(query.len())), Some(json!(arrived.len())))]

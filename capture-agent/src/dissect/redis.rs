@@ -924,11 +924,8 @@ fn type_name(value: &RespValue) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dissect::test_support::{META, feed_in_pieces, sizes};
 
-    const META: ChunkMeta = ChunkMeta {
-        ts_ns: 1,
-        packet: 1,
-    };
 
     fn exchanges(steps: &[(Direction, &[u8])]) -> Vec<Exchange> {
         let mut parser = RedisDissector.parser(&ParserSettings::default());
@@ -1204,21 +1201,9 @@ mod tests {
         for piece in [1, 2, 5, 13, usize::MAX] {
             let mut parser = RedisDissector.parser(&ParserSettings::default());
             let mut out = Vec::new();
-            for chunk in requests.chunks(piece.min(requests.len())) {
-                parser.feed(Direction::ToServer, chunk, META, &mut out);
-            }
-            for chunk in responses.chunks(piece.min(responses.len())) {
-                parser.feed(Direction::ToClient, chunk, META, &mut out);
-            }
-            let sizes: Vec<_> = out
-                .iter()
-                .map(|e| {
-                    (
-                        e.request.get("size").cloned(),
-                        e.response.get("size").cloned(),
-                    )
-                })
-                .collect();
+            feed_in_pieces(parser.as_mut(), Direction::ToServer, &requests, piece, &mut out);
+            feed_in_pieces(parser.as_mut(), Direction::ToClient, &responses, piece, &mut out);
+            let sizes = sizes(&out);
             let expected: Vec<_> = commands
                 .iter()
                 .zip(replies)
@@ -1238,15 +1223,7 @@ mod tests {
         parser.feed(Direction::ToClient, begun_reply, META, &mut out);
         parser.feed(Direction::ToServer, cut_command, META, &mut out);
         parser.close("FIN", &mut out);
-        let sizes: Vec<_> = out
-            .iter()
-            .map(|e| {
-                (
-                    e.request.get("size").cloned(),
-                    e.response.get("size").cloned(),
-                )
-            })
-            .collect();
+        let sizes = sizes(&out);
         assert_eq!(
             sizes,
             [

@@ -316,11 +316,8 @@ impl Handshake {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dissect::test_support::feed_in_pieces;
 
-    const META: ChunkMeta = ChunkMeta {
-        ts_ns: 1,
-        packet: 1,
-    };
 
     /// A record: content type, version 1.2, length, body.
     fn record(kind: u8, body: &[u8]) -> Vec<u8> {
@@ -394,9 +391,7 @@ mod tests {
             let mut parser = TlsDissector.parser(&ParserSettings::default());
             let mut out = Vec::new();
             for (dir, bytes) in &steps {
-                for chunk in bytes.chunks(piece.min(bytes.len())) {
-                    parser.feed(*dir, chunk, META, &mut out);
-                }
+                feed_in_pieces(parser.as_mut(), *dir, bytes, piece, &mut out);
             }
             let sizes: Vec<_> = out
                 .iter()
