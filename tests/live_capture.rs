@@ -2,7 +2,9 @@
 //! capturing agent answering queries while capture goes on.
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{AgentProcess, Running, TOKEN, curl, query_json, run, run_ok, shark, text};
@@ -51,22 +53,14 @@ fn capture_local_on_loopback_with_a_bpf_filter_keeps_only_that_traffic() {
     let server = HttpServer::start();
     let store = tempfile::tempdir().expect("temp dir");
     let bpf = format!("tcp port {}", server.port);
-    let capture = Running::start(
-        shark()
-            .args(["capture", "--local", "-i", "lo", "--node", "laptop", "--bpf", &bpf, "--duration", "30s", "--store"])
-            .arg(store.path())
-            .stderr(Stdio::piped()),
-    );
-    std::thread::sleep(Duration::from_millis(700));
+    let capture = LoopbackCapture::start(&bpf, store.path(), &["--node", "laptop"]);
     assert_eq!(server.get("/hello.txt"), 200);
     assert_eq!(server.get("/nope"), 404);
     // Traffic outside the filter: a DNS-looking UDP datagram on loopback.
     let _ = std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.send_to(b"not captured", "127.0.0.1:9"));
     std::thread::sleep(Duration::from_millis(500));
-    run_ok(Command::new("kill").args(["-INT", &capture.id().to_string()]));
-    let out = capture.finish();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (code, stderr) = capture.stop();
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("dropped 0 ("), "{stderr}");
     let entries = query_json(store.path(), &[]);
     let got: Vec<(String, String)> =
@@ -99,7 +93,7 @@ fn ctrl_c_right_after_a_burst_stores_every_packet_of_it() {
     let receiver = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     let port = receiver.local_addr().expect("address").port();
     let store = tempfile::tempdir().expect("temp dir");
-    let (mut capture, mut stderr) = capture_udp_on_lo(port, store.path(), &[]);
+    let capture = LoopbackCapture::start(&format!("udp dst port {port}"), store.path(), &[]);
     // A burst far faster than a debug build's pipeline: most of it is still queued (or still in the
     // kernel's last block) when Ctrl-C comes right after the last datagram.
     let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
@@ -109,11 +103,8 @@ fn ctrl_c_right_after_a_burst_stores_every_packet_of_it() {
         datagram.resize(1000, b'.');
         sender.send_to(&datagram, ("127.0.0.1", port)).expect("send");
     }
-    run_ok(Command::new("kill").args(["-INT", &capture.id().to_string()]));
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
-    let status = capture.wait().expect("capture ends");
-    assert_eq!(status.code(), Some(0), "{rest}");
+    let (code, rest) = capture.stop();
+    assert_eq!(code, Some(0), "{rest}");
     assert!(rest.contains(&format!("captured {burst} packets")), "{rest}");
     assert!(rest.contains("dropped 0 ("), "{rest}");
 }
@@ -123,17 +114,15 @@ fn capture_local_with_a_queue_too_small_for_any_packet_counts_each_as_a_queue_dr
     let receiver = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     let port = receiver.local_addr().expect("address").port();
     let store = tempfile::tempdir().expect("temp dir");
-    let (mut capture, mut stderr) = capture_udp_on_lo(port, store.path(), &["--queue-size", "16"]);
+    let capture = LoopbackCapture::start(&format!("udp dst port {port}"), store.path(), &["--queue-size", "16"]);
     let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     let sent = 200;
     for n in 0..sent {
         sender.send_to(format!("datagram {n}").as_bytes(), ("127.0.0.1", port)).expect("send");
     }
     std::thread::sleep(Duration::from_millis(500));
-    run_ok(Command::new("kill").args(["-INT", &capture.id().to_string()]));
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
-    assert_eq!(capture.wait().expect("capture ends").code(), Some(0), "{rest}");
+    let (code, rest) = capture.stop();
+    assert_eq!(code, Some(0), "{rest}");
     // Every datagram reached libpcap and none fit the 16-byte queue: each is a counted queue drop.
     assert!(rest.contains(&format!("dropped {sent} (queue {sent}, kernel 0")), "{rest}");
 }
@@ -144,7 +133,6 @@ fn a_capturing_agent_answers_queries_while_capture_goes_on() {
     let store = tempfile::tempdir().expect("temp dir");
     let bpf = format!("tcp port {}", server.port);
     let agent = AgentProcess::start(store.path(), "node-live", &["--interface", "any", "--bpf", &bpf]);
-    std::thread::sleep(Duration::from_millis(700));
     assert_eq!(server.get("/hello.txt"), 200);
     let deadline = Instant::now() + Duration::from_secs(20);
     let entries = loop {
@@ -171,7 +159,6 @@ fn an_agent_whose_queue_holds_no_packet_counts_every_one_as_a_queue_drop() {
     let bpf = format!("tcp port {}", server.port);
     // 16 bytes cannot hold even a packet's slot, let alone its bytes: nothing reaches the pipeline.
     let agent = AgentProcess::start(store.path(), "node-tiny", &["--interface", "lo", "--bpf", &bpf, "--queue-size", "16"]);
-    std::thread::sleep(Duration::from_millis(700));
     assert_eq!(server.get("/hello.txt"), 200);
     let status = |agent: &AgentProcess| -> serde_json::Value {
         let (code, body) = curl(&["-H", &format!("Authorization: Bearer {TOKEN}"), &format!("{}/v1/status", agent.url)]);
@@ -200,22 +187,13 @@ fn capture_with_scope(server: &HttpServer, scope: &[&str]) -> Vec<serde_json::Va
     let store = tempfile::tempdir().expect("temp dir");
     let ids = store.path().join("ids.yaml");
     std::fs::write(&ids, "- {ip: 127.0.0.1, name: web-1, namespace: shop, kind: Pod}\n").expect("write");
-    let capture = Running::start(
-        shark()
-            .args(["capture", "--local", "-i", "lo", "--bpf", &format!("tcp port {}", server.port), "--duration", "30s"])
-            .arg("--identities")
-            .arg(&ids)
-            .args(scope)
-            .arg("--store")
-            .arg(store.path().join("s"))
-            .stderr(Stdio::piped()),
-    );
-    std::thread::sleep(Duration::from_millis(700));
+    let mut extra = vec!["--identities", ids.to_str().expect("utf-8 path")];
+    extra.extend(scope);
+    let capture = LoopbackCapture::start(&format!("tcp port {}", server.port), &store.path().join("s"), &extra);
     assert_eq!(server.get("/hello.txt"), 200);
     std::thread::sleep(Duration::from_millis(300));
-    run_ok(Command::new("kill").args(["-INT", &capture.id().to_string()]));
-    let out = capture.finish();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let (code, stderr) = capture.stop();
+    assert_eq!(code, Some(0), "{stderr}");
     query_json(&store.path().join("s"), &[])
 }
 
@@ -230,27 +208,38 @@ fn pods_and_namespaces_flags_keep_only_the_chosen_pods_traffic() {
     assert!(r.stderr.contains("--identities"), "{}", r.stderr);
 }
 
-/// `capture --local` of the UDP datagrams to `port` on loopback into `store` (with `extra` flags),
-/// started: it has said it is capturing. Returns the process and the rest of its stderr.
-fn capture_udp_on_lo(
-    port: u16,
-    store: &std::path::Path,
-    extra: &[&str],
-) -> (Running, std::io::BufReader<std::process::ChildStderr>) {
-    let bpf = format!("udp dst port {port}");
-    let mut capture = Running::start(
-        shark()
-            .args(["capture", "--local", "-i", "lo", "--bpf", &bpf, "--duration", "60s"])
-            .args(extra)
-            .arg("--store")
-            .arg(store)
-            .stderr(Stdio::piped()),
-    );
-    let mut stderr = std::io::BufReader::new(capture.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    while !line.contains("capturing on") {
-        line.clear();
-        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr") > 0, "capture never started");
+/// A `capture --local` on loopback that has said it is capturing, so traffic sent from now on is seen.
+struct LoopbackCapture {
+    process: Running,
+    stderr: BufReader<ChildStderr>,
+}
+
+impl LoopbackCapture {
+    /// Starts capturing what `bpf` selects on loopback into `store`, with `extra` flags.
+    fn start(bpf: &str, store: &Path, extra: &[&str]) -> Self {
+        let mut process = Running::start(
+            shark()
+                .args(["capture", "--local", "-i", "lo", "--bpf", bpf, "--duration", "60s"])
+                .args(extra)
+                .arg("--store")
+                .arg(store)
+                .stderr(Stdio::piped()),
+        );
+        let mut stderr = BufReader::new(process.stderr.take().expect("stderr"));
+        let mut line = String::new();
+        while !line.contains("capturing on") {
+            line.clear();
+            assert!(stderr.read_line(&mut line).expect("read stderr") > 0, "capture never started: {line}");
+        }
+        LoopbackCapture { process, stderr }
     }
-    (capture, stderr)
+
+    /// Ctrl-C, as a user stops it: its exit code and what it printed since it started (the summary).
+    fn stop(mut self) -> (Option<i32>, String) {
+        run_ok(Command::new("kill").args(["-INT", &self.process.id().to_string()]));
+        let mut rest = String::new();
+        self.stderr.read_to_string(&mut rest).expect("read stderr");
+        let code = self.process.wait().expect("capture ends").code();
+        (code, rest)
+    }
 }

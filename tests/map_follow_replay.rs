@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::{
     AgentProcess, Cluster, Running, TOKEN, binary, fixture, import, lines_of, query_json, run_ok, shark,
-    text, tshark,
+    text, tshark, wait_until_serving,
 };
 
 const CLIENT: &str = "checkout-5c8d7-zz9yx";
@@ -92,16 +92,7 @@ fn the_namespace_cluster_maps_follows_and_replays_what_its_pods_did() {
             .stderr(Stdio::piped()),
     );
     let mut stderr = BufReader::new(agent.stderr.take().expect("stderr")).lines();
-    let url = loop {
-        match stderr.next() {
-            Some(Ok(line)) => match line.strip_prefix("agent API listening on ") {
-                Some(addr) => break format!("http://{}", addr.trim()),
-                None => continue,
-            },
-            other => panic!("shark-agent exited before listening: {other:?}"),
-        }
-    };
-    std::thread::sleep(Duration::from_secs(1));
+    let url = wait_until_serving(&mut stderr, true);
 
     // Before follow starts: the whole traffic script, plus the greeter pod calling web and redis.
     run_ok(&mut cluster.script("traffic.sh"));

@@ -107,6 +107,25 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
+/// Reads an agent's stderr `lines` until it serves its API and, when `capturing`, captures (so
+/// traffic sent from now on is seen); returns the API's `http://ADDR`.
+pub fn wait_until_serving(lines: &mut impl Iterator<Item = std::io::Result<String>>, capturing: bool) -> String {
+    let mut waiting_for_capture = capturing;
+    let mut url = None;
+    while url.is_none() || waiting_for_capture {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(addr) = line.strip_prefix("agent API listening on ") {
+                    url = Some(format!("http://{}", addr.trim()));
+                }
+                waiting_for_capture &= !line.starts_with("capturing on ");
+            }
+            other => panic!("shark-agent exited before serving (and capturing): {other:?}"),
+        }
+    }
+    url.unwrap_or_default()
+}
+
 /// A running `shark-agent`, stopped (SIGTERM, then waited for, killed if it does not end) when dropped.
 pub struct AgentProcess {
     child: std::process::Child,
@@ -133,16 +152,7 @@ impl AgentProcess {
             .expect("shark-agent starts");
         let stderr = child.stderr.take().expect("stderr piped");
         let mut lines = std::io::BufReader::new(stderr).lines();
-        let url = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(addr) = line.strip_prefix("agent API listening on ") {
-                        break format!("http://{}", addr.trim());
-                    }
-                }
-                other => panic!("shark-agent exited before listening: {other:?}"),
-            }
-        };
+        let url = wait_until_serving(&mut lines, !extra.contains(&"--no-capture"));
         // Keep draining stderr so the agent never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
         AgentProcess { child, url }

@@ -167,8 +167,13 @@ fn run(args: Args) -> Result<()> {
             ..LiveConfig::default()
         };
         let (stop, state) = (Arc::clone(&stop), state.clone());
+        let started = format!("capturing on {} (node {node})", args.interface.join(","));
         Some(std::thread::spawn(move || {
-            let result = run_capture(&live, ingest, &stop, None, |c| state.set_capture(c), |p| state.set_pipeline(p));
+            let on_start = |c| {
+                eprintln!("{started}");
+                state.set_capture(c);
+            };
+            let result = run_capture(&live, ingest, &stop, None, on_start, |p| state.set_pipeline(p));
             // However capture ends, the agent ends with it.
             stop.store(true, Ordering::SeqCst);
             result

@@ -40,7 +40,7 @@ export SHARK_TOKEN=bench-token-0123456789
 ip netns exec "$NS" "$AGENT" -i lv1 --store "$W/store" --node bench --listen 127.0.0.1:8898 \
   2>"$W/agent.err" &
 agent=$!
-for _ in $(seq 100); do grep -q 'listening on' "$W/agent.err" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q 'capturing on' "$W/agent.err" 2>/dev/null && break; sleep 0.1; done
 sleep 0.5
 log "replaying at $mbps Mbit/s"
 ip netns exec "$NS" tcpreplay -i lv0 --mbps="$mbps" "$pcap" >"$W/replay.log" 2>&1
