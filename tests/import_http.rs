@@ -172,3 +172,28 @@ fn dns_messages_have_their_size_and_the_map_counts_dns_bytes_each_way() {
     let bytes = |field: &str| -> u64 { map["edges"].as_array().expect("edges").iter().filter_map(|e| e[field].as_u64()).sum() };
     assert_eq!((bytes("requestBytes"), bytes("responseBytes")), (payload("0"), payload("1")));
 }
+
+#[test]
+fn postgres_statements_prepared_before_the_capture_are_named_as_tshark_names_them() {
+    let capture = fixture("deepflow/postgre__pgsql-all.pcap");
+    let store = tempfile::tempdir().expect("temp dir");
+    import(store.path(), &capture, "node-a");
+    // tshark: the statements named in frames with a Bind (the Parse beside a Bind names one too, here
+    // always the unnamed ""; each batch binds once), in order.
+    let binds = tshark(&[
+        "-r", capture.to_str().expect("utf-8"), "-d", "tcp.port==8000,pgsql", "-Y", "pgsql.type == \"Bind\"",
+        "-T", "fields", "-e", "pgsql.statement",
+    ]);
+    let named: Vec<String> =
+        binds.iter().flat_map(|r| r[0].split(',')).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    assert!(named.len() > 10, "the capture binds statements prepared before it began: {named:?}");
+    let ours: Vec<String> = query_json(store.path(), &["postgres"])
+        .iter()
+        .map(|e| text(&e["request"]["statement"]))
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(ours, named);
+    // With no SQL to show, the table's PATH names the statement.
+    let table = run_ok(shark().arg("query").arg("--store").arg(store.path()).arg("postgres and request.statement == \"S_18\"")).stdout;
+    assert!(table.contains("(prepared statement S_18)"), "{table}");
+}

@@ -70,6 +70,7 @@ fn request() -> FieldType {
         ("args", texts()),
         // Postgres (`query` above), also Redis-free `type`
         ("type", text()),
+        ("statement", text()),
         // Kafka
         ("apiKey", int()),
         ("apiName", text()),

@@ -12,7 +12,7 @@
 //! | `grpc` (`2`) | `method` (RPC method), `service`, `path`, `headers`, `size`, `messages` | `status` (grpc-status), `statusText` (grpc-message), `headers`, `size`, `messages` |
 //! | `dns` | `id`, `questions` [names], `qtype` (`A`, `AAAA`, …), `size` (message bytes) | `status` (rcode number), `statusText` (`NOERROR`, `NXDOMAIN`, …), `answers` [rdata text], `size` |
 //! | `redis` | `command` (upper case), `key`, `args` [text], `size` (RESP bytes) | `type` (`simple`, `error`, `integer`, `bulk`, `array`, `nil`, …), `status` (0 ok, 1 error), `statusText` (error text), `body`, `size` |
-//! | `postgres` | `query` (SQL text), `type` (`simple`, `extended`, `startup`, `ssl`), `size` (frontend message bytes) | `status` (0 ok, 1 error), `statusText` (CommandComplete tag), `rows`, `error` (message), `code` (SQLSTATE), `size` (backend message bytes) |
+//! | `postgres` | `query` (SQL text), `statement` (named prepared statement bound), `type` (`simple`, `extended`, `startup`, `ssl`), `size` (frontend message bytes) | `status` (0 ok, 1 error), `statusText` (CommandComplete tag), `rows`, `error` (message), `code` (SQLSTATE), `size` (backend message bytes) |
 //! | `kafka` | `apiKey`, `apiName`, `apiVersion`, `correlationId`, `clientId`, `topic` (first), `topics` [names], `size` (frame bytes) | `status` (error code, 0 ok, where the version carries one), `size` |
 //! | `tls` (negotiated version) | `sni`, `alpn` [protocols], `versions` [offered], `ciphers` (count), `size` (handshake record bytes) | `version`, `cipher`, `alpn` (chosen), `size` |
 //! | `tcp`, `udp` (no dissector claimed the flow) | `size` (bytes to server), `packets` | `size`, `packets` |

@@ -3,7 +3,9 @@
 //!
 //! Each request is a cycle that the server ends with ReadyForQuery: the startup message, a simple
 //! Query, or an extended-protocol batch (Parse/Bind/Describe/Execute … Sync) whose SQL comes from
-//! its Parse or, for a prepared statement parsed earlier, from the statement or portal it names.
+//! its Parse or, for a prepared statement parsed earlier, from the statement or portal it names. A
+//! batch that binds a named statement also carries the name (`statement`): for a statement prepared
+//! before the capture began, the name is all there is to show (tshark shows the same).
 //! Cycles are paired with ReadyForQuery in order, so pipelined batches pair correctly.
 //!
 //! Messages are framed with only a capped prefix of their body kept (DataRow keeps none), the rest
@@ -326,6 +328,9 @@ struct Reply {
 /// The extended-protocol messages sent since the last Sync.
 struct Cycle {
     query: Option<String>,
+    /// The named prepared statement it executes: all that names it when the statement was
+    /// prepared before the capture began.
+    statement: Option<String>,
     start: ChunkMeta,
     /// Bytes of its messages so far.
     size: u64,
@@ -468,6 +473,9 @@ impl PostgresParser {
                 if cycle.query.is_none() {
                     cycle.query = query;
                 }
+                if !statement.is_empty() {
+                    cycle.statement.get_or_insert(statement);
+                }
             }
             b'E' => {
                 let portal = strings.next().unwrap_or_default();
@@ -485,6 +493,9 @@ impl PostgresParser {
                 let mut request = Message::new();
                 if let Some(query) = cycle.as_ref().and_then(|c| c.query.clone()) {
                     request.insert("query".into(), json!(query));
+                }
+                if let Some(statement) = cycle.as_ref().and_then(|c| c.statement.clone()) {
+                    request.insert("statement".into(), json!(statement));
                 }
                 let start = cycle.as_ref().map_or(frame.start, |c| c.start);
                 let mut sync = frame;
@@ -580,6 +591,7 @@ impl PostgresParser {
     fn cycle_mut(&mut self, frame: &Frame) -> &mut Cycle {
         let cycle = self.cycle.get_or_insert(Cycle {
             query: None,
+            statement: None,
             start: frame.start,
             size: 0,
         });
@@ -876,6 +888,37 @@ mod tests {
         );
         assert_eq!(out[0].response.get("status"), Some(&json!(0)));
         assert_eq!(out[1].response.get("error"), Some(&json!("invalid input")));
+    }
+
+    #[test]
+    fn a_statement_prepared_before_the_capture_is_named_by_the_batch_that_binds_it() {
+        // Joined mid-connection: S_18 was parsed before the capture began; S_20 is parsed in it.
+        let client = [
+            msg(b'B', b"\x00S_18\x00\x00\x00\x00\x00\x00\x00"),
+            msg(b'E', b"\x00\x00\x00\x00\x00"),
+            msg(b'S', b""),
+            msg(b'P', b"S_20\x00select 2\x00\x00\x00"),
+            msg(b'B', b"\x00S_20\x00\x00\x00\x00\x00\x00\x00"),
+            msg(b'E', b"\x00\x00\x00\x00\x00"),
+            msg(b'S', b""),
+        ]
+        .concat();
+        let done = [msg(b'2', b""), msg(b'C', b"SELECT 1\x00"), ready()].concat();
+        let out = run(&[
+            (Direction::ToServer, client),
+            (Direction::ToClient, [done.clone(), done].concat()),
+        ]);
+        let named: Vec<_> = out
+            .iter()
+            .map(|e| (e.request.get("statement").cloned(), e.request.get("query").cloned()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                (Some(json!("S_18")), None),
+                (Some(json!("S_20")), Some(json!("select 2")))
+            ]
+        );
     }
 
     #[test]

@@ -25,12 +25,24 @@ impl Summary {
             "grpc" => (req("method"), req("path")),
             "dns" => (req("qtype"), req("questions")),
             "redis" => (req("command"), req("key")),
-            "postgres" => (req("type"), req("query")),
+            "postgres" => (req("type"), postgres_sql(entry)),
             "kafka" => (req("apiName"), req("topic")),
             "tls" => (String::from("handshake"), req("sni")),
             _ => (String::new(), format!("{} B →, {} B ←", req("size"), text(entry.response.get("size")))),
         };
         Summary { method, path: shorten(&path, MAX_PATH), status: status_text(entry) }
+    }
+}
+
+/// The SQL a Postgres exchange ran, else the prepared statement it named (prepared before the
+/// capture began, so its SQL was never seen).
+fn postgres_sql(entry: &Entry) -> String {
+    let query = text(entry.request.get("query"));
+    let statement = text(entry.request.get("statement"));
+    if query.is_empty() && !statement.is_empty() {
+        format!("(prepared statement {statement})")
+    } else {
+        query
     }
 }
 
