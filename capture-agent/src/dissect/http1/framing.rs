@@ -62,6 +62,9 @@ pub(super) fn read_body(
                 let take = usize::try_from(remaining)
                     .unwrap_or(usize::MAX)
                     .min(rest.len());
+                if take > 0 {
+                    msg.expect_body(remaining, max_body);
+                }
                 msg.take_body(rest.get(..take).unwrap_or_default(), meta, max_body);
                 side.pos += take;
                 let left = remaining - take as u64;

@@ -52,6 +52,17 @@ impl Msg {
         self.end = Some(meta);
     }
 
+    /// Makes room at once for the body bytes still to be kept when `remaining` more are coming
+    /// (a Content-Length body), so the body is allocated once and holds no spare capacity.
+    pub fn expect_body(&mut self, remaining: u64, max_body: usize) {
+        if self.body_dropped {
+            return;
+        }
+        let room = max_body.saturating_sub(self.body.len());
+        let coming = usize::try_from(remaining).unwrap_or(usize::MAX).min(room);
+        self.body.reserve_exact(coming);
+    }
+
     /// Bytes this message holds in memory: its header block and the allocation of its body.
     pub fn held_bytes(&self) -> usize {
         self.header_bytes.saturating_add(self.body.capacity())
