@@ -515,8 +515,14 @@ fn past_the_waiting_request_cap_the_oldest_is_reported_unanswered_and_later_answ
 #[test]
 fn header_values_keep_utf8_text_and_replace_invalid_bytes() {
     let out = run(&[
-        (C, b"GET /caf\xc3\xa9 HTTP/1.1\r\nX-Name: caf\xc3\xa9\r\nX-Tag:  v1 \r\n\r\n"),
-        (S, b"HTTP/1.1 200 OK\r\nX-Bad: a\xffb\r\nContent-Length: 0\r\n\r\n"),
+        (
+            C,
+            b"GET /caf\xc3\xa9 HTTP/1.1\r\nX-Name: caf\xc3\xa9\r\nX-Tag:  v1 \r\n\r\n",
+        ),
+        (
+            S,
+            b"HTTP/1.1 200 OK\r\nX-Bad: a\xffb\r\nContent-Length: 0\r\n\r\n",
+        ),
     ]);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].request["headers"]["X-Name"], "caf\u{e9}");
