@@ -4,8 +4,12 @@
 use std::io::Write;
 
 use super::super::DEFAULT_MAX_BODY;
+use super::super::test_support::feed_in_pieces;
 use super::pending::MAX_PENDING;
 use super::*;
+
+/// Bytes per packet where a test feeds a stream as TCP segments.
+const MSS: usize = 1448;
 
 fn meta(packet: u64) -> ChunkMeta {
     ChunkMeta {
@@ -354,19 +358,6 @@ fn numbered_responses(count: usize) -> Vec<u8> {
     bytes
 }
 
-/// Feeds `bytes` in one direction in MSS-sized packets numbered from `first`.
-fn feed_in_packets(
-    parser: &mut dyn Parser,
-    dir: Direction,
-    bytes: &[u8],
-    first: u64,
-    out: &mut Vec<Exchange>,
-) {
-    for (i, packet) in bytes.chunks(1448).enumerate() {
-        parser.feed(dir, packet, meta(first + i as u64), out);
-    }
-}
-
 #[test]
 fn pipelined_large_posts_stay_within_the_byte_budget_and_still_pair_with_their_responses() {
     const POSTS: usize = 100;
@@ -382,7 +373,7 @@ fn pipelined_large_posts_stay_within_the_byte_budget_and_still_pair_with_their_r
             format!("POST /upload/{i} HTTP/1.1\r\nHost: files\r\nContent-Length: {BODY}\r\n\r\n")
                 .into_bytes();
         post.extend_from_slice(&body_of(i));
-        for (n, packet) in post.chunks(1448).enumerate() {
+        for (n, packet) in post.chunks(MSS).enumerate() {
             parser.feed(C, packet, meta((i * 100 + n) as u64), &mut out);
             let held = held_by_waiting_requests(&parser);
             assert!(held <= budget, "{held} bytes held after POST {i}");
@@ -391,13 +382,7 @@ fn pipelined_large_posts_stay_within_the_byte_budget_and_still_pair_with_their_r
     }
     assert!(out.is_empty(), "no request is given up: {out:?}");
 
-    feed_in_packets(
-        &mut parser,
-        S,
-        &numbered_responses(POSTS),
-        1_000_000,
-        &mut out,
-    );
+    feed_in_pieces(&mut parser, S, &numbered_responses(POSTS), MSS, &mut out);
     assert_eq!(out.len(), POSTS);
     let truncated = |e: &Exchange| e.request.get("bodyTruncated") == Some(&Value::Bool(true));
     let dropped = out.iter().position(|e| !truncated(e)).unwrap_or(POSTS);
@@ -439,7 +424,7 @@ fn requests_whose_headers_alone_pass_the_budget_are_given_up_oldest_first_and_an
     let mut out = Vec::new();
     for i in 0..REQUESTS {
         let get = format!("GET /{i} HTTP/1.1\r\nCookie: {cookie}\r\n\r\n");
-        feed_in_packets(&mut parser, C, get.as_bytes(), i as u64 * 100, &mut out);
+        feed_in_pieces(&mut parser, C, get.as_bytes(), MSS, &mut out);
         assert!(held_by_waiting_requests(&parser) <= budget);
     }
     let given_up = out.len();
@@ -452,13 +437,7 @@ fn requests_whose_headers_alone_pass_the_budget_are_given_up_oldest_first_and_an
         assert_eq!(e.error.as_deref(), Some(GIVEN_UP));
     }
     out.clear();
-    feed_in_packets(
-        &mut parser,
-        S,
-        &numbered_responses(REQUESTS),
-        10_000,
-        &mut out,
-    );
+    feed_in_pieces(&mut parser, S, &numbered_responses(REQUESTS), MSS, &mut out);
     assert_eq!(out.len(), REQUESTS);
     for (i, e) in out.iter().enumerate() {
         assert_eq!(e.response["body"], i.to_string());
@@ -490,7 +469,7 @@ fn past_the_waiting_request_cap_the_oldest_is_reported_unanswered_and_later_answ
     out.clear();
     // The server answers all but the last request.
     let answers = numbered_responses(MAX_PENDING + 5);
-    feed_in_packets(parser.as_mut(), S, &answers, 10_000, &mut out);
+    feed_in_pieces(parser.as_mut(), S, &answers, MSS, &mut out);
     parser.close("idle timeout", &mut out);
     assert_eq!(out.len(), MAX_PENDING + 6);
     for (i, e) in out.iter().enumerate().take(MAX_PENDING + 5) {
