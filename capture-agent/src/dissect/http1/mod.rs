@@ -10,8 +10,9 @@
 //! are bounded twice, as [`pending`] details: at most 1024 of them, and at most
 //! `max(4 × --max-body, 1 MiB)` bytes of their header blocks and kept bodies (1 MiB at the
 //! default 64 KiB, 256 MiB at the 64 MiB limit). Over the bytes, the oldest requests' bodies go
-//! first: the request keeps its method, path, headers and size, is marked `bodyTruncated` (the
-//! store reads the body back from its packets when shown) and still pairs with its response.
+//! first: the request keeps its method, path, headers and size, is marked `bodyTruncated` and
+//! still pairs with its response. (Reading its packets again meets the same budget, so such a
+//! body stays out of the entry, and a query that shows it warns that it is cut.)
 //! Requests are given up (reported with `error` "no response (too many requests waiting)", their
 //! responses later on their own) only past 1024 or when header blocks alone fill the budget.
 //! Besides that, a connection holds one response (its body up to `--max-body`), an unfinished
