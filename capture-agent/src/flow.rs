@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use crate::dispatch::{FlowPorts, FlowProtocol, slot};
-use crate::dissect::{Direction, registry};
+use crate::dissect::{Direction, Unfinished, registry};
 use crate::reassembly::{ReassemblyLimits, TcpReassembler};
 
 /// TCP or UDP.
@@ -143,6 +143,26 @@ impl Flow {
         self.fin.swap(0, 1);
     }
 
+    /// The start of the earliest entry this flow can still emit, if it can emit one: what its
+    /// parser holds unfinished; the flow's first packet when bytes wait out of order in
+    /// reassembly (their exchange may have begun at any time), when no parser has claimed the
+    /// flow yet (its bytes are held for probing) or none will (its `tcp`/`udp` entry starts
+    /// there), or when the parser cannot tell.
+    pub fn unfinished_since(&self) -> Option<i64> {
+        if self.closed {
+            return None;
+        }
+        let held_out_of_order = self.reassembly.iter().any(|r| r.buffered() > 0);
+        match &self.protocol {
+            FlowProtocol::Pinned(parser) if !held_out_of_order => match parser.unfinished() {
+                Unfinished::Since(ts_ns) => Some(ts_ns),
+                Unfinished::Nothing => None,
+                Unfinished::Unknown => Some(self.first_ts),
+            },
+            _ => Some(self.first_ts),
+        }
+    }
+
     /// Counts a packet of `dir` carrying `payload` bytes.
     pub fn count(&mut self, dir: Direction, payload: usize, ts_ns: i64, packet: u64) {
         let i = slot(dir);
@@ -203,13 +223,12 @@ impl FlowTable {
         self.flows.remove(key)
     }
 
-    /// The first packet time of the earliest flow still open: the flows tracked now emit no entry
-    /// that starts before it.
-    pub fn oldest_open_start(&self) -> Option<i64> {
+    /// The start of the earliest entry the flows tracked now can still emit (see
+    /// [`Flow::unfinished_since`]); `None` when none can.
+    pub fn earliest_unfinished(&self) -> Option<i64> {
         self.flows
             .values()
-            .filter(|f| !f.closed)
-            .map(|f| f.first_ts)
+            .filter_map(|f| f.unfinished_since())
             .min()
     }
 

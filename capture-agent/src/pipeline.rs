@@ -148,11 +148,11 @@ impl Pipeline {
         self.stats
     }
 
-    /// The start of the earliest flow still open, if any: every entry the pipeline sends from now
-    /// on starts at or after it, or belongs to a flow a later packet opens. Costs a pass over the
-    /// flows.
-    pub fn open_since(&self) -> Option<i64> {
-        self.flows.oldest_open_start()
+    /// The start of the earliest entry the flows open now can still send, if any: every entry
+    /// the pipeline sends from now on starts at or after it, or begins with a packet not yet
+    /// pushed. Costs a pass over the flows.
+    pub fn earliest_unfinished(&self) -> Option<i64> {
+        self.flows.earliest_unfinished()
     }
 
     /// Takes one packet: hands it to the sink and sends any entries it completes.

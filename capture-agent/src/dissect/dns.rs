@@ -15,7 +15,9 @@ use hickory_proto::rr::{Name, RecordType};
 use serde_json::{Value, json};
 use shark_store::Message;
 
-use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings};
+use super::{
+    ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings, Unfinished,
+};
 
 /// Queries kept waiting for a response per flow; older ones are reported unanswered.
 const MAX_PENDING: usize = 256;
@@ -124,6 +126,12 @@ impl Parser for DnsParser {
                 &format!("no response before the flow ended ({reason})"),
             ));
         }
+    }
+
+    /// Queries waiting for their answers, and messages half read over TCP.
+    fn unfinished(&self) -> Unfinished {
+        let queries = self.pending.iter().map(|q| Some(q.start));
+        Unfinished::earliest(queries.chain([self.to_server.start, self.to_client.start]))
     }
 }
 

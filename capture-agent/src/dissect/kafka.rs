@@ -18,7 +18,9 @@ use std::collections::VecDeque;
 use serde_json::json;
 use shark_store::Message;
 
-use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings};
+use super::{
+    ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings, Unfinished,
+};
 
 /// Largest message accepted as framing; larger sizes mean the stream is not Kafka or lost sync.
 const MAX_MESSAGE: usize = 256 << 20;
@@ -616,6 +618,17 @@ impl Parser for KafkaParser {
                 &format!("no response before the flow ended ({reason})"),
             ));
         }
+    }
+
+    /// Requests waiting for their responses, a response still passing, and frames half read.
+    fn unfinished(&self) -> Unfinished {
+        let waiting = self.pending.iter().map(|p| Some(p.start));
+        let open = [
+            self.answering.as_ref().and_then(|a| a.exchange.start),
+            self.requests.start,
+            self.responses.start,
+        ];
+        Unfinished::earliest(waiting.chain(open))
     }
 }
 

@@ -158,6 +158,36 @@ pub trait Parser: Send {
     /// The flow ended (FIN, RST or idle timeout, named in `reason`): flush what is pending,
     /// e.g. requests without a response become exchanges with an `error`.
     fn close(&mut self, reason: &str, out: &mut Vec<Exchange>);
+    /// Where the earliest exchange this parser can still send starts, given the bytes fed so
+    /// far: what lets replay show an entry without waiting for the flow to end. The default,
+    /// [`Unfinished::Unknown`], is always right.
+    fn unfinished(&self) -> Unfinished {
+        Unfinished::Unknown
+    }
+}
+
+/// What a parser still holds that can become an exchange (see [`Parser::unfinished`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unfinished {
+    /// It cannot tell: any exchange since the flow began may still come.
+    Unknown,
+    /// An exchange that began at this timestamp (ns) may still come; none began earlier.
+    Since(i64),
+    /// Nothing fed so far is waiting: the next exchange begins with bytes not yet fed.
+    Nothing,
+}
+
+impl Unfinished {
+    /// [`Since`](Unfinished::Since) the earliest of `starts` (the first chunks of what a parser
+    /// holds), or [`Nothing`](Unfinished::Nothing) when it holds nothing.
+    pub fn earliest(starts: impl IntoIterator<Item = Option<ChunkMeta>>) -> Self {
+        starts
+            .into_iter()
+            .flatten()
+            .map(|meta| meta.ts_ns)
+            .min()
+            .map_or(Unfinished::Nothing, Unfinished::Since)
+    }
 }
 
 mod http1;

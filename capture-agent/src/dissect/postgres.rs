@@ -22,7 +22,9 @@ use std::collections::{HashMap, VecDeque};
 use serde_json::json;
 use shark_store::Message;
 
-use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings};
+use super::{
+    ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings, Unfinished,
+};
 
 /// SSLRequest code (in place of a protocol version).
 const SSL_REQUEST: u32 = 80_877_103;
@@ -436,6 +438,17 @@ impl Parser for PostgresParser {
                 &format!("no response before the flow ended ({reason})"),
             ));
         }
+    }
+
+    /// Cycles waiting for ReadyForQuery, the batch being sent, and messages half read.
+    fn unfinished(&self) -> Unfinished {
+        let waiting = self.pending.iter().map(|p| Some(p.start));
+        let open = [
+            self.cycle.as_ref().map(|c| c.start),
+            self.client.start,
+            self.server.start,
+        ];
+        Unfinished::earliest(waiting.chain(open))
     }
 }
 

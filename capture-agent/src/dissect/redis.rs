@@ -18,7 +18,9 @@ use std::collections::VecDeque;
 use serde_json::{Value, json};
 use shark_store::Message;
 
-use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings};
+use super::{
+    ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings, Unfinished,
+};
 
 /// Longest line (inline command or type header) kept; Redis's own inline limit is 64 KiB.
 const MAX_LINE: usize = 64 * 1024;
@@ -233,6 +235,12 @@ impl Parser for RedisParser {
                 &format!("no response before the flow ended ({reason})"),
             ));
         }
+    }
+
+    /// Commands waiting for their replies, and a command or reply half read.
+    fn unfinished(&self) -> Unfinished {
+        let commands = self.pending.iter().map(|p| Some(p.start));
+        Unfinished::earliest(commands.chain([self.requests.started(), self.responses.started()]))
     }
 }
 
@@ -765,12 +773,18 @@ impl Reader {
     }
 
     /// The request being read when the flow ended, if any.
+    /// Where the value being read began, if one is being read.
+    fn started(&self) -> Option<ChunkMeta> {
+        match &self.current {
+            Some(value) => Some(value.start),
+            None if !self.line.is_empty() || self.line_overflow => self.line_start,
+            None => None,
+        }
+    }
+
     fn partial(&self) -> Option<Partial> {
         let value = self.current.as_ref();
-        if value.is_none() && self.line.is_empty() {
-            return None;
-        }
-        let start = value.map(|v| v.start).or(self.line_start)?;
+        let start = self.started()?;
         let mut fields = value.and_then(request_fields).unwrap_or_default();
         if value.is_none_or(|v| v.leaves.is_empty()) && !self.line.is_empty() {
             let text = String::from_utf8_lossy(

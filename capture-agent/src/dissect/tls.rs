@@ -17,7 +17,9 @@ mod records;
 use serde_json::json;
 use shark_store::Message;
 
-use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings};
+use super::{
+    ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings, Unfinished,
+};
 use hello::{ClientHello, Hello, ServerHello};
 use records::{
     HandshakeEvent, HandshakeReader, Record, RecordReader, content, handshake, plausible_header,
@@ -174,6 +176,15 @@ impl Parser for TlsParser {
             _ => {}
         }
         state.emit(out);
+    }
+
+    /// The handshake until its exchange went out; after it, the connection is ignored.
+    fn unfinished(&self) -> Unfinished {
+        if self.state.done {
+            Unfinished::Nothing
+        } else {
+            Unfinished::earliest([self.state.start])
+        }
     }
 }
 

@@ -6,12 +6,14 @@
 //! idle that long, so nothing older pairs with the window), not from the node's first segment.
 //! The pipeline emits an exchange when it completes, so entries wait in a time-ordered buffer
 //! (as the lines that will show them, far smaller than entries) until no earlier one can still
-//! come: none starts before the earliest flow still open, nor (for flows yet to open) before the
-//! newest packet. The buffer holds the entries since the oldest open flow began, so it grows with
-//! the concurrent flows' lifetimes, not with the capture; and never more than a flow timeout's
-//! worth (a connection open for hours does not hold everything back: only an exchange left
-//! pending that long could then come out of order). Reading stops once no entry of the window can
-//! still come; nodes are merged by timestamp.
+//! come: none starts before the earliest exchange a flow's parser holds unfinished (a request
+//! not yet answered, a message half read; for a flow no parser can speak for, its first packet),
+//! nor (for exchanges yet to begin) before the newest packet. An idle keep-alive connection, a
+//! connection pool or a TLS connection past its handshake holds nothing back, so the buffer holds
+//! the entries since the oldest unanswered request, not since the oldest open connection; and
+//! never more than a flow timeout's worth (only an exchange left pending that long could then
+//! come out of order). Reading stops once no entry of the window can still come; nodes are
+//! merged by timestamp.
 //!
 //! Starting late has one cost: a name learned from a DNS answer seen more than a flow timeout
 //! before the window is not known to the replay (the index has it); `--identities` names are.
@@ -199,16 +201,17 @@ impl NodeReplay {
         }
     }
 
-    /// Works out the time before which no entry can still come: the start of the earliest open
-    /// flow or the newest packet, whichever is earlier, but at most a flow timeout behind.
+    /// Works out the time before which no entry can still come: the start of the earliest
+    /// unfinished exchange or the newest packet, whichever is earlier, but at most a flow timeout
+    /// behind.
     fn settle(&mut self) {
         self.unsettled_packets = 0;
-        let open_since = self
+        let unfinished = self
             .pipeline
             .as_ref()
-            .and_then(Pipeline::open_since)
+            .and_then(Pipeline::earliest_unfinished)
             .unwrap_or(i64::MAX);
-        let coming = open_since.min(self.newest_ns).saturating_sub(DISORDER_NS);
+        let coming = unfinished.min(self.newest_ns).saturating_sub(DISORDER_NS);
         self.settled_ns = coming.max(self.newest_ns.saturating_sub(self.timeout_ns));
     }
 }

@@ -21,7 +21,9 @@
 
 use serde_json::Value;
 
-use super::{ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings};
+use super::{
+    ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings, Unfinished,
+};
 use framing::{BodyStep, Framing, read_body};
 use head::{Parsed, locate, parse_request, parse_response, text};
 use message::{Msg, exchange};
@@ -223,6 +225,25 @@ impl Parser for Http1Parser {
                 .unwrap_or_else(|| format!("no response ({reason})"));
             out.push(exchange(Some(*request), None, Some(error), &self.settings));
         }
+    }
+
+    /// Requests waiting for their responses, messages half read, and client bytes held while
+    /// an upgrade is decided; after a switch, what the new protocol's parser holds.
+    fn unfinished(&self) -> Unfinished {
+        if let Some(next) = &self.upgraded {
+            return next.unfinished();
+        }
+        if self.pending.iter().any(|r| r.start.is_none()) {
+            return Unfinished::Unknown;
+        }
+        let waiting = self.pending.iter().map(|r| r.start);
+        let held = self.held.as_ref().and_then(|h| h.first()).map(|(_, meta)| *meta);
+        let reading = [
+            self.requests.unfinished_since(),
+            self.responses.unfinished_since(),
+            held,
+        ];
+        Unfinished::earliest(waiting.chain(reading))
     }
 }
 

@@ -137,7 +137,6 @@ impl Pending {
     }
 
     /// The waiting requests, oldest first.
-    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &Msg> {
         self.queue.iter().map(|request| &**request)
     }

@@ -71,6 +71,12 @@ impl Side {
         self.pos = 0;
     }
 
+    /// Where the message this side is reading began, when it is inside one (or holds bytes of
+    /// one not yet read).
+    pub fn unfinished_since(&self) -> Option<ChunkMeta> {
+        self.current.as_ref().and_then(|m| m.start).or(self.carried)
+    }
+
     /// Forgets everything buffered and looks for the next message start.
     pub fn reset(&mut self) {
         self.buf.clear();

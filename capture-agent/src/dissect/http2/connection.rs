@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use shark_store::Message;
 
-use super::super::{ChunkMeta, Direction, Exchange, Parser, ParserSettings};
+use super::super::{ChunkMeta, Direction, Exchange, Parser, ParserSettings, Unfinished};
 use super::frame::{FrameHeader, flag, kind, unpadded};
 use super::headers::{HeaderBlocks, PendingBlock};
 use super::reader::{Event, FrameReader};
@@ -141,6 +141,18 @@ impl Parser for Http2Parser {
             }
             out.push(stream.into_exchange());
         }
+    }
+
+    /// Streams still open, header blocks waiting for CONTINUATION and frames half read.
+    fn unfinished(&self) -> Unfinished {
+        if self.streams.open.values().any(|s| s.start().is_none()) {
+            // A stream without a frame yet would be stamped from elsewhere.
+            return Unfinished::Unknown;
+        }
+        let streams = self.streams.open.values().map(Stream::start);
+        let blocks = self.blocks.iter().map(|b| b.pending.as_ref().map(|p| p.start));
+        let frames = self.readers.iter().map(FrameReader::held_since);
+        Unfinished::earliest(streams.chain(blocks).chain(frames))
     }
 }
 

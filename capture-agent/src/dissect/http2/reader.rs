@@ -55,6 +55,11 @@ impl FrameReader {
         }
     }
 
+    /// Where the bytes held for a frame not yet complete began, if any are held.
+    pub fn held_since(&self) -> Option<ChunkMeta> {
+        self.buf_meta.filter(|_| !self.buf.is_empty())
+    }
+
     /// Bytes were lost: drop what is buffered and look for the next frame boundary.
     pub fn lose_sync(&mut self) {
         self.buf.clear();

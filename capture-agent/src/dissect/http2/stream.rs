@@ -145,6 +145,11 @@ impl Stream {
         }
     }
 
+    /// The stream's first frame, once it has one.
+    pub fn start(&self) -> Option<ChunkMeta> {
+        self.start
+    }
+
     /// Notes that a frame spanning `start..end` belonged to this stream.
     pub fn touch(&mut self, start: ChunkMeta, end: ChunkMeta) {
         self.start.get_or_insert(start);
