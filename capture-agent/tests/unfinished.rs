@@ -93,7 +93,7 @@ fn a_connection_left_open_holds_nothing_back_once_its_exchanges_are_answered() {
     ] {
         let mut sink = VecSink::default();
         let mut pipeline = Pipeline::new(PipelineConfig::new(Node::default()));
-        let source = FileSource::open(&fixtures_dir().join(capture)).expect("capture opens");
+        let source = FileSource::open(fixtures_dir().join(capture)).expect("capture opens");
         for packet in source.flatten() {
             let Ok(()) = pipeline.push(&packet.as_packet(), &mut sink);
         }
