@@ -8,6 +8,7 @@ mod bodies;
 mod cluster_e2e;
 mod export;
 mod fanout;
+mod fields;
 mod import_http;
 mod krew;
 mod kubernetes;

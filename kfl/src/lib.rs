@@ -82,6 +82,7 @@
 //! ```
 
 pub use plan::{CmpOp, Column, IndexPredicate, Literal, Side};
+pub use protocol::WORDS as PROTOCOL_WORDS;
 pub use record::{PathSegment, Record};
 pub use schema::{FieldType, Schema};
 pub use value::Value;
@@ -384,6 +385,15 @@ impl fmt::Display for Plan {
         }
         Ok(())
     }
+}
+
+/// Calls a filter can make, as written in examples: the functions (`now()`, …) and the methods
+/// (`text.contains("part")`, …), for listings such as `kubectl shark fields`.
+pub fn calls() -> (Vec<&'static str>, Vec<&'static str>) {
+    (
+        functions::FUNCTIONS.iter().map(|f| f.usage).collect(),
+        methods::METHODS.iter().map(|m| m.usage).collect(),
+    )
 }
 
 #[cfg(test)]

@@ -38,6 +38,9 @@ pub enum Command {
     Map(MapArgs),
     /// Re-dissect the stored packets of a window and stream its entries with their original pacing.
     Replay(ReplayArgs),
+    /// List every field a KFL filter can name, with its type, and the protocol words, functions
+    /// and methods.
+    Fields,
 }
 
 /// Where the store lives.

@@ -55,6 +55,9 @@ fn lookup<'a>(
     })
 }
 
+/// Maps whose keys are header names, so `["key"]` ignores letter case (as the schema says).
+const HEADER_MAPS: [&str; 2] = ["headers", "trailers"];
+
 /// Follows `path` below a JSON value; `parent` is the field name that led here.
 fn walk_json<'a, 'p>(mut v: &'a Json, path: &'p [PathSegment], mut parent: &'p str) -> Value<'a> {
     for seg in path {
@@ -64,7 +67,7 @@ fn walk_json<'a, 'p>(mut v: &'a Json, path: &'p [PathSegment], mut parent: &'p s
                 map.get(&**name)
             }
             (PathSegment::Key(key), Json::Object(map)) => {
-                let found = lookup(map, key, parent.eq_ignore_ascii_case("headers"));
+                let found = lookup(map, key, HEADER_MAPS.contains(&parent));
                 parent = "";
                 found
             }
@@ -181,6 +184,15 @@ mod tests {
         );
         assert_eq!(e.get(&path(&["response", "status"])), Value::Int(503));
         assert_eq!(e.get(&path(&["response", "headers", "[x"])), Value::Nil);
+        e.response.insert(
+            "trailers".into(),
+            serde_json::json!({"grpc-status": "0"}),
+        );
+        assert_eq!(
+            e.get(&path(&["response", "trailers", "[Grpc-Status"])),
+            text("0"),
+            "trailer names ignore letter case, as header names do"
+        );
         assert_eq!(e.get(&path(&["error"])), Value::Nil);
         let questions = e.request.get("questions").map(Value::Json);
         assert_eq!(Some(e.get(&path(&["request", "questions"]))), questions);

@@ -14,6 +14,10 @@ fn texts() -> FieldType {
     FieldType::List(Box::new(FieldType::Str))
 }
 
+fn ints() -> FieldType {
+    FieldType::List(Box::new(FieldType::Int))
+}
+
 fn headers() -> FieldType {
     FieldType::Map {
         value: Box::new(FieldType::Str),
@@ -60,6 +64,7 @@ fn request() -> FieldType {
         ("size", int()),
         ("service", text()),
         ("messages", FieldType::Any),
+        ("messageSizes", ints()),
         // DNS
         ("id", int()),
         ("questions", texts()),
@@ -101,6 +106,10 @@ fn response() -> FieldType {
         ("bodyDecodeError", text()),
         ("size", int()),
         ("messages", FieldType::Any),
+        ("messageSizes", ints()),
+        // HTTP/2 and gRPC: trailing headers; gRPC: the HTTP status beside the gRPC one in `status`
+        ("trailers", headers()),
+        ("httpStatus", int()),
         // DNS
         ("answers", texts()),
         // Redis

@@ -3,6 +3,7 @@
 mod capture;
 mod clean;
 mod export;
+mod fields;
 mod follow;
 mod import;
 mod map;
@@ -33,6 +34,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Reindex(args) => reindex::run(&args),
         Command::Map(args) => map::run(&args),
         Command::Replay(args) => replay::run(&args),
+        Command::Fields => fields::run(),
     }
 }
 
