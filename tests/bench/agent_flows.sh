@@ -45,8 +45,8 @@ sleep 0.5
 log "replaying at $mbps Mbit/s"
 ip netns exec "$NS" tcpreplay -i lv0 --mbps="$mbps" "$pcap" >"$W/replay.log" 2>&1
 sleep 2
-pid=$(pgrep -f "^$AGENT -i lv1" | head -1)
-hwm_kib=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
+# `ip netns exec` execs the agent, so $agent is the agent's own pid.
+hwm_kib=$(awk '/VmHWM/ { print $2 }' "/proc/$agent/status")
 kill -TERM "$agent"
 wait "$agent" || true
 agent=
