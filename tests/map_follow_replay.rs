@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::{
     AgentProcess, Cluster, Running, TOKEN, binary, fixture, import, lines_of, query_json, run_ok, shark,
-    text, tshark, wait_until_serving,
+    first_packet_epoch, shifted_to_seconds_ago, text, tshark, wait_until_serving,
 };
 
 const CLIENT: &str = "checkout-5c8d7-zz9yx";
@@ -656,20 +656,7 @@ fn follow_shows_once_each_exchange_indexed_minutes_after_it_started() {
 
     // Three requests that started five minutes ago, indexed only now (as a writer that flushed
     // late, or exchanges answered minutes after they started, would be).
-    let capture = fixture("deepflow/http__sw8.pcap");
-    let first_packet = first_packet_epoch(&capture);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs_f64();
-    let shift = format!("{:.6}", now - 300.0 - first_packet);
-    let shifted = store.path().join("five-minutes-ago.pcap");
-    run_ok(
-        Command::new("editcap")
-            .args(["-F", "pcap", "-t", &shift])
-            .arg(&capture)
-            .arg(&shifted),
-    );
+    let shifted = shifted_to_seconds_ago(&fixture("deepflow/http__sw8.pcap"), store.path(), 300.0);
     let requests = request_times_and_uris(&shifted);
     assert_eq!(requests.len(), 3, "{requests:?}");
     import(store.path(), &shifted, "node-b");
@@ -790,15 +777,6 @@ fn replay_of_a_late_window_reads_from_its_flows_not_from_the_first_segment() {
         replayed.iter().map(key).collect::<Vec<_>>(),
         indexed.iter().map(key).collect::<Vec<_>>()
     );
-}
-
-/// The time of a capture's first packet, in seconds since the epoch, as tshark reads it.
-fn first_packet_epoch(capture: &std::path::Path) -> f64 {
-    let rows = tshark(&["-r", capture.to_str().expect("utf-8"), "-c", "1", "-T", "fields", "-e", "frame.time_epoch"]);
-    rows.first()
-        .and_then(|row| row.first())
-        .and_then(|t| t.parse().ok())
-        .expect("the capture has a first packet")
 }
 
 /// Each HTTP request of a capture as tshark reads it: its time (epoch seconds) and URI.

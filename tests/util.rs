@@ -140,11 +140,17 @@ impl AgentProcess {
     /// Starts an agent serving `store` as `node` on a free loopback port; `extra` adds flags
     /// (without `--no-capture` in it, give the capture flags yourself).
     pub fn start(store: &Path, node: &str, extra: &[&str]) -> Self {
+        Self::start_at(store, node, "127.0.0.1:0", extra)
+    }
+
+    /// Like [`start`](Self::start), listening on `listen` (e.g. the address an agent that was
+    /// stopped had, as a restarted pod keeps its node's address).
+    pub fn start_at(store: &Path, node: &str, listen: &str, extra: &[&str]) -> Self {
         use std::io::BufRead;
         let mut child = Command::new(binary("shark-agent"))
             .arg("--store")
             .arg(store)
-            .args(["--node", node, "--listen", "127.0.0.1:0"])
+            .args(["--node", node, "--listen", listen])
             .args(extra)
             .env("SHARK_TOKEN", TOKEN)
             .stderr(std::process::Stdio::piped())
@@ -280,10 +286,11 @@ impl Running {
         }
     }
 
-    /// Waits for the process to end by itself and collects what it printed (as
-    /// [`Child::wait_with_output`]).
-    pub fn finish(mut self) -> Output {
-        let child = self.0.take().expect("a process not yet finished");
+    /// Ends the process (one that runs until stopped, like a follower) and collects what it
+    /// printed on the outputs still attached.
+    pub fn stop_and_collect(mut self) -> Output {
+        let mut child = self.0.take().expect("a process not yet finished");
+        let _ = child.kill();
         child.wait_with_output().expect("the process's output")
     }
 }
@@ -323,4 +330,21 @@ pub fn lines_of(child: &mut Running) -> std::sync::mpsc::Receiver<String> {
         }
     });
     rx
+}
+
+/// Epoch seconds of the first packet of `capture`, as tshark reads it.
+pub fn first_packet_epoch(capture: &Path) -> f64 {
+    let rows = tshark(&["-r", capture.to_str().expect("utf-8"), "-c", "1", "-T", "fields", "-e", "frame.time_epoch"]);
+    rows.first().and_then(|row| row.first()).and_then(|t| t.parse().ok()).expect("the capture has a first packet")
+}
+
+/// A copy of `capture` in `dir`, every packet moved in time so that the first is `seconds_ago`
+/// before now (editcap -t): traffic as a live capture would store it.
+pub fn shifted_to_seconds_ago(capture: &Path, dir: &Path, seconds_ago: f64) -> PathBuf {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs_f64();
+    let shift = format!("{:.6}", now - seconds_ago - first_packet_epoch(capture));
+    let name = capture.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let shifted = dir.join(format!("shifted-{seconds_ago}-{name}"));
+    run_ok(Command::new("editcap").args(["-F", "pcap", "-t", &shift]).arg(capture).arg(&shifted));
+    shifted
 }

@@ -42,6 +42,8 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// Warnings (a damaged segment skipped, a node's watch retried) go to stderr; `SHARK_LOG=debug` shows more.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SHARK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        // kube's client logs each failed request itself; the commands already say which node
+        // failed and why, in one line.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,kube_client=off"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().with_target(false).init();
 }

@@ -17,7 +17,7 @@
 //! With a start time, entries already stored from then on come first, read by the query engine in
 //! timestamp order up to each node's cursor at the start; what is stored later comes from the cursor.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::Value as SqlValue;
@@ -132,6 +132,26 @@ impl Store {
 }
 
 impl Tail {
+    /// Resumes a follow that lost its connection: each named node from just after entry `id`
+    /// of that node (entry ids are per node and survive restarts), the stored entries since the
+    /// start time skipped for it; nodes not named (none of their entries shown yet, e.g. a node
+    /// that appeared meanwhile) as a tail started with that time gives them. Nothing is missed
+    /// and nothing shown twice.
+    pub fn resume_after(&mut self, after: &BTreeMap<String, i64>) {
+        for (index, node) in self.nodes.iter_mut().enumerate() {
+            if let Some(&id) = after.get(&node.name) {
+                node.after = id;
+                if let Some(last) = self
+                    .backlog
+                    .as_mut()
+                    .and_then(|b| b.last_ids.get_mut(index))
+                {
+                    *last = i64::MIN;
+                }
+            }
+        }
+    }
+
     /// The next matching entry, or `None` when every node is caught up (call again later).
     pub fn next_entry(&mut self) -> Result<Option<Entry>, StoreError> {
         if let Some(backlog) = self.backlog.as_mut() {

@@ -221,3 +221,37 @@ fn nodes_whose_index_is_being_created_never_fail_a_tail() {
     want.sort();
     assert_eq!(shown, want, "every new node's entry, once");
 }
+
+#[test]
+fn a_follower_resuming_after_the_last_entry_it_showed_misses_nothing_and_repeats_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_ns();
+    let mut n = NodeWriter::open(dir.path(), "n", StoreConfig::default()).unwrap();
+    n.write_entry(exchange(now - 10 * MINUTE, "/before", 200)).unwrap();
+    n.flush().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let started = now - MINUTE;
+    let mut first = store.tail(None, Some(started)).unwrap();
+    n.write_entry(exchange(now, "/one", 200)).unwrap();
+    n.write_entry(exchange(now, "/two", 200)).unwrap();
+    n.flush().unwrap();
+    let shown = drain(&mut first);
+    assert_eq!(paths(&shown), ["/one", "/two"]);
+    let newest = shown.iter().map(|e| e.id as i64).max().unwrap();
+    drop(first);
+    // The connection is gone; meanwhile more is stored, on `n` (one exchange that started long
+    // ago) and on a node that appeared, `m`, whose entries the follower has not seen yet.
+    n.write_entry(exchange(now - 5 * MINUTE, "/three", 200)).unwrap();
+    n.write_entry(exchange(now, "/four", 200)).unwrap();
+    n.flush().unwrap();
+    let mut m = NodeWriter::open(dir.path(), "m", StoreConfig::default()).unwrap();
+    let mut on_m = exchange(now, "/on-m", 200);
+    on_m.node.name = "m".into();
+    m.write_entry(on_m).unwrap();
+    m.flush().unwrap();
+    let mut resumed = store.tail(None, Some(started)).unwrap();
+    resumed.resume_after(&[("n".to_string(), newest)].into_iter().collect());
+    let mut again = paths(&drain(&mut resumed));
+    again.sort();
+    assert_eq!(again, ["/four", "/on-m", "/three"]);
+}

@@ -1,11 +1,14 @@
 //! `GET /v1/follow?kfl=…&from=NS`: matching entries as NDJSON as the store indexes them, until the
 //! client goes away or the agent stops (with `from`, the stored ones since then first).
+//! `&after=NODE:ID,…` resumes a follow that lost its connection: each named node from just after
+//! the last entry the client showed (entry ids are per node and survive restarts).
 //!
 //! [`shark_store::Tail`] does the following: each matching entry comes once, however long after it
 //! started it was indexed (an exchange unanswered until the flow timed out included). The tail
 //! starts before the answer does, so whatever is indexed once the client has the response headers
 //! is in the stream.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -34,6 +37,22 @@ pub struct FollowParams {
     kfl: String,
     /// Start with the entries stored since this time (ns since the epoch); absent: from now.
     from: Option<i64>,
+    /// `NODE:ID,…`: resume each named node after entry `ID`.
+    #[serde(default)]
+    after: String,
+}
+
+/// `NODE:ID,…` as a map, or the part that is not.
+fn resume_points(after: &str) -> Result<BTreeMap<String, i64>, String> {
+    after
+        .split(',')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.rsplit_once(':')
+                .and_then(|(node, id)| Some((node.to_string(), id.parse().ok()?)))
+                .ok_or_else(|| format!("after: `{part}` is not NODE:ID\n"))
+        })
+        .collect()
 }
 
 /// Streams new matching entries from now on, polling the store every [`FOLLOW_POLL`].
@@ -49,11 +68,17 @@ pub async fn follow(
         Ok(q) => q.filter,
         Err(e) => return e.into_response(),
     };
+    let resume = match resume_points(&params.after) {
+        Ok(resume) => resume,
+        Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
+    };
     let root = state.inner.store_root.clone();
     let from = params.from;
     // The answer shows bodies: those the index cut are read back from the packets.
     let started = tokio::task::spawn_blocking(move || {
-        open_store(&root)?.tail_with_bodies(filter, from)
+        let mut tail = open_store(&root)?.tail_with_bodies(filter, from)?;
+        tail.resume_after(&resume);
+        Ok::<_, shark_store::StoreError>(tail)
     })
     .await;
     let tail = match started {

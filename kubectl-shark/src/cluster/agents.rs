@@ -32,6 +32,9 @@ pub struct Agents {
     token: String,
     /// How long one agent may take to start answering.
     pub timeout: Duration,
+    /// The namespace they were found in (none for explicit URLs): to find a node's agent again
+    /// after its pod was replaced.
+    namespace: Option<String>,
 }
 
 /// Why the agents could not be found or reached.
@@ -86,7 +89,7 @@ impl Agents {
             return Err(AgentsError::NoAgents(namespace.to_string()));
         }
         list.sort_by(|a, b| a.node.cmp(&b.node));
-        Ok(Agents { list, token, timeout })
+        Ok(Agents { list, token, timeout, namespace: Some(namespace.to_string()) })
     }
 
     /// Agents at explicit URLs (tests, or a port-forward), with the token given.
@@ -102,7 +105,17 @@ impl Agents {
                 Ok(Agent { node: url.clone(), pod: String::new(), ready: true, client, prefix: String::new() })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Agents { list, token, timeout })
+        Ok(Agents { list, token, timeout, namespace: None })
+    }
+
+    /// The agent of `node` as it is now: in a cluster, found again (a restarted agent is a new
+    /// pod); at an explicit URL, the same one.
+    pub async fn find_again(&self, node: &str) -> Result<Option<Agent>, AgentsError> {
+        let list = match (&self.namespace, self.list.first()) {
+            (Some(namespace), Some(any)) => Self::discover(any.client.clone(), namespace, self.timeout).await?.list,
+            _ => self.list.clone(),
+        };
+        Ok(list.into_iter().find(|agent| agent.node == node))
     }
 
     /// Sends `body` (JSON) to `path` of `agent` and returns the response body to read as it streams.
@@ -188,6 +201,25 @@ mod tests {
         let proxied = calls.iter().find(|c| c.uri == "/api/v1/namespaces/shark/pods/shark-agent-a:8898/proxy/v1/status");
         let token = proxied.expect("status went through the pod proxy").shark_token.as_deref();
         assert_eq!(token, Some("0123456789abcdef0123456789abcdef"), "the agent token travels in X-Shark-Token");
+    }
+
+    #[tokio::test]
+    async fn a_nodes_agent_is_found_again_after_its_pod_was_replaced() {
+        // The first pod list has shark-agent-a on worker-1; a rollout replaces it by shark-agent-c.
+        let lists = std::sync::atomic::AtomicUsize::new(0);
+        let (client, _) = fake_api(move |method, path, body| {
+            if path.starts_with("/api/v1/namespaces/shark/pods") && lists.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
+                let (code, mut list) = cluster(method, path, body);
+                list["items"][1]["metadata"]["name"] = json!("shark-agent-c");
+                return (code, list);
+            }
+            cluster(method, path, body)
+        });
+        let agents = Agents::discover(client, "shark", Duration::from_secs(5)).await.expect("discovers");
+        assert_eq!(agents.list[0].pod, "shark-agent-a");
+        let again = agents.find_again("worker-1").await.expect("lists again").expect("worker-1 has an agent");
+        assert_eq!((again.node.as_str(), again.pod.as_str()), ("worker-1", "shark-agent-c"));
+        assert!(agents.find_again("worker-9").await.expect("lists again").is_none());
     }
 
     #[tokio::test]

@@ -3,7 +3,9 @@
 //! local store or every agent, until Ctrl-C;
 //! and [`EntryStream`], the row-at-a-time printer that follow and replay share.
 
+use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use shark_agent::open_store;
@@ -13,6 +15,7 @@ use tokio::sync::mpsc;
 
 use super::{agents_for, runtime, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
+use crate::cluster::agents::{Agent, Agents};
 use crate::cluster::fanout::{Ask, read_agent};
 use crate::render::{COLUMNS, entry_cells, entry_json};
 
@@ -39,38 +42,118 @@ pub fn run(args: &QueryArgs) -> Result<()> {
         None => {
             let runtime = runtime()?;
             let agents = agents_for(&runtime, &args.target)?;
-            let mut path = format!("/v1/follow?kfl={}", percent_encode(&args.window.filter));
-            if let Some(from) = query.from {
-                path.push_str(&format!("&from={from}"));
-            }
+            let path = format!("/v1/follow?kfl={}", percent_encode(&args.window.filter));
+            // Without --from, from now: what is stored once following began is shown even if a
+            // node's connection breaks before its first entry.
+            let from = query.from.unwrap_or_else(|| chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX));
             runtime.block_on(async {
-                let (tx, mut rx) = mpsc::channel::<(String, Result<Entry, String>)>(256);
+                let (tx, mut rx) = mpsc::channel::<Followed>(256);
                 for agent in &agents.list {
-                    let (agents, agent, ask, tx) = (
-                        agents.clone(),
-                        agent.clone(),
-                        Ask::Get(path.clone()),
-                        tx.clone(),
-                    );
-                    tokio::spawn(async move {
-                        let node = agent.node.clone();
-                        read_agent(&agents, &agent, &ask, &tx, |item| (node.clone(), item)).await;
-                        let _ = tx
-                            .send((node, Err("the agent ended the stream".into())))
-                            .await;
-                    });
+                    let (agents, agent, path, tx) = (agents.clone(), agent.clone(), path.clone(), tx.clone());
+                    tokio::spawn(follow_agent(agents, agent, path, from, tx));
                 }
                 drop(tx);
-                while let Some((node, item)) = rx.recv().await {
-                    match item {
-                        Ok(entry) => out.push(&entry)?,
-                        Err(reason) => eprintln!("node {node} stopped following: {reason}"),
+                while let Some(followed) = rx.recv().await {
+                    match followed {
+                        Followed::Entry(entry) => out.push(&entry)?,
+                        Followed::Note(note) => eprintln!("{note}"),
                     }
                 }
                 anyhow::bail!("no node is left to follow")
             })
         }
     }
+}
+
+/// What following one agent gives the printer.
+enum Followed {
+    /// A matching entry.
+    Entry(Box<Entry>),
+    /// A line for stderr about the node's connection.
+    Note(String),
+}
+
+/// How long a node that stopped answering is tried again (a rollout restarts every agent).
+const RECONNECT_FOR: Duration = Duration::from_secs(300);
+/// The pause between two tries.
+const RECONNECT_EVERY: Duration = Duration::from_secs(2);
+
+/// Follows one node's agent (`path` asks for the filter; `from`, the entries stored with a
+/// timestamp since then first), reconnecting when the connection ends (the agent restarted, a network blip): it
+/// resumes after the newest entry shown from each node, so nothing is shown twice, and nothing
+/// is missed unless the connection broke in the middle of a burst. Gives up once the node has
+/// not answered for [`RECONNECT_FOR`].
+async fn follow_agent(agents: Agents, mut agent: Agent, path: String, from: i64, tx: mpsc::Sender<Followed>) {
+    let node = agent.node.clone();
+    // Per node name in the entries: the newest entry id shown (ids grow as a node indexes).
+    let mut shown: BTreeMap<String, i64> = BTreeMap::new();
+    let mut answered = Instant::now();
+    let mut outage = false;
+    loop {
+        let (entries_tx, mut entries) = mpsc::channel::<Result<Entry, String>>(256);
+        let ask = Ask::Get(resume_path(&path, from, &shown));
+        let reader = {
+            let (agents, agent) = (agents.clone(), agent.clone());
+            async move { read_agent(&agents, &agent, &ask, &entries_tx, |item| item).await }
+        };
+        let forward = async {
+            let mut failure = None;
+            while let Some(item) = entries.recv().await {
+                match item {
+                    Ok(entry) => {
+                        answered = Instant::now();
+                        if std::mem::take(&mut outage) {
+                            let _ = tx.send(Followed::Note(format!("node {node}: following again"))).await;
+                        }
+                        if let Ok(id) = i64::try_from(entry.id) {
+                            let newest = shown.entry(entry.node.name.clone()).or_insert(id);
+                            *newest = (*newest).max(id);
+                        }
+                        if tx.send(Followed::Entry(Box::new(entry))).await.is_err() {
+                            return Err(());
+                        }
+                    }
+                    Err(reason) => failure = Some(reason),
+                }
+            }
+            Ok(failure)
+        };
+        let ((), forwarded) = tokio::join!(reader, forward);
+        let reason = match forwarded {
+            Err(()) => return,
+            Ok(Some(reason)) => reason,
+            Ok(None) => {
+                // The stream ended cleanly: the agent was there until then.
+                answered = Instant::now();
+                "the agent ended the stream".to_string()
+            }
+        };
+        if answered.elapsed() > RECONNECT_FOR {
+            let _ = tx.send(Followed::Note(format!("node {node} stopped following: {reason}"))).await;
+            return;
+        }
+        if !std::mem::replace(&mut outage, true) {
+            let note = format!("node {node}: {reason}; following again once it answers");
+            if tx.send(Followed::Note(note)).await.is_err() {
+                return;
+            }
+        }
+        tokio::time::sleep(RECONNECT_EVERY).await;
+        if let Ok(Some(found)) = agents.find_again(&node).await {
+            agent = found;
+        }
+    }
+}
+
+/// `path` asking first for what was stored since `from`, and, once entries were shown, for each
+/// node's entries after the newest shown (`after=NODE:ID,…`).
+fn resume_path(path: &str, from: i64, shown: &BTreeMap<String, i64>) -> String {
+    let path = format!("{path}&from={from}");
+    if shown.is_empty() {
+        return path;
+    }
+    let after: Vec<String> = shown.iter().map(|(node, id)| format!("{node}:{id}")).collect();
+    format!("{path}&after={}", percent_encode(&after.join(",")))
 }
 
 /// `s` for a URL query value: every byte but the unreserved ones as `%XX`.
