@@ -55,6 +55,10 @@ fn bad_kfl_and_malformed_requests_get_400_with_the_reason() {
     assert!(String::from_utf8_lossy(&body).contains("malformed request body"));
     let (code, _) = curl(&["-X", "POST", "-H", &bearer(), "-d", r#"{"kfl": "http", "from": 10, "to": 5}"#, &url]);
     assert_eq!(code, 400);
+    // A follow that cannot say where to resume is refused, not started from somewhere else.
+    let (code, body) = curl(&["-H", &bearer(), &format!("{}/v1/follow?after=node-a:seven", agent.url)]);
+    assert_eq!(code, 400);
+    assert!(String::from_utf8_lossy(&body).contains("`node-a:seven` is not NODE:ID"), "{}", String::from_utf8_lossy(&body));
 }
 
 #[test]
