@@ -1,17 +1,17 @@
 //! Live capture on this machine's loopback with real clients and servers: `capture --local` and a
 //! capturing agent answering queries while capture goes on.
 
-use std::net::TcpListener;
 use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{ChildStderr, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{AgentProcess, Running, TOKEN, curl, query_json, run, run_ok, shark, text};
 
 /// A real HTTP server (Python's http.server) on a free loopback port, stopped when dropped.
 struct HttpServer {
-    child: Child,
+    _process: Running,
     port: u16,
     _root: tempfile::TempDir,
 }
@@ -21,30 +21,23 @@ impl HttpServer {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let root = tempfile::tempdir().expect("temp dir");
         std::fs::write(root.path().join("hello.txt"), "hello\n").expect("write");
-        let child = Command::new("python3")
-            .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
-            .current_dir(root.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 http.server starts");
+        let process = Running::start(
+            Command::new("python3")
+                .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
+                .current_dir(root.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "http.server did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        HttpServer { child, port, _root: root }
+        HttpServer { _process: process, port, _root: root }
     }
 
     fn get(&self, path: &str) -> u16 {
         curl(&["-o", "/dev/null", &format!("http://127.0.0.1:{}{path}", self.port)]).0
-    }
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -139,6 +139,7 @@ fn segment_packets(
     Ok(read_packets(layout, row, wanted, false)?.unwrap_or_else(|| Box::new(std::iter::empty())))
 }
 
+/// Whether `packet` lies in one of the (first, last) `spans`, ends included.
 fn in_spans(spans: &[(u64, u64)], packet: u64) -> bool {
     spans
         .iter()
@@ -208,7 +209,7 @@ pub(crate) fn exchange_packets(
     let mut wanted: BTreeMap<i64, BTreeMap<u64, u64>> = BTreeMap::new();
     for (seq, pairs) in flow_locations(conn, layout, entry.stream)? {
         for (packet, offset) in pairs {
-            if first <= packet && packet <= entry.packets.last {
+            if in_spans(&[(first, entry.packets.last)], packet) {
                 wanted.entry(seq).or_default().insert(packet, offset);
             }
         }
