@@ -16,11 +16,25 @@ fn agent_over(capture: &str) -> (tempfile::TempDir, AgentProcess) {
 #[test]
 fn every_route_demands_the_token_and_gives_no_data_without_it() {
     let (_store, agent) = agent_over("deepflow/http.pcap");
-    for (method, path) in [("GET", "/v1/status"), ("POST", "/v1/query"), ("POST", "/v1/export"), ("GET", "/metrics")] {
+    for (method, path) in [
+        ("GET", "/v1/status"),
+        ("POST", "/v1/query"),
+        ("POST", "/v1/export"),
+        ("GET", "/metrics"),
+    ] {
         let (code, body) = curl(&["-X", method, &format!("{}{path}", agent.url)]);
         assert_eq!(code, 401, "{method} {path}");
-        assert!(!String::from_utf8_lossy(&body).contains("GET /"), "no data leaks: {path}");
-        let (code, _) = curl(&["-X", method, "-H", "Authorization: Bearer wrong-token-wrong-token", &format!("{}{path}", agent.url)]);
+        assert!(
+            !String::from_utf8_lossy(&body).contains("GET /"),
+            "no data leaks: {path}"
+        );
+        let (code, _) = curl(&[
+            "-X",
+            method,
+            "-H",
+            "Authorization: Bearer wrong-token-wrong-token",
+            &format!("{}{path}", agent.url),
+        ]);
         assert_eq!(code, 401, "{method} {path} with a wrong token");
     }
 }
@@ -28,17 +42,44 @@ fn every_route_demands_the_token_and_gives_no_data_without_it() {
 #[test]
 fn query_streams_matching_entries_as_ndjson_in_time_order() {
     let (_store, agent) = agent_over("deepflow/http__sw8.pcap");
-    let (code, body) = curl(&["-X", "POST", "-H", &bearer(), "-d", r#"{"kfl": "http"}"#, &format!("{}/v1/query", agent.url)]);
+    let (code, body) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &bearer(),
+        "-d",
+        r#"{"kfl": "http"}"#,
+        &format!("{}/v1/query", agent.url),
+    ]);
     assert_eq!(code, 200);
-    let entries: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&body).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let entries: Vec<serde_json::Value> = String::from_utf8_lossy(&body)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
     assert!(entries.len() >= 2, "{entries:?}");
-    let times: Vec<i64> = entries.iter().map(|e| e["timestamp"].as_i64().expect("ns timestamp")).collect();
-    assert!(times.windows(2).all(|w| w[0] <= w[1]), "time order: {times:?}");
-    assert!(entries.iter().all(|e| text(&e["protocol"]["name"]) == "http"));
+    let times: Vec<i64> = entries
+        .iter()
+        .map(|e| e["timestamp"].as_i64().expect("ns timestamp"))
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "time order: {times:?}"
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| text(&e["protocol"]["name"]) == "http")
+    );
     // The same through the token header the API server's proxy leaves alone.
-    let (code, proxied) = curl(&["-X", "POST", "-H", &format!("X-Shark-Token: {TOKEN}"), "-d", r#"{"kfl": "http"}"#,
-                                 &format!("{}/v1/query", agent.url)]);
+    let (code, proxied) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &format!("X-Shark-Token: {TOKEN}"),
+        "-d",
+        r#"{"kfl": "http"}"#,
+        &format!("{}/v1/query", agent.url),
+    ]);
     assert_eq!((code, proxied), (200, body));
 }
 
@@ -46,19 +87,46 @@ fn query_streams_matching_entries_as_ndjson_in_time_order() {
 fn bad_kfl_and_malformed_requests_get_400_with_the_reason() {
     let (_store, agent) = agent_over("deepflow/http.pcap");
     let url = format!("{}/v1/query", agent.url);
-    let (code, body) = curl(&["-X", "POST", "-H", &bearer(), "-d", r#"{"kfl": "http and respnse.status == 200"}"#, &url]);
+    let (code, body) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &bearer(),
+        "-d",
+        r#"{"kfl": "http and respnse.status == 200"}"#,
+        &url,
+    ]);
     assert_eq!(code, 400);
     let message = String::from_utf8_lossy(&body);
-    assert!(message.contains("respnse") && message.contains("response"), "diagnostic with a suggestion: {message}");
+    assert!(
+        message.contains("respnse") && message.contains("response"),
+        "diagnostic with a suggestion: {message}"
+    );
     let (code, body) = curl(&["-X", "POST", "-H", &bearer(), "-d", "{not json", &url]);
     assert_eq!(code, 400);
     assert!(String::from_utf8_lossy(&body).contains("malformed request body"));
-    let (code, _) = curl(&["-X", "POST", "-H", &bearer(), "-d", r#"{"kfl": "http", "from": 10, "to": 5}"#, &url]);
+    let (code, _) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &bearer(),
+        "-d",
+        r#"{"kfl": "http", "from": 10, "to": 5}"#,
+        &url,
+    ]);
     assert_eq!(code, 400);
     // A follow that cannot say where to resume is refused, not started from somewhere else.
-    let (code, body) = curl(&["-H", &bearer(), &format!("{}/v1/follow?after=node-a:seven", agent.url)]);
+    let (code, body) = curl(&[
+        "-H",
+        &bearer(),
+        &format!("{}/v1/follow?after=node-a:seven", agent.url),
+    ]);
     assert_eq!(code, 400);
-    assert!(String::from_utf8_lossy(&body).contains("`node-a:seven` is not NODE:ID"), "{}", String::from_utf8_lossy(&body));
+    assert!(
+        String::from_utf8_lossy(&body).contains("`node-a:seven` is not NODE:ID"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
 }
 
 #[test]
@@ -66,10 +134,28 @@ fn export_streams_a_pcap_that_tshark_reads() {
     let (_store, agent) = agent_over("deepflow/http.pcap");
     let out = tempfile::tempdir().expect("temp dir");
     let file = out.path().join("export.pcap");
-    let (code, _) = curl(&["-X", "POST", "-H", &bearer(), "-d", r#"{"kfl": "http"}"#, "-o", file.to_str().expect("utf-8"),
-                           &format!("{}/v1/export", agent.url)]);
+    let (code, _) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &bearer(),
+        "-d",
+        r#"{"kfl": "http"}"#,
+        "-o",
+        file.to_str().expect("utf-8"),
+        &format!("{}/v1/export", agent.url),
+    ]);
     assert_eq!(code, 200);
-    let rows = crate::util::tshark(&["-r", file.to_str().expect("utf-8"), "-Y", "http.request", "-T", "fields", "-e", "http.request.uri"]);
+    let rows = crate::util::tshark(&[
+        "-r",
+        file.to_str().expect("utf-8"),
+        "-Y",
+        "http.request",
+        "-T",
+        "fields",
+        "-e",
+        "http.request.uri",
+    ]);
     assert_eq!(rows, vec![vec!["/".to_string()]]);
 }
 
@@ -80,12 +166,21 @@ fn status_and_metrics_report_the_store() {
     assert_eq!(code, 200);
     let status: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(text(&status["node"]), "node-a");
-    assert!(status["store"][0]["entries"].as_u64().is_some_and(|n| n >= 1), "{status}");
+    assert!(
+        status["store"][0]["entries"]
+            .as_u64()
+            .is_some_and(|n| n >= 1),
+        "{status}"
+    );
     let (code, body) = curl(&["-H", &bearer(), &format!("{}/metrics", agent.url)]);
     assert_eq!(code, 200);
     let page = String::from_utf8_lossy(&body);
     assert!(page.contains("# TYPE shark_store_entries gauge"), "{page}");
-    assert!(page.lines().any(|l| l.starts_with("shark_store_entries{node=\"node-a\"} ") && !l.ends_with(" 0")), "{page}");
+    assert!(
+        page.lines()
+            .any(|l| l.starts_with("shark_store_entries{node=\"node-a\"} ") && !l.ends_with(" 0")),
+        "{page}"
+    );
 }
 
 #[test]
@@ -100,7 +195,9 @@ fn sigterm_ends_open_follow_streams_and_the_follower_says_so() {
     let (store, agent) = agent_over("deepflow/http.pcap");
     let mut follower = Running::start(
         shark()
-            .args(["query", "--follow", "-o", "json", "--agents", &agent.url, "--token", TOKEN])
+            .args([
+                "query", "--follow", "-o", "json", "--agents", &agent.url, "--token", TOKEN,
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped()),
     );
@@ -108,7 +205,10 @@ fn sigterm_ends_open_follow_streams_and_the_follower_says_so() {
     let shown = lines_of(&mut follower);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while shown.try_recv().is_err() {
-        assert!(std::time::Instant::now() < deadline, "the follower shows nothing stored after it started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the follower shows nothing stored after it started"
+        );
         import(store.path(), &fixture("deepflow/http.pcap"), "node-b");
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
@@ -116,11 +216,18 @@ fn sigterm_ends_open_follow_streams_and_the_follower_says_so() {
     // never ends must not hold the agent past it.
     let asked = std::time::Instant::now();
     assert_eq!(agent.stop(), 0);
-    assert!(asked.elapsed() < std::time::Duration::from_secs(10), "stopped in {:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(10),
+        "stopped in {:?}",
+        asked.elapsed()
+    );
     // The follower notices and says it waits for the node (a restarted agent is followed again).
     std::thread::sleep(std::time::Duration::from_secs(1));
     let said = String::from_utf8_lossy(&follower.stop_and_collect().stderr).into_owned();
-    assert!(said.contains("the agent ended the stream; following again once it answers"), "{said}");
+    assert!(
+        said.contains("the agent ended the stream; following again once it answers"),
+        "{said}"
+    );
 }
 
 #[test]
@@ -130,8 +237,11 @@ fn the_probe_subcommand_passes_against_a_live_agent_and_fails_with_a_wrong_token
     let good = store.path().join("token");
     std::fs::write(&good, TOKEN).expect("write");
     let probe = |token_file: &std::path::Path| {
-        crate::util::run(std::process::Command::new(crate::util::binary("shark-agent"))
-            .args(["probe", "--addr", &addr, "--token-file"]).arg(token_file))
+        crate::util::run(
+            std::process::Command::new(crate::util::binary("shark-agent"))
+                .args(["probe", "--addr", &addr, "--token-file"])
+                .arg(token_file),
+        )
     };
     assert_eq!(probe(&good).code, 0);
     let bad = store.path().join("bad-token");
@@ -145,7 +255,9 @@ fn a_follower_resumes_through_a_restarted_agent_without_gap_or_repeat() {
     let listen = agent.url.trim_start_matches("http://").to_string();
     let mut follower = Running::start(
         shark()
-            .args(["query", "--follow", "-o", "json", "--agents", &agent.url, "--token", TOKEN, "http"])
+            .args([
+                "query", "--follow", "-o", "json", "--agents", &agent.url, "--token", TOKEN, "http",
+            ])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped()),
     );
@@ -153,39 +265,68 @@ fn a_follower_resumes_through_a_restarted_agent_without_gap_or_repeat() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let mut seen: Vec<serde_json::Value> = Vec::new();
     while seen.is_empty() {
-        assert!(std::time::Instant::now() < deadline, "the follower shows nothing stored after it started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the follower shows nothing stored after it started"
+        );
         import(store.path(), &fixture("deepflow/http.pcap"), "node-probe");
         std::thread::sleep(std::time::Duration::from_millis(500));
-        seen.extend(shown.try_iter().map(|l| serde_json::from_str(&l).expect("NDJSON")));
+        seen.extend(
+            shown
+                .try_iter()
+                .map(|l| serde_json::from_str(&l).expect("NDJSON")),
+        );
     }
     // A rollout restarts the agent: while it is down, three more exchanges are stored (as live
     // capture would store them: now); once it is back (a new process on the node's address), one
     // more.
     assert_eq!(agent.stop(), 0);
-    let now = |capture: &str| crate::util::shifted_to_seconds_ago(&fixture(capture), store.path(), 0.0);
+    let now =
+        |capture: &str| crate::util::shifted_to_seconds_ago(&fixture(capture), store.path(), 0.0);
     import(store.path(), &now("deepflow/http__sw8.pcap"), "node-b");
     let agent = AgentProcess::start_at(store.path(), "node-a", &listen, &["--no-capture"]);
     import(store.path(), &now("deepflow/http__httpv1.pcap"), "node-c");
     let want = |node: &str| if node == "node-b" { 3 } else { 1 };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let count = |seen: &[serde_json::Value], node: &str| seen.iter().filter(|e| text(&e["node"]["name"]) == node).count();
+    let count = |seen: &[serde_json::Value], node: &str| {
+        seen.iter()
+            .filter(|e| text(&e["node"]["name"]) == node)
+            .count()
+    };
     while (count(&seen, "node-b"), count(&seen, "node-c")) != (want("node-b"), want("node-c")) {
-        assert!(std::time::Instant::now() < deadline, "not resumed: {seen:#?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not resumed: {seen:#?}"
+        );
         if let Ok(line) = shown.recv_timeout(std::time::Duration::from_millis(200)) {
             seen.push(serde_json::from_str(&line).expect("NDJSON"));
         }
     }
     // Anything shown twice would come within a few polls.
     std::thread::sleep(std::time::Duration::from_secs(2));
-    seen.extend(shown.try_iter().map(|l| serde_json::from_str(&l).expect("NDJSON")));
-    let mut ids: Vec<(String, String)> = seen.iter().map(|e| (text(&e["node"]["name"]), text(&e["id"]))).collect();
+    seen.extend(
+        shown
+            .try_iter()
+            .map(|l| serde_json::from_str(&l).expect("NDJSON")),
+    );
+    let mut ids: Vec<(String, String)> = seen
+        .iter()
+        .map(|e| (text(&e["node"]["name"]), text(&e["id"])))
+        .collect();
     let shown_count = ids.len();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), shown_count, "no entry shown twice: {ids:?}");
-    assert_eq!((count(&seen, "node-b"), count(&seen, "node-c")), (3, 1), "none missed");
+    assert_eq!(
+        (count(&seen, "node-b"), count(&seen, "node-c")),
+        (3, 1),
+        "none missed"
+    );
     drop(agent);
     let said = String::from_utf8_lossy(&follower.stop_and_collect().stderr).into_owned();
-    assert!(said.contains("the agent ended the stream; following again once it answers"), "{said}");
+    assert!(
+        said.contains("the agent ended the stream; following again once it answers"),
+        "{said}"
+    );
     assert!(said.contains("following again\n"), "{said}");
 }

@@ -20,7 +20,11 @@ fn assert_one_line_error(r: &Run, needle: &str) {
     assert_eq!(r.code, 2, "exit status 2; stderr: {}", r.stderr);
     let lines: Vec<&str> = r.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one line, got: {:?}", r.stderr);
-    assert!(lines[0].contains(needle), "{:?} should mention {needle:?}", lines[0]);
+    assert!(
+        lines[0].contains(needle),
+        "{:?} should mention {needle:?}",
+        lines[0]
+    );
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
 }
 
@@ -74,7 +78,11 @@ fn an_unwritable_store_path_is_named() {
 fn a_kfl_syntax_error_is_a_diagnostic_and_exit_2() {
     let store = populated_store();
     let before = snapshot(store.path());
-    let r = run(shark().arg("query").arg("--store").arg(store.path()).arg("http and (response.status >"));
+    let r = run(shark()
+        .arg("query")
+        .arg("--store")
+        .arg(store.path())
+        .arg("http and (response.status >"));
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.starts_with("error"), "{}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
@@ -84,7 +92,11 @@ fn a_kfl_syntax_error_is_a_diagnostic_and_exit_2() {
 #[test]
 fn a_bad_time_flag_says_what_it_accepts() {
     let store = populated_store();
-    let r = run(shark().arg("query").arg("--store").arg(store.path()).args(["--from", "yesterday-ish"]));
+    let r = run(shark()
+        .arg("query")
+        .arg("--store")
+        .arg(store.path())
+        .args(["--from", "yesterday-ish"]));
     assert_one_line_error(&r, "yesterday-ish");
 }
 
@@ -97,15 +109,41 @@ fn querying_a_store_that_does_not_exist_names_it() {
 #[test]
 fn an_unknown_kfl_field_is_shown_with_a_caret_and_a_suggestion() {
     let store = populated_store();
-    let r = run(shark().arg("query").arg("--store").arg(store.path()).arg("http and respnse.status == 200"));
+    let r = run(shark()
+        .arg("query")
+        .arg("--store")
+        .arg(store.path())
+        .arg("http and respnse.status == 200"));
     assert_eq!(r.code, 2);
-    assert!(r.stderr.starts_with("error[E101]: unknown field `respnse`"), "{}", r.stderr);
-    assert!(r.stderr.contains("^^^^^^^ did you mean `response`?"), "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("error[E101]: unknown field `respnse`"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("^^^^^^^ did you mean `response`?"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn explain_shows_what_the_index_answers_and_what_is_left() {
-    let r = crate::util::run_ok(shark().args(["query", "--explain", r#"http and src.namespace == "shop" and request.headers["x"] == "y""#]));
-    assert!(r.stdout.contains(r#"index:    protocol.name == "http" and src.namespace == "shop""#), "{}", r.stdout);
-    assert!(r.stdout.contains(r#"residual: request.headers["x"] == "y""#), "{}", r.stdout);
+    let r = crate::util::run_ok(shark().args([
+        "query",
+        "--explain",
+        r#"http and src.namespace == "shop" and request.headers["x"] == "y""#,
+    ]));
+    assert!(
+        r.stdout
+            .contains(r#"index:    protocol.name == "http" and src.namespace == "shop""#),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains(r#"residual: request.headers["x"] == "y""#),
+        "{}",
+        r.stdout
+    );
 }

@@ -25,14 +25,28 @@ const CAPTURES: &[&str] = &[
 fn store_with(captures: &[PathBuf], index_body: &str) -> tempfile::TempDir {
     let store = tempfile::tempdir().expect("temp dir");
     for capture in captures {
-        run_ok(shark().arg("import").arg(capture).arg("--store").arg(store.path()).args(["--index-body", index_body]));
+        run_ok(
+            shark()
+                .arg("import")
+                .arg(capture)
+                .arg("--store")
+                .arg(store.path())
+                .args(["--index-body", index_body]),
+        );
     }
     store
 }
 
 /// `query -o json` output, as printed.
 fn json_output(store: &Path, filter: &str) -> String {
-    run_ok(shark().arg("query").arg("--store").arg(store).args(["-o", "json", filter])).stdout
+    run_ok(
+        shark()
+            .arg("query")
+            .arg("--store")
+            .arg(store)
+            .args(["-o", "json", filter]),
+    )
+    .stdout
 }
 
 /// How many entries a table query finds (the table's last line: "N entries" or "1 entry").
@@ -49,19 +63,38 @@ fn json_output_reads_the_same_bodies_back_from_the_packets() {
     let captures: Vec<PathBuf> = CAPTURES.iter().map(|c| fixture(c)).collect();
     let whole = store_with(&captures, "1000000");
     let cut = store_with(&captures, "16");
-    let cut_bodies = table_count(cut.path(), "request.bodyTruncated or response.bodyTruncated");
-    assert!(cut_bodies >= 6, "the index holds only prefixes of the longer HTTP/1 bodies ({cut_bodies})");
-    assert_eq!(table_count(whole.path(), "request.bodyTruncated or response.bodyTruncated"), 0);
+    let cut_bodies = table_count(
+        cut.path(),
+        "request.bodyTruncated or response.bodyTruncated",
+    );
+    assert!(
+        cut_bodies >= 6,
+        "the index holds only prefixes of the longer HTTP/1 bodies ({cut_bodies})"
+    );
+    assert_eq!(
+        table_count(
+            whole.path(),
+            "request.bodyTruncated or response.bodyTruncated"
+        ),
+        0
+    );
     let expected = json_output(whole.path(), "");
     assert!(expected.lines().count() >= 12, "{expected}");
     assert_eq!(json_output(cut.path(), ""), expected);
     let none = store_with(&captures, "0");
-    assert_eq!(json_output(none.path(), ""), expected, "--index-body 0 keeps no body inline");
+    assert_eq!(
+        json_output(none.path(), ""),
+        expected,
+        "--index-body 0 keeps no body inline"
+    );
 }
 
 #[test]
 fn a_body_filter_sees_text_past_the_prefix() {
-    let captures = [fixture("deepflow/http.pcap"), fixture("tcpdump/ipv4_tcp_http_xml.pcap")];
+    let captures = [
+        fixture("deepflow/http.pcap"),
+        fixture("tcpdump/ipv4_tcp_http_xml.pcap"),
+    ];
     let whole = store_with(&captures, "1000000");
     let cut = store_with(&captures, "16");
     // Text well past the first 16 bytes of the XML response body, as the capture has it.
@@ -69,36 +102,101 @@ fn a_body_filter_sees_text_past_the_prefix() {
     assert_eq!(xml.len(), 1, "one XML response");
     let body = text(&xml[0]["response"]["body"]);
     let needle: String = body.chars().skip(200).take(24).collect();
-    assert_eq!(needle.chars().count(), 24, "the body is long enough: {body}");
-    let filter = format!("response.body.contains({})", serde_json::Value::String(needle));
+    assert_eq!(
+        needle.chars().count(),
+        24,
+        "the body is long enough: {body}"
+    );
+    let filter = format!(
+        "response.body.contains({})",
+        serde_json::Value::String(needle)
+    );
     let found = json_output(cut.path(), &filter);
     assert_eq!(found, json_output(whole.path(), &filter));
     assert_eq!(found.lines().count(), 1, "{found}");
-    assert_eq!(table_count(cut.path(), &filter), 1, "a table query filters as exactly");
-    assert_eq!(table_count(cut.path(), "not response.body.contains(\"<?xml\") and response.body != \"\""), 1);
+    assert_eq!(
+        table_count(cut.path(), &filter),
+        1,
+        "a table query filters as exactly"
+    );
+    assert_eq!(
+        table_count(
+            cut.path(),
+            "not response.body.contains(\"<?xml\") and response.body != \"\""
+        ),
+        1
+    );
 }
 
 #[test]
 fn export_and_map_filter_on_text_past_the_prefix_as_query_does() {
-    let captures = [fixture("deepflow/http.pcap"), fixture("tcpdump/ipv4_tcp_http_xml.pcap")];
+    let captures = [
+        fixture("deepflow/http.pcap"),
+        fixture("tcpdump/ipv4_tcp_http_xml.pcap"),
+    ];
     let whole = store_with(&captures, "1000000");
     let cut = store_with(&captures, "16");
     let xml = query_json(whole.path(), &["response.body.startsWith(\"<?xml\")"]);
     assert_eq!(xml.len(), 1, "one XML response");
-    let needle: String = text(&xml[0]["response"]["body"]).chars().skip(200).take(24).collect();
-    let filter = format!("response.body.contains({})", serde_json::Value::String(needle));
+    let needle: String = text(&xml[0]["response"]["body"])
+        .chars()
+        .skip(200)
+        .take(24)
+        .collect();
+    let filter = format!(
+        "response.body.contains({})",
+        serde_json::Value::String(needle)
+    );
     // export: the packets of exactly that exchange, as tshark reads them back.
     let out = tempfile::tempdir().expect("temp dir");
     let pcap = out.path().join("xml.pcap");
-    run_ok(shark().arg("export").arg("--store").arg(cut.path()).arg(&filter).arg("-o").arg(&pcap));
-    let responses = tshark(&["-r", pcap.to_str().expect("utf-8"), "-Y", "http.response", "-T", "fields", "-e", "http.content_type"]);
+    run_ok(
+        shark()
+            .arg("export")
+            .arg("--store")
+            .arg(cut.path())
+            .arg(&filter)
+            .arg("-o")
+            .arg(&pcap),
+    );
+    let responses = tshark(&[
+        "-r",
+        pcap.to_str().expect("utf-8"),
+        "-Y",
+        "http.response",
+        "-T",
+        "fields",
+        "-e",
+        "http.content_type",
+    ]);
     assert_eq!(responses.len(), 1, "one response exported: {responses:?}");
-    assert!(responses[0][0].contains("xml"), "the XML one: {responses:?}");
+    assert!(
+        responses[0][0].contains("xml"),
+        "the XML one: {responses:?}"
+    );
     // map: one edge with one request, the same as over the store with whole bodies.
-    let map = |store: &Path| run_ok(shark().arg("map").arg("--store").arg(store).args(["-o", "json"]).arg(&filter)).stdout;
+    let map = |store: &Path| {
+        run_ok(
+            shark()
+                .arg("map")
+                .arg("--store")
+                .arg(store)
+                .args(["-o", "json"])
+                .arg(&filter),
+        )
+        .stdout
+    };
     let edges: serde_json::Value = serde_json::from_str(&map(cut.path())).expect("map JSON");
-    assert_eq!(edges, serde_json::from_str::<serde_json::Value>(&map(whole.path())).expect("map JSON"));
-    let requests: u64 = edges["edges"].as_array().expect("edges").iter().filter_map(|e| e["requests"].as_u64()).sum();
+    assert_eq!(
+        edges,
+        serde_json::from_str::<serde_json::Value>(&map(whole.path())).expect("map JSON")
+    );
+    let requests: u64 = edges["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["requests"].as_u64())
+        .sum();
     assert_eq!(requests, 1, "{edges}");
 }
 
@@ -106,22 +204,51 @@ fn export_and_map_filter_on_text_past_the_prefix_as_query_does() {
 fn a_chunked_gzip_body_comes_back_decoded_among_keep_alive_exchanges() {
     let dir = tempfile::tempdir().expect("temp dir");
     let capture = dir.path().join("keepalive.pcap");
-    let pages = [page("first", 3000), page("second", 5000), page("third", 2500)];
+    let pages = [
+        page("first", 3000),
+        page("second", 5000),
+        page("third", 2500),
+    ];
     std::fs::write(&capture, keep_alive_capture(&pages)).expect("write capture");
     // tshark reads the same three bodies from the capture (de-chunked and gunzipped).
     let tshark_bodies = tshark(&[
-        "-r", capture.to_str().expect("utf-8"), "-Y", "http.response", "-T", "fields", "-e", "http.file_data",
+        "-r",
+        capture.to_str().expect("utf-8"),
+        "-Y",
+        "http.response",
+        "-T",
+        "fields",
+        "-e",
+        "http.file_data",
     ]);
     assert_eq!(tshark_bodies.len(), 3);
     for (row, page) in tshark_bodies.iter().zip(&pages) {
-        assert!(hex_or_text(&row[0]) == *page, "tshark's body {} bytes", row[0].len());
+        assert!(
+            hex_or_text(&row[0]) == *page,
+            "tshark's body {} bytes",
+            row[0].len()
+        );
     }
     let cut = store_with(std::slice::from_ref(&capture), "16");
     let entries = query_json(cut.path(), &["http"]);
-    let bodies: Vec<String> = entries.iter().map(|e| text(&e["response"]["body"])).collect();
-    assert!(bodies == pages, "bodies of {} entries differ from the pages", entries.len());
-    assert!(entries.iter().all(|e| e["response"].get("bodyTruncated").is_none()));
-    assert_eq!(text(&entries[1]["response"]["headers"]["Content-Encoding"]), "gzip");
+    let bodies: Vec<String> = entries
+        .iter()
+        .map(|e| text(&e["response"]["body"]))
+        .collect();
+    assert!(
+        bodies == pages,
+        "bodies of {} entries differ from the pages",
+        entries.len()
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["response"].get("bodyTruncated").is_none())
+    );
+    assert_eq!(
+        text(&entries[1]["response"]["headers"]["Content-Encoding"]),
+        "gzip"
+    );
     let whole = store_with(&[capture], "1000000");
     assert_eq!(json_output(cut.path(), ""), json_output(whole.path(), ""));
 }
@@ -133,17 +260,28 @@ fn bodies_whose_packets_are_gone_keep_their_prefix_with_one_warning() {
     for file in std::fs::read_dir(&segments).expect("segments").flatten() {
         std::fs::remove_file(file.path()).expect("remove segment");
     }
-    let r = run(shark().arg("query").arg("--store").arg(cut.path()).args(["-o", "json", "http"]));
+    let r = run(shark()
+        .arg("query")
+        .arg("--store")
+        .arg(cut.path())
+        .args(["-o", "json", "http"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let entries: Vec<serde_json::Value> =
-        r.stdout.lines().map(|l| serde_json::from_str(l).expect("NDJSON")).collect();
+    let entries: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON"))
+        .collect();
     assert_eq!(entries.len(), 3);
     for e in &entries {
         assert_eq!(text(&e["request"]["body"]).len(), 16, "{e}");
         assert_eq!(e["request"]["bodyTruncated"], serde_json::Value::Bool(true));
         assert!(e["request"]["size"].as_u64().is_some_and(|size| size > 16));
     }
-    let warnings: Vec<&str> = r.stderr.lines().filter(|l| l.contains("bodyTruncated")).collect();
+    let warnings: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("bodyTruncated"))
+        .collect();
     assert_eq!(warnings.len(), 1, "{}", r.stderr);
 }
 
@@ -155,23 +293,50 @@ fn http2_bodies_come_back_even_where_the_exchange_needs_the_connections_header_t
     std::fs::write(&capture, h2c_capture(&pages)).expect("write capture");
     // tshark shows each stream's body, reassembled, on its last DATA frame: the three pages.
     let rows = tshark(&[
-        "-r", capture.to_str().expect("utf-8"), "-d", "tcp.port==8000,http2", "-Y", "http2.data.data", "-T",
-        "fields", "-e", "http2.streamid", "-e", "http2.data.data",
+        "-r",
+        capture.to_str().expect("utf-8"),
+        "-d",
+        "tcp.port==8000,http2",
+        "-Y",
+        "http2.data.data",
+        "-T",
+        "fields",
+        "-e",
+        "http2.streamid",
+        "-e",
+        "http2.data.data",
     ]);
     let mut by_stream: std::collections::BTreeMap<u32, String> = Default::default();
     for row in &rows {
-        let ids = row[0].split(',').filter_map(|id| id.parse::<u32>().ok()).filter(|id| *id > 0);
+        let ids = row[0]
+            .split(',')
+            .filter_map(|id| id.parse::<u32>().ok())
+            .filter(|id| *id > 0);
         for (id, data) in ids.zip(row[1].split(',')) {
             by_stream.insert(id, hex_or_text(data));
         }
     }
-    assert!(by_stream.into_values().eq(pages.iter().cloned()), "tshark's bodies are the pages");
+    assert!(
+        by_stream.into_values().eq(pages.iter().cloned()),
+        "tshark's bodies are the pages"
+    );
     let cut = store_with(std::slice::from_ref(&capture), "16");
     assert_eq!(table_count(cut.path(), "response.bodyTruncated"), 3);
     let entries = query_json(cut.path(), &["http2"]);
-    let bodies: Vec<String> = entries.iter().map(|e| text(&e["response"]["body"])).collect();
-    assert!(bodies == pages, "bodies of {} entries differ from the pages", entries.len());
-    assert_eq!(text(&entries[2]["request"]["headers"]["x-tenant"]), "acme", "from the dynamic table");
+    let bodies: Vec<String> = entries
+        .iter()
+        .map(|e| text(&e["response"]["body"]))
+        .collect();
+    assert!(
+        bodies == pages,
+        "bodies of {} entries differ from the pages",
+        entries.len()
+    );
+    assert_eq!(
+        text(&entries[2]["request"]["headers"]["x-tenant"]),
+        "acme",
+        "from the dynamic table"
+    );
     let whole = store_with(&[capture], "1000000");
     assert_eq!(json_output(cut.path(), ""), json_output(whole.path(), ""));
 }
@@ -180,12 +345,21 @@ fn http2_bodies_come_back_even_where_the_exchange_needs_the_connections_header_t
 fn only_exchanges_whose_packets_are_lost_keep_their_prefix() {
     let dir = tempfile::tempdir().expect("temp dir");
     let capture = dir.path().join("keepalive.pcap");
-    let pages = [page("first", 3000), page("second", 5000), page("third", 2500)];
+    let pages = [
+        page("first", 3000),
+        page("second", 5000),
+        page("third", 2500),
+    ];
     std::fs::write(&capture, keep_alive_capture(&pages)).expect("write capture");
     let store = tempfile::tempdir().expect("temp dir");
-    run_ok(shark().arg("import").arg(&capture).arg("--store").arg(store.path()).args([
-        "--index-body", "16", "--segment-age", "1ms",
-    ]));
+    run_ok(
+        shark()
+            .arg("import")
+            .arg(&capture)
+            .arg("--store")
+            .arg(store.path())
+            .args(["--index-body", "16", "--segment-age", "1ms"]),
+    );
     // The segments in order, with the packet numbers each holds (numbering starts at 1).
     let mut segments: Vec<PathBuf> = std::fs::read_dir(store.path().join("local").join("segments"))
         .expect("segments")
@@ -193,29 +367,65 @@ fn only_exchanges_whose_packets_are_lost_keep_their_prefix() {
         .map(|e| e.path())
         .collect();
     segments.sort_by_key(|p| {
-        p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.rsplit('-').next()).and_then(|n| n.parse::<u64>().ok())
+        p.file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.rsplit('-').next())
+            .and_then(|n| n.parse::<u64>().ok())
     });
     assert!(segments.len() >= 3, "{segments:?}");
     let mut ranges = Vec::new();
     let mut next = 1;
     for segment in &segments {
-        let packets = tshark(&["-r", segment.to_str().expect("utf-8"), "-T", "fields", "-e", "frame.number"]).len() as u64;
+        let packets = tshark(&[
+            "-r",
+            segment.to_str().expect("utf-8"),
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ])
+        .len() as u64;
         ranges.push((next, next + packets - 1));
         next += packets;
     }
     let before = query_json(store.path(), &["http"]);
-    assert!(before.iter().map(|e| text(&e["response"]["body"])).eq(pages.iter().cloned()));
+    assert!(
+        before
+            .iter()
+            .map(|e| text(&e["response"]["body"]))
+            .eq(pages.iter().cloned())
+    );
     // Lose the packets of the segment holding the middle exchange's first response packet: cut it
     // back to its file header.
-    let span = |e: &serde_json::Value| (e["packets"]["first"].as_u64().unwrap_or(0), e["packets"]["last"].as_u64().unwrap_or(0));
+    let span = |e: &serde_json::Value| {
+        (
+            e["packets"]["first"].as_u64().unwrap_or(0),
+            e["packets"]["last"].as_u64().unwrap_or(0),
+        )
+    };
     let (first, _) = span(&before[1]);
-    let lost = ranges.iter().position(|&(a, b)| a <= first + 2 && first + 2 <= b).expect("a segment holds it");
-    let file = std::fs::OpenOptions::new().write(true).open(&segments[lost]).expect("open segment");
-    file.set_len(24).expect("truncate segment to its file header");
+    let lost = ranges
+        .iter()
+        .position(|&(a, b)| a <= first + 2 && first + 2 <= b)
+        .expect("a segment holds it");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segments[lost])
+        .expect("open segment");
+    file.set_len(24)
+        .expect("truncate segment to its file header");
     let (lost_from, lost_to) = ranges[lost];
-    let r = run(shark().arg("query").arg("--store").arg(store.path()).args(["-o", "json", "http"]));
+    let r = run(shark()
+        .arg("query")
+        .arg("--store")
+        .arg(store.path())
+        .args(["-o", "json", "http"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let after: Vec<serde_json::Value> = r.stdout.lines().map(|l| serde_json::from_str(l).expect("NDJSON")).collect();
+    let after: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON"))
+        .collect();
     assert_eq!(after.len(), 3);
     for (e, page) in after.iter().zip(&pages) {
         let (a, b) = span(e);
@@ -223,15 +433,40 @@ fn only_exchanges_whose_packets_are_lost_keep_their_prefix() {
         let body = text(&e["response"]["body"]);
         if hit {
             assert_eq!(body, page[..16], "the prefix only");
-            assert_eq!(e["response"]["bodyTruncated"], serde_json::Value::Bool(true));
+            assert_eq!(
+                e["response"]["bodyTruncated"],
+                serde_json::Value::Bool(true)
+            );
         } else {
-            assert!(body == *page, "whole: its packets are all there ({} bytes)", body.len());
+            assert!(
+                body == *page,
+                "whole: its packets are all there ({} bytes)",
+                body.len()
+            );
             assert!(e["response"].get("bodyTruncated").is_none());
         }
     }
-    assert!(after.iter().any(|e| e["response"].get("bodyTruncated").is_some()), "some packets were lost");
-    assert!(after.iter().any(|e| e["response"].get("bodyTruncated").is_none()), "some were not");
-    assert_eq!(r.stderr.lines().filter(|l| l.contains("bodyTruncated")).count(), 1, "{}", r.stderr);
+    assert!(
+        after
+            .iter()
+            .any(|e| e["response"].get("bodyTruncated").is_some()),
+        "some packets were lost"
+    );
+    assert!(
+        after
+            .iter()
+            .any(|e| e["response"].get("bodyTruncated").is_none()),
+        "some were not"
+    );
+    assert_eq!(
+        r.stderr
+            .lines()
+            .filter(|l| l.contains("bodyTruncated"))
+            .count(),
+        1,
+        "{}",
+        r.stderr
+    );
 }
 
 /// An HTML-ish page of about `len` bytes that names itself.
@@ -239,7 +474,9 @@ pub(crate) fn page(name: &str, len: usize) -> String {
     let mut body = format!("<html><title>{name}</title><body>");
     let mut line = 0;
     while body.len() < len {
-        body.push_str(&format!("<p>{name} line {line}: the quick brown fox jumps over the lazy dog</p>\n"));
+        body.push_str(&format!(
+            "<p>{name} line {line}: the quick brown fox jumps over the lazy dog</p>\n"
+        ));
         line += 1;
     }
     body.push_str("</body></html>\n");
@@ -250,7 +487,12 @@ pub(crate) fn page(name: &str, len: usize) -> String {
 fn hex_or_text(field: &str) -> String {
     let digits = field.replace(':', "");
     let bytes: Option<Vec<u8>> = (digits.len().is_multiple_of(2) && digits.len() > 2)
-        .then(|| (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(&digits[i..i + 2], 16).ok()).collect())
+        .then(|| {
+            (0..digits.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).ok())
+                .collect()
+        })
         .flatten();
     match bytes {
         Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
@@ -269,7 +511,8 @@ pub(crate) fn keep_alive_capture(pages: &[String; 3]) -> Vec<u8> {
     let mut tcp = Connection::to_port(80);
     tcp.handshake();
     for (i, page) in pages.iter().enumerate() {
-        let request = format!("GET /page/{i} HTTP/1.1\r\nHost: web\r\nAccept-Encoding: gzip\r\n\r\n");
+        let request =
+            format!("GET /page/{i} HTTP/1.1\r\nHost: web\r\nAccept-Encoding: gzip\r\n\r\n");
         tcp.send(true, request.as_bytes());
         let response = if i == 1 {
             let zipped = gzip(page.as_bytes());
@@ -282,8 +525,11 @@ pub(crate) fn keep_alive_capture(pages: &[String; 3]) -> Vec<u8> {
             r.extend_from_slice(b"0\r\n\r\n");
             r
         } else {
-            let mut r = format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n", page.len())
-                .into_bytes();
+            let mut r = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n",
+                page.len()
+            )
+            .into_bytes();
             r.extend_from_slice(page.as_bytes());
             r
         };
@@ -321,7 +567,10 @@ fn h2c_capture(pages: &[String; 3]) -> Vec<u8> {
     let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
     hello.extend(h2_frame(SETTINGS, 0, 0, &[]));
     tcp.send(true, &hello);
-    tcp.send(false, &[h2_frame(SETTINGS, 0, 0, &[]), h2_frame(SETTINGS, 1, 0, &[])].concat());
+    tcp.send(
+        false,
+        &[h2_frame(SETTINGS, 0, 0, &[]), h2_frame(SETTINGS, 1, 0, &[])].concat(),
+    );
     tcp.send(true, &h2_frame(SETTINGS, 1, 0, &[]));
     for (i, page) in pages.iter().enumerate() {
         let stream = 2 * i as u32 + 1;
@@ -337,7 +586,10 @@ fn h2c_capture(pages: &[String; 3]) -> Vec<u8> {
         } else {
             block.extend([0xbf, 0xbe]);
         }
-        tcp.send(true, &h2_frame(HEADERS, END_STREAM | END_HEADERS, stream, &block));
+        tcp.send(
+            true,
+            &h2_frame(HEADERS, END_STREAM | END_HEADERS, stream, &block),
+        );
         // :status 200, content-type text/html.
         let mut answer = vec![0x88, 0x0f, 0x10];
         answer.extend(hpack_text("text/html"));
@@ -346,7 +598,10 @@ fn h2c_capture(pages: &[String; 3]) -> Vec<u8> {
         let chunks: Vec<&[u8]> = page.as_bytes().chunks(900).collect();
         for (n, chunk) in chunks.iter().enumerate() {
             let last = n + 1 == chunks.len();
-            tcp.send(false, &h2_frame(0, if last { END_STREAM } else { 0 }, stream, chunk));
+            tcp.send(
+                false,
+                &h2_frame(0, if last { END_STREAM } else { 0 }, stream, chunk),
+            );
         }
     }
     tcp.pcap
@@ -364,11 +619,22 @@ impl Connection {
     /// A connection to `server_port`, before its handshake.
     fn to_port(server_port: u16) -> Self {
         let mut pcap = Vec::new();
-        for word in [0xa1b2_c3d4u32.to_le_bytes(), [2, 0, 4, 0], [0; 4], [0; 4], 65535u32.to_le_bytes(), 1u32.to_le_bytes()]
-        {
+        for word in [
+            0xa1b2_c3d4u32.to_le_bytes(),
+            [2, 0, 4, 0],
+            [0; 4],
+            [0; 4],
+            65535u32.to_le_bytes(),
+            1u32.to_le_bytes(),
+        ] {
             pcap.extend_from_slice(&word);
         }
-        Connection { pcap, seq: [1000, 5000], ts_us: 1_700_000_000_000_000, server_port }
+        Connection {
+            pcap,
+            seq: [1000, 5000],
+            ts_us: 1_700_000_000_000_000,
+            server_port,
+        }
     }
 
     const SYN: u8 = 0x02;
@@ -400,7 +666,11 @@ impl Connection {
         tcp.extend_from_slice(&ports[me].to_be_bytes());
         tcp.extend_from_slice(&ports[peer].to_be_bytes());
         tcp.extend_from_slice(&self.seq[me].to_be_bytes());
-        let ack = if flags & Self::ACK != 0 { self.seq[peer] } else { 0 };
+        let ack = if flags & Self::ACK != 0 {
+            self.seq[peer]
+        } else {
+            0
+        };
         tcp.extend_from_slice(&ack.to_be_bytes());
         tcp.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
         tcp.extend_from_slice(payload);
@@ -418,21 +688,43 @@ impl Connection {
         pseudo.extend_from_slice(&tcp);
         let sum = checksum(&pseudo);
         tcp[16..18].copy_from_slice(&sum.to_be_bytes());
-        let mut frame = vec![2, 0, 0, 0, 0, 2 - me as u8, 2, 0, 0, 0, 0, 1 + me as u8, 0x08, 0x00];
+        let mut frame = vec![
+            2,
+            0,
+            0,
+            0,
+            0,
+            2 - me as u8,
+            2,
+            0,
+            0,
+            0,
+            0,
+            1 + me as u8,
+            0x08,
+            0x00,
+        ];
         frame.extend_from_slice(&ip);
         frame.extend_from_slice(&tcp);
         self.ts_us += 250;
-        self.pcap.extend_from_slice(&((self.ts_us / 1_000_000) as u32).to_le_bytes());
-        self.pcap.extend_from_slice(&((self.ts_us % 1_000_000) as u32).to_le_bytes());
-        self.pcap.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        self.pcap.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        self.pcap
+            .extend_from_slice(&((self.ts_us / 1_000_000) as u32).to_le_bytes());
+        self.pcap
+            .extend_from_slice(&((self.ts_us % 1_000_000) as u32).to_le_bytes());
+        self.pcap
+            .extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        self.pcap
+            .extend_from_slice(&(frame.len() as u32).to_le_bytes());
         self.pcap.extend_from_slice(&frame);
     }
 }
 
 /// The Internet checksum of `data`.
 fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data.chunks(2).map(|w| u32::from(w[0]) << 8 | u32::from(*w.get(1).unwrap_or(&0))).sum();
+    let mut sum: u32 = data
+        .chunks(2)
+        .map(|w| u32::from(w[0]) << 8 | u32::from(*w.get(1).unwrap_or(&0)))
+        .sum();
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
     }
@@ -452,21 +744,54 @@ fn an_h2c_upgrade_gives_stream_1_its_http1_request_and_bodies_keep_their_bytes()
     // tshark follows the upgrade: stream 1 answers the upgrade request with the page (tshark
     // undoes its gzip content coding itself); stream 3 with the image.
     let rows = tshark(&[
-        "-r", path, "-Y", "http2.data.data", "-T", "fields", "-e", "http2.streamid", "-e", "http2.data.data",
+        "-r",
+        path,
+        "-Y",
+        "http2.data.data",
+        "-T",
+        "fields",
+        "-e",
+        "http2.streamid",
+        "-e",
+        "http2.data.data",
     ]);
     let mut by_stream: std::collections::BTreeMap<u32, String> = Default::default();
     for row in &rows {
-        let ids = row[0].split(',').filter_map(|id| id.parse::<u32>().ok()).filter(|id| *id > 0);
+        let ids = row[0]
+            .split(',')
+            .filter_map(|id| id.parse::<u32>().ok())
+            .filter(|id| *id > 0);
         for (id, data) in ids.zip(row[1].split(',')) {
             by_stream.insert(id, data.replace(':', ""));
         }
     }
-    assert_eq!(by_stream.get(&1).map(|h| hex_or_text(h)), Some(page.clone()), "tshark decodes stream 1's gzip body");
-    assert_eq!(by_stream.get(&3), Some(&hex(&image)), "tshark's stream 3 body is the image");
+    assert_eq!(
+        by_stream.get(&1).map(|h| hex_or_text(h)),
+        Some(page.clone()),
+        "tshark decodes stream 1's gzip body"
+    );
+    assert_eq!(
+        by_stream.get(&3),
+        Some(&hex(&image)),
+        "tshark's stream 3 body is the image"
+    );
     let path = http1.to_str().expect("utf-8");
     // tshark hands a body of a media type it has no dissector for to `media`.
-    let files = tshark(&["-r", path, "-Y", "http.response", "-T", "fields", "-e", "media.type"]);
-    assert_eq!(files.first().map(|r| r[0].replace(':', "")), Some(hex(&image)), "tshark's HTTP/1 body is the image");
+    let files = tshark(&[
+        "-r",
+        path,
+        "-Y",
+        "http.response",
+        "-T",
+        "fields",
+        "-e",
+        "media.type",
+    ]);
+    assert_eq!(
+        files.first().map(|r| r[0].replace(':', "")),
+        Some(hex(&image)),
+        "tshark's HTTP/1 body is the image"
+    );
 
     let whole = store_with(&[upgrade.clone(), http1.clone()], "1000000");
     let upgraded = query_json(whole.path(), &["http2 and request.path == \"/upgrade\""]);
@@ -475,12 +800,21 @@ fn an_h2c_upgrade_gives_stream_1_its_http1_request_and_bodies_keep_their_bytes()
     assert_eq!(text(&e["request"]["method"]), "GET");
     assert_eq!(text(&e["request"]["headers"]["Upgrade"]), "h2c");
     assert_eq!(text(&e["response"]["status"]), "200");
-    assert_eq!(text(&e["response"]["body"]), page, "gzip undone, as tshark does");
+    assert_eq!(
+        text(&e["response"]["body"]),
+        page,
+        "gzip undone, as tshark does"
+    );
     assert!(e.get("error").is_none(), "{e}");
     let binary = query_json(whole.path(), &["response.bodyEncoding == \"base64\""]);
     assert_eq!(binary.len(), 2, "the image over HTTP/2 and over HTTP/1");
     for e in &binary {
-        assert_eq!(unbase64(&text(&e["response"]["body"])), image, "the exact bytes, {}", e["protocol"]);
+        assert_eq!(
+            unbase64(&text(&e["response"]["body"])),
+            image,
+            "the exact bytes, {}",
+            e["protocol"]
+        );
     }
     // With only 16 bytes of each body in the index, the bodies read back are the same.
     let cut = store_with(&[upgrade, http1], "16");
@@ -507,7 +841,12 @@ fn filter_through(program: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("the program runs");
-    child.stdin.take().expect("stdin").write_all(input).expect("program input");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("program input");
     let out = child.wait_with_output().expect("program output");
     assert!(out.status.success(), "{program} {args:?} failed");
     out.stdout
@@ -526,11 +865,17 @@ fn h2c_upgrade_capture(page: &str, image: &[u8]) -> Vec<u8> {
         true,
         b"GET /upgrade HTTP/1.1\r\nHost: web\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n",
     );
-    tcp.send(false, b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+    tcp.send(
+        false,
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+    );
     let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
     hello.extend(h2_frame(SETTINGS, 0, 0, &[]));
     tcp.send(true, &hello);
-    tcp.send(false, &[h2_frame(SETTINGS, 0, 0, &[]), h2_frame(SETTINGS, 1, 0, &[])].concat());
+    tcp.send(
+        false,
+        &[h2_frame(SETTINGS, 0, 0, &[]), h2_frame(SETTINGS, 1, 0, &[])].concat(),
+    );
     tcp.send(true, &h2_frame(SETTINGS, 1, 0, &[]));
     // :status 200, content-type text/html, content-encoding gzip (literals without indexing).
     let mut answer = vec![0x88, 0x0f, 0x10];
@@ -541,14 +886,25 @@ fn h2c_upgrade_capture(page: &str, image: &[u8]) -> Vec<u8> {
     let zipped = gzip(page.as_bytes());
     let chunks: Vec<&[u8]> = zipped.chunks(900).collect();
     for (n, chunk) in chunks.iter().enumerate() {
-        tcp.send(false, &h2_frame(0, if n + 1 == chunks.len() { END_STREAM } else { 0 }, 1, chunk));
+        tcp.send(
+            false,
+            &h2_frame(
+                0,
+                if n + 1 == chunks.len() { END_STREAM } else { 0 },
+                1,
+                chunk,
+            ),
+        );
     }
     // :method GET, :scheme http, :path /image, :authority web.
     let mut block = vec![0x82, 0x86, 0x04];
     block.extend(hpack_text("/image"));
     block.push(0x01);
     block.extend(hpack_text("web"));
-    tcp.send(true, &h2_frame(HEADERS, END_STREAM | END_HEADERS, 3, &block));
+    tcp.send(
+        true,
+        &h2_frame(HEADERS, END_STREAM | END_HEADERS, 3, &block),
+    );
     let mut answer = vec![0x88, 0x0f, 0x10];
     answer.extend(hpack_text("image/png"));
     tcp.send(false, &h2_frame(HEADERS, END_HEADERS, 3, &answer));
@@ -562,8 +918,11 @@ fn http1_binary_capture(image: &[u8]) -> Vec<u8> {
     tcp.ts_us += 60_000_000; // a minute after the h2c capture
     tcp.handshake();
     tcp.send(true, b"GET /image HTTP/1.1\r\nHost: web\r\n\r\n");
-    let mut response =
-        format!("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {}\r\n\r\n", image.len()).into_bytes();
+    let mut response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {}\r\n\r\n",
+        image.len()
+    )
+    .into_bytes();
     response.extend_from_slice(image);
     tcp.send(false, &response);
     tcp.pcap
@@ -574,7 +933,11 @@ fn http1_binary_capture(image: &[u8]) -> Vec<u8> {
 fn store_with_max_body(capture: &Path, max_body: Option<&str>) -> tempfile::TempDir {
     let store = tempfile::tempdir().expect("temp dir");
     let mut import = shark();
-    import.arg("import").arg(capture).arg("--store").arg(store.path());
+    import
+        .arg("import")
+        .arg(capture)
+        .arg("--store")
+        .arg(store.path());
     if let Some(max_body) = max_body {
         import.args(["--max-body", max_body]);
     }
@@ -584,15 +947,32 @@ fn store_with_max_body(capture: &Path, max_body: Option<&str>) -> tempfile::Temp
 
 /// Checks that each entry's response shows the first `shown` bytes of its page (all of it when
 /// shorter), marked as read back whole, with `size` the body's bytes on the wire.
-fn assert_bodies_cut_at(entries: &[serde_json::Value], pages: &[String; 3], sizes: [usize; 3], shown: usize) {
+fn assert_bodies_cut_at(
+    entries: &[serde_json::Value],
+    pages: &[String; 3],
+    sizes: [usize; 3],
+    shown: usize,
+) {
     assert_eq!(entries.len(), 3, "three exchanges");
     for ((e, page), size) in entries.iter().zip(pages).zip(sizes) {
         let body = text(&e["response"]["body"]);
         let expected = &page[..page.len().min(shown)];
         // Not assert_eq!: a failure would print 200 KiB twice.
-        assert!(body == expected, "{}: {} bytes shown, {} expected", e["request"]["path"], body.len(), expected.len());
-        assert_eq!(e["response"]["size"], size, "size is the whole body on the wire");
-        assert!(e["response"].get("bodyTruncated").is_none(), "read back to the capture's cap");
+        assert!(
+            body == expected,
+            "{}: {} bytes shown, {} expected",
+            e["request"]["path"],
+            body.len(),
+            expected.len()
+        );
+        assert_eq!(
+            e["response"]["size"], size,
+            "size is the whole body on the wire"
+        );
+        assert!(
+            e["response"].get("bodyTruncated").is_none(),
+            "read back to the capture's cap"
+        );
     }
 }
 
@@ -600,20 +980,46 @@ fn assert_bodies_cut_at(entries: &[serde_json::Value], pages: &[String; 3], size
 fn max_body_sets_how_much_of_a_large_http1_body_is_shown() {
     let dir = tempfile::tempdir().expect("temp dir");
     let capture = dir.path().join("large.pcap");
-    let pages = [page("first", 200 << 10), page("second", 200 << 10), page("third", 200 << 10)];
+    let pages = [
+        page("first", 200 << 10),
+        page("second", 200 << 10),
+        page("third", 200 << 10),
+    ];
     std::fs::write(&capture, keep_alive_capture(&pages)).expect("write capture");
     // tshark reads the three 200 KiB bodies whole (the second de-chunked and gunzipped).
     let tshark_bodies = tshark(&[
-        "-r", capture.to_str().expect("utf-8"), "-Y", "http.response", "-T", "fields", "-e", "http.file_data",
+        "-r",
+        capture.to_str().expect("utf-8"),
+        "-Y",
+        "http.response",
+        "-T",
+        "fields",
+        "-e",
+        "http.file_data",
     ]);
     assert_eq!(tshark_bodies.len(), 3);
     for (row, page) in tshark_bodies.iter().zip(&pages) {
-        assert!(hex_or_text(&row[0]) == *page, "tshark's body {} bytes", row[0].len());
+        assert!(
+            hex_or_text(&row[0]) == *page,
+            "tshark's body {} bytes",
+            row[0].len()
+        );
     }
     // On the wire: the first and third as they are, the second gzip-compressed.
-    let sizes = [pages[0].len(), gzip(pages[1].as_bytes()).len(), pages[2].len()];
-    assert!(sizes[1] < 64 << 10, "the compressed body is under the default cap: its decoding is what is cut");
-    for (flag, shown) in [(Some("1MiB"), 1 << 20), (None, 64 << 10), (Some("1KiB"), 1 << 10)] {
+    let sizes = [
+        pages[0].len(),
+        gzip(pages[1].as_bytes()).len(),
+        pages[2].len(),
+    ];
+    assert!(
+        sizes[1] < 64 << 10,
+        "the compressed body is under the default cap: its decoding is what is cut"
+    );
+    for (flag, shown) in [
+        (Some("1MiB"), 1 << 20),
+        (None, 64 << 10),
+        (Some("1KiB"), 1 << 10),
+    ] {
         let store = store_with_max_body(&capture, flag);
         assert_bodies_cut_at(&query_json(store.path(), &["http"]), &pages, sizes, shown);
     }
@@ -623,10 +1029,18 @@ fn max_body_sets_how_much_of_a_large_http1_body_is_shown() {
 fn max_body_sets_how_much_of_a_large_http2_body_is_shown() {
     let dir = tempfile::tempdir().expect("temp dir");
     let capture = dir.path().join("large-h2c.pcap");
-    let pages = [page("first", 200 << 10), page("second", 200 << 10), page("third", 200 << 10)];
+    let pages = [
+        page("first", 200 << 10),
+        page("second", 200 << 10),
+        page("third", 200 << 10),
+    ];
     std::fs::write(&capture, h2c_capture(&pages)).expect("write capture");
     let sizes = pages.each_ref().map(String::len);
-    for (flag, shown) in [(Some("1MiB"), 1 << 20), (None, 64 << 10), (Some("1KiB"), 1 << 10)] {
+    for (flag, shown) in [
+        (Some("1MiB"), 1 << 20),
+        (None, 64 << 10),
+        (Some("1KiB"), 1 << 10),
+    ] {
         let store = store_with_max_body(&capture, flag);
         assert_bodies_cut_at(&query_json(store.path(), &["http2"]), &pages, sizes, shown);
     }
@@ -638,9 +1052,18 @@ fn a_max_body_too_large_or_not_a_size_is_refused_before_the_store_is_touched() {
     let store = dir.path().join("store");
     let capture = fixture("deepflow/http.pcap");
     for (flag, says) in [("1GiB", "64 MiB"), ("lots", "cannot read size")] {
-        let r = run(shark().arg("import").arg(&capture).arg("--store").arg(&store).args(["--max-body", flag]));
+        let r = run(shark()
+            .arg("import")
+            .arg(&capture)
+            .arg("--store")
+            .arg(&store)
+            .args(["--max-body", flag]));
         assert_ne!(r.code, 0, "--max-body {flag} is refused");
-        assert!(r.stderr.contains("--max-body") && r.stderr.contains(says), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("--max-body") && r.stderr.contains(says),
+            "{}",
+            r.stderr
+        );
         assert!(!store.exists(), "nothing was written");
     }
 }

@@ -18,15 +18,69 @@ struct Expected {
 const CLIENT: &str = "checkout-5c8d7-zz9yx";
 
 const EXPECTED: &[Expected] = &[
-    Expected { protocol: "http", dst: "web-6d4cf56db6-x7k2p", verb: "GET", object: "/health", status: "200" },
-    Expected { protocol: "http", dst: "web-6d4cf56db6-x7k2p", verb: "POST", object: "/api/orders", status: "201" },
-    Expected { protocol: "http", dst: "web-6d4cf56db6-x7k2p", verb: "GET", object: "/missing", status: "404" },
-    Expected { protocol: "http", dst: "web-6d4cf56db6-x7k2p", verb: "GET", object: "/boom", status: "503" },
-    Expected { protocol: "redis", dst: "redis-0", verb: "SET", object: "cart:42", status: "0" },
-    Expected { protocol: "redis", dst: "redis-0", verb: "GET", object: "cart:42", status: "0" },
-    Expected { protocol: "postgres", dst: "postgres-0", verb: "", object: "SELECT 42", status: "0" },
-    Expected { protocol: "dns", dst: "coredns-5d78c9869d-abcde", verb: "A", object: "db.shop.svc.cluster.local", status: "0" },
-    Expected { protocol: "grpc", dst: "greeter-7f9b8-qwert", verb: "SayHello", object: "helloworld.Greeter", status: "0" },
+    Expected {
+        protocol: "http",
+        dst: "web-6d4cf56db6-x7k2p",
+        verb: "GET",
+        object: "/health",
+        status: "200",
+    },
+    Expected {
+        protocol: "http",
+        dst: "web-6d4cf56db6-x7k2p",
+        verb: "POST",
+        object: "/api/orders",
+        status: "201",
+    },
+    Expected {
+        protocol: "http",
+        dst: "web-6d4cf56db6-x7k2p",
+        verb: "GET",
+        object: "/missing",
+        status: "404",
+    },
+    Expected {
+        protocol: "http",
+        dst: "web-6d4cf56db6-x7k2p",
+        verb: "GET",
+        object: "/boom",
+        status: "503",
+    },
+    Expected {
+        protocol: "redis",
+        dst: "redis-0",
+        verb: "SET",
+        object: "cart:42",
+        status: "0",
+    },
+    Expected {
+        protocol: "redis",
+        dst: "redis-0",
+        verb: "GET",
+        object: "cart:42",
+        status: "0",
+    },
+    Expected {
+        protocol: "postgres",
+        dst: "postgres-0",
+        verb: "",
+        object: "SELECT 42",
+        status: "0",
+    },
+    Expected {
+        protocol: "dns",
+        dst: "coredns-5d78c9869d-abcde",
+        verb: "A",
+        object: "db.shop.svc.cluster.local",
+        status: "0",
+    },
+    Expected {
+        protocol: "grpc",
+        dst: "greeter-7f9b8-qwert",
+        verb: "SayHello",
+        object: "helloworld.Greeter",
+        status: "0",
+    },
 ];
 
 fn matches(entry: &serde_json::Value, want: &Expected) -> bool {
@@ -35,7 +89,10 @@ fn matches(entry: &serde_json::Value, want: &Expected) -> bool {
         "http" => (text(&req["method"]), text(&req["path"])),
         "redis" => (text(&req["command"]), text(&req["key"])),
         "postgres" => (String::new(), text(&req["query"])),
-        "dns" => (text(&req["qtype"]), req["questions"][0].as_str().unwrap_or_default().to_string()),
+        "dns" => (
+            text(&req["qtype"]),
+            req["questions"][0].as_str().unwrap_or_default().to_string(),
+        ),
         _ => (text(&req["method"]), text(&req["service"])),
     };
     text(&entry["protocol"]["name"]) == want.protocol
@@ -53,7 +110,17 @@ fn live_capture_on_the_node_bridge_names_every_request_and_exports_its_packets()
     let mut capture = Running::start(
         cluster
             .exec("node", &binary("kubectl-shark"))
-            .args(["capture", "--local", "-i", "br0", "--node", "node-1", "--duration", "60s", "--store"])
+            .args([
+                "capture",
+                "--local",
+                "-i",
+                "br0",
+                "--node",
+                "node-1",
+                "--duration",
+                "60s",
+                "--store",
+            ])
             .arg(store.path())
             .arg("--identities")
             .arg(cluster.identities())
@@ -67,7 +134,11 @@ fn live_capture_on_the_node_bridge_names_every_request_and_exports_its_packets()
     std::thread::sleep(std::time::Duration::from_millis(500));
     run_ok(Command::new("kill").args(["-TERM", &capture.id().to_string()]));
     let summary = stderr.next().and_then(Result::ok).unwrap_or_default();
-    assert_eq!(capture.wait().expect("capture exits").code(), Some(0), "{summary}");
+    assert_eq!(
+        capture.wait().expect("capture exits").code(),
+        Some(0),
+        "{summary}"
+    );
     assert!(summary.contains("dropped 0 ("), "no drops: {summary}");
 
     let entries = query_json(store.path(), &[]);
@@ -75,8 +146,15 @@ fn live_capture_on_the_node_bridge_names_every_request_and_exports_its_packets()
         assert!(
             entries.iter().any(|e| matches(e, want)),
             "{} {} {} → {} not found among:\n{}",
-            want.protocol, want.verb, want.object, want.dst,
-            entries.iter().map(crate::util::summary).collect::<Vec<_>>().join("\n")
+            want.protocol,
+            want.verb,
+            want.object,
+            want.dst,
+            entries
+                .iter()
+                .map(crate::util::summary)
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
     let h2 = query_json(store.path(), &["http2 and request.path == \"/health\""]);
@@ -85,16 +163,42 @@ fn live_capture_on_the_node_bridge_names_every_request_and_exports_its_packets()
 
     // Export the web pod's traffic and read it back with tshark.
     let out = store.path().join("web.pcap");
-    run_ok(shark().arg("export").arg("--store").arg(store.path()).args(["dst.name == \"web-6d4cf56db6-x7k2p\" and http1", "-o"]).arg(&out));
-    let uris = tshark(&["-r", out.to_str().expect("utf-8"), "-Y", "http.request", "-T", "fields", "-e", "http.request.uri"]);
+    run_ok(
+        shark()
+            .arg("export")
+            .arg("--store")
+            .arg(store.path())
+            .args(["dst.name == \"web-6d4cf56db6-x7k2p\" and http1", "-o"])
+            .arg(&out),
+    );
+    let uris = tshark(&[
+        "-r",
+        out.to_str().expect("utf-8"),
+        "-Y",
+        "http.request",
+        "-T",
+        "fields",
+        "-e",
+        "http.request.uri",
+    ]);
     let mut uris: Vec<String> = uris.into_iter().map(|r| r[0].clone()).collect();
     uris.sort();
     assert_eq!(uris, ["/api/orders", "/boom", "/health", "/missing"]);
 
     let status = run_ok(shark().arg("status").arg("--store").arg(store.path())).stdout;
-    let row = status.lines().find(|l| l.contains("node-1")).unwrap_or_else(|| panic!("node-1 in\n{status}"));
-    let cells: Vec<&str> = row.split('┆').map(|c| c.trim_matches(|ch: char| ch.is_whitespace() || ch == '│')).collect();
+    let row = status
+        .lines()
+        .find(|l| l.contains("node-1"))
+        .unwrap_or_else(|| panic!("node-1 in\n{status}"));
+    let cells: Vec<&str> = row
+        .split('┆')
+        .map(|c| c.trim_matches(|ch: char| ch.is_whitespace() || ch == '│'))
+        .collect();
     let captured: u64 = cells[cells.len() - 2].parse().expect("CAPTURED is a count");
     assert!(captured > 50, "status counts the captured packets: {row}");
-    assert_eq!(cells[cells.len() - 1], "0", "status shows zero drops: {row}");
+    assert_eq!(
+        cells[cells.len() - 1],
+        "0",
+        "status shows zero drops: {row}"
+    );
 }

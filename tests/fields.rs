@@ -16,13 +16,20 @@ fn listed_fields() -> Vec<String> {
 /// Where `value` (an entry as `query -o json` prints it, below `path`) has fields the listing
 /// does not name: a listed field covers everything below it.
 fn unlisted(path: &str, value: &serde_json::Value, listed: &[String], out: &mut Vec<String>) {
-    if listed.iter().any(|f| f == path || *f == format!("{path}[\"KEY\"]")) {
+    if listed
+        .iter()
+        .any(|f| f == path || *f == format!("{path}[\"KEY\"]"))
+    {
         return;
     }
     match value {
         serde_json::Value::Object(members) => {
             for (name, member) in members {
-                let below = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+                let below = if path.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{path}.{name}")
+                };
                 unlisted(&below, member, listed, out);
             }
         }
@@ -49,16 +56,25 @@ fn every_field_real_entries_carry_is_listed_and_accepted_by_a_filter() {
     }
     let listed = listed_fields();
     let entries = query_json(store.path(), &[]);
-    let protocols: std::collections::BTreeSet<String> =
-        entries.iter().map(|e| crate::util::text(&e["protocol"]["name"])).collect();
-    assert_eq!(protocols.len(), 8, "http, grpc, dns, redis, postgres, kafka, tls, tcp: {protocols:?}");
+    let protocols: std::collections::BTreeSet<String> = entries
+        .iter()
+        .map(|e| crate::util::text(&e["protocol"]["name"]))
+        .collect();
+    assert_eq!(
+        protocols.len(),
+        8,
+        "http, grpc, dns, redis, postgres, kafka, tls, tcp: {protocols:?}"
+    );
     let mut missing = Vec::new();
     for entry in &entries {
         unlisted("", entry, &listed, &mut missing);
     }
     missing.sort();
     missing.dedup();
-    assert!(missing.is_empty(), "entries carry fields `fields` does not list (and filters reject): {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "entries carry fields `fields` does not list (and filters reject): {missing:?}"
+    );
     // Every listed field is one a filter may name.
     let all = listed
         .iter()

@@ -12,8 +12,22 @@ type Exchange = (String, String, String);
 fn tshark_exchanges(capture: &Path) -> Vec<Exchange> {
     let path = capture.to_str().expect("utf-8 path");
     let rows = tshark(&[
-        "-r", path, "-Y", "http", "-T", "fields", "-e", "frame.number", "-e", "http.request.method",
-        "-e", "http.request.uri", "-e", "http.response.code", "-e", "http.request_in",
+        "-r",
+        path,
+        "-Y",
+        "http",
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+        "-e",
+        "http.request.method",
+        "-e",
+        "http.request.uri",
+        "-e",
+        "http.response.code",
+        "-e",
+        "http.request_in",
     ]);
     let mut exchanges = Vec::new();
     let mut by_request_frame = HashMap::new();
@@ -34,7 +48,13 @@ fn tshark_exchanges(capture: &Path) -> Vec<Exchange> {
 fn our_exchanges(store: &Path) -> Vec<Exchange> {
     query_json(store, &["http"])
         .iter()
-        .map(|e| (text(&e["request"]["method"]), request_target(&e["request"]), text(&e["response"]["status"])))
+        .map(|e| {
+            (
+                text(&e["request"]["method"]),
+                request_target(&e["request"]),
+                text(&e["response"]["status"]),
+            )
+        })
         .collect()
 }
 
@@ -42,7 +62,10 @@ fn our_exchanges(store: &Path) -> Vec<Exchange> {
 fn request_target(request: &serde_json::Value) -> String {
     let url = text(&request["url"]);
     match url.split_once("://") {
-        Some((_, rest)) => rest.find('/').map(|i| rest[i..].to_string()).unwrap_or_default(),
+        Some((_, rest)) => rest
+            .find('/')
+            .map(|i| rest[i..].to_string())
+            .unwrap_or_default(),
         None => url,
     }
 }
@@ -53,7 +76,11 @@ fn assert_same_as_tshark(name: &str) {
     import(store.path(), &capture, "node-a");
     let expected = tshark_exchanges(&capture);
     assert!(!expected.is_empty(), "tshark finds HTTP in {name}");
-    assert_eq!(our_exchanges(store.path()), expected, "HTTP exchanges of {name}");
+    assert_eq!(
+        our_exchanges(store.path()),
+        expected,
+        "HTTP exchanges of {name}"
+    );
 }
 
 #[test]
@@ -78,8 +105,22 @@ fn entries_carry_addresses_timestamps_and_the_node() {
     import(store.path(), &capture, "node-a");
     let entries = query_json(store.path(), &["http"]);
     let first = tshark(&[
-        "-r", capture.to_str().expect("utf-8"), "-Y", "http.request", "-T", "fields", "-e", "ip.src",
-        "-e", "tcp.srcport", "-e", "ip.dst", "-e", "tcp.dstport", "-e", "frame.time_epoch",
+        "-r",
+        capture.to_str().expect("utf-8"),
+        "-Y",
+        "http.request",
+        "-T",
+        "fields",
+        "-e",
+        "ip.src",
+        "-e",
+        "tcp.srcport",
+        "-e",
+        "ip.dst",
+        "-e",
+        "tcp.dstport",
+        "-e",
+        "frame.time_epoch",
     ]);
     let want = &first[0];
     let e = &entries[0];
@@ -93,7 +134,10 @@ fn entries_carry_addresses_timestamps_and_the_node() {
     // tshark prints epoch seconds with 9 decimals; our JSON has RFC3339 with nanoseconds.
     let secs: f64 = want[4].parse().expect("epoch");
     let ours = chrono_seconds(&text(&e["timestamp"]));
-    assert!((ours - secs).abs() < 1e-6, "timestamp {ours} vs tshark {secs}");
+    assert!(
+        (ours - secs).abs() < 1e-6,
+        "timestamp {ours} vs tshark {secs}"
+    );
     assert!(e["elapsedTime"].as_f64().is_some_and(|ms| ms >= 0.0));
 }
 
@@ -109,13 +153,26 @@ fn filters_select_by_method_status_and_header_regex() {
     import(store.path(), &fixture("deepflow/http.pcap"), "n");
     import(store.path(), &fixture("deepflow/http__httpv1.pcap"), "n");
     let methods = |args: &[&str]| -> Vec<String> {
-        query_json(store.path(), args).iter().map(|e| text(&e["request"]["method"])).collect()
+        query_json(store.path(), args)
+            .iter()
+            .map(|e| text(&e["request"]["method"]))
+            .collect()
     };
-    assert_eq!(methods(&["http"]), ["POST", "GET"], "both files, in time order (2020 before 2022)");
+    assert_eq!(
+        methods(&["http"]),
+        ["POST", "GET"],
+        "both files, in time order (2020 before 2022)"
+    );
     assert_eq!(methods(&["request.method == \"POST\""]), ["POST"]);
     assert_eq!(methods(&["response.status >= 400"]), Vec::<String>::new());
-    assert_eq!(methods(&["response.status >= 200 and response.status < 300"]), ["POST", "GET"]);
-    assert_eq!(methods(&[r#"request.headers["user-agent"] == r"curl/.*""#]), curl_requests(store.path()));
+    assert_eq!(
+        methods(&["response.status >= 200 and response.status < 300"]),
+        ["POST", "GET"]
+    );
+    assert_eq!(
+        methods(&[r#"request.headers["user-agent"] == r"curl/.*""#]),
+        curl_requests(store.path())
+    );
 }
 
 /// Methods of the requests whose User-Agent starts with `curl/`, read from the stored entries' headers.
@@ -124,7 +181,9 @@ fn curl_requests(store: &Path) -> Vec<String> {
         .iter()
         .filter(|e| {
             e["request"]["headers"].as_object().is_some_and(|h| {
-                h.iter().any(|(k, v)| k.eq_ignore_ascii_case("user-agent") && text(v).starts_with("curl/"))
+                h.iter().any(|(k, v)| {
+                    k.eq_ignore_ascii_case("user-agent") && text(v).starts_with("curl/")
+                })
             })
         })
         .map(|e| text(&e["request"]["method"]))
@@ -137,20 +196,44 @@ fn time_window_is_from_inclusive_to_exclusive() {
     import(store.path(), &fixture("deepflow/http__httpv1.pcap"), "n");
     let all = query_json(store.path(), &[]);
     let ts = text(&all[0]["timestamp"]);
-    assert_eq!(query_json(store.path(), &["--from", &ts]).len(), all.len(), "--from is inclusive");
-    assert_eq!(query_json(store.path(), &["--to", &ts]).len(), 0, "--to is exclusive");
-    assert_eq!(query_json(store.path(), &["--from", "-1h"]).len(), 0, "2020 capture is older than an hour");
+    assert_eq!(
+        query_json(store.path(), &["--from", &ts]).len(),
+        all.len(),
+        "--from is inclusive"
+    );
+    assert_eq!(
+        query_json(store.path(), &["--to", &ts]).len(),
+        0,
+        "--to is exclusive"
+    );
+    assert_eq!(
+        query_json(store.path(), &["--from", "-1h"]).len(),
+        0,
+        "2020 capture is older than an hour"
+    );
 }
 
 #[test]
 fn table_output_shows_the_columns_people_read() {
     let store = tempfile::tempdir().expect("temp dir");
     import(store.path(), &fixture("deepflow/http__httpv1.pcap"), "n");
-    let table = run_ok(shark().arg("query").arg("--store").arg(store.path()).arg("http")).stdout;
-    for column in ["TIME", "SRC", "DST", "PROTO", "METHOD", "PATH", "STATUS", "ELAPSED"] {
+    let table = run_ok(
+        shark()
+            .arg("query")
+            .arg("--store")
+            .arg(store.path())
+            .arg("http"),
+    )
+    .stdout;
+    for column in [
+        "TIME", "SRC", "DST", "PROTO", "METHOD", "PATH", "STATUS", "ELAPSED",
+    ] {
         assert!(table.contains(column), "column {column} in\n{table}");
     }
-    assert!(table.contains("POST") && table.contains("/query?1590632942") && table.contains("200"), "{table}");
+    assert!(
+        table.contains("POST") && table.contains("/query?1590632942") && table.contains("200"),
+        "{table}"
+    );
     assert!(table.lines().any(|l| l.trim() == "1 entry"), "{table}");
 }
 
@@ -160,17 +243,56 @@ fn dns_messages_have_their_size_and_the_map_counts_dns_bytes_each_way() {
     let store = tempfile::tempdir().expect("temp dir");
     import(store.path(), &capture, "node-a");
     // tshark: each DNS message's size is its UDP payload (UDP length minus the 8-byte header).
-    let rows = tshark(&["-r", capture.to_str().expect("utf-8"), "-Y", "dns", "-T", "fields", "-e", "dns.flags.response", "-e", "udp.length"]);
+    let rows = tshark(&[
+        "-r",
+        capture.to_str().expect("utf-8"),
+        "-Y",
+        "dns",
+        "-T",
+        "fields",
+        "-e",
+        "dns.flags.response",
+        "-e",
+        "udp.length",
+    ]);
     let payload = |response: &str| -> u64 {
-        rows.iter().filter(|r| r[0] == response).map(|r| r[1].parse::<u64>().expect("udp.length") - 8).sum()
+        rows.iter()
+            .filter(|r| r[0] == response)
+            .map(|r| r[1].parse::<u64>().expect("udp.length") - 8)
+            .sum()
     };
     let entries = query_json(store.path(), &["dns"]);
-    let sizes = |side: &str| -> u64 { entries.iter().filter_map(|e| e[side]["size"].as_u64()).sum() };
-    assert_eq!((sizes("request"), sizes("response")), (payload("0"), payload("1")));
-    let map = run_ok(shark().arg("map").arg("--store").arg(store.path()).args(["-o", "json", "dns"])).stdout;
+    let sizes = |side: &str| -> u64 {
+        entries
+            .iter()
+            .filter_map(|e| e[side]["size"].as_u64())
+            .sum()
+    };
+    assert_eq!(
+        (sizes("request"), sizes("response")),
+        (payload("0"), payload("1"))
+    );
+    let map = run_ok(
+        shark()
+            .arg("map")
+            .arg("--store")
+            .arg(store.path())
+            .args(["-o", "json", "dns"]),
+    )
+    .stdout;
     let map: serde_json::Value = serde_json::from_str(&map).expect("map JSON");
-    let bytes = |field: &str| -> u64 { map["edges"].as_array().expect("edges").iter().filter_map(|e| e[field].as_u64()).sum() };
-    assert_eq!((bytes("requestBytes"), bytes("responseBytes")), (payload("0"), payload("1")));
+    let bytes = |field: &str| -> u64 {
+        map["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .filter_map(|e| e[field].as_u64())
+            .sum()
+    };
+    assert_eq!(
+        (bytes("requestBytes"), bytes("responseBytes")),
+        (payload("0"), payload("1"))
+    );
 }
 
 #[test]
@@ -181,12 +303,27 @@ fn postgres_statements_prepared_before_the_capture_are_named_as_tshark_names_the
     // tshark: the statements named in frames with a Bind (the Parse beside a Bind names one too, here
     // always the unnamed ""; each batch binds once), in order.
     let binds = tshark(&[
-        "-r", capture.to_str().expect("utf-8"), "-d", "tcp.port==8000,pgsql", "-Y", "pgsql.type == \"Bind\"",
-        "-T", "fields", "-e", "pgsql.statement",
+        "-r",
+        capture.to_str().expect("utf-8"),
+        "-d",
+        "tcp.port==8000,pgsql",
+        "-Y",
+        "pgsql.type == \"Bind\"",
+        "-T",
+        "fields",
+        "-e",
+        "pgsql.statement",
     ]);
-    let named: Vec<String> =
-        binds.iter().flat_map(|r| r[0].split(',')).filter(|s| !s.is_empty()).map(str::to_string).collect();
-    assert!(named.len() > 10, "the capture binds statements prepared before it began: {named:?}");
+    let named: Vec<String> = binds
+        .iter()
+        .flat_map(|r| r[0].split(','))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    assert!(
+        named.len() > 10,
+        "the capture binds statements prepared before it began: {named:?}"
+    );
     let ours: Vec<String> = query_json(store.path(), &["postgres"])
         .iter()
         .map(|e| text(&e["request"]["statement"]))
@@ -194,6 +331,13 @@ fn postgres_statements_prepared_before_the_capture_are_named_as_tshark_names_the
         .collect();
     assert_eq!(ours, named);
     // With no SQL to show, the table's PATH names the statement.
-    let table = run_ok(shark().arg("query").arg("--store").arg(store.path()).arg("postgres and request.statement == \"S_18\"")).stdout;
+    let table = run_ok(
+        shark()
+            .arg("query")
+            .arg("--store")
+            .arg(store.path())
+            .arg("postgres and request.statement == \"S_18\""),
+    )
+    .stdout;
     assert!(table.contains("(prepared statement S_18)"), "{table}");
 }

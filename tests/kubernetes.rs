@@ -30,7 +30,12 @@ fn agent_container(yaml: &str) -> Value {
 
 /// The agent's args in a dry run of `capture` with `flags`.
 fn dry_run_agent(flags: &[&str]) -> (Vec<String>, Value) {
-    let yaml = run_ok(shark().args(["capture", "--dry-run", "-o", "yaml"]).args(flags)).stdout;
+    let yaml = run_ok(
+        shark()
+            .args(["capture", "--dry-run", "-o", "yaml"])
+            .args(flags),
+    )
+    .stdout;
     let container = agent_container(&yaml);
     let args = container["args"]
         .as_sequence()
@@ -45,33 +50,71 @@ fn dry_run_agent(flags: &[&str]) -> (Vec<String>, Value) {
 fn tuning_args(args: &[String]) -> Vec<&str> {
     args.iter()
         .map(String::as_str)
-        .filter(|a| TUNING_FLAGS.iter().any(|(flag, _, _)| a.starts_with(&format!("{flag}="))))
+        .filter(|a| {
+            TUNING_FLAGS
+                .iter()
+                .any(|(flag, _, _)| a.starts_with(&format!("{flag}=")))
+        })
         .collect()
 }
 
 #[test]
 fn dry_run_manifests_validate_against_kubernetes_1_33() {
     let yaml = run_ok(shark().args(["capture", "--dry-run", "-o", "yaml"])).stdout;
-    for kind in ["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Secret", "DaemonSet"] {
-        assert!(yaml.contains(&format!("kind: {kind}\n")), "{kind} missing from:\n{yaml}");
+    for kind in [
+        "Namespace",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Secret",
+        "DaemonSet",
+    ] {
+        assert!(
+            yaml.contains(&format!("kind: {kind}\n")),
+            "{kind} missing from:\n{yaml}"
+        );
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("shark.yaml");
     std::fs::write(&file, &yaml).expect("write");
-    let checked = run(Command::new("kubernetes-validate").args(["-k", "1.33.0", "--strict"]).arg(&file));
-    assert_eq!(checked.code, 0, "kubernetes-validate:\n{}{}", checked.stdout, checked.stderr);
+    let checked = run(Command::new("kubernetes-validate")
+        .args(["-k", "1.33.0", "--strict"])
+        .arg(&file));
+    assert_eq!(
+        checked.code, 0,
+        "kubernetes-validate:\n{}{}",
+        checked.stdout, checked.stderr
+    );
 }
 
 #[test]
 fn dry_run_carries_the_chosen_namespace_limits_and_node_selector() {
     let yaml = run_ok(shark().args([
-        "capture", "--dry-run", "-n", "netdebug", "--storage-limit", "2GiB", "--retention", "6h",
-        "--node-selector", "kubernetes.io/os=linux", "--pods", "checkout-.*", "--namespaces", "shop,payments",
+        "capture",
+        "--dry-run",
+        "-n",
+        "netdebug",
+        "--storage-limit",
+        "2GiB",
+        "--retention",
+        "6h",
+        "--node-selector",
+        "kubernetes.io/os=linux",
+        "--pods",
+        "checkout-.*",
+        "--namespaces",
+        "shop,payments",
     ]))
     .stdout;
-    assert!(yaml.contains("--pods=checkout-.*") && yaml.contains("--namespaces=shop,payments"), "{yaml}");
+    assert!(
+        yaml.contains("--pods=checkout-.*") && yaml.contains("--namespaces=shop,payments"),
+        "{yaml}"
+    );
     assert!(yaml.contains("namespace: netdebug"), "{yaml}");
-    assert!(yaml.contains("--storage-limit=2GiB") && yaml.contains("--retention=6h"), "{yaml}");
+    assert!(
+        yaml.contains("--storage-limit=2GiB") && yaml.contains("--retention=6h"),
+        "{yaml}"
+    );
     assert!(yaml.contains("kubernetes.io/os: linux"), "{yaml}");
 }
 
@@ -79,7 +122,12 @@ fn dry_run_carries_the_chosen_namespace_limits_and_node_selector() {
 fn a_bad_node_selector_or_size_is_one_clear_line() {
     let r = run(shark().args(["capture", "--dry-run", "--node-selector", "oslinux"]));
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("--node-selector `oslinux` is not KEY=VALUE"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--node-selector `oslinux` is not KEY=VALUE"),
+        "{}",
+        r.stderr
+    );
     let r = run(shark().args(["capture", "--dry-run", "--storage-limit", "lots"]));
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("lots"), "{}", r.stderr);
@@ -89,7 +137,11 @@ fn a_bad_node_selector_or_size_is_one_clear_line() {
 fn each_tuning_flag_given_to_capture_reaches_the_agents_args_and_only_that_one() {
     for (flag, value, _) in TUNING_FLAGS {
         let (args, _) = dry_run_agent(&[flag, value]);
-        assert_eq!(tuning_args(&args), [format!("{flag}={value}")], "capture {flag} {value}");
+        assert_eq!(
+            tuning_args(&args),
+            [format!("{flag}={value}")],
+            "capture {flag} {value}"
+        );
     }
 }
 
@@ -102,13 +154,20 @@ fn without_tuning_flags_the_agents_keep_their_own_defaults_and_a_1gi_limit() {
 
 #[test]
 fn the_agent_accepts_the_tuning_args_capture_writes() {
-    let given: Vec<&str> = TUNING_FLAGS.iter().flat_map(|(flag, value, _)| [*flag, *value]).collect();
+    let given: Vec<&str> = TUNING_FLAGS
+        .iter()
+        .flat_map(|(flag, value, _)| [*flag, *value])
+        .collect();
     let (args, _) = dry_run_agent(&given);
     let tuning = tuning_args(&args);
     assert_eq!(tuning.len(), TUNING_FLAGS.len(), "{args:?}");
     let store = tempfile::tempdir().expect("temp dir");
     // It would exit before listening if it refused any of them.
-    let agent = AgentProcess::start(store.path(), "node-1", &[&["--no-capture"], tuning.as_slice()].concat());
+    let agent = AgentProcess::start(
+        store.path(),
+        "node-1",
+        &[&["--no-capture"], tuning.as_slice()].concat(),
+    );
     assert_eq!(agent.stop(), 0);
 }
 
@@ -116,11 +175,31 @@ fn the_agent_accepts_the_tuning_args_capture_writes() {
 fn a_bad_tuning_value_is_one_line_exit_2_and_nothing_applied() {
     for (flag, _, bad) in TUNING_FLAGS {
         // Without --dry-run and with no reachable cluster: the value is refused before any API call.
-        let r = run(shark().args(["capture", "--kubeconfig", "/nonexistent/kubeconfig", flag, bad]));
+        let r = run(shark().args([
+            "capture",
+            "--kubeconfig",
+            "/nonexistent/kubeconfig",
+            flag,
+            bad,
+        ]));
         assert_eq!(r.code, 2, "capture {flag} {bad}: {}", r.stderr);
-        assert_eq!(r.stderr.lines().count(), 1, "capture {flag} {bad}:\n{}", r.stderr);
-        assert!(r.stderr.starts_with(&format!("error: {flag}")), "capture {flag} {bad}: {}", r.stderr);
-        assert!(!r.stderr.contains("kubeconfig") && r.stdout.is_empty(), "{}{}", r.stdout, r.stderr);
+        assert_eq!(
+            r.stderr.lines().count(),
+            1,
+            "capture {flag} {bad}:\n{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.starts_with(&format!("error: {flag}")),
+            "capture {flag} {bad}: {}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("kubeconfig") && r.stdout.is_empty(),
+            "{}{}",
+            r.stdout,
+            r.stderr
+        );
     }
 }
 
@@ -136,14 +215,37 @@ fn a_large_queue_raises_the_agents_memory_limit_and_keeps_the_request() {
 fn tuned_manifests_validate_against_kubernetes_1_33() {
     let given: Vec<&str> = TUNING_FLAGS
         .iter()
-        .flat_map(|(flag, value, _)| [*flag, if *flag == "--queue-size" { "1500MiB" } else { *value }])
+        .flat_map(|(flag, value, _)| {
+            [
+                *flag,
+                if *flag == "--queue-size" {
+                    "1500MiB"
+                } else {
+                    *value
+                },
+            ]
+        })
         .collect();
-    let yaml = run_ok(shark().args(["capture", "--dry-run", "-o", "yaml"]).args(&given)).stdout;
+    let yaml = run_ok(
+        shark()
+            .args(["capture", "--dry-run", "-o", "yaml"])
+            .args(&given),
+    )
+    .stdout;
     // 1Gi + (1500MiB queue + 16MiB buffer) - (64MiB + 32MiB defaults).
-    assert_eq!(agent_container(&yaml)["resources"]["limits"]["memory"], "2444Mi");
+    assert_eq!(
+        agent_container(&yaml)["resources"]["limits"]["memory"],
+        "2444Mi"
+    );
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("shark.yaml");
     std::fs::write(&file, &yaml).expect("write");
-    let checked = run(Command::new("kubernetes-validate").args(["-k", "1.33.0", "--strict"]).arg(&file));
-    assert_eq!(checked.code, 0, "kubernetes-validate:\n{}{}", checked.stdout, checked.stderr);
+    let checked = run(Command::new("kubernetes-validate")
+        .args(["-k", "1.33.0", "--strict"])
+        .arg(&file));
+    assert_eq!(
+        checked.code, 0,
+        "kubernetes-validate:\n{}{}",
+        checked.stdout, checked.stderr
+    );
 }

@@ -18,12 +18,21 @@ struct HttpServer {
 
 impl HttpServer {
     fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
         let root = tempfile::tempdir().expect("temp dir");
         std::fs::write(root.path().join("hello.txt"), "hello\n").expect("write");
         let process = Running::start(
             Command::new("python3")
-                .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
+                .args([
+                    "-m",
+                    "http.server",
+                    "--bind",
+                    "127.0.0.1",
+                    &port.to_string(),
+                ])
                 .current_dir(root.path())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
@@ -33,11 +42,20 @@ impl HttpServer {
             assert!(Instant::now() < deadline, "http.server did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        HttpServer { _process: process, port, _root: root }
+        HttpServer {
+            _process: process,
+            port,
+            _root: root,
+        }
     }
 
     fn get(&self, path: &str) -> u16 {
-        curl(&["-o", "/dev/null", &format!("http://127.0.0.1:{}{path}", self.port)]).0
+        curl(&[
+            "-o",
+            "/dev/null",
+            &format!("http://127.0.0.1:{}{path}", self.port),
+        ])
+        .0
     }
 }
 
@@ -50,35 +68,88 @@ fn capture_local_on_loopback_with_a_bpf_filter_keeps_only_that_traffic() {
     assert_eq!(server.get("/hello.txt"), 200);
     assert_eq!(server.get("/nope"), 404);
     // Traffic outside the filter: a DNS-looking UDP datagram on loopback.
-    let _ = std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.send_to(b"not captured", "127.0.0.1:9"));
+    let _ = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.send_to(b"not captured", "127.0.0.1:9"));
     std::thread::sleep(Duration::from_millis(500));
     let (code, stderr) = capture.stop();
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("dropped 0 ("), "{stderr}");
     let entries = query_json(store.path(), &[]);
-    let got: Vec<(String, String)> =
-        entries.iter().map(|e| (text(&e["request"]["path"]), text(&e["response"]["status"]))).collect();
-    assert_eq!(got, [("/hello.txt".to_string(), "200".to_string()), ("/nope".to_string(), "404".to_string())]);
-    assert!(entries.iter().all(|e| text(&e["dst"]["port"]) == server.port.to_string()));
+    let got: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| (text(&e["request"]["path"]), text(&e["response"]["status"])))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("/hello.txt".to_string(), "200".to_string()),
+            ("/nope".to_string(), "404".to_string())
+        ]
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| text(&e["dst"]["port"]) == server.port.to_string())
+    );
 }
 
 #[test]
 fn a_bad_interface_or_bpf_filter_is_one_clear_line() {
     let store = tempfile::tempdir().expect("temp dir");
-    let r = run(shark().args(["capture", "--local", "-i", "no-such-if0", "--duration", "1s", "--store"]).arg(store.path()));
+    let r = run(shark()
+        .args([
+            "capture",
+            "--local",
+            "-i",
+            "no-such-if0",
+            "--duration",
+            "1s",
+            "--store",
+        ])
+        .arg(store.path()));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("no-such-if0") && r.stderr.lines().count() == 1, "{}", r.stderr);
-    let r = run(shark().args(["capture", "--local", "-i", "lo", "--bpf", "tcp port banana", "--duration", "1s", "--store"]).arg(store.path()));
+    assert!(
+        r.stderr.contains("no-such-if0") && r.stderr.lines().count() == 1,
+        "{}",
+        r.stderr
+    );
+    let r = run(shark()
+        .args([
+            "capture",
+            "--local",
+            "-i",
+            "lo",
+            "--bpf",
+            "tcp port banana",
+            "--duration",
+            "1s",
+            "--store",
+        ])
+        .arg(store.path()));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("tcp port banana") && r.stderr.lines().count() == 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("tcp port banana") && r.stderr.lines().count() == 1,
+        "{}",
+        r.stderr
+    );
 }
 
 fn query_agent(agent: &AgentProcess, kfl: &str) -> Vec<serde_json::Value> {
     let body = serde_json::json!({ "kfl": kfl }).to_string();
-    let (code, out) = curl(&["-X", "POST", "-H", &format!("Authorization: Bearer {TOKEN}"), "-d", &body,
-                             &format!("{}/v1/query", agent.url)]);
+    let (code, out) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &format!("Authorization: Bearer {TOKEN}"),
+        "-d",
+        &body,
+        &format!("{}/v1/query", agent.url),
+    ]);
     assert_eq!(code, 200);
-    String::from_utf8_lossy(&out).lines().map(|l| serde_json::from_str(l).expect("json")).collect()
+    String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect()
 }
 
 #[test]
@@ -94,11 +165,16 @@ fn ctrl_c_right_after_a_burst_stores_every_packet_of_it() {
     for n in 0..burst {
         let mut datagram = format!("datagram {n} ").into_bytes();
         datagram.resize(1000, b'.');
-        sender.send_to(&datagram, ("127.0.0.1", port)).expect("send");
+        sender
+            .send_to(&datagram, ("127.0.0.1", port))
+            .expect("send");
     }
     let (code, rest) = capture.stop();
     assert_eq!(code, Some(0), "{rest}");
-    assert!(rest.contains(&format!("captured {burst} packets")), "{rest}");
+    assert!(
+        rest.contains(&format!("captured {burst} packets")),
+        "{rest}"
+    );
     assert!(rest.contains("dropped 0 ("), "{rest}");
 }
 
@@ -107,17 +183,26 @@ fn capture_local_with_a_queue_too_small_for_any_packet_counts_each_as_a_queue_dr
     let receiver = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     let port = receiver.local_addr().expect("address").port();
     let store = tempfile::tempdir().expect("temp dir");
-    let capture = LoopbackCapture::start(&format!("udp dst port {port}"), store.path(), &["--queue-size", "16"]);
+    let capture = LoopbackCapture::start(
+        &format!("udp dst port {port}"),
+        store.path(),
+        &["--queue-size", "16"],
+    );
     let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     let sent = 200;
     for n in 0..sent {
-        sender.send_to(format!("datagram {n}").as_bytes(), ("127.0.0.1", port)).expect("send");
+        sender
+            .send_to(format!("datagram {n}").as_bytes(), ("127.0.0.1", port))
+            .expect("send");
     }
     std::thread::sleep(Duration::from_millis(500));
     let (code, rest) = capture.stop();
     assert_eq!(code, Some(0), "{rest}");
     // Every datagram reached libpcap and none fit the 16-byte queue: each is a counted queue drop.
-    assert!(rest.contains(&format!("dropped {sent} (queue {sent}, kernel 0")), "{rest}");
+    assert!(
+        rest.contains(&format!("dropped {sent} (queue {sent}, kernel 0")),
+        "{rest}"
+    );
 }
 
 #[test]
@@ -125,7 +210,11 @@ fn a_capturing_agent_answers_queries_while_capture_goes_on() {
     let server = HttpServer::start();
     let store = tempfile::tempdir().expect("temp dir");
     let bpf = format!("tcp port {}", server.port);
-    let agent = AgentProcess::start(store.path(), "node-live", &["--interface", "any", "--bpf", &bpf]);
+    let agent = AgentProcess::start(
+        store.path(),
+        "node-live",
+        &["--interface", "any", "--bpf", &bpf],
+    );
     assert_eq!(server.get("/hello.txt"), 200);
     let deadline = Instant::now() + Duration::from_secs(20);
     let entries = loop {
@@ -135,13 +224,26 @@ fn a_capturing_agent_answers_queries_while_capture_goes_on() {
         }
         std::thread::sleep(Duration::from_millis(250));
     };
-    assert_eq!(entries.len(), 1, "the request is queryable while the agent still captures");
+    assert_eq!(
+        entries.len(),
+        1,
+        "the request is queryable while the agent still captures"
+    );
     assert_eq!(text(&entries[0]["node"]["name"]), "node-live");
-    let (code, status) = curl(&["-H", &format!("Authorization: Bearer {TOKEN}"), &format!("{}/v1/status", agent.url)]);
+    let (code, status) = curl(&[
+        "-H",
+        &format!("Authorization: Bearer {TOKEN}"),
+        &format!("{}/v1/status", agent.url),
+    ]);
     assert_eq!(code, 200);
     let status: serde_json::Value = serde_json::from_slice(&status).expect("json");
     assert_eq!(status["capture"]["dropped"].as_u64(), Some(0), "{status}");
-    assert!(status["capture"]["received"].as_u64().is_some_and(|n| n > 0), "{status}");
+    assert!(
+        status["capture"]["received"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{status}"
+    );
     assert_eq!(agent.stop(), 0);
 }
 
@@ -151,10 +253,18 @@ fn an_agent_whose_queue_holds_no_packet_counts_every_one_as_a_queue_drop() {
     let store = tempfile::tempdir().expect("temp dir");
     let bpf = format!("tcp port {}", server.port);
     // 16 bytes cannot hold even a packet's slot, let alone its bytes: nothing reaches the pipeline.
-    let agent = AgentProcess::start(store.path(), "node-tiny", &["--interface", "lo", "--bpf", &bpf, "--queue-size", "16"]);
+    let agent = AgentProcess::start(
+        store.path(),
+        "node-tiny",
+        &["--interface", "lo", "--bpf", &bpf, "--queue-size", "16"],
+    );
     assert_eq!(server.get("/hello.txt"), 200);
     let status = |agent: &AgentProcess| -> serde_json::Value {
-        let (code, body) = curl(&["-H", &format!("Authorization: Bearer {TOKEN}"), &format!("{}/v1/status", agent.url)]);
+        let (code, body) = curl(&[
+            "-H",
+            &format!("Authorization: Bearer {TOKEN}"),
+            &format!("{}/v1/status", agent.url),
+        ]);
         assert_eq!(code, 200);
         serde_json::from_slice(&body).expect("json")
     };
@@ -169,9 +279,16 @@ fn an_agent_whose_queue_holds_no_packet_counts_every_one_as_a_queue_drop() {
     };
     let received = capture["received"].as_u64().expect("received");
     assert!(received >= 6, "{capture}");
-    assert_eq!(capture["queueDropped"].as_u64(), Some(received), "{capture}");
+    assert_eq!(
+        capture["queueDropped"].as_u64(),
+        Some(received),
+        "{capture}"
+    );
     assert_eq!(capture["dropped"].as_u64(), Some(received), "{capture}");
-    assert!(query_agent(&agent, "http").is_empty(), "nothing reached the index");
+    assert!(
+        query_agent(&agent, "http").is_empty(),
+        "nothing reached the index"
+    );
     assert_eq!(agent.stop(), 0);
 }
 
@@ -179,10 +296,18 @@ fn an_agent_whose_queue_holds_no_packet_counts_every_one_as_a_queue_drop() {
 fn capture_with_scope(server: &HttpServer, scope: &[&str]) -> Vec<serde_json::Value> {
     let store = tempfile::tempdir().expect("temp dir");
     let ids = store.path().join("ids.yaml");
-    std::fs::write(&ids, "- {ip: 127.0.0.1, name: web-1, namespace: shop, kind: Pod}\n").expect("write");
+    std::fs::write(
+        &ids,
+        "- {ip: 127.0.0.1, name: web-1, namespace: shop, kind: Pod}\n",
+    )
+    .expect("write");
     let mut extra = vec!["--identities", ids.to_str().expect("utf-8 path")];
     extra.extend(scope);
-    let capture = LoopbackCapture::start(&format!("tcp port {}", server.port), &store.path().join("s"), &extra);
+    let capture = LoopbackCapture::start(
+        &format!("tcp port {}", server.port),
+        &store.path().join("s"),
+        &extra,
+    );
     assert_eq!(server.get("/hello.txt"), 200);
     std::thread::sleep(Duration::from_millis(300));
     let (code, stderr) = capture.stop();
@@ -193,10 +318,32 @@ fn capture_with_scope(server: &HttpServer, scope: &[&str]) -> Vec<serde_json::Va
 #[test]
 fn pods_and_namespaces_flags_keep_only_the_chosen_pods_traffic() {
     let server = HttpServer::start();
-    assert_eq!(capture_with_scope(&server, &["--namespaces", "shop"]).len(), 1, "the pod's namespace is in scope");
-    assert_eq!(capture_with_scope(&server, &["--pods", "web-.*"]).len(), 1, "the pod's name matches");
-    assert!(capture_with_scope(&server, &["--pods", "db-.*"]).is_empty(), "no pod in scope: nothing stored");
-    let r = run(shark().args(["capture", "--local", "-i", "lo", "--pods", "x", "--duration", "1s", "--store", "/tmp/unused-store"]));
+    assert_eq!(
+        capture_with_scope(&server, &["--namespaces", "shop"]).len(),
+        1,
+        "the pod's namespace is in scope"
+    );
+    assert_eq!(
+        capture_with_scope(&server, &["--pods", "web-.*"]).len(),
+        1,
+        "the pod's name matches"
+    );
+    assert!(
+        capture_with_scope(&server, &["--pods", "db-.*"]).is_empty(),
+        "no pod in scope: nothing stored"
+    );
+    let r = run(shark().args([
+        "capture",
+        "--local",
+        "-i",
+        "lo",
+        "--pods",
+        "x",
+        "--duration",
+        "1s",
+        "--store",
+        "/tmp/unused-store",
+    ]));
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--identities"), "{}", r.stderr);
 }
@@ -212,7 +359,16 @@ impl LoopbackCapture {
     fn start(bpf: &str, store: &Path, extra: &[&str]) -> Self {
         let mut process = Running::start(
             shark()
-                .args(["capture", "--local", "-i", "lo", "--bpf", bpf, "--duration", "60s"])
+                .args([
+                    "capture",
+                    "--local",
+                    "-i",
+                    "lo",
+                    "--bpf",
+                    bpf,
+                    "--duration",
+                    "60s",
+                ])
                 .args(extra)
                 .arg("--store")
                 .arg(store)
@@ -222,7 +378,10 @@ impl LoopbackCapture {
         let mut line = String::new();
         while !line.contains("capturing on") {
             line.clear();
-            assert!(stderr.read_line(&mut line).expect("read stderr") > 0, "capture never started: {line}");
+            assert!(
+                stderr.read_line(&mut line).expect("read stderr") > 0,
+                "capture never started: {line}"
+            );
         }
         LoopbackCapture { process, stderr }
     }

@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    AgentProcess, Cluster, Running, TOKEN, binary, fixture, import, lines_of, query_json, run_ok, shark,
-    first_packet_epoch, shifted_to_seconds_ago, text, tshark, wait_until_serving,
+    AgentProcess, Cluster, Running, TOKEN, binary, first_packet_epoch, fixture, import, lines_of,
+    query_json, run_ok, shark, shifted_to_seconds_ago, text, tshark, wait_until_serving,
 };
 
 const CLIENT: &str = "checkout-5c8d7-zz9yx";
@@ -289,17 +289,43 @@ fn the_namespace_cluster_maps_follows_and_replays_what_its_pods_did() {
     // By node: each pod folds into the node it ran on (web, redis, postgres on worker-1; the
     // client, coredns and greeter on worker-2), so the node map is the pod map summed that way.
     let node_of = |pod: &str| {
-        if ["web", "redis", "postgres"].iter().any(|w| pod.starts_with(&format!("shop/{w}"))) { "worker-1" } else { "worker-2" }
+        if ["web", "redis", "postgres"]
+            .iter()
+            .any(|w| pod.starts_with(&format!("shop/{w}")))
+        {
+            "worker-1"
+        } else {
+            "worker-2"
+        }
     };
     let mut folded: BTreeMap<(String, String, String), (u64, u64)> = BTreeMap::new();
     for ((src, dst, proto), (requests, errors)) in &by_pod {
-        let sum = folded.entry((node_of(src).to_string(), node_of(dst).to_string(), proto.clone())).or_default();
+        let sum = folded
+            .entry((
+                node_of(src).to_string(),
+                node_of(dst).to_string(),
+                proto.clone(),
+            ))
+            .or_default();
         *sum = (sum.0 + requests, sum.1 + errors);
     }
     assert_eq!(edges(&map_json(&["--store", dir, "--by", "node"])), folded);
-    assert!(folded.contains_key(&("worker-2".into(), "worker-1".into(), "http".into())), "{folded:#?}");
-    let across = run_ok(shark().args(["query", "--store", dir, "-o", "json", r#"src.node == "worker-2" and dst.node == "worker-1" and http"#]));
-    assert_eq!(across.stdout.lines().count() as u64, folded[&("worker-2".into(), "worker-1".into(), "http".into())].0);
+    assert!(
+        folded.contains_key(&("worker-2".into(), "worker-1".into(), "http".into())),
+        "{folded:#?}"
+    );
+    let across = run_ok(shark().args([
+        "query",
+        "--store",
+        dir,
+        "-o",
+        "json",
+        r#"src.node == "worker-2" and dst.node == "worker-1" and http"#,
+    ]));
+    assert_eq!(
+        across.stdout.lines().count() as u64,
+        folded[&("worker-2".into(), "worker-1".into(), "http".into())].0
+    );
 
     // KFL scopes the map: the ingress of web and postgres, and the egress of greeter.
     let scope = format!(
@@ -642,13 +668,21 @@ fn follow_shows_once_each_exchange_indexed_minutes_after_it_started() {
     let mut live = [false, false];
     let deadline = Instant::now() + Duration::from_secs(60);
     while live != [true, true] {
-        assert!(Instant::now() < deadline, "followers not live after a minute: {live:?}");
+        assert!(
+            Instant::now() < deadline,
+            "followers not live after a minute: {live:?}"
+        );
         import(store.path(), &fixture("deepflow/http.pcap"), "node-probe");
         std::thread::sleep(Duration::from_secs(1));
         for (lines, live) in followed.iter().zip(&mut live) {
             for line in lines.try_iter() {
-                let probe: serde_json::Value = serde_json::from_str(&line).expect("follow prints NDJSON");
-                assert_eq!(text(&probe["node"]["name"]), "node-probe", "only probes were stored since");
+                let probe: serde_json::Value =
+                    serde_json::from_str(&line).expect("follow prints NDJSON");
+                assert_eq!(
+                    text(&probe["node"]["name"]),
+                    "node-probe",
+                    "only probes were stored since"
+                );
                 *live = true;
             }
         }
@@ -666,7 +700,8 @@ fn follow_shows_once_each_exchange_indexed_minutes_after_it_started() {
         let deadline = Instant::now() + Duration::from_secs(20);
         while seen.len() < requests.len() && Instant::now() < deadline {
             if let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
-                let entry: serde_json::Value = serde_json::from_str(&line).expect("follow prints NDJSON");
+                let entry: serde_json::Value =
+                    serde_json::from_str(&line).expect("follow prints NDJSON");
                 if text(&entry["node"]["name"]) != "node-probe" {
                     seen.push(entry);
                 }
@@ -677,7 +712,9 @@ fn follow_shows_once_each_exchange_indexed_minutes_after_it_started() {
         seen.extend(
             lines
                 .try_iter()
-                .map(|l| serde_json::from_str::<serde_json::Value>(&l).expect("follow prints NDJSON"))
+                .map(|l| {
+                    serde_json::from_str::<serde_json::Value>(&l).expect("follow prints NDJSON")
+                })
                 .filter(|e| text(&e["node"]["name"]) != "node-probe"),
         );
         let shown: Vec<(String, String)> = seen
@@ -782,5 +819,16 @@ fn replay_of_a_late_window_reads_from_its_flows_not_from_the_first_segment() {
 /// Each HTTP request of a capture as tshark reads it: its time (epoch seconds) and URI.
 fn request_times_and_uris(capture: &std::path::Path) -> Vec<Vec<String>> {
     let path = capture.to_str().expect("utf-8");
-    tshark(&["-r", path, "-Y", "http.request", "-T", "fields", "-e", "frame.time_epoch", "-e", "http.request.uri"])
+    tshark(&[
+        "-r",
+        path,
+        "-Y",
+        "http.request",
+        "-T",
+        "fields",
+        "-e",
+        "frame.time_epoch",
+        "-e",
+        "http.request.uri",
+    ])
 }

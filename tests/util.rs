@@ -6,13 +6,20 @@ use std::process::{Child, Command, Output};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
 }
 
-/// A public capture from `../shared/fixtures/public/`, e.g. `fixture("deepflow/http.pcap")`.
+/// A public capture from `tests/fixtures/public/`, e.g. `fixture("deepflow/http.pcap")`.
 pub fn fixture(name: &str) -> PathBuf {
-    let path = workspace().join("../shared/fixtures/public").join(name);
-    assert!(path.is_file(), "fixture {} is missing: the shared/ folder must sit beside the checkout", path.display());
+    let path = workspace().join("tests/fixtures/public").join(name);
+    assert!(
+        path.is_file(),
+        "fixture {} is missing from tests/fixtures/public",
+        path.display()
+    );
     path
 }
 
@@ -20,13 +27,20 @@ pub fn fixture(name: &str) -> PathBuf {
 fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     // target/debug/deps/tests-xxxx → target/debug
-    exe.parent().and_then(Path::parent).expect("test binary sits in target/<profile>/deps").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binary sits in target/<profile>/deps")
+        .to_path_buf()
 }
 
 /// Path of one of the workspace's binaries; they must be built (`cargo build --bins`) before the tests.
 pub fn binary(name: &str) -> PathBuf {
     let path = bin_dir().join(name);
-    assert!(path.is_file(), "{} is not built: run `cargo build --workspace --bins` before the tests", path.display());
+    assert!(
+        path.is_file(),
+        "{} is not built: run `cargo build --workspace --bins` before the tests",
+        path.display()
+    );
     path
 }
 
@@ -47,7 +61,11 @@ pub struct Run {
 
 /// Runs `cmd` to completion.
 pub fn run(cmd: &mut Command) -> Run {
-    let Output { status, stdout, stderr } = cmd.output().expect("command starts");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("command starts");
     Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -58,25 +76,49 @@ pub fn run(cmd: &mut Command) -> Run {
 /// Runs `cmd` and insists that it succeeded.
 pub fn run_ok(cmd: &mut Command) -> Run {
     let r = run(cmd);
-    assert_eq!(r.code, 0, "command failed: {cmd:?}\nstdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.code, 0,
+        "command failed: {cmd:?}\nstdout:\n{}\nstderr:\n{}",
+        r.stdout, r.stderr
+    );
     r
 }
 
 /// Imports `capture` into the store at `store` as node `node`.
 pub fn import(store: &Path, capture: &Path, node: &str) -> Run {
-    run_ok(shark().arg("import").arg(capture).arg("--store").arg(store).args(["--node", node]))
+    run_ok(
+        shark()
+            .arg("import")
+            .arg(capture)
+            .arg("--store")
+            .arg(store)
+            .args(["--node", node]),
+    )
 }
 
 /// Runs `query -o json` with `args` and parses each output line.
 pub fn query_json(store: &Path, args: &[&str]) -> Vec<serde_json::Value> {
-    let r = run_ok(shark().arg("query").arg("--store").arg(store).args(["-o", "json"]).args(args));
-    r.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}"))).collect()
+    let r = run_ok(
+        shark()
+            .arg("query")
+            .arg("--store")
+            .arg(store)
+            .args(["-o", "json"])
+            .args(args),
+    );
+    r.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}")))
+        .collect()
 }
 
 /// Runs tshark with `args` and returns its stdout lines, split on tabs.
 pub fn tshark(args: &[&str]) -> Vec<Vec<String>> {
     let r = run_ok(Command::new("tshark").args(args));
-    r.stdout.lines().map(|l| l.split('\t').map(str::to_string).collect()).collect()
+    r.stdout
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
 }
 
 /// A JSON value as text for comparisons: strings unquoted, numbers as written, absent as "".
@@ -93,7 +135,9 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(read) = std::fs::read_dir(&d) else { continue };
+        let Ok(read) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in read.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -109,7 +153,10 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// Reads an agent's stderr `lines` until it serves its API and, when `capturing`, captures (so
 /// traffic sent from now on is seen); returns the API's `http://ADDR`.
-pub fn wait_until_serving(lines: &mut impl Iterator<Item = std::io::Result<String>>, capturing: bool) -> String {
+pub fn wait_until_serving(
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    capturing: bool,
+) -> String {
     let mut waiting_for_capture = capturing;
     let mut url = None;
     while url.is_none() || waiting_for_capture {
@@ -174,7 +221,9 @@ impl AgentProcess {
     /// SIGTERM, then the exit code; an agent still running 20 s later is killed (-1), so a test
     /// fails rather than hangs.
     fn terminate(&mut self) -> i32 {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while std::time::Instant::now() < deadline {
             match self.child.try_wait() {
@@ -197,10 +246,17 @@ impl Drop for AgentProcess {
 
 /// `curl` against an agent: returns (HTTP status, body).
 pub fn curl(args: &[&str]) -> (u16, Vec<u8>) {
-    let out = Command::new("curl").args(["-s", "-w", "\n%{http_code}"]).args(args).output().expect("curl runs");
+    let out = Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl runs");
     let mut body = out.stdout;
     let split = body.iter().rposition(|&b| b == b'\n').expect("status line");
-    let code = String::from_utf8_lossy(&body[split + 1..]).trim().parse().expect("status code");
+    let code = String::from_utf8_lossy(&body[split + 1..])
+        .trim()
+        .parse()
+        .expect("status code");
     body.truncate(split);
     (code, body)
 }
@@ -227,7 +283,11 @@ pub struct Cluster {
 impl Cluster {
     /// Brings the cluster up under the namespace prefix `<stem><pid>`.
     pub fn up(stem: &str) -> Self {
-        assert_eq!(effective_uid(), 0, "the end-to-end cluster needs root (network namespaces); CI runs as root");
+        assert_eq!(
+            effective_uid(),
+            0,
+            "the end-to-end cluster needs root (network namespaces); CI runs as root"
+        );
         let cluster = Cluster {
             prefix: format!("{stem}{}", std::process::id() % 100_000),
             dir: tempfile::tempdir().expect("temp dir"),
@@ -239,7 +299,8 @@ impl Cluster {
     /// One of the cluster scripts (`up.sh`, `traffic.sh`, `down.sh`) for this cluster.
     pub fn script(&self, name: &str) -> Command {
         let mut cmd = Command::new("bash");
-        cmd.arg(workspace().join("tests/cluster").join(name)).env("SHARK_CLUSTER", &self.prefix);
+        cmd.arg(workspace().join("tests/cluster").join(name))
+            .env("SHARK_CLUSTER", &self.prefix);
         cmd
     }
 
@@ -251,7 +312,8 @@ impl Cluster {
     /// A command run inside `ns`'s network namespace: a pod (`client`, `web`, …) or `node`.
     pub fn exec(&self, ns: &str, program: &Path) -> Command {
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &format!("{}-{ns}", self.prefix)]).arg(program);
+        cmd.args(["netns", "exec", &format!("{}-{ns}", self.prefix)])
+            .arg(program);
         cmd
     }
 }
@@ -323,7 +385,10 @@ pub fn lines_of(child: &mut Running) -> std::sync::mpsc::Receiver<String> {
     let (tx, rx) = std::sync::mpsc::channel();
     let stdout = child.stdout.take().expect("stdout piped");
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             if tx.send(line).is_err() {
                 return;
             }
@@ -334,17 +399,40 @@ pub fn lines_of(child: &mut Running) -> std::sync::mpsc::Receiver<String> {
 
 /// Epoch seconds of the first packet of `capture`, as tshark reads it.
 pub fn first_packet_epoch(capture: &Path) -> f64 {
-    let rows = tshark(&["-r", capture.to_str().expect("utf-8"), "-c", "1", "-T", "fields", "-e", "frame.time_epoch"]);
-    rows.first().and_then(|row| row.first()).and_then(|t| t.parse().ok()).expect("the capture has a first packet")
+    let rows = tshark(&[
+        "-r",
+        capture.to_str().expect("utf-8"),
+        "-c",
+        "1",
+        "-T",
+        "fields",
+        "-e",
+        "frame.time_epoch",
+    ]);
+    rows.first()
+        .and_then(|row| row.first())
+        .and_then(|t| t.parse().ok())
+        .expect("the capture has a first packet")
 }
 
 /// A copy of `capture` in `dir`, every packet moved in time so that the first is `seconds_ago`
 /// before now (editcap -t): traffic as a live capture would store it.
 pub fn shifted_to_seconds_ago(capture: &Path, dir: &Path, seconds_ago: f64) -> PathBuf {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs_f64();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs_f64();
     let shift = format!("{:.6}", now - seconds_ago - first_packet_epoch(capture));
-    let name = capture.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = capture
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let shifted = dir.join(format!("shifted-{seconds_ago}-{name}"));
-    run_ok(Command::new("editcap").args(["-F", "pcap", "-t", &shift]).arg(capture).arg(&shifted));
+    run_ok(
+        Command::new("editcap")
+            .args(["-F", "pcap", "-t", &shift])
+            .arg(capture)
+            .arg(&shifted),
+    );
     shifted
 }

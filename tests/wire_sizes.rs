@@ -22,8 +22,26 @@ fn is_set(field: &str) -> bool {
 /// captured mid-connection, the sender of its first payload (these captures open with a request).
 fn clients(capture: &Path) -> HashMap<String, Endpoint> {
     let rows = tshark(&[
-        "-r", capture.to_str().expect("utf-8 path"), "-Y", "tcp", "-T", "fields", "-e", "tcp.stream", "-e", "ip.src",
-        "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "tcp.flags.syn", "-e", "tcp.flags.ack", "-e", "tcp.len",
+        "-r",
+        capture.to_str().expect("utf-8 path"),
+        "-Y",
+        "tcp",
+        "-T",
+        "fields",
+        "-e",
+        "tcp.stream",
+        "-e",
+        "ip.src",
+        "-e",
+        "ipv6.src",
+        "-e",
+        "tcp.srcport",
+        "-e",
+        "tcp.flags.syn",
+        "-e",
+        "tcp.flags.ack",
+        "-e",
+        "tcp.len",
     ]);
     let mut by_syn = HashMap::new();
     let mut by_first_payload = HashMap::new();
@@ -33,7 +51,9 @@ fn clients(capture: &Path) -> HashMap<String, Endpoint> {
         if is_set(field(4)) && !is_set(field(5)) {
             by_syn.entry(field(0).to_string()).or_insert(sender);
         } else if field(6).parse::<u64>().is_ok_and(|len| len > 0) {
-            by_first_payload.entry(field(0).to_string()).or_insert(sender);
+            by_first_payload
+                .entry(field(0).to_string())
+                .or_insert(sender);
         }
     }
     by_first_payload.extend(by_syn);
@@ -44,8 +64,22 @@ fn clients(capture: &Path) -> HashMap<String, Endpoint> {
 fn tcp_payload_each_way(capture: &Path) -> BytesEachWay {
     let clients = clients(capture);
     let rows = tshark(&[
-        "-r", capture.to_str().expect("utf-8 path"), "-Y", "tcp.len > 0", "-T", "fields", "-e", "tcp.stream", "-e", "ip.src",
-        "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "tcp.len",
+        "-r",
+        capture.to_str().expect("utf-8 path"),
+        "-Y",
+        "tcp.len > 0",
+        "-T",
+        "fields",
+        "-e",
+        "tcp.stream",
+        "-e",
+        "ip.src",
+        "-e",
+        "ipv6.src",
+        "-e",
+        "tcp.srcport",
+        "-e",
+        "tcp.len",
     ]);
     let mut bytes = (0, 0);
     for row in &rows {
@@ -76,35 +110,77 @@ fn occurrences(value: &serde_json::Value) -> Vec<&serde_json::Value> {
 fn tls_handshake_records_each_way(capture: &Path) -> BytesEachWay {
     let clients = clients(capture);
     let server_ports: HashSet<String> = tshark(&[
-        "-r", capture.to_str().expect("utf-8 path"), "-Y", "tcp", "-T", "fields", "-e", "tcp.stream", "-e", "ip.src",
-        "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "tcp.dstport",
+        "-r",
+        capture.to_str().expect("utf-8 path"),
+        "-Y",
+        "tcp",
+        "-T",
+        "fields",
+        "-e",
+        "tcp.stream",
+        "-e",
+        "ip.src",
+        "-e",
+        "ipv6.src",
+        "-e",
+        "tcp.srcport",
+        "-e",
+        "tcp.dstport",
     ])
     .iter()
     .filter_map(|row| {
-        let sender = (format!("{}{}", row.get(1)?, row.get(2)?), row.get(3)?.clone());
+        let sender = (
+            format!("{}{}", row.get(1)?, row.get(2)?),
+            row.get(3)?.clone(),
+        );
         // The port a client sends to is the server's.
         (clients.get(row.first()?) == Some(&sender)).then(|| row.get(4).cloned())?
     })
     .collect();
-    let decode_as: Vec<String> = server_ports.iter().map(|port| format!("tcp.port=={port},tls")).collect();
-    let mut args = vec!["-r", capture.to_str().expect("utf-8 path"), "-Y", "tls", "-T", "json", "--no-duplicate-keys"];
+    let decode_as: Vec<String> = server_ports
+        .iter()
+        .map(|port| format!("tcp.port=={port},tls"))
+        .collect();
+    let mut args = vec![
+        "-r",
+        capture.to_str().expect("utf-8 path"),
+        "-Y",
+        "tls",
+        "-T",
+        "json",
+        "--no-duplicate-keys",
+    ];
     for rule in &decode_as {
         args.extend(["-d", rule.as_str()]);
     }
     let output = run_ok(std::process::Command::new("tshark").args(&args)).stdout;
     let packets: serde_json::Value = serde_json::from_str(&output).expect("tshark JSON");
     let mut bytes = (0, 0);
-    for packet in packets.as_array().expect("tshark JSON is a list of packets") {
+    for packet in packets
+        .as_array()
+        .expect("tshark JSON is a list of packets")
+    {
         let layers = &packet["_source"]["layers"];
-        let text = |layer: &str, field: &str| layers[layer][field].as_str().unwrap_or_default().to_string();
-        let sender = (text("ip", "ip.src") + &text("ipv6", "ipv6.src"), text("tcp", "tcp.srcport"));
+        let text = |layer: &str, field: &str| {
+            layers[layer][field]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let sender = (
+            text("ip", "ip.src") + &text("ipv6", "ipv6.src"),
+            text("tcp", "tcp.srcport"),
+        );
         let from_client = clients.get(&text("tcp", "tcp.stream")) == Some(&sender);
         for tls in occurrences(&layers["tls"]) {
             for record in occurrences(&tls["tls.record"]) {
                 if record["tls.record.content_type"].as_str() != Some("22") {
                     continue;
                 }
-                let length: u64 = record["tls.record.length"].as_str().and_then(|l| l.parse().ok()).expect("record length");
+                let length: u64 = record["tls.record.length"]
+                    .as_str()
+                    .and_then(|l| l.parse().ok())
+                    .expect("record length");
                 if from_client {
                     bytes.0 += length + 5;
                 } else {
@@ -129,17 +205,40 @@ fn assert_sizes(name: &str, protocol: &str, expected: impl Fn(&Path) -> BytesEac
         for side in ["request", "response"] {
             let fields = entry[side].as_object();
             if fields.is_some_and(|f| !f.is_empty()) {
-                assert!(entry[side]["size"].is_u64(), "{name}: a {protocol} {side} without its size: {entry}");
+                assert!(
+                    entry[side]["size"].is_u64(),
+                    "{name}: a {protocol} {side} without its size: {entry}"
+                );
             }
         }
     }
-    let sizes = |side: &str| -> u64 { entries.iter().filter_map(|e| e[side]["size"].as_u64()).sum() };
-    assert_eq!((sizes("request"), sizes("response")), expected, "{protocol} entry sizes of {name}");
-    let map = run_ok(shark().arg("map").arg("--store").arg(store.path()).args(["-o", "json", protocol])).stdout;
+    let sizes = |side: &str| -> u64 {
+        entries
+            .iter()
+            .filter_map(|e| e[side]["size"].as_u64())
+            .sum()
+    };
+    assert_eq!(
+        (sizes("request"), sizes("response")),
+        expected,
+        "{protocol} entry sizes of {name}"
+    );
+    let map = run_ok(
+        shark()
+            .arg("map")
+            .arg("--store")
+            .arg(store.path())
+            .args(["-o", "json", protocol]),
+    )
+    .stdout;
     let map: serde_json::Value = serde_json::from_str(&map).expect("map JSON");
     let edges = map["edges"].as_array().expect("edges");
     let bytes = |field: &str| -> u64 { edges.iter().filter_map(|e| e[field].as_u64()).sum() };
-    assert_eq!((bytes("requestBytes"), bytes("responseBytes")), expected, "{protocol} map edges of {name}");
+    assert_eq!(
+        (bytes("requestBytes"), bytes("responseBytes")),
+        expected,
+        "{protocol} map edges of {name}"
+    );
 }
 
 /// Redis: every byte of these streams is RESP (commands, inline ones in resp_2_inline.pcap, one

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use shark_store::{CaptureStats, StoreError};
 
 use crate::live::{CaptureCounters, LiveCapture, LiveConfig, LiveError, PacketBatch};
-use crate::{Ingest, PipelineStats};
+use shark_pipeline::{Ingest, PipelineStats};
 
 /// Why a capture run stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -80,10 +80,16 @@ pub fn run_capture(
     let stats = ingest.finish()?;
     save(&counters)?;
     on_progress(&stats);
-    Ok(CaptureReport { stats, counters, elapsed: started.elapsed() })
+    Ok(CaptureReport {
+        stats,
+        counters,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// Runs a batch's packets through the pipeline, in capture order.
 fn push_batch(ingest: &mut Ingest, batch: &PacketBatch) -> Result<(), StoreError> {
-    batch.packets().try_for_each(|packet| ingest.push_packet(packet))
+    batch
+        .packets()
+        .try_for_each(|packet| ingest.push_packet(packet))
 }

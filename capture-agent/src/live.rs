@@ -60,7 +60,9 @@ impl Default for LiveConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
     /// libpcap refused to open an interface (missing, or no permission).
-    #[error("cannot capture on interface `{interface}`: {source} (capturing needs root or CAP_NET_RAW+CAP_NET_ADMIN)")]
+    #[error(
+        "cannot capture on interface `{interface}`: {source} (capturing needs root or CAP_NET_RAW+CAP_NET_ADMIN)"
+    )]
     Open {
         /// The interface.
         interface: String,
@@ -124,10 +126,16 @@ pub struct LiveCapture {
 /// How long the kernel holds a block that is not full before handing it over (libpcap's timeout).
 pub const BLOCK_TIMEOUT_MS: i32 = 10;
 /// How long an idle capture thread waits for the kernel before it checks whether to stop.
-const IDLE_WAIT: Timespec = Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
+const IDLE_WAIT: Timespec = Timespec {
+    tv_sec: 0,
+    tv_nsec: 100_000_000,
+};
 /// Once stopping, how long to wait for the kernel's last block (packets captured before the stop):
 /// twice [`BLOCK_TIMEOUT_MS`], the time the kernel may take to hand over a block that is not full.
-const DRAIN_WAIT: Timespec = Timespec { tv_sec: 0, tv_nsec: 2 * BLOCK_TIMEOUT_MS as i64 * 1_000_000 };
+const DRAIN_WAIT: Timespec = Timespec {
+    tv_sec: 0,
+    tv_nsec: 2 * BLOCK_TIMEOUT_MS as i64 * 1_000_000,
+};
 /// Once stopping, the longest a capture thread goes on reading packets still arriving.
 const DRAIN_LIMIT: Duration = Duration::from_millis(500);
 /// How often libpcap's drop counters are read.
@@ -164,12 +172,19 @@ impl LiveCapture {
                 Err(e) => {
                     // The threads already running would otherwise capture for nobody.
                     stop.store(true, Ordering::SeqCst);
-                    threads.into_iter().for_each(|t: JoinHandle<()>| drop(t.join()));
+                    threads
+                        .into_iter()
+                        .for_each(|t: JoinHandle<()>| drop(t.join()));
                     return Err(LiveError::Thread(e));
                 }
             }
         }
-        Ok(LiveCapture { queue, stop, counters, threads })
+        Ok(LiveCapture {
+            queue,
+            stop,
+            counters,
+            threads,
+        })
     }
 
     /// The next batch of packets, or `None` when none arrived within `wait`.
@@ -205,8 +220,14 @@ impl LiveCapture {
     }
 }
 
-fn open_interface(interface: &str, config: &LiveConfig) -> Result<pcap::Capture<pcap::Active>, LiveError> {
-    let open_err = |source| LiveError::Open { interface: interface.to_string(), source };
+fn open_interface(
+    interface: &str,
+    config: &LiveConfig,
+) -> Result<pcap::Capture<pcap::Active>, LiveError> {
+    let open_err = |source| LiveError::Open {
+        interface: interface.to_string(),
+        source,
+    };
     let mut capture = pcap::Capture::from_device(interface)
         .map_err(open_err)?
         .immediate_mode(false)
@@ -224,7 +245,10 @@ fn open_interface(interface: &str, config: &LiveConfig) -> Result<pcap::Capture<
     if let Some(filter) = &config.bpf {
         capture
             .filter(filter, true)
-            .map_err(|source| LiveError::Filter { filter: filter.clone(), source })?;
+            .map_err(|source| LiveError::Filter {
+                filter: filter.clone(),
+                source,
+            })?;
     }
     Ok(capture)
 }
@@ -270,7 +294,11 @@ impl Worker {
                 Err(pcap::Error::TimeoutExpired) => {
                     // Nothing ready: hand over what we have, then sleep until the kernel has a block.
                     self.sender.flush();
-                    let wait = if drain_until.is_some() { &DRAIN_WAIT } else { &IDLE_WAIT };
+                    let wait = if drain_until.is_some() {
+                        &DRAIN_WAIT
+                    } else {
+                        &IDLE_WAIT
+                    };
                     let mut fds = [PollFd::new(&self.capture, PollFlags::IN)];
                     let waited = poll(&mut fds, Some(wait));
                     // When stopping, a wait that saw nothing means the kernel holds no more packets;
@@ -296,10 +324,17 @@ impl Worker {
 
     /// Adds what libpcap dropped since the last read to the shared counters.
     fn read_stats(&mut self) {
-        let Ok(stat) = self.capture.stats() else { return };
+        let Ok(stat) = self.capture.stats() else {
+            return;
+        };
         let (dropped, if_dropped) = (u64::from(stat.dropped), u64::from(stat.if_dropped));
-        self.counters.kernel_dropped.fetch_add(dropped.saturating_sub(self.last_dropped), Ordering::Relaxed);
-        self.counters.interface_dropped.fetch_add(if_dropped.saturating_sub(self.last_if_dropped), Ordering::Relaxed);
+        self.counters
+            .kernel_dropped
+            .fetch_add(dropped.saturating_sub(self.last_dropped), Ordering::Relaxed);
+        self.counters.interface_dropped.fetch_add(
+            if_dropped.saturating_sub(self.last_if_dropped),
+            Ordering::Relaxed,
+        );
         (self.last_dropped, self.last_if_dropped) = (dropped, if_dropped);
     }
 }
@@ -331,7 +366,9 @@ mod tests {
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
         let burst = 500u32;
         for n in 0..burst {
-            sender.send_to(&n.to_le_bytes(), ("127.0.0.1", port)).expect("send");
+            sender
+                .send_to(&n.to_le_bytes(), ("127.0.0.1", port))
+                .expect("send");
         }
         // No pause: the tail of the burst is still in a block the kernel has not handed over.
         let counters = capture.counters();

@@ -15,11 +15,12 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use shark_agent::api::{ApiState, router};
 use shark_agent::capture_loop::run_capture;
-use shark_agent::identities::{IdentityHistory, SharedIdentities, load_identities_file, watch_cluster};
+use shark_agent::kube_identities::watch_cluster;
 use shark_agent::live::{LiveConfig, host_name};
-use shark_agent::spec::{parse_duration, parse_size};
-use shark_agent::dissect::ParserSettings;
-use shark_agent::{CaptureScope, Ingest};
+use shark_pipeline::dissect::ParserSettings;
+use shark_pipeline::identities::{IdentityHistory, SharedIdentities, load_identities_file};
+use shark_pipeline::spec::{parse_duration, parse_size};
+use shark_pipeline::{CaptureScope, Ingest};
 use shark_store::StoreConfig;
 
 /// The kubectl-shark node agent.
@@ -36,7 +37,13 @@ struct Args {
     #[arg(long, value_name = "NAME", env = "NODE_NAME")]
     node: Option<String>,
     /// Interfaces to capture on, comma-separated.
-    #[arg(short, long, value_name = "IFACE[,IFACE…]", value_delimiter = ',', default_value = "any")]
+    #[arg(
+        short,
+        long,
+        value_name = "IFACE[,IFACE…]",
+        value_delimiter = ',',
+        default_value = "any"
+    )]
     interface: Vec<String>,
     /// BPF capture filter.
     #[arg(long, value_name = "FILTER")]
@@ -82,7 +89,7 @@ struct Args {
     segment_age: String,
     /// Bytes of each request and response body the index keeps (0: none); the rest of a longer
     /// body stays in the packets and is read back when a filter or a query needs it.
-    #[arg(long, value_name = "BYTES", default_value_t = shark_agent::DEFAULT_INDEX_BODY)]
+    #[arg(long, value_name = "BYTES", default_value_t = shark_pipeline::DEFAULT_INDEX_BODY)]
     index_body: usize,
     /// Most bytes of each request and response body kept and shown, once its content coding is
     /// undone (e.g. 1MiB to see a large JSON response whole; at most 64MiB). `size` stays the
@@ -109,7 +116,11 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("SHARK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     if let Some(Command::Probe { token_file, addr }) = &args.command {
         return match probe(token_file, *addr) {
             Ok(()) => ExitCode::SUCCESS,
@@ -135,8 +146,18 @@ fn run(args: Args) -> Result<()> {
     let config = StoreConfig {
         segment_size: parse_size(&args.segment_size).context("--segment-size")?,
         segment_age: parse_duration(&args.segment_age).context("--segment-age")?,
-        storage_limit: args.storage_limit.as_deref().map(parse_size).transpose().context("--storage-limit")?,
-        retention: args.retention.as_deref().map(parse_duration).transpose().context("--retention")?,
+        storage_limit: args
+            .storage_limit
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .context("--storage-limit")?,
+        retention: args
+            .retention
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .context("--retention")?,
     };
     let history = match &args.identities {
         Some(path) => load_identities_file(path)?,
@@ -145,18 +166,28 @@ fn run(args: Args) -> Result<()> {
     let identities = SharedIdentities::new(history);
     let scope = CaptureScope::new(args.pods.as_deref(), &args.namespaces)?;
     if scope.is_some() && !args.kube && args.identities.is_none() {
-        bail!("--pods and --namespaces need to know the pods: add --kube (in a cluster) or --identities FILE");
+        bail!(
+            "--pods and --namespaces need to know the pods: add --kube (in a cluster) or --identities FILE"
+        );
     }
     let stop = Arc::new(AtomicBool::new(false));
     let state = ApiState::new(args.store.clone(), node.clone(), token, Arc::clone(&stop));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot install the signal handler")?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("cannot install the signal handler")?;
     }
     let capture = if args.no_capture {
         None
     } else {
-        let ingest = Ingest::open(&args.store, &node, config, identities.clone(), args.index_body, bodies.max_body)?
-            .with_scope(scope);
+        let ingest = Ingest::open(
+            &args.store,
+            &node,
+            config,
+            identities.clone(),
+            args.index_body,
+            bodies.max_body,
+        )?
+        .with_scope(scope);
         let live = LiveConfig {
             interfaces: args.interface.clone(),
             bpf: args.bpf.clone(),
@@ -173,7 +204,9 @@ fn run(args: Args) -> Result<()> {
                 eprintln!("{started}");
                 state.set_capture(c);
             };
-            let result = run_capture(&live, ingest, &stop, None, on_start, |p| state.set_pipeline(p));
+            let result = run_capture(&live, ingest, &stop, None, on_start, |p| {
+                state.set_pipeline(p)
+            });
             // However capture ends, the agent ends with it.
             stop.store(true, Ordering::SeqCst);
             result
@@ -198,7 +231,12 @@ fn run(args: Args) -> Result<()> {
 }
 
 /// Serves the API until `stop` is set; with `watch`, also keeps those identities current from the cluster.
-fn serve(listen: SocketAddr, state: ApiState, watch: Option<SharedIdentities>, stop: Arc<AtomicBool>) -> Result<()> {
+fn serve(
+    listen: SocketAddr,
+    state: ApiState,
+    watch: Option<SharedIdentities>,
+    stop: Arc<AtomicBool>,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -236,12 +274,15 @@ async fn stopped(stop: Arc<AtomicBool>) {
 /// The bearer token: from `--token-file`, else `$SHARK_TOKEN`; an agent never runs without one.
 fn read_token(args: &Args) -> Result<String> {
     let token = match &args.token_file {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read token file {}", path.display()))?,
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read token file {}", path.display()))?,
         None => std::env::var("SHARK_TOKEN").unwrap_or_default(),
     };
     let token = token.trim().to_string();
     if token.len() < 16 {
-        bail!("the API token must be at least 16 characters: give --token-file FILE or set SHARK_TOKEN");
+        bail!(
+            "the API token must be at least 16 characters: give --token-file FILE or set SHARK_TOKEN"
+        );
     }
     Ok(token)
 }
@@ -249,9 +290,11 @@ fn read_token(args: &Args) -> Result<String> {
 /// One GET of `/v1/status` with the token, over plain HTTP/1.1; Ok when the answer is 200.
 fn probe(token_file: &std::path::Path, addr: SocketAddr) -> Result<()> {
     use std::io::{Read, Write};
-    let token = std::fs::read_to_string(token_file).with_context(|| format!("cannot read {}", token_file.display()))?;
+    let token = std::fs::read_to_string(token_file)
+        .with_context(|| format!("cannot read {}", token_file.display()))?;
     let timeout = Duration::from_secs(3);
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout).with_context(|| format!("cannot connect to {addr}"))?;
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)
+        .with_context(|| format!("cannot connect to {addr}"))?;
     stream.set_read_timeout(Some(timeout))?;
     let request = format!(
         "GET /v1/status HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",

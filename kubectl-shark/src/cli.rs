@@ -5,12 +5,18 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use shark_agent::dissect::ParserSettings;
-use shark_agent::spec::{parse_duration, parse_size};
+use shark_pipeline::dissect::ParserSettings;
+use shark_pipeline::spec::{parse_duration, parse_size};
 
 /// Capture, index and query Kubernetes traffic; answer any past window with KFL.
 #[derive(Debug, Parser)]
-#[command(name = "kubectl-shark", bin_name = "kubectl shark", version, about, max_term_width = 110)]
+#[command(
+    name = "kubectl-shark",
+    bin_name = "kubectl shark",
+    version,
+    about,
+    max_term_width = 110
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -74,10 +80,20 @@ pub struct TargetArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// Reach agents at these URLs directly instead of through the API server (tests, port-forwards).
-    #[arg(long, value_name = "URL[,URL…]", value_delimiter = ',', conflicts_with = "store")]
+    #[arg(
+        long,
+        value_name = "URL[,URL…]",
+        value_delimiter = ',',
+        conflicts_with = "store"
+    )]
     pub agents: Vec<String>,
     /// The agents' API token, with --agents.
-    #[arg(long, value_name = "TOKEN", env = "SHARK_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SHARK_TOKEN",
+        hide_env_values = true
+    )]
     pub token: Option<String>,
     /// How long each node may take to answer.
     #[arg(long, value_name = "DURATION", default_value = "10s")]
@@ -119,7 +135,13 @@ pub struct CaptureArgs {
     #[arg(long, requires = "store")]
     pub local: bool,
     /// Interfaces to capture on, comma-separated (`any`: all of them).
-    #[arg(short, long, value_name = "IFACE[,IFACE…]", value_delimiter = ',', default_value = "any")]
+    #[arg(
+        short,
+        long,
+        value_name = "IFACE[,IFACE…]",
+        value_delimiter = ',',
+        default_value = "any"
+    )]
     pub interface: Vec<String>,
     /// Store directory (with --local).
     #[arg(long, value_name = "DIR", env = "SHARK_STORE")]
@@ -222,25 +244,32 @@ const DEFAULT_QUEUE_SIZE: &str = "64MiB";
 impl RetentionArgs {
     /// `--segment-size` in bytes.
     pub fn segment_size(&self) -> anyhow::Result<u64> {
-        parse_size(self.segment_size.as_deref().unwrap_or(DEFAULT_SEGMENT_SIZE)).context("--segment-size")
+        parse_size(self.segment_size.as_deref().unwrap_or(DEFAULT_SEGMENT_SIZE))
+            .context("--segment-size")
     }
 
     /// `--segment-age`.
     pub fn segment_age(&self) -> anyhow::Result<Duration> {
-        parse_duration(self.segment_age.as_deref().unwrap_or(DEFAULT_SEGMENT_AGE)).context("--segment-age")
+        parse_duration(self.segment_age.as_deref().unwrap_or(DEFAULT_SEGMENT_AGE))
+            .context("--segment-age")
     }
 
     /// `--index-body` in bytes: a whole number, as the agent takes it.
     pub fn index_body(&self) -> anyhow::Result<usize> {
-        let Some(text) = &self.index_body else { return Ok(shark_agent::DEFAULT_INDEX_BODY) };
-        text.trim()
-            .parse()
-            .map_err(|_| anyhow::anyhow!("--index-body `{text}` is not a number of bytes: use e.g. 1024, or 0 for none"))
+        let Some(text) = &self.index_body else {
+            return Ok(shark_pipeline::DEFAULT_INDEX_BODY);
+        };
+        text.trim().parse().map_err(|_| {
+            anyhow::anyhow!(
+                "--index-body `{text}` is not a number of bytes: use e.g. 1024, or 0 for none"
+            )
+        })
     }
 
     /// `--max-body` in bytes, refused when it is not a size or above the limit.
     pub fn max_body(&self) -> anyhow::Result<usize> {
-        let bytes = parse_size(self.max_body.as_deref().unwrap_or(DEFAULT_MAX_BODY)).context("--max-body")?;
+        let bytes = parse_size(self.max_body.as_deref().unwrap_or(DEFAULT_MAX_BODY))
+            .context("--max-body")?;
         Ok(ParserSettings::with_max_body(bytes)?.max_body)
     }
 }
@@ -248,23 +277,33 @@ impl RetentionArgs {
 impl CaptureArgs {
     /// `--buffer-size` in bytes, refused when it does not fit libpcap's `int`.
     pub fn buffer_size(&self) -> anyhow::Result<i32> {
-        let bytes = parse_size(self.buffer_size.as_deref().unwrap_or(DEFAULT_BUFFER_SIZE)).context("--buffer-size")?;
-        i32::try_from(bytes).map_err(|_| anyhow::anyhow!("--buffer-size {bytes} bytes is more than libpcap's 2 GiB"))
+        let bytes = parse_size(self.buffer_size.as_deref().unwrap_or(DEFAULT_BUFFER_SIZE))
+            .context("--buffer-size")?;
+        i32::try_from(bytes).map_err(|_| {
+            anyhow::anyhow!("--buffer-size {bytes} bytes is more than libpcap's 2 GiB")
+        })
     }
 
     /// `--queue-size` in bytes.
     pub fn queue_size(&self) -> anyhow::Result<usize> {
-        let bytes = parse_size(self.queue_size.as_deref().unwrap_or(DEFAULT_QUEUE_SIZE)).context("--queue-size")?;
-        usize::try_from(bytes).map_err(|_| anyhow::anyhow!("--queue-size {bytes} bytes is more than this machine can address"))
+        let bytes = parse_size(self.queue_size.as_deref().unwrap_or(DEFAULT_QUEUE_SIZE))
+            .context("--queue-size")?;
+        usize::try_from(bytes).map_err(|_| {
+            anyhow::anyhow!("--queue-size {bytes} bytes is more than this machine can address")
+        })
     }
 
     /// `--bpf` for the agents, compiled by libpcap for the `any` interface they capture on, so a
     /// filter it refuses is refused here rather than by every agent. (`--local` needs no such
     /// check: libpcap compiles the filter for each interface as it opens it.)
     pub fn agent_bpf(&self) -> anyhow::Result<Option<&str>> {
-        let Some(filter) = self.bpf.as_deref() else { return Ok(None) };
-        let any = pcap::Capture::dead(pcap::Linktype::LINUX_SLL).context("--bpf: libpcap is not usable")?;
-        any.compile(filter, true).map_err(|e| anyhow::anyhow!("--bpf `{filter}` is not valid BPF: {e}"))?;
+        let Some(filter) = self.bpf.as_deref() else {
+            return Ok(None);
+        };
+        let any = pcap::Capture::dead(pcap::Linktype::LINUX_SLL)
+            .context("--bpf: libpcap is not usable")?;
+        any.compile(filter, true)
+            .map_err(|e| anyhow::anyhow!("--bpf `{filter}` is not valid BPF: {e}"))?;
         Ok(Some(filter))
     }
 }
@@ -322,7 +361,12 @@ pub struct MapArgs {
     #[arg(short, long)]
     pub watch: bool,
     /// How often --watch redraws.
-    #[arg(long, value_name = "DURATION", default_value = "2s", requires = "watch")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "2s",
+        requires = "watch"
+    )]
     pub interval: String,
 }
 

@@ -4,7 +4,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 /// `2026-11-26 14:02:01.123456` (UTC), for tables.
 pub fn format_timestamp(ns: i64) -> String {
-    DateTime::<Utc>::from_timestamp_nanos(ns).format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+    DateTime::<Utc>::from_timestamp_nanos(ns)
+        .format("%Y-%m-%d %H:%M:%S%.6f")
+        .to_string()
 }
 
 /// `2026-11-26T14:02:01.123456789Z`, for JSON.

@@ -14,7 +14,6 @@ use std::time::Instant;
 
 use shark_store::{GroupBy, Query, Store};
 
-
 fn build(root: &Path, entries: usize) -> Result<(), Box<dyn std::error::Error>> {
     Ok(synth::fill_cluster_hour(root, entries, 200, |_| false)?)
 }

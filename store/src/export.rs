@@ -93,7 +93,11 @@ pub(crate) fn entry_packets(
 }
 
 /// The sequence numbers of the segments holding packets of `spans`' flows.
-fn segments_of(conn: &Connection, layout: &NodeLayout, spans: &Spans) -> Result<BTreeSet<i64>, StoreError> {
+fn segments_of(
+    conn: &Connection,
+    layout: &NodeLayout,
+    spans: &Spans,
+) -> Result<BTreeSet<i64>, StoreError> {
     let path = &layout.index;
     let mut stmt = conn
         .prepare_cached("SELECT DISTINCT seq FROM flows WHERE stream = ?1")
@@ -129,7 +133,10 @@ fn segment_packets(
         let Some(flow_spans) = spans.get(&stream) else {
             continue;
         };
-        let blob = r.get_ref(1).and_then(|v| v.as_blob().map_err(Into::into)).at(path)?;
+        let blob = r
+            .get_ref(1)
+            .and_then(|v| v.as_blob().map_err(Into::into))
+            .at(path)?;
         for (packet, offset) in locations::decode(blob) {
             if whole_flows || in_spans(flow_spans, packet) {
                 wanted.insert(packet, offset);
@@ -148,7 +155,11 @@ fn in_spans(spans: &[(u64, u64)], packet: u64) -> bool {
 
 /// `spans` and, for each of their flows whose handshake was recorded, the handshake's packets.
 /// Indexes written before handshakes were recorded (schema version 3) have none.
-fn add_handshakes(conn: &Connection, layout: &NodeLayout, mut spans: Spans) -> Result<Spans, StoreError> {
+fn add_handshakes(
+    conn: &Connection,
+    layout: &NodeLayout,
+    mut spans: Spans,
+) -> Result<Spans, StoreError> {
     let path = &layout.index;
     let recorded: bool = conn
         .query_row(
@@ -165,7 +176,9 @@ fn add_handshakes(conn: &Connection, layout: &NodeLayout, mut spans: Spans) -> R
         .at(path)?;
     for (stream, flow_spans) in spans.iter_mut() {
         let handshake = stmt
-            .query_row([*stream as i64], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
+            .query_row([*stream as i64], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+            })
             .optional()
             .at(path)?;
         if let Some((first, last)) = handshake {

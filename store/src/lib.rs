@@ -86,12 +86,15 @@ pub use config::StoreConfig;
 pub use entry::{Endpoint, Entry, Message, Node, PacketSpan, Protocol};
 pub use error::StoreError;
 pub use export::ExportSummary;
-pub use map::{Edge, GroupBy, LatencySketch, MapBuilder, Peer, PeerTotals, RELATIVE_ERROR, ServiceMap, UnknownGroupBy};
+pub use map::{
+    Edge, GroupBy, LatencySketch, MapBuilder, Peer, PeerTotals, RELATIVE_ERROR, ServiceMap,
+    UnknownGroupBy,
+};
 pub use packets::{PacketWalk, StoredPacket};
 pub use query::{Entries, Query};
 pub use schema::entry_schema;
 pub use store::{NodeStatus, Store};
-pub use tail::Tail;
+pub use tail::{FOLLOW_POLL, Tail};
 pub use writer::{NodeWriter, RawPacket, WriteSummary};
 
 mod bodies;

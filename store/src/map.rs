@@ -484,10 +484,18 @@ mod tests {
         let client = pod("10.0.0.1", "checkout-1", "checkout", "");
         let mut b = MapBuilder::new(GroupBy::Pod);
         for n in (0..40).rev() {
-            let dst = Endpoint { ip: format!("192.0.2.{n}"), ..Endpoint::default() };
+            let dst = Endpoint {
+                ip: format!("192.0.2.{n}"),
+                ..Endpoint::default()
+            };
             b.add(&exchange(client.clone(), dst, "http", 200, 1.0));
         }
-        let names: Vec<String> = b.finish().edges.iter().map(|e| e.dst.name.clone()).collect();
+        let names: Vec<String> = b
+            .finish()
+            .edges
+            .iter()
+            .map(|e| e.dst.name.clone())
+            .collect();
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(names, sorted);

@@ -184,10 +184,8 @@ mod tests {
         );
         assert_eq!(e.get(&path(&["response", "status"])), Value::Int(503));
         assert_eq!(e.get(&path(&["response", "headers", "[x"])), Value::Nil);
-        e.response.insert(
-            "trailers".into(),
-            serde_json::json!({"grpc-status": "0"}),
-        );
+        e.response
+            .insert("trailers".into(), serde_json::json!({"grpc-status": "0"}));
         assert_eq!(
             e.get(&path(&["response", "trailers", "[Grpc-Status"])),
             text("0"),

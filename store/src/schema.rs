@@ -127,7 +127,7 @@ fn response() -> FieldType {
     ])
 }
 
-/// The schema filters over [`Entry`](crate::Entry) are checked against (DESIGN.md's field names).
+/// The schema filters over [`Entry`](crate::Entry) are checked against (the field names `kubectl shark fields` lists).
 pub fn entry_schema() -> Schema {
     Schema {
         root: FieldType::Struct(vec![

@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension};
@@ -32,6 +33,10 @@ use crate::index::parts::Parts;
 use crate::layout::NodeLayout;
 use crate::query::{Entries, NodeCursor, Prepared, Query, keep};
 use crate::store::Store;
+
+/// How often a follower asks the index for new entries: `query --follow` and the agent's
+/// `/v1/follow` alike.
+pub const FOLLOW_POLL: Duration = Duration::from_millis(500);
 
 /// Blocks (of up to 128 entries) read per node and call: what a burst can hold in memory.
 const PAGE_BLOCKS: usize = 8;

@@ -249,7 +249,12 @@ impl NodeWriter {
 
     /// Records that packets `first..=last` of flow `stream` are its TCP handshake (from the SYN to
     /// the last packet before data), so an export of any of its exchanges includes them.
-    pub fn write_handshake(&mut self, stream: u64, first: u64, last: u64) -> Result<(), StoreError> {
+    pub fn write_handshake(
+        &mut self,
+        stream: u64,
+        first: u64,
+        last: u64,
+    ) -> Result<(), StoreError> {
         self.index.send(Op::Handshake(stream, first, last))
     }
 

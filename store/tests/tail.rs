@@ -227,7 +227,8 @@ fn a_follower_resuming_after_the_last_entry_it_showed_misses_nothing_and_repeats
     let dir = tempfile::tempdir().unwrap();
     let now = now_ns();
     let mut n = NodeWriter::open(dir.path(), "n", StoreConfig::default()).unwrap();
-    n.write_entry(exchange(now - 10 * MINUTE, "/before", 200)).unwrap();
+    n.write_entry(exchange(now - 10 * MINUTE, "/before", 200))
+        .unwrap();
     n.flush().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let started = now - MINUTE;
@@ -241,7 +242,8 @@ fn a_follower_resuming_after_the_last_entry_it_showed_misses_nothing_and_repeats
     drop(first);
     // The connection is gone; meanwhile more is stored, on `n` (one exchange that started long
     // ago) and on a node that appeared, `m`, whose entries the follower has not seen yet.
-    n.write_entry(exchange(now - 5 * MINUTE, "/three", 200)).unwrap();
+    n.write_entry(exchange(now - 5 * MINUTE, "/three", 200))
+        .unwrap();
     n.write_entry(exchange(now, "/four", 200)).unwrap();
     n.flush().unwrap();
     let mut m = NodeWriter::open(dir.path(), "m", StoreConfig::default()).unwrap();

@@ -31,10 +31,10 @@ impl Drop for Tmpfs {
     }
 }
 
-/// A capture from the shared fixtures.
+/// A public capture from `tests/fixtures/public/` at the repository's top.
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/public")
+        .join("../tests/fixtures/public")
         .join(name)
 }
 

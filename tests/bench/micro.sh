@@ -4,9 +4,9 @@
 # package:folder:example[:arguments] of every micro-benchmark the issues name; absent ones are reported as
 # such. @CORPUS@ is this run's corpus directory (bench_pipeline measures a capture file: ours).
 MICRO=(kfl:kfl:bench_eval shark-store:store:bench_ingest shark-store:store:bench_query
-  "shark-agent:capture-agent:bench_pipeline:run @CORPUS@/mixed.pcap"
-  "shark-agent:capture-agent:bench_pipeline:run @CORPUS@/open-flows.pcap"
-  shark-agent:capture-agent:bench_http2 shark-agent:capture-agent:bench_dissectors)
+  "shark-pipeline:capture-agent/pipeline:bench_pipeline:run @CORPUS@/mixed.pcap"
+  "shark-pipeline:capture-agent/pipeline:bench_pipeline:run @CORPUS@/open-flows.pcap"
+  shark-pipeline:capture-agent/pipeline:bench_http2 shark-pipeline:capture-agent/pipeline:bench_dissectors)
 
 # micro_section: one subsection per example.
 micro_section() {

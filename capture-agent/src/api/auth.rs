@@ -13,17 +13,29 @@ const PROXY_TOKEN_HEADER: &str = "x-shark-token";
 
 /// Lets the request through only with `Authorization: Bearer <token>` (or the token in
 /// `X-Shark-Token`); otherwise 401 and no data.
-pub async fn require_token(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+pub async fn require_token(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let headers = request.headers();
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let proxied = headers.get(PROXY_TOKEN_HEADER).and_then(|v| v.to_str().ok());
+    let proxied = headers
+        .get(PROXY_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok());
     let presented = bearer.or(proxied).map(str::trim);
     match presented {
-        Some(token) if constant_time_eq(token.as_bytes(), state.inner.token.as_bytes()) => next.run(request).await,
-        _ => (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "missing or wrong bearer token\n")
+        Some(token) if constant_time_eq(token.as_bytes(), state.inner.token.as_bytes()) => {
+            next.run(request).await
+        }
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "missing or wrong bearer token\n",
+        )
             .into_response(),
     }
 }

@@ -24,15 +24,25 @@ pub async fn export(State(state): State<ApiState>, body: Bytes) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let whole_flows = request.whole_flows;
     tokio::task::spawn_blocking(move || {
-        let mut out = ChannelWriter { tx: tx.clone(), buf: Vec::with_capacity(CHUNK) };
-        let result = store.export(&query, whole_flows, &mut out).map(|_| ()).map_err(std::io::Error::other);
+        let mut out = ChannelWriter {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(CHUNK),
+        };
+        let result = store
+            .export(&query, whole_flows, &mut out)
+            .map(|_| ())
+            .map_err(std::io::Error::other);
         let result = result.and_then(|()| out.flush());
         if let Err(e) = result {
             // A PCAP has no room for an error message: end the body with an error, which the client sees.
             let _ = tx.blocking_send(Err(e));
         }
     });
-    ([(header::CONTENT_TYPE, "application/vnd.tcpdump.pcap")], Body::from_stream(ReceiverStream::new(rx))).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/vnd.tcpdump.pcap")],
+        Body::from_stream(ReceiverStream::new(rx)),
+    )
+        .into_response()
 }
 
 /// A `Write` that hands full chunks to the response stream.

@@ -9,7 +9,6 @@
 //! is in the stream.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query as UrlQuery, State};
@@ -21,11 +20,10 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::ApiState;
-use crate::open_store;
 use super::request::WindowRequest;
+use shark_pipeline::open_store;
+use shark_store::FOLLOW_POLL;
 
-/// How often the store is polled for new entries.
-pub const FOLLOW_POLL: Duration = Duration::from_millis(500);
 /// Lines buffered between the tailer and the connection.
 const QUEUE_LINES: usize = 256;
 

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shark_store::GroupBy;
 
-use crate::open_store;
+use shark_pipeline::open_store;
 
 use super::ApiState;
 use super::request::parse;

@@ -22,10 +22,8 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use follow::FOLLOW_POLL;
-
-use crate::PipelineStats;
 use crate::live::CaptureCounters;
+use shark_pipeline::PipelineStats;
 
 /// What the handlers share: where the store is, and the capture's live counters.
 #[derive(Clone)]
@@ -89,6 +87,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/map", post(map::map))
         .route("/v1/follow", get(follow::follow))
         .route("/metrics", get(metrics::metrics))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
         .with_state(state)
 }

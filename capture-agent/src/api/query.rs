@@ -1,6 +1,5 @@
 //! `POST /v1/query`: the matching entries of a window, as NDJSON in time order.
 
-
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
@@ -28,7 +27,9 @@ pub async fn query(State(state): State<ApiState>, body: Bytes) -> Response {
             Err(e) => return send_error(&tx, &e.to_string()),
         };
         for entry in entries {
-            let line = entry.map_err(|e| e.to_string()).and_then(|e| serde_json::to_vec(&e).map_err(|e| e.to_string()));
+            let line = entry
+                .map_err(|e| e.to_string())
+                .and_then(|e| serde_json::to_vec(&e).map_err(|e| e.to_string()));
             match line {
                 Ok(mut line) => {
                     line.push(b'\n');
@@ -40,7 +41,11 @@ pub async fn query(State(state): State<ApiState>, body: Bytes) -> Response {
             }
         }
     });
-    ([(header::CONTENT_TYPE, "application/x-ndjson")], Body::from_stream(ReceiverStream::new(rx))).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(ReceiverStream::new(rx)),
+    )
+        .into_response()
 }
 
 /// Ends the stream with a last line saying why it is cut short.

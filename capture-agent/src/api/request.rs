@@ -27,7 +27,12 @@ pub fn parse(body: &[u8]) -> Result<WindowRequest, (StatusCode, String)> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(WindowRequest::default());
     }
-    serde_json::from_slice(body).map_err(|e| (StatusCode::BAD_REQUEST, format!("malformed request body: {e}\n")))
+    serde_json::from_slice(body).map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("malformed request body: {e}\n"),
+        )
+    })
 }
 
 impl WindowRequest {
@@ -43,9 +48,17 @@ impl WindowRequest {
         if let (Some(from), Some(to)) = (self.from, self.to)
             && from >= to
         {
-            return Err((StatusCode::BAD_REQUEST, "`from` must be earlier than `to`\n".into()));
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "`from` must be earlier than `to`\n".into(),
+            ));
         }
-        Ok(Query { from: self.from, to: self.to, filter, limit: self.limit })
+        Ok(Query {
+            from: self.from,
+            to: self.to,
+            filter,
+            limit: self.limit,
+        })
     }
 }
 
@@ -57,8 +70,11 @@ pub fn open_window(
 ) -> Result<(WindowRequest, Query, shark_store::Store), Box<axum::response::Response>> {
     use axum::response::IntoResponse;
     let request = parse(body).map_err(|e| Box::new(e.into_response()))?;
-    let query = request.to_query().map_err(|e| Box::new(e.into_response()))?;
-    let store = crate::open_store(&state.inner.store_root)
-        .map_err(|e| Box::new((StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response()))?;
+    let query = request
+        .to_query()
+        .map_err(|e| Box::new(e.into_response()))?;
+    let store = shark_pipeline::open_store(&state.inner.store_root).map_err(|e| {
+        Box::new((StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response())
+    })?;
     Ok((request, query, store))
 }

@@ -15,7 +15,12 @@ pub async fn status(State(state): State<ApiState>) -> Result<Json<Value>, (Statu
     let root = state.inner.store_root.clone();
     let nodes = tokio::task::spawn_blocking(move || Store::open(&root).and_then(|s| s.status()))
         .await
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("status task failed: {e}\n")))?
+        .map_err(|e| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("status task failed: {e}\n"),
+            )
+        })?
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")))?;
     let store: Vec<Value> = nodes
         .iter()

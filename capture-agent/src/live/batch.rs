@@ -1,7 +1,7 @@
 //! A batch of captured packets from one interface: their bytes back to back in one buffer, so a
 //! capture thread hands the pipeline thousands of packets in one message and no packet allocates.
 
-use crate::Packet;
+use shark_pipeline::Packet;
 
 /// Where one packet of a batch lives in the batch's buffer.
 #[derive(Debug, Clone, Copy)]
@@ -26,12 +26,21 @@ pub struct PacketBatch {
 impl PacketBatch {
     /// An empty batch for packets of `linktype`.
     pub(crate) fn new(linktype: u32) -> Self {
-        PacketBatch { linktype, bytes: Vec::new(), slots: Vec::new() }
+        PacketBatch {
+            linktype,
+            bytes: Vec::new(),
+            slots: Vec::new(),
+        }
     }
 
     /// Appends a packet (its bytes are copied into the batch's buffer).
     pub(crate) fn push(&mut self, ts_ns: i64, orig_len: u32, data: &[u8]) {
-        self.slots.push(Slot { ts_ns, orig_len, start: self.bytes.len(), len: data.len() });
+        self.slots.push(Slot {
+            ts_ns,
+            orig_len,
+            start: self.bytes.len(),
+            len: data.len(),
+        });
         self.bytes.extend_from_slice(data);
     }
 
@@ -56,7 +65,10 @@ impl PacketBatch {
             ts_ns: slot.ts_ns,
             orig_len: slot.orig_len,
             linktype: self.linktype,
-            data: self.bytes.get(slot.start..slot.start + slot.len).unwrap_or_default(),
+            data: self
+                .bytes
+                .get(slot.start..slot.start + slot.len)
+                .unwrap_or_default(),
         })
     }
 
@@ -78,9 +90,18 @@ mod tests {
         batch.push(10, 60, b"first");
         batch.push(20, 1500, b"");
         batch.push(30, 3, b"abc");
-        let got: Vec<(i64, u32, u32, &[u8])> =
-            batch.packets().map(|p| (p.ts_ns, p.orig_len, p.linktype, p.data)).collect();
-        assert_eq!(got, [(10, 60, 113, &b"first"[..]), (20, 1500, 113, &b""[..]), (30, 3, 113, &b"abc"[..])]);
+        let got: Vec<(i64, u32, u32, &[u8])> = batch
+            .packets()
+            .map(|p| (p.ts_ns, p.orig_len, p.linktype, p.data))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (10, 60, 113, &b"first"[..]),
+                (20, 1500, 113, &b""[..]),
+                (30, 3, 113, &b"abc"[..])
+            ]
+        );
         assert_eq!(batch.footprint(), 8 + 3 * SLOT_COST);
     }
 
@@ -92,6 +113,12 @@ mod tests {
         assert!(batch.is_empty());
         assert_eq!(batch.footprint(), 0);
         batch.push(2, 2, b"xy");
-        assert_eq!(batch.packets().map(|p| (p.linktype, p.data.to_vec())).collect::<Vec<_>>(), [(113, b"xy".to_vec())]);
+        assert_eq!(
+            batch
+                .packets()
+                .map(|p| (p.linktype, p.data.to_vec()))
+                .collect::<Vec<_>>(),
+            [(113, b"xy".to_vec())]
+        );
     }
 }

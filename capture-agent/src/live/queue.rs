@@ -44,7 +44,11 @@ impl BatchQueue {
     /// A queue holding at most about `limit_bytes` of packets.
     pub(crate) fn new(limit_bytes: usize) -> Self {
         let (tx, rx) = channel();
-        let shared = Arc::new(Shared { queued: AtomicUsize::new(0), limit: limit_bytes, spare: Mutex::new(Vec::new()) });
+        let shared = Arc::new(Shared {
+            queued: AtomicUsize::new(0),
+            limit: limit_bytes,
+            spare: Mutex::new(Vec::new()),
+        });
         BatchQueue { tx, rx, shared }
     }
 
@@ -71,8 +75,14 @@ impl BatchQueue {
 
     /// Gives a batch the pipeline is done with back: its bytes leave the bound, its buffers are reused.
     pub(crate) fn recycle(&self, mut batch: PacketBatch) {
-        self.shared.queued.fetch_sub(batch.footprint(), Ordering::AcqRel);
-        let mut spare = self.shared.spare.lock().unwrap_or_else(PoisonError::into_inner);
+        self.shared
+            .queued
+            .fetch_sub(batch.footprint(), Ordering::AcqRel);
+        let mut spare = self
+            .shared
+            .spare
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if spare.len() < SPARE_BATCHES {
             batch.reset(0);
             spare.push(batch);
@@ -101,7 +111,10 @@ impl BatchSender {
     /// full batch was handed over.
     pub(crate) fn offer(&mut self, ts_ns: i64, orig_len: u32, data: &[u8]) -> bool {
         self.counters.received.fetch_add(1, Ordering::Relaxed);
-        let after = self.shared.queued.load(Ordering::Acquire) + self.batch.footprint() + data.len() + SLOT_COST;
+        let after = self.shared.queued.load(Ordering::Acquire)
+            + self.batch.footprint()
+            + data.len()
+            + SLOT_COST;
         if after > self.shared.limit {
             self.counters.queue_dropped.fetch_add(1, Ordering::Relaxed);
             return false;
@@ -119,7 +132,12 @@ impl BatchSender {
         if self.batch.is_empty() {
             return;
         }
-        let spare = self.shared.spare.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let spare = self
+            .shared
+            .spare
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
         let mut fresh = spare.unwrap_or_default();
         fresh.reset(self.linktype);
         let full = std::mem::replace(&mut self.batch, fresh);
@@ -128,7 +146,9 @@ impl BatchSender {
         if let Err(unsent) = self.tx.send(full) {
             // Nobody reads any more: what was in the batch is lost, and counted so.
             self.shared.queued.fetch_sub(bytes, Ordering::AcqRel);
-            self.counters.queue_dropped.fetch_add(unsent.0.len() as u64, Ordering::Relaxed);
+            self.counters
+                .queue_dropped
+                .fetch_add(unsent.0.len() as u64, Ordering::Relaxed);
         }
     }
 }
@@ -149,7 +169,12 @@ mod tests {
     fn numbers(batch: &PacketBatch) -> Vec<u64> {
         batch
             .packets()
-            .filter_map(|p| p.data.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes))
+            .filter_map(|p| {
+                p.data
+                    .get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_le_bytes)
+            })
             .collect()
     }
 
@@ -211,8 +236,15 @@ mod tests {
         let counts = counters.snapshot();
         assert_eq!(counts.received, sent);
         assert!(counts.queue_dropped > 0, "the slow consumer caused no drop");
-        assert_eq!(seen.len() as u64 + counts.queue_dropped, sent, "every packet is delivered or counted as dropped");
-        assert!(seen.windows(2).all(|w| w[0] < w[1]), "delivered packets keep their capture order");
+        assert_eq!(
+            seen.len() as u64 + counts.queue_dropped,
+            sent,
+            "every packet is delivered or counted as dropped"
+        );
+        assert!(
+            seen.windows(2).all(|w| w[0] < w[1]),
+            "delivered packets keep their capture order"
+        );
         assert_eq!(left_queued, 0);
     }
 

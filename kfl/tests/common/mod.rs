@@ -1,4 +1,4 @@
-//! Test helpers: a schema mirroring DESIGN.md's Entry and a record over typed JSON.
+//! Test helpers: a schema mirroring the store's Entry and a record over typed JSON.
 //!
 //! The real schema and `Record` impl are the store's (`shark_store::entry_schema()`); this one
 //! lets the language be tested on its own.
@@ -41,7 +41,7 @@ fn headers() -> FieldType {
     }
 }
 
-/// DESIGN.md's Entry, as KFL sees it. `request.query` is dynamic: the HTTP query map or the
+/// The store's Entry (`store/src/entry.rs`), as KFL sees it. `request.query` is dynamic: the HTTP query map or the
 /// Postgres SQL text.
 pub fn entry_schema() -> Schema {
     use FieldType::*;

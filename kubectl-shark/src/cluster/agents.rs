@@ -56,7 +56,11 @@ pub enum AgentsError {
 
 impl Agents {
     /// The agents deployed in `namespace`, reached through the API server.
-    pub async fn discover(client: Client, namespace: &str, timeout: Duration) -> Result<Self, AgentsError> {
+    pub async fn discover(
+        client: Client,
+        namespace: &str,
+        timeout: Duration,
+    ) -> Result<Self, AgentsError> {
         let secret = Api::<Secret>::namespaced(client.clone(), namespace)
             .get_opt(TOKEN_SECRET)
             .await?
@@ -69,27 +73,45 @@ impl Agents {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| AgentsError::NoToken(format!("{namespace}/{TOKEN_SECRET}")))?;
         let selector = format!("{}={}", AGENT_LABEL.0, AGENT_LABEL.1);
-        let pods = Api::<Pod>::namespaced(client.clone(), namespace).list(&ListParams::default().labels(&selector)).await?;
+        let pods = Api::<Pod>::namespaced(client.clone(), namespace)
+            .list(&ListParams::default().labels(&selector))
+            .await?;
         let mut list: Vec<Agent> = pods
             .items
             .iter()
             .filter_map(|pod| {
                 let name = pod.metadata.name.clone()?;
-                let node = pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_else(|| "(unscheduled)".into());
+                let node = pod
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.node_name.clone())
+                    .unwrap_or_else(|| "(unscheduled)".into());
                 let ready = pod
                     .status
                     .as_ref()
                     .and_then(|s| s.conditions.as_ref())
                     .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-                let prefix = format!("/api/v1/namespaces/{namespace}/pods/{name}:{AGENT_PORT}/proxy");
-                Some(Agent { node, pod: name, ready, client: client.clone(), prefix })
+                let prefix =
+                    format!("/api/v1/namespaces/{namespace}/pods/{name}:{AGENT_PORT}/proxy");
+                Some(Agent {
+                    node,
+                    pod: name,
+                    ready,
+                    client: client.clone(),
+                    prefix,
+                })
             })
             .collect();
         if list.is_empty() {
             return Err(AgentsError::NoAgents(namespace.to_string()));
         }
         list.sort_by(|a, b| a.node.cmp(&b.node));
-        Ok(Agents { list, token, timeout, namespace: Some(namespace.to_string()) })
+        Ok(Agents {
+            list,
+            token,
+            timeout,
+            namespace: Some(namespace.to_string()),
+        })
     }
 
     /// Agents at explicit URLs (tests, or a port-forward), with the token given.
@@ -102,34 +124,70 @@ impl Agents {
                     return Err(AgentsError::BadUrl(url.clone()));
                 }
                 let client = Client::try_from(Config::new(uri))?;
-                Ok(Agent { node: url.clone(), pod: String::new(), ready: true, client, prefix: String::new() })
+                Ok(Agent {
+                    node: url.clone(),
+                    pod: String::new(),
+                    ready: true,
+                    client,
+                    prefix: String::new(),
+                })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Agents { list, token, timeout, namespace: None })
+        Ok(Agents {
+            list,
+            token,
+            timeout,
+            namespace: None,
+        })
     }
 
     /// The agent of `node` as it is now: in a cluster, found again (a restarted agent is a new
     /// pod); at an explicit URL, the same one.
     pub async fn find_again(&self, node: &str) -> Result<Option<Agent>, AgentsError> {
         let list = match (&self.namespace, self.list.first()) {
-            (Some(namespace), Some(any)) => Self::discover(any.client.clone(), namespace, self.timeout).await?.list,
+            (Some(namespace), Some(any)) => {
+                Self::discover(any.client.clone(), namespace, self.timeout)
+                    .await?
+                    .list
+            }
             _ => self.list.clone(),
         };
         Ok(list.into_iter().find(|agent| agent.node == node))
     }
 
     /// Sends `body` (JSON) to `path` of `agent` and returns the response body to read as it streams.
-    pub async fn post(&self, agent: &Agent, path: &str, body: &serde_json::Value) -> Result<impl AsyncBufRead + use<>, String> {
-        self.call(agent, http::Method::POST, path, serde_json::to_vec(body).map_err(|e| e.to_string())?).await
+    pub async fn post(
+        &self,
+        agent: &Agent,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<impl AsyncBufRead + use<>, String> {
+        self.call(
+            agent,
+            http::Method::POST,
+            path,
+            serde_json::to_vec(body).map_err(|e| e.to_string())?,
+        )
+        .await
     }
 
     /// GETs `path` of `agent`.
-    pub async fn get(&self, agent: &Agent, path: &str) -> Result<impl AsyncBufRead + use<>, String> {
+    pub async fn get(
+        &self,
+        agent: &Agent,
+        path: &str,
+    ) -> Result<impl AsyncBufRead + use<>, String> {
         self.call(agent, http::Method::GET, path, Vec::new()).await
     }
 
     /// Sends `method path` with `body` to `agent` and returns the response body to read as it streams.
-    pub async fn call(&self, agent: &Agent, method: http::Method, path: &str, body: Vec<u8>) -> Result<impl AsyncBufRead + use<>, String> {
+    pub async fn call(
+        &self,
+        agent: &Agent,
+        method: http::Method,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<impl AsyncBufRead + use<>, String> {
         let request = Request::builder()
             .method(method)
             .uri(format!("{}{path}", agent.prefix))
@@ -142,7 +200,10 @@ impl Agents {
         let request = if agent.pod.is_empty() {
             let (mut parts, body) = request.into_parts();
             let bearer = format!("Bearer {}", self.token);
-            parts.headers.insert(http::header::AUTHORIZATION, bearer.parse().map_err(|_| "bad token".to_string())?);
+            parts.headers.insert(
+                http::header::AUTHORIZATION,
+                bearer.parse().map_err(|_| "bad token".to_string())?,
+            );
             Request::from_parts(parts, body)
         } else {
             request
@@ -174,13 +235,22 @@ mod tests {
                    "status": {"conditions": [{"type": "Ready", "status": ready}]}})
         };
         match (method, path) {
-            ("GET", "/api/v1/namespaces/shark/secrets/shark-agent-token") => (200, json!({
+            ("GET", "/api/v1/namespaces/shark/secrets/shark-agent-token") => (
+                200,
+                json!({
                 "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shark-agent-token"},
                 // base64("0123456789abcdef0123456789abcdef")
-                "data": {"token": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}})),
-            ("GET", "/api/v1/namespaces/shark/pods") => (200, json!({"apiVersion": "v1", "kind": "PodList", "metadata": {},
-                "items": [pod("shark-agent-b", "worker-2", "False"), pod("shark-agent-a", "worker-1", "True")]})),
-            ("GET", p) if p.ends_with("/proxy/v1/status") => (200, json!({"node": p.split('/').nth(6).unwrap_or_default()})),
+                "data": {"token": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}}),
+            ),
+            ("GET", "/api/v1/namespaces/shark/pods") => (
+                200,
+                json!({"apiVersion": "v1", "kind": "PodList", "metadata": {},
+                "items": [pod("shark-agent-b", "worker-2", "False"), pod("shark-agent-a", "worker-1", "True")]}),
+            ),
+            ("GET", p) if p.ends_with("/proxy/v1/status") => (
+                200,
+                json!({"node": p.split('/').nth(6).unwrap_or_default()}),
+            ),
             _ => status(404, "NotFound", "not found"),
         }
     }
@@ -188,19 +258,51 @@ mod tests {
     #[tokio::test]
     async fn agents_are_found_by_label_and_reached_through_the_pod_proxy_with_the_token() {
         let (client, calls) = fake_api(cluster);
-        let agents = Agents::discover(client, "shark", Duration::from_secs(5)).await.expect("discovers");
-        let found: Vec<(&str, &str, bool)> = agents.list.iter().map(|a| (a.node.as_str(), a.pod.as_str(), a.ready)).collect();
-        assert_eq!(found, [("worker-1", "shark-agent-a", true), ("worker-2", "shark-agent-b", false)]);
-        let mut body = agents.get(&agents.list[0], "/v1/status").await.expect("proxied");
+        let agents = Agents::discover(client, "shark", Duration::from_secs(5))
+            .await
+            .expect("discovers");
+        let found: Vec<(&str, &str, bool)> = agents
+            .list
+            .iter()
+            .map(|a| (a.node.as_str(), a.pod.as_str(), a.ready))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("worker-1", "shark-agent-a", true),
+                ("worker-2", "shark-agent-b", false)
+            ]
+        );
+        let mut body = agents
+            .get(&agents.list[0], "/v1/status")
+            .await
+            .expect("proxied");
         let mut text = String::new();
         body.read_to_string(&mut text).await.expect("body");
         assert!(text.contains("shark-agent-a:8898"), "{text}");
         let calls = calls.lock().expect("calls").clone();
-        let list = calls.iter().find(|c| c.uri.starts_with("/api/v1/namespaces/shark/pods?")).expect("pods listed");
-        assert!(list.uri.contains("labelSelector=app.kubernetes.io%2Fname%3Dshark-agent"), "{}", list.uri);
-        let proxied = calls.iter().find(|c| c.uri == "/api/v1/namespaces/shark/pods/shark-agent-a:8898/proxy/v1/status");
-        let token = proxied.expect("status went through the pod proxy").shark_token.as_deref();
-        assert_eq!(token, Some("0123456789abcdef0123456789abcdef"), "the agent token travels in X-Shark-Token");
+        let list = calls
+            .iter()
+            .find(|c| c.uri.starts_with("/api/v1/namespaces/shark/pods?"))
+            .expect("pods listed");
+        assert!(
+            list.uri
+                .contains("labelSelector=app.kubernetes.io%2Fname%3Dshark-agent"),
+            "{}",
+            list.uri
+        );
+        let proxied = calls
+            .iter()
+            .find(|c| c.uri == "/api/v1/namespaces/shark/pods/shark-agent-a:8898/proxy/v1/status");
+        let token = proxied
+            .expect("status went through the pod proxy")
+            .shark_token
+            .as_deref();
+        assert_eq!(
+            token,
+            Some("0123456789abcdef0123456789abcdef"),
+            "the agent token travels in X-Shark-Token"
+        );
     }
 
     #[tokio::test]
@@ -208,24 +310,45 @@ mod tests {
         // The first pod list has shark-agent-a on worker-1; a rollout replaces it by shark-agent-c.
         let lists = std::sync::atomic::AtomicUsize::new(0);
         let (client, _) = fake_api(move |method, path, body| {
-            if path.starts_with("/api/v1/namespaces/shark/pods") && lists.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
+            if path.starts_with("/api/v1/namespaces/shark/pods")
+                && lists.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0
+            {
                 let (code, mut list) = cluster(method, path, body);
                 list["items"][1]["metadata"]["name"] = json!("shark-agent-c");
                 return (code, list);
             }
             cluster(method, path, body)
         });
-        let agents = Agents::discover(client, "shark", Duration::from_secs(5)).await.expect("discovers");
+        let agents = Agents::discover(client, "shark", Duration::from_secs(5))
+            .await
+            .expect("discovers");
         assert_eq!(agents.list[0].pod, "shark-agent-a");
-        let again = agents.find_again("worker-1").await.expect("lists again").expect("worker-1 has an agent");
-        assert_eq!((again.node.as_str(), again.pod.as_str()), ("worker-1", "shark-agent-c"));
-        assert!(agents.find_again("worker-9").await.expect("lists again").is_none());
+        let again = agents
+            .find_again("worker-1")
+            .await
+            .expect("lists again")
+            .expect("worker-1 has an agent");
+        assert_eq!(
+            (again.node.as_str(), again.pod.as_str()),
+            ("worker-1", "shark-agent-c")
+        );
+        assert!(
+            agents
+                .find_again("worker-9")
+                .await
+                .expect("lists again")
+                .is_none()
+        );
     }
 
     #[tokio::test]
     async fn no_agents_or_no_token_say_to_run_capture() {
         let (client, _) = fake_api(|_, _, _| status(404, "NotFound", "not found"));
-        let err = Agents::discover(client, "shark", Duration::from_secs(5)).await.err().expect("fails").to_string();
+        let err = Agents::discover(client, "shark", Duration::from_secs(5))
+            .await
+            .err()
+            .expect("fails")
+            .to_string();
         assert!(err.contains("kubectl shark capture"), "{err}");
     }
 }

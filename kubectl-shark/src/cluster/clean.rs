@@ -16,9 +16,24 @@ pub async fn clean(client: Client) -> Result<Vec<String>, kube::Error> {
     // Namespaced objects first, then cluster-wide ones, then the namespaces themselves.
     let c = &client;
     let namespaced = |ns: Option<&str>| ns.unwrap_or("default").to_string();
-    delete_labelled::<DaemonSet>(c, |ns| Api::namespaced(c.clone(), &namespaced(ns)), &mut deleted).await?;
-    delete_labelled::<Secret>(c, |ns| Api::namespaced(c.clone(), &namespaced(ns)), &mut deleted).await?;
-    delete_labelled::<ServiceAccount>(c, |ns| Api::namespaced(c.clone(), &namespaced(ns)), &mut deleted).await?;
+    delete_labelled::<DaemonSet>(
+        c,
+        |ns| Api::namespaced(c.clone(), &namespaced(ns)),
+        &mut deleted,
+    )
+    .await?;
+    delete_labelled::<Secret>(
+        c,
+        |ns| Api::namespaced(c.clone(), &namespaced(ns)),
+        &mut deleted,
+    )
+    .await?;
+    delete_labelled::<ServiceAccount>(
+        c,
+        |ns| Api::namespaced(c.clone(), &namespaced(ns)),
+        &mut deleted,
+    )
+    .await?;
     delete_labelled::<ClusterRoleBinding>(c, |_| Api::all(c.clone()), &mut deleted).await?;
     delete_labelled::<ClusterRole>(c, |_| Api::all(c.clone()), &mut deleted).await?;
     delete_labelled::<Namespace>(c, |_| Api::all(c.clone()), &mut deleted).await?;
@@ -70,14 +85,24 @@ mod tests {
             let mut objects = objects.lock().expect("objects");
             match method {
                 "GET" => {
-                    let items: Vec<Value> = objects.iter().filter(|(list, _, _)| list == path).map(|(_, _, o)| o.clone()).collect();
-                    (200, json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items}))
+                    let items: Vec<Value> = objects
+                        .iter()
+                        .filter(|(list, _, _)| list == path)
+                        .map(|(_, _, o)| o.clone())
+                        .collect();
+                    (
+                        200,
+                        json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items}),
+                    )
                 }
                 "DELETE" => {
                     let before = objects.len();
                     objects.retain(|(_, item, _)| item != path);
                     if objects.len() < before {
-                        (200, json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}))
+                        (
+                            200,
+                            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
+                        )
                     } else {
                         status(404, "NotFound", "gone")
                     }
@@ -88,7 +113,8 @@ mod tests {
     }
 
     fn object(kind: &str, api_version: &str, name: &str, namespace: Option<&str>) -> Value {
-        let mut meta = json!({"name": name, "labels": {"app.kubernetes.io/managed-by": "kubectl-shark"}});
+        let mut meta =
+            json!({"name": name, "labels": {"app.kubernetes.io/managed-by": "kubectl-shark"}});
         if let Some(ns) = namespace {
             meta["namespace"] = json!(ns);
         }
@@ -100,26 +126,67 @@ mod tests {
         let rbac = "/apis/rbac.authorization.k8s.io/v1";
         let row = |list: &str, item: &str, obj: Value| (list.to_string(), item.to_string(), obj);
         let objects: Objects = Arc::new(Mutex::new(vec![
-            row("/apis/apps/v1/daemonsets", "/apis/apps/v1/namespaces/shark/daemonsets/shark-agent",
-                object("DaemonSet", "apps/v1", "shark-agent", Some("shark"))),
-            row("/api/v1/secrets", "/api/v1/namespaces/shark/secrets/shark-agent-token",
-                object("Secret", "v1", "shark-agent-token", Some("shark"))),
-            row("/api/v1/serviceaccounts", "/api/v1/namespaces/shark/serviceaccounts/shark-agent",
-                object("ServiceAccount", "v1", "shark-agent", Some("shark"))),
-            row(&format!("{rbac}/clusterrolebindings"), &format!("{rbac}/clusterrolebindings/shark-agent"),
-                object("ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "shark-agent", None)),
-            row(&format!("{rbac}/clusterroles"), &format!("{rbac}/clusterroles/shark-agent"),
-                object("ClusterRole", "rbac.authorization.k8s.io/v1", "shark-agent", None)),
-            row("/api/v1/namespaces", "/api/v1/namespaces/shark", object("Namespace", "v1", "shark", None)),
+            row(
+                "/apis/apps/v1/daemonsets",
+                "/apis/apps/v1/namespaces/shark/daemonsets/shark-agent",
+                object("DaemonSet", "apps/v1", "shark-agent", Some("shark")),
+            ),
+            row(
+                "/api/v1/secrets",
+                "/api/v1/namespaces/shark/secrets/shark-agent-token",
+                object("Secret", "v1", "shark-agent-token", Some("shark")),
+            ),
+            row(
+                "/api/v1/serviceaccounts",
+                "/api/v1/namespaces/shark/serviceaccounts/shark-agent",
+                object("ServiceAccount", "v1", "shark-agent", Some("shark")),
+            ),
+            row(
+                &format!("{rbac}/clusterrolebindings"),
+                &format!("{rbac}/clusterrolebindings/shark-agent"),
+                object(
+                    "ClusterRoleBinding",
+                    "rbac.authorization.k8s.io/v1",
+                    "shark-agent",
+                    None,
+                ),
+            ),
+            row(
+                &format!("{rbac}/clusterroles"),
+                &format!("{rbac}/clusterroles/shark-agent"),
+                object(
+                    "ClusterRole",
+                    "rbac.authorization.k8s.io/v1",
+                    "shark-agent",
+                    None,
+                ),
+            ),
+            row(
+                "/api/v1/namespaces",
+                "/api/v1/namespaces/shark",
+                object("Namespace", "v1", "shark", None),
+            ),
         ]));
         let (client, calls) = fake_api(server(Arc::clone(&objects)));
         let deleted = clean(client.clone()).await.expect("cleans");
         assert_eq!(
             deleted,
-            ["DaemonSet shark/shark-agent", "Secret shark/shark-agent-token", "ServiceAccount shark/shark-agent",
-             "ClusterRoleBinding shark-agent", "ClusterRole shark-agent", "Namespace shark"]
+            [
+                "DaemonSet shark/shark-agent",
+                "Secret shark/shark-agent-token",
+                "ServiceAccount shark/shark-agent",
+                "ClusterRoleBinding shark-agent",
+                "ClusterRole shark-agent",
+                "Namespace shark"
+            ]
         );
-        let lists: Vec<String> = calls.lock().expect("calls").iter().filter(|c| c.method == "GET").map(|c| c.uri.clone()).collect();
+        let lists: Vec<String> = calls
+            .lock()
+            .expect("calls")
+            .iter()
+            .filter(|c| c.method == "GET")
+            .map(|c| c.uri.clone())
+            .collect();
         assert!(lists.iter().all(|u| u.contains("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dkubectl-shark")), "{lists:?}");
         assert!(objects.lock().expect("objects").is_empty());
         assert!(clean(client).await.expect("cleans again").is_empty());

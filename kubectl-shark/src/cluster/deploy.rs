@@ -38,7 +38,9 @@ pub enum DeployError {
         source: kube::Error,
     },
     /// The rollout did not finish in time.
-    #[error("the agents' rollout did not complete within {waited}s: {ready}/{desired} nodes ready (check `kubectl -n {namespace} get pods`)")]
+    #[error(
+        "the agents' rollout did not complete within {waited}s: {ready}/{desired} nodes ready (check `kubectl -n {namespace} get pods`)"
+    )]
     RolloutTimeout {
         /// Seconds waited.
         waited: u64,
@@ -81,12 +83,36 @@ pub async fn deploy(
     let m: Manifests = build(options, &token)?;
     let mut applied = Vec::new();
     applied.push(apply(Api::<Namespace>::all(client.clone()), &m.namespace).await?);
-    applied.push(apply(Api::<ServiceAccount>::namespaced(client.clone(), ns), &m.service_account).await?);
+    applied.push(
+        apply(
+            Api::<ServiceAccount>::namespaced(client.clone(), ns),
+            &m.service_account,
+        )
+        .await?,
+    );
     applied.push(apply(Api::<ClusterRole>::all(client.clone()), &m.cluster_role).await?);
-    applied.push(apply(Api::<ClusterRoleBinding>::all(client.clone()), &m.cluster_role_binding).await?);
+    applied.push(
+        apply(
+            Api::<ClusterRoleBinding>::all(client.clone()),
+            &m.cluster_role_binding,
+        )
+        .await?,
+    );
     applied.push(apply(Api::<Secret>::namespaced(client.clone(), ns), &m.secret).await?);
-    applied.push(apply(Api::<DaemonSet>::namespaced(client.clone(), ns), &m.daemon_set).await?);
-    let ready = wait_for_rollout(Api::<DaemonSet>::namespaced(client, ns), ns, timeout, &mut progress).await?;
+    applied.push(
+        apply(
+            Api::<DaemonSet>::namespaced(client.clone(), ns),
+            &m.daemon_set,
+        )
+        .await?,
+    );
+    let ready = wait_for_rollout(
+        Api::<DaemonSet>::namespaced(client, ns),
+        ns,
+        timeout,
+        &mut progress,
+    )
+    .await?;
     Ok(DeployReport { applied, ready })
 }
 
@@ -103,16 +129,23 @@ where
     let params = PatchParams::apply(FIELD_MANAGER).force();
     match api.patch(&name, &params, &Patch::Apply(object)).await {
         Ok(_) => Ok(label),
-        Err(kube::Error::Api(status)) if status.code == 403 => {
-            Err(DeployError::Forbidden { object: label, message: status.message.clone() })
-        }
-        Err(source) => Err(DeployError::Api { object: label, source }),
+        Err(kube::Error::Api(status)) if status.code == 403 => Err(DeployError::Forbidden {
+            object: label,
+            message: status.message.clone(),
+        }),
+        Err(source) => Err(DeployError::Api {
+            object: label,
+            source,
+        }),
     }
 }
 
 /// The token of an earlier deployment, so that running `capture` again does not rotate it.
 async fn existing_token(client: &Client, ns: &str) -> Option<String> {
-    let secret = Api::<Secret>::namespaced(client.clone(), ns).get_opt(TOKEN_SECRET).await.ok()??;
+    let secret = Api::<Secret>::namespaced(client.clone(), ns)
+        .get_opt(TOKEN_SECRET)
+        .await
+        .ok()??;
     let bytes = secret.data?.get("token")?.0.clone();
     String::from_utf8(bytes).ok().filter(|t| t.len() >= 16)
 }
@@ -136,7 +169,10 @@ async fn wait_for_rollout(
     let started = Instant::now();
     let (mut ready, mut desired) = (0, 0);
     loop {
-        let ds = api.get(AGENT).await.map_err(|source| DeployError::Api { object: format!("DaemonSet {ns}/{AGENT}"), source })?;
+        let ds = api.get(AGENT).await.map_err(|source| DeployError::Api {
+            object: format!("DaemonSet {ns}/{AGENT}"),
+            source,
+        })?;
         let generation = ds.metadata.generation.unwrap_or(0);
         if let Some(status) = &ds.status {
             desired = status.desired_number_scheduled;
@@ -149,7 +185,12 @@ async fn wait_for_rollout(
             }
         }
         if started.elapsed() >= timeout {
-            return Err(DeployError::RolloutTimeout { waited: timeout.as_secs(), ready, desired, namespace: ns.to_string() });
+            return Err(DeployError::RolloutTimeout {
+                waited: timeout.as_secs(),
+                ready,
+                desired,
+                namespace: ns.to_string(),
+            });
         }
         tokio::time::sleep(POLL.min(timeout.saturating_sub(started.elapsed()))).await;
     }
@@ -179,7 +220,11 @@ mod tests {
     }
 
     /// An API server where applies succeed (echoing the object) and the DaemonSet reports `ready`/`desired`.
-    fn cluster(ready: i32, desired: i32, secret: Option<&'static str>) -> impl Fn(&str, &str, &Value) -> (u16, Value) {
+    fn cluster(
+        ready: i32,
+        desired: i32,
+        secret: Option<&'static str>,
+    ) -> impl Fn(&str, &str, &Value) -> (u16, Value) {
         move |method, path, body| match (method, path) {
             ("PATCH", _) => {
                 let mut object = body.clone();
@@ -188,16 +233,22 @@ mod tests {
             }
             ("GET", p) if p.ends_with("/secrets/shark-agent-token") => match secret {
                 // "token" base64-encoded, as the API returns Secret data.
-                Some(b64) => (200, json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shark-agent-token"},
-                                          "data": {"token": b64}})),
+                Some(b64) => (
+                    200,
+                    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shark-agent-token"},
+                                          "data": {"token": b64}}),
+                ),
                 None => status(404, "NotFound", "secrets \"shark-agent-token\" not found"),
             },
-            ("GET", p) if p.ends_with("/daemonsets/shark-agent") => (200, json!({
+            ("GET", p) if p.ends_with("/daemonsets/shark-agent") => (
+                200,
+                json!({
                 "apiVersion": "apps/v1", "kind": "DaemonSet",
                 "metadata": {"name": "shark-agent", "namespace": "shark", "generation": 1},
                 "spec": {"selector": {}, "template": {}},
                 "status": {"desiredNumberScheduled": desired, "numberReady": ready, "updatedNumberScheduled": ready,
-                           "currentNumberScheduled": desired, "numberMisscheduled": 0, "observedGeneration": 1}})),
+                           "currentNumberScheduled": desired, "numberMisscheduled": 0, "observedGeneration": 1}}),
+            ),
             _ => status(404, "NotFound", "not found"),
         }
     }
@@ -214,19 +265,39 @@ mod tests {
     #[tokio::test]
     async fn deploy_applies_every_object_once_and_waits_for_the_rollout() {
         let (client, calls) = fake_api(cluster(2, 2, None));
-        let report = deploy(client, &options(), Duration::from_secs(5), |_, _| {}).await.expect("deploys");
+        let report = deploy(client, &options(), Duration::from_secs(5), |_, _| {})
+            .await
+            .expect("deploys");
         assert_eq!(report.ready, 2);
         assert_eq!(
             report.applied,
-            ["Namespace shark", "ServiceAccount shark/shark-agent", "ClusterRole shark-agent",
-             "ClusterRoleBinding shark-agent", "Secret shark/shark-agent-token", "DaemonSet shark/shark-agent"]
+            [
+                "Namespace shark",
+                "ServiceAccount shark/shark-agent",
+                "ClusterRole shark-agent",
+                "ClusterRoleBinding shark-agent",
+                "Secret shark/shark-agent-token",
+                "DaemonSet shark/shark-agent"
+            ]
         );
         let calls = calls.lock().expect("calls").clone();
-        let patches: Vec<&str> = calls.iter().filter(|c| c.method == "PATCH").map(|c| c.uri.as_str()).collect();
+        let patches: Vec<&str> = calls
+            .iter()
+            .filter(|c| c.method == "PATCH")
+            .map(|c| c.uri.as_str())
+            .collect();
         assert_eq!(patches.len(), 6);
-        assert!(patches.iter().all(|u| u.contains("fieldManager=kubectl-shark") && u.contains("force=true")), "{patches:?}");
+        assert!(
+            patches
+                .iter()
+                .all(|u| u.contains("fieldManager=kubectl-shark") && u.contains("force=true")),
+            "{patches:?}"
+        );
         let token = applied_token(&calls);
-        assert!(token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+        assert!(
+            token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{token}"
+        );
     }
 
     #[tokio::test]
@@ -234,8 +305,13 @@ mod tests {
         // base64("0123456789abcdef0123456789abcdef")
         let existing = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
         let (client, calls) = fake_api(cluster(1, 1, Some(existing)));
-        deploy(client, &options(), Duration::from_secs(5), |_, _| {}).await.expect("deploys");
-        assert_eq!(applied_token(&calls.lock().expect("calls")), "0123456789abcdef0123456789abcdef");
+        deploy(client, &options(), Duration::from_secs(5), |_, _| {})
+            .await
+            .expect("deploys");
+        assert_eq!(
+            applied_token(&calls.lock().expect("calls")),
+            "0123456789abcdef0123456789abcdef"
+        );
     }
 
     #[tokio::test]
@@ -249,23 +325,49 @@ mod tests {
             ..AgentTuning::default()
         };
         let patches = |calls: &[crate::cluster::mock_api::Call]| -> Vec<(String, Value)> {
-            calls.iter().filter(|c| c.method == "PATCH").map(|c| (c.uri.clone(), c.body.clone())).collect()
+            calls
+                .iter()
+                .filter(|c| c.method == "PATCH")
+                .map(|c| (c.uri.clone(), c.body.clone()))
+                .collect()
         };
         // base64("0123456789abcdef0123456789abcdef"): the token both runs find, as on a deployed cluster.
         let existing = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
         let (client, first) = fake_api(cluster(1, 1, Some(existing)));
-        deploy(client, &tuned, Duration::from_secs(5), |_, _| {}).await.expect("first deploy");
+        deploy(client, &tuned, Duration::from_secs(5), |_, _| {})
+            .await
+            .expect("first deploy");
         let first = patches(&first.lock().expect("calls"));
         let (client, second) = fake_api(cluster(1, 1, Some(existing)));
-        deploy(client, &tuned, Duration::from_secs(5), |_, _| {}).await.expect("second deploy");
-        assert_eq!(patches(&second.lock().expect("calls")), first, "a second apply must send exactly the same objects");
-        let daemon_set = &first.iter().find(|(uri, _)| uri.contains("/daemonsets/")).expect("DaemonSet applied").1;
+        deploy(client, &tuned, Duration::from_secs(5), |_, _| {})
+            .await
+            .expect("second deploy");
+        assert_eq!(
+            patches(&second.lock().expect("calls")),
+            first,
+            "a second apply must send exactly the same objects"
+        );
+        let daemon_set = &first
+            .iter()
+            .find(|(uri, _)| uri.contains("/daemonsets/"))
+            .expect("DaemonSet applied")
+            .1;
         let args = &daemon_set["spec"]["template"]["spec"]["containers"][0]["args"];
-        for flag in ["--queue-size=2GiB", "--segment-age=30s", "--index-body=4096"] {
-            assert!(args.as_array().is_some_and(|a| a.contains(&json!(flag))), "{flag} missing from {args}");
+        for flag in [
+            "--queue-size=2GiB",
+            "--segment-age=30s",
+            "--index-body=4096",
+        ] {
+            assert!(
+                args.as_array().is_some_and(|a| a.contains(&json!(flag))),
+                "{flag} missing from {args}"
+            );
         }
         let resources = &daemon_set["spec"]["template"]["spec"]["containers"][0]["resources"];
-        assert_eq!(resources["limits"]["memory"], "3008Mi", "1Gi + 2GiB queue + 32MiB buffer - their 96MiB defaults");
+        assert_eq!(
+            resources["limits"]["memory"], "3008Mi",
+            "1Gi + 2GiB queue + 32MiB buffer - their 96MiB defaults"
+        );
     }
 
     #[tokio::test]
@@ -273,22 +375,39 @@ mod tests {
         let inner = cluster(1, 1, None);
         let (client, _) = fake_api(move |method, path, body| {
             if method == "PATCH" && path.contains("clusterroles") {
-                status(403, "Forbidden", "clusterroles.rbac.authorization.k8s.io \"shark-agent\" is forbidden: User \"dev\" cannot patch resource")
+                status(
+                    403,
+                    "Forbidden",
+                    "clusterroles.rbac.authorization.k8s.io \"shark-agent\" is forbidden: User \"dev\" cannot patch resource",
+                )
             } else {
                 inner(method, path, body)
             }
         });
-        let err = deploy(client, &options(), Duration::from_secs(5), |_, _| {}).await.expect_err("forbidden");
+        let err = deploy(client, &options(), Duration::from_secs(5), |_, _| {})
+            .await
+            .expect_err("forbidden");
         let message = err.to_string();
-        assert!(message.starts_with("forbidden to apply ClusterRole shark-agent"), "{message}");
-        assert!(message.contains("cluster-admin") && !message.contains('\n'), "{message}");
+        assert!(
+            message.starts_with("forbidden to apply ClusterRole shark-agent"),
+            "{message}"
+        );
+        assert!(
+            message.contains("cluster-admin") && !message.contains('\n'),
+            "{message}"
+        );
     }
 
     #[tokio::test]
     async fn a_rollout_that_never_completes_times_out_with_the_count() {
         let (client, _) = fake_api(cluster(1, 3, None));
-        let err = deploy(client, &options(), Duration::from_secs(2), |_, _| {}).await.expect_err("times out");
+        let err = deploy(client, &options(), Duration::from_secs(2), |_, _| {})
+            .await
+            .expect_err("times out");
         let message = err.to_string();
-        assert!(message.contains("within 2s") && message.contains("1/3 nodes ready"), "{message}");
+        assert!(
+            message.contains("within 2s") && message.contains("1/3 nodes ready"),
+            "{message}"
+        );
     }
 }

@@ -38,7 +38,11 @@ pub async fn query_all(
     for agent in &agents.list {
         let (tx, rx) = mpsc::channel::<Result<Entry, String>>(PER_AGENT_BUFFER);
         receivers.push((agent.node.clone(), rx));
-        let (agents, agent, ask) = (agents.clone(), agent.clone(), Ask::Post("/v1/query", request.clone()));
+        let (agents, agent, ask) = (
+            agents.clone(),
+            agent.clone(),
+            Ask::Post("/v1/query", request.clone()),
+        );
         tokio::spawn(async move {
             read_agent(&agents, &agent, &ask, &tx, |item| item).await;
         });
@@ -49,7 +53,10 @@ pub async fn query_all(
         pull(index, node, rx, &mut heap, &mut failures).await;
     }
     let mut emitted = 0usize;
-    while let Some(Reverse(Head { index, item: entry, .. })) = heap.pop() {
+    while let Some(Reverse(Head {
+        index, item: entry, ..
+    })) = heap.pop()
+    {
         if limit.is_some_and(|l| emitted >= l) {
             break;
         }
@@ -81,8 +88,21 @@ pub async fn read_agent<T>(
     wrap: impl Fn(Result<Entry, String>) -> T,
 ) {
     let answer = match ask {
-        Ask::Post(path, body) => agents.call(agent, http::Method::POST, path, body.to_string().into_bytes()).await,
-        Ask::Get(path) => agents.call(agent, http::Method::GET, path, Vec::new()).await,
+        Ask::Post(path, body) => {
+            agents
+                .call(
+                    agent,
+                    http::Method::POST,
+                    path,
+                    body.to_string().into_bytes(),
+                )
+                .await
+        }
+        Ask::Get(path) => {
+            agents
+                .call(agent, http::Method::GET, path, Vec::new())
+                .await
+        }
     };
     let stream = match answer {
         Ok(stream) => stream,
@@ -142,15 +162,23 @@ async fn pull(
     failures: &mut Vec<NodeFailure>,
 ) {
     match rx.recv().await {
-        Some(Ok(entry)) => heap.push(Reverse(Head { key: entry.timestamp, index, item: entry })),
-        Some(Err(reason)) => failures.push(NodeFailure { node: node.to_string(), reason }),
+        Some(Ok(entry)) => heap.push(Reverse(Head {
+            key: entry.timestamp,
+            index,
+            item: entry,
+        })),
+        Some(Err(reason)) => failures.push(NodeFailure {
+            node: node.to_string(),
+            reason,
+        }),
         None => {}
     }
 }
 
 /// An NDJSON line: an entry, or the agent's `{"streamError": …}` saying its answer was cut short.
 pub fn parse_line(line: &str) -> Result<Entry, String> {
-    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("unreadable answer: {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("unreadable answer: {e}"))?;
     if let Some(error) = value.get("streamError").and_then(|e| e.as_str()) {
         return Err(error.to_string());
     }

@@ -91,9 +91,16 @@ impl AgentTuning {
         const MIB: u64 = 1 << 20;
         const BASE_LIMIT: u64 = 1024 * MIB;
         const DEFAULT_CAPTURE_BUFFERS: u64 = (64 + 32) * MIB;
-        let extra = self.capture_buffers.unwrap_or(0).saturating_sub(DEFAULT_CAPTURE_BUFFERS);
+        let extra = self
+            .capture_buffers
+            .unwrap_or(0)
+            .saturating_sub(DEFAULT_CAPTURE_BUFFERS);
         let mebibytes = BASE_LIMIT.saturating_add(extra).div_ceil(MIB);
-        if mebibytes.is_multiple_of(1024) { format!("{}Gi", mebibytes / 1024) } else { format!("{mebibytes}Mi") }
+        if mebibytes.is_multiple_of(1024) {
+            format!("{}Gi", mebibytes / 1024)
+        } else {
+            format!("{mebibytes}Mi")
+        }
     }
 }
 
@@ -123,7 +130,10 @@ pub struct ManifestError {
     source: serde_json::Error,
 }
 
-fn typed<T: serde::de::DeserializeOwned>(kind: &'static str, value: Value) -> Result<T, ManifestError> {
+fn typed<T: serde::de::DeserializeOwned>(
+    kind: &'static str,
+    value: Value,
+) -> Result<T, ManifestError> {
     serde_json::from_value(value).map_err(|source| ManifestError { kind, source })
 }
 
@@ -159,24 +169,41 @@ pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, Manifest
     let probe = json!({"exec": {"command": ["/usr/local/bin/shark-agent", "probe", "--token-file=/etc/shark/token"]},
                        "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3});
     Ok(Manifests {
-        namespace: typed("Namespace", json!({"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": ns, "labels": labels(&[])}}))?,
-        service_account: typed("ServiceAccount", json!({"apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": {"name": AGENT, "namespace": ns, "labels": labels(&[])}}))?,
-        cluster_role: typed("ClusterRole", json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        namespace: typed(
+            "Namespace",
+            json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": ns, "labels": labels(&[])}}),
+        )?,
+        service_account: typed(
+            "ServiceAccount",
+            json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": AGENT, "namespace": ns, "labels": labels(&[])}}),
+        )?,
+        cluster_role: typed(
+            "ClusterRole",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
             "metadata": {"name": AGENT, "labels": labels(&[])},
             "rules": [
                 {"apiGroups": [""], "resources": ["pods", "services", "nodes", "namespaces"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]}
-            ]}))?,
-        cluster_role_binding: typed("ClusterRoleBinding", json!({"apiVersion": "rbac.authorization.k8s.io/v1",
+            ]}),
+        )?,
+        cluster_role_binding: typed(
+            "ClusterRoleBinding",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRoleBinding", "metadata": {"name": AGENT, "labels": labels(&[])},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": AGENT},
-            "subjects": [{"kind": "ServiceAccount", "name": AGENT, "namespace": ns}]}))?,
-        secret: typed("Secret", json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "subjects": [{"kind": "ServiceAccount", "name": AGENT, "namespace": ns}]}),
+        )?,
+        secret: typed(
+            "Secret",
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": TOKEN_SECRET, "namespace": ns, "labels": labels(&[])},
-            "stringData": {"token": token}}))?,
-        daemon_set: typed("DaemonSet", json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+            "stringData": {"token": token}}),
+        )?,
+        daemon_set: typed(
+            "DaemonSet",
+            json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
             "metadata": {"name": AGENT, "namespace": ns, "labels": labels(&[AGENT_LABEL])},
             "spec": {
                 "selector": {"matchLabels": {AGENT_LABEL.0: AGENT_LABEL.1}},
@@ -217,7 +244,8 @@ pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, Manifest
                         ]
                     }
                 }
-            }}))?,
+            }}),
+        )?,
     })
 }
 
@@ -256,24 +284,46 @@ mod tests {
     #[test]
     fn the_agent_is_unprivileged_with_only_net_raw_and_net_admin() {
         let m = build(&options(), "t0ken-t0ken-t0ken-t0ken").expect("builds");
-        let pod = m.daemon_set.spec.expect("spec").template.spec.expect("pod spec");
+        let pod = m
+            .daemon_set
+            .spec
+            .expect("spec")
+            .template
+            .spec
+            .expect("pod spec");
         assert_eq!(pod.host_network, Some(true));
         assert_eq!(pod.dns_policy.as_deref(), Some("ClusterFirstWithHostNet"));
-        let sc = pod.containers[0].security_context.clone().expect("security context");
+        let sc = pod.containers[0]
+            .security_context
+            .clone()
+            .expect("security context");
         assert_eq!(sc.privileged, Some(false));
         assert_eq!(sc.allow_privilege_escalation, Some(false));
         let caps = sc.capabilities.expect("capabilities");
-        assert_eq!(caps.add, Some(vec!["NET_RAW".to_string(), "NET_ADMIN".to_string()]));
+        assert_eq!(
+            caps.add,
+            Some(vec!["NET_RAW".to_string(), "NET_ADMIN".to_string()])
+        );
         assert_eq!(caps.drop, Some(vec!["ALL".to_string()]));
     }
 
     fn agent(m: &Manifests) -> k8s_openapi::api::core::v1::Container {
-        m.daemon_set.spec.clone().and_then(|s| s.template.spec).expect("pod spec").containers[0].clone()
+        m.daemon_set
+            .spec
+            .clone()
+            .and_then(|s| s.template.spec)
+            .expect("pod spec")
+            .containers[0]
+            .clone()
     }
 
     fn memory(container: &k8s_openapi::api::core::v1::Container, which: &str) -> String {
         let resources = container.resources.clone().expect("resources");
-        let quantities = if which == "limit" { resources.limits } else { resources.requests };
+        let quantities = if which == "limit" {
+            resources.limits
+        } else {
+            resources.requests
+        };
         quantities.expect("quantities")["memory"].0.clone()
     }
 
@@ -281,8 +331,19 @@ mod tests {
     fn without_tuning_the_agent_keeps_its_defaults_and_a_1gi_limit() {
         let agent = agent(&build(&options(), "t0ken-t0ken-t0ken-t0ken").expect("builds"));
         let args = agent.args.clone().expect("args");
-        for flag in ["--bpf", "--buffer-size", "--queue-size", "--segment-size", "--segment-age", "--index-body", "--max-body"] {
-            assert!(!args.iter().any(|a| a.starts_with(flag)), "{flag} in {args:?}");
+        for flag in [
+            "--bpf",
+            "--buffer-size",
+            "--queue-size",
+            "--segment-size",
+            "--segment-age",
+            "--index-body",
+            "--max-body",
+        ] {
+            assert!(
+                !args.iter().any(|a| a.starts_with(flag)),
+                "{flag} in {args:?}"
+            );
         }
         assert_eq!(memory(&agent, "limit"), "1Gi");
     }
@@ -302,21 +363,43 @@ mod tests {
         };
         let agent = agent(&build(&o, "t0ken-t0ken-t0ken-t0ken").expect("builds"));
         let args = agent.args.clone().expect("args");
-        for flag in ["--bpf=tcp port 80", "--buffer-size=16MiB", "--queue-size=32MiB", "--segment-size=8MiB", "--segment-age=15s",
-                     "--index-body=0", "--max-body=1MiB"] {
-            assert!(args.iter().any(|a| a == flag), "{flag} missing from {args:?}");
+        for flag in [
+            "--bpf=tcp port 80",
+            "--buffer-size=16MiB",
+            "--queue-size=32MiB",
+            "--segment-size=8MiB",
+            "--segment-age=15s",
+            "--index-body=0",
+            "--max-body=1MiB",
+        ] {
+            assert!(
+                args.iter().any(|a| a == flag),
+                "{flag} missing from {args:?}"
+            );
         }
-        assert_eq!(memory(&agent, "limit"), "1Gi", "smaller buffers than the defaults never lower the limit");
+        assert_eq!(
+            memory(&agent, "limit"),
+            "1Gi",
+            "smaller buffers than the defaults never lower the limit"
+        );
     }
 
     #[test]
     fn larger_capture_buffers_raise_the_memory_limit_by_what_they_add_and_keep_the_request() {
         let mut o = options();
-        for (queue_and_buffer, limit) in [((64 + 32) << 20, "1Gi"), ((64 + 33) << 20, "1025Mi"),
-                                          ((1024 + 32) << 20, "1984Mi"), ((1 << 30) + 96 * (1 << 20) + 1, "2049Mi")] {
+        for (queue_and_buffer, limit) in [
+            ((64 + 32) << 20, "1Gi"),
+            ((64 + 33) << 20, "1025Mi"),
+            ((1024 + 32) << 20, "1984Mi"),
+            ((1 << 30) + 96 * (1 << 20) + 1, "2049Mi"),
+        ] {
             o.tuning.capture_buffers = Some(queue_and_buffer);
             let agent = agent(&build(&o, "t0ken-t0ken-t0ken-t0ken").expect("builds"));
-            assert_eq!(memory(&agent, "limit"), limit, "for {queue_and_buffer} bytes of queue and buffer");
+            assert_eq!(
+                memory(&agent, "limit"),
+                limit,
+                "for {queue_and_buffer} bytes of queue and buffer"
+            );
             assert_eq!(memory(&agent, "request"), "256Mi");
         }
     }
@@ -331,7 +414,15 @@ mod tests {
 
     #[test]
     fn every_object_carries_the_managed_by_label() {
-        let yaml = build(&options(), "t0ken-t0ken-t0ken-t0ken").expect("builds").to_yaml().expect("yaml");
-        assert_eq!(yaml.matches("app.kubernetes.io/managed-by: kubectl-shark").count(), 7, "six objects + pod template");
+        let yaml = build(&options(), "t0ken-t0ken-t0ken-t0ken")
+            .expect("builds")
+            .to_yaml()
+            .expect("yaml");
+        assert_eq!(
+            yaml.matches("app.kubernetes.io/managed-by: kubectl-shark")
+                .count(),
+            7,
+            "six objects + pod template"
+        );
     }
 }

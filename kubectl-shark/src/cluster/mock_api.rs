@@ -33,7 +33,11 @@ pub fn fake_api(
         while let Some((request, send)) = handle.next_request().await {
             let method = request.method().to_string();
             let uri = request.uri().to_string();
-            let shark_token = request.headers().get("x-shark-token").and_then(|v| v.to_str().ok()).map(str::to_string);
+            let shark_token = request
+                .headers()
+                .get("x-shark-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             let path = request.uri().path().to_string();
             let bytes = http_body_util::BodyExt::collect(request.into_body())
                 .await
@@ -41,7 +45,15 @@ pub fn fake_api(
                 .unwrap_or_default();
             let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             let (status, answer) = handler(&method, &path, &body);
-            recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Call { method, uri, body, shark_token });
+            recorded
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(Call {
+                    method,
+                    uri,
+                    body,
+                    shark_token,
+                });
             let response = Response::builder()
                 .status(status)
                 .header("content-type", "application/json")
@@ -55,6 +67,9 @@ pub fn fake_api(
 
 /// A `Status` body as the API server sends with errors.
 pub fn status(code: u16, reason: &str, message: &str) -> (u16, Value) {
-    (code, serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                              "message": message, "reason": reason, "code": code}))
+    (
+        code,
+        serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                              "message": message, "reason": reason, "code": code}),
+    )
 }

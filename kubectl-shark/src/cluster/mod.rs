@@ -18,7 +18,10 @@ use kube::{Client, Config};
 /// A client for the cluster of `--kubeconfig`/`KUBECONFIG` (else ~/.kube/config, else in-cluster)
 /// and `--context` (else the current one).
 pub async fn client(kubeconfig: Option<&Path>, context: Option<&str>) -> anyhow::Result<Client> {
-    let options = KubeConfigOptions { context: context.map(str::to_string), ..KubeConfigOptions::default() };
+    let options = KubeConfigOptions {
+        context: context.map(str::to_string),
+        ..KubeConfigOptions::default()
+    };
     let config = match kubeconfig {
         Some(path) => {
             let file = Kubeconfig::read_from(path)
@@ -26,7 +29,9 @@ pub async fn client(kubeconfig: Option<&Path>, context: Option<&str>) -> anyhow:
             Config::from_custom_kubeconfig(file, &options).await?
         }
         None if context.is_some() => Config::from_kubeconfig(&options).await?,
-        None => Config::infer().await.map_err(|e| anyhow::anyhow!("no cluster configured ({e}); use --store DIR for a local store"))?,
+        None => Config::infer().await.map_err(|e| {
+            anyhow::anyhow!("no cluster configured ({e}); use --store DIR for a local store")
+        })?,
     };
     Ok(Client::try_from(config)?)
 }

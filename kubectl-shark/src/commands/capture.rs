@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
 use anyhow::{Context, Result, bail};
-use shark_agent::{CaptureScope, Ingest};
 use shark_agent::capture_loop::run_capture;
 use shark_agent::live::{LiveConfig, host_name};
-use shark_agent::spec::parse_duration;
+use shark_pipeline::spec::parse_duration;
+use shark_pipeline::{CaptureScope, Ingest};
 use shark_store::StoreConfig;
 
 use super::{identities, runtime, store_config};
@@ -57,15 +57,20 @@ fn checked_tuning(args: &CaptureArgs) -> Result<Tuning> {
 /// The capture filter and tuning flags the user gave, for the agents' DaemonSet args.
 fn agent_tuning(args: &CaptureArgs, checked: &Tuning) -> Result<AgentTuning> {
     let buffers_given = args.buffer_size.is_some() || args.queue_size.is_some();
-    let capture_buffers =
-        u64::try_from(checked.queue_size).unwrap_or(u64::MAX).saturating_add(checked.buffer_size.unsigned_abs().into());
+    let capture_buffers = u64::try_from(checked.queue_size)
+        .unwrap_or(u64::MAX)
+        .saturating_add(checked.buffer_size.unsigned_abs().into());
     Ok(AgentTuning {
         bpf: args.agent_bpf()?.map(str::to_string),
         buffer_size: args.buffer_size.clone(),
         queue_size: args.queue_size.clone(),
         segment_size: args.retention.segment_size.clone(),
         segment_age: args.retention.segment_age.clone(),
-        index_body: args.retention.index_body.is_some().then_some(checked.index_body),
+        index_body: args
+            .retention
+            .index_body
+            .is_some()
+            .then_some(checked.index_body),
         max_body: args.retention.max_body.clone(),
         capture_buffers: buffers_given.then_some(capture_buffers),
     })
@@ -75,7 +80,9 @@ fn agent_tuning(args: &CaptureArgs, checked: &Tuning) -> Result<AgentTuning> {
 fn deploy(args: &CaptureArgs) -> Result<()> {
     let mut node_selector = BTreeMap::new();
     for pair in &args.node_selector {
-        let (key, value) = pair.split_once('=').with_context(|| format!("--node-selector `{pair}` is not KEY=VALUE"))?;
+        let (key, value) = pair
+            .split_once('=')
+            .with_context(|| format!("--node-selector `{pair}` is not KEY=VALUE"))?;
         node_selector.insert(key.to_string(), value.to_string());
     }
     CaptureScope::new(args.pods.as_deref(), &args.namespaces)?;
@@ -83,8 +90,16 @@ fn deploy(args: &CaptureArgs) -> Result<()> {
     let options = DeployOptions {
         namespace: args.cluster.namespace.clone(),
         image: args.image.clone(),
-        storage_limit: args.retention.storage_limit.clone().unwrap_or_else(|| "10GiB".into()),
-        retention: args.retention.retention.clone().unwrap_or_else(|| "24h".into()),
+        storage_limit: args
+            .retention
+            .storage_limit
+            .clone()
+            .unwrap_or_else(|| "10GiB".into()),
+        retention: args
+            .retention
+            .retention
+            .clone()
+            .unwrap_or_else(|| "24h".into()),
         node_selector,
         pods: args.pods.clone(),
         namespaces: args.namespaces.clone(),
@@ -99,10 +114,16 @@ fn deploy(args: &CaptureArgs) -> Result<()> {
     let timeout = parse_duration(&args.timeout).context("--timeout")?;
     let runtime = runtime()?;
     let report = runtime.block_on(async {
-        let client = cluster::client(args.cluster.kubeconfig.as_deref(), args.cluster.context.as_deref()).await?;
+        let client = cluster::client(
+            args.cluster.kubeconfig.as_deref(),
+            args.cluster.context.as_deref(),
+        )
+        .await?;
         let bar = rollout_bar();
         let report = cluster::deploy::deploy(client, &options, timeout, |ready, desired| {
-            bar.set_message(format!("waiting for the agents: ready {ready}/{desired} nodes"));
+            bar.set_message(format!(
+                "waiting for the agents: ready {ready}/{desired} nodes"
+            ));
         })
         .await;
         bar.finish_and_clear();
@@ -127,7 +148,12 @@ fn rollout_bar() -> indicatif::ProgressBar {
 
 /// Captures on this machine into `store`.
 fn local(args: &CaptureArgs, store_dir: &std::path::Path) -> Result<()> {
-    let duration = args.duration.as_deref().map(parse_duration).transpose().context("--duration")?;
+    let duration = args
+        .duration
+        .as_deref()
+        .map(parse_duration)
+        .transpose()
+        .context("--duration")?;
     let checked = checked_tuning(args)?;
     let node = match &args.node {
         Some(node) => node.clone(),
@@ -146,11 +172,19 @@ fn local(args: &CaptureArgs, store_dir: &std::path::Path) -> Result<()> {
         bail!("--pods and --namespaces need to know the pods: add --identities FILE");
     }
     let identities = identities(args.identities.as_deref())?;
-    let ingest = Ingest::open(store_dir, &node, checked.store, identities, checked.index_body, checked.max_body)?
-        .with_scope(scope);
+    let ingest = Ingest::open(
+        store_dir,
+        &node,
+        checked.store,
+        identities,
+        checked.index_body,
+        checked.max_body,
+    )?
+    .with_scope(scope);
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot install the signal handler")?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("cannot install the signal handler")?;
     }
     let interfaces = args.interface.join(",");
     let store = store_dir.display();

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use anyhow::{Context, Result};
-use shark_agent::open_store;
+use shark_pipeline::open_store;
 use shark_store::Query;
 
 use super::{agents_for, runtime, window_query};
@@ -20,7 +20,9 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         Box::new(BufWriter::new(std::io::stdout().lock()))
     } else {
         let path = &args.output;
-        Box::new(BufWriter::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?))
+        Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ))
     };
     let (packets, detail) = match &args.target.store {
         Some(dir) => {
@@ -29,8 +31,13 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         }
         None => export_cluster(args, &query, &mut out)?,
     };
-    out.flush().with_context(|| format!("cannot write {}", args.output.display()))?;
-    let target = if to_stdout { "stdout".to_string() } else { args.output.display().to_string() };
+    out.flush()
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    let target = if to_stdout {
+        "stdout".to_string()
+    } else {
+        args.output.display().to_string()
+    };
     eprintln!("exported {packets} packets {detail} to {target}");
     Ok(())
 }
@@ -48,5 +55,8 @@ fn export_cluster(args: &ExportArgs, query: &Query, out: &mut dyn Write) -> Resu
     if failures.len() == agents.list.len() && !failures.is_empty() {
         anyhow::bail!("no node answered");
     }
-    Ok((packets, format!("from {} nodes", agents.list.len() - failures.len())))
+    Ok((
+        packets,
+        format!("from {} nodes", agents.list.len() - failures.len()),
+    ))
 }

@@ -18,7 +18,11 @@ pub fn run() -> Result<()> {
     }
     let (functions, methods) = kfl::calls();
     writeln!(out)?;
-    writeln!(out, "protocol words (true for entries of that protocol): {}", kfl::PROTOCOL_WORDS.join(" "))?;
+    writeln!(
+        out,
+        "protocol words (true for entries of that protocol): {}",
+        kfl::PROTOCOL_WORDS.join(" ")
+    )?;
     writeln!(out, "functions: {}", functions.join("  "))?;
     writeln!(out, "methods: {}", methods.join("  "))?;
     Ok(())

@@ -8,9 +8,9 @@ use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use shark_agent::open_store;
-use shark_agent::api::FOLLOW_POLL;
+use shark_pipeline::open_store;
 use shark_store::Entry;
+use shark_store::FOLLOW_POLL;
 use tokio::sync::mpsc;
 
 use super::{agents_for, runtime, window_query};
@@ -45,11 +45,14 @@ pub fn run(args: &QueryArgs) -> Result<()> {
             let path = format!("/v1/follow?kfl={}", percent_encode(&args.window.filter));
             // Without --from, from now: what is stored once following began is shown even if a
             // node's connection breaks before its first entry.
-            let from = query.from.unwrap_or_else(|| chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX));
+            let from = query
+                .from
+                .unwrap_or_else(|| chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX));
             runtime.block_on(async {
                 let (tx, mut rx) = mpsc::channel::<Followed>(256);
                 for agent in &agents.list {
-                    let (agents, agent, path, tx) = (agents.clone(), agent.clone(), path.clone(), tx.clone());
+                    let (agents, agent, path, tx) =
+                        (agents.clone(), agent.clone(), path.clone(), tx.clone());
                     tokio::spawn(follow_agent(agents, agent, path, from, tx));
                 }
                 drop(tx);
@@ -83,7 +86,13 @@ const RECONNECT_EVERY: Duration = Duration::from_secs(2);
 /// resumes after the newest entry shown from each node, so nothing is shown twice, and nothing
 /// is missed unless the connection broke in the middle of a burst. Gives up once the node has
 /// not answered for [`RECONNECT_FOR`].
-async fn follow_agent(agents: Agents, mut agent: Agent, path: String, from: i64, tx: mpsc::Sender<Followed>) {
+async fn follow_agent(
+    agents: Agents,
+    mut agent: Agent,
+    path: String,
+    from: i64,
+    tx: mpsc::Sender<Followed>,
+) {
     let node = agent.node.clone();
     // Per node name in the entries: the newest entry id shown (ids grow as a node indexes).
     let mut shown: BTreeMap<String, i64> = BTreeMap::new();
@@ -103,7 +112,9 @@ async fn follow_agent(agents: Agents, mut agent: Agent, path: String, from: i64,
                     Ok(entry) => {
                         answered = Instant::now();
                         if std::mem::take(&mut outage) {
-                            let _ = tx.send(Followed::Note(format!("node {node}: following again"))).await;
+                            let _ = tx
+                                .send(Followed::Note(format!("node {node}: following again")))
+                                .await;
                         }
                         if let Ok(id) = i64::try_from(entry.id) {
                             let newest = shown.entry(entry.node.name.clone()).or_insert(id);
@@ -129,7 +140,11 @@ async fn follow_agent(agents: Agents, mut agent: Agent, path: String, from: i64,
             }
         };
         if answered.elapsed() > RECONNECT_FOR {
-            let _ = tx.send(Followed::Note(format!("node {node} stopped following: {reason}"))).await;
+            let _ = tx
+                .send(Followed::Note(format!(
+                    "node {node} stopped following: {reason}"
+                )))
+                .await;
             return;
         }
         if !std::mem::replace(&mut outage, true) {
@@ -152,7 +167,10 @@ fn resume_path(path: &str, from: i64, shown: &BTreeMap<String, i64>) -> String {
     if shown.is_empty() {
         return path;
     }
-    let after: Vec<String> = shown.iter().map(|(node, id)| format!("{node}:{id}")).collect();
+    let after: Vec<String> = shown
+        .iter()
+        .map(|(node, id)| format!("{node}:{id}"))
+        .collect();
     format!("{path}&after={}", percent_encode(&after.join(",")))
 }
 

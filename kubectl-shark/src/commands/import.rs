@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use shark_agent::{FileSource, Ingest};
+use shark_pipeline::{FileSource, Ingest};
 
 use super::{identities, store_config};
 use crate::cli::ImportArgs;
@@ -20,8 +20,14 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     let config = store_config(&args.retention)?;
     let identities = identities(args.identities.as_deref())?;
     let max_body = args.retention.max_body()?;
-    let mut ingest =
-        Ingest::open(&args.store.store, &args.node, config, identities, args.retention.index_body()?, max_body)?;
+    let mut ingest = Ingest::open(
+        &args.store.store,
+        &args.node,
+        config,
+        identities,
+        args.retention.index_body()?,
+        max_body,
+    )?;
     let progress = progress_bar(packets);
     for packet in FileSource::open(&args.file)? {
         ingest.push(&packet?)?;
@@ -57,7 +63,9 @@ fn progress_bar(total: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} packets {per_sec} eta {eta}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} packets {per_sec} eta {eta}")
+    {
         bar.set_style(style);
     }
     bar

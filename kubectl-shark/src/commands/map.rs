@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures::AsyncReadExt;
-use shark_agent::open_store;
-use shark_agent::spec::parse_duration;
+use shark_pipeline::open_store;
+use shark_pipeline::spec::parse_duration;
 use shark_store::{GroupBy, Query, ServiceMap, Store};
 
 use super::{agents_for, runtime, window_query};

@@ -15,12 +15,12 @@ mod status;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use shark_agent::identities::{IdentityHistory, SharedIdentities, load_identities_file};
+use shark_pipeline::identities::{IdentityHistory, SharedIdentities, load_identities_file};
 use shark_store::{Query, StoreConfig};
 
 use crate::cli::{Command, RetentionArgs, TargetArgs, WindowArgs};
 use crate::cluster::agents::Agents;
-use shark_agent::spec::{parse_duration, parse_size, parse_time};
+use shark_pipeline::spec::{parse_duration, parse_size, parse_time};
 
 /// Runs one subcommand.
 pub fn run(command: Command) -> Result<()> {
@@ -43,21 +43,50 @@ fn store_config(args: &RetentionArgs) -> Result<StoreConfig> {
     Ok(StoreConfig {
         segment_size: args.segment_size()?,
         segment_age: args.segment_age()?,
-        storage_limit: args.storage_limit.as_deref().map(parse_size).transpose().context("--storage-limit")?,
-        retention: args.retention.as_deref().map(parse_duration).transpose().context("--retention")?,
+        storage_limit: args
+            .storage_limit
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .context("--storage-limit")?,
+        retention: args
+            .retention
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .context("--retention")?,
     })
 }
 
 /// The store query for a window and filter: times resolved now, the filter compiled against the entry schema.
 fn window_query(window: &WindowArgs, limit: Option<usize>) -> Result<Query> {
     let now = chrono::Utc::now();
-    let from = window.from.as_deref().map(|t| parse_time(t, now)).transpose().context("--from")?;
-    let to = window.to.as_deref().map(|t| parse_time(t, now)).transpose().context("--to")?;
+    let from = window
+        .from
+        .as_deref()
+        .map(|t| parse_time(t, now))
+        .transpose()
+        .context("--from")?;
+    let to = window
+        .to
+        .as_deref()
+        .map(|t| parse_time(t, now))
+        .transpose()
+        .context("--to")?;
     if let (Some(f), Some(t)) = (from, to) {
         anyhow::ensure!(f < t, "--from must be earlier than --to");
     }
-    let filter = if window.filter.trim().is_empty() { None } else { Some(compile_filter(&window.filter)?) };
-    Ok(Query { from, to, filter, limit })
+    let filter = if window.filter.trim().is_empty() {
+        None
+    } else {
+        Some(compile_filter(&window.filter)?)
+    };
+    Ok(Query {
+        from,
+        to,
+        filter,
+        limit,
+    })
 }
 
 /// Compiles a KFL filter against the entry schema; a mistake comes back as the rendered diagnostic.
@@ -88,13 +117,19 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 fn agents_for(runtime: &tokio::runtime::Runtime, target: &TargetArgs) -> Result<Agents> {
     let timeout = parse_duration(&target.node_timeout).context("--node-timeout")?;
     if !target.agents.is_empty() {
-        let token = target.token.clone().context("--agents needs the agents' token: --token or SHARK_TOKEN")?;
+        let token = target
+            .token
+            .clone()
+            .context("--agents needs the agents' token: --token or SHARK_TOKEN")?;
         let _entered = runtime.enter();
         return Ok(Agents::direct(&target.agents, token, timeout)?);
     }
     runtime.block_on(async {
-        let client =
-            crate::cluster::client(target.cluster.kubeconfig.as_deref(), target.cluster.context.as_deref()).await?;
+        let client = crate::cluster::client(
+            target.cluster.kubeconfig.as_deref(),
+            target.cluster.context.as_deref(),
+        )
+        .await?;
         Ok(Agents::discover(client, &target.cluster.namespace, timeout).await?)
     })
 }

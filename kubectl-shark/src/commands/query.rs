@@ -3,7 +3,7 @@
 use std::io::{BufWriter, Write};
 
 use anyhow::Result;
-use shark_agent::open_store;
+use shark_pipeline::open_store;
 use shark_store::{Entry, Query};
 
 use super::{agents_for, runtime, window_query};
@@ -48,7 +48,9 @@ pub fn run(args: &QueryArgs) -> Result<()> {
             let runtime = runtime()?;
             let agents = agents_for(&runtime, &args.target)?;
             let request = serde_json::json!({"kfl": args.window.filter, "from": query.from, "to": query.to, "limit": query.limit});
-            let failures = runtime.block_on(query_all(&agents, request, query.limit, |entry| output.push(entry)))?;
+            let failures = runtime.block_on(query_all(&agents, request, query.limit, |entry| {
+                output.push(entry)
+            }))?;
             if failures.len() == agents.list.len() && !failures.is_empty() {
                 let all: Vec<String> = failures.iter().map(footer).collect();
                 anyhow::bail!("no node answered: {}", all.join("; "));
@@ -70,7 +72,13 @@ struct Output {
 
 impl Output {
     fn new(format: OutputFormat, cap: Option<usize>) -> Self {
-        Output { format, table: EntryTable::new(), cap, cut: false, out: BufWriter::new(std::io::stdout()) }
+        Output {
+            format,
+            table: EntryTable::new(),
+            cap,
+            cut: false,
+            out: BufWriter::new(std::io::stdout()),
+        }
     }
 
     fn push(&mut self, entry: Entry) -> std::io::Result<()> {
@@ -97,8 +105,16 @@ impl Output {
                 writeln!(self.out, "no entries match")?;
             } else {
                 writeln!(self.out, "{}", self.table.render())?;
-                let noun = if self.table.len() == 1 { "entry" } else { "entries" };
-                let more = if self.cut { " (more match: raise --limit or use -o json)" } else { "" };
+                let noun = if self.table.len() == 1 {
+                    "entry"
+                } else {
+                    "entries"
+                };
+                let more = if self.cut {
+                    " (more match: raise --limit or use -o json)"
+                } else {
+                    ""
+                };
                 writeln!(self.out, "{} {noun}{more}", self.table.len())?;
             }
             for line in footers {
@@ -117,8 +133,14 @@ impl Output {
 /// Prints the planner's split of the filter and the window.
 fn explain(query: &Query) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    let bound = |t: Option<i64>, open: &str| t.map(format_rfc3339).unwrap_or_else(|| open.to_string());
-    writeln!(out, "window:   [{}, {})", bound(query.from, "the oldest entry"), bound(query.to, "now"))?;
+    let bound =
+        |t: Option<i64>, open: &str| t.map(format_rfc3339).unwrap_or_else(|| open.to_string());
+    writeln!(
+        out,
+        "window:   [{}, {})",
+        bound(query.from, "the oldest entry"),
+        bound(query.to, "now")
+    )?;
     match &query.filter {
         None => writeln!(out, "filter:   none (every entry in the window)")?,
         Some(filter) => writeln!(out, "{}", filter.plan())?,

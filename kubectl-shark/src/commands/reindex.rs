@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use shark_agent::reindex_node;
+use shark_pipeline::reindex_node;
 use shark_store::Store;
 
 use super::identities;
@@ -24,7 +24,10 @@ pub fn run(args: &ReindexArgs) -> Result<()> {
         );
     }
     if nodes.is_empty() {
-        eprintln!("the store at {} holds no nodes; nothing to reindex", args.store.store.display());
+        eprintln!(
+            "the store at {} holds no nodes; nothing to reindex",
+            args.store.store.display()
+        );
     }
     Ok(())
 }

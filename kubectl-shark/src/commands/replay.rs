@@ -23,8 +23,8 @@ use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use shark_agent::identities::{DnsLearningSink, SharedIdentities};
-use shark_agent::{Packet, Pipeline, PipelineConfig, Sink};
+use shark_pipeline::identities::{DnsLearningSink, SharedIdentities};
+use shark_pipeline::{Packet, Pipeline, PipelineConfig, Sink};
 use shark_store::{Entry, Node, PacketWalk, Query, Store};
 
 use super::follow::{EntryStream, render};

@@ -28,7 +28,15 @@ fn local(dir: &std::path::Path) -> Result<()> {
     let nodes = Store::open(dir)?.status()?;
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header([
-        "NODE", "OLDEST", "NEWEST", "SEGMENTS", "PCAP BYTES", "ENTRIES", "INDEX BYTES", "CAPTURED", "DROPS",
+        "NODE",
+        "OLDEST",
+        "NEWEST",
+        "SEGMENTS",
+        "PCAP BYTES",
+        "ENTRIES",
+        "INDEX BYTES",
+        "CAPTURED",
+        "DROPS",
     ]);
     for node in &nodes {
         table.add_row([
@@ -61,7 +69,9 @@ fn cluster(args: &TargetArgs) -> Result<()> {
             let answer = async {
                 let mut body = agents.get(agent, "/v1/status").await?;
                 let mut text = String::new();
-                body.read_to_string(&mut text).await.map_err(|e| e.to_string())?;
+                body.read_to_string(&mut text)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 serde_json::from_str::<Value>(&text).map_err(|e| format!("unreadable status: {e}"))
             };
             answers.push((agent, answer.await));
@@ -70,10 +80,22 @@ fn cluster(args: &TargetArgs) -> Result<()> {
     });
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header([
-        "NODE", "AGENT POD", "READY", "OLDEST", "NEWEST", "ENTRIES", "PCAP BYTES", "DROPS", "LAST ERROR",
+        "NODE",
+        "AGENT POD",
+        "READY",
+        "OLDEST",
+        "NEWEST",
+        "ENTRIES",
+        "PCAP BYTES",
+        "DROPS",
+        "LAST ERROR",
     ]);
     for (agent, answer) in answers {
-        let pod = if agent.pod.is_empty() { "-".to_string() } else { agent.pod.clone() };
+        let pod = if agent.pod.is_empty() {
+            "-".to_string()
+        } else {
+            agent.pod.clone()
+        };
         let ready = if agent.ready { "yes" } else { "no" }.to_string();
         let row = match answer {
             Ok(status) => {
@@ -81,11 +103,33 @@ fn cluster(args: &TargetArgs) -> Result<()> {
                 let sum = |key: &str| store.iter().filter_map(|n| n[key].as_u64()).sum::<u64>();
                 let oldest = store.iter().filter_map(|n| n["oldest"].as_i64()).min();
                 let newest = store.iter().filter_map(|n| n["newest"].as_i64()).max();
-                let drops = status["capture"]["dropped"].as_u64().map(|d| d.to_string()).unwrap_or_else(|| "-".into());
-                [agent.node.clone(), pod, ready, time_cell(oldest), time_cell(newest), sum("entries").to_string(),
-                 sum("pcapBytes").to_string(), drops, String::new()]
+                let drops = status["capture"]["dropped"]
+                    .as_u64()
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "-".into());
+                [
+                    agent.node.clone(),
+                    pod,
+                    ready,
+                    time_cell(oldest),
+                    time_cell(newest),
+                    sum("entries").to_string(),
+                    sum("pcapBytes").to_string(),
+                    drops,
+                    String::new(),
+                ]
             }
-            Err(error) => [agent.node.clone(), pod, ready, "-".into(), "-".into(), "-".into(), "-".into(), "-".into(), error],
+            Err(error) => [
+                agent.node.clone(),
+                pod,
+                ready,
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                error,
+            ],
         };
         table.add_row(row);
     }

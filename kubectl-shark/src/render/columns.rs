@@ -21,16 +21,30 @@ impl Summary {
     pub fn of(entry: &Entry) -> Self {
         let req = |k: &str| text(entry.request.get(k));
         let (method, path) = match entry.protocol.name.as_str() {
-            "http" => (req("method"), request_target(&req("url")).unwrap_or_else(|| req("path"))),
+            "http" => (
+                req("method"),
+                request_target(&req("url")).unwrap_or_else(|| req("path")),
+            ),
             "grpc" => (req("method"), req("path")),
             "dns" => (req("qtype"), req("questions")),
             "redis" => (req("command"), req("key")),
             "postgres" => (req("type"), postgres_sql(entry)),
             "kafka" => (req("apiName"), req("topic")),
             "tls" => (String::from("handshake"), req("sni")),
-            _ => (String::new(), format!("{} B →, {} B ←", req("size"), text(entry.response.get("size")))),
+            _ => (
+                String::new(),
+                format!(
+                    "{} B →, {} B ←",
+                    req("size"),
+                    text(entry.response.get("size"))
+                ),
+            ),
         };
-        Summary { method, path: shorten(&path, MAX_PATH), status: status_text(entry) }
+        Summary {
+            method,
+            path: shorten(&path, MAX_PATH),
+            status: status_text(entry),
+        }
     }
 }
 
@@ -65,7 +79,11 @@ fn status_text(entry: &Entry) -> String {
 /// An endpoint as people know it: its name when it has one, else `ip:port`.
 pub fn endpoint(ep: &Endpoint) -> String {
     if ep.name.is_empty() {
-        if ep.ip.contains(':') { format!("[{}]:{}", ep.ip, ep.port) } else { format!("{}:{}", ep.ip, ep.port) }
+        if ep.ip.contains(':') {
+            format!("[{}]:{}", ep.ip, ep.port)
+        } else {
+            format!("{}:{}", ep.ip, ep.port)
+        }
     } else if ep.namespace.is_empty() {
         ep.name.clone()
     } else {
@@ -76,7 +94,10 @@ pub fn endpoint(ep: &Endpoint) -> String {
 /// The request target as sent on the wire (path and query), from a full URL.
 fn request_target(url: &str) -> Option<String> {
     let (_, rest) = url.split_once("://")?;
-    Some(rest.find('/').map_or_else(|| "/".to_string(), |i| rest[i..].to_string()))
+    Some(
+        rest.find('/')
+            .map_or_else(|| "/".to_string(), |i| rest[i..].to_string()),
+    )
 }
 
 /// A JSON value as plain text: strings unquoted, lists joined with commas, absent as "".
@@ -84,13 +105,20 @@ fn text(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items.iter().map(|v| text(Some(v))).collect::<Vec<_>>().join(","),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| text(Some(v)))
+            .collect::<Vec<_>>()
+            .join(","),
         Some(other) => other.to_string(),
     }
 }
 
 fn shorten(s: &str, max: usize) -> String {
-    let one_line: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if one_line.chars().count() <= max {
         one_line
     } else {

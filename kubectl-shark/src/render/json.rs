@@ -9,7 +9,10 @@ use crate::timefmt::format_rfc3339;
 pub fn entry_json(entry: &Entry) -> serde_json::Result<Value> {
     let mut value = serde_json::to_value(entry)?;
     if let Some(obj) = value.as_object_mut() {
-        obj.insert("timestamp".into(), Value::String(format_rfc3339(entry.timestamp)));
+        obj.insert(
+            "timestamp".into(),
+            Value::String(format_rfc3339(entry.timestamp)),
+        );
     }
     Ok(value)
 }

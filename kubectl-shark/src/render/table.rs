@@ -7,7 +7,9 @@ use super::columns::{Summary, endpoint};
 use crate::timefmt::format_timestamp;
 
 /// The columns of an entry row.
-pub const COLUMNS: [&str; 8] = ["TIME", "SRC", "DST", "PROTO", "METHOD", "PATH", "STATUS", "ELAPSED"];
+pub const COLUMNS: [&str; 8] = [
+    "TIME", "SRC", "DST", "PROTO", "METHOD", "PATH", "STATUS", "ELAPSED",
+];
 
 /// One entry as the cells of a row under [`COLUMNS`].
 pub fn entry_cells(entry: &Entry) -> [String; 8] {

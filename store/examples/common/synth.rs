@@ -564,7 +564,15 @@ pub fn fill_cluster_hour(
     let per_node = entries.div_ceil(NODES.len());
     let step = HOUR / per_node as i64;
     for (n, node) in NODES.iter().enumerate() {
-        let mut synth = Synth::new(seed + n as u64, Mix { http: 60, dns: 20, redis: 20 }, node);
+        let mut synth = Synth::new(
+            seed + n as u64,
+            Mix {
+                http: 60,
+                dns: 20,
+                redis: 20,
+            },
+            node,
+        );
         let mut writer = NodeWriter::open(root, node, StoreConfig::default())?;
         for i in 0..per_node {
             let ts = T0 + i as i64 * step + n as i64 * 1_000;

@@ -38,7 +38,8 @@ pub(crate) fn open_writable(path: &Path) -> Result<Connection, StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
     conn.pragma_update(None, "journal_mode", "WAL").at(path)?;
     conn.pragma_update(None, "synchronous", "NORMAL").at(path)?;
-    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).at(path)?;
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)
+        .at(path)?;
     migrate::migrate(&mut conn, path)?;
     Ok(conn)
 }
@@ -51,7 +52,8 @@ fn create(path: &Path) -> Result<(), StoreError> {
     let _ = std::fs::remove_file(&creating);
     {
         let mut conn = Connection::open(&creating).at(&creating)?;
-        conn.pragma_update(None, "journal_mode", "WAL").at(&creating)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .at(&creating)?;
         migrate::migrate(&mut conn, &creating)?;
         // Closing the only connection checkpoints the log into the file and removes it.
         conn.close().map_err(|(_, e)| e).at(&creating)?;
@@ -64,7 +66,8 @@ pub(crate) fn open_readable(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).at(path)?;
     conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
-    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB).at(path)?;
+    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)
+        .at(path)?;
     let found = migrate::schema_version(&conn, path)?;
     if found > migrate::SCHEMA_VERSION {
         return Err(StoreError::SchemaTooNew {

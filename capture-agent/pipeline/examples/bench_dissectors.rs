@@ -1,0 +1,246 @@
+//! Throughput of the DNS, Redis, PostgreSQL and Kafka parsers over large synthetic streams.
+//!
+//! Each stream is built once in memory (requests in batches of 100, then their responses), fed in
+//! 1448-byte chunks (one Ethernet MSS; DNS: one datagram per feed), and timed best of 3 runs.
+//! Prints MB/s of payload (both directions) and exchanges per second for each parser.
+//!
+//! Run: `cargo run --release -p shark-pipeline --example bench_dissectors`
+
+use std::time::{Duration, Instant};
+
+use shark_pipeline::dissect::dns::DnsDissector;
+use shark_pipeline::dissect::kafka::KafkaDissector;
+use shark_pipeline::dissect::postgres::PostgresDissector;
+use shark_pipeline::dissect::redis::RedisDissector;
+use shark_pipeline::dissect::{ChunkMeta, Direction, Dissector, ParserSettings};
+
+/// Segment size for stream protocols.
+const MSS: usize = 1448;
+/// Requests sent before their responses.
+const BATCH: usize = 100;
+/// Approximate bytes per synthetic stream.
+const TARGET: usize = 64 << 20;
+
+/// A stream as the parser sees it: (direction, bytes) pieces in order, and whether it is datagrams.
+struct Workload {
+    name: &'static str,
+    pieces: Vec<(Direction, Vec<u8>)>,
+    datagrams: bool,
+}
+
+fn main() {
+    let workloads = [dns(), redis(), postgres(), kafka()];
+    let dissectors: [&dyn Dissector; 4] = [
+        &DnsDissector,
+        &RedisDissector,
+        &PostgresDissector,
+        &KafkaDissector,
+    ];
+    println!(
+        "{:<10} {:>10} {:>10} {:>12} {:>14}",
+        "parser", "MB", "MB/s", "exchanges", "exchanges/s"
+    );
+    for (workload, dissector) in workloads.iter().zip(dissectors) {
+        let bytes: usize = workload.pieces.iter().map(|(_, b)| b.len()).sum();
+        let (best, exchanges) = (0..3)
+            .map(|_| run(dissector, workload))
+            .min_by_key(|(t, _)| *t)
+            .unwrap_or_default();
+        let seconds = best.as_secs_f64().max(1e-9);
+        println!(
+            "{:<10} {:>10.1} {:>10.0} {:>12} {:>14.0}",
+            workload.name,
+            bytes as f64 / 1e6,
+            bytes as f64 / 1e6 / seconds,
+            exchanges,
+            exchanges as f64 / seconds
+        );
+    }
+}
+
+fn run(dissector: &dyn Dissector, workload: &Workload) -> (Duration, usize) {
+    let mut parser = dissector.parser(&ParserSettings::default());
+    let mut out = Vec::with_capacity(1024);
+    let mut exchanges = 0;
+    let meta = ChunkMeta {
+        ts_ns: 0,
+        packet: 0,
+    };
+    let start = Instant::now();
+    for (dir, bytes) in &workload.pieces {
+        let size = if workload.datagrams {
+            bytes.len().max(1)
+        } else {
+            MSS
+        };
+        for chunk in bytes.chunks(size) {
+            parser.feed(*dir, chunk, meta, &mut out);
+        }
+        exchanges += out.len();
+        out.clear();
+    }
+    parser.close("end", &mut out);
+    exchanges += out.len();
+    (start.elapsed(), exchanges)
+}
+
+/// Builds batches of `BATCH` requests then their responses until about `TARGET` bytes.
+fn batches(
+    name: &'static str,
+    mut request: impl FnMut(usize) -> Vec<u8>,
+    mut response: impl FnMut(usize) -> Vec<u8>,
+) -> Workload {
+    let mut pieces = Vec::new();
+    let mut total = 0;
+    let mut n = 0;
+    while total < TARGET {
+        let requests: Vec<u8> = (n..n + BATCH).flat_map(&mut request).collect();
+        let responses: Vec<u8> = (n..n + BATCH).flat_map(&mut response).collect();
+        total += requests.len() + responses.len();
+        pieces.push((Direction::ToServer, requests));
+        pieces.push((Direction::ToClient, responses));
+        n += BATCH;
+    }
+    Workload {
+        name,
+        pieces,
+        datagrams: false,
+    }
+}
+
+/// UDP DNS: A queries and responses with two answers, one datagram per feed.
+fn dns() -> Workload {
+    let mut pieces = Vec::new();
+    let mut total = 0;
+    let mut id: u16 = 0;
+    while total < TARGET / 4 {
+        id = id.wrapping_add(1);
+        let question = b"\x03api\x04shop\x03svc\x07cluster\x05local\x00\x00\x01\x00\x01";
+        let mut query = id.to_be_bytes().to_vec();
+        query.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+        query.extend_from_slice(question);
+        let mut answer = id.to_be_bytes().to_vec();
+        answer.extend_from_slice(&[0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0]);
+        answer.extend_from_slice(question);
+        for last in [7u8, 8] {
+            answer.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 0, 0, last]);
+        }
+        total += query.len() + answer.len();
+        pieces.push((Direction::ToServer, query));
+        pieces.push((Direction::ToClient, answer));
+    }
+    Workload {
+        name: "dns",
+        pieces,
+        datagrams: true,
+    }
+}
+
+/// Redis: pipelined SET and GET of 100-byte values.
+fn redis() -> Workload {
+    let value = "v".repeat(100);
+    batches(
+        "redis",
+        |i| {
+            let key = format!("user:{i:010}");
+            if i % 2 == 0 {
+                format!(
+                    "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n{value}\r\n",
+                    key.len(),
+                    value.len()
+                )
+                .into_bytes()
+            } else {
+                format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).into_bytes()
+            }
+        },
+        |i| {
+            if i % 2 == 0 {
+                b"+OK\r\n".to_vec()
+            } else {
+                format!("${}\r\n{value}\r\n", value.len()).into_bytes()
+            }
+        },
+    )
+}
+
+/// PostgreSQL: extended-protocol cycles (Parse/Bind/Describe/Execute/Sync) returning 10 rows each.
+fn postgres() -> Workload {
+    let msg = |kind: u8, body: &[u8]| {
+        let mut out = vec![kind];
+        out.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+        out.extend_from_slice(body);
+        out
+    };
+    let row = msg(
+        b'D',
+        &[
+            &[0, 2, 0, 0, 0, 8][..],
+            b"12345678",
+            &[0, 0, 0, 20],
+            b"some text column val",
+        ]
+        .concat(),
+    );
+    batches(
+        "postgres",
+        |_| {
+            [
+                msg(
+                    b'P',
+                    b"\x00select id, name from users where id = $1\x00\x00\x00",
+                ),
+                msg(b'B', b"\x00\x00\x00\x00\x00\x01\x00\x00\x00\x0242\x00\x00"),
+                msg(b'D', b"P\x00"),
+                msg(b'E', b"\x00\x00\x00\x00\x00"),
+                msg(b'S', b""),
+            ]
+            .concat()
+        },
+        |_| {
+            let mut reply = [msg(b'1', b""), msg(b'2', b""), msg(b'T', &[0u8; 50])].concat();
+            for _ in 0..10 {
+                reply.extend_from_slice(&row);
+            }
+            reply.extend_from_slice(&msg(b'C', b"SELECT 10\x00"));
+            reply.extend_from_slice(&msg(b'Z', b"I"));
+            reply
+        },
+    )
+}
+
+/// Kafka: Produce v7 requests with a 1 KiB record batch, and their responses.
+fn kafka() -> Workload {
+    let string = |s: &str| {
+        [
+            (s.len() as i16).to_be_bytes().to_vec(),
+            s.as_bytes().to_vec(),
+        ]
+        .concat()
+    };
+    batches(
+        "kafka",
+        |i| {
+            let mut body = [0i16.to_be_bytes(), 7i16.to_be_bytes()].concat();
+            body.extend_from_slice(&(i as i32).to_be_bytes());
+            body.extend_from_slice(&string("checkout-producer"));
+            body.extend_from_slice(&(-1i16).to_be_bytes()); // transactional id: null
+            body.extend_from_slice(&[0, 1, 0, 0, 0x75, 0x30]); // acks, timeout
+            body.extend_from_slice(&1i32.to_be_bytes());
+            body.extend_from_slice(&string("orders"));
+            body.extend_from_slice(&1i32.to_be_bytes());
+            body.extend_from_slice(&0i32.to_be_bytes());
+            body.extend_from_slice(&1024i32.to_be_bytes());
+            body.extend_from_slice(&[0x2a; 1024]);
+            [(body.len() as u32).to_be_bytes().to_vec(), body].concat()
+        },
+        |i| {
+            let mut body = (i as i32).to_be_bytes().to_vec();
+            body.extend_from_slice(&1i32.to_be_bytes());
+            body.extend_from_slice(&string("orders"));
+            body.extend_from_slice(&1i32.to_be_bytes());
+            body.extend_from_slice(&[0u8; 4 + 2 + 8 + 8 + 8 + 4]);
+            [(body.len() as u32).to_be_bytes().to_vec(), body].concat()
+        },
+    )
+}

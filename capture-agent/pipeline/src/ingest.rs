@@ -1,0 +1,99 @@
+//! What import, local capture and the node agent share: packets → pipeline (with identities) → store.
+
+use std::path::{Path, PathBuf};
+
+use shark_store::{Node, NodeWriter, StoreConfig, StoreError};
+
+use crate::identities::{DnsLearningSink, SharedIdentities};
+use crate::scope::CaptureScope;
+use crate::{OwnedPacket, Packet, Pipeline, PipelineConfig, PipelineStats};
+
+/// A pipeline writing into one node's store, naming endpoints from an identities file and DNS answers.
+pub struct Ingest {
+    pipeline: Pipeline,
+    sink: DnsLearningSink<NodeWriter>,
+    root: PathBuf,
+    node: String,
+    identities: SharedIdentities,
+    scope: Option<CaptureScope>,
+}
+
+impl Ingest {
+    /// Opens the store for `node` under `store` (creating it) and a pipeline in front of it that
+    /// names endpoints from `identities` (and teaches it the DNS answers it sees), keeps at most
+    /// `max_body` bytes of each body (`--max-body`, recorded in the store so bodies read back are
+    /// cut alike) and at most `index_body` of them in the index (`--index-body`).
+    pub fn open(
+        store: &Path,
+        node: &str,
+        config: StoreConfig,
+        identities: SharedIdentities,
+        index_body: usize,
+        max_body: usize,
+    ) -> Result<Self, StoreError> {
+        let writer = NodeWriter::open(store, node, config)?;
+        crate::bodies::record_max_body(store, node, max_body)?;
+        let mut pipeline_config = PipelineConfig::new(Node {
+            name: node.to_string(),
+            ip: String::new(),
+        });
+        pipeline_config.index_body = index_body;
+        pipeline_config.max_body = max_body;
+        let pipeline = Pipeline::new(pipeline_config).with_identity(Box::new(identities.clone()));
+        Ok(Ingest {
+            pipeline,
+            sink: DnsLearningSink::new(writer, identities.clone()),
+            root: store.to_path_buf(),
+            node: node.to_string(),
+            identities,
+            scope: None,
+        })
+    }
+
+    /// Keeps only the traffic of the pods in `scope` (checked per packet, before anything is stored).
+    pub fn with_scope(mut self, scope: Option<CaptureScope>) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Runs one packet through the pipeline into the store.
+    pub fn push(&mut self, packet: &OwnedPacket) -> Result<(), StoreError> {
+        self.push_packet(packet.as_packet())
+    }
+
+    /// Runs one borrowed packet (e.g. from a live capture's batch) through the pipeline into the store.
+    pub fn push_packet(&mut self, packet: Packet<'_>) -> Result<(), StoreError> {
+        if self
+            .scope
+            .as_ref()
+            .is_some_and(|scope| !scope.keeps(&packet, &self.identities))
+        {
+            return Ok(());
+        }
+        self.pipeline.push(&packet, &mut self.sink)
+    }
+
+    /// The store root and node this ingest writes to.
+    pub fn location(&self) -> (&Path, &str) {
+        (&self.root, &self.node)
+    }
+
+    /// Commits the entries written so far to the index, so queries see them now (live capture
+    /// calls this about once a second; the store otherwise commits by batch size or packet time).
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        self.sink.inner_mut().flush()
+    }
+
+    /// What the pipeline has seen so far.
+    pub fn stats(&self) -> PipelineStats {
+        self.pipeline.stats()
+    }
+
+    /// Flushes open exchanges, seals the segment and commits the index.
+    pub fn finish(self) -> Result<PipelineStats, StoreError> {
+        let mut sink = self.sink;
+        let stats = self.pipeline.finish(&mut sink)?;
+        sink.into_inner().finish()?;
+        Ok(stats)
+    }
+}

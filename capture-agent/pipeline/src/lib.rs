@@ -1,0 +1,83 @@
+//! This crate provides kubectl-shark's packet pipeline: packet sources, decoding, flows and TCP
+//! reassembly, protocol dissectors, identity, entry building and re-dissection of stored packets.
+//!
+//! Packets flow through stages with one job each: a [`FileSource`] (or the agent's live source)
+//! yields [`Packet`]s; the [`Pipeline`] decodes them (link layer, IP with fragment reassembly,
+//! TCP/UDP), tracks flows, reassembles TCP, picks a dissector per flow (port table, then content
+//! probes; pinned once chosen) and turns each request/response exchange into a
+//! [`shark_store::Entry`]. Every packet, decodable or not, goes to the [`Sink`] first, with its flow
+//! id, so the store keeps all packets and entries can point at them.
+//!
+//! Around the pipeline: [`identities`] names endpoints as they were at each moment (from a file
+//! and from DNS answers; the Kubernetes watchers live in `shark-agent` and feed the same history),
+//! [`Ingest`] ties pipeline and store together for import, capture and the agent, and
+//! [`Redissect`] is the store's loader that gives long bodies back whole by dissecting the
+//! exchange's stored packets again; [`reindex_node`] rebuilds an index from the packets alone.
+//!
+//! What this crate must not know: live capture (libpcap), the Kubernetes API, HTTP serving, the
+//! command line. Reading a stored capture needs only this crate and the store.
+//!
+//! The design decision that matters most: the pipeline is push-driven and single-threaded per
+//! source, owning all flow state — no locks on the per-packet path, and memory bounded per flow
+//! and in total (out-of-order buffers, flows tracked, IP fragments).
+//!
+//! ```no_run
+//! use shark_pipeline::{FileSource, Packet, Pipeline, PipelineConfig, Sink};
+//! use shark_store::{Entry, Node};
+//!
+//! #[derive(Default)]
+//! struct Collect { packets: u64, streams: u64, entries: Vec<Entry> }
+//! impl Sink for Collect {
+//!     type Error = std::convert::Infallible;
+//!     fn packet(&mut self, _: &Packet<'_>, _: Option<u64>) -> Result<u64, Self::Error> { self.packets += 1; Ok(self.packets) }
+//!     fn alloc_stream(&mut self) -> u64 { self.streams += 1; self.streams }
+//!     fn entry(&mut self, entry: Entry) -> Result<(), Self::Error> { self.entries.push(entry); Ok(()) }
+//! }
+//!
+//! let mut pipeline = Pipeline::new(PipelineConfig::new(Node { name: "local".into(), ip: String::new() }));
+//! let mut sink = Collect::default();
+//! for packet in FileSource::open("capture.pcap")? {
+//!     pipeline.push(&packet?.as_packet(), &mut sink).unwrap();
+//! }
+//! pipeline.finish(&mut sink).unwrap();
+//! for entry in &sink.entries {
+//!     println!("{}", shark_pipeline::summary_line(entry));
+//! }
+//! # Ok::<(), shark_pipeline::SourceError>(())
+//! ```
+
+pub use bodies::{Redissect, open_store};
+pub use config::{DEFAULT_INDEX_BODY, PipelineConfig};
+pub use decode::DecodeError;
+pub use identity::{Identity, IdentityResolver, NoIdentity};
+pub use ingest::Ingest;
+pub use packet::{OwnedPacket, Packet};
+pub use pipeline::{Pipeline, PipelineStats};
+pub use reassembly::{Chunk, ReassemblyLimits, SegmentIn, TcpReassembler};
+pub use reindex::reindex_node;
+pub use scope::{CaptureScope, ScopeError};
+pub use sink::Sink;
+pub use source::{FileSource, SourceError};
+pub use summary::summary_line;
+
+pub mod decode;
+pub mod dissect;
+pub mod identities;
+pub mod spec;
+
+mod bodies;
+mod config;
+mod dispatch;
+mod entry;
+mod flow;
+mod identity;
+mod ingest;
+mod packet;
+mod pipeline;
+mod reassembly;
+mod reindex;
+mod scope;
+mod sink;
+mod source;
+mod store_sink;
+mod summary;

@@ -1,0 +1,19 @@
+//! The pipeline's integration tests, one binary: dissectors over payloads extracted from real
+//! captures, the whole pipeline over the public captures (`tests/fixtures/public` at the
+//! repository's top) checked against tshark's reading, and the packet sources.
+
+mod common;
+mod replay;
+#[path = "data/segments.rs"]
+mod segments;
+
+mod dissect_dns;
+mod dissect_http2;
+mod dissect_kafka;
+mod dissect_postgres;
+mod dissect_redis;
+mod dissect_tls;
+mod fixtures;
+mod pipeline;
+mod source;
+mod unfinished;
