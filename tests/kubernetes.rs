@@ -9,7 +9,7 @@ use serde_yaml::Value;
 use crate::util::{AgentProcess, run, run_ok, shark};
 
 /// The capture flags `capture` takes and passes on to the agents: (flag, a good value, a bad value).
-const TUNING_FLAGS: [(&str, &str, &str); 7] = [
+const TUNING_FLAGS: [(&str, &str, &str); 8] = [
     ("--bpf", "tcp port 80 or udp port 53", "tcp port banana"),
     ("--buffer-size", "16MiB", "3GiB"),
     ("--queue-size", "256MiB", "lots"),
@@ -17,6 +17,7 @@ const TUNING_FLAGS: [(&str, &str, &str); 7] = [
     ("--segment-age", "15s", "5 parsecs"),
     ("--index-body", "4096", "-1"),
     ("--max-body", "1MiB", "100MiB"),
+    ("--memory-limit", "512MiB", "1MiB"),
 ];
 
 /// The agent container of the DaemonSet in a `--dry-run -o yaml` stream.
@@ -232,10 +233,10 @@ fn tuned_manifests_validate_against_kubernetes_1_33() {
             .args(&given),
     )
     .stdout;
-    // 1Gi + (1500MiB queue + 16MiB buffer) - (64MiB + 32MiB defaults).
+    // 1Gi + (1500MiB queue + 16MiB buffer) - (64MiB + 32MiB defaults) + (512MiB - 256MiB) pipeline.
     assert_eq!(
         agent_container(&yaml)["resources"]["limits"]["memory"],
-        "2444Mi"
+        "2700Mi"
     );
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("shark.yaml");

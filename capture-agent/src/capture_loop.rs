@@ -52,7 +52,13 @@ pub fn run_capture(
     let (root, node) = ingest.location();
     let (root, node) = (root.to_path_buf(), node.to_string());
     let earlier = CaptureStats::load(&root, &node);
-    let save = |counters: &CaptureCounters| earlier.plus(&counters.snapshot()).save(&root, &node);
+    let save = |counters: &CaptureCounters, pipeline: &PipelineStats| {
+        let this_run = CaptureStats {
+            flows_evicted: pipeline.flows_evicted,
+            ..counters.snapshot()
+        };
+        earlier.plus(&this_run).save(&root, &node)
+    };
     on_start(Arc::clone(&counters));
     let started = Instant::now();
     let mut last_progress = Instant::now();
@@ -66,8 +72,9 @@ pub fn run_capture(
             if last_progress.elapsed() >= Duration::from_secs(1) {
                 last_progress = Instant::now();
                 ingest.flush()?;
-                on_progress(&ingest.stats());
-                save(&counters)?;
+                let stats = ingest.stats();
+                on_progress(&stats);
+                save(&counters, &stats)?;
             }
         }
         Ok::<_, StoreError>(())
@@ -78,7 +85,7 @@ pub fn run_capture(
         push_batch(&mut ingest, batch)?;
     }
     let stats = ingest.finish()?;
-    save(&counters)?;
+    save(&counters, &stats)?;
     on_progress(&stats);
     Ok(CaptureReport {
         stats,

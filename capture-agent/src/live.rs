@@ -105,6 +105,7 @@ impl CaptureCounters {
             queue_dropped: self.queue_dropped.load(Ordering::Relaxed),
             kernel_dropped: self.kernel_dropped.load(Ordering::Relaxed),
             interface_dropped: self.interface_dropped.load(Ordering::Relaxed),
+            flows_evicted: 0,
         }
     }
 

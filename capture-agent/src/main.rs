@@ -96,6 +96,11 @@ struct Args {
     /// whole body's size on the wire.
     #[arg(long, value_name = "SIZE", default_value = "64KiB")]
     max_body: String,
+    /// Memory the pipeline's flow state may take (flows, parsers, bytes waiting out of order);
+    /// past it flows close early, those that never got an answer first, counted as evicted in
+    /// /v1/status and /metrics.
+    #[arg(long, value_name = "SIZE", default_value = "256MiB")]
+    memory_limit: String,
 }
 
 /// Subcommands besides running the agent.
@@ -187,6 +192,10 @@ fn run(args: Args) -> Result<()> {
             args.index_body,
             bodies.max_body,
         )?
+        .with_memory_limit(
+            usize::try_from(parse_size(&args.memory_limit).context("--memory-limit")?)
+                .context("--memory-limit is larger than this machine can address")?,
+        )
         .with_scope(scope);
         let live = LiveConfig {
             interfaces: args.interface.clone(),

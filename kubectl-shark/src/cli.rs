@@ -225,6 +225,12 @@ pub struct RetentionArgs {
     /// `size` stays the whole body's size on the wire.
     #[arg(long, value_name = "SIZE")]
     pub max_body: Option<String>,
+    /// Memory the pipeline's flow state may take: flows, their parsers and bytes waiting out of
+    /// order [default: 256MiB]. Past it flows close early and are counted as evicted: those that
+    /// never got an answer (a SYN flood, a scan, unanswered queries) first, so answered traffic
+    /// keeps being dissected.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
 }
 
 /// `--segment-size` when not given.
@@ -233,6 +239,10 @@ const DEFAULT_SEGMENT_SIZE: &str = "64MiB";
 const DEFAULT_SEGMENT_AGE: &str = "60s";
 /// `--max-body` when not given.
 const DEFAULT_MAX_BODY: &str = "64KiB";
+/// The smallest `--memory-limit`: room for the 1,024 flows the pipeline always keeps.
+const MIN_MEMORY_LIMIT: usize = 4 << 20;
+/// `--memory-limit` when not given.
+const DEFAULT_MEMORY_LIMIT: &str = "256MiB";
 /// `--buffer-size` when not given.
 const DEFAULT_BUFFER_SIZE: &str = "32MiB";
 /// `--queue-size` when not given.
@@ -264,6 +274,16 @@ impl RetentionArgs {
                 "--index-body `{text}` is not a number of bytes: use e.g. 1024, or 0 for none"
             )
         })
+    }
+
+    /// `--memory-limit` in bytes.
+    pub fn memory_limit(&self) -> anyhow::Result<usize> {
+        let bytes = parse_size(self.memory_limit.as_deref().unwrap_or(DEFAULT_MEMORY_LIMIT))
+            .context("--memory-limit")?;
+        match usize::try_from(bytes) {
+            Ok(bytes) if bytes >= MIN_MEMORY_LIMIT => Ok(bytes),
+            _ => anyhow::bail!("--memory-limit {bytes} bytes is too small: give at least 4MiB"),
+        }
     }
 
     /// `--max-body` in bytes, refused when it is not a size or above the limit.

@@ -24,6 +24,10 @@ pub struct CaptureStats {
     pub kernel_dropped: u64,
     /// Packets the interface dropped.
     pub interface_dropped: u64,
+    /// Flows the pipeline closed early to stay within its memory budget (`--memory-limit`):
+    /// what a flood cost, beyond the entries that say `evicted (memory limit)`.
+    #[serde(default)]
+    pub flows_evicted: u64,
 }
 
 impl CaptureStats {
@@ -39,6 +43,7 @@ impl CaptureStats {
             queue_dropped: self.queue_dropped + other.queue_dropped,
             kernel_dropped: self.kernel_dropped + other.kernel_dropped,
             interface_dropped: self.interface_dropped + other.interface_dropped,
+            flows_evicted: self.flows_evicted + other.flows_evicted,
         }
     }
 
@@ -82,6 +87,7 @@ mod tests {
             queue_dropped: 1,
             kernel_dropped: 2,
             interface_dropped: 3,
+            flows_evicted: 4,
         };
         stats.save(dir.path(), "n1").expect("saves");
         assert_eq!(CaptureStats::load(dir.path(), "n1"), stats);

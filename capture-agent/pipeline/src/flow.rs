@@ -163,6 +163,11 @@ impl Flow {
         }
     }
 
+    /// Whether packets went one way only so far: a half-open connection, an unanswered query.
+    pub fn one_way(&self) -> bool {
+        self.packets.contains(&0)
+    }
+
     /// Counts a packet of `dir` carrying `payload` bytes.
     pub fn count(&mut self, dir: Direction, payload: usize, ts_ns: i64, packet: u64) {
         let i = slot(dir);
@@ -248,19 +253,27 @@ impl FlowTable {
         self.take_sorted(keys)
     }
 
-    /// Removes the `count` flows idle the longest.
-    pub fn take_oldest(&mut self, count: usize) -> Vec<Flow> {
-        let mut ages: Vec<(i64, FlowKey)> =
-            self.flows.iter().map(|(k, f)| (f.last_ts, *k)).collect();
-        let count = count.min(ages.len());
+    /// Removes `count` flows to make room: those that carried packets one way only (what a SYN
+    /// flood, a scan or unanswered queries leave) before those that were answered, and the
+    /// longest idle first within each kind, so a flood gives up its own flows before the traffic
+    /// that was answered loses any.
+    pub fn take_evictable(&mut self, count: usize) -> Vec<Flow> {
+        let mut ranks: Vec<(bool, i64, FlowKey)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (!f.one_way(), f.last_ts, *k))
+            .collect();
+        let count = count.min(ranks.len());
         if count == 0 {
             return Vec::new();
         }
-        if count < ages.len() {
-            ages.select_nth_unstable_by_key(count - 1, |(ts, _)| *ts);
+        if count < ranks.len() {
+            ranks.select_nth_unstable_by_key(count - 1, |(answered, idle_since, _)| {
+                (*answered, *idle_since)
+            });
         }
-        ages.truncate(count);
-        self.take_sorted(ages.into_iter().map(|(_, k)| k).collect())
+        ranks.truncate(count);
+        self.take_sorted(ranks.into_iter().map(|(_, _, k)| k).collect())
     }
 
     /// Removes every flow, oldest first.

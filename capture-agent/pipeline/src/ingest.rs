@@ -50,6 +50,13 @@ impl Ingest {
         })
     }
 
+    /// Bounds the pipeline's flow state by `bytes` (`--memory-limit`, see
+    /// [`PipelineConfig::with_memory_limit`]).
+    pub fn with_memory_limit(mut self, bytes: usize) -> Self {
+        self.pipeline = self.pipeline.with_memory_limit(bytes);
+        self
+    }
+
     /// Keeps only the traffic of the pods in `scope` (checked per packet, before anything is stored).
     pub fn with_scope(mut self, scope: Option<CaptureScope>) -> Self {
         self.scope = scope;

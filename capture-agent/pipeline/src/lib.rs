@@ -47,7 +47,7 @@
 //! ```
 
 pub use bodies::{Redissect, open_store};
-pub use config::{DEFAULT_INDEX_BODY, PipelineConfig};
+pub use config::{DEFAULT_INDEX_BODY, DEFAULT_MEMORY_LIMIT, FLOW_COST, PipelineConfig};
 pub use decode::DecodeError;
 pub use identity::{Identity, IdentityResolver, NoIdentity};
 pub use ingest::Ingest;

@@ -16,6 +16,10 @@ use crate::identity::{IdentityResolver, NoIdentity};
 use crate::reassembly::{Chunk, SegmentIn};
 use crate::{Packet, Sink};
 
+/// Why a flow closed early to keep the pipeline within its memory budget: its pending
+/// requests, and its `tcp`/`udp` record, carry this error.
+const EVICTED: &str = "evicted (memory limit)";
+
 /// How often (in capture time) idle flows are looked for.
 const SWEEP_EVERY_NS: i64 = 1_000_000_000;
 
@@ -34,7 +38,8 @@ pub struct PipelineStats {
     pub other_packets: u64,
     /// Flows seen.
     pub flows: u64,
-    /// Flows closed early because too many were tracked.
+    /// Flows closed early to stay within the memory budget (`--memory-limit`); their entries
+    /// say `evicted (memory limit)`.
     pub flows_evicted: u64,
     /// Holes in TCP streams that were given up on (lost or uncaptured bytes).
     pub gaps: u64,
@@ -80,6 +85,12 @@ impl Pipeline {
     /// Uses `identity` to name the endpoints of every entry from now on.
     pub fn with_identity(mut self, identity: Box<dyn IdentityResolver>) -> Self {
         self.identity = identity;
+        self
+    }
+
+    /// Bounds the flow state by `bytes` from now on (see [`PipelineConfig::with_memory_limit`]).
+    pub fn with_memory_limit(mut self, bytes: usize) -> Self {
+        self.config = self.config.with_memory_limit(bytes);
         self
     }
 
@@ -338,9 +349,9 @@ impl Pipeline {
         }
         if self.flows.len() >= self.config.max_flows {
             let evict = (self.config.max_flows / 100).max(1);
-            for mut old in self.flows.take_oldest(evict) {
+            for mut old in self.flows.take_evictable(evict) {
                 self.stats.flows_evicted += 1;
-                self.close(&mut old, "evicted (too many flows)", sink)?;
+                self.close(&mut old, EVICTED, sink)?;
             }
         }
         self.stats.flows += 1;
@@ -439,7 +450,11 @@ impl Pipeline {
             flow.flip();
         }
         if matches!(flow.protocol, FlowProtocol::Unclaimed) {
-            self.exchanges.push(unclaimed_exchange(flow));
+            let mut exchange = unclaimed_exchange(flow);
+            if reason == EVICTED {
+                exchange.error = Some(EVICTED.into());
+            }
+            self.exchanges.push(exchange);
         }
         // Free what the flow held; it may stay in the table as a closed tombstone.
         flow.protocol = FlowProtocol::Unclaimed;

@@ -14,6 +14,7 @@ mod dissect_postgres;
 mod dissect_redis;
 mod dissect_tls;
 mod fixtures;
+mod flood;
 mod pipeline;
 mod source;
 mod unfinished;

@@ -57,6 +57,12 @@ pub async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         "TCP stream holes given up on.",
         p.gaps,
     );
+    metric(
+        "shark_flows_evicted_total",
+        "counter",
+        "Flows closed early to stay within --memory-limit (half-open and unanswered ones first).",
+        p.flows_evicted,
+    );
     if let Some(c) = lock(&state.inner.capture).as_ref() {
         metric(
             "shark_capture_received_total",

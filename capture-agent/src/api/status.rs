@@ -27,7 +27,8 @@ pub async fn status(State(state): State<ApiState>) -> Result<Json<Value>, (Statu
         .map(|n| {
             json!({"node": n.node, "oldest": n.oldest_ns, "newest": n.newest_ns, "segments": n.segments,
                    "pcapBytes": n.pcap_bytes, "entries": n.entries, "indexBytes": n.index_bytes,
-                   "captured": n.capture.received, "dropped": n.capture.dropped()})
+                   "captured": n.capture.received, "dropped": n.capture.dropped(),
+                   "flowsEvicted": n.capture.flows_evicted})
         })
         .collect();
     let capture = lock(&state.inner.capture).as_ref().map(|c| {
@@ -42,6 +43,7 @@ pub async fn status(State(state): State<ApiState>) -> Result<Json<Value>, (Statu
         "store": store,
         "capture": capture,
         "pipeline": {"packets": p.packets, "bytes": p.bytes, "entries": p.entries,
-                     "decodeErrors": p.decode_errors, "gaps": p.gaps, "flows": p.flows},
+                     "decodeErrors": p.decode_errors, "gaps": p.gaps, "flows": p.flows,
+                     "flowsEvicted": p.flows_evicted},
     })))
 }

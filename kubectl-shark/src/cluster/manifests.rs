@@ -62,9 +62,13 @@ pub struct AgentTuning {
     pub index_body: Option<usize>,
     /// `--max-body`: most bytes of each body kept.
     pub max_body: Option<String>,
+    /// `--memory-limit`: the pipeline's memory budget.
+    pub memory_limit: Option<String>,
     /// Bytes of `--queue-size` plus `--buffer-size` (defaults filled in) when either is given:
     /// what the memory limit has to hold for them.
     pub capture_buffers: Option<u64>,
+    /// Bytes of `--memory-limit` when given: what the container's limit has to hold for it.
+    pub pipeline_memory: Option<u64>,
 }
 
 impl AgentTuning {
@@ -79,22 +83,30 @@ impl AgentTuning {
             ("--segment-age", &self.segment_age),
             ("--index-body", &index_body),
             ("--max-body", &self.max_body),
+            ("--memory-limit", &self.memory_limit),
         ]
         .into_iter()
         .filter_map(|(flag, value)| value.as_ref().map(|value| format!("{flag}={value}")))
         .collect()
     }
 
-    /// The agent container's memory limit: 1Gi, sized for the agent's default 64MiB queue and
-    /// 32MiB kernel buffer, raised by whatever larger ones add so a full queue is not OOM-killed.
+    /// The agent container's memory limit: 1Gi, sized for the agent's default 64MiB queue,
+    /// 32MiB kernel buffer and 256MiB pipeline budget, raised by whatever larger ones add so a
+    /// full queue or a flood is not OOM-killed.
     fn memory_limit(&self) -> String {
         const MIB: u64 = 1 << 20;
         const BASE_LIMIT: u64 = 1024 * MIB;
         const DEFAULT_CAPTURE_BUFFERS: u64 = (64 + 32) * MIB;
+        const DEFAULT_PIPELINE_MEMORY: u64 = 256 * MIB;
         let extra = self
             .capture_buffers
             .unwrap_or(0)
-            .saturating_sub(DEFAULT_CAPTURE_BUFFERS);
+            .saturating_sub(DEFAULT_CAPTURE_BUFFERS)
+            .saturating_add(
+                self.pipeline_memory
+                    .unwrap_or(0)
+                    .saturating_sub(DEFAULT_PIPELINE_MEMORY),
+            );
         let mebibytes = BASE_LIMIT.saturating_add(extra).div_ceil(MIB);
         if mebibytes.is_multiple_of(1024) {
             format!("{}Gi", mebibytes / 1024)
@@ -339,6 +351,7 @@ mod tests {
             "--segment-age",
             "--index-body",
             "--max-body",
+            "--memory-limit",
         ] {
             assert!(
                 !args.iter().any(|a| a.starts_with(flag)),
@@ -359,7 +372,9 @@ mod tests {
             segment_age: Some("15s".into()),
             index_body: Some(0),
             max_body: Some("1MiB".into()),
+            memory_limit: Some("128MiB".into()),
             capture_buffers: Some(48 << 20),
+            pipeline_memory: Some(128 << 20),
         };
         let agent = agent(&build(&o, "t0ken-t0ken-t0ken-t0ken").expect("builds"));
         let args = agent.args.clone().expect("args");
@@ -371,6 +386,7 @@ mod tests {
             "--segment-age=15s",
             "--index-body=0",
             "--max-body=1MiB",
+            "--memory-limit=128MiB",
         ] {
             assert!(
                 args.iter().any(|a| a == flag),
@@ -401,6 +417,26 @@ mod tests {
                 "for {queue_and_buffer} bytes of queue and buffer"
             );
             assert_eq!(memory(&agent, "request"), "256Mi");
+        }
+    }
+
+    #[test]
+    fn a_larger_pipeline_budget_raises_the_memory_limit_by_what_it_adds() {
+        let mut o = options();
+        for (pipeline, buffers, limit) in [
+            (256 << 20, None, "1Gi"),
+            (128 << 20, None, "1Gi"),
+            (257 << 20, None, "1025Mi"),
+            (512 << 20, Some((64 + 32 + 100) << 20), "1380Mi"),
+        ] {
+            o.tuning.pipeline_memory = Some(pipeline);
+            o.tuning.capture_buffers = buffers;
+            let agent = agent(&build(&o, "t0ken-t0ken-t0ken-t0ken").expect("builds"));
+            assert_eq!(
+                memory(&agent, "limit"),
+                limit,
+                "for a {pipeline}-byte budget"
+            );
         }
     }
 

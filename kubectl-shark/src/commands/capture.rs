@@ -40,6 +40,8 @@ struct Tuning {
     index_body: usize,
     /// Most bytes of each body kept.
     max_body: usize,
+    /// The pipeline's memory budget, bytes.
+    memory_limit: usize,
 }
 
 /// Reads every tuning flag, with its default when not given; a bad value is refused here, before
@@ -51,6 +53,7 @@ fn checked_tuning(args: &CaptureArgs) -> Result<Tuning> {
         store: store_config(&args.retention)?,
         index_body: args.retention.index_body()?,
         max_body: args.retention.max_body()?,
+        memory_limit: args.retention.memory_limit()?,
     })
 }
 
@@ -72,7 +75,13 @@ fn agent_tuning(args: &CaptureArgs, checked: &Tuning) -> Result<AgentTuning> {
             .is_some()
             .then_some(checked.index_body),
         max_body: args.retention.max_body.clone(),
+        memory_limit: args.retention.memory_limit.clone(),
         capture_buffers: buffers_given.then_some(capture_buffers),
+        pipeline_memory: args
+            .retention
+            .memory_limit
+            .is_some()
+            .then_some(checked.memory_limit as u64),
     })
 }
 
@@ -180,6 +189,7 @@ fn local(args: &CaptureArgs, store_dir: &std::path::Path) -> Result<()> {
         checked.index_body,
         checked.max_body,
     )?
+    .with_memory_limit(checked.memory_limit)
     .with_scope(scope);
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

@@ -37,6 +37,7 @@ fn local(dir: &std::path::Path) -> Result<()> {
         "INDEX BYTES",
         "CAPTURED",
         "DROPS",
+        "FLOWS EVICTED",
     ]);
     for node in &nodes {
         table.add_row([
@@ -49,6 +50,7 @@ fn local(dir: &std::path::Path) -> Result<()> {
             node.index_bytes.to_string(),
             node.capture.received.to_string(),
             node.capture.dropped().to_string(),
+            node.capture.flows_evicted.to_string(),
         ]);
     }
     let mut out = std::io::stdout().lock();
@@ -88,6 +90,7 @@ fn cluster(args: &TargetArgs) -> Result<()> {
         "ENTRIES",
         "PCAP BYTES",
         "DROPS",
+        "FLOWS EVICTED",
         "LAST ERROR",
     ]);
     for (agent, answer) in answers {
@@ -116,6 +119,7 @@ fn cluster(args: &TargetArgs) -> Result<()> {
                     sum("entries").to_string(),
                     sum("pcapBytes").to_string(),
                     drops,
+                    sum("flowsEvicted").to_string(),
                     String::new(),
                 ]
             }
@@ -123,6 +127,7 @@ fn cluster(args: &TargetArgs) -> Result<()> {
                 agent.node.clone(),
                 pod,
                 ready,
+                "-".into(),
                 "-".into(),
                 "-".into(),
                 "-".into(),
