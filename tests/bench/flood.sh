@@ -5,15 +5,16 @@
 #
 #   bash tests/bench/flood.sh [COUNT] [KIND…]     (default: 3000000 syn dns udp)
 #
-# Needs a release build (cargo build --release -p kubectl-shark), mergecap (wireshark-common,
-# installed with tshark) and GNU time. Writes under target/bench-flood.
+# Needs a release build (cargo build --release -p kubectl-shark; SHARK=PATH picks another binary),
+# mergecap and capinfos (wireshark-common, installed with tshark) and GNU time. Writes under
+# target/bench-flood.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 count=${1:-3000000}
 shift || true
 kinds=("$@")
 [ ${#kinds[@]} -gt 0 ] || kinds=(syn dns udp)
-shark="$root/target/release/kubectl-shark"
+shark="${SHARK:-$root/target/release/kubectl-shark}"
 [ -x "$shark" ] || { echo "flood.sh: build it first: cargo build --release -p kubectl-shark" >&2; exit 1; }
 work="$root/target/bench-flood"
 mkdir -p "$work"
