@@ -53,7 +53,7 @@ impl CaptureStats {
 
     /// The counts saved for `node` (zero when it was never captured live, or the file is unreadable).
     pub fn load(root: &Path, node: &str) -> CaptureStats {
-        std::fs::read(Self::path(root, node))
+        crate::no_follow::read(&Self::path(root, node))
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default()
@@ -61,11 +61,18 @@ impl CaptureStats {
 
     /// Saves the counts for `node`, replacing what was there.
     pub fn save(&self, root: &Path, node: &str) -> Result<(), StoreError> {
+        crate::node_name::check_node_name(node)?;
         let path = Self::path(root, node);
         let tmp = path.with_extension("json.tmp");
         let bytes =
             serde_json::to_vec(self).map_err(|e| StoreError::io(&tmp, std::io::Error::other(e)))?;
-        std::fs::write(&tmp, bytes).map_err(|e| StoreError::io(&tmp, e))?;
+        crate::no_follow::options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
+            .map_err(|e| StoreError::io(&tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))
     }
 }

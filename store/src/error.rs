@@ -84,6 +84,26 @@ pub enum StoreError {
     /// The index writer thread stopped unexpectedly.
     #[error("index writer for {0} stopped unexpectedly")]
     WriterGone(PathBuf),
+    /// A node name that is not an RFC 1123 subdomain, so it cannot name a directory of the store.
+    #[error(
+        "node name \"{name}\" is not valid: {reason} (use a Kubernetes node name: lowercase letters, digits, '-' and '.')"
+    )]
+    BadNodeName {
+        /// The name, escaped.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Another process writes this node's store.
+    #[error(
+        "{dir} is being written by {holder}; stop that writer first (only one may write a node)"
+    )]
+    Locked {
+        /// The node directory.
+        dir: PathBuf,
+        /// Who holds its lock, as it wrote itself into the lock file.
+        holder: String,
+    },
     /// Writing the export output (file or pipe) failed.
     #[error("export output failed: {0}")]
     Output(#[source] io::Error),

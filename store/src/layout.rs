@@ -3,6 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::{IoContext, StoreError};
+use crate::no_follow;
+use crate::node_name::check_node_name;
+
 /// File name of a node's index.
 pub(crate) const INDEX_FILE: &str = "index.sqlite";
 /// Directory of a node's segments.
@@ -32,6 +36,18 @@ impl NodeLayout {
             index: dir.join(INDEX_FILE),
             dir,
         }
+    }
+
+    /// The layout of node `node` under `root` for writing: the name checked (it must not lead out
+    /// of the root), the directories made, and neither of them a symbolic link.
+    pub fn for_writer(root: &Path, node: &str) -> Result<Self, StoreError> {
+        check_node_name(node)?;
+        let layout = NodeLayout::new(root, node);
+        for dir in [&layout.dir, &layout.segments] {
+            no_follow::refuse_link(dir).at(dir)?;
+            std::fs::create_dir_all(dir).at(dir)?;
+        }
+        Ok(layout)
     }
 
     /// Path of the segment `seq` starting at `start_ns`, sealed or still being written.
@@ -68,7 +84,8 @@ impl SegmentName {
     }
 }
 
-/// The segment files in `dir`, ordered by sequence number.
+/// The segment files in `dir`, ordered by sequence number. Anything else there is ignored, and so
+/// is a symbolic link with a segment's name (with a warning): the store never follows one.
 pub(crate) fn list_segments(dir: &Path) -> std::io::Result<Vec<(SegmentName, PathBuf)>> {
     let mut found = Vec::new();
     let entries = match std::fs::read_dir(dir) {
@@ -78,9 +95,17 @@ pub(crate) fn list_segments(dir: &Path) -> std::io::Result<Vec<(SegmentName, Pat
     };
     for entry in entries {
         let entry = entry?;
-        if let Some(name) = entry.file_name().to_str().and_then(SegmentName::parse) {
-            found.push((name, entry.path()));
+        let Some(name) = entry.file_name().to_str().and_then(SegmentName::parse) else {
+            continue;
+        };
+        if !entry.file_type()?.is_file() {
+            tracing::warn!(
+                "{} is not a regular file (a symbolic link?); ignoring it",
+                entry.path().display()
+            );
+            continue;
         }
+        found.push((name, entry.path()));
     }
     found.sort_by_key(|(name, _)| name.seq);
     Ok(found)

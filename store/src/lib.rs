@@ -90,6 +90,7 @@ pub use map::{
     Edge, GroupBy, LatencySketch, MapBuilder, Peer, PeerTotals, RELATIVE_ERROR, ServiceMap,
     UnknownGroupBy,
 };
+pub use node_name::{check_node_name, parse_node_name};
 pub use packets::{PacketWalk, StoredPacket};
 pub use query::{Entries, Query};
 pub use schema::entry_schema;
@@ -105,7 +106,10 @@ mod error;
 mod export;
 mod index;
 mod layout;
+mod lock;
 mod map;
+mod no_follow;
+mod node_name;
 mod packets;
 mod query;
 mod record;

@@ -16,6 +16,7 @@ use crate::index;
 use crate::index::segments;
 use crate::index::writer::{IndexWriter, Op};
 use crate::layout::{self, NodeLayout};
+use crate::lock::NodeLock;
 use crate::packets::PacketWalk;
 use crate::recover;
 use crate::segment_file::MAX_SNAPLEN;
@@ -49,12 +50,15 @@ fn remove_database(path: &Path) -> Result<(), StoreError> {
 
 impl NodeWriter {
     /// Starts rebuilding the index of `node` under `root` from its segments (see the [module
-    /// docs](crate#reindex)). Stop any writer of the node first.
+    /// docs](crate#reindex)). A writer of the node must not be running: it holds the node's lock,
+    /// and the reindex is refused while it does.
     pub fn reindex(root: &Path, node: &str) -> Result<NodeWriter, StoreError> {
+        crate::node_name::check_node_name(node)?;
         let layout = NodeLayout::new(root, node);
         if !layout.segments.is_dir() {
             return Err(StoreError::NotFound(layout.dir));
         }
+        let lock = NodeLock::acquire(&layout.dir)?;
         let old_rows = match index::open_readable(&layout.index)
             .and_then(|c| segments::load(&c, &layout.index))
         {
@@ -90,6 +94,7 @@ impl NodeWriter {
             conn,
             counters,
             Some(rebuild),
+            lock,
         )
     }
 }

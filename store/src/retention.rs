@@ -1,4 +1,5 @@
-//! Retention: the oldest segments, and the entries that started in them, go first.
+//! Retention: the oldest segments, and the entries that started in them, go first; then the
+//! identities and names no kept entry uses, and the index gives the pages back.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +8,7 @@ use rusqlite::Connection;
 use crate::error::{IoContext, SqlContext, StoreError};
 use crate::index;
 use crate::index::segments::{self, SegmentRow};
+use crate::index::{last_use, vacuum};
 
 /// What to keep, and what the writer knows that the index does not.
 #[derive(Debug, Clone)]
@@ -41,12 +43,16 @@ pub(crate) fn apply(
         // Room for the log to grow as much again before the next pass (the checkpoint below folds
         // the current log into the database, which keeps those pages).
         + wal_bytes(path);
+    // A storage limit never takes the newest sealed segment (nor the open one, which is not
+    // sealed): whatever the index weighs, what was just written stays.
+    let newest_sealed = rows.iter().filter(|s| s.sealed).map(|s| s.seq).max();
     let mut doomed = Vec::new();
     for row in rows.iter().filter(|s| s.sealed) {
         let too_old = r
             .max_age_ns
             .is_some_and(|age| row.last_ts < newest.saturating_sub(age));
-        let too_big = r.storage_limit.is_some_and(|limit| total > limit);
+        let too_big =
+            r.storage_limit.is_some_and(|limit| total > limit) && Some(row.seq) != newest_sealed;
         if !too_old && !too_big {
             break;
         }
@@ -57,19 +63,8 @@ pub(crate) fn apply(
         return Ok(Vec::new());
     }
     let deleted = delete(conn, path, r, &rows, &doomed)?;
-    if r.storage_limit.is_some() {
-        // The write-ahead log counts against the limit: fold it into the database (which reuses
-        // the pages just freed). Best effort: a reader's snapshot or a still-full disk can stop it,
-        // and the next retention pass tries again.
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
-            tracing::debug!("checkpoint of {} after retention: {e}", path.display());
-        }
-    }
-    tracing::info!(
-        "retention removed {} segment(s) from {}",
-        deleted.len(),
-        r.segments_dir.display()
-    );
+    // The index counts against the limit too: give back the pages the deleted rows held.
+    vacuum::shrink(conn, path);
     Ok(deleted)
 }
 
@@ -113,9 +108,10 @@ fn delete(
             .saturating_add(1)
     });
     segments::delete_entries_before(&tx, path, cutoff)?;
+    let (parts, names) = last_use::free_before(&tx, path, cutoff)?;
     tx.commit().at(path)?;
     tracing::info!(
-        "retention removed {} segment(s) from {}",
+        "retention removed {} segment(s) from {}, and {parts} identities and {names} names no kept entry uses",
         deleted.len(),
         r.segments_dir.display()
     );

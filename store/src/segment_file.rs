@@ -12,6 +12,7 @@ use pcap_file::pcap::{PcapHeader, PcapParser};
 use pcap_file::{DataLink, Endianness, TsResolution};
 
 use crate::error::{IoContext, StoreError};
+use crate::no_follow;
 
 /// Size of the PCAP file header.
 pub(crate) const FILE_HEADER_LEN: u64 = 24;
@@ -142,8 +143,9 @@ fn pcap_write_error(path: &Path, e: pcap_file::PcapError) -> StoreError {
     }
 }
 
-/// Splits nanoseconds since the epoch into classic PCAP's unsigned seconds and nanoseconds.
-fn split_timestamp(ts_ns: i64) -> Result<(u32, u32), StoreError> {
+/// Splits nanoseconds since the epoch into classic PCAP's unsigned seconds and nanoseconds; an
+/// error for a time classic PCAP cannot hold.
+pub(crate) fn split_timestamp(ts_ns: i64) -> Result<(u32, u32), StoreError> {
     if ts_ns < 0 {
         return Err(StoreError::BadPacket {
             ts_ns,
@@ -179,7 +181,7 @@ pub(crate) struct SegmentData {
 impl SegmentData {
     /// Reads and checks the header of `path`.
     pub fn read(path: &Path) -> Result<Self, StoreError> {
-        let bytes = std::fs::read(path).at(path)?;
+        let bytes = no_follow::read(path).at(path)?;
         let parser = parse_header(path, &bytes)?;
         Ok(SegmentData { bytes, parser })
     }
@@ -282,7 +284,7 @@ pub(crate) struct SegmentFile {
 impl SegmentFile {
     /// Opens `path` and checks its header.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let mut file = File::open(path).at(path)?;
+        let mut file = no_follow::open_read(path).at(path)?;
         let mut header = [0u8; FILE_HEADER_LEN as usize];
         file.read_exact(&mut header).at(path)?;
         let parser = parse_header(path, &header)?;
@@ -327,7 +329,7 @@ impl SegmentFile {
 
 /// Cuts `path` to `len` bytes (dropping a partly written record) and syncs it.
 pub(crate) fn truncate(path: &Path, len: u64) -> Result<(), StoreError> {
-    let file = OpenOptions::new().write(true).open(path).at(path)?;
+    let file = no_follow::options().write(true).open(path).at(path)?;
     file.set_len(len).at(path)?;
     file.sync_all().at(path)
 }

@@ -10,6 +10,7 @@ use crate::error::{IoContext, StoreError};
 use crate::export::{self, ExportSummary, Source, Spans};
 use crate::index::{self, segments};
 use crate::layout::{INDEX_FILE, NodeLayout, SEGMENTS_DIR};
+use crate::node_name::check_node_name;
 use crate::packets::PacketWalk;
 use crate::query::{Entries, NodeCursor, Prepared, Query};
 
@@ -45,7 +46,8 @@ pub struct NodeStatus {
 }
 
 impl Store {
-    /// Opens the store at `root`; each sub-directory holding an index or segments is a node.
+    /// Opens the store at `root`; each sub-directory holding an index or segments is a node, if its
+    /// name is a valid node name (others are skipped with a warning).
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         if !root.is_dir() {
             return Err(StoreError::NotFound(root.to_path_buf()));
@@ -57,9 +59,15 @@ impl Store {
             if !(dir.join(INDEX_FILE).is_file() || dir.join(SEGMENTS_DIR).is_dir()) {
                 continue;
             }
-            if let Some(name) = entry.file_name().to_str() {
-                nodes.push((name.to_owned(), NodeLayout::new(root, name)));
+            let file_name = entry.file_name();
+            let Some(name) = file_name.to_str() else {
+                continue;
+            };
+            if let Err(e) = check_node_name(name) {
+                tracing::warn!("skipping {}: {e}", dir.display());
+                continue;
             }
+            nodes.push((name.to_owned(), NodeLayout::new(root, name)));
         }
         nodes.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(Store {

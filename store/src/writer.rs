@@ -14,10 +14,11 @@ use crate::index::parts::Interner;
 use crate::index::segments::SegmentRow;
 use crate::index::writer::{FlowChunk, IndexWriter, Op};
 use crate::layout::NodeLayout;
+use crate::lock::NodeLock;
 use crate::recover;
 use crate::reindex::Rebuild;
 use crate::retention::{self, Retention};
-use crate::segment_file::SegmentWriter;
+use crate::segment_file::{self, SegmentWriter};
 
 /// Flow locations buffered before they are handed to the index.
 const FLOW_BUFFER: usize = 65_536;
@@ -68,6 +69,9 @@ pub struct NodeWriter {
     entries: Batcher,
     last_progress_ts: i64,
     pub(crate) summary: WriteSummary,
+    /// This process's exclusive hold on the node directory; declared last, so it is released
+    /// after the index thread has stopped.
+    _lock: NodeLock,
 }
 
 /// The segment being written.
@@ -99,8 +103,9 @@ impl NodeWriter {
     /// Opens (creating if needed) the store of `node` under `root` for appending, recovering a
     /// segment left open by a crashed writer and applying retention.
     pub fn open(root: &Path, node: &str, config: StoreConfig) -> Result<Self, StoreError> {
-        let layout = NodeLayout::new(root, node);
-        std::fs::create_dir_all(&layout.segments).at(&layout.segments)?;
+        let layout = NodeLayout::for_writer(root, node)?;
+        // Before anything is read or written: a second writer would recover this one's open segment.
+        let lock = NodeLock::acquire(&layout.dir)?;
         let conn = index::open_writable(&layout.index)?;
         // Retention first: on a full disk, deleting old segments is what lets recovery write.
         if let Some(retention) = Self::retention(&config, &layout, part_bytes(&layout)) {
@@ -114,7 +119,7 @@ impl NodeWriter {
             .iter()
             .map(|(n, _)| n.seq + 1)
             .fold(counters.next_seq, i64::max);
-        Self::start(layout, config, conn, counters, None)
+        Self::start(layout, config, conn, counters, None, lock)
     }
 
     pub(crate) fn start(
@@ -123,8 +128,9 @@ impl NodeWriter {
         conn: Connection,
         counters: Counters,
         rebuild: Option<Rebuild>,
+        lock: NodeLock,
     ) -> Result<Self, StoreError> {
-        let parts = Interner::load(&conn, &layout.index)?;
+        let parts = Interner::new(&conn, &layout.index)?;
         let index = IndexWriter::start(conn, &layout.index)?;
         Ok(NodeWriter {
             layout,
@@ -140,6 +146,7 @@ impl NodeWriter {
             entries: Batcher::new(counters.next_block, parts),
             last_progress_ts: i64::MIN,
             summary: WriteSummary::default(),
+            _lock: lock,
         })
     }
 
@@ -180,6 +187,8 @@ impl NodeWriter {
     }
 
     fn append(&mut self, packet: &RawPacket) -> Result<(i64, u64, u64), StoreError> {
+        // A packet no segment can hold is refused before a segment is made for it.
+        segment_file::split_timestamp(packet.ts_ns)?;
         let age = i64::try_from(self.config.segment_age.as_nanos()).unwrap_or(i64::MAX);
         let rotate = self.open.as_ref().is_some_and(|s| {
             s.row.linktype != packet.linktype

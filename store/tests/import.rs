@@ -232,3 +232,26 @@ fn reading_a_missing_store_names_it() {
         "{err}"
     );
 }
+
+#[test]
+fn a_first_packet_no_segment_can_hold_leaves_no_empty_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer =
+        shark_store::NodeWriter::open(dir.path(), "n", StoreConfig::default()).unwrap();
+    let frame = util::udp_frame(1, 10, false);
+    // Year 2200: classic PCAP's 32-bit seconds end in 2106.
+    let packet = shark_store::RawPacket {
+        ts_ns: 7_258_118_400_000_000_000,
+        orig_len: frame.len() as u32,
+        linktype: 1,
+        data: &frame,
+    };
+    assert!(matches!(
+        writer.write_packet(&packet, None),
+        Err(StoreError::BadPacket { .. })
+    ));
+    drop(writer);
+    assert!(segment_files(dir.path(), "n").is_empty());
+    let status = &Store::open(dir.path()).unwrap().status().unwrap()[0];
+    assert_eq!((status.segments, status.pcap_bytes), (0, 0));
+}

@@ -3,8 +3,10 @@
 mod corrupt;
 mod crash;
 mod disk_full;
+mod flood;
 mod import;
 mod kfl_filters;
+mod paths;
 mod reindex;
 mod retention;
 mod tail;

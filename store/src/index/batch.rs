@@ -2,6 +2,7 @@
 //! (texts in one buffer) and its JSON appended to a block. The index thread compresses the block
 //! and runs the SQL, so the work splits about evenly between the two threads.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::codec::{self, BLOCK_ENTRIES, BlockBuilder, PartIds};
@@ -91,8 +92,8 @@ pub(crate) struct EntryBatch {
     pub max_ts: i64,
     /// The block's entries, uncompressed.
     pub raw: Vec<u8>,
-    /// Identities first seen in this batch: (id, JSON).
-    pub parts: Vec<(i64, String)>,
+    /// The identities its entries use: (id, JSON).
+    pub parts: Vec<(i64, Arc<str>)>,
 }
 
 /// Collects entries into blocks.
@@ -153,7 +154,7 @@ impl Batcher {
             first_id,
             max_ts,
             raw: self.block.take(),
-            parts: self.parts.take_fresh(),
+            parts: self.parts.take_used(),
         };
         self.block_id += 1;
         Some(batch)
@@ -184,7 +185,7 @@ mod tests {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL)")
             .unwrap();
-        let interner = Interner::load(&conn, std::path::Path::new("i")).unwrap();
+        let interner = Interner::new(&conn, std::path::Path::new("i")).unwrap();
         let mut batcher = Batcher::new(1, interner);
         let mut batches = Vec::new();
         for id in 1..=(BLOCK_ENTRIES as u64 + 1) {

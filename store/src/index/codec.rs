@@ -299,7 +299,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL)")
             .unwrap();
-        let mut interner = super::super::parts::Interner::load(&conn, Path::new("i")).unwrap();
+        let mut interner = super::super::parts::Interner::new(&conn, Path::new("i")).unwrap();
         let mut entry = Entry {
             id: 9,
             timestamp: 1_700_000_000_000_000_001,
@@ -339,7 +339,7 @@ mod tests {
         assert!(builder.accepts(10) && !builder.accepts(12));
         builder.push(&other, ids(&mut interner, &other));
         assert_eq!(builder.max_ts, other.timestamp);
-        let fresh = interner.take_fresh();
+        let fresh = interner.take_used();
         assert_eq!(fresh.len(), 3, "node, src and dst once each: {fresh:?}");
         for (id, json) in fresh {
             conn.execute(

@@ -39,6 +39,15 @@ const MIGRATIONS: &[&str] = &[
     // an export of some of its exchanges can include them.
     "CREATE TABLE handshakes (stream INTEGER PRIMARY KEY, first_packet INTEGER NOT NULL,
         last_packet INTEGER NOT NULL);",
+    // Version 5: when each identity and name was last used (at least the newest timestamp of the
+    // blocks or entries referring to it), so retention frees those nothing kept refers to. Rows
+    // made before count as used by the newest data then: they go once all of it has aged out.
+    "ALTER TABLE parts ADD COLUMN last_ts INTEGER NOT NULL DEFAULT 0;
+     UPDATE parts SET last_ts = (SELECT coalesce(max(max_ts), 0) FROM blocks);
+     CREATE INDEX parts_by_last_ts ON parts (last_ts);
+     ALTER TABLE names ADD COLUMN last_ts INTEGER NOT NULL DEFAULT 0;
+     UPDATE names SET last_ts = (SELECT coalesce(max(ts), 0) FROM entries);
+     CREATE INDEX names_by_last_ts ON names (last_ts);",
 ];
 
 /// The schema version this build writes.

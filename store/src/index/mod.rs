@@ -10,12 +10,15 @@ use crate::error::{IoContext, SqlContext, StoreError};
 
 pub(crate) mod batch;
 mod binary;
+mod bounded;
 pub(crate) mod codec;
+pub(crate) mod last_use;
 pub(crate) mod locations;
 mod migrate;
 pub(crate) mod parts;
 pub(crate) mod predicate;
 pub(crate) mod segments;
+pub(crate) mod vacuum;
 pub(crate) mod writer;
 
 /// How long a connection waits for another one's lock before giving up.
@@ -34,14 +37,20 @@ pub(crate) fn open_writable(path: &Path) -> Result<Connection, StoreError> {
     if !path.exists() {
         create(path)?;
     }
-    let mut conn = Connection::open(path).at(path)?;
+    let mut conn = Connection::open_with_flags(path, writable_flags()).at(path)?;
     conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
     conn.pragma_update(None, "journal_mode", "WAL").at(path)?;
     conn.pragma_update(None, "synchronous", "NORMAL").at(path)?;
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)
         .at(path)?;
     migrate::migrate(&mut conn, path)?;
+    vacuum::convert_old(&conn, path);
     Ok(conn)
+}
+
+/// SQLite's default flags, refusing an index that is a symbolic link (the store follows none).
+fn writable_flags() -> OpenFlags {
+    OpenFlags::default() | OpenFlags::SQLITE_OPEN_NOFOLLOW
 }
 
 /// Creates the index at `path` with its whole schema, under a temporary name renamed into place,
@@ -51,7 +60,8 @@ fn create(path: &Path) -> Result<(), StoreError> {
     // Left over from a creation that crashed: nothing refers to it.
     let _ = std::fs::remove_file(&creating);
     {
-        let mut conn = Connection::open(&creating).at(&creating)?;
+        let mut conn = Connection::open_with_flags(&creating, writable_flags()).at(&creating)?;
+        vacuum::enable_on_new(&conn, &creating)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .at(&creating)?;
         migrate::migrate(&mut conn, &creating)?;
@@ -63,7 +73,9 @@ fn create(path: &Path) -> Result<(), StoreError> {
 
 /// Opens the index at `path` for reading, alongside a live writer.
 pub(crate) fn open_readable(path: &Path) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_NOFOLLOW;
     let conn = Connection::open_with_flags(path, flags).at(path)?;
     conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
     conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)

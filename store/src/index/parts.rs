@@ -5,10 +5,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use super::bounded::BoundedMap;
 use crate::entry::{Endpoint, Node};
 use crate::error::{SqlContext, StoreError};
 
@@ -64,32 +66,37 @@ struct EndpointPart {
 /// writing its JSON (a power of two: slots are picked by hash).
 const RECENT_SLOTS: usize = 1024;
 
-/// Assigns ids to identities on the writer's thread; new ones travel with the next batch.
+/// Identities the interner remembers by JSON (between one and two times this many): opening a
+/// writer reads none of the `parts` table, and a flood of new identities costs no more memory.
+const KNOWN_PARTS: usize = 16_384;
+
+/// Assigns ids to identities on the writer's thread. An identity it no longer remembers gets a
+/// new id (a second row with the same JSON, which is harmless: rows are found by id), so it never
+/// needs the table. Each block's batch carries every identity its entries use, with its JSON, so
+/// the index thread can record when each was last used, and write it again if retention freed it
+/// meanwhile ([`Worker`](super::writer)).
 pub(crate) struct Interner {
-    ids: HashMap<String, i64>,
+    ids: BoundedMap<Arc<str>, (i64, Arc<str>)>,
     next: i64,
-    fresh: Vec<(i64, String)>,
-    /// The last node seen and its id.
-    last_node: Option<(Node, i64)>,
-    /// Endpoints seen lately (port 0) and their ids, each in the slot its hash picks.
-    recent: Vec<Option<(Endpoint, i64)>>,
+    /// The identities the block being built uses.
+    used: HashMap<i64, Arc<str>>,
+    /// The last node seen, its id and JSON.
+    last_node: Option<(Node, i64, Arc<str>)>,
+    /// Endpoints seen lately (port 0), their ids and JSON, each in the slot its hash picks.
+    recent: Vec<Option<(Endpoint, i64, Arc<str>)>>,
     hasher: RandomState,
 }
 
 impl Interner {
-    /// The identities already in the index at `path`.
-    pub fn load(conn: &Connection, path: &Path) -> Result<Self, StoreError> {
-        let mut stmt = conn.prepare("SELECT json, id FROM parts").at(path)?;
-        let ids = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .at(path)?
-            .collect::<Result<HashMap<String, i64>, _>>()
+    /// An interner for the index at `path`, numbering new identities after those it holds.
+    pub fn new(conn: &Connection, path: &Path) -> Result<Self, StoreError> {
+        let max: Option<i64> = conn
+            .query_row("SELECT max(id) FROM parts", [], |r| r.get(0))
             .at(path)?;
-        let next = ids.values().max().copied().unwrap_or(0) + 1;
         Ok(Interner {
-            ids,
-            next,
-            fresh: Vec::new(),
+            ids: BoundedMap::new(KNOWN_PARTS),
+            next: max.unwrap_or(0) + 1,
+            used: HashMap::new(),
             last_node: None,
             recent: vec![None; RECENT_SLOTS],
             hasher: RandomState::new(),
@@ -98,13 +105,14 @@ impl Interner {
 
     /// The id of `node`, assigning one if it is new.
     pub fn node(&mut self, node: &Node) -> i64 {
-        if let Some((last, id)) = &self.last_node
+        if let Some((last, id, json)) = &self.last_node
             && last == node
         {
+            self.used.entry(*id).or_insert_with(|| Arc::clone(json));
             return *id;
         }
-        let id = self.id(node);
-        self.last_node = Some((node.clone(), id));
+        let (id, json) = self.id(node);
+        self.last_node = Some((node.clone(), id, json));
         id
     }
 
@@ -112,12 +120,13 @@ impl Interner {
     pub fn endpoint(&mut self, endpoint: &Endpoint) -> i64 {
         let key = EndpointKey::from(endpoint);
         let slot = (self.hasher.hash_one(&key) as usize) & (RECENT_SLOTS - 1);
-        if let Some(Some((seen, id))) = self.recent.get(slot)
+        if let Some(Some((seen, id, json))) = self.recent.get(slot)
             && EndpointKey::from(seen) == key
         {
+            self.used.entry(*id).or_insert_with(|| Arc::clone(json));
             return *id;
         }
-        let id = self.id(&key);
+        let (id, json) = self.id(&key);
         if let Some(cached) = self.recent.get_mut(slot) {
             *cached = Some((
                 Endpoint {
@@ -125,28 +134,33 @@ impl Interner {
                     ..endpoint.clone()
                 },
                 id,
+                json,
             ));
         }
         id
     }
 
-    /// The id of `part`, assigning one if it is new.
-    fn id<T: Serialize>(&mut self, part: &T) -> i64 {
+    /// The id and JSON of `part`, assigning an id if it is new; marks it used.
+    fn id<T: Serialize>(&mut self, part: &T) -> (i64, Arc<str>) {
         // Serialising plain data to a String cannot fail: every map key is a string.
         let json = serde_json::to_string(part).unwrap_or_default();
-        if let Some(&id) = self.ids.get(&json) {
-            return id;
-        }
-        let id = self.next;
-        self.next += 1;
-        self.fresh.push((id, json.clone()));
-        self.ids.insert(json, id);
-        id
+        let (id, json) = match self.ids.get(json.as_str()) {
+            Some((id, known)) => (*id, Arc::clone(known)),
+            None => {
+                let id = self.next;
+                self.next += 1;
+                let json: Arc<str> = json.into();
+                self.ids.insert(Arc::clone(&json), (id, Arc::clone(&json)));
+                (id, json)
+            }
+        };
+        self.used.entry(id).or_insert_with(|| Arc::clone(&json));
+        (id, json)
     }
 
-    /// Identities assigned since the last call, for the index to insert.
-    pub fn take_fresh(&mut self) -> Vec<(i64, String)> {
-        std::mem::take(&mut self.fresh)
+    /// The identities used since the last call (by the block just completed), with their JSON.
+    pub fn take_used(&mut self) -> Vec<(i64, Arc<str>)> {
+        self.used.drain().collect()
     }
 }
 
@@ -244,7 +258,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL)")
             .unwrap();
-        let mut interner = Interner::load(&conn, Path::new("i")).unwrap();
+        let mut interner = Interner::new(&conn, Path::new("i")).unwrap();
         let first = interner.endpoint(&endpoint("10.0.0.1", 40_000));
         assert_eq!(interner.endpoint(&endpoint("10.0.0.1", 40_001)), first);
         let mut labelled = endpoint("10.0.0.1", 40_000);
@@ -267,7 +281,29 @@ mod tests {
         };
         let node_id = interner.node(&node);
         assert_eq!(interner.node(&node), node_id);
-        // Each identity is handed to the index once: two endpoints, the many, one node.
-        assert_eq!(interner.take_fresh().len(), 2 + 3 * RECENT_SLOTS + 1);
+        // Each identity used is handed to the index once per block: two endpoints, the many, one node.
+        let used = interner.take_used();
+        assert_eq!(used.len(), 2 + 3 * RECENT_SLOTS + 1);
+        assert!(used.contains(&(node_id, r#"{"name":"worker-1","ip":""}"#.into())));
+        assert!(interner.take_used().is_empty());
+        assert_eq!(interner.node(&node), node_id);
+        assert_eq!(
+            interner.take_used().len(),
+            1,
+            "a block using a known identity names it"
+        );
+    }
+
+    #[test]
+    fn opening_reads_no_identity_and_numbers_after_the_stored_ones() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL);
+             INSERT INTO parts VALUES (41, '{}');",
+        )
+        .unwrap();
+        let mut interner = Interner::new(&conn, Path::new("i")).unwrap();
+        assert_eq!(interner.endpoint(&endpoint("10.0.0.1", 1)), 42);
+        assert_eq!(interner.ids.len(), 1);
     }
 }

@@ -1,7 +1,6 @@
 //! The one thread that writes a node's index: it takes operations from a bounded channel and applies
 //! them in large transactions, so callers never wait on SQLite or fsync.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -11,6 +10,7 @@ use rusqlite::{Connection, params};
 
 use super::batch::{EntryBatch, EntryRow};
 use super::codec;
+use super::last_use::LastUse;
 use super::locations;
 use super::segments::{self, SegmentRow};
 use crate::error::{SqlContext, StoreError};
@@ -65,7 +65,6 @@ pub(crate) struct IndexWriter {
 impl IndexWriter {
     /// Starts the writer thread over `conn`, the index at `path`.
     pub fn start(conn: Connection, path: &Path) -> Result<Self, StoreError> {
-        let names = load_names(&conn, path)?;
         let (tx, rx) = sync_channel(QUEUE);
         let thread_path = path.to_path_buf();
         let thread = std::thread::Builder::new()
@@ -74,7 +73,7 @@ impl IndexWriter {
                 Worker {
                     conn,
                     path: thread_path,
-                    names,
+                    last_use: LastUse::new(),
                     next_entry: None,
                     added: 0,
                 }
@@ -138,19 +137,11 @@ impl Drop for IndexWriter {
     }
 }
 
-fn load_names(conn: &Connection, path: &Path) -> Result<HashMap<String, i64>, StoreError> {
-    let mut stmt = conn.prepare("SELECT s, id FROM names").at(path)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .at(path)?;
-    rows.collect::<Result<HashMap<_, _>, _>>().at(path)
-}
-
 struct Worker {
     conn: Connection,
     path: PathBuf,
-    /// Every interned string and its id.
-    names: HashMap<String, i64>,
+    /// Names and identities lately used, and when.
+    last_use: LastUse,
     /// One past the newest entry id written since the last commit.
     next_entry: Option<i64>,
     /// Entries inserted since the last commit.
@@ -177,6 +168,8 @@ impl Worker {
                         if let Err(e) = retention::apply(&self.conn, &self.path, &retention) {
                             tracing::warn!("retention on {}: {e}", self.path.display());
                         }
+                        // It may have freed names and identities this thread remembers.
+                        self.last_use.forget();
                         self.conn.execute_batch("BEGIN").at(&self.path)?;
                     }
                     op => self.apply(op)?,
@@ -250,28 +243,9 @@ impl Worker {
         }
     }
 
-    fn name(&mut self, s: &str) -> Result<i64, StoreError> {
-        if let Some(&id) = self.names.get(s) {
-            return Ok(id);
-        }
-        self.conn
-            .prepare_cached("INSERT INTO names (s) VALUES (?1)")
-            .at(&self.path)?
-            .execute([s])
-            .at(&self.path)?;
-        let id = self.conn.last_insert_rowid();
-        self.names.insert(s.to_owned(), id);
-        Ok(id)
-    }
-
     fn insert_batch(&mut self, batch: &EntryBatch) -> Result<(), StoreError> {
-        for (id, json) in &batch.parts {
-            self.conn
-                .prepare_cached("INSERT OR REPLACE INTO parts (id, json) VALUES (?1, ?2)")
-                .at(&self.path)?
-                .execute(params![id, json])
-                .at(&self.path)?;
-        }
+        self.last_use
+            .parts(&self.conn, &self.path, &batch.parts, batch.max_ts)?;
         for row in &batch.rows {
             self.insert_row(row)?;
         }
@@ -288,10 +262,14 @@ impl Worker {
 
     fn insert_row(&mut self, row: &EntryRow) -> Result<(), StoreError> {
         let mut names = [0i64; 13];
+        let (conn, path) = (&self.conn, self.path.as_path());
         for (i, slot) in names.iter_mut().enumerate() {
-            *slot = self.name(row.text(i))?;
+            *slot = self.last_use.name(conn, path, row.text(i), row.ts)?;
         }
-        let method = row.method().map(|m| self.name(m)).transpose()?;
+        let method = row
+            .method()
+            .map(|m| self.last_use.name(conn, path, m, row.ts))
+            .transpose()?;
         self.conn
             .prepare_cached(
                 "INSERT OR REPLACE INTO entries (ts, id, node, src_ip, src_port, src_name, src_ns, src_pod, src_svc,
