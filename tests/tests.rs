@@ -14,5 +14,6 @@ mod krew;
 mod kubernetes;
 mod live_capture;
 mod map_follow_replay;
+mod one_writer;
 mod plugin;
 mod wire_sizes;

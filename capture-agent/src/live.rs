@@ -343,7 +343,8 @@ impl Worker {
 /// This machine's host name: the default node name.
 pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_string())
+        // Host names ignore case; node names (and so the store's directories) are lowercase.
+        .map(|name| name.trim().to_ascii_lowercase())
         .ok()
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "local".to_string())

@@ -34,7 +34,7 @@ struct Args {
     #[arg(long, value_name = "DIR", default_value = "/var/lib/shark")]
     store: PathBuf,
     /// Node name (default: $NODE_NAME, else the host name).
-    #[arg(long, value_name = "NAME", env = "NODE_NAME")]
+    #[arg(long, value_name = "NAME", env = "NODE_NAME", value_parser = shark_store::parse_node_name)]
     node: Option<String>,
     /// Interfaces to capture on, comma-separated.
     #[arg(
@@ -130,7 +130,10 @@ fn main() -> ExitCode {
         return match probe(token_file, *addr) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
-                eprintln!("probe failed: {err:#}");
+                eprintln!(
+                    "probe failed: {}",
+                    shark_store::error_line(err.as_ref()).replace('\n', " ")
+                );
                 ExitCode::FAILURE
             }
         };
@@ -138,7 +141,10 @@ fn main() -> ExitCode {
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", format!("{err:#}").replace('\n', " "));
+            eprintln!(
+                "error: {}",
+                shark_store::error_line(err.as_ref()).replace('\n', " ")
+            );
             ExitCode::from(2)
         }
     }

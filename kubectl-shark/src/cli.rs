@@ -119,7 +119,7 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     /// Node name to file the packets under.
-    #[arg(long, value_name = "NAME", default_value = "local")]
+    #[arg(long, value_name = "NAME", default_value = "local", value_parser = shark_store::parse_node_name)]
     pub node: String,
     /// Who is who: a YAML or JSON list of {ip, name, namespace, kind, labels?, node?}.
     #[arg(long, value_name = "FILE")]
@@ -170,7 +170,7 @@ pub struct CaptureArgs {
     #[arg(long, value_name = "DURATION", default_value = "5m")]
     pub timeout: String,
     /// Node name to file the packets under (default: this machine's host name).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = shark_store::parse_node_name)]
     pub node: Option<String>,
     /// BPF capture filter, e.g. 'tcp port 80 or udp port 53' (in cluster mode, passed to the agents).
     #[arg(long, value_name = "FILTER")]

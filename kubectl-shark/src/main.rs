@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            let message = format!("{err:#}");
+            let message = shark_store::error_line(err.as_ref());
             if message.starts_with("error[") {
                 // A rendered KFL diagnostic: its own code, source line and caret.
                 eprintln!("{message}");

@@ -149,6 +149,25 @@ impl StoreError {
     }
 }
 
+/// `err` and its causes joined by ": ", each said once. A store error says its cause in its own text
+/// and also hands it on as its source (so callers can inspect it), and SQLite's errors do the same
+/// again, so walking the chain as `{:#}` does said "file is not a database" three times. The walk
+/// stops at the first cause the line already holds: that cause's own causes are in it too.
+pub fn error_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if line.contains(&text) {
+            break;
+        }
+        line.push_str(": ");
+        line.push_str(&text);
+        cause = c.source();
+    }
+    line
+}
+
 fn is_read_only(path: &Path) -> bool {
     std::fs::metadata(path)
         .map(|m| m.permissions().readonly())
@@ -176,5 +195,27 @@ pub(crate) trait SqlContext<T> {
 impl<T> SqlContext<T> for rusqlite::Result<T> {
     fn at(self, path: &Path) -> Result<T, StoreError> {
         self.map_err(|e| StoreError::sql(path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_is_said_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.sqlite");
+        std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+        let sql = rusqlite::Connection::open(&path)
+            .and_then(|c| c.query_row("SELECT 1 FROM sqlite_master", [], |_| Ok(())))
+            .unwrap_err();
+        let err = StoreError::sql(&path, sql);
+        let line = error_line(&err);
+        assert_eq!(line.matches("file is not a database").count(), 1, "{line}");
+        assert!(line.starts_with("index "), "{line}");
+        // A cause the text does not hold yet is added.
+        let wrapped = io::Error::other(err);
+        assert_eq!(error_line(&wrapped), line);
     }
 }

@@ -28,6 +28,9 @@ pub struct ExportSummary {
     pub bytes: u64,
     /// Packets left out because their link type differs from the first packet's (one PCAP has one).
     pub skipped_linktype: u64,
+    /// Matched entries none of whose packets is kept any more (their segments were removed by
+    /// retention, or lost): they are in `entries` but added no packet.
+    pub entries_without_packets: u64,
 }
 
 /// Packets of one node, in order.
@@ -68,9 +71,11 @@ pub(crate) fn entry_packets(
     layout: &NodeLayout,
     spans: Spans,
     whole_flows: bool,
+    summary: &mut ExportSummary,
 ) -> Result<Vec<Source>, StoreError> {
     let conn = index::open_readable(&layout.index)?;
     let rows = segment_rows(&conn, layout)?;
+    summary.entries_without_packets += gone(&conn, layout, &spans)?;
     let spans = if whole_flows {
         spans
     } else {
@@ -90,6 +95,30 @@ pub(crate) fn entry_packets(
         });
     }
     Ok(sources)
+}
+
+/// How many of `spans` (one per matched exchange) have no packet left in any segment kept: the
+/// flow locations of their segments went with them.
+fn gone(conn: &Connection, layout: &NodeLayout, spans: &Spans) -> Result<u64, StoreError> {
+    let path = &layout.index;
+    let mut stmt = conn
+        .prepare_cached("SELECT first_packet, last_packet FROM flows WHERE stream = ?1")
+        .at(path)?;
+    let mut gone = 0;
+    for (stream, exchanges) in spans {
+        let kept = stmt
+            .query_map([*stream as i64], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+            })
+            .at(path)?
+            .collect::<Result<Vec<_>, _>>()
+            .at(path)?;
+        gone += exchanges
+            .iter()
+            .filter(|&&(first, last)| !kept.iter().any(|&(a, b)| a <= last && first <= b))
+            .count() as u64;
+    }
+    Ok(gone)
 }
 
 /// The sequence numbers of the segments holding packets of `spans`' flows.

@@ -84,7 +84,7 @@ pub use bodies::{BODY_ENCODING, BODY_TRUNCATED, BodyLoader, cut_body, keep_body_
 pub use capture_stats::CaptureStats;
 pub use config::StoreConfig;
 pub use entry::{Endpoint, Entry, Message, Node, PacketSpan, Protocol};
-pub use error::StoreError;
+pub use error::{StoreError, error_line};
 pub use export::ExportSummary;
 pub use map::{
     Edge, GroupBy, LatencySketch, MapBuilder, Peer, PeerTotals, RELATIVE_ERROR, ServiceMap,

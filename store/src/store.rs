@@ -189,7 +189,12 @@ impl Store {
                 }
                 let mut sources = Vec::new();
                 for (layout, spans) in layouts.iter().zip(spans) {
-                    sources.extend(export::entry_packets(layout, spans, whole_flows)?);
+                    sources.extend(export::entry_packets(
+                        layout,
+                        spans,
+                        whole_flows,
+                        &mut summary,
+                    )?);
                 }
                 sources
             }

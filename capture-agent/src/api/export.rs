@@ -30,7 +30,15 @@ pub async fn export(State(state): State<ApiState>, body: Bytes) -> Response {
         };
         let result = store
             .export(&query, whole_flows, &mut out)
-            .map(|_| ())
+            .map(|summary| {
+                if summary.entries_without_packets > 0 {
+                    tracing::warn!(
+                        "export: {} of the {} matching entries have no packets left",
+                        summary.entries_without_packets,
+                        summary.entries
+                    );
+                }
+            })
             .map_err(std::io::Error::other);
         let result = result.and_then(|()| out.flush());
         if let Err(e) = result {

@@ -27,6 +27,12 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     let (packets, detail) = match &args.target.store {
         Some(dir) => {
             let summary = open_store(dir)?.export(&query, args.whole_flows, &mut out)?;
+            if summary.entries_without_packets > 0 {
+                eprintln!(
+                    "warning: {} of the {} matching entries have no packets left (their segments were removed by retention or lost); the PCAP holds the others",
+                    summary.entries_without_packets, summary.entries
+                );
+            }
             (summary.packets, format!("of {} entries", summary.entries))
         }
         None => export_cluster(args, &query, &mut out)?,
