@@ -255,3 +255,42 @@ fn a_first_packet_no_segment_can_hold_leaves_no_empty_segment() {
     let status = &Store::open(dir.path()).unwrap().status().unwrap()[0];
     assert_eq!((status.segments, status.pcap_bytes), (0, 0));
 }
+
+#[test]
+fn an_export_counts_the_matched_entries_whose_packets_are_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let entries = util::import(
+        dir.path(),
+        "n",
+        &fixture("deepflow/http.pcap"),
+        StoreConfig::default(),
+    );
+    let export = |dir: &Path| {
+        let q = Query {
+            filter: Some(kfl::compile("http", &shark_store::entry_schema()).unwrap()),
+            ..Query::default()
+        };
+        Store::open(dir)
+            .unwrap()
+            .export(&q, false, &mut std::io::sink())
+            .unwrap()
+    };
+    assert_eq!(export(dir.path()).entries_without_packets, 0);
+    // The segments are lost; the next writer forgets them and the entries stay.
+    for file in segment_files(dir.path(), "n") {
+        std::fs::remove_file(file).unwrap();
+    }
+    shark_store::NodeWriter::open(dir.path(), "n", StoreConfig::default())
+        .unwrap()
+        .finish()
+        .unwrap();
+    let summary = export(dir.path());
+    assert_eq!(
+        (
+            summary.entries,
+            summary.packets,
+            summary.entries_without_packets
+        ),
+        (entries.len() as u64, 0, entries.len() as u64)
+    );
+}

@@ -4,6 +4,7 @@ mod corrupt;
 mod crash;
 mod disk_full;
 mod flood;
+mod handshake;
 mod import;
 mod kfl_filters;
 mod paths;

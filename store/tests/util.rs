@@ -238,9 +238,57 @@ impl Dissection {
 /// Writes the capture at `path` into node `node` of the store at `root`, as the pipeline would:
 /// every packet with its flow, one entry per exchange. Returns the entries written (ids unset).
 pub fn import(root: &Path, node: &str, path: &Path, config: StoreConfig) -> Vec<Entry> {
+    let mut writer = NodeWriter::open(root, node, config).expect("open writer");
+    let entries = write_capture(&mut writer, node, path).0;
+    writer.finish().expect("finish");
+    entries
+}
+
+/// Like [`import`], and records each TCP flow's handshake as the pipeline does: from its SYN to
+/// the last packet before its first data.
+pub fn import_with_handshakes(root: &Path, node: &str, path: &Path) -> Vec<Entry> {
+    let mut writer = NodeWriter::open(root, node, StoreConfig::default()).expect("open writer");
+    let (entries, numbers, flows) = write_capture(&mut writer, node, path);
+    let frames = tshark_fields(path, "", &["tcp.flags.syn", "tcp.len"]);
+    let mut handshakes: HashMap<u64, (u64, u64, bool)> = HashMap::new();
+    for (i, frame) in frames.iter().enumerate() {
+        let (Some(stream), [syn, len]) = (flows[i], frame.as_slice()) else {
+            continue;
+        };
+        let data = len.parse::<u64>().unwrap_or(0) > 0;
+        let seen = handshakes.get_mut(&stream);
+        match seen {
+            None if syn == "1" || syn == "True" => {
+                handshakes.insert(stream, (numbers[i], numbers[i], false));
+            }
+            Some((_, last, done)) if !*done => {
+                if data {
+                    *done = true;
+                } else {
+                    *last = numbers[i];
+                }
+            }
+            _ => {}
+        }
+    }
+    for (stream, (first, last, _)) in handshakes {
+        writer
+            .write_handshake(stream, first, last)
+            .expect("handshake");
+    }
+    writer.finish().expect("finish");
+    entries
+}
+
+/// Writes every packet of the capture at `path` with its flow and one entry per exchange; returns
+/// the entries (ids unset), and each frame's packet number and flow.
+fn write_capture(
+    writer: &mut NodeWriter,
+    node: &str,
+    path: &Path,
+) -> (Vec<Entry>, Vec<u64>, Vec<Option<u64>>) {
     let packets = read_pcap(path);
     let dissection = Dissection::of(path);
-    let mut writer = NodeWriter::open(root, node, config).expect("open writer");
     let mut streams: HashMap<u64, u64> = HashMap::new();
     let mut numbers = Vec::new();
     let mut flows = Vec::new();
@@ -264,8 +312,7 @@ pub fn import(root: &Path, node: &str, path: &Path, config: StoreConfig) -> Vec<
         writer.write_entry(e.clone()).expect("write entry");
         entries.push(e);
     }
-    writer.finish().expect("finish");
-    entries
+    (entries, numbers, flows)
 }
 
 /// The segment files of `node`, sealed and not.
