@@ -134,7 +134,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     ];
     for (name, mix) in mixes {
-        let node = name.replace([' ', '/'], "-");
+        let node = name.replace([' ', '/'], "-").to_ascii_lowercase();
         let mut synth = Synth::new(11, mix, &node);
         synth.index_body = index_body;
         let mut writer = NodeWriter::open(&dir, &node, StoreConfig::default())?;

@@ -22,6 +22,18 @@
 //! With [`StoreConfig::storage_limit`] or [`StoreConfig::retention`], each sealed segment triggers
 //! a pass that deletes the oldest segments (files first, so a full disk gets space back) and the
 //! entries that started in them; opening a writer runs a pass before anything else is written.
+//! The index counts against the limit, but a limit never deletes the segment being written or the
+//! newest sealed one. The identities and names that no kept entry uses any more go in the same
+//! pass (each row records when it was last used), and the index gives the freed pages back
+//! (incremental vacuum), so a flood that has aged out leaves nothing behind. A writer remembers a
+//! bounded number of identities and names and reads none of them when it opens.
+//!
+//! # One writer per node, names that stay inside the root
+//! A [`NodeWriter`] (or a reindex) holds an exclusive lock on `<root>/<node>/writer.lock` while it
+//! lives, with its pid and host written in it; a second writer is refused with a
+//! [`StoreError::Locked`] naming them, and the lock dies with its process. Readers never take it.
+//! Node names are RFC 1123 subdomains ([`check_node_name`]), as Kubernetes node names are, so none
+//! leads out of the root; store files are opened without following symbolic links.
 //!
 //! # Queries
 //! [`Store::query`] plans the KFL filter: time, identity, protocol, method, status and port

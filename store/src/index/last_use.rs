@@ -6,7 +6,7 @@
 //! (parts) that refer to it. Retention deletes entries with `ts < cutoff` and blocks with
 //! `max_ts < cutoff`, so a row with `last_ts < cutoff` is referred to by nothing left and goes in
 //! the same transaction. To write `last_ts` rarely, it is written [`SLACK_NS`] ahead: a row used
-//! all the time is updated about once a minute, and freed at most a minute late.
+//! all the time is updated about once a second, and freed at most a second late.
 //!
 //! Everything here runs on the index thread, which also runs retention, so its caches are
 //! forgotten exactly when retention may have freed what they name ([`LastUse::forget`]).
@@ -20,7 +20,7 @@ use super::bounded::BoundedMap;
 use crate::error::{SqlContext, StoreError};
 
 /// How far ahead `last_ts` is written, so that a row in constant use is rarely rewritten.
-const SLACK_NS: i64 = 60_000_000_000;
+const SLACK_NS: i64 = 1_000_000_000;
 /// Names the index thread remembers (between one and two times this many).
 const KNOWN_NAMES: usize = 65_536;
 /// Identity ids the index thread remembers the recorded `last_ts` of.
