@@ -186,19 +186,30 @@ fn live_capture_on_the_node_bridge_names_every_request_and_exports_its_packets()
     assert_eq!(uris, ["/api/orders", "/boom", "/health", "/missing"]);
 
     let status = run_ok(shark().arg("status").arg("--store").arg(store.path())).stdout;
-    let row = status
-        .lines()
-        .find(|l| l.contains("node-1"))
-        .unwrap_or_else(|| panic!("node-1 in\n{status}"));
-    let cells: Vec<&str> = row
-        .split('┆')
-        .map(|c| c.trim_matches(|ch: char| ch.is_whitespace() || ch == '│'))
-        .collect();
-    let captured: u64 = cells[cells.len() - 2].parse().expect("CAPTURED is a count");
-    assert!(captured > 50, "status counts the captured packets: {row}");
-    assert_eq!(
-        cells[cells.len() - 1],
-        "0",
-        "status shows zero drops: {row}"
+    let cells = |line: &str| -> Vec<String> {
+        line.split('┆')
+            .map(|c| {
+                c.trim_matches(|ch: char| ch.is_whitespace() || ch == '│')
+                    .to_string()
+            })
+            .collect()
+    };
+    let line = |needle: &str| {
+        status
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} in\n{status}"))
+    };
+    let (header, row) = (cells(line("CAPTURED")), cells(line("node-1")));
+    let column = |name: &str| {
+        let at = header.iter().position(|h| h == name);
+        row[at.unwrap_or_else(|| panic!("a {name} column in\n{status}"))].clone()
+    };
+    let captured: u64 = column("CAPTURED").parse().expect("CAPTURED is a count");
+    assert!(
+        captured > 50,
+        "status counts the captured packets:\n{status}"
     );
+    assert_eq!(column("DROPS"), "0", "status shows zero drops:\n{status}");
+    assert_eq!(column("FLOWS EVICTED"), "0", "nothing evicted:\n{status}");
 }
