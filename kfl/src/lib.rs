@@ -81,10 +81,12 @@
 //! assert!(error.to_string().contains("did you mean `response`?"));
 //! ```
 
+pub use diagnostic::{Code, Diagnostic};
 pub use plan::{CmpOp, Column, IndexPredicate, Literal, Side};
 pub use protocol::WORDS as PROTOCOL_WORDS;
 pub use record::{PathSegment, Record};
 pub use schema::{FieldType, Schema};
+pub use span::Span;
 pub use value::Value;
 
 #[doc(hidden)]
@@ -114,7 +116,6 @@ mod value;
 use std::fmt;
 
 use check::Checker;
-use diagnostic::Diagnostic;
 
 /// A compiled, checked filter, ready to evaluate against [`Record`]s.
 ///
@@ -167,6 +168,12 @@ impl Diagnostics {
     /// The stable code of each problem, in source order (e.g. `["E101"]`).
     pub fn codes(&self) -> Vec<&'static str> {
         self.items.iter().map(|d| d.code.as_str()).collect()
+    }
+
+    /// Each problem as data (code, span, message, label, help), in source order: for callers that
+    /// show them their own way, such as a browser putting a caret under the span.
+    pub fn items(&self) -> &[Diagnostic] {
+        &self.items
     }
 }
 

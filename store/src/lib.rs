@@ -98,12 +98,14 @@ pub use config::StoreConfig;
 pub use entry::{Endpoint, Entry, Message, Node, PacketSpan, Protocol};
 pub use error::{StoreError, error_line};
 pub use export::ExportSummary;
+pub use histogram::Histogram;
 pub use map::{
     Edge, GroupBy, LatencySketch, MapBuilder, Peer, PeerTotals, RELATIVE_ERROR, ServiceMap,
-    UnknownGroupBy,
+    UnknownGroupBy, failed,
 };
 pub use node_name::{check_node_name, parse_node_name};
 pub use packets::{PacketWalk, StoredPacket};
+pub use page::{BadCursor, Order, Page, PageKey};
 pub use query::{Entries, Query};
 pub use schema::entry_schema;
 pub use store::{NodeStatus, Store};
@@ -116,13 +118,16 @@ mod config;
 mod entry;
 mod error;
 mod export;
+mod histogram;
 mod index;
 mod layout;
 mod lock;
+mod lookup;
 mod map;
 mod no_follow;
 mod node_name;
 mod packets;
+mod page;
 mod query;
 mod record;
 mod recover;

@@ -321,8 +321,9 @@ fn peer(endpoint: &Endpoint, by: GroupBy) -> Peer {
     }
 }
 
-/// Whether the exchange failed, by its protocol's rule (see [`Edge::errors`]).
-fn failed(entry: &Entry) -> bool {
+/// Whether the exchange failed, by its protocol's rule (see [`Edge::errors`]): what the map counts
+/// as an error, and a dashboard colours as one.
+pub fn failed(entry: &Entry) -> bool {
     if entry.error.is_some() {
         return true;
     }

@@ -1,5 +1,6 @@
 //! The query engine: per node, SQL over the time range and pushed-down predicates, read in pages
-//! by (timestamp, id); the residual filter on decoded entries; nodes merged by timestamp.
+//! by (timestamp, id), oldest or newest first; the residual filter on decoded entries; nodes merged
+//! by (timestamp, node, id) in the same order.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -16,6 +17,7 @@ use crate::index::codec::Block;
 use crate::index::parts::Parts;
 use crate::index::{self, predicate};
 use crate::layout::NodeLayout;
+use crate::page::Order;
 
 /// Entries fetched from SQLite at a time, per node: memory stays bounded whatever the result size.
 const PAGE: i64 = 512;
@@ -44,6 +46,8 @@ pub(crate) struct Prepared {
     pub limit: Option<usize>,
     /// How bodies the index cut are read back, when the store can.
     pub bodies: Option<BodyReading>,
+    /// Oldest or newest first.
+    pub order: Order,
 }
 
 impl Prepared {
@@ -79,6 +83,7 @@ impl Prepared {
             residual,
             limit,
             bodies: None,
+            order: Order::OldestFirst,
         }
     }
 
@@ -144,6 +149,7 @@ pub(crate) struct NodeCursor {
     conn: Connection,
     sql: String,
     plan: Prepared,
+    /// The (timestamp, id) last read: the next page starts past it in the plan's order.
     after: Option<(i64, i64)>,
     page: VecDeque<Entry>,
     done: bool,
@@ -162,12 +168,21 @@ impl NodeCursor {
     /// Opens the index of `layout` for `plan`.
     pub fn open(layout: &NodeLayout, plan: Prepared) -> Result<Self, StoreError> {
         let conn = index::open_readable(&layout.index)?;
-        let sql = format!(
-            "SELECT e.ts, e.id, e.block FROM entries e
-             WHERE e.ts >= ?1 AND e.ts < ?2 AND NOT (e.ts = ?1 AND e.id <= ?3) AND {}
-             ORDER BY e.ts, e.id LIMIT {PAGE}",
-            plan.condition.sql
-        );
+        // ?1..?3: the lower time bound, the upper one and the id at the bound a page resumes from.
+        let sql = match plan.order {
+            Order::OldestFirst => format!(
+                "SELECT e.ts, e.id, e.block FROM entries e
+                 WHERE e.ts >= ?1 AND e.ts < ?2 AND NOT (e.ts = ?1 AND e.id <= ?3) AND {}
+                 ORDER BY e.ts, e.id LIMIT {PAGE}",
+                plan.condition.sql
+            ),
+            Order::NewestFirst => format!(
+                "SELECT e.ts, e.id, e.block FROM entries e
+                 WHERE e.ts >= ?1 AND e.ts <= ?2 AND NOT (e.ts = ?2 AND e.id >= ?3) AND {}
+                 ORDER BY e.ts DESC, e.id DESC LIMIT {PAGE}",
+                plan.condition.sql
+            ),
+        };
         let done = plan.from >= plan.to;
         let bodies = plan
             .bodies
@@ -187,13 +202,22 @@ impl NodeCursor {
         })
     }
 
+    /// Starts past `(ts, id)` in the plan's order: oldest first, with the entries after it; newest
+    /// first, with those before it. `id` may be `i64::MIN` or `i64::MAX` to take or skip every
+    /// entry at `ts`.
+    pub(crate) fn resume_after(&mut self, ts: i64, id: i64) {
+        self.after = Some((ts, id));
+    }
+
     fn fetch(&mut self) -> Result<(), StoreError> {
-        let (ts, id) = self.after.unwrap_or((self.plan.from, i64::MIN));
-        let mut params = vec![
-            SqlValue::Integer(ts.max(self.plan.from)),
-            SqlValue::Integer(self.plan.to),
-            SqlValue::Integer(id),
-        ];
+        let (from, to) = (self.plan.from, self.plan.to);
+        let bounds = match (self.plan.order, self.after) {
+            (Order::OldestFirst, Some((ts, id))) if ts >= from => [from.max(ts), to, id],
+            (Order::OldestFirst, _) => [from, to, i64::MIN],
+            (Order::NewestFirst, Some((ts, id))) if ts < to => [from, ts, id],
+            (Order::NewestFirst, _) => [from, to - 1, i64::MAX],
+        };
+        let mut params: Vec<SqlValue> = bounds.into_iter().map(SqlValue::Integer).collect();
         params.extend(self.plan.condition.params.iter().cloned());
         let mut stmt = self.conn.prepare_cached(&self.sql).at(&self.path)?;
         let rows = stmt
@@ -270,11 +294,15 @@ impl Iterator for NodeCursor {
     }
 }
 
-/// Matching entries of every node, merged by timestamp, up to the limit.
+/// Matching entries of every node, merged by (timestamp, node, id) in the plan's order, up to the
+/// limit.
 pub struct Entries {
     cursors: Vec<NodeCursor>,
     heads: Vec<Option<Entry>>,
+    /// The heads' keys, smallest first; newest first stores each key bitwise inverted, which
+    /// reverses the order of every part.
     heap: BinaryHeap<Reverse<(i64, usize, u64)>>,
+    order: Order,
     pending_error: Option<StoreError>,
     left: Option<usize>,
 }
@@ -282,10 +310,12 @@ pub struct Entries {
 impl Entries {
     pub(crate) fn new(cursors: Vec<NodeCursor>, limit: Option<usize>) -> Self {
         let heads = cursors.iter().map(|_| None).collect();
+        let order = cursors.first().map_or(Order::OldestFirst, |c| c.plan.order);
         let mut merged = Entries {
             cursors,
             heads,
             heap: BinaryHeap::new(),
+            order,
             pending_error: None,
             left: limit,
         };
@@ -301,7 +331,11 @@ impl Entries {
         };
         match cursor.next() {
             Some(Ok(entry)) => {
-                self.heap.push(Reverse((entry.timestamp, node, entry.id)));
+                let key = (entry.timestamp, node, entry.id);
+                self.heap.push(Reverse(match self.order {
+                    Order::OldestFirst => key,
+                    Order::NewestFirst => (!key.0, !key.1, !key.2),
+                }));
                 if let Some(slot) = self.heads.get_mut(node) {
                     *slot = Some(entry);
                 }
@@ -322,6 +356,10 @@ impl Entries {
             return None;
         }
         let Reverse((_, node, _)) = self.heap.pop()?;
+        let node = match self.order {
+            Order::OldestFirst => node,
+            Order::NewestFirst => !node,
+        };
         let entry = self.heads.get_mut(node).and_then(Option::take)?;
         self.refill(node);
         if let Some(left) = self.left.as_mut() {

@@ -8,6 +8,7 @@ mod handshake;
 mod import;
 mod kfl_filters;
 mod paths;
+mod page;
 mod reindex;
 mod retention;
 mod tail;

@@ -149,6 +149,13 @@ pub(crate) struct Block {
 }
 
 impl Block {
+    /// Whether entry `id` is in this block.
+    pub fn holds(&self, id: i64) -> bool {
+        id.checked_sub(self.first_id)
+            .and_then(|at| usize::try_from(at).ok())
+            .is_some_and(|at| at < self.spans.len())
+    }
+
     /// Decompresses block `block` (first entry `first_id`) of the index at `path`.
     pub fn decode(path: &Path, block: i64, first_id: i64, data: &[u8]) -> Result<Self, StoreError> {
         let corrupt = |reason: String| StoreError::CorruptEntry {
