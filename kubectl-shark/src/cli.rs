@@ -47,6 +47,9 @@ pub enum Command {
     /// List every field a KFL filter can name, with its type, and the protocol words, functions
     /// and methods.
     Fields,
+    /// Serve the dashboard in a browser: entries to the payload, KFL, any past window, the
+    /// service map and status.
+    Ui(UiArgs),
 }
 
 /// Where the store lives.
@@ -443,4 +446,21 @@ pub struct ExportArgs {
     /// Include the whole flows of the matching entries (handshakes and all), not only their packets.
     #[arg(long)]
     pub whole_flows: bool,
+}
+
+/// Flags of `ui`.
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Port to listen on (0: any free port).
+    #[arg(long, value_name = "PORT", default_value_t = 8899)]
+    pub port: u16,
+    /// Address to listen on. The default keeps the dashboard to this machine; another address
+    /// serves it to the network (still behind its token).
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub address: std::net::IpAddr,
+    /// Open the dashboard in the default browser (xdg-open); without one, only the URL is printed.
+    #[arg(long)]
+    pub open: bool,
 }

@@ -12,6 +12,7 @@ mod cluster;
 mod commands;
 mod render;
 mod timefmt;
+mod ui;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -11,6 +11,7 @@ mod query;
 mod reindex;
 mod replay;
 mod status;
+mod ui;
 
 use std::path::Path;
 
@@ -35,6 +36,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Map(args) => map::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Fields => fields::run(),
+        Command::Ui(args) => ui::run(&args),
     }
 }
 

@@ -1,0 +1,196 @@
+//! The entries list (`POST /api/entries`), one entry (`GET /api/entry/NODE/ID`), and PCAP of one
+//! exchange, its connection (`…/pcap?wholeFlow=true`) or a whole window (`POST /api/export`).
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query as UrlQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shark_store::{Order, PageKey, Query, Store};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::{ApiError, Window, blocking, time_json};
+use crate::ui::UiState;
+use crate::ui::rows::{detail, row};
+
+/// Most rows one call returns.
+pub const MAX_ROWS: usize = 1000;
+
+/// `{kfl, from, to, order: "newest"|"oldest", limit ≤ 1000, cursor}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntriesRequest {
+    #[serde(flatten)]
+    window: Window,
+    /// `newest` (the default) or `oldest` first.
+    #[serde(default)]
+    order: Option<String>,
+    /// Rows wanted (default 200).
+    #[serde(default)]
+    limit: Option<usize>,
+    /// The previous answer's `cursor`, for the next page.
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// A page of rows and the cursor to the next one (`null` at the end), plus the nodes that failed
+/// to answer. An empty first page also carries `coverage` (the window kept per node), so the page
+/// can say whether the window missed the data or the filter matched nothing.
+pub async fn entries(State(state): State<UiState>, Json(request): Json<EntriesRequest>) -> Result<Json<Value>, ApiError> {
+    let query = request.window.query()?;
+    let order = match request.order.as_deref() {
+        None | Some("newest") => Order::NewestFirst,
+        Some("oldest") => Order::OldestFirst,
+        Some(other) => return Err(ApiError::bad(format!("order `{other}`: use newest or oldest"))),
+    };
+    let limit = request.limit.unwrap_or(200);
+    if !(1..=MAX_ROWS).contains(&limit) {
+        return Err(ApiError::bad(format!("limit {limit}: ask for 1 to {MAX_ROWS} rows")));
+    }
+    let after: Option<PageKey> = request.cursor.as_deref().map(str::parse).transpose().map_err(ApiError::bad)?;
+    let store = state.source().store()?.clone();
+    blocking(move || {
+        let page = store.page(&query, order, after.as_ref(), limit).map_err(ApiError::store)?;
+        let rows = page.entries.iter().map(row).collect::<Result<Vec<_>, _>>().map_err(ApiError::store)?;
+        let mut answer = json!({"rows": rows, "cursor": page.next.map(|k| k.to_string()), "failures": []});
+        if rows_empty(&answer) && after.is_none() {
+            answer["coverage"] = coverage(&store)?;
+        }
+        Ok(Json(answer))
+    })
+    .await
+}
+
+fn rows_empty(answer: &Value) -> bool {
+    answer["rows"].as_array().is_none_or(Vec::is_empty)
+}
+
+/// The window kept, per node and overall.
+fn coverage(store: &Store) -> Result<Value, ApiError> {
+    let nodes = store.status().map_err(ApiError::store)?;
+    let oldest = nodes.iter().filter_map(|n| n.oldest_ns).min();
+    let newest = nodes.iter().filter_map(|n| n.newest_ns).max();
+    let per_node: Vec<Value> = nodes
+        .iter()
+        .map(|n| json!({"node": n.node, "oldest": time_json(n.oldest_ns), "newest": time_json(n.newest_ns), "entries": n.entries}))
+        .collect();
+    Ok(json!({"oldest": time_json(oldest), "newest": time_json(newest), "nodes": per_node}))
+}
+
+/// The entry, bodies whole (read back from the packets where the index cut them); 404 if none.
+pub async fn entry(State(state): State<UiState>, Path((node, id)): Path<(String, u64)>) -> Result<Json<Value>, ApiError> {
+    let store = state.source().store()?.clone();
+    blocking(move || {
+        let entry = find(&store, &node, id, true)?;
+        detail(&entry).map(Json).map_err(ApiError::store)
+    })
+    .await
+}
+
+/// Entry `id` of `node`, or 404.
+fn find(store: &Store, node: &str, id: u64, whole_bodies: bool) -> Result<shark_store::Entry, ApiError> {
+    store
+        .entry(node, id, whole_bodies)
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no entry {id} on node `{node}` (retention may have removed it)")))
+}
+
+/// `?wholeFlow=true`: every packet of the exchange's connection, not only its own.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PcapParams {
+    #[serde(default)]
+    whole_flow: bool,
+}
+
+/// The packets of one exchange (with its connection's handshake), or of its whole connection, as
+/// a PCAP download.
+pub async fn entry_pcap(
+    State(state): State<UiState>,
+    Path((node, id)): Path<(String, u64)>,
+    UrlQuery(params): UrlQuery<PcapParams>,
+) -> Result<Response, ApiError> {
+    let store = state.source().store()?.clone();
+    let query = blocking(move || {
+        let entry = find(&store, &node, id, false)?;
+        // The entry's own instant and node are pushed down to the index; its id picks it out.
+        let kfl = format!("node.name == {} and id == {id}", serde_json::to_string(&node).map_err(ApiError::store)?);
+        let filter = kfl::compile(&kfl, &shark_store::entry_schema()).map_err(ApiError::store)?;
+        Ok((store, Query { from: Some(entry.timestamp), to: Some(entry.timestamp + 1), filter: Some(filter), limit: None }))
+    })
+    .await?;
+    let (store, query) = query;
+    let name = format!("entry-{id}{}.pcap", if params.whole_flow { "-flow" } else { "" });
+    Ok(pcap_stream(store, query, params.whole_flow, &name))
+}
+
+/// `{kfl, from, to, wholeFlows}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportRequest {
+    #[serde(flatten)]
+    window: Window,
+    #[serde(default)]
+    whole_flows: bool,
+}
+
+/// The window's matching exchanges as one PCAP, as `export` writes it.
+pub async fn export(State(state): State<UiState>, Json(request): Json<ExportRequest>) -> Result<Response, ApiError> {
+    let query = request.window.query()?;
+    let store = state.source().store()?.clone();
+    Ok(pcap_stream(store, query, request.whole_flows, "shark-export.pcap"))
+}
+
+/// Streams `store.export(query)` as a download named `name`; a failure midway cuts the stream
+/// (the browser reports the download failed) and is logged.
+fn pcap_stream(store: Store, query: Query, whole_flows: bool, name: &str) -> Response {
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+    tokio::task::spawn_blocking(move || {
+        let mut out = ChannelWriter { tx: tx.clone(), buf: Vec::new() };
+        let written = store.export(&query, whole_flows, &mut out).map_err(|e| std::io::Error::other(e.to_string()));
+        let finished = written.and_then(|_| std::io::Write::flush(&mut out));
+        if let Err(e) = finished {
+            tracing::warn!("PCAP download cut short: {e}");
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    let mut response = Body::from_stream(ReceiverStream::new(rx)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.tcpdump.pcap"));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+/// Bytes written on a blocking thread, sent to the response in chunks.
+struct ChannelWriter {
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buf: Vec<u8>,
+}
+
+/// Bytes gathered before a chunk goes out.
+const CHUNK: usize = 64 * 1024;
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buf));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the browser went away"))
+    }
+}

@@ -1,0 +1,84 @@
+//! `GET /api/follow?kfl=…&from=…&after=NODE:ID,…`: rows as NDJSON as the store indexes them (as
+//! `query --follow` prints them), until the page goes away or the server stops. With `from`, the
+//! stored ones since then come first; `after` resumes each named node past the last id shown.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query as UrlQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use shark_store::Tail;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::{ApiError, Window, blocking};
+use crate::ui::UiState;
+use crate::ui::rows::row;
+
+/// How often the store is looked at for new entries.
+const POLL: Duration = Duration::from_millis(500);
+/// Lines buffered between the tail and the connection.
+const QUEUE_LINES: usize = 256;
+
+/// `?kfl=…&from=…&after=…`.
+#[derive(Debug, Deserialize)]
+pub struct FollowParams {
+    #[serde(flatten)]
+    window: Window,
+    /// `NODE:ID,…`.
+    #[serde(default)]
+    after: String,
+}
+
+/// Streams new matching rows; a failure ends the stream with `{"streamError": "…"}`.
+pub async fn follow(State(state): State<UiState>, UrlQuery(params): UrlQuery<FollowParams>) -> Result<Response, ApiError> {
+    let query = params.window.query()?;
+    let resume = resume_points(&params.after)?;
+    let store = state.source().store()?.clone();
+    let tail = blocking(move || {
+        let mut tail = store.tail(query.filter, query.from).map_err(ApiError::store)?;
+        tail.resume_after(&resume);
+        Ok(tail)
+    })
+    .await?;
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
+    tokio::task::spawn_blocking(move || stream(tail, &tx, &state));
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], Body::from_stream(ReceiverStream::new(rx))).into_response())
+}
+
+/// `NODE:ID,…` as a map.
+fn resume_points(after: &str) -> Result<BTreeMap<String, i64>, ApiError> {
+    after
+        .split(',')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.rsplit_once(':')
+                .and_then(|(node, id)| Some((node.to_string(), id.parse().ok()?)))
+                .ok_or_else(|| ApiError::bad(format!("after: `{part}` is not NODE:ID")))
+        })
+        .collect()
+}
+
+/// Sends the tail's rows until the page goes away, the server stops or the store fails.
+fn stream(mut tail: Tail, tx: &mpsc::Sender<Result<Bytes, std::io::Error>>, state: &UiState) {
+    while !tx.is_closed() && !state.stopping() {
+        loop {
+            let line = match tail.next_entry() {
+                Ok(None) => break,
+                Ok(Some(entry)) => row(&entry).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let (line, last) = match line {
+                Ok(line) => (line, false),
+                Err(e) => (serde_json::json!({ "streamError": e }), true),
+            };
+            if tx.blocking_send(Ok(Bytes::from(format!("{line}\n")))).is_err() || last {
+                return;
+            }
+        }
+        std::thread::sleep(POLL);
+    }
+}

@@ -1,0 +1,32 @@
+//! `GET /api/status`: `status` per node.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::{ApiError, blocking, time_json};
+use crate::ui::{Source, UiState};
+
+/// Per node: the window kept, segments, entries, bytes, packets captured and drops; and where the
+/// dashboard reads from.
+pub async fn status(State(state): State<UiState>) -> Result<Json<Value>, ApiError> {
+    let dir = match state.source() {
+        Source::Local { dir, .. } => dir.display().to_string(),
+        Source::Cluster(agents) => format!("{} agents", agents.list.len()),
+    };
+    let store = state.source().store()?.clone();
+    blocking(move || {
+        let nodes = store.status().map_err(ApiError::store)?;
+        let nodes: Vec<Value> = nodes
+            .iter()
+            .map(|n| {
+                json!({"node": n.node, "oldest": time_json(n.oldest_ns), "newest": time_json(n.newest_ns),
+                       "segments": n.segments, "pcapBytes": n.pcap_bytes, "entries": n.entries,
+                       "indexBytes": n.index_bytes, "captured": n.capture.received,
+                       "dropped": n.capture.dropped(), "lastError": null})
+            })
+            .collect();
+        Ok(Json(json!({"mode": "local", "source": dir, "nodes": nodes, "failures": []})))
+    })
+    .await
+}
