@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, golden, property and fixture tests of every crate, then the
-# end-to-end tests that drive the real binaries (which need them built first).
+# end-to-end tests that drive the real binaries (which need them built first), the dashboard's
+# browser tests among them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The dashboard's built assets are committed (so cargo needs no Node): rebuild them from the
+# sources and refuse to go on when they differ from what is committed.
+(cd ui && npm run --silent build >/dev/null)
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && [ -n "$(git status --porcelain -- ui/dist)" ]; then
+  git status --short -- ui/dist >&2
+  echo "ui/dist differs from a build of ui/src: commit the rebuilt assets (cd ui && npm run build)" >&2
+  exit 1
+fi
 cargo build --workspace --bins
 cargo test --workspace --no-fail-fast

@@ -35,3 +35,20 @@ for svc in nginx redis-server postgresql; do
   (service "$svc" stop >/dev/null 2>&1 || true)
 done
 echo "setup: system packages present"
+
+# The dashboard (`kubectl shark ui`): Node and npm build ui/ and drive its browser tests, which
+# run in Debian's Chromium (headless). The built assets are committed, so only the tests need them.
+ui_missing=()
+command -v node >/dev/null || ui_missing+=(nodejs npm)
+[ -x /usr/bin/chromium ] || ui_missing+=(chromium)
+if [ ${#ui_missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages (${ui_missing[*]}); run this script as root to install them" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${ui_missing[@]}" >/dev/null
+fi
+(cd "$(dirname "$0")/../ui" && npm ci --no-audit --no-fund --loglevel=error)
+echo "setup: dashboard build and browser-test tools present"

@@ -16,4 +16,5 @@ mod live_capture;
 mod map_follow_replay;
 mod one_writer;
 mod plugin;
+mod ui;
 mod wire_sizes;

@@ -16,7 +16,8 @@ import { wrap } from "./topbar";
 
 const ROW_HEIGHT = 30;
 const PAGE = 200;
-/** Most rows kept in memory; past it the oldest go (and are paged in again on scrolling down). */
+/** Most rows kept in memory: paging further back drops the newest (the "newest" button brings them
+ * back); Live arrivals past it drop the oldest (paged in again on scrolling down). */
 const MAX_ROWS = 10_000;
 
 let scroller: HTMLDivElement;
@@ -29,6 +30,9 @@ let rows: Row[] = [];
 let keys = new Set<string>();
 let pending: Row[] = [];
 let cursor: string | null = null;
+/** Whether the newest rows were dropped to page further back. */
+let droppedNewer = false;
+let newestButton: HTMLButtonElement;
 let loading = false;
 let generation = 0;
 const rendered = new Map<string, HTMLElement>();
@@ -46,7 +50,10 @@ export function mountEntries(parent: HTMLElement) {
   const exportButton = el("button", "btn", "⬇ Export PCAP");
   exportButton.title = "Download the packets of every matching exchange in the window";
   exportButton.onclick = () => exportWindow(exportButton);
-  const toolbar = el("div", "list-toolbar", countLabel, newPill, el("span", "grow"), exportButton);
+  newestButton = el("button", "new-pill", "▲ Back to the newest");
+  newestButton.hidden = true;
+  newestButton.onclick = () => reloadEntries();
+  const toolbar = el("div", "list-toolbar", countLabel, newPill, newestButton, el("span", "grow"), exportButton);
   const header = el(
     "div",
     "list-header row-grid",
@@ -81,7 +88,7 @@ export function mountEntries(parent: HTMLElement) {
   virtualizer._didMount();
   virtualizer._willUpdate();
   scroller.addEventListener("scroll", () => {
-    if (scroller.scrollTop < ROW_HEIGHT && pending.length) mergePending();
+    if (scroller.scrollTop < ROW_HEIGHT && pending.length && !droppedNewer) mergePending();
   });
   scroller.addEventListener("click", onClick);
 }
@@ -101,6 +108,7 @@ export async function reloadEntries() {
     rows = [];
     keys = new Set();
     pending = [];
+    droppedNewer = false;
     rendered.forEach((r) => r.remove());
     rendered.clear();
     append(answer.rows);
@@ -129,6 +137,7 @@ async function loadMore() {
     say("entries", null);
     append(answer.rows);
     cursor = answer.cursor;
+    dropNewest();
   } catch (e) {
     if (mine === generation) say("entries", `Cannot load older entries: ${(e as Error).message}`);
   } finally {
@@ -144,10 +153,20 @@ function append(more: Row[]) {
     keys.add(key);
     rows.push(r);
   }
-  trim();
 }
 
-/** Keeps at most MAX_ROWS, dropping the oldest; scrolling down pages them in again. */
+/** Paging back past MAX_ROWS: drops the newest rows, keeping the reader's place. */
+function dropNewest() {
+  const drop = rows.length - MAX_ROWS;
+  if (drop <= 0) return;
+  for (const r of rows.splice(0, drop)) keys.delete(rowKey(r));
+  droppedNewer = true;
+  virtualizer.setOptions({ ...virtualizer.options, count: rows.length });
+  virtualizer._willUpdate();
+  scroller.scrollTop = Math.max(0, scroller.scrollTop - drop * ROW_HEIGHT);
+}
+
+/** Live past MAX_ROWS: drops the oldest; scrolling down pages them in again. */
 function trim() {
   if (rows.length <= MAX_ROWS) return;
   for (const r of rows.splice(MAX_ROWS)) keys.delete(rowKey(r));
@@ -166,7 +185,8 @@ function update() {
   countLabel.textContent = rows.length
     ? `${formatCount(rows.length)}${cursor ? "+" : ""} entries, newest first${live}`
     : store.state.live ? "Waiting for entries…" : "";
-  newPill.hidden = pending.length === 0;
+  newPill.hidden = pending.length === 0 || droppedNewer;
+  newestButton.hidden = !droppedNewer;
   newPill.textContent = `▲ ${formatCount(pending.length)} new`;
 }
 
@@ -392,7 +412,7 @@ function arrive(fresh: Row[]) {
   const unseen = fresh.filter((r) => !keys.has(rowKey(r)) && !pending.some((p) => rowKey(p) === rowKey(r)));
   if (!unseen.length) return;
   pending.push(...unseen);
-  if (scroller.scrollTop < ROW_HEIGHT) mergePending();
+  if (scroller.scrollTop < ROW_HEIGHT && !droppedNewer) mergePending();
   else update();
 }
 

@@ -105,17 +105,25 @@ async function waitForList(page) {
 async function listKeys(page) {
   return page.evaluate(async () => {
     const scroller = document.querySelector(".list-scroll");
-    const seen = new Map();
+    // Keys in the order met scrolling down: past 10,000 rows the list drops its newest rows
+    // (and shifts), so positions are not stable but the order of what comes into view is.
+    const order = [];
+    const seen = new Set();
     scroller.scrollTop = 0;
-    for (let i = 0; i < 10_000; i++) {
-      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-      for (const row of document.querySelectorAll(".row")) {
-        const y = Number(/translateY\(([\d.]+)px\)/.exec(row.style.transform)?.[1] ?? NaN);
-        seen.set(y, row.dataset.key);
+    for (let i = 0; i < 20_000; i++) {
+      await new Promise((r) => requestAnimationFrame(r));
+      const visible = [...document.querySelectorAll(".row")]
+        .map((row) => [Number(/translateY\(([\d.]+)px\)/.exec(row.style.transform)?.[1] ?? NaN), row.dataset.key])
+        .sort((a, b) => a[0] - b[0]);
+      for (const [, key] of visible) {
+        if (!seen.has(key)) {
+          seen.add(key);
+          order.push(key);
+        }
       }
       const before = scroller.scrollTop;
-      scroller.scrollTop += scroller.clientHeight * 0.8;
-      await new Promise((r) => setTimeout(r, 30));
+      scroller.scrollTop += scroller.clientHeight * 0.9;
+      await new Promise((r) => setTimeout(r, 5));
       if (scroller.scrollTop === before) {
         const count = document.querySelector(".count")?.textContent ?? "";
         if (!count.includes("+")) break; // no older page to load
@@ -123,7 +131,7 @@ async function listKeys(page) {
       }
     }
     scroller.scrollTop = 0;
-    return [...seen.entries()].sort((a, b) => a[0] - b[0]).map(([, k]) => k);
+    return order;
   });
 }
 

@@ -1,0 +1,237 @@
+//! The dashboard (`kubectl shark ui`) as a user meets it: its API over plain HTTP, and the page in
+//! Debian's Chromium (headless, 1440×900) driven by `ui/tests/browser.mjs` through playwright-core,
+//! with screenshots under `target/ui-screenshots/`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::util::{Running, import, run, run_ok, shark, workspace};
+
+/// The dashboard on `store`, and the URL it printed.
+struct Dashboard {
+    _process: Running,
+    url: String,
+}
+
+impl Dashboard {
+    fn start(store: &Path) -> Self {
+        let mut process = Running::start(
+            shark().arg("ui").arg("--store").arg(store).args(["--port", "0"]).stdout(Stdio::piped()).stderr(Stdio::inherit()),
+        );
+        let stdout = process.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("the dashboard prints its URL");
+        let url = line.trim().strip_prefix("dashboard: ").unwrap_or_else(|| panic!("not a URL line: {line:?}")).to_string();
+        assert!(url.starts_with("http://127.0.0.1:") && url.contains("/?token="), "{url}");
+        Dashboard { _process: process, url }
+    }
+
+    /// `host:port`.
+    fn address(&self) -> String {
+        self.url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_string()
+    }
+
+    fn token(&self) -> &str {
+        self.url.rsplit("token=").next().unwrap_or_default()
+    }
+}
+
+/// A raw HTTP/1.1 exchange: (status, headers, body).
+fn http(address: &str, request: &str) -> (u16, String, Vec<u8>) {
+    let mut stream = TcpStream::connect(address).expect("the dashboard accepts connections");
+    stream.write_all(request.as_bytes()).expect("request sent");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("answer read");
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block");
+    let head = String::from_utf8_lossy(&answer[..split]).to_string();
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status code");
+    (status, head, answer[split + 4..].to_vec())
+}
+
+fn post(d: &Dashboard, path: &str, cookie: &str, body: &str) -> (u16, String, Vec<u8>) {
+    let address = d.address();
+    http(
+        &address,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nCookie: {cookie}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+/// The demo capture imported with names for its endpoints, as node `demo`.
+fn demo_store(dir: &Path) -> PathBuf {
+    let store = dir.join("store");
+    run_ok(
+        shark()
+            .arg("import")
+            .arg(workspace().join("tests/data/demo.pcap"))
+            .arg("--store")
+            .arg(&store)
+            .args(["--node", "demo", "--identities"])
+            .arg(workspace().join("tests/data/demo-identities.yaml")),
+    );
+    store
+}
+
+#[test]
+fn the_api_wants_the_cookie_and_its_own_host_and_pages_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path());
+    let d = Dashboard::start(&store);
+    let address = d.address();
+    let get = |path: &str, extra: &str| {
+        http(&address, &format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n{extra}Connection: close\r\n\r\n"))
+    };
+    assert_eq!(get("/api/status", "").0, 401, "no cookie");
+    assert_eq!(get(&format!("/?token={}x", d.token()), "").0, 401, "a wrong token");
+    let (status, head, _) = get(&format!("/?token={}&view=map", d.token()), "");
+    assert_eq!(status, 303);
+    assert!(head.contains("location: /?view=map"), "{head}");
+    assert!(head.contains(&format!("set-cookie: shark_ui={}; HttpOnly; SameSite=Strict; Path=/", d.token())), "{head}");
+    let cookie = format!("shark_ui={}", d.token());
+    let foreign = http(&address, &format!("GET /api/status HTTP/1.1\r\nHost: evil.example:{}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n", address.rsplit(':').next().unwrap()));
+    assert_eq!(foreign.0, 403, "a foreign Host, even with the cookie");
+    assert_eq!(get("/", "").0, 200, "the page itself");
+
+    // Pages of 7, newest first, give query's entries in reverse, each once.
+    let mut keys = Vec::new();
+    let mut cursor = serde_json::Value::Null;
+    loop {
+        let body = serde_json::json!({"limit": 7, "cursor": cursor}).to_string();
+        let (status, _, answer) = post(&d, "/api/entries", &cookie, &body);
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+        let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        for row in answer["rows"].as_array().unwrap() {
+            assert!(row["request"].get("body").is_none() && row["request"].get("headers").is_none(), "a row without bodies");
+            keys.push(format!("{}/{}", row["node"]["name"].as_str().unwrap(), row["id"]));
+        }
+        cursor = answer["cursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
+    let mut expected: Vec<String> = crate::util::query_json(&store, &[])
+        .iter()
+        .map(|e| format!("{}/{}", e["node"]["name"].as_str().unwrap(), e["id"]))
+        .collect();
+    expected.reverse();
+    assert_eq!(keys, expected);
+
+    // A bad filter answers its diagnostics with UTF-16 spans; /api/check says the same.
+    let (status, _, answer) = post(&d, "/api/entries", &cookie, r#"{"kfl": "request.path == \"é\" and respnse.status == 200"}"#);
+    assert_eq!(status, 400);
+    let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    let diagnostic = answer["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == "E101").unwrap().clone();
+    assert_eq!((diagnostic["start"].as_u64(), diagnostic["end"].as_u64()), (Some(24), Some(31)), "UTF-16 offsets: {answer}");
+    let (_, _, checked) = post(&d, "/api/check", &cookie, r#"{"kfl": "http and response.status >= 500"}"#);
+    let checked: serde_json::Value = serde_json::from_slice(&checked).unwrap();
+    assert_eq!(checked["ok"], true, "{checked}");
+}
+
+#[test]
+fn nothing_listens_beyond_loopback_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Dashboard::start(&demo_store(dir.path()));
+    let port = d.address().rsplit(':').next().unwrap().to_string();
+    let listening = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default() + &std::fs::read_to_string("/proc/net/tcp6").unwrap_or_default();
+    let port_hex = format!("{:04X}", port.parse::<u16>().unwrap());
+    let local: Vec<&str> = listening
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter(|local| local.ends_with(&format!(":{port_hex}")))
+        .collect();
+    assert!(!local.is_empty(), "the port is listened on");
+    assert!(local.iter().all(|a| *a == format!("0100007F:{port_hex}")), "listens on {local:?}, not only 127.0.0.1");
+}
+
+/// A capture of `n` DNS lookups (query and NXDOMAIN answer), 1 ms apart: a store of `n` entries.
+fn dns_capture(path: &Path, n: u32) {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    out.extend_from_slice(&65_535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    let start = 1_780_000_000u32;
+    for i in 0..n {
+        let name = format!("svc{i}.shop.svc.cluster.local");
+        let mut question = Vec::new();
+        for label in name.split('.') {
+            question.push(label.len() as u8);
+            question.extend_from_slice(label.as_bytes());
+        }
+        question.extend_from_slice(&[0, 0, 1, 0, 1]);
+        let id = (i % 65_536) as u16;
+        let sport = 20_000 + (i % 40_000) as u16;
+        for (answer, micros) in [(false, 0u32), (true, 300)] {
+            let mut dns = id.to_be_bytes().to_vec();
+            dns.extend_from_slice(if answer { &[0x81, 0x83] } else { &[0x01, 0x00] });
+            dns.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+            dns.extend_from_slice(&question);
+            let (src, dst, sp, dp) =
+                if answer { ([10, 0, 0, 53], [10, 0, 0, 7], 53, sport) } else { ([10, 0, 0, 7], [10, 0, 0, 53], sport, 53) };
+            let mut frame = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0];
+            let ip_len = (20 + 8 + dns.len()) as u16;
+            frame.extend_from_slice(&[0x45, 0]);
+            frame.extend_from_slice(&ip_len.to_be_bytes());
+            frame.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0]);
+            frame.extend_from_slice(&src);
+            frame.extend_from_slice(&dst);
+            frame.extend_from_slice(&u16::to_be_bytes(sp));
+            frame.extend_from_slice(&u16::to_be_bytes(dp));
+            frame.extend_from_slice(&((8 + dns.len()) as u16).to_be_bytes());
+            frame.extend_from_slice(&[0, 0]);
+            frame.extend_from_slice(&dns);
+            let micros_total = u64::from(i) * 1000 + u64::from(micros);
+            out.extend_from_slice(&(start + (micros_total / 1_000_000) as u32).to_le_bytes());
+            out.extend_from_slice(&((micros_total % 1_000_000) as u32).to_le_bytes());
+            out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+            out.extend_from_slice(&frame);
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// Node and Chromium, or why the browser tests cannot run (`tests/setup.sh` installs both).
+fn browser_tools() -> Result<(), String> {
+    for (tool, arg) in [("node", "--version"), ("/usr/bin/chromium", "--version"), ("tshark", "--version")] {
+        if !Command::new(tool).arg(arg).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success()) {
+            return Err(format!("{tool} is missing: run tests/setup.sh"));
+        }
+    }
+    if !workspace().join("ui/node_modules/playwright-core").is_dir() {
+        return Err("ui/node_modules is missing: run tests/setup.sh (npm ci in ui/)".into());
+    }
+    Ok(())
+}
+
+#[test]
+fn the_dashboard_in_a_browser() {
+    browser_tools().unwrap_or_else(|why| panic!("{why}"));
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path());
+    let d = Dashboard::start(&store);
+    let big_store = dir.path().join("big");
+    let capture = dir.path().join("dns.pcap");
+    dns_capture(&capture, 10_000);
+    import(&big_store, &capture, "busy-node");
+    let big = Dashboard::start(&big_store);
+    let shots = workspace().join("target/ui-screenshots");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).unwrap();
+    let r = run(Command::new("node")
+        .arg(workspace().join("ui/tests/browser.mjs"))
+        .current_dir(workspace().join("ui"))
+        .env("SHARK_UI_URL", &d.url)
+        .env("SHARK_BIN", crate::util::binary("kubectl-shark"))
+        .env("SHARK_STORE", &store)
+        .env("SHARK_SHOTS", &shots)
+        .env("SHARK_CAPTURE", workspace().join("tests/data/demo.pcap"))
+        .env("SHARK_BIG_URL", &big.url)
+        .env("SHARK_BIG_STORE", &big_store));
+    println!("{}", r.stdout);
+    assert_eq!(r.code, 0, "browser tests failed:\n{}\n{}", r.stdout, r.stderr);
+}
