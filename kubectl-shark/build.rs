@@ -11,11 +11,18 @@ fn main() {
     collect(&dist, &dist, &mut files);
     files.sort();
     if files.is_empty() {
-        println!("cargo:warning=ui/dist is empty: `kubectl shark ui` will serve no page (run `npm ci && npm run build` in ui/)");
+        println!(
+            "cargo:warning=ui/dist is empty: `kubectl shark ui` will serve no page (run `npm ci && npm run build` in ui/)"
+        );
     }
-    let mut table = String::from("/// The dashboard's files: URL path and contents.\npub(crate) static ASSETS: &[(&str, &[u8])] = &[\n");
+    let mut table = String::from(
+        "/// The dashboard's files: URL path and contents.\npub(crate) static ASSETS: &[(&str, &[u8])] = &[\n",
+    );
     for (url, path) in &files {
-        table.push_str(&format!("    ({url:?}, include_bytes!({:?})),\n", path.display().to_string()));
+        table.push_str(&format!(
+            "    ({url:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
     }
     table.push_str("];\n");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default()).join("ui_assets.rs");
@@ -26,7 +33,9 @@ fn main() {
 
 /// Every file under `dir`, as (`/relative/path`, absolute path).
 fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {

@@ -18,19 +18,42 @@ struct Dashboard {
 impl Dashboard {
     fn start(store: &Path) -> Self {
         let mut process = Running::start(
-            shark().arg("ui").arg("--store").arg(store).args(["--port", "0"]).stdout(Stdio::piped()).stderr(Stdio::inherit()),
+            shark()
+                .arg("ui")
+                .arg("--store")
+                .arg(store)
+                .args(["--port", "0"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit()),
         );
         let stdout = process.stdout.take().expect("stdout is piped");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("the dashboard prints its URL");
-        let url = line.trim().strip_prefix("dashboard: ").unwrap_or_else(|| panic!("not a URL line: {line:?}")).to_string();
-        assert!(url.starts_with("http://127.0.0.1:") && url.contains("/?token="), "{url}");
-        Dashboard { _process: process, url }
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the dashboard prints its URL");
+        let url = line
+            .trim()
+            .strip_prefix("dashboard: ")
+            .unwrap_or_else(|| panic!("not a URL line: {line:?}"))
+            .to_string();
+        assert!(
+            url.starts_with("http://127.0.0.1:") && url.contains("/?token="),
+            "{url}"
+        );
+        Dashboard {
+            _process: process,
+            url,
+        }
     }
 
     /// `host:port`.
     fn address(&self) -> String {
-        self.url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_string()
+        self.url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_string()
     }
 
     fn token(&self) -> &str {
@@ -44,9 +67,16 @@ fn http(address: &str, request: &str) -> (u16, String, Vec<u8>) {
     stream.write_all(request.as_bytes()).expect("request sent");
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).expect("answer read");
-    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block");
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header block");
     let head = String::from_utf8_lossy(&answer[..split]).to_string();
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status code");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
     (status, head, answer[split + 4..].to_vec())
 }
 
@@ -83,16 +113,35 @@ fn the_api_wants_the_cookie_and_its_own_host_and_pages_newest_first() {
     let d = Dashboard::start(&store);
     let address = d.address();
     let get = |path: &str, extra: &str| {
-        http(&address, &format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n{extra}Connection: close\r\n\r\n"))
+        http(
+            &address,
+            &format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n{extra}Connection: close\r\n\r\n"),
+        )
     };
     assert_eq!(get("/api/status", "").0, 401, "no cookie");
-    assert_eq!(get(&format!("/?token={}x", d.token()), "").0, 401, "a wrong token");
+    assert_eq!(
+        get(&format!("/?token={}x", d.token()), "").0,
+        401,
+        "a wrong token"
+    );
     let (status, head, _) = get(&format!("/?token={}&view=map", d.token()), "");
     assert_eq!(status, 303);
     assert!(head.contains("location: /?view=map"), "{head}");
-    assert!(head.contains(&format!("set-cookie: shark_ui={}; HttpOnly; SameSite=Strict; Path=/", d.token())), "{head}");
+    assert!(
+        head.contains(&format!(
+            "set-cookie: shark_ui={}; HttpOnly; SameSite=Strict; Path=/",
+            d.token()
+        )),
+        "{head}"
+    );
     let cookie = format!("shark_ui={}", d.token());
-    let foreign = http(&address, &format!("GET /api/status HTTP/1.1\r\nHost: evil.example:{}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n", address.rsplit(':').next().unwrap()));
+    let foreign = http(
+        &address,
+        &format!(
+            "GET /api/status HTTP/1.1\r\nHost: evil.example:{}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n",
+            address.rsplit(':').next().unwrap()
+        ),
+    );
     assert_eq!(foreign.0, 403, "a foreign Host, even with the cookie");
     assert_eq!(get("/", "").0, 200, "the page itself");
 
@@ -105,8 +154,15 @@ fn the_api_wants_the_cookie_and_its_own_host_and_pages_newest_first() {
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
         let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
         for row in answer["rows"].as_array().unwrap() {
-            assert!(row["request"].get("body").is_none() && row["request"].get("headers").is_none(), "a row without bodies");
-            keys.push(format!("{}/{}", row["node"]["name"].as_str().unwrap(), row["id"]));
+            assert!(
+                row["request"].get("body").is_none() && row["request"].get("headers").is_none(),
+                "a row without bodies"
+            );
+            keys.push(format!(
+                "{}/{}",
+                row["node"]["name"].as_str().unwrap(),
+                row["id"]
+            ));
         }
         cursor = answer["cursor"].clone();
         if cursor.is_null() {
@@ -121,12 +177,32 @@ fn the_api_wants_the_cookie_and_its_own_host_and_pages_newest_first() {
     assert_eq!(keys, expected);
 
     // A bad filter answers its diagnostics with UTF-16 spans; /api/check says the same.
-    let (status, _, answer) = post(&d, "/api/entries", &cookie, r#"{"kfl": "request.path == \"é\" and respnse.status == 200"}"#);
+    let (status, _, answer) = post(
+        &d,
+        "/api/entries",
+        &cookie,
+        r#"{"kfl": "request.path == \"é\" and respnse.status == 200"}"#,
+    );
     assert_eq!(status, 400);
     let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
-    let diagnostic = answer["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == "E101").unwrap().clone();
-    assert_eq!((diagnostic["start"].as_u64(), diagnostic["end"].as_u64()), (Some(24), Some(31)), "UTF-16 offsets: {answer}");
-    let (_, _, checked) = post(&d, "/api/check", &cookie, r#"{"kfl": "http and response.status >= 500"}"#);
+    let diagnostic = answer["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "E101")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (diagnostic["start"].as_u64(), diagnostic["end"].as_u64()),
+        (Some(24), Some(31)),
+        "UTF-16 offsets: {answer}"
+    );
+    let (_, _, checked) = post(
+        &d,
+        "/api/check",
+        &cookie,
+        r#"{"kfl": "http and response.status >= 500"}"#,
+    );
     let checked: serde_json::Value = serde_json::from_slice(&checked).unwrap();
     assert_eq!(checked["ok"], true, "{checked}");
 }
@@ -136,7 +212,8 @@ fn nothing_listens_beyond_loopback_by_default() {
     let dir = tempfile::tempdir().unwrap();
     let d = Dashboard::start(&demo_store(dir.path()));
     let port = d.address().rsplit(':').next().unwrap().to_string();
-    let listening = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default() + &std::fs::read_to_string("/proc/net/tcp6").unwrap_or_default();
+    let listening = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default()
+        + &std::fs::read_to_string("/proc/net/tcp6").unwrap_or_default();
     let port_hex = format!("{:04X}", port.parse::<u16>().unwrap());
     let local: Vec<&str> = listening
         .lines()
@@ -144,7 +221,10 @@ fn nothing_listens_beyond_loopback_by_default() {
         .filter(|local| local.ends_with(&format!(":{port_hex}")))
         .collect();
     assert!(!local.is_empty(), "the port is listened on");
-    assert!(local.iter().all(|a| *a == format!("0100007F:{port_hex}")), "listens on {local:?}, not only 127.0.0.1");
+    assert!(
+        local.iter().all(|a| *a == format!("0100007F:{port_hex}")),
+        "listens on {local:?}, not only 127.0.0.1"
+    );
 }
 
 /// A capture of `n` DNS lookups (query and NXDOMAIN answer), 1 ms apart: a store of `n` entries.
@@ -170,8 +250,11 @@ fn dns_capture(path: &Path, n: u32) {
             dns.extend_from_slice(if answer { &[0x81, 0x83] } else { &[0x01, 0x00] });
             dns.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
             dns.extend_from_slice(&question);
-            let (src, dst, sp, dp) =
-                if answer { ([10, 0, 0, 53], [10, 0, 0, 7], 53, sport) } else { ([10, 0, 0, 7], [10, 0, 0, 53], sport, 53) };
+            let (src, dst, sp, dp) = if answer {
+                ([10, 0, 0, 53], [10, 0, 0, 7], 53, sport)
+            } else {
+                ([10, 0, 0, 7], [10, 0, 0, 53], sport, 53)
+            };
             let mut frame = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0];
             let ip_len = (20 + 8 + dns.len()) as u16;
             frame.extend_from_slice(&[0x45, 0]);
@@ -197,8 +280,18 @@ fn dns_capture(path: &Path, n: u32) {
 
 /// Node and Chromium, or why the browser tests cannot run (`tests/setup.sh` installs both).
 fn browser_tools() -> Result<(), String> {
-    for (tool, arg) in [("node", "--version"), ("/usr/bin/chromium", "--version"), ("tshark", "--version")] {
-        if !Command::new(tool).arg(arg).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success()) {
+    for (tool, arg) in [
+        ("node", "--version"),
+        ("/usr/bin/chromium", "--version"),
+        ("tshark", "--version"),
+    ] {
+        if !Command::new(tool)
+            .arg(arg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+        {
             return Err(format!("{tool} is missing: run tests/setup.sh"));
         }
     }
@@ -233,5 +326,9 @@ fn the_dashboard_in_a_browser() {
         .env("SHARK_BIG_URL", &big.url)
         .env("SHARK_BIG_STORE", &big_store));
     println!("{}", r.stdout);
-    assert_eq!(r.code, 0, "browser tests failed:\n{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.code, 0,
+        "browser tests failed:\n{}\n{}",
+        r.stdout, r.stderr
+    );
 }

@@ -184,7 +184,7 @@ function update() {
   const live = store.state.live ? " · live" : "";
   countLabel.textContent = rows.length
     ? `${formatCount(rows.length)}${cursor ? "+" : ""} entries, newest first${live}`
-    : store.state.live ? "Waiting for entries…" : "";
+    : store.state.live ? "Waiting for entries…" : "0 entries";
   newPill.hidden = pending.length === 0 || droppedNewer;
   newestButton.hidden = !droppedNewer;
   newPill.textContent = `▲ ${formatCount(pending.length)} new`;

@@ -11,9 +11,16 @@ use crate::ui::{Listen, Source};
 pub fn run(args: &UiArgs) -> Result<()> {
     let runtime = runtime()?;
     let source = match &args.target.store {
-        Some(dir) => Source::Local { store: open_store(dir)?, dir: dir.clone() },
+        Some(dir) => Source::Local {
+            store: open_store(dir)?,
+            dir: dir.clone(),
+        },
         None => Source::Cluster(agents_for(&runtime, &args.target)?),
     };
-    let listen = Listen { address: args.address, port: args.port, open: args.open };
+    let listen = Listen {
+        address: args.address,
+        port: args.port,
+        open: args.open,
+    };
     crate::ui::serve(&runtime, source, &listen)
 }

@@ -19,7 +19,10 @@ pub async fn guard(State(state): State<UiState>, request: Request, next: Next) -
     if !host_allowed(request.headers(), state.inner.bound.port()) {
         return (
             StatusCode::FORBIDDEN,
-            format!("this dashboard answers only to http://{}/ (the Host header named another site)\n", super::host_port(state.inner.bound)),
+            format!(
+                "this dashboard answers only to http://{}/ (the Host header named another site)\n",
+                super::host_port(state.inner.bound)
+            ),
         )
             .into_response();
     }
@@ -46,12 +49,25 @@ pub async fn guard(State(state): State<UiState>, request: Request, next: Next) -
             .into_response();
     }
     // The token leaves the address bar (and the history) for the cookie; the rest of the state stays.
-    let rest: Vec<&str> = query.split('&').filter(|p| !p.starts_with("token=") && !p.is_empty()).collect();
-    let location = if rest.is_empty() { uri.path().to_string() } else { format!("{}?{}", uri.path(), rest.join("&")) };
-    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", state.inner.token);
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.starts_with("token=") && !p.is_empty())
+        .collect();
+    let location = if rest.is_empty() {
+        uri.path().to_string()
+    } else {
+        format!("{}?{}", uri.path(), rest.join("&"))
+    };
+    let cookie = format!(
+        "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
+        state.inner.token
+    );
     let mut response = StatusCode::SEE_OTHER.into_response();
     let headers = response.headers_mut();
-    if let (Ok(location), Ok(cookie)) = (HeaderValue::from_str(&location), HeaderValue::from_str(&cookie)) {
+    if let (Ok(location), Ok(cookie)) = (
+        HeaderValue::from_str(&location),
+        HeaderValue::from_str(&cookie),
+    ) {
         headers.insert(header::LOCATION, location);
         headers.insert(header::SET_COOKIE, cookie);
     }
@@ -61,10 +77,14 @@ pub async fn guard(State(state): State<UiState>, request: Request, next: Next) -
 /// Whether `Host` names this server: an IP address or `localhost`, on the port listened on. A
 /// DNS name could be an attacker's, pointed at 127.0.0.1 after the page loaded.
 fn host_allowed(headers: &HeaderMap, port: u16) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else { return false };
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
     let (name, given_port) = match host.rsplit_once(':') {
         // `[::1]:8899`, `127.0.0.1:8899`, `localhost:8899`; a bare IPv6 address has colons too.
-        Some((name, p)) if !name.is_empty() && (name.ends_with(']') || !name.contains(':')) => (name, Some(p)),
+        Some((name, p)) if !name.is_empty() && (name.ends_with(']') || !name.contains(':')) => {
+            (name, Some(p))
+        }
         _ => (host, None),
     };
     let port_ok = given_port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p == port));
@@ -74,7 +94,9 @@ fn host_allowed(headers: &HeaderMap, port: u16) -> bool {
 
 /// The token in `token=…` of a query string.
 fn query_token(query: &str) -> Option<&str> {
-    query.split('&').find_map(|pair| pair.strip_prefix("token="))
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
 }
 
 /// The token in the dashboard's cookie.
@@ -104,10 +126,24 @@ mod tests {
 
     #[test]
     fn only_addresses_and_localhost_on_our_port_are_this_server() {
-        for ok in ["127.0.0.1:8899", "localhost:8899", "LOCALHOST", "[::1]:8899", "10.1.2.3:8899", "::1"] {
+        for ok in [
+            "127.0.0.1:8899",
+            "localhost:8899",
+            "LOCALHOST",
+            "[::1]:8899",
+            "10.1.2.3:8899",
+            "::1",
+        ] {
             assert!(host_allowed(&headers(ok), 8899), "{ok}");
         }
-        for bad in ["evil.example:8899", "evil.example", "127.0.0.1:8898", "localhost.evil.example:8899", "127.0.0.1:x", ""] {
+        for bad in [
+            "evil.example:8899",
+            "evil.example",
+            "127.0.0.1:8898",
+            "localhost.evil.example:8899",
+            "127.0.0.1:x",
+            "",
+        ] {
             assert!(!host_allowed(&headers(bad), 8899), "{bad}");
         }
         assert!(!host_allowed(&HeaderMap::new(), 8899), "no Host at all");
@@ -116,7 +152,10 @@ mod tests {
     #[test]
     fn the_cookie_is_found_among_others() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; shark_ui=abc; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; shark_ui=abc; b=2"),
+        );
         assert_eq!(cookie_token(&h), Some("abc"));
         h.insert(header::COOKIE, HeaderValue::from_static("shark_uix=abc"));
         assert_eq!(cookie_token(&h), None);

@@ -66,10 +66,19 @@ pub fn serve(runtime: &tokio::runtime::Runtime, source: Source, listen: &Listen)
         let listener = tokio::net::TcpListener::bind((listen.address, listen.port))
             .await
             .with_context(|| format!("cannot listen on {}:{}", listen.address, listen.port))?;
-        let bound = listener.local_addr().context("cannot read the address listened on")?;
+        let bound = listener
+            .local_addr()
+            .context("cannot read the address listened on")?;
         let token = new_token()?;
         let url = format!("http://{}/?token={token}", host_port(bound));
-        let state = UiState { inner: Arc::new(Inner { source, token, bound, stop: AtomicBool::new(false) }) };
+        let state = UiState {
+            inner: Arc::new(Inner {
+                source,
+                token,
+                bound,
+                stop: AtomicBool::new(false),
+            }),
+        };
         {
             let mut out = std::io::stdout().lock();
             writeln!(out, "dashboard: {url}")?;
@@ -94,7 +103,10 @@ fn router(state: UiState) -> Router {
     Router::new()
         .nest("/api", api::router())
         .fallback(assets::serve)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
         .with_state(state)
 }
 
@@ -109,7 +121,8 @@ fn host_port(addr: SocketAddr) -> String {
 /// 128 random bits as hex.
 fn new_token() -> Result<String> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for the dashboard's token: {e}"))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("no randomness for the dashboard's token: {e}"))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 

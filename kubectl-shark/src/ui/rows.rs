@@ -21,12 +21,19 @@ pub fn row(entry: &Entry) -> serde_json::Result<Value> {
                 }
             }
         }
-        let cells: Map<String, Value> =
-            COLUMNS.iter().zip(entry_cells(entry)).map(|(c, v)| ((*c).to_string(), Value::String(v))).collect();
+        let cells: Map<String, Value> = COLUMNS
+            .iter()
+            .zip(entry_cells(entry))
+            .map(|(c, v)| ((*c).to_string(), Value::String(v)))
+            .collect();
         obj.insert("cells".into(), Value::Object(cells));
         // Where a listing resumes past this row: the page keeps its last row's instead of the
         // answer's when it drops rows it holds.
-        let key = PageKey { timestamp: entry.timestamp, node: entry.node.name.clone(), id: entry.id };
+        let key = PageKey {
+            timestamp: entry.timestamp,
+            node: entry.node.name.clone(),
+            id: entry.id,
+        };
         obj.insert("cursor".into(), Value::String(key.to_string()));
     }
     Ok(value)

@@ -39,23 +39,45 @@ pub struct EntriesRequest {
 /// A page of rows and the cursor to the next one (`null` at the end), plus the nodes that failed
 /// to answer. An empty first page also carries `coverage` (the window kept per node), so the page
 /// can say whether the window missed the data or the filter matched nothing.
-pub async fn entries(State(state): State<UiState>, Json(request): Json<EntriesRequest>) -> Result<Json<Value>, ApiError> {
+pub async fn entries(
+    State(state): State<UiState>,
+    Json(request): Json<EntriesRequest>,
+) -> Result<Json<Value>, ApiError> {
     let query = request.window.query()?;
     let order = match request.order.as_deref() {
         None | Some("newest") => Order::NewestFirst,
         Some("oldest") => Order::OldestFirst,
-        Some(other) => return Err(ApiError::bad(format!("order `{other}`: use newest or oldest"))),
+        Some(other) => {
+            return Err(ApiError::bad(format!(
+                "order `{other}`: use newest or oldest"
+            )));
+        }
     };
     let limit = request.limit.unwrap_or(200);
     if !(1..=MAX_ROWS).contains(&limit) {
-        return Err(ApiError::bad(format!("limit {limit}: ask for 1 to {MAX_ROWS} rows")));
+        return Err(ApiError::bad(format!(
+            "limit {limit}: ask for 1 to {MAX_ROWS} rows"
+        )));
     }
-    let after: Option<PageKey> = request.cursor.as_deref().map(str::parse).transpose().map_err(ApiError::bad)?;
+    let after: Option<PageKey> = request
+        .cursor
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(ApiError::bad)?;
     let store = state.source().store()?.clone();
     blocking(move || {
-        let page = store.page(&query, order, after.as_ref(), limit).map_err(ApiError::store)?;
-        let rows = page.entries.iter().map(row).collect::<Result<Vec<_>, _>>().map_err(ApiError::store)?;
-        let mut answer = json!({"rows": rows, "cursor": page.next.map(|k| k.to_string()), "failures": []});
+        let page = store
+            .page(&query, order, after.as_ref(), limit)
+            .map_err(ApiError::store)?;
+        let rows = page
+            .entries
+            .iter()
+            .map(row)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ApiError::store)?;
+        let mut answer =
+            json!({"rows": rows, "cursor": page.next.map(|k| k.to_string()), "failures": []});
         if rows_empty(&answer) && after.is_none() {
             answer["coverage"] = coverage(&store)?;
         }
@@ -81,7 +103,10 @@ fn coverage(store: &Store) -> Result<Value, ApiError> {
 }
 
 /// The entry, bodies whole (read back from the packets where the index cut them); 404 if none.
-pub async fn entry(State(state): State<UiState>, Path((node, id)): Path<(String, u64)>) -> Result<Json<Value>, ApiError> {
+pub async fn entry(
+    State(state): State<UiState>,
+    Path((node, id)): Path<(String, u64)>,
+) -> Result<Json<Value>, ApiError> {
     let store = state.source().store()?.clone();
     blocking(move || {
         let entry = find(&store, &node, id, true)?;
@@ -91,11 +116,21 @@ pub async fn entry(State(state): State<UiState>, Path((node, id)): Path<(String,
 }
 
 /// Entry `id` of `node`, or 404.
-fn find(store: &Store, node: &str, id: u64, whole_bodies: bool) -> Result<shark_store::Entry, ApiError> {
+fn find(
+    store: &Store,
+    node: &str,
+    id: u64,
+    whole_bodies: bool,
+) -> Result<shark_store::Entry, ApiError> {
     store
         .entry(node, id, whole_bodies)
         .map_err(ApiError::store)?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no entry {id} on node `{node}` (retention may have removed it)")))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no entry {id} on node `{node}` (retention may have removed it)"),
+            )
+        })
 }
 
 /// `?wholeFlow=true`: every packet of the exchange's connection, not only its own.
@@ -117,13 +152,27 @@ pub async fn entry_pcap(
     let query = blocking(move || {
         let entry = find(&store, &node, id, false)?;
         // The entry's own instant and node are pushed down to the index; its id picks it out.
-        let kfl = format!("node.name == {} and id == {id}", serde_json::to_string(&node).map_err(ApiError::store)?);
+        let kfl = format!(
+            "node.name == {} and id == {id}",
+            serde_json::to_string(&node).map_err(ApiError::store)?
+        );
         let filter = kfl::compile(&kfl, &shark_store::entry_schema()).map_err(ApiError::store)?;
-        Ok((store, Query { from: Some(entry.timestamp), to: Some(entry.timestamp + 1), filter: Some(filter), limit: None }))
+        Ok((
+            store,
+            Query {
+                from: Some(entry.timestamp),
+                to: Some(entry.timestamp + 1),
+                filter: Some(filter),
+                limit: None,
+            },
+        ))
     })
     .await?;
     let (store, query) = query;
-    let name = format!("entry-{id}{}.pcap", if params.whole_flow { "-flow" } else { "" });
+    let name = format!(
+        "entry-{id}{}.pcap",
+        if params.whole_flow { "-flow" } else { "" }
+    );
     Ok(pcap_stream(store, query, params.whole_flow, &name))
 }
 
@@ -138,10 +187,18 @@ pub struct ExportRequest {
 }
 
 /// The window's matching exchanges as one PCAP, as `export` writes it.
-pub async fn export(State(state): State<UiState>, Json(request): Json<ExportRequest>) -> Result<Response, ApiError> {
+pub async fn export(
+    State(state): State<UiState>,
+    Json(request): Json<ExportRequest>,
+) -> Result<Response, ApiError> {
     let query = request.window.query()?;
     let store = state.source().store()?.clone();
-    Ok(pcap_stream(store, query, request.whole_flows, "shark-export.pcap"))
+    Ok(pcap_stream(
+        store,
+        query,
+        request.whole_flows,
+        "shark-export.pcap",
+    ))
 }
 
 /// Streams `store.export(query)` as a download named `name`; a failure midway cuts the stream
@@ -149,8 +206,13 @@ pub async fn export(State(state): State<UiState>, Json(request): Json<ExportRequ
 fn pcap_stream(store: Store, query: Query, whole_flows: bool, name: &str) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     tokio::task::spawn_blocking(move || {
-        let mut out = ChannelWriter { tx: tx.clone(), buf: Vec::new() };
-        let written = store.export(&query, whole_flows, &mut out).map_err(|e| std::io::Error::other(e.to_string()));
+        let mut out = ChannelWriter {
+            tx: tx.clone(),
+            buf: Vec::new(),
+        };
+        let written = store
+            .export(&query, whole_flows, &mut out)
+            .map_err(|e| std::io::Error::other(e.to_string()));
         let finished = written.and_then(|_| std::io::Write::flush(&mut out));
         if let Err(e) = finished {
             tracing::warn!("PCAP download cut short: {e}");
@@ -159,7 +221,10 @@ fn pcap_stream(store: Store, query: Query, whole_flows: bool, name: &str) -> Res
     });
     let mut response = Body::from_stream(ReceiverStream::new(rx)).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.tcpdump.pcap"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.tcpdump.pcap"),
+    );
     if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
@@ -189,8 +254,8 @@ impl std::io::Write for ChannelWriter {
             return Ok(());
         }
         let chunk = Bytes::from(std::mem::take(&mut self.buf));
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the browser went away"))
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the browser went away")
+        })
     }
 }

@@ -25,7 +25,9 @@ pub async fn check(Json(request): Json<CheckRequest>) -> Json<Value> {
     }
     Json(match kfl::compile(&request.kfl, &entry_schema()) {
         Ok(filter) => json!({ "ok": true, "plan": filter.plan().to_string() }),
-        Err(diagnostics) => json!({ "ok": false, "error": diagnostics.to_string(), "diagnostics": items(&request.kfl, &diagnostics) }),
+        Err(diagnostics) => {
+            json!({ "ok": false, "error": diagnostics.to_string(), "diagnostics": items(&request.kfl, &diagnostics) })
+        }
     })
 }
 
@@ -52,8 +54,13 @@ fn items(source: &str, diagnostics: &kfl::Diagnostics) -> Value {
 /// `kubectl shark fields` lists them), for completion.
 pub async fn fields() -> Json<Value> {
     let schema = entry_schema();
-    let fields: Vec<Value> =
-        schema.fields().iter().map(|(path, ty)| json!({"path": path, "type": ty.describe()})).collect();
+    let fields: Vec<Value> = schema
+        .fields()
+        .iter()
+        .map(|(path, ty)| json!({"path": path, "type": ty.describe()}))
+        .collect();
     let (functions, methods) = kfl::calls();
-    Json(json!({"fields": fields, "protocols": kfl::PROTOCOL_WORDS, "functions": functions, "methods": methods}))
+    Json(
+        json!({"fields": fields, "protocols": kfl::PROTOCOL_WORDS, "functions": functions, "methods": methods}),
+    )
 }

@@ -34,19 +34,28 @@ pub struct FollowParams {
 }
 
 /// Streams new matching rows; a failure ends the stream with `{"streamError": "…"}`.
-pub async fn follow(State(state): State<UiState>, UrlQuery(params): UrlQuery<FollowParams>) -> Result<Response, ApiError> {
+pub async fn follow(
+    State(state): State<UiState>,
+    UrlQuery(params): UrlQuery<FollowParams>,
+) -> Result<Response, ApiError> {
     let query = params.window.query()?;
     let resume = resume_points(&params.after)?;
     let store = state.source().store()?.clone();
     let tail = blocking(move || {
-        let mut tail = store.tail(query.filter, query.from).map_err(ApiError::store)?;
+        let mut tail = store
+            .tail(query.filter, query.from)
+            .map_err(ApiError::store)?;
         tail.resume_after(&resume);
         Ok(tail)
     })
     .await?;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
     tokio::task::spawn_blocking(move || stream(tail, &tx, &state));
-    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], Body::from_stream(ReceiverStream::new(rx))).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(ReceiverStream::new(rx)),
+    )
+        .into_response())
 }
 
 /// `NODE:ID,…` as a map.
@@ -75,7 +84,11 @@ fn stream(mut tail: Tail, tx: &mpsc::Sender<Result<Bytes, std::io::Error>>, stat
                 Ok(line) => (line, false),
                 Err(e) => (serde_json::json!({ "streamError": e }), true),
             };
-            if tx.blocking_send(Ok(Bytes::from(format!("{line}\n")))).is_err() || last {
+            if tx
+                .blocking_send(Ok(Bytes::from(format!("{line}\n"))))
+                .is_err()
+                || last
+            {
                 return;
             }
         }

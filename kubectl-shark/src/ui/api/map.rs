@@ -23,7 +23,12 @@ pub async fn map(
     UrlQuery(params): UrlQuery<MapParams>,
     Json(window): Json<Window>,
 ) -> Result<Json<Value>, ApiError> {
-    let by: GroupBy = params.by.as_deref().unwrap_or("workload").parse().map_err(ApiError::bad)?;
+    let by: GroupBy = params
+        .by
+        .as_deref()
+        .unwrap_or("workload")
+        .parse()
+        .map_err(ApiError::bad)?;
     let query = window.query()?;
     let store = state.source().store()?.clone();
     blocking(move || {
@@ -63,10 +68,14 @@ pub async fn histogram(
     let store = state.source().store()?.clone();
     blocking(move || {
         let Some(h) = store.histogram(&query, buckets).map_err(ApiError::store)? else {
-            return Ok(Json(json!({"from": null, "to": null, "widthMs": null, "entries": [], "errors": []})));
+            return Ok(Json(
+                json!({"from": null, "to": null, "widthMs": null, "entries": [], "errors": []}),
+            ));
         };
-        Ok(Json(json!({"from": time_json(Some(h.from)), "to": time_json(Some(h.to)),
-                       "widthMs": h.width as f64 / 1e6, "entries": h.entries, "errors": h.errors})))
+        Ok(Json(
+            json!({"from": time_json(Some(h.from)), "to": time_json(Some(h.to)),
+                       "widthMs": h.width as f64 / 1e6, "entries": h.entries, "errors": h.errors}),
+        ))
     })
     .await
 }

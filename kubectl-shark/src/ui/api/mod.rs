@@ -46,7 +46,10 @@ pub struct ApiError {
 impl ApiError {
     /// `status` with `message` as its `error`.
     pub fn new(status: StatusCode, message: impl std::fmt::Display) -> Self {
-        ApiError { status, body: json!({ "error": message.to_string() }) }
+        ApiError {
+            status,
+            body: json!({ "error": message.to_string() }),
+        }
     }
 
     /// A request the user can fix (400).
@@ -100,9 +103,17 @@ impl Window {
         let filter = if self.kfl.trim().is_empty() {
             None
         } else {
-            Some(kfl::compile(&self.kfl, &shark_store::entry_schema()).map_err(|d| filter::refused(&self.kfl, &d))?)
+            Some(
+                kfl::compile(&self.kfl, &shark_store::entry_schema())
+                    .map_err(|d| filter::refused(&self.kfl, &d))?,
+            )
         };
-        Ok(Query { from, to, filter, limit: None })
+        Ok(Query {
+            from,
+            to,
+            filter,
+            limit: None,
+        })
     }
 }
 
@@ -115,5 +126,7 @@ pub fn time_json(ns: Option<i64>) -> Value {
 pub async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| ApiError::store(format!("the request's task failed: {e}")))?
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::store(format!("the request's task failed: {e}")))?
 }
