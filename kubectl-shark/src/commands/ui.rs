@@ -1,7 +1,7 @@
 //! `ui`: the dashboard on a local store or on the cluster's agents.
 
 use anyhow::Result;
-use shark_agent::open_store;
+use shark_pipeline::open_store;
 
 use super::{agents_for, runtime};
 use crate::cli::UiArgs;

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shark_agent::spec::parse_time;
+use shark_pipeline::spec::parse_time;
 use shark_store::Query;
 
 use super::UiState;
