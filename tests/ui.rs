@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::util::{Running, import, run, run_ok, shark, workspace};
+use crate::util::{AgentProcess, Running, TOKEN, import, run, run_ok, shark, workspace};
 
 /// The dashboard on `store`, and the URL it printed.
 struct Dashboard {
@@ -17,11 +17,15 @@ struct Dashboard {
 
 impl Dashboard {
     fn start(store: &Path) -> Self {
+        Self::start_with(&["--store".as_ref(), store.as_os_str()])
+    }
+
+    /// The dashboard with these source flags (`--store DIR`, or `--agents URL,… --token T`).
+    fn start_with(source: &[&std::ffi::OsStr]) -> Self {
         let mut process = Running::start(
             shark()
                 .arg("ui")
-                .arg("--store")
-                .arg(store)
+                .args(source)
                 .args(["--port", "0"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit()),
@@ -93,14 +97,19 @@ fn post(d: &Dashboard, path: &str, cookie: &str, body: &str) -> (u16, String, Ve
 
 /// The demo capture imported with names for its endpoints, as node `demo`.
 fn demo_store(dir: &Path) -> PathBuf {
-    let store = dir.join("store");
+    demo_store_as(dir, "demo")
+}
+
+/// The demo capture imported with names for its endpoints, as node `node`, in `dir/node`.
+fn demo_store_as(dir: &Path, node: &str) -> PathBuf {
+    let store = dir.join(node);
     run_ok(
         shark()
             .arg("import")
             .arg(workspace().join("tests/data/demo.pcap"))
             .arg("--store")
             .arg(&store)
-            .args(["--node", "demo", "--identities"])
+            .args(["--node", node, "--identities"])
             .arg(workspace().join("tests/data/demo-identities.yaml")),
     );
     store
@@ -312,6 +321,21 @@ fn the_dashboard_in_a_browser() {
     dns_capture(&capture, 10_000);
     import(&big_store, &capture, "busy-node");
     let big = Dashboard::start(&big_store);
+    // Two agents, one stopped: the dashboard names it and shows the other's rows.
+    let cluster_dir = tempfile::tempdir().unwrap();
+    let store_a = demo_store_as(cluster_dir.path(), "node-a");
+    let store_b = demo_store_as(cluster_dir.path(), "node-b");
+    let agent_a = AgentProcess::start(&store_a, "node-a", &["--no-capture"]);
+    let agent_b = AgentProcess::start(&store_b, "node-b", &["--no-capture"]);
+    let stopped = agent_b.url.clone();
+    agent_b.stop();
+    let agents = format!("{},{stopped}", agent_a.url);
+    let cluster = Dashboard::start_with(&[
+        "--agents".as_ref(),
+        agents.as_ref(),
+        "--token".as_ref(),
+        TOKEN.as_ref(),
+    ]);
     let shots = workspace().join("target/ui-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
@@ -324,11 +348,97 @@ fn the_dashboard_in_a_browser() {
         .env("SHARK_SHOTS", &shots)
         .env("SHARK_CAPTURE", workspace().join("tests/data/demo.pcap"))
         .env("SHARK_BIG_URL", &big.url)
-        .env("SHARK_BIG_STORE", &big_store));
+        .env("SHARK_BIG_STORE", &big_store)
+        .env("SHARK_CLUSTER_URL", &cluster.url)
+        .env("SHARK_CLUSTER_STORE", &store_a)
+        .env("SHARK_STOPPED", &stopped));
     println!("{}", r.stdout);
     assert_eq!(
         r.code, 0,
         "browser tests failed:\n{}\n{}",
         r.stdout, r.stderr
     );
+}
+
+#[test]
+fn in_a_cluster_pages_merge_every_agent_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_a = demo_store_as(dir.path(), "node-a");
+    let store_b = demo_store_as(dir.path(), "node-b");
+    let agent_a = AgentProcess::start(&store_a, "node-a", &["--no-capture"]);
+    let agent_b = AgentProcess::start(&store_b, "node-b", &["--no-capture"]);
+    let agents = format!("{},{}", agent_a.url, agent_b.url);
+    let d = Dashboard::start_with(&[
+        "--agents".as_ref(),
+        agents.as_ref(),
+        "--token".as_ref(),
+        TOKEN.as_ref(),
+    ]);
+    let (_, head, _) = http(
+        &d.address(),
+        &format!(
+            "GET /?token={} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            d.token(),
+            d.address()
+        ),
+    );
+    assert!(head.contains("set-cookie"), "{head}");
+    let cookie = format!("shark_ui={}", d.token());
+    let mut keys = Vec::new();
+    let mut cursor = serde_json::Value::Null;
+    loop {
+        let body =
+            serde_json::json!({"kfl": "dns or http", "limit": 5, "cursor": cursor}).to_string();
+        let (status, _, answer) = post(&d, "/api/entries", &cookie, &body);
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+        let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(answer["failures"], serde_json::json!([]));
+        for row in answer["rows"].as_array().unwrap() {
+            keys.push(format!(
+                "{}/{}",
+                row["node"]["name"].as_str().unwrap(),
+                row["id"]
+            ));
+        }
+        cursor = answer["cursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
+    // The CLI's fan-out merges by time only; ties (the same capture on both nodes) by node name
+    // and id, as the pages do, come from sorting its keys.
+    let cli = run_ok(shark().args([
+        "query",
+        "--agents",
+        &agents,
+        "--token",
+        TOKEN,
+        "-o",
+        "json",
+        "dns or http",
+    ]));
+    let mut expected: Vec<(String, String, u64)> = cli
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|e| {
+            (
+                e["timestamp"].as_str().unwrap().to_string(),
+                e["node"]["name"].as_str().unwrap().to_string(),
+                e["id"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    expected.sort();
+    expected.reverse();
+    let expected: Vec<String> = expected
+        .into_iter()
+        .map(|(_, node, id)| format!("{node}/{id}"))
+        .collect();
+    assert!(
+        keys.iter().any(|k| k.starts_with("node-a/"))
+            && keys.iter().any(|k| k.starts_with("node-b/")),
+        "{keys:?}"
+    );
+    assert_eq!(keys, expected);
 }

@@ -252,6 +252,23 @@ await test("6 a window before the oldest data shows the kept coverage", async (p
   await page.screenshot({ path: path.join(SHOTS, "6-empty-coverage.png") });
 });
 
+if (process.env.SHARK_CLUSTER_URL) {
+  await test("7 two agents, one stopped: the banner names it and the other's rows are shown", async (page) => {
+    await open(page, env("SHARK_CLUSTER_URL"));
+    const stopped = env("SHARK_STOPPED");
+    await page.waitForSelector(".banner-warn");
+    const banner = await page.locator(".banners").innerText();
+    assert(banner.includes(`node ${stopped} did not answer`), `banner: ${banner}`);
+    assertEqual(await listKeys(page), cliKeys(env("SHARK_CLUSTER_STORE"), ""), "the answering node's rows");
+    await page.screenshot({ path: path.join(SHOTS, "7-cluster-partial.png") });
+    await page.locator(".tab", { hasText: "Status" }).click();
+    await page.waitForSelector(".status-table");
+    const table = await page.locator(".status-table").innerText();
+    assert(table.includes(stopped) && table.includes("node-a"), `status: ${table}`);
+    await page.screenshot({ path: path.join(SHOTS, "7-cluster-status.png") });
+  });
+}
+
 if (process.env.SHARK_CAPTURE) {
   await test("8 live: a capture imported as another node shows within 5 s", async (page) => {
     await open(page, `${URL_WITH_TOKEN}&live=1`);

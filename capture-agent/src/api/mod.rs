@@ -11,6 +11,7 @@ mod export;
 mod follow;
 mod map;
 mod metrics;
+mod page;
 mod query;
 mod request;
 mod status;

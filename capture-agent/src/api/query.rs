@@ -1,4 +1,5 @@
-//! `POST /v1/query`: the matching entries of a window, as NDJSON in time order.
+//! `POST /v1/query`: the matching entries of a window, as NDJSON in time order (or one page of
+//! them, newest or oldest first: see [`super::page`]).
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -15,10 +16,13 @@ const QUEUE_LINES: usize = 256;
 
 /// Streams the entries as NDJSON (`Entry` as stored: timestamps in ns), with whole bodies.
 pub async fn query(State(state): State<ApiState>, body: Bytes) -> Response {
-    let (_request, query, store) = match open_window(&state, &body) {
+    let (request, query, store) = match open_window(&state, &body) {
         Ok(opened) => opened,
         Err(response) => return *response,
     };
+    if request.order.is_some() || request.after.is_some() {
+        return super::page::page(&request, query, store).await;
+    }
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
     tokio::task::spawn_blocking(move || {
         // The answer shows bodies: those the index cut are read back from the packets.

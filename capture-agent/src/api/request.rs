@@ -4,7 +4,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use shark_store::Query;
 
-/// `{"kfl": "…", "from": ns, "to": ns, "limit": n, "wholeFlows": bool}`; every field optional.
+/// `{"kfl": "…", "from": ns, "to": ns, "limit": n, "wholeFlows": bool, "order": "newest",
+/// "after": "TS.ID.NODE"}`; every field optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct WindowRequest {
@@ -20,6 +21,14 @@ pub struct WindowRequest {
     /// Export only: whole flows of the matching entries.
     #[serde(default)]
     pub whole_flows: bool,
+    /// Query only: one page in this order (`newest` or `oldest`), of `limit` entries (default
+    /// 200, at most 1001), without reading cut bodies back: what a dashboard lists.
+    #[serde(default)]
+    pub order: Option<String>,
+    /// Query only: the page starts past this cursor (`TS.ID.NODE`, as the store's page keys
+    /// print), in `order`.
+    #[serde(default)]
+    pub after: Option<String>,
 }
 
 /// Parses the body; a malformed one is a 400 with the reason.

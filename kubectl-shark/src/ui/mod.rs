@@ -10,6 +10,7 @@
 
 mod api;
 mod assets;
+mod cluster;
 mod guard;
 mod rows;
 mod source;

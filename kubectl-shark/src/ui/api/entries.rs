@@ -13,8 +13,9 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::{ApiError, Window, blocking, time_json};
-use crate::ui::UiState;
+use crate::cluster::fanout::footer;
 use crate::ui::rows::{detail, row};
+use crate::ui::{Source, UiState, cluster};
 
 /// Most rows one call returns.
 pub const MAX_ROWS: usize = 1000;
@@ -65,6 +66,25 @@ pub async fn entries(
         .map(str::parse)
         .transpose()
         .map_err(ApiError::bad)?;
+    if let Source::Cluster(agents) = state.source() {
+        let (entries, next, failures) =
+            cluster::page(agents, &query, &request.window.kfl, after.as_ref(), limit).await;
+        if failures.len() == agents.list.len() && !failures.is_empty() {
+            let all: Vec<String> = failures.iter().map(footer).collect();
+            let message = format!("no node answered: {}", all.join("; "));
+            return Err(ApiError::new(StatusCode::BAD_GATEWAY, message));
+        }
+        let rows = entries
+            .iter()
+            .map(row)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ApiError::store)?;
+        let cursor = next.map(|k| k.to_string());
+        let failures = cluster::failures_json(&failures);
+        return Ok(Json(
+            json!({"rows": rows, "cursor": cursor, "failures": failures}),
+        ));
+    }
     let store = state.source().store()?.clone();
     blocking(move || {
         let page = store

@@ -1,20 +1,26 @@
-//! `GET /api/status`: `status` per node.
+//! `GET /api/status`: `status` per node, from the store or from every agent.
 
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::{ApiError, blocking, time_json};
-use crate::ui::{Source, UiState};
+use crate::ui::{Source, UiState, cluster};
 
 /// Per node: the window kept, segments, entries, bytes, packets captured and drops; and where the
 /// dashboard reads from.
 pub async fn status(State(state): State<UiState>) -> Result<Json<Value>, ApiError> {
-    let dir = match state.source() {
-        Source::Local { dir, .. } => dir.display().to_string(),
-        Source::Cluster(agents) => format!("{} agents", agents.list.len()),
+    let (store, dir) = match state.source() {
+        Source::Local { store, dir } => (store.clone(), dir.display().to_string()),
+        Source::Cluster(agents) => {
+            let (nodes, failures) = cluster::status(agents).await;
+            let source = format!("{} agents", agents.list.len());
+            let failures = cluster::failures_json(&failures);
+            return Ok(Json(
+                json!({"mode": "cluster", "source": source, "nodes": nodes, "failures": failures}),
+            ));
+        }
     };
-    let store = state.source().store()?.clone();
     blocking(move || {
         let nodes = store.status().map_err(ApiError::store)?;
         let nodes: Vec<Value> = nodes
