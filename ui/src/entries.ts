@@ -12,7 +12,7 @@ import { cellClause } from "./filters";
 import { refreshHistogram } from "./histogram";
 import { setFilter, typedFilter } from "./kflbar";
 import { store, windowOf } from "./state";
-import { wrap } from "./topbar";
+import { knownNodes, refreshNodes, wrap } from "./topbar";
 
 const ROW_HEIGHT = 30;
 const PAGE = 200;
@@ -416,15 +416,36 @@ function arrive(fresh: Row[]) {
   else update();
 }
 
+/** Newest first by (timestamp, node, id), as the server pages them (RFC3339 with nanoseconds
+ * sorts as text). */
+function newestFirst(a: Row, b: Row): number {
+  if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? 1 : -1;
+  if (a.node.name !== b.node.name) return a.node.name < b.node.name ? 1 : -1;
+  return b.id - a.id;
+}
+
 function mergePending() {
   if (!pending.length) return;
-  const fresh = pending.sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : 0));
+  const fresh = pending;
   pending = [];
   for (const r of fresh) keys.add(rowKey(r));
-  rows = [...fresh, ...rows].sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : 0));
+  rows = [...fresh, ...rows].sort(newestFirst);
+  if (fresh.some((r) => !knownNodes().some((n) => n.node === r.node.name))) refreshNodes();
+  throttledHistogram();
   trim();
   emptyState.hidden = rows.length > 0;
   update();
+}
+
+let histogramTimer = 0;
+
+/** Redraws the histogram at most every 5 s while Live brings rows in. */
+function throttledHistogram() {
+  if (histogramTimer) return;
+  histogramTimer = window.setTimeout(() => {
+    histogramTimer = 0;
+    refreshHistogram();
+  }, 5000);
 }
 
 /** Live turned on or off without another change: follow or stop following. */
