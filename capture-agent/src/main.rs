@@ -201,7 +201,7 @@ fn run(args: Args) -> Result<()> {
         .with_memory_limit(
             usize::try_from(parse_size(&args.memory_limit).context("--memory-limit")?)
                 .context("--memory-limit is larger than this machine can address")?,
-        )
+        )?
         .with_scope(scope);
         let live = LiveConfig {
             interfaces: args.interface.clone(),

@@ -4,7 +4,9 @@
 //! # Layout
 //! One directory per node under the store root:
 //! `<root>/<node>/segments/<start-ns>-<seq>.pcap` (classic PCAP, nanosecond timestamps, the
-//! source's link type; `.pcap.part` while written) and `<root>/<node>/index.sqlite` (WAL). Every
+//! source's link type; `.pcap.part` while written), `<root>/<node>/index.sqlite` (WAL) and
+//! `<root>/<node>/settings.json`, the [`WriteSettings`] the node's entries were written with (what
+//! dissecting its packets again must use to give the same entries back). Every
 //! packet gets a number in its node's packet series; an [`Entry`] names its flow (`stream`) and the
 //! numbers of its first and last packets, and the index records where each flow's packets lie in
 //! each segment, so export reads exactly the records it needs.
@@ -108,6 +110,7 @@ pub use packets::{PacketWalk, StoredPacket};
 pub use page::{BadCursor, Order, Page, PageKey};
 pub use query::{Entries, Query};
 pub use schema::entry_schema;
+pub use settings::WriteSettings;
 pub use store::{NodeStatus, Store};
 pub use tail::{FOLLOW_POLL, Tail};
 pub use writer::{NodeWriter, RawPacket, WriteSummary};
@@ -135,6 +138,7 @@ mod reindex;
 mod retention;
 mod schema;
 mod segment_file;
+mod settings;
 mod store;
 mod tail;
 mod writer;

@@ -25,8 +25,9 @@ const FLOW_BUFFER: usize = 65_536;
 /// Packet time between hand-overs of buffered flow locations and segment progress.
 const PROGRESS_EVERY_NS: i64 = 1_000_000_000;
 
-/// A captured packet to store.
-#[derive(Debug, Clone, Copy)]
+/// A captured packet, borrowed from wherever its bytes live: what a packet source yields, what
+/// the pipeline dissects (as `shark_pipeline::Packet`) and what the store keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawPacket<'a> {
     /// Capture time, ns since the Unix epoch.
     pub ts_ns: i64,

@@ -1,11 +1,12 @@
-//! How the pipeline is configured: what it keeps of bodies, its timeouts and its memory bounds.
+//! How the pipeline is configured: what it keeps of bodies, its timeouts and its memory bounds;
+//! and how a configuration is recorded in the store ([`WriteSettings`]) and rebuilt from it.
 
 use std::time::Duration;
 
-use shark_store::Node;
+use shark_store::{Node, WriteSettings};
 
 use crate::decode::DefragLimits;
-use crate::dissect::{DEFAULT_MAX_BODY, ParserSettings};
+use crate::dissect::{DEFAULT_MAX_BODY, MAX_BODY_LIMIT, ParserSettings};
 use crate::reassembly::ReassemblyLimits;
 
 /// Bytes of a body the index keeps inline unless told otherwise (the `--index-body` flags): enough
@@ -26,6 +27,16 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 256 << 20;
 /// spare room), and a pinned parser with its bounded state. Measured: 100k open HTTP
 /// connections cost 186 MiB of agent RSS, about 1.2 KiB each above the agent's own 60 MiB.
 pub const FLOW_COST: usize = 1280;
+
+/// How much of each body the entries of a pipeline built from [`WriteSettings`] keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bodies {
+    /// What the index keeps: the first `--index-body` bytes, marked `bodyTruncated` when cut
+    /// (what import, capture and reindex write).
+    Indexed,
+    /// Whole, up to `--max-body` (what a query with bodies shows: body read-back and replay).
+    Whole,
+}
 
 /// What the pipeline needs to know and how far it may grow.
 #[derive(Debug, Clone)]
@@ -86,10 +97,98 @@ impl PipelineConfig {
         self
     }
 
+    /// The configuration a node's writer starts from: [`PipelineConfig::new`] with the index
+    /// keeping [`DEFAULT_INDEX_BODY`] bytes of each body (the `--index-body` default).
+    pub fn for_writing(node: Node) -> Self {
+        PipelineConfig {
+            index_body: DEFAULT_INDEX_BODY,
+            ..PipelineConfig::new(node)
+        }
+    }
+
+    /// What the store records of this configuration: every cap, timeout and bound that shapes
+    /// the entries (all but the node).
+    pub fn write_settings(&self) -> WriteSettings {
+        WriteSettings {
+            max_body: self.max_body,
+            index_body: self.index_body,
+            flow_timeout_ns: nanos(self.flow_timeout),
+            udp_timeout_ns: nanos(self.udp_timeout),
+            max_flows: self.max_flows,
+            reassembly_bytes: self.reassembly.max_buffered_bytes,
+            reassembly_segments: self.reassembly.max_buffered_segments,
+            buffered_total: self.max_buffered_total,
+            fragment_datagrams: self.defrag.max_datagrams,
+            fragment_bytes: self.defrag.max_bytes,
+            fragment_timeout_ns: u64::try_from(self.defrag.timeout_ns).unwrap_or(0),
+        }
+    }
+
+    /// The configuration `settings` record, for `node`, keeping `bodies` of each body; a
+    /// `max_body` above [`MAX_BODY_LIMIT`] (whatever a record says) is taken as the limit.
+    pub fn from_settings(node: Node, settings: &WriteSettings, bodies: Bodies) -> Self {
+        let max_body = settings.max_body.min(MAX_BODY_LIMIT);
+        PipelineConfig {
+            node,
+            max_body,
+            index_body: match bodies {
+                Bodies::Indexed => settings.index_body,
+                Bodies::Whole => max_body,
+            },
+            flow_timeout: Duration::from_nanos(settings.flow_timeout_ns),
+            udp_timeout: Duration::from_nanos(settings.udp_timeout_ns),
+            max_flows: settings.max_flows,
+            reassembly: ReassemblyLimits {
+                max_buffered_bytes: settings.reassembly_bytes,
+                max_buffered_segments: settings.reassembly_segments,
+            },
+            max_buffered_total: settings.buffered_total,
+            defrag: DefragLimits {
+                max_datagrams: settings.fragment_datagrams,
+                max_bytes: settings.fragment_bytes,
+                timeout_ns: i64::try_from(settings.fragment_timeout_ns).unwrap_or(i64::MAX),
+            },
+        }
+    }
+
     /// What every parser this pipeline makes keeps.
     pub fn parser_settings(&self) -> ParserSettings {
         ParserSettings {
             max_body: self.max_body,
         }
+    }
+}
+
+/// `duration` in nanoseconds, saturating.
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configuration_recorded_and_rebuilt_is_the_same() {
+        let node = Node {
+            name: "n".into(),
+            ip: String::new(),
+        };
+        let mut config = PipelineConfig::for_writing(node.clone());
+        config.max_body = 1000;
+        config.index_body = 10;
+        config.flow_timeout = Duration::from_millis(1500);
+        config.defrag.max_datagrams = 3;
+        let settings = config.write_settings();
+        let indexed = PipelineConfig::from_settings(node.clone(), &settings, Bodies::Indexed);
+        assert_eq!(indexed.write_settings(), settings);
+        let whole = PipelineConfig::from_settings(node, &settings, Bodies::Whole);
+        assert_eq!((whole.max_body, whole.index_body), (1000, 1000));
+        let huge = WriteSettings {
+            max_body: usize::MAX,
+            ..settings
+        };
+        let capped = PipelineConfig::from_settings(config.node, &huge, Bodies::Whole);
+        assert_eq!(capped.index_body, MAX_BODY_LIMIT);
     }
 }

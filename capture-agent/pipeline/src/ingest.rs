@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use shark_store::{Node, NodeWriter, StoreConfig, StoreError};
 
+use crate::config::Bodies;
 use crate::identities::{DnsLearningSink, SharedIdentities};
 use crate::scope::CaptureScope;
 use crate::{OwnedPacket, Packet, Pipeline, PipelineConfig, PipelineStats};
@@ -21,8 +22,10 @@ pub struct Ingest {
 impl Ingest {
     /// Opens the store for `node` under `store` (creating it) and a pipeline in front of it that
     /// names endpoints from `identities` (and teaches it the DNS answers it sees), keeps at most
-    /// `max_body` bytes of each body (`--max-body`, recorded in the store so bodies read back are
-    /// cut alike) and at most `index_body` of them in the index (`--index-body`).
+    /// `max_body` bytes of each body (`--max-body`) and at most `index_body` of them in the index
+    /// (`--index-body`). Those and the pipeline's other settings are recorded in the store
+    /// ([`WriteSettings`](shark_store::WriteSettings)), and the pipeline is built from that record,
+    /// as every re-dissection of the node's packets is ([`Redissection`](crate::Redissection)).
     pub fn open(
         store: &Path,
         node: &str,
@@ -32,13 +35,16 @@ impl Ingest {
         max_body: usize,
     ) -> Result<Self, StoreError> {
         let writer = NodeWriter::open(store, node, config)?;
-        crate::bodies::record_max_body(store, node, max_body)?;
-        let mut pipeline_config = PipelineConfig::new(Node {
+        let node_id = Node {
             name: node.to_string(),
             ip: String::new(),
-        });
-        pipeline_config.index_body = index_body;
-        pipeline_config.max_body = max_body;
+        };
+        let mut writing = PipelineConfig::for_writing(node_id.clone());
+        writing.index_body = index_body;
+        writing.max_body = max_body;
+        let settings = writing.write_settings();
+        settings.record(store, node)?;
+        let pipeline_config = PipelineConfig::from_settings(node_id, &settings, Bodies::Indexed);
         let pipeline = Pipeline::new(pipeline_config).with_identity(Box::new(identities.clone()));
         Ok(Ingest {
             pipeline,
@@ -51,10 +57,13 @@ impl Ingest {
     }
 
     /// Bounds the pipeline's flow state by `bytes` (`--memory-limit`, see
-    /// [`PipelineConfig::with_memory_limit`]).
-    pub fn with_memory_limit(mut self, bytes: usize) -> Self {
+    /// [`PipelineConfig::with_memory_limit`]; it decides which flows close early, so it is
+    /// recorded with the node's other settings).
+    pub fn with_memory_limit(mut self, bytes: usize) -> Result<Self, StoreError> {
         self.pipeline = self.pipeline.with_memory_limit(bytes);
-        self
+        let settings = self.pipeline.config().write_settings();
+        settings.record(&self.root, &self.node)?;
+        Ok(self)
     }
 
     /// Keeps only the traffic of the pods in `scope` (checked per packet, before anything is stored).

@@ -10,9 +10,11 @@
 //!
 //! Around the pipeline: [`identities`] names endpoints as they were at each moment (from a file
 //! and from DNS answers; the Kubernetes watchers live in `shark-agent` and feed the same history),
-//! [`Ingest`] ties pipeline and store together for import, capture and the agent, and
-//! [`Redissect`] is the store's loader that gives long bodies back whole by dissecting the
-//! exchange's stored packets again; [`reindex_node`] rebuilds an index from the packets alone.
+//! [`Ingest`] ties pipeline and store together for import, capture and the agent, recording in
+//! the store how the node is written ([`shark_store::WriteSettings`]). Stored packets become
+//! entries again through one path, [`Redissection`], configured from that record: [`Redissect`]
+//! is the store's loader that gives long bodies back whole, [`reindex_node`] rebuilds an index
+//! from the packets alone, and [`Replay`] streams a window's entries without the index.
 //!
 //! What this crate must not know: live capture (libpcap), the Kubernetes API, HTTP serving, the
 //! command line. Reading a stored capture needs only this crate and the store.
@@ -47,14 +49,16 @@
 //! ```
 
 pub use bodies::{Redissect, open_store};
-pub use config::{DEFAULT_INDEX_BODY, DEFAULT_MEMORY_LIMIT, FLOW_COST, PipelineConfig};
+pub use config::{Bodies, DEFAULT_INDEX_BODY, DEFAULT_MEMORY_LIMIT, FLOW_COST, PipelineConfig};
 pub use decode::DecodeError;
 pub use identity::{Identity, IdentityResolver, NoIdentity};
 pub use ingest::Ingest;
 pub use packet::{OwnedPacket, Packet};
 pub use pipeline::{Pipeline, PipelineStats};
 pub use reassembly::{Chunk, ReassemblyLimits, SegmentIn, TcpReassembler};
+pub use redissect::{Redissection, written_config};
 pub use reindex::reindex_node;
+pub use replay::Replay;
 pub use scope::{CaptureScope, ScopeError};
 pub use sink::Sink;
 pub use source::{FileSource, SourceError};
@@ -75,7 +79,9 @@ mod ingest;
 mod packet;
 mod pipeline;
 mod reassembly;
+mod redissect;
 mod reindex;
+mod replay;
 mod scope;
 mod sink;
 mod source;

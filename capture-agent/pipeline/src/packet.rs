@@ -1,17 +1,10 @@
 //! Captured packets as they come from a source: timestamp, original length, link type, bytes.
 
-/// A captured packet, borrowed from wherever the source keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<'a> {
-    /// Capture time, nanoseconds since the Unix epoch (UTC).
-    pub ts_ns: i64,
-    /// Length of the packet on the wire (`data` may be shorter when cut by the snaplen).
-    pub orig_len: u32,
-    /// Link-layer header type (LINKTYPE_* number, e.g. 1 Ethernet, 113 Linux SLL).
-    pub linktype: u32,
-    /// The captured bytes, starting with the link-layer header.
-    pub data: &'a [u8],
-}
+/// A captured packet, borrowed from wherever the source keeps it: the store's
+/// [`RawPacket`](shark_store::RawPacket), so a packet read back from a segment
+/// ([`StoredPacket::as_raw`](shark_store::StoredPacket::as_raw)) or handed to the store is the
+/// packet the pipeline dissects, with no copy between them.
+pub use shark_store::RawPacket as Packet;
 
 /// A captured packet that owns its bytes, as a file source yields it.
 #[derive(Debug, Clone, PartialEq, Eq)]

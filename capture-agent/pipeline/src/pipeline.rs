@@ -94,6 +94,11 @@ impl Pipeline {
         self
     }
 
+    /// The configuration it runs with.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.config
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> PipelineStats {
         self.stats

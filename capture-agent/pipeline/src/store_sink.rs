@@ -1,6 +1,6 @@
 //! The store as the pipeline's sink: every packet into a PCAP segment, every entry into the index.
 
-use shark_store::{Entry, NodeWriter, RawPacket, StoreError};
+use shark_store::{Entry, NodeWriter, StoreError};
 
 use crate::{Packet, Sink};
 
@@ -8,13 +8,7 @@ impl Sink for NodeWriter {
     type Error = StoreError;
 
     fn packet(&mut self, packet: &Packet<'_>, stream: Option<u64>) -> Result<u64, StoreError> {
-        let raw = RawPacket {
-            ts_ns: packet.ts_ns,
-            orig_len: packet.orig_len,
-            linktype: packet.linktype,
-            data: packet.data,
-        };
-        self.write_packet(&raw, stream)
+        self.write_packet(packet, stream)
     }
 
     fn alloc_stream(&mut self) -> u64 {

@@ -1,6 +1,7 @@
 //! The pipeline's integration tests, one binary: dissectors over payloads extracted from real
 //! captures, the whole pipeline over the public captures (`tests/fixtures/public` at the
-//! repository's top) checked against tshark's reading, and the packet sources.
+//! repository's top) checked against tshark's reading, the packet sources, and re-dissection
+//! of stored packets (reindex, body read-back, replay) against what import wrote.
 
 mod common;
 mod replay;
@@ -16,5 +17,6 @@ mod dissect_tls;
 mod fixtures;
 mod flood;
 mod pipeline;
+mod redissect;
 mod source;
 mod unfinished;

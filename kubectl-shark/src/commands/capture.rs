@@ -189,7 +189,7 @@ fn local(args: &CaptureArgs, store_dir: &std::path::Path) -> Result<()> {
         checked.index_body,
         checked.max_body,
     )?
-    .with_memory_limit(checked.memory_limit)
+    .with_memory_limit(checked.memory_limit)?
     .with_scope(scope);
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

@@ -28,7 +28,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         args.retention.index_body()?,
         max_body,
     )?
-    .with_memory_limit(args.retention.memory_limit()?);
+    .with_memory_limit(args.retention.memory_limit()?)?;
     let progress = progress_bar(packets);
     for packet in FileSource::open(&args.file)? {
         ingest.push(&packet?)?;

@@ -1,0 +1,270 @@
+//! One re-dissection path: reindex, body read-back and replay give back the entries the node's
+//! writer made, with the caps it recorded (non-default `--index-body` and `--max-body` here, so a
+//! path that falls back to a default shows).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::types::Value;
+use shark_pipeline::identities::{IdentityHistory, SharedIdentities};
+use shark_pipeline::{
+    Bodies, FileSource, Ingest, PipelineConfig, Redissection, Replay, open_store, reindex_node,
+    written_config,
+};
+use shark_store::{BODY_TRUNCATED, Entry, Node, Query, Store, StoreConfig, WriteSettings};
+
+/// `--index-body` of the stores written here.
+const INDEX_BODY: usize = 10;
+/// `--max-body` of the stores written here.
+const MAX_BODY: usize = 100;
+
+/// The README's bundled capture: HTTP/1 (bodies of a few hundred bytes), gRPC, DNS, Redis,
+/// PostgreSQL, TLS and Kafka.
+fn demo_capture() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/demo.pcap"
+    ))
+}
+
+/// Imports `capture` as node `n` of a new store, as `kubectl shark import` does.
+fn import(capture: &Path, index_body: usize, max_body: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let identities = SharedIdentities::new(IdentityHistory::new());
+    let mut ingest = Ingest::open(
+        dir.path(),
+        "n",
+        StoreConfig::default(),
+        identities,
+        index_body,
+        max_body,
+    )
+    .expect("store opens");
+    for packet in FileSource::open(capture).expect("capture opens") {
+        ingest
+            .push(&packet.expect("packet reads"))
+            .expect("packet stored");
+    }
+    ingest.finish().expect("import finishes");
+    dir
+}
+
+/// Every row of every table of node `n`'s index, table by table, in a fixed order.
+fn index_rows(root: &Path) -> Vec<(String, Vec<Vec<Value>>)> {
+    let conn = rusqlite::Connection::open(root.join("n").join("index.sqlite")).expect("index");
+    let mut tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("tables");
+    tables.sort();
+    tables
+        .into_iter()
+        .map(|table| {
+            let mut select = conn
+                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+                .expect("select");
+            let columns = select.column_count();
+            let rows = select
+                .query_map([], |row| {
+                    (0..columns).map(|i| row.get::<_, Value>(i)).collect()
+                })
+                .and_then(|rows| rows.collect::<Result<Vec<Vec<Value>>, _>>())
+                .expect("rows");
+            (table, rows)
+        })
+        .collect()
+}
+
+fn entries(store: &Store, query: &Query, whole_bodies: bool) -> Vec<Entry> {
+    let found = if whole_bodies {
+        store.query_with_bodies(query)
+    } else {
+        store.query(query)
+    };
+    found
+        .expect("query runs")
+        .collect::<Result<_, _>>()
+        .expect("entries read")
+}
+
+/// How many requests and responses of `entries` are longer than `bytes` on the wire.
+fn bodies_longer_than(entries: &[Entry], bytes: u64) -> usize {
+    entries
+        .iter()
+        .flat_map(|e| [&e.request, &e.response])
+        .filter(|m| {
+            m.get("body").is_some()
+                && m.get("size")
+                    .and_then(serde_json::Value::as_u64)
+                    .is_some_and(|size| size > bytes)
+        })
+        .count()
+}
+
+#[test]
+fn reindex_gives_back_the_index_import_wrote() {
+    let store_dir = import(&demo_capture(), INDEX_BODY, MAX_BODY);
+    let root = store_dir.path();
+    let written = index_rows(root);
+    let store = Store::open(root).expect("store");
+    let indexed = entries(&store, &Query::default(), false);
+    assert!(
+        bodies_longer_than(&indexed, MAX_BODY as u64) >= 3,
+        "the capture has bodies past both caps"
+    );
+    assert!(
+        indexed
+            .iter()
+            .any(|e| e.response.get(BODY_TRUNCATED).is_some()),
+        "the index keeps prefixes"
+    );
+
+    let identities = SharedIdentities::new(IdentityHistory::new());
+    reindex_node(&store, "n", identities).expect("reindex");
+
+    let rebuilt = index_rows(root);
+    assert_eq!(
+        rebuilt.iter().map(|(t, _)| t).collect::<Vec<_>>(),
+        written.iter().map(|(t, _)| t).collect::<Vec<_>>(),
+        "the same tables"
+    );
+    for ((table, after), (_, before)) in rebuilt.iter().zip(&written) {
+        assert!(
+            after == before,
+            "table {table} differs after reindex: {} rows before, {} after",
+            before.len(),
+            after.len()
+        );
+    }
+    let store = Store::open(root).expect("store");
+    assert_eq!(entries(&store, &Query::default(), false), indexed);
+}
+
+#[test]
+fn bodies_read_back_are_cut_at_the_recorded_max_body() {
+    // The index keeps 10 bytes, so every longer body shown is read back from the packets; a store
+    // whose index keeps bodies whole up to the same --max-body shows what capture cut.
+    let cut = import(&demo_capture(), INDEX_BODY, MAX_BODY);
+    let inline = import(&demo_capture(), MAX_BODY, MAX_BODY);
+    let expected = entries(
+        &Store::open(inline.path()).expect("store"),
+        &Query::default(),
+        false,
+    );
+    assert!(bodies_longer_than(&expected, MAX_BODY as u64) >= 3);
+    let read_back = entries(
+        &open_store(cut.path()).expect("store"),
+        &Query::default(),
+        true,
+    );
+    assert_eq!(read_back, expected);
+
+    // A store written before the settings were recorded holds only `bodies.json`, still honoured.
+    let node = cut.path().join("n");
+    std::fs::remove_file(node.join("settings.json")).expect("record there");
+    std::fs::write(
+        node.join("bodies.json"),
+        format!(r#"{{"maxBody":{MAX_BODY}}}"#),
+    )
+    .expect("old record");
+    let read_back = entries(
+        &open_store(cut.path()).expect("store"),
+        &Query::default(),
+        true,
+    );
+    assert_eq!(read_back, expected);
+}
+
+#[test]
+fn replay_of_a_window_equals_a_query_of_it_with_bodies() {
+    let store_dir = import(&demo_capture(), INDEX_BODY, MAX_BODY);
+    let root = store_dir.path();
+    let all = entries(&Store::open(root).expect("store"), &Query::default(), false);
+    // A window cut inside the traffic.
+    let query = Query {
+        from: all.get(3).map(|e| e.timestamp),
+        to: all.last().map(|e| e.timestamp),
+        ..Query::default()
+    };
+    let anonymous = |mut e: Entry| {
+        // Numbered by the index, not by the packets.
+        e.id = 0;
+        e.stream = 0;
+        e
+    };
+    let queried: Vec<Entry> = entries(&open_store(root).expect("store"), &query, true)
+        .into_iter()
+        .map(anonymous)
+        .collect();
+    assert!(
+        queried.len() >= 10,
+        "the window holds traffic: {}",
+        queried.len()
+    );
+    assert!(bodies_longer_than(&queried, MAX_BODY as u64) >= 3);
+
+    let store = Store::open(root).expect("store");
+    let identities = SharedIdentities::new(IdentityHistory::new());
+    let mut replay =
+        Replay::new(&store, &query, identities, |e: &Entry| Ok(e.clone())).expect("replay");
+    let mut replayed = Vec::new();
+    while let Some((_, entry)) = replay.next_entry().expect("replay reads") {
+        replayed.push(anonymous(entry));
+    }
+    assert_eq!(replayed, queried);
+}
+
+#[test]
+fn every_recorded_setting_reaches_the_redissection() {
+    let store_dir = import(&demo_capture(), INDEX_BODY, MAX_BODY);
+    let root = store_dir.path();
+    let recorded = WriteSettings {
+        flow_timeout_ns: 1_500_000_000,
+        udp_timeout_ns: 700_000_000,
+        max_flows: 9,
+        reassembly_bytes: 1000,
+        reassembly_segments: 5,
+        buffered_total: 4000,
+        fragment_datagrams: 3,
+        fragment_bytes: 2000,
+        fragment_timeout_ns: 1_000_000,
+        ..written_config(root, "n", Bodies::Indexed).write_settings()
+    };
+    assert_eq!(
+        (recorded.index_body, recorded.max_body),
+        (INDEX_BODY, MAX_BODY)
+    );
+    recorded.record(root, "n").expect("recorded");
+    let redissection = Redissection::new(root, "n", Bodies::Indexed);
+    assert_eq!(redissection.config().write_settings(), recorded);
+    let whole = Redissection::new(root, "n", Bodies::Whole);
+    assert_eq!(
+        whole.config().write_settings(),
+        WriteSettings {
+            index_body: MAX_BODY,
+            ..recorded
+        }
+    );
+}
+
+#[test]
+fn the_memory_limit_import_ran_with_is_recorded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let identities = SharedIdentities::new(IdentityHistory::new());
+    let ingest = Ingest::open(
+        dir.path(),
+        "n",
+        StoreConfig::default(),
+        identities,
+        INDEX_BODY,
+        MAX_BODY,
+    )
+    .and_then(|ingest| ingest.with_memory_limit(2 << 20))
+    .expect("store opens");
+    ingest.finish().expect("import finishes");
+    let limited = PipelineConfig::for_writing(Node::default()).with_memory_limit(2 << 20);
+    let reread = written_config(dir.path(), "n", Bodies::Indexed);
+    assert_eq!(
+        (reread.max_flows, reread.max_buffered_total),
+        (limited.max_flows, limited.max_buffered_total)
+    );
+}
