@@ -19,7 +19,8 @@ pub const DEFAULT_INDEX_BODY: usize = 32;
 /// The pipeline's memory budget unless told otherwise (the `--memory-limit` flags): what its flow
 /// state may take (flows, their parsers and out-of-order bytes). A quarter of it holds bytes
 /// waiting out of order; the rest holds flows at [`FLOW_COST`] each, so 256 MiB tracks 157,286
-/// flows at once (the agent's 100k-open-flows benchmark fits).
+/// flows at once (the agent's 100k-open-flows benchmark fits), of which at most a quarter may be
+/// flows nobody answered (a flood's).
 pub const DEFAULT_MEMORY_LIMIT: usize = 256 << 20;
 
 /// What one tracked flow is reckoned to cost when the memory budget is turned into a number of
@@ -149,6 +150,13 @@ impl PipelineConfig {
                 timeout_ns: i64::try_from(settings.fragment_timeout_ns).unwrap_or(i64::MAX),
             },
         }
+    }
+
+    /// Flows that carried packets one way only (half-open connections, queries not answered
+    /// yet) tracked at most: a quarter of [`PipelineConfig::max_flows`], so a flood of them
+    /// takes a quarter of the budget, and the rest stays for the traffic that is answered.
+    pub fn max_one_way_flows(&self) -> usize {
+        self.max_flows / 4
     }
 
     /// What every parser this pipeline makes keeps.

@@ -276,6 +276,26 @@ impl FlowTable {
         self.take_sorted(ranks.into_iter().map(|(_, _, k)| k).collect())
     }
 
+    /// Removes the longest-idle flows that carried packets one way only when more than `keep`
+    /// of them are tracked, down to `keep - slack` of them (so the next check is not at once).
+    pub fn take_one_way_beyond(&mut self, keep: usize, slack: usize) -> Vec<Flow> {
+        let mut one_way: Vec<(i64, FlowKey)> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| f.one_way())
+            .map(|(k, f)| (f.last_ts, *k))
+            .collect();
+        if one_way.len() <= keep {
+            return Vec::new();
+        }
+        let count = (one_way.len() - keep + slack).min(one_way.len());
+        if count < one_way.len() {
+            one_way.select_nth_unstable_by_key(count - 1, |(idle_since, _)| *idle_since);
+        }
+        one_way.truncate(count);
+        self.take_sorted(one_way.into_iter().map(|(_, k)| k).collect())
+    }
+
     /// Removes every flow, oldest first.
     pub fn take_all(&mut self) -> Vec<Flow> {
         let keys: Vec<FlowKey> = self.flows.keys().copied().collect();

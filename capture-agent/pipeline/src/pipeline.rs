@@ -58,6 +58,8 @@ pub struct Pipeline {
     exchanges: Vec<Exchange>,
     next_sweep_ns: Option<i64>,
     buffered_total: usize,
+    /// Flows started since the one-way flows were last counted against their share.
+    new_flows_since_check: usize,
 }
 
 /// A decoded transport header with its payload.
@@ -79,6 +81,7 @@ impl Pipeline {
             exchanges: Vec::new(),
             next_sweep_ns: None,
             buffered_total: 0,
+            new_flows_since_check: 0,
         }
     }
 
@@ -371,6 +374,17 @@ impl Pipeline {
             self.config.reassembly,
         );
         self.flows.insert(key, Box::new(flow));
+        // Every hundredth of the table's size in new flows, look for one-way flows over their share.
+        let every = (self.config.max_flows / 100).max(1);
+        self.new_flows_since_check += 1;
+        if self.new_flows_since_check >= every {
+            self.new_flows_since_check = 0;
+            let keep = self.config.max_one_way_flows();
+            for mut old in self.flows.take_one_way_beyond(keep, every) {
+                self.stats.flows_evicted += 1;
+                self.close(&mut old, EVICTED, sink)?;
+            }
+        }
         Ok(())
     }
 

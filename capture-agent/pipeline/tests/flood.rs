@@ -203,14 +203,16 @@ fn a_syn_flood_stays_within_the_flow_budget_and_answered_connections_survive_it(
     slow.respond(&mut wire, after + 10);
     let stats = wire.pipeline.finish(&mut wire.sink).unwrap();
 
-    // Never more flows than the budget: every flow past it closed another early.
+    // The flood's half-open flows keep to their quarter of the budget (checked every hundredth
+    // of it in new flows); the two answered connections are tracked besides.
     let tracked_at_end = stats.flows - stats.flows_evicted;
+    let one_way_bound = (max_flows / 4 + max_flows / 100 + 2) as u64;
     assert!(
-        tracked_at_end <= max_flows as u64,
-        "{tracked_at_end} flows tracked at once > {max_flows}"
+        tracked_at_end <= one_way_bound,
+        "{tracked_at_end} flows tracked at the end > {one_way_bound}"
     );
     assert!(
-        stats.flows_evicted >= u64::from(flood) - max_flows as u64,
+        stats.flows_evicted >= u64::from(flood) - one_way_bound,
         "{stats:?}"
     );
     let http: Vec<_> = wire
@@ -274,12 +276,15 @@ fn unanswered_dns_queries_stay_within_the_flow_budget_and_answered_ones_are_pair
     }
     let stats = wire.pipeline.finish(&mut wire.sink).unwrap();
 
+    // The flood's unanswered flows keep to their quarter of the budget; the real client's
+    // answered conversations are tracked besides.
+    let one_way_bound = max_flows / 4 + max_flows / 100;
     assert!(
-        stats.flows - stats.flows_evicted <= u64::from(max_flows),
+        stats.flows - stats.flows_evicted <= u64::from(one_way_bound) + legit as u64,
         "{stats:?}"
     );
     assert!(
-        stats.flows_evicted >= u64::from(flood - max_flows),
+        stats.flows_evicted >= u64::from(flood - one_way_bound),
         "{stats:?}"
     );
     let answered: Vec<_> = wire
