@@ -2,6 +2,7 @@
 //! capture on the node's bridge, then query, export and status as a user runs them.
 
 use std::io::BufRead;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::util::{Cluster, Running, binary, query_json, run_ok, shark, text, tshark};
@@ -103,10 +104,9 @@ fn matches(entry: &serde_json::Value, want: &Expected) -> bool {
         && text(&entry["response"]["status"]) == want.status
 }
 
-#[test]
-fn live_capture_on_the_node_bridge_names_every_request_and_exports_its_packets() {
-    let cluster = Cluster::up("sk");
-    let store = tempfile::tempdir().expect("temp dir");
+/// Captures on the node's bridge with `flags` while the traffic script runs; returns what the
+/// capture printed after it stopped (its summary, and a hint if it gave one).
+fn capture_the_traffic_on_the_bridge(cluster: &Cluster, store: &Path, flags: &[&str]) -> String {
     let mut capture = Running::start(
         cluster
             .exec("node", &binary("kubectl-shark"))
@@ -121,9 +121,10 @@ fn live_capture_on_the_node_bridge_names_every_request_and_exports_its_packets()
                 "60s",
                 "--store",
             ])
-            .arg(store.path())
+            .arg(store)
             .arg("--identities")
             .arg(cluster.identities())
+            .args(flags)
             .stderr(Stdio::piped()),
     );
     let mut stderr = std::io::BufReader::new(capture.stderr.take().expect("stderr")).lines();
@@ -133,13 +134,39 @@ fn live_capture_on_the_node_bridge_names_every_request_and_exports_its_packets()
     run_ok(&mut cluster.script("traffic.sh"));
     std::thread::sleep(std::time::Duration::from_millis(500));
     run_ok(Command::new("kill").args(["-TERM", &capture.id().to_string()]));
-    let summary = stderr.next().and_then(Result::ok).unwrap_or_default();
+    let after: Vec<String> = stderr.map_while(Result::ok).collect();
     assert_eq!(
         capture.wait().expect("capture exits").code(),
         Some(0),
+        "{after:?}"
+    );
+    after.join("\n")
+}
+
+/// The bridge forwards the pods' frames between its ports; only in promiscuous mode (the
+/// default) do they reach a capture on the bridge itself. Without it the capture sees at most a
+/// few broadcasts, no exchange, and says why.
+#[test]
+fn a_capture_on_the_bridge_without_promiscuous_mode_finds_nothing_and_says_why() {
+    let cluster = Cluster::up("snp");
+    let store = tempfile::tempdir().expect("temp dir");
+    let summary = capture_the_traffic_on_the_bridge(&cluster, store.path(), &["--no-promiscuous"]);
+    assert!(summary.contains(" 0 entries"), "{summary}");
+    assert!(
+        summary.contains("without promiscuous mode a bridge (br0)")
+            && summary.contains("capture without --no-promiscuous"),
         "{summary}"
     );
+    assert!(query_json(store.path(), &[]).is_empty());
+}
+
+#[test]
+fn live_capture_on_the_node_bridge_names_every_request_and_exports_its_packets() {
+    let cluster = Cluster::up("sk");
+    let store = tempfile::tempdir().expect("temp dir");
+    let summary = capture_the_traffic_on_the_bridge(&cluster, store.path(), &[]);
     assert!(summary.contains("dropped 0 ("), "no drops: {summary}");
+    assert!(!summary.contains("hint:"), "{summary}");
 
     let entries = query_json(store.path(), &[]);
     for want in EXPECTED {
@@ -184,6 +211,24 @@ fn live_capture_on_the_node_bridge_names_every_request_and_exports_its_packets()
     let mut uris: Vec<String> = uris.into_iter().map(|r| r[0].clone()).collect();
     uris.sort();
     assert_eq!(uris, ["/api/orders", "/boom", "/health", "/missing"]);
+
+    // The table names each outcome as its protocol's users do.
+    let table = run_ok(shark().arg("query").arg("--store").arg(store.path())).stdout;
+    for (protocol, status) in [
+        ("redis", "OK"),
+        ("postgres", "SELECT 1"),
+        ("dns", "NOERROR"),
+        ("grpc/2", "OK"),
+        ("http/1.1", "503"),
+    ] {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.contains(&format!("┆ {protocol} "))
+                    && l.contains(&format!("┆ {status} "))),
+            "{protocol} {status} in\n{table}"
+        );
+    }
 
     let status = run_ok(shark().arg("status").arg("--store").arg(store.path())).stdout;
     let cells = |line: &str| -> Vec<String> {
