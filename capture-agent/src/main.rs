@@ -99,8 +99,8 @@ struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = shark_pipeline::DEFAULT_INDEX_BODY)]
     index_body: usize,
     /// Most bytes of each request and response body kept and shown, once its content coding is
-    /// undone (e.g. 1MiB to see a large JSON response whole; at most 64MiB). `size` stays the
-    /// whole body's size on the wire.
+    /// undone (e.g. 1MiB to see a large JSON response whole; at most 64MiB). `bodySize` stays
+    /// the whole body's size on the wire.
     #[arg(long, value_name = "SIZE", default_value = "64KiB")]
     max_body: String,
     /// Memory the pipeline's flow state may take (flows, parsers, bytes waiting out of order);

@@ -242,7 +242,7 @@ pub struct RetentionArgs {
     pub index_body: Option<String>,
     /// Most bytes of each request and response body kept and shown, once its content coding is
     /// undone (e.g. 1MiB to see a large JSON response whole; at most 64MiB) [default: 64KiB];
-    /// `size` stays the whole body's size on the wire.
+    /// `bodySize` stays the whole body's size on the wire.
     #[arg(long, value_name = "SIZE")]
     pub max_body: Option<String>,
     /// Memory the pipeline's flow state may take: flows, their parsers and bytes waiting out of

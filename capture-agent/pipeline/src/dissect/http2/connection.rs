@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use shark_store::Message;
 
 use super::super::{ChunkMeta, Direction, Exchange, Parser, ParserSettings, Unfinished};
-use super::frame::{FrameHeader, flag, kind, unpadded};
+use super::frame::{FrameHeader, HEADER_LEN, flag, kind, unpadded};
 use super::headers::{HeaderBlocks, PendingBlock};
 use super::reader::{Event, FrameReader};
 use super::stream::{Side, Stream};
@@ -227,6 +227,7 @@ impl Streams {
                     return;
                 };
                 stream.touch(start, end);
+                stream.count_frames(side, frame_bytes(&header));
                 let kept = match unpadded(payload, header.flags, 0) {
                     Some(data) => stream.on_data(side, data, end_stream, allowance),
                     None => {
@@ -255,6 +256,7 @@ impl Streams {
                     end_stream,
                     start,
                     bytes: Vec::new(),
+                    wire: frame_bytes(&header),
                 };
                 self.header_fragment(dir, block, fragment, end_headers, end, blocks, out);
             }
@@ -272,6 +274,7 @@ impl Streams {
                     end_stream: false,
                     start,
                     bytes: Vec::new(),
+                    wire: frame_bytes(&header),
                 };
                 self.header_fragment(dir, block, fragment, end_headers, end, blocks, out);
             }
@@ -282,6 +285,9 @@ impl Streams {
                     .is_some_and(|b| b.stream == header.stream);
                 if !expected {
                     return;
+                }
+                if let Some(block) = blocks.pending.as_mut() {
+                    block.wire = block.wire.saturating_add(frame_bytes(&header));
                 }
                 if !blocks.extend(payload) {
                     blocks.pending = None;
@@ -356,6 +362,7 @@ impl Streams {
         if let Some(promised) = block.promised {
             if let Some(stream) = self.stream(promised, out) {
                 stream.touch(block.start, end);
+                stream.count_frames(Side::Request, block.wire);
                 stream.on_headers(Side::Request, decoded.fields, true);
                 if let Some(error) = decoded.error {
                     stream.fail(error);
@@ -375,6 +382,7 @@ impl Streams {
             return;
         };
         stream.touch(block.start, end);
+        stream.count_frames(side, block.wire);
         stream.on_headers(side, decoded.fields, block.end_stream);
         if let Some(error) = decoded.error {
             stream.fail(error);
@@ -492,6 +500,11 @@ fn error_name(code: u32) -> String {
         .map_or_else(|| format!("error 0x{code:x}"), |name| (*name).to_owned())
 }
 
+/// Bytes a frame takes on the wire: its 9-byte header and its payload.
+fn frame_bytes(header: &FrameHeader) -> u64 {
+    u64::try_from(HEADER_LEN.saturating_add(header.len)).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use loona_hpack::Encoder;
@@ -552,6 +565,36 @@ mod tests {
                 frame(kind::HEADERS, flags | flag::END_HEADERS, stream, &block),
             );
         }
+    }
+
+    #[test]
+    fn size_counts_the_headers_continuation_and_data_frames_of_each_side() {
+        let mut c = Conn::new();
+        let request = c.block(Direction::ToServer, GET);
+        let (first, rest) = request.split_at(request.len() / 2);
+        let frames = [
+            frame(kind::HEADERS, 0, 1, first),
+            frame(kind::CONTINUATION, flag::END_HEADERS, 1, rest),
+            frame(kind::DATA, flag::END_STREAM, 1, b"hello"),
+        ];
+        let request_bytes: usize = frames.iter().map(Vec::len).sum();
+        for bytes in frames {
+            c.send(Direction::ToServer, bytes);
+        }
+        let response = c.block(Direction::ToClient, &[(":status", "200")]);
+        let frames = [
+            frame(kind::HEADERS, flag::END_HEADERS, 1, &response),
+            frame(kind::DATA, flag::END_STREAM, 1, b"[1,2]"),
+        ];
+        let response_bytes: usize = frames.iter().map(Vec::len).sum();
+        for bytes in frames {
+            c.send(Direction::ToClient, bytes);
+        }
+        assert_eq!(c.out.len(), 1);
+        assert_eq!(c.out[0].request["size"], json!(request_bytes));
+        assert_eq!(c.out[0].request["bodySize"], json!(5));
+        assert_eq!(c.out[0].response["size"], json!(response_bytes));
+        assert_eq!(c.out[0].response["bodySize"], json!(5));
     }
 
     const GET: &[(&str, &str)] = &[
@@ -651,7 +694,7 @@ mod tests {
         );
         assert_eq!(c.out.len(), 2);
         assert_eq!(c.out[0].response["body"], json!("{\"items\": []}"));
-        assert_eq!(c.out[0].response["size"], json!(zipped.len()));
+        assert_eq!(c.out[0].response["bodySize"], json!(zipped.len()));
         assert_eq!(c.out[1].response["body"], json!("AAH+/w=="));
         assert_eq!(c.out[1].response["bodyEncoding"], json!("base64"));
     }
@@ -816,6 +859,10 @@ mod tests {
         c.parser.close("FIN", &mut c.out);
         assert_eq!(c.out.len(), 81);
         // every request still reports its full size
-        assert!(c.out.iter().all(|e| e.request["size"] == json!(64 * 1024)));
+        assert!(
+            c.out
+                .iter()
+                .all(|e| e.request["bodySize"] == json!(64 * 1024))
+        );
     }
 }
