@@ -158,6 +158,13 @@ pub trait Parser: Send {
     /// The flow ended (FIN, RST or idle timeout, named in `reason`): flush what is pending,
     /// e.g. requests without a response become exchanges with an `error`.
     fn close(&mut self, reason: &str, out: &mut Vec<Exchange>);
+    /// Moves the packet spans (first, last packet numbers) fed so far that carry state later
+    /// exchanges need to be decoded into `out`: what an export of one exchange must include
+    /// besides its own packets (HTTP/2: the preface, SETTINGS and header blocks). Adjacent spans
+    /// come merged. The default, for protocols whose exchanges stand alone, has none.
+    fn take_state_packets(&mut self, out: &mut Vec<(u64, u64)>) {
+        let _ = out;
+    }
     /// Where the earliest exchange this parser can still send starts, given the bytes fed so
     /// far: what lets replay show an entry without waiting for the flow to end. The default,
     /// [`Unfinished::Unknown`], is always right.

@@ -43,6 +43,13 @@ struct Streams {
     swapped: Option<bool>,
     /// Body bytes held by open streams (bounded by `budget`).
     kept_bodies: usize,
+    /// Packet spans carrying connection state (preface, SETTINGS, header blocks) not yet taken,
+    /// adjacent ones merged; the last may still grow.
+    state: Vec<(u64, u64)>,
+    /// The connection ended: the last state span is final too.
+    closed: bool,
+    /// A chunk was seen in each direction (by [`index`]): the first carries the preface.
+    started: [bool; 2],
 }
 
 fn index(dir: Direction) -> usize {
@@ -73,6 +80,9 @@ impl Http2Parser {
                 goaway: None,
                 swapped: None,
                 kept_bodies: 0,
+                state: Vec::new(),
+                closed: false,
+                started: [false; 2],
             },
         }
     }
@@ -103,6 +113,12 @@ impl Parser for Http2Parser {
             return;
         };
         let streams = &mut self.streams;
+        if let Some(started) = streams.started.get_mut(i)
+            && !*started
+        {
+            *started = true;
+            streams.keep_state(meta, meta);
+        }
         reader.feed(data, meta, &mut |event| {
             streams.on_event(dir, event, blocks, out)
         });
@@ -126,6 +142,7 @@ impl Parser for Http2Parser {
     }
 
     fn close(&mut self, reason: &str, out: &mut Vec<Exchange>) {
+        self.streams.closed = true;
         let goaway = self.streams.goaway.take();
         self.streams.kept_bodies = 0;
         for (_, mut stream) in std::mem::take(&mut self.streams.open) {
@@ -141,6 +158,15 @@ impl Parser for Http2Parser {
             }
             out.push(stream.into_exchange());
         }
+    }
+
+    /// The preface, SETTINGS and header blocks: HPACK's dynamic table is built from every header
+    /// block before an exchange, so decoding one needs them all. The last span stays until it
+    /// can grow no more, so adjacent frames become one span.
+    fn take_state_packets(&mut self, out: &mut Vec<(u64, u64)>) {
+        let state = &mut self.streams.state;
+        let keep = usize::from(!self.streams.closed).min(state.len());
+        out.extend(state.drain(..state.len() - keep));
     }
 
     /// Streams still open, header blocks waiting for CONTINUATION and frames half read.
@@ -160,6 +186,18 @@ impl Parser for Http2Parser {
 }
 
 impl Streams {
+    /// Notes that the packets `start..=end` carry connection state, merged with the span before
+    /// when they touch it.
+    fn keep_state(&mut self, start: ChunkMeta, end: ChunkMeta) {
+        let (first, last) = (start.packet, end.packet.max(start.packet));
+        match self.state.last_mut() {
+            Some(span) if first <= span.1.saturating_add(1) && last >= span.0 => {
+                *span = (span.0.min(first), span.1.max(last));
+            }
+            _ => self.state.push((first, last)),
+        }
+    }
+
     /// Which half of a stream frames travelling in `dir` belong to.
     fn side_of(&self, dir: Direction) -> Side {
         match (dir, self.swapped == Some(true)) {
@@ -216,6 +254,12 @@ impl Streams {
             && let Some(stream) = self.open.get_mut(&block.stream)
         {
             stream.fail("header block interrupted by another frame");
+        }
+        if matches!(
+            header.kind,
+            kind::SETTINGS | kind::HEADERS | kind::CONTINUATION | kind::PUSH_PROMISE
+        ) {
+            self.keep_state(start, end);
         }
         let end_stream = header.flags & flag::END_STREAM != 0;
         let end_headers = header.flags & flag::END_HEADERS != 0;
@@ -565,6 +609,36 @@ mod tests {
                 frame(kind::HEADERS, flags | flag::END_HEADERS, stream, &block),
             );
         }
+    }
+
+    #[test]
+    fn the_preface_settings_and_header_blocks_are_kept_for_export() {
+        let mut c = Conn::new(); // packet 1: the preface
+        c.send(Direction::ToServer, frame(kind::SETTINGS, 0, 0, &[])); // 2
+        c.headers(Direction::ToServer, 1, 0, GET); // 3
+        c.send(
+            Direction::ToServer,
+            frame(kind::DATA, flag::END_STREAM, 1, b"x"),
+        ); // 4
+        c.headers(Direction::ToClient, 1, 0, &[(":status", "200")]); // 5
+        c.send(
+            Direction::ToClient,
+            frame(kind::DATA, flag::END_STREAM, 1, b"y"),
+        ); // 6
+        c.headers(Direction::ToServer, 3, flag::END_STREAM, GET); // 7
+        let mut taken = Vec::new();
+        c.parser.take_state_packets(&mut taken);
+        assert_eq!(taken, [(1, 3), (5, 5)], "the last span may still grow");
+        c.headers(
+            Direction::ToClient,
+            3,
+            flag::END_STREAM,
+            &[(":status", "200")],
+        ); // 8
+        c.parser.close("FIN", &mut c.out);
+        taken.clear();
+        c.parser.take_state_packets(&mut taken);
+        assert_eq!(taken, [(7, 8)], "closed: the last span too");
     }
 
     #[test]
