@@ -966,8 +966,8 @@ fn assert_bodies_cut_at(
             expected.len()
         );
         assert_eq!(
-            e["response"]["size"], size,
-            "size is the whole body on the wire"
+            e["response"]["bodySize"], size,
+            "bodySize is the whole body on the wire"
         );
         assert!(
             e["response"].get("bodyTruncated").is_none(),

@@ -11,7 +11,7 @@ cargo build -q -p kubectl-shark
 shark=$PWD/target/debug/kubectl-shark
 store=$(mktemp -d /tmp/shark-demo.XXXXXX)
 
-show() { echo; echo "\$ kubectl shark $*"; "$shark" "$@"; }
+source tests/show.sh
 
 dashboard() {
   echo

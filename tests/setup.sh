@@ -11,6 +11,7 @@ packages=(
   nginx-light redis-server redis-tools postgresql dnsmasq-base dnsutils curl  # real servers and clients
   graphviz      # renders the service map's DOT output
   sqlite3       # inspecting the index by hand
+  bsdutils      # `script`: runs the CLI on a pseudo-terminal to test its colours
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,4 +1,4 @@
-//! `import`, then `query` and `map`: Redis, PostgreSQL, Kafka and TLS entries carry the bytes their
+//! `import`, then `query` and `map`: HTTP/1, Redis, PostgreSQL, Kafka and TLS entries carry the bytes their
 //! messages take on the wire (`request.size`, `response.size`), and the service map sums them per
 //! edge, each way as tshark counts them.
 
@@ -302,5 +302,15 @@ fn tls_entries_carry_the_handshake_record_bytes_tshark_counts_each_way() {
         "deepflow/tls__tls-1-0.pcap",
     ] {
         assert_sizes(name, "tls", tls_handshake_records_each_way);
+    }
+}
+
+/// HTTP/1: `size` is the whole message (request or status line, headers, body), so these
+/// streams' entries add up to tshark's TCP payload each way, like every other protocol's; the
+/// body alone is `bodySize`.
+#[test]
+fn http1_entries_carry_the_whole_messages_tshark_counts_each_way() {
+    for name in ["deepflow/http__httpv1.pcap", "deepflow/http.pcap"] {
+        assert_sizes(name, "http", tcp_payload_each_way);
     }
 }

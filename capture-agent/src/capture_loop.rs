@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use shark_store::{CaptureStats, StoreError};
 
-use crate::live::{CaptureCounters, LiveCapture, LiveConfig, LiveError, PacketBatch};
+use crate::live::{ANY, CaptureCounters, LiveCapture, LiveConfig, LiveError, PacketBatch};
 use shark_pipeline::{Ingest, PipelineStats};
 
 /// Why a capture run stopped early.
@@ -29,6 +29,44 @@ pub struct CaptureReport {
     pub counters: Arc<CaptureCounters>,
     /// How long it ran.
     pub elapsed: Duration,
+}
+
+impl CaptureReport {
+    /// The likely cause when the run found no exchange, for the capture's summary: a bridge that
+    /// forwards frames it was not told to see (`--no-promiscuous`), no traffic at all, or packets
+    /// that carry no protocol message read whole. `None` when it found entries.
+    pub fn hint(&self, live: &LiveConfig) -> Option<String> {
+        if self.stats.entries > 0 {
+            return None;
+        }
+        let seen = match self.stats.packets {
+            0 => "no packets".to_string(),
+            n => format!("{n} packets but no exchange"),
+        };
+        let named: Vec<&str> = live
+            .interfaces
+            .iter()
+            .map(String::as_str)
+            .filter(|i| *i != ANY)
+            .collect();
+        Some(if !live.promiscuous && !named.is_empty() {
+            format!(
+                "hint: {seen}: without promiscuous mode a bridge ({}) shows only the frames addressed to it, \
+                 not those it forwards between pods; capture without --no-promiscuous",
+                named.join(",")
+            )
+        } else if self.stats.packets == 0 {
+            format!(
+                "hint: {seen}: nothing crossed {} while it ran, or the --bpf filter matched none of it",
+                live.interfaces.join(",")
+            )
+        } else {
+            format!(
+                "hint: {seen}: they carried no whole request and response of a protocol kubectl-shark reads \
+                 (only one direction seen? try -i any; encrypted; or a --bpf filter that keeps too little)"
+            )
+        })
+    }
 }
 
 /// How long the loop waits for a batch before it checks the clock and the stop flag.
@@ -99,4 +137,53 @@ fn push_batch(ingest: &mut Ingest, batch: &PacketBatch) -> Result<(), StoreError
     batch
         .packets()
         .try_for_each(|packet| ingest.push_packet(packet))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(packets: u64, entries: u64) -> CaptureReport {
+        let stats = PipelineStats {
+            packets,
+            entries,
+            ..PipelineStats::default()
+        };
+        CaptureReport {
+            stats,
+            counters: Arc::default(),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_capture_without_entries_gets_a_hint_naming_the_likely_cause() {
+        let bridge = LiveConfig {
+            interfaces: vec!["br0".into()],
+            promiscuous: false,
+            ..LiveConfig::default()
+        };
+        let hint = report(32, 0).hint(&bridge).unwrap_or_default();
+        assert!(
+            hint.contains("32 packets but no exchange") && hint.contains("--no-promiscuous"),
+            "{hint}"
+        );
+        let promiscuous = LiveConfig {
+            promiscuous: true,
+            ..bridge.clone()
+        };
+        let hint = report(32, 0).hint(&promiscuous).unwrap_or_default();
+        assert!(
+            hint.contains("only one direction") && !hint.contains("--no-promiscuous"),
+            "{hint}"
+        );
+        assert_eq!(report(32, 1).hint(&promiscuous), None, "entries found");
+        let hint = report(0, 0).hint(&promiscuous).unwrap_or_default();
+        assert!(hint.contains("no packets: nothing crossed br0"), "{hint}");
+        let hint = report(0, 0).hint(&bridge).unwrap_or_default();
+        assert!(
+            hint.contains("no packets: without promiscuous mode"),
+            "{hint}"
+        );
+    }
 }

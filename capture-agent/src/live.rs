@@ -37,7 +37,10 @@ pub struct LiveConfig {
     pub snaplen: i32,
     /// Kernel capture buffer per interface, in bytes.
     pub buffer_size: i32,
-    /// Whether to put interfaces in promiscuous mode.
+    /// Whether to put interfaces in promiscuous mode (the default, as tcpdump and Wireshark do):
+    /// without it a bridge's own capture sees only the frames addressed to the bridge, not those
+    /// it forwards between its ports. (`any` needs it not: it sees every interface's frames,
+    /// bridge ports included, and libpcap opens it either way.)
     pub promiscuous: bool,
     /// Bytes of packets the queue to the pipeline holds before new ones are dropped.
     pub queue_bytes: usize,
@@ -46,11 +49,11 @@ pub struct LiveConfig {
 impl Default for LiveConfig {
     fn default() -> Self {
         LiveConfig {
-            interfaces: vec!["any".into()],
+            interfaces: vec![ANY.into()],
             bpf: None,
             snaplen: 262_144,
             buffer_size: 32 << 20,
-            promiscuous: false,
+            promiscuous: true,
             queue_bytes: 64 << 20,
         }
     }
@@ -123,6 +126,9 @@ pub struct LiveCapture {
     counters: Arc<CaptureCounters>,
     threads: Vec<JoinHandle<()>>,
 }
+
+/// The pseudo-interface that captures on every interface (with Linux cooked headers).
+pub const ANY: &str = "any";
 
 /// How long the kernel holds a block that is not full before handing it over (libpcap's timeout).
 pub const BLOCK_TIMEOUT_MS: i32 = 10;
@@ -353,6 +359,23 @@ pub fn host_name() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Promiscuous by default, and that default opens `any` (a pseudo-interface with no
+    /// promiscuous mode of its own) as well as a real interface. Needs root, as the test below.
+    #[test]
+    fn the_promiscuous_default_opens_any_and_a_real_interface() {
+        let config = LiveConfig::default();
+        assert!(config.promiscuous);
+        for interface in [ANY, "lo"] {
+            let config = LiveConfig {
+                interfaces: vec![interface.into()],
+                ..config.clone()
+            };
+            let capture =
+                LiveCapture::start(&config).unwrap_or_else(|e| panic!("{interface}: {e}"));
+            drop(capture.stop());
+        }
+    }
 
     /// Capturing needs root (or CAP_NET_RAW), as the live tests in tests/live_capture.rs do.
     #[test]

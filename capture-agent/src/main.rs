@@ -54,6 +54,13 @@ struct Args {
     /// Packets held between capture and the pipeline; past it, packets are dropped and counted.
     #[arg(long, value_name = "SIZE", default_value = "64MiB")]
     queue_size: String,
+    /// Do not put the interfaces in promiscuous mode (by default they are, as with tcpdump; `any`,
+    /// which libpcap cannot make promiscuous, sees every interface's frames anyway).
+    #[arg(long, overrides_with = "promiscuous")]
+    no_promiscuous: bool,
+    /// Put the interfaces in promiscuous mode (the default; undoes an earlier --no-promiscuous).
+    #[arg(long, hide = true, overrides_with = "no_promiscuous")]
+    promiscuous: bool,
     /// Address the API listens on.
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8898")]
     listen: SocketAddr,
@@ -92,8 +99,8 @@ struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = shark_pipeline::DEFAULT_INDEX_BODY)]
     index_body: usize,
     /// Most bytes of each request and response body kept and shown, once its content coding is
-    /// undone (e.g. 1MiB to see a large JSON response whole; at most 64MiB). `size` stays the
-    /// whole body's size on the wire.
+    /// undone (e.g. 1MiB to see a large JSON response whole; at most 64MiB). `bodySize` stays
+    /// the whole body's size on the wire.
     #[arg(long, value_name = "SIZE", default_value = "64KiB")]
     max_body: String,
     /// Memory the pipeline's flow state may take (flows, parsers, bytes waiting out of order);
@@ -210,6 +217,7 @@ fn run(args: Args) -> Result<()> {
                 .context("--buffer-size is larger than 2 GiB")?,
             queue_bytes: usize::try_from(parse_size(&args.queue_size).context("--queue-size")?)
                 .context("--queue-size is too large")?,
+            promiscuous: !args.no_promiscuous,
             ..LiveConfig::default()
         };
         let (stop, state) = (Arc::clone(&stop), state.clone());
@@ -224,14 +232,14 @@ fn run(args: Args) -> Result<()> {
             });
             // However capture ends, the agent ends with it.
             stop.store(true, Ordering::SeqCst);
-            result
+            result.map(|report| (report.hint(&live), report))
         }))
     };
     let watch = args.kube.then_some(identities);
     serve(args.listen, state, watch, Arc::clone(&stop))?;
     stop.store(true, Ordering::SeqCst);
     if let Some(thread) = capture {
-        let report = match thread.join() {
+        let (hint, report) = match thread.join() {
             Ok(result) => result?,
             Err(_) => bail!("the capture thread panicked"),
         };
@@ -241,6 +249,9 @@ fn run(args: Args) -> Result<()> {
             report.stats.entries,
             report.counters.total_dropped()
         );
+        if let Some(hint) = hint {
+            eprintln!("{hint}");
+        }
     }
     Ok(())
 }

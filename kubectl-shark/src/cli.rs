@@ -35,7 +35,7 @@ pub enum Command {
     /// Write the packets of the matching entries as one PCAP file for Wireshark.
     Export(ExportArgs),
     /// Show, per node, the window kept, segments, entries, bytes and drops.
-    Status(TargetArgs),
+    Status(StatusArgs),
     /// Delete every object `capture` made in the cluster (and nothing else).
     Clean(ClusterArgs),
     /// Rebuild the index from the stored PCAP segments alone.
@@ -101,6 +101,17 @@ pub struct TargetArgs {
     /// How long each node may take to answer.
     #[arg(long, value_name = "DURATION", default_value = "10s")]
     pub node_timeout: String,
+}
+
+/// Flags of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Output format: a table with sizes in KiB/MiB/GiB, or one JSON object per node per line
+    /// with the exact numbers (bytes, nanosecond timestamps).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }
 
 /// Flags of `reindex`.
@@ -197,8 +208,14 @@ pub struct CaptureArgs {
     /// OOM-killed; the memory request stays 256Mi.
     #[arg(long, value_name = "SIZE")]
     pub queue_size: Option<String>,
-    /// Put the interfaces in promiscuous mode.
-    #[arg(long)]
+    /// Do not put the interfaces in promiscuous mode. By default they are, as tcpdump and
+    /// Wireshark do: without it, a capture on a bridge sees only the frames addressed to the bridge,
+    /// not those it forwards between pods (`any`, which cannot be promiscuous, sees them anyway).
+    /// In cluster mode it is passed to the agents.
+    #[arg(long, overrides_with = "promiscuous")]
+    pub no_promiscuous: bool,
+    /// Put the interfaces in promiscuous mode (the default; undoes an earlier --no-promiscuous).
+    #[arg(long, hide = true, overrides_with = "no_promiscuous")]
     pub promiscuous: bool,
     #[command(flatten)]
     pub retention: RetentionArgs,
@@ -225,7 +242,7 @@ pub struct RetentionArgs {
     pub index_body: Option<String>,
     /// Most bytes of each request and response body kept and shown, once its content coding is
     /// undone (e.g. 1MiB to see a large JSON response whole; at most 64MiB) [default: 64KiB];
-    /// `size` stays the whole body's size on the wire.
+    /// `bodySize` stays the whole body's size on the wire.
     #[arg(long, value_name = "SIZE")]
     pub max_body: Option<String>,
     /// Memory the pipeline's flow state may take: flows, their parsers and bytes waiting out of
@@ -424,12 +441,12 @@ pub struct ReplayArgs {
     pub identities: Option<PathBuf>,
 }
 
-/// Output formats of `query`.
+/// Output formats of `query`, `replay` and `status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     /// A table for people.
     Table,
-    /// One JSON object per entry per line (NDJSON).
+    /// One JSON object per line (NDJSON): per entry, or per node for `status`.
     Json,
 }
 

@@ -76,11 +76,12 @@ pub(crate) fn entry_packets(
     let conn = index::open_readable(&layout.index)?;
     let rows = segment_rows(&conn, layout)?;
     summary.entries_without_packets += gone(&conn, layout, &spans)?;
-    let spans = if whole_flows {
+    let mut spans = if whole_flows {
         spans
     } else {
         add_handshakes(&conn, layout, spans)?
     };
+    spans.values_mut().for_each(merge_spans);
     let seqs = segments_of(&conn, layout, &spans)?;
     let spans = Rc::new(spans);
     let mut sources = Vec::with_capacity(seqs.len());
@@ -175,43 +176,84 @@ fn segment_packets(
     Ok(read_packets(layout, row, wanted, false)?.unwrap_or_else(|| Box::new(std::iter::empty())))
 }
 
-/// Whether `packet` lies in one of the (first, last) `spans`, ends included.
-fn in_spans(spans: &[(u64, u64)], packet: u64) -> bool {
-    spans
-        .iter()
-        .any(|&(first, last)| first <= packet && packet <= last)
+/// Sorts `spans` and merges those that overlap or touch, for [`in_spans`].
+fn merge_spans(spans: &mut Vec<(u64, u64)>) {
+    spans.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(spans.len());
+    for &(first, last) in spans.iter() {
+        match merged.last_mut() {
+            Some(previous) if first <= previous.1.saturating_add(1) => {
+                previous.1 = previous.1.max(last)
+            }
+            _ => merged.push((first, last)),
+        }
+    }
+    *spans = merged;
 }
 
-/// `spans` and, for each of their flows whose handshake was recorded, the handshake's packets.
-/// Indexes written before handshakes were recorded (schema version 3) have none.
+/// Whether `packet` lies in one of the (first, last) `spans`, ends included; `spans` sorted and
+/// not overlapping ([`merge_spans`]), so a flow with many spans is searched, not scanned.
+fn in_spans(spans: &[(u64, u64)], packet: u64) -> bool {
+    let after = spans.partition_point(|&(first, _)| first <= packet);
+    after > 0
+        && spans
+            .get(after - 1)
+            .is_some_and(|&(_, last)| packet <= last)
+}
+
+/// Whether the index has `table` (older schema versions lack the later ones).
+fn has_table(conn: &Connection, path: &Path, table: &str) -> Result<bool, StoreError> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        [table],
+        |row| row.get(0),
+    )
+    .at(path)
+}
+
+/// `spans` and, for each of their flows, what decoding them needs besides: the TCP handshake,
+/// and the packets before the last exchange that carry state (HTTP/2's preface, SETTINGS and
+/// header blocks). Indexes written before these were recorded (schema versions 3 and 5) lack them.
 fn add_handshakes(
     conn: &Connection,
     layout: &NodeLayout,
     mut spans: Spans,
 ) -> Result<Spans, StoreError> {
     let path = &layout.index;
-    let recorded: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'handshakes'",
-            [],
-            |row| row.get(0),
-        )
-        .at(path)?;
-    if !recorded {
-        return Ok(spans);
-    }
-    let mut stmt = conn
-        .prepare_cached("SELECT first_packet, last_packet FROM handshakes WHERE stream = ?1")
-        .at(path)?;
-    for (stream, flow_spans) in spans.iter_mut() {
-        let handshake = stmt
-            .query_row([*stream as i64], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
-            })
-            .optional()
+    if has_table(conn, path, "handshakes")? {
+        let mut stmt = conn
+            .prepare_cached("SELECT first_packet, last_packet FROM handshakes WHERE stream = ?1")
             .at(path)?;
-        if let Some((first, last)) = handshake {
-            flow_spans.push((first as u64, last as u64));
+        for (stream, flow_spans) in spans.iter_mut() {
+            let handshake = stmt
+                .query_row([*stream as i64], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+                })
+                .optional()
+                .at(path)?;
+            if let Some((first, last)) = handshake {
+                flow_spans.push((first as u64, last as u64));
+            }
+        }
+    }
+    if has_table(conn, path, "state_packets")? {
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT first_packet, last_packet FROM state_packets WHERE stream = ?1 AND first_packet <= ?2",
+            )
+            .at(path)?;
+        for (stream, flow_spans) in spans.iter_mut() {
+            let Some(until) = flow_spans.iter().map(|&(_, last)| last).max() else {
+                continue;
+            };
+            let state = stmt
+                .query_map([*stream as i64, until as i64], |row| {
+                    Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as u64))
+                })
+                .at(path)?
+                .collect::<Result<Vec<_>, _>>()
+                .at(path)?;
+            flow_spans.extend(state);
         }
     }
     Ok(spans)
@@ -426,4 +468,20 @@ fn write_record(out: &mut dyn Write, p: &StoredPacket) -> Result<u64, StoreError
     out.write_all(&head).map_err(StoreError::Output)?;
     out.write_all(&p.data).map_err(StoreError::Output)?;
     Ok((head.len() + p.data.len()) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_are_merged_and_searched() {
+        let mut spans = vec![(40, 41), (4, 4), (6, 8), (5, 5), (20, 30), (25, 26)];
+        merge_spans(&mut spans);
+        assert_eq!(spans, [(4, 8), (20, 30), (40, 41)]);
+        let inside: Vec<u64> = (0..50).filter(|&p| in_spans(&spans, p)).collect();
+        let expected: Vec<u64> = (4..=8).chain(20..=30).chain(40..=41).collect();
+        assert_eq!(inside, expected);
+        assert!(!in_spans(&[], 3));
+    }
 }

@@ -103,8 +103,9 @@ pub struct Edge {
     pub protocol: String,
     /// Exchanges.
     pub requests: u64,
-    /// Failed exchanges: HTTP status ≥ 500; a non-zero gRPC status, DNS rcode, Kafka error code or
-    /// Redis/Postgres error flag; or an exchange cut short (reset, timeout, unanswered).
+    /// Failed exchanges ([`Entry::failed`]): HTTP status ≥ 500; a non-zero gRPC status, DNS rcode,
+    /// Kafka error code or Redis/Postgres error flag; or an exchange cut short (reset, timeout,
+    /// unanswered).
     pub errors: u64,
     /// Request bytes (`request.size`, where the protocol reports it).
     pub request_bytes: u64,
@@ -249,7 +250,7 @@ impl MapBuilder {
         let dst = peer(&entry.dst, self.by);
         let edge = self.edge(src, dst, &entry.protocol.name);
         edge.requests += 1;
-        edge.errors += u64::from(failed(entry));
+        edge.errors += u64::from(entry.failed());
         edge.request_bytes += size(&entry.request);
         edge.response_bytes += size(&entry.response);
         if !entry.response.is_empty() {
@@ -322,22 +323,9 @@ fn peer(endpoint: &Endpoint, by: GroupBy) -> Peer {
 }
 
 /// Whether the exchange failed, by its protocol's rule (see [`Edge::errors`]): what the map counts
-/// as an error, and a dashboard colours as one.
+/// as an error, and a dashboard colours as one ([`Entry::failed`]).
 pub fn failed(entry: &Entry) -> bool {
-    if entry.error.is_some() {
-        return true;
-    }
-    let Some(status) = entry
-        .response
-        .get("status")
-        .and_then(serde_json::Value::as_i64)
-    else {
-        return false;
-    };
-    match entry.protocol.name.as_str() {
-        "http" => status >= 500,
-        _ => status != 0,
-    }
+    entry.failed()
 }
 
 /// A message's `size` field, or 0.

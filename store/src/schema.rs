@@ -61,7 +61,10 @@ fn request() -> FieldType {
         ("bodyTruncated", FieldType::Bool),
         ("bodyEncoding", text()),
         ("bodyDecodeError", text()),
+        // The whole message on the wire, every protocol (HTTP: start line, headers and body;
+        // HTTP/2: its HEADERS, CONTINUATION and DATA frames); HTTP's body alone is `bodySize`.
         ("size", int()),
+        ("bodySize", int()),
         ("service", text()),
         ("messages", FieldType::Any),
         ("messageSizes", ints()),
@@ -105,6 +108,7 @@ fn response() -> FieldType {
         ("bodyEncoding", text()),
         ("bodyDecodeError", text()),
         ("size", int()),
+        ("bodySize", int()),
         ("messages", FieldType::Any),
         ("messageSizes", ints()),
         // HTTP/2 and gRPC: trailing headers; gRPC: the HTTP status beside the gRPC one in `status`

@@ -45,6 +45,20 @@ pub struct NodeStatus {
     pub capture: CaptureStats,
 }
 
+impl NodeStatus {
+    /// The status as JSON, exact numbers with KFL-style camelCase names: `node`, `oldest`,
+    /// `newest` (ns or null), `segments`, `pcapBytes`, `entries`, `indexBytes`, `captured`,
+    /// `dropped`, `flowsEvicted`. The agent's `/v1/status` and `kubectl shark status -o json` both answer with it.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "node": self.node, "oldest": self.oldest_ns, "newest": self.newest_ns, "segments": self.segments,
+            "pcapBytes": self.pcap_bytes, "entries": self.entries, "indexBytes": self.index_bytes,
+            "captured": self.capture.received, "dropped": self.capture.dropped(),
+            "flowsEvicted": self.capture.flows_evicted,
+        })
+    }
+}
+
 impl Store {
     /// Opens the store at `root`; each sub-directory holding an index or segments is a node, if its
     /// name is a valid node name (others are skipped with a warning).

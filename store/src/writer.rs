@@ -268,6 +268,18 @@ impl NodeWriter {
         self.index.send(Op::Handshake(stream, first, last))
     }
 
+    /// Records that packets `first..=last` of flow `stream` carry state its later exchanges need
+    /// to be decoded (HTTP/2: the preface, SETTINGS and header blocks), so an export of any later
+    /// exchange of the flow includes them.
+    pub fn write_state_packets(
+        &mut self,
+        stream: u64,
+        first: u64,
+        last: u64,
+    ) -> Result<(), StoreError> {
+        self.index.send(Op::StatePackets(stream, first, last))
+    }
+
     pub(crate) fn hand_over_flows(&mut self) -> Result<(), StoreError> {
         if self.flows.len > 0 {
             let chunks = self.flows.take();

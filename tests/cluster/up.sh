@@ -18,8 +18,9 @@ node=$p-node
 ip netns add "$node"
 ip -n "$node" link set lo up
 ip -n "$node" link add br0 type bridge
-# Forwarded frames reach br0's packet taps only when br0 is promiscuous.
-ip -n "$node" link set br0 promisc on up
+# Not promiscuous: frames br0 forwards between pods reach a capture on br0 only when the capture
+# makes it so (kubectl-shark's default, as tcpdump's), as on a real node.
+ip -n "$node" link set br0 up
 
 # pod NAME LAST-OCTET: a namespace with eth0 on the node's bridge at 10.244.0.OCTET.
 pod() {

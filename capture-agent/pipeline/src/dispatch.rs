@@ -90,6 +90,14 @@ impl FlowProtocol {
         }
     }
 
+    /// Moves the packet spans the flow's parser found carrying state later exchanges need
+    /// ([`Parser::take_state_packets`]) into `out`.
+    pub fn take_state_packets(&mut self, out: &mut Vec<(u64, u64)>) {
+        if let FlowProtocol::Pinned(parser) = self {
+            parser.take_state_packets(out);
+        }
+    }
+
     /// Bytes were lost in direction `dir`.
     pub fn gap(&mut self, dir: Direction, out: &mut Vec<Exchange>) {
         match self {

@@ -390,13 +390,14 @@ impl Pipeline {
 
     /// Sends the exchanges collected for the flow `key` as entries.
     fn emit<S: Sink>(&mut self, key: &FlowKey, sink: &mut S) -> Result<(), S::Error> {
-        if self.exchanges.is_empty() {
-            return Ok(());
-        }
         let Some(flow) = self.flows.get_mut(key) else {
             self.exchanges.clear();
             return Ok(());
         };
+        send_state_packets(flow, sink)?;
+        if self.exchanges.is_empty() {
+            return Ok(());
+        }
         emit_entries(
             &mut self.exchanges,
             flow,
@@ -468,6 +469,7 @@ impl Pipeline {
         {
             flow.flip();
         }
+        send_state_packets(flow, sink)?;
         if matches!(flow.protocol, FlowProtocol::Unclaimed) {
             let mut exchange = unclaimed_exchange(flow);
             if reason == EVICTED {
@@ -539,6 +541,17 @@ fn deliver(
         }
         Chunk::Gap(_) => protocol.gap(dir, out),
     }
+}
+
+/// Hands `sink` the packet spans of `flow` its parser found carrying state that later exchanges
+/// need to be decoded (see [`Sink::state_packets`]).
+fn send_state_packets<S: Sink>(flow: &mut Flow, sink: &mut S) -> Result<(), S::Error> {
+    let mut spans = Vec::new();
+    flow.protocol.take_state_packets(&mut spans);
+    for (first, last) in spans {
+        sink.state_packets(flow.stream, first, last)?;
+    }
+    Ok(())
 }
 
 /// Turns the exchanges a parser produced on `flow` into entries for `sink`, counting them.

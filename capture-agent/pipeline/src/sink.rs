@@ -17,6 +17,13 @@ pub trait Sink {
         let _ = (stream, first, last);
         Ok(())
     }
+    /// Packets `first..=last` of flow `stream` carry state that later exchanges of the flow need
+    /// to be decoded (HTTP/2's preface, SETTINGS and header blocks, which HPACK reads), so an
+    /// export of one of them includes these packets. Sinks that do not export ignore it.
+    fn state_packets(&mut self, stream: u64, first: u64, last: u64) -> Result<(), Self::Error> {
+        let _ = (stream, first, last);
+        Ok(())
+    }
     /// Keeps an entry.
     fn entry(&mut self, entry: shark_store::Entry) -> Result<(), Self::Error>;
 }

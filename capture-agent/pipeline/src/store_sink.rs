@@ -19,6 +19,10 @@ impl Sink for NodeWriter {
         self.write_handshake(stream, first, last)
     }
 
+    fn state_packets(&mut self, stream: u64, first: u64, last: u64) -> Result<(), StoreError> {
+        self.write_state_packets(stream, first, last)
+    }
+
     fn entry(&mut self, entry: Entry) -> Result<(), StoreError> {
         self.write_entry(entry)
     }

@@ -46,7 +46,7 @@ fn keep_alive_requests_pair_with_their_responses_and_body_sizes() {
         .sink
         .entries
         .iter()
-        .map(|e| (e.request["size"].clone(), e.response["status"].clone()))
+        .map(|e| (e.request["bodySize"].clone(), e.response["status"].clone()))
         .collect();
     assert_eq!(
         sizes,
@@ -55,6 +55,13 @@ fn keep_alive_requests_pair_with_their_responses_and_body_sizes() {
             (json!(247), json!(200)),
             (json!(350), json!(200))
         ]
+    );
+    // `size` is the whole request: its head as well as the body.
+    assert!(
+        run.sink
+            .entries
+            .iter()
+            .all(|e| e.request["size"].as_u64() > e.request["bodySize"].as_u64())
     );
     let streams: std::collections::BTreeSet<_> =
         run.sink.entries.iter().map(|e| e.stream).collect();

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use shark_store::Store;
+use shark_store::{NodeStatus, Store};
 
 use super::{ApiState, lock};
 
@@ -22,15 +22,7 @@ pub async fn status(State(state): State<ApiState>) -> Result<Json<Value>, (Statu
             )
         })?
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")))?;
-    let store: Vec<Value> = nodes
-        .iter()
-        .map(|n| {
-            json!({"node": n.node, "oldest": n.oldest_ns, "newest": n.newest_ns, "segments": n.segments,
-                   "pcapBytes": n.pcap_bytes, "entries": n.entries, "indexBytes": n.index_bytes,
-                   "captured": n.capture.received, "dropped": n.capture.dropped(),
-                   "flowsEvicted": n.capture.flows_evicted})
-        })
-        .collect();
+    let store: Vec<Value> = nodes.iter().map(NodeStatus::json).collect();
     let capture = lock(&state.inner.capture).as_ref().map(|c| {
         json!({"received": c.received.load(Ordering::Relaxed), "dropped": c.total_dropped(),
                "queueDropped": c.queue_dropped.load(Ordering::Relaxed),

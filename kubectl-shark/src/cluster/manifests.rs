@@ -69,6 +69,8 @@ pub struct AgentTuning {
     pub capture_buffers: Option<u64>,
     /// Bytes of `--memory-limit` when given: what the container's limit has to hold for it.
     pub pipeline_memory: Option<u64>,
+    /// `--no-promiscuous`: leave the interfaces out of promiscuous mode.
+    pub no_promiscuous: bool,
 }
 
 impl AgentTuning {
@@ -87,6 +89,7 @@ impl AgentTuning {
         ]
         .into_iter()
         .filter_map(|(flag, value)| value.as_ref().map(|value| format!("{flag}={value}")))
+        .chain(self.no_promiscuous.then(|| "--no-promiscuous".to_string()))
         .collect()
     }
 
@@ -352,6 +355,7 @@ mod tests {
             "--index-body",
             "--max-body",
             "--memory-limit",
+            "--no-promiscuous",
         ] {
             assert!(
                 !args.iter().any(|a| a.starts_with(flag)),
@@ -375,6 +379,7 @@ mod tests {
             memory_limit: Some("128MiB".into()),
             capture_buffers: Some(48 << 20),
             pipeline_memory: Some(128 << 20),
+            no_promiscuous: true,
         };
         let agent = agent(&build(&o, "t0ken-t0ken-t0ken-t0ken").expect("builds"));
         let args = agent.args.clone().expect("args");
@@ -387,6 +392,7 @@ mod tests {
             "--index-body=0",
             "--max-body=1MiB",
             "--memory-limit=128MiB",
+            "--no-promiscuous",
         ] {
             assert!(
                 args.iter().any(|a| a == flag),

@@ -82,6 +82,7 @@ fn agent_tuning(args: &CaptureArgs, checked: &Tuning) -> Result<AgentTuning> {
             .memory_limit
             .is_some()
             .then_some(checked.memory_limit as u64),
+        no_promiscuous: args.no_promiscuous,
     })
 }
 
@@ -174,7 +175,7 @@ fn local(args: &CaptureArgs, store_dir: &std::path::Path) -> Result<()> {
         snaplen: args.snaplen,
         buffer_size: checked.buffer_size,
         queue_bytes: checked.queue_size,
-        promiscuous: args.promiscuous,
+        promiscuous: !args.no_promiscuous,
     };
     let scope = CaptureScope::new(args.pods.as_deref(), &args.namespaces)?;
     if scope.is_some() && args.identities.is_none() {
@@ -217,5 +218,8 @@ fn local(args: &CaptureArgs, store_dir: &std::path::Path) -> Result<()> {
         c.kernel_dropped.load(Ordering::Relaxed),
         c.interface_dropped.load(Ordering::Relaxed),
     );
+    if let Some(hint) = report.hint(&live) {
+        eprintln!("{hint}");
+    }
     Ok(())
 }

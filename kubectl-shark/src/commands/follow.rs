@@ -17,7 +17,7 @@ use super::{agents_for, runtime, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
 use crate::cluster::agents::{Agent, Agents};
 use crate::cluster::fanout::{Ask, read_agent};
-use crate::render::{COLUMNS, entry_cells, entry_json};
+use crate::render::{COLUMNS, STATUS_COLUMN, colour, entry_cells, entry_json, red};
 
 /// Runs `query --follow`.
 pub fn run(args: &QueryArgs) -> Result<()> {
@@ -214,7 +214,7 @@ impl EntryStream {
     pub fn push_line(&mut self, line: &str) -> std::io::Result<()> {
         if self.format == OutputFormat::Table && !self.header_done {
             self.header_done = true;
-            writeln!(self.out, "{}", row(&COLUMNS.map(String::from)))?;
+            writeln!(self.out, "{}", row(&COLUMNS.map(String::from), false))?;
         }
         writeln!(self.out, "{line}")?;
         self.out.flush()
@@ -226,20 +226,29 @@ impl EntryStream {
 pub fn render(format: OutputFormat, entry: &Entry) -> std::io::Result<String> {
     Ok(match format {
         OutputFormat::Json => serde_json::to_string(&entry_json(entry)?)?,
-        OutputFormat::Table => row(&entry_cells(entry)),
+        OutputFormat::Table => row(&entry_cells(entry), colour() && entry.failed()),
     })
 }
 
 /// Column widths of a streamed row; the last column takes what it needs.
 const WIDTHS: [usize; 7] = [26, 28, 28, 8, 8, 32, 8];
 
-/// Cells padded to [`WIDTHS`] (a longer cell pushes the rest right rather than being cut).
-fn row(cells: &[String; 8]) -> String {
+/// Cells padded to [`WIDTHS`] (a longer cell pushes the rest right rather than being cut), with
+/// STATUS in red when `failed` (padded first, so colour does not count towards the width).
+fn row(cells: &[String; 8], failed: bool) -> String {
     let mut line = String::new();
     for (index, cell) in cells.iter().enumerate() {
-        match WIDTHS.get(index) {
-            Some(width) => line.push_str(&format!("{cell:<width$} ")),
-            None => line.push_str(cell),
+        let padded = match WIDTHS.get(index) {
+            Some(width) => format!("{cell:<width$}"),
+            None => cell.clone(),
+        };
+        if failed && index == STATUS_COLUMN {
+            line.push_str(&red(&padded));
+        } else {
+            line.push_str(&padded);
+        }
+        if index + 1 < cells.len() {
+            line.push(' ');
         }
     }
     line

@@ -1,22 +1,24 @@
-//! `status`: per node, the window kept, segments, entries, bytes and drops.
+//! `status`: per node, the window kept, segments, entries, bytes and drops: a table with sizes
+//! people read (`2.7 GiB`), or `-o json` with the exact numbers, one object per node.
 
 use std::io::Write;
 
 use anyhow::Result;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use futures::AsyncReadExt;
-use serde_json::Value;
+use serde_json::{Value, json};
 use shark_store::Store;
 
 use super::{agents_for, runtime};
-use crate::cli::TargetArgs;
+use crate::cli::{OutputFormat, StatusArgs, TargetArgs};
+use crate::render::bytes;
 use crate::timefmt::format_timestamp;
 
 /// Runs `status`.
-pub fn run(args: &TargetArgs) -> Result<()> {
-    match &args.store {
-        Some(dir) => local(dir),
-        None => cluster(args),
+pub fn run(args: &StatusArgs) -> Result<()> {
+    match &args.target.store {
+        Some(dir) => local(dir, args.output),
+        None => cluster(&args.target, args.output),
     }
 }
 
@@ -24,8 +26,15 @@ fn time_cell(ns: Option<i64>) -> String {
     ns.map(format_timestamp).unwrap_or_else(|| "-".into())
 }
 
-fn local(dir: &std::path::Path) -> Result<()> {
+fn local(dir: &std::path::Path, format: OutputFormat) -> Result<()> {
     let nodes = Store::open(dir)?.status()?;
+    let mut out = std::io::stdout().lock();
+    if format == OutputFormat::Json {
+        for node in &nodes {
+            writeln!(out, "{}", node.json())?;
+        }
+        return Ok(());
+    }
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header([
         "NODE",
@@ -45,15 +54,14 @@ fn local(dir: &std::path::Path) -> Result<()> {
             time_cell(node.oldest_ns),
             time_cell(node.newest_ns),
             node.segments.to_string(),
-            node.pcap_bytes.to_string(),
+            bytes(node.pcap_bytes),
             node.entries.to_string(),
-            node.index_bytes.to_string(),
+            bytes(node.index_bytes),
             node.capture.received.to_string(),
             node.capture.dropped().to_string(),
             node.capture.flows_evicted.to_string(),
         ]);
     }
-    let mut out = std::io::stdout().lock();
     if nodes.is_empty() {
         writeln!(out, "the store at {} holds no nodes yet", dir.display())?;
     } else {
@@ -62,7 +70,7 @@ fn local(dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-fn cluster(args: &TargetArgs) -> Result<()> {
+fn cluster(args: &TargetArgs, format: OutputFormat) -> Result<()> {
     let runtime = runtime()?;
     let agents = agents_for(&runtime, args)?;
     let answers = runtime.block_on(async {
@@ -80,6 +88,19 @@ fn cluster(args: &TargetArgs) -> Result<()> {
         }
         answers
     });
+    let mut out = std::io::stdout().lock();
+    if format == OutputFormat::Json {
+        // One line per agent: who it is, and its /v1/status document or why it did not answer.
+        for (agent, answer) in answers {
+            let (status, error) = match answer {
+                Ok(status) => (status, Value::Null),
+                Err(error) => (Value::Null, Value::String(error)),
+            };
+            let line = json!({"node": agent.node, "pod": agent.pod, "ready": agent.ready, "status": status, "error": error});
+            writeln!(out, "{line}")?;
+        }
+        return Ok(());
+    }
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header([
         "NODE",
@@ -117,7 +138,7 @@ fn cluster(args: &TargetArgs) -> Result<()> {
                     time_cell(oldest),
                     time_cell(newest),
                     sum("entries").to_string(),
-                    sum("pcapBytes").to_string(),
+                    bytes(sum("pcapBytes")),
                     drops,
                     sum("flowsEvicted").to_string(),
                     String::new(),
@@ -138,6 +159,6 @@ fn cluster(args: &TargetArgs) -> Result<()> {
         };
         table.add_row(row);
     }
-    writeln!(std::io::stdout().lock(), "{table}")?;
+    writeln!(out, "{table}")?;
     Ok(())
 }

@@ -3,13 +3,15 @@
 use serde_json::Value;
 use shark_store::{Endpoint, Entry};
 
+use super::outcome::status_cell;
+
 /// Text for the METHOD, PATH and STATUS columns: what each protocol calls its verb, object and outcome.
 pub struct Summary {
     /// HTTP method, gRPC method, DNS qtype, Redis command, Kafka API, …
     pub method: String,
     /// HTTP path, DNS question, Redis key, SQL text, Kafka topic, TLS SNI, …
     pub path: String,
-    /// Status code and text, or the error when the exchange failed.
+    /// The outcome in words ([`status_cell`]), and the error when the exchange failed.
     pub status: String,
 }
 
@@ -43,7 +45,7 @@ impl Summary {
         Summary {
             method,
             path: shorten(&path, MAX_PATH),
-            status: status_text(entry),
+            status: status_cell(entry),
         }
     }
 }
@@ -57,22 +59,6 @@ fn postgres_sql(entry: &Entry) -> String {
         format!("(prepared statement {statement})")
     } else {
         query
-    }
-}
-
-fn status_text(entry: &Entry) -> String {
-    let status = text(entry.response.get("status"));
-    let detail = text(entry.response.get("statusText"));
-    let outcome = match (status.is_empty(), detail.is_empty()) {
-        (true, _) => detail,
-        (false, true) => status,
-        (false, false) if entry.protocol.name == "http" => status,
-        (false, false) => format!("{status} {detail}"),
-    };
-    match &entry.error {
-        Some(error) if outcome.is_empty() => format!("error: {error}"),
-        Some(error) => format!("{outcome} (error: {error})"),
-        None => outcome,
     }
 }
 
@@ -101,7 +87,7 @@ fn request_target(url: &str) -> Option<String> {
 }
 
 /// A JSON value as plain text: strings unquoted, lists joined with commas, absent as "".
-fn text(value: Option<&Value>) -> String {
+pub fn text(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
@@ -114,7 +100,8 @@ fn text(value: Option<&Value>) -> String {
     }
 }
 
-fn shorten(s: &str, max: usize) -> String {
+/// `s` on one line (control characters as spaces), cut to `max` characters with an ellipsis.
+pub fn shorten(s: &str, max: usize) -> String {
     let one_line: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

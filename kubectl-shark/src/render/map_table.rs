@@ -3,6 +3,8 @@
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use shark_store::ServiceMap;
 
+use super::units::{bytes, duration_ms};
+
 /// Both tables and a count line, or a sentence saying nothing matched.
 pub fn map_table(map: &ServiceMap) -> String {
     if map.edges.is_empty() {
@@ -86,24 +88,5 @@ fn right_align(table: &mut Table, columns: std::ops::Range<usize>) {
 
 /// A latency in milliseconds, or `-` when nothing was answered.
 pub fn latency(ms: Option<f64>) -> String {
-    match ms {
-        Some(ms) if ms >= 100.0 => format!("{ms:.0}ms"),
-        Some(ms) => format!("{ms:.1}ms"),
-        None => "-".to_string(),
-    }
-}
-
-/// Bytes in B, KiB, MiB or GiB.
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS.get(unit).copied().unwrap_or("TiB"))
+    ms.map_or_else(|| "-".to_string(), duration_ms)
 }

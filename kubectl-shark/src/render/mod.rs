@@ -5,10 +5,15 @@ mod dot;
 mod json;
 mod map_table;
 mod mermaid;
+mod outcome;
+mod paint;
 mod table;
+mod units;
 
 pub use dot::map_dot;
 pub use json::entry_json;
 pub use map_table::map_table;
 pub use mermaid::map_mermaid;
-pub use table::{COLUMNS, EntryTable, entry_cells};
+pub use paint::{colour, red};
+pub use table::{COLUMNS, EntryTable, STATUS_COLUMN, entry_cells};
+pub use units::bytes;

@@ -1,15 +1,20 @@
 //! The query table: TIME, SRC, DST, PROTO, METHOD, PATH, STATUS, ELAPSED.
 
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use shark_store::Entry;
 
 use super::columns::{Summary, endpoint};
+use super::paint::colour;
+use super::units::duration_ms;
 use crate::timefmt::format_timestamp;
 
 /// The columns of an entry row.
 pub const COLUMNS: [&str; 8] = [
     "TIME", "SRC", "DST", "PROTO", "METHOD", "PATH", "STATUS", "ELAPSED",
 ];
+
+/// Where STATUS is in [`COLUMNS`]: the cell coloured red when the exchange failed.
+pub const STATUS_COLUMN: usize = 6;
 
 /// One entry as the cells of a row under [`COLUMNS`].
 pub fn entry_cells(entry: &Entry) -> [String; 8] {
@@ -27,7 +32,7 @@ pub fn entry_cells(entry: &Entry) -> [String; 8] {
         summary.method,
         summary.path,
         summary.status,
-        format!("{:.1}ms", entry.elapsed_time),
+        duration_ms(entry.elapsed_time),
     ]
 }
 
@@ -38,19 +43,37 @@ pub struct EntryTable {
 }
 
 impl EntryTable {
-    /// An empty table with the column headers.
+    /// An empty table with the column headers, coloured when stdout takes [`colour`].
     pub fn new() -> Self {
         let mut table = Table::new();
         table
             .load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Disabled)
             .set_header(COLUMNS);
+        if colour() {
+            table.enforce_styling();
+        } else {
+            table.force_no_tty();
+        }
         EntryTable { table, rows: 0 }
     }
 
-    /// Adds one entry as a row.
+    /// Adds one entry as a row, its STATUS in red when it failed ([`Entry::failed`]).
     pub fn push(&mut self, entry: &Entry) {
-        self.table.add_row(entry_cells(entry));
+        let failed = entry.failed();
+        self.table.add_row(
+            entry_cells(entry)
+                .into_iter()
+                .enumerate()
+                .map(|(index, text)| {
+                    let cell = Cell::new(text);
+                    if failed && index == STATUS_COLUMN {
+                        cell.fg(Color::Red)
+                    } else {
+                        cell
+                    }
+                }),
+        );
         self.rows += 1;
     }
 

@@ -48,6 +48,12 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE names ADD COLUMN last_ts INTEGER NOT NULL DEFAULT 0;
      UPDATE names SET last_ts = (SELECT coalesce(max(ts), 0) FROM entries);
      CREATE INDEX names_by_last_ts ON names (last_ts);",
+    // Version 6: packets of a flow that carry state later exchanges need to be decoded (HTTP/2's
+    // preface, SETTINGS and header blocks, which HPACK reads), so an export of one exchange
+    // includes those before it.
+    "CREATE TABLE state_packets (stream INTEGER NOT NULL, first_packet INTEGER NOT NULL,
+        last_packet INTEGER NOT NULL);
+     CREATE INDEX state_packets_by_stream ON state_packets (stream, first_packet);",
 ];
 
 /// The schema version this build writes.

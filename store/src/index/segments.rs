@@ -85,18 +85,21 @@ pub(crate) fn upsert(conn: &Connection, path: &Path, row: &SegmentRow) -> Result
     Ok(())
 }
 
-/// Deletes segment `seq`, the flow locations in it and the handshakes that began in it or before.
+/// Deletes segment `seq`, the flow locations in it and the handshakes and state packets that
+/// began in it or before.
 pub(crate) fn delete(conn: &Connection, path: &Path, seq: i64) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM flows WHERE seq = ?1")
         .at(path)?
         .execute([seq])
         .at(path)?;
-    conn.prepare_cached(
-        "DELETE FROM handshakes WHERE first_packet < (SELECT first_packet + packets FROM segments WHERE seq = ?1)",
-    )
-    .at(path)?
-    .execute([seq])
-    .at(path)?;
+    for table in ["handshakes", "state_packets"] {
+        conn.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE first_packet < (SELECT first_packet + packets FROM segments WHERE seq = ?1)"
+        ))
+        .at(path)?
+        .execute([seq])
+        .at(path)?;
+    }
     conn.prepare_cached("DELETE FROM segments WHERE seq = ?1")
         .at(path)?
         .execute([seq])

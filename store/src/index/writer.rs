@@ -47,6 +47,8 @@ pub(crate) enum Op {
     Flows(Vec<FlowChunk>),
     /// Record a flow's handshake: its stream and first and last packet numbers.
     Handshake(u64, u64, u64),
+    /// Record packets of a flow that carry state its later exchanges need: stream, first, last.
+    StatePackets(u64, u64, u64),
     /// Remember the next flow id.
     NextStream(u64),
     /// Apply retention (a failure is logged: it must not stop capture).
@@ -223,6 +225,16 @@ impl Worker {
                 self.conn
                     .prepare_cached(
                         "INSERT OR REPLACE INTO handshakes (stream, first_packet, last_packet) VALUES (?1, ?2, ?3)",
+                    )
+                    .at(&self.path)?
+                    .execute(params![stream as i64, first as i64, last as i64])
+                    .at(&self.path)?;
+                Ok(())
+            }
+            Op::StatePackets(stream, first, last) => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO state_packets (stream, first_packet, last_packet) VALUES (?1, ?2, ?3)",
                     )
                     .at(&self.path)?
                     .execute(params![stream as i64, first as i64, last as i64])

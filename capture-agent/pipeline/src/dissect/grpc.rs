@@ -7,7 +7,7 @@
 //! A streaming call is one stream, so one exchange, with its message counts.
 
 use serde_json::{Value, json};
-use shark_store::Message;
+use shark_store::{Message, grpc_status_name};
 
 /// Keeps at most this many per-message sizes; counts and totals go on past it.
 const MAX_LISTED_SIZES: usize = 32;
@@ -108,7 +108,7 @@ pub(crate) fn response_fields(
         response.insert("status".into(), json!(code));
         let text = match grpc_message.map(percent_decode) {
             Some(text) if !text.is_empty() => text,
-            _ => status_name(code).to_owned(),
+            _ => grpc_status_name(code).to_owned(),
         };
         response.insert("statusText".into(), Value::String(text));
     }
@@ -118,34 +118,6 @@ pub(crate) fn response_fields(
 fn message_fields(message: &mut Message, counter: &MessageCounter) {
     message.insert("messages".into(), json!(counter.messages));
     message.insert("messageSizes".into(), json!(counter.sizes));
-}
-
-/// The canonical name of a gRPC status code.
-fn status_name(code: u32) -> &'static str {
-    const NAMES: [&str; 17] = [
-        "OK",
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED",
-    ];
-    usize::try_from(code)
-        .ok()
-        .and_then(|i| NAMES.get(i))
-        .copied()
-        .unwrap_or("UNKNOWN_CODE")
 }
 
 /// Decodes the percent-encoding gRPC uses in `grpc-message` (invalid escapes are kept as they are).

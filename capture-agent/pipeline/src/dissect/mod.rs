@@ -8,8 +8,8 @@
 //!
 //! | protocol (version) | request | response |
 //! |---|---|---|
-//! | `http` (`1.0`, `1.1`, `2`) | `method`, `path`, `url`, `host`, `query` {name: value}, `headers` {Name: value}, `body` (content coding undone, capped; text, else base64 with `bodyEncoding` `base64`), `bodyDecodeError` (coding not undone), `size` (body bytes on the wire) | `status` (code), `statusText`, `headers`, `body`, `bodyEncoding`, `bodyDecodeError`, `size` |
-//! | `grpc` (`2`) | `method` (RPC method), `service`, `path`, `headers`, `size`, `messages` | `status` (grpc-status), `statusText` (grpc-message), `headers`, `size`, `messages` |
+//! | `http` (`1.0`, `1.1`, `2`) | `method`, `path`, `url`, `host`, `query` {name: value}, `headers` {Name: value}, `body` (content coding undone, capped; text, else base64 with `bodyEncoding` `base64`), `bodyDecodeError` (coding not undone), `size` (the whole message on the wire: request line, headers and body with its chunk framing; for HTTP/2 its HEADERS, CONTINUATION and DATA frames), `bodySize` (body bytes on the wire) | `status` (code), `statusText`, `headers`, `body`, `bodyEncoding`, `bodyDecodeError`, `size`, `bodySize` |
+//! | `grpc` (`2`) | `method` (RPC method), `service`, `path`, `headers`, `size` (HEADERS, CONTINUATION and DATA frames), `bodySize` (DATA payload), `messages` | `status` (grpc-status), `statusText` (grpc-message), `headers`, `size`, `bodySize`, `messages` |
 //! | `dns` | `id`, `questions` [names], `qtype` (`A`, `AAAA`, …), `size` (message bytes) | `status` (rcode number), `statusText` (`NOERROR`, `NXDOMAIN`, …), `answers` [rdata text], `size` |
 //! | `redis` | `command` (upper case), `key`, `args` [text], `size` (RESP bytes) | `type` (`simple`, `error`, `integer`, `bulk`, `array`, `nil`, …), `status` (0 ok, 1 error), `statusText` (error text), `body`, `size` |
 //! | `postgres` | `query` (SQL text), `statement` (named prepared statement bound), `type` (`simple`, `extended`, `startup`, `ssl`), `size` (frontend message bytes) | `status` (0 ok, 1 error), `statusText` (CommandComplete tag), `rows`, `error` (message), `code` (SQLSTATE), `size` (backend message bytes) |
@@ -158,6 +158,13 @@ pub trait Parser: Send {
     /// The flow ended (FIN, RST or idle timeout, named in `reason`): flush what is pending,
     /// e.g. requests without a response become exchanges with an `error`.
     fn close(&mut self, reason: &str, out: &mut Vec<Exchange>);
+    /// Moves the packet spans (first, last packet numbers) fed so far that carry state later
+    /// exchanges need to be decoded into `out`: what an export of one exchange must include
+    /// besides its own packets (HTTP/2: the preface, SETTINGS and header blocks). Adjacent spans
+    /// come merged. The default, for protocols whose exchanges stand alone, has none.
+    fn take_state_packets(&mut self, out: &mut Vec<(u64, u64)>) {
+        let _ = out;
+    }
     /// Where the earliest exchange this parser can still send starts, given the bytes fed so
     /// far: what lets replay show an entry without waiting for the flow to end. The default,
     /// [`Unfinished::Unknown`], is always right.

@@ -46,6 +46,10 @@ impl<S: Sink> Sink for DnsLearningSink<S> {
         self.inner.handshake(stream, first, last)
     }
 
+    fn state_packets(&mut self, stream: u64, first: u64, last: u64) -> Result<(), Self::Error> {
+        self.inner.state_packets(stream, first, last)
+    }
+
     fn entry(&mut self, entry: Entry) -> Result<(), Self::Error> {
         if entry.protocol.name == "dns" {
             let answered = answered_addresses(&entry);

@@ -88,6 +88,7 @@ pub(super) fn read_body(
                             return BodyStep::Invalid("bad chunk size");
                         };
                         side.pos += end + 1;
+                        msg.framing_bytes += end as u64 + 1;
                         if size == 0 {
                             ChunkPart::Trailers
                         } else {
@@ -120,6 +121,7 @@ pub(super) fn read_body(
                             return BodyStep::NeedMore;
                         };
                         side.pos += end + 1;
+                        msg.framing_bytes += end as u64 + 1;
                         ChunkPart::Size
                     }
                     ChunkPart::Trailers => {
@@ -134,6 +136,7 @@ pub(super) fn read_body(
                             .get(..end)
                             .is_some_and(|l| l.iter().all(|b| *b == b'\r'));
                         side.pos += end + 1;
+                        msg.framing_bytes += end as u64 + 1;
                         if blank {
                             msg.end = Some(meta);
                             return BodyStep::Done;

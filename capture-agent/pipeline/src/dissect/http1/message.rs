@@ -20,8 +20,10 @@ pub(super) struct Msg {
     pub status: u16,
     /// Body bytes kept (at most `--max-body`).
     pub body: Vec<u8>,
-    /// Body bytes on the wire, kept or not.
+    /// Body bytes on the wire, kept or not (`bodySize`).
     pub size: u64,
+    /// Chunked framing on the wire: chunk-size lines, the line ends after chunks, trailers.
+    pub framing_bytes: u64,
     /// Body bytes were dropped to keep the connection within its byte budget: no more are kept,
     /// and the message is marked `bodyTruncated` (the packets still hold the body).
     pub body_dropped: bool,
@@ -91,7 +93,13 @@ impl Msg {
                 max_body,
             );
         }
-        self.fields.insert("size".into(), self.size.into());
+        // The whole message on the wire, as every protocol counts `size`; the body alone apart.
+        let head = u64::try_from(self.header_bytes).unwrap_or(u64::MAX);
+        let whole = head
+            .saturating_add(self.framing_bytes)
+            .saturating_add(self.size);
+        self.fields.insert("size".into(), whole.into());
+        self.fields.insert("bodySize".into(), self.size.into());
         self.fields
     }
 }

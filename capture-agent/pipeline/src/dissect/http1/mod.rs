@@ -227,6 +227,13 @@ impl Parser for Http1Parser {
         }
     }
 
+    /// After a switch (h2c), what the new protocol's parser needs kept for export.
+    fn take_state_packets(&mut self, out: &mut Vec<(u64, u64)>) {
+        if let Some(next) = &mut self.upgraded {
+            next.take_state_packets(out);
+        }
+    }
+
     /// Requests waiting for their responses, messages half read, and client bytes held while
     /// an upgrade is decided; after a switch, what the new protocol's parser holds.
     fn unfinished(&self) -> Unfinished {

@@ -85,14 +85,27 @@ fn pipelined_requests_pair_in_order_across_segment_boundaries() {
 
 #[test]
 fn chunked_bodies_are_dechunked_with_trailers() {
-    let out = run(&[
-        (C, b"POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\n\r\n"),
-        (S, b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwxyz\r\n0\r\nX-Trailer: 1\r\n\r\n"),
-    ]);
+    let request: &[u8] = b"POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\n\r\n";
+    let response: &[u8] = b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwxyz\r\n0\r\nX-Trailer: 1\r\n\r\n";
+    let out = run(&[(C, request), (S, response)]);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].request["body"], "abcde");
-    assert_eq!(out[0].request["size"], 5);
+    assert_eq!(out[0].request["bodySize"], 5);
     assert_eq!(out[0].response["body"], "wxyz");
+    // `size` is the whole message on the wire: head, chunk framing, body and trailers.
+    assert_eq!(out[0].request["size"], request.len());
+    assert_eq!(out[0].response["size"], response.len());
+}
+
+#[test]
+fn size_is_the_whole_message_and_body_size_the_body() {
+    let request: &[u8] = b"POST /orders HTTP/1.1\r\nHost: shop\r\nContent-Length: 5\r\n\r\nhello";
+    let response: &[u8] = b"HTTP/1.1 204 No Content\r\n\r\n";
+    let out = run(&[(C, request), (S, response)]);
+    assert_eq!(out[0].request["size"], request.len());
+    assert_eq!(out[0].request["bodySize"], 5);
+    assert_eq!(out[0].response["size"], response.len());
+    assert_eq!(out[0].response["bodySize"], 0);
 }
 
 #[test]
@@ -138,7 +151,7 @@ fn gzip_bodies_are_decoded_for_display_and_sizes_stay_on_the_wire() {
     response.extend_from_slice(&body);
     let out = run(&[(C, b"GET / HTTP/1.1\r\n\r\n"), (S, &response)]);
     assert_eq!(out[0].response["body"], "{\"hello\":\"world\"}");
-    assert_eq!(out[0].response["size"], body.len());
+    assert_eq!(out[0].response["bodySize"], body.len());
 }
 
 #[test]
@@ -165,12 +178,12 @@ fn bodies_are_capped_by_the_setting_but_counted_whole() {
             ],
         );
         assert_eq!(out[0].response["body"].as_str().map(str::len), Some(kept));
-        assert_eq!(out[0].response["size"], big.len());
+        assert_eq!(out[0].response["bodySize"], big.len());
         assert_eq!(
             out[0].request["body"].as_str().map(str::len),
             Some(request_kept)
         );
-        assert_eq!(out[0].request["size"], 0x800);
+        assert_eq!(out[0].request["bodySize"], 0x800);
     }
 }
 
@@ -330,7 +343,7 @@ fn a_binary_body_is_kept_as_base64_not_replaced_by_text() {
     ]);
     assert_eq!(out[0].response["body"], "AAH+/w==");
     assert_eq!(out[0].response["bodyEncoding"], "base64");
-    assert_eq!(out[0].response["size"], 4);
+    assert_eq!(out[0].response["bodySize"], 4);
 }
 
 /// What the parser's waiting requests hold in memory, counted from the requests themselves.
@@ -395,7 +408,7 @@ fn pipelined_large_posts_stay_within_the_byte_budget_and_still_pair_with_their_r
         assert_eq!(line(e), format!("POST /upload/{i} {}", 200 + i % 3));
         assert_eq!(e.response["body"], i.to_string());
         assert_eq!(
-            e.request["size"], BODY,
+            e.request["bodySize"], BODY,
             "the wire size of request {i} stays whole"
         );
         assert_eq!(e.error, None);

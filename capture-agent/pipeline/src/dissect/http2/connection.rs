@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use shark_store::Message;
 
 use super::super::{ChunkMeta, Direction, Exchange, Parser, ParserSettings, Unfinished};
-use super::frame::{FrameHeader, flag, kind, unpadded};
+use super::frame::{FrameHeader, HEADER_LEN, flag, kind, unpadded};
 use super::headers::{HeaderBlocks, PendingBlock};
 use super::reader::{Event, FrameReader};
 use super::stream::{Side, Stream};
@@ -43,6 +43,13 @@ struct Streams {
     swapped: Option<bool>,
     /// Body bytes held by open streams (bounded by `budget`).
     kept_bodies: usize,
+    /// Packet spans carrying connection state (preface, SETTINGS, header blocks) not yet taken,
+    /// adjacent ones merged; the last may still grow.
+    state: Vec<(u64, u64)>,
+    /// The connection ended: the last state span is final too.
+    closed: bool,
+    /// A chunk was seen in each direction (by [`index`]): the first carries the preface.
+    started: [bool; 2],
 }
 
 fn index(dir: Direction) -> usize {
@@ -73,6 +80,9 @@ impl Http2Parser {
                 goaway: None,
                 swapped: None,
                 kept_bodies: 0,
+                state: Vec::new(),
+                closed: false,
+                started: [false; 2],
             },
         }
     }
@@ -103,6 +113,12 @@ impl Parser for Http2Parser {
             return;
         };
         let streams = &mut self.streams;
+        if let Some(started) = streams.started.get_mut(i)
+            && !*started
+        {
+            *started = true;
+            streams.keep_state(meta, meta);
+        }
         reader.feed(data, meta, &mut |event| {
             streams.on_event(dir, event, blocks, out)
         });
@@ -126,6 +142,7 @@ impl Parser for Http2Parser {
     }
 
     fn close(&mut self, reason: &str, out: &mut Vec<Exchange>) {
+        self.streams.closed = true;
         let goaway = self.streams.goaway.take();
         self.streams.kept_bodies = 0;
         for (_, mut stream) in std::mem::take(&mut self.streams.open) {
@@ -141,6 +158,15 @@ impl Parser for Http2Parser {
             }
             out.push(stream.into_exchange());
         }
+    }
+
+    /// The preface, SETTINGS and header blocks: HPACK's dynamic table is built from every header
+    /// block before an exchange, so decoding one needs them all. The last span stays until it
+    /// can grow no more, so adjacent frames become one span.
+    fn take_state_packets(&mut self, out: &mut Vec<(u64, u64)>) {
+        let state = &mut self.streams.state;
+        let keep = usize::from(!self.streams.closed).min(state.len());
+        out.extend(state.drain(..state.len() - keep));
     }
 
     /// Streams still open, header blocks waiting for CONTINUATION and frames half read.
@@ -160,6 +186,18 @@ impl Parser for Http2Parser {
 }
 
 impl Streams {
+    /// Notes that the packets `start..=end` carry connection state, merged with the span before
+    /// when they touch it.
+    fn keep_state(&mut self, start: ChunkMeta, end: ChunkMeta) {
+        let (first, last) = (start.packet, end.packet.max(start.packet));
+        match self.state.last_mut() {
+            Some(span) if first <= span.1.saturating_add(1) && last >= span.0 => {
+                *span = (span.0.min(first), span.1.max(last));
+            }
+            _ => self.state.push((first, last)),
+        }
+    }
+
     /// Which half of a stream frames travelling in `dir` belong to.
     fn side_of(&self, dir: Direction) -> Side {
         match (dir, self.swapped == Some(true)) {
@@ -217,6 +255,12 @@ impl Streams {
         {
             stream.fail("header block interrupted by another frame");
         }
+        if matches!(
+            header.kind,
+            kind::SETTINGS | kind::HEADERS | kind::CONTINUATION | kind::PUSH_PROMISE
+        ) {
+            self.keep_state(start, end);
+        }
         let end_stream = header.flags & flag::END_STREAM != 0;
         let end_headers = header.flags & flag::END_HEADERS != 0;
         match header.kind {
@@ -227,6 +271,7 @@ impl Streams {
                     return;
                 };
                 stream.touch(start, end);
+                stream.count_frames(side, frame_bytes(&header));
                 let kept = match unpadded(payload, header.flags, 0) {
                     Some(data) => stream.on_data(side, data, end_stream, allowance),
                     None => {
@@ -255,6 +300,7 @@ impl Streams {
                     end_stream,
                     start,
                     bytes: Vec::new(),
+                    wire: frame_bytes(&header),
                 };
                 self.header_fragment(dir, block, fragment, end_headers, end, blocks, out);
             }
@@ -272,6 +318,7 @@ impl Streams {
                     end_stream: false,
                     start,
                     bytes: Vec::new(),
+                    wire: frame_bytes(&header),
                 };
                 self.header_fragment(dir, block, fragment, end_headers, end, blocks, out);
             }
@@ -282,6 +329,9 @@ impl Streams {
                     .is_some_and(|b| b.stream == header.stream);
                 if !expected {
                     return;
+                }
+                if let Some(block) = blocks.pending.as_mut() {
+                    block.wire = block.wire.saturating_add(frame_bytes(&header));
                 }
                 if !blocks.extend(payload) {
                     blocks.pending = None;
@@ -356,6 +406,7 @@ impl Streams {
         if let Some(promised) = block.promised {
             if let Some(stream) = self.stream(promised, out) {
                 stream.touch(block.start, end);
+                stream.count_frames(Side::Request, block.wire);
                 stream.on_headers(Side::Request, decoded.fields, true);
                 if let Some(error) = decoded.error {
                     stream.fail(error);
@@ -375,6 +426,7 @@ impl Streams {
             return;
         };
         stream.touch(block.start, end);
+        stream.count_frames(side, block.wire);
         stream.on_headers(side, decoded.fields, block.end_stream);
         if let Some(error) = decoded.error {
             stream.fail(error);
@@ -492,6 +544,11 @@ fn error_name(code: u32) -> String {
         .map_or_else(|| format!("error 0x{code:x}"), |name| (*name).to_owned())
 }
 
+/// Bytes a frame takes on the wire: its 9-byte header and its payload.
+fn frame_bytes(header: &FrameHeader) -> u64 {
+    u64::try_from(HEADER_LEN.saturating_add(header.len)).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use loona_hpack::Encoder;
@@ -552,6 +609,66 @@ mod tests {
                 frame(kind::HEADERS, flags | flag::END_HEADERS, stream, &block),
             );
         }
+    }
+
+    #[test]
+    fn the_preface_settings_and_header_blocks_are_kept_for_export() {
+        let mut c = Conn::new(); // packet 1: the preface
+        c.send(Direction::ToServer, frame(kind::SETTINGS, 0, 0, &[])); // 2
+        c.headers(Direction::ToServer, 1, 0, GET); // 3
+        c.send(
+            Direction::ToServer,
+            frame(kind::DATA, flag::END_STREAM, 1, b"x"),
+        ); // 4
+        c.headers(Direction::ToClient, 1, 0, &[(":status", "200")]); // 5
+        c.send(
+            Direction::ToClient,
+            frame(kind::DATA, flag::END_STREAM, 1, b"y"),
+        ); // 6
+        c.headers(Direction::ToServer, 3, flag::END_STREAM, GET); // 7
+        let mut taken = Vec::new();
+        c.parser.take_state_packets(&mut taken);
+        assert_eq!(taken, [(1, 3), (5, 5)], "the last span may still grow");
+        c.headers(
+            Direction::ToClient,
+            3,
+            flag::END_STREAM,
+            &[(":status", "200")],
+        ); // 8
+        c.parser.close("FIN", &mut c.out);
+        taken.clear();
+        c.parser.take_state_packets(&mut taken);
+        assert_eq!(taken, [(7, 8)], "closed: the last span too");
+    }
+
+    #[test]
+    fn size_counts_the_headers_continuation_and_data_frames_of_each_side() {
+        let mut c = Conn::new();
+        let request = c.block(Direction::ToServer, GET);
+        let (first, rest) = request.split_at(request.len() / 2);
+        let frames = [
+            frame(kind::HEADERS, 0, 1, first),
+            frame(kind::CONTINUATION, flag::END_HEADERS, 1, rest),
+            frame(kind::DATA, flag::END_STREAM, 1, b"hello"),
+        ];
+        let request_bytes: usize = frames.iter().map(Vec::len).sum();
+        for bytes in frames {
+            c.send(Direction::ToServer, bytes);
+        }
+        let response = c.block(Direction::ToClient, &[(":status", "200")]);
+        let frames = [
+            frame(kind::HEADERS, flag::END_HEADERS, 1, &response),
+            frame(kind::DATA, flag::END_STREAM, 1, b"[1,2]"),
+        ];
+        let response_bytes: usize = frames.iter().map(Vec::len).sum();
+        for bytes in frames {
+            c.send(Direction::ToClient, bytes);
+        }
+        assert_eq!(c.out.len(), 1);
+        assert_eq!(c.out[0].request["size"], json!(request_bytes));
+        assert_eq!(c.out[0].request["bodySize"], json!(5));
+        assert_eq!(c.out[0].response["size"], json!(response_bytes));
+        assert_eq!(c.out[0].response["bodySize"], json!(5));
     }
 
     const GET: &[(&str, &str)] = &[
@@ -651,7 +768,7 @@ mod tests {
         );
         assert_eq!(c.out.len(), 2);
         assert_eq!(c.out[0].response["body"], json!("{\"items\": []}"));
-        assert_eq!(c.out[0].response["size"], json!(zipped.len()));
+        assert_eq!(c.out[0].response["bodySize"], json!(zipped.len()));
         assert_eq!(c.out[1].response["body"], json!("AAH+/w=="));
         assert_eq!(c.out[1].response["bodyEncoding"], json!("base64"));
     }
@@ -816,6 +933,10 @@ mod tests {
         c.parser.close("FIN", &mut c.out);
         assert_eq!(c.out.len(), 81);
         // every request still reports its full size
-        assert!(c.out.iter().all(|e| e.request["size"] == json!(64 * 1024)));
+        assert!(
+            c.out
+                .iter()
+                .all(|e| e.request["bodySize"] == json!(64 * 1024))
+        );
     }
 }

@@ -28,6 +28,8 @@ pub(super) struct PendingBlock {
     pub start: ChunkMeta,
     /// Block fragments so far.
     pub bytes: Vec<u8>,
+    /// Bytes of the frames that carried the block so far, frame headers included.
+    pub wire: u64,
 }
 
 /// A decoded header block.

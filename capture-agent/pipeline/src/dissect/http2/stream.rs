@@ -20,8 +20,10 @@ pub(super) struct Half {
     trailers: Option<Fields>,
     /// The first body bytes, up to the stream's cap.
     body: Vec<u8>,
-    /// All body bytes seen.
+    /// All body bytes seen (DATA payloads, padding excluded): `bodySize`.
     size: u64,
+    /// Bytes of this half's HEADERS, CONTINUATION and DATA frames, frame headers included: `size`.
+    wire: u64,
     /// gRPC length-prefixed messages in the body.
     messages: MessageCounter,
     /// END_STREAM seen.
@@ -98,7 +100,8 @@ impl Half {
                 max_body,
             );
         }
-        message.insert("size".into(), json!(self.size));
+        message.insert("size".into(), json!(self.wire));
+        message.insert("bodySize".into(), json!(self.size));
     }
 }
 
@@ -210,6 +213,12 @@ impl Stream {
     /// Whether the exchange is over: the responder ended its side.
     pub fn finished(&self) -> bool {
         self.response.ended
+    }
+
+    /// Counts `bytes` of frames (headers included) that carried `side`'s message.
+    pub fn count_frames(&mut self, side: Side, bytes: u64) {
+        let half = self.half(side);
+        half.wire = half.wire.saturating_add(bytes);
     }
 
     fn half(&mut self, side: Side) -> &mut Half {

@@ -1,0 +1,166 @@
+//! The STATUS cell: an exchange's outcome as each protocol's users read it (`200`, `OK`,
+//! `ERR wrong number of arguments`, `ERROR 42P01`, `NXDOMAIN`, `NOT_FOUND: no such key`), where
+//! the entry keeps the numbers filters and JSON use.
+
+use shark_store::{Entry, grpc_status_name};
+
+use super::columns::{shorten, text};
+
+/// The longest outcome text (an error message) before it is cut with an ellipsis.
+const MAX_OUTCOME: usize = 48;
+
+/// The STATUS cell of `entry`: its outcome, and the error that cut the exchange short if any.
+pub fn status_cell(entry: &Entry) -> String {
+    let outcome = shorten(&outcome(entry), MAX_OUTCOME);
+    match &entry.error {
+        Some(error) if outcome.is_empty() => format!("error: {error}"),
+        Some(error) => format!("{outcome} (error: {error})"),
+        None => outcome,
+    }
+}
+
+/// The response's outcome by its protocol, or "" when there was no response.
+fn outcome(entry: &Entry) -> String {
+    let response = &entry.response;
+    let Some(status) = response.get("status").filter(|s| !s.is_null()) else {
+        return text(response.get("statusText"));
+    };
+    let detail = text(response.get("statusText"));
+    let failed = status.as_i64().is_some_and(|code| code != 0);
+    match entry.protocol.name.as_str() {
+        "http" => text(Some(status)),
+        "grpc" => {
+            let name = status
+                .as_u64()
+                .and_then(|c| u32::try_from(c).ok())
+                .map_or("UNKNOWN_CODE", grpc_status_name);
+            if detail.is_empty() || detail == name {
+                name.to_string()
+            } else {
+                format!("{name}: {detail}")
+            }
+        }
+        // Redis: an error reply's text starts with its kind (`ERR …`, `WRONGTYPE …`).
+        "redis" if failed => {
+            if detail.is_empty() {
+                "ERR".to_string()
+            } else {
+                detail
+            }
+        }
+        "redis" => "OK".to_string(),
+        // PostgreSQL: the SQLSTATE of an ErrorResponse, else the command tag (`SELECT 3`).
+        "postgres" if failed => format!("ERROR {}", text(response.get("code")))
+            .trim_end()
+            .to_string(),
+        "postgres" | "kafka" if !failed && detail.is_empty() => "OK".to_string(),
+        "kafka" => format!("ERROR {}", text(Some(status))),
+        _ if detail.is_empty() => text(Some(status)),
+        // DNS and the rest: the name of the code (`NXDOMAIN`), which the entry carries as text.
+        _ => detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn entry(protocol: &str, response: Value) -> Entry {
+        let mut entry = Entry::default();
+        entry.protocol.name = protocol.into();
+        entry.response = response.as_object().cloned().unwrap_or_default();
+        entry
+    }
+
+    #[test]
+    fn each_protocol_says_its_outcome_in_words() {
+        let cases = [
+            (
+                "http",
+                json!({"status": 404, "statusText": "Not Found"}),
+                "404",
+            ),
+            (
+                "redis",
+                json!({"status": 0, "type": "simple", "body": "OK"}),
+                "OK",
+            ),
+            (
+                "redis",
+                json!({"status": 0, "type": "bulk", "body": "42"}),
+                "OK",
+            ),
+            (
+                "redis",
+                json!({"status": 1, "statusText": "ERR unknown command 'FOO'"}),
+                "ERR unknown command 'FOO'",
+            ),
+            (
+                "postgres",
+                json!({"status": 1, "code": "42P01", "error": "relation \"x\" does not exist"}),
+                "ERROR 42P01",
+            ),
+            (
+                "postgres",
+                json!({"status": 0, "statusText": "SELECT 1"}),
+                "SELECT 1",
+            ),
+            (
+                "postgres",
+                json!({"status": 0, "statusText": "refused"}),
+                "refused",
+            ),
+            (
+                "dns",
+                json!({"status": 0, "statusText": "NOERROR"}),
+                "NOERROR",
+            ),
+            (
+                "dns",
+                json!({"status": 3, "statusText": "NXDOMAIN"}),
+                "NXDOMAIN",
+            ),
+            ("grpc", json!({"status": 0, "statusText": "OK"}), "OK"),
+            (
+                "grpc",
+                json!({"status": 5, "statusText": "no such key"}),
+                "NOT_FOUND: no such key",
+            ),
+            (
+                "grpc",
+                json!({"status": 5, "statusText": "NOT_FOUND"}),
+                "NOT_FOUND",
+            ),
+            ("kafka", json!({"status": 0}), "OK"),
+            ("kafka", json!({"status": 3}), "ERROR 3"),
+            ("tls", json!({"version": "TLS 1.3"}), ""),
+        ];
+        for (protocol, response, want) in cases {
+            assert_eq!(
+                status_cell(&entry(protocol, response.clone())),
+                want,
+                "{protocol} {response}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_cut_short_exchange_says_why() {
+        let mut unanswered = entry("http", json!({}));
+        unanswered.error = Some("no response".into());
+        assert_eq!(status_cell(&unanswered), "error: no response");
+        let mut reset = entry("redis", json!({"status": 0}));
+        reset.error = Some("reset".into());
+        assert_eq!(status_cell(&reset), "OK (error: reset)");
+    }
+
+    #[test]
+    fn long_error_messages_are_cut() {
+        let long = format!("ERR {}", "x".repeat(200));
+        let cell = status_cell(&entry("redis", json!({"status": 1, "statusText": long})));
+        assert_eq!(cell.chars().count(), MAX_OUTCOME);
+        assert!(cell.ends_with('…'));
+    }
+}
