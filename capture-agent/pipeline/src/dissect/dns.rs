@@ -481,6 +481,22 @@ mod tests {
         msg
     }
 
+    /// The response to `query(id)` carrying `rcode`: its low 4 bits in the header, the high 8 in
+    /// an EDNS OPT record (RFC 6891 §6.1.3) when it has any.
+    fn response(id: u16, rcode: u16) -> Vec<u8> {
+        let extended = u8::try_from(rcode >> 4).unwrap_or(u8::MAX);
+        let mut msg = id.to_be_bytes().to_vec();
+        msg.extend_from_slice(&(0x8180 | (rcode & 0xf)).to_be_bytes());
+        msg.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, u8::from(extended > 0)]);
+        msg.extend_from_slice(b"\x07example\x03com\x00\x00\x01\x00\x01");
+        if extended > 0 {
+            // Root name, type OPT, class = UDP payload size, TTL = extended rcode, version and
+            // flags, no data.
+            msg.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, extended, 0, 0, 0, 0, 0]);
+        }
+        msg
+    }
+
     fn feed_all(parser: &mut dyn Parser, messages: &[(Direction, Vec<u8>)]) -> Vec<Exchange> {
         let mut out = Vec::new();
         for (dir, bytes) in messages {
@@ -523,6 +539,87 @@ mod tests {
                 .as_deref()
                 .is_some_and(|e| e.contains("no response"))
         );
+    }
+
+    #[test]
+    fn every_rcode_is_reported_with_its_iana_name() {
+        // The IANA "DNS RCODEs" registry (RFC 6895 §2.3): every assigned value, and unassigned
+        // ones between and past them.
+        let registry = [
+            (0, "NOERROR"),
+            (1, "FORMERR"),
+            (2, "SERVFAIL"),
+            (3, "NXDOMAIN"),
+            (4, "NOTIMP"),
+            (5, "REFUSED"),
+            (6, "YXDOMAIN"),
+            (7, "YXRRSET"),
+            (8, "NXRRSET"),
+            (9, "NOTAUTH"),
+            (10, "NOTZONE"),
+            (11, "DSOTYPENI"),
+            (12, "RCODE12"),
+            (15, "RCODE15"),
+            (16, "BADVERS"),
+            (17, "BADKEY"),
+            (18, "BADTIME"),
+            (19, "BADMODE"),
+            (20, "BADNAME"),
+            (21, "BADALG"),
+            (22, "BADTRUNC"),
+            (23, "BADCOOKIE"),
+            (24, "RCODE24"),
+            (4095, "RCODE4095"),
+        ];
+        for (id, (rcode, name)) in (1..).zip(registry) {
+            let mut parser = DnsDissector.parser(&ParserSettings::default());
+            let out = feed_all(
+                parser.as_mut(),
+                &[
+                    (Direction::ToServer, query(id)),
+                    (Direction::ToClient, response(id, rcode)),
+                ],
+            );
+            let got: Vec<_> = out
+                .iter()
+                .map(|e| {
+                    (
+                        e.response.get("status").cloned(),
+                        e.response.get("statusText").cloned(),
+                        e.error.clone(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                got,
+                [(Some(json!(rcode)), Some(json!(name)), None)],
+                "rcode {rcode}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_response_whose_body_does_not_decode_is_named_by_its_header_rcode() {
+        for (id, (rcode, name)) in (1..).zip([(2, "SERVFAIL"), (4, "NOTIMP"), (5, "REFUSED")]) {
+            let mut cut = response(id, rcode);
+            cut.truncate(cut.len() - 3); // inside the question
+            let mut parser = DnsDissector.parser(&ParserSettings::default());
+            let out = feed_all(
+                parser.as_mut(),
+                &[(Direction::ToServer, query(id)), (Direction::ToClient, cut)],
+            );
+            assert_eq!(out.len(), 1, "rcode {rcode}");
+            assert_eq!(out[0].response.get("status"), Some(&json!(rcode)));
+            assert_eq!(out[0].response.get("statusText"), Some(&json!(name)));
+            assert!(
+                out[0]
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("malformed DNS message")),
+                "{:?}",
+                out[0].error
+            );
+        }
     }
 
     #[test]
