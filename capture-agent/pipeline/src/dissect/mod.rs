@@ -39,6 +39,32 @@ pub enum Direction {
     ToClient,
 }
 
+impl Direction {
+    /// The index of this direction in per-direction arrays: 0 to the server, 1 to the client.
+    pub fn slot(self) -> usize {
+        match self {
+            Direction::ToServer => 0,
+            Direction::ToClient => 1,
+        }
+    }
+
+    /// The other direction.
+    pub fn opposite(self) -> Direction {
+        match self {
+            Direction::ToServer => Direction::ToClient,
+            Direction::ToClient => Direction::ToServer,
+        }
+    }
+
+    /// Who sends the bytes going this way, as error texts name it: `client` or `server`.
+    pub fn sender(self) -> &'static str {
+        match self {
+            Direction::ToServer => "client",
+            Direction::ToClient => "server",
+        }
+    }
+}
+
 /// How sure a probe is that bytes belong to its protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Confidence {
