@@ -1,13 +1,12 @@
 //! DNS over UDP (one message per datagram) and TCP (RFC 1035 §4.2.2: a 2-byte length before each
-//! message). Queries and responses are paired by id and first question; a query left unanswered
-//! becomes an exchange with an error when the flow ends.
+//! message, cut by the shared PDU framer). Queries and responses are paired by id and first
+//! question; a query left unanswered becomes an exchange with an error when the flow ends.
 //!
 //! The 12-byte header is read here so that a message whose body `hickory-proto` rejects
 //! (compression loops, bad labels, truncation) still yields its id and rcode, marked with the
 //! decode error. Record counts are checked against the message size before decoding, so a
 //! hostile header cannot make the decoder reserve memory for records that are not there.
 
-use std::collections::VecDeque;
 use std::fmt::Write as _;
 
 use hickory_proto::op::Message as DnsMessage;
@@ -15,6 +14,8 @@ use hickory_proto::rr::{Name, RecordType};
 use serde_json::{Value, json};
 use shark_store::Message;
 
+use super::pdu::{PduFormat, PduFramer, PduHeader};
+use super::pending::{PendingQueue, Waiting};
 use super::{
     ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings, Unfinished,
 };
@@ -77,29 +78,56 @@ enum Framing {
 }
 
 /// Per-flow DNS state.
-#[derive(Default)]
 struct DnsParser {
     framing: Option<Framing>,
-    to_server: TcpSide,
-    to_client: TcpSide,
-    pending: VecDeque<PendingQuery>,
+    /// The length-prefixed messages of each direction over TCP, by [`Direction::slot`].
+    streams: [PduFramer<()>; 2],
+    pending: PendingQueue<Question>,
 }
 
-/// Buffered bytes of one TCP direction.
-#[derive(Default)]
-struct TcpSide {
-    buf: Vec<u8>,
-    /// Where the message at the front of `buf` started.
-    start: Option<ChunkMeta>,
+impl Default for DnsParser {
+    fn default() -> Self {
+        DnsParser {
+            framing: None,
+            streams: Default::default(),
+            pending: PendingQueue::new(
+                "dns",
+                MAX_PENDING,
+                "no response (too many outstanding queries)",
+            ),
+        }
+    }
 }
 
-/// A query waiting for its response.
-struct PendingQuery {
+/// What a response is paired with its query by: the id and the first question.
+struct Question {
     id: u16,
-    first_question: Option<(String, String)>,
-    request: Message,
-    start: ChunkMeta,
-    end: ChunkMeta,
+    first: Option<(String, String)>,
+}
+
+/// DNS over TCP for the shared PDU framer: a 2-byte length before each message, kept whole (at
+/// most 64 KiB). Every length is valid, so framing is never lost.
+struct TcpLength;
+
+impl PduFormat for TcpLength {
+    type Head = ();
+
+    fn header_len(&self) -> usize {
+        2
+    }
+
+    fn read_header(&mut self, header: &[u8]) -> Option<PduHeader<()>> {
+        let len = usize::from(u16::from_be_bytes([*header.first()?, *header.get(1)?]));
+        Some(PduHeader {
+            head: (),
+            body_len: len,
+            keep: len,
+        })
+    }
+
+    fn plausible_start(&self, _bytes: &[u8]) -> bool {
+        true
+    }
 }
 
 impl Parser for DnsParser {
@@ -114,60 +142,29 @@ impl Parser for DnsParser {
     fn gap(&mut self, dir: Direction, _out: &mut Vec<Exchange>) {
         // Message boundaries are lost with the bytes: drop the partial message. A lost query
         // shows up as an unmatched response, a lost response as an unanswered query.
-        let side = self.side(dir);
-        side.buf.clear();
-        side.start = None;
+        self.streams[dir.slot()] = PduFramer::default();
     }
 
     fn close(&mut self, reason: &str, out: &mut Vec<Exchange>) {
-        for query in self.pending.drain(..) {
-            out.push(unanswered(
-                query,
-                &format!("no response before the flow ended ({reason})"),
-            ));
-        }
+        self.pending.close(reason, out);
     }
 
     /// Queries waiting for their answers, and messages half read over TCP.
     fn unfinished(&self) -> Unfinished {
-        let queries = self.pending.iter().map(|q| Some(q.start));
-        Unfinished::earliest(queries.chain([self.to_server.start, self.to_client.start]))
+        let open = self.streams.iter().map(PduFramer::started);
+        Unfinished::earliest(self.pending.starts().chain(open))
     }
 }
 
 impl DnsParser {
-    fn side(&mut self, dir: Direction) -> &mut TcpSide {
-        match dir {
-            Direction::ToServer => &mut self.to_server,
-            Direction::ToClient => &mut self.to_client,
-        }
-    }
-
-    /// Appends TCP bytes and handles every complete length-prefixed message.
+    /// Frames TCP bytes and handles every complete length-prefixed message.
     fn stream(&mut self, dir: Direction, data: &[u8], meta: ChunkMeta, out: &mut Vec<Exchange>) {
-        let mut rest = data;
-        while !rest.is_empty() {
-            let side = self.side(dir);
-            if side.buf.is_empty() {
-                side.start = Some(meta);
-            }
-            // Take only what completes the current frame, so `buf` never exceeds 65 537 bytes.
-            let frame_len = |buf: &[u8]| match buf.get(..2) {
-                Some(&[hi, lo]) => Some(2 + usize::from(u16::from_be_bytes([hi, lo]))),
-                _ => None,
-            };
-            let want = frame_len(&side.buf).unwrap_or(2);
-            let take = want.saturating_sub(side.buf.len()).min(rest.len());
-            let (now, later) = rest.split_at(take);
-            side.buf.extend_from_slice(now);
-            rest = later;
-            if frame_len(&side.buf) == Some(side.buf.len()) {
-                let frame = std::mem::take(&mut side.buf);
-                let start = side.start.take().unwrap_or(meta);
-                // An empty frame carries nothing to report.
-                if let Some(message) = frame.get(2..).filter(|m| !m.is_empty()) {
-                    self.message(message, start, meta, out);
-                }
+        let mut messages = Vec::new();
+        self.streams[dir.slot()].feed(&mut TcpLength, data, meta, &mut messages);
+        for message in messages {
+            // An empty frame carries nothing to report.
+            if !message.body.is_empty() {
+                self.message(&message.body, message.start, message.end, out);
             }
         }
     }
@@ -176,14 +173,6 @@ impl DnsParser {
     fn message(&mut self, bytes: &[u8], start: ChunkMeta, end: ChunkMeta, out: &mut Vec<Exchange>) {
         let decoded = decode(bytes);
         if decoded.header.is_some_and(|h| !h.is_response) {
-            if self.pending.len() >= MAX_PENDING
-                && let Some(oldest) = self.pending.pop_front()
-            {
-                out.push(unanswered(
-                    oldest,
-                    "no response (too many outstanding queries)",
-                ));
-            }
             let first_question = decoded.first_question();
             let id = decoded.header.map_or(0, |h| h.id);
             let mut request = decoded.request_fields();
@@ -200,22 +189,24 @@ impl DnsParser {
                 });
                 return;
             }
-            self.pending.push_back(PendingQuery {
-                id,
-                first_question,
+            let query = Waiting {
                 request,
                 start,
                 end,
-            });
+                error: None,
+                pairing: Question {
+                    id,
+                    first: first_question,
+                },
+            };
+            self.pending.push(query, out);
             return;
         }
         let id = decoded.header.map_or(0, |h| h.id);
         let question = decoded.first_question();
         let position = self.pending.iter().position(|q| {
-            q.id == id
-                && (question.is_none()
-                    || q.first_question.is_none()
-                    || q.first_question == question)
+            q.pairing.id == id
+                && (question.is_none() || q.pairing.first.is_none() || q.pairing.first == question)
         });
         let mut error = decoded.error.clone();
         let (request, start) = match position.and_then(|i| self.pending.remove(i)) {
@@ -392,18 +383,6 @@ impl Decoded {
             Value::Array(self.answers.into_iter().map(Value::String).collect()),
         );
         response
-    }
-}
-
-/// An exchange for a query that got no response.
-fn unanswered(query: PendingQuery, error: &str) -> Exchange {
-    Exchange {
-        protocol: "dns",
-        request: query.request,
-        error: Some(error.to_string()),
-        start: Some(query.start),
-        end: Some(query.end),
-        ..Exchange::default()
     }
 }
 
