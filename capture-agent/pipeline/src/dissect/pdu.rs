@@ -201,3 +201,173 @@ fn fill<'a>(buf: &mut Vec<u8>, want: usize, data: &'a [u8]) -> &'a [u8] {
     buf.extend_from_slice(now);
     rest
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A toy protocol: a 0xAA marker and a one-byte length, at most 3 body bytes kept; or, when
+    /// `byte_next`, one bare byte with no header.
+    #[derive(Default)]
+    struct Toy {
+        byte_next: bool,
+    }
+
+    impl PduFormat for Toy {
+        type Head = char;
+
+        fn header_len(&self) -> usize {
+            if self.byte_next { 0 } else { 2 }
+        }
+
+        fn read_header(&mut self, header: &[u8]) -> Option<PduHeader<char>> {
+            if std::mem::take(&mut self.byte_next) {
+                return Some(PduHeader {
+                    head: 'b',
+                    body_len: 1,
+                    keep: 1,
+                });
+            }
+            let len = usize::from(*header.get(1)?);
+            (header.first() == Some(&0xAA)).then_some(PduHeader {
+                head: 'p',
+                body_len: len,
+                keep: len.min(3),
+            })
+        }
+
+        fn plausible_start(&self, bytes: &[u8]) -> bool {
+            bytes.first() == Some(&0xAA)
+        }
+    }
+
+    fn meta(packet: u64) -> ChunkMeta {
+        ChunkMeta {
+            ts_ns: packet as i64,
+            packet,
+        }
+    }
+
+    /// Each PDU's head, kept body, size, and first and last packet.
+    fn seen(pdus: &[Pdu<char>]) -> Vec<(char, Vec<u8>, u64, u64, u64)> {
+        pdus.iter()
+            .map(|p| (p.head, p.body.clone(), p.size, p.start.packet, p.end.packet))
+            .collect()
+    }
+
+    #[test]
+    fn pdus_are_the_same_however_the_bytes_are_chunked() {
+        let stream = [
+            &[0xAA, 2][..],
+            b"ab",
+            &[0xAA, 5],
+            b"cdefg",
+            &[0xAA, 0],
+            &[0xAA, 1],
+            b"h",
+        ]
+        .concat();
+        for piece in 1..=stream.len() {
+            let mut framer = PduFramer::default();
+            let mut pdus = Vec::new();
+            for chunk in stream.chunks(piece) {
+                framer.feed(&mut Toy::default(), chunk, meta(1), &mut pdus);
+            }
+            let got: Vec<_> = pdus.iter().map(|p| (p.body.clone(), p.size)).collect();
+            let expected = [
+                (b"ab".to_vec(), 4),
+                (b"cde".to_vec(), 7),
+                (Vec::new(), 2),
+                (b"h".to_vec(), 3),
+            ];
+            assert_eq!(got, expected, "pieces of {piece} bytes");
+            assert!(!framer.passing() && framer.started().is_none());
+        }
+    }
+
+    #[test]
+    fn a_pdu_starts_with_the_chunk_of_its_first_byte_and_ends_with_its_kept_prefix() {
+        let mut framer = PduFramer::default();
+        let mut pdus = Vec::new();
+        framer.feed(&mut Toy::default(), &[0xAA], meta(1), &mut pdus);
+        assert_eq!(framer.started(), Some(meta(1)));
+        framer.feed(&mut Toy::default(), &[9, b'x', b'y'], meta(2), &mut pdus);
+        framer.feed(&mut Toy::default(), b"zrest", meta(3), &mut pdus);
+        assert_eq!(seen(&pdus), [('p', b"xyz".to_vec(), 11, 1, 3)]);
+    }
+
+    #[test]
+    fn the_body_past_the_kept_prefix_is_counted_and_what_never_passes_is_handed_back() {
+        let mut framer = PduFramer::default();
+        let mut pdus = Vec::new();
+        framer.feed(&mut Toy::default(), &[0xAA, 200], meta(1), &mut pdus);
+        framer.feed(&mut Toy::default(), &[7; 50], meta(2), &mut pdus);
+        assert_eq!(seen(&pdus), [('p', vec![7; 3], 202, 1, 2)]);
+        assert!(
+            framer.buf.is_empty(),
+            "nothing past the kept prefix is held"
+        );
+        assert!(framer.passing());
+        assert_eq!(framer.take_unseen(), 150);
+        assert!(!framer.passing());
+        // The next bytes start a new PDU.
+        framer.feed(&mut Toy::default(), &[0xAA, 1, b'n'], meta(3), &mut pdus);
+        assert_eq!(pdus.len(), 2);
+        assert_eq!(pdus[1].body, b"n");
+    }
+
+    #[test]
+    fn after_a_bad_header_or_a_gap_framing_resumes_at_a_plausible_start() {
+        let mut framer = PduFramer::default();
+        let mut pdus = Vec::new();
+        let bad_then_good = [&[0x00, 4, 1, 2][..], &[0xAA, 1, b'a']].concat();
+        framer.feed(&mut Toy::default(), &bad_then_good, meta(1), &mut pdus);
+        framer.feed(&mut Toy::default(), &[0xAA, 4, b'b'], meta(2), &mut pdus);
+        framer.lose_sync();
+        framer.feed(&mut Toy::default(), b"junk", meta(3), &mut pdus);
+        framer.feed(&mut Toy::default(), &[1, 0xAA, 1, b'c'], meta(4), &mut pdus);
+        assert_eq!(
+            seen(&pdus),
+            [('p', b"a".to_vec(), 3, 1, 1), ('p', b"c".to_vec(), 3, 4, 4)]
+        );
+    }
+
+    #[test]
+    fn a_pdu_whose_length_needs_no_header_is_read_even_while_framing_is_lost() {
+        let mut framer = PduFramer::default();
+        let mut pdus = Vec::new();
+        framer.lose_sync();
+        let mut toy = Toy { byte_next: true };
+        framer.feed(&mut toy, &[b'S', 5, 0xAA, 1, b'x'], meta(1), &mut pdus);
+        assert_eq!(
+            seen(&pdus),
+            [('b', b"S".to_vec(), 1, 1, 1), ('p', b"x".to_vec(), 3, 1, 1)]
+        );
+    }
+
+    #[test]
+    fn a_format_announcing_a_pdu_of_no_bytes_drops_the_chunk_instead_of_looping() {
+        /// Says every PDU has neither header nor body.
+        struct Empty;
+        impl PduFormat for Empty {
+            type Head = ();
+            fn header_len(&self) -> usize {
+                0
+            }
+            fn read_header(&mut self, _header: &[u8]) -> Option<PduHeader<()>> {
+                Some(PduHeader {
+                    head: (),
+                    body_len: 0,
+                    keep: 0,
+                })
+            }
+            fn plausible_start(&self, _bytes: &[u8]) -> bool {
+                true
+            }
+        }
+        let mut framer = PduFramer::default();
+        let mut pdus = Vec::new();
+        framer.feed(&mut Empty, b"anything", meta(1), &mut pdus);
+        assert!(pdus.is_empty());
+    }
+}

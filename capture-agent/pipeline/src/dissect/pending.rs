@@ -156,3 +156,113 @@ impl<P> PendingQueue<P> {
         self.queue.iter().map(|waiting| Some(waiting.start))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Request `n`, its own error if any.
+    fn request(n: u64, error: Option<&str>) -> Waiting<u64> {
+        let mut fields = Message::new();
+        fields.insert("n".into(), json!(n));
+        fields.insert("size".into(), json!(10 * n));
+        let meta = ChunkMeta {
+            ts_ns: n as i64,
+            packet: n,
+        };
+        Waiting {
+            request: fields,
+            start: meta,
+            end: meta,
+            error: error.map(str::to_string),
+            pairing: n,
+        }
+    }
+
+    /// Each reported exchange's request number and error.
+    fn reported(out: &[Exchange]) -> Vec<(Option<serde_json::Value>, Option<String>)> {
+        out.iter()
+            .map(|e| (e.request.get("n").cloned(), e.error.clone()))
+            .collect()
+    }
+
+    fn queue(limit: usize) -> PendingQueue<u64> {
+        PendingQueue::new("test", limit, "no response (too many)")
+    }
+
+    #[test]
+    fn past_the_limit_the_oldest_is_given_up() {
+        let mut pending = queue(2);
+        let mut out = Vec::new();
+        assert!(!pending.push(request(1, None), &mut out));
+        assert!(!pending.push(request(2, None), &mut out));
+        assert!(out.is_empty(), "two fit");
+        assert!(pending.push(request(3, None), &mut out));
+        assert_eq!(
+            reported(&out),
+            [(Some(json!(1)), Some("no response (too many)".into()))]
+        );
+        assert_eq!(out[0].protocol, "test");
+        let waiting: Vec<_> = pending.iter().map(|w| w.pairing).collect();
+        assert_eq!(waiting, [2, 3]);
+    }
+
+    #[test]
+    fn an_answer_reports_the_requests_it_passed_over() {
+        let mut pending = queue(8);
+        let mut out = Vec::new();
+        for n in 1..=4 {
+            pending.push(request(n, None), &mut out);
+        }
+        assert!(pending.answer_at(9, "skipped", &mut out).is_none());
+        assert!(out.is_empty(), "no answer, nothing passed over");
+        let answered = pending.answer_at(2, "skipped", &mut out);
+        assert_eq!(answered.map(|w| w.pairing), Some(3));
+        assert_eq!(
+            reported(&out),
+            [
+                (Some(json!(1)), Some("skipped".into())),
+                (Some(json!(2)), Some("skipped".into()))
+            ]
+        );
+        assert_eq!(pending.pop_front().map(|w| w.pairing), Some(4));
+    }
+
+    #[test]
+    fn at_close_every_request_is_reported_and_its_own_error_wins() {
+        let mut pending = queue(8);
+        let mut out = Vec::new();
+        pending.push(request(1, None), &mut out);
+        pending.push(request(2, Some("request partly lost")), &mut out);
+        pending.close("FIN", &mut out);
+        assert_eq!(
+            reported(&out),
+            [
+                (
+                    Some(json!(1)),
+                    Some("no response before the flow ended (FIN)".into())
+                ),
+                (Some(json!(2)), Some("request partly lost".into()))
+            ]
+        );
+        assert_eq!(
+            out.iter()
+                .map(|e| e.start.map(|m| m.packet))
+                .collect::<Vec<_>>(),
+            [Some(1), Some(2)]
+        );
+        assert!(pending.iter().next().is_none());
+    }
+
+    #[test]
+    fn a_waiting_request_size_can_change_until_it_is_reported() {
+        let mut pending = queue(8);
+        let mut out = Vec::new();
+        pending.push(request(3, None), &mut out);
+        if let Some(last) = pending.back_mut() {
+            last.set_size(last.size() - 7);
+        }
+        pending.give_up_all("gap", &mut out);
+        assert_eq!(out[0].request.get("size"), Some(&json!(23)));
+    }
+}
