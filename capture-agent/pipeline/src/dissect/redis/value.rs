@@ -19,7 +19,7 @@ pub(super) struct RespValue {
     pub(super) kind: u8,
     /// Whether the top-level value is a null (`$-1`, `*-1`, `_`).
     pub(super) null: bool,
-    /// First leaves, in order (all of a request's arguments up to [`MAX_ARGS`]).
+    /// First leaves, in order (a request's arguments up to the reader's cap).
     pub(super) leaves: Vec<Leaf>,
     /// Leaves seen in total.
     pub(super) leaf_count: usize,
@@ -29,7 +29,9 @@ pub(super) struct RespValue {
     pub(super) no_reply: bool,
     /// Bytes of the value on the wire.
     pub(super) size: u64,
+    /// The chunk that carried its first byte.
     pub(super) start: ChunkMeta,
+    /// The chunk that carried its last line.
     pub(super) end: ChunkMeta,
 }
 
