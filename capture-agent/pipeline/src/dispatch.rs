@@ -48,22 +48,6 @@ pub enum Decision {
     Unclaimed,
 }
 
-/// Index of a direction in per-direction arrays.
-pub fn slot(dir: Direction) -> usize {
-    match dir {
-        Direction::ToServer => 0,
-        Direction::ToClient => 1,
-    }
-}
-
-/// The other direction.
-pub fn opposite(dir: Direction) -> Direction {
-    match dir {
-        Direction::ToServer => Direction::ToClient,
-        Direction::ToClient => Direction::ToServer,
-    }
-}
-
 impl FlowProtocol {
     /// Feeds payload bytes of direction `dir`, probing if needed.
     pub fn feed(
@@ -153,7 +137,7 @@ impl FlowProtocol {
                     }
                 };
                 let mut parser = dissector.parser(&dispatcher.settings);
-                let turn = |dir: Direction| if flip { opposite(dir) } else { dir };
+                let turn = |dir: Direction| if flip { dir.opposite() } else { dir };
                 for event in held.events {
                     match event {
                         HeldEvent::Data(dir, bytes, meta) => {
@@ -173,7 +157,7 @@ impl Held {
     fn push(&mut self, event: HeldEvent) {
         if let HeldEvent::Data(dir, bytes, _) = &event {
             self.bytes += bytes.len();
-            let prefix = &mut self.prefix[slot(*dir)];
+            let prefix = &mut self.prefix[dir.slot()];
             // Only the start of a direction is probed; after a gap there is no start to see.
             let room = PROBE_LIMIT.saturating_sub(prefix.len());
             prefix.extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or_default());

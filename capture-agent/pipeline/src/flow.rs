@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use crate::dispatch::{FlowPorts, FlowProtocol, slot};
+use crate::dispatch::{FlowPorts, FlowProtocol};
 use crate::dissect::{Direction, Unfinished, registry};
 use crate::reassembly::{ReassemblyLimits, TcpReassembler};
 
@@ -170,7 +170,7 @@ impl Flow {
 
     /// Counts a packet of `dir` carrying `payload` bytes.
     pub fn count(&mut self, dir: Direction, payload: usize, ts_ns: i64, packet: u64) {
-        let i = slot(dir);
+        let i = dir.slot();
         self.bytes[i] += payload as u64;
         self.packets[i] += 1;
         self.last_ts = self.last_ts.max(ts_ns);

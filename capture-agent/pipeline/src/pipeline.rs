@@ -8,7 +8,7 @@ use crate::config::PipelineConfig;
 use crate::decode::{
     Defragmenter, TcpSegment, UdpDatagram, link_payload, parse_ip, parse_tcp, parse_udp,
 };
-use crate::dispatch::{Dispatcher, FlowProtocol, opposite, slot};
+use crate::dispatch::{Dispatcher, FlowProtocol};
 use crate::dissect::{ChunkMeta, Direction, Exchange, registry};
 use crate::entry::{build_entry, unclaimed_exchange};
 use crate::flow::{Flow, FlowKey, FlowTable, Transport};
@@ -238,15 +238,15 @@ impl Pipeline {
             meta,
         };
         let ports = flow.ports();
-        let buffered_before = flow.reassembly[slot(dir)].buffered();
-        let gaps_before = flow.reassembly[slot(dir)].gaps();
+        let buffered_before = flow.reassembly[dir.slot()].buffered();
+        let gaps_before = flow.reassembly[dir.slot()].gaps();
         let Flow {
             reassembly,
             protocol,
             ..
         } = &mut *flow;
         let mut turned = false;
-        reassembly[slot(dir)].segment(input, &mut |chunk| {
+        reassembly[dir.slot()].segment(input, &mut |chunk| {
             deliver(
                 &self.dispatcher,
                 protocol,
@@ -259,14 +259,14 @@ impl Pipeline {
         });
         if self
             .buffered_total
-            .saturating_add(reassembly[slot(dir)].buffered())
+            .saturating_add(reassembly[dir.slot()].buffered())
             > self
                 .config
                 .max_buffered_total
                 .saturating_add(buffered_before)
         {
             // Over the total bound: give up this flow's holes now.
-            reassembly[slot(dir)].flush(&mut |chunk| {
+            reassembly[dir.slot()].flush(&mut |chunk| {
                 deliver(
                     &self.dispatcher,
                     protocol,
@@ -278,14 +278,14 @@ impl Pipeline {
                 )
             });
         }
-        self.buffered_total = (self.buffered_total + reassembly[slot(dir)].buffered())
+        self.buffered_total = (self.buffered_total + reassembly[dir.slot()].buffered())
             .saturating_sub(buffered_before);
-        self.stats.gaps += reassembly[slot(dir)].gaps() - gaps_before;
+        self.stats.gaps += reassembly[dir.slot()].gaps() - gaps_before;
         if turned {
             flow.flip();
         }
         if segment.flags.fin() {
-            flow.fin[slot(flow.direction_from(src))] = true;
+            flow.fin[flow.direction_from(src).slot()] = true;
         }
         let ending = if segment.flags.rst() {
             Some("reset")
@@ -436,7 +436,7 @@ impl Pipeline {
         let ports = flow.ports();
         let mut turned = false;
         for dir in [Direction::ToServer, Direction::ToClient] {
-            let i = slot(dir);
+            let i = dir.slot();
             let gaps_before = flow.reassembly[i].gaps();
             self.buffered_total = self
                 .buffered_total
@@ -523,7 +523,7 @@ fn deliver(
     turned: &mut bool,
     out: &mut Vec<Exchange>,
 ) {
-    let dir = if *turned { opposite(dir) } else { dir };
+    let dir = if *turned { dir.opposite() } else { dir };
     let ports = if *turned {
         crate::dispatch::FlowPorts {
             client: ports.server,

@@ -269,6 +269,23 @@ mod tests {
     }
 
     #[test]
+    fn a_buffered_segment_overlapping_bytes_delivered_later_gives_only_its_new_bytes() {
+        let mut r = TcpReassembler::new(ReassemblyLimits::default());
+        let mut out = Out::default();
+        seg(&mut r, &mut out, 0, false, b"abc", 3, 1);
+        // Buffered past the hole at 3..5: bytes 5..10, and byte 4 alone.
+        seg(&mut r, &mut out, 5, false, b"fghij", 5, 2);
+        seg(&mut r, &mut out, 4, false, b"e", 1, 3);
+        assert_eq!(out.text, "abc");
+        // The hole is filled by bytes 3..7 in another copy: delivered first, they win; the
+        // buffered segments give only what lies past them.
+        seg(&mut r, &mut out, 3, false, b"DEFG", 4, 4);
+        assert_eq!(out.text, "abcDEFGhij");
+        assert_eq!(out.packets, [1, 4, 2]);
+        assert_eq!(r.buffered(), 0);
+    }
+
+    #[test]
     fn a_hole_past_the_buffer_bound_becomes_a_gap() {
         let limits = ReassemblyLimits {
             max_buffered_bytes: 8,

@@ -1,13 +1,12 @@
 //! DNS over UDP (one message per datagram) and TCP (RFC 1035 §4.2.2: a 2-byte length before each
-//! message). Queries and responses are paired by id and first question; a query left unanswered
-//! becomes an exchange with an error when the flow ends.
+//! message, cut by the shared PDU framer). Queries and responses are paired by id and first
+//! question; a query left unanswered becomes an exchange with an error when the flow ends.
 //!
 //! The 12-byte header is read here so that a message whose body `hickory-proto` rejects
 //! (compression loops, bad labels, truncation) still yields its id and rcode, marked with the
 //! decode error. Record counts are checked against the message size before decoding, so a
 //! hostile header cannot make the decoder reserve memory for records that are not there.
 
-use std::collections::VecDeque;
 use std::fmt::Write as _;
 
 use hickory_proto::op::Message as DnsMessage;
@@ -15,6 +14,8 @@ use hickory_proto::rr::{Name, RecordType};
 use serde_json::{Value, json};
 use shark_store::Message;
 
+use super::pdu::{PduFormat, PduFramer, PduHeader};
+use super::pending::{PendingQueue, Waiting};
 use super::{
     ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings, Unfinished,
 };
@@ -77,29 +78,56 @@ enum Framing {
 }
 
 /// Per-flow DNS state.
-#[derive(Default)]
 struct DnsParser {
     framing: Option<Framing>,
-    to_server: TcpSide,
-    to_client: TcpSide,
-    pending: VecDeque<PendingQuery>,
+    /// The length-prefixed messages of each direction over TCP, by [`Direction::slot`].
+    streams: [PduFramer<()>; 2],
+    pending: PendingQueue<Question>,
 }
 
-/// Buffered bytes of one TCP direction.
-#[derive(Default)]
-struct TcpSide {
-    buf: Vec<u8>,
-    /// Where the message at the front of `buf` started.
-    start: Option<ChunkMeta>,
+impl Default for DnsParser {
+    fn default() -> Self {
+        DnsParser {
+            framing: None,
+            streams: Default::default(),
+            pending: PendingQueue::new(
+                "dns",
+                MAX_PENDING,
+                "no response (too many outstanding queries)",
+            ),
+        }
+    }
 }
 
-/// A query waiting for its response.
-struct PendingQuery {
+/// What a response is paired with its query by: the id and the first question.
+struct Question {
     id: u16,
-    first_question: Option<(String, String)>,
-    request: Message,
-    start: ChunkMeta,
-    end: ChunkMeta,
+    first: Option<(String, String)>,
+}
+
+/// DNS over TCP for the shared PDU framer: a 2-byte length before each message, kept whole (at
+/// most 64 KiB). Every length is valid, so framing is never lost.
+struct TcpLength;
+
+impl PduFormat for TcpLength {
+    type Head = ();
+
+    fn header_len(&self) -> usize {
+        2
+    }
+
+    fn read_header(&mut self, header: &[u8]) -> Option<PduHeader<()>> {
+        let len = usize::from(u16::from_be_bytes([*header.first()?, *header.get(1)?]));
+        Some(PduHeader {
+            head: (),
+            body_len: len,
+            keep: len,
+        })
+    }
+
+    fn plausible_start(&self, _bytes: &[u8]) -> bool {
+        true
+    }
 }
 
 impl Parser for DnsParser {
@@ -114,60 +142,29 @@ impl Parser for DnsParser {
     fn gap(&mut self, dir: Direction, _out: &mut Vec<Exchange>) {
         // Message boundaries are lost with the bytes: drop the partial message. A lost query
         // shows up as an unmatched response, a lost response as an unanswered query.
-        let side = self.side(dir);
-        side.buf.clear();
-        side.start = None;
+        self.streams[dir.slot()] = PduFramer::default();
     }
 
     fn close(&mut self, reason: &str, out: &mut Vec<Exchange>) {
-        for query in self.pending.drain(..) {
-            out.push(unanswered(
-                query,
-                &format!("no response before the flow ended ({reason})"),
-            ));
-        }
+        self.pending.close(reason, out);
     }
 
     /// Queries waiting for their answers, and messages half read over TCP.
     fn unfinished(&self) -> Unfinished {
-        let queries = self.pending.iter().map(|q| Some(q.start));
-        Unfinished::earliest(queries.chain([self.to_server.start, self.to_client.start]))
+        let open = self.streams.iter().map(PduFramer::started);
+        Unfinished::earliest(self.pending.starts().chain(open))
     }
 }
 
 impl DnsParser {
-    fn side(&mut self, dir: Direction) -> &mut TcpSide {
-        match dir {
-            Direction::ToServer => &mut self.to_server,
-            Direction::ToClient => &mut self.to_client,
-        }
-    }
-
-    /// Appends TCP bytes and handles every complete length-prefixed message.
+    /// Frames TCP bytes and handles every complete length-prefixed message.
     fn stream(&mut self, dir: Direction, data: &[u8], meta: ChunkMeta, out: &mut Vec<Exchange>) {
-        let mut rest = data;
-        while !rest.is_empty() {
-            let side = self.side(dir);
-            if side.buf.is_empty() {
-                side.start = Some(meta);
-            }
-            // Take only what completes the current frame, so `buf` never exceeds 65 537 bytes.
-            let frame_len = |buf: &[u8]| match buf.get(..2) {
-                Some(&[hi, lo]) => Some(2 + usize::from(u16::from_be_bytes([hi, lo]))),
-                _ => None,
-            };
-            let want = frame_len(&side.buf).unwrap_or(2);
-            let take = want.saturating_sub(side.buf.len()).min(rest.len());
-            let (now, later) = rest.split_at(take);
-            side.buf.extend_from_slice(now);
-            rest = later;
-            if frame_len(&side.buf) == Some(side.buf.len()) {
-                let frame = std::mem::take(&mut side.buf);
-                let start = side.start.take().unwrap_or(meta);
-                // An empty frame carries nothing to report.
-                if let Some(message) = frame.get(2..).filter(|m| !m.is_empty()) {
-                    self.message(message, start, meta, out);
-                }
+        let mut messages = Vec::new();
+        self.streams[dir.slot()].feed(&mut TcpLength, data, meta, &mut messages);
+        for message in messages {
+            // An empty frame carries nothing to report.
+            if !message.body.is_empty() {
+                self.message(&message.body, message.start, message.end, out);
             }
         }
     }
@@ -176,14 +173,6 @@ impl DnsParser {
     fn message(&mut self, bytes: &[u8], start: ChunkMeta, end: ChunkMeta, out: &mut Vec<Exchange>) {
         let decoded = decode(bytes);
         if decoded.header.is_some_and(|h| !h.is_response) {
-            if self.pending.len() >= MAX_PENDING
-                && let Some(oldest) = self.pending.pop_front()
-            {
-                out.push(unanswered(
-                    oldest,
-                    "no response (too many outstanding queries)",
-                ));
-            }
             let first_question = decoded.first_question();
             let id = decoded.header.map_or(0, |h| h.id);
             let mut request = decoded.request_fields();
@@ -200,22 +189,24 @@ impl DnsParser {
                 });
                 return;
             }
-            self.pending.push_back(PendingQuery {
-                id,
-                first_question,
+            let query = Waiting {
                 request,
                 start,
                 end,
-            });
+                error: None,
+                pairing: Question {
+                    id,
+                    first: first_question,
+                },
+            };
+            self.pending.push(query, out);
             return;
         }
         let id = decoded.header.map_or(0, |h| h.id);
         let question = decoded.first_question();
         let position = self.pending.iter().position(|q| {
-            q.id == id
-                && (question.is_none()
-                    || q.first_question.is_none()
-                    || q.first_question == question)
+            q.pairing.id == id
+                && (question.is_none() || q.pairing.first.is_none() || q.pairing.first == question)
         });
         let mut error = decoded.error.clone();
         let (request, start) = match position.and_then(|i| self.pending.remove(i)) {
@@ -395,18 +386,6 @@ impl Decoded {
     }
 }
 
-/// An exchange for a query that got no response.
-fn unanswered(query: PendingQuery, error: &str) -> Exchange {
-    Exchange {
-        protocol: "dns",
-        request: query.request,
-        error: Some(error.to_string()),
-        start: Some(query.start),
-        end: Some(query.end),
-        ..Exchange::default()
-    }
-}
-
 /// A name as users write it: without the trailing dot (the root stays `.`).
 fn name_text(name: &Name) -> String {
     let mut text = String::new();
@@ -481,6 +460,22 @@ mod tests {
         msg
     }
 
+    /// The response to `query(id)` carrying `rcode`: its low 4 bits in the header, the high 8 in
+    /// an EDNS OPT record (RFC 6891 §6.1.3) when it has any.
+    fn response(id: u16, rcode: u16) -> Vec<u8> {
+        let extended = u8::try_from(rcode >> 4).unwrap_or(u8::MAX);
+        let mut msg = id.to_be_bytes().to_vec();
+        msg.extend_from_slice(&(0x8180 | (rcode & 0xf)).to_be_bytes());
+        msg.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, u8::from(extended > 0)]);
+        msg.extend_from_slice(b"\x07example\x03com\x00\x00\x01\x00\x01");
+        if extended > 0 {
+            // Root name, type OPT, class = UDP payload size, TTL = extended rcode, version and
+            // flags, no data.
+            msg.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, extended, 0, 0, 0, 0, 0]);
+        }
+        msg
+    }
+
     fn feed_all(parser: &mut dyn Parser, messages: &[(Direction, Vec<u8>)]) -> Vec<Exchange> {
         let mut out = Vec::new();
         for (dir, bytes) in messages {
@@ -523,6 +518,87 @@ mod tests {
                 .as_deref()
                 .is_some_and(|e| e.contains("no response"))
         );
+    }
+
+    #[test]
+    fn every_rcode_is_reported_with_its_iana_name() {
+        // The IANA "DNS RCODEs" registry (RFC 6895 §2.3): every assigned value, and unassigned
+        // ones between and past them.
+        let registry = [
+            (0, "NOERROR"),
+            (1, "FORMERR"),
+            (2, "SERVFAIL"),
+            (3, "NXDOMAIN"),
+            (4, "NOTIMP"),
+            (5, "REFUSED"),
+            (6, "YXDOMAIN"),
+            (7, "YXRRSET"),
+            (8, "NXRRSET"),
+            (9, "NOTAUTH"),
+            (10, "NOTZONE"),
+            (11, "DSOTYPENI"),
+            (12, "RCODE12"),
+            (15, "RCODE15"),
+            (16, "BADVERS"),
+            (17, "BADKEY"),
+            (18, "BADTIME"),
+            (19, "BADMODE"),
+            (20, "BADNAME"),
+            (21, "BADALG"),
+            (22, "BADTRUNC"),
+            (23, "BADCOOKIE"),
+            (24, "RCODE24"),
+            (4095, "RCODE4095"),
+        ];
+        for (id, (rcode, name)) in (1..).zip(registry) {
+            let mut parser = DnsDissector.parser(&ParserSettings::default());
+            let out = feed_all(
+                parser.as_mut(),
+                &[
+                    (Direction::ToServer, query(id)),
+                    (Direction::ToClient, response(id, rcode)),
+                ],
+            );
+            let got: Vec<_> = out
+                .iter()
+                .map(|e| {
+                    (
+                        e.response.get("status").cloned(),
+                        e.response.get("statusText").cloned(),
+                        e.error.clone(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                got,
+                [(Some(json!(rcode)), Some(json!(name)), None)],
+                "rcode {rcode}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_response_whose_body_does_not_decode_is_named_by_its_header_rcode() {
+        for (id, (rcode, name)) in (1..).zip([(2, "SERVFAIL"), (4, "NOTIMP"), (5, "REFUSED")]) {
+            let mut cut = response(id, rcode);
+            cut.truncate(cut.len() - 3); // inside the question
+            let mut parser = DnsDissector.parser(&ParserSettings::default());
+            let out = feed_all(
+                parser.as_mut(),
+                &[(Direction::ToServer, query(id)), (Direction::ToClient, cut)],
+            );
+            assert_eq!(out.len(), 1, "rcode {rcode}");
+            assert_eq!(out[0].response.get("status"), Some(&json!(rcode)));
+            assert_eq!(out[0].response.get("statusText"), Some(&json!(name)));
+            assert!(
+                out[0]
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("malformed DNS message")),
+                "{:?}",
+                out[0].error
+            );
+        }
     }
 
     #[test]

@@ -16,6 +16,13 @@
 //! | `kafka` | `apiKey`, `apiName`, `apiVersion`, `correlationId`, `clientId`, `topic` (first), `topics` [names], `size` (frame bytes) | `status` (error code, 0 ok, where the version carries one), `size` |
 //! | `tls` (negotiated version) | `sni`, `alpn` [protocols], `versions` [offered], `ciphers` (count), `size` (handshake record bytes) | `version`, `cipher`, `alpn` (chosen), `size` |
 //! | `tcp`, `udp` (no dissector claimed the flow) | `size` (bytes to server), `packets` | `size`, `packets` |
+//!
+//! # What the dissectors share
+//! Length-prefixed protocols (PostgreSQL, Kafka, DNS over TCP) only say how long a PDU is and
+//! how much of it to keep; `pdu` cuts their streams into PDUs with bounded memory, as
+//! Wireshark's `tcp_dissect_pdus` does. Request-response protocols without streams of their own
+//! (DNS, Redis, PostgreSQL, Kafka) keep the requests waiting for an answer in `pending`'s bounded
+//! queue, which also reports, in one way, the requests that never get one.
 
 use shark_store::Message;
 
@@ -24,6 +31,8 @@ pub mod dns;
 mod grpc;
 pub mod http2;
 pub mod kafka;
+mod pdu;
+mod pending;
 pub mod postgres;
 pub mod redis;
 #[cfg(test)]
@@ -37,6 +46,32 @@ pub enum Direction {
     ToServer,
     /// From the server.
     ToClient,
+}
+
+impl Direction {
+    /// The index of this direction in per-direction arrays: 0 to the server, 1 to the client.
+    pub fn slot(self) -> usize {
+        match self {
+            Direction::ToServer => 0,
+            Direction::ToClient => 1,
+        }
+    }
+
+    /// The other direction.
+    pub fn opposite(self) -> Direction {
+        match self {
+            Direction::ToServer => Direction::ToClient,
+            Direction::ToClient => Direction::ToServer,
+        }
+    }
+
+    /// Who sends the bytes going this way, as error texts name it: `client` or `server`.
+    pub fn sender(self) -> &'static str {
+        match self {
+            Direction::ToServer => "client",
+            Direction::ToClient => "server",
+        }
+    }
 }
 
 /// How sure a probe is that bytes belong to its protocol.

@@ -107,20 +107,6 @@ struct Handshake {
     done: bool,
 }
 
-fn index(dir: Direction) -> usize {
-    match dir {
-        Direction::ToServer => 0,
-        Direction::ToClient => 1,
-    }
-}
-
-fn sender(dir: Direction) -> &'static str {
-    match dir {
-        Direction::ToServer => "client",
-        Direction::ToClient => "server",
-    }
-}
-
 impl Parser for TlsParser {
     fn feed(&mut self, dir: Direction, data: &[u8], meta: ChunkMeta, out: &mut Vec<Exchange>) {
         let state = &mut self.state;
@@ -128,7 +114,7 @@ impl Parser for TlsParser {
             return;
         }
         state.start.get_or_insert(meta);
-        let i = index(dir);
+        let i = dir.slot();
         let Some(reader) = self.records.get_mut(i) else {
             return;
         };
@@ -136,7 +122,7 @@ impl Parser for TlsParser {
         if reader.broken && !state.done && state.unreadable.get(i) == Some(&false) {
             state.fail(format!(
                 "{} sent bytes that are not TLS records",
-                sender(dir)
+                dir.sender()
             ));
             if let Some(flag) = state.unreadable.get_mut(i) {
                 *flag = true;
@@ -145,7 +131,7 @@ impl Parser for TlsParser {
     }
 
     fn gap(&mut self, dir: Direction, _out: &mut Vec<Exchange>) {
-        let i = index(dir);
+        let i = dir.slot();
         if let Some(reader) = self.records.get_mut(i) {
             reader.lose_sync();
         }
@@ -155,7 +141,7 @@ impl Parser for TlsParser {
         if !self.state.done {
             self.state.fail(format!(
                 "bytes from the {} lost before the handshake completed",
-                sender(dir)
+                dir.sender()
             ));
         }
     }
@@ -194,7 +180,7 @@ impl Handshake {
             return;
         }
         self.end = Some(record.end);
-        let i = index(dir);
+        let i = dir.slot();
         let tls13 = self.server.as_ref().is_some_and(|s| s.version == "1.3");
         let final_hello = self.server.as_ref().is_some_and(|s| !s.retry);
         if record.kind == content::HANDSHAKE
@@ -213,7 +199,7 @@ impl Handshake {
                     });
                 }
                 if oversized {
-                    self.fail(format!("{} hello too large to dissect", sender(dir)));
+                    self.fail(format!("{} hello too large to dissect", dir.sender()));
                 }
                 for parsed in hellos {
                     match parsed {
@@ -226,7 +212,7 @@ impl Handshake {
                             self.server = Some(server);
                             self.switched = [false, false];
                         }
-                        None => self.fail(format!("malformed hello from {}", sender(dir))),
+                        None => self.fail(format!("malformed hello from {}", dir.sender())),
                     }
                 }
             }
@@ -243,10 +229,10 @@ impl Handshake {
                     [level, description] if self.encrypted.get(i) == Some(&false) => format!(
                         "{} alert from {}: {}",
                         tls_parser::TlsAlertSeverity(*level),
-                        sender(dir),
+                        dir.sender(),
                         tls_parser::TlsAlertDescription(*description)
                     ),
-                    _ => format!("encrypted alert from {}", sender(dir)),
+                    _ => format!("encrypted alert from {}", dir.sender()),
                 };
                 self.fail(alert);
                 self.emit(out);

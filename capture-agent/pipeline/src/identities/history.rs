@@ -169,6 +169,23 @@ mod tests {
     }
 
     #[test]
+    fn a_tenure_ends_at_its_release_time_exactly() {
+        let mut h = IdentityHistory::new();
+        h.assign(ip("10.0.0.7"), 100, pod("checkout-1"));
+        h.release(ip("10.0.0.7"), 200);
+        assert_eq!(
+            h.lookup(ip("10.0.0.7"), 199).map(|i| i.name),
+            Some("checkout-1".into()),
+            "held until its last nanosecond"
+        );
+        assert_eq!(
+            h.lookup(ip("10.0.0.7"), 200),
+            None,
+            "released at 200: no longer held then"
+        );
+    }
+
+    #[test]
     fn assigning_a_new_owner_ends_the_previous_tenure() {
         let mut h = IdentityHistory::new();
         h.assign(ip("10.0.0.8"), 0, pod("a"));

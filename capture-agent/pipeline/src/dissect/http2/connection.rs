@@ -52,20 +52,6 @@ struct Streams {
     started: [bool; 2],
 }
 
-fn index(dir: Direction) -> usize {
-    match dir {
-        Direction::ToServer => 0,
-        Direction::ToClient => 1,
-    }
-}
-
-fn sender(dir: Direction) -> &'static str {
-    match dir {
-        Direction::ToServer => "client",
-        Direction::ToClient => "server",
-    }
-}
-
 impl Http2Parser {
     /// State for a connection that starts as HTTP/2 (prior knowledge) or is joined mid-way.
     pub fn new(settings: &ParserSettings) -> Http2Parser {
@@ -108,7 +94,7 @@ impl Http2Parser {
 
 impl Parser for Http2Parser {
     fn feed(&mut self, dir: Direction, data: &[u8], meta: ChunkMeta, out: &mut Vec<Exchange>) {
-        let i = index(dir);
+        let i = dir.slot();
         let (Some(reader), Some(blocks)) = (self.readers.get_mut(i), self.blocks.get_mut(i)) else {
             return;
         };
@@ -125,7 +111,7 @@ impl Parser for Http2Parser {
     }
 
     fn gap(&mut self, dir: Direction, _out: &mut Vec<Exchange>) {
-        let i = index(dir);
+        let i = dir.slot();
         if let Some(reader) = self.readers.get_mut(i) {
             reader.lose_sync();
         }
@@ -136,7 +122,7 @@ impl Parser for Http2Parser {
         for stream in self.streams.open.values_mut() {
             stream.lost(
                 side,
-                format!("bytes from the {} lost in capture", sender(dir)),
+                format!("bytes from the {} lost in capture", dir.sender()),
             );
         }
     }
@@ -350,7 +336,7 @@ impl Streams {
                     stream.touch(start, end);
                     stream.fail(format!(
                         "stream reset by {}: {}",
-                        sender(dir),
+                        dir.sender(),
                         error_name(code)
                     ));
                     self.emit(header.stream, stream, out);
@@ -447,7 +433,7 @@ impl Streams {
         let code = read_u32(payload, 4).unwrap_or(0);
         let message = format!(
             "{} sent GOAWAY {} (last stream {last})",
-            sender(dir),
+            dir.sender(),
             error_name(code)
         );
         // the server's GOAWAY refuses client (odd) streams, and the other way round
@@ -598,7 +584,7 @@ mod tests {
         }
 
         fn block(&mut self, dir: Direction, fields: &[(&str, &str)]) -> Vec<u8> {
-            let encoder = &mut self.encoders[index(dir)];
+            let encoder = &mut self.encoders[dir.slot()];
             encoder.encode(fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())))
         }
 
