@@ -3,8 +3,24 @@
 
 use std::cmp::Ordering;
 
-use crate::plan::CmpOp;
 use crate::value::Value;
+
+/// A comparison operator (`== != < <= > >=`), in filters and in index predicates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
 
 impl CmpOp {
     /// Whether `ordering` (of left against right) satisfies the operator.
@@ -246,5 +262,16 @@ mod tests {
             Some(i64::MIN.to_string())
         );
         assert_eq!(with_text(&Value::Nil, str::to_string), None);
+    }
+}
+
+/// Whether `list` (a list or a JSON array) has an element equal to `value`.
+pub fn contains_element(list: &Value<'_>, value: &Value<'_>) -> bool {
+    match View::of(list) {
+        View::List(items) => items.iter().any(|item| equal(item, value)),
+        View::Json(serde_json::Value::Array(items)) => {
+            items.iter().any(|item| equal(&Value::Json(item), value))
+        }
+        _ => false,
     }
 }
