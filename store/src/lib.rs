@@ -101,6 +101,7 @@ pub use entry::{Endpoint, Entry, Message, Node, PacketSpan, Protocol};
 pub use error::{StoreError, error_line};
 pub use export::ExportSummary;
 pub use histogram::Histogram;
+pub use index::columns::{INDEXED_COLUMNS, IndexedColumn};
 pub use map::{
     Edge, GroupBy, LatencySketch, MapBuilder, Peer, PeerTotals, RELATIVE_ERROR, ServiceMap,
     UnknownGroupBy, failed,

@@ -143,7 +143,7 @@ fn explain(query: &Query) -> Result<()> {
     )?;
     match &query.filter {
         None => writeln!(out, "filter:   none (every entry in the window)")?,
-        Some(filter) => writeln!(out, "{}", filter.plan())?,
+        Some(filter) => writeln!(out, "{}", filter.plan(&shark_store::INDEXED_COLUMNS))?,
     }
     Ok(())
 }

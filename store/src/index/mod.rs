@@ -12,6 +12,7 @@ pub(crate) mod batch;
 mod binary;
 mod bounded;
 pub(crate) mod codec;
+pub(crate) mod columns;
 pub(crate) mod last_use;
 pub(crate) mod locations;
 mod migrate;
