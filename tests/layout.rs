@@ -370,9 +370,11 @@ impl CrateGraph {
 
     /// The file module `path` lies in: the longest prefix that is a file, and the rest.
     fn file_of<'p>(&self, path: &'p [String]) -> Option<(&ModPath, &'p [String])> {
-        (0..=path.len())
-            .rev()
-            .find_map(|n| self.files.get_key_value(&path[..n]).map(|(k, _)| (k, &path[n..])))
+        (0..=path.len()).rev().find_map(|n| {
+            self.files
+                .get_key_value(&path[..n])
+                .map(|(k, _)| (k, &path[n..]))
+        })
     }
 
     /// Whether `module` (a file module plus inline modules) declares or contains a module `name`.
@@ -400,8 +402,7 @@ impl CrateGraph {
                 let mut base = module.to_vec();
                 base.pop();
                 let mut rest = rest;
-                while let Some(("super", tail)) = rest.split_first().map(|(h, t)| (h.as_str(), t))
-                {
+                while let Some(("super", tail)) = rest.split_first().map(|(h, t)| (h.as_str(), t)) {
                     base.pop();
                     rest = tail;
                 }
@@ -600,7 +601,10 @@ fn no_crate_has_an_import_cycle_between_files() {
             found.push(format!("{name}/src: {cycle}"));
         }
     }
-    assert!(checked > 100, "only {checked} files read: is the workspace where it was?");
+    assert!(
+        checked > 100,
+        "only {checked} files read: is the workspace where it was?"
+    );
     assert!(
         found.is_empty(),
         "import cycles between files (move what both sides need into a module below them):\n{}",
@@ -669,7 +673,10 @@ fn reexports_tests_comments_and_strings_make_no_cycle() {
 fn a_cycle_through_an_inline_test_module_is_found() {
     let (_dir, graph) = fake_crate(&[
         ("lib.rs", "mod a;\nmod b;\n"),
-        ("a.rs", "pub fn f() {}\n#[cfg(test)]\nmod tests {\n    use crate::b::helper;\n}\n"),
+        (
+            "a.rs",
+            "pub fn f() {}\n#[cfg(test)]\nmod tests {\n    use crate::b::helper;\n}\n",
+        ),
         ("b.rs", "pub fn helper() { super::a::f() }\n"),
     ]);
     assert_eq!(graph.cycles().len(), 1);

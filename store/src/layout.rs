@@ -1,6 +1,7 @@
 //! Where a node's files live: `<root>/<node>/segments/<start-ns>-<seq>.pcap[.part]` and
 //! `<root>/<node>/index.sqlite`.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, StoreError};
@@ -138,4 +139,11 @@ mod tests {
         assert_eq!(SegmentName::parse("notes.txt"), None);
         assert_eq!(SegmentName::parse("x-1.pcap"), None);
     }
+}
+
+/// `path` with `suffix` appended to its file name (SQLite's `-wal` and `-shm` files).
+pub(crate) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
 }

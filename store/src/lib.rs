@@ -107,7 +107,7 @@ pub use map::{
     UnknownGroupBy, failed,
 };
 pub use node_name::{check_node_name, parse_node_name};
-pub use packets::{PacketWalk, StoredPacket};
+pub use packets::{PacketWalk, RawPacket, StoredPacket};
 pub use page::{BadCursor, Order, Page, PageKey};
 pub use query::{Entries, Query};
 pub use schema::entry_schema;
@@ -115,7 +115,7 @@ pub use settings::WriteSettings;
 pub use status::grpc_status_name;
 pub use store::{NodeStatus, Store};
 pub use tail::{FOLLOW_POLL, Tail};
-pub use writer::{NodeWriter, RawPacket, WriteSummary};
+pub use writer::{NodeWriter, WriteSummary};
 
 mod bodies;
 mod capture_stats;
@@ -134,6 +134,7 @@ mod node_name;
 mod packets;
 mod page;
 mod query;
+mod rebuild;
 mod record;
 mod recover;
 mod reindex;

@@ -6,7 +6,7 @@ use anyhow::Result;
 use shark_pipeline::open_store;
 use shark_store::{Entry, Query};
 
-use super::{agents_for, runtime, window_query};
+use super::shared::{agents_for, runtime, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
 use crate::cluster::fanout::{footer, query_all};
 use crate::render::{EntryTable, entry_json};
