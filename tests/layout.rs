@@ -421,11 +421,10 @@ impl CrateGraph {
             let reexport = scan.uses.iter().find(|(inline, leaf)| {
                 inline.is_empty() && leaf.binds.as_deref() == Some(name.as_str())
             });
-            if let Some((_, leaf)) = reexport {
-                if let Some(source) = self.absolute(file, &leaf.segments) {
-                    let source = [source.as_slice(), &rest[1..]].concat();
-                    return self.target(&source, hops + 1).or(Some(file));
-                }
+            if let Some(source) = reexport.and_then(|(_, leaf)| self.absolute(file, &leaf.segments))
+            {
+                let source = [source.as_slice(), &rest[1..]].concat();
+                return self.target(&source, hops + 1).or(Some(file));
             }
         }
         Some(file)
@@ -445,12 +444,10 @@ impl CrateGraph {
                 let Some(absolute) = self.absolute(&here, path) else {
                     continue;
                 };
-                if let Some(target) = self.target(&absolute, 0) {
-                    if target != module {
-                        edges
-                            .entry((module.clone(), target.clone()))
-                            .or_insert_with(|| path.join("::"));
-                    }
+                if let Some(target) = self.target(&absolute, 0).filter(|t| *t != module) {
+                    edges
+                        .entry((module.clone(), target.clone()))
+                        .or_insert_with(|| path.join("::"));
                 }
             }
         }

@@ -212,6 +212,17 @@ pub fn with_text<R>(value: &Value<'_>, f: impl FnOnce(&str) -> R) -> Option<R> {
     }
 }
 
+/// Whether `list` (a list or a JSON array) has an element equal to `value`.
+pub fn contains_element(list: &Value<'_>, value: &Value<'_>) -> bool {
+    match View::of(list) {
+        View::List(items) => items.iter().any(|item| equal(item, value)),
+        View::Json(serde_json::Value::Array(items)) => {
+            items.iter().any(|item| equal(&Value::Json(item), value))
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::borrow::Cow;
@@ -262,16 +273,5 @@ mod tests {
             Some(i64::MIN.to_string())
         );
         assert_eq!(with_text(&Value::Nil, str::to_string), None);
-    }
-}
-
-/// Whether `list` (a list or a JSON array) has an element equal to `value`.
-pub fn contains_element(list: &Value<'_>, value: &Value<'_>) -> bool {
-    match View::of(list) {
-        View::List(items) => items.iter().any(|item| equal(item, value)),
-        View::Json(serde_json::Value::Array(items)) => {
-            items.iter().any(|item| equal(&Value::Json(item), value))
-        }
-        _ => false,
     }
 }

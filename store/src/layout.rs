@@ -112,6 +112,13 @@ pub(crate) fn list_segments(dir: &Path) -> std::io::Result<Vec<(SegmentName, Pat
     Ok(found)
 }
 
+/// `path` with `suffix` appended to its file name (SQLite's `-wal` and `-shm` files).
+pub(crate) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,11 +146,4 @@ mod tests {
         assert_eq!(SegmentName::parse("notes.txt"), None);
         assert_eq!(SegmentName::parse("x-1.pcap"), None);
     }
-}
-
-/// `path` with `suffix` appended to its file name (SQLite's `-wal` and `-shm` files).
-pub(crate) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = OsString::from(path.as_os_str());
-    name.push(suffix);
-    PathBuf::from(name)
 }
