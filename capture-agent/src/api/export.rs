@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::ApiState;
+use super::state::ApiState;
 use super::request::open_window;
 
 /// Bytes per chunk sent to the connection.

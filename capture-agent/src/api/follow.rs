@@ -19,7 +19,7 @@ use shark_store::Tail;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::ApiState;
+use super::state::ApiState;
 use super::request::WindowRequest;
 use shark_pipeline::open_store;
 use shark_store::FOLLOW_POLL;

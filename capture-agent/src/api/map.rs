@@ -13,7 +13,7 @@ use shark_store::GroupBy;
 
 use shark_pipeline::open_store;
 
-use super::ApiState;
+use super::state::ApiState;
 use super::request::parse;
 
 /// The URL's `?by=` (default: workload).

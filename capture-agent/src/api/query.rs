@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::ApiState;
+use super::state::ApiState;
 use super::request::open_window;
 
 /// Lines buffered between the store reader and the connection.

@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use super::CaptureCounters;
+use super::counters::CaptureCounters;
 use super::batch::{PacketBatch, SLOT_COST};
 
 /// A batch is handed over once it holds this many bytes (or when the capture has nothing more ready).
