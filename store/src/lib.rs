@@ -38,9 +38,11 @@
 //! leads out of the root; store files are opened without following symbolic links.
 //!
 //! # Queries
-//! [`Store::query`] plans the KFL filter: time, identity, protocol, method, status and port
-//! predicates become SQL over indexed columns; the residual filter runs on decoded entries. Rows are
-//! read in pages and merged across nodes by timestamp, so memory stays bounded.
+//! [`Store::query`] plans the KFL filter against [`INDEXED_COLUMNS`], the one table of the columns
+//! the index keeps (time, identity, protocol, method, status and port), which kfl knows only as
+//! declared [`kfl::IndexedField`]s: those predicates become SQL; the residual filter runs on
+//! decoded entries. Rows are read in pages and merged across nodes by timestamp, so memory stays
+//! bounded.
 //!
 //! # Following
 //! [`Store::tail`] hands out each matching entry once as it is indexed, whatever its timestamp: a
