@@ -13,9 +13,9 @@ mod binary;
 mod bounded;
 pub(crate) mod codec;
 pub(crate) mod columns;
-pub(crate) mod last_use;
 #[cfg(test)]
 mod columns_test;
+pub(crate) mod last_use;
 pub(crate) mod locations;
 mod migrate;
 pub(crate) mod parts;
