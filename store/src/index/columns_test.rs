@@ -100,7 +100,7 @@ fn every_declared_column_is_written_and_answered() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("index.sqlite");
     let conn = open_writable(&path).unwrap();
-    let mut batcher = Batcher::new(1, Interner::load(&conn, &path).unwrap());
+    let mut batcher = Batcher::new(1, Interner::new(&conn, &path).unwrap());
     let mut writer = IndexWriter::start(conn, &path).unwrap();
     let entry = distinct_entry();
     assert!(batcher.push(&entry).is_none());
