@@ -574,10 +574,10 @@ fn members(root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Crates whose cycles are being removed as this is written (the pipeline crate was just split out
-/// of the agent): their cycles are printed, not failed on, and a crate listed here that has no
-/// cycle left fails the test, so the list only shrinks.
-const PENDING: &[&str] = &["capture-agent/pipeline"];
+/// Folders whose cycles are being removed as this is written (the pipeline crate was just split
+/// out of the agent; the dashboard just landed): a cycle that starts in one is printed, not failed
+/// on, and a folder listed here that has no cycle left fails the test, so the list only shrinks.
+const PENDING: &[&str] = &["capture-agent/pipeline/src/", "kubectl-shark/src/ui/"];
 
 #[test]
 fn no_crate_has_an_import_cycle_between_files() {
@@ -590,7 +590,7 @@ fn no_crate_has_an_import_cycle_between_files() {
         );
     }
     let mut found = Vec::new();
-    let mut cleared = Vec::new();
+    let mut still_pending = BTreeSet::new();
     let mut checked = 0;
     for member in &members {
         let src = member.join("src");
@@ -604,19 +604,21 @@ fn no_crate_has_an_import_cycle_between_files() {
             .unwrap_or(member)
             .display()
             .to_string();
-        let cycles = graph.cycles();
-        let pending = PENDING.contains(&name.as_str());
-        if pending && cycles.is_empty() {
-            cleared.push(name.clone());
-        }
-        for cycle in cycles {
-            if pending {
-                println!("pending: {name}/src: {cycle}");
-            } else {
-                found.push(format!("{name}/src: {cycle}"));
+        for cycle in graph.cycles() {
+            let cycle = format!("{name}/src/{cycle}");
+            match PENDING.iter().find(|folder| cycle.starts_with(*folder)) {
+                Some(folder) => {
+                    println!("pending: {cycle}");
+                    still_pending.insert(*folder);
+                }
+                None => found.push(cycle),
             }
         }
     }
+    let cleared: Vec<&&str> = PENDING
+        .iter()
+        .filter(|f| !still_pending.contains(*f))
+        .collect();
     assert!(
         checked > 100,
         "only {checked} files read: is the workspace where it was?"

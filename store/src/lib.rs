@@ -109,8 +109,9 @@ pub use map::{
     UnknownGroupBy, failed,
 };
 pub use node_name::{check_node_name, parse_node_name};
+pub use order::Order;
 pub use packets::{PacketWalk, RawPacket, StoredPacket};
-pub use page::{BadCursor, Order, Page, PageKey};
+pub use page::{BadCursor, Page, PageKey};
 pub use query::{Entries, Query};
 pub use schema::entry_schema;
 pub use settings::WriteSettings;
@@ -133,6 +134,7 @@ mod lookup;
 mod map;
 mod no_follow;
 mod node_name;
+mod order;
 mod packets;
 mod page;
 mod query;

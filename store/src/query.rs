@@ -18,7 +18,7 @@ use crate::index::columns::{INDEXED_COLUMNS, IndexedColumn};
 use crate::index::parts::Parts;
 use crate::index::{self, predicate};
 use crate::layout::NodeLayout;
-use crate::page::Order;
+use crate::order::Order;
 
 /// Entries fetched from SQLite at a time, per node: memory stays bounded whatever the result size.
 const PAGE: i64 = 512;
