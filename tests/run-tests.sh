@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: unit, golden, property and fixture tests of every crate, then the
-# end-to-end tests that drive the real binaries (which need them built first), the dashboard's
-# browser tests among them.
+# The whole test suite: formatting and lints, then unit, golden, property and fixture tests of
+# every crate, then the end-to-end tests that drive the real binaries (which need them built first),
+# the dashboard's browser tests among them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The habits first: formatting and lints, with warnings as errors.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
 # The dashboard's built assets are committed (so cargo needs no Node): rebuild them from the
 # sources and refuse to go on when they differ from what is committed.
 (cd ui && npm run --silent build >/dev/null)

@@ -27,6 +27,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# run-tests.sh checks formatting and lints first: the toolchain's rustfmt and clippy.
+if command -v rustup >/dev/null; then
+  for component in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+  done
+fi
 # The end-to-end cluster's gRPC server and client (grpcio, from PyPI).
 python3 -c 'import grpc' 2>/dev/null || python3 -m pip install -q --root-user-action=ignore grpcio
 # Offline validation of the deployed manifests against the Kubernetes schemas.

@@ -13,6 +13,7 @@ mod fields;
 mod import_http;
 mod krew;
 mod kubernetes;
+mod layout;
 mod live_capture;
 mod map_follow_replay;
 mod one_writer;

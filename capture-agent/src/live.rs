@@ -13,17 +13,18 @@
 //! hidden from view. libpcap's own counters (kernel and interface drops) are read as capture runs.
 
 mod batch;
+mod counters;
 mod queue;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
-use shark_store::CaptureStats;
 
 pub use batch::PacketBatch;
+pub use counters::CaptureCounters;
 use queue::{BatchQueue, BatchSender};
 
 /// How to open each interface.
@@ -85,37 +86,6 @@ pub enum LiveError {
     /// A capture thread could not be started.
     #[error("cannot start a capture thread: {0}")]
     Thread(#[source] std::io::Error),
-}
-
-/// Drop and packet counters, shared by the capture threads and whoever reports them.
-#[derive(Debug, Default)]
-pub struct CaptureCounters {
-    /// Packets libpcap handed us.
-    pub received: AtomicU64,
-    /// Packets dropped because the queue to the pipeline was full.
-    pub queue_dropped: AtomicU64,
-    /// Packets the kernel dropped (libpcap `ps_drop`), summed over interfaces.
-    pub kernel_dropped: AtomicU64,
-    /// Packets the interface dropped (libpcap `ps_ifdrop`), summed over interfaces.
-    pub interface_dropped: AtomicU64,
-}
-
-impl CaptureCounters {
-    /// The counts now, in the form the store keeps.
-    pub fn snapshot(&self) -> CaptureStats {
-        CaptureStats {
-            received: self.received.load(Ordering::Relaxed),
-            queue_dropped: self.queue_dropped.load(Ordering::Relaxed),
-            kernel_dropped: self.kernel_dropped.load(Ordering::Relaxed),
-            interface_dropped: self.interface_dropped.load(Ordering::Relaxed),
-            flows_evicted: 0,
-        }
-    }
-
-    /// All drops, wherever they happened.
-    pub fn total_dropped(&self) -> u64 {
-        self.snapshot().dropped()
-    }
 }
 
 /// A running live capture: batches of packets arrive on [`LiveCapture::next_batch`] until

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use crate::ast::{self, BinaryOp, CompareOp, Key, Node, UnaryOp};
+use crate::compare::CmpOp;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::eval::{Expr, negate};
 use crate::functions::{self, FUNCTIONS};
@@ -12,34 +13,13 @@ use crate::methods::{self, METHODS};
 use crate::operators::{
     arithmetic, coerce_value, comparison, compatible, compile_regex, ty_of_value,
 };
-use crate::plan::CmpOp;
 use crate::protocol::{self, Protocol};
 use crate::record::PathSegment;
 use crate::schema::{FieldType, Schema};
 use crate::span::Span;
+use crate::typed::Typed;
 use crate::types::Ty;
 use crate::value::Value;
-
-/// A checked expression, its type and its source span.
-#[derive(Debug, Clone)]
-pub struct Typed<'s> {
-    /// The executable expression.
-    pub expr: Expr,
-    /// Its static type.
-    pub ty: Ty<'s>,
-    /// Where it is in the source.
-    pub span: Span,
-}
-
-impl Typed<'_> {
-    /// The value, when the expression is a constant.
-    pub fn constant(&self) -> Option<&Value<'static>> {
-        match &self.expr {
-            Expr::Const(value) => Some(value),
-            _ => None,
-        }
-    }
-}
 
 /// Checks expressions against one schema, collecting diagnostics.
 pub struct Checker<'s> {
@@ -60,11 +40,6 @@ impl<'s> Checker<'s> {
             now,
             diagnostics: Vec::new(),
         }
-    }
-
-    /// The time `now()` stands for.
-    pub fn now(&self) -> i64 {
-        self.now
     }
 
     /// Every problem found so far.
@@ -421,7 +396,7 @@ impl<'s> Checker<'s> {
             return None;
         }
         let checked: Vec<Typed<'s>> = checked.into_iter().collect::<Option<_>>()?;
-        let built = (function.build)(self, &checked, span);
+        let built = (function.build)(self.now, &checked, span);
         self.lift(built)
     }
 
@@ -557,28 +532,4 @@ fn wrong_count(name: &str, arity: usize, given: usize, span: Span, usage: &str) 
         format!("`{name}` takes {arity} argument{plural} but {given} {verb} given"),
     )
     .with_help(format!("call it as {usage}"))
-}
-
-/// The single literal string argument of a function or method, with its span.
-pub fn literal_str<'a>(args: &'a [Typed<'_>], name: &str) -> Result<(&'a str, Span), Diagnostic> {
-    match args {
-        [
-            Typed {
-                expr: Expr::Const(Value::Str(text)),
-                span,
-                ..
-            },
-        ] => Ok((text, *span)),
-        [other] => Err(Diagnostic::new(
-            Code::InvalidArgument,
-            other.span,
-            format!("`{name}()` needs a literal string"),
-        )
-        .with_label(format!("this is {}", other.ty))),
-        _ => Err(Diagnostic::new(
-            Code::WrongArgumentCount,
-            Span::default(),
-            format!("`{name}()` takes 1 argument"),
-        )),
-    }
 }

@@ -3,8 +3,24 @@
 
 use std::cmp::Ordering;
 
-use crate::plan::CmpOp;
 use crate::value::Value;
+
+/// A comparison operator (`== != < <= > >=`), in filters and in index predicates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
 
 impl CmpOp {
     /// Whether `ordering` (of left against right) satisfies the operator.
@@ -193,6 +209,17 @@ pub fn with_text<R>(value: &Value<'_>, f: impl FnOnce(&str) -> R) -> Option<R> {
         }
         View::Float(n) => Some(f(&n.to_string())),
         _ => None,
+    }
+}
+
+/// Whether `list` (a list or a JSON array) has an element equal to `value`.
+pub fn contains_element(list: &Value<'_>, value: &Value<'_>) -> bool {
+    match View::of(list) {
+        View::List(items) => items.iter().any(|item| equal(item, value)),
+        View::Json(serde_json::Value::Array(items)) => {
+            items.iter().any(|item| equal(&Value::Json(item), value))
+        }
+        _ => false,
     }
 }
 

@@ -8,9 +8,9 @@ use std::borrow::Cow;
 
 use regex::Regex;
 
-use crate::compare::{View, compare, equal, truthy, with_text};
-use crate::methods::MethodOp;
-use crate::plan::CmpOp;
+use crate::compare::{CmpOp, View, compare, contains_element, equal, truthy, with_text};
+use crate::json::{owned_json, parse_json};
+use crate::method_op::MethodOp;
 use crate::protocol::Protocol;
 use crate::record::{PathSegment, Record};
 use crate::value::Value;
@@ -150,25 +150,6 @@ fn borrow<'a>(value: &'a Value<'static>) -> Value<'a> {
     }
 }
 
-/// Whether `list` (a list or a JSON array) has an element equal to `value`.
-pub fn contains_element(list: &Value<'_>, value: &Value<'_>) -> bool {
-    match View::of(list) {
-        View::List(items) => items.iter().any(|item| equal(item, value)),
-        View::Json(serde_json::Value::Array(items)) => {
-            items.iter().any(|item| equal(&Value::Json(item), value))
-        }
-        _ => false,
-    }
-}
-
-/// Parses the text of `value` as JSON (`.json()`).
-pub fn parse_json(value: &Value<'_>) -> Option<serde_json::Value> {
-    match View::of(value) {
-        View::Str(text) => serde_json::from_str(text).ok(),
-        _ => None,
-    }
-}
-
 /// Follows `path` inside a parsed JSON document and copies out what it finds.
 fn select_json(json: &serde_json::Value, path: &[PathSegment]) -> Value<'static> {
     let mut at = json;
@@ -186,21 +167,6 @@ fn select_json(json: &serde_json::Value, path: &[PathSegment]) -> Value<'static>
         }
     }
     owned_json(at)
-}
-
-/// Copies a JSON value into a [`Value`]: scalars as themselves, arrays as lists, objects as their
-/// JSON text.
-pub fn owned_json(json: &serde_json::Value) -> Value<'static> {
-    match json {
-        serde_json::Value::Null => Value::Nil,
-        serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => n
-            .as_i64()
-            .map_or_else(|| n.as_f64().map_or(Value::Nil, Value::Float), Value::Int),
-        serde_json::Value::String(text) => Value::Str(Cow::Owned(text.clone())),
-        serde_json::Value::Array(items) => Value::List(items.iter().map(owned_json).collect()),
-        serde_json::Value::Object(_) => Value::Str(Cow::Owned(json.to_string())),
-    }
 }
 
 /// Follows `path` inside a computed value (a list, or JSON handed out by the record).

@@ -3,12 +3,12 @@
 //! Functions take literal arguments and are folded to constants when the filter is checked, so
 //! `timestamp > now() - 5m` compares with a fixed time (the moment the filter was compiled).
 
-use crate::check::{Checker, Typed, literal_str};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::duration;
 use crate::eval::Expr;
 use crate::span::Span;
 use crate::time;
+use crate::typed::{Typed, literal_str};
 use crate::types::Ty;
 use crate::value::Value;
 
@@ -20,8 +20,9 @@ pub struct Function {
     pub usage: &'static str,
     /// The number of arguments.
     pub arity: usize,
-    /// Checks the arguments and builds the (constant) result.
-    pub build: for<'s> fn(&Checker<'s>, &[Typed<'s>], Span) -> Result<Typed<'s>, Diagnostic>,
+    /// Checks the arguments and builds the (constant) result; the first argument is the time
+    /// `now()` stands for.
+    pub build: for<'s> fn(i64, &[Typed<'s>], Span) -> Result<Typed<'s>, Diagnostic>,
 }
 
 /// Every function, in the order help lists them.
@@ -65,7 +66,7 @@ fn constant<'s>(value: Value<'static>, ty: Ty<'s>, span: Span) -> Typed<'s> {
     }
 }
 
-fn datetime<'s>(_: &Checker<'s>, args: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
+fn datetime<'s>(_: i64, args: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
     let (text, text_span) = literal_str(args, "datetime")?;
     let nanos = time::parse_datetime(text).ok_or_else(|| {
         Diagnostic::new(
@@ -78,11 +79,11 @@ fn datetime<'s>(_: &Checker<'s>, args: &[Typed<'s>], span: Span) -> Result<Typed
     Ok(constant(Value::Time(nanos), Ty::Time, span))
 }
 
-fn now<'s>(checker: &Checker<'s>, _: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
-    Ok(constant(Value::Time(checker.now()), Ty::Time, span))
+fn now<'s>(now: i64, _: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
+    Ok(constant(Value::Time(now), Ty::Time, span))
 }
 
-fn duration<'s>(_: &Checker<'s>, args: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
+fn duration<'s>(_: i64, args: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
     let (text, text_span) = literal_str(args, "duration")?;
     let nanos = duration::parse(text).map_err(|reason| {
         Diagnostic::new(
@@ -96,7 +97,7 @@ fn duration<'s>(_: &Checker<'s>, args: &[Typed<'s>], span: Span) -> Result<Typed
     Ok(constant(Value::Duration(nanos), Ty::Duration, span))
 }
 
-fn limit<'s>(_: &Checker<'s>, _: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
+fn limit<'s>(_: i64, _: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
     Err(misplaced_limit(span))
 }
 

@@ -4,8 +4,10 @@
 //! [`compile`] parses a filter (hand-written lexer, LALRPOP grammar), checks it against the
 //! [`Schema`] of the records it will run on, and returns a [`Filter`] — or every problem found, as
 //! [`Diagnostics`] rendered with a code, the source line and a caret. [`Filter::matches`] evaluates
-//! it against any [`Record`]; [`Filter::plan`] splits it into [`IndexPredicate`]s a store can
-//! answer from its index and a residual filter to run on decoded entries.
+//! it against any [`Record`]; [`Filter::plan`] splits it into [`IndexPredicate`]s over the fields a
+//! store declares it indexes ([`IndexedField`]) and a residual filter to run on decoded entries.
+//! The language knows nothing of the store's storage: the store's declaration is all it plans
+//! against.
 //!
 //! The decision that matters most: all the work that does not depend on an entry happens once,
 //! at compile time. Fields are resolved to paths, regexes compiled, literals converted and
@@ -81,8 +83,10 @@
 //! assert!(error.to_string().contains("did you mean `response`?"));
 //! ```
 
+pub use compare::CmpOp;
 pub use diagnostic::{Code, Diagnostic};
-pub use plan::{CmpOp, Column, IndexPredicate, Literal, Side};
+pub use index::{IndexType, IndexedField};
+pub use plan::{IndexPredicate, Literal};
 pub use protocol::WORDS as PROTOCOL_WORDS;
 pub use record::{PathSegment, Record};
 pub use schema::{FieldType, Schema};
@@ -97,7 +101,10 @@ mod diagnostic;
 mod duration;
 mod eval;
 mod functions;
+mod index;
+mod json;
 mod lex;
+mod method_op;
 mod methods;
 mod operators;
 #[doc(hidden)]
@@ -110,6 +117,7 @@ mod schema;
 #[doc(hidden)]
 pub mod span;
 mod time;
+mod typed;
 mod types;
 mod value;
 
@@ -134,14 +142,15 @@ struct Conjunct {
     expr: eval::Expr,
 }
 
-/// The planner's split of a filter: what an index can answer, and what must be evaluated per entry.
+/// The planner's split of a filter: what the host's index can answer, over the fields `F` it
+/// declared, and what must be evaluated per entry.
 ///
 /// `index and residual` selects exactly the entries the filter selects. `Display` prints both
 /// parts, the time bounds they imply and the limit (what `kubectl-shark query --explain` shows).
 #[derive(Debug, Clone)]
-pub struct Plan {
-    /// Predicates over indexed columns; `IndexPredicate::True` when nothing could be pushed down.
-    pub index: IndexPredicate,
+pub struct Plan<F> {
+    /// Predicates over indexed fields; `IndexPredicate::True` when nothing could be pushed down.
+    pub index: IndexPredicate<F>,
     /// What remains to evaluate on each decoded entry; `None` when the index answers everything.
     pub residual: Option<Filter>,
     /// The `limit(n)` the filter asked for, if any.
@@ -309,12 +318,15 @@ impl Filter {
         self.limit
     }
 
-    /// Splits the filter into index predicates and a residual.
-    pub fn plan(&self) -> Plan {
+    /// Splits the filter into predicates over the fields `index` declares (see [`IndexedField`])
+    /// and a residual: each top-level condition goes to the index when the declared fields answer
+    /// it exactly, else to the residual (with whatever the index can still narrow).
+    pub fn plan<F: IndexedField>(&self, index: &[F]) -> Plan<F> {
+        let fields = index;
         let mut index = Vec::new();
         let mut residual = Vec::new();
         for conjunct in &self.conjuncts {
-            let (predicate, exact) = planner::implied(&conjunct.expr);
+            let (predicate, exact) = planner::implied(&conjunct.expr, fields);
             index.push(predicate);
             if !exact {
                 residual.push(conjunct.clone());
@@ -334,12 +346,6 @@ impl Filter {
             residual,
             limit: self.limit,
         }
-    }
-
-    /// The inclusive `timestamp` bounds (ns since the epoch) every matching entry lies within;
-    /// `None` where the filter sets no bound.
-    pub fn time_range(&self) -> (Option<i64>, Option<i64>) {
-        self.plan().index.time_range()
     }
 }
 
@@ -369,7 +375,7 @@ impl fmt::Display for Filter {
     }
 }
 
-impl fmt::Display for Plan {
+impl<F: IndexedField> fmt::Display for Plan<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "index:    {}", self.index)?;
         match &self.residual {
@@ -407,11 +413,111 @@ pub fn calls() -> (Vec<&'static str>, Vec<&'static str>) {
 mod tests {
     use super::*;
 
+    /// A declared field: path, type, and whether it answers more than `==`.
+    #[derive(Debug, Clone, Copy)]
+    struct Field(&'static str, IndexType, bool);
+
+    impl IndexedField for Field {
+        fn path(&self) -> &str {
+            self.0
+        }
+        fn ty(&self) -> IndexType {
+            self.1
+        }
+        fn supports(&self, op: CmpOp) -> bool {
+            self.2 || op == CmpOp::Eq
+        }
+    }
+
+    fn schema() -> Schema {
+        let text = || FieldType::Str;
+        Schema {
+            root: FieldType::Struct(vec![
+                ("timestamp", FieldType::Time),
+                ("port", FieldType::Int),
+                (
+                    "protocol",
+                    FieldType::Struct(vec![("name", text()), ("version", text())]),
+                ),
+            ]),
+        }
+    }
+
+    fn split(source: &str, index: &[Field]) -> (String, String) {
+        let plan = compile_at(source, &schema(), 0)
+            .unwrap_or_else(|d| panic!("{d}"))
+            .plan(index);
+        let residual = plan.residual.map(|r| r.to_string()).unwrap_or_default();
+        (plan.index.to_string(), residual)
+    }
+
+    #[test]
+    fn only_declared_fields_and_operators_are_pushed_down() {
+        let port = Field("port", IndexType::Int, false);
+        assert_eq!(
+            split("port == 80", &[port]),
+            ("port == 80".into(), "".into())
+        );
+        assert_eq!(
+            split("port in [80, 443]", &[port]),
+            ("port in [80, 443]".into(), "".into())
+        );
+        assert_eq!(
+            split("port >= 80", &[port]),
+            ("true".into(), "port >= 80".into())
+        );
+        assert_eq!(
+            split("port == 80", &[]),
+            ("true".into(), "port == 80".into())
+        );
+        // A field declared with another type keeps KFL's own conversions in the residual.
+        let port_as_text = Field("port", IndexType::Text, true);
+        assert_eq!(
+            split("port == 80", &[port_as_text]),
+            ("true".into(), "port == 80".into())
+        );
+    }
+
+    #[test]
+    fn protocol_words_need_both_protocol_fields() {
+        let name = Field("protocol.name", IndexType::Text, true);
+        let version = Field("protocol.version", IndexType::Text, true);
+        assert_eq!(
+            split("http2", &[name, version]),
+            (
+                r#"protocol.name in ["http", "grpc"] and protocol.version == "2""#.into(),
+                "".into()
+            )
+        );
+        assert_eq!(split("http2", &[name]), ("true".into(), "http2".into()));
+    }
+
+    #[test]
+    fn the_time_field_bounds_the_plan() {
+        let time = Field("timestamp", IndexType::Time, true);
+        let plan = compile_at(
+            r#"timestamp >= datetime("2026-11-26T14:02:00Z") and port == 1"#,
+            &schema(),
+            0,
+        )
+        .unwrap_or_else(|d| panic!("{d}"))
+        .plan(&[time]);
+        assert_eq!(
+            plan.index.time_range(),
+            (Some(1_795_701_720_000_000_000), None)
+        );
+        assert!(
+            plan.to_string()
+                .contains("time:     from 2026-11-26T14:02:00"),
+            "{plan}"
+        );
+    }
+
     #[test]
     fn filters_and_diagnostics_cross_threads() {
         fn shareable<T: Send + Sync + 'static>() {}
         shareable::<Filter>();
-        shareable::<Plan>();
+        shareable::<Plan<Field>>();
         shareable::<Diagnostics>();
     }
 }

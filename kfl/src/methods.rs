@@ -3,37 +3,14 @@
 
 use std::borrow::Cow;
 
-use regex::Regex;
-
-use crate::check::{Typed, literal_str};
-use crate::compare::{View, truthy, with_text};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::eval::{Expr, contains_element, owned_json, parse_json};
+use crate::eval::Expr;
+use crate::method_op::MethodOp;
 use crate::operators::{coerce_value, compile_regex};
 use crate::span::Span;
+use crate::typed::{Typed, literal_str};
 use crate::types::Ty;
 use crate::value::Value;
-
-/// A method with its checked, constant arguments, ready to apply.
-#[derive(Debug, Clone)]
-pub enum MethodOp {
-    /// `.startsWith(prefix)`
-    StartsWith(String),
-    /// `.endsWith(suffix)`
-    EndsWith(String),
-    /// `.contains(x)`: a substring of text, or an element of a list.
-    Contains(Value<'static>),
-    /// `.matches(re)`: the regex is found somewhere in the text.
-    Matches(Regex),
-    /// `.lower()`
-    Lower,
-    /// `.upper()`
-    Upper,
-    /// `.len()`: characters of text, elements of a list or JSON array, keys of a JSON object.
-    Len,
-    /// `.json()`: parses text as JSON; selectors then look inside it.
-    Json,
-}
 
 /// A method callable as `value.name(args)`.
 pub struct Method {
@@ -243,54 +220,4 @@ fn json<'s>(
 ) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
     expect_text(receiver, "json")?;
     Ok((MethodOp::Json, Ty::Any))
-}
-
-impl MethodOp {
-    /// Whether the method's result, applied to `receiver`, is `true`.
-    pub fn test(&self, receiver: &Value<'_>) -> bool {
-        match self {
-            MethodOp::StartsWith(prefix) => {
-                matches!(View::of(receiver), View::Str(text) if text.starts_with(prefix.as_str()))
-            }
-            MethodOp::EndsWith(suffix) => {
-                matches!(View::of(receiver), View::Str(text) if text.ends_with(suffix.as_str()))
-            }
-            MethodOp::Contains(needle) => match (View::of(receiver), View::of(needle)) {
-                (View::Str(text), View::Str(part)) => text.contains(part),
-                _ => contains_element(receiver, needle),
-            },
-            MethodOp::Matches(regex) => {
-                with_text(receiver, |text| regex.is_match(text)).unwrap_or(false)
-            }
-            _ => truthy(&self.apply(receiver)),
-        }
-    }
-
-    /// The method's result applied to `receiver`; `nil` when it does not apply to that value.
-    pub fn apply(&self, receiver: &Value<'_>) -> Value<'static> {
-        match self {
-            MethodOp::Lower => text_result(receiver, str::to_lowercase),
-            MethodOp::Upper => text_result(receiver, str::to_uppercase),
-            MethodOp::Len => match View::of(receiver) {
-                View::Str(text) => Value::Int(count(text.chars().count())),
-                View::List(items) => Value::Int(count(items.len())),
-                View::Json(serde_json::Value::Array(items)) => Value::Int(count(items.len())),
-                View::Json(serde_json::Value::Object(map)) => Value::Int(count(map.len())),
-                _ => Value::Nil,
-            },
-            MethodOp::Json => parse_json(receiver).map_or(Value::Nil, |json| owned_json(&json)),
-            condition => Value::Bool(condition.test(receiver)),
-        }
-    }
-}
-
-fn text_result(receiver: &Value<'_>, convert: fn(&str) -> String) -> Value<'static> {
-    match View::of(receiver) {
-        View::Str(text) => Value::Str(Cow::Owned(convert(text))),
-        _ => Value::Nil,
-    }
-}
-
-fn count(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -4,13 +4,12 @@
 use regex::Regex;
 
 use crate::ast::CompareOp;
-use crate::check::Typed;
-use crate::compare::{View, parse_number};
+use crate::compare::{CmpOp, View, parse_number};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::{Expr, arith};
-use crate::plan::CmpOp;
 use crate::span::Span;
 use crate::time;
+use crate::typed::Typed;
 use crate::types::Ty;
 use crate::value::Value;
 

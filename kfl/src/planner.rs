@@ -1,70 +1,70 @@
-//! The planner: derives from each condition an index predicate it implies, and whether that
-//! predicate is exact (equivalent) or only necessary.
+//! The planner: derives from each condition an index predicate it implies over the fields the
+//! host declared indexed, and whether that predicate is exact (equivalent) or only necessary.
 //!
 //! For a filter `c1 and c2 and …`, the index predicate is the conjunction of every `ci`'s
 //! implied predicate and the residual is the conjunction of the `ci` whose predicate is not exact,
 //! so `index and residual` selects exactly what the filter selects.
 
+use crate::compare::CmpOp;
 use crate::eval::Expr;
-use crate::plan::{Column, IndexPredicate, Literal, Side};
-use crate::record::PathSegment;
+use crate::index::{IndexType, IndexedField, field_at};
+use crate::plan::{IndexPredicate, Literal};
 use crate::value::Value;
 
-/// An index predicate implied by `expr`, and whether it is equivalent to `expr`.
-pub fn implied(expr: &Expr) -> (IndexPredicate, bool) {
+/// An index predicate over `index` implied by `expr`, and whether it is equivalent to `expr`.
+pub fn implied<F: IndexedField>(expr: &Expr, index: &[F]) -> (IndexPredicate<F>, bool) {
+    let unknown = (IndexPredicate::True, false);
     match expr {
         Expr::Const(Value::Bool(true)) => (IndexPredicate::True, true),
-        Expr::Protocol(protocol) => (protocol.index_predicate(), true),
+        Expr::Protocol(protocol) => protocol
+            .index_predicate(index)
+            .map_or(unknown, |predicate| (predicate, true)),
         Expr::And(lhs, rhs) => {
-            let ((lhs, lhs_exact), (rhs, rhs_exact)) = (implied(lhs), implied(rhs));
+            let ((lhs, lhs_exact), (rhs, rhs_exact)) = (implied(lhs, index), implied(rhs, index));
             (and(vec![lhs, rhs]), lhs_exact && rhs_exact)
         }
         Expr::Or(lhs, rhs) => {
-            let ((lhs, lhs_exact), (rhs, rhs_exact)) = (implied(lhs), implied(rhs));
+            let ((lhs, lhs_exact), (rhs, rhs_exact)) = (implied(lhs, index), implied(rhs, index));
             (or(vec![lhs, rhs]), lhs_exact && rhs_exact)
         }
-        Expr::Not(inner) => match implied(inner) {
+        Expr::Not(inner) => match implied(inner, index) {
             (predicate, true) => (IndexPredicate::Not(Box::new(predicate)), true),
-            (_, false) => (IndexPredicate::True, false),
+            (_, false) => unknown,
         },
-        Expr::Compare { op, lhs, rhs } => match (&**lhs, &**rhs) {
-            (Expr::Field(path), Expr::Const(value)) => column_literal(path, value).map_or(
-                (IndexPredicate::True, false),
-                |(column, value)| {
-                    (
-                        IndexPredicate::Cmp {
-                            column,
-                            op: *op,
-                            value,
-                        },
-                        true,
-                    )
-                },
-            ),
-            _ => (IndexPredicate::True, false),
-        },
+        Expr::Compare { op, lhs, rhs } => {
+            let (Expr::Field(path), Expr::Const(value)) = (&**lhs, &**rhs) else {
+                return unknown;
+            };
+            let Some(field) = field_at(index, path).filter(|field| field.supports(*op)) else {
+                return unknown;
+            };
+            literal_for(field, value).map_or(unknown, |value| {
+                let op = *op;
+                (IndexPredicate::Cmp { field, op, value }, true)
+            })
+        }
         Expr::InList { operand, values } => {
             let Expr::Field(path) = &**operand else {
-                return (IndexPredicate::True, false);
+                return unknown;
             };
-            let Some(column) = column_of(path) else {
-                return (IndexPredicate::True, false);
+            let Some(field) = field_at(index, path).filter(|field| field.supports(CmpOp::Eq))
+            else {
+                return unknown;
             };
             let literals: Option<Vec<Literal>> = values
                 .iter()
-                .map(|value| literal_for(column, value))
+                .map(|value| literal_for(field, value))
                 .collect();
-            match literals {
-                Some(values) => (IndexPredicate::In { column, values }, true),
-                None => (IndexPredicate::True, false),
-            }
+            literals.map_or(unknown, |values| {
+                (IndexPredicate::In { field, values }, true)
+            })
         }
-        _ => (IndexPredicate::True, false),
+        _ => unknown,
     }
 }
 
 /// The conjunction, flattened, without `True`s.
-pub fn and(items: Vec<IndexPredicate>) -> IndexPredicate {
+pub fn and<F>(items: Vec<IndexPredicate<F>>) -> IndexPredicate<F> {
     let mut flat = Vec::with_capacity(items.len());
     for item in items {
         match item {
@@ -81,7 +81,7 @@ pub fn and(items: Vec<IndexPredicate>) -> IndexPredicate {
 }
 
 /// The disjunction, flattened; `True` if any part is.
-fn or(items: Vec<IndexPredicate>) -> IndexPredicate {
+fn or<F>(items: Vec<IndexPredicate<F>>) -> IndexPredicate<F> {
     let mut flat = Vec::with_capacity(items.len());
     for item in items {
         match item {
@@ -97,64 +97,14 @@ fn or(items: Vec<IndexPredicate>) -> IndexPredicate {
     }
 }
 
-fn column_literal(path: &[PathSegment], value: &Value<'static>) -> Option<(Column, Literal)> {
-    let column = column_of(path)?;
-    Some((column, literal_for(column, value)?))
-}
-
-/// The indexed column a field path names.
-fn column_of(path: &[PathSegment]) -> Option<Column> {
-    let mut names = [""; 2];
-    if path.is_empty() || path.len() > names.len() {
-        return None;
-    }
-    for (slot, segment) in names.iter_mut().zip(path) {
-        let PathSegment::Field(name) = segment else {
-            return None;
-        };
-        *slot = name;
-    }
-    let side = |name: &str| match name {
-        "src" => Some(Side::Src),
-        "dst" => Some(Side::Dst),
-        _ => None,
-    };
-    Some(match names {
-        ["timestamp", ""] => Column::Timestamp,
-        ["node", "name"] => Column::NodeName,
-        ["protocol", "name"] => Column::ProtocolName,
-        ["protocol", "version"] => Column::ProtocolVersion,
-        ["request", "method"] => Column::Method,
-        ["response", "status"] => Column::Status,
-        [end, "ip"] => Column::Ip(side(end)?),
-        [end, "port"] => Column::Port(side(end)?),
-        [end, "name"] => Column::Name(side(end)?),
-        [end, "namespace"] => Column::Namespace(side(end)?),
-        [end, "pod"] => Column::Pod(side(end)?),
-        [end, "service"] => Column::Service(side(end)?),
-        _ => return None,
-    })
-}
-
-/// The literal a column is compared with, when the value has the column's kind; values of another
+/// The literal a field is compared with, when the value has the field's type; values of another
 /// kind (a float against a port, a number against a name) keep KFL's own conversion rules and stay
 /// in the residual.
-fn literal_for(column: Column, value: &Value<'static>) -> Option<Literal> {
-    match (column, value) {
-        (Column::Timestamp, Value::Time(nanos)) => Some(Literal::Int(*nanos)),
-        (Column::Port(_) | Column::Status, Value::Int(n)) => Some(Literal::Int(*n)),
-        (
-            Column::NodeName
-            | Column::ProtocolName
-            | Column::ProtocolVersion
-            | Column::Method
-            | Column::Ip(_)
-            | Column::Name(_)
-            | Column::Namespace(_)
-            | Column::Pod(_)
-            | Column::Service(_),
-            Value::Str(text),
-        ) => Some(Literal::Str(text.to_string())),
+fn literal_for(field: impl IndexedField, value: &Value<'static>) -> Option<Literal> {
+    match (field.ty(), value) {
+        (IndexType::Time, Value::Time(nanos)) => Some(Literal::Int(*nanos)),
+        (IndexType::Int, Value::Int(n)) => Some(Literal::Int(*n)),
+        (IndexType::Text, Value::Str(text)) => Some(Literal::Str(text.to_string())),
         _ => None,
     }
 }

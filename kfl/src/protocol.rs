@@ -2,8 +2,9 @@
 
 use std::sync::LazyLock;
 
-use crate::compare::View;
-use crate::plan::{CmpOp, Column, IndexPredicate, Literal};
+use crate::compare::{CmpOp, View};
+use crate::index::{IndexType, IndexedField, field_at};
+use crate::plan::{IndexPredicate, Literal};
 use crate::record::{PathSegment, Record};
 
 /// A protocol word usable as a condition.
@@ -75,10 +76,16 @@ impl Protocol {
         }
     }
 
-    /// The same condition over indexed columns.
-    pub fn index_predicate(self) -> IndexPredicate {
+    /// The same condition over the `protocol.name` and `protocol.version` fields of `index`;
+    /// `None` unless both are declared, as text, answering `==`.
+    pub fn index_predicate<F: IndexedField>(self, index: &[F]) -> Option<IndexPredicate<F>> {
+        let text = |path: &[PathSegment]| {
+            field_at(index, path)
+                .filter(|field| field.ty() == IndexType::Text && field.supports(CmpOp::Eq))
+        };
+        let (name_field, version_field) = (text(&*NAME_PATH)?, text(&*VERSION_PATH)?);
         let name = |value: &str| IndexPredicate::Cmp {
-            column: Column::ProtocolName,
+            field: name_field,
             op: CmpOp::Eq,
             value: Literal::Str(value.to_string()),
         };
@@ -88,27 +95,27 @@ impl Protocol {
                 .map(|v| Literal::Str((*v).to_string()))
                 .collect()
         };
-        match self {
+        Some(match self {
             Protocol::Http => name("http"),
             Protocol::Named(wanted) => name(wanted),
             Protocol::Http1 => IndexPredicate::And(vec![
                 name("http"),
                 IndexPredicate::In {
-                    column: Column::ProtocolVersion,
+                    field: version_field,
                     values: strings(&["1.0", "1.1"]),
                 },
             ]),
             Protocol::Http2 => IndexPredicate::And(vec![
                 IndexPredicate::In {
-                    column: Column::ProtocolName,
+                    field: name_field,
                     values: strings(&["http", "grpc"]),
                 },
                 IndexPredicate::Cmp {
-                    column: Column::ProtocolVersion,
+                    field: version_field,
                     op: CmpOp::Eq,
                     value: Literal::Str("2".to_string()),
                 },
             ]),
-        }
+        })
     }
 }

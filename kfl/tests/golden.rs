@@ -19,7 +19,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{JsonRecord, NOW, entry_schema, samples};
+use common::{INDEX, JsonRecord, NOW, entry_schema, samples};
 
 struct Case {
     sample: Option<String>,
@@ -87,7 +87,7 @@ fn run_case(
                     if matched { "match" } else { "no match" }
                 ));
             }
-            let plan = filter.plan();
+            let plan = filter.plan(&INDEX);
             let split = plan.index.matches(&record)
                 && plan
                     .residual

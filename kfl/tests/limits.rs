@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{JsonRecord, NOW, entry_schema, samples};
+use common::{INDEX, JsonRecord, NOW, entry_schema, samples};
 
 /// Runs `f` on a thread with a `stack`-byte stack and returns its result.
 fn on_small_stack<T: Send + 'static>(stack: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -84,7 +84,7 @@ fn nesting_just_under_the_limit_compiles_and_runs_on_a_small_stack() {
         let source =
             vec!["dst.port == 1"; 48].join(" or ") + " or (" + &"not ".repeat(48) + "http)";
         let filter = kfl::compile_at(&source, &schema, NOW).unwrap_or_else(|d| panic!("{d}"));
-        let _ = filter.plan().to_string();
+        let _ = filter.plan(&INDEX).to_string();
         filter.matches(&JsonRecord {
             json,
             root: &schema.root,

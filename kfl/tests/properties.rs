@@ -9,7 +9,7 @@ use kfl::span::Span;
 use proptest::prelude::*;
 use serde_json::{Map, Value as Json, json};
 
-use common::{JsonRecord, NOW, entry_schema};
+use common::{INDEX, JsonRecord, NOW, entry_schema};
 
 // ---------- syntax trees ----------
 
@@ -346,11 +346,11 @@ proptest! {
         let compiled = kfl::compile_at(&source, &schema, NOW);
         prop_assert!(compiled.is_ok(), "`{}` does not compile:\n{}", source, compiled.as_ref().err().map(ToString::to_string).unwrap_or_default());
         let Ok(filter) = compiled else { return Ok(()) };
-        let plan = filter.plan();
+        let plan = filter.plan(&INDEX);
         let reprinted = kfl::compile_at(&filter.to_string(), &schema, NOW);
         prop_assert!(reprinted.is_ok(), "canonical `{}` does not compile", filter);
         let Ok(reprinted) = reprinted else { return Ok(()) };
-        let (from, to) = filter.time_range();
+        let (from, to) = plan.index.time_range();
         for json in entries {
             let record = JsonRecord { json: json.clone(), root: &schema.root };
             let full = filter.matches(&record);

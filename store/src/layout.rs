@@ -1,6 +1,7 @@
 //! Where a node's files live: `<root>/<node>/segments/<start-ns>-<seq>.pcap[.part]` and
 //! `<root>/<node>/index.sqlite`.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, StoreError};
@@ -109,6 +110,13 @@ pub(crate) fn list_segments(dir: &Path) -> std::io::Result<Vec<(SegmentName, Pat
     }
     found.sort_by_key(|(name, _)| name.seq);
     Ok(found)
+}
+
+/// `path` with `suffix` appended to its file name (SQLite's `-wal` and `-shm` files).
+pub(crate) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(path.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 #[cfg(test)]

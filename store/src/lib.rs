@@ -38,9 +38,11 @@
 //! leads out of the root; store files are opened without following symbolic links.
 //!
 //! # Queries
-//! [`Store::query`] plans the KFL filter: time, identity, protocol, method, status and port
-//! predicates become SQL over indexed columns; the residual filter runs on decoded entries. Rows are
-//! read in pages and merged across nodes by timestamp, so memory stays bounded.
+//! [`Store::query`] plans the KFL filter against [`INDEXED_COLUMNS`], the one table of the columns
+//! the index keeps (time, identity, protocol, method, status and port), which kfl knows only as
+//! declared [`kfl::IndexedField`]s: those predicates become SQL; the residual filter runs on
+//! decoded entries. Rows are read in pages and merged across nodes by timestamp, so memory stays
+//! bounded.
 //!
 //! # Following
 //! [`Store::tail`] hands out each matching entry once as it is indexed, whatever its timestamp: a
@@ -101,20 +103,22 @@ pub use entry::{Endpoint, Entry, Message, Node, PacketSpan, Protocol};
 pub use error::{StoreError, error_line};
 pub use export::ExportSummary;
 pub use histogram::Histogram;
+pub use index::columns::{INDEXED_COLUMNS, IndexedColumn};
 pub use map::{
     Edge, GroupBy, LatencySketch, MapBuilder, Peer, PeerTotals, RELATIVE_ERROR, ServiceMap,
     UnknownGroupBy, failed,
 };
 pub use node_name::{check_node_name, parse_node_name};
-pub use packets::{PacketWalk, StoredPacket};
-pub use page::{BadCursor, Order, Page, PageKey};
+pub use order::Order;
+pub use packets::{PacketWalk, RawPacket, StoredPacket};
+pub use page::{BadCursor, Page, PageKey};
 pub use query::{Entries, Query};
 pub use schema::entry_schema;
 pub use settings::WriteSettings;
 pub use status::grpc_status_name;
 pub use store::{NodeStatus, Store};
 pub use tail::{FOLLOW_POLL, Tail};
-pub use writer::{NodeWriter, RawPacket, WriteSummary};
+pub use writer::{NodeWriter, WriteSummary};
 
 mod bodies;
 mod capture_stats;
@@ -130,9 +134,11 @@ mod lookup;
 mod map;
 mod no_follow;
 mod node_name;
+mod order;
 mod packets;
 mod page;
 mod query;
+mod rebuild;
 mod record;
 mod recover;
 mod reindex;

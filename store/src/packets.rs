@@ -9,7 +9,20 @@ use crate::error::StoreError;
 use crate::index::segments::SegmentRow;
 use crate::layout::{self, SegmentName};
 use crate::segment_file::SegmentData;
-use crate::writer::RawPacket;
+
+/// A captured packet, borrowed from wherever its bytes live: what a packet source yields, what
+/// the pipeline dissects (as `shark_pipeline::Packet`) and what the store keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawPacket<'a> {
+    /// Capture time, ns since the Unix epoch.
+    pub ts_ns: i64,
+    /// Length on the wire (may exceed `data.len()` when the capture was cut).
+    pub orig_len: u32,
+    /// PCAP link type (1 Ethernet, 113 Linux cooked, …).
+    pub linktype: u32,
+    /// The captured bytes.
+    pub data: &'a [u8],
+}
 
 /// A packet read back from a segment, with its number and where it lies.
 #[derive(Debug, Clone, PartialEq, Eq)]

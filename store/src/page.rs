@@ -7,18 +7,9 @@ use std::str::FromStr;
 
 use crate::entry::Entry;
 use crate::error::StoreError;
+use crate::order::Order;
 use crate::query::{Entries, NodeCursor, Prepared, Query};
 use crate::store::Store;
-
-/// Which entries come first.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Order {
-    /// By (timestamp, node, id) ascending, as `query` prints them.
-    #[default]
-    OldestFirst,
-    /// By (timestamp, node, id) descending, as a dashboard lists them.
-    NewestFirst,
-}
 
 /// Where a page ended: the (timestamp, node, id) of its last entry. The next page holds the
 /// entries past it in the page's order. As text (`TS.ID.NODE`) it is an opaque cursor for clients.

@@ -6,7 +6,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::path::PathBuf;
 
-use kfl::{CmpOp, Column, IndexPredicate, Literal};
+use kfl::{CmpOp, IndexPredicate, IndexType, IndexedField, Literal};
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 
@@ -14,10 +14,11 @@ use crate::bodies::{self, BodyReading, LazyBodies, NodeBodies};
 use crate::entry::Entry;
 use crate::error::{SqlContext, StoreError};
 use crate::index::codec::Block;
+use crate::index::columns::{INDEXED_COLUMNS, IndexedColumn};
 use crate::index::parts::Parts;
 use crate::index::{self, predicate};
 use crate::layout::NodeLayout;
-use crate::page::Order;
+use crate::order::Order;
 
 /// Entries fetched from SQLite at a time, per node: memory stays bounded whatever the result size.
 const PAGE: i64 = 512;
@@ -53,7 +54,7 @@ pub(crate) struct Prepared {
 impl Prepared {
     /// Plans `q`: pushes what the index can answer into SQL, keeps the rest as residual.
     pub fn new(q: &Query) -> Self {
-        let plan = q.filter.as_ref().map(kfl::Filter::plan);
+        let plan = q.filter.as_ref().map(|f| f.plan(&INDEXED_COLUMNS));
         let (index, residual, plan_limit) = match plan {
             Some(p) => (p.index, p.residual, p.limit),
             None => (IndexPredicate::True, None, None),
@@ -69,7 +70,7 @@ impl Prepared {
     pub fn from_parts(
         from: Option<i64>,
         to: Option<i64>,
-        index: &IndexPredicate,
+        index: &IndexPredicate<IndexedColumn>,
         residual: Option<kfl::Filter>,
         limit: Option<usize>,
     ) -> Self {
@@ -121,13 +122,13 @@ pub(crate) fn keep(
 }
 
 /// Narrowest `[from, to)` implied by top-level conjuncts on `timestamp`.
-fn time_bounds(pred: &IndexPredicate) -> (i64, i64) {
+fn time_bounds(pred: &IndexPredicate<IndexedColumn>) -> (i64, i64) {
     match pred {
         IndexPredicate::Cmp {
-            column: Column::Timestamp,
+            field,
             op,
             value: Literal::Int(v),
-        } => match op {
+        } if field.ty() == IndexType::Time => match op {
             CmpOp::Ge => (*v, i64::MAX),
             CmpOp::Gt => (v.saturating_add(1), i64::MAX),
             CmpOp::Lt => (i64::MIN, *v),

@@ -69,7 +69,7 @@ pub(crate) fn apply(
 }
 
 fn wal_bytes(path: &Path) -> u64 {
-    std::fs::metadata(crate::reindex::sidecar(path, "-wal")).map_or(0, |m| m.len())
+    std::fs::metadata(crate::layout::sidecar(path, "-wal")).map_or(0, |m| m.len())
 }
 
 /// Deletes the `doomed` segments' files, then their rows and the entries that started in them.

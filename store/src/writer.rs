@@ -15,8 +15,9 @@ use crate::index::segments::SegmentRow;
 use crate::index::writer::{FlowChunk, IndexWriter, Op};
 use crate::layout::NodeLayout;
 use crate::lock::NodeLock;
+use crate::packets::RawPacket;
+use crate::rebuild::Rebuild;
 use crate::recover;
-use crate::reindex::Rebuild;
 use crate::retention::{self, Retention};
 use crate::segment_file::{self, SegmentWriter};
 
@@ -24,20 +25,6 @@ use crate::segment_file::{self, SegmentWriter};
 const FLOW_BUFFER: usize = 65_536;
 /// Packet time between hand-overs of buffered flow locations and segment progress.
 const PROGRESS_EVERY_NS: i64 = 1_000_000_000;
-
-/// A captured packet, borrowed from wherever its bytes live: what a packet source yields, what
-/// the pipeline dissects (as `shark_pipeline::Packet`) and what the store keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RawPacket<'a> {
-    /// Capture time, ns since the Unix epoch.
-    pub ts_ns: i64,
-    /// Length on the wire (may exceed `data.len()` when the capture was cut).
-    pub orig_len: u32,
-    /// PCAP link type (1 Ethernet, 113 Linux cooked, …).
-    pub linktype: u32,
-    /// The captured bytes.
-    pub data: &'a [u8],
-}
 
 /// What a [`NodeWriter`] did, returned by [`NodeWriter::finish`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,11 +42,11 @@ pub struct WriteSummary {
 /// The writer of one node's store, `<root>/<node>`: packets go to rotating PCAP segments, entries to
 /// the SQLite index through a writer thread. Opening it recovers what a crashed writer left.
 pub struct NodeWriter {
-    pub(crate) layout: NodeLayout,
+    layout: NodeLayout,
     config: StoreConfig,
-    pub(crate) index: IndexWriter,
+    index: IndexWriter,
     /// `Some` when rebuilding the index of packets already stored.
-    pub(crate) rebuild: Option<Rebuild>,
+    rebuild: Option<Rebuild>,
     open: Option<OpenSegment>,
     next_packet: u64,
     next_stream: u64,
@@ -69,7 +56,7 @@ pub struct NodeWriter {
     /// Entries not yet handed to the index.
     entries: Batcher,
     last_progress_ts: i64,
-    pub(crate) summary: WriteSummary,
+    summary: WriteSummary,
     /// This process's exclusive hold on the node directory; declared last, so it is released
     /// after the index thread has stopped.
     _lock: NodeLock,
@@ -364,18 +351,20 @@ impl NodeWriter {
 
     /// Seals the open segment, commits the index and stops the writer thread.
     pub fn finish(mut self) -> Result<WriteSummary, StoreError> {
-        if self.rebuild.is_some() {
-            return crate::reindex::finish(self);
+        if let Some(mut rebuild) = self.rebuild.take() {
+            rebuild.index_remaining(&mut self.index)?;
+            self.hand_over_flows()?;
+            self.hand_over_entries()?;
+            self.index.send(Op::NextStream(self.next_stream))?;
+            self.index.stop()?;
+            rebuild.swap_in(&self.layout.dir.join(crate::layout::INDEX_FILE))?;
+            return Ok(self.summary);
         }
         self.seal_open()?;
         self.hand_over_entries()?;
         self.index.send(Op::NextStream(self.next_stream))?;
         self.index.stop()?;
         Ok(self.summary)
-    }
-
-    pub(crate) fn next_stream(&self) -> u64 {
-        self.next_stream
     }
 }
 

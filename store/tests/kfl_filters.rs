@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use shark_store::{Entry, NodeWriter, Query, Store, StoreConfig, entry_schema};
+use shark_store::{Entry, INDEXED_COLUMNS, NodeWriter, Query, Store, StoreConfig, entry_schema};
 
 use crate::util::{self, fixture, tshark_fields};
 
@@ -127,7 +127,12 @@ fn pushdown_plus_residual_equals_evaluating_every_entry() {
             all.iter().filter(|e| filter.matches(*e)).map(key).collect();
         expected.sort();
         let got: Vec<(i64, String)> = query(&store, src, None, None).iter().map(key).collect();
-        assert_eq!(got, expected, "filter `{src}` (plan: {})", filter.plan());
+        assert_eq!(
+            got,
+            expected,
+            "filter `{src}` (plan: {})",
+            filter.plan(&INDEXED_COLUMNS)
+        );
         assert!(
             !expected.is_empty() && expected.len() < all.len(),
             "`{src}` should be selective"
@@ -139,7 +144,7 @@ fn pushdown_plus_residual_equals_evaluating_every_entry() {
         &entry_schema(),
     )
     .unwrap()
-    .plan();
+    .plan(&INDEXED_COLUMNS);
     assert!(plan.residual.is_none(), "{plan}");
 }
 

@@ -5,7 +5,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::ApiState;
+use super::state::ApiState;
 
 /// The header that carries the token through the API server's pod proxy, where `Authorization`
 /// holds the user's own credentials for the API server.

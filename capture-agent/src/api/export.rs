@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::ApiState;
 use super::request::open_window;
+use super::state::ApiState;
 
 /// Bytes per chunk sent to the connection.
 const CHUNK: usize = 64 << 10;

@@ -19,8 +19,8 @@ use shark_store::Tail;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::ApiState;
 use super::request::WindowRequest;
+use super::state::ApiState;
 use shark_pipeline::open_store;
 use shark_store::FOLLOW_POLL;
 

@@ -13,8 +13,8 @@ use shark_store::GroupBy;
 
 use shark_pipeline::open_store;
 
-use super::ApiState;
 use super::request::parse;
+use super::state::ApiState;
 
 /// The URL's `?by=` (default: workload).
 #[derive(Debug, Default, Deserialize)]

@@ -8,7 +8,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use shark_store::Store;
 
-use super::{ApiState, lock};
+use super::state::{ApiState, lock};
 
 /// The metrics page.
 pub async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::ApiState;
 use super::request::open_window;
+use super::state::ApiState;
 
 /// Lines buffered between the store reader and the connection.
 const QUEUE_LINES: usize = 256;

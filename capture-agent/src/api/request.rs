@@ -74,7 +74,7 @@ impl WindowRequest {
 /// What query and export both start from: the parsed request, its store query, and the store
 /// opened for reading; or the error response to send (400 for the request, 503 for the store).
 pub fn open_window(
-    state: &super::ApiState,
+    state: &super::state::ApiState,
     body: &[u8],
 ) -> Result<(WindowRequest, Query, shark_store::Store), Box<axum::response::Response>> {
     use axum::response::IntoResponse;

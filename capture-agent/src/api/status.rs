@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use shark_store::{NodeStatus, Store};
 
-use super::{ApiState, lock};
+use super::state::{ApiState, lock};
 
 /// The status document.
 pub async fn status(State(state): State<ApiState>) -> Result<Json<Value>, (StatusCode, String)> {

@@ -13,8 +13,8 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use super::CaptureCounters;
 use super::batch::{PacketBatch, SLOT_COST};
+use super::counters::CaptureCounters;
 
 /// A batch is handed over once it holds this many bytes (or when the capture has nothing more ready).
 pub(crate) const BATCH_BYTES: usize = 256 << 10;

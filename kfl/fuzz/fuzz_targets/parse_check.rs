@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 
-use common::{JsonRecord, NOW, entry_schema};
+use common::{INDEX, JsonRecord, NOW, entry_schema};
 
 static SCHEMA: LazyLock<kfl::Schema> = LazyLock::new(entry_schema);
 
@@ -44,11 +44,11 @@ fuzz_target!(|data: &[u8]| {
         Ok(filter) => {
             let record = JsonRecord { json: ENTRY.clone(), root: &SCHEMA.root };
             let matched = filter.matches(&record);
-            let plan = filter.plan();
+            let plan = filter.plan(&INDEX);
             let _ = plan.to_string();
             let split = plan.index.matches(&record) && plan.residual.as_ref().is_none_or(|r| r.matches(&record));
             assert_eq!(matched, split, "plan of `{source}` disagrees:\n{plan}");
-            let _ = filter.time_range();
+            let _ = plan.index.time_range();
             let canonical = filter.to_string();
             if let Err(diagnostics) = kfl::compile_at(&canonical, &SCHEMA, NOW) {
                 panic!("`{source}` printed as `{canonical}` does not compile:\n{diagnostics}");

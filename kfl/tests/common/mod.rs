@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use kfl::{FieldType, PathSegment, Record, Schema, Value};
+use kfl::{FieldType, IndexType, IndexedField, PathSegment, Record, Schema, Value};
 
 /// 2026-03-14T23:00:00Z: what `now()` stands for in tests.
 pub const NOW: i64 = 1_773_529_200_000_000_000;
@@ -40,6 +40,44 @@ fn headers() -> FieldType {
         case_insensitive: true,
     }
 }
+
+/// A field the tests plan against: its path and type, nothing more.
+#[derive(Debug, Clone, Copy)]
+pub struct Indexed(pub &'static str, pub IndexType);
+
+impl IndexedField for Indexed {
+    fn path(&self) -> &str {
+        self.0
+    }
+    fn ty(&self) -> IndexType {
+        self.1
+    }
+}
+
+/// The fields the store indexes (what `shark_store::INDEXED_COLUMNS` declares), for planning.
+pub const INDEX: [Indexed; 18] = {
+    use IndexType::*;
+    [
+        Indexed("timestamp", Time),
+        Indexed("node.name", Text),
+        Indexed("src.ip", Text),
+        Indexed("src.port", Int),
+        Indexed("src.name", Text),
+        Indexed("src.namespace", Text),
+        Indexed("src.pod", Text),
+        Indexed("src.service", Text),
+        Indexed("dst.ip", Text),
+        Indexed("dst.port", Int),
+        Indexed("dst.name", Text),
+        Indexed("dst.namespace", Text),
+        Indexed("dst.pod", Text),
+        Indexed("dst.service", Text),
+        Indexed("protocol.name", Text),
+        Indexed("protocol.version", Text),
+        Indexed("request.method", Text),
+        Indexed("response.status", Int),
+    ]
+};
 
 /// The store's Entry (`store/src/entry.rs`), as KFL sees it. `request.query` is dynamic: the HTTP query map or the
 /// Postgres SQL text.

@@ -14,7 +14,7 @@ use shark_pipeline::spec::parse_duration;
 use shark_pipeline::{CaptureScope, Ingest};
 use shark_store::StoreConfig;
 
-use super::{identities, runtime, store_config};
+use super::shared::{identities, runtime, store_config};
 use crate::cli::CaptureArgs;
 use crate::cluster;
 use crate::cluster::manifests::{AgentTuning, DeployOptions, build};

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use super::runtime;
+use super::shared::runtime;
 use crate::cli::ClusterArgs;
 use crate::cluster;
 

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use shark_pipeline::open_store;
 use shark_store::Query;
 
-use super::{agents_for, runtime, window_query};
+use super::shared::{agents_for, runtime, window_query};
 use crate::cli::ExportArgs;
 use crate::cluster::fanout::footer;
 use crate::cluster::pcap_merge::export_all;

@@ -13,7 +13,7 @@ use shark_store::Entry;
 use shark_store::FOLLOW_POLL;
 use tokio::sync::mpsc;
 
-use super::{agents_for, runtime, window_query};
+use super::shared::{agents_for, runtime, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
 use crate::cluster::agents::{Agent, Agents};
 use crate::cluster::fanout::{Ask, read_agent};

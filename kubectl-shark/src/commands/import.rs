@@ -8,7 +8,7 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use shark_pipeline::{FileSource, Ingest};
 
-use super::{identities, store_config};
+use super::shared::{identities, store_config};
 use crate::cli::ImportArgs;
 
 /// Runs `import`.

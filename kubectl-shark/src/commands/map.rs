@@ -9,7 +9,7 @@ use shark_pipeline::open_store;
 use shark_pipeline::spec::parse_duration;
 use shark_store::{GroupBy, Query, ServiceMap, Store};
 
-use super::{agents_for, runtime, window_query};
+use super::shared::{agents_for, runtime, window_query};
 use crate::cli::{MapArgs, MapFormat};
 use crate::cluster::agents::Agents;
 use crate::cluster::fanout::{NodeFailure, footer};

@@ -1,4 +1,4 @@
-//! One module per subcommand; this one dispatches and holds what they share.
+//! One module per subcommand (what they share is in `shared`); this one dispatches.
 
 mod capture;
 mod clean;
@@ -10,18 +10,13 @@ mod map;
 mod query;
 mod reindex;
 mod replay;
+mod shared;
 mod status;
 mod ui;
 
-use std::path::Path;
+use anyhow::Result;
 
-use anyhow::{Context, Result};
-use shark_pipeline::identities::{IdentityHistory, SharedIdentities, load_identities_file};
-use shark_store::{Query, StoreConfig};
-
-use crate::cli::{Command, RetentionArgs, TargetArgs, WindowArgs};
-use crate::cluster::agents::Agents;
-use shark_pipeline::spec::{parse_duration, parse_size, parse_time};
+use crate::cli::Command;
 
 /// Runs one subcommand.
 pub fn run(command: Command) -> Result<()> {
@@ -38,100 +33,4 @@ pub fn run(command: Command) -> Result<()> {
         Command::Fields => fields::run(),
         Command::Ui(args) => ui::run(&args),
     }
-}
-
-/// The store settings from the retention flags.
-fn store_config(args: &RetentionArgs) -> Result<StoreConfig> {
-    Ok(StoreConfig {
-        segment_size: args.segment_size()?,
-        segment_age: args.segment_age()?,
-        storage_limit: args
-            .storage_limit
-            .as_deref()
-            .map(parse_size)
-            .transpose()
-            .context("--storage-limit")?,
-        retention: args
-            .retention
-            .as_deref()
-            .map(parse_duration)
-            .transpose()
-            .context("--retention")?,
-    })
-}
-
-/// The store query for a window and filter: times resolved now, the filter compiled against the entry schema.
-fn window_query(window: &WindowArgs, limit: Option<usize>) -> Result<Query> {
-    let now = chrono::Utc::now();
-    let from = window
-        .from
-        .as_deref()
-        .map(|t| parse_time(t, now))
-        .transpose()
-        .context("--from")?;
-    let to = window
-        .to
-        .as_deref()
-        .map(|t| parse_time(t, now))
-        .transpose()
-        .context("--to")?;
-    if let (Some(f), Some(t)) = (from, to) {
-        anyhow::ensure!(f < t, "--from must be earlier than --to");
-    }
-    let filter = if window.filter.trim().is_empty() {
-        None
-    } else {
-        Some(compile_filter(&window.filter)?)
-    };
-    Ok(Query {
-        from,
-        to,
-        filter,
-        limit,
-    })
-}
-
-/// Compiles a KFL filter against the entry schema; a mistake comes back as the rendered diagnostic.
-fn compile_filter(source: &str) -> Result<kfl::Filter> {
-    kfl::compile(source, &shark_store::entry_schema()).map_err(|diag| anyhow::anyhow!("{diag}"))
-}
-
-/// The identity history to name endpoints with: from `--identities FILE`, else empty (DNS answers still name peers).
-fn identities(file: Option<&Path>) -> Result<SharedIdentities> {
-    let history = match file {
-        Some(path) => load_identities_file(path)?,
-        None => IdentityHistory::new(),
-    };
-    Ok(SharedIdentities::new(history))
-}
-
-/// A runtime for the cluster commands' network calls.
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
-/// The agents to ask: those at `--agents` URLs, else those deployed in the cluster. Their clients
-/// live on `runtime`, so every call to them must run there too.
-fn agents_for(runtime: &tokio::runtime::Runtime, target: &TargetArgs) -> Result<Agents> {
-    let timeout = parse_duration(&target.node_timeout).context("--node-timeout")?;
-    if !target.agents.is_empty() {
-        let token = target
-            .token
-            .clone()
-            .context("--agents needs the agents' token: --token or SHARK_TOKEN")?;
-        let _entered = runtime.enter();
-        return Ok(Agents::direct(&target.agents, token, timeout)?);
-    }
-    runtime.block_on(async {
-        let client = crate::cluster::client(
-            target.cluster.kubeconfig.as_deref(),
-            target.cluster.context.as_deref(),
-        )
-        .await?;
-        Ok(Agents::discover(client, &target.cluster.namespace, timeout).await?)
-    })
 }

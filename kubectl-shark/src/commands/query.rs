@@ -6,7 +6,7 @@ use anyhow::Result;
 use shark_pipeline::open_store;
 use shark_store::{Entry, Query};
 
-use super::{agents_for, runtime, window_query};
+use super::shared::{agents_for, runtime, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
 use crate::cluster::fanout::{footer, query_all};
 use crate::render::{EntryTable, entry_json};
@@ -143,7 +143,7 @@ fn explain(query: &Query) -> Result<()> {
     )?;
     match &query.filter {
         None => writeln!(out, "filter:   none (every entry in the window)")?,
-        Some(filter) => writeln!(out, "{}", filter.plan())?,
+        Some(filter) => writeln!(out, "{}", filter.plan(&shark_store::INDEXED_COLUMNS))?,
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use shark_pipeline::reindex_node;
 use shark_store::Store;
 
-use super::identities;
+use super::shared::identities;
 use crate::cli::ReindexArgs;
 
 /// Runs `reindex`.

@@ -10,7 +10,7 @@ use shark_pipeline::Replay;
 use shark_store::Store;
 
 use super::follow::{EntryStream, render};
-use super::{identities, window_query};
+use super::shared::{identities, window_query};
 use crate::cli::ReplayArgs;
 
 /// Runs `replay`.

@@ -9,7 +9,7 @@ use futures::AsyncReadExt;
 use serde_json::{Value, json};
 use shark_store::Store;
 
-use super::{agents_for, runtime};
+use super::shared::{agents_for, runtime};
 use crate::cli::{OutputFormat, StatusArgs, TargetArgs};
 use crate::render::bytes;
 use crate::timefmt::format_timestamp;

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use shark_pipeline::open_store;
 
-use super::{agents_for, runtime};
+use super::shared::{agents_for, runtime};
 use crate::cli::UiArgs;
 use crate::ui::{Listen, Source};
 

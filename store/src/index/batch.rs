@@ -5,82 +5,72 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::codec::{self, BLOCK_ENTRIES, BlockBuilder, PartIds};
+use super::codec::{BLOCK_ENTRIES, BlockBuilder, PartIds};
+use super::columns::{Cell, INDEXED_COLUMNS};
 use super::parts::Interner;
 use crate::entry::Entry;
 
 /// Longest an entry waits in a partly filled block before it is handed over anyway.
 const BLOCK_AGE: Duration = Duration::from_millis(500);
 
-/// Texts of a row, in column order: node, src ip/name/namespace/pod/service, dst ip/name/
-/// namespace/pod/service, protocol name and version, then the method when there is one.
-const TEXTS: usize = 14;
+/// One column's value in a row: text is kept in the row's buffer, up to `end`.
+#[derive(Clone, Copy)]
+enum Slot {
+    Int(i64),
+    Text { end: usize },
+    Null,
+}
 
-/// The values of one `entries` row.
+/// The values of one `entries` row: its key and block, and each of [`INDEXED_COLUMNS`], in order.
 pub(crate) struct EntryRow {
+    /// The entry's timestamp: when the names it uses were last used.
     pub ts: i64,
     pub id: i64,
-    pub src_port: u16,
-    pub dst_port: u16,
-    pub status: Option<i64>,
     pub block: i64,
     texts: String,
-    ends: [usize; TEXTS],
-    has_method: bool,
+    slots: [Slot; INDEXED_COLUMNS.len()],
 }
 
 impl EntryRow {
     fn new(e: &Entry, block: i64) -> Self {
-        let method = codec::method(e);
-        let parts = [
-            e.node.name.as_str(),
-            &e.src.ip,
-            &e.src.name,
-            &e.src.namespace,
-            &e.src.pod,
-            &e.src.service,
-            &e.dst.ip,
-            &e.dst.name,
-            &e.dst.namespace,
-            &e.dst.pod,
-            &e.dst.service,
-            &e.protocol.name,
-            &e.protocol.version,
-            method.unwrap_or(""),
-        ];
-        let mut texts = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        let mut ends = [0; TEXTS];
-        for (end, part) in ends.iter_mut().zip(parts) {
-            texts.push_str(part);
-            *end = texts.len();
-        }
+        let cells = INDEXED_COLUMNS.each_ref().map(|column| (column.value)(e));
+        let length = cells
+            .iter()
+            .map(|cell| match cell {
+                Cell::Text(text) => text.len(),
+                _ => 0,
+            })
+            .sum();
+        let mut texts = String::with_capacity(length);
+        let slots = cells.map(|cell| match cell {
+            Cell::Int(n) => Slot::Int(n),
+            Cell::Text(text) => {
+                texts.push_str(text);
+                Slot::Text { end: texts.len() }
+            }
+            Cell::Null => Slot::Null,
+        });
         EntryRow {
             ts: e.timestamp,
             id: e.id as i64,
-            src_port: e.src.port,
-            dst_port: e.dst.port,
-            status: codec::status(e),
             block,
             texts,
-            ends,
-            has_method: method.is_some(),
+            slots,
         }
     }
 
-    /// Text column `i` (0 = node … 12 = protocol version).
-    pub fn text(&self, i: usize) -> &str {
-        let start = i
-            .checked_sub(1)
-            .and_then(|p| self.ends.get(p))
-            .copied()
-            .unwrap_or(0);
-        let end = self.ends.get(i).copied().unwrap_or(start);
-        self.texts.get(start..end).unwrap_or_default()
-    }
-
-    /// `request.method`, if the entry has one.
-    pub fn method(&self) -> Option<&str> {
-        self.has_method.then(|| self.text(TEXTS - 1))
+    /// The row's value of each of [`INDEXED_COLUMNS`], in order.
+    pub fn cells(&self) -> impl Iterator<Item = Cell<'_>> {
+        let mut start = 0;
+        self.slots.iter().map(move |slot| match *slot {
+            Slot::Int(n) => Cell::Int(n),
+            Slot::Text { end } => {
+                let text = self.texts.get(start..end).unwrap_or_default();
+                start = end;
+                Cell::Text(text)
+            }
+            Slot::Null => Cell::Null,
+        })
     }
 }
 
@@ -166,18 +156,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rows_keep_every_column_text() {
+    fn rows_keep_every_column_value() {
         let mut e = Entry::default();
         e.node.name = "worker-1".into();
         e.dst.service = "payments".into();
         e.protocol.version = "1.1".into();
+        fn cell<'r>(row: &'r EntryRow, path: &str) -> Option<Cell<'r>> {
+            let i = INDEXED_COLUMNS
+                .iter()
+                .position(|c| kfl::IndexedField::path(c) == path);
+            row.cells().nth(i?)
+        }
         let row = EntryRow::new(&e, 3);
+        assert_eq!(row.cells().count(), INDEXED_COLUMNS.len());
         assert_eq!(
-            (row.text(0), row.text(10), row.text(12), row.method()),
-            ("worker-1", "payments", "1.1", None)
+            [
+                cell(&row, "node.name"),
+                cell(&row, "dst.service"),
+                cell(&row, "protocol.version"),
+                cell(&row, "request.method"),
+            ],
+            [
+                Some(Cell::Text("worker-1")),
+                Some(Cell::Text("payments")),
+                Some(Cell::Text("1.1")),
+                Some(Cell::Null),
+            ]
         );
         e.request.insert("method".into(), "GET".into());
-        assert_eq!(EntryRow::new(&e, 3).method(), Some("GET"));
+        assert_eq!(
+            cell(&EntryRow::new(&e, 3), "request.method"),
+            Some(Cell::Text("GET"))
+        );
     }
 
     #[test]

@@ -284,19 +284,6 @@ fn read_binary(bytes: &[u8], id: i64, first_ts: i64) -> Result<Stored, String> {
     })
 }
 
-/// `request.method` when it is text.
-pub(crate) fn method(entry: &Entry) -> Option<&str> {
-    entry.request.get("method").and_then(|m| m.as_str())
-}
-
-/// `response.status` when it is a whole number (or text that reads as one, as KFL reads it).
-pub(crate) fn status(entry: &Entry) -> Option<i64> {
-    let status = entry.response.get("status")?;
-    status
-        .as_i64()
-        .or_else(|| status.as_str().and_then(|s| s.trim().parse().ok()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,7 +357,6 @@ mod tests {
             missing,
             Err(StoreError::CorruptEntry { id: 11, .. })
         ));
-        assert_eq!((method(&entry), status(&entry)), (Some("GET"), Some(503)));
         assert!(Block::decode(Path::new("i"), 1, 9, b"junk").is_err());
     }
 

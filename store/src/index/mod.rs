@@ -12,6 +12,9 @@ pub(crate) mod batch;
 mod binary;
 mod bounded;
 pub(crate) mod codec;
+pub(crate) mod columns;
+#[cfg(test)]
+mod columns_test;
 pub(crate) mod last_use;
 pub(crate) mod locations;
 mod migrate;
@@ -56,7 +59,7 @@ fn writable_flags() -> OpenFlags {
 /// Creates the index at `path` with its whole schema, under a temporary name renamed into place,
 /// so a reader that finds `path` (a follower picking up a new node) never sees it half made.
 fn create(path: &Path) -> Result<(), StoreError> {
-    let creating = crate::reindex::sidecar(path, ".creating");
+    let creating = crate::layout::sidecar(path, ".creating");
     // Left over from a creation that crashed: nothing refers to it.
     let _ = std::fs::remove_file(&creating);
     {
@@ -93,7 +96,7 @@ pub(crate) fn open_readable(path: &Path) -> Result<Connection, StoreError> {
 
 /// Bytes the index takes on disk (database plus write-ahead log).
 pub(crate) fn index_bytes(path: &Path) -> u64 {
-    let wal = crate::reindex::sidecar(path, "-wal");
+    let wal = crate::layout::sidecar(path, "-wal");
     [path, wal.as_path()]
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())

@@ -1,9 +1,11 @@
-//! Turns the planner's [`IndexPredicate`] into a parameterised SQL condition over the `entries`
-//! table (alias `e`), with KFL's nil semantics: a NULL column makes `==` and ordering false and
-//! `!=` true. Text columns hold ids into the `names` table.
+//! Turns the planner's [`IndexPredicate`] over [`IndexedColumn`]s into a parameterised SQL
+//! condition over the `entries` table (alias `e`), with KFL's nil semantics: a NULL column makes
+//! `==` and ordering false and `!=` true. Text columns hold ids into the `names` table.
 
-use kfl::{CmpOp, Column, IndexPredicate, Literal, Side};
+use kfl::{CmpOp, IndexPredicate, Literal};
 use rusqlite::types::Value as SqlValue;
+
+use super::columns::{IndexedColumn, Storage};
 
 /// A SQL condition and its parameters, in order.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -12,35 +14,6 @@ pub(crate) struct SqlCondition {
     pub sql: String,
     /// Values for the placeholders.
     pub params: Vec<SqlValue>,
-}
-
-/// How a column is stored.
-enum Kind {
-    /// An integer that is never NULL.
-    Int,
-    /// An integer that may be NULL.
-    NullableInt,
-    /// An id into `names`, may be NULL.
-    Name,
-}
-
-fn column(c: Column) -> (&'static str, Kind) {
-    let side =
-        |s: Side, src: &'static str, dst: &'static str| if s == Side::Src { src } else { dst };
-    match c {
-        Column::Timestamp => ("e.ts", Kind::Int),
-        Column::NodeName => ("e.node", Kind::Name),
-        Column::Ip(s) => (side(s, "e.src_ip", "e.dst_ip"), Kind::Name),
-        Column::Port(s) => (side(s, "e.src_port", "e.dst_port"), Kind::Int),
-        Column::Name(s) => (side(s, "e.src_name", "e.dst_name"), Kind::Name),
-        Column::Namespace(s) => (side(s, "e.src_ns", "e.dst_ns"), Kind::Name),
-        Column::Pod(s) => (side(s, "e.src_pod", "e.dst_pod"), Kind::Name),
-        Column::Service(s) => (side(s, "e.src_svc", "e.dst_svc"), Kind::Name),
-        Column::ProtocolName => ("e.proto", Kind::Name),
-        Column::ProtocolVersion => ("e.proto_ver", Kind::Name),
-        Column::Method => ("e.method", Kind::Name),
-        Column::Status => ("e.status", Kind::NullableInt),
-    }
 }
 
 fn op_sql(op: CmpOp) -> &'static str {
@@ -55,21 +28,17 @@ fn op_sql(op: CmpOp) -> &'static str {
 }
 
 /// Translates `pred` into SQL.
-pub(crate) fn to_sql(pred: &IndexPredicate) -> SqlCondition {
+pub(crate) fn to_sql(pred: &IndexPredicate<IndexedColumn>) -> SqlCondition {
     let mut cond = SqlCondition::default();
     write(pred, &mut cond);
     cond
 }
 
-fn write(pred: &IndexPredicate, out: &mut SqlCondition) {
+fn write(pred: &IndexPredicate<IndexedColumn>, out: &mut SqlCondition) {
     match pred {
         IndexPredicate::True => out.sql.push('1'),
-        IndexPredicate::Cmp {
-            column: c,
-            op,
-            value,
-        } => write_cmp(*c, *op, value, out),
-        IndexPredicate::In { column: c, values } => write_in(*c, values, out),
+        IndexPredicate::Cmp { field, op, value } => write_cmp(field, *op, value, out),
+        IndexPredicate::In { field, values } => write_in(field, values, out),
         IndexPredicate::And(parts) => write_joined(parts, " AND ", '1', out),
         IndexPredicate::Or(parts) => write_joined(parts, " OR ", '0', out),
         IndexPredicate::Not(inner) => {
@@ -80,7 +49,12 @@ fn write(pred: &IndexPredicate, out: &mut SqlCondition) {
     }
 }
 
-fn write_joined(parts: &[IndexPredicate], sep: &str, empty: char, out: &mut SqlCondition) {
+fn write_joined(
+    parts: &[IndexPredicate<IndexedColumn>],
+    sep: &str,
+    empty: char,
+    out: &mut SqlCondition,
+) {
     if parts.is_empty() {
         out.sql.push(empty);
         return;
@@ -95,22 +69,23 @@ fn write_joined(parts: &[IndexPredicate], sep: &str, empty: char, out: &mut SqlC
     out.sql.push(')');
 }
 
-fn write_cmp(c: Column, op: CmpOp, value: &Literal, out: &mut SqlCondition) {
-    let (col, kind) = column(c);
-    let sql = match (kind, value) {
+fn write_cmp(c: &IndexedColumn, op: CmpOp, value: &Literal, out: &mut SqlCondition) {
+    let col = format!("e.{}", c.sql);
+    let sql = match (c.storage, value) {
         // Never NULL: a plain comparison, so SQLite can use the (ts, id) key for time bounds.
-        (Kind::Int, Literal::Int(v)) => {
+        (Storage::Int, Literal::Int(v)) => {
             out.params.push(SqlValue::Integer(*v));
             format!("{col} {} ?", op_sql(op))
         }
-        (Kind::NullableInt, Literal::Int(v)) => {
+        (Storage::NullableInt, Literal::Int(v)) => {
             out.params.push(SqlValue::Integer(*v));
             match op {
                 CmpOp::Ne => format!("(NOT coalesce({col} = ?, 0))"),
                 _ => format!("coalesce({col} {} ?, 0)", op_sql(op)),
             }
         }
-        (Kind::Name, Literal::Str(s)) => {
+        // Names are compared NULL-safe whether or not the column may be NULL.
+        (Storage::Name | Storage::NullableName, Literal::Str(s)) => {
             out.params.push(SqlValue::Text(s.clone()));
             match op {
                 CmpOp::Eq => format!("coalesce({col} = (SELECT id FROM names WHERE s = ?), 0)"),
@@ -129,15 +104,14 @@ fn write_cmp(c: Column, op: CmpOp, value: &Literal, out: &mut SqlCondition) {
     out.sql.push_str(&sql);
 }
 
-fn write_in(c: Column, values: &[Literal], out: &mut SqlCondition) {
-    let (col, kind) = column(c);
+fn write_in(c: &IndexedColumn, values: &[Literal], out: &mut SqlCondition) {
+    let col = format!("e.{}", c.sql);
+    let names = matches!(c.storage, Storage::Name | Storage::NullableName);
     let mut placeholders = Vec::new();
     for value in values {
-        match (&kind, value) {
-            (Kind::Name, Literal::Str(s)) => out.params.push(SqlValue::Text(s.clone())),
-            (Kind::Int | Kind::NullableInt, Literal::Int(v)) => {
-                out.params.push(SqlValue::Integer(*v))
-            }
+        match (names, value) {
+            (true, Literal::Str(s)) => out.params.push(SqlValue::Text(s.clone())),
+            (false, Literal::Int(v)) => out.params.push(SqlValue::Integer(*v)),
             _ => continue,
         }
         placeholders.push("?");
@@ -147,9 +121,10 @@ fn write_in(c: Column, values: &[Literal], out: &mut SqlCondition) {
         return;
     }
     let list = placeholders.join(", ");
-    let sql = match kind {
-        Kind::Name => format!("coalesce({col} IN (SELECT id FROM names WHERE s IN ({list})), 0)"),
-        Kind::Int | Kind::NullableInt => format!("coalesce({col} IN ({list}), 0)"),
+    let sql = if names {
+        format!("coalesce({col} IN (SELECT id FROM names WHERE s IN ({list})), 0)")
+    } else {
+        format!("coalesce({col} IN ({list}), 0)")
     };
     out.sql.push_str(&sql);
 }
@@ -157,17 +132,25 @@ fn write_in(c: Column, values: &[Literal], out: &mut SqlCondition) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::columns::INDEXED_COLUMNS;
+
+    fn column(path: &str) -> IndexedColumn {
+        *INDEXED_COLUMNS
+            .iter()
+            .find(|c| kfl::IndexedField::path(*c) == path)
+            .unwrap()
+    }
 
     #[test]
     fn identity_and_status_become_one_condition() {
         let pred = IndexPredicate::And(vec![
             IndexPredicate::Cmp {
-                column: Column::Name(Side::Dst),
+                field: column("dst.name"),
                 op: CmpOp::Eq,
                 value: Literal::Str("payments".into()),
             },
             IndexPredicate::Cmp {
-                column: Column::Status,
+                field: column("response.status"),
                 op: CmpOp::Ge,
                 value: Literal::Int(500),
             },
@@ -186,13 +169,13 @@ mod tests {
     #[test]
     fn mismatched_literals_only_satisfy_not_equal() {
         let ne = IndexPredicate::Cmp {
-            column: Column::Status,
+            field: column("response.status"),
             op: CmpOp::Ne,
             value: Literal::Str("x".into()),
         };
         assert_eq!(to_sql(&ne).sql, "1");
         let inn = IndexPredicate::In {
-            column: Column::Port(Side::Dst),
+            field: column("dst.port"),
             values: vec![Literal::Str("x".into())],
         };
         assert_eq!(to_sql(&inn).sql, "0");

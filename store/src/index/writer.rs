@@ -2,6 +2,7 @@
 //! them in large transactions, so callers never wait on SQLite or fsync.
 
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use rusqlite::{Connection, params};
 
 use super::batch::{EntryBatch, EntryRow};
 use super::codec;
+use super::columns::{Cell, INDEXED_COLUMNS};
 use super::last_use::LastUse;
 use super::locations;
 use super::segments::{self, SegmentRow};
@@ -23,6 +25,17 @@ const QUEUE: usize = 8192;
 const BATCH: usize = 50_000;
 /// Longest a committed-soon operation waits in an open transaction.
 const BATCH_AGE: Duration = Duration::from_millis(500);
+
+/// Inserts one `entries` row: its id and block, then every indexed column, in table order.
+static INSERT_ENTRY: LazyLock<String> = LazyLock::new(|| {
+    let columns: Vec<&str> = INDEXED_COLUMNS.iter().map(|c| c.sql).collect();
+    let placeholders: Vec<String> = (1..=columns.len() + 2).map(|i| format!("?{i}")).collect();
+    format!(
+        "INSERT OR REPLACE INTO entries (id, block, {}) VALUES ({})",
+        columns.join(", "),
+        placeholders.join(", ")
+    )
+});
 
 /// Where one flow's packets lie in one segment.
 #[derive(Debug, Clone)]
@@ -273,27 +286,20 @@ impl Worker {
     }
 
     fn insert_row(&mut self, row: &EntryRow) -> Result<(), StoreError> {
-        let mut names = [0i64; 13];
+        let mut values = [None; INDEXED_COLUMNS.len()];
         let (conn, path) = (&self.conn, self.path.as_path());
-        for (i, slot) in names.iter_mut().enumerate() {
-            *slot = self.last_use.name(conn, path, row.text(i), row.ts)?;
+        for (slot, cell) in values.iter_mut().zip(row.cells()) {
+            *slot = match cell {
+                Cell::Int(n) => Some(n),
+                Cell::Text(text) => Some(self.last_use.name(conn, path, text, row.ts)?),
+                Cell::Null => None,
+            };
         }
-        let method = row
-            .method()
-            .map(|m| self.last_use.name(conn, path, m, row.ts))
-            .transpose()?;
+        let key = [Some(row.id), Some(row.block)];
         self.conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO entries (ts, id, node, src_ip, src_port, src_name, src_ns, src_pod, src_svc,
-                 dst_ip, dst_port, dst_name, dst_ns, dst_pod, dst_svc, proto, proto_ver, method, status, block)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-            )
+            .prepare_cached(&INSERT_ENTRY)
             .at(&self.path)?
-            .execute(params![
-                row.ts, row.id, names[0], names[1], row.src_port, names[2], names[3], names[4], names[5],
-                names[6], row.dst_port, names[7], names[8], names[9], names[10], names[11], names[12],
-                method, row.status, row.block,
-            ])
+            .execute(rusqlite::params_from_iter(key.into_iter().chain(values)))
             .at(&self.path)?;
         Ok(())
     }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shark_store::entry_schema;
+use shark_store::{INDEXED_COLUMNS, entry_schema};
 
 use super::ApiError;
 
@@ -24,7 +24,7 @@ pub async fn check(Json(request): Json<CheckRequest>) -> Json<Value> {
         return Json(json!({ "ok": true, "plan": "no filter: every entry in the window" }));
     }
     Json(match kfl::compile(&request.kfl, &entry_schema()) {
-        Ok(filter) => json!({ "ok": true, "plan": filter.plan().to_string() }),
+        Ok(filter) => json!({ "ok": true, "plan": filter.plan(&INDEXED_COLUMNS).to_string() }),
         Err(diagnostics) => {
             json!({ "ok": false, "error": diagnostics.to_string(), "diagnostics": items(&request.kfl, &diagnostics) })
         }

@@ -1,0 +1,108 @@
+//! What several subcommands share: store settings and time windows from their flags, the filter
+//! compiled against the store's schema, identities, the async runtime and the agents to ask.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use shark_pipeline::identities::{IdentityHistory, SharedIdentities, load_identities_file};
+use shark_store::{Query, StoreConfig};
+
+use crate::cli::{RetentionArgs, TargetArgs, WindowArgs};
+use crate::cluster::agents::Agents;
+use shark_pipeline::spec::{parse_duration, parse_size, parse_time};
+
+/// The store settings from the retention flags.
+pub(super) fn store_config(args: &RetentionArgs) -> Result<StoreConfig> {
+    Ok(StoreConfig {
+        segment_size: args.segment_size()?,
+        segment_age: args.segment_age()?,
+        storage_limit: args
+            .storage_limit
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .context("--storage-limit")?,
+        retention: args
+            .retention
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .context("--retention")?,
+    })
+}
+
+/// The store query for a window and filter: times resolved now, the filter compiled against the entry schema.
+pub(super) fn window_query(window: &WindowArgs, limit: Option<usize>) -> Result<Query> {
+    let now = chrono::Utc::now();
+    let from = window
+        .from
+        .as_deref()
+        .map(|t| parse_time(t, now))
+        .transpose()
+        .context("--from")?;
+    let to = window
+        .to
+        .as_deref()
+        .map(|t| parse_time(t, now))
+        .transpose()
+        .context("--to")?;
+    if let (Some(f), Some(t)) = (from, to) {
+        anyhow::ensure!(f < t, "--from must be earlier than --to");
+    }
+    let filter = if window.filter.trim().is_empty() {
+        None
+    } else {
+        Some(compile_filter(&window.filter)?)
+    };
+    Ok(Query {
+        from,
+        to,
+        filter,
+        limit,
+    })
+}
+
+/// Compiles a KFL filter against the entry schema; a mistake comes back as the rendered diagnostic.
+pub(super) fn compile_filter(source: &str) -> Result<kfl::Filter> {
+    kfl::compile(source, &shark_store::entry_schema()).map_err(|diag| anyhow::anyhow!("{diag}"))
+}
+
+/// The identity history to name endpoints with: from `--identities FILE`, else empty (DNS answers still name peers).
+pub(super) fn identities(file: Option<&Path>) -> Result<SharedIdentities> {
+    let history = match file {
+        Some(path) => load_identities_file(path)?,
+        None => IdentityHistory::new(),
+    };
+    Ok(SharedIdentities::new(history))
+}
+
+/// A runtime for the cluster commands' network calls.
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// The agents to ask: those at `--agents` URLs, else those deployed in the cluster. Their clients
+/// live on `runtime`, so every call to them must run there too.
+pub(super) fn agents_for(runtime: &tokio::runtime::Runtime, target: &TargetArgs) -> Result<Agents> {
+    let timeout = parse_duration(&target.node_timeout).context("--node-timeout")?;
+    if !target.agents.is_empty() {
+        let token = target
+            .token
+            .clone()
+            .context("--agents needs the agents' token: --token or SHARK_TOKEN")?;
+        let _entered = runtime.enter();
+        return Ok(Agents::direct(&target.agents, token, timeout)?);
+    }
+    runtime.block_on(async {
+        let client = crate::cluster::client(
+            target.cluster.kubeconfig.as_deref(),
+            target.cluster.context.as_deref(),
+        )
+        .await?;
+        Ok(Agents::discover(client, &target.cluster.namespace, timeout).await?)
+    })
+}
