@@ -11,6 +11,8 @@ packages=(
   nginx-light redis-server redis-tools postgresql dnsmasq-base dnsutils curl  # real servers and clients
   graphviz      # renders the service map's DOT output
   sqlite3       # inspecting the index by hand
+  podman runc debootstrap  # the agent image: built from Debian's packages (capture-agent/image.sh) and run as the DaemonSet runs it
+  openssl python3-yaml     # the container test's stand-in Kubernetes API server (TLS, the cluster's pods)
 )
 missing=()
 for p in "${packages[@]}"; do
