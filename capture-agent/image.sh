@@ -95,18 +95,20 @@ fi
 rootfs=$out/rootfs.tar
 cp "$base" "$rootfs"
 tar -C "$staging" --numeric-owner --owner=0 --group=0 -rf "$rootfs" ".$entrypoint"
+# podman's progress goes to a log, shown when a step fails.
+quiet() { "$@" >"$out/podman.log" 2>&1 || { cat "$out/podman.log" >&2; echo "image.sh: failed: $*" >&2; exit 1; }; }
 run_podman rmi -f "$image" >/dev/null 2>&1 || true
-run_podman import \
+quiet run_podman import \
   --change "ENTRYPOINT [\"$entrypoint\"]" \
   --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
   --change "LABEL org.opencontainers.image.title=shark-agent" \
   --change "LABEL org.opencontainers.image.version=$version" \
   --change "LABEL org.opencontainers.image.source=https://github.com/kubectl-shark/kubectl-shark" \
-  "$rootfs" "$image" >/dev/null
+  "$rootfs" "$image"
 rm -f "$rootfs"
 archive=$out/shark-agent-$version.oci.tar
 rm -f "$archive"
-run_podman save --format oci-archive -o "$archive" "$image" >/dev/null
+quiet run_podman save --format oci-archive -o "$archive" "$image"
 # The manifest's digest, as a registry names the image once pushed as it is (skopeo copy).
 digest=$(tar -xOf "$archive" index.json | python3 -c 'import json,sys; print(json.load(sys.stdin)["manifests"][0]["digest"])')
 echo "$digest" > "$archive.digest"
