@@ -23,21 +23,24 @@ entrypoint=/usr/local/bin/shark-agent
 
 mkdir -p "$out/podman"
 # podman's settings for this machine, written here rather than relying on /etc: runc with cgroupfs
-# (no systemd), no default ulimits (the container may not raise them), storage of its own.
-cat > "$out/podman/containers.conf" <<CONF
-[containers]
+# (no systemd), no default ulimits (the container may not raise them), storage of its own. Each
+# file is replaced whole and only when it changes, so a podman started meanwhile (tests run
+# several at once) never reads half of one.
+settle() {
+  local file=$1 text=$2
+  [ "$(cat "$file" 2>/dev/null)" = "$text" ] && return
+  printf '%s\n' "$text" > "$file.$$" && mv -f "$file.$$" "$file"
+}
+settle "$out/podman/containers.conf" '[containers]
 default_ulimits = []
 [engine]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
-events_logger = "file"
-CONF
-cat > "$out/podman/storage.conf" <<CONF
-[storage]
-driver = "overlay"
-graphroot = "$out/podman/root"
-runroot = "$out/podman/run"
-CONF
+events_logger = "file"'
+settle "$out/podman/storage.conf" "[storage]
+driver = \"overlay\"
+graphroot = \"$out/podman/root\"
+runroot = \"$out/podman/run\""
 run_podman() {
   CONTAINERS_CONF=$out/podman/containers.conf CONTAINERS_STORAGE_CONF=$out/podman/storage.conf \
     podman --runtime runc --cgroup-manager cgroupfs "$@"
