@@ -8,17 +8,24 @@ use std::process::{Command, Stdio};
 use crate::util::{Cluster, Running, binary, query_json, run_ok, shark, text, tshark};
 
 /// One request the traffic script made, as it should appear in the index.
-struct Expected {
-    protocol: &'static str,
-    dst: &'static str,
-    verb: &'static str,
-    object: &'static str,
-    status: &'static str,
+pub struct Expected {
+    /// `protocol.name`.
+    pub protocol: &'static str,
+    /// `dst.name`.
+    pub dst: &'static str,
+    /// The method, command or query type.
+    pub verb: &'static str,
+    /// The path, key, query, question or gRPC service.
+    pub object: &'static str,
+    /// `response.status`.
+    pub status: &'static str,
 }
 
+/// The client pod every request of `traffic.sh` comes from.
 const CLIENT: &str = "checkout-5c8d7-zz9yx";
 
-const EXPECTED: &[Expected] = &[
+/// Every request of `traffic.sh`, as the index must name it.
+pub const EXPECTED: &[Expected] = &[
     Expected {
         protocol: "http",
         dst: "web-6d4cf56db6-x7k2p",
@@ -84,7 +91,8 @@ const EXPECTED: &[Expected] = &[
     },
 ];
 
-fn matches(entry: &serde_json::Value, want: &Expected) -> bool {
+/// Whether `entry` (KFL's JSON) is the request `want`, from the client pod.
+pub fn matches(entry: &serde_json::Value, want: &Expected) -> bool {
     let req = &entry["request"];
     let (verb, object) = match want.protocol {
         "http" => (text(&req["method"]), text(&req["path"])),

@@ -1,4 +1,5 @@
-//! The krew manifest against krew's validation rules, and the release script that fills its hashes.
+//! The krew manifest against krew's validation rules, and the release script that builds the
+//! plugin archive and fills the manifest's hashes; the archive installed the way krew does.
 
 use std::path::Path;
 use std::process::Command;
@@ -113,46 +114,97 @@ fn the_committed_manifest_follows_krews_rules() {
     );
 }
 
-#[test]
-fn release_script_fills_every_hash_from_the_archives_it_is_given() {
-    let dist = tempfile::tempdir().expect("temp dir");
-    let staging = tempfile::tempdir().expect("temp dir");
-    std::fs::copy(
-        binary("kubectl-shark"),
-        staging.path().join("kubectl-shark"),
-    )
-    .expect("copy binary");
-    std::fs::copy(workspace().join("LICENSE"), staging.path().join("LICENSE"))
-        .expect("copy license");
-    let version = "v0.3.1";
-    let real = dist
-        .path()
-        .join(format!("kubectl-shark_{version}_linux_amd64.tar.gz"));
+/// This machine's krew platform, as `release.sh archive` names its archive.
+fn this_platform() -> (&'static str, &'static str) {
+    let arch = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        _ => "amd64",
+    };
+    ("linux", arch)
+}
+
+/// Installs `archive` as krew does for `platform` of `manifest`: unpacks it, copies each of the
+/// platform's `files` (`from` in the archive, `to` in the install directory) and links `bin` as
+/// `kubectl-shark` in a bin directory; returns that bin directory.
+fn krew_install(manifest: &Value, archive: &Path, root: &Path) -> std::path::PathBuf {
+    let (os, arch) = this_platform();
+    let platform = manifest["spec"]["platforms"]
+        .as_sequence()
+        .expect("platforms")
+        .iter()
+        .find(|p| {
+            p["selector"]["matchLabels"]["os"] == os && p["selector"]["matchLabels"]["arch"] == arch
+        })
+        .expect("this platform in the manifest");
+    let (unpacked, install, bin) = (
+        root.join("download"),
+        root.join("store/shark/v"),
+        root.join("bin"),
+    );
+    for dir in [&unpacked, &install, &bin] {
+        std::fs::create_dir_all(dir).expect("mkdir");
+    }
     run_ok(
         Command::new("tar")
-            .arg("czf")
-            .arg(&real)
+            .arg("xzf")
+            .arg(archive)
             .arg("-C")
-            .arg(staging.path())
-            .args(["kubectl-shark", "LICENSE"]),
+            .arg(&unpacked),
+    );
+    for file in platform["files"].as_sequence().expect("files") {
+        let from = unpacked.join(file["from"].as_str().expect("from"));
+        let to = install.join(file["to"].as_str().expect("to"));
+        assert!(from.is_file(), "the archive has no {}", from.display());
+        std::fs::copy(&from, to.join(from.file_name().expect("file name"))).expect("copy");
+    }
+    let target = install.join(platform["bin"].as_str().expect("bin"));
+    assert!(
+        target.is_file(),
+        "bin {} is not among the files installed",
+        target.display()
+    );
+    std::os::unix::fs::symlink(&target, bin.join("kubectl-shark")).expect("link");
+    bin
+}
+
+#[test]
+fn release_script_builds_the_archive_krew_installs_and_kubectl_runs_the_plugin_from_it() {
+    let dist = tempfile::tempdir().expect("temp dir");
+    let script = workspace().join("krew-manifest/release.sh");
+    let version = "v0.3.1";
+    run_ok(
+        Command::new("bash")
+            .arg(&script)
+            .args(["archive", version])
+            .arg(dist.path())
+            .env("SHARK_PLUGIN_BINARY", binary("kubectl-shark")),
+    );
+    let (os, arch) = this_platform();
+    let real = dist
+        .path()
+        .join(format!("kubectl-shark_{version}_{os}_{arch}.tar.gz"));
+    assert!(
+        real.is_file(),
+        "release.sh archive wrote {}",
+        real.display()
     );
     // The other platforms' archives come from their own builders; stand-ins here.
     for other in [
+        "linux_amd64.tar.gz",
         "linux_arm64.tar.gz",
         "darwin_amd64.tar.gz",
         "darwin_arm64.tar.gz",
         "windows_amd64.zip",
     ] {
-        std::fs::write(
-            dist.path().join(format!("kubectl-shark_{version}_{other}")),
-            other,
-        )
-        .expect("write");
+        let path = dist.path().join(format!("kubectl-shark_{version}_{other}"));
+        if !path.exists() {
+            std::fs::write(path, other).expect("write");
+        }
     }
     let out = dist.path().join("shark.yaml");
     run_ok(
         Command::new("bash")
-            .arg(workspace().join("krew-manifest/release.sh"))
+            .arg(&script)
             .arg(version)
             .arg(dist.path())
             .arg(&out),
@@ -161,11 +213,44 @@ fn release_script_fills_every_hash_from_the_archives_it_is_given() {
     assert_eq!(krew_violations(&manifest, "shark"), Vec::<String>::new());
     assert_eq!(manifest["spec"]["version"].as_str(), Some(version));
     let sha = run_ok(Command::new("sha256sum").arg(&real)).stdout;
-    let linux = &manifest["spec"]["platforms"][0];
-    assert!(linux["uri"].as_str().is_some_and(|u| u.ends_with(&format!(
-        "/{version}/kubectl-shark_{version}_linux_amd64.tar.gz"
-    ))));
-    assert_eq!(linux["sha256"].as_str(), sha.split_whitespace().next());
+    let platform = manifest["spec"]["platforms"]
+        .as_sequence()
+        .expect("platforms")
+        .iter()
+        .find(|p| {
+            p["selector"]["matchLabels"]["os"] == os && p["selector"]["matchLabels"]["arch"] == arch
+        })
+        .expect("this platform")
+        .clone();
+    let name = format!("/{version}/kubectl-shark_{version}_{os}_{arch}.tar.gz");
+    assert!(
+        platform["uri"].as_str().is_some_and(|u| u.ends_with(&name)),
+        "{:?}",
+        platform["uri"]
+    );
+    assert_eq!(
+        platform["sha256"].as_str(),
+        sha.split_whitespace().next(),
+        "the manifest's hash is the archive's"
+    );
+
+    let root = tempfile::tempdir().expect("temp dir");
+    let bin = krew_install(&manifest, &real, root.path());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let help = run_ok(
+        Command::new("kubectl")
+            .args(["shark", "--help"])
+            .env("PATH", &path),
+    )
+    .stdout;
+    assert!(
+        help.contains("capture") && help.contains("query"),
+        "kubectl runs the plugin from krew's install:\n{help}"
+    );
 }
 
 #[test]

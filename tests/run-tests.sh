@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting and lints, then unit, golden, property and fixture tests of
-# every crate, then the end-to-end tests that drive the real binaries (which need them built first),
-# the dashboard's browser tests among them.
+# every crate, then the end-to-end tests that drive the real binaries and the agent's image (which
+# need them built first), the dashboard's browser tests among them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The habits first: formatting and lints, with warnings as errors.
@@ -16,4 +16,6 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && [ -n "$(git status --p
   exit 1
 fi
 cargo build --workspace --bins
+# The agent image the container tests run (the release agent on a cached Debian base).
+bash capture-agent/image.sh
 cargo test --workspace --no-fail-fast

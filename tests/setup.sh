@@ -12,6 +12,8 @@ packages=(
   graphviz      # renders the service map's DOT output
   sqlite3       # inspecting the index by hand
   bsdutils      # `script`: runs the CLI on a pseudo-terminal to test its colours
+  podman runc debootstrap  # the agent image: built from Debian's packages (capture-agent/image.sh) and run as the DaemonSet runs it
+  openssl python3-yaml     # the container test's stand-in Kubernetes API server (TLS, the cluster's pods)
 )
 missing=()
 for p in "${packages[@]}"; do

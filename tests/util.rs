@@ -309,10 +309,15 @@ impl Cluster {
         self.dir.path().join("identities.yaml")
     }
 
+    /// The network namespace's name of a pod (`client`, `web`, …) or of the `node`.
+    pub fn namespace(&self, ns: &str) -> String {
+        format!("{}-{ns}", self.prefix)
+    }
+
     /// A command run inside `ns`'s network namespace: a pod (`client`, `web`, …) or `node`.
     pub fn exec(&self, ns: &str, program: &Path) -> Command {
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &format!("{}-{ns}", self.prefix)])
+        cmd.args(["netns", "exec", &self.namespace(ns)])
             .arg(program);
         cmd
     }

@@ -65,7 +65,7 @@ impl Default for LiveConfig {
 pub enum LiveError {
     /// libpcap refused to open an interface (missing, or no permission).
     #[error(
-        "cannot capture on interface `{interface}`: {source} (capturing needs root or CAP_NET_RAW+CAP_NET_ADMIN)"
+        "cannot capture on interface `{interface}`: {source} (capturing needs root or CAP_NET_RAW)"
     )]
     Open {
         /// The interface.

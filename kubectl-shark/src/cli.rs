@@ -162,7 +162,8 @@ pub struct CaptureArgs {
     pub store: Option<PathBuf>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Agent image (cluster mode).
+    /// Agent image (cluster mode): one the nodes can pull. Build it with `capture-agent/image.sh`
+    /// (or the Dockerfile) and push it to your registry (README: "The agent image").
     #[arg(long, value_name = "IMAGE", default_value = concat!("ghcr.io/kubectl-shark/shark-agent:", env!("CARGO_PKG_VERSION")))]
     pub image: String,
     /// Run agents only on nodes with this label (cluster mode), e.g. `kubernetes.io/os=linux`.

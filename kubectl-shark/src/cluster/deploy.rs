@@ -1,6 +1,7 @@
-//! `capture` in a cluster: apply the agents' objects (create-or-update) and wait for the rollout.
+//! `capture` in a cluster: apply the agents' objects (create-or-update) and wait for the rollout
+//! ([`super::rollout`], which says early why it cannot finish).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
@@ -10,7 +11,10 @@ use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::manifests::{AGENT, DeployOptions, ManifestError, Manifests, TOKEN_SECRET, build};
+use super::manifests::{
+    DeployOptions, ManifestError, Manifests, POD_SECURITY_LEVEL, TOKEN_SECRET, build,
+};
+use super::rollout::wait_for_rollout;
 
 /// The field manager kubectl-shark applies as.
 const FIELD_MANAGER: &str = "kubectl-shark";
@@ -50,6 +54,55 @@ pub enum DeployError {
         desired: i32,
         /// Their namespace.
         namespace: String,
+    },
+    /// The agents' pods cannot pull their image.
+    #[error(
+        "the agents cannot pull their image {image} ({reason} on pod {pod}: {message}); push the image to a registry the nodes can reach and give `capture --image` (README: \"The agent image\")"
+    )]
+    ImagePull {
+        /// The image the pod asks for.
+        image: String,
+        /// The kubelet's waiting reason (`ErrImagePull`, `ImagePullBackOff`, …).
+        reason: String,
+        /// The kubelet's message (the registry's answer).
+        message: String,
+        /// The pod.
+        pod: String,
+    },
+    /// An agent's container starts and exits, again and again.
+    #[error(
+        "agent pod {pod} is crash-looping ({restarts} restarts, last {exit}); see `kubectl -n {namespace} logs {pod} --previous`"
+    )]
+    CrashLoop {
+        /// The pod.
+        pod: String,
+        /// Its namespace.
+        namespace: String,
+        /// Restarts so far.
+        restarts: i32,
+        /// How the last run ended.
+        exit: String,
+    },
+    /// The kubelet cannot create or start an agent's container as specified.
+    #[error("agent pod {pod} cannot start its container ({reason}: {message})")]
+    CannotStart {
+        /// The pod.
+        pod: String,
+        /// The kubelet's waiting reason.
+        reason: String,
+        /// The kubelet's message.
+        message: String,
+    },
+    /// The cluster refuses to create the agents' pods (Pod Security, an admission policy, a quota).
+    #[error(
+        "the cluster refuses to create the agents' pods: {message} (the agents need the host network and a hostPath store, Pod Security level \"{level}\": capture labels namespace {namespace} with it, unless a policy overrides that)",
+        level = POD_SECURITY_LEVEL
+    )]
+    PodsRefused {
+        /// The agents' namespace.
+        namespace: String,
+        /// The DaemonSet controller's `FailedCreate` message.
+        message: String,
     },
     /// The manifests could not be built.
     #[error(transparent)]
@@ -106,13 +159,7 @@ pub async fn deploy(
         )
         .await?,
     );
-    let ready = wait_for_rollout(
-        Api::<DaemonSet>::namespaced(client, ns),
-        ns,
-        timeout,
-        &mut progress,
-    )
-    .await?;
+    let ready = wait_for_rollout(client, ns, timeout, &mut progress).await?;
     Ok(DeployReport { applied, ready })
 }
 
@@ -155,45 +202,6 @@ fn new_token() -> Result<String, DeployError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| DeployError::Random(e.to_string()))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// How often the rollout is checked.
-const POLL: Duration = Duration::from_secs(1);
-
-async fn wait_for_rollout(
-    api: Api<DaemonSet>,
-    ns: &str,
-    timeout: Duration,
-    progress: &mut impl FnMut(i32, i32),
-) -> Result<i32, DeployError> {
-    let started = Instant::now();
-    let (mut ready, mut desired) = (0, 0);
-    loop {
-        let ds = api.get(AGENT).await.map_err(|source| DeployError::Api {
-            object: format!("DaemonSet {ns}/{AGENT}"),
-            source,
-        })?;
-        let generation = ds.metadata.generation.unwrap_or(0);
-        if let Some(status) = &ds.status {
-            desired = status.desired_number_scheduled;
-            ready = status.number_ready;
-            progress(ready, desired);
-            let observed = status.observed_generation.unwrap_or(0) >= generation;
-            let updated = status.updated_number_scheduled.unwrap_or(0);
-            if observed && desired > 0 && ready == desired && updated == desired {
-                return Ok(ready);
-            }
-        }
-        if started.elapsed() >= timeout {
-            return Err(DeployError::RolloutTimeout {
-                waited: timeout.as_secs(),
-                ready,
-                desired,
-                namespace: ns.to_string(),
-            });
-        }
-        tokio::time::sleep(POLL.min(timeout.saturating_sub(started.elapsed()))).await;
-    }
 }
 
 #[cfg(test)]
@@ -240,17 +248,189 @@ mod tests {
                 ),
                 None => status(404, "NotFound", "secrets \"shark-agent-token\" not found"),
             },
-            ("GET", p) if p.ends_with("/daemonsets/shark-agent") => (
-                200,
-                json!({
-                "apiVersion": "apps/v1", "kind": "DaemonSet",
-                "metadata": {"name": "shark-agent", "namespace": "shark", "generation": 1},
-                "spec": {"selector": {}, "template": {}},
-                "status": {"desiredNumberScheduled": desired, "numberReady": ready, "updatedNumberScheduled": ready,
-                           "currentNumberScheduled": desired, "numberMisscheduled": 0, "observedGeneration": 1}}),
-            ),
+            ("GET", p) if p.ends_with("/daemonsets/shark-agent") => {
+                (200, daemon_set(ready, desired, desired))
+            }
             _ => status(404, "NotFound", "not found"),
         }
+    }
+
+    /// The DaemonSet as the API reports it: `current` pods exist of the `desired`, `ready` of them ready.
+    fn daemon_set(ready: i32, desired: i32, current: i32) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+               "metadata": {"name": "shark-agent", "namespace": "shark", "generation": 1},
+               "spec": {"selector": {}, "template": {}},
+               "status": {"desiredNumberScheduled": desired, "numberReady": ready, "updatedNumberScheduled": ready,
+                          "currentNumberScheduled": current, "numberMisscheduled": 0, "observedGeneration": 1}})
+    }
+
+    /// `inner`, with the agents' pods and the namespace's events listed as given.
+    fn with_pods_and_events(
+        inner: impl Fn(&str, &str, &Value) -> (u16, Value),
+        pods: Vec<Value>,
+        events: impl Fn() -> Vec<Value> + Send + 'static,
+    ) -> impl Fn(&str, &str, &Value) -> (u16, Value) {
+        move |method, path, body| {
+            let list = |items: Vec<Value>| {
+                (
+                    200,
+                    json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items}),
+                )
+            };
+            match (method, path) {
+                ("GET", "/api/v1/namespaces/shark/pods") => list(pods.clone()),
+                ("GET", "/api/v1/namespaces/shark/events") => list(events()),
+                _ => inner(method, path, body),
+            }
+        }
+    }
+
+    /// An agent pod of generation 1 whose container waits with `reason` (and ended `last` before).
+    fn waiting_pod(reason: &str, message: &str, last: Option<Value>) -> Value {
+        let mut status = json!({"name": "agent", "image": "ghcr.io/kubectl-shark/shark-agent:0.1.0", "imageID": "",
+                                "ready": false, "restartCount": 4,
+                                "state": {"waiting": {"reason": reason, "message": message}}});
+        if let Some(last) = last {
+            status["lastState"] = json!({"terminated": last});
+        }
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "shark-agent-x7k2p", "namespace": "shark",
+                            "labels": {"app.kubernetes.io/name": "shark-agent", "pod-template-generation": "1"}},
+               "status": {"containerStatuses": [status]}})
+    }
+
+    /// Deploys against `handler` with a long timeout; returns the error and how long it took.
+    async fn deploy_error(
+        handler: impl Fn(&str, &str, &Value) -> (u16, Value) + Send + 'static,
+    ) -> (String, Duration) {
+        let (client, _) = fake_api(handler);
+        let started = std::time::Instant::now();
+        let err = deploy(client, &options(), Duration::from_secs(60), |_, _| {})
+            .await
+            .expect_err("cannot roll out");
+        (err.to_string(), started.elapsed())
+    }
+
+    #[tokio::test]
+    async fn pods_that_cannot_pull_their_image_are_named_at_once_not_after_the_timeout() {
+        let pod = waiting_pod(
+            "ImagePullBackOff",
+            "Back-off pulling image \"ghcr.io/kubectl-shark/shark-agent:0.1.0\"",
+            None,
+        );
+        let (message, took) = deploy_error(with_pods_and_events(
+            cluster(0, 1, None),
+            vec![pod],
+            Vec::new,
+        ))
+        .await;
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert!(
+            message.starts_with(
+                "the agents cannot pull their image ghcr.io/kubectl-shark/shark-agent:0.1.0"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains("ImagePullBackOff on pod shark-agent-x7k2p")
+                && message.contains("--image"),
+            "{message}"
+        );
+        assert!(!message.contains('\n'), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_crash_looping_agent_is_named_with_its_last_exit_and_where_its_logs_are() {
+        let last = json!({"exitCode": 2, "reason": "Error", "message": "error: cannot capture on interface `any`"});
+        let pod = waiting_pod(
+            "CrashLoopBackOff",
+            "back-off 40s restarting failed container",
+            Some(last),
+        );
+        let (message, took) = deploy_error(with_pods_and_events(
+            cluster(0, 1, None),
+            vec![pod],
+            Vec::new,
+        ))
+        .await;
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert_eq!(
+            message,
+            "agent pod shark-agent-x7k2p is crash-looping (4 restarts, last exit 2: error: cannot capture on interface `any`); \
+             see `kubectl -n shark logs shark-agent-x7k2p --previous`"
+        );
+    }
+
+    #[tokio::test]
+    async fn pods_of_an_earlier_generation_do_not_fail_the_rollout() {
+        let mut old = waiting_pod("CrashLoopBackOff", "back-off", None);
+        old["metadata"]["labels"]["pod-template-generation"] = json!("0");
+        let (client, _) = fake_api(with_pods_and_events(
+            cluster(0, 1, None),
+            vec![old],
+            Vec::new,
+        ));
+        let err = deploy(client, &options(), Duration::from_secs(2), |_, _| {})
+            .await
+            .expect_err("times out");
+        assert!(err.to_string().contains("within 2s"), "{err}");
+    }
+
+    fn refusal(name: &str, count: i32) -> Value {
+        json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": "shark"},
+               "involvedObject": {"kind": "DaemonSet", "name": "shark-agent", "namespace": "shark"},
+               "reason": "FailedCreate", "count": count, "type": "Warning",
+               "message": "Error creating: pods \"shark-agent-4xq8z\" is forbidden: violates PodSecurity \"baseline:latest\": host namespaces (hostNetwork=true), hostPath volumes (volume \"store\")"})
+    }
+
+    /// A DaemonSet none of whose pods exist, and events that report a refusal more often at each look.
+    fn refused_cluster(earlier: Option<i32>) -> impl Fn(&str, &str, &Value) -> (u16, Value) {
+        let looks = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+        let events = move || {
+            let look = looks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            match earlier {
+                // An event from before this rollout, not repeated since: the refusal is over.
+                Some(count) => vec![refusal("shark-agent.old", count)],
+                None if look == 0 => Vec::new(),
+                None => vec![refusal("shark-agent.17e5", look)],
+            }
+        };
+        let inner = cluster(0, 2, None);
+        with_pods_and_events(
+            move |method, path, body| match (method, path) {
+                ("GET", p) if p.ends_with("/daemonsets/shark-agent") => (200, daemon_set(0, 2, 0)),
+                _ => inner(method, path, body),
+            },
+            Vec::new(),
+            events,
+        )
+    }
+
+    #[tokio::test]
+    async fn pods_refused_by_pod_security_are_explained_at_once() {
+        let (message, took) = deploy_error(refused_cluster(None)).await;
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert!(
+            message.starts_with(
+                "the cluster refuses to create the agents' pods: Error creating: pods"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains("violates PodSecurity \"baseline:latest\"")
+                && message.contains("\"privileged\""),
+            "{message}"
+        );
+        assert!(message.contains("namespace shark"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_refusal_from_before_this_rollout_is_not_taken_for_its_reason() {
+        let (client, _) = fake_api(refused_cluster(Some(3)));
+        let err = deploy(client, &options(), Duration::from_secs(2), |_, _| {})
+            .await
+            .expect_err("times out");
+        assert!(err.to_string().contains("within 2s"), "{err}");
     }
 
     fn applied_token(calls: &[crate::cluster::mock_api::Call]) -> String {
@@ -274,8 +454,8 @@ mod tests {
             [
                 "Namespace shark",
                 "ServiceAccount shark/shark-agent",
-                "ClusterRole shark-agent",
-                "ClusterRoleBinding shark-agent",
+                "ClusterRole shark-agent-shark",
+                "ClusterRoleBinding shark-agent-shark",
                 "Secret shark/shark-agent-token",
                 "DaemonSet shark/shark-agent"
             ]
@@ -389,7 +569,7 @@ mod tests {
             .expect_err("forbidden");
         let message = err.to_string();
         assert!(
-            message.starts_with("forbidden to apply ClusterRole shark-agent"),
+            message.starts_with("forbidden to apply ClusterRole shark-agent-shark"),
             "{message}"
         );
         assert!(

@@ -1,8 +1,11 @@
 //! The Kubernetes objects `kubectl shark capture` applies, and `--dry-run -o yaml` prints.
 //!
-//! Least privilege by construction: the agents run unprivileged with only NET_RAW and NET_ADMIN,
-//! read-only root filesystem, and a ClusterRole that can only get/list/watch the objects that
-//! name traffic. Everything carries the `app.kubernetes.io/managed-by: kubectl-shark` label, which
+//! Least privilege by construction: the agents run unprivileged with only NET_RAW (libpcap on
+//! `any` needs no more; the container test runs the image with exactly this), a read-only root
+//! filesystem, and a ClusterRole that can only get/list/watch the objects that name traffic. The
+//! ClusterRole and its binding are named after the namespace, so agents deployed to two namespaces
+//! each keep their own. The namespace is labelled for Pod Security "privileged": the agents need
+//! the host's network and a hostPath store, which the "baseline" level forbids. Everything carries the `app.kubernetes.io/managed-by: kubectl-shark` label, which
 //! is how `clean` finds exactly what was made.
 
 use std::collections::BTreeMap;
@@ -16,8 +19,13 @@ use serde_json::{Value, json};
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kubectl-shark");
 /// The label that selects agent pods.
 pub const AGENT_LABEL: (&str, &str) = ("app.kubernetes.io/name", "shark-agent");
-/// Name of the agents' ServiceAccount, ClusterRole, ClusterRoleBinding and DaemonSet.
+/// Name of the agents' ServiceAccount and DaemonSet (the ClusterRole and its binding: [`cluster_role_name`]).
 pub const AGENT: &str = "shark-agent";
+/// The Pod Security level the agents' namespace is labelled with (enforce, audit and warn):
+/// host network and hostPath volumes are beyond "baseline".
+pub const POD_SECURITY_LEVEL: &str = "privileged";
+/// The one capability the agents keep: raw packet sockets for libpcap.
+pub const CAPABILITIES: [&str; 1] = ["NET_RAW"];
 /// Name of the Secret holding the agents' API token.
 pub const TOKEN_SECRET: &str = "shark-agent-token";
 /// The agents' API port.
@@ -145,6 +153,12 @@ pub struct ManifestError {
     source: serde_json::Error,
 }
 
+/// The name of the ClusterRole and ClusterRoleBinding of the agents in `namespace`: cluster-wide
+/// objects, so each namespace's agents get their own (`capture -n b` leaves `a`'s agents theirs).
+pub fn cluster_role_name(namespace: &str) -> String {
+    format!("{AGENT}-{namespace}")
+}
+
 fn typed<T: serde::de::DeserializeOwned>(
     kind: &'static str,
     value: Value,
@@ -165,6 +179,7 @@ fn labels(extra: &[(&str, &str)]) -> Value {
 /// Builds every object for `options`; `token` is the agents' API token (kept when already deployed).
 pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, ManifestError> {
     let ns = options.namespace.as_str();
+    let role = cluster_role_name(ns);
     let mut args = vec![
         "--store=/var/lib/shark".to_string(),
         "--interface=any".to_string(),
@@ -187,7 +202,11 @@ pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, Manifest
         namespace: typed(
             "Namespace",
             json!({"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": ns, "labels": labels(&[])}}),
+            "metadata": {"name": ns, "labels": labels(&[
+                ("pod-security.kubernetes.io/enforce", POD_SECURITY_LEVEL),
+                ("pod-security.kubernetes.io/audit", POD_SECURITY_LEVEL),
+                ("pod-security.kubernetes.io/warn", POD_SECURITY_LEVEL),
+            ])}}),
         )?,
         service_account: typed(
             "ServiceAccount",
@@ -197,7 +216,7 @@ pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, Manifest
         cluster_role: typed(
             "ClusterRole",
             json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": AGENT, "labels": labels(&[])},
+            "metadata": {"name": role, "labels": labels(&[])},
             "rules": [
                 {"apiGroups": [""], "resources": ["pods", "services", "nodes", "namespaces"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]}
@@ -206,8 +225,8 @@ pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, Manifest
         cluster_role_binding: typed(
             "ClusterRoleBinding",
             json!({"apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding", "metadata": {"name": AGENT, "labels": labels(&[])},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": AGENT},
+            "kind": "ClusterRoleBinding", "metadata": {"name": role, "labels": labels(&[])},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
             "subjects": [{"kind": "ServiceAccount", "name": AGENT, "namespace": ns}]}),
         )?,
         secret: typed(
@@ -242,7 +261,7 @@ pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, Manifest
                                 "privileged": false,
                                 "allowPrivilegeEscalation": false,
                                 "readOnlyRootFilesystem": true,
-                                "capabilities": {"drop": ["ALL"], "add": ["NET_RAW", "NET_ADMIN"]}
+                                "capabilities": {"drop": ["ALL"], "add": CAPABILITIES}
                             },
                             "resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
                                           "limits": {"cpu": "1", "memory": options.tuning.memory_limit()}},
@@ -297,7 +316,7 @@ mod tests {
     }
 
     #[test]
-    fn the_agent_is_unprivileged_with_only_net_raw_and_net_admin() {
+    fn the_agent_is_unprivileged_with_only_net_raw() {
         let m = build(&options(), "t0ken-t0ken-t0ken-t0ken").expect("builds");
         let pod = m
             .daemon_set
@@ -315,10 +334,7 @@ mod tests {
         assert_eq!(sc.privileged, Some(false));
         assert_eq!(sc.allow_privilege_escalation, Some(false));
         let caps = sc.capabilities.expect("capabilities");
-        assert_eq!(
-            caps.add,
-            Some(vec!["NET_RAW".to_string(), "NET_ADMIN".to_string()])
-        );
+        assert_eq!(caps.add, Some(vec!["NET_RAW".to_string()]));
         assert_eq!(caps.drop, Some(vec!["ALL".to_string()]));
     }
 
@@ -452,6 +468,51 @@ mod tests {
         for rule in m.cluster_role.rules.expect("rules") {
             assert_eq!(rule.verbs, ["get", "list", "watch"], "{rule:?}");
         }
+    }
+
+    #[test]
+    fn the_namespace_admits_the_agents_under_pod_security() {
+        let m = build(&options(), "t0ken-t0ken-t0ken-t0ken").expect("builds");
+        let labels = m.namespace.metadata.labels.expect("labels");
+        for mode in ["enforce", "audit", "warn"] {
+            assert_eq!(
+                labels
+                    .get(&format!("pod-security.kubernetes.io/{mode}"))
+                    .map(String::as_str),
+                Some("privileged"),
+                "{mode}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_namespace_gets_its_own_cluster_role_and_binding() {
+        let mut a = options();
+        a.namespace = "a".into();
+        let mut b = options();
+        b.namespace = "b".into();
+        let (a, b) = (
+            build(&a, "t0ken-t0ken-t0ken-t0ken").expect("builds"),
+            build(&b, "t0ken-t0ken-t0ken-t0ken").expect("builds"),
+        );
+        let role = |m: &Manifests| m.cluster_role.metadata.name.clone().expect("name");
+        let binding = |m: &Manifests| m.cluster_role_binding.metadata.name.clone().expect("name");
+        assert_eq!(
+            (role(&a), binding(&a)),
+            ("shark-agent-a".to_string(), "shark-agent-a".to_string())
+        );
+        assert_ne!(role(&a), role(&b));
+        assert_ne!(binding(&a), binding(&b));
+        assert_eq!(
+            b.cluster_role_binding.role_ref.name, "shark-agent-b",
+            "b's binding grants b's role"
+        );
+        let subjects = b.cluster_role_binding.subjects.expect("subjects");
+        assert_eq!(
+            subjects[0].namespace.as_deref(),
+            Some("b"),
+            "to b's service account"
+        );
     }
 
     #[test]

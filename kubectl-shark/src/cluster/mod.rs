@@ -9,6 +9,7 @@ pub mod manifests;
 #[cfg(test)]
 mod mock_api;
 pub mod pcap_merge;
+pub mod rollout;
 
 use std::path::Path;
 
