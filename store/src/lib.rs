@@ -99,7 +99,7 @@ pub use entry::{Endpoint, Entry, Message, Node, PacketSpan, Protocol};
 pub use error::{StoreError, error_line};
 pub use export::ExportSummary;
 pub use map::{
-    Edge, GroupBy, LatencySketch, MapBuilder, Peer, PeerTotals, RELATIVE_ERROR, ServiceMap,
+    Edge, GroupBy, LatencySketch, MAP_EDGES, MapBuilder, OtherEdges, Peer, PeerTotals, RELATIVE_ERROR, ServiceMap,
     UnknownGroupBy,
 };
 pub use node_name::{check_node_name, parse_node_name};
@@ -107,7 +107,7 @@ pub use packets::{PacketWalk, StoredPacket};
 pub use query::{Entries, Query};
 pub use schema::entry_schema;
 pub use store::{NodeStatus, Store};
-pub use tail::{FOLLOW_POLL, Tail};
+pub use tail::{FOLLOW_POLL, Tail, index_generation};
 pub use writer::{NodeWriter, RawPacket, WriteSummary};
 
 mod bodies;

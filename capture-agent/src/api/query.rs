@@ -15,12 +15,18 @@ const QUEUE_LINES: usize = 256;
 
 /// Streams the entries as NDJSON (`Entry` as stored: timestamps in ns), with whole bodies.
 pub async fn query(State(state): State<ApiState>, body: Bytes) -> Response {
-    let (_request, query, store) = match open_window(&state, &body) {
+    let super::request::Opened {
+        query,
+        store,
+        permit,
+        ..
+    } = match open_window(&state, body).await {
         Ok(opened) => opened,
         Err(response) => return *response,
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         // The answer shows bodies: those the index cut are read back from the packets.
         let entries = match store.query_with_bodies(&query) {
             Ok(entries) => entries,
