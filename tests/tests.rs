@@ -3,6 +3,7 @@
 mod util;
 
 mod agent_api;
+mod agent_limits;
 mod bad_input;
 mod bodies;
 mod cluster_e2e;
@@ -12,7 +13,7 @@ mod fields;
 mod import_http;
 mod krew;
 mod kubernetes;
-mod live_capture;
+pub mod live_capture;
 mod map_follow_replay;
 mod one_writer;
 mod plugin;

@@ -9,6 +9,6 @@ mod table;
 
 pub use dot::map_dot;
 pub use json::entry_json;
-pub use map_table::map_table;
+pub use map_table::{left_out, map_table};
 pub use mermaid::map_mermaid;
 pub use table::{COLUMNS, EntryTable, entry_cells};
