@@ -21,10 +21,12 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
 
 /// `shark-agent probe` against `agent`: its exit code.
 fn probe(agent: &AgentProcess, token_file: &Path) -> i32 {
-    run(std::process::Command::new(crate::util::binary("shark-agent"))
-        .args(["probe", "--addr", agent.url.trim_start_matches("http://")])
-        .arg("--token-file")
-        .arg(token_file))
+    run(
+        std::process::Command::new(crate::util::binary("shark-agent"))
+            .args(["probe", "--addr", agent.url.trim_start_matches("http://")])
+            .arg("--token-file")
+            .arg(token_file),
+    )
     .code
 }
 
@@ -84,9 +86,17 @@ fn a_capturing_agent_never_stores_its_own_token() {
     assert_eq!(server.get("/hello.txt"), 200);
     let found = wait_for(&agent, "http and request.path == \"/hello.txt\"");
     assert_eq!(found.len(), 1, "the user's traffic is captured");
-    let port: u16 = agent.url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+    let port: u16 = agent
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
     let own = query(&agent, &format!("dst.port == {port} or src.port == {port}"));
-    assert!(own.is_empty(), "the agent indexed its own API traffic: {own:?}");
+    assert!(
+        own.is_empty(),
+        "the agent indexed its own API traffic: {own:?}"
+    );
     assert_eq!(agent.stop(), 0);
     // Every byte the store holds: segments, index, its WAL, the counters.
     let leaks = files_containing(store.path(), TOKEN.as_bytes())
@@ -108,7 +118,12 @@ fn the_token_seen_on_its_way_to_another_agent_is_not_indexed() {
     let agent = AgentProcess::start(
         store.path(),
         "node-a",
-        &["--interface", "lo", "--bpf", &format!("tcp port {other_port}")],
+        &[
+            "--interface",
+            "lo",
+            "--bpf",
+            &format!("tcp port {other_port}"),
+        ],
     );
     for header in [
         format!("Authorization: Bearer {TOKEN}"),
@@ -236,7 +251,12 @@ fn status_and_probes_answer_under_3000_idle_connections_and_1000_followers() {
         let asked = Instant::now();
         let (code, body) = curl(&["-m", "1", "-H", &bearer, &status_url]);
         slowest = slowest.max(asked.elapsed());
-        assert_eq!(code, 200, "status within 1 s: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            code,
+            200,
+            "status within 1 s: {}",
+            String::from_utf8_lossy(&body)
+        );
         assert_eq!(probe(&agent, &token_file), 0, "the probe passes");
     }
     // The followers still stream: a new import reaches one of them.
@@ -258,7 +278,11 @@ fn status_and_probes_answer_under_3000_idle_connections_and_1000_followers() {
         proc_status(pid, "Threads"),
     );
     // The agent keeps no thread per follower.
-    assert!(proc_status(pid, "Threads") < 200, "threads: {}", proc_status(pid, "Threads"));
+    assert!(
+        proc_status(pid, "Threads") < 200,
+        "threads: {}",
+        proc_status(pid, "Threads")
+    );
 }
 
 #[test]
@@ -275,7 +299,9 @@ fn a_silent_connection_is_closed_after_the_header_timeout() {
     silent
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
-    silent.write_all(b"GET /v1/status HTTP/1.1\r\n").expect("send");
+    silent
+        .write_all(b"GET /v1/status HTTP/1.1\r\n")
+        .expect("send");
     let mut rest = Vec::new();
     // The agent closes it (EOF, or a reset) long before the client's 30 s.
     let closed = silent.read_to_end(&mut rest);

@@ -194,8 +194,8 @@ fn run(args: Args) -> Result<()> {
     let listen = args
         .listen
         .unwrap_or_else(|| node_address(Ipv4Addr::UNSPECIFIED.into()));
-    let listener =
-        std::net::TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let bound = listener.local_addr().context("listening address")?;
     let stop = Arc::new(AtomicBool::new(false));
     let state = ApiState::new(args.store.clone(), node.clone(), token, Arc::clone(&stop));
@@ -285,9 +285,7 @@ fn serve(
                 .context("cannot reach the Kubernetes API (--kube)")?;
             tokio::spawn(watch_cluster(client, identities));
         }
-        listener
-            .set_nonblocking(true)
-            .context("listening socket")?;
+        listener.set_nonblocking(true).context("listening socket")?;
         let listener = tokio::net::TcpListener::from_std(listener).context("listening socket")?;
         let bound = listener.local_addr().context("listening address")?;
         eprintln!("agent API listening on {bound}");

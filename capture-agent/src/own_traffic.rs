@@ -17,7 +17,9 @@ pub fn api_traffic(listen: SocketAddr) -> String {
         format!("tcp port {port}")
     } else {
         let ip = listen.ip();
-        format!("tcp and ((src host {ip} and src port {port}) or (dst host {ip} and dst port {port}))")
+        format!(
+            "tcp and ((src host {ip} and src port {port}) or (dst host {ip} and dst port {port}))"
+        )
     }
 }
 
@@ -34,10 +36,9 @@ pub fn capture_filter(user: Option<&str>, listen: SocketAddr) -> String {
 mod tests {
     use super::*;
 
-    /// libpcap compiles the filters (no capture needed: a dead handle on Linux cooked frames, as
-    /// the agent's `any` interface gives).
-    fn compiles(filter: &str) -> bool {
-        pcap::Capture::dead(pcap::Linktype::LINUX_SLL)
+    /// libpcap compiles the filter for `linktype` (no capture needed: a dead handle).
+    fn compiles(filter: &str, linktype: pcap::Linktype) -> bool {
+        pcap::Capture::dead(linktype)
             .and_then(|dead| dead.compile(filter, true))
             .is_ok()
     }
@@ -56,10 +57,13 @@ mod tests {
         );
         for listen in ["10.0.0.5:8898", "[::1]:8898", "0.0.0.0:8898", "[::]:1"] {
             let listen: SocketAddr = listen.parse().expect("address");
-            for user in [None, Some("tcp"), Some("vlan and tcp port 80"), Some("  ")] {
+            // Linux cooked frames (the agent's `any`), and Ethernet (one interface, VLANs).
+            for user in [None, Some("tcp"), Some("udp or tcp port 80"), Some("  ")] {
                 let filter = capture_filter(user, listen);
-                assert!(compiles(&filter), "{filter}");
+                assert!(compiles(&filter, pcap::Linktype::LINUX_SLL), "{filter}");
             }
+            let filter = capture_filter(Some("vlan and tcp port 80"), listen);
+            assert!(compiles(&filter, pcap::Linktype::ETHERNET), "{filter}");
         }
     }
 }

@@ -99,8 +99,8 @@ pub use entry::{Endpoint, Entry, Message, Node, PacketSpan, Protocol};
 pub use error::{StoreError, error_line};
 pub use export::ExportSummary;
 pub use map::{
-    Edge, GroupBy, LatencySketch, MAP_EDGES, MapBuilder, OtherEdges, Peer, PeerTotals, RELATIVE_ERROR, ServiceMap,
-    UnknownGroupBy,
+    Edge, GroupBy, LatencySketch, MAP_EDGES, MapBuilder, OtherEdges, Peer, PeerTotals,
+    RELATIVE_ERROR, ServiceMap, UnknownGroupBy,
 };
 pub use node_name::{check_node_name, parse_node_name};
 pub use packets::{PacketWalk, StoredPacket};

@@ -625,7 +625,12 @@ mod tests {
             }
         }
         for n in 0..100 {
-            let peer = pod(&format!("10.0.2.{n}"), &format!("scanned-{n}"), "scanned", "");
+            let peer = pod(
+                &format!("10.0.2.{n}"),
+                &format!("scanned-{n}"),
+                "scanned",
+                "",
+            );
             builder.add(&exchange(client.clone(), peer, "http", 500, 1.0));
         }
         assert!(builder.edges.len() <= 6, "held {}", builder.edges.len());

@@ -157,7 +157,10 @@ mod tests {
         sink.entry(entry_with(request)).expect("kept");
         let kept = serde_json::to_string(&sink.into_inner().0).expect("json");
         assert!(!kept.contains(SECRET), "{kept}");
-        assert!(kept.contains(r#""Authorization":"Bearer [redacted]""#), "{kept}");
+        assert!(
+            kept.contains(r#""Authorization":"Bearer [redacted]""#),
+            "{kept}"
+        );
         assert!(kept.contains(r#""X-Shark-Token":"[redacted]""#), "{kept}");
         assert!(kept.contains(r#""Cookie":"session=abc""#), "{kept}");
         assert!(kept.contains("/v1/status?token=[redacted]"), "{kept}");

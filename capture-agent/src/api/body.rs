@@ -32,13 +32,11 @@ pub async fn read_within_timeout(request: Request, next: Next) -> Response {
         Err(_) => {
             return (
                 StatusCode::REQUEST_TIMEOUT,
-                format!(
-                    "request body not sent within {}s\n",
-                    BODY_TIMEOUT.as_secs()
-                ),
+                format!("request body not sent within {}s\n", BODY_TIMEOUT.as_secs()),
             )
                 .into_response();
         }
     };
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }

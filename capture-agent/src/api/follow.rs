@@ -79,7 +79,9 @@ impl Follower {
         state
             .inner
             .followers
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1))
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
             .ok()
             .map(|_| Follower(state.clone()))
     }
@@ -116,7 +118,10 @@ pub async fn follow(
     };
     // Compiling the filter (its regexes) and opening the tail are blocking work.
     let started = tokio::task::spawn_blocking(move || {
-        let filter = request.to_query().map_err(IntoResponse::into_response)?.filter;
+        let filter = request
+            .to_query()
+            .map_err(IntoResponse::into_response)?
+            .filter;
         let store = open_store(&root).map_err(unavailable)?;
         // The answer shows bodies: those the index cut are read back from the packets.
         let mut tail = store.tail_with_bodies(filter, from).map_err(unavailable)?;

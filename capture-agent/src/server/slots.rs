@@ -162,7 +162,11 @@ mod tests {
         let busy = prober[0].busy();
         let flood: Vec<Slot> = (0..100).filter_map(|_| slots.admit(ip(2))).collect();
         assert_eq!(slots.open(), 4);
-        assert_eq!(flood.len(), 100, "each flood connection displaced an older one");
+        assert_eq!(
+            flood.len(),
+            100,
+            "each flood connection displaced an older one"
+        );
         // The newcomer from another address gets in; the busy connection stays.
         prober.push(slots.admit(ip(1)).expect("room for the prober"));
         assert_eq!(slots.open(), 4);
@@ -181,8 +185,14 @@ mod tests {
         let _b2 = slots.admit(ip(2)).expect("room");
         let _c = slots.admit(ip(3)).expect("room");
         let table = slots.table();
-        assert!(table.open.contains_key(&a.id), "the lighter address keeps its connection");
-        assert!(!table.open.contains_key(&b1.id), "the oldest of the heaviest went");
+        assert!(
+            table.open.contains_key(&a.id),
+            "the lighter address keeps its connection"
+        );
+        assert!(
+            !table.open.contains_key(&b1.id),
+            "the oldest of the heaviest went"
+        );
     }
 
     #[test]
@@ -193,6 +203,9 @@ mod tests {
         let _busy = (first.busy(), second.busy());
         assert!(slots.admit(ip(3)).is_none());
         drop(first);
-        assert!(slots.admit(ip(3)).is_some(), "a closed connection frees its slot");
+        assert!(
+            slots.admit(ip(3)).is_some(),
+            "a closed connection frees its slot"
+        );
     }
 }
