@@ -120,18 +120,18 @@ pub async fn follow(
     let started = tokio::task::spawn_blocking(move || {
         let filter = request
             .to_query()
-            .map_err(IntoResponse::into_response)?
+            .map_err(|e| Box::new(e.into_response()))?
             .filter;
         let store = open_store(&root).map_err(unavailable)?;
         // The answer shows bodies: those the index cut are read back from the packets.
         let mut tail = store.tail_with_bodies(filter, from).map_err(unavailable)?;
         tail.resume_after(&resume);
-        Ok::<_, Response>(tail)
+        Ok::<_, Box<Response>>(tail)
     })
     .await;
     let tail = match started {
         Ok(Ok(tail)) => tail,
-        Ok(Err(response)) => return response,
+        Ok(Err(response)) => return *response,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     };
     let changes = state.changes();
@@ -144,8 +144,8 @@ pub async fn follow(
         .into_response()
 }
 
-fn unavailable(e: shark_store::StoreError) -> Response {
-    (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response()
+fn unavailable(e: shark_store::StoreError) -> Box<Response> {
+    Box::new((StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response())
 }
 
 /// What one turn read: NDJSON lines, and whether the tail caught up or failed.

@@ -49,7 +49,7 @@ pub fn connection_cap(wanted: usize) -> usize {
     if limit.current < limit.maximum {
         limit.current = limit.maximum;
         // Raising the soft limit to the hard one needs no privilege; if refused the old one stands.
-        let _ = setrlimit(Resource::Nofile, limit.clone());
+        let _ = setrlimit(Resource::Nofile, limit);
         limit = getrlimit(Resource::Nofile);
     }
     let available = limit
