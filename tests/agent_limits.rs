@@ -30,14 +30,14 @@ fn probe(agent: &AgentProcess, token_file: &Path) -> i32 {
     .code
 }
 
-/// The entries of `agent` matching `kfl`, as JSON.
-fn query(agent: &AgentProcess, kfl: &str) -> Vec<serde_json::Value> {
+/// The entries of `agent` (which demands `token`) matching `kfl`, as JSON.
+fn query(agent: &AgentProcess, token: &str, kfl: &str) -> Vec<serde_json::Value> {
     let body = serde_json::json!({ "kfl": kfl }).to_string();
     let (code, out) = curl(&[
         "-X",
         "POST",
         "-H",
-        &format!("Authorization: Bearer {TOKEN}"),
+        &format!("Authorization: Bearer {token}"),
         "-d",
         &body,
         &format!("{}/v1/query", agent.url),
@@ -50,10 +50,10 @@ fn query(agent: &AgentProcess, kfl: &str) -> Vec<serde_json::Value> {
 }
 
 /// Waits until `agent` has indexed an entry matching `kfl`.
-fn wait_for(agent: &AgentProcess, kfl: &str) -> Vec<serde_json::Value> {
+fn wait_for(agent: &AgentProcess, token: &str, kfl: &str) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let found = query(agent, kfl);
+        let found = query(agent, token, kfl);
         if !found.is_empty() || Instant::now() > deadline {
             return found;
         }
@@ -65,26 +65,40 @@ fn wait_for(agent: &AgentProcess, kfl: &str) -> Vec<serde_json::Value> {
 fn a_capturing_agent_never_stores_its_own_token() {
     let server = HttpServer::start();
     let store = tempfile::tempdir().expect("temp dir");
-    let token_file = store.path().join("token");
-    std::fs::write(&token_file, TOKEN).expect("write");
+    // A token of its own: the other tests' agents on this loopback use the shared one, and their
+    // traffic (not this agent's own) is captured here too.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let token = format!("own-token-{}-{nanos}", std::process::id());
+    let token_dir = tempfile::tempdir().expect("temp dir");
+    let token_file = token_dir.path().join("token");
+    std::fs::write(&token_file, &token).expect("write");
     // The user's filter takes every TCP packet on loopback, the agent's own API traffic included.
     let agent = AgentProcess::start(
         store.path(),
         "node-own",
-        &["--interface", "lo", "--bpf", "tcp"],
+        &[
+            "--interface",
+            "lo",
+            "--bpf",
+            "tcp",
+            "--token-file",
+            token_file.to_str().expect("utf-8"),
+        ],
     );
     for _ in 0..3 {
         assert_eq!(probe(&agent, &token_file), 0);
         let status = curl(&[
             "-H",
-            &format!("X-Shark-Token: {TOKEN}"),
+            &format!("X-Shark-Token: {token}"),
             &format!("{}/v1/status", agent.url),
         ]);
         assert_eq!(status.0, 200);
     }
     // Other traffic is captured meanwhile: the store is not empty for want of capture.
     assert_eq!(server.get("/hello.txt"), 200);
-    let found = wait_for(&agent, "http and request.path == \"/hello.txt\"");
+    let found = wait_for(&agent, &token, "http and request.path == \"/hello.txt\"");
     assert_eq!(found.len(), 1, "the user's traffic is captured");
     let port: u16 = agent
         .url
@@ -92,17 +106,18 @@ fn a_capturing_agent_never_stores_its_own_token() {
         .next()
         .and_then(|p| p.parse().ok())
         .expect("port");
-    let own = query(&agent, &format!("dst.port == {port} or src.port == {port}"));
+    let own = query(
+        &agent,
+        &token,
+        &format!("dst.port == {port} or src.port == {port}"),
+    );
     assert!(
         own.is_empty(),
         "the agent indexed its own API traffic: {own:?}"
     );
     assert_eq!(agent.stop(), 0);
     // Every byte the store holds: segments, index, its WAL, the counters.
-    let leaks = files_containing(store.path(), TOKEN.as_bytes())
-        .into_iter()
-        .filter(|path| !path.ends_with("/token"))
-        .collect::<Vec<_>>();
+    let leaks = files_containing(store.path(), token.as_bytes());
     assert!(leaks.is_empty(), "the token is stored in {leaks:?}");
 }
 
@@ -137,7 +152,7 @@ fn the_token_seen_on_its_way_to_another_agent_is_not_indexed() {
     let mut seen = Vec::new();
     while seen.len() < 2 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(250));
-        seen = query(&agent, &kfl);
+        seen = query(&agent, TOKEN, &kfl);
     }
     assert_eq!(seen.len(), 2, "both requests are indexed: {seen:?}");
     let shown = serde_json::to_string(&seen).expect("json");
