@@ -231,7 +231,18 @@ fn status_and_probes_answer_under_3000_idle_connections_and_1000_followers() {
     import(store.path(), &fixture("deepflow/http.pcap"), "node-a");
     let token_file = store.path().join("token");
     std::fs::write(&token_file, TOKEN).expect("write");
-    let agent = AgentProcess::start(store.path(), "node-a", &["--no-capture"]);
+    // Room for the followers and 200 more: the flood fills it, and every newcomer must displace one
+    // of its connections (the header timeout alone would free slots only after 10 s).
+    let max_connections = followers_wanted + 200;
+    let agent = AgentProcess::start(
+        store.path(),
+        "node-a",
+        &[
+            "--no-capture",
+            "--max-connections",
+            &max_connections.to_string(),
+        ],
+    );
     let addr: SocketAddr = agent
         .url
         .trim_start_matches("http://")
@@ -249,20 +260,25 @@ fn status_and_probes_answer_under_3000_idle_connections_and_1000_followers() {
     // A flood from another address: half connect and say nothing, half send part of a head
     // (slowloris).
     let mut idle = Vec::new();
-    for n in 0..idle_wanted {
-        let Ok(mut socket) = connect_from("127.0.0.2", addr) else {
-            continue;
-        };
-        if n % 2 == 1 {
-            let _ = socket.write_all(b"GET /v1/status HTTP/1.1\r\nX-Slow: ");
+    let mut flood = |count: usize, idle: &mut Vec<socket2::Socket>| {
+        for n in 0..count {
+            let Ok(mut socket) = connect_from("127.0.0.2", addr) else {
+                continue;
+            };
+            if n % 2 == 1 {
+                let _ = socket.write_all(b"GET /v1/status HTTP/1.1\r\nX-Slow: ");
+            }
+            idle.push(socket);
         }
-        idle.push(socket);
-    }
+    };
+    flood(idle_wanted - 5 * 300, &mut idle);
     let flooded = started.elapsed();
     let status_url = format!("{}/v1/status", agent.url);
     let bearer = format!("Authorization: Bearer {TOKEN}");
     let mut slowest = Duration::ZERO;
     for _ in 0..5 {
+        // A fresh wave right before each look: every slot is taken by a silent newcomer.
+        flood(300, &mut idle);
         let asked = Instant::now();
         let (code, body) = curl(&["-m", "1", "-H", &bearer, &status_url]);
         slowest = slowest.max(asked.elapsed());
@@ -274,12 +290,14 @@ fn status_and_probes_answer_under_3000_idle_connections_and_1000_followers() {
         );
         assert_eq!(probe(&agent, &token_file), 0, "the probe passes");
     }
-    // The followers still stream: a new import reaches one of them.
+    // The followers still stream: a new import reaches each of them (the first few read here).
     import(store.path(), &fixture("deepflow/http.pcap"), "node-b");
-    let (mut first, _) = followers.into_iter().next().expect("a follower");
-    let mut got = vec![0u8; 4096];
-    let read = first.read(&mut got).expect("the follow streams");
-    assert!(read > 0);
+    for (follower, _) in followers.iter().take(5) {
+        let mut follower: &TcpStream = follower;
+        let mut got = vec![0u8; 4096];
+        let read = follower.read(&mut got).expect("the follow streams");
+        assert!(read > 0);
+    }
     let pid = agent.pid();
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(Iterator::count)
