@@ -7,15 +7,18 @@
 # threads, resident memory (VmRSS, VmHWM).
 #
 #   bash tests/bench/api_flood.sh [FOLLOWERS] [FLOOD]     (1000 and 3000 by default)
+#   SHARK_BENCH_PROFILE=debug bash tests/bench/api_flood.sh   (the debug build the tests use)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 followers=${1:-1000}
 flood=${2:-3000}
 W=${SHARK_BENCH_WORK:-/tmp/shark-bench-api-flood}
-AGENT="$root/target/release/shark-agent"
-SHARK="$root/target/release/kubectl-shark"
-(cd "$root" && cargo build --release -q -p shark-agent -p kubectl-shark)
+profile=${SHARK_BENCH_PROFILE:-release}
+AGENT="$root/target/$profile/shark-agent"
+SHARK="$root/target/$profile/kubectl-shark"
+if [ "$profile" = release ]; then build=(--release); else build=(); fi
+(cd "$root" && cargo build "${build[@]}" -q -p shark-agent -p kubectl-shark)
 rm -rf "$W" && mkdir -p "$W"
 "$SHARK" import "$root/tests/fixtures/public/deepflow/http.pcap" --store "$W/store" --node node-a >/dev/null
 export SHARK_TOKEN=bench-token-0123456789
