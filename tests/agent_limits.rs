@@ -260,7 +260,7 @@ fn status_and_probes_answer_under_3000_idle_connections_and_1000_followers() {
     // A flood from another address: half connect and say nothing, half send part of a head
     // (slowloris).
     let mut idle = Vec::new();
-    let mut flood = |count: usize, idle: &mut Vec<socket2::Socket>| {
+    let flood = |count: usize, idle: &mut Vec<socket2::Socket>| {
         for n in 0..count {
             let Ok(mut socket) = connect_from("127.0.0.2", addr) else {
                 continue;
