@@ -39,6 +39,32 @@ fn every_route_demands_the_token_and_gives_no_data_without_it() {
     }
 }
 
+/// Tokens that share all but their end with the real one: a check that compared only the common
+/// length, or stopped at the shorter, would let each through.
+#[test]
+fn near_misses_of_the_token_are_refused_in_either_header() {
+    let (_store, agent) = agent_over("deepflow/http.pcap");
+    let url = format!("{}/v1/status", agent.url);
+    let mut last_off = TOKEN.to_string();
+    last_off.pop();
+    last_off.push('_');
+    let prefix = &TOKEN[..TOKEN.len() - 1];
+    let appended = format!("{TOKEN}x");
+    for wrong in [prefix, &appended, &last_off, &TOKEN[..1]] {
+        for header in [
+            format!("Authorization: Bearer {wrong}"),
+            format!("X-Shark-Token: {wrong}"),
+        ] {
+            assert_eq!(curl(&["-H", &header, &url]).0, 401, "{header}");
+        }
+    }
+    // Empty headers (curl sends `Name:` with nothing after it for `Name;`).
+    for header in ["X-Shark-Token;", "Authorization: Bearer "] {
+        assert_eq!(curl(&["-H", header, &url]).0, 401, "{header}");
+    }
+    assert_eq!(curl(&["-H", &bearer(), &url]).0, 200);
+}
+
 #[test]
 fn query_streams_matching_entries_as_ndjson_in_time_order() {
     let (_store, agent) = agent_over("deepflow/http__sw8.pcap");

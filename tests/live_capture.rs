@@ -10,14 +10,16 @@ use std::time::{Duration, Instant};
 use crate::util::{AgentProcess, Running, TOKEN, curl, query_json, run, run_ok, shark, text};
 
 /// A real HTTP server (Python's http.server) on a free loopback port, stopped when dropped.
-struct HttpServer {
+pub struct HttpServer {
     _process: Running,
-    port: u16,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
     _root: tempfile::TempDir,
 }
 
 impl HttpServer {
-    fn start() -> Self {
+    /// Starts it, serving `/hello.txt`.
+    pub fn start() -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -49,7 +51,8 @@ impl HttpServer {
         }
     }
 
-    fn get(&self, path: &str) -> u16 {
+    /// GETs `path` with curl; the status.
+    pub fn get(&self, path: &str) -> u16 {
         curl(&[
             "-o",
             "/dev/null",

@@ -3,6 +3,7 @@
 mod util;
 
 mod agent_api;
+mod agent_limits;
 mod bad_input;
 mod bodies;
 mod cluster_e2e;
@@ -16,7 +17,7 @@ mod import_http;
 mod krew;
 mod kubernetes;
 mod layout;
-mod live_capture;
+pub mod live_capture;
 mod map_follow_replay;
 mod one_writer;
 mod plugin;

@@ -211,6 +211,11 @@ impl AgentProcess {
         AgentProcess { child, url }
     }
 
+    /// The agent's process id (to read its descriptors and memory from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops the agent the way Kubernetes does (SIGTERM) and returns its exit code.
     pub fn stop(mut self) -> i32 {
         let code = self.terminate();

@@ -6,7 +6,9 @@
 //! with libpcap (one thread per interface, a bounded queue, every drop counted);
 //! [`capture_loop`] runs the pipeline and store on those packets until stopped;
 //! [`kube_identities`] watches pods, services, nodes and endpointslices into the identity history;
-//! [`api`] serves status, query, export, map, follow and metrics behind a bearer token.
+//! [`api`] serves status, query, export, map, follow and metrics behind a bearer token, and
+//! [`server`] runs it with header timeouts and a connection cap fair between addresses;
+//! [`own_traffic`] leaves the API's own traffic (it carries the token) out of capture.
 //!
 //! What this crate must not know: the command line's rendering, or the deployment of agents (that
 //! is `kubectl-shark`).
@@ -15,3 +17,5 @@ pub mod api;
 pub mod capture_loop;
 pub mod kube_identities;
 pub mod live;
+pub mod own_traffic;
+pub mod server;

@@ -4,7 +4,7 @@
 //! It runs until SIGTERM or SIGINT, then stops capture, finishes open exchanges, seals the
 //! segment, commits the index and exits 0.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,6 +17,8 @@ use shark_agent::api::{ApiState, router};
 use shark_agent::capture_loop::run_capture;
 use shark_agent::kube_identities::watch_cluster;
 use shark_agent::live::{LiveConfig, host_name};
+use shark_agent::own_traffic::capture_filter;
+use shark_agent::server::connection_cap;
 use shark_pipeline::dissect::ParserSettings;
 use shark_pipeline::identities::{IdentityHistory, SharedIdentities, load_identities_file};
 use shark_pipeline::spec::{parse_duration, parse_size};
@@ -61,9 +63,14 @@ struct Args {
     /// Put the interfaces in promiscuous mode (the default; undoes an earlier --no-promiscuous).
     #[arg(long, hide = true, overrides_with = "no_promiscuous")]
     promiscuous: bool,
-    /// Address the API listens on.
-    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8898")]
-    listen: SocketAddr,
+    /// Address the API listens on (default: the node's address from $NODE_IP, port 8898, else
+    /// 0.0.0.0:8898). Its traffic, which carries the token, is never captured.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Most API connections open at once (fewer when the descriptor limit is lower); past it, a
+    /// new connection displaces an idle one of the address holding the most.
+    #[arg(long, value_name = "N", default_value_t = shark_agent::server::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
     /// File holding the API bearer token (the DaemonSet mounts it from a Secret).
     #[arg(long, value_name = "FILE", env = "SHARK_TOKEN_FILE")]
     token_file: Option<PathBuf>,
@@ -118,9 +125,10 @@ enum Command {
         /// File holding the API bearer token.
         #[arg(long, value_name = "FILE")]
         token_file: PathBuf,
-        /// The agent's address.
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8898")]
-        addr: SocketAddr,
+        /// The agent's address (default: $NODE_IP:8898, where the DaemonSet's agent listens, else
+        /// 127.0.0.1:8898).
+        #[arg(long, value_name = "ADDR")]
+        addr: Option<SocketAddr>,
     },
 }
 
@@ -134,7 +142,8 @@ fn main() -> ExitCode {
         .with_target(false)
         .init();
     if let Some(Command::Probe { token_file, addr }) = &args.command {
-        return match probe(token_file, *addr) {
+        let addr = addr.unwrap_or_else(|| node_address(Ipv4Addr::LOCALHOST.into()));
+        return match probe(token_file, addr) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!(
@@ -188,6 +197,13 @@ fn run(args: Args) -> Result<()> {
             "--pods and --namespaces need to know the pods: add --kube (in a cluster) or --identities FILE"
         );
     }
+    // Bound before capture starts: the capture filter leaves out the address actually bound.
+    let listen = args
+        .listen
+        .unwrap_or_else(|| node_address(Ipv4Addr::UNSPECIFIED.into()));
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let bound = listener.local_addr().context("listening address")?;
     let stop = Arc::new(AtomicBool::new(false));
     let state = ApiState::new(args.store.clone(), node.clone(), token, Arc::clone(&stop));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -209,10 +225,11 @@ fn run(args: Args) -> Result<()> {
             usize::try_from(parse_size(&args.memory_limit).context("--memory-limit")?)
                 .context("--memory-limit is larger than this machine can address")?,
         )?
-        .with_scope(scope);
+        .with_scope(scope)
+        .with_redacted(state.token());
         let live = LiveConfig {
             interfaces: args.interface.clone(),
-            bpf: args.bpf.clone(),
+            bpf: Some(capture_filter(args.bpf.as_deref(), bound)),
             buffer_size: i32::try_from(parse_size(&args.buffer_size).context("--buffer-size")?)
                 .context("--buffer-size is larger than 2 GiB")?,
             queue_bytes: usize::try_from(parse_size(&args.queue_size).context("--queue-size")?)
@@ -236,7 +253,8 @@ fn run(args: Args) -> Result<()> {
         }))
     };
     let watch = args.kube.then_some(identities);
-    serve(args.listen, state, watch, Arc::clone(&stop))?;
+    let max_connections = connection_cap(args.max_connections);
+    serve(listener, max_connections, state, watch, Arc::clone(&stop))?;
     stop.store(true, Ordering::SeqCst);
     if let Some(thread) = capture {
         let (hint, report) = match thread.join() {
@@ -256,39 +274,63 @@ fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Serves the API until `stop` is set; with `watch`, also keeps those identities current from the cluster.
+/// Serves the API on `listener` until `stop` is set; with `watch`, also keeps those identities
+/// current from the cluster.
 fn serve(
-    listen: SocketAddr,
+    listener: std::net::TcpListener,
+    max_connections: usize,
     state: ApiState,
     watch: Option<SharedIdentities>,
     stop: Arc<AtomicBool>,
 ) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         if let Some(identities) = watch {
-            let client = kube::Client::try_default().await.context("cannot reach the Kubernetes API (--kube)")?;
+            let client = kube::Client::try_default()
+                .await
+                .context("cannot reach the Kubernetes API (--kube)")?;
             tokio::spawn(watch_cluster(client, identities));
         }
-        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        listener.set_nonblocking(true).context("listening socket")?;
+        let listener = tokio::net::TcpListener::from_std(listener).context("listening socket")?;
         let bound = listener.local_addr().context("listening address")?;
         eprintln!("agent API listening on {bound}");
-        let server = axum::serve(listener, router(state)).with_graceful_shutdown(stopped(Arc::clone(&stop)));
-        tokio::select! {
-            served = server.into_future() => served.context("API server failed"),
-            () = async { stopped(stop).await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
-                eprintln!("stopping with API requests still open after {}s", SHUTDOWN_GRACE.as_secs());
-                Ok(())
-            }
-        }
+        shark_agent::server::serve(
+            listener,
+            router(state),
+            max_connections,
+            stopped(stop),
+            SHUTDOWN_GRACE,
+        )
+        .await;
+        Ok(())
     })
 }
 
+/// Threads for the store's blocking reads: status, metrics, a follow's poll, and at most
+/// [`shark_agent::api::MAX_HEAVY_REQUESTS`] queries, exports and maps at once.
+const MAX_BLOCKING_THREADS: usize = 64;
+
 /// How long a stopping agent lets open API requests (an export, a query) finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// `$NODE_IP` (the node's address, which the DaemonSet passes from the downward API) at port
+/// 8898; `fallback` at that port without it.
+fn node_address(fallback: IpAddr) -> SocketAddr {
+    let ip = std::env::var("NODE_IP")
+        .ok()
+        .and_then(|ip| ip.trim().parse().ok())
+        .unwrap_or(fallback);
+    SocketAddr::new(ip, API_PORT)
+}
+
+/// The API's port.
+const API_PORT: u16 = 8898;
 
 /// Resolves once `stop` is set.
 async fn stopped(stop: Arc<AtomicBool>) {

@@ -50,7 +50,8 @@
 //!   are errors before anything runs.
 //!
 //! # Limits
-//! A filter may be up to 64 KiB long, and each top-level condition (an operand of the top-level
+//! A filter may be up to 64 KiB long and hold up to 16 regexes of 4 KiB in all (counted before
+//! any is compiled, so a filter of thousands is refused at once), and each top-level condition (an operand of the top-level
 //! `and`s) may nest up to 100 levels, so checking and evaluation fit in a small thread stack.
 //! Top-level `and` chains may be as long as the source allows; for many alternatives write
 //! `x in [..]` rather than a long `or` chain.
@@ -113,6 +114,7 @@ mod plan;
 mod planner;
 mod protocol;
 mod record;
+mod regex_budget;
 mod schema;
 #[doc(hidden)]
 pub mod span;
@@ -233,6 +235,7 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
         .with_help("match many values with `x in [..]`, or split the query");
         return Err(Diagnostics::new(source, vec![diagnostic]));
     }
+    regex_budget::check(source).map_err(|diagnostic| Diagnostics::new(source, vec![diagnostic]))?;
     let syntax =
         parse::parse(source).map_err(|diagnostic| Diagnostics::new(source, vec![diagnostic]))?;
     let mut checker = Checker::new(schema, now);

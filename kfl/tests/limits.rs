@@ -112,3 +112,18 @@ fn thousands_of_errors_render_the_first_twenty_and_a_count() {
     );
     assert!(text.len() < 20 * 600, "{} bytes rendered", text.len());
 }
+
+#[test]
+fn a_64_kib_filter_of_regexes_is_refused_before_any_is_compiled() {
+    // Each `\w{100}` compiles to hundreds of KiB of Unicode classes: thousands of them would take
+    // seconds and gigabytes. The budget refuses the filter on its tokens.
+    let one = r#"request.path == r"\w{100}\w{100}""#;
+    let filter = vec![one; 64 * 1024 / (one.len() + 4)].join(" or ");
+    assert!(filter.len() > 60 * 1024 && filter.len() <= 64 * 1024);
+    assert_eq!(codes(filter.clone()), ["E014"]);
+    let rendered = kfl::compile_at(&filter, &entry_schema(), NOW)
+        .err()
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    assert!(rendered.contains("too many regexes"), "{rendered}");
+}

@@ -105,8 +105,8 @@ pub use export::ExportSummary;
 pub use histogram::Histogram;
 pub use index::columns::{INDEXED_COLUMNS, IndexedColumn};
 pub use map::{
-    Edge, GroupBy, LatencySketch, MapBuilder, Peer, PeerTotals, RELATIVE_ERROR, ServiceMap,
-    UnknownGroupBy, failed,
+    Edge, GroupBy, LatencySketch, MAP_EDGES, MapBuilder, OtherEdges, Peer, PeerTotals,
+    RELATIVE_ERROR, ServiceMap, UnknownGroupBy, failed,
 };
 pub use node_name::{check_node_name, parse_node_name};
 pub use order::Order;
@@ -117,7 +117,7 @@ pub use schema::entry_schema;
 pub use settings::WriteSettings;
 pub use status::grpc_status_name;
 pub use store::{NodeStatus, Store};
-pub use tail::{FOLLOW_POLL, Tail};
+pub use tail::{FOLLOW_POLL, Tail, index_generation};
 pub use writer::{NodeWriter, WriteSummary};
 
 mod bodies;

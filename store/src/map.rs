@@ -2,8 +2,11 @@
 //! latency quantiles and bytes, aggregated while streaming a query's entries.
 //!
 //! Memory is bounded by the number of distinct edges (one accumulator each, with a
-//! [`LatencySketch`] of at most a few kilobytes), never by the number of entries. Maps built on
-//! different nodes merge exactly ([`ServiceMap::merge`]): counts add and sketches merge.
+//! [`LatencySketch`] of at most a few kilobytes), never by the number of entries, and
+//! [`Store::map`] bounds the edges too: it keeps the [`MAP_EDGES`] busiest (by requests) and sums
+//! the rest into [`ServiceMap::other`], so a window of a million peers (a scan) costs megabytes,
+//! not gigabytes. Maps built on different nodes merge exactly ([`ServiceMap::merge`]): counts add
+//! and sketches merge.
 
 mod sketch;
 
@@ -150,6 +153,43 @@ pub struct PeerTotals {
     pub bytes_out: u64,
 }
 
+/// The edges a map keeps at most ([`Store::map`]): the busiest, by requests.
+pub const MAP_EDGES: usize = 2000;
+
+/// The traffic of the edges a bounded map left out, summed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OtherEdges {
+    /// Edges left out (an edge left out, seen again and left out again counts twice).
+    pub edges: u64,
+    /// Their exchanges.
+    pub requests: u64,
+    /// Their failed exchanges.
+    pub errors: u64,
+    /// Their request bytes.
+    pub request_bytes: u64,
+    /// Their response bytes.
+    pub response_bytes: u64,
+}
+
+impl OtherEdges {
+    fn add_edge(&mut self, edge: &Edge) {
+        self.edges += 1;
+        self.requests += edge.requests;
+        self.errors += edge.errors;
+        self.request_bytes += edge.request_bytes;
+        self.response_bytes += edge.response_bytes;
+    }
+
+    fn add(&mut self, other: &OtherEdges) {
+        self.edges += other.edges;
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.request_bytes += other.request_bytes;
+        self.response_bytes += other.response_bytes;
+    }
+}
+
 /// Who talks to whom: edges sorted by (src, dst, protocol), and per-peer totals.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceMap {
@@ -157,6 +197,9 @@ pub struct ServiceMap {
     pub by: GroupBy,
     /// Edges, sorted by source, destination and protocol.
     pub edges: Vec<Edge>,
+    /// What a bounded map left out (absent when nothing was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other: Option<OtherEdges>,
 }
 
 impl ServiceMap {
@@ -165,6 +208,7 @@ impl ServiceMap {
         ServiceMap {
             by,
             edges: Vec::new(),
+            other: None,
         }
     }
 
@@ -192,13 +236,21 @@ impl ServiceMap {
         totals.into_values().collect()
     }
 
-    /// Adds `other`'s edges (a map of the same grouping built elsewhere, e.g. on another node).
+    /// Adds `other`'s edges (a map of the same grouping built elsewhere, e.g. on another node),
+    /// and what it left out; the merged map keeps at most as many edges as the larger of the two
+    /// did when either was bounded, summing the rest.
     pub fn merge(&mut self, other: &ServiceMap) {
+        let bounded = self.other.is_some() || other.other.is_some();
+        let limit = bounded.then(|| self.edges.len().max(other.edges.len()).max(MAP_EDGES));
         let mut builder = MapBuilder::from_map(std::mem::take(self));
+        builder.limit = limit;
         for edge in &other.edges {
             builder
                 .edge(edge.src.clone(), edge.dst.clone(), &edge.protocol)
                 .merge(edge);
+        }
+        if let Some(left_out) = &other.other {
+            builder.other.get_or_insert_default().add(left_out);
         }
         *self = builder.finish();
     }
@@ -209,6 +261,9 @@ impl ServiceMap {
 pub struct MapBuilder {
     by: GroupBy,
     edges: HashMap<(Peer, Peer, String), Edge>,
+    /// Keep at most this many edges: see [`with_limit`](Self::with_limit).
+    limit: Option<usize>,
+    other: Option<OtherEdges>,
 }
 
 impl MapBuilder {
@@ -216,8 +271,17 @@ impl MapBuilder {
     pub fn new(by: GroupBy) -> Self {
         MapBuilder {
             by,
-            edges: HashMap::new(),
+            ..MapBuilder::default()
         }
+    }
+
+    /// Keeps the `limit` busiest edges (by requests) and sums the rest into
+    /// [`ServiceMap::other`]. While building it holds up to twice as many, then folds the less
+    /// busy half: an edge folded early that comes back later starts again from zero, so the kept
+    /// edges' counts are exact unless they were once folded, and the totals always are.
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit.max(1));
+        self
     }
 
     fn from_map(map: ServiceMap) -> Self {
@@ -226,7 +290,27 @@ impl MapBuilder {
             .into_iter()
             .map(|e| ((e.src.clone(), e.dst.clone(), e.protocol.clone()), e))
             .collect();
-        MapBuilder { by: map.by, edges }
+        MapBuilder {
+            by: map.by,
+            edges,
+            limit: None,
+            other: map.other,
+        }
+    }
+
+    /// Past twice the limit, folds all but the `limit` busiest edges into `other`.
+    fn fold_to(&mut self, keep: usize) {
+        if self.edges.len() <= keep {
+            return;
+        }
+        let mut edges: Vec<((Peer, Peer, String), Edge)> = self.edges.drain().collect();
+        // Busiest first; ties in a fixed order, so the same entries give the same map.
+        edges.sort_by(|(ka, a), (kb, b)| b.requests.cmp(&a.requests).then_with(|| ka.cmp(kb)));
+        let other = self.other.get_or_insert_default();
+        for (_, edge) in edges.drain(keep..) {
+            other.add_edge(&edge);
+        }
+        self.edges = edges.into_iter().collect();
     }
 
     fn edge(&mut self, src: Peer, dst: Peer, protocol: &str) -> &mut Edge {
@@ -246,6 +330,11 @@ impl MapBuilder {
 
     /// Counts one entry on its edge.
     pub fn add(&mut self, entry: &Entry) {
+        if let Some(limit) = self.limit
+            && self.edges.len() >= limit.saturating_mul(2)
+        {
+            self.fold_to(limit);
+        }
         let src = peer(&entry.src, self.by);
         let dst = peer(&entry.dst, self.by);
         let edge = self.edge(src, dst, &entry.protocol.name);
@@ -259,18 +348,25 @@ impl MapBuilder {
     }
 
     /// The map, edges sorted by (src, dst, protocol).
-    pub fn finish(self) -> ServiceMap {
+    pub fn finish(mut self) -> ServiceMap {
+        if let Some(limit) = self.limit {
+            self.fold_to(limit);
+        }
         let mut edges: Vec<Edge> = self.edges.into_values().collect();
         edges.sort_by(|a, b| (&a.src, &a.dst, &a.protocol).cmp(&(&b.src, &b.dst, &b.protocol)));
-        ServiceMap { by: self.by, edges }
+        ServiceMap {
+            by: self.by,
+            edges,
+            other: self.other,
+        }
     }
 }
 
 impl Store {
-    /// The service map of the entries matching `q`, grouped `by`; streams the entries, so memory
-    /// grows with the number of edges only.
+    /// The service map of the entries matching `q`, grouped `by`: its [`MAP_EDGES`] busiest
+    /// edges and the rest summed. Streams the entries, so memory grows with the edges kept only.
     pub fn map(&self, q: &Query, by: GroupBy) -> Result<ServiceMap, StoreError> {
-        let mut builder = MapBuilder::new(by);
+        let mut builder = MapBuilder::new(by).with_limit(MAP_EDGES);
         for entry in self.query(q)? {
             builder.add(&entry?);
         }
@@ -502,5 +598,41 @@ mod tests {
             err.contains("pod, workload, service, namespace or node"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_bounded_map_keeps_the_busiest_edges_and_sums_the_rest() {
+        let client = pod("10.0.0.1", "client", "client", "");
+        let mut builder = MapBuilder::new(GroupBy::Pod).with_limit(3);
+        // Three busy servers, then a scan of 100 one-request peers, then the busy ones again.
+        let busy: Vec<Endpoint> = (0..3)
+            .map(|n| pod(&format!("10.0.1.{n}"), &format!("busy-{n}"), "busy", ""))
+            .collect();
+        for server in &busy {
+            for _ in 0..5 {
+                builder.add(&exchange(client.clone(), server.clone(), "http", 200, 1.0));
+            }
+        }
+        for n in 0..100 {
+            let peer = pod(
+                &format!("10.0.2.{n}"),
+                &format!("scanned-{n}"),
+                "scanned",
+                "",
+            );
+            builder.add(&exchange(client.clone(), peer, "http", 500, 1.0));
+        }
+        assert!(builder.edges.len() <= 6, "held {}", builder.edges.len());
+        let map = builder.finish();
+        let names: Vec<&str> = map.edges.iter().map(|e| e.dst.name.as_str()).collect();
+        assert_eq!(names, ["busy-0", "busy-1", "busy-2"]);
+        assert!(map.edges.iter().all(|e| e.requests == 5));
+        let other = map.other.clone().expect("the scan was summed");
+        assert_eq!((other.edges, other.requests, other.errors), (100, 100, 100));
+        // Merging keeps the bound and adds what both left out.
+        let mut merged = map.clone();
+        merged.merge(&map);
+        assert_eq!(merged.edges.len(), 3);
+        assert_eq!(merged.other.map(|o| o.requests), Some(200));
     }
 }

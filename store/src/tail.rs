@@ -38,6 +38,27 @@ use crate::store::Store;
 /// `/v1/follow` alike.
 pub const FOLLOW_POLL: Duration = Duration::from_millis(500);
 
+/// A number that changes whenever an index under `root` commits or a node appears, so a follower
+/// asks its [`Tail`] for entries only when there can be some: a directory listing and two `stat`s
+/// per node, where a [`Tail::next_entry`] opens every node's index.
+pub fn index_generation(root: &Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hash = std::collections::hash_map::DefaultHasher::new();
+    if let Ok(store) = Store::open(root) {
+        for (name, layout) in store.indexed_nodes() {
+            name.hash(&mut hash);
+            let wal = layout.index.with_extension("sqlite-wal");
+            for path in [&layout.index, &wal] {
+                if let Ok(meta) = std::fs::metadata(path) {
+                    meta.len().hash(&mut hash);
+                    meta.modified().ok().hash(&mut hash);
+                }
+            }
+        }
+    }
+    hash.finish()
+}
+
 /// Blocks (of up to 128 entries) read per node and call: what a burst can hold in memory.
 const PAGE_BLOCKS: usize = 8;
 

@@ -6,13 +6,14 @@ use shark_store::{Node, NodeWriter, StoreConfig, StoreError};
 
 use crate::config::Bodies;
 use crate::identities::{DnsLearningSink, SharedIdentities};
+use crate::redact::Redacting;
 use crate::scope::CaptureScope;
 use crate::{OwnedPacket, Packet, Pipeline, PipelineConfig, PipelineStats};
 
 /// A pipeline writing into one node's store, naming endpoints from an identities file and DNS answers.
 pub struct Ingest {
     pipeline: Pipeline,
-    sink: DnsLearningSink<NodeWriter>,
+    sink: Redacting<DnsLearningSink<NodeWriter>>,
     root: PathBuf,
     node: String,
     identities: SharedIdentities,
@@ -48,7 +49,7 @@ impl Ingest {
         let pipeline = Pipeline::new(pipeline_config).with_identity(Box::new(identities.clone()));
         Ok(Ingest {
             pipeline,
-            sink: DnsLearningSink::new(writer, identities.clone()),
+            sink: Redacting::new(DnsLearningSink::new(writer, identities.clone())),
             root: store.to_path_buf(),
             node: node.to_string(),
             identities,
@@ -69,6 +70,12 @@ impl Ingest {
     /// Keeps only the traffic of the pods in `scope` (checked per packet, before anything is stored).
     pub fn with_scope(mut self, scope: Option<CaptureScope>) -> Self {
         self.scope = scope;
+        self
+    }
+
+    /// Never indexes `secret` (the node agent's API token): see [`Redacting`].
+    pub fn with_redacted(mut self, secret: &str) -> Self {
+        self.sink.redact(secret);
         self
     }
 
@@ -97,7 +104,7 @@ impl Ingest {
     /// Commits the entries written so far to the index, so queries see them now (live capture
     /// calls this about once a second; the store otherwise commits by batch size or packet time).
     pub fn flush(&mut self) -> Result<(), StoreError> {
-        self.sink.inner_mut().flush()
+        self.sink.inner_mut().inner_mut().flush()
     }
 
     /// What the pipeline has seen so far.
@@ -109,7 +116,7 @@ impl Ingest {
     pub fn finish(self) -> Result<PipelineStats, StoreError> {
         let mut sink = self.sink;
         let stats = self.pipeline.finish(&mut sink)?;
-        sink.into_inner().finish()?;
+        sink.into_inner().into_inner().finish()?;
         Ok(stats)
     }
 }

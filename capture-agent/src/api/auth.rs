@@ -44,3 +44,31 @@ pub async fn require_token(
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    const TOKEN: &[u8] = b"test-token-0123456789abcdef";
+
+    #[test]
+    fn only_the_token_itself_is_equal() {
+        assert!(constant_time_eq(TOKEN, TOKEN));
+        let mut last_off = TOKEN.to_vec();
+        *last_off.last_mut().expect("a token") ^= 1;
+        let appended = [TOKEN, b"x"].concat();
+        for wrong in [
+            &TOKEN[..TOKEN.len() - 1],
+            &TOKEN[..1],
+            &appended[..],
+            b"",
+            &last_off[..],
+        ] {
+            assert!(
+                !constant_time_eq(wrong, TOKEN),
+                "{:?} passed",
+                String::from_utf8_lossy(wrong)
+            );
+        }
+    }
+}

@@ -17,13 +17,19 @@ const CHUNK: usize = 64 << 10;
 
 /// Streams a classic PCAP (`application/vnd.tcpdump.pcap`).
 pub async fn export(State(state): State<ApiState>, body: Bytes) -> Response {
-    let (request, query, store) = match open_window(&state, &body) {
+    let super::request::Opened {
+        request,
+        query,
+        store,
+        permit,
+    } = match open_window(&state, body).await {
         Ok(opened) => opened,
         Err(response) => return *response,
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let whole_flows = request.whole_flows;
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let mut out = ChannelWriter {
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK),

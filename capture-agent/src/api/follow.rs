@@ -7,8 +7,14 @@
 //! started it was indexed (an exchange unanswered until the flow timed out included). The tail
 //! starts before the answer does, so whatever is indexed once the client has the response headers
 //! is in the stream.
+//!
+//! A follow is an async task, not a thread: it reads its tail on a blocking thread only when the
+//! store changed ([`super::changes`]), a page at a time and at most [`CONCURRENT_READS`] follows
+//! at once, and waits in between holding nothing but its cursor. At most `max_followers` follow at
+//! once; more get 503.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query as UrlQuery, State};
@@ -16,16 +22,24 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shark_store::Tail;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::request::WindowRequest;
 use super::state::ApiState;
 use shark_pipeline::open_store;
-use shark_store::FOLLOW_POLL;
 
-/// Lines buffered between the tailer and the connection.
-const QUEUE_LINES: usize = 256;
+/// Lines buffered between a follow's task and its connection.
+const QUEUE_LINES: usize = 8;
+
+/// Entries read per turn on a blocking thread.
+const PAGE_LINES: usize = 64;
+
+/// Follows reading the store at once.
+const CONCURRENT_READS: usize = 4;
+
+/// Shared by every follow: how many read at once.
+static READS: Semaphore = Semaphore::const_new(CONCURRENT_READS);
 
 /// `?kfl=…&from=…` (both optional).
 #[derive(Debug, Default, Deserialize)]
@@ -53,18 +67,41 @@ fn resume_points(after: &str) -> Result<BTreeMap<String, i64>, String> {
         .collect()
 }
 
-/// Streams new matching entries from now on, polling the store every [`FOLLOW_POLL`].
+/// One follow's place among the `max_followers`, given back when dropped.
+struct Follower(ApiState);
+
+impl Follower {
+    fn join(state: &ApiState) -> Option<Self> {
+        let max = state.inner.max_followers;
+        state
+            .inner
+            .followers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Follower(state.clone()))
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.0.inner.followers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Streams new matching entries from now on, as the store indexes them.
 pub async fn follow(
     State(state): State<ApiState>,
     UrlQuery(params): UrlQuery<FollowParams>,
 ) -> Response {
-    let request = WindowRequest {
-        kfl: params.kfl,
-        ..WindowRequest::default()
-    };
-    let filter = match request.to_query() {
-        Ok(q) => q.filter,
-        Err(e) => return e.into_response(),
+    let Some(follower) = Follower::join(&state) else {
+        let max = state.inner.max_followers;
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("this agent already serves {max} follows, its most; try again later\n"),
+        )
+            .into_response();
     };
     let resume = match resume_points(&params.after) {
         Ok(resume) => resume,
@@ -72,20 +109,31 @@ pub async fn follow(
     };
     let root = state.inner.store_root.clone();
     let from = params.from;
-    // The answer shows bodies: those the index cut are read back from the packets.
+    let request = WindowRequest {
+        kfl: params.kfl,
+        ..WindowRequest::default()
+    };
+    // Compiling the filter (its regexes) and opening the tail are blocking work.
     let started = tokio::task::spawn_blocking(move || {
-        let mut tail = open_store(&root)?.tail_with_bodies(filter, from)?;
+        let filter = request
+            .to_query()
+            .map_err(|e| Box::new(e.into_response()))?
+            .filter;
+        let store = open_store(&root).map_err(unavailable)?;
+        // The answer shows bodies: those the index cut are read back from the packets.
+        let mut tail = store.tail_with_bodies(filter, from).map_err(unavailable)?;
         tail.resume_after(&resume);
-        Ok::<_, shark_store::StoreError>(tail)
+        Ok::<_, Box<Response>>(tail)
     })
     .await;
     let tail = match started {
         Ok(Ok(tail)) => tail,
-        Ok(Err(e)) => return (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
+        Ok(Err(response)) => return *response,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     };
+    let changes = state.changes();
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
-    tokio::task::spawn_blocking(move || stream_tail(tail, &tx, &state));
+    tokio::spawn(stream_tail(tail, tx, changes, follower));
     (
         [(header::CONTENT_TYPE, "application/x-ndjson")],
         Body::from_stream(ReceiverStream::new(rx)),
@@ -93,35 +141,86 @@ pub async fn follow(
         .into_response()
 }
 
+fn unavailable(e: shark_store::StoreError) -> Box<Response> {
+    Box::new((StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response())
+}
+
+/// What one turn read: NDJSON lines, and whether the tail caught up or failed.
+struct Page {
+    lines: Vec<Bytes>,
+    caught_up: bool,
+    failed: bool,
+}
+
 /// Sends `tail`'s entries as NDJSON lines until the client goes away, the agent stops (the stream
 /// ends cleanly, so the client sees the end of the answer) or the store fails (then a last
-/// `streamError` line).
-fn stream_tail(mut tail: Tail, tx: &mpsc::Sender<Result<Bytes, std::io::Error>>, state: &ApiState) {
-    while !tx.is_closed() && !state.stopping() {
-        loop {
-            let line = match tail.next_entry() {
-                Ok(None) => break,
-                Ok(Some(entry)) => serde_json::to_value(&entry).map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            match line {
-                Ok(line) => {
-                    if !send_line(tx, &line) {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    send_line(tx, &serde_json::json!({ "streamError": e }));
-                    return;
-                }
+/// `streamError` line). Reads only when the store changed.
+async fn stream_tail(
+    mut tail: Tail,
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    mut changes: watch::Receiver<u64>,
+    follower: Follower,
+) {
+    loop {
+        if follower.0.stopping() {
+            return;
+        }
+        changes.mark_unchanged();
+        let Ok(_permit) = READS.acquire().await else {
+            return;
+        };
+        let Ok((returned, page)) = tokio::task::spawn_blocking(move || {
+            let page = read_page(&mut tail);
+            (tail, page)
+        })
+        .await
+        else {
+            return;
+        };
+        drop(_permit);
+        tail = returned;
+        for line in page.lines {
+            if tx.send(Ok(line)).await.is_err() {
+                return; // the client went away
             }
         }
-        std::thread::sleep(FOLLOW_POLL);
+        if page.failed {
+            return;
+        }
+        if page.caught_up {
+            tokio::select! {
+                changed = changes.changed() => if changed.is_err() { return },
+                () = tx.closed() => return,
+            }
+        }
     }
 }
 
-/// Sends one NDJSON line; false when the client went away.
-fn send_line(tx: &mpsc::Sender<Result<Bytes, std::io::Error>>, value: &serde_json::Value) -> bool {
-    tx.blocking_send(Ok(Bytes::from(format!("{value}\n"))))
-        .is_ok()
+/// Up to [`PAGE_LINES`] entries of `tail` as NDJSON lines.
+fn read_page(tail: &mut Tail) -> Page {
+    let mut page = Page {
+        lines: Vec::new(),
+        caught_up: false,
+        failed: false,
+    };
+    while page.lines.len() < PAGE_LINES {
+        let line = match tail.next_entry() {
+            Ok(None) => {
+                page.caught_up = true;
+                break;
+            }
+            Ok(Some(entry)) => serde_json::to_value(&entry).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match line {
+            Ok(line) => page.lines.push(Bytes::from(format!("{line}\n"))),
+            Err(e) => {
+                let last = serde_json::json!({ "streamError": e });
+                page.lines.push(Bytes::from(format!("{last}\n")));
+                page.failed = true;
+                break;
+            }
+        }
+    }
+    page
 }

@@ -1,7 +1,8 @@
 //! `POST /v1/map?by=workload`: the service map of a window on this node, as JSON.
 //!
 //! The body is the query's (`{"kfl", "from", "to"}`); the answer is a `ServiceMap` with its latency
-//! sketches, so the plugin can merge every node's map exactly.
+//! sketches, so the plugin can merge every node's map exactly. It holds the window's
+//! [`MAP_EDGES`] busiest edges, the rest summed in `other`.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -10,10 +11,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shark_store::GroupBy;
+pub use shark_store::MAP_EDGES;
 
-use shark_pipeline::open_store;
-
-use super::request::parse;
+use super::request::{Opened, open_window};
 use super::state::ApiState;
 
 /// The URL's `?by=` (default: workload).
@@ -34,12 +34,20 @@ pub async fn map(
         Ok(by) => by.unwrap_or_default(),
         Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     };
-    let query = match parse(&body).and_then(|r| r.to_query()) {
-        Ok(q) => q,
-        Err(e) => return e.into_response(),
+    let Opened {
+        query,
+        store,
+        permit,
+        ..
+    } = match open_window(&state, body).await {
+        Ok(opened) => opened,
+        Err(response) => return *response,
     };
-    let root = state.inner.store_root.clone();
-    let built = tokio::task::spawn_blocking(move || open_store(&root)?.map(&query, by)).await;
+    let built = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        store.map(&query, by)
+    })
+    .await;
     match built {
         Ok(Ok(map)) => Json(map).into_response(),
         Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),

@@ -5,8 +5,17 @@
 //! time order; a PCAP), so a large window never sits in memory and capture goes on meanwhile.
 //! A stream that fails midway ends with a last NDJSON line `{"streamError": "…"}`, so a client can tell
 //! a cut answer from a complete one.
+//!
+//! No request can starve the others: a request body must arrive within [`BODY_TIMEOUT`]; filters
+//! are compiled on blocking threads (never on the async workers that answer status and probes),
+//! and KFL refuses one with too many regexes before compiling any; at most [`MAX_HEAVY_REQUESTS`]
+//! queries, exports and maps run at once (more get 503 at once); follows are async streams that
+//! touch the store only when it changed, at most `max_followers` of them; and a map answers its
+//! [`MAP_EDGES`] busiest edges, the rest summed.
 
 mod auth;
+mod body;
+mod changes;
 mod export;
 mod follow;
 mod map;
@@ -20,7 +29,9 @@ mod status;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use state::ApiState;
+pub use body::BODY_TIMEOUT;
+pub use map::MAP_EDGES;
+pub use state::{ApiState, DEFAULT_MAX_FOLLOWERS, MAX_HEAVY_REQUESTS};
 
 /// The API's routes, all behind the bearer token.
 pub fn router(state: ApiState) -> Router {
@@ -31,6 +42,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/map", post(map::map))
         .route("/v1/follow", get(follow::follow))
         .route("/metrics", get(metrics::metrics))
+        // Runs after the token check (the last layer added runs first): no stranger's body is read.
+        .layer(axum::middleware::from_fn(body::read_within_timeout))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

@@ -16,15 +16,23 @@ const QUEUE_LINES: usize = 256;
 
 /// Streams the entries as NDJSON (`Entry` as stored: timestamps in ns), with whole bodies.
 pub async fn query(State(state): State<ApiState>, body: Bytes) -> Response {
-    let (request, query, store) = match open_window(&state, &body) {
+    let super::request::Opened {
+        request,
+        query,
+        store,
+        permit,
+    } = match open_window(&state, body).await {
         Ok(opened) => opened,
         Err(response) => return *response,
     };
     if request.order.is_some() || request.after.is_some() {
-        return super::page::page(&request, query, store).await;
+        let page = super::page::page(&request, query, store).await;
+        drop(permit);
+        return page;
     }
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         // The answer shows bodies: those the index cut are read back from the packets.
         let entries = match store.query_with_bodies(&query) {
             Ok(entries) => entries,

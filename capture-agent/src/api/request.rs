@@ -1,5 +1,7 @@
 //! The JSON body of query and export requests, and turning it into a store query.
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
 use serde::Deserialize;
 use shark_store::Query;
@@ -71,19 +73,62 @@ impl WindowRequest {
     }
 }
 
-/// What query and export both start from: the parsed request, its store query, and the store
+/// What query, export and map start from: a permit among the [`super::state::MAX_HEAVY_REQUESTS`]
+/// (503 at once when none is free), then, on a blocking thread (compiling a filter's regexes is
+/// CPU work the async workers must not do), the parsed request, its store query and the store
 /// opened for reading; or the error response to send (400 for the request, 503 for the store).
-pub fn open_window(
+/// The permit is held until the answer is made.
+pub async fn open_window(
     state: &super::state::ApiState,
-    body: &[u8],
-) -> Result<(WindowRequest, Query, shark_store::Store), Box<axum::response::Response>> {
+    body: axum::body::Bytes,
+) -> Result<Opened, Box<axum::response::Response>> {
     use axum::response::IntoResponse;
-    let request = parse(body).map_err(|e| Box::new(e.into_response()))?;
-    let query = request
-        .to_query()
-        .map_err(|e| Box::new(e.into_response()))?;
-    let store = shark_pipeline::open_store(&state.inner.store_root).map_err(|e| {
-        Box::new((StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response())
-    })?;
-    Ok((request, query, store))
+    let permit = Arc::clone(&state.inner.heavy)
+        .try_acquire_owned()
+        .map_err(|_| {
+            Box::new(
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "this agent is already answering {} queries, exports and maps; try again shortly\n",
+                        super::state::MAX_HEAVY_REQUESTS
+                    ),
+                )
+                    .into_response(),
+            )
+        })?;
+    let root = state.inner.store_root.clone();
+    let opened = tokio::task::spawn_blocking(move || {
+        let request = parse(&body).map_err(|e| Box::new(e.into_response()))?;
+        let query = request
+            .to_query()
+            .map_err(|e| Box::new(e.into_response()))?;
+        let store = shark_pipeline::open_store(&root).map_err(|e| {
+            Box::new((StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response())
+        })?;
+        Ok(Opened {
+            request,
+            query,
+            store,
+            permit,
+        })
+    })
+    .await;
+    opened.unwrap_or_else(|e| {
+        Err(Box::new(
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        ))
+    })
+}
+
+/// A request ready to run: see [`open_window`].
+pub struct Opened {
+    /// The parsed body.
+    pub request: WindowRequest,
+    /// Its store query.
+    pub query: Query,
+    /// The store, open for reading.
+    pub store: shark_store::Store,
+    /// Its place among the heavy requests: hold it until the answer is made.
+    pub permit: tokio::sync::OwnedSemaphorePermit,
 }

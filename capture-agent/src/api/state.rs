@@ -1,11 +1,20 @@
-//! What the API's handlers share: where the store is, the token, and the capture's live counters.
+//! What the API's handlers share: where the store is, the token, the capture's live counters, and
+//! the limits that keep one kind of request from starving the others.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::Semaphore;
 
 use crate::live::CaptureCounters;
 use shark_pipeline::PipelineStats;
+
+/// Queries, exports and maps running at once; more are refused with 503 until one ends.
+pub const MAX_HEAVY_REQUESTS: usize = 16;
+
+/// Follows allowed at once unless the agent says otherwise.
+pub const DEFAULT_MAX_FOLLOWERS: usize = 1024;
 
 /// What the handlers share: where the store is, and the capture's live counters.
 #[derive(Clone)]
@@ -22,6 +31,13 @@ pub(super) struct StateInner {
     pub(super) stop: Arc<AtomicBool>,
     pub(super) capture: Mutex<Option<Arc<CaptureCounters>>>,
     pub(super) pipeline: Mutex<PipelineStats>,
+    /// Permits for queries, exports and maps.
+    pub(super) heavy: Arc<Semaphore>,
+    /// Follows open now, and the most allowed.
+    pub(super) followers: AtomicUsize,
+    pub(super) max_followers: usize,
+    /// Tells follows the store changed (started with the first follow).
+    changes: OnceLock<tokio::sync::watch::Receiver<u64>>,
 }
 
 impl ApiState {
@@ -36,8 +52,39 @@ impl ApiState {
                 stop,
                 capture: Mutex::new(None),
                 pipeline: Mutex::new(PipelineStats::default()),
+                heavy: Arc::new(Semaphore::new(MAX_HEAVY_REQUESTS)),
+                followers: AtomicUsize::new(0),
+                max_followers: DEFAULT_MAX_FOLLOWERS,
+                changes: OnceLock::new(),
             }),
         }
+    }
+
+    /// Allows at most `max` follows at once (default [`DEFAULT_MAX_FOLLOWERS`]); call before
+    /// serving.
+    pub fn with_max_followers(mut self, max: usize) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.max_followers = max;
+        }
+        self
+    }
+
+    /// Tells follows when the store changed (the watcher starts with the first follow).
+    pub(super) fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner
+            .changes
+            .get_or_init(|| {
+                super::changes::watch_store(
+                    self.inner.store_root.clone(),
+                    Arc::clone(&self.inner.stop),
+                )
+            })
+            .clone()
+    }
+
+    /// The bearer token the API demands (capture keeps it out of the index).
+    pub fn token(&self) -> &str {
+        &self.inner.token
     }
 
     /// Capture has started: report its counters from now on.

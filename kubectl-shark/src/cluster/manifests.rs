@@ -183,7 +183,6 @@ pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, Manifest
     let mut args = vec![
         "--store=/var/lib/shark".to_string(),
         "--interface=any".to_string(),
-        format!("--listen=0.0.0.0:{AGENT_PORT}"),
         "--token-file=/etc/shark/token".to_string(),
         "--kube".to_string(),
         format!("--storage-limit={}", options.storage_limit),
@@ -255,7 +254,10 @@ pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, Manifest
                             "name": "agent",
                             "image": options.image,
                             "args": args,
-                            "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+                            "env": [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+                                    // The agent listens on the node's address only (port 8898, IPv4 or
+                                    // IPv6), and its probe finds it there.
+                                    {"name": "NODE_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}],
                             "ports": [{"name": "api", "containerPort": AGENT_PORT, "protocol": "TCP"}],
                             "securityContext": {
                                 "privileged": false,

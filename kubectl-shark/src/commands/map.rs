@@ -28,6 +28,11 @@ pub fn run(args: &MapArgs) -> Result<()> {
     let source = Source::new(args)?;
     if !args.watch {
         let (map, failures) = source.map(&window_query(&args.window, None)?, by)?;
+        if args.output != MapFormat::Table
+            && let Some(note) = crate::render::left_out(&map)
+        {
+            eprintln!("{note}");
+        }
         return print(&render(&map, args.output), &failures);
     }
     let interval = parse_duration(&args.interval).context("--interval")?;

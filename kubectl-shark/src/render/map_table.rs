@@ -61,12 +61,23 @@ pub fn map_table(map: &ServiceMap) -> String {
         ]);
     }
     right_align(&mut totals, 2..8);
+    let left_out = left_out(map).map(|note| note + "\n").unwrap_or_default();
     format!(
-        "{edges}\n{totals}\n{} edges, {} peers (by {})\n",
+        "{edges}\n{totals}\n{} edges, {} peers (by {})\n{left_out}",
         map.edges.len(),
         peers.len(),
         map.by
     )
+}
+
+/// The sentence saying what a bounded map left out, if it left out anything.
+pub fn left_out(map: &ServiceMap) -> Option<String> {
+    map.other.as_ref().map(|other| {
+        format!(
+            "not shown: {} quieter edges with {} requests ({} errors); narrow the filter to see them",
+            other.edges, other.requests, other.errors
+        )
+    })
 }
 
 fn table(header: &[&str]) -> Table {

@@ -12,7 +12,7 @@ mod units;
 
 pub use dot::map_dot;
 pub use json::entry_json;
-pub use map_table::map_table;
+pub use map_table::{left_out, map_table};
 pub use mermaid::map_mermaid;
 pub use paint::{colour, red};
 pub use table::{COLUMNS, EntryTable, STATUS_COLUMN, entry_cells};
