@@ -574,11 +574,6 @@ fn members(root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Folders whose cycles are being removed as this is written (the pipeline crate was just split
-/// out of the agent; the dashboard just landed): a cycle that starts in one is printed, not failed
-/// on, and a folder listed here that has no cycle left fails the test, so the list only shrinks.
-const PENDING: &[&str] = &["capture-agent/pipeline/src/", "kubectl-shark/src/ui/"];
-
 #[test]
 fn no_crate_has_an_import_cycle_between_files() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -590,7 +585,6 @@ fn no_crate_has_an_import_cycle_between_files() {
         );
     }
     let mut found = Vec::new();
-    let mut still_pending = BTreeSet::new();
     let mut checked = 0;
     for member in &members {
         let src = member.join("src");
@@ -605,27 +599,12 @@ fn no_crate_has_an_import_cycle_between_files() {
             .display()
             .to_string();
         for cycle in graph.cycles() {
-            let cycle = format!("{name}/src/{cycle}");
-            match PENDING.iter().find(|folder| cycle.starts_with(*folder)) {
-                Some(folder) => {
-                    println!("pending: {cycle}");
-                    still_pending.insert(*folder);
-                }
-                None => found.push(cycle),
-            }
+            found.push(format!("{name}/src/{cycle}"));
         }
     }
-    let cleared: Vec<&&str> = PENDING
-        .iter()
-        .filter(|f| !still_pending.contains(*f))
-        .collect();
     assert!(
         checked > 100,
         "only {checked} files read: is the workspace where it was?"
-    );
-    assert!(
-        cleared.is_empty(),
-        "{cleared:?} no longer has import cycles: take it off PENDING in tests/layout.rs"
     );
     assert!(
         found.is_empty(),

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::UiState;
+use super::state::{UiState, host_port};
 
 /// The cookie that carries the token after the first visit.
 const COOKIE: &str = "shark_ui";
@@ -21,7 +21,7 @@ pub async fn guard(State(state): State<UiState>, request: Request, next: Next) -
             StatusCode::FORBIDDEN,
             format!(
                 "this dashboard answers only to http://{}/ (the Host header named another site)\n",
-                super::host_port(state.inner.bound)
+                host_port(state.inner.bound)
             ),
         )
             .into_response();

@@ -14,6 +14,7 @@ mod cluster;
 mod guard;
 mod rows;
 mod source;
+mod state;
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -24,6 +25,8 @@ use anyhow::{Context, Result};
 use axum::Router;
 
 pub use source::Source;
+pub use state::UiState;
+use state::{Inner, host_port};
 
 /// Where to listen, and whether to open a browser there.
 pub struct Listen {
@@ -33,32 +36,6 @@ pub struct Listen {
     pub port: u16,
     /// Start the user's browser on the dashboard.
     pub open: bool,
-}
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct UiState {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    source: Source,
-    token: String,
-    bound: SocketAddr,
-    /// Set on Ctrl-C or SIGTERM: open streams (follow) end so the server can close.
-    stop: AtomicBool,
-}
-
-impl UiState {
-    /// Where entries come from.
-    fn source(&self) -> &Source {
-        &self.inner.source
-    }
-
-    /// Whether the server is stopping.
-    fn stopping(&self) -> bool {
-        self.inner.stop.load(Ordering::Relaxed)
-    }
 }
 
 /// Serves the dashboard on `listen` until Ctrl-C or SIGTERM.
@@ -109,14 +86,6 @@ fn router(state: UiState) -> Router {
             guard::guard,
         ))
         .with_state(state)
-}
-
-/// `ip:port` as a URL writes it (IPv6 in brackets).
-fn host_port(addr: SocketAddr) -> String {
-    match addr.ip() {
-        IpAddr::V6(ip) => format!("[{ip}]:{}", addr.port()),
-        IpAddr::V4(ip) => format!("{ip}:{}", addr.port()),
-    }
 }
 
 /// 128 random bits as hex.

@@ -2,8 +2,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::error::{DecodeError, field};
 use super::link::NetworkProtocol;
-use super::{DecodeError, field};
 
 /// Where a fragment belongs in its datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Link layers: Ethernet (with 802.1Q/802.1ad tags), Linux cooked SLL and SLL2, raw IP, BSD loopback.
 //! SLL and SLL2 are read by hand: their loopback hardware type (772) is not Ethernet.
 
-use super::{DecodeError, field};
+use super::error::{DecodeError, field};
 
 /// IP version carried by the link layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

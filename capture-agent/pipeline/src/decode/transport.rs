@@ -1,6 +1,6 @@
 //! TCP and UDP headers.
 
-use super::{DecodeError, field};
+use super::error::{DecodeError, field};
 
 /// TCP control flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,6 +1,7 @@
 //! Classic pcap (libpcap) files: µs or ns timestamps, either byte order, and the "modified" variant.
 
-use super::{Fill, Reader, SourceError, check_link_type};
+use super::error::SourceError;
+use super::reader::{Fill, Reader, check_link_type};
 use crate::OwnedPacket;
 
 /// Largest record the reader accepts; a larger length means a corrupt header, not a packet.

@@ -5,7 +5,8 @@ use pcap_file::pcapng::PcapNgParser;
 use pcap_file::pcapng::blocks::Block;
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
 
-use super::{Fill, Reader, SourceError, check_link_type};
+use super::error::SourceError;
+use super::reader::{Fill, Reader, check_link_type};
 use crate::OwnedPacket;
 
 const SECTION_HEADER: u32 = 0x0A0D_0D0A;
