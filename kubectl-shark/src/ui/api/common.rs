@@ -4,10 +4,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{Value, json};
-use shark_pipeline::spec::parse_time;
-use shark_store::Query;
 
 use crate::timefmt::format_rfc3339;
 
@@ -15,7 +12,8 @@ use crate::timefmt::format_rfc3339;
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    body: Value,
+    /// The JSON answer; a handler may add to it (a filter's diagnostics).
+    pub(super) body: Value,
 }
 
 impl ApiError {
@@ -41,54 +39,6 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, Json(self.body)).into_response()
-    }
-}
-
-/// The filter and window most calls take; every field optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Window {
-    /// KFL filter; empty: everything.
-    #[serde(default)]
-    pub kfl: String,
-    /// Start, inclusive, in the CLI's time syntax; absent or empty: the oldest entry kept.
-    #[serde(default)]
-    pub from: Option<String>,
-    /// End, exclusive, in the same syntax; absent or empty: now (and whatever comes later).
-    #[serde(default)]
-    pub to: Option<String>,
-}
-
-impl Window {
-    /// The store query: times resolved now, the filter compiled (a bad one answers its diagnostics).
-    pub fn query(&self) -> Result<Query, ApiError> {
-        let now = chrono::Utc::now();
-        let time = |name: &str, text: &Option<String>| {
-            text.as_deref()
-                .filter(|t| !t.trim().is_empty())
-                .map(|t| parse_time(t, now).map_err(|e| ApiError::bad(format!("{name}: {e}"))))
-                .transpose()
-        };
-        let (from, to) = (time("from", &self.from)?, time("to", &self.to)?);
-        if let (Some(f), Some(t)) = (from, to)
-            && f >= t
-        {
-            return Err(ApiError::bad("`from` must be earlier than `to`"));
-        }
-        let filter = if self.kfl.trim().is_empty() {
-            None
-        } else {
-            Some(
-                kfl::compile(&self.kfl, &shark_store::entry_schema())
-                    .map_err(|d| filter::refused(&self.kfl, &d))?,
-            )
-        };
-        Ok(Query {
-            from,
-            to,
-            filter,
-            limit: None,
-        })
     }
 }
 

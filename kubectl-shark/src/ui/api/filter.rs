@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shark_store::{INDEXED_COLUMNS, entry_schema};
 
-use super::ApiError;
+use super::common::ApiError;
 
 /// `{"kfl": "…"}`.
 #[derive(Debug, Deserialize)]

@@ -8,11 +8,13 @@ mod filter;
 mod follow;
 mod map;
 mod status;
+mod window;
 
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use common::{ApiError, Window, blocking, time_json};
+pub use common::{ApiError, blocking, time_json};
+pub use window::Window;
 
 use super::state::UiState;
 
