@@ -1,5 +1,5 @@
-//! What every `/api` handler shares: the error answer, the window a request asks for, times as
-//! the API writes them, and running store work on a blocking thread.
+//! What every `/api` handler shares: the error answer, times as the API writes them, and running
+//! store work on a blocking thread.
 
 use axum::Json;
 use axum::http::StatusCode;
