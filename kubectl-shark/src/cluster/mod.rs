@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod clean;
 pub mod deploy;
+mod deploy_error;
 pub mod fanout;
 pub mod manifests;
 #[cfg(test)]

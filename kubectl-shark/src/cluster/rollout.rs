@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
 use kube::api::ListParams;
 use kube::{Api, Client};
 
-use super::deploy::DeployError;
+use super::deploy_error::DeployError;
 use super::manifests::{AGENT, AGENT_LABEL};
 
 /// How often the rollout is checked.

@@ -4,6 +4,7 @@ use serde_json::Value;
 use shark_store::{Endpoint, Entry};
 
 use super::outcome::status_cell;
+use super::text::{shorten, text};
 
 /// Text for the METHOD, PATH and STATUS columns: what each protocol calls its verb, object and outcome.
 pub struct Summary {
@@ -84,32 +85,4 @@ fn request_target(url: &str) -> Option<String> {
         rest.find('/')
             .map_or_else(|| "/".to_string(), |i| rest[i..].to_string()),
     )
-}
-
-/// A JSON value as plain text: strings unquoted, lists joined with commas, absent as "".
-pub fn text(value: Option<&Value>) -> String {
-    match value {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| text(Some(v)))
-            .collect::<Vec<_>>()
-            .join(","),
-        Some(other) => other.to_string(),
-    }
-}
-
-/// `s` on one line (control characters as spaces), cut to `max` characters with an ellipsis.
-pub fn shorten(s: &str, max: usize) -> String {
-    let one_line: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        let cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
 }

@@ -8,6 +8,7 @@ mod mermaid;
 mod outcome;
 mod paint;
 mod table;
+mod text;
 mod units;
 
 pub use dot::map_dot;

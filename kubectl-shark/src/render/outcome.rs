@@ -4,7 +4,7 @@
 
 use shark_store::{Entry, grpc_status_name};
 
-use super::columns::{shorten, text};
+use super::text::{shorten, text};
 
 /// The longest outcome text (an error message) before it is cut with an ellipsis.
 const MAX_OUTCOME: usize = 48;

@@ -2,9 +2,11 @@
 //! skipped), or the end of the connection.
 
 use super::super::ChunkMeta;
-use super::MAX_HEADER_BLOCK;
 use super::message::Msg;
 use super::side::{Side, State};
+
+/// A header block larger than this is not HTTP (or is hostile): resynchronise.
+pub(super) const MAX_HEADER_BLOCK: usize = 64 << 10;
 
 /// How a message body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

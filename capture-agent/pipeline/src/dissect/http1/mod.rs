@@ -24,7 +24,7 @@ use serde_json::Value;
 use super::{
     ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings, Unfinished,
 };
-use framing::{BodyStep, Framing, read_body};
+use framing::{BodyStep, Framing, MAX_HEADER_BLOCK, read_body};
 use head::{Parsed, locate, parse_request, parse_response, text};
 use message::{Msg, exchange};
 use pending::{Answered, Pending};
@@ -38,8 +38,6 @@ mod side;
 #[cfg(test)]
 mod tests;
 
-/// A header block larger than this is not HTTP (or is hostile): resynchronise.
-const MAX_HEADER_BLOCK: usize = 64 << 10;
 /// Error of a request given up unanswered to keep the waiting requests within their caps.
 const GIVEN_UP: &str = "no response (too many requests waiting)";
 /// Error of the response to a request given up earlier.
