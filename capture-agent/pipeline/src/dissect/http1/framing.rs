@@ -3,34 +3,10 @@
 
 use super::super::ChunkMeta;
 use super::message::Msg;
-use super::side::{Side, State};
+use super::side::{ChunkPart, Framing, Side, State};
 
 /// A header block larger than this is not HTTP (or is hostile): resynchronise.
 pub(super) const MAX_HEADER_BLOCK: usize = 64 << 10;
-
-/// How a message body is delimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Framing {
-    /// This many bytes remain.
-    Length(u64),
-    /// Chunked transfer coding, in this part of a chunk.
-    Chunked(ChunkPart),
-    /// Everything until the connection closes.
-    UntilClose,
-}
-
-/// Where a chunked body's reader is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ChunkPart {
-    /// Reading a chunk-size line.
-    Size,
-    /// Inside chunk data, this many bytes remain.
-    Data(u64),
-    /// The CRLF after chunk data.
-    DataEnd,
-    /// Trailer lines after the last chunk, up to an empty line.
-    Trailers,
-}
 
 /// How far [`read_body`] got.
 pub(super) enum BodyStep {

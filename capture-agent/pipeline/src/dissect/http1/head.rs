@@ -7,8 +7,8 @@ use serde_json::Value;
 use serde_json::map::Entry;
 use shark_store::Message;
 
-use super::framing::{ChunkPart, Framing};
 use super::message::Msg;
+use super::side::{ChunkPart, Framing};
 
 /// Most headers one message may carry.
 const MAX_HEADERS: usize = 128;

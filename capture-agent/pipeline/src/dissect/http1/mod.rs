@@ -24,11 +24,11 @@ use serde_json::Value;
 use super::{
     ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings, Unfinished,
 };
-use framing::{BodyStep, Framing, MAX_HEADER_BLOCK, read_body};
+use framing::{BodyStep, MAX_HEADER_BLOCK, read_body};
 use head::{Parsed, locate, parse_request, parse_response, text};
 use message::{Msg, exchange};
 use pending::{Answered, Pending};
-use side::{Side, State};
+use side::{Framing, Side, State};
 
 mod framing;
 mod head;

@@ -1,8 +1,31 @@
 //! One direction of an HTTP/1 connection: the bytes buffered and what the reader is doing.
 
 use super::super::ChunkMeta;
-use super::framing::Framing;
 use super::message::Msg;
+
+/// How a message body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Framing {
+    /// This many bytes remain.
+    Length(u64),
+    /// Chunked transfer coding, in this part of a chunk.
+    Chunked(ChunkPart),
+    /// Everything until the connection closes.
+    UntilClose,
+}
+
+/// Where a chunked body's reader is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ChunkPart {
+    /// Reading a chunk-size line.
+    Size,
+    /// Inside chunk data, this many bytes remain.
+    Data(u64),
+    /// The CRLF after chunk data.
+    DataEnd,
+    /// Trailer lines after the last chunk, up to an empty line.
+    Trailers,
+}
 
 /// What one direction's reader is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
