@@ -12,9 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use super::deploy_error::DeployError;
-use super::manifests::{
-    DeployOptions, ManifestError, Manifests, POD_SECURITY_LEVEL, TOKEN_SECRET, build,
-};
+use super::manifests::{DeployOptions, Manifests, TOKEN_SECRET, build};
 use super::rollout::wait_for_rollout;
 
 /// The field manager kubectl-shark applies as.

@@ -1,6 +1,6 @@
 //! Why deploying the agents failed: each cause said once, with what to do about it.
 
-use super::manifests::ManifestError;
+use super::manifests::{ManifestError, POD_SECURITY_LEVEL};
 
 /// Why deploying failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,5 @@
 //! The protocol-neutral summary of an entry shown in table columns.
 
-use serde_json::Value;
 use shark_store::{Endpoint, Entry};
 
 use super::outcome::status_cell;
