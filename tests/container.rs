@@ -180,6 +180,8 @@ fn podman_run_args(pod: &Value, node: &Node, name: &str, drop_caps: &[&str]) -> 
     for env in c["env"].as_sequence().into_iter().flatten() {
         let value = match string(&env["valueFrom"]["fieldRef"]["fieldPath"]).as_str() {
             "spec.nodeName" => NODE.to_string(),
+            // The node's address: this node namespace has none but loopback, where the test asks.
+            "status.hostIP" => "127.0.0.1".to_string(),
             "" => string(&env["value"]),
             other => panic!("env from {other} is not run by this test"),
         };

@@ -61,6 +61,10 @@ impl<S: Sink> Sink for Redacting<S> {
         self.inner.handshake(stream, first, last)
     }
 
+    fn state_packets(&mut self, stream: u64, first: u64, last: u64) -> Result<(), S::Error> {
+        self.inner.state_packets(stream, first, last)
+    }
+
     fn entry(&mut self, mut entry: Entry) -> Result<(), S::Error> {
         if let Some(secret) = &self.secret {
             redact_message(&mut entry.request, secret);
@@ -117,8 +121,9 @@ mod tests {
 
     const SECRET: &str = "test-token-0123456789abcdef";
 
+    /// Keeps the entries, and the handshake and state spans, it is given.
     #[derive(Default)]
-    struct Kept(Vec<Entry>);
+    struct Kept(Vec<Entry>, Vec<(&'static str, u64, u64, u64)>);
 
     impl Sink for Kept {
         type Error = std::convert::Infallible;
@@ -128,10 +133,32 @@ mod tests {
         fn alloc_stream(&mut self) -> u64 {
             0
         }
+        fn handshake(&mut self, stream: u64, first: u64, last: u64) -> Result<(), Self::Error> {
+            self.1.push(("handshake", stream, first, last));
+            Ok(())
+        }
+        fn state_packets(&mut self, stream: u64, first: u64, last: u64) -> Result<(), Self::Error> {
+            self.1.push(("state", stream, first, last));
+            Ok(())
+        }
         fn entry(&mut self, entry: Entry) -> Result<(), Self::Error> {
             self.0.push(entry);
             Ok(())
         }
+    }
+
+    #[test]
+    fn handshakes_and_state_packets_reach_the_store_through_it() {
+        // An HTTP/2 exchange exported alone needs its connection's state packets: a wrapper that
+        // dropped them made such exports undecodable.
+        let mut sink = Redacting::new(Kept::default());
+        sink.redact(SECRET);
+        sink.handshake(7, 1, 3).expect("kept");
+        sink.state_packets(7, 4, 6).expect("kept");
+        assert_eq!(
+            sink.into_inner().1,
+            [("handshake", 7, 1, 3), ("state", 7, 4, 6)]
+        );
     }
 
     fn entry_with(request: serde_json::Value) -> Entry {
