@@ -97,6 +97,10 @@ impl<S: Sink> Sink for Numbered<'_, S> {
         self.sink.handshake(stream, first, last)
     }
 
+    fn state_packets(&mut self, stream: u64, first: u64, last: u64) -> Result<(), S::Error> {
+        self.sink.state_packets(stream, first, last)
+    }
+
     fn entry(&mut self, entry: Entry) -> Result<(), S::Error> {
         self.sink.entry(entry)
     }
