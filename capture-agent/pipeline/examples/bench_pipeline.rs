@@ -40,6 +40,14 @@ impl Sink for Count {
         self.streams += 1;
         self.streams
     }
+    fn handshake(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn state_packets(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
+        Ok(())
+    }
+
     fn entry(&mut self, entry: Entry) -> Result<(), Infallible> {
         self.entries += 1;
         if entry.protocol.name == "http" && entry.error.is_none() {

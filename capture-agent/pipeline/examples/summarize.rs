@@ -22,6 +22,14 @@ impl Sink for Print {
         self.streams += 1;
         self.streams
     }
+    fn handshake(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn state_packets(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
+        Ok(())
+    }
+
     fn entry(&mut self, entry: Entry) -> Result<(), Infallible> {
         if self.json {
             println!("{}", serde_json::to_string(&entry).unwrap_or_default());

@@ -33,6 +33,8 @@
 //!     type Error = std::convert::Infallible;
 //!     fn packet(&mut self, _: &Packet<'_>, _: Option<u64>) -> Result<u64, Self::Error> { self.packets += 1; Ok(self.packets) }
 //!     fn alloc_stream(&mut self) -> u64 { self.streams += 1; self.streams }
+//!     fn handshake(&mut self, _: u64, _: u64, _: u64) -> Result<(), Self::Error> { Ok(()) }
+//!     fn state_packets(&mut self, _: u64, _: u64, _: u64) -> Result<(), Self::Error> { Ok(()) }
 //!     fn entry(&mut self, entry: Entry) -> Result<(), Self::Error> { self.entries.push(entry); Ok(()) }
 //! }
 //!

@@ -251,6 +251,15 @@ where
         self.streams
     }
 
+    // Replay shows entries, never exports: the spans are not needed.
+    fn handshake(&mut self, _: u64, _: u64, _: u64) -> Result<(), io::Error> {
+        Ok(())
+    }
+
+    fn state_packets(&mut self, _: u64, _: u64, _: u64) -> Result<(), io::Error> {
+        Ok(())
+    }
+
     fn entry(&mut self, entry: Entry) -> io::Result<()> {
         let in_window = self.query.from.is_none_or(|f| entry.timestamp >= f)
             && self.query.to.is_none_or(|t| entry.timestamp < t);

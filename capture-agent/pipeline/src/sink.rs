@@ -12,18 +12,14 @@ pub trait Sink {
     /// A new flow id, unique in the sink's store.
     fn alloc_stream(&mut self) -> u64;
     /// Packets `first..=last` of flow `stream` (numbers the sink gave) are its TCP handshake, from
-    /// the client's SYN to the last packet before data. Sinks that do not export ignore it.
-    fn handshake(&mut self, stream: u64, first: u64, last: u64) -> Result<(), Self::Error> {
-        let _ = (stream, first, last);
-        Ok(())
-    }
+    /// the client's SYN to the last packet before data. Sinks that do not export ignore it;
+    /// wrappers must forward it (required, so a new wrapper cannot drop it by omission).
+    fn handshake(&mut self, stream: u64, first: u64, last: u64) -> Result<(), Self::Error>;
     /// Packets `first..=last` of flow `stream` carry state that later exchanges of the flow need
     /// to be decoded (HTTP/2's preface, SETTINGS and header blocks, which HPACK reads), so an
-    /// export of one of them includes these packets. Sinks that do not export ignore it.
-    fn state_packets(&mut self, stream: u64, first: u64, last: u64) -> Result<(), Self::Error> {
-        let _ = (stream, first, last);
-        Ok(())
-    }
+    /// export of one of them includes these packets. Sinks that do not export ignore it;
+    /// wrappers must forward it.
+    fn state_packets(&mut self, stream: u64, first: u64, last: u64) -> Result<(), Self::Error>;
     /// Keeps an entry.
     fn entry(&mut self, entry: shark_store::Entry) -> Result<(), Self::Error>;
 }

@@ -24,6 +24,12 @@ impl Sink for Count {
         self.1 += 1;
         self.1
     }
+    fn handshake(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
+        Ok(())
+    }
+    fn state_packets(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
+        Ok(())
+    }
     fn entry(&mut self, _: Entry) -> Result<(), Infallible> {
         Ok(())
     }

@@ -102,6 +102,14 @@ mod tests {
         fn alloc_stream(&mut self) -> u64 {
             0
         }
+        fn handshake(&mut self, _: u64, _: u64, _: u64) -> Result<(), Self::Error> {
+            Ok(())
+        }
+
+        fn state_packets(&mut self, _: u64, _: u64, _: u64) -> Result<(), Self::Error> {
+            Ok(())
+        }
+
         fn entry(&mut self, entry: Entry) -> Result<(), Self::Error> {
             self.0.push(entry);
             Ok(())

@@ -30,6 +30,12 @@ impl Sink for VecSink {
         self.streams += 1;
         self.streams
     }
+    fn handshake(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
+        Ok(())
+    }
+    fn state_packets(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
+        Ok(())
+    }
     fn entry(&mut self, entry: Entry) -> Result<(), Infallible> {
         self.entries.push(entry);
         Ok(())
