@@ -11,51 +11,15 @@
 //! MB/s and entries. Compare with `tshark -r FILE -T fields -e http.request.method
 //! -e http.request.uri -e http.response.code`.
 
-use std::convert::Infallible;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use shark_pipeline::{FileSource, Packet, Pipeline, PipelineConfig, Sink};
+use shark_pipeline::{FileSource, OnEntry, Pipeline, PipelineConfig};
 use shark_store::{Entry, Node};
 
 const MSS: usize = 1448;
-
-#[derive(Default)]
-struct Count {
-    packets: u64,
-    streams: u64,
-    entries: u64,
-    http: u64,
-}
-
-impl Sink for Count {
-    type Error = Infallible;
-    fn packet(&mut self, _: &Packet<'_>, _: Option<u64>) -> Result<u64, Infallible> {
-        self.packets += 1;
-        Ok(self.packets)
-    }
-    fn alloc_stream(&mut self) -> u64 {
-        self.streams += 1;
-        self.streams
-    }
-    fn handshake(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
-        Ok(())
-    }
-
-    fn state_packets(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
-        Ok(())
-    }
-
-    fn entry(&mut self, entry: Entry) -> Result<(), Infallible> {
-        self.entries += 1;
-        if entry.protocol.name == "http" && entry.error.is_none() {
-            self.http += 1;
-        }
-        Ok(())
-    }
-}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -92,7 +56,13 @@ fn run(path: &str) -> Result<(), String> {
         name: "bench".into(),
         ip: String::new(),
     }));
-    let mut sink = Count::default();
+    let (mut entries, mut http) = (0u64, 0u64);
+    let mut sink = OnEntry::new(|entry: Entry| {
+        entries += 1;
+        if entry.protocol.name == "http" && entry.error.is_none() {
+            http += 1;
+        }
+    });
     let mut bytes = 0u64;
     let started = Instant::now();
     for packet in FileSource::open(path).map_err(|e| e.to_string())? {
@@ -107,8 +77,8 @@ fn run(path: &str) -> Result<(), String> {
         stats.packets,
         bytes as f64 / 1e6,
         stats.flows,
-        sink.entries,
-        sink.http,
+        entries,
+        http,
         secs,
         stats.packets as f64 / secs,
         bytes as f64 / 1e6 / secs

@@ -1,44 +1,9 @@
 //! Prints one summary line per entry found in a capture: `cargo run -p shark-pipeline --example summarize -- FILE`.
 
-use std::convert::Infallible;
 use std::process::ExitCode;
 
-use shark_pipeline::{FileSource, Packet, Pipeline, PipelineConfig, Sink, summary_line};
+use shark_pipeline::{FileSource, OnEntry, Pipeline, PipelineConfig, summary_line};
 use shark_store::{Entry, Node};
-
-struct Print {
-    packets: u64,
-    streams: u64,
-    json: bool,
-}
-
-impl Sink for Print {
-    type Error = Infallible;
-    fn packet(&mut self, _: &Packet<'_>, _: Option<u64>) -> Result<u64, Infallible> {
-        self.packets += 1;
-        Ok(self.packets)
-    }
-    fn alloc_stream(&mut self) -> u64 {
-        self.streams += 1;
-        self.streams
-    }
-    fn handshake(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
-        Ok(())
-    }
-
-    fn state_packets(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
-        Ok(())
-    }
-
-    fn entry(&mut self, entry: Entry) -> Result<(), Infallible> {
-        if self.json {
-            println!("{}", serde_json::to_string(&entry).unwrap_or_default());
-        } else {
-            println!("{}", summary_line(&entry));
-        }
-        Ok(())
-    }
-}
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -50,11 +15,13 @@ fn main() -> ExitCode {
         eprintln!("usage: summarize [--json] FILE");
         return ExitCode::from(2);
     };
-    let mut sink = Print {
-        packets: 0,
-        streams: 0,
-        json,
-    };
+    let mut sink = OnEntry::new(|entry: Entry| {
+        if json {
+            println!("{}", serde_json::to_string(&entry).unwrap_or_default());
+        } else {
+            println!("{}", summary_line(&entry));
+        }
+    });
     let mut pipeline = Pipeline::new(PipelineConfig::new(Node {
         name: "local".into(),
         ip: String::new(),

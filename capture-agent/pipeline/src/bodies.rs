@@ -15,15 +15,14 @@
 //! (whose decoded length `size` does not tell) decodes as far as it did. A node's store written by
 //! several runs holds the last run's settings.
 
-use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use shark_store::{BodyLoader, Entry, Message, Store, StoreError, StoredPacket};
 
+use crate::OnEntry;
 use crate::config::Bodies;
 use crate::redissect::Redissection;
-use crate::{Packet, Sink};
 
 /// Opens the store at `root` for reading entries: a filter that reads a body the index cut
 /// (`response.body.contains(…)`) sees it whole, wherever entries are matched (query, export, map,
@@ -55,18 +54,14 @@ impl Redissect {
 impl BodyLoader for Redissect {
     fn redissect(&self, entry: &Entry, packets: &[StoredPacket]) -> Option<(Message, Message)> {
         let mut redissection = Redissection::new(&self.root, &entry.node.name, Bodies::Whole);
-        let mut sink = Collect::default();
+        let mut found = Vec::new();
+        // Redissection numbers the packets as the store did; bodies are never exported.
+        let mut sink = OnEntry::new(|entry| found.push(entry));
         for packet in packets {
-            match redissection.push(packet, &mut sink) {
-                Ok(()) => {}
-                Err(never) => match never {},
-            }
+            let Ok(()) = redissection.push(packet, &mut sink);
         }
-        match redissection.finish(&mut sink) {
-            Ok(_) => {}
-            Err(never) => match never {},
-        }
-        sink.entries
+        let Ok(_) = redissection.finish(&mut sink);
+        found
             .into_iter()
             .find(|found| same_exchange(entry, found))
             .map(|found| (found.request, found.response))
@@ -80,39 +75,4 @@ fn same_exchange(indexed: &Entry, found: &Entry) -> bool {
         && found.protocol == indexed.protocol
         && found.request.get("size") == indexed.request.get("size")
         && found.response.get("size") == indexed.response.get("size")
-}
-
-/// Keeps the entries.
-#[derive(Default)]
-struct Collect {
-    streams: u64,
-    entries: Vec<Entry>,
-}
-
-impl Sink for Collect {
-    type Error = Infallible;
-
-    fn packet(&mut self, _: &Packet<'_>, _: Option<u64>) -> Result<u64, Infallible> {
-        // Redissection numbers the packets as the store did.
-        Ok(0)
-    }
-
-    fn alloc_stream(&mut self) -> u64 {
-        self.streams += 1;
-        self.streams
-    }
-
-    // Bodies are read back, never exported: the spans are not needed.
-    fn handshake(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
-        Ok(())
-    }
-
-    fn state_packets(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
-        Ok(())
-    }
-
-    fn entry(&mut self, entry: Entry) -> Result<(), Infallible> {
-        self.entries.push(entry);
-        Ok(())
-    }
 }

@@ -24,29 +24,15 @@
 //! and in total (out-of-order buffers, flows tracked, IP fragments).
 //!
 //! ```no_run
-//! use shark_pipeline::{FileSource, Packet, Pipeline, PipelineConfig, Sink};
-//! use shark_store::{Entry, Node};
-//!
-//! #[derive(Default)]
-//! struct Collect { packets: u64, streams: u64, entries: Vec<Entry> }
-//! impl Sink for Collect {
-//!     type Error = std::convert::Infallible;
-//!     fn packet(&mut self, _: &Packet<'_>, _: Option<u64>) -> Result<u64, Self::Error> { self.packets += 1; Ok(self.packets) }
-//!     fn alloc_stream(&mut self) -> u64 { self.streams += 1; self.streams }
-//!     fn handshake(&mut self, _: u64, _: u64, _: u64) -> Result<(), Self::Error> { Ok(()) }
-//!     fn state_packets(&mut self, _: u64, _: u64, _: u64) -> Result<(), Self::Error> { Ok(()) }
-//!     fn entry(&mut self, entry: Entry) -> Result<(), Self::Error> { self.entries.push(entry); Ok(()) }
-//! }
+//! use shark_pipeline::{FileSource, OnEntry, Pipeline, PipelineConfig};
+//! use shark_store::Node;
 //!
 //! let mut pipeline = Pipeline::new(PipelineConfig::new(Node { name: "local".into(), ip: String::new() }));
-//! let mut sink = Collect::default();
+//! let mut sink = OnEntry::new(|entry| println!("{}", shark_pipeline::summary_line(&entry)));
 //! for packet in FileSource::open("capture.pcap")? {
-//!     pipeline.push(&packet?.as_packet(), &mut sink).unwrap();
+//!     let Ok(()) = pipeline.push(&packet?.as_packet(), &mut sink);
 //! }
-//! pipeline.finish(&mut sink).unwrap();
-//! for entry in &sink.entries {
-//!     println!("{}", shark_pipeline::summary_line(entry));
-//! }
+//! let Ok(_stats) = pipeline.finish(&mut sink);
 //! # Ok::<(), shark_pipeline::SourceError>(())
 //! ```
 
@@ -63,7 +49,7 @@ pub use redissect::{Redissection, written_config};
 pub use reindex::reindex_node;
 pub use replay::Replay;
 pub use scope::{CaptureScope, ScopeError};
-pub use sink::Sink;
+pub use sink::{OnEntry, Sink};
 pub use source::{FileSource, SourceError};
 pub use summary::summary_line;
 

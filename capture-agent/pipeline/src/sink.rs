@@ -23,3 +23,55 @@ pub trait Sink {
     /// Keeps an entry.
     fn entry(&mut self, entry: shark_store::Entry) -> Result<(), Self::Error>;
 }
+
+/// The simplest sink: hands each entry to a closure, numbers packets and flows from 1, and keeps
+/// no packets (so it ignores the handshake and state spans, which only matter for export). For
+/// reading entries back from packets already stored, and for examples and tests.
+pub struct OnEntry<F> {
+    packets: u64,
+    streams: u64,
+    each: F,
+}
+
+impl<F: FnMut(shark_store::Entry)> OnEntry<F> {
+    /// A sink calling `each` with every entry.
+    pub fn new(each: F) -> Self {
+        OnEntry {
+            packets: 0,
+            streams: 0,
+            each,
+        }
+    }
+
+    /// How many packets the sink was given.
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+}
+
+impl<F: FnMut(shark_store::Entry)> Sink for OnEntry<F> {
+    type Error = std::convert::Infallible;
+
+    fn packet(&mut self, _: &Packet<'_>, _: Option<u64>) -> Result<u64, Self::Error> {
+        self.packets += 1;
+        Ok(self.packets)
+    }
+
+    fn alloc_stream(&mut self) -> u64 {
+        self.streams += 1;
+        self.streams
+    }
+
+    fn handshake(&mut self, _: u64, _: u64, _: u64) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn state_packets(&mut self, _: u64, _: u64, _: u64) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn entry(&mut self, entry: shark_store::Entry) -> Result<(), Self::Error> {
+        (self.each)(entry);
+        Ok(())
+    }
+}

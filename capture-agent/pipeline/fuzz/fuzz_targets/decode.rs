@@ -3,43 +3,17 @@
 //! decoding, flows, reassembly and dispatch all see hostile bytes.
 #![no_main]
 
-use std::convert::Infallible;
-
 use libfuzzer_sys::fuzz_target;
-use shark_pipeline::{Packet, Pipeline, PipelineConfig, Sink};
-use shark_store::{Entry, Node};
+use shark_pipeline::{OnEntry, Packet, Pipeline, PipelineConfig};
+use shark_store::Node;
 
 const LINK_TYPES: [u32; 9] = [1, 113, 276, 101, 12, 0, 108, 228, 229];
-
-#[derive(Default)]
-struct Count(u64, u64);
-
-impl Sink for Count {
-    type Error = Infallible;
-    fn packet(&mut self, _: &Packet<'_>, _: Option<u64>) -> Result<u64, Infallible> {
-        self.0 += 1;
-        Ok(self.0)
-    }
-    fn alloc_stream(&mut self) -> u64 {
-        self.1 += 1;
-        self.1
-    }
-    fn handshake(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
-        Ok(())
-    }
-    fn state_packets(&mut self, _: u64, _: u64, _: u64) -> Result<(), Infallible> {
-        Ok(())
-    }
-    fn entry(&mut self, _: Entry) -> Result<(), Infallible> {
-        Ok(())
-    }
-}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, mut rest)) = data.split_first() else { return };
     let linktype = LINK_TYPES[usize::from(pick) % LINK_TYPES.len()];
     let mut pipeline = Pipeline::new(PipelineConfig::new(Node::default()));
-    let mut sink = Count::default();
+    let mut sink = OnEntry::new(drop);
     let mut ts_ns = 1_700_000_000_000_000_000i64;
     while let [a, b, tail @ ..] = rest {
         let len = usize::from(u16::from_le_bytes([*a, *b])).min(tail.len());
@@ -49,5 +23,5 @@ fuzz_target!(|data: &[u8]| {
         rest = next;
     }
     let Ok(stats) = pipeline.finish(&mut sink);
-    assert_eq!(stats.packets, sink.0);
+    assert_eq!(stats.packets, sink.packets());
 });
