@@ -102,7 +102,7 @@ pub fn matches(entry: &serde_json::Value, want: &Expected) -> bool {
             text(&req["qtype"]),
             req["questions"][0].as_str().unwrap_or_default().to_string(),
         ),
-        _ => (text(&req["method"]), text(&req["service"])),
+        _ => (text(&req["grpcMethod"]), text(&req["service"])),
     };
     text(&entry["protocol"]["name"]) == want.protocol
         && text(&entry["src"]["name"]) == CLIENT

@@ -83,6 +83,42 @@ impl Expr {
                 out.push(take_box(lhs));
                 out.push(take_box(rhs));
             }
+            Expr::Conditional {
+                condition,
+                then,
+                otherwise,
+            } => {
+                out.push(take_box(condition));
+                out.push(take_box(then));
+                out.push(take_box(otherwise));
+            }
+        }
+    }
+
+    /// Calls `visit` on each direct child, mutably.
+    pub fn for_each_child_mut(&mut self, mut visit: impl FnMut(&mut Node<Expr>)) {
+        match self {
+            Expr::Literal(_) | Expr::Ident(_) => {}
+            Expr::List(items) | Expr::Call { args: items, .. } => items.iter_mut().for_each(visit),
+            Expr::Field { base, .. } | Expr::Index { base, .. } => visit(base),
+            Expr::Method { receiver, args, .. } => {
+                visit(receiver);
+                args.iter_mut().for_each(visit);
+            }
+            Expr::Unary { operand, .. } => visit(operand),
+            Expr::Binary { lhs, rhs, .. } | Expr::Compare { lhs, rhs, .. } => {
+                visit(lhs);
+                visit(rhs);
+            }
+            Expr::Conditional {
+                condition,
+                then,
+                otherwise,
+            } => {
+                visit(condition);
+                visit(then);
+                visit(otherwise);
+            }
         }
     }
 
@@ -99,6 +135,15 @@ impl Expr {
             Expr::Binary { lhs, rhs, .. } | Expr::Compare { lhs, rhs, .. } => {
                 visit(lhs);
                 visit(rhs);
+            }
+            Expr::Conditional {
+                condition,
+                then,
+                otherwise,
+            } => {
+                visit(condition);
+                visit(then);
+                visit(otherwise);
             }
         }
     }
@@ -159,6 +204,15 @@ pub enum Expr {
         /// Right operand.
         rhs: BoxExpr,
     },
+    /// `c ? a : b`
+    Conditional {
+        /// The condition.
+        condition: BoxExpr,
+        /// The value when it holds.
+        then: BoxExpr,
+        /// The value when it does not.
+        otherwise: BoxExpr,
+    },
     /// `a == b`, `a < b`, `a in b`, …
     Compare {
         /// The operator.
@@ -218,6 +272,12 @@ pub enum BinaryOp {
     Add,
     /// `-`
     Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Rem,
 }
 
 /// A comparison operator.
@@ -257,10 +317,12 @@ impl CompareOp {
 /// Binding strength, loosest first; the grammar's ladder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Precedence {
+    Conditional,
     Or,
     And,
     Compare,
     Sum,
+    Product,
     Unary,
     Postfix,
 }
@@ -272,7 +334,9 @@ impl Expr {
                 BinaryOp::Or => Precedence::Or,
                 BinaryOp::And => Precedence::And,
                 BinaryOp::Add | BinaryOp::Sub => Precedence::Sum,
+                BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => Precedence::Product,
             },
+            Expr::Conditional { .. } => Precedence::Conditional,
             Expr::Compare { .. } => Precedence::Compare,
             Expr::Unary { .. } => Precedence::Unary,
             Expr::Literal(_)
@@ -395,12 +459,26 @@ impl fmt::Display for Expr {
                 let (text, precedence, right) = match op.node {
                     BinaryOp::Or => ("or", Precedence::Or, Precedence::And),
                     BinaryOp::And => ("and", Precedence::And, Precedence::Compare),
-                    BinaryOp::Add => ("+", Precedence::Sum, Precedence::Unary),
-                    BinaryOp::Sub => ("-", Precedence::Sum, Precedence::Unary),
+                    BinaryOp::Add => ("+", Precedence::Sum, Precedence::Product),
+                    BinaryOp::Sub => ("-", Precedence::Sum, Precedence::Product),
+                    BinaryOp::Mul => ("*", Precedence::Product, Precedence::Unary),
+                    BinaryOp::Div => ("/", Precedence::Product, Precedence::Unary),
+                    BinaryOp::Rem => ("%", Precedence::Product, Precedence::Unary),
                 };
                 write_at(f, &lhs.node, precedence)?;
                 write!(f, " {text} ")?;
                 write_at(f, &rhs.node, right)
+            }
+            Expr::Conditional {
+                condition,
+                then,
+                otherwise,
+            } => {
+                write_at(f, &condition.node, Precedence::Or)?;
+                f.write_str(" ? ")?;
+                write_at(f, &then.node, Precedence::Or)?;
+                f.write_str(" : ")?;
+                write_at(f, &otherwise.node, Precedence::Conditional)
             }
             Expr::Compare { op, lhs, rhs } => {
                 write_at(f, &lhs.node, Precedence::Sum)?;

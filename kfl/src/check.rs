@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use crate::arith::ArithOp;
 use crate::ast::{self, BinaryOp, CompareOp, Key, Node, UnaryOp};
 use crate::compare::CmpOp;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
@@ -15,7 +16,7 @@ use crate::operators::{
 };
 use crate::protocol::{self, Protocol};
 use crate::record::PathSegment;
-use crate::schema::{FieldType, Schema};
+use crate::schema::{Alias, FieldType, Schema};
 use crate::span::Span;
 use crate::typed::Typed;
 use crate::types::Ty;
@@ -24,6 +25,7 @@ use crate::value::Value;
 /// Checks expressions against one schema, collecting diagnostics.
 pub struct Checker<'s> {
     fields: &'s [(&'static str, FieldType)],
+    aliases: &'s [Alias],
     now: i64,
     diagnostics: Vec<Diagnostic>,
 }
@@ -37,6 +39,7 @@ impl<'s> Checker<'s> {
         };
         Checker {
             fields,
+            aliases: &schema.aliases,
             now,
             diagnostics: Vec::new(),
         }
@@ -168,16 +171,29 @@ impl<'s> Checker<'s> {
                         Ty::Bool,
                     )
                 }
-                BinaryOp::Add | BinaryOp::Sub => {
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => {
+                    let arith_op = match op.node {
+                        BinaryOp::Add => ArithOp::Add,
+                        BinaryOp::Sub => ArithOp::Sub,
+                        BinaryOp::Mul => ArithOp::Mul,
+                        BinaryOp::Div => ArithOp::Div,
+                        _ => ArithOp::Rem,
+                    };
                     let (lhs, rhs) = (self.check(lhs), self.check(rhs));
-                    let arithmetic =
-                        arithmetic(op.node == BinaryOp::Sub, lhs?, rhs?, op.span, span);
+                    let arithmetic = arithmetic(arith_op, lhs?, rhs?, op.span, span);
                     self.lift(arithmetic)
                 }
             },
+            ast::Expr::Conditional {
+                condition,
+                then,
+                otherwise,
+            } => self.conditional(condition, then, otherwise, span),
             ast::Expr::Compare { op, lhs, rhs } => {
                 let checked = match (&op.node, &rhs.node) {
-                    (CompareOp::In, ast::Expr::List(items)) => {
+                    (CompareOp::In, ast::Expr::List(items))
+                        if !items.iter().any(|item| reads_entry(&item.node)) =>
+                    {
                         let lhs = self.check(lhs)?;
                         self.in_list(lhs, items)
                     }
@@ -190,6 +206,48 @@ impl<'s> Checker<'s> {
                 typed(checked?, Ty::Bool)
             }
         }
+    }
+
+    /// `c ? a : b`: both branches must have one type (or be dynamic).
+    fn conditional(
+        &mut self,
+        condition: &Node<ast::Expr>,
+        then: &Node<ast::Expr>,
+        otherwise: &Node<ast::Expr>,
+        span: Span,
+    ) -> Option<Typed<'s>> {
+        let (condition, then, otherwise) = (
+            self.condition(condition),
+            self.check(then),
+            self.check(otherwise),
+        );
+        let (condition, then, otherwise) = (condition?, then?, otherwise?);
+        let ty = match (&then.ty, &otherwise.ty) {
+            (a, b) if a == b => a.clone(),
+            (Ty::Nil, other) | (other, Ty::Nil) => other.clone(),
+            (Ty::Any, _) | (_, Ty::Any) => Ty::Any,
+            (a, b) if a.is_number() && b.is_number() => Ty::Float,
+            (a, b) => {
+                self.report(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        otherwise.span,
+                        format!("the branches of `?:` differ: {a} and {b}"),
+                    )
+                    .with_help("give both branches the same type"),
+                );
+                return None;
+            }
+        };
+        Some(Typed {
+            expr: Expr::Conditional {
+                condition: Box::new(condition),
+                then: Box::new(then.expr),
+                otherwise: Box::new(otherwise.expr),
+            },
+            ty,
+            span,
+        })
     }
 
     fn literal(&mut self, literal: &ast::Literal, span: Span) -> Typed<'s> {
@@ -215,35 +273,33 @@ impl<'s> Checker<'s> {
         }
     }
 
+    /// `[a, b, …]`: a constant when every element is one, else a list computed per entry
+    /// (`[src.namespace, dst.namespace]`).
     fn list(&mut self, items: &[Node<ast::Expr>], span: Span) -> Option<Typed<'s>> {
-        let mut values = Vec::with_capacity(items.len());
+        let checked: Vec<Option<Typed<'s>>> = items.iter().map(|item| self.check(item)).collect();
+        let checked: Vec<Typed<'s>> = checked.into_iter().collect::<Option<_>>()?;
         let mut element_ty: Option<Ty<'s>> = None;
-        for item in items {
-            let Some(typed) = self.check(item) else {
-                continue;
-            };
-            let Expr::Const(value) = typed.expr else {
-                self.report(
-                    Diagnostic::new(
-                        Code::InvalidArgument,
-                        item.span,
-                        "list elements must be literals",
-                    )
-                    .with_help("write values such as `[\"web\", \"api\"]`"),
-                );
-                continue;
-            };
+        for typed in &checked {
             element_ty = match element_ty {
                 Some(previous) if previous != typed.ty => Some(Ty::Any),
-                _ => Some(typed.ty),
+                _ => Some(typed.ty.clone()),
             };
-            values.push(value);
         }
-        (values.len() == items.len()).then(|| Typed {
-            expr: Expr::Const(Value::List(values)),
-            ty: Ty::List(Box::new(element_ty.unwrap_or(Ty::Any))),
-            span,
-        })
+        let ty = Ty::List(Box::new(element_ty.unwrap_or(Ty::Any)));
+        let expr = if checked.iter().all(|typed| typed.constant().is_some()) {
+            Expr::Const(Value::List(
+                checked
+                    .into_iter()
+                    .filter_map(|typed| match typed.expr {
+                        Expr::Const(value) => Some(value),
+                        _ => None,
+                    })
+                    .collect(),
+            ))
+        } else {
+            Expr::List(checked.into_iter().map(|typed| typed.expr).collect())
+        };
+        Some(Typed { expr, ty, span })
     }
 
     fn ident(&mut self, name: &str, span: Span) -> Option<Typed<'s>> {
@@ -265,7 +321,8 @@ impl<'s> Checker<'s> {
             .fields
             .iter()
             .map(|(field, _)| *field)
-            .chain(protocol::WORDS);
+            .chain(protocol::WORDS.iter().copied())
+            .chain(self.aliases.iter().map(|alias| alias.name));
         let mut diagnostic =
             Diagnostic::new(Code::UnknownField, span, format!("unknown field `{name}`"));
         if let Some(suggestion) = did_you_mean(name, candidates) {
@@ -508,6 +565,19 @@ impl<'s> Checker<'s> {
             values,
         })
     }
+}
+
+/// Whether an expression reads the entry (a name, a selection or a method call on one).
+fn reads_entry(expr: &ast::Expr) -> bool {
+    matches!(
+        expr,
+        ast::Expr::Ident(_)
+            | ast::Expr::Field { .. }
+            | ast::Expr::Index { .. }
+            | ast::Expr::Method { .. }
+            | ast::Expr::Conditional { .. }
+            | ast::Expr::Binary { .. }
+    )
 }
 
 fn literal_text(literal: &ast::Literal) -> &str {

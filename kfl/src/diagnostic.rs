@@ -50,6 +50,10 @@ pub enum Code {
     MisplacedLimit,
     /// E111: a selector that does not apply to the value (`["k"]` on a structure, `[0]` on text, …).
     InvalidSelector,
+    /// E112: a name of a protocol the host does not dissect (`mysql_query`).
+    NotDissected,
+    /// W001 (a warning): a word that means something else in another dialect (`tls`).
+    DialectWord,
 }
 
 impl Code {
@@ -77,6 +81,8 @@ impl Code {
             Code::NotABoolean => "E109",
             Code::MisplacedLimit => "E110",
             Code::InvalidSelector => "E111",
+            Code::NotDissected => "E112",
+            Code::DialectWord => "W001",
         }
     }
 }
@@ -134,7 +140,12 @@ impl Diagnostic {
     ///   │          ^^^^^^^ did you mean `response`?
     /// ```
     pub fn render(&self, source: &str, out: &mut String) {
-        let _ = writeln!(out, "error[{}]: {}", self.code, self.message);
+        let severity = if self.code.as_str().starts_with('W') {
+            "warning"
+        } else {
+            "error"
+        };
+        let _ = writeln!(out, "{severity}[{}]: {}", self.code, self.message);
         let start = self.span.start.min(source.len());
         let line_start = source
             .get(..start)

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use regex::Regex;
 
+use crate::arith::{ArithOp, arith};
 use crate::compare::{CmpOp, View, compare, contains_element, equal, truthy, with_text};
 use crate::json::{owned_json, parse_json};
 use crate::method_op::MethodOp;
@@ -22,6 +23,8 @@ pub enum Expr {
     Const(Value<'static>),
     /// A field of the record.
     Field(Box<[PathSegment]>),
+    /// A list computed per entry (`[src.namespace, dst.namespace]`).
+    List(Vec<Expr>),
     /// A protocol word such as `http`.
     Protocol(Protocol),
     /// `not x`
@@ -76,10 +79,10 @@ pub enum Expr {
         /// The path inside it.
         path: Box<[PathSegment]>,
     },
-    /// `a + b`, `a - b` (numbers, times, durations).
+    /// `a + b`, `a - b`, `a * b`, `a / b`, `a % b` (numbers, times, durations).
     Arith {
-        /// `true` for `-`.
-        subtract: bool,
+        /// The operator.
+        op: ArithOp,
         /// Left operand.
         lhs: Box<Expr>,
         /// Right operand.
@@ -87,6 +90,15 @@ pub enum Expr {
     },
     /// `-a`
     Neg(Box<Expr>),
+    /// `c ? a : b`
+    Conditional {
+        /// The condition.
+        condition: Box<Expr>,
+        /// The value when it holds.
+        then: Box<Expr>,
+        /// The value when it does not.
+        otherwise: Box<Expr>,
+    },
 }
 
 impl Expr {
@@ -124,6 +136,7 @@ impl Expr {
         match self {
             Expr::Const(value) => borrow(value),
             Expr::Field(path) => record.get(path),
+            Expr::List(items) => Value::List(items.iter().map(|item| item.eval(record)).collect()),
             Expr::Method { receiver, method } => method.apply(&receiver.eval(record)),
             Expr::Select { base, path } => match &**base {
                 Expr::Method {
@@ -133,8 +146,17 @@ impl Expr {
                     .map_or(Value::Nil, |json| select_json(&json, path)),
                 _ => select(base.eval(record), path),
             },
-            Expr::Arith { subtract, lhs, rhs } => {
-                arith(*subtract, &lhs.eval(record), &rhs.eval(record))
+            Expr::Arith { op, lhs, rhs } => arith(*op, &lhs.eval(record), &rhs.eval(record)),
+            Expr::Conditional {
+                condition,
+                then,
+                otherwise,
+            } => {
+                if condition.test(record) {
+                    then.eval(record)
+                } else {
+                    otherwise.eval(record)
+                }
             }
             Expr::Neg(inner) => negate(&inner.eval(record)),
             condition => Value::Bool(condition.test(record)),
@@ -187,35 +209,6 @@ fn select<'a>(mut value: Value<'a>, path: &[PathSegment]) -> Value<'a> {
         };
     }
     value
-}
-
-/// `a + b` / `a - b` on numbers, times and durations; `nil` when the kinds do not combine or the
-/// result overflows.
-pub fn arith(subtract: bool, lhs: &Value<'_>, rhs: &Value<'_>) -> Value<'static> {
-    let int = |a: i64, b: i64| {
-        if subtract {
-            a.checked_sub(b)
-        } else {
-            a.checked_add(b)
-        }
-    };
-    match (View::of(lhs), View::of(rhs)) {
-        (View::Int(a), View::Int(b)) => int(a, b).map_or(Value::Nil, Value::Int),
-        (View::Int(a), View::Float(b)) => {
-            Value::Float(if subtract { a as f64 - b } else { a as f64 + b })
-        }
-        (View::Float(a), View::Int(b)) => {
-            Value::Float(if subtract { a - b as f64 } else { a + b as f64 })
-        }
-        (View::Float(a), View::Float(b)) => Value::Float(if subtract { a - b } else { a + b }),
-        (View::Time(a), View::Duration(b)) => int(a, b).map_or(Value::Nil, Value::Time),
-        (View::Duration(a), View::Time(b)) if !subtract => {
-            int(a, b).map_or(Value::Nil, Value::Time)
-        }
-        (View::Duration(a), View::Duration(b)) => int(a, b).map_or(Value::Nil, Value::Duration),
-        (View::Time(a), View::Time(b)) if subtract => int(a, b).map_or(Value::Nil, Value::Duration),
-        _ => Value::Nil,
-    }
 }
 
 /// `-a` on numbers and durations.

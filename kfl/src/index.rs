@@ -21,11 +21,9 @@
 //!
 //! const INDEX: [Col; 1] = [Col { path: "response.status", ty: IndexType::Int, sql: "status" }];
 //!
-//! let schema = Schema {
-//!     root: FieldType::Struct(vec![
-//!         ("response", FieldType::Struct(vec![("status", FieldType::Int), ("body", FieldType::Str)])),
-//!     ]),
-//! };
+//! let schema = Schema::new(FieldType::Struct(vec![
+//!     ("response", FieldType::Struct(vec![("status", FieldType::Int), ("body", FieldType::Str)])),
+//! ]));
 //! let filter = kfl::compile(r#"response.status >= 500 and response.body.contains("x")"#, &schema).unwrap();
 //! let plan = filter.plan(&INDEX);
 //! assert_eq!(plan.index.to_string(), "response.status >= 500");

@@ -57,6 +57,16 @@ pub enum Token<'input> {
     Plus,
     /// `-`
     Minus,
+    /// `*`
+    Star,
+    /// `/`
+    Slash,
+    /// `%`
+    Percent,
+    /// `?`
+    Question,
+    /// `:`
+    Colon,
     /// `(`
     LParen,
     /// `)`
@@ -94,6 +104,11 @@ impl fmt::Display for Token<'_> {
             Token::Ge => f.write_str("`>=`"),
             Token::Plus => f.write_str("`+`"),
             Token::Minus => f.write_str("`-`"),
+            Token::Star => f.write_str("`*`"),
+            Token::Slash => f.write_str("`/`"),
+            Token::Percent => f.write_str("`%`"),
+            Token::Question => f.write_str("`?`"),
+            Token::Colon => f.write_str("`:`"),
             Token::LParen => f.write_str("`(`"),
             Token::RParen => f.write_str("`)`"),
             Token::LBracket => f.write_str("`[`"),
@@ -235,15 +250,15 @@ impl<'input> Lexer<'input> {
         }
     }
 
-    /// Lexes `"…"` after the opening quote, resolving escapes.
-    fn string(&mut self, start: usize) -> Result<Token<'input>, Diagnostic> {
+    /// Lexes `"…"` (or CEL's `'…'`) after the opening `quote`, resolving escapes.
+    fn string(&mut self, start: usize, quote: char) -> Result<Token<'input>, Diagnostic> {
         let mut text = String::new();
         loop {
             let Some(c) = self.bump() else {
                 return Err(unterminated(start, self.pos, "string"));
             };
             match c {
-                '"' => return Ok(Token::Str(text)),
+                c if c == quote => return Ok(Token::Str(text)),
                 '\\' => text.push(self.escape()?),
                 c => text.push(c),
             }
@@ -258,6 +273,7 @@ impl<'input> Lexer<'input> {
         };
         match c {
             '"' => Ok('"'),
+            '\'' => Ok('\''),
             '\\' => Ok('\\'),
             'n' => Ok('\n'),
             't' => Ok('\t'),
@@ -339,6 +355,11 @@ impl<'input> Lexer<'input> {
             ('>', _) => (Token::Gt, false),
             ('+', _) => (Token::Plus, false),
             ('-', _) => (Token::Minus, false),
+            ('*', _) => (Token::Star, false),
+            ('/', _) => (Token::Slash, false),
+            ('%', _) => (Token::Percent, false),
+            ('?', _) => (Token::Question, false),
+            (':', _) => (Token::Colon, false),
             ('(', _) => (Token::LParen, false),
             (')', _) => (Token::RParen, false),
             ('[', _) => (Token::LBracket, false),
@@ -365,14 +386,6 @@ impl<'input> Lexer<'input> {
                 } else {
                     "write `or` or `||`"
                 }));
-            }
-            ('\'', _) => {
-                return Err(Diagnostic::new(
-                    Code::UnexpectedCharacter,
-                    Span::new(start, self.pos),
-                    "unexpected `'`",
-                )
-                .with_help("strings use double quotes: \"…\""));
             }
             (other, _) => {
                 return Err(Diagnostic::new(
@@ -413,7 +426,7 @@ impl<'input> Iterator for Lexer<'input> {
             }
             c if c.is_ascii_alphabetic() || c == '_' => Ok(self.ident_or_keyword(start)),
             c if c.is_ascii_digit() => self.number(start),
-            '"' => self.string(start),
+            '"' | '\'' => self.string(start, c),
             c => self.punct(start, c),
         };
         Some(token.map(|token| (start, token, self.pos)))

@@ -29,8 +29,9 @@
 //!   `now()` (the time the filter was compiled), `duration("5m")`, and `limit(n)`, which may only
 //!   be joined to the whole filter with `and` and caps the number of results.
 //! - Protocol words are conditions: `http` (protocol `http`, any version; not gRPC), `http1`
-//!   (HTTP 1.0/1.1), `http2` (HTTP/2, gRPC included), `grpc`, `dns`, `redis`, `postgres`, `kafka`,
-//!   `tls`, `tcp`, `udp`.
+//!   (HTTP 1.0/1.1), `http2` (HTTP/2, not gRPC, as in Kubeshark), `grpc`, `dns`, `redis`,
+//!   `postgres` (or `postgresql`), `kafka`, `tlsx` (TLS handshakes; `tls` too, with a warning,
+//!   since Kubeshark's `tls` means decrypted traffic), `tcp`, `udp`.
 //!
 //! # Semantics
 //! - A field absent from an entry is `nil`. Compared with a non-nil value, `==` is false, `!=` is
@@ -60,12 +61,10 @@
 //! ```
 //! use kfl::{FieldType, PathSegment, Record, Schema, Value};
 //!
-//! let schema = Schema {
-//!     root: FieldType::Struct(vec![(
-//!         "response",
-//!         FieldType::Struct(vec![("status", FieldType::Int)]),
-//!     )]),
-//! };
+//! let schema = Schema::new(FieldType::Struct(vec![(
+//!     "response",
+//!     FieldType::Struct(vec![("status", FieldType::Int)]),
+//! )]));
 //! struct Entry(i64);
 //! impl Record for Entry {
 //!     fn get(&self, path: &[PathSegment]) -> Value<'_> {
@@ -90,15 +89,17 @@ pub use index::{IndexType, IndexedField};
 pub use plan::{IndexPredicate, Literal};
 pub use protocol::WORDS as PROTOCOL_WORDS;
 pub use record::{PathSegment, Record};
-pub use schema::{FieldType, Schema};
+pub use schema::{Alias, FieldType, Schema, Undissected};
 pub use span::Span;
 pub use value::Value;
 
+mod arith;
 #[doc(hidden)]
 pub mod ast;
 mod check;
 mod compare;
 mod diagnostic;
+mod dialect;
 mod duration;
 mod eval;
 mod functions;
@@ -135,6 +136,9 @@ pub struct Filter {
     source: String,
     conjuncts: Vec<Conjunct>,
     limit: Option<usize>,
+    /// Set when the filter reads differently from its source (aliases rewritten).
+    rewritten: bool,
+    warnings: Vec<Diagnostic>,
 }
 
 /// One top-level `and` operand: its syntax (for printing) and its checked form (for running).
@@ -157,6 +161,9 @@ pub struct Plan<F> {
     pub residual: Option<Filter>,
     /// The `limit(n)` the filter asked for, if any.
     pub limit: Option<usize>,
+    /// How the filter was read, when that differs from its source (KFL2 names rewritten to the
+    /// fields they stand for).
+    pub read_as: Option<String>,
 }
 
 /// All problems found in a filter, rendered with the source line and a caret under each span.
@@ -221,6 +228,8 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
             source: source.to_string(),
             conjuncts: Vec::new(),
             limit: None,
+            rewritten: false,
+            warnings: Vec::new(),
         });
     }
     if source.len() > MAX_SOURCE_BYTES {
@@ -242,7 +251,8 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
     let mut conjuncts = Vec::new();
     let mut limit = None;
     let mut too_deep = Vec::new();
-    for node in top_level_conjuncts(syntax) {
+    let mut reading = dialect::Reading::default();
+    for mut node in top_level_conjuncts(syntax) {
         if node.depth() > MAX_DEPTH {
             too_deep.push(
                 Diagnostic::new(
@@ -255,6 +265,7 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
             );
             continue;
         }
+        dialect::read(&mut node, schema, &mut reading);
         if let Some(count) = checker.limit(&node) {
             limit = match (limit, count) {
                 (Some(previous), Some(count)) => Some(usize::min(previous, count)),
@@ -267,7 +278,10 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
         }
     }
     let mut diagnostics = checker.into_diagnostics();
+    // A name refused while reading (an undissected protocol's) is not also an unknown field.
+    diagnostics.retain(|d| !reading.errors.iter().any(|r| r.span == d.span));
     diagnostics.extend(too_deep);
+    diagnostics.extend(reading.errors);
     if !diagnostics.is_empty() {
         return Err(Diagnostics::new(source, diagnostics));
     }
@@ -275,6 +289,8 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
         source: source.to_string(),
         conjuncts,
         limit,
+        rewritten: reading.rewrote,
+        warnings: reading.warnings,
     })
 }
 
@@ -321,6 +337,19 @@ impl Filter {
         self.limit
     }
 
+    /// Warnings about the filter (a word another dialect reads differently), rendered like
+    /// errors with the source line and a caret; `None` when there are none.
+    pub fn warnings(&self) -> Option<String> {
+        (!self.warnings.is_empty())
+            .then(|| Diagnostics::new(&self.source, self.warnings.clone()).to_string())
+    }
+
+    /// How the filter was read (its canonical text, KFL2 names rewritten to the fields they
+    /// stand for) when that differs from the names in its source.
+    pub fn read_as(&self) -> Option<String> {
+        self.rewritten.then(|| self.to_string())
+    }
+
     /// Splits the filter into predicates over the fields `index` declares (see [`IndexedField`])
     /// and a residual: each top-level condition goes to the index when the declared fields answer
     /// it exactly, else to the residual (with whatever the index can still narrow).
@@ -340,6 +369,8 @@ impl Filter {
                 source: String::new(),
                 conjuncts: residual,
                 limit: None,
+                rewritten: false,
+                warnings: Vec::new(),
             };
             filter.source = filter.to_string();
             filter
@@ -348,6 +379,7 @@ impl Filter {
             index: planner::and(index),
             residual,
             limit: self.limit,
+            read_as: self.read_as(),
         }
     }
 }
@@ -380,6 +412,9 @@ impl fmt::Display for Filter {
 
 impl<F: IndexedField> fmt::Display for Plan<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(read_as) = &self.read_as {
+            writeln!(f, "read as:  {read_as}")?;
+        }
         writeln!(f, "index:    {}", self.index)?;
         match &self.residual {
             Some(residual) => write!(f, "residual: {residual}")?,
@@ -434,16 +469,14 @@ mod tests {
 
     fn schema() -> Schema {
         let text = || FieldType::Str;
-        Schema {
-            root: FieldType::Struct(vec![
-                ("timestamp", FieldType::Time),
-                ("port", FieldType::Int),
-                (
-                    "protocol",
-                    FieldType::Struct(vec![("name", text()), ("version", text())]),
-                ),
-            ]),
-        }
+        Schema::new(FieldType::Struct(vec![
+            ("timestamp", FieldType::Time),
+            ("port", FieldType::Int),
+            (
+                "protocol",
+                FieldType::Struct(vec![("name", text()), ("version", text())]),
+            ),
+        ]))
     }
 
     fn split(source: &str, index: &[Field]) -> (String, String) {
@@ -488,7 +521,7 @@ mod tests {
         assert_eq!(
             split("http2", &[name, version]),
             (
-                r#"protocol.name in ["http", "grpc"] and protocol.version == "2""#.into(),
+                r#"protocol.name == "http" and protocol.version == "2""#.into(),
                 "".into()
             )
         );

@@ -3,10 +3,11 @@
 
 use regex::Regex;
 
+use crate::arith::{ArithOp, arith};
 use crate::ast::CompareOp;
 use crate::compare::{CmpOp, View, parse_number};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::eval::{Expr, arith};
+use crate::eval::Expr;
 use crate::span::Span;
 use crate::time;
 use crate::typed::Typed;
@@ -245,46 +246,49 @@ pub fn compatible(op: CmpOp, lhs: &Ty<'_>, rhs: &Ty<'_>, span: Span) -> Result<(
     }
 }
 
-/// Types `a + b` / `a - b` and folds it when both sides are constants.
+/// Types `a op b` and folds it when both sides are constants.
 pub fn arithmetic<'s>(
-    subtract: bool,
+    op: ArithOp,
     lhs: Typed<'s>,
     rhs: Typed<'s>,
     op_span: Span,
     span: Span,
 ) -> Result<Typed<'s>, Diagnostic> {
+    use ArithOp::{Add, Div, Mul, Sub};
     use Ty::{Any, Duration, Float, Int, Time};
+    let additive = matches!(op, Add | Sub);
     let ty = match (&lhs.ty, &rhs.ty) {
         (Int, Int) => Int,
         (Int | Float, Int | Float) => Float,
-        (Time, Duration) => Time,
-        (Duration, Time) if !subtract => Time,
-        (Duration, Duration) => Duration,
-        (Time, Time) if subtract => Duration,
+        (Time, Duration) if additive => Time,
+        (Duration, Time) if op == Add => Time,
+        (Duration, Duration) if additive => Duration,
+        (Time, Time) if op == Sub => Duration,
+        (Duration, Int) if matches!(op, Mul | Div) => Duration,
+        (Int, Duration) if op == Mul => Duration,
         (Any, Int | Float | Time | Duration | Any) | (Int | Float | Time | Duration, Any) => Any,
         (a, b) => {
-            let verb = if subtract { "subtract" } else { "add" };
             return Err(Diagnostic::new(
                 Code::TypeMismatch,
                 op_span,
-                format!("cannot {verb} {b} and {a}"),
+                format!("cannot compute {a} {} {b}", op.as_str()),
             )
             .with_help("arithmetic works on numbers, and on times with durations (`now() - 5m`)"));
         }
     };
     let expr = match (lhs.constant(), rhs.constant()) {
-        (Some(a), Some(b)) => match arith(subtract, a, b) {
+        (Some(a), Some(b)) => match arith(op, a, b) {
             Value::Nil => {
                 return Err(Diagnostic::new(
                     Code::InvalidArgument,
                     span,
-                    "arithmetic overflows",
+                    "arithmetic has no result (overflow or division by zero)",
                 ));
             }
             value => Expr::Const(value),
         },
         _ => Expr::Arith {
-            subtract,
+            op,
             lhs: Box::new(lhs.expr),
             rhs: Box::new(rhs.expr),
         },

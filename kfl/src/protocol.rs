@@ -14,16 +14,33 @@ pub enum Protocol {
     Http,
     /// `http1`: protocol name `http`, version `1.0` or `1.1`.
     Http1,
-    /// `http2`: version `2` with protocol name `http` or `grpc`.
+    /// `http2`: protocol name `http`, version `2` (as in Kubeshark, gRPC is not included).
     Http2,
     /// A protocol known by its name alone (`grpc`, `dns`, `redis`, …).
     Named(&'static str),
 }
 
 /// Every protocol word, as written.
-pub const WORDS: [&str; 11] = [
-    "http", "http1", "http2", "grpc", "dns", "redis", "postgres", "kafka", "tls", "tcp", "udp",
+pub const WORDS: &[&str] = &[
+    "http",
+    "http1",
+    "http2",
+    "grpc",
+    "dns",
+    "redis",
+    "postgres",
+    "postgresql",
+    "kafka",
+    "tls",
+    "tlsx",
+    "tcp",
+    "udp",
 ];
+
+/// Words that name a protocol by another name than its `protocol.name`: KFL2's `postgresql`, and
+/// `tlsx` for TLS handshakes (which this project names `tls`; `tls` keeps that meaning with a
+/// warning, see the crate doc).
+const SYNONYMS: [(&str, &str); 2] = [("postgresql", "postgres"), ("tlsx", "tls")];
 
 static NAME_PATH: LazyLock<[PathSegment; 2]> = LazyLock::new(|| {
     [
@@ -45,11 +62,11 @@ impl Protocol {
             "http" => Some(Protocol::Http),
             "http1" => Some(Protocol::Http1),
             "http2" => Some(Protocol::Http2),
-            _ => WORDS
+            _ => SYNONYMS
                 .iter()
-                .skip(3)
-                .find(|known| **known == word)
-                .copied()
+                .find(|(synonym, _)| *synonym == word)
+                .map(|(_, name)| *name)
+                .or_else(|| WORDS.iter().skip(3).find(|known| **known == word).copied())
                 .map(Protocol::Named),
         }
     }
@@ -70,7 +87,7 @@ impl Protocol {
                 if self == Protocol::Http1 {
                     is("http") && (version_is("1.0") || version_is("1.1"))
                 } else {
-                    (is("http") || is("grpc")) && version_is("2")
+                    is("http") && version_is("2")
                 }
             }
         }
@@ -106,10 +123,7 @@ impl Protocol {
                 },
             ]),
             Protocol::Http2 => IndexPredicate::And(vec![
-                IndexPredicate::In {
-                    field: name_field,
-                    values: strings(&["http", "grpc"]),
-                },
+                name("http"),
                 IndexPredicate::Cmp {
                     field: version_field,
                     op: CmpOp::Eq,

@@ -28,11 +28,47 @@ pub enum FieldType {
     Any,
 }
 
-/// The schema a filter is checked against: the root structure of a record.
+/// The schema a filter is checked against: the root structure of a record, the other names its
+/// fields go by ([`Alias`]es, e.g. KFL2's flat variables) and the protocols whose names are known
+/// but whose traffic the host does not dissect.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schema {
     /// The root structure; usually a [`FieldType::Struct`].
     pub root: FieldType,
+    /// Names that stand for an expression over the root's fields (`status_code` for
+    /// `response.status`), read before checking, so both spellings check, run and plan alike.
+    pub aliases: Vec<Alias>,
+    /// Protocols with names a filter may use that the host does not dissect: a name of one of
+    /// them that is neither a field, an alias nor a protocol word is refused saying so.
+    pub undissected: Vec<Undissected>,
+}
+
+/// Another name for an expression over a record's fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alias {
+    /// The name as a filter writes it: one word (`status_code`) or dotted (`src.pod.name`).
+    pub name: &'static str,
+    /// What it stands for, in KFL (`response.status`, `elapsedTime * 1000`).
+    pub target: &'static str,
+    /// Its type and unit as the dialect it comes from documents them (`int`, `int µs`, `[string]`).
+    pub ty: &'static str,
+}
+
+/// A protocol whose names are known but whose traffic is not dissected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Undissected {
+    /// The protocol flag, which also prefixes its variables: `mysql` covers `mysql` and `mysql_*`.
+    pub prefix: &'static str,
+    /// The protocol as people name it (`MySQL`).
+    pub protocol: &'static str,
+}
+
+impl Undissected {
+    /// Whether `name` is this protocol's flag or one of its variables.
+    pub fn covers(&self, name: &str) -> bool {
+        name.strip_prefix(self.prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
+    }
 }
 
 impl FieldType {
@@ -63,6 +99,35 @@ impl FieldType {
 }
 
 impl Schema {
+    /// A schema of `root` alone, without aliases or undissected protocols.
+    pub fn new(root: FieldType) -> Schema {
+        Schema {
+            root,
+            aliases: Vec::new(),
+            undissected: Vec::new(),
+        }
+    }
+
+    /// The alias called `name`, if there is one.
+    pub fn alias(&self, name: &str) -> Option<&Alias> {
+        self.aliases.iter().find(|alias| alias.name == name)
+    }
+
+    /// Whether `dotted` (`src.pod`, `request.headers`) names a field or a structure of the root.
+    pub fn has_path(&self, dotted: &str) -> bool {
+        let mut ty = &self.root;
+        for name in dotted.split('.') {
+            let FieldType::Struct(members) = ty else {
+                return false;
+            };
+            match members.iter().find(|(member, _)| *member == name) {
+                Some((_, member)) => ty = member,
+                None => return false,
+            }
+        }
+        true
+    }
+
     /// Every field a filter can name, as a filter writes it (`request.headers["KEY"]` for a
     /// map), with its type, in the schema's order.
     pub fn fields(&self) -> Vec<(String, &FieldType)> {

@@ -128,6 +128,7 @@ mod error;
 mod export;
 mod histogram;
 mod index;
+mod kfl2;
 mod layout;
 mod lock;
 mod lookup;

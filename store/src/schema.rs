@@ -65,7 +65,9 @@ fn request() -> FieldType {
         // HTTP/2: its HEADERS, CONTINUATION and DATA frames); HTTP's body alone is `bodySize`.
         ("size", int()),
         ("bodySize", int()),
+        // gRPC: the RPC's service and method (`request.method` stays the HTTP method, POST)
         ("service", text()),
+        ("grpcMethod", text()),
         ("messages", FieldType::Any),
         ("messageSizes", ints()),
         // DNS
@@ -131,9 +133,12 @@ fn response() -> FieldType {
     ])
 }
 
-/// The schema filters over [`Entry`](crate::Entry) are checked against (the field names `kubectl shark fields` lists).
+/// The schema filters over [`Entry`](crate::Entry) are checked against (the field names `kubectl shark fields` lists),
+/// with the KFL2 and legacy names of its fields (see `kfl2.rs`).
 pub fn entry_schema() -> Schema {
     Schema {
+        aliases: crate::kfl2::aliases(),
+        undissected: crate::kfl2::undissected(),
         root: FieldType::Struct(vec![
             ("id", int()),
             ("timestamp", FieldType::Time),

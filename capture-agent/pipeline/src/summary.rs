@@ -24,7 +24,7 @@ pub fn summary_line(entry: &Entry) -> String {
             "grpc/{} {}/{} {}",
             entry.protocol.version,
             text(req, "service"),
-            text(req, "method"),
+            text(req, "grpcMethod"),
             text(resp, "status")
         ),
         "dns" => format!(

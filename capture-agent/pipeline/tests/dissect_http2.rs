@@ -46,7 +46,7 @@ fn grpc_server_streaming_call_is_one_entry_with_message_counts() {
         e.request["service"],
         json!("timeseriesquery.TimeSeriesQueryService")
     );
-    assert_eq!(e.request["method"], json!("ServerStreamQuery"));
+    assert_eq!(e.request["grpcMethod"], json!("ServerStreamQuery"));
     assert_eq!(
         e.request["path"],
         json!("/timeseriesquery.TimeSeriesQueryService/ServerStreamQuery")
@@ -74,7 +74,7 @@ fn grpc_client_streaming_call_after_the_preface() {
     let e = only("grpc-service-name");
     assert_eq!(e.protocol, "grpc");
     assert_eq!(e.request["service"], json!("StreamingService"));
-    assert_eq!(e.request["method"], json!("ClientStreamRPC"));
+    assert_eq!(e.request["grpcMethod"], json!("ClientStreamRPC"));
     assert_eq!(e.request["messageSizes"], json!([25, 25, 25]));
     assert_eq!(e.response["status"], json!(0));
     assert_eq!(e.response["messageSizes"], json!([103]));
@@ -90,7 +90,12 @@ fn grpc_joined_mid_way_with_all_headers_known() {
     let e = only("h2c_ascii");
     assert_eq!(e.protocol, "grpc");
     assert_eq!(e.request["service"], json!("hipstershop.CartService"));
-    assert_eq!(e.request["method"], json!("GetCart"));
+    assert_eq!(e.request["grpcMethod"], json!("GetCart"));
+    assert_eq!(
+        e.request["method"],
+        json!("POST"),
+        "as in Kubeshark, a gRPC call's method is the HTTP method"
+    );
     assert_eq!(e.request["headers"]["user-agent"], json!("grpc-go/1.22.0"));
     assert_eq!(e.request["messageSizes"], json!([38]));
     assert_eq!(e.response["status"], json!(0));
@@ -103,7 +108,7 @@ fn unanswered_grpc_requests_are_entries_with_an_error() {
     // grpc-segmented: only the client side, a 2433-byte message split over two packets.
     let e = only("grpc-segmented");
     assert_eq!(e.protocol, "grpc");
-    assert_eq!(e.request["method"], json!("Push"));
+    assert_eq!(e.request["grpcMethod"], json!("Push"));
     assert_eq!(e.request["messageSizes"], json!([2433]));
     assert_eq!(
         e.error.as_deref(),
@@ -112,7 +117,7 @@ fn unanswered_grpc_requests_are_entries_with_an_error() {
     // grpc-unary: the response headers (200) arrive, its body and trailers do not.
     let e = only("grpc-unary");
     assert_eq!(e.request["service"], json!("agent.Synchronizer"));
-    assert_eq!(e.request["method"], json!("Sync"));
+    assert_eq!(e.request["grpcMethod"], json!("Sync"));
     assert_eq!(e.request["messageSizes"], json!([237]));
     assert_eq!(e.response["httpStatus"], json!(200));
     assert_eq!(e.response.get("status"), None);
@@ -140,7 +145,7 @@ fn joined_mid_way_unknown_fields_are_skipped_and_marked() {
         None,
         "no service/method without :path: {e:#?}"
     );
-    assert_eq!(e.request.get("method"), None);
+    assert_eq!(e.request.get("grpcMethod"), None);
     assert_eq!(e.request["host"], json!("currencyservice:7000"));
     assert_eq!(e.response["httpStatus"], json!(200));
     assert!(

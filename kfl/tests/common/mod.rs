@@ -83,52 +83,50 @@ pub const INDEX: [Indexed; 18] = {
 /// Postgres SQL text.
 pub fn entry_schema() -> Schema {
     use FieldType::*;
-    Schema {
-        root: Struct(vec![
-            ("timestamp", Time),
-            ("elapsedTime", Float),
-            ("node", Struct(vec![("name", Str), ("ip", Str)])),
-            ("src", endpoint()),
-            ("dst", endpoint()),
-            ("protocol", Struct(vec![("name", Str), ("version", Str)])),
-            (
-                "request",
-                Struct(vec![
-                    ("method", Str),
-                    ("path", Str),
-                    ("url", Str),
-                    ("host", Str),
-                    ("query", Any),
-                    ("headers", headers()),
-                    ("body", Str),
-                    ("size", Int),
-                    ("questions", List(Box::new(Str))),
-                    ("qtype", Str),
-                    ("command", Str),
-                    ("key", Str),
-                    ("apiKey", Str),
-                    ("topic", Str),
-                    ("service", Str),
-                ]),
-            ),
-            (
-                "response",
-                Struct(vec![
-                    ("status", Int),
-                    ("statusText", Str),
-                    ("headers", headers()),
-                    ("body", Str),
-                    ("size", Int),
-                    ("answers", List(Box::new(Str))),
-                    ("error", Str),
-                    ("type", Str),
-                ]),
-            ),
-            ("error", Str),
-            ("id", Int),
-            ("stream", Int),
-        ]),
-    }
+    Schema::new(Struct(vec![
+        ("timestamp", Time),
+        ("elapsedTime", Float),
+        ("node", Struct(vec![("name", Str), ("ip", Str)])),
+        ("src", endpoint()),
+        ("dst", endpoint()),
+        ("protocol", Struct(vec![("name", Str), ("version", Str)])),
+        (
+            "request",
+            Struct(vec![
+                ("method", Str),
+                ("path", Str),
+                ("url", Str),
+                ("host", Str),
+                ("query", Any),
+                ("headers", headers()),
+                ("body", Str),
+                ("size", Int),
+                ("questions", List(Box::new(Str))),
+                ("qtype", Str),
+                ("command", Str),
+                ("key", Str),
+                ("apiKey", Str),
+                ("topic", Str),
+                ("service", Str),
+            ]),
+        ),
+        (
+            "response",
+            Struct(vec![
+                ("status", Int),
+                ("statusText", Str),
+                ("headers", headers()),
+                ("body", Str),
+                ("size", Int),
+                ("answers", List(Box::new(Str))),
+                ("error", Str),
+                ("type", Str),
+            ]),
+        ),
+        ("error", Str),
+        ("id", Int),
+        ("stream", Int),
+    ]))
 }
 
 /// A record over JSON, typed by the schema: times are RFC 3339 text or nanoseconds, header names

@@ -1,5 +1,6 @@
-//! `fields`: everything a KFL filter can name — each entry field with its type, the protocol
-//! words, the functions and the methods — as `tshark -G fields` lists Wireshark's.
+//! `fields`: everything a KFL filter can name — each entry field with its type, the other names
+//! fields go by (KFL2's variables, legacy spellings) with their KFL2 type and what they stand for,
+//! the protocol words, the functions and the methods — as `tshark -G fields` lists Wireshark's.
 
 use std::io::Write;
 
@@ -15,6 +16,29 @@ pub fn run() -> Result<()> {
     writeln!(out, "{:width$}  TYPE", "FIELD")?;
     for (path, ty) in &fields {
         writeln!(out, "{path:width$}  {}", ty.describe())?;
+    }
+    writeln!(out)?;
+    let width = schema
+        .aliases
+        .iter()
+        .map(|alias| alias.name.len())
+        .max()
+        .unwrap_or(0);
+    writeln!(out, "{:width$}  KFL2 TYPE  =  FIELD", "KFL2 / LEGACY NAME")?;
+    for alias in &schema.aliases {
+        writeln!(
+            out,
+            "{:width$}  {}  =  {}",
+            alias.name, alias.ty, alias.target
+        )?;
+    }
+    if !schema.undissected.is_empty() {
+        let names: Vec<&str> = schema.undissected.iter().map(|u| u.prefix).collect();
+        writeln!(
+            out,
+            "\nnot dissected here (their flags and `<flag>_*` variables are refused): {}",
+            names.join(" ")
+        )?;
     }
     let (functions, methods) = kfl::calls();
     writeln!(out)?;

@@ -62,9 +62,15 @@ pub(super) fn window_query(window: &WindowArgs, limit: Option<usize>) -> Result<
     })
 }
 
-/// Compiles a KFL filter against the entry schema; a mistake comes back as the rendered diagnostic.
+/// Compiles a KFL filter against the entry schema; a mistake comes back as the rendered diagnostic,
+/// and warnings (a word another dialect reads differently) go to stderr.
 pub(super) fn compile_filter(source: &str) -> Result<kfl::Filter> {
-    kfl::compile(source, &shark_store::entry_schema()).map_err(|diag| anyhow::anyhow!("{diag}"))
+    let filter = kfl::compile(source, &shark_store::entry_schema())
+        .map_err(|diag| anyhow::anyhow!("{diag}"))?;
+    if let Some(warnings) = filter.warnings() {
+        eprintln!("{warnings}");
+    }
+    Ok(filter)
 }
 
 /// The identity history to name endpoints with: from `--identities FILE`, else empty (DNS answers still name peers).

@@ -27,7 +27,13 @@ impl Summary {
                 req("method"),
                 request_target(&req("url")).unwrap_or_else(|| req("path")),
             ),
-            "grpc" => (req("method"), req("path")),
+            // The RPC (stores written before `grpcMethod` existed held it in `method`).
+            "grpc" => (
+                Some(req("grpcMethod"))
+                    .filter(|rpc| !rpc.is_empty())
+                    .unwrap_or_else(|| req("method")),
+                req("path"),
+            ),
             "dns" => (req("qtype"), req("questions")),
             "redis" => (req("command"), req("key")),
             "postgres" => (req("type"), postgres_sql(entry)),

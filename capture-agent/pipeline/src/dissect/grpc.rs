@@ -79,14 +79,13 @@ pub(crate) fn service_and_method(path: &str) -> Option<(&str, &str)> {
     (!service.is_empty() && !method.is_empty()).then_some((service, method))
 }
 
-/// Adds the gRPC request fields (`service`, `method`, `messages`, `messageSizes`) to `request`,
-/// which already holds the HTTP/2 ones (`path`, `headers`, `size`). `method` means the RPC method,
-/// so the HTTP method (always POST) is dropped.
+/// Adds the gRPC request fields (`service`, `grpcMethod`, `messages`, `messageSizes`) to
+/// `request`, which already holds the HTTP/2 ones (`method`, `path`, `headers`, `size`). As in
+/// Kubeshark, `method` stays the HTTP method (POST) and the RPC has its own fields.
 pub(crate) fn request_fields(request: &mut Message, path: Option<&str>, counter: &MessageCounter) {
-    request.remove("method");
     if let Some((service, method)) = path.and_then(service_and_method) {
         request.insert("service".into(), json!(service));
-        request.insert("method".into(), json!(method));
+        request.insert("grpcMethod".into(), json!(method));
     }
     message_fields(request, counter);
 }

@@ -1,0 +1,234 @@
+//! The other names an [`Entry`](crate::Entry)'s fields go by: Kubeshark's KFL2 variables
+//! (`status_code`, `src.pod.name`, `dns_questions`, …) and the legacy KFL spellings this schema
+//! does not use itself (`requestSize`, `response.content.text`, `protocol.abbr`), each with the
+//! type and unit KFL2 documents and the expression over entry fields it stands for; and the
+//! protocols whose KFL2 names are known but which are not dissected here.
+//!
+//! An alias is rewritten before a filter is checked, so `status_code >= 500` and
+//! `response.status >= 500` are one filter: same check, same evaluation, same index plan.
+//! A dissector that adds a protocol appends its names here (and removes the protocol from
+//! [`undissected`]).
+
+use kfl::{Alias, Undissected};
+
+const fn alias(name: &'static str, target: &'static str, ty: &'static str) -> Alias {
+    Alias { name, target, ty }
+}
+
+/// Every alias, in the order `kubectl shark fields` lists them.
+pub fn aliases() -> Vec<Alias> {
+    let mut all = Vec::new();
+    all.extend(network());
+    all.extend(kubernetes());
+    all.extend(http());
+    all.extend(others());
+    all.extend(legacy());
+    all
+}
+
+fn network() -> [Alias; 4] {
+    [
+        alias("protocol", "protocol.name.upper()", "string (HTTP, DNS, …)"),
+        // Request to response, as Kubeshark's examples and skills read it (its metadata table
+        // says "age since timestamp"; see the README).
+        alias("elapsed_time", "elapsedTime * 1000", "int µs"),
+        alias("node_name", "node.name", "string"),
+        alias("node_ip", "node.ip", "string"),
+    ]
+}
+
+fn kubernetes() -> [Alias; 11] {
+    [
+        alias("src.pod.name", "src.pod", "string"),
+        alias("src.pod.namespace", "src.namespace", "string"),
+        alias("src.service.name", "src.service", "string"),
+        alias("src.service.namespace", "src.namespace", "string"),
+        alias("dst.pod.name", "dst.pod", "string"),
+        alias("dst.pod.namespace", "dst.namespace", "string"),
+        alias("dst.service.name", "dst.service", "string"),
+        alias("dst.service.namespace", "dst.namespace", "string"),
+        alias("namespaces", "[src.namespace, dst.namespace]", "[string]"),
+        alias("pods", "[src.pod, dst.pod]", "[string]"),
+        alias("services", "[src.service, dst.service]", "[string]"),
+    ]
+}
+
+fn http() -> [Alias; 11] {
+    [
+        alias("method", "request.method", "string"),
+        alias("url", "request.url", "string"),
+        alias("path", "request.path", "string"),
+        alias("http_version", "protocol.version", "string"),
+        alias("status_code", "response.status", "int"),
+        alias("query_string", "request.query", "map"),
+        alias("request_body_size", "request.bodySize", "int bytes"),
+        alias("response_body_size", "response.bodySize", "int bytes"),
+        alias("grpc_method", "request.grpcMethod", "string"),
+        alias("grpc_service", "request.service", "string"),
+        alias("grpc_status", "response.status", "int"),
+    ]
+}
+
+fn others() -> [Alias; 28] {
+    [
+        alias("dns_questions", "request.questions", "[string]"),
+        alias("dns_answers", "response.answers", "[string]"),
+        alias("dns_question_types", "[request.qtype]", "[string]"),
+        alias("dns_request_length", "request.size", "int bytes"),
+        alias("dns_response_length", "response.size", "int bytes"),
+        alias(
+            "dns_total_size",
+            "request.size + response.size",
+            "int bytes",
+        ),
+        alias("tlsx_sni", "request.sni", "string"),
+        alias("tlsx_alpn", "response.alpn", "string (chosen)"),
+        alias("tlsx_request_size", "request.size", "int bytes"),
+        alias("tlsx_response_size", "response.size", "int bytes"),
+        alias("redis_type", "request.command", "string"),
+        alias("redis_command", "request.command", "string"),
+        alias("redis_key", "request.key", "string"),
+        alias("redis_request_size", "request.size", "int bytes"),
+        alias("redis_response_size", "response.size", "int bytes"),
+        alias(
+            "redis_total_size",
+            "request.size + response.size",
+            "int bytes",
+        ),
+        alias("kafka_api_key", "request.apiKey", "int"),
+        alias("kafka_api_key_name", "request.apiName", "string"),
+        alias("kafka_client_id", "request.clientId", "string"),
+        alias("kafka_request_summary", "request.topic", "string"),
+        alias("kafka_size", "request.size", "int bytes"),
+        alias("kafka_request_size", "request.size", "int bytes"),
+        alias("kafka_response_size", "response.size", "int bytes"),
+        alias("postgresql_query", "request.query", "string"),
+        alias("postgresql_command", "request.type", "string"),
+        alias(
+            "postgresql_error_code",
+            "response.code",
+            "string (SQLSTATE)",
+        ),
+        alias("postgresql_error_message", "response.error", "string"),
+        alias("postgresql_success", "response.status == 0", "bool"),
+    ]
+}
+
+/// Legacy KFL (basenine) spellings.
+fn legacy() -> [Alias; 6] {
+    [
+        alias("requestSize", "request.size", "int bytes"),
+        alias("responseSize", "response.size", "int bytes"),
+        alias("request.content.text", "request.body", "string"),
+        alias("response.content.text", "response.body", "string"),
+        alias("protocol.abbr", "protocol.name.upper()", "string"),
+        alias("protocol.title", "protocol.name.upper()", "string"),
+    ]
+}
+
+/// Protocols KFL2 names that are not dissected here.
+pub fn undissected() -> Vec<Undissected> {
+    [
+        ("mysql", "MySQL"),
+        ("amqp", "AMQP"),
+        ("mongodb", "MongoDB"),
+        ("ldap", "LDAP"),
+        ("radius", "RADIUS"),
+        ("diameter", "Diameter"),
+        ("ws", "WebSocket"),
+        ("gql", "GraphQL"),
+        ("gqlv1", "GraphQL"),
+        ("gqlv2", "GraphQL"),
+        ("sctp", "SCTP"),
+        ("icmp", "ICMP"),
+        ("conn", "L4 connection record"),
+        ("tcp_conn", "L4 connection record"),
+        ("udp_conn", "L4 connection record"),
+        ("flow", "L4 flow record"),
+        ("tcp_flow", "L4 flow record"),
+        ("udp_flow", "L4 flow record"),
+    ]
+    .into_iter()
+    .map(|(prefix, protocol)| Undissected { prefix, protocol })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{INDEXED_COLUMNS, entry_schema};
+
+    fn plan(source: &str) -> String {
+        kfl::compile(source, &entry_schema())
+            .unwrap_or_else(|d| panic!("{source}\n{d}"))
+            .plan(&INDEXED_COLUMNS)
+            .to_string()
+            .lines()
+            .filter(|line| !line.starts_with("read as:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn every_alias_plans_as_what_it_stands_for() {
+        for alias in entry_schema().aliases {
+            assert_eq!(
+                plan(&format!("{} != nil", alias.name)),
+                plan(&format!("({}) != nil", alias.target)),
+                "{}",
+                alias.name
+            );
+        }
+    }
+
+    #[test]
+    fn kfl2_names_push_down_to_the_same_columns() {
+        let both = [
+            (
+                r#"status_code >= 500 && node_name == "n1" && method in ["GET", "PUT"]"#,
+                r#"response.status >= 500 and node.name == "n1" and request.method in ["GET", "PUT"]"#,
+            ),
+            (
+                r#"src.pod.name == "a" || dst.service.namespace == "shop""#,
+                r#"src.pod == "a" or dst.namespace == "shop""#,
+            ),
+        ];
+        for (kfl2, legacy) in both {
+            let plan_kfl2 = plan(kfl2);
+            assert_eq!(plan_kfl2, plan(legacy));
+            assert!(plan_kfl2.contains("residual: none"), "{plan_kfl2}");
+        }
+        let read = kfl::compile("status_code == 404", &entry_schema())
+            .unwrap_or_else(|d| panic!("{d}"))
+            .plan(&INDEXED_COLUMNS)
+            .to_string();
+        assert!(
+            read.starts_with("read as:  response.status == 404\n"),
+            "{read}"
+        );
+    }
+
+    #[test]
+    fn undissected_protocols_are_named_not_unknown() {
+        for source in [
+            "mysql_query.contains(\"x\")",
+            "amqp",
+            "conn_state == \"open\"",
+        ] {
+            let error = kfl::compile(source, &entry_schema()).err();
+            let error = error.unwrap_or_else(|| panic!("{source} compiled"));
+            assert_eq!(error.codes(), ["E112"], "{source}: {error}");
+        }
+        let typo = kfl::compile("status_cod == 1", &entry_schema()).err();
+        assert_eq!(typo.map(|e| e.codes()), Some(vec!["E101"]));
+    }
+
+    #[test]
+    fn tls_warns_and_names_tlsx() {
+        let schema = entry_schema();
+        let tls = kfl::compile("tls", &schema).unwrap_or_else(|d| panic!("{d}"));
+        assert!(tls.warnings().is_some_and(|w| w.contains("`tlsx`")));
+        let tlsx = kfl::compile("tlsx", &schema).unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(tlsx.warnings(), None);
+        assert_eq!(plan("tls"), plan("tlsx"));
+    }
+}
