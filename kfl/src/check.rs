@@ -10,6 +10,7 @@ use crate::compare::CmpOp;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::eval::{Expr, negate};
 use crate::functions::{self, FUNCTIONS};
+use crate::macros::{self, MacroKind};
 use crate::methods::{self, METHODS};
 use crate::operators::{
     arithmetic, coerce_value, comparison, compatible, compile_regex, ty_of_value,
@@ -26,6 +27,8 @@ use crate::value::Value;
 pub struct Checker<'s> {
     fields: &'s [(&'static str, FieldType)],
     aliases: &'s [Alias],
+    /// Variables bound by the macros being checked, innermost last, with their types.
+    scopes: Vec<(String, Ty<'s>)>,
     now: i64,
     diagnostics: Vec<Diagnostic>,
 }
@@ -40,6 +43,7 @@ impl<'s> Checker<'s> {
         Checker {
             fields,
             aliases: &schema.aliases,
+            scopes: Vec::new(),
             now,
             diagnostics: Vec::new(),
         }
@@ -68,6 +72,15 @@ impl<'s> Checker<'s> {
         let typed = self.check(node)?;
         if typed.ty.is_boolish() {
             return Some(typed.expr);
+        }
+        if reads_entry(&node.node) && !matches!(typed.ty, Ty::Struct(_)) {
+            // A value of the entry alone tests its presence (`request.headers["x-id"]`,
+            // `!status_code`), as in legacy KFL and KFL2.
+            return Some(Expr::Compare {
+                op: CmpOp::Ne,
+                lhs: Box::new(typed.expr),
+                rhs: Box::new(Expr::Const(Value::Nil)),
+            });
         }
         let help = match (help, &typed.ty) {
             (Some(help), _) => help.to_string(),
@@ -146,13 +159,12 @@ impl<'s> Checker<'s> {
                 args,
             } => self.method(receiver, name, args, span),
             ast::Expr::Unary { op, operand } => match op.node {
-                UnaryOp::Not => {
-                    let help = "`not` applies to the value right after it; to negate a comparison write `not (a == b)`";
-                    typed(
-                        Expr::Not(Box::new(self.condition_or(operand, Some(help))?)),
-                        Ty::Bool,
-                    )
-                }
+                UnaryOp::Not => typed(
+                    Expr::Not(Box::new(
+                        self.condition_or(operand, Some(NOT_BINDS_TIGHTER))?,
+                    )),
+                    Ty::Bool,
+                ),
                 UnaryOp::Neg => {
                     let operand = self.check(operand)?;
                     self.negation(operand, span)
@@ -198,8 +210,19 @@ impl<'s> Checker<'s> {
                         self.in_list(lhs, items)
                     }
                     _ => {
+                        let negated = matches!(
+                            &lhs.node,
+                            ast::Expr::Unary { op, .. } if op.node == UnaryOp::Not
+                        );
                         let (lhs, rhs) = (self.check(lhs), self.check(rhs));
-                        let comparison = comparison(op.node, op.span, lhs?, rhs?);
+                        let comparison =
+                            comparison(op.node, op.span, lhs?, rhs?).map_err(|diagnostic| {
+                                if negated && diagnostic.code == Code::TypeMismatch {
+                                    diagnostic.with_help(NOT_BINDS_TIGHTER)
+                                } else {
+                                    diagnostic
+                                }
+                            });
                         self.lift(comparison)
                     }
                 };
@@ -303,6 +326,14 @@ impl<'s> Checker<'s> {
     }
 
     fn ident(&mut self, name: &str, span: Span) -> Option<Typed<'s>> {
+        if let Some(depth) = self.scopes.iter().rposition(|(bound, _)| bound == name) {
+            let ty = self.scopes.get(depth).map_or(Ty::Any, |(_, ty)| ty.clone());
+            return Some(Typed {
+                expr: Expr::Field(Box::new([PathSegment::Field(macros::variable_name(depth))])),
+                ty,
+                span,
+            });
+        }
         if let Some(protocol) = Protocol::from_word(name) {
             return Some(Typed {
                 expr: Expr::Protocol(protocol),
@@ -464,6 +495,9 @@ impl<'s> Checker<'s> {
         args: &[Node<ast::Expr>],
         span: Span,
     ) -> Option<Typed<'s>> {
+        if let Some(kind) = MacroKind::from_name(&name.node) {
+            return self.comprehension(kind, receiver, name, args, span);
+        }
         let receiver = self.check(receiver);
         let Some(method) = methods::find(&name.node) else {
             let mut diagnostic = Diagnostic::new(
@@ -499,6 +533,83 @@ impl<'s> Checker<'s> {
             expr: Expr::Method {
                 receiver: Box::new(receiver.expr),
                 method: op,
+            },
+            ty,
+            span,
+        })
+    }
+
+    /// `list.exists(x, body)` and the other macros: `x` is bound to the elements' type while the
+    /// body is checked.
+    fn comprehension(
+        &mut self,
+        kind: MacroKind,
+        receiver: &Node<ast::Expr>,
+        name: &Node<String>,
+        args: &[Node<ast::Expr>],
+        span: Span,
+    ) -> Option<Typed<'s>> {
+        let list = self.check(receiver);
+        let usage = format!("list.{}(x, condition)", name.node);
+        let [variable, body] = args else {
+            self.report(wrong_count(&name.node, 2, args.len(), span, &usage));
+            return None;
+        };
+        let ast::Expr::Ident(variable) = &variable.node else {
+            self.report(
+                Diagnostic::new(
+                    Code::InvalidArgument,
+                    variable.span,
+                    format!("`.{}()` first takes a variable name", name.node),
+                )
+                .with_help(format!(
+                    "e.g. `dns_questions.{}(q, q.endsWith(\".shop\"))`",
+                    name.node
+                )),
+            );
+            return None;
+        };
+        let list = list?;
+        let element = match &list.ty {
+            Ty::List(element) => (**element).clone(),
+            Ty::Map(_) => Ty::Str,
+            Ty::Any | Ty::Nil => Ty::Any,
+            other => {
+                self.report(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        list.span,
+                        format!("`.{}()` ranges over a list or a map", name.node),
+                    )
+                    .with_label(format!("this is {other}")),
+                );
+                return None;
+            }
+        };
+        let depth = self.scopes.len();
+        self.scopes.push((variable.clone(), element.clone()));
+        let body = if kind == MacroKind::Map {
+            self.check(body)
+        } else {
+            self.condition(body).map(|expr| Typed {
+                expr,
+                ty: Ty::Bool,
+                span: body.span,
+            })
+        };
+        self.scopes.truncate(depth);
+        let body = body?;
+        let ty = match kind {
+            MacroKind::Filter => Ty::List(Box::new(element)),
+            MacroKind::Map => Ty::List(Box::new(body.ty.clone())),
+            _ => Ty::Bool,
+        };
+        Some(Typed {
+            expr: Expr::Macro {
+                kind,
+                list: Box::new(list.expr),
+                name: macros::variable_name(depth),
+                body: Box::new(body.expr),
             },
             ty,
             span,
@@ -566,6 +677,10 @@ impl<'s> Checker<'s> {
         })
     }
 }
+
+/// Advice for `not a == b`, which reads as `(not a) == b`.
+const NOT_BINDS_TIGHTER: &str =
+    "`not` applies to the value right after it; to negate a comparison write `not (a == b)`";
 
 /// Whether an expression reads the entry (a name, a selection or a method call on one).
 fn reads_entry(expr: &ast::Expr) -> bool {

@@ -212,13 +212,18 @@ pub fn with_text<R>(value: &Value<'_>, f: impl FnOnce(&str) -> R) -> Option<R> {
     }
 }
 
-/// Whether `list` (a list or a JSON array) has an element equal to `value`.
+/// Whether `list` (a list or a JSON array) has an element equal to `value`, or `list` (a JSON
+/// object: a map) has the key `value`, in any letter case (header names).
 pub fn contains_element(list: &Value<'_>, value: &Value<'_>) -> bool {
     match View::of(list) {
         View::List(items) => items.iter().any(|item| equal(item, value)),
         View::Json(serde_json::Value::Array(items)) => {
             items.iter().any(|item| equal(&Value::Json(item), value))
         }
+        View::Json(serde_json::Value::Object(map)) => match View::of(value) {
+            View::Str(key) => map.keys().any(|k| k.eq_ignore_ascii_case(key)),
+            _ => false,
+        },
         _ => false,
     }
 }

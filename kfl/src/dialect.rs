@@ -9,13 +9,11 @@
 
 use crate::ast::{Expr, Node};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::macros::MacroKind;
 use crate::parse;
 use crate::protocol::Protocol;
 use crate::schema::Schema;
 use crate::span::Span;
-
-/// Methods whose first argument names a variable bound over a list's elements.
-pub const MACROS: [&str; 5] = ["exists", "all", "exists_one", "filter", "map"];
 
 /// What reading one condition found.
 #[derive(Debug, Default)]
@@ -56,20 +54,19 @@ fn visit(node: &mut Node<Expr>, schema: &Schema, reading: &mut Reading, bound: &
                 );
             }
             let known = Protocol::from_word(name).is_some() || schema.has_path(name);
-            if !known {
-                if let Some(protocol) = schema.undissected.iter().find(|p| p.covers(name)) {
-                    reading.errors.push(
-                        Diagnostic::new(
-                            Code::NotDissected,
-                            span,
-                            format!("`{name}` belongs to {}", protocol.protocol),
-                        )
-                        .with_label(format!("{} is not dissected here", protocol.protocol))
-                        .with_help(
-                            "no entry can match it; `kubectl shark fields` lists the protocols and fields there are",
-                        ),
-                    );
-                }
+            let undissected = schema.undissected.iter().find(|p| p.covers(name));
+            if let (false, Some(protocol)) = (known, undissected) {
+                reading.errors.push(
+                    Diagnostic::new(
+                        Code::NotDissected,
+                        span,
+                        format!("`{name}` belongs to {}", protocol.protocol),
+                    )
+                    .with_label(format!("{} is not dissected here", protocol.protocol))
+                    .with_help(
+                        "no entry can match it; `kubectl shark fields` lists the protocols and fields there are",
+                    ),
+                );
             }
         }
         Expr::Field { .. } => {
@@ -89,7 +86,7 @@ fn visit(node: &mut Node<Expr>, schema: &Schema, reading: &mut Reading, bound: &
             receiver,
             name,
             args,
-        } if MACROS.contains(&name.node.as_str()) => {
+        } if MacroKind::from_name(&name.node).is_some() => {
             visit(receiver, schema, reading, bound);
             let variable = match args.first().map(|a| &a.node) {
                 Some(Expr::Ident(variable)) => Some(variable.clone()),

@@ -11,6 +11,7 @@ use regex::Regex;
 use crate::arith::{ArithOp, arith};
 use crate::compare::{CmpOp, View, compare, contains_element, equal, truthy, with_text};
 use crate::json::{owned_json, parse_json};
+use crate::macros::{self, MacroKind};
 use crate::method_op::MethodOp;
 use crate::protocol::Protocol;
 use crate::record::{PathSegment, Record};
@@ -90,6 +91,24 @@ pub enum Expr {
     },
     /// `-a`
     Neg(Box<Expr>),
+    /// `map_get(m, k, fallback)`: the value, or the fallback when it is absent.
+    Default {
+        /// The value looked up.
+        value: Box<Expr>,
+        /// What stands for it when it is absent.
+        fallback: Value<'static>,
+    },
+    /// `list.exists(x, body)` and the other comprehension macros.
+    Macro {
+        /// Which macro.
+        kind: MacroKind,
+        /// The list (or map) ranged over.
+        list: Box<Expr>,
+        /// The bound variable's internal name (see `macros::variable_name`).
+        name: Box<str>,
+        /// The condition or value computed per element.
+        body: Box<Expr>,
+    },
     /// `c ? a : b`
     Conditional {
         /// The condition.
@@ -126,6 +145,12 @@ impl Expr {
                 contains_element(&list.eval(record), &value)
             }
             Expr::Protocol(protocol) => protocol.test(record),
+            Expr::Macro {
+                kind,
+                list,
+                name,
+                body,
+            } if kind.is_condition() => macros::test(*kind, list, name, body, record),
             Expr::Method { receiver, method } => method.test(&receiver.eval(record)),
             _ => truthy(&self.eval(record)),
         }
@@ -159,6 +184,16 @@ impl Expr {
                 }
             }
             Expr::Neg(inner) => negate(&inner.eval(record)),
+            Expr::Macro {
+                kind,
+                list,
+                name,
+                body,
+            } if !kind.is_condition() => macros::eval(*kind, list, name, body, record),
+            Expr::Default { value, fallback } => match value.eval(record) {
+                Value::Nil => borrow(fallback),
+                found => found,
+            },
             condition => Value::Bool(condition.test(record)),
         }
     }
@@ -192,7 +227,7 @@ fn select_json(json: &serde_json::Value, path: &[PathSegment]) -> Value<'static>
 }
 
 /// Follows `path` inside a computed value (a list, or JSON handed out by the record).
-fn select<'a>(mut value: Value<'a>, path: &[PathSegment]) -> Value<'a> {
+pub fn select<'a>(mut value: Value<'a>, path: &[PathSegment]) -> Value<'a> {
     for segment in path {
         value = match (segment, value) {
             (PathSegment::Index(i), Value::List(items)) => {

@@ -1,8 +1,11 @@
-//! The functions KFL knows, registered in one list: `datetime()`, `now()`, `duration()`, `limit()`.
+//! The functions KFL knows, registered in one list: `datetime()` (or KFL2's `timestamp()`),
+//! `now()`, `duration()`, `limit()`, the legacy `seconds(n)` … `years(n)`, and KFL2's `size()`,
+//! `map_get()` and `has()` (in `cel.rs`).
 //!
-//! Functions take literal arguments and are folded to constants when the filter is checked, so
+//! Functions of literal arguments are folded to constants when the filter is checked, so
 //! `timestamp > now() - 5m` compares with a fixed time (the moment the filter was compiled).
 
+use crate::cel;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::duration;
 use crate::eval::Expr;
@@ -23,6 +26,18 @@ pub struct Function {
     /// Checks the arguments and builds the (constant) result; the first argument is the time
     /// `now()` stands for.
     pub build: for<'s> fn(i64, &[Typed<'s>], Span) -> Result<Typed<'s>, Diagnostic>,
+}
+
+/// A legacy duration helper: `name(n)` is `n` times `seconds` seconds.
+macro_rules! unit {
+    ($name:literal, $usage:literal, $seconds:literal) => {
+        Function {
+            name: $name,
+            usage: $usage,
+            arity: 1,
+            build: |_, args, span| cel::units($name, $seconds, args, span),
+        }
+    };
 }
 
 /// Every function, in the order help lists them.
@@ -51,6 +66,37 @@ pub const FUNCTIONS: &[Function] = &[
         arity: 1,
         build: limit,
     },
+    Function {
+        name: "timestamp",
+        usage: "timestamp(\"2026-11-26T14:02:00Z\")",
+        arity: 1,
+        build: datetime,
+    },
+    Function {
+        name: "size",
+        usage: "size(list)",
+        arity: 1,
+        build: cel::size,
+    },
+    Function {
+        name: "map_get",
+        usage: "map_get(request.headers, \"x-id\", \"\")",
+        arity: 3,
+        build: cel::map_get,
+    },
+    Function {
+        name: "has",
+        usage: "has(request.headers[\"x-id\"])",
+        arity: 1,
+        build: cel::has,
+    },
+    unit!("seconds", "seconds(30)", 1),
+    unit!("minutes", "minutes(5)", 60),
+    unit!("hours", "hours(1)", 3_600),
+    unit!("days", "days(1)", 86_400),
+    unit!("weeks", "weeks(1)", 604_800),
+    unit!("months", "months(1)", 2_592_000),
+    unit!("years", "years(1)", 31_536_000),
 ];
 
 /// The function called `name`.

@@ -96,6 +96,7 @@ pub use value::Value;
 mod arith;
 #[doc(hidden)]
 pub mod ast;
+mod cel;
 mod check;
 mod compare;
 mod diagnostic;
@@ -106,6 +107,7 @@ mod functions;
 mod index;
 mod json;
 mod lex;
+mod macros;
 mod method_op;
 mod methods;
 mod operators;

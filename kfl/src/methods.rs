@@ -73,6 +73,12 @@ pub const METHODS: &[Method] = &[
         build: len,
     },
     Method {
+        name: "size",
+        usage: "list.size()",
+        arity: 0,
+        build: len,
+    },
+    Method {
         name: "json",
         usage: "text.json().field",
         arity: 0,

@@ -175,6 +175,8 @@ fn regex_match<'s>(
 fn membership<'s>(lhs: Typed<'s>, rhs: Typed<'s>, op_span: Span) -> Result<Expr, Diagnostic> {
     match &rhs.ty {
         Ty::List(element) => compatible(CmpOp::Eq, &lhs.ty, element, op_span)?,
+        // A key of a map (`"x-id" in request.headers`).
+        Ty::Map(_) => compatible(CmpOp::Eq, &lhs.ty, &Ty::Str, op_span)?,
         Ty::Any => {}
         other => {
             return Err(Diagnostic::new(
