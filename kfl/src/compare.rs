@@ -1,5 +1,7 @@
 //! KFL's comparison rules on run-time values: numbers compare numerically (text that reads as a
-//! number included), `nil` and values of unrelated kinds make `==` and ordering false and `!=` true.
+//! number included); a missing value (`nil`) on the left makes every comparison false, `==` and
+//! `!=` alike, as in Kubeshark (`x != nil` is the presence test); values of unrelated kinds make
+//! `==` and ordering false and `!=` true.
 
 use std::cmp::Ordering;
 
@@ -126,6 +128,8 @@ pub fn compare(op: CmpOp, lhs: &Value<'_>, rhs: &Value<'_>) -> bool {
 pub fn compare_views(op: CmpOp, lhs: View<'_>, rhs: View<'_>) -> bool {
     match (lhs, rhs) {
         (View::Nil, View::Nil) => op == CmpOp::Eq,
+        // A field the entry does not have matches nothing (constants are on the right).
+        (View::Nil, _) => false,
         _ => match ordering(lhs, rhs) {
             Some(order) => op.holds(order),
             None => op == CmpOp::Ne,
@@ -239,12 +243,21 @@ mod tests {
     }
 
     #[test]
-    fn nil_makes_equality_and_ordering_false_and_inequality_true() {
-        for op in [CmpOp::Eq, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge] {
+    fn a_missing_value_matches_no_comparison_and_nil_tests_presence() {
+        for op in [
+            CmpOp::Eq,
+            CmpOp::Ne,
+            CmpOp::Lt,
+            CmpOp::Le,
+            CmpOp::Gt,
+            CmpOp::Ge,
+        ] {
             assert!(!compare(op, &Value::Nil, &Value::Int(1)), "{op:?}");
         }
-        assert!(compare(CmpOp::Ne, &Value::Nil, &Value::Int(1)));
+        assert!(compare(CmpOp::Ne, &Value::Int(1), &Value::Nil));
+        assert!(!compare(CmpOp::Eq, &Value::Int(1), &Value::Nil));
         assert!(compare(CmpOp::Eq, &Value::Nil, &Value::Nil));
+        assert!(!compare(CmpOp::Ne, &Value::Nil, &Value::Nil));
         assert!(!compare(CmpOp::Le, &Value::Nil, &Value::Nil));
     }
 

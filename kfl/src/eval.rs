@@ -43,7 +43,8 @@ pub enum Expr {
         /// Right operand.
         rhs: Box<Expr>,
     },
-    /// `a == r"…"` (or `!=`): a full match against the text of `a`.
+    /// `a == r"…"` (or `!=`): a full match against the text of `a`; false either way when `a`
+    /// is missing or not text.
     RegexMatch {
         /// The value whose text is matched.
         operand: Box<Expr>,
@@ -135,7 +136,7 @@ impl Expr {
             } => with_text(&operand.eval(record), |text| {
                 regex.is_match(text) != *negated
             })
-            .unwrap_or(*negated),
+            .unwrap_or(false),
             Expr::InList { operand, values } => {
                 let value = operand.eval(record);
                 values.iter().any(|candidate| equal(&value, candidate))

@@ -60,7 +60,7 @@ pub enum IndexType {
 /// the value is stored, …): predicates hold it, so the host reads them back without a lookup.
 ///
 /// Whatever operators a field [supports](IndexedField::supports), the host must answer them with
-/// KFL's semantics: a field absent from a record makes `==` and the orderings false and `!=` true
+/// KFL's semantics: a field absent from a record makes every comparison false, `!=` included
 /// (see [`IndexPredicate`](crate::IndexPredicate)).
 pub trait IndexedField: Copy + fmt::Debug + Send + Sync + 'static {
     /// The field's path as a filter writes it, names joined by dots (`src.port`, `timestamp`).

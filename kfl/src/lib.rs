@@ -34,17 +34,18 @@
 //!   since Kubeshark's `tls` means decrypted traffic), `tcp`, `udp`.
 //!
 //! # Semantics
-//! - A field absent from an entry is `nil`. Compared with a non-nil value, `==` is false, `!=` is
-//!   true and ordering comparisons (`< <= > >=`) are false; `nil == nil` is true. `nil` where a
-//!   condition is expected is false.
-//! - `x == r"…"` is a full-string regex match (`!=` its negation); a number is matched as its
-//!   decimal text (`response.status == r"4.*"`).
+//! - A field absent from an entry is `nil`, and as in Kubeshark it matches no comparison: `==`,
+//!   `!=` and the orderings are all false (so `request.headers["x"] != "b"` skips entries without
+//!   the header, while `not (request.headers["x"] == "b")` keeps them). `x != nil` (or `x` alone,
+//!   or `has(x)`) tests presence; `nil == nil` is true.
+//! - `x == r"…"` is a full-string regex match (`!=` its negation; both false when `x` is absent);
+//!   a number is matched as its decimal text (`response.status == r"4.*"`).
 //! - Numbers compare numerically, integers with floats. A string literal compared with a number
 //!   field is converted when the filter is checked (`response.status == "404"`), and a literal
 //!   that is not a number is a check error. Text compared with a number at run time is read as a
-//!   number; when it does not read as one the comparison behaves as with `nil`.
+//!   number; when it does not read as one, `!=` holds and the rest do not.
 //! - A string literal compared with a time field is read as a time (`timestamp > "2026-…Z"`).
-//! - Values of unrelated kinds (only possible with dynamic JSON values) compare like `nil`.
+//! - Values of unrelated kinds (only possible with dynamic JSON values): only `!=` holds.
 //! - `request.query` is dynamic: the HTTP query map (`request.query["a"]`) or Postgres' SQL text
 //!   (`request.query == "SELECT 1"`), depending on the protocol.
 //! - Unknown fields, functions and methods, wrong argument counts, bad regexes and type mismatches

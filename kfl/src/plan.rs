@@ -19,10 +19,10 @@ pub enum Literal {
 }
 
 /// A boolean expression over the fields a host declared indexed ([`IndexedField`]), with KFL's
-/// semantics: a field that is NULL (absent in the record) makes `==` and ordering comparisons
-/// false and `!=` true. Every predicate is therefore true or false, never unknown, and `Not` is
-/// plain negation (in SQL, translate `col != v` as `(col IS NULL OR col != v)` and `col op v` as
-/// `COALESCE(col op v, 0)`). `And(vec![])` is true and `Or(vec![])` is false.
+/// semantics: a field that is NULL (absent in the record) makes every comparison false, `!=`
+/// included, as in Kubeshark. Every predicate is therefore true or false, never unknown, and `Not`
+/// is plain negation, so `not (col == v)` matches the entries without `col` (in SQL, translate
+/// `col op v` as `COALESCE(col op v, 0)`). `And(vec![])` is true and `Or(vec![])` is false.
 ///
 /// `Display` prints it as KFL (`src.port == 80 and protocol.name in ["http", "grpc"]`).
 #[derive(Debug, Clone, PartialEq)]

@@ -133,6 +133,13 @@ impl Record for Entry {
                 _ => Value::Nil,
             },
             ("request", rest) => message(&self.request, rest),
+            // DNS's result code by name, where Kubeshark's filters read it (`response.code ==
+            // "NXDOMAIN"`); the number is `response.status`, the name also `statusText`.
+            ("response", [PathSegment::Field(f)])
+                if &**f == "code" && self.protocol.name == "dns" =>
+            {
+                message(&self.response, &[PathSegment::Field("statusText".into())])
+            }
             ("response", rest) => message(&self.response, rest),
             ("error", []) => self.error.as_deref().map_or(Value::Nil, text),
             ("stream", []) => uint(self.stream),
@@ -192,6 +199,13 @@ mod tests {
             "trailer names ignore letter case, as header names do"
         );
         assert_eq!(e.get(&path(&["error"])), Value::Nil);
+        e.protocol.name = "dns".into();
+        e.response.insert("statusText".into(), "NXDOMAIN".into());
+        assert_eq!(
+            e.get(&path(&["response", "code"])),
+            text("NXDOMAIN"),
+            "DNS's result code is read by name where Kubeshark reads it"
+        );
         let questions = e.request.get("questions").map(Value::Json);
         assert_eq!(Some(e.get(&path(&["request", "questions"]))), questions);
         let mut first = path(&["request", "questions"]);

@@ -1,6 +1,6 @@
 //! Turns the planner's [`IndexPredicate`] over [`IndexedColumn`]s into a parameterised SQL
 //! condition over the `entries` table (alias `e`), with KFL's nil semantics: a NULL column makes
-//! `==` and ordering false and `!=` true. Text columns hold ids into the `names` table.
+//! every comparison false, `!=` included. Text columns hold ids into the `names` table.
 
 use kfl::{CmpOp, IndexPredicate, Literal};
 use rusqlite::types::Value as SqlValue;
@@ -79,27 +79,26 @@ fn write_cmp(c: &IndexedColumn, op: CmpOp, value: &Literal, out: &mut SqlConditi
         }
         (Storage::NullableInt, Literal::Int(v)) => {
             out.params.push(SqlValue::Integer(*v));
-            match op {
-                CmpOp::Ne => format!("(NOT coalesce({col} = ?, 0))"),
-                _ => format!("coalesce({col} {} ?, 0)", op_sql(op)),
-            }
+            format!("coalesce({col} {} ?, 0)", op_sql(op))
         }
         // Names are compared NULL-safe whether or not the column may be NULL.
         (Storage::Name | Storage::NullableName, Literal::Str(s)) => {
             out.params.push(SqlValue::Text(s.clone()));
             match op {
                 CmpOp::Eq => format!("coalesce({col} = (SELECT id FROM names WHERE s = ?), 0)"),
-                CmpOp::Ne => {
-                    format!("(NOT coalesce({col} = (SELECT id FROM names WHERE s = ?), 0))")
-                }
+                // A name the `names` table lacks is no value's, so only NULL fails `!=`.
+                CmpOp::Ne => format!(
+                    "({col} IS NOT NULL AND NOT coalesce({col} = (SELECT id FROM names WHERE s = ?), 0))"
+                ),
                 _ => format!(
                     "coalesce((SELECT s FROM names WHERE id = {col}) {} ?, 0)",
                     op_sql(op)
                 ),
             }
         }
-        // A literal of the wrong type never equals the column, so only `!=` holds.
-        _ => (if op == CmpOp::Ne { "1" } else { "0" }).to_string(),
+        // A literal of the wrong type never equals the column, so only `!=` holds where it has a value.
+        _ if op == CmpOp::Ne => format!("({col} IS NOT NULL)"),
+        _ => "0".to_string(),
     };
     out.sql.push_str(&sql);
 }
@@ -167,13 +166,33 @@ mod tests {
     }
 
     #[test]
+    fn not_equal_is_false_on_a_missing_value() {
+        let ne = |path: &str, value: Literal| {
+            to_sql(&IndexPredicate::Cmp {
+                field: column(path),
+                op: CmpOp::Ne,
+                value,
+            })
+            .sql
+        };
+        assert_eq!(
+            ne("response.status", Literal::Int(200)),
+            "coalesce(e.status <> ?, 0)"
+        );
+        assert_eq!(
+            ne("request.method", Literal::Str("GET".into())),
+            "(e.method IS NOT NULL AND NOT coalesce(e.method = (SELECT id FROM names WHERE s = ?), 0))"
+        );
+    }
+
+    #[test]
     fn mismatched_literals_only_satisfy_not_equal() {
         let ne = IndexPredicate::Cmp {
             field: column("response.status"),
             op: CmpOp::Ne,
             value: Literal::Str("x".into()),
         };
-        assert_eq!(to_sql(&ne).sql, "1");
+        assert_eq!(to_sql(&ne).sql, "(e.status IS NOT NULL)");
         let inn = IndexPredicate::In {
             field: column("dst.port"),
             values: vec![Literal::Str("x".into())],
