@@ -49,6 +49,19 @@ pub fn coerce_value(
     ty: &Ty<'_>,
     span: Span,
 ) -> Result<Value<'static>, Diagnostic> {
+    if let (Ty::Time, Value::Int(millis)) = (target, &value) {
+        // Legacy KFL's `timestamp` is Unix milliseconds (`timestamp > 1795701720000`).
+        return millis
+            .checked_mul(1_000_000)
+            .map(Value::Time)
+            .ok_or_else(|| {
+                Diagnostic::new(
+                    Code::InvalidConversion,
+                    span,
+                    format!("`{millis}` is too far from 1970 as Unix milliseconds"),
+                )
+            });
+    }
     let Value::Str(text) = &value else {
         return Ok(value);
     };

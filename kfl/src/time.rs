@@ -3,9 +3,10 @@
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 
 /// Formats accepted besides RFC 3339, all read as UTC.
-const NAIVE_FORMATS: [&str; 4] = [
-    // Kubeshark's UI: "11/26/2026, 2:02:00 PM"
+const NAIVE_FORMATS: [&str; 5] = [
+    // Kubeshark's UI: "11/26/2026, 2:02:00 PM", and with milliseconds "11/26/2026, 2:02:00.250 PM"
     "%m/%d/%Y, %I:%M:%S %p",
+    "%m/%d/%Y, %I:%M:%S%.f %p",
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M:%S%.f",
     "%Y-%m-%d %H:%M",
@@ -49,6 +50,11 @@ mod tests {
         assert_eq!(parse_datetime("2026-11-26T15:02:00+01:00"), Some(T));
         assert_eq!(parse_datetime("11/26/2026, 2:02:00 PM"), Some(T));
         assert_eq!(parse_datetime("2026-11-26 14:02:00"), Some(T));
+        assert_eq!(
+            parse_datetime("11/26/2026, 2:02:00.250 PM"),
+            Some(T + 250_000_000)
+        );
+        assert!(parse_datetime("1/2/2026, 3:04:05.000 AM").is_some());
         assert_eq!(parse_datetime("yesterday"), None);
     }
 

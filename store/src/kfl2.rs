@@ -115,8 +115,12 @@ fn others() -> [Alias; 28] {
 }
 
 /// Legacy KFL (basenine) spellings.
-fn legacy() -> [Alias; 6] {
+fn legacy() -> [Alias; 8] {
     [
+        // Kubeshark's agent saw one pod's side; a node here sees both, so an exchange is outgoing
+        // when its client runs on the node that captured it, incoming when its server does.
+        alias("outgoing", "src.node == node.name", "bool"),
+        alias("incoming", "dst.node == node.name", "bool"),
         alias("requestSize", "request.size", "int bytes"),
         alias("responseSize", "response.size", "int bytes"),
         alias("request.content.text", "request.body", "string"),
