@@ -114,6 +114,34 @@ impl<'s> Checker<'s> {
         Some(self.lift(count))
     }
 
+    /// Checks a top-level `redact("path", …)` and returns its paths; `None` when `node` is not a
+    /// `redact()` call.
+    pub fn redact(&mut self, node: &Node<ast::Expr>) -> Option<Vec<String>> {
+        let ast::Expr::Call { name, args } = &node.node else {
+            return None;
+        };
+        if name.node != "redact" {
+            return None;
+        }
+        let mut paths = Vec::new();
+        for arg in args {
+            match &arg.node {
+                ast::Expr::Literal(ast::Literal::Str(path)) if !path.trim().is_empty() => {
+                    paths.push(path.trim().to_string());
+                }
+                _ => self.report(
+                    Diagnostic::new(
+                        Code::InvalidArgument,
+                        arg.span,
+                        "`redact()` takes the paths to hide, as strings",
+                    )
+                    .with_help("e.g. `redact(\"request.headers.Authorization\", \"response.body\")`"),
+                ),
+            }
+        }
+        Some(paths)
+    }
+
     /// Checks any expression.
     pub fn check(&mut self, node: &Node<ast::Expr>) -> Option<Typed<'s>> {
         let span = node.span;

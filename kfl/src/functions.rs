@@ -67,6 +67,12 @@ pub const FUNCTIONS: &[Function] = &[
         build: limit,
     },
     Function {
+        name: "redact",
+        usage: "redact(\"request.headers.Authorization\", …)",
+        arity: 1,
+        build: redact,
+    },
+    Function {
         name: "timestamp",
         usage: "timestamp(\"2026-11-26T14:02:00Z\")",
         arity: 1,
@@ -145,6 +151,16 @@ fn duration<'s>(_: i64, args: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Dia
 
 fn limit<'s>(_: i64, _: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
     Err(misplaced_limit(span))
+}
+
+fn redact<'s>(_: i64, _: &[Typed<'s>], span: Span) -> Result<Typed<'s>, Diagnostic> {
+    Err(Diagnostic::new(
+        Code::MisplacedLimit,
+        span,
+        "`redact()` must be a top-level condition",
+    )
+    .with_label("not allowed here")
+    .with_help("join it to the whole filter with `and`, e.g. `http and redact(\"response.body\")`"))
 }
 
 /// The error for `limit()` anywhere but a top-level `and`.

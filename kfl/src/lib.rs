@@ -26,8 +26,10 @@
 //!   .json()`; `.json()` parses text as JSON and selectors then look inside it
 //!   (`response.body.json().brand.name == "Chevrolet"`). `.matches()` finds the regex anywhere.
 //! - Functions: `datetime("2026-11-26T14:02:00Z")` (also `"11/26/2026, 2:02:00 PM"`, UTC),
-//!   `now()` (the time the filter was compiled), `duration("5m")`, and `limit(n)`, which may only
-//!   be joined to the whole filter with `and` and caps the number of results.
+//!   `now()` (the time the filter was compiled), `duration("5m")`, `limit(n)`, which may only
+//!   be joined to the whole filter with `and` and caps the number of results, and
+//!   `redact("request.headers.Authorization", …)`, likewise top-level, which selects nothing and
+//!   names fields to hide in what is shown ([`Filter::redactions`]).
 //! - Protocol words are conditions: `http` (protocol `http`, any version; not gRPC), `http1`
 //!   (HTTP 1.0/1.1), `http2` (HTTP/2, not gRPC, as in Kubeshark), `grpc`, `dns`, `redis`,
 //!   `postgres` (or `postgresql`), `kafka`, `tlsx` (TLS handshakes; `tls` too, with a warning,
@@ -139,6 +141,8 @@ pub struct Filter {
     source: String,
     conjuncts: Vec<Conjunct>,
     limit: Option<usize>,
+    /// The paths `redact(…)` asked to hide in what is shown.
+    redactions: Vec<String>,
     /// Set when the filter reads differently from its source (aliases rewritten).
     rewritten: bool,
     warnings: Vec<Diagnostic>,
@@ -231,6 +235,7 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
             source: source.to_string(),
             conjuncts: Vec::new(),
             limit: None,
+            redactions: Vec::new(),
             rewritten: false,
             warnings: Vec::new(),
         });
@@ -255,6 +260,7 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
     let mut limit = None;
     let mut too_deep = Vec::new();
     let mut reading = dialect::Reading::default();
+    let mut redactions = Vec::new();
     for mut node in top_level_conjuncts(syntax) {
         if node.depth() > MAX_DEPTH {
             too_deep.push(
@@ -269,6 +275,10 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
             continue;
         }
         dialect::read(&mut node, schema, &mut reading);
+        if let Some(paths) = checker.redact(&node) {
+            redactions.extend(paths);
+            continue;
+        }
         if let Some(count) = checker.limit(&node) {
             limit = match (limit, count) {
                 (Some(previous), Some(count)) => Some(usize::min(previous, count)),
@@ -292,6 +302,7 @@ pub fn compile_at(source: &str, schema: &Schema, now: i64) -> Result<Filter, Dia
         source: source.to_string(),
         conjuncts,
         limit,
+        redactions,
         rewritten: reading.rewrote,
         warnings: reading.warnings,
     })
@@ -340,6 +351,13 @@ impl Filter {
         self.limit
     }
 
+    /// The paths a top-level `redact("request.headers.Authorization", …)` asked to hide in
+    /// what is shown (names joined by dots; map keys in any letter case). `redact()` selects
+    /// nothing: the host applies it to the entries it shows.
+    pub fn redactions(&self) -> &[String] {
+        &self.redactions
+    }
+
     /// Warnings about the filter (a word another dialect reads differently), rendered like
     /// errors with the source line and a caret; `None` when there are none.
     pub fn warnings(&self) -> Option<String> {
@@ -372,6 +390,7 @@ impl Filter {
                 source: String::new(),
                 conjuncts: residual,
                 limit: None,
+                redactions: Vec::new(),
                 rewritten: false,
                 warnings: Vec::new(),
             };
@@ -389,7 +408,9 @@ impl Filter {
 
 impl fmt::Display for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts = self.conjuncts.len() + usize::from(self.limit.is_some());
+        let parts = self.conjuncts.len()
+            + usize::from(self.limit.is_some())
+            + usize::from(!self.redactions.is_empty());
         let mut first = true;
         for conjunct in &self.conjuncts {
             if !first {
@@ -408,6 +429,20 @@ impl fmt::Display for Filter {
                 f.write_str(" and ")?;
             }
             write!(f, "limit({limit})")?;
+            first = false;
+        }
+        if !self.redactions.is_empty() {
+            if !first {
+                f.write_str(" and ")?;
+            }
+            f.write_str("redact(")?;
+            for (i, path) in self.redactions.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                ast::write_string(f, path)?;
+            }
+            f.write_str(")")?;
         }
         Ok(())
     }

@@ -379,6 +379,10 @@ pub struct QueryArgs {
     /// Print how the filter splits into index predicates and a residual, and stop.
     #[arg(long)]
     pub explain: bool,
+    /// Replace these request/response fields with `[REDACTED]` in what is printed, e.g.
+    /// `request.headers.Authorization,response.body` (as a filter's `redact("…")` does).
+    #[arg(long, value_name = "PATH,…", value_delimiter = ',')]
+    pub redact: Vec<String>,
     /// Keep streaming matching entries as they are stored, until Ctrl-C (from now, or from --from).
     #[arg(short, long, conflicts_with_all = ["to", "explain"])]
     pub follow: bool,

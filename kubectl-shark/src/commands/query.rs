@@ -9,7 +9,7 @@ use shark_store::{Entry, Query};
 use super::shared::{agents_for, runtime, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
 use crate::cluster::fanout::{footer, query_all};
-use crate::render::{EntryTable, entry_json};
+use crate::render::{EntryTable, RedactPath, entry_json, redact};
 use crate::timefmt::format_rfc3339;
 
 /// How many rows a table shows when the user set no `--limit`.
@@ -29,7 +29,15 @@ pub fn run(args: &QueryArgs) -> Result<()> {
     if args.explain {
         return explain(&query);
     }
-    let mut output = Output::new(args.output, table_cap);
+    let redactions = args
+        .redact
+        .iter()
+        .map(String::as_str)
+        .chain(query.filter.iter().flat_map(|f| f.redactions().iter().map(String::as_str)))
+        .map(RedactPath::parse)
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut output = Output::new(args.output, table_cap, redactions);
     let failures = match &args.target.store {
         Some(dir) => {
             // Bodies the index cut are read back from the packets: for filters that read them,
@@ -64,6 +72,7 @@ pub fn run(args: &QueryArgs) -> Result<()> {
 /// Where entries go: a table printed at the end, or NDJSON lines as they come.
 struct Output {
     format: OutputFormat,
+    redactions: Vec<RedactPath>,
     table: EntryTable,
     cap: Option<usize>,
     cut: bool,
@@ -71,9 +80,10 @@ struct Output {
 }
 
 impl Output {
-    fn new(format: OutputFormat, cap: Option<usize>) -> Self {
+    fn new(format: OutputFormat, cap: Option<usize>, redactions: Vec<RedactPath>) -> Self {
         Output {
             format,
+            redactions,
             table: EntryTable::new(),
             cap,
             cut: false,
@@ -81,7 +91,8 @@ impl Output {
         }
     }
 
-    fn push(&mut self, entry: Entry) -> std::io::Result<()> {
+    fn push(&mut self, mut entry: Entry) -> std::io::Result<()> {
+        redact(&mut entry, &self.redactions);
         match self.format {
             OutputFormat::Json => {
                 serde_json::to_writer(&mut self.out, &entry_json(&entry)?)?;
