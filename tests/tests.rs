@@ -14,6 +14,7 @@ mod fanout;
 mod fields;
 mod image;
 mod import_http;
+mod kfl_compat;
 mod krew;
 mod kubernetes;
 mod layout;

@@ -71,9 +71,11 @@ pub fn take_box(boxed: &mut BoxExpr) -> Node<Expr> {
 impl Expr {
     fn take_children(&mut self, out: &mut Vec<Node<Expr>>) {
         match self {
-            Expr::Literal(_) | Expr::Ident(_) => {}
+            Expr::Literal(_) | Expr::Ident(_) | Expr::Recursive(_) => {}
             Expr::List(items) | Expr::Call { args: items, .. } => out.append(items),
-            Expr::Field { base, .. } | Expr::Index { base, .. } => out.push(take_box(base)),
+            Expr::Field { base, .. } | Expr::Index { base, .. } | Expr::Wildcard { base } => {
+                out.push(take_box(base))
+            }
             Expr::Method { receiver, args, .. } => {
                 out.push(take_box(receiver));
                 out.append(args);
@@ -98,9 +100,11 @@ impl Expr {
     /// Calls `visit` on each direct child, mutably.
     pub fn for_each_child_mut(&mut self, mut visit: impl FnMut(&mut Node<Expr>)) {
         match self {
-            Expr::Literal(_) | Expr::Ident(_) => {}
+            Expr::Literal(_) | Expr::Ident(_) | Expr::Recursive(_) => {}
             Expr::List(items) | Expr::Call { args: items, .. } => items.iter_mut().for_each(visit),
-            Expr::Field { base, .. } | Expr::Index { base, .. } => visit(base),
+            Expr::Field { base, .. } | Expr::Index { base, .. } | Expr::Wildcard { base } => {
+                visit(base)
+            }
             Expr::Method { receiver, args, .. } => {
                 visit(receiver);
                 args.iter_mut().for_each(visit);
@@ -124,9 +128,11 @@ impl Expr {
 
     fn for_each_child<'a>(&'a self, mut visit: impl FnMut(&'a Node<Expr>)) {
         match self {
-            Expr::Literal(_) | Expr::Ident(_) => {}
+            Expr::Literal(_) | Expr::Ident(_) | Expr::Recursive(_) => {}
             Expr::List(items) | Expr::Call { args: items, .. } => items.iter().for_each(visit),
-            Expr::Field { base, .. } | Expr::Index { base, .. } => visit(base),
+            Expr::Field { base, .. } | Expr::Index { base, .. } | Expr::Wildcard { base } => {
+                visit(base)
+            }
             Expr::Method { receiver, args, .. } => {
                 visit(receiver);
                 args.iter().for_each(visit);
@@ -172,6 +178,14 @@ pub enum Expr {
         /// The key or position.
         key: Node<Key>,
     },
+    /// `base.*` or `base[*]` (legacy): every value of a map or element of a list; a comparison
+    /// or method on it holds when it holds for one of them.
+    Wildcard {
+        /// The map or list.
+        base: BoxExpr,
+    },
+    /// `..name` (legacy): every field called `name`, at any depth.
+    Recursive(String),
     /// `name(args)`
     Call {
         /// The function name.
@@ -343,7 +357,9 @@ impl Expr {
             | Expr::List(_)
             | Expr::Ident(_)
             | Expr::Field { .. }
-            | Expr::Index { .. } => Precedence::Postfix,
+            | Expr::Index { .. }
+            | Expr::Wildcard { .. }
+            | Expr::Recursive(_) => Precedence::Postfix,
             Expr::Call { .. } | Expr::Method { .. } => Precedence::Postfix,
         }
     }
@@ -424,6 +440,11 @@ impl fmt::Display for Expr {
                 write_at(f, &base.node, Precedence::Postfix)?;
                 write!(f, ".{}", name.node)
             }
+            Expr::Wildcard { base } => {
+                write_at(f, &base.node, Precedence::Postfix)?;
+                f.write_str(".*")
+            }
+            Expr::Recursive(name) => write!(f, "..{name}"),
             Expr::Index { base, key } => {
                 write_at(f, &base.node, Precedence::Postfix)?;
                 f.write_str("[")?;

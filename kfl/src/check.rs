@@ -135,7 +135,9 @@ impl<'s> Checker<'s> {
                         arg.span,
                         "`redact()` takes the paths to hide, as strings",
                     )
-                    .with_help("e.g. `redact(\"request.headers.Authorization\", \"response.body\")`"),
+                    .with_help(
+                        "e.g. `redact(\"request.headers.Authorization\", \"response.body\")`",
+                    ),
                 ),
             }
         }
@@ -179,6 +181,20 @@ impl<'s> Checker<'s> {
                 };
                 let selected = self.select(&base.node, base_typed, segment, key.span, span);
                 self.lift(selected)
+            }
+            ast::Expr::Wildcard { .. } | ast::Expr::Recursive(_) => {
+                // What reading leaves of them: one with nothing to test, or `..name` of no field.
+                self.report(
+                    Diagnostic::new(
+                        Code::InvalidSelector,
+                        span,
+                        format!("`{}` stands for no single value here", node.node),
+                    )
+                    .with_help(
+                        "compare it or call a method on it (`request.headers.* == \"x\"`); `..name` must name a field",
+                    ),
+                );
+                None
             }
             ast::Expr::Call { name, args } => self.call(name, args, span),
             ast::Expr::Method {

@@ -34,6 +34,9 @@ pub fn read(node: &mut Node<Expr>, schema: &Schema, reading: &mut Reading) {
 
 fn visit(node: &mut Node<Expr>, schema: &Schema, reading: &mut Reading, bound: &mut Vec<String>) {
     let span = node.span;
+    if expand_wildcard(node, schema) {
+        reading.rewrote = true;
+    }
     match &mut node.node {
         Expr::Ident(name) => {
             if bound.contains(name) {
@@ -131,6 +134,86 @@ fn expansion(schema: &Schema, name: &str, span: Span, reading: &mut Reading) -> 
 fn respan(node: &mut Node<Expr>, span: Span) {
     node.span = span;
     node.node.for_each_child_mut(|child| respan(child, span));
+}
+
+/// The variable a legacy wildcard's comparison is read with.
+const ANY: &str = "_any";
+
+/// Legacy wildcards: a comparison or method whose operand goes through `x.*`, `x[*]` or `..name`
+/// holds when it holds for one of the values there, so `request.headers.* == "v"` is read as
+/// `request.headers.values().exists(_any, _any == "v")`. `..name` stands for every field of the
+/// schema called `name` (one field: that field; several: any of them).
+/// Returns whether it rewrote anything.
+fn expand_wildcard(node: &mut Node<Expr>, schema: &Schema) -> bool {
+    let span = node.span;
+    let operand = match &mut node.node {
+        Expr::Compare { lhs, .. } => lhs,
+        Expr::Method { receiver, name, .. } if MacroKind::from_name(&name.node).is_none() => {
+            receiver
+        }
+        _ => return false,
+    };
+    let Some(end) = spine(operand) else {
+        return false;
+    };
+    if let Expr::Recursive(name) = &end.node {
+        let mut paths: Vec<Node<Expr>> = schema
+            .fields()
+            .into_iter()
+            .filter(|(path, _)| !path.contains('[') && path.rsplit('.').next() == Some(name))
+            .filter_map(|(path, _)| parse::parse(&path).ok())
+            .collect();
+        paths.iter_mut().for_each(|path| respan(path, span));
+        *end = match paths.len() {
+            0 => return false,
+            1 => paths.remove(0),
+            _ => Node::new(
+                span,
+                Expr::Wildcard {
+                    base: Box::new(Node::new(span, Expr::List(paths))),
+                },
+            ),
+        };
+    }
+    let Expr::Wildcard { base } = &mut end.node else {
+        // `..name` of exactly one field: that field.
+        return true;
+    };
+    let base = crate::ast::take_box(base);
+    *end = Node::new(span, Expr::Ident(ANY.to_string()));
+    let body = std::mem::replace(
+        node,
+        Node::new(span, Expr::Literal(crate::ast::Literal::Nil)),
+    );
+    let values = Node::new(
+        span,
+        Expr::Method {
+            receiver: Box::new(base),
+            name: Node::new(span, "values".to_string()),
+            args: Vec::new(),
+        },
+    );
+    *node = Node::new(
+        span,
+        Expr::Method {
+            receiver: Box::new(values),
+            name: Node::new(span, "exists".to_string()),
+            args: vec![Node::new(span, Expr::Ident(ANY.to_string())), body],
+        },
+    );
+    true
+}
+
+/// The wildcard (`x.*`, `..name`) an operand's chain of selectors and methods starts from.
+fn spine(node: &mut Node<Expr>) -> Option<&mut Node<Expr>> {
+    if matches!(node.node, Expr::Wildcard { .. } | Expr::Recursive(_)) {
+        return Some(node);
+    }
+    match &mut node.node {
+        Expr::Field { base, .. } | Expr::Index { base, .. } => spine(base),
+        Expr::Method { receiver, .. } => spine(receiver),
+        _ => None,
+    }
 }
 
 /// `a.b.c` for a chain of names, `None` for anything else.

@@ -6,7 +6,7 @@ use regex::Regex;
 
 use crate::compare::{View, contains_element, truthy, with_text};
 use crate::json::{owned_json, parse_json};
-use crate::value::Value;
+use crate::value::{Value, into_owned};
 
 /// A method with its checked, constant arguments, ready to apply.
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub enum MethodOp {
     Len,
     /// `.json()`: parses text as JSON; selectors then look inside it.
     Json,
+    /// `.values()`: a map's values, or a list itself (what legacy `x.*` ranges over).
+    Values,
 }
 
 impl MethodOp {
@@ -63,6 +65,16 @@ impl MethodOp {
                 _ => Value::Nil,
             },
             MethodOp::Json => parse_json(receiver).map_or(Value::Nil, |json| owned_json(&json)),
+            MethodOp::Values => match View::of(receiver) {
+                View::List(items) => Value::List(items.iter().cloned().map(into_owned).collect()),
+                View::Json(serde_json::Value::Array(items)) => {
+                    Value::List(items.iter().map(owned_json).collect())
+                }
+                View::Json(serde_json::Value::Object(map)) => {
+                    Value::List(map.values().map(owned_json).collect())
+                }
+                _ => Value::Nil,
+            },
             condition => Value::Bool(condition.test(receiver)),
         }
     }

@@ -79,6 +79,12 @@ pub const METHODS: &[Method] = &[
         build: len,
     },
     Method {
+        name: "values",
+        usage: "map.values()",
+        arity: 0,
+        build: values,
+    },
+    Method {
         name: "json",
         usage: "text.json().field",
         arity: 0,
@@ -226,4 +232,25 @@ fn json<'s>(
 ) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
     expect_text(receiver, "json")?;
     Ok((MethodOp::Json, Ty::Any))
+}
+
+fn values<'s>(
+    receiver: &Typed<'s>,
+    _: &[Typed<'s>],
+    _: Span,
+) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
+    let element = match &receiver.ty {
+        Ty::Map(value) => Ty::of(value),
+        Ty::List(element) => (**element).clone(),
+        Ty::Any | Ty::Nil => Ty::Any,
+        other => {
+            return Err(Diagnostic::new(
+                Code::TypeMismatch,
+                receiver.span,
+                "`.values()` applies to maps and lists",
+            )
+            .with_label(format!("this is {other}")));
+        }
+    };
+    Ok((MethodOp::Values, Ty::List(Box::new(element))))
 }

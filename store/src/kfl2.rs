@@ -6,6 +6,9 @@
 //!
 //! An alias is rewritten before a filter is checked, so `status_code >= 500` and
 //! `response.status >= 500` are one filter: same check, same evaluation, same index plan.
+//! A variable whose entry field other protocols share (sizes, `request.query`, the status) is
+//! scoped to its protocol (`dns ? request.size : nil`), as KFL2 scopes protocol variables: on
+//! another protocol's entry it is absent, so it matches no comparison.
 //! A dissector that adds a protocol appends its names here (and removes the protocol from
 //! [`undissected`]).
 
@@ -65,7 +68,7 @@ fn http() -> [Alias; 11] {
         alias("response_body_size", "response.bodySize", "int bytes"),
         alias("grpc_method", "request.grpcMethod", "string"),
         alias("grpc_service", "request.service", "string"),
-        alias("grpc_status", "response.status", "int"),
+        alias("grpc_status", "grpc ? response.status : nil", "int"),
     ]
 }
 
@@ -74,35 +77,71 @@ fn others() -> [Alias; 28] {
         alias("dns_questions", "request.questions", "[string]"),
         alias("dns_answers", "response.answers", "[string]"),
         alias("dns_question_types", "[request.qtype]", "[string]"),
-        alias("dns_request_length", "request.size", "int bytes"),
-        alias("dns_response_length", "response.size", "int bytes"),
+        alias(
+            "dns_request_length",
+            "dns ? request.size : nil",
+            "int bytes",
+        ),
+        alias(
+            "dns_response_length",
+            "dns ? response.size : nil",
+            "int bytes",
+        ),
         alias(
             "dns_total_size",
-            "request.size + response.size",
+            "dns ? request.size + response.size : nil",
             "int bytes",
         ),
         alias("tlsx_sni", "request.sni", "string"),
         alias("tlsx_alpn", "response.alpn", "string (chosen)"),
-        alias("tlsx_request_size", "request.size", "int bytes"),
-        alias("tlsx_response_size", "response.size", "int bytes"),
+        alias(
+            "tlsx_request_size",
+            "tlsx ? request.size : nil",
+            "int bytes",
+        ),
+        alias(
+            "tlsx_response_size",
+            "tlsx ? response.size : nil",
+            "int bytes",
+        ),
         alias("redis_type", "request.command", "string"),
         alias("redis_command", "request.command", "string"),
         alias("redis_key", "request.key", "string"),
-        alias("redis_request_size", "request.size", "int bytes"),
-        alias("redis_response_size", "response.size", "int bytes"),
+        alias(
+            "redis_request_size",
+            "redis ? request.size : nil",
+            "int bytes",
+        ),
+        alias(
+            "redis_response_size",
+            "redis ? response.size : nil",
+            "int bytes",
+        ),
         alias(
             "redis_total_size",
-            "request.size + response.size",
+            "redis ? request.size + response.size : nil",
             "int bytes",
         ),
         alias("kafka_api_key", "request.apiKey", "int"),
         alias("kafka_api_key_name", "request.apiName", "string"),
         alias("kafka_client_id", "request.clientId", "string"),
         alias("kafka_request_summary", "request.topic", "string"),
-        alias("kafka_size", "request.size", "int bytes"),
-        alias("kafka_request_size", "request.size", "int bytes"),
-        alias("kafka_response_size", "response.size", "int bytes"),
-        alias("postgresql_query", "request.query", "string"),
+        alias("kafka_size", "kafka ? request.size : nil", "int bytes"),
+        alias(
+            "kafka_request_size",
+            "kafka ? request.size : nil",
+            "int bytes",
+        ),
+        alias(
+            "kafka_response_size",
+            "kafka ? response.size : nil",
+            "int bytes",
+        ),
+        alias(
+            "postgresql_query",
+            "postgres ? request.query : nil",
+            "string",
+        ),
         alias("postgresql_command", "request.type", "string"),
         alias(
             "postgresql_error_code",
@@ -110,7 +149,11 @@ fn others() -> [Alias; 28] {
             "string (SQLSTATE)",
         ),
         alias("postgresql_error_message", "response.error", "string"),
-        alias("postgresql_success", "response.status == 0", "bool"),
+        alias(
+            "postgresql_success",
+            "postgres and response.status == 0",
+            "bool",
+        ),
     ]
 }
 

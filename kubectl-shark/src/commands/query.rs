@@ -33,7 +33,12 @@ pub fn run(args: &QueryArgs) -> Result<()> {
         .redact
         .iter()
         .map(String::as_str)
-        .chain(query.filter.iter().flat_map(|f| f.redactions().iter().map(String::as_str)))
+        .chain(
+            query
+                .filter
+                .iter()
+                .flat_map(|f| f.redactions().iter().map(String::as_str)),
+        )
         .map(RedactPath::parse)
         .collect::<Result<Vec<_>, String>>()
         .map_err(|e| anyhow::anyhow!(e))?;
