@@ -10,7 +10,7 @@ use regex::Regex;
 
 use crate::arith::{ArithOp, arith};
 use crate::compare::{CmpOp, View, compare, contains_element, equal, truthy, with_text};
-use crate::json::{owned_json, parse_json};
+use crate::json::{owned_json, parse_json, parse_xml};
 use crate::macros::{self, MacroKind};
 use crate::method_op::MethodOp;
 use crate::protocol::Protocol;
@@ -169,6 +169,11 @@ impl Expr {
                     receiver,
                     method: MethodOp::Json,
                 } => parse_json(&receiver.eval(record))
+                    .map_or(Value::Nil, |json| select_json(&json, path)),
+                Expr::Method {
+                    receiver,
+                    method: MethodOp::Xml,
+                } => parse_xml(&receiver.eval(record))
                     .map_or(Value::Nil, |json| select_json(&json, path)),
                 _ => select(base.eval(record), path),
             },

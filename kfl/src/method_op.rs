@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use regex::Regex;
 
 use crate::compare::{View, contains_element, truthy, with_text};
-use crate::json::{owned_json, parse_json};
+use crate::json::{owned_json, parse_json, parse_xml};
 use crate::value::{Value, into_owned};
 
 /// A method with its checked, constant arguments, ready to apply.
@@ -27,6 +27,8 @@ pub enum MethodOp {
     Len,
     /// `.json()`: parses text as JSON; selectors then look inside it.
     Json,
+    /// `.xml()`: parses text as XML (read into JSON); selectors then look inside it.
+    Xml,
     /// `.values()`: a map's values, or a list itself (what legacy `x.*` ranges over).
     Values,
 }
@@ -65,6 +67,7 @@ impl MethodOp {
                 _ => Value::Nil,
             },
             MethodOp::Json => parse_json(receiver).map_or(Value::Nil, |json| owned_json(&json)),
+            MethodOp::Xml => parse_xml(receiver).map_or(Value::Nil, |json| owned_json(&json)),
             MethodOp::Values => match View::of(receiver) {
                 View::List(items) => Value::List(items.iter().cloned().map(into_owned).collect()),
                 View::Json(serde_json::Value::Array(items)) => {

@@ -79,6 +79,12 @@ pub const METHODS: &[Method] = &[
         build: len,
     },
     Method {
+        name: "xml",
+        usage: "text.xml().root.element",
+        arity: 0,
+        build: xml,
+    },
+    Method {
         name: "values",
         usage: "map.values()",
         arity: 0,
@@ -253,4 +259,13 @@ fn values<'s>(
         }
     };
     Ok((MethodOp::Values, Ty::List(Box::new(element))))
+}
+
+fn xml<'s>(
+    receiver: &Typed<'s>,
+    _: &[Typed<'s>],
+    _: Span,
+) -> Result<(MethodOp, Ty<'s>), Diagnostic> {
+    expect_text(receiver, "xml")?;
+    Ok((MethodOp::Xml, Ty::Any))
 }

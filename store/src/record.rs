@@ -92,6 +92,36 @@ fn message<'a>(m: &'a Message, path: &[PathSegment]) -> Value<'a> {
     }
 }
 
+/// The cookies of a message's `header` (`Cookie: a=1; b=2`, or a `Set-Cookie` line's own cookie),
+/// as KFL2's `request.cookies` map: `["name"]` is a cookie's value, the whole map its names.
+fn cookies<'a>(m: &'a Message, header: &str, path: &[PathSegment]) -> Value<'a> {
+    let Some(Json::Object(headers)) = m.get("headers") else {
+        return Value::Nil;
+    };
+    let Some(Json::String(line)) = lookup(headers, header, true) else {
+        return Value::Nil;
+    };
+    let line = line.as_str();
+    let pairs = || {
+        let cookies = if header == "Set-Cookie" {
+            line.split(';').next().into_iter().collect::<Vec<_>>()
+        } else {
+            line.split(';').collect()
+        };
+        cookies.into_iter().filter_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            Some((name.trim(), value.trim()))
+        })
+    };
+    match path {
+        [] => Value::List(pairs().map(|(name, _)| text(name)).collect()),
+        [PathSegment::Key(key)] => pairs()
+            .find(|(name, _)| name == &&**key)
+            .map_or(Value::Nil, |(_, value)| text(value)),
+        _ => Value::Nil,
+    }
+}
+
 fn endpoint<'a>(e: &'a Endpoint, path: &[PathSegment]) -> Value<'a> {
     let Some((name, rest)) = field(path) else {
         return Value::Nil;
@@ -132,6 +162,9 @@ impl Record for Entry {
                 "version" => text(&self.protocol.version),
                 _ => Value::Nil,
             },
+            ("request", [PathSegment::Field(f), rest @ ..]) if &**f == "cookies" => {
+                cookies(&self.request, "Cookie", rest)
+            }
             ("request", rest) => message(&self.request, rest),
             // DNS's result code by name, where Kubeshark's filters read it (`response.code ==
             // "NXDOMAIN"`); the number is `response.status`, the name also `statusText`.
@@ -139,6 +172,9 @@ impl Record for Entry {
                 if &**f == "code" && self.protocol.name == "dns" =>
             {
                 message(&self.response, &[PathSegment::Field("statusText".into())])
+            }
+            ("response", [PathSegment::Field(f), rest @ ..]) if &**f == "cookies" => {
+                cookies(&self.response, "Set-Cookie", rest)
             }
             ("response", rest) => message(&self.response, rest),
             ("error", []) => self.error.as_deref().map_or(Value::Nil, text),
@@ -199,6 +235,19 @@ mod tests {
             "trailer names ignore letter case, as header names do"
         );
         assert_eq!(e.get(&path(&["error"])), Value::Nil);
+        e.request.insert(
+            "headers".into(),
+            serde_json::json!({"cookie": "session=abc; theme=dark"}),
+        );
+        assert_eq!(
+            e.get(&path(&["request", "cookies", "[theme"])),
+            text("dark")
+        );
+        assert_eq!(
+            e.get(&path(&["request", "cookies"])),
+            Value::List(vec![text("session"), text("theme")])
+        );
+        assert_eq!(e.get(&path(&["request", "cookies", "[none"])), Value::Nil);
         e.protocol.name = "dns".into();
         e.response.insert("statusText".into(), "NXDOMAIN".into());
         assert_eq!(

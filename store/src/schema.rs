@@ -25,6 +25,14 @@ fn headers() -> FieldType {
     }
 }
 
+/// HTTP cookies by name, read from the `Cookie` (request) or `Set-Cookie` (response) header.
+fn cookies() -> FieldType {
+    FieldType::Map {
+        value: Box::new(FieldType::Str),
+        case_insensitive: false,
+    }
+}
+
 fn endpoint() -> FieldType {
     FieldType::Struct(vec![
         ("ip", text()),
@@ -57,6 +65,7 @@ fn request() -> FieldType {
         ("host", text()),
         ("query", FieldType::Any),
         ("headers", headers()),
+        ("cookies", cookies()),
         ("body", text()),
         ("bodyTruncated", FieldType::Bool),
         ("bodyEncoding", text()),
@@ -105,6 +114,7 @@ fn response() -> FieldType {
         ("status", int()),
         ("statusText", text()),
         ("headers", headers()),
+        ("cookies", cookies()),
         ("body", text()),
         ("bodyTruncated", FieldType::Bool),
         ("bodyEncoding", text()),
