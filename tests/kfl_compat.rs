@@ -187,3 +187,21 @@ fn redact_in_the_filter_and_as_a_flag_hides_fields_in_what_is_printed() {
     assert_eq!(entry["response"]["body"], "[REDACTED]");
     assert_eq!(entry["request"]["headers"]["Host"], "10.1.6.92");
 }
+
+#[test]
+fn every_filter_the_readme_shows_in_both_dialects_is_accepted() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README.md");
+    let section = readme
+        .split_once("KFL, the Kubeshark Filter Language")
+        .map(|(_, rest)| rest)
+        .expect("the README's KFL section");
+    let mut checked = 0;
+    for block in section.split("```").skip(1).step_by(2).take(2) {
+        for filter in block.lines().filter(|line| !line.trim().is_empty()) {
+            let r = run(shark().args(["query", "--explain"]).arg(filter));
+            assert_eq!(r.code, 0, "README filter `{filter}`:\n{}", r.stderr);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "only {checked} README filters found");
+}
