@@ -205,3 +205,24 @@ fn every_filter_the_readme_shows_in_both_dialects_is_accepted() {
     }
     assert!(checked >= 15, "only {checked} README filters found");
 }
+
+#[test]
+fn fields_lists_both_spellings_and_the_protocols_not_dissected() {
+    let out = crate::util::run_ok(shark().arg("fields")).stdout;
+    for (name, target) in [
+        ("status_code", "response.status"),
+        ("src.pod.name", "src.pod"),
+        ("grpc_method", "request.grpcMethod"),
+        ("requestSize", "request.size"),
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(name) && l.trim_end().ends_with(&format!("=  {target}"))),
+            "`fields` does not list {name} = {target}:\n{out}"
+        );
+    }
+    assert!(
+        out.contains("not dissected here") && out.contains("mysql"),
+        "{out}"
+    );
+}

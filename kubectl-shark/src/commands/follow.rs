@@ -13,15 +13,16 @@ use shark_store::Entry;
 use shark_store::FOLLOW_POLL;
 use tokio::sync::mpsc;
 
-use super::shared::{agents_for, runtime, window_query};
+use super::shared::{agents_for, redactions, runtime, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
 use crate::cluster::agents::{Agent, Agents};
 use crate::cluster::fanout::{Ask, read_agent};
-use crate::render::{COLUMNS, STATUS_COLUMN, colour, entry_cells, entry_json, red};
+use crate::render::{COLUMNS, STATUS_COLUMN, colour, entry_cells, entry_json, red, redact};
 
 /// Runs `query --follow`.
 pub fn run(args: &QueryArgs) -> Result<()> {
     let query = window_query(&args.window, None)?;
+    let hidden = redactions(&args.redact, &query)?;
     let mut out = EntryStream::new(args.output);
     match &args.target.store {
         Some(dir) => {
@@ -33,7 +34,8 @@ pub fn run(args: &QueryArgs) -> Result<()> {
                 OutputFormat::Table => store.tail(query.filter, query.from)?,
             };
             loop {
-                while let Some(entry) = tail.next_entry()? {
+                while let Some(mut entry) = tail.next_entry()? {
+                    redact(&mut entry, &hidden);
                     out.push(&entry)?;
                 }
                 std::thread::sleep(FOLLOW_POLL);
@@ -58,7 +60,10 @@ pub fn run(args: &QueryArgs) -> Result<()> {
                 drop(tx);
                 while let Some(followed) = rx.recv().await {
                     match followed {
-                        Followed::Entry(entry) => out.push(&entry)?,
+                        Followed::Entry(mut entry) => {
+                            redact(&mut entry, &hidden);
+                            out.push(&entry)?
+                        }
                         Followed::Note(note) => eprintln!("{note}"),
                     }
                 }

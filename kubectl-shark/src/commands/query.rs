@@ -6,7 +6,7 @@ use anyhow::Result;
 use shark_pipeline::open_store;
 use shark_store::{Entry, Query};
 
-use super::shared::{agents_for, runtime, window_query};
+use super::shared::{agents_for, redactions, runtime, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
 use crate::cluster::fanout::{footer, query_all};
 use crate::render::{EntryTable, RedactPath, entry_json, redact};
@@ -29,20 +29,7 @@ pub fn run(args: &QueryArgs) -> Result<()> {
     if args.explain {
         return explain(&query);
     }
-    let redactions = args
-        .redact
-        .iter()
-        .map(String::as_str)
-        .chain(
-            query
-                .filter
-                .iter()
-                .flat_map(|f| f.redactions().iter().map(String::as_str)),
-        )
-        .map(RedactPath::parse)
-        .collect::<Result<Vec<_>, String>>()
-        .map_err(|e| anyhow::anyhow!(e))?;
-    let mut output = Output::new(args.output, table_cap, redactions);
+    let mut output = Output::new(args.output, table_cap, redactions(&args.redact, &query)?);
     let failures = match &args.target.store {
         Some(dir) => {
             // Bodies the index cut are read back from the packets: for filters that read them,

@@ -9,6 +9,7 @@ use shark_store::{Query, StoreConfig};
 
 use crate::cli::{RetentionArgs, TargetArgs, WindowArgs};
 use crate::cluster::agents::Agents;
+use crate::render::RedactPath;
 use shark_pipeline::spec::{parse_duration, parse_size, parse_time};
 
 /// The store settings from the retention flags.
@@ -71,6 +72,22 @@ pub(super) fn compile_filter(source: &str) -> Result<kfl::Filter> {
         eprintln!("{warnings}");
     }
     Ok(filter)
+}
+
+/// What to hide in printed entries: the `--redact` paths and the filter's `redact("…")` ones.
+pub(super) fn redactions(flags: &[String], query: &Query) -> Result<Vec<RedactPath>> {
+    flags
+        .iter()
+        .map(String::as_str)
+        .chain(
+            query
+                .filter
+                .iter()
+                .flat_map(|f| f.redactions().iter().map(String::as_str)),
+        )
+        .map(RedactPath::parse)
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(|e| anyhow::anyhow!(e))
 }
 
 /// The identity history to name endpoints with: from `--identities FILE`, else empty (DNS answers still name peers).
