@@ -15,21 +15,31 @@
 //! compares borrowed values.
 //!
 //! # Language
-//! - Literals: `"text"` (escapes `\" \\ \n \t \r \0 \u{…}`), regexes `r"…"`, integers, floats,
-//!   `true`, `false`, `nil` (or `null`), durations (`500ms`, `5m`, `1h30m`), lists `[…]`.
-//! - Operators, loosest first: `or`/`||`; `and`/`&&`; comparisons `== != < <= > >= in` (they do
-//!   not chain); `+ -`; `not`/`!` and unary `-`; selectors. So `not a == b` is `(not a) == b`:
-//!   write `not (a == b)`.
+//! One language reads both of Kubeshark's dialects: legacy KFL (`and`/`or`, paths, `r"…"`) and
+//! KFL2, its CEL-based successor (`&&`/`||`, flat variables, CEL functions and macros). KFL2's
+//! variables are [`Alias`]es the host's [`Schema`] declares (`status_code` for `response.status`);
+//! they are rewritten before checking, so both spellings are one filter.
+//! - Literals: `"text"` or `'text'` (escapes `\" \' \\ \n \t \r \0 \u{…}`), regexes `r"…"`,
+//!   integers, floats, `true`, `false`, `nil` (or `null`), durations (`500ms`, `5m`, `1h30m`),
+//!   lists `[…]` (of literals, or of fields: `[src.namespace, dst.namespace]`).
+//! - Operators, loosest first: `c ? a : b`; `or`/`||`; `and`/`&&`; comparisons
+//!   `== != < <= > >= in` (they do not chain; `in` looks in a list, or for a key of a map); `+ -`;
+//!   `* / %`; `not`/`!` and unary `-`; selectors. So `not a == b` is `(not a) == b`: write
+//!   `not (a == b)`.
 //! - Selectors: `a.b`, `x["key"]`, `x[0]`. Header names (`request.headers["Authorization"]`) are
-//!   case-insensitive.
+//!   case-insensitive. Legacy wildcards: `x.*` / `x[*]` (any value of a map or list) and `..name`
+//!   (any field so called), read as `x.values().exists(_any, …)`.
 //! - Methods: `.startsWith(s) .endsWith(s) .contains(s) .matches(re) .lower() .upper() .len()
-//!   .json()`; `.json()` parses text as JSON and selectors then look inside it
-//!   (`response.body.json().brand.name == "Chevrolet"`). `.matches()` finds the regex anywhere.
-//! - Functions: `datetime("2026-11-26T14:02:00Z")` (also `"11/26/2026, 2:02:00 PM"`, UTC),
-//!   `now()` (the time the filter was compiled), `duration("5m")`, `limit(n)`, which may only
-//!   be joined to the whole filter with `and` and caps the number of results, and
-//!   `redact("request.headers.Authorization", …)`, likewise top-level, which selects nothing and
-//!   names fields to hide in what is shown ([`Filter::redactions`]).
+//!   .size() .values() .json() .xml()`; `.json()` and `.xml()` parse text and selectors then look
+//!   inside it (`response.body.json().brand.name == "Chevrolet"`). `.matches()` finds the regex
+//!   anywhere. CEL's macros `list.exists(x, p)`, `.all(x, p)`, `.exists_one(x, p)`,
+//!   `.filter(x, p)` and `.map(x, e)` range over a list (or a map's keys).
+//! - Functions: `datetime("2026-11-26T14:02:00Z")` or `timestamp(…)` (also
+//!   `"11/26/2026, 2:02:00.250 PM"`, UTC), `now()` (the time the filter was compiled),
+//!   `duration("5m")`, `seconds(n)` … `years(n)`, `size(x)`, `map_get(map, "key", default)`,
+//!   `has(x)`, `limit(n)`, which may only be joined to the whole filter with `and` and caps the
+//!   number of results, and `redact("request.headers.Authorization", …)`, likewise top-level,
+//!   which selects nothing and names fields to hide in what is shown ([`Filter::redactions`]).
 //! - Protocol words are conditions: `http` (protocol `http`, any version; not gRPC), `http1`
 //!   (HTTP 1.0/1.1), `http2` (HTTP/2, not gRPC, as in Kubeshark), `grpc`, `dns`, `redis`,
 //!   `postgres` (or `postgresql`), `kafka`, `tlsx` (TLS handshakes; `tls` too, with a warning,
@@ -46,7 +56,10 @@
 //!   field is converted when the filter is checked (`response.status == "404"`), and a literal
 //!   that is not a number is a check error. Text compared with a number at run time is read as a
 //!   number; when it does not read as one, `!=` holds and the rest do not.
-//! - A string literal compared with a time field is read as a time (`timestamp > "2026-…Z"`).
+//! - A string literal compared with a time field is read as a time (`timestamp > "2026-…Z"`), an
+//!   integer as Unix milliseconds (legacy: `timestamp > 1795701720000`).
+//! - A value of the entry alone tests its presence (`request.headers["X-Id"]`, `!status_code`).
+//! - A name of a protocol the host does not dissect ([`Schema::undissected`]) is refused saying so.
 //! - Values of unrelated kinds (only possible with dynamic JSON values): only `!=` holds.
 //! - `request.query` is dynamic: the HTTP query map (`request.query["a"]`) or Postgres' SQL text
 //!   (`request.query == "SELECT 1"`), depending on the protocol.
