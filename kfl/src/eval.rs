@@ -10,8 +10,8 @@ use regex::Regex;
 
 use crate::arith::{ArithOp, arith};
 use crate::compare::{CmpOp, View, compare, contains_element, equal, truthy, with_text};
-use crate::json::{owned_json, parse_json, parse_xml};
-use crate::macros::{self, MacroKind};
+use crate::json::{into_owned, owned_json, parse_json, parse_xml};
+use crate::macros::{MacroKind, elements};
 use crate::method_op::MethodOp;
 use crate::protocol::Protocol;
 use crate::record::{PathSegment, Record};
@@ -151,7 +151,7 @@ impl Expr {
                 list,
                 name,
                 body,
-            } if kind.is_condition() => macros::test(*kind, list, name, body, record),
+            } if kind.is_condition() => run_condition(*kind, list, name, body, record),
             Expr::Method { receiver, method } => method.test(&receiver.eval(record)),
             _ => truthy(&self.eval(record)),
         }
@@ -195,7 +195,7 @@ impl Expr {
                 list,
                 name,
                 body,
-            } if !kind.is_condition() => macros::eval(*kind, list, name, body, record),
+            } if !kind.is_condition() => run_list(*kind, list, name, body, record),
             Expr::Default { value, fallback } => match value.eval(record) {
                 Value::Nil => borrow(fallback),
                 found => found,
@@ -233,7 +233,7 @@ fn select_json(json: &serde_json::Value, path: &[PathSegment]) -> Value<'static>
 }
 
 /// Follows `path` inside a computed value (a list, or JSON handed out by the record).
-pub fn select<'a>(mut value: Value<'a>, path: &[PathSegment]) -> Value<'a> {
+fn select<'a>(mut value: Value<'a>, path: &[PathSegment]) -> Value<'a> {
     for segment in path {
         value = match (segment, value) {
             (PathSegment::Index(i), Value::List(items)) => {
@@ -260,4 +260,76 @@ pub fn negate(value: &Value<'_>) -> Value<'static> {
         View::Duration(n) => n.checked_neg().map_or(Value::Nil, Value::Duration),
         _ => Value::Nil,
     }
+}
+
+/// A record with one more name: the bound variable.
+struct Bound<'r> {
+    outer: &'r dyn Record,
+    name: &'r str,
+    value: Value<'r>,
+}
+
+impl Record for Bound<'_> {
+    fn get(&self, path: &[PathSegment]) -> Value<'_> {
+        match path.split_first() {
+            Some((PathSegment::Field(name), rest)) if **name == *self.name => {
+                select(self.value.clone(), rest)
+            }
+            _ => self.outer.get(path),
+        }
+    }
+}
+
+/// Whether a condition macro holds for `record`.
+fn run_condition(
+    kind: MacroKind,
+    list: &Expr,
+    name: &str,
+    body: &Expr,
+    record: &dyn Record,
+) -> bool {
+    let receiver = list.eval(record);
+    let Some(items) = elements(&receiver) else {
+        return false;
+    };
+    let mut holds = items.into_iter().map(|value| {
+        body.test(&Bound {
+            outer: record,
+            name,
+            value,
+        })
+    });
+    match kind {
+        MacroKind::All => holds.all(|h| h),
+        MacroKind::ExistsOne => holds.filter(|h| *h).count() == 1,
+        _ => holds.any(|h| h),
+    }
+}
+
+/// The list `filter` or `map` yields for `record`; `nil` when the receiver is no list.
+fn run_list<'a>(
+    kind: MacroKind,
+    list: &'a Expr,
+    name: &'a str,
+    body: &'a Expr,
+    record: &'a dyn Record,
+) -> Value<'a> {
+    let receiver = list.eval(record);
+    let Some(items) = elements(&receiver) else {
+        return Value::Nil;
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let bound = Bound {
+            outer: record,
+            name,
+            value: item.clone(),
+        };
+        if kind == MacroKind::Map {
+            out.push(into_owned(body.eval(&bound)));
+        } else if body.test(&bound) {
+            out.push(into_owned(item));
+        }
+    }
+    Value::List(out)
 }

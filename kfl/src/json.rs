@@ -86,3 +86,19 @@ pub fn owned_json(json: &serde_json::Value) -> Value<'static> {
         serde_json::Value::Object(_) => Value::Str(Cow::Owned(json.to_string())),
     }
 }
+
+/// A copy of `value` that borrows nothing (JSON objects become their JSON text, as `.json()`
+/// results do).
+pub fn into_owned(value: Value<'_>) -> Value<'static> {
+    match value {
+        Value::Nil => Value::Nil,
+        Value::Bool(b) => Value::Bool(b),
+        Value::Int(n) => Value::Int(n),
+        Value::Float(n) => Value::Float(n),
+        Value::Str(text) => Value::Str(Cow::Owned(text.into_owned())),
+        Value::Time(ns) => Value::Time(ns),
+        Value::Duration(ns) => Value::Duration(ns),
+        Value::List(items) => Value::List(items.into_iter().map(into_owned).collect()),
+        Value::Json(json) => owned_json(json),
+    }
+}

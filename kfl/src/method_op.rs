@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use regex::Regex;
 
 use crate::compare::{View, contains_element, truthy, with_text};
-use crate::json::{owned_json, parse_json, parse_xml};
-use crate::value::{Value, into_owned};
+use crate::json::{into_owned, owned_json, parse_json, parse_xml};
+use crate::value::Value;
 
 /// A method with its checked, constant arguments, ready to apply.
 #[derive(Debug, Clone)]

@@ -27,19 +27,3 @@ pub enum Value<'a> {
     /// A dynamic JSON value (a protocol-specific part of an entry, or a parsed body).
     Json(&'a serde_json::Value),
 }
-
-/// A copy of `value` that borrows nothing (JSON objects become their JSON text, as `.json()`
-/// results do).
-pub fn into_owned(value: Value<'_>) -> Value<'static> {
-    match value {
-        Value::Nil => Value::Nil,
-        Value::Bool(b) => Value::Bool(b),
-        Value::Int(n) => Value::Int(n),
-        Value::Float(n) => Value::Float(n),
-        Value::Str(text) => Value::Str(Cow::Owned(text.into_owned())),
-        Value::Time(ns) => Value::Time(ns),
-        Value::Duration(ns) => Value::Duration(ns),
-        Value::List(items) => Value::List(items.into_iter().map(into_owned).collect()),
-        Value::Json(json) => crate::json::owned_json(json),
-    }
-}

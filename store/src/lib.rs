@@ -129,6 +129,8 @@ mod export;
 mod histogram;
 mod index;
 mod kfl2;
+#[cfg(test)]
+mod kfl2_test;
 mod layout;
 mod lock;
 mod lookup;

@@ -1,0 +1,79 @@
+//! Tests of the KFL2 and legacy names (`kfl2.rs`) against the entry schema and the index: a file of
+//! its own, so that `kfl2.rs` and `schema.rs` do not import each other.
+
+use crate::{INDEXED_COLUMNS, entry_schema};
+
+fn plan(source: &str) -> String {
+    kfl::compile(source, &entry_schema())
+        .unwrap_or_else(|d| panic!("{source}\n{d}"))
+        .plan(&INDEXED_COLUMNS)
+        .to_string()
+        .lines()
+        .filter(|line| !line.starts_with("read as:"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn every_alias_plans_as_what_it_stands_for() {
+    for alias in entry_schema().aliases {
+        assert_eq!(
+            plan(&format!("{} != nil", alias.name)),
+            plan(&format!("({}) != nil", alias.target)),
+            "{}",
+            alias.name
+        );
+    }
+}
+
+#[test]
+fn kfl2_names_push_down_to_the_same_columns() {
+    let both = [
+        (
+            r#"status_code >= 500 && node_name == "n1" && method in ["GET", "PUT"]"#,
+            r#"response.status >= 500 and node.name == "n1" and request.method in ["GET", "PUT"]"#,
+        ),
+        (
+            r#"src.pod.name == "a" || dst.service.namespace == "shop""#,
+            r#"src.pod == "a" or dst.namespace == "shop""#,
+        ),
+    ];
+    for (kfl2, legacy) in both {
+        let plan_kfl2 = plan(kfl2);
+        assert_eq!(plan_kfl2, plan(legacy));
+        assert!(plan_kfl2.contains("residual: none"), "{plan_kfl2}");
+    }
+    let read = kfl::compile("status_code == 404", &entry_schema())
+        .unwrap_or_else(|d| panic!("{d}"))
+        .plan(&INDEXED_COLUMNS)
+        .to_string();
+    assert!(
+        read.starts_with("read as:  response.status == 404\n"),
+        "{read}"
+    );
+}
+
+#[test]
+fn undissected_protocols_are_named_not_unknown() {
+    for source in [
+        "mysql_query.contains(\"x\")",
+        "amqp",
+        "conn_state == \"open\"",
+    ] {
+        let error = kfl::compile(source, &entry_schema()).err();
+        let error = error.unwrap_or_else(|| panic!("{source} compiled"));
+        assert_eq!(error.codes(), ["E112"], "{source}: {error}");
+    }
+    let typo = kfl::compile("status_cod == 1", &entry_schema()).err();
+    assert_eq!(typo.map(|e| e.codes()), Some(vec!["E101"]));
+}
+
+#[test]
+fn tls_warns_and_names_tlsx() {
+    let schema = entry_schema();
+    let tls = kfl::compile("tls", &schema).unwrap_or_else(|d| panic!("{d}"));
+    assert!(tls.warnings().is_some_and(|w| w.contains("`tlsx`")));
+    let tlsx = kfl::compile("tlsx", &schema).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(tlsx.warnings(), None);
+    assert_eq!(plan("tls"), plan("tlsx"));
+}
