@@ -120,3 +120,333 @@ fn cluster_export_merges_every_nodes_packets_for_tshark() {
         "{requests:?}"
     );
 }
+
+/// The two agents as two clusters, `east` (node-a) and `west` (node-b), by `--agents CLUSTER=URL`.
+fn two_clusters(a: &AgentProcess, b_url: &str) -> String {
+    format!("east={},west={b_url}", a.url)
+}
+
+/// An address where no agent answers (the discard port: connections are refused).
+const NOBODY: &str = "http://127.0.0.1:9";
+
+#[test]
+fn entries_from_two_clusters_carry_their_cluster_and_the_table_a_cluster_column() {
+    let (stores, a, b) = two_agents();
+    let agents = two_clusters(&a, &b.url);
+    let r = cluster_query(&[&agents], &["-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    for (cluster, node, store) in [
+        ("east", "node-a", &stores[0]),
+        ("west", "node-b", &stores[1]),
+    ] {
+        let mine: Vec<&serde_json::Value> =
+            lines.iter().filter(|e| e["cluster"] == cluster).collect();
+        assert_eq!(mine.len(), query_json(store.path(), &[]).len(), "{cluster}");
+        assert!(mine.iter().all(|e| e["node"]["name"] == node), "{cluster}");
+    }
+    let table = cluster_query(&[&agents], &["http"]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    let header = table.stdout.lines().nth(1).expect("a header row");
+    assert!(header.contains("CLUSTER"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("│ east") && table.stdout.contains("│ west"),
+        "{}",
+        table.stdout
+    );
+    // One cluster, as before: no CLUSTER column and no `cluster` key.
+    let one = cluster_query(&[&a.url], &["http"]);
+    assert!(!one.stdout.contains("CLUSTER"), "{}", one.stdout);
+}
+
+#[test]
+fn a_filter_on_cluster_does_not_ask_the_other_cluster_and_explain_says_so() {
+    let (_stores, a, _b) = two_agents();
+    // `west` cannot be reached: were it asked, the answer would be partial.
+    let agents = two_clusters(&a, NOBODY);
+    let r = cluster_query(&[&agents], &[r#"cluster == "east" and http"#]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        !r.stdout.contains("west") && !r.stderr.contains("west"),
+        "{}",
+        r.stdout
+    );
+    let explained = cluster_query(&[&agents], &["--explain", r#"cluster == "east" and http"#]);
+    assert_eq!(explained.code, 0, "{}", explained.stderr);
+    assert!(
+        explained.stdout.contains("clusters: asks east"),
+        "{}",
+        explained.stdout
+    );
+    assert!(
+        explained.stdout.contains("does not ask west"),
+        "{}",
+        explained.stdout
+    );
+}
+
+#[test]
+fn an_unreachable_cluster_is_named_in_the_footer_and_the_answer_is_partial() {
+    let (stores, a, _b) = two_agents();
+    let agents = two_clusters(&a, NOBODY);
+    let r = cluster_query(&[&agents], &["http"]);
+    assert_eq!(r.code, 3, "partial: {}\n{}", r.stdout, r.stderr);
+    let east = query_json(stores[0].path(), &["http"]).len();
+    assert!(r.stdout.contains(&format!("{east} entr")), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("cluster west unreachable: no node answered")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("partial answer"), "{}", r.stderr);
+    for command in ["map", "status"] {
+        let other = run(shark().args([command, "--agents", &agents, "--token", TOKEN]));
+        assert_eq!(
+            other.code, 3,
+            "{command}: {}\n{}",
+            other.stdout, other.stderr
+        );
+    }
+    // Nothing answered at all is an error, not a partial answer.
+    let none = cluster_query(&[&format!("east={NOBODY},west={NOBODY}")], &["http"]);
+    assert_eq!(none.code, 2, "{}", none.stderr);
+}
+
+#[test]
+fn an_export_across_clusters_names_each_packets_cluster_and_node_for_tshark() {
+    let (_stores, a, b) = two_agents();
+    let out = tempfile::tempdir().expect("temp dir");
+    let file = out.path().join("both.pcapng");
+    let r = run_ok(
+        shark()
+            .args([
+                "export",
+                "--agents",
+                &two_clusters(&a, &b.url),
+                "--token",
+                TOKEN,
+                "http",
+                "-o",
+            ])
+            .arg(&file),
+    );
+    assert!(r.stderr.contains("in 2 clusters"), "{}", r.stderr);
+    let rows = crate::util::tshark(&[
+        "-r",
+        file.to_str().expect("utf-8"),
+        "-T",
+        "fields",
+        "-e",
+        "frame.interface_name",
+        "-e",
+        "frame.time_epoch",
+    ]);
+    let exported: usize = r
+        .stderr
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("exported N packets");
+    assert_eq!(rows.len(), exported, "tshark reads every packet");
+    let secs: Vec<f64> = rows.iter().map(|r| r[1].parse().expect("epoch")).collect();
+    assert!(
+        secs.windows(2).all(|w| w[0] <= w[1]),
+        "merged in time order"
+    );
+    // Each packet's interface is its cluster and node (with --agents, the node is its URL).
+    for (cluster, url) in [("east", &a.url), ("west", &b.url)] {
+        let interface = format!("{cluster}/{url}");
+        assert!(
+            rows.iter().any(|r| r[0] == interface),
+            "{interface}: {rows:?}"
+        );
+    }
+    let known = [format!("east/{}", a.url), format!("west/{}", b.url)];
+    assert!(rows.iter().all(|r| known.contains(&r[0])), "{rows:?}");
+}
+
+#[test]
+fn following_two_clusters_shows_each_clusters_entries_with_its_cluster() {
+    let (stores, a, b) = two_agents();
+    let mut follower = crate::util::Running::start(
+        shark()
+            .args([
+                "query", "--follow", "--from", "@0", "-o", "json", "--agents",
+            ])
+            .arg(two_clusters(&a, &b.url))
+            .args([
+                "--token",
+                TOKEN,
+                r#"cluster == "east" or cluster == "west""#,
+            ])
+            .stdout(std::process::Stdio::piped()),
+    );
+    let lines = crate::util::lines_of(&mut follower);
+    let expected: Vec<(String, usize)> = [("east", &stores[0]), ("west", &stores[1])]
+        .iter()
+        .map(|(c, s)| (c.to_string(), query_json(s.path(), &[]).len()))
+        .collect();
+    let total: usize = expected.iter().map(|(_, n)| n).sum();
+    let mut seen: Vec<serde_json::Value> = Vec::new();
+    while seen.len() < total {
+        let line = lines
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("every stored entry followed within a minute");
+        seen.push(serde_json::from_str(&line).expect("follow prints NDJSON"));
+    }
+    for (cluster, count) in expected {
+        assert_eq!(
+            seen.iter()
+                .filter(|e| e["cluster"] == cluster.as_str())
+                .count(),
+            count,
+            "{cluster}"
+        );
+    }
+}
+
+/// A fake API server (`tests/cluster/fake_api.py`) fronting `agents`, or refusing every request
+/// (`None`, as with expired credentials); its process and address.
+fn fake_api(
+    dir: &std::path::Path,
+    name: &str,
+    agents: Option<&[&str]>,
+) -> (crate::util::Running, String) {
+    let port_file = dir.join(format!("{name}.port"));
+    let mut command = std::process::Command::new("python3");
+    command
+        .arg(crate::util::workspace().join("tests/cluster/fake_api.py"))
+        .arg(&port_file)
+        .stderr(std::process::Stdio::null());
+    match agents {
+        Some(urls) => command.args([TOKEN, &urls.join(",")]),
+        None => command.arg("--refuse"),
+    };
+    let server = crate::util::Running::start(&mut command);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let port = loop {
+        if let Ok(port) = std::fs::read_to_string(&port_file) {
+            break port;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fake API server {name} did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    (server, format!("http://127.0.0.1:{port}"))
+}
+
+/// A kubeconfig with a context per `(context, cluster, server)`.
+fn kubeconfig(dir: &std::path::Path, clusters: &[(&str, &str, &str)]) -> std::path::PathBuf {
+    let mut yaml = String::from(
+        "apiVersion: v1\nkind: Config\nusers:\n- name: me\n  user: {token: t}\nclusters:\n",
+    );
+    for (_, cluster, server) in clusters {
+        yaml.push_str(&format!(
+            "- name: {cluster}\n  cluster: {{server: '{server}'}}\n"
+        ));
+    }
+    yaml.push_str("contexts:\n");
+    for (context, cluster, _) in clusters {
+        yaml.push_str(&format!(
+            "- name: {context}\n  context: {{cluster: {cluster}, user: me}}\n"
+        ));
+    }
+    yaml.push_str(&format!("current-context: {}\n", clusters[0].0));
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, yaml).expect("kubeconfig written");
+    path
+}
+
+#[test]
+fn contexts_name_their_clusters_and_one_refusing_the_credentials_makes_a_partial_answer() {
+    let (stores, a, b) = two_agents();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_east_api, east) = fake_api(dir.path(), "east", Some(&[&a.url]));
+    let (_west_api, west) = fake_api(dir.path(), "west", Some(&[&b.url]));
+    let (_gone_api, gone) = fake_api(dir.path(), "gone", None);
+    let config = kubeconfig(
+        dir.path(),
+        &[
+            ("admin@east", "east", &east),
+            ("admin@west", "west", &west),
+            ("admin@gone", "gone", &gone),
+        ],
+    );
+    let query = |contexts: &str, args: &[&str]| {
+        run(shark()
+            .args(["query", "--kubeconfig"])
+            .arg(&config)
+            .args(["--context", contexts])
+            .args(args))
+    };
+    // Each context is named after its cluster, or as renamed.
+    let r = query("admin@east,far=admin@west", &["-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    for (cluster, store) in [("east", &stores[0]), ("far", &stores[1])] {
+        let mine = lines.iter().filter(|e| e["cluster"] == cluster).count();
+        assert_eq!(mine, query_json(store.path(), &[]).len(), "{cluster}");
+    }
+    // Credentials refused: named with the API server's reason, the others answer, status 3.
+    let r = query("admin@east,admin@gone", &["http"]);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    let footer = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("cluster gone unreachable: "))
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(footer.contains("Unauthorized"), "{footer}");
+    let east_http = query_json(stores[0].path(), &["http"]).len();
+    assert!(
+        r.stdout.contains(&format!("{east_http} entr")),
+        "{}",
+        r.stdout
+    );
+    // A filter on cluster asks only that cluster: the refusing one is not asked.
+    let r = query("admin@east,admin@gone", &[r#"cluster == "east""#]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // `clean` cleans each cluster it can reach and names the one it cannot.
+    let clean = run(shark()
+        .args(["clean", "--kubeconfig"])
+        .arg(&config)
+        .args(["--context", "admin@east,admin@gone"]));
+    assert_eq!(clean.code, 3, "{}\n{}", clean.stdout, clean.stderr);
+    assert!(
+        clean.stdout.contains("cluster east: nothing to clean")
+            && clean.stdout.contains("cluster gone unreachable: "),
+        "{}",
+        clean.stdout
+    );
+    // The map by cluster over two contexts counts every entry of both.
+    let map = run_ok(
+        shark()
+            .args(["map", "--by", "cluster", "-o", "json", "--kubeconfig"])
+            .arg(&config)
+            .args(["--context", "admin@east,admin@west"]),
+    );
+    let map: serde_json::Value = serde_json::from_str(&map.stdout).expect("json map");
+    let requests: u64 = map["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["requests"].as_u64().expect("requests"))
+        .sum();
+    let entries = stores
+        .iter()
+        .map(|s| query_json(s.path(), &[]).len())
+        .sum::<usize>();
+    assert_eq!(requests as usize, entries);
+    assert_eq!(map["by"], "cluster");
+}

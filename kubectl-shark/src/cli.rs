@@ -66,9 +66,20 @@ pub struct ClusterArgs {
     /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
     #[arg(long, value_name = "FILE", global = true)]
     pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context to use (default: the current one).
-    #[arg(long, value_name = "NAME", global = true)]
-    pub context: Option<String>,
+    /// Kubeconfig contexts to use, comma-separated (default: the current one). Several ask each
+    /// cluster and merge their answers; an entry's `cluster` is the context's cluster name, or
+    /// NAME with `NAME=CONTEXT`.
+    #[arg(
+        long,
+        value_name = "[NAME=]CONTEXT[,…]",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub context: Vec<String>,
+    /// Every context in the kubeconfig (each cluster once: name a second context of a cluster
+    /// with --context NAME=CONTEXT).
+    #[arg(long, global = true, conflicts_with = "context")]
+    pub all_contexts: bool,
     /// Namespace the agents run in.
     #[arg(short = 'n', long, value_name = "NAMESPACE", default_value = "shark")]
     pub namespace: String,
@@ -82,10 +93,11 @@ pub struct TargetArgs {
     pub store: Option<PathBuf>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Reach agents at these URLs directly instead of through the API server (tests, port-forwards).
+    /// Reach agents at these URLs directly instead of through the API server (tests,
+    /// port-forwards); `CLUSTER=URL,…` names the cluster of each, for several clusters.
     #[arg(
         long,
-        value_name = "URL[,URL…]",
+        value_name = "[CLUSTER=]URL[,…]",
         value_delimiter = ',',
         conflicts_with = "store"
     )]
@@ -397,7 +409,7 @@ pub struct MapArgs {
     pub window: WindowArgs,
     /// What a box stands for.
     #[arg(long, value_name = "GROUP", default_value = "workload",
-          value_parser = ["pod", "workload", "service", "namespace", "node"])]
+          value_parser = ["pod", "workload", "service", "namespace", "node", "cluster"])]
     pub by: String,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = MapFormat::Table)]

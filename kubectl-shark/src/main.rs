@@ -1,7 +1,8 @@
 //! `kubectl-shark`: capture, index and query Kubernetes traffic, and answer any past window with KFL.
 //!
 //! Installed on `PATH` (or with krew) it runs as `kubectl shark …`. Every error is one line on
-//! stderr and exit status 2; a closed pipe (`| head`) ends quietly with status 0.
+//! stderr and exit status 2; an answer printed without some cluster asked (it could not be
+//! reached) ends with status 3; a closed pipe (`| head`) ends quietly with status 0.
 
 use std::process::ExitCode;
 
@@ -20,6 +21,10 @@ fn main() -> ExitCode {
     match commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if err.downcast_ref::<cluster::failures::Partial>().is_some() => {
+            eprintln!("{err}");
+            ExitCode::from(3)
+        }
         Err(err) => {
             let message = shark_store::error_line(err.as_ref());
             if message.starts_with("error[") {

@@ -39,11 +39,15 @@ pub enum GroupBy {
     /// Each node: a pod folds into the node it ran on, a node is itself; an address on no known
     /// node (a service, an external peer) keeps its own box.
     Node,
+    /// Each cluster: every peer the cluster knows folds into one box (kind `Cluster`, named
+    /// `cluster` until `kubectl-shark` names it after the cluster it asked); external peers keep
+    /// their own box.
+    Cluster,
 }
 
 /// `--by` named something that is not a grouping.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot group the map by `{0}`: use pod, workload, service, namespace or node")]
+#[error("cannot group the map by `{0}`: use pod, workload, service, namespace, node or cluster")]
 pub struct UnknownGroupBy(pub String);
 
 impl FromStr for GroupBy {
@@ -56,6 +60,7 @@ impl FromStr for GroupBy {
             "service" => Ok(GroupBy::Service),
             "namespace" => Ok(GroupBy::Namespace),
             "node" => Ok(GroupBy::Node),
+            "cluster" => Ok(GroupBy::Cluster),
             other => Err(UnknownGroupBy(other.to_string())),
         }
     }
@@ -69,6 +74,7 @@ impl fmt::Display for GroupBy {
             GroupBy::Service => "service",
             GroupBy::Namespace => "namespace",
             GroupBy::Node => "node",
+            GroupBy::Cluster => "cluster",
         })
     }
 }
@@ -76,6 +82,9 @@ impl fmt::Display for GroupBy {
 /// One box of the map: a pod, workload, service, namespace or node, or an external peer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Peer {
+    /// The cluster it is in, when a map merges several clusters (else "").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cluster: String,
     /// Namespace, or "" (namespaces, nodes and external peers).
     pub namespace: String,
     /// The name: pod, workload, service, namespace or node name; an external peer's DNS name or IP.
@@ -86,6 +95,9 @@ pub struct Peer {
 
 impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.cluster.is_empty() && self.kind != "Cluster" {
+            write!(f, "{}:", self.cluster)?;
+        }
         if self.namespace.is_empty() {
             f.write_str(&self.name)
         } else {
@@ -385,12 +397,13 @@ fn peer(endpoint: &Endpoint, by: GroupBy) -> Peer {
     let external = endpoint.kind.is_empty() || endpoint.kind == "External";
     if external {
         return Peer {
-            namespace: String::new(),
             name: first(&[&endpoint.name, &endpoint.ip]).to_string(),
             kind: "External".into(),
+            ..Peer::default()
         };
     }
     let namespaced = |name: &str, kind: &str| Peer {
+        cluster: String::new(),
         namespace: endpoint.namespace.clone(),
         name: first(&[name, &endpoint.name, &endpoint.ip]).to_string(),
         kind: if name.is_empty() {
@@ -405,15 +418,20 @@ fn peer(endpoint: &Endpoint, by: GroupBy) -> Peer {
         GroupBy::Service => namespaced(first(&[&endpoint.service, &endpoint.workload]), "Service"),
         GroupBy::Namespace if endpoint.namespace.is_empty() => namespaced("", ""),
         GroupBy::Namespace => Peer {
-            namespace: String::new(),
             name: endpoint.namespace.clone(),
             kind: "Namespace".into(),
+            ..Peer::default()
         },
         GroupBy::Node if endpoint.node.is_empty() => namespaced("", ""),
         GroupBy::Node => Peer {
-            namespace: String::new(),
             name: endpoint.node.clone(),
             kind: "Node".into(),
+            ..Peer::default()
+        },
+        GroupBy::Cluster => Peer {
+            name: "cluster".into(),
+            kind: "Cluster".into(),
+            ..Peer::default()
         },
     }
 }
@@ -473,6 +491,33 @@ mod tests {
             elapsed_time: ms,
             ..Entry::default()
         }
+    }
+
+    #[test]
+    fn by_cluster_every_known_peer_is_one_box_and_external_peers_keep_theirs() {
+        let client = pod("10.0.0.1", "checkout-1", "checkout", "");
+        let web = pod("10.0.0.2", "web-1", "web", "web");
+        let outside = Endpoint {
+            ip: "93.184.216.34".into(),
+            port: 443,
+            ..Endpoint::default()
+        };
+        let mut b = MapBuilder::new(GroupBy::Cluster);
+        b.add(&exchange(client.clone(), web, "http", 200, 2.0));
+        b.add(&exchange(client, outside, "tls", 0, 2.0));
+        let map = b.finish();
+        let edges: Vec<(String, String, u64)> = map
+            .edges
+            .iter()
+            .map(|e| (e.src.to_string(), e.dst.to_string(), e.requests))
+            .collect();
+        assert_eq!(
+            edges,
+            [
+                ("cluster".into(), "93.184.216.34".into(), 1),
+                ("cluster".into(), "cluster".into(), 1)
+            ]
+        );
     }
 
     #[test]
@@ -595,7 +640,7 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(
-            err.contains("pod, workload, service, namespace or node"),
+            err.contains("pod, workload, service, namespace, node or cluster"),
             "{err}"
         );
     }

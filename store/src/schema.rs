@@ -151,6 +151,9 @@ pub fn entry_schema() -> Schema {
         undissected: crate::kfl2::undissected(),
         root: FieldType::Struct(vec![
             ("id", int()),
+            // The cluster an entry was captured in: `kubectl-shark` answers it from the cluster
+            // it asked (a store itself holds one cluster and leaves it nil).
+            ("cluster", text()),
             ("timestamp", FieldType::Time),
             ("elapsedTime", FieldType::Float),
             (

@@ -1,4 +1,4 @@
-//! Asking every agent at once and merging their answers by timestamp.
+//! Asking every agent (of every cluster asked) at once and merging their answers by timestamp.
 //!
 //! Each agent streams its entries in time order; one task per agent reads and parses its stream
 //! into a small bounded channel, and a k-way merge takes the earliest head each time. Memory
@@ -13,6 +13,7 @@ use shark_store::Entry;
 use tokio::sync::mpsc;
 
 use super::agents::{Agent, Agents};
+use super::fleet::Member;
 
 /// Entries buffered per agent between its reader and the merge.
 const PER_AGENT_BUFFER: usize = 256;
@@ -26,31 +27,42 @@ pub struct NodeFailure {
     pub reason: String,
 }
 
-/// Sends `request` to every agent's `/v1/query` and calls `each` with the merged entries in
-/// timestamp order, stopping after `limit`. Returns the nodes that failed.
+/// One cluster's agents and what to ask them (each cluster gets the filter with its own name in
+/// place of `cluster`).
+pub struct Source<'a> {
+    /// The cluster.
+    pub member: &'a Member,
+    /// The `/v1/query` request body.
+    pub request: serde_json::Value,
+}
+
+/// Sends each source's request to every agent of its cluster's `/v1/query` and calls `each` with
+/// the merged entries (and the index of the source they came from) in timestamp order, stopping
+/// after `limit`. Returns the nodes that failed, with the index of their source.
 pub async fn query_all(
-    agents: &Agents,
-    request: serde_json::Value,
+    sources: &[Source<'_>],
     limit: Option<usize>,
-    mut each: impl FnMut(Entry) -> std::io::Result<()>,
-) -> std::io::Result<Vec<NodeFailure>> {
+    mut each: impl FnMut(usize, Entry) -> std::io::Result<()>,
+) -> std::io::Result<Vec<(usize, NodeFailure)>> {
     let mut receivers = Vec::new();
-    for agent in &agents.list {
-        let (tx, rx) = mpsc::channel::<Result<Entry, String>>(PER_AGENT_BUFFER);
-        receivers.push((agent.node.clone(), rx));
-        let (agents, agent, ask) = (
-            agents.clone(),
-            agent.clone(),
-            Ask::Post("/v1/query", request.clone()),
-        );
-        tokio::spawn(async move {
-            read_agent(&agents, &agent, &ask, &tx, |item| item).await;
-        });
+    for (source, Source { member, request }) in sources.iter().enumerate() {
+        for agent in &member.agents.list {
+            let (tx, rx) = mpsc::channel::<Result<Entry, String>>(PER_AGENT_BUFFER);
+            receivers.push((source, member.node_label(&agent.node), rx));
+            let (agents, agent, ask) = (
+                member.agents.clone(),
+                agent.clone(),
+                Ask::Post("/v1/query", request.clone()),
+            );
+            tokio::spawn(async move {
+                read_agent(&agents, &agent, &ask, &tx, |item| item).await;
+            });
+        }
     }
     let mut failures = Vec::new();
     let mut heap = BinaryHeap::new();
-    for (index, (node, rx)) in receivers.iter_mut().enumerate() {
-        pull(index, node, rx, &mut heap, &mut failures).await;
+    for (index, (source, node, rx)) in receivers.iter_mut().enumerate() {
+        pull(index, (*source, node), rx, &mut heap, &mut failures).await;
     }
     let mut emitted = 0usize;
     while let Some(Reverse(Head {
@@ -60,11 +72,12 @@ pub async fn query_all(
         if limit.is_some_and(|l| emitted >= l) {
             break;
         }
-        each(entry)?;
+        let Some((source, node, rx)) = receivers.get_mut(index) else {
+            continue;
+        };
+        each(*source, entry)?;
         emitted += 1;
-        if let Some((node, rx)) = receivers.get_mut(index) {
-            pull(index, node, rx, &mut heap, &mut failures).await;
-        }
+        pull(index, (*source, node), rx, &mut heap, &mut failures).await;
     }
     Ok(failures)
 }
@@ -153,13 +166,13 @@ impl<K: Ord, T> Ord for Head<K, T> {
     }
 }
 
-/// Takes the agent's next entry into the heap, or records its failure.
+/// Takes the agent's next entry into the heap, or records its failure (with its source).
 async fn pull(
     index: usize,
-    node: &str,
+    (source, node): (usize, &str),
     rx: &mut mpsc::Receiver<Result<Entry, String>>,
     heap: &mut BinaryHeap<Reverse<Head<i64, Entry>>>,
-    failures: &mut Vec<NodeFailure>,
+    failures: &mut Vec<(usize, NodeFailure)>,
 ) {
     match rx.recv().await {
         Some(Ok(entry)) => heap.push(Reverse(Head {
@@ -167,10 +180,13 @@ async fn pull(
             index,
             item: entry,
         })),
-        Some(Err(reason)) => failures.push(NodeFailure {
-            node: node.to_string(),
-            reason,
-        }),
+        Some(Err(reason)) => failures.push((
+            source,
+            NodeFailure {
+                node: node.to_string(),
+                reason,
+            },
+        )),
         None => {}
     }
 }

@@ -1,5 +1,6 @@
 //! A fake Kubernetes API server for tests (`tower_test::mock::pair`, as kube-rs tests itself): it
-//! answers each request with what a handler says, and records every call.
+//! answers each request with what a handler says (or, through the pod proxy, what a real agent
+//! answers), and records every call.
 
 use std::sync::{Arc, Mutex};
 
@@ -26,6 +27,16 @@ pub struct Call {
 pub fn fake_api(
     handler: impl Fn(&str, &str, &Value) -> (u16, Value) + Send + 'static,
 ) -> (Client, Arc<Mutex<Vec<Call>>>) {
+    fake_api_with_agents(handler, Vec::new())
+}
+
+/// Like [`fake_api`], with the pod proxy of each `(pod, agent)` reaching that agent's API (a real
+/// agent's router, in process): `…/pods/POD:PORT/proxy/PATH` is `PATH` of the agent, as the
+/// API server does it.
+pub fn fake_api_with_agents(
+    handler: impl Fn(&str, &str, &Value) -> (u16, Value) + Send + 'static,
+    agents: Vec<(String, axum::Router)>,
+) -> (Client, Arc<Mutex<Vec<Call>>>) {
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let calls = Arc::new(Mutex::new(Vec::new()));
     let recorded = Arc::clone(&calls);
@@ -44,7 +55,50 @@ pub fn fake_api(
                 .map(|b| b.to_bytes().to_vec())
                 .unwrap_or_default();
             let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            let (status, answer) = handler(&method, &path, &body);
+            let proxied = agents.iter().find_map(|(pod, router)| {
+                let rest = path.split_once(&format!("/pods/{pod}:"))?.1;
+                let rest = &rest[rest.find("/proxy/")? + "/proxy".len()..];
+                let query = uri
+                    .split_once('?')
+                    .map(|(_, q)| format!("?{q}"))
+                    .unwrap_or_default();
+                Some((router.clone(), format!("{rest}{query}")))
+            });
+            let (status, answer) = match proxied {
+                Some((router, target)) => {
+                    let request = http::Request::builder()
+                        .method(method.as_str())
+                        .uri(target)
+                        .header("content-type", "application/json")
+                        .header("x-shark-token", shark_token.clone().unwrap_or_default())
+                        .body(axum::body::Body::from(bytes.clone()))
+                        .expect("a request");
+                    let response = tower::ServiceExt::oneshot(router, request)
+                        .await
+                        .expect("the router answers");
+                    let status = response.status().as_u16();
+                    let body = http_body_util::BodyExt::collect(response.into_body())
+                        .await
+                        .map(|b| b.to_bytes().to_vec())
+                        .unwrap_or_default();
+                    recorded
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(Call {
+                            method,
+                            uri,
+                            body: Value::Null,
+                            shark_token,
+                        });
+                    let response = Response::builder()
+                        .status(status)
+                        .body(Body::from(body))
+                        .unwrap_or_else(|_| Response::new(Body::empty()));
+                    send.send_response(response);
+                    continue;
+                }
+                None => handler(&method, &path, &body),
+            };
             recorded
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)

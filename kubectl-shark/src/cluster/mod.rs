@@ -3,12 +3,20 @@
 
 pub mod agents;
 pub mod clean;
+pub mod cluster_filter;
+pub mod contexts;
 pub mod deploy;
 mod deploy_error;
+pub mod directory;
+pub mod failures;
 pub mod fanout;
+pub mod fleet;
 pub mod manifests;
+pub mod maps;
 #[cfg(test)]
 mod mock_api;
+#[cfg(test)]
+mod multi_tests;
 pub mod pcap_merge;
 pub mod rollout;
 

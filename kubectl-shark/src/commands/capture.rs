@@ -1,4 +1,4 @@
-//! `capture`: deploy the node agents to the cluster, or with `--local` capture live on this
+//! `capture`: deploy the node agents to each cluster asked, or with `--local` capture live on this
 //! machine into a store until a duration, Ctrl-C or SIGTERM.
 
 use std::sync::Arc;
@@ -17,6 +17,9 @@ use shark_store::StoreConfig;
 use super::shared::{identities, runtime, store_config};
 use crate::cli::CaptureArgs;
 use crate::cluster;
+use crate::cluster::contexts::context_targets;
+use crate::cluster::failures::Failures;
+use crate::cluster::fleet::{ClusterDown, Reach};
 use crate::cluster::manifests::{AgentTuning, DeployOptions, build};
 
 /// Runs `capture`.
@@ -122,28 +125,61 @@ fn deploy(args: &CaptureArgs) -> Result<()> {
         return Ok(());
     }
     let timeout = parse_duration(&args.timeout).context("--timeout")?;
+    let cluster = &args.cluster;
+    let targets = context_targets(
+        cluster.kubeconfig.as_deref(),
+        &cluster.context,
+        cluster.all_contexts,
+    )?;
     let runtime = runtime()?;
-    let report = runtime.block_on(async {
-        let client = cluster::client(
-            args.cluster.kubeconfig.as_deref(),
-            args.cluster.context.as_deref(),
-        )
-        .await?;
-        let bar = rollout_bar();
-        let report = cluster::deploy::deploy(client, &options, timeout, |ready, desired| {
-            bar.set_message(format!(
-                "waiting for the agents: ready {ready}/{desired} nodes"
-            ));
-        })
-        .await;
-        bar.finish_and_clear();
-        anyhow::Ok(report?)
-    })?;
-    for object in &report.applied {
-        println!("applied {object}");
+    let several = targets.len() > 1;
+    let mut failures = Failures::default();
+    // One cluster after the other: each rollout shows its own progress.
+    for target in targets {
+        let Reach::Context(context) = &target.reach else {
+            continue;
+        };
+        let prefix = if target.name.is_empty() {
+            String::new()
+        } else {
+            format!("cluster {}: ", target.name)
+        };
+        let report = runtime.block_on(async {
+            let client = cluster::client(cluster.kubeconfig.as_deref(), context.as_deref()).await?;
+            let bar = rollout_bar();
+            let report = cluster::deploy::deploy(client, &options, timeout, |ready, desired| {
+                bar.set_message(format!(
+                    "{prefix}waiting for the agents: ready {ready}/{desired} nodes"
+                ));
+            })
+            .await;
+            bar.finish_and_clear();
+            anyhow::Ok(report?)
+        });
+        let report = match report {
+            Ok(report) => report,
+            Err(err) if !several => return Err(err),
+            Err(err) => {
+                failures.clusters.push(ClusterDown {
+                    cluster: target.name,
+                    reason: format!("{err:#}").replace('\n', " "),
+                });
+                continue;
+            }
+        };
+        failures.answered = true;
+        for object in &report.applied {
+            println!("{prefix}applied {object}");
+        }
+        println!(
+            "{prefix}{} agents ready; try `kubectl shark status`",
+            report.ready
+        );
     }
-    println!("{} agents ready; try `kubectl shark status`", report.ready);
-    Ok(())
+    for line in failures.footers() {
+        println!("{line}");
+    }
+    failures.outcome()
 }
 
 /// A spinner with the rollout's progress on a terminal.

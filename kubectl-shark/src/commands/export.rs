@@ -7,9 +7,11 @@ use anyhow::{Context, Result};
 use shark_pipeline::open_store;
 use shark_store::Query;
 
-use super::shared::{agents_for, runtime, window_query};
+use super::shared::{fleet_for, runtime, window_query};
 use crate::cli::ExportArgs;
-use crate::cluster::fanout::footer;
+use crate::cluster::cluster_filter::for_cluster;
+use crate::cluster::failures::Failures;
+use crate::cluster::fanout::Source;
 use crate::cluster::pcap_merge::export_all;
 
 /// Runs `export`.
@@ -24,7 +26,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
         ))
     };
-    let (packets, detail) = match &args.target.store {
+    let (packets, detail, failures) = match &args.target.store {
         Some(dir) => {
             let summary = open_store(dir)?.export(&query, args.whole_flows, &mut out)?;
             if summary.entries_without_packets > 0 {
@@ -33,7 +35,14 @@ pub fn run(args: &ExportArgs) -> Result<()> {
                     summary.entries_without_packets, summary.entries
                 );
             }
-            (summary.packets, format!("of {} entries", summary.entries))
+            (
+                summary.packets,
+                format!("of {} entries", summary.entries),
+                Failures {
+                    answered: true,
+                    ..Failures::default()
+                },
+            )
         }
         None => export_cluster(args, &query, &mut out)?,
     };
@@ -44,25 +53,46 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     } else {
         args.output.display().to_string()
     };
-    eprintln!("exported {packets} packets {detail} to {target}");
-    Ok(())
+    if failures.answered {
+        eprintln!("exported {packets} packets {detail} to {target}");
+    }
+    failures.outcome()
 }
 
-/// Asks every agent for its PCAP and merges them by timestamp.
-fn export_cluster(args: &ExportArgs, query: &Query, out: &mut dyn Write) -> Result<(u64, String)> {
+/// Asks every agent of every cluster for its PCAP and merges them by timestamp (pcapng, one
+/// interface per cluster and node, when several clusters answer).
+fn export_cluster(
+    args: &ExportArgs,
+    query: &Query,
+    out: &mut dyn Write,
+) -> Result<(u64, String, Failures)> {
     let runtime = runtime()?;
-    let agents = agents_for(&runtime, &args.target)?;
-    let request = serde_json::json!({"kfl": args.window.filter, "from": query.from, "to": query.to,
-                                     "wholeFlows": args.whole_flows});
-    let (packets, failures) = runtime.block_on(export_all(&agents, request, out))?;
-    for failure in &failures {
-        eprintln!("{}", footer(failure));
+    let (fleet, _) = fleet_for(&runtime, &args.target, query.filter.as_ref())?;
+    let sources: Vec<Source> = fleet
+        .members
+        .iter()
+        .map(|member| Source {
+            member,
+            request: serde_json::json!({"kfl": for_cluster(&args.window.filter, &member.name),
+                "from": query.from, "to": query.to, "wholeFlows": args.whole_flows}),
+        })
+        .collect();
+    let (packets, failed) = runtime.block_on(export_all(&sources, out, fleet.labelled()))?;
+    let nodes: usize = fleet.members.iter().map(|m| m.agents.list.len()).sum();
+    let answered = nodes - failed.len();
+    let failures = fleet.failures(failed);
+    for line in failures.footers() {
+        eprintln!("{line}");
     }
-    if failures.len() == agents.list.len() && !failures.is_empty() {
-        anyhow::bail!("no node answered");
-    }
+    let clusters = if fleet.labelled() {
+        let answered = fleet.members.len() + fleet.down.len() - failures.clusters.len();
+        format!(" in {answered} clusters")
+    } else {
+        String::new()
+    };
     Ok((
         packets,
-        format!("from {} nodes", agents.list.len() - failures.len()),
+        format!("from {answered} nodes{clusters}"),
+        failures,
     ))
 }

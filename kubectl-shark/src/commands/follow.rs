@@ -1,6 +1,6 @@
 //! `query --follow [--from T]`: matching entries as they are stored, each once whatever its
 //! timestamp (with `--from`, the stored ones since T first, then the new ones, none twice), from a
-//! local store or every agent, until Ctrl-C;
+//! local store or every agent of every cluster asked, until Ctrl-C;
 //! and [`EntryStream`], the row-at-a-time printer that follow and replay share.
 
 use std::collections::BTreeMap;
@@ -13,21 +13,26 @@ use shark_store::Entry;
 use shark_store::FOLLOW_POLL;
 use tokio::sync::mpsc;
 
-use super::shared::{agents_for, redactions, runtime, window_query};
+use super::shared::{fleet_for, redactions, runtime, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
-use crate::cluster::agents::{Agent, Agents};
+use crate::cluster::agents::Agent;
+use crate::cluster::cluster_filter::for_cluster;
 use crate::cluster::fanout::{Ask, read_agent};
-use crate::render::{COLUMNS, STATUS_COLUMN, colour, entry_cells, entry_json, red, redact};
+use crate::cluster::fleet::Member;
+use crate::render::{
+    CLUSTER_COLUMN, COLUMNS, STATUS_COLUMN, colour, entry_cells, entry_json, entry_json_in, red,
+    redact, show_named,
+};
 
 /// Runs `query --follow`.
 pub fn run(args: &QueryArgs) -> Result<()> {
     let query = window_query(&args.window, None)?;
     let hidden = redactions(&args.redact, &query)?;
-    let mut out = EntryStream::new(args.output);
     match &args.target.store {
         Some(dir) => {
             // As `query` does: bodies the index cut are read back for filters that read them, and
             // for JSON output, which shows them.
+            let mut out = EntryStream::new(args.output);
             let store = open_store(dir)?;
             let mut tail = match args.output {
                 OutputFormat::Json => store.tail_with_bodies(query.filter, query.from)?,
@@ -43,8 +48,12 @@ pub fn run(args: &QueryArgs) -> Result<()> {
         }
         None => {
             let runtime = runtime()?;
-            let agents = agents_for(&runtime, &args.target)?;
-            let path = format!("/v1/follow?kfl={}", percent_encode(&args.window.filter));
+            let (fleet, _) = fleet_for(&runtime, &args.target, query.filter.as_ref())?;
+            let mut out = EntryStream::new(args.output).with_clusters(fleet.labelled());
+            let directory = runtime.block_on(fleet.directory());
+            for down in &fleet.down {
+                eprintln!("{}", down.footer());
+            }
             // Without --from, from now: what is stored once following began is shown even if a
             // node's connection breaks before its first entry.
             let from = query
@@ -52,17 +61,22 @@ pub fn run(args: &QueryArgs) -> Result<()> {
                 .unwrap_or_else(|| chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX));
             runtime.block_on(async {
                 let (tx, mut rx) = mpsc::channel::<Followed>(256);
-                for agent in &agents.list {
-                    let (agents, agent, path, tx) =
-                        (agents.clone(), agent.clone(), path.clone(), tx.clone());
-                    tokio::spawn(follow_agent(agents, agent, path, from, tx));
+                for member in &fleet.members {
+                    let kfl = for_cluster(&args.window.filter, &member.name);
+                    let path = format!("/v1/follow?kfl={}", percent_encode(&kfl));
+                    for agent in &member.agents.list {
+                        let (member, agent, path, tx) =
+                            (member.clone(), agent.clone(), path.clone(), tx.clone());
+                        tokio::spawn(follow_agent(member, agent, path, from, tx));
+                    }
                 }
                 drop(tx);
                 while let Some(followed) = rx.recv().await {
                     match followed {
-                        Followed::Entry(mut entry) => {
+                        Followed::Entry(cluster, mut entry) => {
                             redact(&mut entry, &hidden);
-                            out.push(&entry)?
+                            let named = directory.name_entry(&cluster, &mut entry);
+                            out.push_in(&cluster, &entry, &named)?;
                         }
                         Followed::Note(note) => eprintln!("{note}"),
                     }
@@ -75,8 +89,8 @@ pub fn run(args: &QueryArgs) -> Result<()> {
 
 /// What following one agent gives the printer.
 enum Followed {
-    /// A matching entry.
-    Entry(Box<Entry>),
+    /// A matching entry, and the cluster it came from.
+    Entry(String, Box<Entry>),
     /// A line for stderr about the node's connection.
     Note(String),
 }
@@ -92,13 +106,15 @@ const RECONNECT_EVERY: Duration = Duration::from_secs(2);
 /// is missed unless the connection broke in the middle of a burst. Gives up once the node has
 /// not answered for [`RECONNECT_FOR`].
 async fn follow_agent(
-    agents: Agents,
+    member: Member,
     mut agent: Agent,
     path: String,
     from: i64,
     tx: mpsc::Sender<Followed>,
 ) {
+    let agents = &member.agents;
     let node = agent.node.clone();
+    let label = member.node_label(&node);
     // Per node name in the entries: the newest entry id shown (ids grow as a node indexes).
     let mut shown: BTreeMap<String, i64> = BTreeMap::new();
     let mut answered = Instant::now();
@@ -118,14 +134,15 @@ async fn follow_agent(
                         answered = Instant::now();
                         if std::mem::take(&mut outage) {
                             let _ = tx
-                                .send(Followed::Note(format!("node {node}: following again")))
+                                .send(Followed::Note(format!("node {label}: following again")))
                                 .await;
                         }
                         if let Ok(id) = i64::try_from(entry.id) {
                             let newest = shown.entry(entry.node.name.clone()).or_insert(id);
                             *newest = (*newest).max(id);
                         }
-                        if tx.send(Followed::Entry(Box::new(entry))).await.is_err() {
+                        let followed = Followed::Entry(member.name.clone(), Box::new(entry));
+                        if tx.send(followed).await.is_err() {
                             return Err(());
                         }
                     }
@@ -147,13 +164,13 @@ async fn follow_agent(
         if answered.elapsed() > RECONNECT_FOR {
             let _ = tx
                 .send(Followed::Note(format!(
-                    "node {node} stopped following: {reason}"
+                    "node {label} stopped following: {reason}"
                 )))
                 .await;
             return;
         }
         if !std::mem::replace(&mut outage, true) {
-            let note = format!("node {node}: {reason}; following again once it answers");
+            let note = format!("node {label}: {reason}; following again once it answers");
             if tx.send(Followed::Note(note)).await.is_err() {
                 return;
             }
@@ -195,6 +212,7 @@ fn percent_encode(s: &str) -> String {
 /// header printed once (each flushed at once, so a pipe or terminal sees it live).
 pub struct EntryStream {
     format: OutputFormat,
+    clusters: bool,
     header_done: bool,
     out: BufWriter<std::io::Stdout>,
 }
@@ -204,14 +222,48 @@ impl EntryStream {
     pub fn new(format: OutputFormat) -> Self {
         EntryStream {
             format,
+            clusters: false,
             header_done: false,
             out: BufWriter::new(std::io::stdout()),
         }
     }
 
+    /// With a CLUSTER column first when `clusters` (entries from several clusters).
+    pub fn with_clusters(mut self, clusters: bool) -> Self {
+        self.clusters = clusters;
+        self
+    }
+
     /// Prints `entry` and flushes.
     pub fn push(&mut self, entry: &Entry) -> std::io::Result<()> {
-        let line = render(self.format, entry)?;
+        self.push_in("", entry, &[None, None])
+    }
+
+    /// Prints `entry` of `cluster` (its `cluster` in JSON, or its CLUSTER cell), with the sides
+    /// another cluster `named`, and flushes.
+    pub fn push_in(
+        &mut self,
+        cluster: &str,
+        entry: &Entry,
+        named: &[Option<String>; 2],
+    ) -> std::io::Result<()> {
+        let line = match self.format {
+            OutputFormat::Json => serde_json::to_string(&entry_json_in(cluster, entry, named)?)?,
+            OutputFormat::Table => {
+                let row = if named.iter().any(Option::is_some) {
+                    let mut shown = entry.clone();
+                    show_named(&mut shown, named);
+                    render(self.format, &shown)?
+                } else {
+                    render(self.format, entry)?
+                };
+                if self.clusters {
+                    format!("{cluster:<CLUSTER_WIDTH$} {row}")
+                } else {
+                    row
+                }
+            }
+        };
         self.push_line(&line)
     }
 
@@ -219,6 +271,9 @@ impl EntryStream {
     pub fn push_line(&mut self, line: &str) -> std::io::Result<()> {
         if self.format == OutputFormat::Table && !self.header_done {
             self.header_done = true;
+            if self.clusters {
+                write!(self.out, "{CLUSTER_COLUMN:<CLUSTER_WIDTH$} ")?;
+            }
             writeln!(self.out, "{}", row(&COLUMNS.map(String::from), false))?;
         }
         writeln!(self.out, "{line}")?;
@@ -234,6 +289,9 @@ pub fn render(format: OutputFormat, entry: &Entry) -> std::io::Result<String> {
         OutputFormat::Table => row(&entry_cells(entry), colour() && entry.failed()),
     })
 }
+
+/// Width of the CLUSTER column of a streamed row.
+const CLUSTER_WIDTH: usize = 16;
 
 /// Column widths of a streamed row; the last column takes what it needs.
 const WIDTHS: [usize; 7] = [26, 28, 28, 8, 8, 32, 8];

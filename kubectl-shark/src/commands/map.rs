@@ -1,18 +1,19 @@
-//! `map`: who talks to whom in a window, from a local store or merged from every agent.
+//! `map`: who talks to whom in a window, from a local store or merged from every agent of every
+//! cluster asked.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use futures::AsyncReadExt;
 use shark_pipeline::open_store;
 use shark_pipeline::spec::parse_duration;
 use shark_store::{GroupBy, Query, ServiceMap, Store};
 
-use super::shared::{agents_for, runtime, window_query};
+use super::shared::{fleet_for, runtime, window_query};
 use crate::cli::{MapArgs, MapFormat};
-use crate::cluster::agents::Agents;
-use crate::cluster::fanout::{NodeFailure, footer};
+use crate::cluster::failures::Failures;
+use crate::cluster::fleet::Fleet;
+use crate::cluster::maps::map_all;
 use crate::render::{map_dot, map_mermaid, map_table};
 
 /// Clears a terminal and puts the cursor home, as `top` does before redrawing.
@@ -33,7 +34,8 @@ pub fn run(args: &MapArgs) -> Result<()> {
         {
             eprintln!("{note}");
         }
-        return print(&render(&map, args.output), &failures);
+        print(&render(&map, args.output), &failures)?;
+        return failures.outcome();
     }
     let interval = parse_duration(&args.interval).context("--interval")?;
     let terminal = std::io::stdout().is_terminal();
@@ -63,21 +65,23 @@ fn render(map: &ServiceMap, format: MapFormat) -> String {
     }
 }
 
-/// Writes `text` and a line per node that did not answer (on stderr, so DOT and JSON stay parseable).
-fn print(text: &str, failures: &[NodeFailure]) -> Result<()> {
+/// Writes `text` and a line per cluster or node that did not answer (on stderr, so DOT and JSON
+/// stay parseable).
+fn print(text: &str, failures: &Failures) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
-    for failure in failures {
-        eprintln!("{}", footer(failure));
+    for line in failures.footers() {
+        eprintln!("{line}");
     }
     Ok(())
 }
 
-/// Where maps come from: a local store, or the agents (each builds its node's map; they are merged here).
+/// Where maps come from: a local store, or the agents of every cluster asked (each builds its
+/// node's map; they are merged here, each cluster's peers kept apart).
 enum Source {
     Local(Store),
-    Cluster(tokio::runtime::Runtime, Agents, String),
+    Cluster(tokio::runtime::Runtime, Fleet, String),
 }
 
 impl Source {
@@ -86,63 +90,31 @@ impl Source {
             Some(dir) => Source::Local(open_store(dir)?),
             None => {
                 let runtime = runtime()?;
-                let agents = agents_for(&runtime, &args.target)?;
-                Source::Cluster(runtime, agents, args.window.filter.clone())
+                let filter = window_query(&args.window, None)?.filter;
+                let (fleet, _) = fleet_for(&runtime, &args.target, filter.as_ref())?;
+                Source::Cluster(runtime, fleet, args.window.filter.clone())
             }
         })
     }
 
-    /// The map of `query` and the nodes that failed to answer.
-    fn map(&self, query: &Query, by: GroupBy) -> Result<(ServiceMap, Vec<NodeFailure>)> {
+    /// The map of `query` and the clusters and nodes that failed to answer.
+    fn map(&self, query: &Query, by: GroupBy) -> Result<(ServiceMap, Failures)> {
         match self {
-            Source::Local(store) => Ok((store.map(query, by)?, Vec::new())),
-            Source::Cluster(runtime, agents, kfl) => {
-                let request = serde_json::json!({"kfl": kfl, "from": query.from, "to": query.to});
-                let answers = runtime.block_on(futures::future::join_all(
-                    agents
-                        .list
-                        .iter()
-                        .map(|agent| node_map(agents, agent, by, &request)),
-                ));
-                let mut map = ServiceMap::new(by);
-                let mut failures = Vec::new();
-                for (agent, answer) in agents.list.iter().zip(answers) {
-                    match answer {
-                        Ok(node_map) => map.merge(&node_map),
-                        Err(reason) => failures.push(NodeFailure {
-                            node: agent.node.clone(),
-                            reason,
-                        }),
-                    }
-                }
-                if !failures.is_empty() && failures.len() == agents.list.len() {
-                    let all: Vec<String> = failures.iter().map(footer).collect();
-                    anyhow::bail!("no node answered: {}", all.join("; "));
+            Source::Local(store) => Ok((
+                store.map(query, by)?,
+                Failures {
+                    answered: true,
+                    ..Failures::default()
+                },
+            )),
+            Source::Cluster(runtime, fleet, kfl) => {
+                let (map, failed) = runtime.block_on(map_all(fleet, kfl, query, by));
+                let failures = fleet.failures(failed);
+                if !failures.answered {
+                    failures.outcome()?;
                 }
                 Ok((map, failures))
             }
         }
     }
-}
-
-/// One agent's map of the window.
-async fn node_map(
-    agents: &Agents,
-    agent: &crate::cluster::agents::Agent,
-    by: GroupBy,
-    request: &serde_json::Value,
-) -> Result<ServiceMap, String> {
-    let mut body = Vec::new();
-    let mut stream = agents
-        .post(agent, &format!("/v1/map?by={by}"), request)
-        .await?;
-    stream
-        .read_to_end(&mut body)
-        .await
-        .map_err(|e| format!("connection lost: {e}"))?;
-    // An agent that refuses (bad request, store unavailable) answers a line of text, not a map.
-    serde_json::from_slice(&body).map_err(|e| match String::from_utf8_lossy(&body).lines().next() {
-        Some(line) if !line.trim_start().starts_with('{') => line.trim().to_string(),
-        _ => format!("unreadable map: {e}"),
-    })
 }

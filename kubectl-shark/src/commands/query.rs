@@ -6,10 +6,12 @@ use anyhow::Result;
 use shark_pipeline::open_store;
 use shark_store::{Entry, Query};
 
-use super::shared::{agents_for, redactions, runtime, window_query};
+use super::shared::{fleet_for, redactions, runtime, targets, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
-use crate::cluster::fanout::{footer, query_all};
-use crate::render::{EntryTable, RedactPath, entry_json, redact};
+use crate::cluster::cluster_filter::{for_cluster, may_match};
+use crate::cluster::directory::Directory;
+use crate::cluster::fanout::{Source, query_all};
+use crate::render::{EntryTable, RedactPath, entry_json_in, redact, show_named};
 use crate::timefmt::format_rfc3339;
 
 /// How many rows a table shows when the user set no `--limit`.
@@ -27,11 +29,12 @@ pub fn run(args: &QueryArgs) -> Result<()> {
     }
     let query = window_query(&args.window, args.limit.or(table_cap.map(|cap| cap + 1)))?;
     if args.explain {
-        return explain(&query);
+        return explain(args, &query);
     }
-    let mut output = Output::new(args.output, table_cap, redactions(&args.redact, &query)?);
-    let failures = match &args.target.store {
+    let hidden = redactions(&args.redact, &query)?;
+    match &args.target.store {
         Some(dir) => {
+            let mut output = Output::new(args.output, table_cap, hidden, false);
             // Bodies the index cut are read back from the packets: for filters that read them,
             // and for JSON output, which shows them (a table does not).
             let store = open_store(dir)?;
@@ -40,25 +43,35 @@ pub fn run(args: &QueryArgs) -> Result<()> {
                 OutputFormat::Table => store.query(&query)?,
             };
             for entry in entries {
-                output.push(entry?)?;
+                output.push("", entry?)?;
             }
-            Vec::new()
+            output.finish(&[])
         }
         None => {
             let runtime = runtime()?;
-            let agents = agents_for(&runtime, &args.target)?;
-            let request = serde_json::json!({"kfl": args.window.filter, "from": query.from, "to": query.to, "limit": query.limit});
-            let failures = runtime.block_on(query_all(&agents, request, query.limit, |entry| {
-                output.push(entry)
+            let (fleet, _) = fleet_for(&runtime, &args.target, query.filter.as_ref())?;
+            let sources: Vec<Source> = fleet
+                .members
+                .iter()
+                .map(|member| Source {
+                    member,
+                    request: serde_json::json!({"kfl": for_cluster(&args.window.filter, &member.name),
+                        "from": query.from, "to": query.to, "limit": query.limit}),
+                })
+                .collect();
+            let mut output = Output::new(args.output, table_cap, hidden, fleet.labelled());
+            output.directory = runtime.block_on(fleet.directory());
+            let failed = runtime.block_on(query_all(&sources, query.limit, |source, entry| {
+                let cluster = sources.get(source).map_or("", |s| s.member.name.as_str());
+                output.push(cluster, entry)
             }))?;
-            if failures.len() == agents.list.len() && !failures.is_empty() {
-                let all: Vec<String> = failures.iter().map(footer).collect();
-                anyhow::bail!("no node answered: {}", all.join("; "));
+            let failures = fleet.failures(failed);
+            if failures.answered {
+                output.finish(&failures.footers())?;
             }
-            failures.iter().map(footer).collect()
+            failures.outcome()
         }
-    };
-    output.finish(&failures)
+    }
 }
 
 /// Where entries go: a table printed at the end, or NDJSON lines as they come.
@@ -69,25 +82,35 @@ struct Output {
     cap: Option<usize>,
     cut: bool,
     out: BufWriter<std::io::Stdout>,
+    /// Who addresses are in the other clusters, to name peers a cluster's agents could not.
+    directory: Directory,
 }
 
 impl Output {
-    fn new(format: OutputFormat, cap: Option<usize>, redactions: Vec<RedactPath>) -> Self {
+    fn new(
+        format: OutputFormat,
+        cap: Option<usize>,
+        redactions: Vec<RedactPath>,
+        clusters: bool,
+    ) -> Self {
         Output {
             format,
             redactions,
-            table: EntryTable::new(),
+            table: EntryTable::new(clusters),
             cap,
             cut: false,
             out: BufWriter::new(std::io::stdout()),
+            directory: Directory::default(),
         }
     }
 
-    fn push(&mut self, mut entry: Entry) -> std::io::Result<()> {
+    fn push(&mut self, cluster: &str, mut entry: Entry) -> std::io::Result<()> {
         redact(&mut entry, &self.redactions);
+        let named = self.directory.name_entry(cluster, &mut entry);
         match self.format {
             OutputFormat::Json => {
-                serde_json::to_writer(&mut self.out, &entry_json(&entry)?)?;
+                let value = entry_json_in(cluster, &entry, &named)?;
+                serde_json::to_writer(&mut self.out, &value)?;
                 self.out.write_all(b"\n")
             }
             OutputFormat::Table if self.cap.is_some_and(|cap| self.table.len() >= cap) => {
@@ -95,13 +118,14 @@ impl Output {
                 Ok(())
             }
             OutputFormat::Table => {
-                self.table.push(&entry);
+                show_named(&mut entry, &named);
+                self.table.push(cluster, &entry);
                 Ok(())
             }
         }
     }
 
-    /// Prints the table (if any) and a footer line per node that failed.
+    /// Prints the table (if any) and a footer line per cluster or node that failed.
     fn finish(mut self, footers: &[String]) -> Result<()> {
         if self.format == OutputFormat::Table {
             if self.table.len() == 0 {
@@ -133,8 +157,9 @@ impl Output {
     }
 }
 
-/// Prints the planner's split of the filter and the window.
-fn explain(query: &Query) -> Result<()> {
+/// Prints the planner's split of the filter and the window, and (without `--store`) which
+/// clusters the filter's `cluster` conditions leave to ask.
+fn explain(args: &QueryArgs, query: &Query) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let bound =
         |t: Option<i64>, open: &str| t.map(format_rfc3339).unwrap_or_else(|| open.to_string());
@@ -148,5 +173,30 @@ fn explain(query: &Query) -> Result<()> {
         None => writeln!(out, "filter:   none (every entry in the window)")?,
         Some(filter) => writeln!(out, "{}", filter.plan(&shark_store::INDEXED_COLUMNS))?,
     }
+    if args.target.store.is_none() {
+        let names: Vec<String> = targets(&args.target)?.into_iter().map(|t| t.name).collect();
+        if names.iter().any(|name| !name.is_empty()) {
+            let (asked, skipped): (Vec<String>, Vec<String>) = names
+                .into_iter()
+                .partition(|name| may_match(query.filter.as_ref(), name));
+            writeln!(out, "clusters: asks {}", list(&asked))?;
+            if !skipped.is_empty() {
+                writeln!(
+                    out,
+                    "          does not ask {} (the filter's cluster condition excludes it)",
+                    list(&skipped)
+                )?;
+            }
+        }
+    }
     Ok(())
+}
+
+/// Names for a sentence: `a, b`, or `none`.
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
 }

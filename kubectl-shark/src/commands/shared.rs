@@ -1,5 +1,6 @@
 //! What several subcommands share: store settings and time windows from their flags, the filter
-//! compiled against the store's schema, identities, the async runtime and the agents to ask.
+//! compiled against the store's schema, identities, the async runtime and the clusters and
+//! agents to ask.
 
 use std::path::Path;
 
@@ -9,6 +10,8 @@ use shark_store::{Query, StoreConfig};
 
 use crate::cli::{RetentionArgs, TargetArgs, WindowArgs};
 use crate::cluster::agents::Agents;
+use crate::cluster::contexts::context_targets;
+use crate::cluster::fleet::{Fleet, Reach, Target, direct_targets, split_asked};
 use crate::render::RedactPath;
 use shark_pipeline::spec::{parse_duration, parse_size, parse_time};
 
@@ -108,24 +111,95 @@ pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// The agents to ask: those at `--agents` URLs, else those deployed in the cluster. Their clients
-/// live on `runtime`, so every call to them must run there too.
-pub(super) fn agents_for(runtime: &tokio::runtime::Runtime, target: &TargetArgs) -> Result<Agents> {
+/// The clusters `target` names: those of `--agents` (grouped by `CLUSTER=`), else the contexts.
+pub(super) fn targets(target: &TargetArgs) -> Result<Vec<Target>> {
+    if target.agents.is_empty() {
+        let cluster = &target.cluster;
+        context_targets(
+            cluster.kubeconfig.as_deref(),
+            &cluster.context,
+            cluster.all_contexts,
+        )
+    } else {
+        anyhow::ensure!(
+            target.cluster.context.is_empty() && !target.cluster.all_contexts,
+            "--agents reaches agents directly: drop --context and --all-contexts"
+        );
+        direct_targets(&target.agents)
+    }
+}
+
+/// The clusters to ask for `filter`: every cluster `target` names but those the filter's
+/// `cluster` conditions exclude (returned by name: they are not asked at all), each with its
+/// agents found, or down with the reason. Their clients live on `runtime`, so every call to them
+/// must run there too.
+pub(super) fn fleet_for(
+    runtime: &tokio::runtime::Runtime,
+    target: &TargetArgs,
+    filter: Option<&kfl::Filter>,
+) -> Result<(Fleet, Vec<String>)> {
     let timeout = parse_duration(&target.node_timeout).context("--node-timeout")?;
-    if !target.agents.is_empty() {
+    let (asked, skipped) = split_asked(targets(target)?, filter);
+    let skipped = skipped.into_iter().map(|t| t.name).collect();
+    let mut direct = Vec::new();
+    let mut contexts = Vec::new();
+    for Target { name, reach } in asked {
+        match reach {
+            Reach::Urls(urls) => direct.push((name, urls)),
+            Reach::Context(context) => contexts.push((name, context)),
+        }
+    }
+    let mut fleet = Fleet::default();
+    if !direct.is_empty() {
         let token = target
             .token
             .clone()
             .context("--agents needs the agents' token: --token or SHARK_TOKEN")?;
         let _entered = runtime.enter();
-        return Ok(Agents::direct(&target.agents, token, timeout)?);
+        for (name, urls) in direct {
+            fleet.add(
+                name,
+                None,
+                Ok(Agents::direct(&urls, token.clone(), timeout)?),
+            );
+        }
     }
-    runtime.block_on(async {
-        let client = crate::cluster::client(
-            target.cluster.kubeconfig.as_deref(),
-            target.cluster.context.as_deref(),
-        )
-        .await?;
-        Ok(Agents::discover(client, &target.cluster.namespace, timeout).await?)
-    })
+    if !contexts.is_empty() {
+        let cluster = &target.cluster;
+        let found = runtime.block_on(async {
+            let clients =
+                futures::future::join_all(contexts.into_iter().map(|(name, context)| async move {
+                    let client =
+                        crate::cluster::client(cluster.kubeconfig.as_deref(), context.as_deref())
+                            .await;
+                    (name, client)
+                }))
+                .await;
+            Fleet::discover(clients, &cluster.namespace, timeout).await
+        });
+        // One unnamed cluster keeps its own errors: there is nothing else to answer.
+        if let ([], [down]) = (found.members.as_slice(), found.down.as_slice())
+            && down.cluster.is_empty()
+            && fleet.members.is_empty()
+        {
+            anyhow::bail!("{}", down.reason);
+        }
+        fleet.members.extend(found.members);
+        fleet.down.extend(found.down);
+    }
+    Ok((fleet, skipped))
+}
+
+/// The agents of the one cluster `target` names (the dashboard reads one cluster).
+pub(super) fn agents_for(runtime: &tokio::runtime::Runtime, target: &TargetArgs) -> Result<Agents> {
+    let (mut fleet, _) = fleet_for(runtime, target, None)?;
+    anyhow::ensure!(
+        fleet.members.len() + fleet.down.len() <= 1,
+        "this command reads one cluster: give one --context"
+    );
+    match (fleet.members.pop(), fleet.down.pop()) {
+        (Some(member), _) => Ok(member.agents),
+        (None, Some(down)) => Err(anyhow::anyhow!("{}", down.footer())),
+        (None, None) => anyhow::bail!("no cluster to ask"),
+    }
 }

@@ -1,4 +1,4 @@
-//! `status`: per node, the window kept, segments, entries, bytes and drops: a table with sizes
+//! `status`: per node (of every cluster asked), the window kept, segments, entries, bytes and drops: a table with sizes
 //! people read (`2.7 GiB`), or `-o json` with the exact numbers, one object per node.
 
 use std::io::Write;
@@ -9,9 +9,11 @@ use futures::AsyncReadExt;
 use serde_json::{Value, json};
 use shark_store::Store;
 
-use super::shared::{agents_for, runtime};
+use super::shared::{fleet_for, runtime};
 use crate::cli::{OutputFormat, StatusArgs, TargetArgs};
-use crate::render::bytes;
+use crate::cluster::failures::Failures;
+use crate::cluster::fanout::NodeFailure;
+use crate::render::{CLUSTER_COLUMN, bytes};
 use crate::timefmt::format_timestamp;
 
 /// Runs `status`.
@@ -72,49 +74,82 @@ fn local(dir: &std::path::Path, format: OutputFormat) -> Result<()> {
 
 fn cluster(args: &TargetArgs, format: OutputFormat) -> Result<()> {
     let runtime = runtime()?;
-    let agents = agents_for(&runtime, args)?;
+    let (fleet, _) = fleet_for(&runtime, args, None)?;
+    let labelled = fleet.labelled();
     let answers = runtime.block_on(async {
         let mut answers = Vec::new();
-        for agent in &agents.list {
-            let answer = async {
-                let mut body = agents.get(agent, "/v1/status").await?;
-                let mut text = String::new();
-                body.read_to_string(&mut text)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                serde_json::from_str::<Value>(&text).map_err(|e| format!("unreadable status: {e}"))
-            };
-            answers.push((agent, answer.await));
+        for (index, member) in fleet.members.iter().enumerate() {
+            let agents = &member.agents;
+            for agent in &agents.list {
+                let answer = async {
+                    let mut body = agents.get(agent, "/v1/status").await?;
+                    let mut text = String::new();
+                    body.read_to_string(&mut text)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    serde_json::from_str::<Value>(&text)
+                        .map_err(|e| format!("unreadable status: {e}"))
+                };
+                answers.push((index, member.name.as_str(), agent, answer.await));
+            }
         }
         answers
     });
+    let failed = answers
+        .iter()
+        .filter_map(|(index, _, agent, answer)| {
+            let reason = answer.as_ref().err()?.clone();
+            let node = agent.node.clone();
+            Some((*index, NodeFailure { node, reason }))
+        })
+        .collect();
+    // Each node's error is in its row; a cluster that could not be reached, or none of whose
+    // nodes answered, makes the answer partial.
+    let down = Failures {
+        clusters: fleet.failures(failed).clusters,
+        nodes: Vec::new(),
+        answered: !fleet.members.is_empty(),
+    };
     let mut out = std::io::stdout().lock();
     if format == OutputFormat::Json {
         // One line per agent: who it is, and its /v1/status document or why it did not answer.
-        for (agent, answer) in answers {
+        for (_, cluster, agent, answer) in answers {
             let (status, error) = match answer {
                 Ok(status) => (status, Value::Null),
                 Err(error) => (Value::Null, Value::String(error)),
             };
-            let line = json!({"node": agent.node, "pod": agent.pod, "ready": agent.ready, "status": status, "error": error});
+            let mut line = json!({"node": agent.node, "pod": agent.pod, "ready": agent.ready, "status": status, "error": error});
+            if !cluster.is_empty() {
+                line["cluster"] = json!(cluster);
+            }
             writeln!(out, "{line}")?;
         }
-        return Ok(());
+        for down in &fleet.down {
+            writeln!(
+                out,
+                "{}",
+                json!({"cluster": down.cluster, "error": down.reason})
+            )?;
+        }
+        return down.outcome();
     }
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_header([
-        "NODE",
-        "AGENT POD",
-        "READY",
-        "OLDEST",
-        "NEWEST",
-        "ENTRIES",
-        "PCAP BYTES",
-        "DROPS",
-        "FLOWS EVICTED",
-        "LAST ERROR",
-    ]);
-    for (agent, answer) in answers {
+    let cluster_column = labelled.then_some(CLUSTER_COLUMN);
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_header(cluster_column.into_iter().chain([
+            "NODE",
+            "AGENT POD",
+            "READY",
+            "OLDEST",
+            "NEWEST",
+            "ENTRIES",
+            "PCAP BYTES",
+            "DROPS",
+            "FLOWS EVICTED",
+            "LAST ERROR",
+        ]));
+    for (_, cluster, agent, answer) in answers {
         let pod = if agent.pod.is_empty() {
             "-".to_string()
         } else {
@@ -157,8 +192,12 @@ fn cluster(args: &TargetArgs, format: OutputFormat) -> Result<()> {
                 error,
             ],
         };
-        table.add_row(row);
+        let cluster = labelled.then(|| cluster.to_string());
+        table.add_row(cluster.into_iter().chain(row));
     }
     writeln!(out, "{table}")?;
-    Ok(())
+    for line in down.footers() {
+        writeln!(out, "{line}")?;
+    }
+    down.outcome()
 }

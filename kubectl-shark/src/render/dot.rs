@@ -18,11 +18,14 @@ pub fn map_dot(map: &ServiceMap) -> String {
         } else {
             ""
         };
-        let label = if p.peer.namespace.is_empty() {
+        let mut label = if p.peer.namespace.is_empty() {
             p.peer.name.clone()
         } else {
             format!("{}\n{}", p.peer.name, p.peer.namespace)
         };
+        if !p.peer.cluster.is_empty() && p.peer.kind != "Cluster" {
+            label = format!("{label}\n({})", p.peer.cluster);
+        }
         let _ = writeln!(
             out,
             "  {} [label={}{shape}];",

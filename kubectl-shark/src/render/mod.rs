@@ -13,10 +13,10 @@ mod text;
 mod units;
 
 pub use dot::map_dot;
-pub use json::entry_json;
+pub use json::{entry_json, entry_json_in, show_named};
 pub use map_table::{left_out, map_table};
 pub use mermaid::map_mermaid;
 pub use paint::{colour, red};
 pub use redact::{RedactPath, redact};
-pub use table::{COLUMNS, EntryTable, STATUS_COLUMN, entry_cells};
+pub use table::{CLUSTER_COLUMN, COLUMNS, EntryTable, STATUS_COLUMN, entry_cells};
 pub use units::bytes;

@@ -36,43 +36,61 @@ pub fn entry_cells(entry: &Entry) -> [String; 8] {
     ]
 }
 
+/// The column put first when entries come from several clusters.
+pub const CLUSTER_COLUMN: &str = "CLUSTER";
+
 /// A table of entries, filled row by row and printed at the end.
 pub struct EntryTable {
     table: Table,
     rows: usize,
+    clusters: bool,
 }
 
 impl EntryTable {
-    /// An empty table with the column headers, coloured when stdout takes [`colour`].
-    pub fn new() -> Self {
+    /// An empty table with the column headers (a [`CLUSTER_COLUMN`] first when `clusters`),
+    /// coloured when stdout takes [`colour`].
+    pub fn new(clusters: bool) -> Self {
         let mut table = Table::new();
+        let header = clusters
+            .then_some(CLUSTER_COLUMN)
+            .into_iter()
+            .chain(COLUMNS);
         table
             .load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Disabled)
-            .set_header(COLUMNS);
+            .set_header(header);
         if colour() {
             table.enforce_styling();
         } else {
             table.force_no_tty();
         }
-        EntryTable { table, rows: 0 }
+        EntryTable {
+            table,
+            rows: 0,
+            clusters,
+        }
     }
 
-    /// Adds one entry as a row, its STATUS in red when it failed ([`Entry::failed`]).
-    pub fn push(&mut self, entry: &Entry) {
+    /// Adds one entry of `cluster` as a row, its STATUS in red when it failed ([`Entry::failed`]).
+    pub fn push(&mut self, cluster: &str, entry: &Entry) {
         let failed = entry.failed();
+        let cluster = self.clusters.then(|| Cell::new(cluster));
         self.table.add_row(
-            entry_cells(entry)
+            cluster
                 .into_iter()
-                .enumerate()
-                .map(|(index, text)| {
-                    let cell = Cell::new(text);
-                    if failed && index == STATUS_COLUMN {
-                        cell.fg(Color::Red)
-                    } else {
-                        cell
-                    }
-                }),
+                .chain(
+                    entry_cells(entry)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(index, text)| {
+                            let cell = Cell::new(text);
+                            if failed && index == STATUS_COLUMN {
+                                cell.fg(Color::Red)
+                            } else {
+                                cell
+                            }
+                        }),
+                ),
         );
         self.rows += 1;
     }
