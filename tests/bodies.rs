@@ -467,6 +467,17 @@ fn only_exchanges_whose_packets_are_lost_keep_their_prefix() {
         "{}",
         r.stderr
     );
+    let lost_name = segments[lost]
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("segment name");
+    assert!(
+        r.stderr
+            .lines()
+            .any(|l| l.contains("bodyTruncated") && l.contains(lost_name)),
+        "the warning names the segment lost: {}",
+        r.stderr
+    );
 }
 
 /// An HTML-ish page of about `len` bytes that names itself.

@@ -1,34 +1,36 @@
 //! Bodies kept out of the index. The index holds at most a prefix of each request or response body
 //! and marks a cut one with [`BODY_TRUNCATED`]; the packets, already in the PCAP segments, hold the
-//! rest. A [`BodyLoader`] (the capture pipeline, which this crate cannot depend on) dissects an
-//! exchange's packets again to give the whole body back: lazily, when a residual filter reads a
-//! cut body, and for every entry a query asks whole bodies for.
+//! rest. A [`BodyLoader`] (the capture pipeline, which this crate cannot depend on) dissects stored
+//! packets again to give the whole body back ([`readback`](crate::readback) reads them in bulk):
+//! for the entries whose cut body a residual filter reads, and for every entry a query asks whole
+//! bodies for.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
 use kfl::{PathSegment, Record, Value};
-use rusqlite::Connection;
 use serde_json::Value as Json;
 
 use crate::entry::{Entry, Message};
-use crate::error::StoreError;
-use crate::export::{self, SegmentRows};
-use crate::index::segments::SegmentRow;
-use crate::layout::NodeLayout;
 use crate::packets::StoredPacket;
 
 /// Field set to `true` on a request or response whose `body` the index holds only a prefix of;
 /// its `size` is still the whole size on the wire.
 pub const BODY_TRUNCATED: &str = "bodyTruncated";
 
-/// Dissects one exchange again from its packets, to give back what the index cut.
+/// Dissects stored packets again, to give back what the index cut.
 pub trait BodyLoader: Send + Sync {
-    /// `entry`'s request and response as dissecting `packets` gives them (bodies whole, up to
-    /// the capture's `--max-body`), or `None` when the packets do not give that exchange back.
-    /// `packets` are packets of the entry's flow, in order, numbered as the store numbers them.
-    fn redissect(&self, entry: &Entry, packets: &[StoredPacket]) -> Option<(Message, Message)>;
+    /// Dissects `packets` of node `node` again (bodies whole, up to the capture's `--max-body`),
+    /// handing every exchange they give to `found`. `packets` come in the store's order, numbered
+    /// as the store numbers them (so an exchange names its packets as the index does); they may
+    /// start in the middle of flows and hold only some flows of the node.
+    fn redissect(
+        &self,
+        node: &str,
+        packets: &mut dyn Iterator<Item = StoredPacket>,
+        found: &mut dyn FnMut(Entry),
+    );
 }
 
 /// Field set to `"base64"` on a request or response whose `body` holds bytes that are not text.
@@ -68,20 +70,32 @@ pub(crate) fn has_cut_body(entry: &Entry) -> bool {
     is_cut(&entry.request) || is_cut(&entry.response)
 }
 
-/// Puts `whole`'s body into `cut` when it extends the prefix `cut` holds; whether it did.
-fn restore(cut: &mut Message, whole: &Message) -> bool {
+/// Moves `whole`'s body into `cut` when it extends the prefix `cut` holds; whether it did (or
+/// `cut` holds its whole body already).
+pub(crate) fn restore(cut: &mut Message, whole: &mut Message) -> bool {
     if !is_cut(cut) {
         return true;
     }
     let prefix = cut.get("body").and_then(Json::as_str).unwrap_or_default();
-    match whole.get("body").and_then(Json::as_str) {
-        Some(body) if body.starts_with(prefix) && body.len() > prefix.len() => {
-            cut.insert("body".into(), Json::String(body.to_owned()));
-            cut.remove(BODY_TRUNCATED);
-            true
-        }
-        _ => false,
+    let extends = match whole.get("body").and_then(Json::as_str) {
+        Some(body) => body.starts_with(prefix) && body.len() > prefix.len(),
+        None => false,
+    };
+    if let (true, Some(body)) = (extends, whole.remove("body")) {
+        cut.insert("body".into(), body);
+        cut.remove(BODY_TRUNCATED);
     }
+    extends
+}
+
+/// Whether `found` (dissected again) is the exchange `indexed` stands for: same first packet,
+/// timestamp, protocol and request and response sizes.
+pub(crate) fn same_exchange(indexed: &Entry, found: &Entry) -> bool {
+    found.timestamp == indexed.timestamp
+        && found.packets.first == indexed.packets.first
+        && found.protocol == indexed.protocol
+        && found.request.get("size") == indexed.request.get("size")
+        && found.response.get("size") == indexed.response.get("size")
 }
 
 /// How a query reads bodies: who dissects again, and whether every returned entry gets them whole.
@@ -102,118 +116,25 @@ impl fmt::Debug for BodyReading {
     }
 }
 
-/// Gives one node's entries their whole bodies.
-pub(crate) struct NodeBodies {
-    reading: BodyReading,
-    layout: NodeLayout,
-    /// The index's segments as last read, and one past the last packet they hold.
-    segments: Option<(SegmentRows, u64)>,
-    /// Entries whose bodies could not be read back so far (one warning per node and query).
-    failed: u64,
-}
-
-impl NodeBodies {
-    /// Whole bodies for the entries of `layout`.
-    pub fn new(reading: BodyReading, layout: NodeLayout) -> Self {
-        NodeBodies {
-            reading,
-            layout,
-            segments: None,
-            failed: 0,
-        }
-    }
-
-    /// Whether every returned entry gets its whole bodies.
-    pub fn whole(&self) -> bool {
-        self.reading.whole
-    }
-
-    /// `entry` with its whole bodies, or `None` (after a warning) when its packets do not give
-    /// them back: a segment gone or damaged, or an exchange its packets alone cannot rebuild.
-    pub fn load(&mut self, conn: &Connection, entry: &Entry) -> Option<Entry> {
-        match self.try_load(conn, entry) {
-            Ok(Some(whole)) => return Some(whole),
-            Ok(None) => self.warn(entry, "its packets do not give the exchange back"),
-            Err(e) => self.warn(entry, &e.to_string()),
-        }
-        None
-    }
-
-    fn try_load(&mut self, conn: &Connection, entry: &Entry) -> Result<Option<Entry>, StoreError> {
-        // The exchange's own packets first (HTTP/1 starts cleanly there); failing that, the flow
-        // from its start, which HTTP/2 needs for its header compression state.
-        for from_flow_start in [false, true] {
-            let packets = self.packets(conn, entry, from_flow_start)?;
-            let Some((request, response)) = self.reading.loader.redissect(entry, &packets) else {
-                continue;
-            };
-            let mut whole = entry.clone();
-            if restore(&mut whole.request, &request) && restore(&mut whole.response, &response) {
-                return Ok(Some(whole));
-            }
-        }
-        Ok(None)
-    }
-
-    /// The packets of `entry`, reading the segment rows again when they are older than it (a
-    /// segment sealed, renamed or added since they were read).
-    fn packets(
-        &mut self,
-        conn: &Connection,
-        entry: &Entry,
-        from_flow_start: bool,
-    ) -> Result<Vec<StoredPacket>, StoreError> {
-        let stale = self
-            .segments
-            .as_ref()
-            .is_none_or(|(_, end)| entry.packets.last >= *end);
-        if !stale
-            && let Some((rows, _)) = &self.segments
-            && let Ok(packets) =
-                export::exchange_packets(&self.layout, conn, rows, entry, from_flow_start)
-        {
-            return Ok(packets);
-        }
-        let rows = export::segment_rows(conn, &self.layout)?;
-        let end = rows.values().map(SegmentRow::end_packet).max().unwrap_or(0);
-        let (rows, _) = self.segments.insert((rows, end));
-        export::exchange_packets(&self.layout, conn, rows, entry, from_flow_start)
-    }
-
-    fn warn(&mut self, entry: &Entry, why: &str) {
-        if self.failed == 0 {
-            tracing::warn!(
-                "entry {} on node {}: showing the first bytes of its body only ({BODY_TRUNCATED}): {why}",
-                entry.id,
-                entry.node.name
-            );
-        }
-        self.failed += 1;
-    }
-}
-
-/// An entry as a filter sees it: reading a body the index cut loads the whole one first, once.
-pub(crate) struct LazyBodies<'a> {
+/// An entry as a filter sees it before any body is read back: its prefixes, noting whether the
+/// filter read a body the index cut (then the entry is read back and the filter asked again).
+pub(crate) struct CutReads<'a> {
     entry: &'a Entry,
-    whole: OnceCell<Option<Entry>>,
-    bodies: RefCell<&'a mut NodeBodies>,
-    conn: &'a Connection,
+    read: Cell<bool>,
 }
 
-impl<'a> LazyBodies<'a> {
-    /// `entry`, loading through `bodies` (reading `conn`) when a filter reads one of its cut bodies.
-    pub fn new(entry: &'a Entry, bodies: &'a mut NodeBodies, conn: &'a Connection) -> Self {
-        LazyBodies {
+impl<'a> CutReads<'a> {
+    /// `entry`, noting reads of its cut bodies.
+    pub fn new(entry: &'a Entry) -> Self {
+        CutReads {
             entry,
-            whole: OnceCell::new(),
-            bodies: RefCell::new(bodies),
-            conn,
+            read: Cell::new(false),
         }
     }
 
-    /// `None` when no cut body was read; else the entry with whole bodies, if loading worked.
-    pub fn into_loaded(self) -> Option<Option<Entry>> {
-        self.whole.into_inner()
+    /// Whether a cut body was read.
+    pub fn read_cut_body(&self) -> bool {
+        self.read.get()
     }
 
     /// Whether `path` reads a body the index cut.
@@ -232,18 +153,12 @@ impl<'a> LazyBodies<'a> {
     }
 }
 
-impl Record for LazyBodies<'_> {
+impl Record for CutReads<'_> {
     fn get(&self, path: &[PathSegment]) -> Value<'_> {
-        if !self.reads_cut_body(path) {
-            return self.entry.get(path);
+        if self.reads_cut_body(path) {
+            self.read.set(true);
         }
-        let whole = self
-            .whole
-            .get_or_init(|| self.bodies.borrow_mut().load(self.conn, self.entry));
-        match whole {
-            Some(entry) => entry.get(path),
-            None => self.entry.get(path),
-        }
+        self.entry.get(path)
     }
 }
 
@@ -287,9 +202,9 @@ mod tests {
     fn only_a_body_that_extends_the_prefix_is_restored() {
         let mut cut = message("héllo world");
         keep_body_prefix(&mut cut, 3);
-        assert!(!restore(&mut cut.clone(), &message("other text")));
-        assert!(!restore(&mut cut.clone(), &Message::new()));
-        assert!(restore(&mut cut, &message("héllo world")));
+        assert!(!restore(&mut cut.clone(), &mut message("other text")));
+        assert!(!restore(&mut cut.clone(), &mut Message::new()));
+        assert!(restore(&mut cut, &mut message("héllo world")));
         assert_eq!(cut, message("héllo world"));
     }
 }

@@ -173,7 +173,7 @@ fn segment_packets(
             }
         }
     }
-    Ok(read_packets(layout, row, wanted, false)?.unwrap_or_else(|| Box::new(std::iter::empty())))
+    Ok(read_packets(layout, row, wanted)?.unwrap_or_else(|| Box::new(std::iter::empty())))
 }
 
 /// Sorts `spans` and merges those that overlap or touch, for [`in_spans`].
@@ -273,59 +273,17 @@ pub(crate) fn segment_rows(
         .collect())
 }
 
-/// The packets of `entry`'s exchange in packet order (with `from_flow_start`, every packet of its
-/// flow up to the exchange's last): what dissecting the exchange again needs. A packet that cannot
-/// be read (its segment gone or cut short) is an error: an exchange missing packets is not the one
-/// that was indexed.
-pub(crate) fn exchange_packets(
-    layout: &NodeLayout,
-    conn: &Connection,
-    rows: &SegmentRows,
-    entry: &Entry,
-    from_flow_start: bool,
-) -> Result<Vec<StoredPacket>, StoreError> {
-    let first = if from_flow_start {
-        0
-    } else {
-        entry.packets.first
-    };
-    // segment -> packet number -> offset, in packet order.
-    let mut wanted: BTreeMap<i64, BTreeMap<u64, u64>> = BTreeMap::new();
-    for (seq, pairs) in flow_locations(conn, layout, entry.stream)? {
-        for (packet, offset) in pairs {
-            if in_spans(&[(first, entry.packets.last)], packet) {
-                wanted.entry(seq).or_default().insert(packet, offset);
-            }
-        }
-    }
-    let mut packets = Vec::new();
-    for (seq, numbered) in wanted {
-        let row = rows
-            .get(&seq)
-            .ok_or_else(|| StoreError::NotFound(layout.segments.join(format!("segment {seq}"))))?;
-        if let Some(stream) = read_packets(layout, row, numbered, true)? {
-            for packet in stream {
-                packets.push(packet?);
-            }
-        }
-    }
-    packets.sort_by_key(|p| p.number);
-    Ok(packets)
-}
-
 /// The packets numbered in `wanted` (number → record offset) read from segment `row`, in packet
-/// order. Unless `strict`, a segment that cannot be opened (`None`, after a warning) and records
-/// past its end are skipped.
+/// order. A segment that cannot be opened (`None`, after a warning) and records past its end are
+/// skipped.
 fn read_packets(
     layout: &NodeLayout,
     row: &SegmentRow,
     wanted: BTreeMap<u64, u64>,
-    strict: bool,
 ) -> Result<Option<PacketStream>, StoreError> {
     let path = layout.segments.join(&row.file);
     let mut file = match SegmentFile::open(&path) {
         Ok(file) => file,
-        Err(e) if strict => return Err(e),
         Err(e) => {
             tracing::warn!("skipping segment {}: {e}", path.display());
             return Ok(None);
@@ -345,40 +303,10 @@ fn read_packets(
                 data: r.data.to_vec(),
                 seq,
             })),
-            Ok(None) if strict => Some(Err(StoreError::Io {
-                path: segment.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    format!("no whole packet record at byte {offset}"),
-                ),
-            })),
             Ok(None) => None,
             Err(e) => Some(Err(e)),
         },
     ))))
-}
-
-/// A segment's sequence number and the (packet, offset) pairs of a flow in it.
-type SegmentLocations = (i64, Vec<(u64, u64)>);
-
-fn flow_locations(
-    conn: &Connection,
-    layout: &NodeLayout,
-    stream: u64,
-) -> Result<Vec<SegmentLocations>, StoreError> {
-    let path = &layout.index;
-    let mut stmt = conn
-        .prepare_cached("SELECT seq, locations FROM flows WHERE stream = ?1 ORDER BY first_packet")
-        .at(path)?;
-    let rows = stmt
-        .query_map([stream as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                locations::decode(r.get_ref(1)?.as_blob()?),
-            ))
-        })
-        .at(path)?;
-    rows.collect::<Result<Vec<_>, _>>().at(path)
 }
 
 /// Packets to merge, found only when the merge reaches `not_before`: no packet of theirs is

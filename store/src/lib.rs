@@ -141,6 +141,7 @@ mod order;
 mod packets;
 mod page;
 mod query;
+mod readback;
 mod rebuild;
 mod record;
 mod recover;

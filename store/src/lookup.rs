@@ -7,12 +7,13 @@
 
 use rusqlite::OptionalExtension;
 
-use crate::bodies::{self, NodeBodies};
+use crate::bodies;
 use crate::entry::Entry;
 use crate::error::{SqlContext, StoreError};
 use crate::index::codec::Block;
 use crate::index::parts::Parts;
 use crate::index::{self};
+use crate::readback::NodeBodies;
 use crate::store::Store;
 
 impl Store {

@@ -10,7 +10,7 @@ use kfl::{CmpOp, IndexPredicate, IndexType, IndexedField, Literal};
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 
-use crate::bodies::{self, BodyReading, LazyBodies, NodeBodies};
+use crate::bodies::{self, BodyReading, CutReads};
 use crate::entry::Entry;
 use crate::error::{SqlContext, StoreError};
 use crate::index::codec::Block;
@@ -19,6 +19,7 @@ use crate::index::parts::Parts;
 use crate::index::{self, predicate};
 use crate::layout::NodeLayout;
 use crate::order::Order;
+use crate::readback::NodeBodies;
 
 /// Entries fetched from SQLite at a time, per node: memory stays bounded whatever the result size.
 const PAGE: i64 = 512;
@@ -94,31 +95,63 @@ impl Prepared {
     }
 }
 
-/// `entry` if `plan`'s residual filter keeps it, with whole bodies (read back through `bodies`)
-/// where the filter read them or the plan wants them.
+/// The entries of `entries` that `plan`'s residual filter keeps, in order, with whole bodies
+/// (read back through `bodies`, all in one go) where the filter reads a cut one or the plan wants
+/// them. An entry whose body cannot be read back is filtered and shown with its prefix.
 pub(crate) fn keep(
     plan: &Prepared,
     bodies: Option<&mut NodeBodies>,
     conn: &Connection,
-    entry: Entry,
-) -> Option<Entry> {
+    entries: Vec<Entry>,
+) -> Vec<Entry> {
     let residual = plan.residual.as_ref();
-    let Some(loader) = bodies.filter(|_| bodies::has_cut_body(&entry)) else {
-        return residual.is_none_or(|f| f.matches(&entry)).then_some(entry);
+    let matches = |entry: &Entry| residual.is_none_or(|f| f.matches(entry));
+    let Some(bodies) = bodies else {
+        return entries.into_iter().filter(|e| matches(e)).collect();
     };
-    let mut tried = None;
-    if let Some(filter) = residual {
-        let lazy = LazyBodies::new(&entry, loader, conn);
-        let matched = filter.matches(&lazy);
-        tried = lazy.into_loaded();
-        if !matched {
-            return None;
+    // Whether each entry is kept as it is (`Some`), or needs its bodies first (`None`): a filter
+    // that never reads a cut body decides on the prefixes.
+    let verdicts: Vec<Option<bool>> = entries
+        .iter()
+        .map(|entry| {
+            if !bodies::has_cut_body(entry) {
+                return Some(matches(entry));
+            }
+            let probe = CutReads::new(entry);
+            let matched = residual.is_none_or(|f| f.matches(&probe));
+            if probe.read_cut_body() || (matched && bodies.whole()) {
+                None
+            } else {
+                Some(matched)
+            }
+        })
+        .collect();
+    let wanted: Vec<&Entry> = entries
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, v)| v.is_none())
+        .map(|(e, _)| e)
+        .collect();
+    let mut loaded = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        bodies.load_many(conn, &wanted)
+    }
+    .into_iter();
+    let mut kept = Vec::with_capacity(entries.len());
+    for (entry, verdict) in entries.into_iter().zip(verdicts) {
+        match verdict {
+            Some(true) => kept.push(entry),
+            Some(false) => {}
+            None => {
+                let entry = loaded.next().flatten().unwrap_or(entry);
+                if matches(&entry) {
+                    kept.push(entry);
+                }
+            }
         }
     }
-    if tried.is_none() && loader.whole() {
-        tried = Some(loader.load(conn, &entry));
-    }
-    Some(tried.flatten().unwrap_or(entry))
+    kept
 }
 
 /// Narrowest `[from, to)` implied by top-level conjuncts on `timestamp`.
@@ -234,25 +267,19 @@ impl NodeCursor {
             .at(&self.path)?;
         drop(stmt);
         let fetched = rows.len() as i64;
+        let mut entries = Vec::with_capacity(rows.len());
         for (ts, id, block) in rows {
             self.after = Some((ts, id));
-            let entry = self.entry(block, id)?;
-            if let Some(entry) = self.keep(entry) {
-                self.page.push_back(entry);
-            }
+            entries.push(self.entry(block, id)?);
         }
+        let kept = keep(&self.plan, self.bodies.as_mut(), &self.conn, entries);
+        self.page.extend(kept);
         self.done = fetched < PAGE;
         Ok(())
     }
 }
 
 impl NodeCursor {
-    /// `entry` if the residual filter keeps it, with whole bodies where the filter read them or
-    /// the query wants them.
-    fn keep(&mut self, entry: Entry) -> Option<Entry> {
-        keep(&self.plan, self.bodies.as_mut(), &self.conn, entry)
-    }
-
     /// Entry `id` from block `block`, decoding the block unless it was used recently.
     fn entry(&mut self, block: i64, id: i64) -> Result<Entry, StoreError> {
         let at = match self.blocks.iter().position(|(b, _)| *b == block) {

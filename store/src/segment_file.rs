@@ -273,12 +273,19 @@ fn parse_record<'a>(parser: &PcapParser, offset: u64, slice: &'a [u8]) -> Option
     })
 }
 
-/// Random access to records of one sealed (or recovered) segment, for export.
+/// Bytes read at once by [`SegmentFile`]: records read in ascending order (an export, bodies read
+/// back) mostly come from the bytes already read.
+const READ_AHEAD: usize = 256 << 10;
+
+/// Random access to records of one sealed (or recovered) segment, for export and bodies read back:
+/// reads ahead, so records read in file order cost one system call per [`READ_AHEAD`] bytes.
 pub(crate) struct SegmentFile {
     path: PathBuf,
     file: File,
     parser: PcapParser,
+    /// Bytes of the file from `buf_at` on.
     buf: Vec<u8>,
+    buf_at: u64,
 }
 
 impl SegmentFile {
@@ -293,6 +300,7 @@ impl SegmentFile {
             file,
             parser,
             buf: Vec::new(),
+            buf_at: 0,
         })
     }
 
@@ -303,11 +311,10 @@ impl SegmentFile {
 
     /// Reads the record at `offset`; `None` when no whole record is there (a cut segment).
     pub fn read_at(&mut self, offset: u64) -> Result<Option<Record<'_>>, StoreError> {
-        let mut head = [0u8; RECORD_HEADER_LEN as usize];
-        self.file.seek(SeekFrom::Start(offset)).at(&self.path)?;
-        if self.file.read_exact(&mut head).is_err() {
+        let head_len = RECORD_HEADER_LEN as usize;
+        let Some(head) = self.read_ahead(offset, head_len)? else {
             return Ok(None);
-        }
+        };
         let incl_len = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
         let incl_len = match self.parser.header().endianness {
             Endianness::Little => incl_len,
@@ -316,15 +323,34 @@ impl SegmentFile {
         if incl_len > MAX_SNAPLEN {
             return Ok(None);
         }
-        self.buf.clear();
-        self.buf.extend_from_slice(&head);
-        self.buf.resize(head.len() + incl_len as usize, 0);
-        let body = self.buf.get_mut(head.len()..).unwrap_or_default();
-        if self.file.read_exact(body).is_err() {
+        let len = head_len + incl_len as usize;
+        if self.read_ahead(offset, len)?.is_none() {
             return Ok(None);
         }
-        Ok(parse_record(&self.parser, offset, &self.buf))
+        Ok(at_hand(&self.buf, self.buf_at, offset, len)
+            .and_then(|record| parse_record(&self.parser, offset, record)))
     }
+
+    /// The `len` bytes at `offset`, reading ahead from there when they are not at hand; `None`
+    /// past the end of the file.
+    fn read_ahead(&mut self, offset: u64, len: usize) -> Result<Option<&[u8]>, StoreError> {
+        if at_hand(&self.buf, self.buf_at, offset, len).is_none() {
+            self.file.seek(SeekFrom::Start(offset)).at(&self.path)?;
+            self.buf.clear();
+            (&mut self.file)
+                .take(READ_AHEAD.max(len) as u64)
+                .read_to_end(&mut self.buf)
+                .at(&self.path)?;
+            self.buf_at = offset;
+        }
+        Ok(at_hand(&self.buf, self.buf_at, offset, len))
+    }
+}
+
+/// The `len` bytes at file offset `offset` in `buf`, which holds the file's bytes from `buf_at`.
+fn at_hand(buf: &[u8], buf_at: u64, offset: u64, len: usize) -> Option<&[u8]> {
+    let start = usize::try_from(offset.checked_sub(buf_at)?).ok()?;
+    buf.get(start..start.checked_add(len)?)
 }
 
 /// Cuts `path` to `len` bytes (dropping a partly written record) and syncs it.

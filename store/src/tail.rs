@@ -24,7 +24,6 @@ use std::time::Duration;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::bodies::NodeBodies;
 use crate::entry::Entry;
 use crate::error::{SqlContext, StoreError};
 use crate::index;
@@ -32,6 +31,7 @@ use crate::index::codec::Block;
 use crate::index::parts::Parts;
 use crate::layout::NodeLayout;
 use crate::query::{Entries, NodeCursor, Prepared, Query, keep};
+use crate::readback::NodeBodies;
 use crate::store::Store;
 
 /// How often a follower asks the index for new entries: `query --follow` and the agent's
@@ -326,6 +326,7 @@ impl NodeTail {
             "SELECT 1 FROM entries e WHERE e.ts = ?1 AND e.id = ?2 AND {}",
             condition.sql
         );
+        let mut indexed_entries = Vec::new();
         for id in ids {
             let entry = match decoded.entry(path, id, conn, &mut self.parts) {
                 Ok(entry) => entry,
@@ -345,9 +346,10 @@ impl NodeTail {
                 .exists(rusqlite::params_from_iter(params))
                 .at(path)?;
             if indexed {
-                out.extend(keep(plan, self.bodies.as_mut(), conn, entry));
+                indexed_entries.push(entry);
             }
         }
+        out.extend(keep(plan, self.bodies.as_mut(), conn, indexed_entries));
         Ok(())
     }
 }

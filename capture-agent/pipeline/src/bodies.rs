@@ -1,11 +1,11 @@
-//! Whole bodies on demand: the store's [`BodyLoader`], which dissects an exchange's stored packets
-//! again ([`Redissection`], bodies whole) and takes the bodies of the same exchange.
+//! Whole bodies on demand: the store's [`BodyLoader`], which dissects stored packets again
+//! ([`Redissection`], bodies whole) and hands the store every exchange they give.
 //!
-//! The exchange found must start at the indexed entry's first packet and timestamp, be of the
-//! same protocol, and have the same request and response sizes; the store then checks that each
-//! body extends the prefix the index kept. An exchange the packets cannot rebuild (an HTTP/2
-//! stream whose header state was lost with earlier packets, a segment gone) gives nothing, never a
-//! different body.
+//! The store picks the packets (the spans of the flows holding wanted entries, read in bulk) and
+//! matches what comes back to the entries it stands for: same first packet, timestamp, protocol,
+//! request and response sizes, and a body that extends the prefix the index kept. An exchange the
+//! packets cannot rebuild (an HTTP/2 stream whose header state was lost with earlier packets, a
+//! segment gone) gives nothing, never a different body.
 //!
 //! A body read back is cut where capture cut it: the loader of [`open_store`] reads the node's
 //! recorded [`WriteSettings`](shark_store::WriteSettings) for each body it reads back (a node that
@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use shark_store::{BodyLoader, Entry, Message, Store, StoreError, StoredPacket};
+use shark_store::{BodyLoader, Entry, Store, StoreError, StoredPacket};
 
 use crate::OnEntry;
 use crate::config::Bodies;
@@ -52,27 +52,18 @@ impl Redissect {
 }
 
 impl BodyLoader for Redissect {
-    fn redissect(&self, entry: &Entry, packets: &[StoredPacket]) -> Option<(Message, Message)> {
-        let mut redissection = Redissection::new(&self.root, &entry.node.name, Bodies::Whole);
-        let mut found = Vec::new();
+    fn redissect(
+        &self,
+        node: &str,
+        packets: &mut dyn Iterator<Item = StoredPacket>,
+        found: &mut dyn FnMut(Entry),
+    ) {
+        let mut redissection = Redissection::new(&self.root, node, Bodies::Whole);
         // Redissection numbers the packets as the store did; bodies are never exported.
-        let mut sink = OnEntry::new(|entry| found.push(entry));
+        let mut sink = OnEntry::new(found);
         for packet in packets {
-            let Ok(()) = redissection.push(packet, &mut sink);
+            let Ok(()) = redissection.push(&packet, &mut sink);
         }
         let Ok(_) = redissection.finish(&mut sink);
-        found
-            .into_iter()
-            .find(|found| same_exchange(entry, found))
-            .map(|found| (found.request, found.response))
     }
-}
-
-/// Whether `found` (dissected again) is the exchange `indexed` stands for.
-fn same_exchange(indexed: &Entry, found: &Entry) -> bool {
-    found.timestamp == indexed.timestamp
-        && found.packets.first == indexed.packets.first
-        && found.protocol == indexed.protocol
-        && found.request.get("size") == indexed.request.get("size")
-        && found.response.get("size") == indexed.response.get("size")
 }

@@ -28,17 +28,20 @@ fn demo_capture() -> PathBuf {
 
 /// Imports `capture` as node `n` of a new store, as `kubectl shark import` does.
 fn import(capture: &Path, index_body: usize, max_body: usize) -> tempfile::TempDir {
+    import_with(capture, index_body, max_body, StoreConfig::default())
+}
+
+/// Imports `capture` as node `n` of a new store whose segments rotate as `config` says.
+fn import_with(
+    capture: &Path,
+    index_body: usize,
+    max_body: usize,
+    config: StoreConfig,
+) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let identities = SharedIdentities::new(IdentityHistory::new());
-    let mut ingest = Ingest::open(
-        dir.path(),
-        "n",
-        StoreConfig::default(),
-        identities,
-        index_body,
-        max_body,
-    )
-    .expect("store opens");
+    let mut ingest = Ingest::open(dir.path(), "n", config, identities, index_body, max_body)
+        .expect("store opens");
     for packet in FileSource::open(capture).expect("capture opens") {
         ingest
             .push(&packet.expect("packet reads"))
@@ -266,5 +269,122 @@ fn the_memory_limit_import_ran_with_is_recorded() {
     assert_eq!(
         (reread.max_flows, reread.max_buffered_total),
         (limited.max_flows, limited.max_buffered_total)
+    );
+}
+
+/// Segments of a few KiB: the demo capture's flows, and many of its exchanges, span several.
+fn small_segments() -> StoreConfig {
+    StoreConfig {
+        segment_size: 8 << 10,
+        ..StoreConfig::default()
+    }
+}
+
+/// How many flows of node `n`'s index have packets in more than one segment.
+fn flows_spanning_segments(root: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(root.join("n").join("index.sqlite")).expect("index");
+    conn.query_row(
+        "SELECT count(*) FROM (SELECT stream FROM flows GROUP BY stream HAVING count(*) > 1)",
+        [],
+        |r| r.get(0),
+    )
+    .expect("flows")
+}
+
+#[test]
+fn bodies_read_back_in_bulk_equal_one_entry_at_a_time_and_the_inline_index() {
+    let cut = import_with(&demo_capture(), INDEX_BODY, MAX_BODY, small_segments());
+    let inline = import_with(&demo_capture(), MAX_BODY, MAX_BODY, small_segments());
+    assert!(
+        flows_spanning_segments(cut.path()) >= 3,
+        "flows span segments"
+    );
+    let expected = entries(
+        &Store::open(inline.path()).expect("store"),
+        &Query::default(),
+        false,
+    );
+    assert!(bodies_longer_than(&expected, INDEX_BODY as u64) >= 10);
+    let store = open_store(cut.path()).expect("store");
+    let bulk = entries(&store, &Query::default(), true);
+    assert_eq!(
+        bulk, expected,
+        "bulk read-back gives what the index held whole"
+    );
+    for entry in &bulk {
+        let alone = store
+            .entry("n", entry.id, true)
+            .expect("lookup runs")
+            .expect("entry there");
+        assert_eq!(&alone, entry, "entry {} read back alone", entry.id);
+    }
+}
+
+#[test]
+fn a_lost_segment_costs_the_bodies_of_its_exchanges_only() {
+    let cut = import_with(&demo_capture(), INDEX_BODY, MAX_BODY, small_segments());
+    let inline = import_with(&demo_capture(), MAX_BODY, MAX_BODY, small_segments());
+    let expected = entries(
+        &Store::open(inline.path()).expect("store"),
+        &Query::default(),
+        false,
+    );
+    // Lose the segment holding the first packet of the middle entry whose body the index cut.
+    let indexed = entries(
+        &Store::open(cut.path()).expect("store"),
+        &Query::default(),
+        false,
+    );
+    let cut_entries: Vec<&Entry> = indexed
+        .iter()
+        .filter(|e| e.response.get(BODY_TRUNCATED).is_some())
+        .collect();
+    let victim = cut_entries[cut_entries.len() / 2];
+    let conn =
+        rusqlite::Connection::open(cut.path().join("n").join("index.sqlite")).expect("index");
+    let (file, first, last): (String, i64, i64) = conn
+        .query_row(
+            "SELECT file, first_packet, first_packet + packets - 1 FROM segments
+             WHERE first_packet <= ?1 ORDER BY first_packet DESC LIMIT 1",
+            [victim.packets.first as i64],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("segment row");
+    std::fs::remove_file(cut.path().join("n").join("segments").join(&file)).expect("segment gone");
+    let read_back = entries(
+        &open_store(cut.path()).expect("store"),
+        &Query::default(),
+        true,
+    );
+    assert_eq!(read_back.len(), expected.len());
+    let (first, last) = (first as u64, last as u64);
+    let mut lost = 0;
+    for (got, want) in read_back.iter().zip(&expected) {
+        let touches = got.packets.first <= last && first <= got.packets.last;
+        if got == want {
+            continue;
+        }
+        lost += 1;
+        assert!(
+            touches || got.protocol.version == "2",
+            "entry {} lost its body, but none of its packets was in the lost segment",
+            got.id
+        );
+        assert_eq!(
+            got.response.get(BODY_TRUNCATED),
+            Some(&serde_json::Value::Bool(true)),
+            "entry {} keeps its prefix, marked",
+            got.id
+        );
+    }
+    assert!(lost >= 1, "the victim lost its body");
+    assert!(
+        read_back
+            .iter()
+            .zip(&expected)
+            .filter(|(g, w)| g == w)
+            .count()
+            > lost,
+        "the others were read back"
     );
 }
