@@ -70,22 +70,30 @@ pub(crate) fn has_cut_body(entry: &Entry) -> bool {
     is_cut(&entry.request) || is_cut(&entry.response)
 }
 
-/// Moves `whole`'s body into `cut` when it extends the prefix `cut` holds; whether it did (or
-/// `cut` holds its whole body already).
-pub(crate) fn restore(cut: &mut Message, whole: &mut Message) -> bool {
+/// Whether `whole`'s body extends the prefix `cut` holds (or `cut` holds its whole body already).
+pub(crate) fn extends(cut: &Message, whole: &Message) -> bool {
     if !is_cut(cut) {
         return true;
     }
     let prefix = cut.get("body").and_then(Json::as_str).unwrap_or_default();
-    let extends = match whole.get("body").and_then(Json::as_str) {
-        Some(body) => body.starts_with(prefix) && body.len() > prefix.len(),
-        None => false,
-    };
-    if let (true, Some(body)) = (extends, whole.remove("body")) {
+    whole
+        .get("body")
+        .and_then(Json::as_str)
+        .is_some_and(|body| body.starts_with(prefix) && body.len() > prefix.len())
+}
+
+/// Moves `whole`'s body into `cut` when it [`extends`] the prefix `cut` holds; whether it did.
+pub(crate) fn restore(cut: &mut Message, whole: &mut Message) -> bool {
+    if !extends(cut, whole) {
+        return false;
+    }
+    if is_cut(cut)
+        && let Some(body) = whole.remove("body")
+    {
         cut.insert("body".into(), body);
         cut.remove(BODY_TRUNCATED);
     }
-    extends
+    true
 }
 
 /// Whether `found` (dissected again) is the exchange `indexed` stands for: same first packet,

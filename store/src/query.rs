@@ -126,32 +126,22 @@ pub(crate) fn keep(
             }
         })
         .collect();
-    let wanted: Vec<&Entry> = entries
-        .iter()
+    let mut entries = entries;
+    let mut wanted: Vec<&mut Entry> = entries
+        .iter_mut()
         .zip(&verdicts)
         .filter(|(_, v)| v.is_none())
         .map(|(e, _)| e)
         .collect();
-    let mut loaded = if wanted.is_empty() {
-        Vec::new()
-    } else {
-        bodies.load_many(conn, &wanted)
+    if !wanted.is_empty() {
+        bodies.load_many(conn, &mut wanted);
     }
-    .into_iter();
-    let mut kept = Vec::with_capacity(entries.len());
-    for (entry, verdict) in entries.into_iter().zip(verdicts) {
-        match verdict {
-            Some(true) => kept.push(entry),
-            Some(false) => {}
-            None => {
-                let entry = loaded.next().flatten().unwrap_or(entry);
-                if matches(&entry) {
-                    kept.push(entry);
-                }
-            }
-        }
-    }
-    kept
+    entries
+        .into_iter()
+        .zip(verdicts)
+        .filter(|(entry, verdict)| verdict.unwrap_or_else(|| matches(entry)))
+        .map(|(entry, _)| entry)
+        .collect()
 }
 
 /// Narrowest `[from, to)` implied by top-level conjuncts on `timestamp`.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
-use crate::bodies::{BodyReading, restore, same_exchange};
+use crate::bodies::{BodyReading, extends, restore, same_exchange};
 use crate::entry::Entry;
 use crate::error::{SqlContext, StoreError};
 use crate::export::{self, SegmentRows};
@@ -63,31 +63,34 @@ impl NodeBodies {
     /// `entry` with its whole bodies, or `None` (after a warning) when its packets do not give
     /// them back.
     pub fn load(&mut self, conn: &Connection, entry: &Entry) -> Option<Entry> {
-        self.load_many(conn, &[entry]).pop().flatten()
+        let mut whole = entry.clone();
+        let done = self.load_many(conn, &mut [&mut whole]);
+        done.first().copied().unwrap_or(false).then_some(whole)
     }
 
-    /// `entries` (of this node) with their whole bodies, in the same order; `None` (after a
-    /// warning) for each whose packets do not give them back: a segment gone or damaged, or an
-    /// exchange its packets alone cannot rebuild.
-    pub fn load_many(&mut self, conn: &Connection, entries: &[&Entry]) -> Vec<Option<Entry>> {
+    /// Gives `entries` (of this node) their whole bodies in place; for each, whether it got them.
+    /// One whose packets do not give them back (a segment gone or damaged, an exchange its packets
+    /// alone cannot rebuild) is left as it was, after a warning.
+    pub fn load_many(&mut self, conn: &Connection, entries: &mut [&mut Entry]) -> Vec<bool> {
+        let n = entries.len();
         let mut read = Reading {
             entries,
-            whole: vec![None; entries.len()],
-            lost: vec![None; entries.len()],
-            near_loss: vec![false; entries.len()],
+            whole: vec![false; n],
+            lost: vec![None; n],
+            near_loss: vec![false; n],
         };
         // The exchanges' own packets first, neighbours together (HTTP/1 starts cleanly there);
         // past a lost packet, each exchange alone; for what they do not give back, each flow from
         // its start, which HTTP/2 needs for its header compression state.
         for from in [From::Exchanges, From::EachExchange, From::FlowStart] {
-            let pending: Vec<usize> = (0..entries.len())
-                .filter(|&i| read.whole[i].is_none() && read.lost[i].is_none())
+            let pending: Vec<usize> = (0..n)
+                .filter(|&i| !read.whole[i] && read.lost[i].is_none())
                 .filter(|&i| from != From::EachExchange || read.near_loss[i])
                 .collect();
             if pending.is_empty() {
                 continue;
             }
-            for layer in layers(entries, &pending, from) {
+            for layer in layers(read.entries, &pending, from) {
                 if let Err(e) = self.read_layer(conn, &layer, &mut read) {
                     for members in layer.values().map(|span| &span.members) {
                         for &i in members {
@@ -97,11 +100,11 @@ impl NodeBodies {
                 }
             }
         }
-        for (i, entry) in entries.iter().enumerate() {
-            if read.whole[i].is_none() {
+        for i in 0..n {
+            if !read.whole[i] {
                 let why = read.lost[i].take();
                 self.warn(
-                    entry,
+                    read.entries[i],
                     why.as_deref()
                         .unwrap_or("its packets do not give the exchange back"),
                 );
@@ -116,7 +119,7 @@ impl NodeBodies {
         &mut self,
         conn: &Connection,
         layer: &Layer,
-        read: &mut Reading<'_>,
+        read: &mut Reading<'_, '_>,
     ) -> Result<(), StoreError> {
         let last = layer.values().map(|span| span.last).max().unwrap_or(0);
         self.refresh_rows(conn, last)?;
@@ -134,7 +137,7 @@ impl NodeBodies {
         };
         let mut by_start: HashMap<(u64, i64), Vec<usize>> = HashMap::new();
         for &i in layer.values().flat_map(|span| &span.members) {
-            let entry = read.entries[i];
+            let entry = &read.entries[i];
             by_start
                 .entry((entry.packets.first, entry.timestamp))
                 .or_default()
@@ -149,17 +152,18 @@ impl NodeBodies {
                 return;
             };
             for &i in candidates {
-                let indexed = read.entries[i];
-                if read.whole[i].is_some() || !same_exchange(indexed, &exchange) {
+                let indexed = &mut read.entries[i];
+                if read.whole[i]
+                    || !same_exchange(indexed, &exchange)
+                    || !extends(&indexed.request, &exchange.request)
+                    || !extends(&indexed.response, &exchange.response)
+                {
                     continue;
                 }
-                let mut whole = indexed.clone();
-                if restore(&mut whole.request, &mut exchange.request)
-                    && restore(&mut whole.response, &mut exchange.response)
-                {
-                    read.whole[i] = Some(whole);
-                    return;
-                }
+                restore(&mut indexed.request, &mut exchange.request);
+                restore(&mut indexed.response, &mut exchange.response);
+                read.whole[i] = true;
+                return;
             }
         };
         self.reading
@@ -172,10 +176,9 @@ impl NodeBodies {
                     .iter()
                     .find(|(n, _)| (own.first..=own.last).contains(n))
                 {
-                    Some((_, why)) => {
-                        read.whole[i] = None;
-                        read.lost[i] = Some(why.clone());
-                    }
+                    // Given back all the same: what was lost was not needed (an acknowledgement).
+                    _ if read.whole[i] => {}
+                    Some((_, why)) => read.lost[i] = Some(why.clone()),
                     None => read.near_loss[i] = true,
                 }
             }
@@ -219,11 +222,11 @@ impl Drop for NodeBodies {
     }
 }
 
-/// What a bulk read has found so far, by position in the entries asked for.
-struct Reading<'e> {
-    entries: &'e [&'e Entry],
-    /// The entries read back whole.
-    whole: Vec<Option<Entry>>,
+/// A bulk read so far, by position in the entries asked for.
+struct Reading<'e, 'a> {
+    entries: &'e mut [&'a mut Entry],
+    /// Whether each entry has its whole bodies.
+    whole: Vec<bool>,
     /// Why an entry cannot be read back (its packets cannot be read): not tried again.
     lost: Vec<Option<String>>,
     /// Whether a packet of an entry's flow near it, but none of its own, could not be read.
@@ -257,7 +260,7 @@ type Layer = BTreeMap<u64, Span>;
 /// packet, those close together ([`SPAN_GAP`]) in one span (alone with [`From::EachExchange`],
 /// all of a flow's in one span from its first packet with [`From::FlowStart`]), a flow's k-th
 /// span in layer k: a flow dissected again starts cleanly at the start of its span.
-fn layers(entries: &[&Entry], pending: &[usize], from: From) -> Vec<Layer> {
+fn layers(entries: &[&mut Entry], pending: &[usize], from: From) -> Vec<Layer> {
     let mut by_flow: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     for &i in pending {
         if let Some(entry) = entries.get(i) {
@@ -412,14 +415,14 @@ mod tests {
 
     #[test]
     fn close_exchanges_of_a_flow_share_a_span_and_distant_ones_go_to_later_layers() {
-        let owned = [
+        let mut owned = [
             entry(7, 10, 14),
             entry(9, 11, 12),
             entry(7, 16, 20),
             entry(7, 20 + SPAN_GAP + 1, 30 + SPAN_GAP),
             entry(7, 5, 8),
         ];
-        let entries: Vec<&Entry> = owned.iter().collect();
+        let entries: Vec<&mut Entry> = owned.iter_mut().collect();
         let all: Vec<usize> = (0..entries.len()).collect();
         let layered = layers(&entries, &all, From::Exchanges);
         assert_eq!(layered.len(), 2);

@@ -21,12 +21,14 @@ case $size in
     RUNS=3 MICRO_TIMEOUT=600 SPAN=1h MIX_SIZE=64MB PER_MIX_SIZE=100MB FLOWS_OPEN=100000 FLOWS_SIZE=200MB LIVE_SIZE=400MB
     LIVE_RATES="50 100 300 1000 top" QUERY_NARROW_S=60
     REAL_HTTP=20000 REAL_REDIS=20000 REAL_PG=1000 REAL_DNS=2000
-    MICRO_ARGS=(bench_ingest=200000 bench_query=1000000) ;;
+    MICRO_ARGS=(bench_ingest=200000 bench_query=1000000)
+    BODIES_HTTP_SIZE=200MB BODIES_OTHER_SIZE=40MB ;;
   full)
     RUNS=5 MICRO_TIMEOUT=7200 SPAN=24h MIX_SIZE=5GB PER_MIX_SIZE=256MB FLOWS_OPEN=1000000 FLOWS_SIZE=3GB LIVE_SIZE=500MB
     LIVE_RATES="10 20 50 100 200 400 700 1000 1500 2000 3000 top" QUERY_NARROW_S=300
     REAL_HTTP=2000000 REAL_REDIS=1000000 REAL_PG=50000 REAL_DNS=50000
-    MICRO_ARGS=() ;;
+    MICRO_ARGS=()
+    BODIES_HTTP_SIZE=800MB BODIES_OTHER_SIZE=120MB ;;
   *) echo "usage: tests/bench/run.sh [small|full]" >&2; exit 2 ;;
 esac
 [ "$(id -u)" -eq 0 ] || { echo "run.sh needs root: network namespaces for real traffic and live capture" >&2; exit 1; }
@@ -46,6 +48,7 @@ GEN="$root/target/release/shark-bench-gen"
 . "$here/memory.sh"
 . "$here/live.sh"
 . "$here/micro.sh"
+. "$here/bodies.sh"
 
 rm -rf "$W" && mkdir -p "$W/corpus" "$W/stores" "$W/hyperfine" "$W/live" "$W/sections"
 : >"$W/commands.md"
@@ -102,6 +105,7 @@ index_section only-http only-dns only-redis only-postgres mixed "${real[@]}" >"$
 memory_section mixed "${real[@]}" open-flows >"$W/sections/memory.md"
 live_section replay >"$W/sections/live.md"
 micro_section >"$W/sections/micro.md"
+bodies_section >"$W/sections/bodies.md"
 machine_section >"$W/sections/machine.md"
 
 # Sections measured outside this script (after the marker line) are carried over as they are.
@@ -114,7 +118,8 @@ kept=$(sed -n '/^<!-- Everything below is measured outside/,$p' "$OUT" 2>/dev/nu
   echo "A figure that cannot be produced yet says so instead of showing a number."
   echo
   cat "$W/sections/machine.md" "$W/sections/corpus.md" "$W/sections/import.md" "$W/sections/query.md" \
-    "$W/sections/index.md" "$W/sections/memory.md" "$W/sections/live.md" "$W/sections/micro.md"
+    "$W/sections/index.md" "$W/sections/memory.md" "$W/sections/live.md" "$W/sections/micro.md" \
+    "$W/sections/bodies.md"
   echo "## Commands"
   echo
   echo "Exactly what ran (paths from this run's work directory \`$W\`)."
