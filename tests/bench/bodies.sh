@@ -30,6 +30,9 @@ timed() {
     "$W/$name.time"
 }
 
+# cpu_s NAME: user + system seconds of the run `timed NAME` made (what a shared machine does not inflate).
+cpu_s() { awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$W/$1.time"; }
+
 # bodies_section: the section, as markdown.
 bodies_section() {
   keepalive_slice keepalive-http "$BODIES_HTTP_SIZE" http
@@ -37,7 +40,7 @@ bodies_section() {
   keepalive_slice keepalive-postgres "$BODIES_OTHER_SIZE" postgres
   echo "## Bodies read back, keep-alive slices (issue 13)"
   echo
-  echo "Slices of 8 keep-alive connections from \`shark-bench-gen\` (6 s of requests each). The index keeps 32 bytes"
+  echo "Slices of 8 keep-alive connections from \`shark-bench-gen\` (\`--duration 6s\`: about 900 exchanges a second). The index keeps 32 bytes"
   echo "of each body (the default \`--index-body\`), so every HTTP body shown or filtered on is read back from the"
   echo "packets. One run of each command (these are long); ratio = peer time / our time."
   echo
@@ -80,10 +83,10 @@ bodies_section() {
     "frame.time_epoch >= $from && frame.time_epoch < $to && http.response" -T ek)")
   echo "| work (HTTP slice, $entries exchanges) | kubectl-shark | peer |"
   echo "|---|---|---|"
-  echo "| body read-back: \`query 'response.body.contains(\"zzz\")'\` over the whole store (no match: every body read back) | $(calc '%.2f' "$filter") s, **$(per_s "$entries" "$filter") entries/s**, $(max_rss_mib "$W/bodies-filter.time") MiB RSS | — |"
-  echo "| \`query -o json http\` over the whole store | $(calc '%.2f' "$whole") s ($(per_s "$entries" "$whole") entries/s), $(max_rss_mib "$W/bodies-json-all.time") MiB RSS | its import: $(calc '%.2f' "$(timed import-again "$(q "$KS" import "$pcap" --store "$W/stores/again")")") s |"
+  echo "| body read-back: \`query 'response.body.contains(\"zzz\")'\` over the whole store (no match: every body read back) | $(calc '%.2f' "$filter") s, **$(per_s "$entries" "$filter") entries/s** ($(cpu_s bodies-filter) s CPU: $(per_s "$entries" "$(cpu_s bodies-filter)") entries/s), $(max_rss_mib "$W/bodies-filter.time") MiB RSS | — |"
+  echo "| \`query -o json http\` over the whole store | $(calc '%.2f' "$whole") s ($(per_s "$entries" "$whole") entries/s; $(cpu_s bodies-json-all) s CPU), $(max_rss_mib "$W/bodies-json-all.time") MiB RSS | its import: $(calc '%.2f' "$(timed import-again "$(q "$KS" import "$pcap" --store "$W/stores/again")")") s |"
   rm -rf "$W/stores/again"
-  echo "| \`query -o json\` of a busy window (@$from–@$to, $window_rows exchanges) | **$(calc '%.3f' "$window") s** | \`tshark -Y 'frame.time_epoch >= $from && frame.time_epoch < $to && http.response' -T ek\` ($tshark_rows responses): $(calc '%.2f' "$tshark_window") s ($(times "$tshark_window" "$window")) |"
+  echo "| \`query -o json\` of a busy window (@$from–@$to, $window_rows exchanges) | **$(calc '%.3f' "$window") s** ($(cpu_s bodies-json-window) s CPU) | \`tshark -Y 'frame.time_epoch >= $from && frame.time_epoch < $to && http.response' -T ek\` ($tshark_rows responses): $(calc '%.2f' "$tshark_window") s ($(times "$tshark_window" "$window")) |"
   echo
   echo "| slice | index bytes | entries | index bytes / entry | index / PCAP |"
   echo "|---|---|---|---|---|"
