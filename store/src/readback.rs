@@ -216,7 +216,11 @@ impl Drop for NodeBodies {
             tracing::warn!(
                 "{} entries on node {} show the first bytes of their bodies only",
                 self.failed,
-                self.layout.dir.display()
+                self.layout
+                    .dir
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
             );
         }
     }
