@@ -20,6 +20,7 @@ mod kubernetes;
 mod layout;
 pub mod live_capture;
 mod map_follow_replay;
+mod mysql;
 mod one_writer;
 mod plugin;
 mod tables;

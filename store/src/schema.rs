@@ -105,6 +105,11 @@ fn request() -> FieldType {
         ("ciphers", int()),
         // TCP, UDP
         ("packets", int()),
+        // MySQL (`command`, `query` above)
+        ("user", text()),
+        ("database", text()),
+        ("tls", FieldType::Bool),
+        ("statementId", int()),
     ])
 }
 
@@ -140,6 +145,9 @@ fn response() -> FieldType {
         ("alpn", text()),
         // TCP, UDP
         ("packets", int()),
+        // MySQL (`rows`, `error`, `code`, `version` above)
+        ("columns", texts()),
+        ("affectedRows", int()),
     ])
 }
 

@@ -38,6 +38,7 @@ impl Summary {
             "redis" => (req("command"), req("key")),
             "postgres" => (req("type"), postgres_sql(entry)),
             "kafka" => (req("apiName"), req("topic")),
+            "mysql" => (req("command"), mysql_object(entry)),
             "tls" => (String::from("handshake"), req("sni")),
             _ => (
                 String::new(),
@@ -66,6 +67,16 @@ fn postgres_sql(entry: &Entry) -> String {
     } else {
         query
     }
+}
+
+/// What a MySQL exchange is about: its SQL, else the database (a login, COM_INIT_DB) or the
+/// user it logged in as.
+fn mysql_object(entry: &Entry) -> String {
+    ["query", "database", "user"]
+        .iter()
+        .map(|key| text(entry.request.get(*key)))
+        .find(|value| !value.is_empty())
+        .unwrap_or_default()
 }
 
 /// An endpoint as people know it: its name when it has one, else `ip:port`.
