@@ -10,6 +10,7 @@ packages=(
   iproute2      # network namespaces for the end-to-end cluster
   nginx-light redis-server redis-tools postgresql dnsmasq-base dnsutils curl  # real servers and clients
   mariadb-server mariadb-client libdbd-mariadb-perl  # MySQL protocol: server, CLI client, server-side prepared statements
+  iputils-ping  # ICMP echo, time exceeded (ping -t), over IPv4 and IPv6
   graphviz      # renders the service map's DOT output
   sqlite3       # inspecting the index by hand
   bsdutils      # `script`: runs the CLI on a pseudo-terminal to test its colours

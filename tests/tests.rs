@@ -12,6 +12,7 @@ mod demo;
 mod export;
 mod fanout;
 mod fields;
+mod icmp;
 mod image;
 mod import_http;
 mod kfl_compat;

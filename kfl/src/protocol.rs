@@ -36,7 +36,7 @@ pub const WORDS: &[&str] = &[
     "tcp",
     "udp",
     // Appended per protocol (issue 19).
-    "mysql",
+    "mysql", "icmp",
 ];
 
 /// Words that name a protocol by another name than its `protocol.name`: KFL2's `postgresql`, and

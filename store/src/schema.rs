@@ -110,6 +110,12 @@ fn request() -> FieldType {
         ("database", text()),
         ("tls", FieldType::Bool),
         ("statementId", int()),
+        // ICMP (`type`, `id` above): an echo's sequence number; an error's code, the host that
+        // sent it and the flow it reports
+        ("seq", int()),
+        ("code", int()),
+        ("from", text()),
+        ("reported", text()),
     ])
 }
 
@@ -148,6 +154,8 @@ fn response() -> FieldType {
         // MySQL (`rows`, `error`, `code`, `version` above)
         ("columns", texts()),
         ("affectedRows", int()),
+        // ICMP (`type` above): the host that sent an error answering an echo request
+        ("from", text()),
     ])
 }
 

@@ -39,6 +39,7 @@ impl Summary {
             "postgres" => (req("type"), postgres_sql(entry)),
             "kafka" => (req("apiName"), req("topic")),
             "mysql" => (req("command"), mysql_object(entry)),
+            "icmp" => (req("type"), icmp_object(entry)),
             "tls" => (String::from("handshake"), req("sni")),
             _ => (
                 String::new(),
@@ -77,6 +78,21 @@ fn mysql_object(entry: &Entry) -> String {
         .map(|key| text(entry.request.get(*key)))
         .find(|value| !value.is_empty())
         .unwrap_or_default()
+}
+
+/// What an ICMP entry is about: the flow an error reports, else the echo's identifier and
+/// sequence number.
+fn icmp_object(entry: &Entry) -> String {
+    let reported = text(entry.request.get("reported"));
+    if reported.is_empty() {
+        format!(
+            "id={} seq={}",
+            text(entry.request.get("id")),
+            text(entry.request.get("seq"))
+        )
+    } else {
+        reported
+    }
 }
 
 /// An endpoint as people know it: its name when it has one, else `ip:port`.

@@ -22,6 +22,10 @@ pub fn status_cell(entry: &Entry) -> String {
 /// The response's outcome by its protocol, or "" when there was no response.
 fn outcome(entry: &Entry) -> String {
     let response = &entry.response;
+    if entry.protocol.name == "icmp" {
+        // ICMP: what answered (`echo-reply`, `time-exceeded`).
+        return text(response.get("type"));
+    }
     let Some(status) = response.get("status").filter(|s| !s.is_null()) else {
         return text(response.get("statusText"));
     };
@@ -154,6 +158,11 @@ mod tests {
             ),
             ("mysql", json!({"status": 0, "rows": 3}), "OK, 3 rows"),
             ("mysql", json!({"status": 0, "affectedRows": 2}), "OK"),
+            (
+                "icmp",
+                json!({"type": "echo-reply", "size": 64}),
+                "echo-reply",
+            ),
         ];
         for (protocol, response, want) in cases {
             assert_eq!(
