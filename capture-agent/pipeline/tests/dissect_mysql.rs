@@ -5,9 +5,11 @@
 //! mysql.field.name -e mysql.stmt_id`), one exchange per login and per command; the row counts
 //! are the data the script inserted.
 
-use crate::segments::{field, run_all_chunkings};
-use shark_pipeline::dissect::Exchange;
+use std::collections::HashMap;
+
+use crate::segments::{field, load, run_all_chunkings};
 use shark_pipeline::dissect::mysql::MysqlDissector;
+use shark_pipeline::dissect::{ChunkMeta, Dissector, Exchange, Parser, ParserSettings, Unfinished};
 
 /// command, query (or user/database of a login), statement id, status, affected rows, columns,
 /// rows, first and last frame.
@@ -85,4 +87,38 @@ fn a_mariadb_session_gives_what_tshark_finds() {
         .filter(|c| !c.is_empty())
         .collect();
     assert_eq!(errors, ["42000", "42S02", "23000"]);
+}
+
+#[test]
+fn no_exchange_starts_before_what_the_parser_said_was_unfinished() {
+    // What replay relies on, over the real session: after each segment a connection's parser
+    // says where the earliest exchange it can still send starts; none it sends later starts
+    // earlier.
+    let mut parsers: HashMap<u32, (Box<dyn Parser>, i64)> = HashMap::new();
+    let mut sent = 0;
+    for segment in load("mysql/mariadb.seg") {
+        let (parser, earliest) = parsers
+            .entry(segment.stream)
+            .or_insert_with(|| (MysqlDissector.parser(&ParserSettings::default()), i64::MIN));
+        let meta = ChunkMeta {
+            ts_ns: segment.ts_ns,
+            packet: segment.frame,
+        };
+        let mut out = Vec::new();
+        parser.feed(segment.dir, &segment.bytes, meta, &mut out);
+        for exchange in &out {
+            let start = exchange.start.map_or(i64::MIN, |m| m.ts_ns);
+            assert!(start >= *earliest, "{exchange:?} starts before {earliest}");
+        }
+        sent += out.len();
+        *earliest = (*earliest).max(match parser.unfinished() {
+            Unfinished::Since(ts_ns) => ts_ns,
+            Unfinished::Nothing => segment.ts_ns + 1,
+            Unfinished::Unknown => i64::MIN,
+        });
+    }
+    assert!(
+        sent >= 30,
+        "the session's exchanges came out before the end: {sent}"
+    );
 }
