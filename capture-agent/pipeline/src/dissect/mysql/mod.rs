@@ -23,7 +23,7 @@
 
 use super::{Confidence, Direction, Dissector, Parser, ParserSettings};
 use framing::{HEADER, payload_len};
-use packets::{COM_QUERY, COM_STMT_PREPARE, command_name, greeting, login};
+use packets::{COM_QUERY, COM_STMT_PREPARE, greeting, login};
 use parser::MysqlParser;
 
 mod framing;
@@ -84,17 +84,14 @@ impl Dissector for MysqlDissector {
             },
             // A command on a connection seen mid-way: SQL text after COM_QUERY or COM_STMT_PREPARE.
             (Direction::ToServer, 0) if matches!(first, COM_QUERY | COM_STMT_PREPARE) => {
-                let sql = rest
+                // SQL starts with a keyword (or a comment, a parenthesis) and is text.
+                let starts = rest
+                    .first()
+                    .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'(' | b'/' | b'-'));
+                let text = rest
                     .iter()
                     .all(|&b| b >= 0x20 || b.is_ascii_whitespace() || b >= 0x80);
-                if sql && !rest.is_empty() && data.len() == HEADER + len {
-                    Confidence::Maybe
-                } else {
-                    Confidence::No
-                }
-            }
-            (Direction::ToServer, 0) if command_name(first).is_some() && len < 64 => {
-                if data.len() == HEADER + len {
+                if starts && text && data.len() == HEADER + len {
                     Confidence::Maybe
                 } else {
                     Confidence::No

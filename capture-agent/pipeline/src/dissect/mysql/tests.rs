@@ -501,6 +501,15 @@ fn probes_know_a_greeting_a_login_and_a_query() {
         d.probe(&command(3, b"SELECT 1")[..6], Direction::ToServer),
         Confidence::NeedMore
     );
+    // A length-prefixed binary message is not taken for a command.
+    assert_eq!(
+        d.probe(&[2, 0, 0, 0, 0x0E, 0x01], Direction::ToServer),
+        Confidence::No
+    );
+    assert_eq!(
+        d.probe(&command(3, &[0x01, 0x02]), Direction::ToServer),
+        Confidence::No
+    );
     assert_eq!(
         d.probe(b"GET / HTTP/1.1\r\n\r\n", Direction::ToServer),
         Confidence::No
