@@ -179,6 +179,12 @@ fn icmp_entries_say_what_tshark_says() {
         }
     }
     assert_eq!(entries.len(), expected, "{entries:#?}");
+    // KFL2's names read the same entries.
+    assert_eq!(query_json(&store, &["icmp_version == 6"]).len(), 3);
+    assert_eq!(
+        query_json(&store, &[r#"icmp_type == "destination-unreachable""#]).len(),
+        1
+    );
     let listed = listed_fields();
     let mut missing = Vec::new();
     for entry in &entries {

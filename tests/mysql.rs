@@ -296,6 +296,22 @@ fn mariadb_entries_say_what_tshark_says() {
         "bytes to the server, to the client"
     );
 
+    // KFL2's names read the same entries.
+    let duplicate = query_json(&store, &["mysql_error_code == 1062"]);
+    assert_eq!(duplicate.len(), 1);
+    assert_eq!(
+        text(&duplicate[0]["request"]["command"]),
+        "COM_STMT_EXECUTE"
+    );
+    // The failed execute, and the close the server never answers (no status: no success).
+    let statements = query_json(&store, &["mysql_statement_id == 2 && !mysql_success"]);
+    assert_eq!(statements.len(), 2);
+    assert_eq!(
+        query_json(&store, &[r#"mysql_database == "shop""#]).len(),
+        4,
+        "three logins and a COM_INIT_DB"
+    );
+
     // Every field the entries carry is one `kubectl shark fields` lists.
     let listed = listed_fields();
     let mut missing = Vec::new();

@@ -36,7 +36,8 @@ pub const WORDS: &[&str] = &[
     "tcp",
     "udp",
     // Appended per protocol (issue 19).
-    "mysql", "icmp",
+    "mysql",
+    "icmp",
 ];
 
 /// Words that name a protocol by another name than its `protocol.name`: KFL2's `postgresql`, and
