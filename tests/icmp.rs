@@ -104,6 +104,7 @@ fn icmp_entries_say_what_tshark_says() {
     };
 
     let mut expected = 0;
+    let mut unreachable = 0;
     for frame in &frames {
         match frame.kind.as_str() {
             // Echo requests: paired with the reply tshark pairs them with, at its latency.
@@ -116,8 +117,14 @@ fn icmp_entries_say_what_tshark_says() {
                 let version = if frame.kind == "8" { "4" } else { "6" };
                 assert_eq!(text(&entry["protocol"]["version"]), version, "{context}");
                 if frame.resp_in.is_empty() {
-                    // Unanswered: the router's time exceeded answers it instead.
+                    // Unanswered: the router's time exceeded answers it instead (unless the
+                    // kernel's ICMP budget dropped it: then nothing did, as tshark sees too).
                     let last = entry["packets"]["last"].as_u64().expect("last");
+                    if last == frame.number {
+                        let error = text(&entry["error"]);
+                        assert!(error.starts_with("no response"), "{context}");
+                        continue;
+                    }
                     let error = frames
                         .iter()
                         .find(|f| f.number == last)
@@ -171,9 +178,10 @@ fn icmp_entries_say_what_tshark_says() {
                 );
                 assert_eq!(entry["src"]["port"].to_string(), frame.udp_src, "{context}");
                 assert_eq!(entry["dst"]["port"], 9999, "{context}");
-                let udp = query_json(&store, &["udp and dst.port == 9999"]);
+                let udp = query_json(&store, &[&format!("udp and src.port == {}", frame.udp_src)]);
                 assert_eq!(udp.len(), 1);
                 assert_eq!(udp[0]["stream"], entry["stream"], "{context}");
+                unreachable += 1;
             }
             _ => {}
         }
@@ -183,7 +191,7 @@ fn icmp_entries_say_what_tshark_says() {
     assert_eq!(query_json(&store, &["icmp_version == 6"]).len(), 3);
     assert_eq!(
         query_json(&store, &[r#"icmp_type == "destination-unreachable""#]).len(),
-        1
+        unreachable
     );
     let listed = listed_fields();
     let mut missing = Vec::new();
@@ -194,9 +202,11 @@ fn icmp_entries_say_what_tshark_says() {
         missing.is_empty(),
         "fields `kubectl shark fields` does not list: {missing:?}"
     );
+    // The kernel's host-wide ICMP error budget, shared with other tests running at once, may drop
+    // an error; the echoes are always there, and one of the three datagrams at least is answered.
     assert!(
-        expected >= 9,
-        "three pings, three pings over IPv6, two past their TTL, one datagram; tshark: {:?}",
+        expected >= 9 && unreachable >= 1,
+        "three pings, three pings over IPv6, two past their TTL, a datagram answered; tshark: {:?}",
         frames
             .iter()
             .map(|f| format!("{} {} {}", f.number, f.kind, f.seq))
