@@ -222,7 +222,7 @@ fn fields_lists_both_spellings_and_the_protocols_not_dissected() {
         );
     }
     assert!(
-        out.contains("not dissected here") && out.contains("mysql"),
+        out.contains("not dissected here") && out.contains("mongodb"),
         "{out}"
     );
 }

@@ -9,6 +9,8 @@ packages=(
   tcpdump       # benchmark peer and test captures
   iproute2      # network namespaces for the end-to-end cluster
   nginx-light redis-server redis-tools postgresql dnsmasq-base dnsutils curl  # real servers and clients
+  mariadb-server mariadb-client libdbd-mariadb-perl  # MySQL protocol: server, CLI client, server-side prepared statements
+  iputils-ping  # ICMP echo, time exceeded (ping -t), over IPv4 and IPv6
   graphviz      # renders the service map's DOT output
   sqlite3       # inspecting the index by hand
   bsdutils      # `script`: runs the CLI on a pseudo-terminal to test its colours
@@ -40,7 +42,7 @@ python3 -c 'import grpc' 2>/dev/null || python3 -m pip install -q --root-user-ac
 # Offline validation of the deployed manifests against the Kubernetes schemas.
 command -v kubernetes-validate >/dev/null || python3 -m pip install -q --root-user-action=ignore kubernetes-validate
 # The distribution's services are not wanted running: tests start their own instances.
-for svc in nginx redis-server postgresql; do
+for svc in nginx redis-server postgresql mariadb; do
   (service "$svc" stop >/dev/null 2>&1 || true)
 done
 echo "setup: system packages present"

@@ -35,6 +35,9 @@ pub const WORDS: &[&str] = &[
     "tlsx",
     "tcp",
     "udp",
+    // Appended per protocol (issue 19).
+    "mysql",
+    "icmp",
 ];
 
 /// Words that name a protocol by another name than its `protocol.name`: KFL2's `postgresql`, and

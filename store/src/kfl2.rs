@@ -25,6 +25,7 @@ pub fn aliases() -> Vec<Alias> {
     all.extend(kubernetes());
     all.extend(http());
     all.extend(others());
+    all.extend(mysql_icmp());
     all.extend(legacy());
     all
 }
@@ -157,6 +158,71 @@ fn others() -> [Alias; 28] {
     ]
 }
 
+/// MySQL and ICMP (issue 19).
+fn mysql_icmp() -> [Alias; 15] {
+    [
+        alias(
+            "mysql_command",
+            "mysql ? request.command : nil",
+            "string (COM_QUERY, …)",
+        ),
+        alias("mysql_query", "mysql ? request.query : nil", "string"),
+        alias("mysql_database", "mysql ? request.database : nil", "string"),
+        alias(
+            "mysql_statement_id",
+            "mysql ? request.statementId : nil",
+            "int",
+        ),
+        alias(
+            "mysql_error_code",
+            "mysql ? response.status : nil",
+            "int (0 when none)",
+        ),
+        alias(
+            "mysql_error_message",
+            "mysql ? response.error : nil",
+            "string",
+        ),
+        alias("mysql_success", "mysql and response.status == 0", "bool"),
+        alias(
+            "mysql_request_size",
+            "mysql ? request.size : nil",
+            "int bytes",
+        ),
+        alias(
+            "mysql_response_size",
+            "mysql ? response.size : nil",
+            "int bytes",
+        ),
+        alias(
+            "mysql_total_size",
+            "mysql ? request.size + response.size : nil",
+            "int bytes",
+        ),
+        alias(
+            "icmp_type",
+            "icmp ? request.type : nil",
+            "string (echo-request, …)",
+        ),
+        alias(
+            "icmp_version",
+            "icmp ? (protocol.version == \"6\" ? 6 : 4) : nil",
+            "int (4 or 6)",
+        ),
+        alias("icmp_length", "icmp ? request.size : nil", "int bytes"),
+        alias(
+            "icmp_request_length",
+            "icmp ? request.size : nil",
+            "int bytes",
+        ),
+        alias(
+            "icmp_response_length",
+            "icmp ? response.size : nil",
+            "int bytes",
+        ),
+    ]
+}
+
 /// Legacy KFL (basenine) spellings.
 fn legacy() -> [Alias; 8] {
     [
@@ -176,7 +242,6 @@ fn legacy() -> [Alias; 8] {
 /// Protocols KFL2 names that are not dissected here.
 pub fn undissected() -> Vec<Undissected> {
     [
-        ("mysql", "MySQL"),
         ("amqp", "AMQP"),
         ("mongodb", "MongoDB"),
         ("ldap", "LDAP"),
@@ -187,7 +252,6 @@ pub fn undissected() -> Vec<Undissected> {
         ("gqlv1", "GraphQL"),
         ("gqlv2", "GraphQL"),
         ("sctp", "SCTP"),
-        ("icmp", "ICMP"),
         ("conn", "L4 connection record"),
         ("tcp_conn", "L4 connection record"),
         ("udp_conn", "L4 connection record"),

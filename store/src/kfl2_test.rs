@@ -56,7 +56,7 @@ fn kfl2_names_push_down_to_the_same_columns() {
 #[test]
 fn undissected_protocols_are_named_not_unknown() {
     for source in [
-        "mysql_query.contains(\"x\")",
+        "mongodb_command.contains(\"x\")",
         "amqp",
         "conn_state == \"open\"",
     ] {

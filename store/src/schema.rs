@@ -105,6 +105,17 @@ fn request() -> FieldType {
         ("ciphers", int()),
         // TCP, UDP
         ("packets", int()),
+        // MySQL (`command`, `query` above)
+        ("user", text()),
+        ("database", text()),
+        ("tls", FieldType::Bool),
+        ("statementId", int()),
+        // ICMP (`type`, `id` above): an echo's sequence number; an error's code, the host that
+        // sent it and the flow it reports
+        ("seq", int()),
+        ("code", int()),
+        ("from", text()),
+        ("reported", text()),
     ])
 }
 
@@ -140,6 +151,11 @@ fn response() -> FieldType {
         ("alpn", text()),
         // TCP, UDP
         ("packets", int()),
+        // MySQL (`rows`, `error`, `code`, `version` above)
+        ("columns", texts()),
+        ("affectedRows", int()),
+        // ICMP (`type` above): the host that sent an error answering an echo request
+        ("from", text()),
     ])
 }
 

@@ -1,4 +1,4 @@
-//! Throughput of the DNS, Redis, PostgreSQL and Kafka parsers over large synthetic streams.
+//! Throughput of the DNS, Redis, PostgreSQL, Kafka and MySQL parsers over large synthetic streams.
 //!
 //! Each stream is built once in memory (requests in batches of 100, then their responses), fed in
 //! 1448-byte chunks (one Ethernet MSS; DNS: one datagram per feed), and timed best of 3 runs.
@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use shark_pipeline::dissect::dns::DnsDissector;
 use shark_pipeline::dissect::kafka::KafkaDissector;
+use shark_pipeline::dissect::mysql::MysqlDissector;
 use shark_pipeline::dissect::postgres::PostgresDissector;
 use shark_pipeline::dissect::redis::RedisDissector;
 use shark_pipeline::dissect::{ChunkMeta, Direction, Dissector, ParserSettings};
@@ -29,12 +30,13 @@ struct Workload {
 }
 
 fn main() {
-    let workloads = [dns(), redis(), postgres(), kafka()];
-    let dissectors: [&dyn Dissector; 4] = [
+    let workloads = [dns(), redis(), postgres(), kafka(), mysql()];
+    let dissectors: [&dyn Dissector; 5] = [
         &DnsDissector,
         &RedisDissector,
         &PostgresDissector,
         &KafkaDissector,
+        &MysqlDissector,
     ];
     println!(
         "{:<10} {:>10} {:>10} {:>12} {:>14}",
@@ -241,6 +243,38 @@ fn kafka() -> Workload {
             body.extend_from_slice(&1i32.to_be_bytes());
             body.extend_from_slice(&[0u8; 4 + 2 + 8 + 8 + 8 + 4]);
             [(body.len() as u32).to_be_bytes().to_vec(), body].concat()
+        },
+    )
+}
+
+/// MySQL: COM_QUERY selecting two columns, answered with a classic result set of 10 rows.
+fn mysql() -> Workload {
+    let packet = |seq: u8, payload: &[u8]| {
+        let mut out = (payload.len() as u32).to_le_bytes()[..3].to_vec();
+        out.push(seq);
+        out.extend_from_slice(payload);
+        out
+    };
+    let column = |seq: u8, name: &str| {
+        let mut def = Vec::new();
+        for part in ["def", "shop", "users", "users", name, name] {
+            def.push(part.len() as u8);
+            def.extend_from_slice(part.as_bytes());
+        }
+        def.extend_from_slice(&[0x0C, 45, 0, 80, 0, 0, 0, 253, 0, 0, 0, 0, 0]);
+        packet(seq, &def)
+    };
+    let eof = |seq: u8| packet(seq, &[0xFE, 0, 0, 2, 0]);
+    batches(
+        "mysql",
+        |_| packet(0, b"\x03select id, name from users where id = 42"),
+        |_| {
+            let mut reply = [packet(1, &[2]), column(2, "id"), column(3, "name"), eof(4)].concat();
+            for seq in 5..15 {
+                reply.extend_from_slice(&packet(seq, b"\x0812345678\x14some text column val"));
+            }
+            reply.extend_from_slice(&eof(15));
+            reply
         },
     )
 }

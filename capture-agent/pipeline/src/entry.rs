@@ -23,6 +23,7 @@ pub fn unclaimed_exchange(flow: &Flow) -> Exchange {
         protocol: match flow.transport {
             Transport::Tcp => "tcp",
             Transport::Udp => "udp",
+            Transport::Icmp => "icmp",
         },
         version: String::new(),
         request: side(0),

@@ -1,4 +1,4 @@
-//! Flows: TCP connections and UDP conversations keyed by their 5-tuple, with client and server
+//! Flows: TCP connections, UDP conversations and ICMP echo between two hosts, keyed by their 5-tuple, with client and server
 //! told apart (from the SYN, else from well-known ports), per-direction counters and state, an
 //! idle timeout and a bound on how many are tracked.
 
@@ -16,6 +16,8 @@ pub enum Transport {
     Tcp,
     /// A UDP conversation.
     Udp,
+    /// ICMP or ICMPv6 echo between two hosts (ports 0).
+    Icmp,
 }
 
 /// A flow's identity, the same for both directions.
@@ -242,7 +244,7 @@ impl FlowTable {
     pub fn take_idle(&mut self, tcp_cutoff_ns: i64, udp_cutoff_ns: i64) -> Vec<Flow> {
         let idle = |f: &Flow| match f.transport {
             Transport::Tcp => f.last_ts < tcp_cutoff_ns,
-            Transport::Udp => f.last_ts < udp_cutoff_ns,
+            Transport::Udp | Transport::Icmp => f.last_ts < udp_cutoff_ns,
         };
         let keys: Vec<FlowKey> = self
             .flows

@@ -1,5 +1,6 @@
 //! The pipeline: packets in, entries out. Decode → flow → TCP reassembly → dispatch → parser →
-//! entry, with every packet handed to the sink on the way (decodable or not).
+//! entry, with every packet handed to the sink on the way (decodable or not). ICMP takes its own
+//! way (`icmp`): echo is a flow between two hosts, an error joins the flow it reports.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -15,6 +16,8 @@ use crate::flow::{Flow, FlowKey, FlowTable, Transport};
 use crate::identity::{IdentityResolver, NoIdentity};
 use crate::reassembly::{Chunk, SegmentIn};
 use crate::{Packet, Sink};
+
+mod icmp;
 
 /// Why a flow closed early to keep the pipeline within its memory budget: its pending
 /// requests, and its `tcp`/`udp` record, carry this error.
@@ -34,7 +37,8 @@ pub struct PipelineStats {
     pub entries: u64,
     /// Packets that could not be decoded (truncated or malformed headers, unknown link type).
     pub decode_errors: u64,
-    /// Packets that are not TCP or UDP over IP (ARP, ICMP, …); kept, not dissected.
+    /// Packets that are not TCP, UDP or ICMP echo and errors over IP (ARP, neighbour discovery,
+    /// …); kept, not dissected.
     pub other_packets: u64,
     /// Flows seen.
     pub flows: u64,
@@ -148,6 +152,7 @@ impl Pipeline {
         let transported = match ip.protocol {
             6 => parse_tcp(transport_bytes, announced_len).map(Transported::Tcp),
             17 => parse_udp(transport_bytes).map(Transported::Udp),
+            1 | 58 => return self.icmp(packet, &ip, transport_bytes, sink),
             _ => return self.other(packet, sink),
         };
         match transported {

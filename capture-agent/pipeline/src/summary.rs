@@ -7,7 +7,8 @@ use shark_store::{Entry, Message};
 /// The entry's protocol and key fields on one line, then `error: …` if it failed.
 ///
 /// `http/1.1 GET /path 200`, `grpc/2 pkg.Service/Method 0`, `dns example.com A NOERROR`,
-/// `redis GET key 0`, `postgres SELECT 1 0`, `kafka Produce 7`, `tls example.com TLSv1.3`,
+/// `redis GET key 0`, `postgres SELECT 1 0`, `mysql COM_QUERY SELECT 1 0`,
+/// `icmp/4 echo-request 3 echo-reply`, `kafka Produce 7`, `tls example.com TLSv1.3`,
 /// `tcp 10.0.0.1:40000 -> 10.0.0.2:80 120B/3p 560B/2p`. Missing fields print as `-`.
 pub fn summary_line(entry: &Entry) -> String {
     let req = &entry.request;
@@ -40,6 +41,19 @@ pub fn summary_line(entry: &Entry) -> String {
             text(resp, "status")
         ),
         "postgres" => format!("postgres {} {}", text(req, "query"), text(resp, "status")),
+        "mysql" => format!(
+            "mysql {} {} {}",
+            text(req, "command"),
+            text(req, "query"),
+            text(resp, "status")
+        ),
+        "icmp" => format!(
+            "icmp/{} {} {} {}",
+            entry.protocol.version,
+            text(req, "type"),
+            text(req, "seq"),
+            text(resp, "type")
+        ),
         "kafka" => format!(
             "kafka {} {}",
             text(req, "apiName"),

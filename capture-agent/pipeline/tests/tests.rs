@@ -11,6 +11,7 @@ mod segments;
 mod dissect_dns;
 mod dissect_http2;
 mod dissect_kafka;
+mod dissect_mysql;
 mod dissect_postgres;
 mod dissect_redis;
 mod dissect_tls;

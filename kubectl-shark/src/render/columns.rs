@@ -38,6 +38,8 @@ impl Summary {
             "redis" => (req("command"), req("key")),
             "postgres" => (req("type"), postgres_sql(entry)),
             "kafka" => (req("apiName"), req("topic")),
+            "mysql" => (req("command"), mysql_object(entry)),
+            "icmp" => (req("type"), icmp_object(entry)),
             "tls" => (String::from("handshake"), req("sni")),
             _ => (
                 String::new(),
@@ -65,6 +67,31 @@ fn postgres_sql(entry: &Entry) -> String {
         format!("(prepared statement {statement})")
     } else {
         query
+    }
+}
+
+/// What a MySQL exchange is about: its SQL, else the database (a login, COM_INIT_DB) or the
+/// user it logged in as.
+fn mysql_object(entry: &Entry) -> String {
+    ["query", "database", "user"]
+        .iter()
+        .map(|key| text(entry.request.get(*key)))
+        .find(|value| !value.is_empty())
+        .unwrap_or_default()
+}
+
+/// What an ICMP entry is about: the flow an error reports, else the echo's identifier and
+/// sequence number.
+fn icmp_object(entry: &Entry) -> String {
+    let reported = text(entry.request.get("reported"));
+    if reported.is_empty() {
+        format!(
+            "id={} seq={}",
+            text(entry.request.get("id")),
+            text(entry.request.get("seq"))
+        )
+    } else {
+        reported
     }
 }
 

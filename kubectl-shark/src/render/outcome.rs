@@ -1,5 +1,5 @@
 //! The STATUS cell: an exchange's outcome as each protocol's users read it (`200`, `OK`,
-//! `ERR wrong number of arguments`, `ERROR 42P01`, `NXDOMAIN`, `NOT_FOUND: no such key`), where
+//! `ERR wrong number of arguments`, `ERROR 42P01`, `ERROR 1064 (42000)`, `NXDOMAIN`, `NOT_FOUND: no such key`), where
 //! the entry keeps the numbers filters and JSON use.
 
 use shark_store::{Entry, grpc_status_name};
@@ -22,6 +22,10 @@ pub fn status_cell(entry: &Entry) -> String {
 /// The response's outcome by its protocol, or "" when there was no response.
 fn outcome(entry: &Entry) -> String {
     let response = &entry.response;
+    if entry.protocol.name == "icmp" {
+        // ICMP: what answered (`echo-reply`, `time-exceeded`).
+        return text(response.get("type"));
+    }
     let Some(status) = response.get("status").filter(|s| !s.is_null()) else {
         return text(response.get("statusText"));
     };
@@ -54,6 +58,17 @@ fn outcome(entry: &Entry) -> String {
             .trim_end()
             .to_string(),
         "postgres" | "kafka" if !failed && detail.is_empty() => "OK".to_string(),
+        // MySQL: the error number and SQLSTATE of an ERR, else the rows a result set gave.
+        "mysql" if failed => format!(
+            "ERROR {} ({})",
+            text(Some(status)),
+            text(response.get("code"))
+        )
+        .replace(" ()", ""),
+        "mysql" => match response.get("rows").and_then(serde_json::Value::as_u64) {
+            Some(rows) => format!("OK, {rows} rows"),
+            None => "OK".to_string(),
+        },
         "kafka" => format!("ERROR {}", text(Some(status))),
         _ if detail.is_empty() => text(Some(status)),
         // DNS and the rest: the name of the code (`NXDOMAIN`), which the entry carries as text.
@@ -136,6 +151,18 @@ mod tests {
             ("kafka", json!({"status": 0}), "OK"),
             ("kafka", json!({"status": 3}), "ERROR 3"),
             ("tls", json!({"version": "TLS 1.3"}), ""),
+            (
+                "mysql",
+                json!({"status": 1064, "code": "42000", "error": "You have an error"}),
+                "ERROR 1064 (42000)",
+            ),
+            ("mysql", json!({"status": 0, "rows": 3}), "OK, 3 rows"),
+            ("mysql", json!({"status": 0, "affectedRows": 2}), "OK"),
+            (
+                "icmp",
+                json!({"type": "echo-reply", "size": 64}),
+                "echo-reply",
+            ),
         ];
         for (protocol, response, want) in cases {
             assert_eq!(

@@ -1,16 +1,19 @@
 //! Dissector fuzz target, one for all: the first byte picks a dissector from the registry (so a
-//! newly registered dissector is fuzzed without a new target); the rest is split into chunks,
+//! newly registered dissector is fuzzed without a new target) or one of the ICMP parsers (which
+//! the pipeline pins by IP protocol, never from the registry); the rest is split into chunks,
 //! each headed by a byte giving its direction, whether a gap precedes it, and its length.
 //! Besides not panicking, every exchange must start no earlier than what the parser said was
 //! unfinished before it came out (chunk `n` is stamped `n`, so "fed later" is "stamped later").
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shark_pipeline::dissect::{ChunkMeta, Direction, Exchange, ParserSettings, Unfinished, registry};
+use shark_pipeline::dissect::icmp::{ICMP4, ICMP6};
+use shark_pipeline::dissect::{ChunkMeta, Direction, Dissector, Exchange, ParserSettings, Unfinished, registry};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, mut rest)) = data.split_first() else { return };
-    let dissectors = registry();
+    let icmp: [&'static dyn Dissector; 2] = [&ICMP4, &ICMP6];
+    let dissectors: Vec<&'static dyn Dissector> = registry().iter().copied().chain(icmp).collect();
     let Some(dissector) = dissectors.get(usize::from(pick) % dissectors.len().max(1)) else { return };
     let mut parser = dissector.parser(&ParserSettings::default());
     let mut out = Vec::new();

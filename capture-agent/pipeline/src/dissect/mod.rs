@@ -13,6 +13,8 @@
 //! | `dns` | `id`, `questions` [names], `qtype` (`A`, `AAAA`, …), `size` (message bytes) | `status` (rcode number), `statusText` (`NOERROR`, `NXDOMAIN`, …), `answers` [rdata text], `size` |
 //! | `redis` | `command` (upper case), `key`, `args` [text], `size` (RESP bytes) | `type` (`simple`, `error`, `integer`, `bulk`, `array`, `nil`, …), `status` (0 ok, 1 error), `statusText` (error text), `body`, `size` |
 //! | `postgres` | `query` (SQL text), `statement` (named prepared statement bound), `type` (`simple`, `extended`, `startup`, `ssl`), `size` (frontend message bytes) | `status` (0 ok, 1 error), `statusText` (CommandComplete tag), `rows`, `error` (message), `code` (SQLSTATE), `size` (backend message bytes) |
+//! | `mysql` | `command` (`HANDSHAKE`, `COM_QUERY`, `COM_STMT_PREPARE`, `COM_STMT_EXECUTE`, …), `query` (SQL; an execute's from its prepare), `statementId`, `user`, `database`, `tls` (the login asks for TLS), `size` (packet bytes) | `status` (0 ok, else the error code), `error` (message), `code` (SQLSTATE), `columns` [names], `rows`, `affectedRows`, `version` (server, on the login), `size` |
+//! | `icmp` (`4`, `6`) | `type` (`echo-request`; an error's `destination-unreachable`, `time-exceeded`, …), `id`, `seq`, `code` and `from` (the host that sent an error), `reported` (the flow an error reports), `size` (ICMP message bytes) | `type` (`echo-reply`), `size` |
 //! | `kafka` | `apiKey`, `apiName`, `apiVersion`, `correlationId`, `clientId`, `topic` (first), `topics` [names], `size` (frame bytes) | `status` (error code, 0 ok, where the version carries one), `size` |
 //! | `tls` (negotiated version) | `sni`, `alpn` [protocols], `versions` [offered], `ciphers` (count), `size` (handshake record bytes) | `version`, `cipher`, `alpn` (chosen), `size` |
 //! | `tcp`, `udp` (no dissector claimed the flow) | `size` (bytes to server), `packets` | `size`, `packets` |
@@ -29,7 +31,9 @@ mod contract;
 pub mod dns;
 mod grpc;
 pub mod http2;
+pub mod icmp;
 pub mod kafka;
+pub mod mysql;
 mod pdu;
 mod pending;
 pub mod postgres;
@@ -55,6 +59,7 @@ pub fn registry() -> &'static [&'static dyn Dissector] {
         &http2::Http2Dissector,
         &postgres::PostgresDissector,
         &kafka::KafkaDissector,
+        &mysql::MysqlDissector,
         &dns::DnsDissector,
         &redis::RedisDissector,
         &Http1Dissector,
