@@ -16,6 +16,7 @@ packages=(
   bsdutils      # `script`: runs the CLI on a pseudo-terminal to test its colours
   podman runc debootstrap  # the agent image: built from Debian's packages (capture-agent/image.sh) and run as the DaemonSet runs it
   openssl python3-yaml     # the container test's stand-in Kubernetes API server (TLS, the cluster's pods)
+  rabbitmq-server python3-pika  # AMQP: a real broker and client (tests/amqp.rs; /usr/bin/python3)
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -42,7 +43,7 @@ python3 -c 'import grpc' 2>/dev/null || python3 -m pip install -q --root-user-ac
 # Offline validation of the deployed manifests against the Kubernetes schemas.
 command -v kubernetes-validate >/dev/null || python3 -m pip install -q --root-user-action=ignore kubernetes-validate
 # The distribution's services are not wanted running: tests start their own instances.
-for svc in nginx redis-server postgresql mariadb; do
+for svc in nginx redis-server postgresql mariadb rabbitmq-server; do
   (service "$svc" stop >/dev/null 2>&1 || true)
 done
 echo "setup: system packages present"

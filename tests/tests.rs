@@ -4,6 +4,7 @@ mod util;
 
 mod agent_api;
 mod agent_limits;
+mod amqp;
 mod bad_input;
 mod bodies;
 mod cluster_e2e;
@@ -23,6 +24,7 @@ pub mod live_capture;
 mod map_follow_replay;
 mod mysql;
 mod one_writer;
+mod pair;
 mod plugin;
 mod tables;
 mod ui;

@@ -38,6 +38,7 @@ pub const WORDS: &[&str] = &[
     // Appended per protocol (issue 19).
     "mysql",
     "icmp",
+    "amqp",
 ];
 
 /// Words that name a protocol by another name than its `protocol.name`: KFL2's `postgresql`, and

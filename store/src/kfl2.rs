@@ -26,6 +26,7 @@ pub fn aliases() -> Vec<Alias> {
     all.extend(http());
     all.extend(others());
     all.extend(mysql_icmp());
+    all.extend(amqp());
     all.extend(legacy());
     all
 }
@@ -223,6 +224,30 @@ fn mysql_icmp() -> [Alias; 15] {
     ]
 }
 
+/// AMQP: the method (`basic.publish`), which side an entry holds, and the frame bytes.
+fn amqp() -> [Alias; 6] {
+    [
+        alias("amqp_method", "amqp ? request.method : nil", "string"),
+        alias("amqp_request", "amqp and request.method != nil", "bool"),
+        alias("amqp_response", "amqp and response.method != nil", "bool"),
+        alias(
+            "amqp_request_length",
+            "amqp ? request.size : nil",
+            "int bytes",
+        ),
+        alias(
+            "amqp_response_length",
+            "amqp ? response.size : nil",
+            "int bytes",
+        ),
+        alias(
+            "amqp_total_size",
+            "amqp ? request.size + response.size : nil",
+            "int bytes",
+        ),
+    ]
+}
+
 /// Legacy KFL (basenine) spellings.
 fn legacy() -> [Alias; 8] {
     [
@@ -242,7 +267,6 @@ fn legacy() -> [Alias; 8] {
 /// Protocols KFL2 names that are not dissected here.
 pub fn undissected() -> Vec<Undissected> {
     [
-        ("amqp", "AMQP"),
         ("mongodb", "MongoDB"),
         ("ldap", "LDAP"),
         ("radius", "RADIUS"),

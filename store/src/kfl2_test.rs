@@ -57,7 +57,7 @@ fn kfl2_names_push_down_to_the_same_columns() {
 fn undissected_protocols_are_named_not_unknown() {
     for source in [
         "mongodb_command.contains(\"x\")",
-        "amqp",
+        "ldap",
         "conn_state == \"open\"",
     ] {
         let error = kfl::compile(source, &entry_schema()).err();

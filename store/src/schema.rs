@@ -116,6 +116,24 @@ fn request() -> FieldType {
         ("code", int()),
         ("from", text()),
         ("reported", text()),
+        // AMQP (also `method`, `type`, `body`, `size`, `bodySize` above)
+        ("channel", int()),
+        ("exchange", text()),
+        ("routingKey", text()),
+        ("queue", text()),
+        ("consumerTag", text()),
+        ("deliveryTag", int()),
+        ("redelivered", FieldType::Bool),
+        ("multiple", FieldType::Bool),
+        ("requeue", FieldType::Bool),
+        ("source", text()),
+        ("vhost", text()),
+        ("replyCode", int()),
+        ("replyText", text()),
+        ("properties", FieldType::Any),
+        ("product", text()),
+        ("mechanism", text()),
+        ("version", text()),
     ])
 }
 
@@ -156,6 +174,20 @@ fn response() -> FieldType {
         ("affectedRows", int()),
         // ICMP (`type` above): the host that sent an error answering an echo request
         ("from", text()),
+        // AMQP: the reply method and what it says (a get-ok's message: `body`, `properties`, …)
+        ("method", text()),
+        ("channel", int()),
+        ("exchange", text()),
+        ("routingKey", text()),
+        ("queue", text()),
+        ("consumerTag", text()),
+        ("deliveryTag", int()),
+        ("redelivered", FieldType::Bool),
+        ("messageCount", int()),
+        ("consumerCount", int()),
+        ("properties", FieldType::Any),
+        ("product", text()),
+        ("mechanism", text()),
     ])
 }
 

@@ -40,6 +40,7 @@ impl Summary {
             "kafka" => (req("apiName"), req("topic")),
             "mysql" => (req("command"), mysql_object(entry)),
             "icmp" => (req("type"), icmp_object(entry)),
+            "amqp" => amqp_method_and_target(entry),
             "tls" => (String::from("handshake"), req("sni")),
             _ => (
                 String::new(),
@@ -93,6 +94,31 @@ fn icmp_object(entry: &Entry) -> String {
     } else {
         reported
     }
+}
+
+/// An AMQP method (the reply's, for a reply seen without its method) and what it acts on:
+/// `exchange → routing key` for a message, else the queue, else the exchange.
+fn amqp_method_and_target(entry: &Entry) -> (String, String) {
+    let side = if entry.request.contains_key("method") {
+        &entry.request
+    } else {
+        &entry.response
+    };
+    let field = |k: &str| text(side.get(k));
+    let (exchange, key, queue) = (field("exchange"), field("routingKey"), field("queue"));
+    let target = if !key.is_empty() {
+        let exchange = if exchange.is_empty() {
+            "(default)"
+        } else {
+            exchange.as_str()
+        };
+        format!("{exchange} → {key}")
+    } else if !queue.is_empty() {
+        queue
+    } else {
+        exchange
+    };
+    (field("method"), target)
 }
 
 /// An endpoint as people know it: its name when it has one, else `ip:port`.

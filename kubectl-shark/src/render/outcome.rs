@@ -70,6 +70,11 @@ fn outcome(entry: &Entry) -> String {
             None => "OK".to_string(),
         },
         "kafka" => format!("ERROR {}", text(Some(status))),
+        // AMQP: the reply code and text of the close that answered the method.
+        "amqp" if failed => format!("{} {detail}", text(Some(status)))
+            .trim_end()
+            .to_string(),
+        "amqp" => "OK".to_string(),
         _ if detail.is_empty() => text(Some(status)),
         // DNS and the rest: the name of the code (`NXDOMAIN`), which the entry carries as text.
         _ => detail,
@@ -150,6 +155,12 @@ mod tests {
             ),
             ("kafka", json!({"status": 0}), "OK"),
             ("kafka", json!({"status": 3}), "ERROR 3"),
+            ("amqp", json!({"status": 0}), "OK"),
+            (
+                "amqp",
+                json!({"status": 404, "statusText": "NOT_FOUND - no queue 'q'"}),
+                "404 NOT_FOUND - no queue 'q'",
+            ),
             ("tls", json!({"version": "TLS 1.3"}), ""),
             (
                 "mysql",

@@ -16,6 +16,7 @@
 //! | `mysql` | `command` (`HANDSHAKE`, `COM_QUERY`, `COM_STMT_PREPARE`, `COM_STMT_EXECUTE`, …), `query` (SQL; an execute's from its prepare), `statementId`, `user`, `database`, `tls` (the login asks for TLS), `size` (packet bytes) | `status` (0 ok, else the error code), `error` (message), `code` (SQLSTATE), `columns` [names], `rows`, `affectedRows`, `version` (server, on the login), `size` |
 //! | `icmp` (`4`, `6`) | `type` (`echo-request`; an error's `destination-unreachable`, `time-exceeded`, …), `id`, `seq`, `code` and `from` (the host that sent an error), `reported` (the flow an error reports), `size` (ICMP message bytes) | `type` (`echo-reply`), `size` |
 //! | `kafka` | `apiKey`, `apiName`, `apiVersion`, `correlationId`, `clientId`, `topic` (first), `topics` [names], `size` (frame bytes) | `status` (error code, 0 ok, where the version carries one), `size` |
+//! | `amqp` | `method` (`basic.publish`, `queue.declare`, …), `channel`, `exchange`, `routingKey`, `queue`, `consumerTag`, `deliveryTag`, `multiple`, `requeue`, `vhost`, `replyCode`/`replyText` (closes), a message's `properties` {contentType, headers, …}, `body`, `bodyEncoding`, `bodySize`, `size` (frame bytes) | `method` (the reply: `queue.declare-ok`, `basic.get-ok` with its message, or the `channel.close` that failed it), `status` (0, or the close's reply code), `statusText`, `queue`, `messageCount`, `consumerCount`, `size` |
 //! | `tls` (negotiated version) | `sni`, `alpn` [protocols], `versions` [offered], `ciphers` (count), `size` (handshake record bytes) | `version`, `cipher`, `alpn` (chosen), `size` |
 //! | `tcp`, `udp` (no dissector claimed the flow) | `size` (bytes to server), `packets` | `size`, `packets` |
 //!
@@ -26,6 +27,7 @@
 //! (DNS, Redis, PostgreSQL, Kafka) keep the requests waiting for an answer in `pending`'s bounded
 //! queue, which also reports, in one way, the requests that never get one.
 
+pub mod amqp;
 mod body;
 mod contract;
 pub mod dns;
@@ -60,6 +62,7 @@ pub fn registry() -> &'static [&'static dyn Dissector] {
         &postgres::PostgresDissector,
         &kafka::KafkaDissector,
         &mysql::MysqlDissector,
+        &amqp::AmqpDissector,
         &dns::DnsDissector,
         &redis::RedisDissector,
         &Http1Dissector,

@@ -123,6 +123,34 @@ impl<P> PendingQueue<P> {
         }
     }
 
+    /// Takes the waiting requests `pick` chooses, oldest first; the others keep waiting, in order.
+    pub fn take_where(&mut self, pick: impl Fn(&Waiting<P>) -> bool) -> Vec<Waiting<P>> {
+        let mut taken = Vec::new();
+        let mut kept = VecDeque::with_capacity(self.queue.len());
+        for waiting in self.queue.drain(..) {
+            if pick(&waiting) {
+                taken.push(waiting);
+            } else {
+                kept.push_back(waiting);
+            }
+        }
+        self.queue = kept;
+        taken
+    }
+
+    /// Reports the waiting requests `lost` picks without a response, with the error `why` (a
+    /// gap took the direction their responses come from); the others keep waiting, in order.
+    pub fn give_up_where(
+        &mut self,
+        lost: impl Fn(&Waiting<P>) -> bool,
+        why: &str,
+        out: &mut Vec<Exchange>,
+    ) {
+        for waiting in self.take_where(lost) {
+            out.push(waiting.unanswered(self.protocol, why));
+        }
+    }
+
     /// The flow ended (`reason`): every request still waiting is reported without a response.
     pub fn close(&mut self, reason: &str, out: &mut Vec<Exchange>) {
         self.give_up_all(
