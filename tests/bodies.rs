@@ -839,7 +839,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// `text` decoded by the system's base64.
-fn unbase64(text: &str) -> Vec<u8> {
+pub fn unbase64(text: &str) -> Vec<u8> {
     filter_through("base64", &["-d"], text.as_bytes())
 }
 

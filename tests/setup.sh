@@ -17,6 +17,7 @@ packages=(
   podman runc debootstrap  # the agent image: built from Debian's packages (capture-agent/image.sh) and run as the DaemonSet runs it
   openssl python3-yaml     # the container test's stand-in Kubernetes API server (TLS, the cluster's pods)
   rabbitmq-server python3-pika  # AMQP: a real broker and client (tests/amqp.rs; /usr/bin/python3)
+  python3-websockets            # WebSocket: a real server and client (tests/websocket.rs)
 )
 missing=()
 for p in "${packages[@]}"; do

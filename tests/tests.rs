@@ -28,4 +28,5 @@ mod pair;
 mod plugin;
 mod tables;
 mod ui;
+mod websocket;
 mod wire_sizes;

@@ -39,6 +39,7 @@ pub const WORDS: &[&str] = &[
     "mysql",
     "icmp",
     "amqp",
+    "ws",
 ];
 
 /// Words that name a protocol by another name than its `protocol.name`: KFL2's `postgresql`, and

@@ -27,6 +27,7 @@ pub fn aliases() -> Vec<Alias> {
     all.extend(others());
     all.extend(mysql_icmp());
     all.extend(amqp());
+    all.extend(websocket());
     all.extend(legacy());
     all
 }
@@ -248,6 +249,34 @@ fn amqp() -> [Alias; 6] {
     ]
 }
 
+/// WebSocket: the opcode, which side sent the message, its payload and payload length.
+fn websocket() -> [Alias; 6] {
+    [
+        alias(
+            "ws_opcode",
+            "request.opcode != nil ? request.opcode : response.opcode",
+            "string (text, binary, close, ping, pong)",
+        ),
+        alias("ws_request", "ws and request.opcode != nil", "bool"),
+        alias("ws_response", "ws and response.opcode != nil", "bool"),
+        alias(
+            "ws_request_payload_data",
+            "ws ? request.body : nil",
+            "string",
+        ),
+        alias(
+            "ws_request_payload_length",
+            "ws ? request.bodySize : nil",
+            "int bytes",
+        ),
+        alias(
+            "ws_response_payload_length",
+            "ws ? response.bodySize : nil",
+            "int bytes",
+        ),
+    ]
+}
+
 /// Legacy KFL (basenine) spellings.
 fn legacy() -> [Alias; 8] {
     [
@@ -271,7 +300,6 @@ pub fn undissected() -> Vec<Undissected> {
         ("ldap", "LDAP"),
         ("radius", "RADIUS"),
         ("diameter", "Diameter"),
-        ("ws", "WebSocket"),
         ("gql", "GraphQL"),
         ("gqlv1", "GraphQL"),
         ("gqlv2", "GraphQL"),

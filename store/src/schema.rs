@@ -134,6 +134,12 @@ fn request() -> FieldType {
         ("product", text()),
         ("mechanism", text()),
         ("version", text()),
+        // WebSocket (also `body`, `bodyEncoding`, `bodyDecodeError`, `bodySize`, `size`)
+        ("opcode", text()),
+        ("frames", int()),
+        ("compressed", FieldType::Bool),
+        ("closeCode", int()),
+        ("closeReason", text()),
     ])
 }
 
@@ -188,6 +194,12 @@ fn response() -> FieldType {
         ("properties", FieldType::Any),
         ("product", text()),
         ("mechanism", text()),
+        // WebSocket (also `body`, `bodyEncoding`, `bodyDecodeError`, `bodySize`, `size`)
+        ("opcode", text()),
+        ("frames", int()),
+        ("compressed", FieldType::Bool),
+        ("closeCode", int()),
+        ("closeReason", text()),
     ])
 }
 

@@ -1,4 +1,4 @@
-//! Throughput of the DNS, Redis, PostgreSQL, Kafka and MySQL parsers over large synthetic streams.
+//! Throughput of the DNS, Redis, PostgreSQL, Kafka, MySQL and AMQP parsers over large synthetic streams.
 //!
 //! Each stream is built once in memory (requests in batches of 100, then their responses), fed in
 //! 1448-byte chunks (one Ethernet MSS; DNS: one datagram per feed), and timed best of 3 runs.
@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use shark_pipeline::dissect::amqp::AmqpDissector;
 use shark_pipeline::dissect::dns::DnsDissector;
 use shark_pipeline::dissect::kafka::KafkaDissector;
 use shark_pipeline::dissect::mysql::MysqlDissector;
@@ -30,13 +31,14 @@ struct Workload {
 }
 
 fn main() {
-    let workloads = [dns(), redis(), postgres(), kafka(), mysql()];
-    let dissectors: [&dyn Dissector; 5] = [
+    let workloads = [dns(), redis(), postgres(), kafka(), mysql(), amqp()];
+    let dissectors: [&dyn Dissector; 6] = [
         &DnsDissector,
         &RedisDissector,
         &PostgresDissector,
         &KafkaDissector,
         &MysqlDissector,
+        &AmqpDissector,
     ];
     println!(
         "{:<10} {:>10} {:>10} {:>12} {:>14}",
@@ -275,6 +277,50 @@ fn mysql() -> Workload {
             }
             reply.extend_from_slice(&eof(15));
             reply
+/// AMQP: basic.publish of a 1 KiB JSON-ish body with a content type (method, content header and
+/// body frames), and the broker's basic.deliver of the same message to a consumer.
+fn amqp() -> Workload {
+    let frame = |kind: u8, payload: &[u8]| {
+        let mut out = vec![kind, 0, 1];
+        out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        out.extend_from_slice(payload);
+        out.push(0xCE);
+        out
+    };
+    let short = |s: &str| [&[s.len() as u8][..], s.as_bytes()].concat();
+    let body = [b'{'; 1024];
+    let content = |out: &mut Vec<u8>| {
+        let header = [
+            &60u16.to_be_bytes()[..],
+            &[0, 0],
+            &(body.len() as u64).to_be_bytes(),
+            &0x8000u16.to_be_bytes(),
+            &short("application/json"),
+        ]
+        .concat();
+        out.extend(frame(2, &header));
+        out.extend(frame(3, &body));
+    };
+    batches(
+        "amqp",
+        |_| {
+            let args = [&[0, 0][..], &short("orders"), &short("orders.new"), &[0]].concat();
+            let mut out = frame(1, &[&[0, 60, 0, 40][..], &args].concat());
+            content(&mut out);
+            out
+        },
+        |i| {
+            let args = [
+                &short("ctag-1")[..],
+                &(i as u64).to_be_bytes(),
+                &[0],
+                &short("orders"),
+                &short("orders.new"),
+            ]
+            .concat();
+            let mut out = frame(1, &[&[0, 60, 0, 60][..], &args].concat());
+            content(&mut out);
+            out
         },
     )
 }

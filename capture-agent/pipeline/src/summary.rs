@@ -9,7 +9,7 @@ use shark_store::{Entry, Message};
 /// `http/1.1 GET /path 200`, `grpc/2 pkg.Service/Method 0`, `dns example.com A NOERROR`,
 /// `redis GET key 0`, `postgres SELECT 1 0`, `mysql COM_QUERY SELECT 1 0`,
 /// `icmp/4 echo-request 3 echo-reply`, `kafka Produce 7`, `tls example.com TLSv1.3`,
-/// `amqp basic.publish orders/new - -`,
+/// `amqp basic.publish orders/new - -`, `ws text 23 -`,
 /// `tcp 10.0.0.1:40000 -> 10.0.0.2:80 120B/3p 560B/2p`. Missing fields print as `-`.
 pub fn summary_line(entry: &Entry) -> String {
     let req = &entry.request;
@@ -61,6 +61,15 @@ pub fn summary_line(entry: &Entry) -> String {
             text(req, "correlationId")
         ),
         "tls" => format!("tls {} {}", text(req, "sni"), text(resp, "version")),
+        "ws" => {
+            let side = if req.is_empty() { resp } else { req };
+            format!(
+                "ws {} {} {}",
+                text(side, "opcode"),
+                text(side, "bodySize"),
+                text(side, "closeCode")
+            )
+        }
         "amqp" => format!(
             "amqp {} {}/{} {} {}",
             text(req, "method"),

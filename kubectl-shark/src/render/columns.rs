@@ -41,6 +41,7 @@ impl Summary {
             "mysql" => (req("command"), mysql_object(entry)),
             "icmp" => (req("type"), icmp_object(entry)),
             "amqp" => amqp_method_and_target(entry),
+            "ws" => websocket_message(entry),
             "tls" => (String::from("handshake"), req("sni")),
             _ => (
                 String::new(),
@@ -119,6 +120,22 @@ fn amqp_method_and_target(entry: &Entry) -> (String, String) {
         exchange
     };
     (field("method"), target)
+}
+
+/// A WebSocket message's opcode and what it says: a close's code and reason, else its body.
+fn websocket_message(entry: &Entry) -> (String, String) {
+    let side = if entry.request.contains_key("opcode") {
+        &entry.request
+    } else {
+        &entry.response
+    };
+    let field = |k: &str| text(side.get(k));
+    let said = if side.contains_key("closeCode") {
+        format!("{} {}", field("closeCode"), field("closeReason"))
+    } else {
+        field("body")
+    };
+    (field("opcode"), said)
 }
 
 /// An endpoint as people know it: its name when it has one, else `ip:port`.

@@ -418,6 +418,7 @@ impl Http1Parser {
                                                 .next_to_answer()
                                                 .is_some_and(|r| r.method == "CONNECT"));
                                     let upgrade = response.upgrade.clone();
+                                    let extensions = header(&response, "sec-websocket-extensions");
                                     let upgrading = if switching {
                                         self.pending.next_to_answer().cloned()
                                     } else {
@@ -427,7 +428,13 @@ impl Http1Parser {
                                     if switching {
                                         let rest = self.responses.rest().to_vec();
                                         let upgrade = upgrade.as_deref().zip(Some(upgrading));
-                                        self.switch_protocol(upgrade, rest, meta, out);
+                                        self.switch_protocol(
+                                            upgrade,
+                                            extensions.as_deref(),
+                                            rest,
+                                            meta,
+                                            out,
+                                        );
                                         return;
                                     }
                                     self.release_held(out);
@@ -539,20 +546,29 @@ impl Http1Parser {
     fn switch_protocol(
         &mut self,
         upgrade: Option<(&str, Option<Msg>)>,
+        extensions: Option<&str>,
         server_rest: Vec<u8>,
         meta: ChunkMeta,
         out: &mut Vec<Exchange>,
     ) {
         let held = self.held.take().unwrap_or_default();
-        let next = upgrade
-            .filter(|(protocol, _)| protocol.eq_ignore_ascii_case("h2c"))
-            .map(|(_, request)| {
+        let next = match upgrade {
+            Some((protocol, request)) if protocol.eq_ignore_ascii_case("h2c") => {
                 let start = request.as_ref().and_then(|r| r.start);
                 let fields = request
                     .map(|r| r.into_fields(self.settings.max_body))
                     .unwrap_or_default();
-                super::http2::parser_after_upgrade(fields, start, &self.settings)
-            });
+                Some(super::http2::parser_after_upgrade(
+                    fields,
+                    start,
+                    &self.settings,
+                ))
+            }
+            Some((protocol, _)) if protocol.eq_ignore_ascii_case("websocket") => Some(
+                super::websocket::parser_after_upgrade(extensions, &self.settings),
+            ),
+            _ => None,
+        };
         self.requests = Side::default();
         self.responses = Side::default();
         match next {
@@ -598,4 +614,14 @@ fn is_request_start(data: &[u8]) -> bool {
 
 fn is_response_start(data: &[u8]) -> bool {
     data.starts_with(b"HTTP/1.")
+}
+
+/// The value of header `name` (any case) of `message`, if it has it.
+fn header(message: &Msg, name: &str) -> Option<String> {
+    let headers = message.fields.get("headers")?.as_object()?;
+    headers
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .and_then(|(_, value)| value.as_str())
+        .map(str::to_string)
 }
