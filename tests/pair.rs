@@ -71,9 +71,9 @@ impl Drop for Pair {
 }
 
 /// A capture made between a pair and imported as node `node` into a store; kept for every test
-/// of a module, so the server starts once.
+/// of a module, so the server starts once. It lives in `target/shark-tests/<node>` (a static is
+/// never dropped, so a temporary folder would outlive the run), replaced by the next run.
 pub struct Captured {
-    _dir: tempfile::TempDir,
     /// The capture file.
     pub pcap: PathBuf,
     /// The store it was imported into.
@@ -81,21 +81,21 @@ pub struct Captured {
 }
 
 impl Captured {
-    /// Runs `make(pair, dir, pcap)`, which starts the server (state in `dir`) and captures the
-    /// traffic into `pcap`, on a fresh pair; then imports the capture as node `node`.
+    /// Runs `make(pair, state, pcap)`, which starts the server (its state in the temporary
+    /// folder `state`, removed afterwards) and captures the traffic into `pcap`, on a fresh
+    /// pair; then imports the capture as node `node`.
     pub fn make(stem: &str, node: &str, make: impl FnOnce(&Pair, &Path, &Path)) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let pcap = dir.path().join(format!("{node}.pcap"));
+        let dir = workspace().join("target/shark-tests").join(node);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("capture folder");
+        let pcap = dir.join(format!("{node}.pcap"));
         {
+            let state = tempfile::tempdir().expect("temp dir");
             let pair = Pair::up(stem);
-            make(&pair, dir.path(), &pcap);
+            make(&pair, state.path(), &pcap);
         }
-        let store = dir.path().join("store");
+        let store = dir.join("store");
         import(&store, &pcap, node);
-        Captured {
-            _dir: dir,
-            pcap,
-            store,
-        }
+        Captured { pcap, store }
     }
 }

@@ -18,6 +18,7 @@ packages=(
   openssl python3-yaml     # the container test's stand-in Kubernetes API server (TLS, the cluster's pods)
   rabbitmq-server python3-pika  # AMQP: a real broker and client (tests/amqp.rs; /usr/bin/python3)
   python3-websockets            # WebSocket: a real server and client (tests/websocket.rs)
+  python3-graphql-core          # GraphQL: a real server (tests/graphql.rs)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -13,6 +13,7 @@ mod demo;
 mod export;
 mod fanout;
 mod fields;
+mod graphql;
 mod icmp;
 mod image;
 mod import_http;

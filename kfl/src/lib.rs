@@ -43,7 +43,8 @@
 //! - Protocol words are conditions: `http` (protocol `http`, any version; not gRPC), `http1`
 //!   (HTTP 1.0/1.1), `http2` (HTTP/2, not gRPC, as in Kubeshark), `grpc`, `dns`, `redis`,
 //!   `postgres` (or `postgresql`), `kafka`, `tlsx` (TLS handshakes; `tls` too, with a warning,
-//!   since Kubeshark's `tls` means decrypted traffic), `tcp`, `udp`.
+//!   since Kubeshark's `tls` means decrypted traffic), `tcp`, `udp`, `amqp`, `ws` (WebSocket), `gql` (GraphQL over
+//!   HTTP; `gqlv1` over HTTP/1.x, `gqlv2` over HTTP/2).
 //!
 //! # Semantics
 //! - A field absent from an entry is `nil`, and as in Kubeshark it matches no comparison: `==`,

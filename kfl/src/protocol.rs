@@ -16,7 +16,11 @@ pub enum Protocol {
     Http1,
     /// `http2`: protocol name `http`, version `2` (as in Kubeshark, gRPC is not included).
     Http2,
-    /// A protocol known by its name alone (`grpc`, `dns`, `redis`, …).
+    /// `gqlv1`: GraphQL over HTTP/1.x (protocol name `gql`, version `1.0` or `1.1`).
+    Gql1,
+    /// `gqlv2`: GraphQL over HTTP/2 (protocol name `gql`, version `2`).
+    Gql2,
+    /// A protocol known by its name alone (`grpc`, `dns`, `redis`, `gql`, …).
     Named(&'static str),
 }
 
@@ -40,6 +44,9 @@ pub const WORDS: &[&str] = &[
     "icmp",
     "amqp",
     "ws",
+    "gql",
+    "gqlv1",
+    "gqlv2",
 ];
 
 /// Words that name a protocol by another name than its `protocol.name`: KFL2's `postgresql`, and
@@ -67,6 +74,8 @@ impl Protocol {
             "http" => Some(Protocol::Http),
             "http1" => Some(Protocol::Http1),
             "http2" => Some(Protocol::Http2),
+            "gqlv1" => Some(Protocol::Gql1),
+            "gqlv2" => Some(Protocol::Gql2),
             _ => SYNONYMS
                 .iter()
                 .find(|(synonym, _)| *synonym == word)
@@ -84,15 +93,16 @@ impl Protocol {
         match self {
             Protocol::Http => is("http"),
             Protocol::Named(wanted) => is(wanted),
-            Protocol::Http1 | Protocol::Http2 => {
+            Protocol::Http1 | Protocol::Http2 | Protocol::Gql1 | Protocol::Gql2 => {
                 let version = record.get(&*VERSION_PATH);
                 let version = View::of(&version);
                 let version_is =
                     |wanted: &str| matches!(version, View::Str(actual) if actual == wanted);
-                if self == Protocol::Http1 {
-                    is("http") && (version_is("1.0") || version_is("1.1"))
-                } else {
-                    is("http") && version_is("2")
+                match self {
+                    Protocol::Http1 => is("http") && (version_is("1.0") || version_is("1.1")),
+                    Protocol::Gql1 => is("gql") && (version_is("1.0") || version_is("1.1")),
+                    Protocol::Gql2 => is("gql") && version_is("2"),
+                    _ => is("http") && version_is("2"),
                 }
             }
         }
@@ -120,15 +130,23 @@ impl Protocol {
         Some(match self {
             Protocol::Http => name("http"),
             Protocol::Named(wanted) => name(wanted),
-            Protocol::Http1 => IndexPredicate::And(vec![
-                name("http"),
+            Protocol::Http1 | Protocol::Gql1 => IndexPredicate::And(vec![
+                name(if self == Protocol::Http1 {
+                    "http"
+                } else {
+                    "gql"
+                }),
                 IndexPredicate::In {
                     field: version_field,
                     values: strings(&["1.0", "1.1"]),
                 },
             ]),
-            Protocol::Http2 => IndexPredicate::And(vec![
-                name("http"),
+            Protocol::Http2 | Protocol::Gql2 => IndexPredicate::And(vec![
+                name(if self == Protocol::Http2 {
+                    "http"
+                } else {
+                    "gql"
+                }),
                 IndexPredicate::Cmp {
                     field: version_field,
                     op: CmpOp::Eq,

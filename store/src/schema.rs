@@ -140,6 +140,16 @@ fn request() -> FieldType {
         ("compressed", FieldType::Bool),
         ("closeCode", int()),
         ("closeReason", text()),
+        // GraphQL over HTTP (`gql`): the operation a request carries
+        (
+            "graphql",
+            FieldType::Struct(vec![
+                ("operationType", text()),
+                ("operationName", text()),
+                ("query", text()),
+                ("variables", FieldType::Any),
+            ]),
+        ),
     ])
 }
 
@@ -200,6 +210,8 @@ fn response() -> FieldType {
         ("compressed", FieldType::Bool),
         ("closeCode", int()),
         ("closeReason", text()),
+        // GraphQL over HTTP (`gql`): the messages of the response's `errors`
+        ("graphql", FieldType::Struct(vec![("errors", texts())])),
     ])
 }
 

@@ -6,7 +6,8 @@ use crate::entry::Entry;
 
 impl Entry {
     /// Whether the exchange failed: it has an `error` (reset, timeout, unpaired, …), or its
-    /// `response.status` says so by its protocol's rule: HTTP 5xx, any other protocol's non-zero
+    /// `response.status` says so by its protocol's rule: HTTP 5xx (GraphQL: or `errors` in the
+    /// response, `response.graphql`), any other protocol's non-zero
     /// code (gRPC status, DNS rcode, Kafka error code, Redis and PostgreSQL error flags).
     pub fn failed(&self) -> bool {
         if self.error.is_some() {
@@ -21,6 +22,8 @@ impl Entry {
         };
         match self.protocol.name.as_str() {
             "http" => status >= 500,
+            // GraphQL answers errors with 200 and an `errors` list.
+            "gql" => status >= 500 || self.response.contains_key("graphql"),
             _ => status != 0,
         }
     }

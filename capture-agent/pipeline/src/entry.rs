@@ -1,13 +1,13 @@
 //! Turning a parser's [`Exchange`] into a store [`Entry`]: flow endpoints, node, identities,
 //! timing, packet span, and the body caps (`--max-body` for the entry, `--index-body` for what
-//! the index keeps inline).
+//! the index keeps inline), and GraphQL recognised in HTTP exchanges.
 
 use std::net::SocketAddr;
 
 use shark_store::{Endpoint, Entry, Message, PacketSpan, Protocol, cut_body, keep_body_prefix};
 
 use crate::config::PipelineConfig;
-use crate::dissect::{ChunkMeta, Exchange};
+use crate::dissect::{ChunkMeta, Exchange, graphql};
 use crate::flow::{Flow, Transport};
 use crate::identity::IdentityResolver;
 
@@ -42,11 +42,12 @@ pub fn unclaimed_exchange(flow: &Flow) -> Exchange {
 
 /// Builds the entry for `exchange` seen on `flow`, its bodies cut as `config` says.
 pub fn build_entry(
-    exchange: Exchange,
+    mut exchange: Exchange,
     flow: &Flow,
     config: &PipelineConfig,
     identity: &dyn IdentityResolver,
 ) -> Entry {
+    graphql::annotate(&mut exchange);
     let start = exchange.start.unwrap_or(ChunkMeta {
         ts_ns: flow.first_ts,
         packet: flow.first_packet,

@@ -22,6 +22,17 @@ pub fn summary_line(entry: &Entry) -> String {
             text(req, "path"),
             text(resp, "status")
         ),
+        "gql" => {
+            let graphql = req.get("graphql").and_then(Value::as_object);
+            let op = |k: &str| graphql.map_or_else(|| "-".to_string(), |g| text(g, k));
+            format!(
+                "gql/{} {} {} {}",
+                entry.protocol.version,
+                op("operationType"),
+                op("operationName"),
+                text(resp, "status")
+            )
+        }
         "grpc" => format!(
             "grpc/{} {}/{} {}",
             entry.protocol.version,

@@ -34,6 +34,7 @@ impl Summary {
                     .unwrap_or_else(|| req("method")),
                 req("path"),
             ),
+            "gql" => graphql_operation(entry),
             "dns" => (req("qtype"), req("questions")),
             "redis" => (req("command"), req("key")),
             "postgres" => (req("type"), postgres_sql(entry)),
@@ -120,6 +121,24 @@ fn amqp_method_and_target(entry: &Entry) -> (String, String) {
         exchange
     };
     (field("method"), target)
+}
+
+/// A GraphQL operation's type and name (its query's first line when anonymous).
+fn graphql_operation(entry: &Entry) -> (String, String) {
+    let graphql = entry.request.get("graphql");
+    let field = |k: &str| text(graphql.and_then(|g| g.get(k)));
+    let name = field("operationName");
+    let shown = if name.is_empty() {
+        field("query")
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    } else {
+        name
+    };
+    (field("operationType"), shown)
 }
 
 /// A WebSocket message's opcode and what it says: a close's code and reason, else its body.

@@ -33,6 +33,15 @@ fn outcome(entry: &Entry) -> String {
     let failed = status.as_i64().is_some_and(|code| code != 0);
     match entry.protocol.name.as_str() {
         "http" => text(Some(status)),
+        // GraphQL: the HTTP status, and the first of the response's `errors`.
+        "gql" => match response
+            .get("graphql")
+            .and_then(|g| g.get("errors"))
+            .and_then(|e| e.get(0))
+        {
+            Some(error) => format!("{} {}", text(Some(status)), text(Some(error))),
+            None => text(Some(status)),
+        },
         "grpc" => {
             let name = status
                 .as_u64()
@@ -156,6 +165,12 @@ mod tests {
             ("kafka", json!({"status": 0}), "OK"),
             ("kafka", json!({"status": 3}), "ERROR 3"),
             ("amqp", json!({"status": 0}), "OK"),
+            ("gql", json!({"status": 200}), "200"),
+            (
+                "gql",
+                json!({"status": 200, "graphql": {"errors": ["no book 99"]}}),
+                "200 no book 99",
+            ),
             (
                 "amqp",
                 json!({"status": 404, "statusText": "NOT_FOUND - no queue 'q'"}),

@@ -4,11 +4,12 @@
 //! each headed by a byte giving its direction, whether a gap precedes it, and its length.
 //! Besides not panicking, every exchange must start no earlier than what the parser said was
 //! unfinished before it came out (chunk `n` is stamped `n`, so "fed later" is "stamped later").
+//! Exchanges then go through GraphQL recognition (HTTP bodies carrying operations).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use shark_pipeline::dissect::icmp::{ICMP4, ICMP6};
-use shark_pipeline::dissect::{ChunkMeta, Direction, Dissector, Exchange, ParserSettings, Unfinished, registry};
+use shark_pipeline::dissect::{ChunkMeta, Direction, Dissector, Exchange, ParserSettings, Unfinished, graphql, registry};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, mut rest)) = data.split_first() else { return };
@@ -20,8 +21,10 @@ fuzz_target!(|data: &[u8]| {
     let mut packet = 0u64;
     // No exchange sent from now on may start before this.
     let mut earliest_allowed = i64::MIN;
-    let check = |out: &[Exchange], earliest_allowed: i64| {
+    // Every exchange also goes through GraphQL recognition, as the pipeline's entries do.
+    let check = |out: &mut [Exchange], earliest_allowed: i64| {
         for exchange in out {
+            graphql::annotate(exchange);
             if let Some(start) = exchange.start {
                 assert!(start.ts_ns >= earliest_allowed, "{exchange:?} starts before {earliest_allowed}");
             }
@@ -38,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
             parser.gap(dir, &mut out);
         }
         parser.feed(dir, chunk, ChunkMeta { ts_ns: packet as i64, packet }, &mut out);
-        check(&out, earliest_allowed);
+        check(&mut out, earliest_allowed);
         out.clear();
         earliest_allowed = earliest_allowed.max(match parser.unfinished() {
             Unfinished::Since(ts_ns) => ts_ns,
@@ -47,5 +50,5 @@ fuzz_target!(|data: &[u8]| {
         });
     }
     parser.close("fuzz", &mut out);
-    check(&out, earliest_allowed);
+    check(&mut out, earliest_allowed);
 });

@@ -119,8 +119,9 @@ fn message_fields(message: &mut Message, counter: &MessageCounter) {
     message.insert("messageSizes".into(), json!(counter.sizes));
 }
 
-/// Decodes the percent-encoding gRPC uses in `grpc-message` (invalid escapes are kept as they are).
-fn percent_decode(text: &str) -> String {
+/// Decodes percent-encoding (gRPC's `grpc-message`, URL query parameters); invalid escapes are
+/// kept as they are.
+pub(super) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

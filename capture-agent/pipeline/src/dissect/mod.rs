@@ -17,6 +17,7 @@
 //! | `icmp` (`4`, `6`) | `type` (`echo-request`; an error's `destination-unreachable`, `time-exceeded`, …), `id`, `seq`, `code` and `from` (the host that sent an error), `reported` (the flow an error reports), `size` (ICMP message bytes) | `type` (`echo-reply`), `size` |
 //! | `kafka` | `apiKey`, `apiName`, `apiVersion`, `correlationId`, `clientId`, `topic` (first), `topics` [names], `size` (frame bytes) | `status` (error code, 0 ok, where the version carries one), `size` |
 //! | `amqp` | `method` (`basic.publish`, `queue.declare`, …), `channel`, `exchange`, `routingKey`, `queue`, `consumerTag`, `deliveryTag`, `multiple`, `requeue`, `vhost`, `replyCode`/`replyText` (closes), a message's `properties` {contentType, headers, …}, `body`, `bodyEncoding`, `bodySize`, `size` (frame bytes) | `method` (the reply: `queue.declare-ok`, `basic.get-ok` with its message, or the `channel.close` that failed it), `status` (0, or the close's reply code), `statusText`, `queue`, `messageCount`, `consumerCount`, `size` |
+//! | `gql` (the HTTP version; an HTTP exchange carrying a GraphQL operation, see `graphql`) | the HTTP fields, and `graphql` {`operationType`, `operationName`, `query`, `variables`} | the HTTP fields, and `graphql` {`errors` [messages]} when the response has errors |
 //! | `ws` (`13`; after HTTP/1.1's upgrade; one entry per message, a client's in `request`, a server's in `response`) | `opcode` (`text`, `binary`, `close`, `ping`, `pong`), `body` (unmasked, fragments joined, permessage-deflate undone, capped), `bodyEncoding`, `bodyDecodeError`, `bodySize` (payload as sent), `frames`, `compressed`, `closeCode`, `closeReason`, `size` (frame bytes) | the same, for a server's message |
 //! | `tls` (negotiated version) | `sni`, `alpn` [protocols], `versions` [offered], `ciphers` (count), `size` (handshake record bytes) | `version`, `cipher`, `alpn` (chosen), `size` |
 //! | `tcp`, `udp` (no dissector claimed the flow) | `size` (bytes to server), `packets` | `size`, `packets` |
@@ -32,6 +33,7 @@ pub mod amqp;
 mod body;
 mod contract;
 pub mod dns;
+pub mod graphql;
 mod grpc;
 pub mod http2;
 pub mod icmp;
