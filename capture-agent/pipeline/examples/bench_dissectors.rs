@@ -1,4 +1,4 @@
-//! Throughput of the DNS, Redis, PostgreSQL, Kafka, MySQL and AMQP parsers over large synthetic streams.
+//! Throughput of the DNS, Redis, PostgreSQL, Kafka, MySQL, AMQP and WebSocket parsers over large synthetic streams.
 //!
 //! Each stream is built once in memory (requests in batches of 100, then their responses), fed in
 //! 1448-byte chunks (one Ethernet MSS; DNS: one datagram per feed), and timed best of 3 runs.
@@ -14,7 +14,7 @@ use shark_pipeline::dissect::kafka::KafkaDissector;
 use shark_pipeline::dissect::mysql::MysqlDissector;
 use shark_pipeline::dissect::postgres::PostgresDissector;
 use shark_pipeline::dissect::redis::RedisDissector;
-use shark_pipeline::dissect::{ChunkMeta, Direction, Dissector, ParserSettings};
+use shark_pipeline::dissect::{ChunkMeta, Direction, Dissector, Http1Dissector, ParserSettings};
 
 /// Segment size for stream protocols.
 const MSS: usize = 1448;
@@ -31,14 +31,23 @@ struct Workload {
 }
 
 fn main() {
-    let workloads = [dns(), redis(), postgres(), kafka(), mysql(), amqp()];
-    let dissectors: [&dyn Dissector; 6] = [
+    let workloads = [
+        dns(),
+        redis(),
+        postgres(),
+        kafka(),
+        mysql(),
+        amqp(),
+        websocket(),
+    ];
+    let dissectors: [&dyn Dissector; 7] = [
         &DnsDissector,
         &RedisDissector,
         &PostgresDissector,
         &KafkaDissector,
         &MysqlDissector,
         &AmqpDissector,
+        &Http1Dissector,
     ];
     println!(
         "{:<10} {:>10} {:>10} {:>12} {:>14}",
@@ -277,6 +286,10 @@ fn mysql() -> Workload {
             }
             reply.extend_from_slice(&eof(15));
             reply
+        },
+    )
+}
+
 /// AMQP: basic.publish of a 1 KiB JSON-ish body with a content type (method, content header and
 /// body frames), and the broker's basic.deliver of the same message to a consumer.
 fn amqp() -> Workload {
@@ -323,4 +336,31 @@ fn amqp() -> Workload {
             out
         },
     )
+}
+
+/// WebSocket (through HTTP/1.1's upgrade): masked 1 KiB text messages from the client and their
+/// unmasked echoes.
+fn websocket() -> Workload {
+    let frame = |masked: bool| {
+        let mut out = vec![0x81, if masked { 0x80 | 126 } else { 126 }];
+        out.extend_from_slice(&1024u16.to_be_bytes());
+        if masked {
+            out.extend_from_slice(&[0x12, 0x34, 0x56, 0x78]);
+        }
+        out.extend_from_slice(&[b'w'; 1024]);
+        out
+    };
+    let mut workload = batches("websocket", |_| frame(true), |_| frame(false));
+    let handshake = [
+        (
+            Direction::ToServer,
+            b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: x\r\nSec-WebSocket-Version: 13\r\n\r\n".to_vec(),
+        ),
+        (
+            Direction::ToClient,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: y\r\n\r\n".to_vec(),
+        ),
+    ];
+    workload.pieces.splice(0..0, handshake);
+    workload
 }

@@ -62,6 +62,10 @@ fn request_operation(request: &Message) -> Option<Map<String, Value>> {
             if graphql_body {
                 (body.to_string(), None, None)
             } else {
+                // Most HTTP bodies are not GraphQL: a cheap look before parsing any JSON.
+                if !body.contains("\"query\"") {
+                    return None;
+                }
                 let parsed: Value = serde_json::from_str(body).ok()?;
                 let first = match parsed {
                     Value::Array(mut batch) if !batch.is_empty() => batch.swap_remove(0),
