@@ -57,6 +57,16 @@ struct Content {
     body: Vec<u8>,
 }
 
+impl Content {
+    /// Where its exchange begins: the method a reply answers, else the message's method frame.
+    fn begins(&self) -> ChunkMeta {
+        match &self.target {
+            Target::Reply(waiting, _) => waiting.start,
+            Target::Request(_) => self.start,
+        }
+    }
+}
+
 /// One direction of the connection.
 #[derive(Default)]
 struct Side {
@@ -143,7 +153,7 @@ impl Parser for AmqpParser {
         let sides = self.sides.iter().flat_map(|side| {
             side.contents
                 .iter()
-                .map(|c| Some(c.start))
+                .map(|c| Some(c.begins()))
                 .chain([side.framer.started()])
         });
         Unfinished::earliest(self.pending.starts().chain(sides))

@@ -346,3 +346,33 @@ fn the_probe_knows_the_protocol_header_and_method_frames() {
     assert_eq!(probe(&bad_end), Confidence::No);
     assert_eq!(probe(&method(1, 99, 1, &[])), Confidence::No);
 }
+
+#[test]
+fn a_reply_still_taking_in_its_message_holds_back_from_the_method_it_answers() {
+    use crate::dissect::{ChunkMeta, Unfinished};
+    let at = |n: i64| ChunkMeta {
+        ts_ns: n,
+        packet: n as u64,
+    };
+    let mut parser = AmqpDissector.parser(&ParserSettings::default());
+    let mut out = Vec::new();
+    let get = method(1, 60, 70, &[&[0, 0][..], &short("q"), &[0]].concat());
+    parser.feed(C, &get, at(10), &mut out);
+    assert_eq!(parser.unfinished(), Unfinished::Since(10));
+    let get_ok = method(
+        1,
+        60,
+        71,
+        &[
+            &1u64.to_be_bytes()[..],
+            &[0],
+            &short(""),
+            &short("q"),
+            &[0, 0, 0, 0],
+        ]
+        .concat(),
+    );
+    parser.feed(S, &get_ok, at(20), &mut out);
+    assert!(out.is_empty(), "its content is still coming");
+    assert_eq!(parser.unfinished(), Unfinished::Since(10));
+}
