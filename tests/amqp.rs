@@ -196,6 +196,13 @@ fn a_publish_keeps_its_properties_and_a_get_its_message() {
     );
     let empty = entries(r#"amqp and response.method == "basic.get-empty""#);
     assert_eq!(empty.len(), 1);
+    // KFL2's names read the same fields.
+    assert_eq!(entries(r#"amqp_method == "basic.publish""#).len(), 3);
+    assert_eq!(
+        entries(r#"amqp_method == "basic.get" && amqp_response_length > 100"#).len(),
+        1,
+        "the get-ok"
+    );
     let acks = entries(r#"amqp and request.method == "basic.ack""#);
     let nacks = entries(r#"amqp and request.method == "basic.nack" and request.requeue == false"#);
     assert_eq!((acks.len(), nacks.len()), (2, 1));

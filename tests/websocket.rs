@@ -136,11 +136,10 @@ fn texts_are_unmasked_inflated_and_joined() {
     .into_iter()
     .filter(|(_, f)| f[0] == "1" && (f[1] == "1" || f[1] == "True"))
     .map(|(dir, f)| (dir, f[2].clone()));
-    let ours: Vec<_> =
-        messages(r#"ws and (request.opcode == "text" or response.opcode == "text")"#)
-            .into_iter()
-            .map(|(dir, m)| (dir, text(&m["body"]), m["frames"].as_u64().unwrap_or(0)))
-            .collect();
+    let ours: Vec<_> = messages(r#"ws_opcode == "text""#)
+        .into_iter()
+        .map(|(dir, m)| (dir, text(&m["body"]), m["frames"].as_u64().unwrap_or(0)))
+        .collect();
     let single = ours
         .iter()
         .filter(|(_, _, frames)| *frames == 1)
@@ -164,7 +163,7 @@ fn texts_are_unmasked_inflated_and_joined() {
 #[test]
 fn binary_closes_and_pings_read_as_tshark_reads_them() {
     let expected: Vec<u8> = (0..=255u8).chain(0..=255u8).collect();
-    let binary = messages(r#"ws and (request.opcode == "binary" or response.opcode == "binary")"#);
+    let binary = messages(r#"ws_opcode == "binary""#);
     assert_eq!(binary.len(), 4);
     // bodySize is the payload as sent: tshark's (extended) payload length of the frame.
     let sizes = frames(&["websocket.opcode", "websocket.payload_length_ext_16"])
@@ -186,11 +185,18 @@ fn binary_closes_and_pings_read_as_tshark_reads_them() {
     .into_iter()
     .filter(|(_, f)| !f[0].is_empty())
     .map(|(dir, f)| (dir, f[0].clone(), f[1].clone()));
-    let ours = messages(r#"ws and (request.opcode == "close" or response.opcode == "close")"#)
+    let ours = messages(r#"ws_opcode == "close""#)
         .into_iter()
         .map(|(dir, m)| (dir, text(&m["closeCode"]), text(&m["closeReason"])));
     assert_eq!(counted(ours), counted(closes));
     assert_eq!(messages("ws and request.closeCode == 4001").len(), 1);
+    // KFL2's names read the same fields.
+    assert_eq!(messages(r#"ws_opcode == "close""#).len(), 4);
+    assert_eq!(
+        messages(r#"ws_request && ws_opcode == "binary" && ws_request_payload_length == 512"#)
+            .len(),
+        1
+    );
     let pings = frames(&["websocket.payload.ping"])
         .into_iter()
         .filter(|(_, f)| !f[0].is_empty())
