@@ -110,6 +110,10 @@ pub struct TargetArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
+    /// The CA certificate that signed the agents' TLS certificate, with `--agents https://…`
+    /// (the token Secret's `ca.crt`): the only one trusted, the name `shark-agent` verified.
+    #[arg(long, value_name = "FILE", env = "SHARK_AGENT_CA")]
+    pub agent_ca: Option<PathBuf>,
     /// How long each node may take to answer.
     #[arg(long, value_name = "DURATION", default_value = "10s")]
     pub node_timeout: String,

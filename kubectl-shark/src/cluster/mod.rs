@@ -5,6 +5,7 @@ pub mod agents;
 pub mod clean;
 pub mod cluster_filter;
 pub mod contexts;
+pub mod credentials;
 pub mod deploy;
 mod deploy_error;
 pub mod directory;
