@@ -175,7 +175,12 @@ fn the_token_seen_on_its_way_to_another_agent_is_not_indexed() {
 /// An HTTP/1.1 GET of `path` with the token on a new connection; the connection, once the
 /// answer's status line has come (for a follow: while it streams).
 fn open_request(addr: SocketAddr, path: &str) -> (TcpStream, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
+    open_request_from("127.0.0.1", addr, path)
+}
+
+/// [`open_request`] from the loopback address `source`.
+fn open_request_from(source: &str, addr: SocketAddr, path: &str) -> (TcpStream, String) {
+    let mut stream: TcpStream = connect_from(source, addr).expect("connect").into();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
@@ -366,4 +371,54 @@ fn a_filter_of_thousands_of_regexes_is_refused_with_one_line() {
     let message = String::from_utf8_lossy(&out);
     assert_eq!(code, 400, "{message}");
     assert!(message.contains("too many regexes"), "{message}");
+}
+
+#[test]
+fn follows_are_shared_fairly_between_client_addresses() {
+    let store = tempfile::tempdir().expect("temp dir");
+    import(store.path(), &fixture("deepflow/http.pcap"), "node-a");
+    let agent = AgentProcess::start(
+        store.path(),
+        "node-a",
+        &["--no-capture", "--max-followers", "4"],
+    );
+    let addr: SocketAddr = agent
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+    let follow = |source: &str| open_request_from(source, addr, "/v1/follow");
+    // One address alone may take every place, and no more.
+    let heavy: Vec<(TcpStream, String)> = (0..4).map(|_| follow("127.0.0.1")).collect();
+    assert!(heavy.iter().all(|(_, s)| s == "HTTP/1.1 200"), "{heavy:?}");
+    assert_eq!(follow("127.0.0.1").1, "HTTP/1.1 503");
+    // Another address gets in, twice, each time ending the heavy address's oldest follow.
+    let light: Vec<(TcpStream, String)> = (0..2).map(|_| follow("127.0.0.2")).collect();
+    assert!(light.iter().all(|(_, s)| s == "HTTP/1.1 200"), "{light:?}");
+    let ended = |stream: &TcpStream| {
+        let mut stream = stream;
+        let mut rest = Vec::new();
+        // A displaced follow ends its answer (the last chunk) and the stream reads to its end.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            rest.extend_from_slice(&buf[..n]);
+            if rest.ends_with(b"0\r\n\r\n") {
+                return true;
+            }
+        }
+        rest.ends_with(b"0\r\n\r\n")
+    };
+    assert!(
+        ended(&heavy[0].0) && ended(&heavy[1].0),
+        "the two oldest ended"
+    );
+    // At two each, neither address displaces the other.
+    assert_eq!(follow("127.0.0.2").1, "HTTP/1.1 503");
+    assert_eq!(follow("127.0.0.1").1, "HTTP/1.1 503");
 }

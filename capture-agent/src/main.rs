@@ -71,6 +71,10 @@ struct Args {
     /// new connection displaces an idle one of the address holding the most.
     #[arg(long, value_name = "N", default_value_t = shark_agent::server::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Most follows streaming at once, shared fairly between client addresses; past it, a follow
+    /// from an address holding fewer ends the oldest of the address holding the most.
+    #[arg(long, value_name = "N", default_value_t = shark_agent::api::DEFAULT_MAX_FOLLOWERS)]
+    max_followers: usize,
     /// File holding the API bearer token (the DaemonSet mounts it from a Secret).
     #[arg(long, value_name = "FILE", env = "SHARK_TOKEN_FILE")]
     token_file: Option<PathBuf>,
@@ -225,7 +229,8 @@ fn run(args: Args) -> Result<()> {
         .with_context(|| format!("cannot listen on {listen}"))?;
     let bound = listener.local_addr().context("listening address")?;
     let stop = Arc::new(AtomicBool::new(false));
-    let state = ApiState::new(args.store.clone(), node.clone(), token, Arc::clone(&stop));
+    let state = ApiState::new(args.store.clone(), node.clone(), token, Arc::clone(&stop))
+        .with_max_followers(args.max_followers);
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("cannot install the signal handler")?;

@@ -10,7 +10,8 @@
 //! are compiled on blocking threads (never on the async workers that answer status and probes),
 //! and KFL refuses one with too many regexes before compiling any; at most [`MAX_HEAVY_REQUESTS`]
 //! queries, exports and maps run at once (more get 503 at once); follows are async streams that
-//! touch the store only when it changed, at most `max_followers` of them; and a map answers its
+//! touch the store only when it changed, at most `max_followers` of them, shared fairly between
+//! client addresses; and a map answers its
 //! [`MAP_EDGES`] busiest edges, the rest summed.
 
 mod auth;
@@ -18,6 +19,7 @@ mod body;
 mod changes;
 mod export;
 mod follow;
+mod followers;
 mod map;
 mod metrics;
 mod page;

@@ -153,8 +153,13 @@ async fn connection(
         let busy = request_slot.busy();
         let app = app.clone();
         async move {
+            let mut request = request.map(Body::new);
+            // Handlers that share by client address (follows) find it here.
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             let response = app
-                .oneshot(request.map(Body::new))
+                .oneshot(request)
                 .await
                 .unwrap_or_else(|never: Infallible| match never {});
             // The connection is busy until the whole answer is sent (a follow: until it ends).
