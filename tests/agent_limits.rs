@@ -130,6 +130,7 @@ fn the_token_seen_on_its_way_to_another_agent_is_not_indexed() {
     let other = AgentProcess::start(other_store.path(), "node-b", &["--no-capture"]);
     let other_port = other.url.rsplit(':').next().expect("port").to_string();
     let store = tempfile::tempdir().expect("temp dir");
+    // The index keeps 16 bytes of a body: the rest is read back from the packets when shown.
     let agent = AgentProcess::start(
         store.path(),
         "node-a",
@@ -138,6 +139,8 @@ fn the_token_seen_on_its_way_to_another_agent_is_not_indexed() {
             "lo",
             "--bpf",
             &format!("tcp port {other_port}"),
+            "--index-body",
+            "16",
         ],
     );
     for header in [
@@ -147,14 +150,26 @@ fn the_token_seen_on_its_way_to_another_agent_is_not_indexed() {
         let url = format!("{}/v1/status?from={TOKEN}", other.url);
         assert_eq!(curl(&["-H", &header, &url]).0, 200);
     }
+    // The token far into a body, past what the index keeps.
+    let body = format!(r#"{{"kfl": "http", "note": "{}{TOKEN}"}}"#, "x".repeat(64));
+    let bearer = format!("X-Shark-Token: {TOKEN}");
+    let query_url = format!("{}/v1/query", other.url);
+    // (It refuses the unknown field; the exchange is what matters.)
+    assert_eq!(curl(&["-H", &bearer, "-d", &body, &query_url]).0, 400);
     let kfl = format!("http and dst.port == {other_port}");
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut seen = Vec::new();
-    while seen.len() < 2 && Instant::now() < deadline {
+    while seen.len() < 3 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(250));
         seen = query(&agent, TOKEN, &kfl);
     }
-    assert_eq!(seen.len(), 2, "both requests are indexed: {seen:?}");
+    assert_eq!(seen.len(), 3, "the three requests are indexed: {seen:?}");
+    let read_back = seen
+        .iter()
+        .map(|e| text(&e["request"]["body"]))
+        .find(|b| b.len() > 64)
+        .expect("the long body, read back whole");
+    assert!(read_back.ends_with(r#"[redacted]"}"#), "{read_back}");
     let shown = serde_json::to_string(&seen).expect("json");
     assert!(!shown.contains(TOKEN), "the token is indexed: {shown}");
     let headers: Vec<String> = seen
@@ -168,7 +183,11 @@ fn the_token_seen_on_its_way_to_another_agent_is_not_indexed() {
         })
         .filter(|h| !h.is_empty())
         .collect();
-    assert_eq!(headers, ["Bearer [redacted]", "[redacted]"], "{shown}");
+    assert_eq!(
+        headers,
+        ["Bearer [redacted]", "[redacted]", "[redacted]"],
+        "{shown}"
+    );
     assert!(shown.contains("from=[redacted]"), "{shown}");
 }
 

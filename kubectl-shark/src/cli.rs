@@ -138,6 +138,10 @@ pub struct ReindexArgs {
     /// Who is who while re-dissecting: a YAML or JSON list of {ip, name, namespace, kind, labels?, node?}.
     #[arg(long, value_name = "FILE")]
     pub identities: Option<PathBuf>,
+    /// Keep the secret in FILE out of the rebuilt index, as the agent that wrote the store did
+    /// with its token: give the agents' token file for a store an agent wrote.
+    #[arg(long, value_name = "FILE")]
+    pub redact_file: Option<PathBuf>,
 }
 
 /// Flags of `import`.

@@ -30,7 +30,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::followers::Follower;
 use super::request::WindowRequest;
 use super::state::ApiState;
-use shark_pipeline::open_store;
+use shark_pipeline::open_store_redacting;
 
 /// Lines buffered between a follow's task and its connection.
 const QUEUE_LINES: usize = 8;
@@ -95,6 +95,7 @@ pub async fn follow(
         Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
     let root = state.inner.store_root.clone();
+    let token = state.inner.token.clone();
     let from = params.from;
     let request = WindowRequest {
         kfl: params.kfl,
@@ -106,7 +107,8 @@ pub async fn follow(
             .to_query()
             .map_err(|e| Box::new(e.into_response()))?
             .filter;
-        let store = open_store(&root).map_err(unavailable)?;
+        // Bodies read back from the packets keep the token out, as the index does.
+        let store = open_store_redacting(&root, Some(&token)).map_err(unavailable)?;
         // The answer shows bodies: those the index cut are read back from the packets.
         let mut tail = store.tail_with_bodies(filter, from).map_err(unavailable)?;
         tail.resume_after(&resume);

@@ -18,9 +18,9 @@ use super::shared::{identities, runtime, store_config};
 use crate::cli::CaptureArgs;
 use crate::cluster;
 use crate::cluster::contexts::context_targets;
+use crate::cluster::credentials::Credentials;
 use crate::cluster::failures::Failures;
 use crate::cluster::fleet::{ClusterDown, Reach};
-use crate::cluster::credentials::Credentials;
 use crate::cluster::manifests::{AgentTuning, DeployOptions, build};
 
 /// Runs `capture`.

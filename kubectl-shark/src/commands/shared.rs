@@ -168,7 +168,12 @@ pub(super) fn fleet_for(
             fleet.add(
                 name,
                 None,
-                Ok(Agents::direct(&urls, token.clone(), ca.as_deref(), timeout)?),
+                Ok(Agents::direct(
+                    &urls,
+                    token.clone(),
+                    ca.as_deref(),
+                    timeout,
+                )?),
             );
         }
     }
