@@ -442,3 +442,149 @@ fn in_a_cluster_pages_merge_every_agent_newest_first() {
     );
     assert_eq!(keys, expected);
 }
+
+#[test]
+fn in_a_cluster_the_map_histogram_detail_and_pcaps_come_through_the_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_a = demo_store_as(dir.path(), "node-a");
+    let store_b = demo_store_as(dir.path(), "node-b");
+    let agent_a = AgentProcess::start_tls(&store_a, "node-a", &["--no-capture"]);
+    let agent_b = AgentProcess::start_tls(&store_b, "node-b", &["--no-capture"]);
+    let agents = format!("{},{}", agent_a.url, agent_b.url);
+    let ca = crate::util::agent_tls().ca.clone();
+    let d = Dashboard::start_with(&[
+        "--agents".as_ref(),
+        agents.as_ref(),
+        "--token".as_ref(),
+        TOKEN.as_ref(),
+        "--agent-ca".as_ref(),
+        ca.as_os_str(),
+    ]);
+    let cookie = format!("Cookie: shark_ui={}", d.token());
+    let api = |args: &[&str]| {
+        let url = format!("http://{}{}", d.address(), args[args.len() - 1]);
+        let mut all: Vec<&str> = vec!["-H", &cookie, "-H", "Content-Type: application/json"];
+        all.extend_from_slice(&args[..args.len() - 1]);
+        all.push(&url);
+        crate::util::curl(&all)
+    };
+    let json = |(code, body): (u16, Vec<u8>)| -> serde_json::Value {
+        assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).unwrap()
+    };
+    // The map: every agent's, merged as `map --agents` merges them.
+    let map = json(api(&[
+        "-X",
+        "POST",
+        "-d",
+        r#"{"kfl": ""}"#,
+        "/api/map?by=workload",
+    ]));
+    let cli: serde_json::Value = serde_json::from_str(
+        &run_ok(
+            shark()
+                .args([
+                    "map",
+                    "--agents",
+                    &agents,
+                    "--token",
+                    TOKEN,
+                    "-o",
+                    "json",
+                    "--agent-ca",
+                ])
+                .arg(&ca),
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        map["edges"].as_array().map(Vec::len),
+        cli["edges"].as_array().map(Vec::len)
+    );
+    assert!(!map["edges"].as_array().unwrap().is_empty());
+    assert_eq!(map["nodes"], cli["nodes"]);
+    assert_eq!(map["failures"], serde_json::json!([]));
+    // The histogram: both nodes' entries, in one set of slices.
+    let total = run_ok(
+        shark()
+            .args([
+                "query",
+                "--agents",
+                &agents,
+                "--token",
+                TOKEN,
+                "-o",
+                "json",
+                "--agent-ca",
+            ])
+            .arg(&ca),
+    )
+    .stdout
+    .lines()
+    .count() as u64;
+    let histogram = json(api(&["/api/histogram?buckets=20"]));
+    let counted: u64 = histogram["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, total, "{histogram}");
+    // One entry of each node, bodies whole, from the agent that holds it.
+    let rows = json(api(&[
+        "-X",
+        "POST",
+        "-d",
+        r#"{"kfl": "http and request.method == \"POST\""}"#,
+        "/api/entries",
+    ]));
+    for node in ["node-a", "node-b"] {
+        let row = rows["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["node"]["name"] == node)
+            .expect("a row of each node");
+        let path = format!("/api/entry/{node}/{}", row["id"]);
+        let entry = json(api(&[&path]));
+        assert_eq!(entry["request"]["method"], "POST", "{entry}");
+        // Its PCAP, and its whole connection's, from that agent.
+        for suffix in ["/pcap", "/pcap?wholeFlow=true"] {
+            let file = dir.path().join(format!("{node}-{}.pcap", suffix.len()));
+            let (code, bytes) = api(&[&format!("{path}{suffix}")]);
+            assert_eq!(code, 200);
+            std::fs::write(&file, bytes).unwrap();
+            let requests = crate::util::tshark(&[
+                "-r",
+                file.to_str().unwrap(),
+                "-Y",
+                "http.request.method == \"POST\"",
+            ]);
+            // The exchange alone, or every request of its (keep-alive) connection.
+            let wanted = if suffix.contains("wholeFlow") { 3 } else { 1 };
+            assert_eq!(requests.len(), wanted, "{node}{suffix}: {requests:?}");
+        }
+    }
+    assert_eq!(api(&["/api/entry/node-a/999999"]).0, 404);
+    // The window's export: both nodes' packets.
+    let (code, bytes) = api(&["-X", "POST", "-d", r#"{"kfl": "http"}"#, "/api/export"]);
+    assert_eq!(code, 200);
+    let file = dir.path().join("all.pcap");
+    std::fs::write(&file, bytes).unwrap();
+    let cli_file = dir.path().join("cli.pcap");
+    run_ok(
+        shark()
+            .args([
+                "export", "--agents", &agents, "--token", TOKEN, "http", "-o",
+            ])
+            .arg(&cli_file)
+            .arg("--agent-ca")
+            .arg(&ca),
+    );
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        std::fs::read(&cli_file).unwrap(),
+        "the same PCAP as `export --agents`"
+    );
+}

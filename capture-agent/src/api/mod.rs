@@ -1,4 +1,5 @@
-//! The agent's HTTP API (port 8898): status, query, export, map, follow and metrics, behind a bearer token.
+//! The agent's HTTP API (port 8898): status, query, export, map, histogram, one entry, follow and
+//! metrics, behind a bearer token.
 //!
 //! Every request must carry `Authorization: Bearer <token>`; without it the answer is 401 and no
 //! data. Query and export read the store on blocking threads and stream their answers (NDJSON in
@@ -17,9 +18,11 @@
 mod auth;
 mod body;
 mod changes;
+mod entry;
 mod export;
 mod follow;
 mod followers;
+mod histogram;
 mod map;
 mod metrics;
 mod page;
@@ -42,6 +45,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/query", post(query::query))
         .route("/v1/export", post(export::export))
         .route("/v1/map", post(map::map))
+        .route("/v1/histogram", post(histogram::histogram))
+        .route("/v1/entry/{node}/{id}", get(entry::entry))
         .route("/v1/follow", get(follow::follow))
         .route("/metrics", get(metrics::metrics))
         // Runs after the token check (the last layer added runs first): no stranger's body is read.
