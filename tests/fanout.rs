@@ -461,6 +461,7 @@ fn contexts_name_their_clusters_and_one_refusing_the_credentials_makes_a_partial
         .sum::<usize>();
     assert_eq!(requests as usize, entries);
     assert_eq!(map["by"], "cluster");
+}
 
 #[test]
 fn an_agent_is_trusted_only_with_its_own_ca_and_only_over_tls() {

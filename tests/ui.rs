@@ -588,3 +588,78 @@ fn in_a_cluster_the_map_histogram_detail_and_pcaps_come_through_the_agents() {
         "the same PCAP as `export --agents`"
     );
 }
+
+#[test]
+fn in_a_cluster_live_follows_every_agent_and_says_when_one_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_a = demo_store_as(dir.path(), "node-a");
+    let store_b = demo_store_as(dir.path(), "node-b");
+    let agent_a = AgentProcess::start_tls(&store_a, "node-a", &["--no-capture"]);
+    let agent_b = AgentProcess::start_tls(&store_b, "node-b", &["--no-capture"]);
+    let agents = format!("{},{}", agent_a.url, agent_b.url);
+    let ca = crate::util::agent_tls().ca.clone();
+    let d = Dashboard::start_with(&[
+        "--agents".as_ref(),
+        agents.as_ref(),
+        "--token".as_ref(),
+        TOKEN.as_ref(),
+        "--agent-ca".as_ref(),
+        ca.as_os_str(),
+    ]);
+    let live = Running::start(
+        Command::new("curl")
+            .args(["-s", "-N", "--max-time", "8", "-H"])
+            .arg(format!("Cookie: shark_ui={}", d.token()))
+            .arg(format!("http://{}/api/follow?kfl=http", d.address()))
+            .stdout(Stdio::piped()),
+    );
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    // A node appears behind agent a; agent b goes away.
+    run_ok(
+        shark()
+            .arg("import")
+            .arg(workspace().join("tests/data/demo.pcap"))
+            .arg("--store")
+            .arg(&store_a)
+            .args(["--node", "late-node"]),
+    );
+    let stopped = agent_b.url.clone();
+    agent_b.stop();
+    // The new rows and the notice come within seconds (curl gives up after 8 s anyway).
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let out = live.stop_and_collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON"))
+        .collect();
+    let rows = lines
+        .iter()
+        .filter(|l| l["node"]["name"] == "late-node")
+        .count();
+    let http = query_count(&store_a, "late-node");
+    assert!(http > 0, "the demo capture has HTTP");
+    assert_eq!(
+        rows, http,
+        "every new http row of the new node, once: {lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l["notice"]
+            .as_str()
+            .is_some_and(|n| n.starts_with(&format!("node {stopped}")))),
+        "the stopped agent is named: {lines:?}"
+    );
+}
+
+/// How many `http` entries node `node` of `store` holds.
+fn query_count(store: &Path, node: &str) -> usize {
+    let kfl = format!("http and node.name == \"{node}\"");
+    run_ok(
+        shark()
+            .args(["query", "-o", "json", "--store"])
+            .arg(store)
+            .arg(&kfl),
+    )
+    .stdout
+    .lines()
+    .count()
+}

@@ -385,6 +385,11 @@ function startFollow() {
           if (!line.trim()) continue;
           const parsed = JSON.parse(line);
           if (parsed.streamError) throw new Error(parsed.streamError);
+          // In a cluster: a node's connection broke, or it is followed again.
+          if (parsed.notice) {
+            say("live-node", parsed.notice, parsed.notice.endsWith("following again") ? "info" : "warn");
+            continue;
+          }
           fresh.push(parsed as Row);
         }
         if (fresh.length) arrive(fresh);

@@ -12,6 +12,7 @@ pub mod directory;
 pub mod failures;
 pub mod fanout;
 pub mod fleet;
+pub mod follow;
 pub mod manifests;
 pub mod maps;
 #[cfg(test)]

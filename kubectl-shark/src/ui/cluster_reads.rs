@@ -12,6 +12,7 @@ use super::api::ApiError;
 use crate::cluster::agents::{Agent, Agents};
 use crate::cluster::fanout::{NodeFailure, Source, footer};
 use crate::cluster::fleet::Fleet;
+use crate::cluster::follow::percent_encode;
 use crate::cluster::pcap_merge::export_all;
 
 /// An agent's whole answer as text, or why it gave none.
@@ -178,18 +179,6 @@ pub async fn entry(agents: &Agents, node: &str, id: u64) -> (Option<Entry>, Vec<
         }
     }
     (None, failures)
-}
-
-/// A node name as one URL path segment.
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The agents as the one cluster of a fleet (what the fleet-wide merges take).
