@@ -10,15 +10,22 @@ fn shark() -> std::process::Command {
     command
 }
 
-/// Two "nodes", each an agent over its own store.
+/// Two "nodes", each an agent over its own store, serving TLS.
 fn two_agents() -> (Vec<tempfile::TempDir>, AgentProcess, AgentProcess) {
+    two_agents_with(AgentProcess::start_tls)
+}
+
+/// Two "nodes" as `start` starts their agents.
+fn two_agents_with(
+    start: fn(&std::path::Path, &str, &[&str]) -> AgentProcess,
+) -> (Vec<tempfile::TempDir>, AgentProcess, AgentProcess) {
     let a = tempfile::tempdir().expect("temp dir");
     let b = tempfile::tempdir().expect("temp dir");
     import(a.path(), &fixture("deepflow/http__sw8.pcap"), "node-a");
     import(b.path(), &fixture("deepflow/http.pcap"), "node-b");
     import(b.path(), &fixture("deepflow/http__httpv1.pcap"), "node-b");
-    let agent_a = AgentProcess::start_tls(a.path(), "node-a", &["--no-capture"]);
-    let agent_b = AgentProcess::start_tls(b.path(), "node-b", &["--no-capture"]);
+    let agent_a = start(a.path(), "node-a", &["--no-capture"]);
+    let agent_b = start(b.path(), "node-b", &["--no-capture"]);
     (vec![a, b], agent_a, agent_b)
 }
 
@@ -379,7 +386,8 @@ fn kubeconfig(dir: &std::path::Path, clusters: &[(&str, &str, &str)]) -> std::pa
 
 #[test]
 fn contexts_name_their_clusters_and_one_refusing_the_credentials_makes_a_partial_answer() {
-    let (stores, a, b) = two_agents();
+    // The stand-in API server's pod proxy speaks plain HTTP to the agents.
+    let (stores, a, b) = two_agents_with(AgentProcess::start);
     let dir = tempfile::tempdir().expect("temp dir");
     let (_east_api, east) = fake_api(dir.path(), "east", Some(&[&a.url]));
     let (_west_api, west) = fake_api(dir.path(), "west", Some(&[&b.url]));
