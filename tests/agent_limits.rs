@@ -130,6 +130,7 @@ fn the_token_seen_on_its_way_to_another_agent_is_not_indexed() {
     let other = AgentProcess::start(other_store.path(), "node-b", &["--no-capture"]);
     let other_port = other.url.rsplit(':').next().expect("port").to_string();
     let store = tempfile::tempdir().expect("temp dir");
+    // The index keeps 16 bytes of a body: the rest is read back from the packets when shown.
     let agent = AgentProcess::start(
         store.path(),
         "node-a",
@@ -138,6 +139,8 @@ fn the_token_seen_on_its_way_to_another_agent_is_not_indexed() {
             "lo",
             "--bpf",
             &format!("tcp port {other_port}"),
+            "--index-body",
+            "16",
         ],
     );
     for header in [
@@ -147,14 +150,26 @@ fn the_token_seen_on_its_way_to_another_agent_is_not_indexed() {
         let url = format!("{}/v1/status?from={TOKEN}", other.url);
         assert_eq!(curl(&["-H", &header, &url]).0, 200);
     }
+    // The token far into a body, past what the index keeps.
+    let body = format!(r#"{{"kfl": "http", "note": "{}{TOKEN}"}}"#, "x".repeat(64));
+    let bearer = format!("X-Shark-Token: {TOKEN}");
+    let query_url = format!("{}/v1/query", other.url);
+    // (It refuses the unknown field; the exchange is what matters.)
+    assert_eq!(curl(&["-H", &bearer, "-d", &body, &query_url]).0, 400);
     let kfl = format!("http and dst.port == {other_port}");
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut seen = Vec::new();
-    while seen.len() < 2 && Instant::now() < deadline {
+    while seen.len() < 3 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(250));
         seen = query(&agent, TOKEN, &kfl);
     }
-    assert_eq!(seen.len(), 2, "both requests are indexed: {seen:?}");
+    assert_eq!(seen.len(), 3, "the three requests are indexed: {seen:?}");
+    let read_back = seen
+        .iter()
+        .map(|e| text(&e["request"]["body"]))
+        .find(|b| b.len() > 64)
+        .expect("the long body, read back whole");
+    assert!(read_back.ends_with(r#"[redacted]"}"#), "{read_back}");
     let shown = serde_json::to_string(&seen).expect("json");
     assert!(!shown.contains(TOKEN), "the token is indexed: {shown}");
     let headers: Vec<String> = seen
@@ -168,14 +183,23 @@ fn the_token_seen_on_its_way_to_another_agent_is_not_indexed() {
         })
         .filter(|h| !h.is_empty())
         .collect();
-    assert_eq!(headers, ["Bearer [redacted]", "[redacted]"], "{shown}");
+    assert_eq!(
+        headers,
+        ["Bearer [redacted]", "[redacted]", "[redacted]"],
+        "{shown}"
+    );
     assert!(shown.contains("from=[redacted]"), "{shown}");
 }
 
 /// An HTTP/1.1 GET of `path` with the token on a new connection; the connection, once the
 /// answer's status line has come (for a follow: while it streams).
 fn open_request(addr: SocketAddr, path: &str) -> (TcpStream, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
+    open_request_from("127.0.0.1", addr, path)
+}
+
+/// [`open_request`] from the loopback address `source`.
+fn open_request_from(source: &str, addr: SocketAddr, path: &str) -> (TcpStream, String) {
+    let mut stream: TcpStream = connect_from(source, addr).expect("connect").into();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
@@ -366,4 +390,54 @@ fn a_filter_of_thousands_of_regexes_is_refused_with_one_line() {
     let message = String::from_utf8_lossy(&out);
     assert_eq!(code, 400, "{message}");
     assert!(message.contains("too many regexes"), "{message}");
+}
+
+#[test]
+fn follows_are_shared_fairly_between_client_addresses() {
+    let store = tempfile::tempdir().expect("temp dir");
+    import(store.path(), &fixture("deepflow/http.pcap"), "node-a");
+    let agent = AgentProcess::start(
+        store.path(),
+        "node-a",
+        &["--no-capture", "--max-followers", "4"],
+    );
+    let addr: SocketAddr = agent
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+    let follow = |source: &str| open_request_from(source, addr, "/v1/follow");
+    // One address alone may take every place, and no more.
+    let heavy: Vec<(TcpStream, String)> = (0..4).map(|_| follow("127.0.0.1")).collect();
+    assert!(heavy.iter().all(|(_, s)| s == "HTTP/1.1 200"), "{heavy:?}");
+    assert_eq!(follow("127.0.0.1").1, "HTTP/1.1 503");
+    // Another address gets in, twice, each time ending the heavy address's oldest follow.
+    let light: Vec<(TcpStream, String)> = (0..2).map(|_| follow("127.0.0.2")).collect();
+    assert!(light.iter().all(|(_, s)| s == "HTTP/1.1 200"), "{light:?}");
+    let ended = |stream: &TcpStream| {
+        let mut stream = stream;
+        let mut rest = Vec::new();
+        // A displaced follow ends its answer (the last chunk) and the stream reads to its end.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            rest.extend_from_slice(&buf[..n]);
+            if rest.ends_with(b"0\r\n\r\n") {
+                return true;
+            }
+        }
+        rest.ends_with(b"0\r\n\r\n")
+    };
+    assert!(
+        ended(&heavy[0].0) && ended(&heavy[1].0),
+        "the two oldest ended"
+    );
+    // At two each, neither address displaces the other.
+    assert_eq!(follow("127.0.0.2").1, "HTTP/1.1 503");
+    assert_eq!(follow("127.0.0.1").1, "HTTP/1.1 503");
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_yaml::Value;
 
 use crate::cluster_e2e::{EXPECTED, matches};
-use crate::util::{Cluster, Running, binary, run, run_ok, summary, text, workspace};
+use crate::util::{Cluster, Running, agent_tls, binary, run, run_ok, summary, text, workspace};
 
 /// The image `image.sh` builds for this version.
 pub const IMAGE: &str = concat!("localhost/shark-agent:", env!("CARGO_PKG_VERSION"));
@@ -163,14 +163,27 @@ fn podman_run_args(pod: &Value, node: &Node, name: &str, drop_caps: &[&str]) -> 
             let mode = volume["secret"]["defaultMode"]
                 .as_u64()
                 .expect("defaultMode");
-            let file = node.secret_dir.join("token");
-            std::fs::write(&file, &node.token).expect("write the Secret's token");
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(
-                &file,
-                std::fs::Permissions::from_mode(u32::try_from(mode).expect("mode")),
-            )
-            .expect("chmod");
+            // Every key of the Secret `capture` makes: the token, the agents' certificate, its CA.
+            let tls = agent_tls();
+            let keys = [
+                ("token", node.token.clone()),
+                ("ca.crt", std::fs::read_to_string(&tls.ca).expect("CA")),
+                (
+                    "tls.crt",
+                    std::fs::read_to_string(&tls.cert).expect("certificate"),
+                ),
+                ("tls.key", std::fs::read_to_string(&tls.key).expect("key")),
+            ];
+            for (key, value) in keys {
+                let file = node.secret_dir.join(key);
+                std::fs::write(&file, value).expect("write the Secret's file");
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(
+                    &file,
+                    std::fs::Permissions::from_mode(u32::try_from(mode).expect("mode")),
+                )
+                .expect("chmod");
+            }
             node.secret_dir.clone()
         } else {
             panic!("volume {volume:?} is not run by this test")
@@ -417,13 +430,15 @@ fn wait_until_ready(container: &Container, probe: &[String]) {
     }
 }
 
-/// `query -o json` through the agent's API with the token, from the node.
+/// `query -o json` through the agent's API over TLS with the token and the Secret's CA, from the node.
 fn query(cluster: &Cluster, token: &str, kfl: &[&str]) -> Vec<serde_json::Value> {
-    let url = "http://127.0.0.1:8898";
+    let url = "https://127.0.0.1:8898";
     let r = run_ok(
         cluster
             .exec("node", &binary("kubectl-shark"))
             .args(["query", "--agents", url, "--token", token, "-o", "json"])
+            .arg("--agent-ca")
+            .arg(&agent_tls().ca)
             .args(kfl),
     );
     r.stdout
@@ -536,17 +551,44 @@ fn the_image_run_as_the_daemon_set_says_names_every_request_with_only_net_raw() 
         "the h2c request, once: {}",
         h2.iter().map(summary).collect::<Vec<_>>().join("\n")
     );
+    let ca = agent_tls().ca.to_str().expect("utf-8").to_string();
     let unauthorized = run_ok(cluster.exec("node", Path::new("curl")).args([
         "-s",
         "-o",
         "/dev/null",
         "-w",
         "%{http_code}",
+        "--cacert",
+        &ca,
         "-H",
         "Authorization: Bearer wrong-token-0123456789",
-        "http://127.0.0.1:8898/v1/status",
+        "https://127.0.0.1:8898/v1/status",
     ]));
     assert_eq!(unauthorized.stdout, "401", "another token is refused");
+    // The API speaks TLS only, and on the node's address only (127.0.0.2 is loopback too).
+    let plain = run(cluster.exec("node", Path::new("curl")).args([
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "http://127.0.0.1:8898/v1/status",
+    ]));
+    assert_eq!(plain.stdout, "000", "no answer in plain HTTP");
+    let elsewhere = run(cluster.exec("node", Path::new("curl")).args([
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        // Whatever the certificate: only whether something listens there matters.
+        "--insecure",
+        "https://127.0.0.2:8898/v1/status",
+    ]));
+    assert_eq!(
+        elsewhere.stdout, "000",
+        "nothing listens beside the node's address"
+    );
 
     // Both probes pass while capturing; the store is on the hostPath, not in the read-only image.
     assert!(container.probe(&probe), "{}", container.logs());

@@ -1,22 +1,39 @@
-//! Cluster reads against several real agents: merged answers, and a missing node named in a footer.
+//! Cluster reads against several real agents serving TLS, as deployed agents do: merged answers,
+//! a missing node named in a footer, and a certificate from another CA refused in one line.
 
-use crate::util::{AgentProcess, TOKEN, fixture, import, query_json, run, run_ok, shark, text};
+use crate::util::{AgentProcess, TOKEN, agent_tls, fixture, import, query_json, run, run_ok, text};
 
-/// Two "nodes", each an agent over its own store.
+/// `kubectl-shark` trusting the test agents' CA (`SHARK_AGENT_CA`, as `--agent-ca` does).
+fn shark() -> std::process::Command {
+    let mut command = crate::util::shark();
+    command.env("SHARK_AGENT_CA", &agent_tls().ca);
+    command
+}
+
+/// Two "nodes", each an agent over its own store, serving TLS.
 fn two_agents() -> (Vec<tempfile::TempDir>, AgentProcess, AgentProcess) {
+    two_agents_with(AgentProcess::start_tls)
+}
+
+/// Two "nodes" as `start` starts their agents.
+fn two_agents_with(
+    start: fn(&std::path::Path, &str, &[&str]) -> AgentProcess,
+) -> (Vec<tempfile::TempDir>, AgentProcess, AgentProcess) {
     let a = tempfile::tempdir().expect("temp dir");
     let b = tempfile::tempdir().expect("temp dir");
     import(a.path(), &fixture("deepflow/http__sw8.pcap"), "node-a");
     import(b.path(), &fixture("deepflow/http.pcap"), "node-b");
     import(b.path(), &fixture("deepflow/http__httpv1.pcap"), "node-b");
-    let agent_a = AgentProcess::start(a.path(), "node-a", &["--no-capture"]);
-    let agent_b = AgentProcess::start(b.path(), "node-b", &["--no-capture"]);
+    let agent_a = start(a.path(), "node-a", &["--no-capture"]);
+    let agent_b = start(b.path(), "node-b", &["--no-capture"]);
     (vec![a, b], agent_a, agent_b)
 }
 
 fn cluster_query(urls: &[&str], args: &[&str]) -> crate::util::Run {
     run(shark()
         .args(["query", "--agents", &urls.join(","), "--token", TOKEN])
+        .arg("--agent-ca")
+        .arg(&agent_tls().ca)
         .args(args))
 }
 
@@ -90,7 +107,9 @@ fn cluster_export_merges_every_nodes_packets_for_tshark() {
                 "http",
                 "-o",
             ])
-            .arg(&file),
+            .arg(&file)
+            .arg("--agent-ca")
+            .arg(&agent_tls().ca),
     );
     let times = crate::util::tshark(&[
         "-r",
@@ -367,7 +386,8 @@ fn kubeconfig(dir: &std::path::Path, clusters: &[(&str, &str, &str)]) -> std::pa
 
 #[test]
 fn contexts_name_their_clusters_and_one_refusing_the_credentials_makes_a_partial_answer() {
-    let (stores, a, b) = two_agents();
+    // The stand-in API server's pod proxy speaks plain HTTP to the agents.
+    let (stores, a, b) = two_agents_with(AgentProcess::start);
     let dir = tempfile::tempdir().expect("temp dir");
     let (_east_api, east) = fake_api(dir.path(), "east", Some(&[&a.url]));
     let (_west_api, west) = fake_api(dir.path(), "west", Some(&[&b.url]));
@@ -449,4 +469,81 @@ fn contexts_name_their_clusters_and_one_refusing_the_credentials_makes_a_partial
         .sum::<usize>();
     assert_eq!(requests as usize, entries);
     assert_eq!(map["by"], "cluster");
+}
+
+#[test]
+fn an_agent_is_trusted_only_with_its_own_ca_and_only_over_tls() {
+    let (_stores, a, _b) = two_agents();
+    assert!(a.url.starts_with("https://"), "{}", a.url);
+    let ca = agent_tls().ca.to_str().expect("utf-8").to_string();
+    // curl trusting that CA alone gets the status; plain HTTP gets nothing.
+    let (code, _) = crate::util::curl(&[
+        "--cacert",
+        &ca,
+        "-H",
+        &format!("Authorization: Bearer {TOKEN}"),
+        &format!("{}/v1/status", a.url),
+    ]);
+    assert_eq!(code, 200);
+    let plain = a.url.replacen("https://", "http://", 1);
+    let (code, _) = crate::util::curl(&[&format!("{plain}/v1/status")]);
+    assert_eq!(code, 0, "no HTTP answer without TLS");
+    // Another deployment's CA: one line naming the certificate, and no entries.
+    let stranger = tempfile::tempdir().expect("temp dir");
+    let other_ca = stranger.path().join("ca.crt");
+    std::fs::write(&other_ca, &crate::util::dry_run_secret()["ca.crt"]).expect("write");
+    let r = run(shark()
+        .args([
+            "query",
+            "--agents",
+            &a.url,
+            "--token",
+            TOKEN,
+            "-o",
+            "json",
+            "--agent-ca",
+        ])
+        .arg(&other_ca));
+    assert!(
+        r.stdout.lines().all(|l| !l.starts_with('{')),
+        "no entry from an unverified agent: {} lines out",
+        r.stdout.lines().count()
+    );
+    let said = format!("{}{}", r.stdout, r.stderr);
+    let line = said
+        .lines()
+        .find(|l| l.contains("TLS certificate"))
+        .unwrap_or_else(|| panic!("the certificate is named: {said}"));
+    assert!(
+        line.contains("--agent-ca") && line.contains("shark-agent"),
+        "{line}"
+    );
+    // No CA at all for an https URL: told how to get it.
+    let r = run(shark()
+        .args(["query", "--agents", &a.url, "--token", TOKEN])
+        .env_remove("SHARK_AGENT_CA"));
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("--agent-ca FILE") && r.stderr.lines().count() == 1,
+        "{}",
+        r.stderr
+    );
+    // The probe the DaemonSet runs: through with the CA, refused with another.
+    let addr = a.url.trim_start_matches("https://").to_string();
+    let token_file = stranger.path().join("token");
+    std::fs::write(&token_file, TOKEN).expect("write");
+    let probe = |ca: &std::path::Path| {
+        run(
+            std::process::Command::new(crate::util::binary("shark-agent"))
+                .args(["probe", "--addr", &addr, "--token-file"])
+                .arg(&token_file)
+                .arg("--ca-file")
+                .arg(ca),
+        )
+    };
+    let ok = probe(&agent_tls().ca);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let refused = probe(&other_ca);
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("certificate"), "{}", refused.stderr);
 }

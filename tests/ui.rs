@@ -442,3 +442,224 @@ fn in_a_cluster_pages_merge_every_agent_newest_first() {
     );
     assert_eq!(keys, expected);
 }
+
+#[test]
+fn in_a_cluster_the_map_histogram_detail_and_pcaps_come_through_the_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_a = demo_store_as(dir.path(), "node-a");
+    let store_b = demo_store_as(dir.path(), "node-b");
+    let agent_a = AgentProcess::start_tls(&store_a, "node-a", &["--no-capture"]);
+    let agent_b = AgentProcess::start_tls(&store_b, "node-b", &["--no-capture"]);
+    let agents = format!("{},{}", agent_a.url, agent_b.url);
+    let ca = crate::util::agent_tls().ca.clone();
+    let d = Dashboard::start_with(&[
+        "--agents".as_ref(),
+        agents.as_ref(),
+        "--token".as_ref(),
+        TOKEN.as_ref(),
+        "--agent-ca".as_ref(),
+        ca.as_os_str(),
+    ]);
+    let cookie = format!("Cookie: shark_ui={}", d.token());
+    let api = |args: &[&str]| {
+        let url = format!("http://{}{}", d.address(), args[args.len() - 1]);
+        let mut all: Vec<&str> = vec!["-H", &cookie, "-H", "Content-Type: application/json"];
+        all.extend_from_slice(&args[..args.len() - 1]);
+        all.push(&url);
+        crate::util::curl(&all)
+    };
+    let json = |(code, body): (u16, Vec<u8>)| -> serde_json::Value {
+        assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).unwrap()
+    };
+    // The map: every agent's, merged as `map --agents` merges them.
+    let map = json(api(&[
+        "-X",
+        "POST",
+        "-d",
+        r#"{"kfl": ""}"#,
+        "/api/map?by=workload",
+    ]));
+    let cli: serde_json::Value = serde_json::from_str(
+        &run_ok(
+            shark()
+                .args([
+                    "map",
+                    "--agents",
+                    &agents,
+                    "--token",
+                    TOKEN,
+                    "-o",
+                    "json",
+                    "--agent-ca",
+                ])
+                .arg(&ca),
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        map["edges"].as_array().map(Vec::len),
+        cli["edges"].as_array().map(Vec::len)
+    );
+    assert!(!map["edges"].as_array().unwrap().is_empty());
+    assert_eq!(map["nodes"], cli["nodes"]);
+    assert_eq!(map["failures"], serde_json::json!([]));
+    // The histogram: both nodes' entries, in one set of slices.
+    let total = run_ok(
+        shark()
+            .args([
+                "query",
+                "--agents",
+                &agents,
+                "--token",
+                TOKEN,
+                "-o",
+                "json",
+                "--agent-ca",
+            ])
+            .arg(&ca),
+    )
+    .stdout
+    .lines()
+    .count() as u64;
+    let histogram = json(api(&["/api/histogram?buckets=20"]));
+    let counted: u64 = histogram["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, total, "{histogram}");
+    // One entry of each node, bodies whole, from the agent that holds it.
+    let rows = json(api(&[
+        "-X",
+        "POST",
+        "-d",
+        r#"{"kfl": "http and request.method == \"POST\""}"#,
+        "/api/entries",
+    ]));
+    for node in ["node-a", "node-b"] {
+        let row = rows["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["node"]["name"] == node)
+            .expect("a row of each node");
+        let path = format!("/api/entry/{node}/{}", row["id"]);
+        let entry = json(api(&[&path]));
+        assert_eq!(entry["request"]["method"], "POST", "{entry}");
+        // Its PCAP, and its whole connection's, from that agent.
+        for suffix in ["/pcap", "/pcap?wholeFlow=true"] {
+            let file = dir.path().join(format!("{node}-{}.pcap", suffix.len()));
+            let (code, bytes) = api(&[&format!("{path}{suffix}")]);
+            assert_eq!(code, 200);
+            std::fs::write(&file, bytes).unwrap();
+            let requests = crate::util::tshark(&[
+                "-r",
+                file.to_str().unwrap(),
+                "-Y",
+                "http.request.method == \"POST\"",
+            ]);
+            // The exchange alone, or every request of its (keep-alive) connection.
+            let wanted = if suffix.contains("wholeFlow") { 3 } else { 1 };
+            assert_eq!(requests.len(), wanted, "{node}{suffix}: {requests:?}");
+        }
+    }
+    assert_eq!(api(&["/api/entry/node-a/999999"]).0, 404);
+    // The window's export: both nodes' packets.
+    let (code, bytes) = api(&["-X", "POST", "-d", r#"{"kfl": "http"}"#, "/api/export"]);
+    assert_eq!(code, 200);
+    let file = dir.path().join("all.pcap");
+    std::fs::write(&file, bytes).unwrap();
+    let cli_file = dir.path().join("cli.pcap");
+    run_ok(
+        shark()
+            .args([
+                "export", "--agents", &agents, "--token", TOKEN, "http", "-o",
+            ])
+            .arg(&cli_file)
+            .arg("--agent-ca")
+            .arg(&ca),
+    );
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        std::fs::read(&cli_file).unwrap(),
+        "the same PCAP as `export --agents`"
+    );
+}
+
+#[test]
+fn in_a_cluster_live_follows_every_agent_and_says_when_one_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_a = demo_store_as(dir.path(), "node-a");
+    let store_b = demo_store_as(dir.path(), "node-b");
+    let agent_a = AgentProcess::start_tls(&store_a, "node-a", &["--no-capture"]);
+    let agent_b = AgentProcess::start_tls(&store_b, "node-b", &["--no-capture"]);
+    let agents = format!("{},{}", agent_a.url, agent_b.url);
+    let ca = crate::util::agent_tls().ca.clone();
+    let d = Dashboard::start_with(&[
+        "--agents".as_ref(),
+        agents.as_ref(),
+        "--token".as_ref(),
+        TOKEN.as_ref(),
+        "--agent-ca".as_ref(),
+        ca.as_os_str(),
+    ]);
+    let live = Running::start(
+        Command::new("curl")
+            .args(["-s", "-N", "--max-time", "8", "-H"])
+            .arg(format!("Cookie: shark_ui={}", d.token()))
+            .arg(format!("http://{}/api/follow?kfl=http", d.address()))
+            .stdout(Stdio::piped()),
+    );
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    // A node appears behind agent a; agent b goes away.
+    run_ok(
+        shark()
+            .arg("import")
+            .arg(workspace().join("tests/data/demo.pcap"))
+            .arg("--store")
+            .arg(&store_a)
+            .args(["--node", "late-node"]),
+    );
+    let stopped = agent_b.url.clone();
+    agent_b.stop();
+    // The new rows and the notice come within seconds (curl gives up after 8 s anyway).
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let out = live.stop_and_collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON"))
+        .collect();
+    let rows = lines
+        .iter()
+        .filter(|l| l["node"]["name"] == "late-node")
+        .count();
+    let http = query_count(&store_a, "late-node");
+    assert!(http > 0, "the demo capture has HTTP");
+    assert_eq!(
+        rows, http,
+        "every new http row of the new node, once: {lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l["notice"]
+            .as_str()
+            .is_some_and(|n| n.starts_with(&format!("node {stopped}")))),
+        "the stopped agent is named: {lines:?}"
+    );
+}
+
+/// How many `http` entries node `node` of `store` holds.
+fn query_count(store: &Path, node: &str) -> usize {
+    let kfl = format!("http and node.name == \"{node}\"");
+    run_ok(
+        shark()
+            .args(["query", "-o", "json", "--store"])
+            .arg(store)
+            .arg(&kfl),
+    )
+    .stdout
+    .lines()
+    .count()
+}

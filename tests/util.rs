@@ -152,7 +152,7 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 /// Reads an agent's stderr `lines` until it serves its API and, when `capturing`, captures (so
-/// traffic sent from now on is seen); returns the API's `http://ADDR`.
+/// traffic sent from now on is seen); returns the API's URL (`http://ADDR`, `https://` with TLS).
 pub fn wait_until_serving(
     lines: &mut impl Iterator<Item = std::io::Result<String>>,
     capturing: bool,
@@ -162,8 +162,8 @@ pub fn wait_until_serving(
     while url.is_none() || waiting_for_capture {
         match lines.next() {
             Some(Ok(line)) => {
-                if let Some(addr) = line.strip_prefix("agent API listening on ") {
-                    url = Some(format!("http://{}", addr.trim()));
+                if let Some(listening) = line.strip_prefix("agent API listening on ") {
+                    url = Some(listening.trim().to_string());
                 }
                 waiting_for_capture &= !line.starts_with("capturing on ");
             }
@@ -176,12 +176,55 @@ pub fn wait_until_serving(
 /// A running `shark-agent`, stopped (SIGTERM, then waited for, killed if it does not end) when dropped.
 pub struct AgentProcess {
     child: std::process::Child,
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (`https://` when started with TLS)
     pub url: String,
 }
 
 /// The token test agents use.
 pub const TOKEN: &str = "test-token-0123456789abcdef";
+
+/// The agents' TLS files as `kubectl shark capture` makes them (taken from a dry run's Secret).
+pub struct AgentTls {
+    /// The Secret's `ca.crt`: what clients trust.
+    pub ca: PathBuf,
+    /// `tls.crt`, the agents' certificate.
+    pub cert: PathBuf,
+    /// `tls.key`, its private key.
+    pub key: PathBuf,
+}
+
+/// The Secret's `stringData` of `capture --dry-run -o yaml`: a new token and TLS certificate.
+pub fn dry_run_secret() -> std::collections::BTreeMap<String, String> {
+    let yaml = run_ok(shark().args(["capture", "--dry-run", "-o", "yaml"])).stdout;
+    for doc in yaml.split("\n---\n") {
+        let doc: serde_yaml::Value = serde_yaml::from_str(doc.trim_start_matches("---\n"))
+            .unwrap_or_else(|e| panic!("a YAML document: {e}"));
+        if doc["kind"] == "Secret" {
+            return serde_yaml::from_value(doc["stringData"].clone()).expect("string data");
+        }
+    }
+    panic!("no Secret in the dry run:\n{yaml}")
+}
+
+/// The TLS files of one dry run, made once per test run (in a directory that outlives it).
+pub fn agent_tls() -> &'static AgentTls {
+    static TLS: std::sync::OnceLock<AgentTls> = std::sync::OnceLock::new();
+    TLS.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("shark-agent-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("TLS directory");
+        let secret = dry_run_secret();
+        let file = |key: &str| {
+            let path = dir.join(key);
+            std::fs::write(&path, &secret[key]).expect("write a TLS file");
+            path
+        };
+        AgentTls {
+            ca: file("ca.crt"),
+            cert: file("tls.crt"),
+            key: file("tls.key"),
+        }
+    })
+}
 
 impl AgentProcess {
     /// Starts an agent serving `store` as `node` on a free loopback port; `extra` adds flags
@@ -209,6 +252,16 @@ impl AgentProcess {
         // Keep draining stderr so the agent never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
         AgentProcess { child, url }
+    }
+
+    /// Like [`start`](Self::start), serving TLS with the certificate [`agent_tls`] holds.
+    pub fn start_tls(store: &Path, node: &str, extra: &[&str]) -> Self {
+        let tls = agent_tls();
+        let (cert, key) = (tls.cert.display(), tls.key.display());
+        let flags = [format!("--tls-cert={cert}"), format!("--tls-key={key}")];
+        let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+        args.extend_from_slice(extra);
+        Self::start(store, node, &args)
     }
 
     /// The agent's process id (to read its descriptors and memory from /proc).

@@ -71,9 +71,20 @@ struct Args {
     /// new connection displaces an idle one of the address holding the most.
     #[arg(long, value_name = "N", default_value_t = shark_agent::server::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Most follows streaming at once, shared fairly between client addresses; past it, a follow
+    /// from an address holding fewer ends the oldest of the address holding the most.
+    #[arg(long, value_name = "N", default_value_t = shark_agent::api::DEFAULT_MAX_FOLLOWERS)]
+    max_followers: usize,
     /// File holding the API bearer token (the DaemonSet mounts it from a Secret).
     #[arg(long, value_name = "FILE", env = "SHARK_TOKEN_FILE")]
     token_file: Option<PathBuf>,
+    /// Serve the API over TLS with this certificate (PEM; `capture` makes it and keeps it in the
+    /// token Secret as `tls.crt`). Without it the API is plain HTTP.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert` (PEM; the Secret's `tls.key`).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Who is who: a YAML or JSON list of {ip, name, namespace, kind, labels?, node?}.
     #[arg(long, value_name = "FILE", conflicts_with = "kube")]
     identities: Option<PathBuf>,
@@ -129,6 +140,10 @@ enum Command {
         /// 127.0.0.1:8898).
         #[arg(long, value_name = "ADDR")]
         addr: Option<SocketAddr>,
+        /// Speak TLS, trusting only the CA certificate in this file (the Secret's `ca.crt`) and
+        /// verifying the agent's certificate name; without it, plain HTTP.
+        #[arg(long, value_name = "FILE")]
+        ca_file: Option<PathBuf>,
     },
 }
 
@@ -141,9 +156,14 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
-    if let Some(Command::Probe { token_file, addr }) = &args.command {
+    if let Some(Command::Probe {
+        token_file,
+        addr,
+        ca_file,
+    }) = &args.command
+    {
         let addr = addr.unwrap_or_else(|| node_address(Ipv4Addr::LOCALHOST.into()));
-        return match probe(token_file, addr) {
+        return match probe(token_file, addr, ca_file.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!(
@@ -168,6 +188,10 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> Result<()> {
     let token = read_token(&args)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(shark_agent::server::tls::server_config(cert, key)?),
+        _ => None,
+    };
     let node = args.node.clone().unwrap_or_else(host_name);
     let bodies = ParserSettings::with_max_body(parse_size(&args.max_body).context("--max-body")?)?;
     let config = StoreConfig {
@@ -205,7 +229,8 @@ fn run(args: Args) -> Result<()> {
         .with_context(|| format!("cannot listen on {listen}"))?;
     let bound = listener.local_addr().context("listening address")?;
     let stop = Arc::new(AtomicBool::new(false));
-    let state = ApiState::new(args.store.clone(), node.clone(), token, Arc::clone(&stop));
+    let state = ApiState::new(args.store.clone(), node.clone(), token, Arc::clone(&stop))
+        .with_max_followers(args.max_followers);
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("cannot install the signal handler")?;
@@ -254,7 +279,14 @@ fn run(args: Args) -> Result<()> {
     };
     let watch = args.kube.then_some(identities);
     let max_connections = connection_cap(args.max_connections);
-    serve(listener, max_connections, state, watch, Arc::clone(&stop))?;
+    serve(
+        listener,
+        tls,
+        max_connections,
+        state,
+        watch,
+        Arc::clone(&stop),
+    )?;
     stop.store(true, Ordering::SeqCst);
     if let Some(thread) = capture {
         let (hint, report) = match thread.join() {
@@ -278,6 +310,7 @@ fn run(args: Args) -> Result<()> {
 /// current from the cluster.
 fn serve(
     listener: std::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     max_connections: usize,
     state: ApiState,
     watch: Option<SharedIdentities>,
@@ -299,10 +332,12 @@ fn serve(
         listener.set_nonblocking(true).context("listening socket")?;
         let listener = tokio::net::TcpListener::from_std(listener).context("listening socket")?;
         let bound = listener.local_addr().context("listening address")?;
-        eprintln!("agent API listening on {bound}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        eprintln!("agent API listening on {scheme}://{bound}");
         shark_agent::server::serve(
             listener,
             router(state),
+            tls,
             max_connections,
             stopped(stop),
             SHUTDOWN_GRACE,
@@ -355,20 +390,38 @@ fn read_token(args: &Args) -> Result<String> {
     Ok(token)
 }
 
-/// One GET of `/v1/status` with the token, over plain HTTP/1.1; Ok when the answer is 200.
-fn probe(token_file: &std::path::Path, addr: SocketAddr) -> Result<()> {
+/// One GET of `/v1/status` with the token, over HTTP/1.1 (in TLS verified against the CA in
+/// `ca_file`, when given); Ok when the answer is 200.
+fn probe(
+    token_file: &std::path::Path,
+    addr: SocketAddr,
+    ca_file: Option<&std::path::Path>,
+) -> Result<()> {
     use std::io::{Read, Write};
     let token = std::fs::read_to_string(token_file)
         .with_context(|| format!("cannot read {}", token_file.display()))?;
     let timeout = Duration::from_secs(3);
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)
+    let tcp = std::net::TcpStream::connect_timeout(&addr, timeout)
         .with_context(|| format!("cannot connect to {addr}"))?;
-    stream.set_read_timeout(Some(timeout))?;
+    tcp.set_read_timeout(Some(timeout))?;
+    tcp.set_write_timeout(Some(timeout))?;
+    let mut stream: Box<dyn ReadWrite> = match ca_file {
+        Some(ca_file) => {
+            use shark_agent::server::tls;
+            let ca = std::fs::read(ca_file)
+                .with_context(|| format!("cannot read {}", ca_file.display()))?;
+            let connection =
+                rustls::ClientConnection::new(tls::client_config(&ca)?, tls::server_name())?;
+            Box::new(rustls::StreamOwned::new(connection, tcp))
+        }
+        None => Box::new(tcp),
+    };
     let request = format!(
         "GET /v1/status HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
         token.trim()
     );
     stream.write_all(request.as_bytes())?;
+    stream.flush()?;
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).context("no answer")?;
     if head.starts_with(b"HTTP/1.1 200") {
@@ -377,3 +430,8 @@ fn probe(token_file: &std::path::Path, addr: SocketAddr) -> Result<()> {
         bail!("answered {}", String::from_utf8_lossy(&head))
     }
 }
+
+/// A byte stream both ways: a TCP connection, or TLS over one.
+trait ReadWrite: std::io::Read + std::io::Write {}
+
+impl<T: std::io::Read + std::io::Write> ReadWrite for T {}

@@ -110,6 +110,10 @@ pub struct TargetArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
+    /// The CA certificate that signed the agents' TLS certificate, with `--agents https://…`
+    /// (the token Secret's `ca.crt`): the only one trusted, the name `shark-agent` verified.
+    #[arg(long, value_name = "FILE", env = "SHARK_AGENT_CA")]
+    pub agent_ca: Option<PathBuf>,
     /// How long each node may take to answer.
     #[arg(long, value_name = "DURATION", default_value = "10s")]
     pub node_timeout: String,
@@ -134,6 +138,10 @@ pub struct ReindexArgs {
     /// Who is who while re-dissecting: a YAML or JSON list of {ip, name, namespace, kind, labels?, node?}.
     #[arg(long, value_name = "FILE")]
     pub identities: Option<PathBuf>,
+    /// Keep the secret in FILE out of the rebuilt index, as the agent that wrote the store did
+    /// with its token: give the agents' token file for a store an agent wrote.
+    #[arg(long, value_name = "FILE")]
+    pub redact_file: Option<PathBuf>,
 }
 
 /// Flags of `import`.

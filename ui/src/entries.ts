@@ -385,6 +385,11 @@ function startFollow() {
           if (!line.trim()) continue;
           const parsed = JSON.parse(line);
           if (parsed.streamError) throw new Error(parsed.streamError);
+          // In a cluster: a node's connection broke, or it is followed again.
+          if (parsed.notice) {
+            say("live-node", parsed.notice, parsed.notice.endsWith("following again") ? "info" : "warn");
+            continue;
+          }
           fresh.push(parsed as Row);
         }
         if (fresh.length) arrive(fresh);
@@ -409,7 +414,8 @@ function stopFollow() {
 
 /** New rows from Live: on top when the reader is at the top, else counted as "N new". */
 function arrive(fresh: Row[]) {
-  const unseen = fresh.filter((r) => !keys.has(rowKey(r)) && !pending.some((p) => rowKey(p) === rowKey(r)));
+  const waiting = new Set(pending.map(rowKey));
+  const unseen = fresh.filter((r) => !keys.has(rowKey(r)) && !waiting.has(rowKey(r)));
   if (!unseen.length) return;
   pending.push(...unseen);
   if (scroller.scrollTop < ROW_HEIGHT && !droppedNewer) mergePending();
@@ -424,12 +430,25 @@ function newestFirst(a: Row, b: Row): number {
   return b.id - a.id;
 }
 
+/** Two lists each newest first, as one: linear, where sorting all again would take a long task
+ * each time Live brings a few rows to thousands. */
+function mergeSorted(a: Row[], b: Row[]): Row[] {
+  const out: Row[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = newestFirst(a[i], b[j]) <= 0 ? a[i++] : b[j++];
+  while (i < a.length) out[k++] = a[i++];
+  while (j < b.length) out[k++] = b[j++];
+  return out;
+}
+
 function mergePending() {
   if (!pending.length) return;
   const fresh = pending;
   pending = [];
   for (const r of fresh) keys.add(rowKey(r));
-  rows = [...fresh, ...rows].sort(newestFirst);
+  rows = mergeSorted(fresh.sort(newestFirst), rows);
   if (fresh.some((r) => !knownNodes().some((n) => n.node === r.node.name))) refreshNodes();
   throttledHistogram();
   trim();

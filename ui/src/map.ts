@@ -140,9 +140,25 @@ function draw(keep: boolean) {
   else if (fresh.length) fresh.layout({ name: "circle", boundingBox: { x1: 0, y1: 0, w: 200, h: 200 } } as never).run();
 }
 
+/** Boxes past which the force-directed layout (quadratic per iteration: 13 s for 500 boxes) gives
+ * way to rings by traffic (busiest in the middle), laid out at once. */
+const FORCE_LAYOUT_MAX = 200;
+
 function layout(fit: boolean) {
   if (!cy) return;
   const n = cy.nodes().length;
+  if (n > FORCE_LAYOUT_MAX) {
+    cy.layout({
+      name: "concentric",
+      animate: false,
+      fit,
+      padding: 40,
+      minNodeSpacing: 12,
+      concentric: (node: cytoscape.NodeSingular) => node.degree(false),
+      levelWidth: () => 2,
+    } as never).run();
+    return;
+  }
   cy.layout({
     name: "cose",
     animate: false,

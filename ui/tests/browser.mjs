@@ -267,6 +267,37 @@ if (process.env.SHARK_CLUSTER_URL) {
     assert(table.includes(stopped) && table.includes("node-a"), `status: ${table}`);
     await page.screenshot({ path: path.join(SHOTS, "7-cluster-status.png") });
   });
+
+  await test("7b in a cluster the detail and the map come through the agents", async (page, context) => {
+    const clusterUrl = env("SHARK_CLUSTER_URL");
+    const clusterStore = env("SHARK_CLUSTER_STORE");
+    await open(page, clusterUrl);
+    await applyFilter(page, 'http and request.path == "/createOrder"');
+    await page.locator(".row .c-time").first().click();
+    await page.waitForSelector(".detail-title");
+    const head = await page.locator(".detail-title").innerText();
+    assert(head.includes("POST") && head.includes("/createOrder") && head.includes("200"), `title: ${head}`);
+    const body = await page.locator(".dsection", { has: page.locator("h4", { hasText: /^Body \(/ }) }).first().innerText();
+    assert(body.includes("{") && !body.includes("cut:"), `the body, whole, from the agent: ${body}`);
+    const href = await page.locator(".detail-actions a", { hasText: "PCAP of exchange" }).getAttribute("href");
+    const response = await context.request.get(new URL(href, clusterUrl).href);
+    assertEqual(response.status(), 200, "PCAP download through the agent");
+    await page.screenshot({ path: path.join(SHOTS, "7b-cluster-detail.png") });
+    const mapUrl = new URL(clusterUrl);
+    mapUrl.searchParams.set("view", "map");
+    mapUrl.searchParams.set("by", "workload");
+    await page.goto(mapUrl.href);
+    await page.waitForFunction(() => window.sharkDebug?.map()?.edges.length > 0);
+    await page.waitForTimeout(300);
+    const drawn = await page.evaluate(() => window.sharkDebug.map());
+    const cli = JSON.parse(execFileSync(BIN, ["map", "--store", clusterStore, "--by", "workload", "-o", "json"], { encoding: "utf8" }));
+    const label = (p) => (p.namespace ? `${p.namespace}/${p.name}` : p.name);
+    const expectEdges = cli.edges.map((e) => `${label(e.src)} -> ${label(e.dst)} ${e.protocol} ${e.requests}`).sort();
+    assertEqual(drawn.edges.map((e) => `${e.src} -> ${e.dst} ${e.protocol} ${e.requests}`).sort(), expectEdges, "edges of the answering node");
+    const banner = await page.locator(".banners").innerText();
+    assert(banner.includes(`node ${env("SHARK_STOPPED")} did not answer`), `map banner: ${banner}`);
+    await page.screenshot({ path: path.join(SHOTS, "7b-cluster-map.png") });
+  });
 }
 
 if (process.env.SHARK_CAPTURE) {

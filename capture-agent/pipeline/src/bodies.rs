@@ -29,8 +29,15 @@ use crate::redissect::Redissection;
 /// follow), and [`Store::query_with_bodies`] gives whole bodies for output, each node's cut at
 /// the `--max-body` it was captured with.
 pub fn open_store(root: &Path) -> Result<Store, StoreError> {
+    open_store_redacting(root, None)
+}
+
+/// Like [`open_store`], with `secret` (the agent's token, which its writer redacted) replaced in
+/// every body read back from the packets too.
+pub fn open_store_redacting(root: &Path, secret: Option<&str>) -> Result<Store, StoreError> {
     let store = Store::open(root)?;
-    let loader = Redissect::for_store(&store);
+    let mut loader = Redissect::for_store(&store);
+    loader.redacted = secret.map(str::to_string);
     Ok(store.with_body_loader(Arc::new(loader)))
 }
 
@@ -40,6 +47,8 @@ pub fn open_store(root: &Path) -> Result<Store, StoreError> {
 pub struct Redissect {
     /// The store whose nodes' recorded settings apply.
     root: PathBuf,
+    /// Replaced in what is read back, as its writer did.
+    redacted: Option<String>,
 }
 
 impl Redissect {
@@ -47,6 +56,7 @@ impl Redissect {
     pub fn for_store(store: &Store) -> Self {
         Redissect {
             root: store.root().to_path_buf(),
+            redacted: None,
         }
     }
 }
@@ -58,7 +68,8 @@ impl BodyLoader for Redissect {
         packets: &mut dyn Iterator<Item = StoredPacket>,
         found: &mut dyn FnMut(Entry),
     ) {
-        let mut redissection = Redissection::new(&self.root, node, Bodies::Whole);
+        let mut redissection = Redissection::new(&self.root, node, Bodies::Whole)
+            .with_redacted(self.redacted.as_deref());
         // Redissection numbers the packets as the store did; bodies are never exported.
         let mut sink = OnEntry::new(found);
         for packet in packets {

@@ -36,7 +36,7 @@
 //! # Ok::<(), shark_pipeline::SourceError>(())
 //! ```
 
-pub use bodies::{Redissect, open_store};
+pub use bodies::{Redissect, open_store, open_store_redacting};
 pub use config::{Bodies, DEFAULT_INDEX_BODY, DEFAULT_MEMORY_LIMIT, FLOW_COST, PipelineConfig};
 pub use decode::DecodeError;
 pub use identity::{Identity, IdentityResolver, NoIdentity};

@@ -31,6 +31,8 @@ pub fn written_config(root: &Path, node: &str, bodies: Bodies) -> PipelineConfig
 /// One node's stored packets going through the pipeline its writer ran.
 pub struct Redissection {
     pipeline: Pipeline,
+    /// Replaced in every entry, as the writer did (the agent's token).
+    redacted: Option<String>,
 }
 
 impl Redissection {
@@ -39,7 +41,16 @@ impl Redissection {
     pub fn new(root: &Path, node: &str, bodies: Bodies) -> Self {
         Redissection {
             pipeline: Pipeline::new(written_config(root, node, bodies)),
+            redacted: None,
         }
+    }
+
+    /// Replaces `secret` in every entry from now on, as a writer redacting it did
+    /// ([`Ingest::with_redacted`](crate::Ingest::with_redacted)): packets hold the secret, and
+    /// every entry dissected again from them must not (an empty secret redacts nothing).
+    pub fn with_redacted(mut self, secret: Option<&str>) -> Self {
+        self.redacted = secret.filter(|s| !s.is_empty()).map(str::to_string);
+        self
     }
 
     /// Uses `identity` to name the endpoints of every entry from now on.
@@ -60,6 +71,7 @@ impl Redissection {
         let mut numbered = Numbered {
             number: packet.number,
             sink,
+            redacted: self.redacted.as_deref(),
         };
         self.pipeline.push(&packet.as_raw(), &mut numbered)
     }
@@ -71,7 +83,12 @@ impl Redissection {
 
     /// Closes every flow (sending what is pending) and returns the counters.
     pub fn finish<S: Sink>(self, sink: &mut S) -> Result<PipelineStats, S::Error> {
-        self.pipeline.finish(&mut Numbered { number: 0, sink })
+        let redacted = self.redacted;
+        self.pipeline.finish(&mut Numbered {
+            number: 0,
+            sink,
+            redacted: redacted.as_deref(),
+        })
     }
 }
 
@@ -79,6 +96,7 @@ impl Redissection {
 struct Numbered<'s, S> {
     number: u64,
     sink: &'s mut S,
+    redacted: Option<&'s str>,
 }
 
 impl<S: Sink> Sink for Numbered<'_, S> {
@@ -101,7 +119,10 @@ impl<S: Sink> Sink for Numbered<'_, S> {
         self.sink.state_packets(stream, first, last)
     }
 
-    fn entry(&mut self, entry: Entry) -> Result<(), S::Error> {
+    fn entry(&mut self, mut entry: Entry) -> Result<(), S::Error> {
+        if let Some(secret) = self.redacted {
+            crate::redact::redact_entry(&mut entry, secret);
+        }
         self.sink.entry(entry)
     }
 }

@@ -122,7 +122,7 @@ fn reindex_gives_back_the_index_import_wrote() {
     );
 
     let identities = SharedIdentities::new(IdentityHistory::new());
-    reindex_node(&store, "n", identities).expect("reindex");
+    reindex_node(&store, "n", identities, None).expect("reindex");
 
     let rebuilt = index_rows(root);
     assert_eq!(
@@ -386,5 +386,89 @@ fn a_lost_segment_costs_the_bodies_of_its_exchanges_only() {
             .count()
             > lost,
         "the others were read back"
+    );
+}
+
+/// Imports `capture` as node `n` of a new store as the node agent does, keeping `secret` (its
+/// token) out of the index.
+fn import_redacting(capture: &Path, secret: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let identities = SharedIdentities::new(IdentityHistory::new());
+    let mut ingest = Ingest::open(
+        dir.path(),
+        "n",
+        StoreConfig::default(),
+        identities,
+        INDEX_BODY,
+        MAX_BODY,
+    )
+    .expect("store opens")
+    .with_redacted(secret);
+    for packet in FileSource::open(capture).expect("capture opens") {
+        ingest
+            .push(&packet.expect("packet reads"))
+            .expect("packet stored");
+    }
+    ingest.finish().expect("import finishes");
+    dir
+}
+
+fn shown(entries: &[Entry]) -> String {
+    serde_json::to_string(entries).expect("json")
+}
+
+#[test]
+fn a_redacted_secret_stays_out_of_bodies_read_back_and_of_a_reindex() {
+    use shark_pipeline::open_store_redacting;
+    let plain = import(&demo_capture(), INDEX_BODY, MAX_BODY);
+    let whole = entries(
+        &open_store(plain.path()).expect("store"),
+        &Query::default(),
+        true,
+    );
+    // A "secret" past the index's prefix of a body: only reading it back from the packets shows it.
+    let body_secret = whole
+        .iter()
+        .filter_map(|e| e.request.get("body").and_then(serde_json::Value::as_str))
+        .find_map(|body| body.get(INDEX_BODY + 2..INDEX_BODY + 14))
+        .expect("a body longer than the index keeps")
+        .to_string();
+    let store = import_redacting(&demo_capture(), &body_secret);
+    let read_back = |store: Store| shown(&entries(&store, &Query::default(), true));
+    let unredacted = read_back(open_store(store.path()).expect("store"));
+    assert!(unredacted.contains(&body_secret), "the packets hold it");
+    let redacted =
+        read_back(open_store_redacting(store.path(), Some(&body_secret)).expect("store"));
+    assert!(!redacted.contains(&body_secret), "read back without it");
+    assert!(redacted.contains("[redacted]"), "{redacted}");
+
+    // A header value the index holds: a reindex keeps it out only when told the secret.
+    let header_secret = whole
+        .iter()
+        .find_map(|e| e.request.get("headers")?.get("User-Agent")?.as_str())
+        .expect("a User-Agent")
+        .to_string();
+    let store = import_redacting(&demo_capture(), &header_secret);
+    let indexed = |dir: &Path| {
+        shown(&entries(
+            &Store::open(dir).expect("store"),
+            &Query::default(),
+            false,
+        ))
+    };
+    assert!(
+        !indexed(store.path()).contains(&header_secret),
+        "the writer redacted it"
+    );
+    let identities = || SharedIdentities::new(IdentityHistory::new());
+    let opened = Store::open(store.path()).expect("store");
+    reindex_node(&opened, "n", identities(), Some(&header_secret)).expect("reindex");
+    let rebuilt = indexed(store.path());
+    assert!(!rebuilt.contains(&header_secret), "the reindex redacted it");
+    assert!(rebuilt.contains("[redacted]"));
+    reindex_node(&opened, "n", identities(), None).expect("reindex");
+    assert!(
+        indexed(store.path()).contains(&header_secret),
+        "without the secret a reindex cannot know it"
     );
 }

@@ -11,13 +11,15 @@
 //! A follow is an async task, not a thread: it reads its tail on a blocking thread only when the
 //! store changed ([`super::changes`]), a page at a time and at most [`CONCURRENT_READS`] follows
 //! at once, and waits in between holding nothing but its cursor. At most `max_followers` follow at
-//! once; more get 503.
+//! once, shared fairly between client addresses ([`super::followers`]): past that a follow from a
+//! lighter address ends the heaviest one's oldest, else gets 503.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
+use std::net::{IpAddr, SocketAddr};
 
+use axum::Extension;
 use axum::body::{Body, Bytes};
-use axum::extract::{Query as UrlQuery, State};
+use axum::extract::{ConnectInfo, Query as UrlQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -25,9 +27,10 @@ use shark_store::Tail;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::followers::Follower;
 use super::request::WindowRequest;
 use super::state::ApiState;
-use shark_pipeline::open_store;
+use shark_pipeline::open_store_redacting;
 
 /// Lines buffered between a follow's task and its connection.
 const QUEUE_LINES: usize = 8;
@@ -67,39 +70,23 @@ fn resume_points(after: &str) -> Result<BTreeMap<String, i64>, String> {
         .collect()
 }
 
-/// One follow's place among the `max_followers`, given back when dropped.
-struct Follower(ApiState);
-
-impl Follower {
-    fn join(state: &ApiState) -> Option<Self> {
-        let max = state.inner.max_followers;
-        state
-            .inner
-            .followers
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Follower(state.clone()))
-    }
-}
-
-impl Drop for Follower {
-    fn drop(&mut self) {
-        self.0.inner.followers.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 /// Streams new matching entries from now on, as the store indexes them.
 pub async fn follow(
     State(state): State<ApiState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     UrlQuery(params): UrlQuery<FollowParams>,
 ) -> Response {
-    let Some(follower) = Follower::join(&state) else {
-        let max = state.inner.max_followers;
+    let ip = peer.map_or(
+        IpAddr::from([0, 0, 0, 0]),
+        |Extension(ConnectInfo(peer))| peer.ip(),
+    );
+    let Some(follower) = state.inner.followers.join(ip) else {
+        let max = state.inner.followers.max();
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("this agent already serves {max} follows, its most; try again later\n"),
+            format!(
+                "this agent already serves {max} follows, its most, and yours hold their share; try again later\n"
+            ),
         )
             .into_response();
     };
@@ -108,6 +95,7 @@ pub async fn follow(
         Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
     let root = state.inner.store_root.clone();
+    let token = state.inner.token.clone();
     let from = params.from;
     let request = WindowRequest {
         kfl: params.kfl,
@@ -119,7 +107,8 @@ pub async fn follow(
             .to_query()
             .map_err(|e| Box::new(e.into_response()))?
             .filter;
-        let store = open_store(&root).map_err(unavailable)?;
+        // Bodies read back from the packets keep the token out, as the index does.
+        let store = open_store_redacting(&root, Some(&token)).map_err(unavailable)?;
         // The answer shows bodies: those the index cut are read back from the packets.
         let mut tail = store.tail_with_bodies(filter, from).map_err(unavailable)?;
         tail.resume_after(&resume);
@@ -133,7 +122,7 @@ pub async fn follow(
     };
     let changes = state.changes();
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
-    tokio::spawn(stream_tail(tail, tx, changes, follower));
+    tokio::spawn(stream_tail(tail, tx, changes, follower, state));
     (
         [(header::CONTENT_TYPE, "application/x-ndjson")],
         Body::from_stream(ReceiverStream::new(rx)),
@@ -160,9 +149,10 @@ async fn stream_tail(
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
     mut changes: watch::Receiver<u64>,
     follower: Follower,
+    state: ApiState,
 ) {
     loop {
-        if follower.0.stopping() {
+        if state.stopping() {
             return;
         }
         changes.mark_unchanged();
@@ -180,8 +170,9 @@ async fn stream_tail(
         drop(_permit);
         tail = returned;
         for line in page.lines {
-            if tx.send(Ok(line)).await.is_err() {
-                return; // the client went away
+            tokio::select! {
+                sent = tx.send(Ok(line)) => if sent.is_err() { return }, // the client went away
+                () = follower.displaced() => return,
             }
         }
         if page.failed {
@@ -191,6 +182,7 @@ async fn stream_tail(
             tokio::select! {
                 changed = changes.changed() => if changed.is_err() { return },
                 () = tx.closed() => return,
+                () = follower.displaced() => return,
             }
         }
     }

@@ -1,4 +1,5 @@
-//! The agent's HTTP API (port 8898): status, query, export, map, follow and metrics, behind a bearer token.
+//! The agent's HTTP API (port 8898): status, query, export, map, histogram, one entry, follow and
+//! metrics, behind a bearer token.
 //!
 //! Every request must carry `Authorization: Bearer <token>`; without it the answer is 401 and no
 //! data. Query and export read the store on blocking threads and stream their answers (NDJSON in
@@ -10,14 +11,18 @@
 //! are compiled on blocking threads (never on the async workers that answer status and probes),
 //! and KFL refuses one with too many regexes before compiling any; at most [`MAX_HEAVY_REQUESTS`]
 //! queries, exports and maps run at once (more get 503 at once); follows are async streams that
-//! touch the store only when it changed, at most `max_followers` of them; and a map answers its
+//! touch the store only when it changed, at most `max_followers` of them, shared fairly between
+//! client addresses; and a map answers its
 //! [`MAP_EDGES`] busiest edges, the rest summed.
 
 mod auth;
 mod body;
 mod changes;
+mod entry;
 mod export;
 mod follow;
+mod followers;
+mod histogram;
 mod map;
 mod metrics;
 mod page;
@@ -40,6 +45,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/query", post(query::query))
         .route("/v1/export", post(export::export))
         .route("/v1/map", post(map::map))
+        .route("/v1/histogram", post(histogram::histogram))
+        .route("/v1/entry/{node}/{id}", get(entry::entry))
         .route("/v1/follow", get(follow::follow))
         .route("/metrics", get(metrics::metrics))
         // Runs after the token check (the last layer added runs first): no stranger's body is read.

@@ -98,12 +98,14 @@ pub async fn open_window(
             )
         })?;
     let root = state.inner.store_root.clone();
+    let token = state.inner.token.clone();
     let opened = tokio::task::spawn_blocking(move || {
         let request = parse(&body).map_err(|e| Box::new(e.into_response()))?;
         let query = request
             .to_query()
             .map_err(|e| Box::new(e.into_response()))?;
-        let store = shark_pipeline::open_store(&root).map_err(|e| {
+        // Bodies read back from the packets keep the token out, as the index does.
+        let store = shark_pipeline::open_store_redacting(&root, Some(&token)).map_err(|e| {
             Box::new((StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response())
         })?;
         Ok(Opened {

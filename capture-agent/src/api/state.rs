@@ -2,11 +2,12 @@
 //! the limits that keep one kind of request from starving the others.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::Semaphore;
 
+use super::followers::Followers;
 use crate::live::CaptureCounters;
 use shark_pipeline::PipelineStats;
 
@@ -33,9 +34,8 @@ pub(super) struct StateInner {
     pub(super) pipeline: Mutex<PipelineStats>,
     /// Permits for queries, exports and maps.
     pub(super) heavy: Arc<Semaphore>,
-    /// Follows open now, and the most allowed.
-    pub(super) followers: AtomicUsize,
-    pub(super) max_followers: usize,
+    /// Places for follows, shared fairly between client addresses.
+    pub(super) followers: Arc<Followers>,
     /// Tells follows the store changed (started with the first follow).
     changes: OnceLock<tokio::sync::watch::Receiver<u64>>,
 }
@@ -53,8 +53,7 @@ impl ApiState {
                 capture: Mutex::new(None),
                 pipeline: Mutex::new(PipelineStats::default()),
                 heavy: Arc::new(Semaphore::new(MAX_HEAVY_REQUESTS)),
-                followers: AtomicUsize::new(0),
-                max_followers: DEFAULT_MAX_FOLLOWERS,
+                followers: Followers::new(DEFAULT_MAX_FOLLOWERS),
                 changes: OnceLock::new(),
             }),
         }
@@ -64,7 +63,7 @@ impl ApiState {
     /// serving.
     pub fn with_max_followers(mut self, max: usize) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.max_followers = max;
+            inner.followers = Followers::new(max);
         }
         self
     }

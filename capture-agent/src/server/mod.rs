@@ -7,9 +7,12 @@
 //! - At most `max_connections` are open at once ([`Slots`]): past that, a newcomer displaces the
 //!   oldest idle connection of the address holding the most, so a flood from one address cannot
 //!   lock anyone else out, and connections serving a request are never displaced.
+//! - With a certificate ([`tls`]), every connection is TLS: its handshake must end within
+//!   [`HEADER_TIMEOUT`] too, and a client speaking plain HTTP is closed.
 //! - On stop, every connection finishes its request in flight and closes.
 
 mod slots;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -22,8 +25,10 @@ use axum::body::Body;
 use futures::StreamExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 pub use slots::Slots;
@@ -58,15 +63,17 @@ pub fn connection_cap(wanted: usize) -> usize {
     wanted.min(usize::try_from(available).unwrap_or(usize::MAX))
 }
 
-/// Serves `app` on `listener` with at most `max_connections` open, until `stop` resolves; then
-/// lets requests in flight finish for up to `grace`.
+/// Serves `app` on `listener` (over TLS with `tls`) with at most `max_connections` open, until
+/// `stop` resolves; then lets requests in flight finish for up to `grace`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
     max_connections: usize,
     stop: impl Future<Output = ()>,
     grace: Duration,
 ) {
+    let tls = tls.map(TlsAcceptor::from);
     let slots = Slots::new(max_connections);
     let (stopping, stop_seen) = watch::channel(false);
     let mut stop = std::pin::pin!(stop);
@@ -85,13 +92,15 @@ pub async fn serve(
         };
         // Refused (every connection busy): dropping the stream closes it.
         if let Some(slot) = slots.admit(peer.ip()) {
-            tokio::spawn(connection(
-                stream,
-                peer,
-                slot,
-                app.clone(),
-                stop_seen.clone(),
-            ));
+            let (app, stop_seen) = (app.clone(), stop_seen.clone());
+            match &tls {
+                Some(tls) => {
+                    tokio::spawn(handshake(tls.clone(), stream, peer, slot, app, stop_seen));
+                }
+                None => {
+                    tokio::spawn(connection(stream, peer, slot, app, stop_seen));
+                }
+            }
         }
     }
     let _ = stopping.send(true);
@@ -108,10 +117,31 @@ pub async fn serve(
     }
 }
 
+/// Completes the TLS handshake within [`HEADER_TIMEOUT`] (closing the connection if it fails,
+/// stalls or the connection is displaced meanwhile), then serves the connection.
+async fn handshake(
+    tls: TlsAcceptor,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    slot: slots::Slot,
+    app: Router,
+    stop_seen: watch::Receiver<bool>,
+) {
+    let accepted = tokio::select! {
+        accepted = tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)) => accepted,
+        () = slot.evicted() => return,
+    };
+    match accepted {
+        Ok(Ok(stream)) => connection(stream, peer, slot, app, stop_seen).await,
+        Ok(Err(e)) => tracing::debug!("API connection from {peer}: TLS handshake failed: {e}"),
+        Err(_) => tracing::debug!("API connection from {peer}: no TLS handshake in time"),
+    }
+}
+
 /// Serves one connection until it closes, is displaced, or the server stops (then after the
 /// request in flight).
 async fn connection(
-    stream: tokio::net::TcpStream,
+    stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
     peer: SocketAddr,
     slot: slots::Slot,
     app: Router,
@@ -123,8 +153,13 @@ async fn connection(
         let busy = request_slot.busy();
         let app = app.clone();
         async move {
+            let mut request = request.map(Body::new);
+            // Handlers that share by client address (follows) find it here.
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             let response = app
-                .oneshot(request.map(Body::new))
+                .oneshot(request)
                 .await
                 .unwrap_or_else(|never: Infallible| match never {});
             // The connection is busy until the whole answer is sent (a follow: until it ends).

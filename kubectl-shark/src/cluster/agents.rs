@@ -1,5 +1,11 @@
 //! Finding the node agents and talking to them: through the API server's pod proxy in a cluster,
 //! or directly (`--agents URL,…`) where tests or a port-forward reach them.
+//!
+//! Agents serve TLS with the certificate kept in their Secret. Directly, the client trusts only
+//! that CA (`--agent-ca`) and verifies the agents' one name ([`SERVER_NAME`]), whatever address it
+//! dials. Through the pod proxy it is the API server that speaks TLS to the agent (`https:` in the
+//! proxy path), as the API server does for every pod it proxies: it does not verify pods'
+//! certificates, so there the token and the user's own credentials are what guard the answer.
 
 use std::time::Duration;
 
@@ -9,6 +15,9 @@ use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::ListParams;
 use kube::{Api, Client, Config};
 
+use shark_agent::server::tls::SERVER_NAME;
+
+use super::credentials::keys;
 use super::manifests::{AGENT_LABEL, AGENT_PORT, TOKEN_SECRET};
 
 /// One agent and how to reach it.
@@ -50,8 +59,16 @@ pub enum AgentsError {
     #[error("the agents' token Secret {0} is missing or empty: run `kubectl shark capture` again")]
     NoToken(String),
     /// A `--agents` URL is not a URL.
-    #[error("`{0}` is not an agent URL (like http://10.0.0.5:8898)")]
+    #[error("`{0}` is not an agent URL (like https://10.0.0.5:8898)")]
     BadUrl(String),
+    /// An https URL without the CA to verify it.
+    #[error(
+        "`{0}` is https: give the agents' CA with --agent-ca FILE (the Secret's ca.crt: kubectl get secret -n shark shark-agent-token -o jsonpath='{{.data.ca\\.crt}}' | base64 -d)"
+    )]
+    NoCa(String),
+    /// `--agent-ca` holds no usable certificate.
+    #[error("--agent-ca: {0}")]
+    BadCa(String),
 }
 
 impl Agents {
@@ -65,13 +82,22 @@ impl Agents {
             .get_opt(TOKEN_SECRET)
             .await?
             .ok_or_else(|| AgentsError::NoToken(format!("{namespace}/{TOKEN_SECRET}")))?;
-        let token = secret
-            .data
-            .as_ref()
-            .and_then(|d| d.get("token"))
-            .map(|b| String::from_utf8_lossy(&b.0).trim().to_string())
-            .filter(|t| !t.is_empty())
+        let value = |key: &str| {
+            secret
+                .data
+                .as_ref()
+                .and_then(|d| d.get(key))
+                .map(|b| String::from_utf8_lossy(&b.0).trim().to_string())
+                .filter(|t| !t.is_empty())
+        };
+        let token = value(keys::TOKEN)
             .ok_or_else(|| AgentsError::NoToken(format!("{namespace}/{TOKEN_SECRET}")))?;
+        // Agents deployed with a certificate serve TLS: the API server must speak it to them.
+        let scheme = if value(keys::CERT).is_some() {
+            "https:"
+        } else {
+            ""
+        };
         let selector = format!("{}={}", AGENT_LABEL.0, AGENT_LABEL.1);
         let pods = Api::<Pod>::namespaced(client.clone(), namespace)
             .list(&ListParams::default().labels(&selector))
@@ -91,8 +117,9 @@ impl Agents {
                     .as_ref()
                     .and_then(|s| s.conditions.as_ref())
                     .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-                let prefix =
-                    format!("/api/v1/namespaces/{namespace}/pods/{name}:{AGENT_PORT}/proxy");
+                let prefix = format!(
+                    "/api/v1/namespaces/{namespace}/pods/{scheme}{name}:{AGENT_PORT}/proxy"
+                );
                 Some(Agent {
                     node,
                     pod: name,
@@ -114,8 +141,15 @@ impl Agents {
         })
     }
 
-    /// Agents at explicit URLs (tests, or a port-forward), with the token given.
-    pub fn direct(urls: &[String], token: String, timeout: Duration) -> Result<Self, AgentsError> {
+    /// Agents at explicit URLs (tests, or a port-forward), with the token given; `https` ones
+    /// verified against the CA certificates in `ca` (PEM), which they need.
+    pub fn direct(
+        urls: &[String],
+        token: String,
+        ca: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<Self, AgentsError> {
+        let roots = ca.map(ca_certificates).transpose()?;
         let list = urls
             .iter()
             .map(|url| {
@@ -123,7 +157,15 @@ impl Agents {
                 if uri.host().is_none() {
                     return Err(AgentsError::BadUrl(url.clone()));
                 }
-                let client = Client::try_from(Config::new(uri))?;
+                let mut config = Config::new(uri.clone());
+                if uri.scheme_str() == Some("https") {
+                    let roots = roots
+                        .clone()
+                        .ok_or_else(|| AgentsError::NoCa(url.clone()))?;
+                    config.root_cert = Some(roots);
+                    config.tls_server_name = Some(SERVER_NAME.to_string());
+                }
+                let client = Client::try_from(config)?;
                 Ok(Agent {
                     node: url.clone(),
                     pod: String::new(),
@@ -211,7 +253,48 @@ impl Agents {
         tokio::time::timeout(self.timeout, agent.client.request_stream(request))
             .await
             .map_err(|_| format!("no answer within {}s", self.timeout.as_secs()))?
-            .map_err(|e| one_line(&e.to_string()))
+            .map_err(|e| failure(&e))
+    }
+}
+
+/// The DER certificates of a PEM CA bundle.
+fn ca_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, AgentsError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .map(|cert| cert.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| AgentsError::BadCa(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(AgentsError::BadCa("no PEM certificate in it".into()));
+    }
+    Ok(certs)
+}
+
+/// One line saying why a call failed: its causes (each once), and what to do when the agent's
+/// certificate is not the one expected or the URL's scheme is not what the agent speaks.
+fn failure(e: &kube::Error) -> String {
+    let mut causes: Vec<String> = Vec::new();
+    let mut next: Option<&dyn std::error::Error> = Some(e);
+    while let Some(cause) = next {
+        let text = one_line(&cause.to_string());
+        if !causes.iter().any(|seen| seen.contains(&text)) {
+            causes.push(text);
+        }
+        next = cause.source();
+    }
+    let all = causes.join(": ");
+    let innermost = causes.last().cloned().unwrap_or_default();
+    if all.contains("invalid peer certificate") {
+        format!(
+            "the agent's TLS certificate is not one the --agent-ca vouches for as `{SERVER_NAME}` ({innermost}): give the CA of this cluster's agents (its Secret's ca.crt)"
+        )
+    } else if all.contains("invalid HTTP version parsed") {
+        "the agent answered in TLS, not plain HTTP: use its https:// URL with --agent-ca".into()
+    } else if all.contains("InvalidContentType") || all.contains("corrupt message") {
+        format!("the agent does not speak TLS ({innermost}): use its http:// URL")
+    } else {
+        all
     }
 }
 
@@ -302,6 +385,32 @@ mod tests {
             token,
             Some("0123456789abcdef0123456789abcdef"),
             "the agent token travels in X-Shark-Token"
+        );
+    }
+
+    #[tokio::test]
+    async fn agents_deployed_with_a_certificate_are_proxied_over_tls() {
+        let (client, calls) = fake_api(|method, path, body| {
+            let (code, mut answer) = cluster(method, path, body);
+            if path.ends_with("/secrets/shark-agent-token") {
+                // base64("-----BEGIN CERTIFICATE-----")
+                answer["data"]["tls.crt"] = json!("LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t");
+            }
+            (code, answer)
+        });
+        let agents = Agents::discover(client, "shark", Duration::from_secs(5))
+            .await
+            .expect("discovers");
+        agents
+            .get(&agents.list[0], "/v1/status")
+            .await
+            .expect("proxied");
+        let calls = calls.lock().expect("calls").clone();
+        assert!(
+            calls.iter().any(|c| c.uri
+                == "/api/v1/namespaces/shark/pods/https:shark-agent-a:8898/proxy/v1/status"),
+            "{:?}",
+            calls.iter().map(|c| &c.uri).collect::<Vec<_>>()
         );
     }
 

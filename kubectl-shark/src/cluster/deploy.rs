@@ -11,6 +11,7 @@ use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::credentials::{Credentials, CredentialsError};
 pub use super::deploy_error::DeployError;
 use super::manifests::{DeployOptions, Manifests, TOKEN_SECRET, build};
 use super::rollout::wait_for_rollout;
@@ -35,11 +36,11 @@ pub async fn deploy(
     mut progress: impl FnMut(i32, i32),
 ) -> Result<DeployReport, DeployError> {
     let ns = options.namespace.as_str();
-    let token = match existing_token(&client, ns).await {
-        Some(token) => token,
-        None => new_token()?,
+    let credentials = match existing_credentials(&client, ns).await {
+        Some(kept) => kept?,
+        None => Credentials::generate()?,
     };
-    let m: Manifests = build(options, &token)?;
+    let m: Manifests = build(options, &credentials)?;
     let mut applied = Vec::new();
     applied.push(apply(Api::<Namespace>::all(client.clone()), &m.namespace).await?);
     applied.push(
@@ -93,21 +94,17 @@ where
     }
 }
 
-/// The token of an earlier deployment, so that running `capture` again does not rotate it.
-async fn existing_token(client: &Client, ns: &str) -> Option<String> {
+/// The token and certificate of an earlier deployment, so that running `capture` again rotates
+/// neither.
+async fn existing_credentials(
+    client: &Client,
+    ns: &str,
+) -> Option<Result<Credentials, CredentialsError>> {
     let secret = Api::<Secret>::namespaced(client.clone(), ns)
         .get_opt(TOKEN_SECRET)
         .await
         .ok()??;
-    let bytes = secret.data?.get("token")?.0.clone();
-    String::from_utf8(bytes).ok().filter(|t| t.len() >= 16)
-}
-
-/// 32 random bytes as hex.
-fn new_token() -> Result<String, DeployError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| DeployError::Random(e.to_string()))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Credentials::kept(&secret)
 }
 
 #[cfg(test)]
@@ -387,6 +384,64 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn capture_makes_a_certificate_and_running_it_again_keeps_it() {
+        let (client, calls) = fake_api(cluster(1, 1, None));
+        deploy(client, &options(), Duration::from_secs(5), |_, _| {})
+            .await
+            .expect("deploys");
+        let applied = calls
+            .lock()
+            .expect("calls")
+            .iter()
+            .find(|c| c.method == "PATCH" && c.uri.contains("/secrets/"))
+            .map(|c| c.body["stringData"].clone())
+            .expect("the Secret applied");
+        for key in ["ca.crt", "tls.crt"] {
+            assert!(
+                applied[key]
+                    .as_str()
+                    .is_some_and(|pem| pem.contains("BEGIN CERTIFICATE")),
+                "{key}: {applied}"
+            );
+        }
+        // The API returns Secret data base64-encoded: the next `capture` finds all of it.
+        let data: serde_json::Map<String, Value> = applied
+            .as_object()
+            .expect("string data")
+            .iter()
+            .map(|(k, v)| {
+                let text = v.as_str().unwrap_or_default().as_bytes().to_vec();
+                let encoded = serde_json::to_value(k8s_openapi::ByteString(text)).expect("b64");
+                (k.clone(), encoded)
+            })
+            .collect();
+        let (client, again) = fake_api(move |method, path, body| {
+            if method == "GET" && path.ends_with("/secrets/shark-agent-token") {
+                return (
+                    200,
+                    json!({"apiVersion": "v1", "kind": "Secret",
+                           "metadata": {"name": "shark-agent-token"}, "data": data}),
+                );
+            }
+            cluster(1, 1, None)(method, path, body)
+        });
+        deploy(client, &options(), Duration::from_secs(5), |_, _| {})
+            .await
+            .expect("deploys again");
+        let reapplied = again
+            .lock()
+            .expect("calls")
+            .iter()
+            .find(|c| c.method == "PATCH" && c.uri.contains("/secrets/"))
+            .map(|c| c.body["stringData"].clone())
+            .expect("the Secret applied again");
+        assert_eq!(
+            reapplied, applied,
+            "neither the token nor the certificate rotates"
+        );
+    }
+
+    #[tokio::test]
     async fn running_capture_again_keeps_the_token() {
         // base64("0123456789abcdef0123456789abcdef")
         let existing = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -410,11 +465,19 @@ mod tests {
             capture_buffers: Some((2048 + 32) << 20),
             ..AgentTuning::default()
         };
+        // The fake keeps no state, so each run finds the token-only Secret from before TLS and
+        // makes a certificate (a real second run finds the first one's): leave those out.
         let patches = |calls: &[crate::cluster::mock_api::Call]| -> Vec<(String, Value)> {
             calls
                 .iter()
                 .filter(|c| c.method == "PATCH")
-                .map(|c| (c.uri.clone(), c.body.clone()))
+                .map(|c| {
+                    let mut body = c.body.clone();
+                    if let Some(data) = body["stringData"].as_object_mut() {
+                        data.retain(|key, _| key == "token");
+                    }
+                    (c.uri.clone(), body)
+                })
                 .collect()
         };
         // base64("0123456789abcdef0123456789abcdef"): the token both runs find, as on a deployed cluster.

@@ -1,5 +1,6 @@
 //! Why deploying the agents failed: each cause said once, with what to do about it.
 
+use super::credentials::CredentialsError;
 use super::manifests::{ManifestError, POD_SECURITY_LEVEL};
 
 /// Why deploying failed.
@@ -90,7 +91,7 @@ pub enum DeployError {
     /// The manifests could not be built.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
-    /// No randomness for the token.
-    #[error("cannot generate the API token: {0}")]
-    Random(String),
+    /// The token or the certificate could not be made.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
 }

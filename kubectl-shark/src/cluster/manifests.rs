@@ -15,6 +15,8 @@ use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use serde_json::{Value, json};
 
+use super::credentials::Credentials;
+
 /// The label every object made by kubectl-shark carries.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kubectl-shark");
 /// The label that selects agent pods.
@@ -138,7 +140,7 @@ pub struct Manifests {
     pub cluster_role: ClusterRole,
     /// Binds the role to the service account.
     pub cluster_role_binding: ClusterRoleBinding,
-    /// The API token the agents demand.
+    /// The API token the agents demand, their TLS certificate and its CA.
     pub secret: Secret,
     /// One agent per node.
     pub daemon_set: DaemonSet,
@@ -176,14 +178,20 @@ fn labels(extra: &[(&str, &str)]) -> Value {
     Value::Object(map)
 }
 
-/// Builds every object for `options`; `token` is the agents' API token (kept when already deployed).
-pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, ManifestError> {
+/// Builds every object for `options`; `credentials` are the agents' API token and TLS
+/// certificate (kept when already deployed).
+pub fn build(
+    options: &DeployOptions,
+    credentials: &Credentials,
+) -> Result<Manifests, ManifestError> {
     let ns = options.namespace.as_str();
     let role = cluster_role_name(ns);
     let mut args = vec![
         "--store=/var/lib/shark".to_string(),
         "--interface=any".to_string(),
         "--token-file=/etc/shark/token".to_string(),
+        "--tls-cert=/etc/shark/tls.crt".to_string(),
+        "--tls-key=/etc/shark/tls.key".to_string(),
         "--kube".to_string(),
         format!("--storage-limit={}", options.storage_limit),
         format!("--retention={}", options.retention),
@@ -195,7 +203,8 @@ pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, Manifest
         args.push(format!("--namespaces={}", options.namespaces.join(",")));
     }
     args.extend(options.tuning.args());
-    let probe = json!({"exec": {"command": ["/usr/local/bin/shark-agent", "probe", "--token-file=/etc/shark/token"]},
+    let probe = json!({"exec": {"command": ["/usr/local/bin/shark-agent", "probe", "--token-file=/etc/shark/token",
+                                              "--ca-file=/etc/shark/ca.crt"]},
                        "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3});
     Ok(Manifests {
         namespace: typed(
@@ -232,7 +241,7 @@ pub fn build(options: &DeployOptions, token: &str) -> Result<Manifests, Manifest
             "Secret",
             json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": TOKEN_SECRET, "namespace": ns, "labels": labels(&[])},
-            "stringData": {"token": token}}),
+            "stringData": credentials.string_data()}),
         )?,
         daemon_set: typed(
             "DaemonSet",
@@ -304,6 +313,15 @@ impl Manifests {
 mod tests {
     use super::*;
 
+    fn credentials() -> Credentials {
+        Credentials {
+            token: "t0ken-t0ken-t0ken-t0ken".into(),
+            ca: "CA".into(),
+            cert: "CERT".into(),
+            key: "KEY".into(),
+        }
+    }
+
     fn options() -> DeployOptions {
         DeployOptions {
             namespace: "shark".into(),
@@ -319,7 +337,7 @@ mod tests {
 
     #[test]
     fn the_agent_is_unprivileged_with_only_net_raw() {
-        let m = build(&options(), "t0ken-t0ken-t0ken-t0ken").expect("builds");
+        let m = build(&options(), &credentials()).expect("builds");
         let pod = m
             .daemon_set
             .spec
@@ -362,7 +380,7 @@ mod tests {
 
     #[test]
     fn without_tuning_the_agent_keeps_its_defaults_and_a_1gi_limit() {
-        let agent = agent(&build(&options(), "t0ken-t0ken-t0ken-t0ken").expect("builds"));
+        let agent = agent(&build(&options(), &credentials()).expect("builds"));
         let args = agent.args.clone().expect("args");
         for flag in [
             "--bpf",
@@ -399,7 +417,7 @@ mod tests {
             pipeline_memory: Some(128 << 20),
             no_promiscuous: true,
         };
-        let agent = agent(&build(&o, "t0ken-t0ken-t0ken-t0ken").expect("builds"));
+        let agent = agent(&build(&o, &credentials()).expect("builds"));
         let args = agent.args.clone().expect("args");
         for flag in [
             "--bpf=tcp port 80",
@@ -434,7 +452,7 @@ mod tests {
             ((1 << 30) + 96 * (1 << 20) + 1, "2049Mi"),
         ] {
             o.tuning.capture_buffers = Some(queue_and_buffer);
-            let agent = agent(&build(&o, "t0ken-t0ken-t0ken-t0ken").expect("builds"));
+            let agent = agent(&build(&o, &credentials()).expect("builds"));
             assert_eq!(
                 memory(&agent, "limit"),
                 limit,
@@ -455,7 +473,7 @@ mod tests {
         ] {
             o.tuning.pipeline_memory = Some(pipeline);
             o.tuning.capture_buffers = buffers;
-            let agent = agent(&build(&o, "t0ken-t0ken-t0ken-t0ken").expect("builds"));
+            let agent = agent(&build(&o, &credentials()).expect("builds"));
             assert_eq!(
                 memory(&agent, "limit"),
                 limit,
@@ -466,7 +484,7 @@ mod tests {
 
     #[test]
     fn rbac_is_read_only() {
-        let m = build(&options(), "t0ken-t0ken-t0ken-t0ken").expect("builds");
+        let m = build(&options(), &credentials()).expect("builds");
         for rule in m.cluster_role.rules.expect("rules") {
             assert_eq!(rule.verbs, ["get", "list", "watch"], "{rule:?}");
         }
@@ -474,7 +492,7 @@ mod tests {
 
     #[test]
     fn the_namespace_admits_the_agents_under_pod_security() {
-        let m = build(&options(), "t0ken-t0ken-t0ken-t0ken").expect("builds");
+        let m = build(&options(), &credentials()).expect("builds");
         let labels = m.namespace.metadata.labels.expect("labels");
         for mode in ["enforce", "audit", "warn"] {
             assert_eq!(
@@ -494,8 +512,8 @@ mod tests {
         let mut b = options();
         b.namespace = "b".into();
         let (a, b) = (
-            build(&a, "t0ken-t0ken-t0ken-t0ken").expect("builds"),
-            build(&b, "t0ken-t0ken-t0ken-t0ken").expect("builds"),
+            build(&a, &credentials()).expect("builds"),
+            build(&b, &credentials()).expect("builds"),
         );
         let role = |m: &Manifests| m.cluster_role.metadata.name.clone().expect("name");
         let binding = |m: &Manifests| m.cluster_role_binding.metadata.name.clone().expect("name");
@@ -519,7 +537,7 @@ mod tests {
 
     #[test]
     fn every_object_carries_the_managed_by_label() {
-        let yaml = build(&options(), "t0ken-t0ken-t0ken-t0ken")
+        let yaml = build(&options(), &credentials())
             .expect("builds")
             .to_yaml()
             .expect("yaml");

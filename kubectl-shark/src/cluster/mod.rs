@@ -5,12 +5,14 @@ pub mod agents;
 pub mod clean;
 pub mod cluster_filter;
 pub mod contexts;
+pub mod credentials;
 pub mod deploy;
 mod deploy_error;
 pub mod directory;
 pub mod failures;
 pub mod fanout;
 pub mod fleet;
+pub mod follow;
 pub mod manifests;
 pub mod maps;
 #[cfg(test)]

@@ -18,6 +18,7 @@ use super::shared::{identities, runtime, store_config};
 use crate::cli::CaptureArgs;
 use crate::cluster;
 use crate::cluster::contexts::context_targets;
+use crate::cluster::credentials::Credentials;
 use crate::cluster::failures::Failures;
 use crate::cluster::fleet::{ClusterDown, Reach};
 use crate::cluster::manifests::{AgentTuning, DeployOptions, build};
@@ -119,8 +120,9 @@ fn deploy(args: &CaptureArgs) -> Result<()> {
         tuning,
     };
     if args.dry_run {
-        // A dry run shows the objects with a placeholder token; the real one is made at deploy time.
-        let yaml = build(&options, "<generated at deploy time>")?.to_yaml()?;
+        // A dry run shows the objects as they would be applied, with a new token and certificate:
+        // `kubectl apply -f` of it deploys working agents.
+        let yaml = build(&options, &Credentials::generate()?)?.to_yaml()?;
         print!("{yaml}");
         return Ok(());
     }

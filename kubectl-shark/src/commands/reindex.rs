@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use shark_pipeline::reindex_node;
 use shark_store::Store;
 
@@ -13,9 +13,23 @@ use crate::cli::ReindexArgs;
 pub fn run(args: &ReindexArgs) -> Result<()> {
     let store = Store::open(&args.store.store)?;
     let nodes: Vec<String> = store.nodes().map(str::to_string).collect();
+    let secret = match &args.redact_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --redact-file {}", path.display()))?
+                .trim()
+                .to_string(),
+        ),
+        None => None,
+    };
     for node in &nodes {
         let started = Instant::now();
-        let stats = reindex_node(&store, node, identities(args.identities.as_deref())?)?;
+        let stats = reindex_node(
+            &store,
+            node,
+            identities(args.identities.as_deref())?,
+            secret.as_deref(),
+        )?;
         eprintln!(
             "reindexed node {node}: {} packets, {} entries in {:.2} s",
             stats.packets,

@@ -155,12 +155,25 @@ pub(super) fn fleet_for(
             .token
             .clone()
             .context("--agents needs the agents' token: --token or SHARK_TOKEN")?;
+        let ca = target
+            .agent_ca
+            .as_deref()
+            .map(|path| {
+                std::fs::read(path)
+                    .with_context(|| format!("cannot read --agent-ca {}", path.display()))
+            })
+            .transpose()?;
         let _entered = runtime.enter();
         for (name, urls) in direct {
             fleet.add(
                 name,
                 None,
-                Ok(Agents::direct(&urls, token.clone(), timeout)?),
+                Ok(Agents::direct(
+                    &urls,
+                    token.clone(),
+                    ca.as_deref(),
+                    timeout,
+                )?),
             );
         }
     }

@@ -11,6 +11,7 @@
 mod api;
 mod assets;
 mod cluster;
+mod cluster_reads;
 mod guard;
 mod rows;
 mod source;

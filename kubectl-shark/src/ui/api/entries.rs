@@ -15,7 +15,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::{ApiError, Window, blocking, time_json};
 use crate::cluster::fanout::footer;
 use crate::ui::rows::{detail, row};
-use crate::ui::{Source, UiState, cluster};
+use crate::ui::{Source, UiState, cluster, cluster_reads};
 
 /// Most rows one call returns.
 pub const MAX_ROWS: usize = 1000;
@@ -127,12 +127,46 @@ pub async fn entry(
     State(state): State<UiState>,
     Path((node, id)): Path<(String, u64)>,
 ) -> Result<Json<Value>, ApiError> {
+    if let Source::Cluster(agents) = state.source() {
+        let entry = cluster_entry(agents, &node, id).await?;
+        return detail(&entry).map(Json).map_err(ApiError::store);
+    }
     let store = state.source().store()?.clone();
     blocking(move || {
         let entry = find(&store, &node, id, true)?;
         detail(&entry).map(Json).map_err(ApiError::store)
     })
     .await
+}
+
+/// Entry `id` of `node` from whichever agent holds it; 404 naming the agents that did not
+/// answer, when none had it.
+async fn cluster_entry(
+    agents: &crate::cluster::agents::Agents,
+    node: &str,
+    id: u64,
+) -> Result<shark_store::Entry, ApiError> {
+    let (entry, failures) = cluster_reads::entry(agents, node, id).await;
+    entry.ok_or_else(|| {
+        let unanswered: Vec<String> = failures.iter().map(footer).collect();
+        let also = if unanswered.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", unanswered.join("; "))
+        };
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no entry {id} on node `{node}` (retention may have removed it){also}"),
+        )
+    })
+}
+
+/// The KFL that picks out entry `id` of `node` (its instant and node pushed down to the index).
+fn entry_filter(node: &str, id: u64) -> Result<String, ApiError> {
+    Ok(format!(
+        "node.name == {} and id == {id}",
+        serde_json::to_string(node).map_err(ApiError::store)?
+    ))
 }
 
 /// Entry `id` of `node`, or 404.
@@ -168,14 +202,22 @@ pub async fn entry_pcap(
     Path((node, id)): Path<(String, u64)>,
     UrlQuery(params): UrlQuery<PcapParams>,
 ) -> Result<Response, ApiError> {
+    let name = format!(
+        "entry-{id}{}.pcap",
+        if params.whole_flow { "-flow" } else { "" }
+    );
+    if let Source::Cluster(agents) = state.source() {
+        let entry = cluster_entry(agents, &node, id).await?;
+        let request = json!({"kfl": entry_filter(&node, id)?, "from": entry.timestamp,
+                             "to": entry.timestamp + 1, "wholeFlows": params.whole_flow});
+        let (file, _) = cluster_reads::export(agents, request).await?;
+        return Ok(file_download(file, &name));
+    }
     let store = state.source().store()?.clone();
     let query = blocking(move || {
         let entry = find(&store, &node, id, false)?;
         // The entry's own instant and node are pushed down to the index; its id picks it out.
-        let kfl = format!(
-            "node.name == {} and id == {id}",
-            serde_json::to_string(&node).map_err(ApiError::store)?
-        );
+        let kfl = entry_filter(&node, id)?;
         let filter = kfl::compile(&kfl, &shark_store::entry_schema()).map_err(ApiError::store)?;
         Ok((
             store,
@@ -189,10 +231,6 @@ pub async fn entry_pcap(
     })
     .await?;
     let (store, query) = query;
-    let name = format!(
-        "entry-{id}{}.pcap",
-        if params.whole_flow { "-flow" } else { "" }
-    );
     Ok(pcap_stream(store, query, params.whole_flow, &name))
 }
 
@@ -212,28 +250,55 @@ pub async fn export(
     Json(request): Json<ExportRequest>,
 ) -> Result<Response, ApiError> {
     let query = request.window.query()?;
+    let name = "shark-export.pcap";
+    if let Source::Cluster(agents) = state.source() {
+        let body = json!({"kfl": request.window.kfl, "from": query.from, "to": query.to,
+                          "wholeFlows": request.whole_flows});
+        let (file, failures) = cluster_reads::export(agents, body).await?;
+        let mut response = file_download(file, name);
+        // The download is partial: say which nodes are missing from it.
+        let missing: Vec<String> = failures.iter().map(footer).collect();
+        if let Ok(value) = HeaderValue::from_str(&missing.join("; "))
+            && !missing.is_empty()
+        {
+            response.headers_mut().insert("x-shark-failures", value);
+        }
+        return Ok(response);
+    }
     let store = state.source().store()?.clone();
-    Ok(pcap_stream(
-        store,
-        query,
-        request.whole_flows,
-        "shark-export.pcap",
-    ))
+    Ok(pcap_stream(store, query, request.whole_flows, name))
 }
 
 /// Streams `store.export(query)` as a download named `name`; a failure midway cuts the stream
 /// (the browser reports the download failed) and is logged.
 fn pcap_stream(store: Store, query: Query, whole_flows: bool, name: &str) -> Response {
+    download(name, move |out| {
+        store
+            .export(&query, whole_flows, out)
+            .map(drop)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    })
+}
+
+/// Streams a PCAP spooled in `file` as a download named `name`.
+fn file_download(mut file: std::fs::File, name: &str) -> Response {
+    download(name, move |out| std::io::copy(&mut file, out).map(drop))
+}
+
+/// A PCAP download named `name` of what `write` writes on a blocking thread; a failure midway
+/// cuts the stream (the browser reports the download failed) and is logged.
+fn download(
+    name: &str,
+    write: impl FnOnce(&mut ChannelWriter) -> std::io::Result<()> + Send + 'static,
+) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     tokio::task::spawn_blocking(move || {
         let mut out = ChannelWriter {
             tx: tx.clone(),
             buf: Vec::new(),
         };
-        let written = store
-            .export(&query, whole_flows, &mut out)
-            .map_err(|e| std::io::Error::other(e.to_string()));
-        let finished = written.and_then(|_| std::io::Write::flush(&mut out));
+        let written = write(&mut out);
+        let finished = written.and_then(|()| std::io::Write::flush(&mut out));
         if let Err(e) = finished {
             tracing::warn!("PCAP download cut short: {e}");
             let _ = tx.blocking_send(Err(e));

@@ -1,6 +1,8 @@
 //! `GET /api/follow?kfl=…&from=…&after=NODE:ID,…`: rows as NDJSON as the store indexes them (as
 //! `query --follow` prints them), until the page goes away or the server stops. With `from`, the
-//! stored ones since then come first; `after` resumes each named node past the last id shown.
+//! stored ones since then come first; `after` resumes each named node past the last id shown. In
+//! a cluster every agent is followed, a node whose connection broke is followed again once it
+//! answers, and a `{"notice": "…"}` line says so each time.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,8 +17,9 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::{ApiError, Window, blocking};
-use crate::ui::UiState;
+use crate::cluster::follow::{Followed, follow_all};
 use crate::ui::rows::row;
+use crate::ui::{Source, UiState, cluster_reads};
 
 /// How often the store is looked at for new entries.
 const POLL: Duration = Duration::from_millis(500);
@@ -40,6 +43,13 @@ pub async fn follow(
 ) -> Result<Response, ApiError> {
     let query = params.window.query()?;
     let resume = resume_points(&params.after)?;
+    if let Source::Cluster(agents) = state.source() {
+        let fleet = cluster_reads::one_cluster(agents);
+        let followed = follow_all(&fleet, &params.window.kfl, query.from, &resume);
+        let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
+        tokio::spawn(forward(followed, tx, state.clone()));
+        return Ok(ndjson(rx));
+    }
     let store = state.source().store()?.clone();
     let tail = blocking(move || {
         let mut tail = store
@@ -51,11 +61,49 @@ pub async fn follow(
     .await?;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
     tokio::task::spawn_blocking(move || stream(tail, &tx, &state));
-    Ok((
+    Ok(ndjson(rx))
+}
+
+/// The lines `rx` gives, as an NDJSON answer.
+fn ndjson(rx: mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Response {
+    (
         [(header::CONTENT_TYPE, "application/x-ndjson")],
         Body::from_stream(ReceiverStream::new(rx)),
     )
-        .into_response())
+        .into_response()
+}
+
+/// Sends every agent's followed entries as rows, and a `{"notice": "…"}` line when a node's
+/// connection broke or came back, until the page goes away, the server stops or no node is left
+/// (then a last `streamError` line).
+async fn forward(
+    mut followed: mpsc::Receiver<Followed>,
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    state: UiState,
+) {
+    let mut stop = tokio::time::interval(POLL);
+    loop {
+        let line = tokio::select! {
+            next = followed.recv() => match next {
+                Some(Followed::Entry(_, entry)) => match row(&entry) {
+                    Ok(row) => row,
+                    Err(e) => serde_json::json!({ "streamError": e.to_string() }),
+                },
+                Some(Followed::Note(note)) => serde_json::json!({ "notice": note }),
+                None => serde_json::json!({ "streamError": "no node is left to follow" }),
+            },
+            _ = stop.tick() => {
+                if state.stopping() || tx.is_closed() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let last = line.get("streamError").is_some();
+        if tx.send(Ok(Bytes::from(format!("{line}\n")))).await.is_err() || last {
+            return;
+        }
+    }
 }
 
 /// `NODE:ID,…` as a map.

@@ -4,10 +4,12 @@ use axum::Json;
 use axum::extract::{Query as UrlQuery, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shark_store::GroupBy;
+use shark_store::{GroupBy, Histogram, ServiceMap};
 
 use super::{ApiError, Window, blocking, time_json};
-use crate::ui::UiState;
+use crate::cluster::fanout::NodeFailure;
+use crate::cluster::maps::map_all;
+use crate::ui::{Source, UiState, cluster, cluster_reads};
 
 /// `?by=pod|workload|service|namespace|node` (default workload).
 #[derive(Debug, Default, Deserialize)]
@@ -30,22 +32,36 @@ pub async fn map(
         .parse()
         .map_err(ApiError::bad)?;
     let query = window.query()?;
+    if let Source::Cluster(agents) = state.source() {
+        let fleet = cluster_reads::one_cluster(agents);
+        let (map, failed) = map_all(&fleet, &window.kfl, &query, by).await;
+        let failures: Vec<NodeFailure> = failed.into_iter().map(|(_, f)| f).collect();
+        if let Some(error) = cluster_reads::none_answered(agents, &failures) {
+            return Err(error);
+        }
+        return map_json(&map, &failures).map(Json);
+    }
     let store = state.source().store()?.clone();
     blocking(move || {
         let map = store.map(&query, by).map_err(ApiError::store)?;
-        let mut value = serde_json::to_value(&map).map_err(ApiError::store)?;
-        // The latency percentiles of each edge, as the map's table prints them.
-        if let Some(edges) = value["edges"].as_array_mut() {
-            for (json, edge) in edges.iter_mut().zip(&map.edges) {
-                for (name, q) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)] {
-                    json[name] = json!(edge.latency.quantile(q));
-                }
-            }
-        }
-        value["failures"] = json!([]);
-        Ok(Json(value))
+        map_json(&map, &[]).map(Json)
     })
     .await
+}
+
+/// The map as `map -o json` prints it, with each edge's latency percentiles (ms) as the map's
+/// table prints them, and the nodes that failed.
+fn map_json(map: &ServiceMap, failures: &[NodeFailure]) -> Result<Value, ApiError> {
+    let mut value = serde_json::to_value(map).map_err(ApiError::store)?;
+    if let Some(edges) = value["edges"].as_array_mut() {
+        for (json, edge) in edges.iter_mut().zip(&map.edges) {
+            for (name, q) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)] {
+                json[name] = json!(edge.latency.quantile(q));
+            }
+        }
+    }
+    value["failures"] = cluster::failures_json(failures);
+    Ok(value)
 }
 
 /// `?kfl=…&from=…&to=…&buckets=N`.
@@ -65,17 +81,31 @@ pub async fn histogram(
 ) -> Result<Json<Value>, ApiError> {
     let query = params.window.query()?;
     let buckets = params.buckets.unwrap_or(120);
+    if let Source::Cluster(agents) = state.source() {
+        let (histogram, failures) =
+            cluster_reads::histogram(agents, &query, &params.window.kfl, buckets).await;
+        if let Some(error) = cluster_reads::none_answered(agents, &failures) {
+            return Err(error);
+        }
+        return Ok(Json(histogram_json(histogram.as_ref(), &failures)));
+    }
     let store = state.source().store()?.clone();
     blocking(move || {
-        let Some(h) = store.histogram(&query, buckets).map_err(ApiError::store)? else {
-            return Ok(Json(
-                json!({"from": null, "to": null, "widthMs": null, "entries": [], "errors": []}),
-            ));
-        };
-        Ok(Json(
-            json!({"from": time_json(Some(h.from)), "to": time_json(Some(h.to)),
-                       "widthMs": h.width as f64 / 1e6, "entries": h.entries, "errors": h.errors}),
-        ))
+        let histogram = store.histogram(&query, buckets).map_err(ApiError::store)?;
+        Ok(Json(histogram_json(histogram.as_ref(), &[])))
     })
     .await
+}
+
+/// A histogram as the page reads it (`null` slices when nothing is stored), and the nodes that
+/// failed.
+fn histogram_json(histogram: Option<&Histogram>, failures: &[NodeFailure]) -> Value {
+    let failures = cluster::failures_json(failures);
+    match histogram {
+        None => json!({"from": null, "to": null, "widthMs": null, "entries": [], "errors": [],
+                       "failures": failures}),
+        Some(h) => json!({"from": time_json(Some(h.from)), "to": time_json(Some(h.to)),
+                          "widthMs": h.width as f64 / 1e6, "entries": h.entries, "errors": h.errors,
+                          "failures": failures}),
+    }
 }
