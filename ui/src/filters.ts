@@ -6,11 +6,14 @@ import { kflString } from "./format";
 /** The request field each protocol shows in the METHOD column. */
 const METHOD_FIELD: Record<string, string> = {
   http: "request.method",
-  grpc: "request.method",
+  grpc: "request.grpcMethod",
   dns: "request.qtype",
   redis: "request.command",
   postgres: "request.type",
   kafka: "request.apiName",
+  mysql: "request.command",
+  icmp: "request.type",
+  amqp: "request.method",
 };
 
 /** The request field each protocol shows in the PATH column. */

@@ -219,6 +219,19 @@ await test("4 + on a source name filters to it", async (page) => {
   await page.screenshot({ path: path.join(SHOTS, "4-plus-filter.png") });
 });
 
+await test("4b + on a gRPC method cell filters to that RPC, not to every POST", async (page) => {
+  await open(page);
+  const row = page.locator(".row", { hasText: "/agent.Synchronizer/Sync" }).first();
+  await row.hover();
+  await row.locator(".c-method .plus").click();
+  const kfl = 'request.grpcMethod == "Sync"';
+  await page.waitForFunction((want) => new URLSearchParams(location.search).get("kfl") === want, kfl);
+  await waitForList(page);
+  const keys = await listKeys(page);
+  assert(keys.length > 0, "the RPC's rows are listed");
+  assertEqual(keys, cliKeys(STORE, kfl), "rows");
+});
+
 await test("5 the map equals map -o json; a click on an edge filters the list", async (page) => {
   await page.goto(`${URL_WITH_TOKEN}&view=map&by=workload`);
   await page.waitForFunction(() => window.sharkDebug?.map()?.edges.length > 0);
