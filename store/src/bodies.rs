@@ -37,8 +37,23 @@ pub trait BodyLoader: Send + Sync {
 pub const BODY_ENCODING: &str = "bodyEncoding";
 
 /// Cuts `message`'s `body` to at most `max` bytes, on a character boundary (on a 4-character one
-/// for a base64 body, so the prefix still decodes); whether it cut.
-pub fn cut_body(message: &mut Message, max: usize) -> bool {
+/// for a base64 body, so the prefix still decodes), and its `args` to `max` bytes in all; the marks
+/// of the values it cut ([`BODY_TRUNCATED`], [`ARGS_TRUNCATED`]).
+pub fn cut_inline(message: &mut Message, max: usize) -> Vec<&'static str> {
+    let mut cut = Vec::new();
+    if cut_body(message, max) {
+        cut.push(BODY_TRUNCATED);
+    }
+    if let Some(Json::Array(args)) = message.get_mut("args")
+        && cut_strings(args, max)
+    {
+        cut.push(ARGS_TRUNCATED);
+    }
+    cut
+}
+
+/// Cuts `message`'s `body` as [`cut_inline`] says; whether it cut.
+fn cut_body(message: &mut Message, max: usize) -> bool {
     let base64 = message.get(BODY_ENCODING).and_then(Json::as_str) == Some("base64");
     let Some(Json::String(body)) = message.get_mut("body") else {
         return false;
@@ -46,11 +61,49 @@ pub fn cut_body(message: &mut Message, max: usize) -> bool {
     if body.len() <= max {
         return false;
     }
-    let mut cut = if base64 { max - max % 4 } else { max };
-    while !body.is_char_boundary(cut) {
+    cut_text(body, if base64 { max - max % 4 } else { max });
+    true
+}
+
+/// Cuts `text` to at most `max` bytes, on a character boundary.
+fn cut_text(text: &mut String, max: usize) {
+    let mut cut = max.min(text.len());
+    while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    body.truncate(cut);
+    text.truncate(cut);
+}
+
+/// Field set to `true` on a request whose `args` (a Redis command's arguments) the index holds
+/// only a prefix of: their first `--index-body` bytes in all, the argument crossing the limit cut
+/// and the later ones left out. Read-back gives them back whole, as it does a cut body.
+pub const ARGS_TRUNCATED: &str = "argsTruncated";
+
+/// The fields of a message the index may cut, with the mark each gets when cut.
+const CUT_FIELDS: [(&str, &str); 2] = [("body", BODY_TRUNCATED), ("args", ARGS_TRUNCATED)];
+
+/// Cuts the array of strings `values` to at most `max` bytes of text in all; whether it cut.
+fn cut_strings(values: &mut Vec<Json>, max: usize) -> bool {
+    let mut left = max;
+    let crossing = values.iter().position(|v| {
+        let len = v.as_str().map_or(0, str::len);
+        let over = len > left;
+        left = left.saturating_sub(len);
+        over
+    });
+    let Some(at) = crossing else {
+        return false;
+    };
+    let before: usize = values
+        .iter()
+        .take(at)
+        .filter_map(Json::as_str)
+        .map(str::len)
+        .sum();
+    values.truncate(at + 1);
+    if let Some(Json::String(text)) = values.last_mut() {
+        cut_text(text, max - before);
+    }
     true
 }
 
@@ -61,37 +114,81 @@ pub fn keep_body_prefix(message: &mut Message, keep: usize) {
     }
 }
 
-fn is_cut(message: &Message) -> bool {
-    message.get(BODY_TRUNCATED) == Some(&Json::Bool(true))
+/// Keeps at most `keep` bytes of `message`'s `args` in all for the index, marking them when cut.
+/// Only for an exchange its own packets rebuild (one that completed): read-back could not give
+/// back the arguments of another.
+pub fn keep_args_prefix(message: &mut Message, keep: usize) {
+    if let Some(Json::Array(args)) = message.get_mut("args")
+        && cut_strings(args, keep)
+    {
+        message.insert(ARGS_TRUNCATED.into(), Json::Bool(true));
+    }
 }
 
-/// Whether the index holds only a prefix of a body of `entry`.
+/// Whether `message`'s field marked `mark` is cut.
+fn marked(message: &Message, mark: &str) -> bool {
+    message.get(mark) == Some(&Json::Bool(true))
+}
+
+fn is_cut(message: &Message) -> bool {
+    CUT_FIELDS.iter().any(|(_, mark)| marked(message, mark))
+}
+
+/// Whether the index holds only a prefix of a body (or another cut value) of `entry`.
 pub(crate) fn has_cut_body(entry: &Entry) -> bool {
     is_cut(&entry.request) || is_cut(&entry.response)
 }
 
-/// Whether `whole`'s body extends the prefix `cut` holds (or `cut` holds its whole body already).
-pub(crate) fn extends(cut: &Message, whole: &Message) -> bool {
-    if !is_cut(cut) {
-        return true;
+/// Whether `whole` is longer than `cut` and begins with it: a string with its text, an array of
+/// strings with its elements (the last one cut).
+fn extends_value(cut: &Json, whole: &Json) -> bool {
+    match (cut, whole) {
+        (Json::String(cut), Json::String(whole)) => {
+            whole.starts_with(cut.as_str()) && whole.len() > cut.len()
+        }
+        (Json::Array(cut), Json::Array(whole)) => {
+            let Some((last, kept)) = cut.split_last() else {
+                return false;
+            };
+            let (Some(Json::String(last)), Some(Json::String(same))) =
+                (Some(last), whole.get(kept.len()))
+            else {
+                return false;
+            };
+            whole.get(..kept.len()) == Some(kept)
+                && same.starts_with(last.as_str())
+                && (whole.len() > cut.len() || same.len() > last.len())
+        }
+        _ => false,
     }
-    let prefix = cut.get("body").and_then(Json::as_str).unwrap_or_default();
-    whole
-        .get("body")
-        .and_then(Json::as_str)
-        .is_some_and(|body| body.starts_with(prefix) && body.len() > prefix.len())
 }
 
-/// Moves `whole`'s body into `cut` when it [`extends`] the prefix `cut` holds; whether it did.
+/// The prefix a value marked cut but left out holds (a body whose bytes were dropped).
+static NOTHING: Json = Json::String(String::new());
+
+/// Whether `whole`'s values extend the prefixes `cut` holds (or `cut` holds them whole already).
+pub(crate) fn extends(cut: &Message, whole: &Message) -> bool {
+    CUT_FIELDS.iter().all(|(field, mark)| {
+        !marked(cut, mark)
+            || whole
+                .get(*field)
+                .is_some_and(|whole| extends_value(cut.get(*field).unwrap_or(&NOTHING), whole))
+    })
+}
+
+/// Moves `whole`'s cut values into `cut` when they [`extends`] the prefixes `cut` holds; whether
+/// it did.
 pub(crate) fn restore(cut: &mut Message, whole: &mut Message) -> bool {
     if !extends(cut, whole) {
         return false;
     }
-    if is_cut(cut)
-        && let Some(body) = whole.remove("body")
-    {
-        cut.insert("body".into(), body);
-        cut.remove(BODY_TRUNCATED);
+    for (field, mark) in CUT_FIELDS {
+        if marked(cut, mark)
+            && let Some(value) = whole.remove(field)
+        {
+            cut.insert(field.into(), value);
+            cut.remove(mark);
+        }
     }
     true
 }
@@ -145,19 +242,19 @@ impl<'a> CutReads<'a> {
         self.read.get()
     }
 
-    /// Whether `path` reads a body the index cut.
+    /// Whether `path` reads a body (or another value) the index cut.
     fn reads_cut_body(&self, path: &[PathSegment]) -> bool {
-        let message = match path {
-            [PathSegment::Field(side), PathSegment::Field(field), ..] if &**field == "body" => {
-                match &**side {
-                    "request" => &self.entry.request,
-                    "response" => &self.entry.response,
-                    _ => return false,
-                }
-            }
+        let [PathSegment::Field(side), PathSegment::Field(field), ..] = path else {
+            return false;
+        };
+        let message = match &**side {
+            "request" => &self.entry.request,
+            "response" => &self.entry.response,
             _ => return false,
         };
-        is_cut(message)
+        CUT_FIELDS
+            .iter()
+            .any(|(cut, mark)| *cut == &**field && marked(message, mark))
     }
 }
 
@@ -214,5 +311,69 @@ mod tests {
         assert!(!restore(&mut cut.clone(), &mut Message::new()));
         assert!(restore(&mut cut, &mut message("héllo world")));
         assert_eq!(cut, message("héllo world"));
+        let mut dropped = Message::new();
+        dropped.insert(BODY_TRUNCATED.into(), Json::Bool(true));
+        dropped.insert("size".into(), Json::from(12));
+        assert!(restore(&mut dropped, &mut message("héllo world")));
+        assert_eq!(dropped, message("héllo world"));
+    }
+
+    fn request(args: &[&str]) -> Message {
+        let mut m = Message::new();
+        m.insert("command".into(), Json::String("SET".into()));
+        m.insert("args".into(), serde_json::json!(args));
+        m
+    }
+
+    #[test]
+    fn redis_args_keep_a_marked_prefix_of_index_body_bytes_in_all() {
+        let mut short = request(&["key", "value"]);
+        keep_args_prefix(&mut short, 8);
+        assert_eq!(short, request(&["key", "value"]), "8 bytes fit whole");
+        let mut m = request(&["key", "héllo world", "EX", "10"]);
+        keep_args_prefix(&mut m, 5);
+        assert_eq!(m.get("args"), Some(&serde_json::json!(["key", "h"])));
+        assert!(marked(&m, ARGS_TRUNCATED));
+        let mut at_end = request(&["key", "value", "EX"]);
+        keep_args_prefix(&mut at_end, 8);
+        assert_eq!(
+            at_end.get("args"),
+            Some(&serde_json::json!(["key", "value", ""]))
+        );
+        assert!(marked(&at_end, ARGS_TRUNCATED));
+    }
+
+    #[test]
+    fn cut_args_are_read_and_restored_like_a_cut_body() {
+        let whole = request(&["key", "héllo world", "EX", "10"]);
+        let mut cut = whole.clone();
+        keep_args_prefix(&mut cut, 5);
+        let entry = Entry {
+            request: cut.clone(),
+            ..Entry::default()
+        };
+        assert!(has_cut_body(&entry));
+        let probe = CutReads::new(&entry);
+        probe.get(&[
+            PathSegment::Field("request".into()),
+            PathSegment::Field("command".into()),
+        ]);
+        assert!(!probe.read_cut_body());
+        probe.get(&[
+            PathSegment::Field("request".into()),
+            PathSegment::Field("args".into()),
+        ]);
+        assert!(probe.read_cut_body());
+        assert!(!restore(
+            &mut cut.clone(),
+            &mut request(&["key", "xyz", "EX"])
+        ));
+        assert!(!restore(
+            &mut cut.clone(),
+            &mut request(&["other", "héllo world"])
+        ));
+        assert!(!restore(&mut cut.clone(), &mut request(&["key", "h"])));
+        assert!(restore(&mut cut, &mut whole.clone()));
+        assert_eq!(cut, whole);
     }
 }

@@ -3,7 +3,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use crate::error::{SqlContext, StoreError};
 use crate::index::segments::{self, SegmentRow};
 use crate::index::{self, locations};
 use crate::layout::NodeLayout;
-use crate::packets::{PacketWalk, StoredPacket};
+use crate::packets::StoredPacket;
 use crate::segment_file::{self, SegmentFile};
 
 /// What an export wrote.
@@ -36,18 +36,96 @@ pub struct ExportSummary {
 /// Packets of one node, in order.
 pub(crate) type PacketStream = Box<dyn Iterator<Item = Result<StoredPacket, StoreError>>>;
 
-/// Every packet of `layout`'s segments in `[from, to)`.
+/// Every packet of `layout`'s segments in `[from, to)`: one source per segment, read in file
+/// order and opened when the merge reaches the segment's first timestamp (its file name's), so
+/// that the merge by timestamp also orders a node whose imports went back in time, holding only
+/// the segments it is reading. Segments the index places wholly outside the window are left out.
 pub(crate) fn window_packets(
     layout: &NodeLayout,
     from: i64,
     to: i64,
-) -> Result<PacketStream, StoreError> {
+) -> Result<Vec<Source>, StoreError> {
     let rows = match index::open_readable(&layout.index) {
-        Ok(conn) => segments::load(&conn, &layout.index)?,
-        Err(_) => Vec::new(),
+        Ok(conn) => segment_rows(&conn, layout)?,
+        Err(_) => SegmentRows::new(),
     };
-    let walk = PacketWalk::new(&layout.segments, rows, Some((from, to)))?;
-    Ok(Box::new(walk.map(Ok)))
+    let files = crate::layout::list_segments(&layout.segments)
+        .map_err(|e| StoreError::io(&layout.segments, e))?;
+    let mut sources = Vec::with_capacity(files.len());
+    for (name, path) in files {
+        let row = rows.get(&name.seq);
+        if row.is_some_and(|r| r.packets > 0 && (r.last_ts < from || r.first_ts >= to)) {
+            continue;
+        }
+        let first_packet = row.map_or(0, |r| r.first_packet);
+        sources.push(Source {
+            not_before: name.start_ns,
+            open: Box::new(move || segment_window(path, name.seq, first_packet, from, to)),
+        });
+    }
+    Ok(sources)
+}
+
+/// The packets of the segment at `path` in `[from, to)`, in file order, numbered from
+/// `first_packet`. A segment that cannot be opened is skipped with a warning, as is what follows
+/// a damaged record.
+fn segment_window(
+    path: PathBuf,
+    seq: i64,
+    first_packet: u64,
+    from: i64,
+    to: i64,
+) -> Result<PacketStream, StoreError> {
+    let mut file = match SegmentFile::open(&path) {
+        Ok(file) => file,
+        Err(e) => {
+            tracing::warn!("skipping segment {}: {e}", path.display());
+            return Ok(Box::new(std::iter::empty()));
+        }
+    };
+    let len = std::fs::metadata(&path).map_or(0, |m| m.len());
+    let (linktype, segment): (u32, Arc<Path>) = (file.linktype(), Arc::from(path));
+    let mut offset = segment_file::FILE_HEADER_LEN;
+    let (mut number, mut done) = (first_packet, false);
+    let records = std::iter::from_fn(move || {
+        while !done {
+            let record = match file.read_at(offset) {
+                Ok(Some(record)) => record,
+                Ok(None) => {
+                    if offset < len {
+                        tracing::warn!(
+                            "segment {} is damaged after byte {offset}; the rest is skipped",
+                            segment.display()
+                        );
+                    }
+                    done = true;
+                    continue;
+                }
+                Err(e) => {
+                    done = true;
+                    return Some(Err(e));
+                }
+            };
+            let at = offset;
+            offset = at + segment_file::record_len(&record);
+            number += 1;
+            if record.ts_ns < from || record.ts_ns >= to {
+                continue;
+            }
+            return Some(Ok(StoredPacket {
+                number: number - 1,
+                ts_ns: record.ts_ns,
+                orig_len: record.orig_len,
+                linktype,
+                segment: Arc::clone(&segment),
+                offset: at,
+                data: record.data.to_vec(),
+                seq,
+            }));
+        }
+        None
+    });
+    Ok(Box::new(records))
 }
 
 /// The packet spans of matched entries of one node, by flow.
@@ -316,16 +394,6 @@ pub(crate) struct Source {
     pub not_before: i64,
     /// Finds the packets.
     pub open: Box<dyn FnOnce() -> Result<PacketStream, StoreError>>,
-}
-
-impl Source {
-    /// Packets already at hand, merged from the start.
-    pub(crate) fn now(stream: PacketStream) -> Self {
-        Source {
-            not_before: i64::MIN,
-            open: Box::new(move || Ok(stream)),
-        }
-    }
 }
 
 /// Writes the packets of `sources`, merged by timestamp, as one nanosecond PCAP. A source is

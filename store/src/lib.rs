@@ -51,7 +51,8 @@
 //!
 //! # Bodies
 //! The index keeps at most a prefix of each request and response body ([`keep_body_prefix`]; the
-//! pipeline's `--index-body`) and marks a cut one [`BODY_TRUNCATED`]; the PCAP holds the rest.
+//! pipeline's `--index-body`) and marks a cut one [`BODY_TRUNCATED`], and as much of a Redis
+//! request's arguments ([`keep_args_prefix`], [`ARGS_TRUNCATED`]); the PCAP holds the rest.
 //! [`Store::with_body_loader`] takes a [`BodyLoader`] (the capture pipeline, dissecting an exchange's
 //! stored packets again): a residual filter that reads a cut body then sees it whole, and
 //! [`Store::query_with_bodies`] returns every entry with whole bodies. Entries of older stores,
@@ -96,7 +97,10 @@
 //! # Ok(()) }
 //! ```
 
-pub use bodies::{BODY_ENCODING, BODY_TRUNCATED, BodyLoader, cut_body, keep_body_prefix};
+pub use bodies::{
+    ARGS_TRUNCATED, BODY_ENCODING, BODY_TRUNCATED, BodyLoader, cut_inline, keep_args_prefix,
+    keep_body_prefix,
+};
 pub use capture_stats::CaptureStats;
 pub use config::StoreConfig;
 pub use entry::{Endpoint, Entry, Message, Node, PacketSpan, Protocol};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::bodies::{BodyLoader, BodyReading};
 use crate::capture_stats::CaptureStats;
 use crate::error::{IoContext, StoreError};
-use crate::export::{self, ExportSummary, Source, Spans};
+use crate::export::{self, ExportSummary, Spans};
 use crate::index::{self, segments};
 use crate::layout::{INDEX_FILE, NodeLayout, SEGMENTS_DIR};
 use crate::node_name::check_node_name;
@@ -185,10 +185,11 @@ impl Store {
         let sources = match plan {
             None => {
                 let (from, to) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
-                self.nodes
-                    .iter()
-                    .map(|(_, l)| export::window_packets(l, from, to).map(Source::now))
-                    .collect::<Result<Vec<_>, _>>()?
+                let mut sources = Vec::new();
+                for (_, layout) in &self.nodes {
+                    sources.extend(export::window_packets(layout, from, to)?);
+                }
+                sources
             }
             Some(plan) => {
                 let layouts: Vec<&NodeLayout> = self.indexed().collect();

@@ -294,3 +294,59 @@ fn an_export_counts_the_matched_entries_whose_packets_are_gone() {
         (entries.len() as u64, 0, entries.len() as u64)
     );
 }
+
+#[test]
+fn a_filterless_export_is_in_time_order_when_older_traffic_came_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig {
+        segment_size: 4096,
+        ..StoreConfig::default()
+    };
+    const SECOND: i64 = 1_000_000_000;
+    let start = 1_700_000_000 * SECOND;
+    // Imported in this order: later traffic, traffic interleaved with it, then earlier traffic;
+    // each spans several small segments.
+    let mut written = Vec::new();
+    for (from, step) in [
+        (start + 60 * SECOND, 2_000_000),
+        (start + 60 * SECOND + 1_000_000, 2_000_000),
+        (start, 1_000_000),
+    ] {
+        let mut writer = shark_store::NodeWriter::open(dir.path(), "node-a", config).unwrap();
+        let mut traffic = util::Traffic::new(from, step, 4, 200);
+        for _ in 0..100 {
+            let e = traffic.write_next(&mut writer).unwrap();
+            written.extend([e.timestamp, e.timestamp + 1000]);
+        }
+        writer.finish().unwrap();
+    }
+    assert!(segment_files(dir.path(), "node-a").len() > 6);
+    let store = Store::open(dir.path()).unwrap();
+    written.sort_unstable();
+    for (from, to) in [
+        (None, None),
+        (
+            Some(start + 50_000_000),
+            Some(start + 60 * SECOND + 50_000_000),
+        ),
+    ] {
+        let out = dir.path().join("window.pcap");
+        let mut file = std::fs::File::create(&out).unwrap();
+        let q = Query {
+            from,
+            to,
+            ..Query::default()
+        };
+        let summary = store.export(&q, false, &mut file).unwrap();
+        drop(file);
+        let times: Vec<i64> = read_pcap(&out).iter().map(|p| p.ts_ns).collect();
+        let expected: Vec<i64> = written
+            .iter()
+            .copied()
+            .filter(|&t| from.is_none_or(|f| t >= f) && to.is_none_or(|t2| t < t2))
+            .collect();
+        assert_eq!(times, expected, "window {from:?}..{to:?}");
+        assert_eq!(summary.packets as usize, expected.len());
+        assert_eq!(tshark_count(&out, ""), expected.len());
+    }
+}

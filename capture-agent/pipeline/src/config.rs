@@ -49,7 +49,8 @@ pub struct PipelineConfig {
     /// shows more; see [`ParserSettings`].
     pub max_body: usize,
     /// Bytes of a body the index keeps inline (`--index-body`); a longer one keeps this prefix,
-    /// is marked `bodyTruncated`, and is read back whole from its packets when shown.
+    /// is marked `bodyTruncated`, and is read back whole from its packets when shown. A Redis
+    /// request's `args` are cut to this many bytes in all the same way (`argsTruncated`).
     pub index_body: usize,
     /// A TCP connection without packets for this long is closed (its pending requests become
     /// entries with an error).

@@ -4,7 +4,9 @@
 
 use std::net::SocketAddr;
 
-use shark_store::{Endpoint, Entry, Message, PacketSpan, Protocol, cut_body, keep_body_prefix};
+use shark_store::{
+    Endpoint, Entry, Message, PacketSpan, Protocol, cut_inline, keep_args_prefix, keep_body_prefix,
+};
 
 use crate::config::PipelineConfig;
 use crate::dissect::{ChunkMeta, Exchange, graphql};
@@ -57,8 +59,13 @@ pub fn build_entry(
     let mut request = exchange.request;
     let mut response = exchange.response;
     for message in [&mut request, &mut response] {
-        cut_body(message, config.max_body);
+        cut_inline(message, config.max_body);
         keep_body_prefix(message, config.index_body);
+    }
+    // An exchange that did not complete may not be rebuilt from its packets (a reply cut short
+    // ends its span at its first packet), so its arguments stay whole.
+    if exchange.error.is_none() {
+        keep_args_prefix(&mut request, config.index_body);
     }
     Entry {
         id: 0,

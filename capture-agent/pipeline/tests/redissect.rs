@@ -10,7 +10,9 @@ use shark_pipeline::{
     Bodies, FileSource, Ingest, PipelineConfig, Redissection, Replay, open_store, reindex_node,
     written_config,
 };
-use shark_store::{BODY_TRUNCATED, Entry, Node, Query, Store, StoreConfig, WriteSettings};
+use shark_store::{
+    ARGS_TRUNCATED, BODY_TRUNCATED, Entry, Node, Query, Store, StoreConfig, WriteSettings,
+};
 
 /// `--index-body` of the stores written here.
 const INDEX_BODY: usize = 10;
@@ -370,9 +372,9 @@ fn a_lost_segment_costs_the_bodies_of_its_exchanges_only() {
             "entry {} lost its body, but none of its packets was in the lost segment",
             got.id
         );
-        assert_eq!(
-            got.response.get(BODY_TRUNCATED),
-            Some(&serde_json::Value::Bool(true)),
+        let marked = |m: &shark_store::Message, mark| m.get(mark) == Some(&true.into());
+        assert!(
+            marked(&got.response, BODY_TRUNCATED) || marked(&got.request, ARGS_TRUNCATED),
             "entry {} keeps its prefix, marked",
             got.id
         );
@@ -471,4 +473,39 @@ fn a_redacted_secret_stays_out_of_bodies_read_back_and_of_a_reindex() {
         indexed(store.path()).contains(&header_secret),
         "without the secret a reindex cannot know it"
     );
+}
+
+#[test]
+fn a_filter_reading_redis_arguments_past_the_prefix_sees_them_whole() {
+    let store_dir = import(&demo_capture(), INDEX_BODY, MAX_BODY);
+    let indexed = entries(
+        &Store::open(store_dir.path()).expect("store"),
+        &Query::default(),
+        false,
+    );
+    let cut: Vec<&Entry> = indexed
+        .iter()
+        .filter(|e| e.request.get(ARGS_TRUNCATED).is_some())
+        .collect();
+    assert!(
+        cut.iter()
+            .any(|e| e.request.get("command") == Some(&"GET".into())),
+        "the index keeps a prefix of Redis arguments"
+    );
+    let filtered = |src: &str| {
+        let query = Query {
+            filter: Some(kfl::compile(src, &shark_store::entry_schema()).expect("filter")),
+            ..Query::default()
+        };
+        entries(&open_store(store_dir.path()).expect("store"), &query, false)
+    };
+    let found = filtered(r#"request.args[0] == "user_conf_config_1""#);
+    assert!(!found.is_empty(), "the whole first argument matches");
+    assert!(
+        found
+            .iter()
+            .all(|e| e.request.get("key") == Some(&"user_conf_config_1".into())),
+        "only its entries"
+    );
+    assert!(filtered(r#"request.args[0] == "user_conf_""#).is_empty());
 }

@@ -10,7 +10,7 @@
 //! - `bodyDecodeError`: why a content coding could not be undone (unsupported coding, corrupt
 //!   data); `body` then holds the bytes as sent.
 //!
-//! A base64 body is cut by the index at a multiple of 4 characters (see `shark_store::cut_body`),
+//! A base64 body is cut by the index at a multiple of 4 characters (see `shark_store::cut_inline`),
 //! so a cut prefix decodes to a prefix of the bytes and the whole body read back extends it.
 
 use std::io::{ErrorKind, Read};
