@@ -379,6 +379,12 @@ impl Filter {
             .then(|| Diagnostics::new(&self.source, self.warnings.clone()).to_string())
     }
 
+    /// The warnings themselves, each with its code, message and span (for a host that marks them
+    /// in the text, as the dashboard does).
+    pub fn warning_items(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
     /// How the filter was read (its canonical text, KFL2 names rewritten to the fields they
     /// stand for) when that differs from the names in its source.
     pub fn read_as(&self) -> Option<String> {

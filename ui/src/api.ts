@@ -63,6 +63,10 @@ export interface Diagnostic {
 export interface CheckAnswer {
   ok: boolean;
   plan?: string;
+  /** How KFL2 names were read, when the filter used any. */
+  readAs?: string | null;
+  /** Warnings on a filter that runs (a word another dialect reads differently). */
+  warnings?: Diagnostic[];
   error?: string;
   diagnostics?: Diagnostic[];
 }
@@ -122,6 +126,8 @@ export interface HistogramAnswer {
 
 export interface FieldsAnswer {
   fields: { path: string; type: string }[];
+  /** KFL2's names for the fields, with what each means. */
+  aliases: { name: string; type: string; means: string }[];
   protocols: string[];
   functions: string[];
   methods: string[];

@@ -91,7 +91,7 @@ export function mountKflBar(parent: HTMLElement) {
   api
     .fields()
     .then((f: FieldsAnswer) => {
-      words = [...f.protocols, ...f.fields.map((x) => x.path)];
+      words = [...f.protocols, ...f.fields.map((x) => x.path), ...f.aliases.map((x) => x.name)];
     })
     .catch(() => undefined);
   if (input.value) scheduleCheck(0);
@@ -151,43 +151,41 @@ function scheduleCheck(delay = 180) {
   checkTimer = window.setTimeout(async () => {
     const seq = ++checkSeq;
     if (!text.trim()) {
-      show(null, []);
+      show(null, [], []);
       return;
     }
     try {
       const answer = await api.check(text);
       if (seq !== checkSeq || text !== input.value) return;
-      show(answer.ok ? null : answer.error ?? "invalid filter", answer.diagnostics ?? []);
+      show(answer.ok ? null : answer.error ?? "invalid filter", answer.diagnostics ?? [], answer.warnings ?? []);
     } catch (e) {
-      if (seq === checkSeq) show(`cannot check the filter: ${String((e as Error).message)}`, []);
+      if (seq === checkSeq) show(`cannot check the filter: ${String((e as Error).message)}`, [], []);
     }
   }, delay);
 }
 
-function show(error: string | null, diagnostics: Diagnostic[]) {
+/** Shows an error (Apply disabled) or, on a filter that runs, its warnings (Apply stays enabled). */
+function show(error: string | null, diagnostics: Diagnostic[], warnings: Diagnostic[]) {
   valid = error === null;
   apply.disabled = !valid;
   input.classList.toggle("kfl-bad", !valid);
-  paint(diagnostics);
-  diag.hidden = valid;
-  if (valid) {
-    diag.replaceChildren();
-    return;
-  }
+  const shown = valid ? warnings : diagnostics;
+  paint(shown);
+  diag.hidden = valid && !warnings.length;
   const text = input.value;
   diag.replaceChildren(
-    ...(diagnostics.length ? diagnostics : []).map((d) => {
+    ...shown.map((d) => {
       const caret = " ".repeat(d.start) + "^".repeat(Math.max(1, d.end - d.start));
       return el(
         "div",
-        "kfl-diag-item",
+        valid ? "kfl-diag-item kfl-warn" : "kfl-diag-item",
         el("div", "kfl-diag-head", el("span", "kfl-code", d.code), " ", d.message),
         el("pre", "kfl-diag-src", `${text}\n`, el("span", "kfl-caret", caret), d.label ? el("span", "kfl-diag-label", ` ${d.label}`) : null),
         d.help ? el("div", "kfl-diag-help", `help: ${d.help}`) : null,
       );
     }),
   );
-  if (!diagnostics.length) diag.append(el("div", "kfl-diag-item", error ?? ""));
+  if (!valid && !diagnostics.length) diag.append(el("div", "kfl-diag-item", error ?? ""));
 }
 
 /** Draws the typed text behind the input with each diagnostic's span marked. */

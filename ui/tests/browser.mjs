@@ -178,6 +178,23 @@ await test("2 a misspelt field shows E101 and keeps the rows", async (page) => {
   await page.screenshot({ path: path.join(SHOTS, "2-kfl-error.png") });
 });
 
+await test("2b a warning keeps Apply; KFL2 names complete and run like their fields", async (page) => {
+  await open(page);
+  const input = page.locator(".kfl-input");
+  await input.click();
+  await input.pressSequentially("status_co", { delay: 15 });
+  await page.waitForFunction(() => [...document.querySelectorAll(".kfl-menu li")].some((li) => li.textContent === "status_code"));
+  await input.fill("");
+  await input.pressSequentially("tls", { delay: 15 });
+  await page.waitForSelector(".kfl-warn");
+  const text = await page.locator(".kfl-diag").innerText();
+  assert(text.includes("W001") && text.includes("tlsx"), `no W001 naming tlsx in ${text}`);
+  assert(!(await page.locator(".kfl-apply").isDisabled()), "Apply is disabled by a warning");
+  await page.screenshot({ path: path.join(SHOTS, "2b-kfl-warning.png") });
+  await applyFilter(page, "status_code >= 400");
+  assertEqual(await listKeys(page), cliKeys(STORE, "response.status >= 400"), "rows of a KFL2 name");
+});
+
 await test("3 an HTTP entry shows method, path, Host and status; its PCAP has the URI", async (page, context) => {
   await open(page);
   await applyFilter(page, 'http and request.path == "/createOrder"');
