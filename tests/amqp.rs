@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::pair::{Captured, SERVER};
-use crate::util::{query_json, run_ok, text, tshark, workspace};
+use crate::util::{entry_bytes, query_json, run_ok, tcp_payload_bytes, text, tshark, workspace};
 
 /// The capture of the client's session, made once.
 fn session() -> &'static Captured {
@@ -251,27 +251,9 @@ fn a_channel_closed_with_a_code_fails_the_method_it_answers() {
 
 #[test]
 fn entries_count_every_frame_byte_tshark_sees() {
-    let pcap = session().pcap.to_str().expect("utf-8 path").to_string();
-    let all_payload: u64 = tshark(&[
-        "-r",
-        &pcap,
-        "-Y",
-        "tcp.len > 0",
-        "-T",
-        "fields",
-        "-e",
-        "tcp.len",
-    ])
-    .iter()
-    .filter_map(|row| row.first()?.parse::<u64>().ok())
-    .sum();
+    let all_payload = tcp_payload_bytes(&session().pcap);
     assert!(all_payload > 1000);
-    let ours: u64 = entries("amqp")
-        .iter()
-        .map(|e| {
-            e["request"]["size"].as_u64().unwrap_or(0) + e["response"]["size"].as_u64().unwrap_or(0)
-        })
-        .sum();
+    let ours = entry_bytes(&entries("amqp"));
     // Every byte but the 8-byte protocol header that opens the connection (no heartbeats here).
     assert_eq!(ours, all_payload - 8);
 }

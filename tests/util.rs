@@ -121,6 +121,35 @@ pub fn tshark(args: &[&str]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// tshark: the TCP payload bytes of every packet of `pcap`, both ways summed.
+pub fn tcp_payload_bytes(pcap: &Path) -> u64 {
+    let pcap = pcap.to_str().expect("utf-8 path");
+    tshark(&[
+        "-r",
+        pcap,
+        "-Y",
+        "tcp.len > 0",
+        "-T",
+        "fields",
+        "-e",
+        "tcp.len",
+    ])
+    .iter()
+    .filter_map(|row| row.first()?.parse::<u64>().ok())
+    .sum()
+}
+
+/// The wire bytes `entries` (as `query -o json` prints them) account for: every request's and
+/// response's `size`.
+pub fn entry_bytes(entries: &[serde_json::Value]) -> u64 {
+    entries
+        .iter()
+        .map(|e| {
+            e["request"]["size"].as_u64().unwrap_or(0) + e["response"]["size"].as_u64().unwrap_or(0)
+        })
+        .sum()
+}
+
 /// A JSON value as text for comparisons: strings unquoted, numbers as written, absent as "".
 pub fn text(v: &serde_json::Value) -> String {
     match v {

@@ -9,7 +9,9 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 
 use crate::pair::{Captured, SERVER};
-use crate::util::{Running, query_json, run_ok, text, tshark, workspace};
+use crate::util::{
+    Running, entry_bytes, query_json, run_ok, tcp_payload_bytes, text, tshark, workspace,
+};
 
 const PORT: &str = "8765";
 
@@ -209,26 +211,8 @@ fn binary_closes_and_pings_read_as_tshark_reads_them() {
 
 #[test]
 fn the_handshake_and_the_messages_count_every_byte_tshark_sees() {
-    let pcap = session().pcap.to_str().expect("utf-8 path").to_string();
-    let payload: u64 = tshark(&[
-        "-r",
-        &pcap,
-        "-Y",
-        "tcp.len > 0",
-        "-T",
-        "fields",
-        "-e",
-        "tcp.len",
-    ])
-    .iter()
-    .filter_map(|row| row.first()?.parse::<u64>().ok())
-    .sum();
-    let ours: u64 = query_json(&session().store, &["ws or http"])
-        .iter()
-        .map(|e| {
-            e["request"]["size"].as_u64().unwrap_or(0) + e["response"]["size"].as_u64().unwrap_or(0)
-        })
-        .sum();
+    let payload = tcp_payload_bytes(&session().pcap);
+    let ours = entry_bytes(&query_json(&session().store, &["ws or http"]));
     assert_eq!(ours, payload);
 }
 
