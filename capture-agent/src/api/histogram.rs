@@ -3,15 +3,13 @@
 //! is open and nothing is stored. The plugin closes the window before asking every agent, so the
 //! slices line up and it adds them.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query as UrlQuery, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::request::{Opened, open_window};
+use super::request::answer_window;
 use super::state::ApiState;
 
 /// `?buckets=N` (default 120).
@@ -21,33 +19,19 @@ pub struct HistogramParams {
     buckets: Option<usize>,
 }
 
-/// Counts on a blocking thread (it reads the whole window's index rows).
+/// Counts the window's entries and errors per bucket.
 pub async fn histogram(
     State(state): State<ApiState>,
     UrlQuery(params): UrlQuery<HistogramParams>,
     body: Bytes,
 ) -> Response {
-    let Opened {
-        query,
-        store,
-        permit,
-        ..
-    } = match open_window(&state, body).await {
-        Ok(opened) => opened,
-        Err(response) => return *response,
-    };
     let buckets = params.buckets.unwrap_or(120);
-    let counted = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        store.histogram(&query, buckets)
+    answer_window(&state, body, "histogram", move |store, query| {
+        let counted = store.histogram(query, buckets)?;
+        Ok(counted.map(|h| {
+            json!({"from": h.from, "to": h.to, "width": h.width,
+                   "entries": h.entries, "errors": h.errors})
+        }))
     })
-    .await;
-    match counted {
-        Ok(Ok(Some(h))) => Json(json!({"from": h.from, "to": h.to, "width": h.width,
-                                       "entries": h.entries, "errors": h.errors}))
-        .into_response(),
-        Ok(Ok(None)) => Json(serde_json::Value::Null).into_response(),
-        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-    }
+    .await
 }

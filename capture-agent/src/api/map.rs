@@ -4,7 +4,6 @@
 //! sketches, so the plugin can merge every node's map exactly. It holds the window's
 //! [`MAP_EDGES`] busiest edges, the rest summed in `other`.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query as UrlQuery, State};
 use axum::http::StatusCode;
@@ -13,7 +12,7 @@ use serde::Deserialize;
 use shark_store::GroupBy;
 pub use shark_store::MAP_EDGES;
 
-use super::request::{Opened, open_window};
+use super::request::answer_window;
 use super::state::ApiState;
 
 /// The URL's `?by=` (default: workload).
@@ -24,7 +23,7 @@ pub struct MapParams {
     by: Option<String>,
 }
 
-/// Builds the map on a blocking thread (it reads the whole window) and answers it as one JSON object.
+/// Builds the window's map and answers it as one JSON object.
 pub async fn map(
     State(state): State<ApiState>,
     UrlQuery(params): UrlQuery<MapParams>,
@@ -34,27 +33,8 @@ pub async fn map(
         Ok(by) => by.unwrap_or_default(),
         Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     };
-    let Opened {
-        query,
-        store,
-        permit,
-        ..
-    } = match open_window(&state, body).await {
-        Ok(opened) => opened,
-        Err(response) => return *response,
-    };
-    let built = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        store.map(&query, by)
+    answer_window(&state, body, "map", move |store, query| {
+        store.map(query, by)
     })
-    .await;
-    match built {
-        Ok(Ok(map)) => Json(map).into_response(),
-        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("map task failed: {e}\n"),
-        )
-            .into_response(),
-    }
+    .await
 }

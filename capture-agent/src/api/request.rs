@@ -134,3 +134,42 @@ pub struct Opened {
     /// Its place among the heavy requests: hold it until the answer is made.
     pub permit: tokio::sync::OwnedSemaphorePermit,
 }
+
+/// Answers a whole-window computation (a map, a histogram) as JSON: opens the window as
+/// [`open_window`] does, runs `work` on a blocking thread (it reads the whole window) while the
+/// permit is held, and maps a store error to 503; `what` names the work in a failed task's 500.
+pub async fn answer_window<T, F>(
+    state: &super::state::ApiState,
+    body: axum::body::Bytes,
+    what: &'static str,
+    work: F,
+) -> axum::response::Response
+where
+    T: serde::Serialize + Send + 'static,
+    F: FnOnce(&shark_store::Store, &Query) -> Result<T, shark_store::StoreError> + Send + 'static,
+{
+    use axum::response::IntoResponse;
+    let Opened {
+        query,
+        store,
+        permit,
+        ..
+    } = match open_window(state, body).await {
+        Ok(opened) => opened,
+        Err(response) => return *response,
+    };
+    let done = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work(&store, &query)
+    })
+    .await;
+    match done {
+        Ok(Ok(answer)) => axum::Json(answer).into_response(),
+        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{what} task failed: {e}\n"),
+        )
+            .into_response(),
+    }
+}
