@@ -36,9 +36,11 @@ pub trait BodyLoader: Send + Sync {
 /// Field set to `"base64"` on a request or response whose `body` holds bytes that are not text.
 pub const BODY_ENCODING: &str = "bodyEncoding";
 
-/// Cuts `message`'s `body` to at most `max` bytes, on a character boundary (on a 4-character one
-/// for a base64 body, so the prefix still decodes), and its `args` to `max` bytes in all; the marks
-/// of the values it cut ([`BODY_TRUNCATED`], [`ARGS_TRUNCATED`]).
+/// Cuts `message`'s `body` to at most `max` bytes, on a character boundary, and its `args` to
+/// `max` bytes in all; the marks of the values it cut ([`BODY_TRUNCATED`], [`ARGS_TRUNCATED`]).
+/// A base64 body's bytes are the ones it decodes to (`--max-body` counts what was on the wire, not
+/// the 4/3 as many characters that spell it), and it is cut on a 4-character boundary so the
+/// prefix still decodes.
 pub fn cut_inline(message: &mut Message, max: usize) -> Vec<&'static str> {
     let mut cut = Vec::new();
     if cut_body(message, max) {
@@ -52,16 +54,27 @@ pub fn cut_inline(message: &mut Message, max: usize) -> Vec<&'static str> {
     cut
 }
 
+/// How many bytes the base64 text `body` (standard, padded) decodes to.
+fn decoded_len(body: &str) -> usize {
+    let padding = body.bytes().rev().take_while(|&b| b == b'=').count().min(2);
+    (body.len() / 4 * 3).saturating_sub(padding)
+}
+
 /// Cuts `message`'s `body` as [`cut_inline`] says; whether it cut.
 fn cut_body(message: &mut Message, max: usize) -> bool {
     let base64 = message.get(BODY_ENCODING).and_then(Json::as_str) == Some("base64");
     let Some(Json::String(body)) = message.get_mut("body") else {
         return false;
     };
-    if body.len() <= max {
+    let (len, chars) = if base64 {
+        (decoded_len(body), (max / 3).saturating_mul(4))
+    } else {
+        (body.len(), max)
+    };
+    if len <= max {
         return false;
     }
-    cut_text(body, if base64 { max - max % 4 } else { max });
+    cut_text(body, chars);
     true
 }
 
@@ -108,6 +121,7 @@ fn cut_strings(values: &mut Vec<Json>, max: usize) -> bool {
 }
 
 /// Keeps at most `keep` bytes of `message`'s body for the index, marking it when cut.
+/// A base64 body keeps `keep` of the bytes it spells, as [`cut_inline`] counts them.
 pub fn keep_body_prefix(message: &mut Message, keep: usize) {
     if cut_body(message, keep) {
         message.insert(BODY_TRUNCATED.into(), Json::Bool(true));
@@ -299,8 +313,32 @@ mod tests {
         let mut m = message("AAECAwQFBgcICQ==");
         m.insert(BODY_ENCODING.into(), Json::String("base64".into()));
         keep_body_prefix(&mut m, 7);
-        assert_eq!(m.get("body"), Some(&Json::String("AAEC".into())));
+        assert_eq!(m.get("body"), Some(&Json::String("AAECAwQF".into())));
         assert!(is_cut(&m));
+    }
+
+    #[test]
+    fn max_body_counts_a_base64_bodys_bytes_not_its_characters() {
+        let base64 = |body: &str| {
+            let mut m = message(body);
+            m.insert(BODY_ENCODING.into(), Json::String("base64".into()));
+            m
+        };
+        // 10 bytes, 16 characters: a 10-byte cap keeps them all.
+        let mut whole = base64("AAECAwQFBgcICQ==");
+        assert!(cut_inline(&mut whole, 10).is_empty());
+        assert_eq!(
+            whole.get("body"),
+            Some(&Json::String("AAECAwQFBgcICQ==".into()))
+        );
+        // A 7-byte cap keeps 6 bytes (8 characters), not the 4 characters (3 bytes) it kept
+        // when it counted characters.
+        let mut cut = base64("AAECAwQFBgcICQ==");
+        assert_eq!(cut_inline(&mut cut, 7), vec![BODY_TRUNCATED]);
+        assert_eq!(cut.get("body"), Some(&Json::String("AAECAwQF".into())));
+        let mut nine = base64("AAECAwQFBgcICQ==");
+        assert_eq!(cut_inline(&mut nine, 9), vec![BODY_TRUNCATED]);
+        assert_eq!(nine.get("body"), Some(&Json::String("AAECAwQFBgcI".into())));
     }
 
     #[test]
