@@ -17,6 +17,7 @@
 //! | `icmp` (`4`, `6`) | `type` (`echo-request`; an error's `destination-unreachable`, `time-exceeded`, …), `id`, `seq`, `code` and `from` (the host that sent an error), `reported` (the flow an error reports), `size` (ICMP message bytes) | `type` (`echo-reply`), `size` |
 //! | `kafka` | `apiKey`, `apiName`, `apiVersion`, `correlationId`, `clientId`, `topic` (first), `topics` [names], `size` (frame bytes) | `status` (error code, 0 ok, where the version carries one), `size` |
 //! | `amqp` | `method` (`basic.publish`, `queue.declare`, …), `channel`, `exchange`, `routingKey`, `queue`, `consumerTag`, `deliveryTag`, `multiple`, `requeue`, `vhost`, `replyCode`/`replyText` (closes), a message's `properties` {contentType, headers, …}, `body`, `bodyEncoding`, `bodySize`, `size` (frame bytes) | `method` (the reply: `queue.declare-ok`, `basic.get-ok` with its message, or the `channel.close` that failed it), `status` (0, or the close's reply code), `statusText`, `queue`, `messageCount`, `consumerCount`, `size` |
+//! | `mongo` (OP_MSG, OP_QUERY/OP_REPLY, OP_COMPRESSED; see `mongo`) | `opCode`, `command` (first key: `find`, `insert`, …), `database`, `collection`, `requestId`, `compressor`, `body` (the command as relaxed Extended JSON), `size` (message bytes) | `opCode`, `ok`, `errmsg`, `code`, `codeName`, `status` (0, else the error code), `documents` (returned), `body`, `size` |
 //! | `gql` (the HTTP version; an HTTP exchange carrying a GraphQL operation, see `graphql`) | the HTTP fields, and `graphql` {`operationType`, `operationName`, `query`, `variables`} | the HTTP fields, and `graphql` {`errors` [messages]} when the response has errors |
 //! | `ws` (`13`; after HTTP/1.1's upgrade; one entry per message, a client's in `request`, a server's in `response`) | `opcode` (`text`, `binary`, `close`, `ping`, `pong`), `body` (unmasked, fragments joined, permessage-deflate undone, capped), `bodyEncoding`, `bodyDecodeError`, `bodySize` (payload as sent), `frames`, `compressed`, `closeCode`, `closeReason`, `size` (frame bytes) | the same, for a server's message |
 //! | `tls` (negotiated version) | `sni`, `alpn` [protocols], `versions` [offered], `ciphers` (count), `size` (handshake record bytes) | `version`, `cipher`, `alpn` (chosen), `size` |
@@ -38,6 +39,7 @@ mod grpc;
 pub mod http2;
 pub mod icmp;
 pub mod kafka;
+pub mod mongo;
 pub mod mysql;
 mod pdu;
 mod pending;
@@ -67,6 +69,7 @@ pub fn registry() -> &'static [&'static dyn Dissector] {
         &kafka::KafkaDissector,
         &mysql::MysqlDissector,
         &amqp::AmqpDissector,
+        &mongo::MongoDissector,
         &dns::DnsDissector,
         &redis::RedisDissector,
         &Http1Dissector,

@@ -1,0 +1,637 @@
+//! The MongoDB parser over messages built by hand: OP_MSG with document sequences and a
+//! checksum, OP_QUERY/OP_REPLY, OP_COMPRESSED, pairing by `responseTo`, errors, `moreToCome`,
+//! chunking, and requests left unanswered.
+
+use std::io::Write;
+
+use serde_json::{Value, json};
+
+use super::MongoDissector;
+use crate::dissect::test_support::{META, feed_in_pieces, sizes};
+use crate::dissect::{
+    ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings, Unfinished,
+};
+
+const C: Direction = Direction::ToServer;
+const S: Direction = Direction::ToClient;
+
+/// `value` (an object or array) as BSON: integers that fit as int32, others as int64, floats
+/// as doubles. (An object's keys come sorted: a command's name goes first through [`cmd`].)
+fn bson(value: &Value) -> Vec<u8> {
+    match value {
+        Value::Object(map) => encode(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        Value::Array(list) => encode(
+            list.iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v.clone()))
+                .collect(),
+        ),
+        _ => panic!("a document"),
+    }
+}
+
+/// A command document: `name: value` first, then the elements of `rest`.
+fn cmd(name: &str, value: Value, rest: Value) -> Vec<u8> {
+    let mut elements = vec![(name.to_string(), value)];
+    if let Value::Object(map) = rest {
+        elements.extend(map);
+    }
+    encode(elements)
+}
+
+/// A document of `elements`, in order.
+fn encode(elements: Vec<(String, Value)>) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in elements {
+        let (kind, bytes) = match &value {
+            Value::Null => (0x0A, Vec::new()),
+            Value::Bool(b) => (0x08, vec![u8::from(*b)]),
+            Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) if i32::try_from(i).is_ok() => {
+                    (0x10, (i as i32).to_le_bytes().to_vec())
+                }
+                (Some(i), _) => (0x12, i.to_le_bytes().to_vec()),
+                (_, Some(f)) => (0x01, f.to_le_bytes().to_vec()),
+                _ => unreachable!(),
+            },
+            Value::String(s) => {
+                let mut b = ((s.len() + 1) as i32).to_le_bytes().to_vec();
+                b.extend(s.as_bytes());
+                b.push(0);
+                (0x02, b)
+            }
+            Value::Array(_) => (0x04, bson(&value)),
+            Value::Object(_) => (0x03, bson(&value)),
+        };
+        body.push(kind);
+        body.extend(name.as_bytes());
+        body.push(0);
+        body.extend(bytes);
+    }
+    body.push(0);
+    let mut out = ((body.len() + 4) as i32).to_le_bytes().to_vec();
+    out.extend(body);
+    out
+}
+
+/// A message: header (length, id, responseTo, opcode) and `body`.
+fn message(id: i32, response_to: i32, opcode: i32, body: &[u8]) -> Vec<u8> {
+    let mut out = ((body.len() + 16) as i32).to_le_bytes().to_vec();
+    out.extend(id.to_le_bytes());
+    out.extend(response_to.to_le_bytes());
+    out.extend(opcode.to_le_bytes());
+    out.extend(body);
+    out
+}
+
+/// An OP_MSG with `flags`, a body section `doc`, then document sequences.
+fn op_msg(
+    id: i32,
+    response_to: i32,
+    flags: u32,
+    doc: Vec<u8>,
+    sequences: &[(&str, &[Value])],
+) -> Vec<u8> {
+    let mut body = flags.to_le_bytes().to_vec();
+    body.push(0);
+    body.extend(doc);
+    for (name, docs) in sequences {
+        let mut section = Vec::new();
+        section.extend(name.as_bytes());
+        section.push(0);
+        for d in *docs {
+            section.extend(bson(d));
+        }
+        body.push(1);
+        body.extend(((section.len() + 4) as i32).to_le_bytes());
+        body.extend(section);
+    }
+    if flags & 1 != 0 {
+        body.extend([0xde, 0xad, 0xbe, 0xef]);
+    }
+    message(id, response_to, 2013, &body)
+}
+
+/// An OP_QUERY of `doc` on `namespace`.
+fn op_query(id: i32, namespace: &str, doc: Vec<u8>) -> Vec<u8> {
+    let mut body = 0i32.to_le_bytes().to_vec();
+    body.extend(namespace.as_bytes());
+    body.push(0);
+    body.extend(0i32.to_le_bytes());
+    body.extend((-1i32).to_le_bytes());
+    body.extend(doc);
+    message(id, 0, 2004, &body)
+}
+
+/// An OP_REPLY of `docs`.
+fn op_reply(id: i32, response_to: i32, docs: &[Value]) -> Vec<u8> {
+    let mut body = 8i32.to_le_bytes().to_vec();
+    body.extend(0i64.to_le_bytes());
+    body.extend(0i32.to_le_bytes());
+    body.extend((docs.len() as i32).to_le_bytes());
+    for d in docs {
+        body.extend(bson(d));
+    }
+    message(id, response_to, 1, &body)
+}
+
+fn parser() -> Box<dyn Parser> {
+    MongoDissector.parser(&ParserSettings::default())
+}
+
+/// Feeds each (direction, bytes) in pieces of `piece` bytes, then closes the flow.
+fn run(messages: &[(Direction, Vec<u8>)], piece: usize) -> Vec<Exchange> {
+    let mut parser = parser();
+    let mut out = Vec::new();
+    for (dir, bytes) in messages {
+        feed_in_pieces(parser.as_mut(), *dir, bytes, piece, &mut out);
+    }
+    parser.close("FIN", &mut out);
+    out
+}
+
+/// `side`'s fields `keys` of each exchange.
+fn fields(out: &[Exchange], side: &str, keys: &[&str]) -> Vec<Vec<Value>> {
+    out.iter()
+        .map(|e| {
+            let m = if side == "request" {
+                &e.request
+            } else {
+                &e.response
+            };
+            keys.iter()
+                .map(|k| m.get(*k).cloned().unwrap_or(Value::Null))
+                .collect()
+        })
+        .collect()
+}
+
+fn body(m: &shark_store::Message) -> Value {
+    serde_json::from_str(m.get("body").and_then(Value::as_str).expect("a body")).expect("JSON")
+}
+
+#[test]
+fn a_find_and_its_cursor_are_one_exchange_however_chunked() {
+    let find = op_msg(
+        7,
+        0,
+        0,
+        cmd(
+            "find",
+            json!("users"),
+            json!({"filter": {"age": {"$gt": 30}}, "$db": "shop"}),
+        ),
+        &[],
+    );
+    let batch = json!([{"name": "ada"}, {"name": "bob"}]);
+    let reply = op_msg(
+        90,
+        7,
+        0,
+        bson(&json!({"cursor": {"firstBatch": batch, "id": 0i64, "ns": "shop.users"}, "ok": 1.0})),
+        &[],
+    );
+    for piece in [1, 5, 16, usize::MAX] {
+        let out = run(&[(C, find.clone()), (S, reply.clone())], piece);
+        assert_eq!(out.len(), 1, "pieces of {piece}");
+        let e = &out[0];
+        assert_eq!(e.error, None);
+        assert_eq!(
+            fields(
+                &out,
+                "request",
+                &["opCode", "command", "database", "collection", "requestId"]
+            ),
+            [[
+                json!("OP_MSG"),
+                json!("find"),
+                json!("shop"),
+                json!("users"),
+                json!(7)
+            ]]
+        );
+        assert_eq!(
+            fields(&out, "response", &["ok", "status", "documents", "errmsg"]),
+            [[json!(1), json!(0), json!(2), Value::Null]]
+        );
+        assert_eq!(body(&e.request)["filter"], json!({"age": {"$gt": 30}}));
+        assert_eq!(body(&e.response)["cursor"]["firstBatch"], batch);
+        assert_eq!(
+            sizes(&out),
+            [(Some(json!(find.len())), Some(json!(reply.len())))]
+        );
+    }
+}
+
+#[test]
+fn a_document_sequence_is_folded_into_the_command_and_a_checksum_is_skipped() {
+    let docs = [json!({"_id": 1}), json!({"_id": 1})];
+    let insert = op_msg(
+        3,
+        0,
+        1,
+        cmd(
+            "insert",
+            json!("users"),
+            json!({"ordered": true, "$db": "shop"}),
+        ),
+        &[("documents", &docs)],
+    );
+    let reply = op_msg(
+        4,
+        3,
+        1,
+        bson(
+            &json!({"n": 1, "writeErrors": [{"index": 1, "code": 11000, "errmsg": "E11000 duplicate key error"}], "ok": 1.0}),
+        ),
+        &[],
+    );
+    let out = run(&[(C, insert), (S, reply)], usize::MAX);
+    assert_eq!(body(&out[0].request)["documents"], json!(docs));
+    assert_eq!(
+        fields(&out, "request", &["command", "collection"]),
+        [[json!("insert"), json!("users")]]
+    );
+    assert_eq!(
+        fields(
+            &out,
+            "response",
+            &["ok", "status", "code", "errmsg", "documents"]
+        ),
+        [[
+            json!(1),
+            json!(11000),
+            json!(11000),
+            json!("E11000 duplicate key error"),
+            json!(1)
+        ]]
+    );
+}
+
+#[test]
+fn a_failed_command_gives_its_code_and_code_name() {
+    let ask = op_msg(
+        5,
+        0,
+        0,
+        cmd("frobnicate", json!(1), json!({"$db": "admin"})),
+        &[],
+    );
+    let no = op_msg(
+        6,
+        5,
+        0,
+        bson(
+            &json!({"ok": 0.0, "errmsg": "no such command: 'frobnicate'", "code": 59, "codeName": "CommandNotFound"}),
+        ),
+        &[],
+    );
+    let out = run(&[(C, ask), (S, no)], usize::MAX);
+    assert_eq!(
+        fields(
+            &out,
+            "response",
+            &["ok", "status", "code", "codeName", "errmsg"]
+        ),
+        [[
+            json!(0),
+            json!(59),
+            json!(59),
+            json!("CommandNotFound"),
+            json!("no such command: 'frobnicate'")
+        ]]
+    );
+    assert_eq!(
+        fields(&out, "request", &["collection"]),
+        [[Value::Null]],
+        "not a string"
+    );
+}
+
+#[test]
+fn a_legacy_handshake_and_query_read_their_namespace() {
+    let hello = op_query(
+        1,
+        "admin.$cmd",
+        cmd(
+            "isMaster",
+            json!(1),
+            json!({"client": {"driver": {"name": "x"}}}),
+        ),
+    );
+    let hello_ok = op_reply(
+        2,
+        1,
+        &[json!({"ismaster": true, "maxWireVersion": 8, "ok": 1.0})],
+    );
+    let query = op_query(
+        3,
+        "shop.users",
+        cmd(
+            "$query",
+            json!({"age": 3}),
+            json!({"$orderby": {"name": 1}}),
+        ),
+    );
+    let results = op_reply(
+        4,
+        3,
+        &[
+            json!({"name": "ada"}),
+            json!({"name": "bob"}),
+            json!({"name": "cy"}),
+        ],
+    );
+    let out = run(&[(C, hello), (S, hello_ok), (C, query), (S, results)], 7);
+    assert_eq!(
+        fields(
+            &out,
+            "request",
+            &["opCode", "command", "database", "collection"]
+        ),
+        [
+            [
+                json!("OP_QUERY"),
+                json!("isMaster"),
+                json!("admin"),
+                Value::Null
+            ],
+            [
+                json!("OP_QUERY"),
+                json!("find"),
+                json!("shop"),
+                json!("users")
+            ],
+        ]
+    );
+    assert_eq!(
+        fields(&out, "response", &["opCode", "ok", "status", "documents"]),
+        [
+            [json!("OP_REPLY"), json!(1), json!(0), Value::Null],
+            [json!("OP_REPLY"), Value::Null, json!(0), json!(3)],
+        ]
+    );
+    assert_eq!(body(&out[1].response).as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn replies_pair_by_response_to_in_any_order_and_the_unanswered_fail_at_close() {
+    let a = op_msg(
+        10,
+        0,
+        0,
+        cmd("ping", json!(1), json!({"$db": "admin"})),
+        &[],
+    );
+    let b = op_msg(
+        11,
+        0,
+        0,
+        cmd("count", json!("users"), json!({"$db": "shop"})),
+        &[],
+    );
+    let c = op_msg(
+        12,
+        0,
+        0,
+        cmd("ping", json!(1), json!({"$db": "admin"})),
+        &[],
+    );
+    let b_ok = op_msg(20, 11, 0, bson(&json!({"n": 4, "ok": 1})), &[]);
+    let a_ok = op_msg(21, 10, 0, bson(&json!({"ok": 1})), &[]);
+    let stray = op_msg(22, 99, 0, bson(&json!({"ok": 1})), &[]);
+    let out = run(
+        &[(C, a), (C, b), (C, c), (S, b_ok), (S, a_ok), (S, stray)],
+        usize::MAX,
+    );
+    let got: Vec<_> = out
+        .iter()
+        .map(|e| {
+            (
+                e.request.get("requestId").cloned(),
+                e.response.get("documents").cloned(),
+                e.error.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some(json!(11)), Some(json!(4)), None),
+            (Some(json!(10)), None, None),
+            (
+                None,
+                None,
+                Some("reply without a request (capture started mid-connection?)".into())
+            ),
+            (
+                Some(json!(12)),
+                None,
+                Some("no response before the flow ended (FIN)".into())
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_request_sent_with_more_to_come_needs_no_reply_and_an_exhaust_reply_pairs_the_next() {
+    let write = op_msg(
+        1,
+        0,
+        2,
+        cmd(
+            "insert",
+            json!("logs"),
+            json!({"$db": "app", "writeConcern": {"w": 0}}),
+        ),
+        &[],
+    );
+    let hello = op_msg(
+        2,
+        0,
+        1 << 16,
+        cmd("hello", json!(1), json!({"$db": "admin"})),
+        &[],
+    );
+    let first = op_msg(
+        3,
+        2,
+        2,
+        bson(&json!({"isWritablePrimary": true, "ok": 1})),
+        &[],
+    );
+    let second = op_msg(
+        4,
+        3,
+        0,
+        bson(&json!({"isWritablePrimary": false, "ok": 1})),
+        &[],
+    );
+    let out = run(
+        &[(C, write), (C, hello), (S, first), (S, second)],
+        usize::MAX,
+    );
+    let got: Vec<_> = out
+        .iter()
+        .map(|e| {
+            (
+                e.request.get("command").cloned(),
+                e.response.is_empty(),
+                e.error.is_none(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some(json!("insert")), true, true),
+            (Some(json!("hello")), false, true),
+            (Some(json!("hello")), false, true),
+        ]
+    );
+    assert_eq!(out[2].request.get("size"), Some(&json!(0)), "counted once");
+}
+
+#[test]
+fn compressed_messages_are_read_when_zlib_and_named_otherwise() {
+    let inner_doc = cmd("count", json!("users"), json!({"$db": "shop"}));
+    let plain = op_msg(0, 0, 0, inner_doc.clone(), &[]);
+    let original = &plain[16..];
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(original).expect("compress");
+    let packed = z.finish().expect("compress");
+    let compressed = |id: i32, compressor: u8, data: &[u8]| {
+        let mut body = 2013i32.to_le_bytes().to_vec();
+        body.extend((original.len() as i32).to_le_bytes());
+        body.push(compressor);
+        body.extend(data);
+        message(id, 0, 2012, &body)
+    };
+    let out = run(
+        &[
+            (C, compressed(1, 2, &packed)),
+            (C, compressed(2, 1, b"snappy bytes")),
+        ],
+        usize::MAX,
+    );
+    assert_eq!(
+        fields(
+            &out,
+            "request",
+            &["opCode", "compressor", "command", "database"]
+        ),
+        [
+            [
+                json!("OP_MSG"),
+                json!("zlib"),
+                json!("count"),
+                json!("shop")
+            ],
+            [json!("OP_MSG"), json!("snappy"), Value::Null, Value::Null],
+        ]
+    );
+    assert_eq!(
+        body(&out[0].request),
+        json!({"count": "users", "$db": "shop"})
+    );
+    assert!(out[1].request.get("body").is_none());
+}
+
+#[test]
+fn a_large_message_keeps_a_bounded_prefix_and_counts_every_byte() {
+    let docs: Vec<Value> = (0..2000)
+        .map(|i| json!({"_id": i, "pad": "x".repeat(100)}))
+        .collect();
+    let insert = op_msg(
+        1,
+        0,
+        0,
+        cmd("insert", json!("big"), json!({"$db": "shop"})),
+        &[("documents", &docs)],
+    );
+    let mut parser = MongoDissector.parser(&ParserSettings { max_body: 1000 });
+    let mut out = Vec::new();
+    parser.feed(C, &insert, META, &mut out);
+    parser.close("FIN", &mut out);
+    let request = &out[0].request;
+    assert_eq!(request.get("command"), Some(&json!("insert")));
+    assert_eq!(request.get("size"), Some(&json!(insert.len())));
+    let shown = request.get("body").and_then(Value::as_str).expect("body");
+    assert_eq!(shown.len(), 1000, "cut at --max-body");
+}
+
+#[test]
+fn unfinished_is_the_oldest_request_waiting() {
+    let mut parser = parser();
+    let mut out = Vec::new();
+    let at = |n: i64| ChunkMeta {
+        ts_ns: n,
+        packet: n as u64,
+    };
+    assert_eq!(parser.unfinished(), Unfinished::Nothing);
+    let find = op_msg(1, 0, 0, cmd("find", json!("a"), json!({"$db": "b"})), &[]);
+    parser.feed(C, &find, at(5), &mut out);
+    parser.feed(
+        S,
+        &op_msg(2, 1, 0, bson(&json!({"ok": 1})), &[])[..10],
+        at(6),
+        &mut out,
+    );
+    assert_eq!(parser.unfinished(), Unfinished::Since(5));
+    parser.feed(
+        S,
+        &op_msg(2, 1, 0, bson(&json!({"ok": 1})), &[])[10..],
+        at(7),
+        &mut out,
+    );
+    assert_eq!(out.len(), 1);
+    assert_eq!(parser.unfinished(), Unfinished::Nothing);
+}
+
+#[test]
+fn the_probe_knows_requests_from_replies() {
+    let find = op_msg(1, 0, 0, cmd("find", json!("a"), json!({"$db": "b"})), &[]);
+    let reply = op_msg(2, 1, 0, bson(&json!({"ok": 1})), &[]);
+    let hello = op_query(1, "admin.$cmd", cmd("isMaster", json!(1), json!({})));
+    let d = MongoDissector;
+    assert_eq!(d.probe(&find, C), Confidence::Yes);
+    assert_eq!(d.probe(&hello, C), Confidence::Yes);
+    assert_eq!(d.probe(&reply, S), Confidence::Yes);
+    assert_eq!(d.probe(&reply, C), Confidence::No);
+    assert_eq!(d.probe(&find, S), Confidence::No);
+    assert_eq!(d.probe(&find[..10], C), Confidence::NeedMore);
+    assert_eq!(
+        d.probe(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", C),
+        Confidence::No
+    );
+    assert_eq!(
+        d.probe(&op_query(1, "nodot", bson(&json!({"a": 1}))), C),
+        Confidence::No
+    );
+}
+
+#[test]
+fn a_gap_toward_the_client_fails_the_waiting_requests_and_framing_resumes() {
+    let mut parser = parser();
+    let mut out = Vec::new();
+    parser.feed(
+        C,
+        &op_msg(1, 0, 0, cmd("ping", json!(1), json!({"$db": "a"})), &[]),
+        META,
+        &mut out,
+    );
+    parser.gap(S, &mut out);
+    assert_eq!(out[0].error.as_deref(), Some("reply lost in a capture gap"));
+    parser.gap(C, &mut out);
+    let next = op_msg(2, 0, 0, cmd("ping", json!(1), json!({"$db": "a"})), &[]);
+    parser.feed(C, &[&b"junk"[..], &next].concat(), META, &mut out);
+    parser.feed(
+        S,
+        &op_msg(3, 2, 0, bson(&json!({"ok": 1})), &[]),
+        META,
+        &mut out,
+    );
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[1].error, None);
+    assert_eq!(out[1].request.get("requestId"), Some(&json!(2)));
+}

@@ -1,0 +1,271 @@
+//! MongoDB's wire messages (<https://www.mongodb.com/docs/manual/reference/mongodb-wire-protocol/>):
+//! the 16-byte header every message starts with, and what the bodies of `OP_MSG`, `OP_QUERY`,
+//! `OP_REPLY`, `OP_COMPRESSED` and the other legacy opcodes say, read from a message's kept prefix.
+
+use std::io::Read;
+
+use super::bson::{Bson, cstring, document, int32};
+
+/// Bytes of the header: length, request id, the id it responds to, opcode.
+pub(super) const HEADER: usize = 16;
+/// `OP_REPLY`: a reply to `OP_QUERY` or `OP_GET_MORE`.
+pub(super) const OP_REPLY: i32 = 1;
+/// `OP_QUERY`: a query, or a command on `db.$cmd`.
+pub(super) const OP_QUERY: i32 = 2004;
+/// `OP_GET_MORE`: the next batch of a legacy cursor.
+const OP_GET_MORE: i32 = 2005;
+/// `OP_COMPRESSED`: another message, compressed.
+pub(super) const OP_COMPRESSED: i32 = 2012;
+/// `OP_MSG`: a command or its reply (MongoDB 3.6 and later).
+pub(super) const OP_MSG: i32 = 2013;
+/// `OP_MSG` flag: a CRC-32C follows the sections.
+const CHECKSUM_PRESENT: u32 = 1;
+/// `OP_MSG` flag: another message follows without waiting for an answer.
+pub(super) const MORE_TO_COME: u32 = 1 << 1;
+
+/// An opcode's name, for the opcodes MongoDB defines (the legacy ones removed in 6.0 too).
+pub(super) fn opcode_name(opcode: i32) -> Option<&'static str> {
+    Some(match opcode {
+        OP_REPLY => "OP_REPLY",
+        2001 => "OP_UPDATE",
+        2002 => "OP_INSERT",
+        OP_QUERY => "OP_QUERY",
+        OP_GET_MORE => "OP_GET_MORE",
+        2006 => "OP_DELETE",
+        2007 => "OP_KILL_CURSORS",
+        OP_COMPRESSED => "OP_COMPRESSED",
+        OP_MSG => "OP_MSG",
+        _ => return None,
+    })
+}
+
+/// Whether a message of `opcode` from a client is answered.
+pub(super) fn expects_reply(opcode: i32) -> bool {
+    matches!(opcode, OP_QUERY | OP_GET_MORE | OP_MSG)
+}
+
+/// What a message header says.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Header {
+    /// The whole message's length, header included.
+    pub len: usize,
+    /// Its id.
+    pub request_id: i32,
+    /// The id of the message it answers (0 for a request).
+    pub response_to: i32,
+    /// Its opcode.
+    pub opcode: i32,
+}
+
+/// Largest message accepted as framing (mongod's `maxMessageSizeBytes` is 48 MB).
+const MAX_MESSAGE: usize = 48_000_000;
+
+/// The header at the start of `bytes`, when it is a plausible one (a known opcode, a length
+/// that can hold it).
+pub(super) fn header(bytes: &[u8]) -> Option<Header> {
+    let len = usize::try_from(int32(bytes, 0)?).ok()?;
+    let header = Header {
+        len,
+        request_id: int32(bytes, 4)?,
+        response_to: int32(bytes, 8)?,
+        opcode: int32(bytes, 12)?,
+    };
+    (opcode_name(header.opcode).is_some() && (HEADER..=MAX_MESSAGE).contains(&len))
+        .then_some(header)
+}
+
+/// What a message's body says.
+#[derive(Debug)]
+pub(super) struct Body {
+    /// The command or reply document (`OP_MSG`'s body with its document sequences folded in,
+    /// `OP_QUERY`'s query, `OP_REPLY`'s first document).
+    pub doc: Bson,
+    /// Every document after the first of an `OP_REPLY` (a legacy query's results), when any.
+    pub more: Vec<Bson>,
+    /// `OP_MSG` flags.
+    pub flags: u32,
+    /// `OP_QUERY`'s namespace (`db.collection`, or `db.$cmd` for a command).
+    pub namespace: Option<String>,
+    /// `OP_REPLY`'s count of documents returned.
+    pub returned: Option<i32>,
+    /// `OP_COMPRESSED`'s compressor, named, and whether its content could be read.
+    pub compressor: Option<(&'static str, bool)>,
+    /// The opcode whose body this is (an `OP_COMPRESSED`'s original one).
+    pub opcode: i32,
+    /// Whether the kept prefix held it all, every document whole.
+    pub whole: bool,
+}
+
+/// Reads the body of a message of `opcode` from `bytes` (its kept prefix, after the header),
+/// `len` bytes on the wire; decompressed content is read up to `cap` bytes.
+pub(super) fn body(opcode: i32, bytes: &[u8], len: usize, cap: usize) -> Body {
+    let mut body = Body {
+        doc: Bson::Doc(Vec::new()),
+        more: Vec::new(),
+        flags: 0,
+        namespace: None,
+        returned: None,
+        compressor: None,
+        opcode,
+        whole: bytes.len() >= len,
+    };
+    match opcode {
+        OP_MSG => op_msg(bytes, len, &mut body),
+        OP_QUERY => {
+            let Some((namespace, at)) = cstring(bytes, 4) else {
+                body.whole = false;
+                return body;
+            };
+            body.namespace = Some(namespace);
+            let read = document(bytes.get(at + 8..).unwrap_or_default());
+            body.whole &= read.whole;
+            body.doc = Bson::Doc(read.fields);
+        }
+        OP_REPLY => {
+            body.returned = int32(bytes, 16);
+            let mut at = 20;
+            let mut first = true;
+            while at < bytes.len().min(len) {
+                let read = document(bytes.get(at..).unwrap_or_default());
+                if !read.whole && read.fields.is_empty() {
+                    body.whole = false;
+                    break;
+                }
+                if first {
+                    body.doc = Bson::Doc(read.fields);
+                    first = false;
+                } else {
+                    body.more.push(Bson::Doc(read.fields));
+                }
+                if !read.whole {
+                    body.whole = false;
+                    break;
+                }
+                at += read.len;
+            }
+        }
+        OP_COMPRESSED => compressed(bytes, cap, &mut body),
+        _ => {}
+    }
+    body
+}
+
+/// `OP_MSG`: flags, then sections (a body document, or a named sequence of documents) up to the
+/// checksum, if there is one.
+fn op_msg(bytes: &[u8], len: usize, body: &mut Body) {
+    body.flags = int32(bytes, 0).map_or(0, |flags| flags as u32);
+    let end = if body.flags & CHECKSUM_PRESENT != 0 {
+        len.saturating_sub(4)
+    } else {
+        len
+    };
+    let mut sequences = Vec::new();
+    let mut at = 4;
+    while at < end.min(bytes.len()) {
+        let kind = bytes.get(at).copied();
+        at += 1;
+        match kind {
+            Some(0) => {
+                let read = document(bytes.get(at..).unwrap_or_default());
+                body.whole &= read.whole;
+                body.doc = Bson::Doc(read.fields);
+                if !read.whole || read.len == 0 {
+                    break;
+                }
+                at += read.len;
+            }
+            Some(1) => {
+                let Some(size) = int32(bytes, at).and_then(|s| usize::try_from(s).ok()) else {
+                    body.whole = false;
+                    break;
+                };
+                let Some((name, mut next)) = cstring(bytes, at + 4) else {
+                    body.whole = false;
+                    break;
+                };
+                let stop = at.saturating_add(size).min(bytes.len());
+                let mut docs = Vec::new();
+                while next < stop {
+                    let read = document(bytes.get(next..stop).unwrap_or_default());
+                    if !read.fields.is_empty() || read.whole {
+                        docs.push(Bson::Doc(read.fields));
+                    }
+                    if !read.whole || read.len == 0 {
+                        body.whole = false;
+                        break;
+                    }
+                    next += read.len;
+                }
+                sequences.push((name, docs));
+                if size < 4 || at.saturating_add(size) > bytes.len() {
+                    body.whole = false;
+                    break;
+                }
+                at += size;
+            }
+            _ => {
+                body.whole = false;
+                break;
+            }
+        }
+    }
+    // A sequence stands for an array field of the command (`insert`'s `documents`).
+    if let Bson::Doc(fields) = &mut body.doc {
+        for (name, docs) in sequences {
+            if !fields.iter().any(|(key, _)| *key == name) {
+                fields.push((name, Bson::Array(docs)));
+            }
+        }
+    }
+}
+
+/// `OP_COMPRESSED`: the original opcode, its uncompressed size, a compressor id, then the
+/// compressed body. zlib is undone (within `cap`); snappy and zstd are named, not read.
+fn compressed(bytes: &[u8], cap: usize, body: &mut Body) {
+    let (Some(original), Some(size), Some(&id)) = (int32(bytes, 0), int32(bytes, 4), bytes.get(8))
+    else {
+        body.whole = false;
+        return;
+    };
+    let data = bytes.get(9..).unwrap_or_default();
+    let name = match id {
+        0 => "noop",
+        1 => "snappy",
+        2 => "zlib",
+        3 => "zstd",
+        _ => "unknown",
+    };
+    let size = usize::try_from(size).unwrap_or(0);
+    let content = match id {
+        0 => Some(
+            data.get(..size.min(data.len()))
+                .unwrap_or_default()
+                .to_vec(),
+        ),
+        2 => {
+            let mut out = Vec::new();
+            let limit = size.min(cap) as u64;
+            let read = flate2::read::ZlibDecoder::new(data)
+                .take(limit)
+                .read_to_end(&mut out);
+            (read.is_ok() || !out.is_empty()).then_some(out)
+        }
+        _ => None,
+    };
+    // A message compressed twice is not read: the second layer could expand without end.
+    let content = content.filter(|_| original != OP_COMPRESSED);
+    body.compressor = Some((name, content.is_some()));
+    body.opcode = original;
+    if let Some(content) = content {
+        let whole = body.whole && content.len() == size;
+        let inner = self::body(original, &content, size, cap);
+        body.doc = inner.doc;
+        body.more = inner.more;
+        body.flags = inner.flags;
+        body.namespace = inner.namespace;
+        body.returned = inner.returned;
+        body.whole = whole && inner.whole;
+    } else {
+        body.whole = false;
+    }
+}
