@@ -47,12 +47,19 @@ pub const WORDS: &[&str] = &[
     "gql",
     "gqlv1",
     "gqlv2",
+    "mongo",
+    "mongodb",
 ];
 
-/// Words that name a protocol by another name than its `protocol.name`: KFL2's `postgresql`, and
+/// Words that name a protocol by another name than its `protocol.name`: KFL2's `postgresql` and
+/// `mongodb`, and
 /// `tlsx` for TLS handshakes (which this project names `tls`; `tls` keeps that meaning with a
 /// warning, see the crate doc).
-const SYNONYMS: [(&str, &str); 2] = [("postgresql", "postgres"), ("tlsx", "tls")];
+const SYNONYMS: [(&str, &str); 3] = [
+    ("postgresql", "postgres"),
+    ("tlsx", "tls"),
+    ("mongodb", "mongo"),
+];
 
 static NAME_PATH: LazyLock<[PathSegment; 2]> = LazyLock::new(|| {
     [

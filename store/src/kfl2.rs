@@ -28,6 +28,7 @@ pub fn aliases() -> Vec<Alias> {
     all.extend(mysql_icmp());
     all.extend(amqp());
     all.extend(websocket());
+    all.extend(mongodb());
     all.extend(legacy());
     all
 }
@@ -249,6 +250,63 @@ fn amqp() -> [Alias; 6] {
     ]
 }
 
+/// MongoDB: the command and what it ran on, the wire opcode, the error and the message bytes.
+fn mongodb() -> [Alias; 11] {
+    [
+        alias(
+            "mongodb_command",
+            "mongo ? request.command : nil",
+            "string (find, insert, …)",
+        ),
+        alias(
+            "mongodb_database",
+            "mongo ? request.database : nil",
+            "string",
+        ),
+        alias(
+            "mongodb_collection",
+            "mongo ? request.collection : nil",
+            "string",
+        ),
+        alias(
+            "mongodb_opcode",
+            "mongo ? request.opcode : nil",
+            "string (OP_MSG, OP_QUERY, …)",
+        ),
+        alias(
+            "mongodb_error_code",
+            "mongo ? response.status : nil",
+            "int (0 when none)",
+        ),
+        alias(
+            "mongodb_error_code_name",
+            "mongo ? response.codeName : nil",
+            "string",
+        ),
+        alias(
+            "mongodb_error_message",
+            "mongo ? response.errmsg : nil",
+            "string",
+        ),
+        alias("mongodb_success", "mongo and response.status == 0", "bool"),
+        alias(
+            "mongodb_request_size",
+            "mongo ? request.size : nil",
+            "int bytes",
+        ),
+        alias(
+            "mongodb_response_size",
+            "mongo ? response.size : nil",
+            "int bytes",
+        ),
+        alias(
+            "mongodb_total_size",
+            "mongo ? request.size + response.size : nil",
+            "int bytes",
+        ),
+    ]
+}
+
 /// WebSocket: the opcode, which side sent the message, its payload and payload length.
 fn websocket() -> [Alias; 6] {
     [
@@ -296,7 +354,6 @@ fn legacy() -> [Alias; 8] {
 /// Protocols KFL2 names that are not dissected here.
 pub fn undissected() -> Vec<Undissected> {
     [
-        ("mongodb", "MongoDB"),
         ("ldap", "LDAP"),
         ("radius", "RADIUS"),
         ("diameter", "Diameter"),

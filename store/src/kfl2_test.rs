@@ -56,7 +56,7 @@ fn kfl2_names_push_down_to_the_same_columns() {
 #[test]
 fn undissected_protocols_are_named_not_unknown() {
     for source in [
-        "mongodb_command.contains(\"x\")",
+        "diameter_method.contains(\"x\")",
         "ldap",
         "conn_state == \"open\"",
     ] {
@@ -64,6 +64,8 @@ fn undissected_protocols_are_named_not_unknown() {
         let error = error.unwrap_or_else(|| panic!("{source} compiled"));
         assert_eq!(error.codes(), ["E112"], "{source}: {error}");
     }
+    let mongo = kfl::compile("mongodb && mongodb_command == \"find\"", &entry_schema());
+    assert!(mongo.is_ok(), "MongoDB is dissected");
     let typo = kfl::compile("status_cod == 1", &entry_schema()).err();
     assert_eq!(typo.map(|e| e.codes()), Some(vec!["E101"]));
 }

@@ -140,6 +140,10 @@ fn request() -> FieldType {
         ("compressed", FieldType::Bool),
         ("closeCode", int()),
         ("closeReason", text()),
+        // MongoDB (also `opcode`, `command`, `database`, `body`, `size` above)
+        ("collection", text()),
+        ("requestId", int()),
+        ("compressor", text()),
         // GraphQL over HTTP (`gql`): the operation a request carries
         (
             "graphql",
@@ -210,6 +214,12 @@ fn response() -> FieldType {
         ("compressed", FieldType::Bool),
         ("closeCode", int()),
         ("closeReason", text()),
+        // MongoDB (also `opcode`, `compressor`, `code` (text), `status` (the code as a number))
+        ("ok", int()),
+        ("errmsg", text()),
+        ("codeName", text()),
+        ("documents", int()),
+        ("compressor", text()),
         // GraphQL over HTTP (`gql`): the messages of the response's `errors`
         ("graphql", FieldType::Struct(vec![("errors", texts())])),
     ])

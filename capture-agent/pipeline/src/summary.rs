@@ -9,7 +9,7 @@ use shark_store::{Entry, Message};
 /// `http/1.1 GET /path 200`, `grpc/2 pkg.Service/Method 0`, `dns example.com A NOERROR`,
 /// `redis GET key 0`, `postgres SELECT 1 0`, `mysql COM_QUERY SELECT 1 0`,
 /// `icmp/4 echo-request 3 echo-reply`, `kafka Produce 7`, `tls example.com TLSv1.3`,
-/// `amqp basic.publish orders/new - -`, `ws text 23 -`,
+/// `amqp basic.publish orders/new - -`, `ws text 23 -`, `mongo find shop.users 0 2`,
 /// `tcp 10.0.0.1:40000 -> 10.0.0.2:80 120B/3p 560B/2p`. Missing fields print as `-`.
 pub fn summary_line(entry: &Entry) -> String {
     let req = &entry.request;
@@ -88,6 +88,14 @@ pub fn summary_line(entry: &Entry) -> String {
             text(req, "routingKey"),
             text(resp, "method"),
             text(resp, "status")
+        ),
+        "mongo" => format!(
+            "mongo {} {}.{} {} {}",
+            text(req, "command"),
+            text(req, "database"),
+            text(req, "collection"),
+            text(resp, "status"),
+            text(resp, "documents")
         ),
         name => format!(
             "{name} {}:{} -> {}:{} {}B/{}p {}B/{}p",

@@ -42,6 +42,7 @@ impl Summary {
             "mysql" => (req("command"), mysql_object(entry)),
             "icmp" => (req("type"), icmp_object(entry)),
             "amqp" => amqp_method_and_target(entry),
+            "mongo" => (req("command"), mongo_namespace(entry)),
             "ws" => websocket_message(entry),
             "tls" => (String::from("handshake"), req("sni")),
             _ => (
@@ -81,6 +82,17 @@ fn mysql_object(entry: &Entry) -> String {
         .map(|key| text(entry.request.get(*key)))
         .find(|value| !value.is_empty())
         .unwrap_or_default()
+}
+
+/// The namespace a MongoDB command ran on: `db.collection`, or the database alone.
+fn mongo_namespace(entry: &Entry) -> String {
+    let database = text(entry.request.get("database"));
+    let collection = text(entry.request.get("collection"));
+    if collection.is_empty() {
+        database
+    } else {
+        format!("{database}.{collection}")
+    }
 }
 
 /// What an ICMP entry is about: the flow an error reports, else the echo's identifier and

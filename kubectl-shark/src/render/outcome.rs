@@ -1,5 +1,6 @@
 //! The STATUS cell: an exchange's outcome as each protocol's users read it (`200`, `OK`,
-//! `ERR wrong number of arguments`, `ERROR 42P01`, `ERROR 1064 (42000)`, `NXDOMAIN`, `NOT_FOUND: no such key`), where
+//! `ERR wrong number of arguments`, `ERROR 42P01`, `ERROR 1064 (42000)`, `NXDOMAIN`, `NOT_FOUND: no such key`,
+//! `CommandNotFound 59`), where
 //! the entry keeps the numbers filters and JSON use.
 
 use shark_store::{Entry, grpc_status_name};
@@ -84,6 +85,17 @@ fn outcome(entry: &Entry) -> String {
             .trim_end()
             .to_string(),
         "amqp" => "OK".to_string(),
+        // MongoDB: the code's name and number (`DuplicateKey 11000`), else the documents returned.
+        "mongo" if failed => format!("{} {}", text(response.get("codeName")), text(Some(status)))
+            .trim_start()
+            .to_string(),
+        "mongo" => match response
+            .get("documents")
+            .and_then(serde_json::Value::as_u64)
+        {
+            Some(documents) => format!("OK, {documents} documents"),
+            None => "OK".to_string(),
+        },
         _ if detail.is_empty() => text(Some(status)),
         // DNS and the rest: the name of the code (`NXDOMAIN`), which the entry carries as text.
         _ => detail,
@@ -184,6 +196,17 @@ mod tests {
             ),
             ("mysql", json!({"status": 0, "rows": 3}), "OK, 3 rows"),
             ("mysql", json!({"status": 0, "affectedRows": 2}), "OK"),
+            (
+                "mongo",
+                json!({"status": 59, "code": "59", "codeName": "CommandNotFound"}),
+                "CommandNotFound 59",
+            ),
+            ("mongo", json!({"status": 11000, "code": "11000"}), "11000"),
+            (
+                "mongo",
+                json!({"status": 0, "documents": 2}),
+                "OK, 2 documents",
+            ),
             (
                 "icmp",
                 json!({"type": "echo-reply", "size": 64}),

@@ -8,15 +8,15 @@
 //! the order; a request sent with `moreToCome` (an unacknowledged write) is an exchange without a
 //! response, and a reply with `moreToCome` (an exhaust cursor) is followed by more replies, each
 //! an exchange of its own. Fields (KFL names):
-//! - request: `opCode` (`OP_MSG`, `OP_QUERY`, …), `command` (the command document's first key:
+//! - request: `opcode` (`OP_MSG`, `OP_QUERY`, …), `command` (the command document's first key:
 //!   `find`, `insert`, `hello`; a legacy query on a collection is `find`), `database` (`$db`, or
 //!   the namespace's), `collection` (the command's value when it is a string, `getMore`'s
 //!   `collection`, or the namespace's), `requestId`, `compressor` (of an `OP_COMPRESSED`),
 //!   `body` (the command as relaxed Extended JSON, document sequences folded in as the server
 //!   reads them), `size` (message bytes);
-//! - response: `opCode`, `ok` (1 or 0), `errmsg`, `code`, `codeName` (the reply's, else its first
-//!   write error's or its write concern error's), `status` (0, else the error code, 1 without
-//!   one), `documents` (a cursor's `firstBatch`/`nextBatch` length, else `n`, else an `OP_REPLY`'s
+//! - response: `opcode`, `ok` (1 or 0), `errmsg`, `code` (as text, as every protocol's is),
+//!   `codeName` (the reply's, else its first write error's or its write concern error's), `status`
+//!   (0, else the error code as a number, 1 without one), `documents` (a cursor's `firstBatch`/`nextBatch` length, else `n`, else an `OP_REPLY`'s
 //!   count), `body`, `size`.
 //!
 //! A message keeps at most `--max-body` bytes (16 KiB at least, so the command is always read)

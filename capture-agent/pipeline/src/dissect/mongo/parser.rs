@@ -182,7 +182,7 @@ impl MongoParser {
         if body.flags & MORE_TO_COME != 0 {
             // An exhaust cursor: the next reply answers this one, for the same command.
             let mut request = Message::new();
-            for key in ["opCode", "command", "database", "collection"] {
+            for key in ["opcode", "command", "database", "collection"] {
                 if let Some(value) = waiting.request.get(key) {
                     request.insert(key.into(), value.clone());
                 }
@@ -213,7 +213,7 @@ impl MongoParser {
         let mut fields = Message::new();
         let opcode = opcode_name(body.opcode).or(opcode_name(head.opcode));
         if let Some(opcode) = opcode {
-            fields.insert("opCode".into(), json!(opcode));
+            fields.insert("opcode".into(), json!(opcode));
         }
         if let Some((compressor, _)) = body.compressor {
             fields.insert("compressor".into(), json!(compressor));
@@ -314,14 +314,16 @@ fn outcome(body: &Body, fields: &mut Message) {
             failed = true;
         }
         if let Some(code) = source.get("code").and_then(Bson::as_i64) {
-            fields.insert("code".into(), json!(code));
+            // Text, as every protocol's `code` (SQLSTATE) is; `status` has it as a number.
+            fields.insert("code".into(), json!(code.to_string()));
             failed = true;
         }
         if let Some(name) = source.get("codeName").and_then(Bson::as_str) {
             fields.insert("codeName".into(), json!(name));
         }
     }
-    let status = match fields.get("code").and_then(Value::as_i64) {
+    let code = fields.get("code").and_then(Value::as_str);
+    let status = match code.and_then(|code| code.parse::<i64>().ok()) {
         Some(code) if failed && code != 0 => code,
         _ if failed => 1,
         _ => 0,

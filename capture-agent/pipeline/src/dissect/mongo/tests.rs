@@ -200,7 +200,7 @@ fn a_find_and_its_cursor_are_one_exchange_however_chunked() {
             fields(
                 &out,
                 "request",
-                &["opCode", "command", "database", "collection", "requestId"]
+                &["opcode", "command", "database", "collection", "requestId"]
             ),
             [[
                 json!("OP_MSG"),
@@ -261,7 +261,7 @@ fn a_document_sequence_is_folded_into_the_command_and_a_checksum_is_skipped() {
         [[
             json!(1),
             json!(11000),
-            json!(11000),
+            json!("11000"),
             json!("E11000 duplicate key error"),
             json!(1)
         ]]
@@ -296,7 +296,7 @@ fn a_failed_command_gives_its_code_and_code_name() {
         [[
             json!(0),
             json!(59),
-            json!(59),
+            json!("59"),
             json!("CommandNotFound"),
             json!("no such command: 'frobnicate'")
         ]]
@@ -347,7 +347,7 @@ fn a_legacy_handshake_and_query_read_their_namespace() {
         fields(
             &out,
             "request",
-            &["opCode", "command", "database", "collection"]
+            &["opcode", "command", "database", "collection"]
         ),
         [
             [
@@ -365,7 +365,7 @@ fn a_legacy_handshake_and_query_read_their_namespace() {
         ]
     );
     assert_eq!(
-        fields(&out, "response", &["opCode", "ok", "status", "documents"]),
+        fields(&out, "response", &["opcode", "ok", "status", "documents"]),
         [
             [json!("OP_REPLY"), json!(1), json!(0), Value::Null],
             [json!("OP_REPLY"), Value::Null, json!(0), json!(3)],
@@ -518,7 +518,7 @@ fn compressed_messages_are_read_when_zlib_and_named_otherwise() {
         fields(
             &out,
             "request",
-            &["opCode", "compressor", "command", "database"]
+            &["opcode", "compressor", "command", "database"]
         ),
         [
             [
