@@ -57,9 +57,21 @@ impl Pair {
         let _ = BufReader::new(stderr).read_line(&mut line);
         assert!(line.contains("listening"), "tcpdump did not start: {line}");
         traffic();
-        // The last ACKs and FINs pass within a moment; each packet was written as it came
-        // (immediate mode: no waiting for a ring block to fill), so a kill loses none.
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        // The last ACKs and FINs pass within a moment, and each packet is written as tcpdump
+        // reads it (immediate mode); but on a loaded machine tcpdump may read seconds behind,
+        // and a kill loses what it has not read: wait until the file stops growing.
+        let size = || std::fs::metadata(pcap).map_or(0, |m| m.len());
+        let mut last = size();
+        let mut still = 0;
+        for _ in 0..100 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let now = size();
+            still = if now == last { still + 1 } else { 0 };
+            last = now;
+            if still >= 5 {
+                break;
+            }
+        }
         drop(tcpdump);
     }
 }

@@ -23,6 +23,7 @@ mod kubernetes;
 mod layout;
 pub mod live_capture;
 mod map_follow_replay;
+mod mongo;
 mod mysql;
 mod one_writer;
 mod pair;
