@@ -111,8 +111,11 @@ fn opcode(number: &str) -> &'static str {
     }
 }
 
-/// tshark's messages: (request id, responseTo, opcode, element names, string values).
-fn messages() -> Vec<(i64, i64, &'static str, Vec<String>, Vec<String>)> {
+/// A message as tshark reads it: request id, responseTo, opcode, element names, string values.
+type Read = (i64, i64, &'static str, Vec<String>, Vec<String>);
+
+/// tshark's messages.
+fn messages() -> Vec<Read> {
     tshark_rows(&[
         "mongo.request_id",
         "mongo.response_to",
