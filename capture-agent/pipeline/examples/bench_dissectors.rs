@@ -1,4 +1,4 @@
-//! Throughput of the DNS, Redis, PostgreSQL, Kafka, MySQL, AMQP and WebSocket parsers over large synthetic streams.
+//! Throughput of the DNS, Redis, PostgreSQL, Kafka, MySQL, AMQP, WebSocket and MongoDB parsers over large synthetic streams.
 //!
 //! Each stream is built once in memory (requests in batches of 100, then their responses), fed in
 //! 1448-byte chunks (one Ethernet MSS; DNS: one datagram per feed), and timed best of 3 runs.
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use shark_pipeline::dissect::amqp::AmqpDissector;
 use shark_pipeline::dissect::dns::DnsDissector;
 use shark_pipeline::dissect::kafka::KafkaDissector;
+use shark_pipeline::dissect::mongo::MongoDissector;
 use shark_pipeline::dissect::mysql::MysqlDissector;
 use shark_pipeline::dissect::postgres::PostgresDissector;
 use shark_pipeline::dissect::redis::RedisDissector;
@@ -39,8 +40,9 @@ fn main() {
         mysql(),
         amqp(),
         websocket(),
+        mongo(),
     ];
-    let dissectors: [&dyn Dissector; 7] = [
+    let dissectors: [&dyn Dissector; 8] = [
         &DnsDissector,
         &RedisDissector,
         &PostgresDissector,
@@ -48,6 +50,7 @@ fn main() {
         &MysqlDissector,
         &AmqpDissector,
         &Http1Dissector,
+        &MongoDissector,
     ];
     println!(
         "{:<10} {:>10} {:>10} {:>12} {:>14}",
@@ -363,4 +366,75 @@ fn websocket() -> Workload {
     ];
     workload.pieces.splice(0..0, handshake);
     workload
+}
+
+/// MongoDB: an OP_MSG `find` with a filter, answered with a cursor's first batch of 10 documents.
+fn mongo() -> Workload {
+    let doc = |elements: &[(u8, &str, Vec<u8>)]| {
+        let mut body = Vec::new();
+        for (kind, name, value) in elements {
+            body.push(*kind);
+            body.extend_from_slice(name.as_bytes());
+            body.push(0);
+            body.extend_from_slice(value);
+        }
+        body.push(0);
+        [((body.len() + 4) as i32).to_le_bytes().to_vec(), body].concat()
+    };
+    let string = |s: &str| {
+        [
+            &((s.len() + 1) as i32).to_le_bytes()[..],
+            s.as_bytes(),
+            &[0],
+        ]
+        .concat()
+    };
+    let message = |id: i32, to: i32, doc: Vec<u8>| {
+        let body = [&[0u8; 5][..], &doc].concat();
+        let header = [(body.len() as i32 + 16), id, to, 2013]
+            .map(i32::to_le_bytes)
+            .concat();
+        [header, body].concat()
+    };
+    let user = |i: i32| {
+        doc(&[
+            (0x10, "_id", i.to_le_bytes().to_vec()),
+            (0x02, "name", string("some user name")),
+            (0x02, "email", string("someone@example.com")),
+        ])
+    };
+    batches(
+        "mongo",
+        |i| {
+            let filter = doc(&[(0x02, "status", string("active"))]);
+            let find = doc(&[
+                (0x02, "find", string("users")),
+                (0x03, "filter", filter),
+                (0x10, "limit", 10i32.to_le_bytes().to_vec()),
+                (0x02, "$db", string("shop")),
+            ]);
+            message(i as i32, 0, find)
+        },
+        |i| {
+            let batch = doc(&(0..10)
+                .map(|n| {
+                    (
+                        0x03,
+                        ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"][n],
+                        user(n as i32),
+                    )
+                })
+                .collect::<Vec<_>>());
+            let cursor = doc(&[
+                (0x04, "firstBatch", batch),
+                (0x12, "id", 0i64.to_le_bytes().to_vec()),
+                (0x02, "ns", string("shop.users")),
+            ]);
+            let reply = doc(&[
+                (0x03, "cursor", cursor),
+                (0x01, "ok", 1f64.to_le_bytes().to_vec()),
+            ]);
+            message(1_000_000 + i as i32, i as i32, reply)
+        },
+    )
 }
