@@ -81,32 +81,43 @@ impl Bson {
     }
 
     /// Writes it as JSON text, document keys in wire order.
-    pub fn write_json(&self, out: &mut String) {
+    fn write_json(&self, out: &mut Vec<u8>) {
         match self {
             Bson::Doc(fields) => {
-                out.push('{');
+                out.push(b'{');
                 for (i, (key, value)) in fields.iter().enumerate() {
                     if i > 0 {
-                        out.push(',');
+                        out.push(b',');
                     }
-                    out.push_str(&Value::String(key.clone()).to_string());
-                    out.push(':');
+                    // Writing a string or a JSON value into a Vec cannot fail.
+                    let _ = serde_json::to_writer(&mut *out, key);
+                    out.push(b':');
                     value.write_json(out);
                 }
-                out.push('}');
+                out.push(b'}');
             }
             Bson::Array(values) => {
-                out.push('[');
+                out.push(b'[');
                 for (i, value) in values.iter().enumerate() {
                     if i > 0 {
-                        out.push(',');
+                        out.push(b',');
                     }
                     value.write_json(out);
                 }
-                out.push(']');
+                out.push(b']');
             }
-            Bson::Json(value) => out.push_str(&value.to_string()),
+            Bson::Json(value) => {
+                let _ = serde_json::to_writer(&mut *out, value);
+            }
         }
+    }
+
+    /// Its JSON text.
+    pub fn json_text(&self) -> String {
+        let mut out = Vec::new();
+        self.write_json(&mut out);
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }
 
@@ -391,16 +402,13 @@ mod tests {
 
     /// A document's JSON, parsed back.
     fn json_of(fields: Vec<(String, Bson)>) -> Value {
-        let mut text = String::new();
-        Bson::Doc(fields).write_json(&mut text);
-        serde_json::from_str(&text).expect("JSON")
+        serde_json::from_str(&Bson::Doc(fields).json_text()).expect("JSON")
     }
 
     #[test]
     fn keys_keep_their_wire_order() {
         let bytes = doc(&[(0x0A, "z", vec![]), (0x0A, "a", vec![])]);
-        let mut text = String::new();
-        Bson::Doc(document(&bytes).fields).write_json(&mut text);
+        let text = Bson::Doc(document(&bytes).fields).json_text();
         assert_eq!(text, r#"{"z":null,"a":null}"#);
     }
 

@@ -220,14 +220,13 @@ impl MongoParser {
         }
         let empty = body.doc.first_key().is_none() && body.more.is_empty();
         if !empty && !matches!(body.compressor, Some((_, false))) {
-            let mut text = String::new();
-            if body.more.is_empty() {
-                body.doc.write_json(&mut text);
+            let mut text = if body.more.is_empty() {
+                body.doc.json_text()
             } else {
                 // A legacy query's results: every document.
                 let all = std::iter::once(&body.doc).chain(&body.more).cloned();
-                Bson::Array(all.collect()).write_json(&mut text);
-            }
+                Bson::Array(all.collect()).json_text()
+            };
             let mut cut = self.max_body.min(text.len());
             while !text.is_char_boundary(cut) {
                 cut -= 1;
