@@ -301,4 +301,17 @@ fn every_field_is_listed_and_the_table_names_command_namespace_and_outcome() {
     assert!(line("frobnicate").contains("CommandNotFound 59"), "{table}");
     assert!(line("find").contains("shop.users"), "{table}");
     assert!(line("getMore").contains("OK, 2 documents"), "{table}");
+    // The map's edge counts the two failed commands as errors.
+    let map = run_ok(
+        crate::util::shark()
+            .args(["map", "--store"])
+            .arg(&session().store),
+    )
+    .stdout;
+    let edge = map
+        .lines()
+        .find(|l| l.contains("mongo"))
+        .unwrap_or_else(|| panic!("no mongo edge:\n{map}"));
+    let cells: Vec<&str> = edge.split('┆').map(str::trim).collect();
+    assert_eq!(cells.get(3..5), Some(&["14", "2"][..]), "{map}");
 }
