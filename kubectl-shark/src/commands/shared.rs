@@ -202,17 +202,3 @@ pub(super) fn fleet_for(
     }
     Ok((fleet, skipped))
 }
-
-/// The agents of the one cluster `target` names (the dashboard reads one cluster).
-pub(super) fn agents_for(runtime: &tokio::runtime::Runtime, target: &TargetArgs) -> Result<Agents> {
-    let (mut fleet, _) = fleet_for(runtime, target, None)?;
-    anyhow::ensure!(
-        fleet.members.len() + fleet.down.len() <= 1,
-        "this command reads one cluster: give one --context"
-    );
-    match (fleet.members.pop(), fleet.down.pop()) {
-        (Some(member), _) => Ok(member.agents),
-        (None, Some(down)) => Err(anyhow::anyhow!("{}", down.footer())),
-        (None, None) => anyhow::bail!("no cluster to ask"),
-    }
-}

@@ -12,6 +12,7 @@ mod api;
 mod assets;
 mod cluster;
 mod cluster_reads;
+mod cursor;
 mod guard;
 mod rows;
 mod source;
