@@ -16,7 +16,7 @@ fn two_agents() -> (Vec<tempfile::TempDir>, AgentProcess, AgentProcess) {
 }
 
 /// Two "nodes" as `start` starts their agents.
-fn two_agents_with(
+pub(crate) fn two_agents_with(
     start: fn(&std::path::Path, &str, &[&str]) -> AgentProcess,
 ) -> (Vec<tempfile::TempDir>, AgentProcess, AgentProcess) {
     let a = tempfile::tempdir().expect("temp dir");
@@ -141,12 +141,12 @@ fn cluster_export_merges_every_nodes_packets_for_tshark() {
 }
 
 /// The two agents as two clusters, `east` (node-a) and `west` (node-b), by `--agents CLUSTER=URL`.
-fn two_clusters(a: &AgentProcess, b_url: &str) -> String {
+pub(crate) fn two_clusters(a: &AgentProcess, b_url: &str) -> String {
     format!("east={},west={b_url}", a.url)
 }
 
 /// An address where no agent answers (the discard port: connections are refused).
-const NOBODY: &str = "http://127.0.0.1:9";
+pub(crate) const NOBODY: &str = "http://127.0.0.1:9";
 
 #[test]
 fn entries_from_two_clusters_carry_their_cluster_and_the_table_a_cluster_column() {
@@ -332,7 +332,7 @@ fn following_two_clusters_shows_each_clusters_entries_with_its_cluster() {
 
 /// A fake API server (`tests/cluster/fake_api.py`) fronting `agents`, or refusing every request
 /// (`None`, as with expired credentials); its process and address.
-fn fake_api(
+pub(crate) fn fake_api(
     dir: &std::path::Path,
     name: &str,
     agents: Option<&[&str]>,
@@ -363,7 +363,10 @@ fn fake_api(
 }
 
 /// A kubeconfig with a context per `(context, cluster, server)`.
-fn kubeconfig(dir: &std::path::Path, clusters: &[(&str, &str, &str)]) -> std::path::PathBuf {
+pub(crate) fn kubeconfig(
+    dir: &std::path::Path,
+    clusters: &[(&str, &str, &str)],
+) -> std::path::PathBuf {
     let mut yaml = String::from(
         "apiVersion: v1\nkind: Config\nusers:\n- name: me\n  user: {token: t}\nclusters:\n",
     );
