@@ -373,6 +373,9 @@ fn the_dashboard_in_a_browser() {
     // Two agents, one stopped: the dashboard names it and shows the other's rows.
     let cluster_dir = tempfile::tempdir().unwrap();
     let cluster = TwoNodes::start(cluster_dir.path(), AgentProcess::start, true);
+    // Two clusters and one refusing the credentials.
+    let clusters = Clusters::start();
+    let several = clusters.dashboard("admin@east,admin@west,admin@gone");
     let shots = workspace().join("target/ui-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
@@ -388,7 +391,9 @@ fn the_dashboard_in_a_browser() {
         .env("SHARK_BIG_STORE", &big_store)
         .env("SHARK_CLUSTER_URL", &cluster.dashboard.url)
         .env("SHARK_CLUSTER_STORE", &cluster.store_a)
-        .env("SHARK_STOPPED", &cluster.url_b));
+        .env("SHARK_STOPPED", &cluster.url_b)
+        .env("SHARK_CLUSTERS_URL", &several.url)
+        .env("SHARK_KUBECONFIG", &clusters.config));
     println!("{}", r.stdout);
     assert_eq!(
         r.code, 0,
