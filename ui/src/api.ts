@@ -110,6 +110,8 @@ export interface StatusAnswer {
 }
 
 export interface Peer {
+  /** Its cluster, when the map merges several. */
+  cluster?: string;
   namespace: string;
   name: string;
   kind: string;

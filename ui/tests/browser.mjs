@@ -376,6 +376,18 @@ if (process.env.SHARK_CLUSTERS_URL) {
     assertEqual(pcap.status(), 200, "PCAP of the second cluster's entry");
     assert((await pcap.body()).length > 24, "packets in it");
     await page.screenshot({ path: path.join(SHOTS, "7c-cluster-detail.png") });
+    // The map by cluster, as `map --by cluster` merges it (these captures' peers are all external).
+    const mapUrl = new URL(url);
+    mapUrl.searchParams.set("view", "map");
+    mapUrl.searchParams.set("by", "cluster");
+    await page.goto(mapUrl.href);
+    await page.waitForFunction(() => window.sharkDebug?.map()?.edges.length > 0);
+    const drawn = await page.evaluate(() => window.sharkDebug.map());
+    const map = JSON.parse(execFileSync(BIN, ["map", "--by", "cluster", "-o", "json", "--kubeconfig", env("SHARK_KUBECONFIG"), "--context", "admin@east,admin@west"], { encoding: "utf8", env: clusterEnv }));
+    const label = (p) => (p.cluster && p.kind !== "Cluster" ? `${p.cluster}:` : "") + (p.namespace ? `${p.namespace}/${p.name}` : p.name);
+    const expectEdges = map.edges.map((e) => `${label(e.src)} -> ${label(e.dst)} ${e.protocol} ${e.requests}`).sort();
+    assertEqual(drawn.edges.map((e) => `${e.src} -> ${e.dst} ${e.protocol} ${e.requests}`).sort(), expectEdges, "edges by cluster");
+    await page.screenshot({ path: path.join(SHOTS, "7c-cluster-map.png") });
   });
 }
 
