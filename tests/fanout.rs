@@ -278,16 +278,19 @@ fn an_export_across_clusters_names_each_packets_cluster_and_node_for_tshark() {
         secs.windows(2).all(|w| w[0] <= w[1]),
         "merged in time order"
     );
-    // Each packet's interface is its cluster and node (with --agents, the node is its URL).
-    for (cluster, url) in [("east", &a.url), ("west", &b.url)] {
-        let interface = format!("{cluster}/{url}");
+    // Each packet's interface is its cluster and node (with --agents, the node each agent
+    // reports, not its URL).
+    let known = ["east/node-a", "west/node-b"];
+    for interface in known {
         assert!(
             rows.iter().any(|r| r[0] == interface),
             "{interface}: {rows:?}"
         );
     }
-    let known = [format!("east/{}", a.url), format!("west/{}", b.url)];
-    assert!(rows.iter().all(|r| known.contains(&r[0])), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| known.contains(&r[0].as_str())),
+        "{rows:?}"
+    );
 }
 
 #[test]
@@ -549,4 +552,39 @@ fn an_agent_is_trusted_only_with_its_own_ca_and_only_over_tls() {
     let refused = probe(&other_ca);
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("certificate"), "{}", refused.stderr);
+}
+
+#[test]
+fn each_cluster_of_agents_takes_its_own_token_given_or_read_from_a_file() {
+    let a = tempfile::tempdir().expect("temp dir");
+    let b = tempfile::tempdir().expect("temp dir");
+    import(a.path(), &fixture("deepflow/http__sw8.pcap"), "node-a");
+    import(b.path(), &fixture("deepflow/http.pcap"), "node-b");
+    let west_token = b.path().join("west.token");
+    std::fs::write(&west_token, "west-token-0123456789abcdef\n").expect("token written");
+    let agent_a = AgentProcess::start(a.path(), "node-a", &["--no-capture"]);
+    let token_flag = format!("--token-file={}", west_token.display());
+    let agent_b = AgentProcess::start(b.path(), "node-b", &["--no-capture", &token_flag]);
+    let agents = two_clusters(&agent_a, &agent_b.url);
+    let query = |token: &str| {
+        run(shark().args(["query", "--agents", &agents, "--token", token, "-o", "json"]))
+    };
+    let both = query(&format!("east={TOKEN},west=@{}", west_token.display()));
+    assert_eq!(both.code, 0, "{}", both.stderr);
+    for (cluster, store) in [("east", &a), ("west", &b)] {
+        let mine = both
+            .stdout
+            .lines()
+            .filter(|l| l.contains(&format!("\"cluster\":\"{cluster}\"")))
+            .count();
+        assert_eq!(mine, query_json(store.path(), &[]).len(), "{cluster}");
+    }
+    // One token for both: west refuses it, and the answer is partial.
+    let one = query(TOKEN);
+    assert_eq!(one.code, 3, "{}\n{}", one.stdout, one.stderr);
+    assert!(
+        one.stderr.contains("cluster west unreachable"),
+        "{}",
+        one.stderr
+    );
 }
