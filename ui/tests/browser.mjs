@@ -388,6 +388,16 @@ if (process.env.SHARK_CLUSTERS_URL) {
     const expectEdges = map.edges.map((e) => `${label(e.src)} -> ${label(e.dst)} ${e.protocol} ${e.requests}`).sort();
     assertEqual(drawn.edges.map((e) => `${e.src} -> ${e.dst} ${e.protocol} ${e.requests}`).sort(), expectEdges, "edges by cluster");
     await page.screenshot({ path: path.join(SHOTS, "7c-cluster-map.png") });
+    // Status: each node with its cluster, and the cluster that could not be reached with why.
+    const statusUrl = new URL(url);
+    statusUrl.searchParams.set("view", "status");
+    await page.goto(statusUrl.href);
+    await page.waitForSelector(".status-table");
+    const rows = await page.locator(".status-table tr").allInnerTexts();
+    assert(rows[0].toLowerCase().startsWith("cluster\tnode"), `header: ${rows[0]}`);
+    assert(rows.some((r) => r.startsWith("east\tnode-a")) && rows.some((r) => r.startsWith("west\tnode-b")), `nodes: ${rows.join(" | ")}`);
+    assert(rows.some((r) => r.startsWith("gone") && r.includes("unreachable") && r.includes("Unauthorized")), `down: ${rows.join(" | ")}`);
+    await page.screenshot({ path: path.join(SHOTS, "7c-cluster-status.png") });
   });
 }
 
