@@ -340,6 +340,16 @@ pub(crate) fn fake_api(
     name: &str,
     agents: Option<&[&str]>,
 ) -> (crate::util::Running, String) {
+    fake_api_listing(dir, name, agents, &[])
+}
+
+/// [`fake_api`] whose cluster lists `pods` (`namespace/name`, IP).
+pub(crate) fn fake_api_listing(
+    dir: &std::path::Path,
+    name: &str,
+    agents: Option<&[&str]>,
+    pods: &[(&str, &str)],
+) -> (crate::util::Running, String) {
     let port_file = dir.join(format!("{name}.port"));
     let mut command = std::process::Command::new("python3");
     command
@@ -347,7 +357,10 @@ pub(crate) fn fake_api(
         .arg(&port_file)
         .stderr(std::process::Stdio::null());
     match agents {
-        Some(urls) => command.args([TOKEN, &urls.join(",")]),
+        Some(urls) => {
+            let listed: Vec<String> = pods.iter().map(|(pod, ip)| format!("{pod}={ip}")).collect();
+            command.args([TOKEN, &urls.join(","), &listed.join(",")])
+        }
         None => command.arg("--refuse"),
     };
     let server = crate::util::Running::start(&mut command);

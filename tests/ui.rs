@@ -602,9 +602,7 @@ fn in_a_cluster_the_map_histogram_detail_and_pcaps_come_through_the_agents() {
     let cli_file = dir.path().join("cli.pcap");
     run_ok(
         shark()
-            .args([
-                "export", "--agents", agents, "--token", TOKEN, "http", "-o",
-            ])
+            .args(["export", "--agents", agents, "--token", TOKEN, "http", "-o"])
             .arg(&cli_file)
             .arg("--agent-ca")
             .arg(&ca),
@@ -712,6 +710,7 @@ fn all_pages(d: &Dashboard, kfl: &str, limit: usize) -> Vec<serde_json::Value> {
 /// Two clusters behind stand-in API servers as the CLI's multi-cluster tests set them up:
 /// `east` (node-a) and `west` (node-b), agents on their own stores with overlapping pod IPs, and
 /// `gone`, refusing every request as with expired credentials; the kubeconfig names all three.
+/// West's API server lists pod `shop/payments-0` at the address east's traffic goes to.
 struct Clusters {
     stores: Vec<tempfile::TempDir>,
     _agents: [AgentProcess; 2],
@@ -723,11 +722,12 @@ struct Clusters {
 
 impl Clusters {
     fn start() -> Self {
-        use crate::fanout::{fake_api, kubeconfig, two_agents_with};
+        use crate::fanout::{fake_api, fake_api_listing, kubeconfig, two_agents_with};
         let (stores, a, b) = two_agents_with(AgentProcess::start);
         let dir = tempfile::tempdir().unwrap();
         let (east_api, east) = fake_api(dir.path(), "east", Some(&[&a.url]));
-        let (west_api, west) = fake_api(dir.path(), "west", Some(&[&b.url]));
+        let payments = [("shop/payments-0", PAYMENTS_IP)];
+        let (west_api, west) = fake_api_listing(dir.path(), "west", Some(&[&b.url]), &payments);
         let (gone_api, gone) = fake_api(dir.path(), "gone", None);
         let config = kubeconfig(
             dir.path(),
@@ -773,6 +773,9 @@ impl Clusters {
     }
 }
 
+/// The server east's captured traffic goes to, unnamed by east's agents.
+const PAYMENTS_IP: &str = "10.100.18.175";
+
 /// (timestamp, cluster, node, id) of an entry as the API or `query -o json` writes it.
 fn entry_key(e: &serde_json::Value) -> (String, String, String, u64) {
     (
@@ -799,11 +802,12 @@ fn across_clusters_pages_merge_by_time_and_the_detail_pcap_export_map_and_status
         rows.extend(answer["rows"].as_array().unwrap().iter().map(entry_key));
     }
     let cli = run_ok(&mut clusters.command(both, &["query", "-o", "json"]));
-    let mut expected: Vec<_> = cli
+    let cli: Vec<serde_json::Value> = cli
         .stdout
         .lines()
-        .map(|l| entry_key(&serde_json::from_str(l).unwrap()))
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    let mut expected: Vec<_> = cli.iter().map(entry_key).collect();
     expected.sort();
     expected.reverse();
     assert_eq!(rows, expected);
@@ -811,6 +815,28 @@ fn across_clusters_pages_merge_by_time_and_the_detail_pcap_export_map_and_status
         let mine = rows.iter().filter(|r| r.1 == cluster).count();
         assert_eq!(mine, clusters.count(i, &[]), "{cluster}");
     }
+    // A peer east could not name is west's pod, as `query` names it.
+    let sides: Vec<_> = answers
+        .iter()
+        .flat_map(|a| a["rows"].as_array().unwrap().iter())
+        .map(|r| (entry_key(r), r["src"].clone(), r["dst"].clone()))
+        .collect();
+    for e in &cli {
+        let (_, src, dst) = sides.iter().find(|(k, ..)| *k == entry_key(e)).unwrap();
+        assert_eq!((src, dst), (&e["src"], &e["dst"]), "{e}");
+    }
+    let named = sides.iter().filter(|(.., dst)| dst["ip"] == PAYMENTS_IP);
+    for (key, _, dst) in named {
+        assert_eq!(key.1, "east");
+        assert_eq!(
+            (dst["name"].as_str(), dst["cluster"].as_str()),
+            (Some("payments-0"), Some("west"))
+        );
+    }
+    assert!(
+        sides.iter().any(|(.., dst)| dst["cluster"] == "west"),
+        "{sides:?}"
+    );
     // An entry of the second cluster: its detail names it, and its PCAP comes from there.
     let west = ok_json(api(
         &d,

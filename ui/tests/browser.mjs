@@ -351,6 +351,8 @@ if (process.env.SHARK_CLUSTERS_URL) {
       .reverse()
       .map(([, cluster, node, id]) => `${cluster}/${node}/${id}`);
     assertEqual(await listKeys(page), cli, "both clusters' rows, newest first");
+    const routes = await page.locator(".row .c-route").allInnerTexts();
+    assert(routes.some((r) => r.includes("west:shop/payments-0")), `east's peer named as west's pod: ${routes}`);
     const cells = await page.locator(".row .c-cluster").allInnerTexts();
     assert(cells.length > 0 && cells.every((c) => c === "east" || c === "west"), `cluster cells: ${cells}`);
     const chips = await page.locator(".chip-cluster").allInnerTexts();

@@ -10,14 +10,14 @@ use crate::render::{COLUMNS, entry_cells, entry_json_in};
 /// Request and response fields a row leaves out: the large ones, which only the detail shows.
 const DETAIL_ONLY: [&str; 3] = ["body", "headers", "trailers"];
 
-/// Where an entry was read: a local store, or a cluster's agents (the cluster's name, "" when
-/// the one cluster is unnamed).
+/// Where an entry was read: a local store, or a cluster's agents.
 #[derive(Debug, Clone, Copy)]
 pub enum Origin<'a> {
     /// A store directory.
     Store,
-    /// The agents of this cluster.
-    Cluster(&'a str),
+    /// The agents of cluster `.0` ("" when the one cluster is unnamed); `.1` the other cluster
+    /// that named each side (src, dst) when its own could not.
+    Cluster(&'a str, &'a [Option<String>; 2]),
 }
 
 /// A row of the entries list: the entry without bodies and headers, the table's cells by column
@@ -47,7 +47,7 @@ pub fn row(entry: &Entry, from: Origin<'_>) -> serde_json::Result<Value> {
                 id: entry.id,
             }
             .to_string(),
-            Origin::Cluster(cluster) => FleetKey {
+            Origin::Cluster(cluster, _) => FleetKey {
                 timestamp: entry.timestamp,
                 cluster: cluster.to_string(),
                 node: entry.node.name.clone(),
@@ -60,14 +60,14 @@ pub fn row(entry: &Entry, from: Origin<'_>) -> serde_json::Result<Value> {
     Ok(value)
 }
 
-/// The whole entry as `query -o json` prints it (with its `cluster` when the cluster is named),
-/// and whether it failed (as the map counts errors).
+/// The whole entry as `query -o json` prints it (with its `cluster` when the cluster is named,
+/// and a side's when another cluster named it), and whether it failed (as the map counts errors).
 pub fn detail(entry: &Entry, from: Origin<'_>) -> serde_json::Result<Value> {
-    let cluster = match from {
-        Origin::Store => "",
-        Origin::Cluster(name) => name,
+    let (cluster, named) = match from {
+        Origin::Store => ("", &[None, None]),
+        Origin::Cluster(name, named) => (name, named),
     };
-    let mut value = entry_json_in(cluster, entry, &[None, None])?;
+    let mut value = entry_json_in(cluster, entry, named)?;
     if let Some(obj) = value.as_object_mut() {
         obj.insert("failed".into(), Value::Bool(shark_store::failed(entry)));
     }

@@ -83,9 +83,14 @@ pub async fn entries(
         if let Some(error) = cluster::none_answered(&failures) {
             return Err(error);
         }
+        let directory = state.directory(fleet).await;
         let rows = entries
-            .iter()
-            .map(|(index, entry)| row(entry, Origin::Cluster(&asked.members[*index].name)))
+            .into_iter()
+            .map(|(index, mut entry)| {
+                let cluster = &asked.members[index].name;
+                let named = directory.name_entry(cluster, &mut entry);
+                row(&entry, Origin::Cluster(cluster, &named))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(ApiError::store)?;
         let cursor = next.map(|k| k.to_string());
@@ -161,9 +166,12 @@ async fn entry_at(
     id: u64,
 ) -> Result<Json<Value>, ApiError> {
     if let Source::Cluster(fleet) = state.source() {
-        let (index, entry) = cluster_entry(fleet, cluster.as_deref(), &node, id).await?;
-        let origin = Origin::Cluster(&fleet.members[index].name);
-        return detail(&entry, origin).map(Json).map_err(ApiError::store);
+        let (index, mut entry) = cluster_entry(fleet, cluster.as_deref(), &node, id).await?;
+        let name = &fleet.members[index].name;
+        let named = state.directory(fleet).await.name_entry(name, &mut entry);
+        return detail(&entry, Origin::Cluster(name, &named))
+            .map(Json)
+            .map_err(ApiError::store);
     }
     if cluster.is_some() {
         return Err(ApiError::new(
