@@ -16,7 +16,7 @@ fn two_agents() -> (Vec<tempfile::TempDir>, AgentProcess, AgentProcess) {
 }
 
 /// Two "nodes" as `start` starts their agents.
-fn two_agents_with(
+pub(crate) fn two_agents_with(
     start: fn(&std::path::Path, &str, &[&str]) -> AgentProcess,
 ) -> (Vec<tempfile::TempDir>, AgentProcess, AgentProcess) {
     let a = tempfile::tempdir().expect("temp dir");
@@ -141,12 +141,12 @@ fn cluster_export_merges_every_nodes_packets_for_tshark() {
 }
 
 /// The two agents as two clusters, `east` (node-a) and `west` (node-b), by `--agents CLUSTER=URL`.
-fn two_clusters(a: &AgentProcess, b_url: &str) -> String {
+pub(crate) fn two_clusters(a: &AgentProcess, b_url: &str) -> String {
     format!("east={},west={b_url}", a.url)
 }
 
 /// An address where no agent answers (the discard port: connections are refused).
-const NOBODY: &str = "http://127.0.0.1:9";
+pub(crate) const NOBODY: &str = "http://127.0.0.1:9";
 
 #[test]
 fn entries_from_two_clusters_carry_their_cluster_and_the_table_a_cluster_column() {
@@ -278,16 +278,19 @@ fn an_export_across_clusters_names_each_packets_cluster_and_node_for_tshark() {
         secs.windows(2).all(|w| w[0] <= w[1]),
         "merged in time order"
     );
-    // Each packet's interface is its cluster and node (with --agents, the node is its URL).
-    for (cluster, url) in [("east", &a.url), ("west", &b.url)] {
-        let interface = format!("{cluster}/{url}");
+    // Each packet's interface is its cluster and node (with --agents, the node each agent
+    // reports, not its URL).
+    let known = ["east/node-a", "west/node-b"];
+    for interface in known {
         assert!(
             rows.iter().any(|r| r[0] == interface),
             "{interface}: {rows:?}"
         );
     }
-    let known = [format!("east/{}", a.url), format!("west/{}", b.url)];
-    assert!(rows.iter().all(|r| known.contains(&r[0])), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| known.contains(&r[0].as_str())),
+        "{rows:?}"
+    );
 }
 
 #[test]
@@ -332,10 +335,20 @@ fn following_two_clusters_shows_each_clusters_entries_with_its_cluster() {
 
 /// A fake API server (`tests/cluster/fake_api.py`) fronting `agents`, or refusing every request
 /// (`None`, as with expired credentials); its process and address.
-fn fake_api(
+pub(crate) fn fake_api(
     dir: &std::path::Path,
     name: &str,
     agents: Option<&[&str]>,
+) -> (crate::util::Running, String) {
+    fake_api_listing(dir, name, agents, &[])
+}
+
+/// [`fake_api`] whose cluster lists `pods` (`namespace/name`, IP).
+pub(crate) fn fake_api_listing(
+    dir: &std::path::Path,
+    name: &str,
+    agents: Option<&[&str]>,
+    pods: &[(&str, &str)],
 ) -> (crate::util::Running, String) {
     let port_file = dir.join(format!("{name}.port"));
     let mut command = std::process::Command::new("python3");
@@ -344,7 +357,10 @@ fn fake_api(
         .arg(&port_file)
         .stderr(std::process::Stdio::null());
     match agents {
-        Some(urls) => command.args([TOKEN, &urls.join(",")]),
+        Some(urls) => {
+            let listed: Vec<String> = pods.iter().map(|(pod, ip)| format!("{pod}={ip}")).collect();
+            command.args([TOKEN, &urls.join(","), &listed.join(",")])
+        }
         None => command.arg("--refuse"),
     };
     let server = crate::util::Running::start(&mut command);
@@ -363,7 +379,10 @@ fn fake_api(
 }
 
 /// A kubeconfig with a context per `(context, cluster, server)`.
-fn kubeconfig(dir: &std::path::Path, clusters: &[(&str, &str, &str)]) -> std::path::PathBuf {
+pub(crate) fn kubeconfig(
+    dir: &std::path::Path,
+    clusters: &[(&str, &str, &str)],
+) -> std::path::PathBuf {
     let mut yaml = String::from(
         "apiVersion: v1\nkind: Config\nusers:\n- name: me\n  user: {token: t}\nclusters:\n",
     );
@@ -546,4 +565,39 @@ fn an_agent_is_trusted_only_with_its_own_ca_and_only_over_tls() {
     let refused = probe(&other_ca);
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("certificate"), "{}", refused.stderr);
+}
+
+#[test]
+fn each_cluster_of_agents_takes_its_own_token_given_or_read_from_a_file() {
+    let a = tempfile::tempdir().expect("temp dir");
+    let b = tempfile::tempdir().expect("temp dir");
+    import(a.path(), &fixture("deepflow/http__sw8.pcap"), "node-a");
+    import(b.path(), &fixture("deepflow/http.pcap"), "node-b");
+    let west_token = b.path().join("west.token");
+    std::fs::write(&west_token, "west-token-0123456789abcdef\n").expect("token written");
+    let agent_a = AgentProcess::start(a.path(), "node-a", &["--no-capture"]);
+    let token_flag = format!("--token-file={}", west_token.display());
+    let agent_b = AgentProcess::start(b.path(), "node-b", &["--no-capture", &token_flag]);
+    let agents = two_clusters(&agent_a, &agent_b.url);
+    let query = |token: &str| {
+        run(shark().args(["query", "--agents", &agents, "--token", token, "-o", "json"]))
+    };
+    let both = query(&format!("east={TOKEN},west=@{}", west_token.display()));
+    assert_eq!(both.code, 0, "{}", both.stderr);
+    for (cluster, store) in [("east", &a), ("west", &b)] {
+        let mine = both
+            .stdout
+            .lines()
+            .filter(|l| l.contains(&format!("\"cluster\":\"{cluster}\"")))
+            .count();
+        assert_eq!(mine, query_json(store.path(), &[]).len(), "{cluster}");
+    }
+    // One token for both: west refuses it, and the answer is partial.
+    let one = query(TOKEN);
+    assert_eq!(one.code, 3, "{}\n{}", one.stdout, one.stderr);
+    assert!(
+        one.stderr.contains("cluster west unreachable"),
+        "{}",
+        one.stderr
+    );
 }

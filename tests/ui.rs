@@ -115,6 +115,55 @@ fn demo_store_as(dir: &Path, node: &str) -> PathBuf {
     store
 }
 
+/// One cluster of two nodes: agents (started by `start`, plain or TLS) over the demo capture
+/// imported as `node-a` and `node-b` in `dir`, and the dashboard on them (`--agents`, trusting
+/// the test CA); `stop_b` stops node-b's agent first, so the dashboard meets it gone.
+struct TwoNodes {
+    dashboard: Dashboard,
+    /// The `--agents` value.
+    agents: String,
+    /// Node-a's store.
+    store_a: PathBuf,
+    _agent_a: AgentProcess,
+    /// Node-b's agent, unless stopped.
+    agent_b: Option<AgentProcess>,
+    /// Node-b's agent's URL.
+    url_b: String,
+}
+
+impl TwoNodes {
+    fn start(dir: &Path, start: fn(&Path, &str, &[&str]) -> AgentProcess, stop_b: bool) -> Self {
+        let store_a = demo_store_as(dir, "node-a");
+        let store_b = demo_store_as(dir, "node-b");
+        let agent_a = start(&store_a, "node-a", &["--no-capture"]);
+        let agent_b = start(&store_b, "node-b", &["--no-capture"]);
+        let url_b = agent_b.url.clone();
+        let agent_b = if stop_b {
+            agent_b.stop();
+            None
+        } else {
+            Some(agent_b)
+        };
+        let agents = format!("{},{url_b}", agent_a.url);
+        let dashboard = Dashboard::start_with(&[
+            "--agents".as_ref(),
+            agents.as_ref(),
+            "--token".as_ref(),
+            TOKEN.as_ref(),
+            "--agent-ca".as_ref(),
+            crate::util::agent_tls().ca.as_os_str(),
+        ]);
+        TwoNodes {
+            dashboard,
+            agents,
+            store_a,
+            _agent_a: agent_a,
+            agent_b,
+            url_b,
+        }
+    }
+}
+
 #[test]
 fn the_api_wants_the_cookie_and_its_own_host_and_pages_newest_first() {
     let dir = tempfile::tempdir().unwrap();
@@ -323,19 +372,10 @@ fn the_dashboard_in_a_browser() {
     let big = Dashboard::start(&big_store);
     // Two agents, one stopped: the dashboard names it and shows the other's rows.
     let cluster_dir = tempfile::tempdir().unwrap();
-    let store_a = demo_store_as(cluster_dir.path(), "node-a");
-    let store_b = demo_store_as(cluster_dir.path(), "node-b");
-    let agent_a = AgentProcess::start(&store_a, "node-a", &["--no-capture"]);
-    let agent_b = AgentProcess::start(&store_b, "node-b", &["--no-capture"]);
-    let stopped = agent_b.url.clone();
-    agent_b.stop();
-    let agents = format!("{},{stopped}", agent_a.url);
-    let cluster = Dashboard::start_with(&[
-        "--agents".as_ref(),
-        agents.as_ref(),
-        "--token".as_ref(),
-        TOKEN.as_ref(),
-    ]);
+    let cluster = TwoNodes::start(cluster_dir.path(), AgentProcess::start, true);
+    // Two clusters and one refusing the credentials.
+    let clusters = Clusters::start();
+    let several = clusters.dashboard("admin@east,admin@west,admin@gone");
     let shots = workspace().join("target/ui-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
@@ -349,9 +389,11 @@ fn the_dashboard_in_a_browser() {
         .env("SHARK_CAPTURE", workspace().join("tests/data/demo.pcap"))
         .env("SHARK_BIG_URL", &big.url)
         .env("SHARK_BIG_STORE", &big_store)
-        .env("SHARK_CLUSTER_URL", &cluster.url)
-        .env("SHARK_CLUSTER_STORE", &store_a)
-        .env("SHARK_STOPPED", &stopped));
+        .env("SHARK_CLUSTER_URL", &cluster.dashboard.url)
+        .env("SHARK_CLUSTER_STORE", &cluster.store_a)
+        .env("SHARK_STOPPED", &cluster.url_b)
+        .env("SHARK_CLUSTERS_URL", &several.url)
+        .env("SHARK_KUBECONFIG", &clusters.config));
     println!("{}", r.stdout);
     assert_eq!(
         r.code, 0,
@@ -363,17 +405,8 @@ fn the_dashboard_in_a_browser() {
 #[test]
 fn in_a_cluster_pages_merge_every_agent_newest_first() {
     let dir = tempfile::tempdir().unwrap();
-    let store_a = demo_store_as(dir.path(), "node-a");
-    let store_b = demo_store_as(dir.path(), "node-b");
-    let agent_a = AgentProcess::start(&store_a, "node-a", &["--no-capture"]);
-    let agent_b = AgentProcess::start(&store_b, "node-b", &["--no-capture"]);
-    let agents = format!("{},{}", agent_a.url, agent_b.url);
-    let d = Dashboard::start_with(&[
-        "--agents".as_ref(),
-        agents.as_ref(),
-        "--token".as_ref(),
-        TOKEN.as_ref(),
-    ]);
+    let two = TwoNodes::start(dir.path(), AgentProcess::start, false);
+    let (d, agents) = (&two.dashboard, &two.agents);
     let (_, head, _) = http(
         &d.address(),
         &format!(
@@ -389,7 +422,7 @@ fn in_a_cluster_pages_merge_every_agent_newest_first() {
     loop {
         let body =
             serde_json::json!({"kfl": "dns or http", "limit": 5, "cursor": cursor}).to_string();
-        let (status, _, answer) = post(&d, "/api/entries", &cookie, &body);
+        let (status, _, answer) = post(d, "/api/entries", &cookie, &body);
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
         let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
         assert_eq!(answer["failures"], serde_json::json!([]));
@@ -407,16 +440,21 @@ fn in_a_cluster_pages_merge_every_agent_newest_first() {
     }
     // The CLI's fan-out merges by time only; ties (the same capture on both nodes) by node name
     // and id, as the pages do, come from sorting its keys.
-    let cli = run_ok(shark().args([
-        "query",
-        "--agents",
-        &agents,
-        "--token",
-        TOKEN,
-        "-o",
-        "json",
-        "dns or http",
-    ]));
+    let cli = run_ok(
+        shark()
+            .args([
+                "query",
+                "--agents",
+                agents,
+                "--token",
+                TOKEN,
+                "-o",
+                "json",
+                "dns or http",
+                "--agent-ca",
+            ])
+            .arg(&crate::util::agent_tls().ca),
+    );
     let mut expected: Vec<(String, String, u64)> = cli
         .stdout
         .lines()
@@ -446,20 +484,9 @@ fn in_a_cluster_pages_merge_every_agent_newest_first() {
 #[test]
 fn in_a_cluster_the_map_histogram_detail_and_pcaps_come_through_the_agents() {
     let dir = tempfile::tempdir().unwrap();
-    let store_a = demo_store_as(dir.path(), "node-a");
-    let store_b = demo_store_as(dir.path(), "node-b");
-    let agent_a = AgentProcess::start_tls(&store_a, "node-a", &["--no-capture"]);
-    let agent_b = AgentProcess::start_tls(&store_b, "node-b", &["--no-capture"]);
-    let agents = format!("{},{}", agent_a.url, agent_b.url);
+    let two = TwoNodes::start(dir.path(), AgentProcess::start_tls, false);
+    let (d, agents) = (&two.dashboard, &two.agents);
     let ca = crate::util::agent_tls().ca.clone();
-    let d = Dashboard::start_with(&[
-        "--agents".as_ref(),
-        agents.as_ref(),
-        "--token".as_ref(),
-        TOKEN.as_ref(),
-        "--agent-ca".as_ref(),
-        ca.as_os_str(),
-    ]);
     let cookie = format!("Cookie: shark_ui={}", d.token());
     let api = |args: &[&str]| {
         let url = format!("http://{}{}", d.address(), args[args.len() - 1]);
@@ -486,7 +513,7 @@ fn in_a_cluster_the_map_histogram_detail_and_pcaps_come_through_the_agents() {
                 .args([
                     "map",
                     "--agents",
-                    &agents,
+                    agents,
                     "--token",
                     TOKEN,
                     "-o",
@@ -511,7 +538,7 @@ fn in_a_cluster_the_map_histogram_detail_and_pcaps_come_through_the_agents() {
             .args([
                 "query",
                 "--agents",
-                &agents,
+                agents,
                 "--token",
                 TOKEN,
                 "-o",
@@ -575,9 +602,7 @@ fn in_a_cluster_the_map_histogram_detail_and_pcaps_come_through_the_agents() {
     let cli_file = dir.path().join("cli.pcap");
     run_ok(
         shark()
-            .args([
-                "export", "--agents", &agents, "--token", TOKEN, "http", "-o",
-            ])
+            .args(["export", "--agents", agents, "--token", TOKEN, "http", "-o"])
             .arg(&cli_file)
             .arg("--agent-ca")
             .arg(&ca),
@@ -592,20 +617,8 @@ fn in_a_cluster_the_map_histogram_detail_and_pcaps_come_through_the_agents() {
 #[test]
 fn in_a_cluster_live_follows_every_agent_and_says_when_one_goes() {
     let dir = tempfile::tempdir().unwrap();
-    let store_a = demo_store_as(dir.path(), "node-a");
-    let store_b = demo_store_as(dir.path(), "node-b");
-    let agent_a = AgentProcess::start_tls(&store_a, "node-a", &["--no-capture"]);
-    let agent_b = AgentProcess::start_tls(&store_b, "node-b", &["--no-capture"]);
-    let agents = format!("{},{}", agent_a.url, agent_b.url);
-    let ca = crate::util::agent_tls().ca.clone();
-    let d = Dashboard::start_with(&[
-        "--agents".as_ref(),
-        agents.as_ref(),
-        "--token".as_ref(),
-        TOKEN.as_ref(),
-        "--agent-ca".as_ref(),
-        ca.as_os_str(),
-    ]);
+    let mut two = TwoNodes::start(dir.path(), AgentProcess::start_tls, false);
+    let (d, store_a) = (&two.dashboard, two.store_a.clone());
     let live = Running::start(
         Command::new("curl")
             .args(["-s", "-N", "--max-time", "8", "-H"])
@@ -623,8 +636,7 @@ fn in_a_cluster_live_follows_every_agent_and_says_when_one_goes() {
             .arg(&store_a)
             .args(["--node", "late-node"]),
     );
-    let stopped = agent_b.url.clone();
-    agent_b.stop();
+    two.agent_b.take().expect("node-b's agent runs").stop();
     // The new rows and the notice come within seconds (curl gives up after 8 s anyway).
     std::thread::sleep(std::time::Duration::from_secs(4));
     let out = live.stop_and_collect();
@@ -645,8 +657,8 @@ fn in_a_cluster_live_follows_every_agent_and_says_when_one_goes() {
     assert!(
         lines.iter().any(|l| l["notice"]
             .as_str()
-            .is_some_and(|n| n.starts_with(&format!("node {stopped}")))),
-        "the stopped agent is named: {lines:?}"
+            .is_some_and(|n| n.starts_with("node node-b"))),
+        "the stopped agent is named after the node it reported: {lines:?}"
     );
 }
 
@@ -662,4 +674,452 @@ fn query_count(store: &Path, node: &str) -> usize {
     .stdout
     .lines()
     .count()
+}
+
+/// An `/api` call through curl with the dashboard's cookie: `args` are curl's, the last the path.
+fn api(d: &Dashboard, args: &[&str]) -> (u16, Vec<u8>) {
+    let cookie = format!("Cookie: shark_ui={}", d.token());
+    let url = format!("http://{}{}", d.address(), args[args.len() - 1]);
+    let mut all: Vec<&str> = vec!["-H", &cookie, "-H", "Content-Type: application/json"];
+    all.extend_from_slice(&args[..args.len() - 1]);
+    all.push(&url);
+    crate::util::curl(&all)
+}
+
+/// A 200 answer's JSON.
+fn ok_json((code, body): (u16, Vec<u8>)) -> serde_json::Value {
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).expect("a JSON answer")
+}
+
+/// Every row of `kfl`, page by page (`limit` a page): the answers, whose rows are in order.
+fn all_pages(d: &Dashboard, kfl: &str, limit: usize) -> Vec<serde_json::Value> {
+    let mut answers = Vec::new();
+    let mut cursor = serde_json::Value::Null;
+    loop {
+        let body = serde_json::json!({"kfl": kfl, "limit": limit, "cursor": cursor}).to_string();
+        let answer = ok_json(api(d, &["-X", "POST", "-d", &body, "/api/entries"]));
+        cursor = answer["cursor"].clone();
+        answers.push(answer);
+        if cursor.is_null() {
+            return answers;
+        }
+    }
+}
+
+/// Two clusters behind stand-in API servers as the CLI's multi-cluster tests set them up:
+/// `east` (node-a) and `west` (node-b), agents on their own stores with overlapping pod IPs, and
+/// `gone`, refusing every request as with expired credentials; the kubeconfig names all three.
+/// West's API server lists pod `shop/payments-0` at the address east's traffic goes to.
+struct Clusters {
+    stores: Vec<tempfile::TempDir>,
+    _agents: [AgentProcess; 2],
+    _apis: Vec<Running>,
+    config: PathBuf,
+    /// Where the kubeconfig and downloads go.
+    dir: tempfile::TempDir,
+}
+
+impl Clusters {
+    fn start() -> Self {
+        use crate::fanout::{fake_api, fake_api_listing, kubeconfig, two_agents_with};
+        let (stores, a, b) = two_agents_with(AgentProcess::start);
+        let dir = tempfile::tempdir().unwrap();
+        let (east_api, east) = fake_api(dir.path(), "east", Some(&[&a.url]));
+        let payments = [("shop/payments-0", PAYMENTS_IP)];
+        let (west_api, west) = fake_api_listing(dir.path(), "west", Some(&[&b.url]), &payments);
+        let (gone_api, gone) = fake_api(dir.path(), "gone", None);
+        let config = kubeconfig(
+            dir.path(),
+            &[
+                ("admin@east", "east", &east),
+                ("admin@west", "west", &west),
+                ("admin@gone", "gone", &gone),
+            ],
+        );
+        Clusters {
+            stores,
+            _agents: [a, b],
+            _apis: vec![east_api, west_api, gone_api],
+            config,
+            dir,
+        }
+    }
+
+    /// `args` (a subcommand and its flags) on `contexts`.
+    fn command(&self, contexts: &str, args: &[&str]) -> Command {
+        let mut command = shark();
+        command
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&self.config)
+            .args(["--context", contexts]);
+        command
+    }
+
+    /// The dashboard on `contexts`.
+    fn dashboard(&self, contexts: &str) -> Dashboard {
+        Dashboard::start_with(&[
+            "--kubeconfig".as_ref(),
+            self.config.as_os_str(),
+            "--context".as_ref(),
+            contexts.as_ref(),
+        ])
+    }
+
+    /// How many entries matching `kfl` the store of cluster `i` (0 east, 1 west) holds.
+    fn count(&self, i: usize, kfl: &[&str]) -> usize {
+        crate::util::query_json(self.stores[i].path(), kfl).len()
+    }
+}
+
+/// The server east's captured traffic goes to, unnamed by east's agents.
+const PAYMENTS_IP: &str = "10.100.18.175";
+
+/// (timestamp, cluster, node, id) of an entry as the API or `query -o json` writes it.
+fn entry_key(e: &serde_json::Value) -> (String, String, String, u64) {
+    (
+        e["timestamp"].as_str().unwrap().to_string(),
+        e["cluster"].as_str().unwrap_or_default().to_string(),
+        e["node"]["name"].as_str().unwrap().to_string(),
+        e["id"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn across_clusters_pages_merge_by_time_and_the_detail_pcap_export_map_and_status_name_the_cluster()
+{
+    let clusters = Clusters::start();
+    let both = "admin@east,admin@west";
+    let d = clusters.dashboard(both);
+    // Pages of 7, newest first, each row with its cluster: every entry of both, once, in the
+    // order (timestamp, cluster, node, id) descending.
+    let answers = all_pages(&d, "", 7);
+    let mut rows = Vec::new();
+    for answer in &answers {
+        assert_eq!(answer["failures"], serde_json::json!([]), "{answer}");
+        assert_eq!(answer["labelled"], true);
+        rows.extend(answer["rows"].as_array().unwrap().iter().map(entry_key));
+    }
+    let cli = run_ok(&mut clusters.command(both, &["query", "-o", "json"]));
+    let cli: Vec<serde_json::Value> = cli
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut expected: Vec<_> = cli.iter().map(entry_key).collect();
+    expected.sort();
+    expected.reverse();
+    assert_eq!(rows, expected);
+    for (i, cluster) in ["east", "west"].into_iter().enumerate() {
+        let mine = rows.iter().filter(|r| r.1 == cluster).count();
+        assert_eq!(mine, clusters.count(i, &[]), "{cluster}");
+    }
+    // A peer east could not name is west's pod, as `query` names it.
+    let sides: Vec<_> = answers
+        .iter()
+        .flat_map(|a| a["rows"].as_array().unwrap().iter())
+        .map(|r| (entry_key(r), r["src"].clone(), r["dst"].clone()))
+        .collect();
+    for e in &cli {
+        let (_, src, dst) = sides.iter().find(|(k, ..)| *k == entry_key(e)).unwrap();
+        assert_eq!((src, dst), (&e["src"], &e["dst"]), "{e}");
+    }
+    let named = sides.iter().filter(|(.., dst)| dst["ip"] == PAYMENTS_IP);
+    for (key, _, dst) in named {
+        assert_eq!(key.1, "east");
+        assert_eq!(
+            (dst["name"].as_str(), dst["cluster"].as_str()),
+            (Some("payments-0"), Some("west"))
+        );
+    }
+    assert!(
+        sides.iter().any(|(.., dst)| dst["cluster"] == "west"),
+        "{sides:?}"
+    );
+    // An entry of the second cluster: its detail names it, and its PCAP comes from there.
+    let west = ok_json(api(
+        &d,
+        &[
+            "-X",
+            "POST",
+            "-d",
+            r#"{"kfl": "cluster == \"west\" and http"}"#,
+            "/api/entries",
+        ],
+    ));
+    let row = &west["rows"][0];
+    assert_eq!(row["cluster"], "west", "{west}");
+    let path = format!(
+        "/api/entry/west/{}/{}",
+        row["node"]["name"].as_str().unwrap(),
+        row["id"]
+    );
+    let entry = ok_json(api(&d, &[&path]));
+    assert_eq!(
+        (entry["cluster"].clone(), entry["id"].clone()),
+        ("west".into(), row["id"].clone())
+    );
+    let (code, pcap) = api(&d, &[&format!("{path}/pcap")]);
+    assert_eq!(code, 200);
+    let file = clusters.dir.path().join("west-entry.pcap");
+    std::fs::write(&file, pcap).unwrap();
+    let requests = crate::util::tshark(&["-r", file.to_str().unwrap(), "-Y", "http.request"]);
+    assert_eq!(
+        requests.len(),
+        1,
+        "the exchange's one request: {requests:?}"
+    );
+    let elsewhere = path.replace("/west/", "/east/");
+    assert_eq!(api(&d, &[&elsewhere]).0, 404, "east holds no node-b");
+    // The window's export: pcapng, byte for byte what `export` writes over both contexts.
+    let (code, bytes) = api(
+        &d,
+        &["-X", "POST", "-d", r#"{"kfl": "http"}"#, "/api/export"],
+    );
+    assert_eq!(code, 200);
+    let cli_file = clusters.dir.path().join("cli.pcapng");
+    run_ok(
+        clusters
+            .command(both, &["export", "http"])
+            .arg("-o")
+            .arg(&cli_file),
+    );
+    assert_eq!(
+        bytes,
+        std::fs::read(&cli_file).unwrap(),
+        "the same pcapng as `export`"
+    );
+    // The map by cluster, as `map --by cluster` draws it.
+    let map = ok_json(api(&d, &["-X", "POST", "-d", "{}", "/api/map?by=cluster"]));
+    let cli: serde_json::Value = serde_json::from_str(
+        &run_ok(&mut clusters.command(both, &["map", "--by", "cluster", "-o", "json"])).stdout,
+    )
+    .unwrap();
+    assert_eq!(map["nodes"], cli["nodes"]);
+    let requests = |m: &serde_json::Value| -> Vec<(String, String, u64)> {
+        let mut all: Vec<_> = m["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["src"]["name"].to_string(),
+                    e["dst"]["name"].to_string(),
+                    e["requests"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    assert_eq!(requests(&map), requests(&cli));
+    assert!(!requests(&map).is_empty());
+    // The histogram counts both clusters' entries.
+    let histogram = ok_json(api(&d, &["/api/histogram?buckets=10"]));
+    let counted: u64 = histogram["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(counted as usize, rows.len(), "{histogram}");
+    // Status: each node with its cluster, each cluster with its entries.
+    let status = ok_json(api(&d, &["/api/status"]));
+    let clusters_seen: Vec<(String, u64)> = status["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["entries"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        clusters_seen,
+        [
+            ("east".to_string(), clusters.count(0, &[]) as u64),
+            ("west".to_string(), clusters.count(1, &[]) as u64)
+        ]
+    );
+    assert!(
+        status["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["cluster"] == "east" || n["cluster"] == "west"),
+        "{status}"
+    );
+}
+
+#[test]
+fn across_clusters_one_down_is_named_and_a_cluster_filter_asks_only_its_cluster() {
+    let clusters = Clusters::start();
+    // `gone` refuses the credentials: named with the API server's reason, east answers.
+    let d = clusters.dashboard("admin@east,admin@gone");
+    let answer = ok_json(api(
+        &d,
+        &[
+            "-X",
+            "POST",
+            "-d",
+            r#"{"kfl": "http", "limit": 1000}"#,
+            "/api/entries",
+        ],
+    ));
+    let failures = answer["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{answer}");
+    assert_eq!(failures[0]["cluster"], "gone");
+    assert!(
+        failures[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Unauthorized"),
+        "{answer}"
+    );
+    let rows = answer["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), clusters.count(0, &["http"]));
+    assert!(rows.iter().all(|r| r["cluster"] == "east"));
+    let status = ok_json(api(&d, &["/api/status"]));
+    let gone = status["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "gone")
+        .cloned();
+    assert!(
+        gone.is_some_and(|c| c["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("Unauthorized"))),
+        "{status}"
+    );
+    // A filter on cluster leaves the other out: not named, not asked.
+    let east = ok_json(api(
+        &d,
+        &[
+            "-X",
+            "POST",
+            "-d",
+            r#"{"kfl": "cluster == \"east\""}"#,
+            "/api/entries",
+        ],
+    ));
+    assert_eq!(east["failures"], serde_json::json!([]), "{east}");
+    // Agents one cluster cannot reach at all: were `west` asked, its failure would show.
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store_as(dir.path(), "node-a");
+    let agent = AgentProcess::start(&store, "node-a", &["--no-capture"]);
+    let agents = crate::fanout::two_clusters(&agent, crate::fanout::NOBODY);
+    let d = Dashboard::start_with(&[
+        "--agents".as_ref(),
+        agents.as_ref(),
+        "--token".as_ref(),
+        TOKEN.as_ref(),
+    ]);
+    let scoped = r#"{"kfl": "cluster == \"east\" and http"}"#;
+    for (method, path) in [
+        ("POST", "/api/entries"),
+        ("POST", "/api/map"),
+        ("POST", "/api/export"),
+    ] {
+        let (code, body) = api(&d, &["-X", method, "-d", scoped, path]);
+        assert_eq!(code, 200, "{path}: {}", String::from_utf8_lossy(&body));
+        if path != "/api/export" {
+            let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(
+                answer["failures"],
+                serde_json::json!([]),
+                "{path}: {answer}"
+            );
+        }
+    }
+    let histogram = ok_json(api(
+        &d,
+        &["/api/histogram?kfl=cluster%20%3D%3D%20%22east%22"],
+    ));
+    assert_eq!(histogram["failures"], serde_json::json!([]), "{histogram}");
+    let all = ok_json(api(
+        &d,
+        &["-X", "POST", "-d", r#"{"kfl": "http"}"#, "/api/entries"],
+    ));
+    let failures = all["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{all}");
+    assert_eq!(failures[0]["cluster"], "west");
+    assert!(
+        failures[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("no node answered"),
+        "{all}"
+    );
+    assert!(!all["rows"].as_array().unwrap().is_empty());
+    // Only west asked, and it answers nothing: an error naming it, not an empty page.
+    let (code, body) = api(
+        &d,
+        &[
+            "-X",
+            "POST",
+            "-d",
+            r#"{"kfl": "cluster == \"west\""}"#,
+            "/api/entries",
+        ],
+    );
+    assert_eq!(code, 502, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("cluster west unreachable"));
+}
+
+#[test]
+fn across_clusters_entries_at_one_instant_page_by_cluster_and_live_follows_each_cluster() {
+    // The same capture in both clusters: every instant holds an entry of each.
+    let dir = tempfile::tempdir().unwrap();
+    let stores = [
+        demo_store_as(dir.path(), "node-a"),
+        demo_store_as(dir.path(), "node-b"),
+    ];
+    let a = AgentProcess::start(&stores[0], "node-a", &["--no-capture"]);
+    let b = AgentProcess::start(&stores[1], "node-b", &["--no-capture"]);
+    let agents = crate::fanout::two_clusters(&a, &b.url);
+    let d = Dashboard::start_with(&[
+        "--agents".as_ref(),
+        agents.as_ref(),
+        "--token".as_ref(),
+        TOKEN.as_ref(),
+    ]);
+    // Pages of 5 cut between the two clusters' entries of one instant, and resume past them.
+    let rows: Vec<_> = all_pages(&d, "", 5)
+        .iter()
+        .flat_map(|answer| answer["rows"].as_array().unwrap().iter().map(entry_key))
+        .collect();
+    let mut expected = rows.clone();
+    expected.sort();
+    expected.reverse();
+    expected.dedup();
+    assert_eq!(rows, expected, "newest first, each once");
+    let each = crate::util::query_json(&stores[0], &[]).len();
+    assert_eq!(rows.len(), 2 * each);
+    let live = Running::start(
+        Command::new("curl")
+            .args(["-s", "-N", "--max-time", "6", "-H"])
+            .arg(format!("Cookie: shark_ui={}", d.token()))
+            .arg(format!("http://{}/api/follow?from=%400", d.address()))
+            .stdout(Stdio::piped()),
+    );
+    // Every stored entry comes within seconds (curl gives up after 6 s anyway).
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let out = live.stop_and_collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON"))
+        .collect();
+    for cluster in ["east", "west"] {
+        let mine: Vec<_> = lines.iter().filter(|l| l["cluster"] == cluster).collect();
+        assert_eq!(mine.len(), each, "{cluster}: {lines:?}");
+        // Each row resumes a listing in its own cluster.
+        assert!(
+            mine.iter()
+                .all(|r| r["cursor"].as_str().is_some_and(|c| c.contains(cluster)))
+        );
+    }
 }

@@ -102,14 +102,16 @@ pub struct TargetArgs {
         conflicts_with = "store"
     )]
     pub agents: Vec<String>,
-    /// The agents' API token, with --agents.
+    /// The agents' API token, with --agents: one for every cluster, or `CLUSTER=TOKEN` per
+    /// cluster (comma-separated or repeated); `@FILE` reads the token from FILE.
     #[arg(
         long,
-        value_name = "TOKEN",
+        value_name = "[CLUSTER=]TOKEN|@FILE",
         env = "SHARK_TOKEN",
-        hide_env_values = true
+        hide_env_values = true,
+        value_delimiter = ','
     )]
-    pub token: Option<String>,
+    pub token: Vec<String>,
     /// The CA certificate that signed the agents' TLS certificate, with `--agents https://…`
     /// (the token Secret's `ca.crt`): the only one trusted, the name `shark-agent` verified.
     #[arg(long, value_name = "FILE", env = "SHARK_AGENT_CA")]

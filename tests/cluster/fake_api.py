@@ -3,11 +3,13 @@ what the CLI asks of a cluster whose agents it fronts: the agents' token Secret,
 pod proxy to each agent (forwarded to the agent's URL as the API server does), and empty lists
 of what `clean` deletes.
 
-    python3 fake_api.py PORT_FILE TOKEN AGENT_URL[,AGENT_URL…]
+    python3 fake_api.py PORT_FILE TOKEN AGENT_URL[,AGENT_URL…] [NAMESPACE/POD=IP,…]
     python3 fake_api.py PORT_FILE --refuse       # every request: 401, as with expired credentials
 
 It listens on 127.0.0.1 on a free port and writes the port to PORT_FILE once listening. Agent i
-is pod `shark-agent-i` on node `node-i`. Every request is logged on stderr (`METHOD PATH`).
+is pod `shark-agent-i` on node `node-i`; the pods named last are what the cluster lists with
+their IPs (what names a peer another cluster's agents could not). Every request is logged on
+stderr (`METHOD PATH`).
 """
 
 import base64
@@ -22,6 +24,7 @@ port_file = sys.argv[1]
 REFUSE = sys.argv[2] == "--refuse"
 TOKEN = "" if REFUSE else sys.argv[2]
 AGENTS = [] if REFUSE else sys.argv[3].split(",")
+LISTED = [p.split("=") for p in sys.argv[4].split(",")] if len(sys.argv) > 4 and sys.argv[4] else []
 PREFIX = "/api/v1/namespaces/shark/pods/"
 # Lists answered empty: the pods and services every namespace (peers' names), and what `clean`
 # looks for (nothing made by kubectl-shark here).
@@ -67,6 +70,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, {"apiVersion": "v1", "kind": "Secret",
                                      "metadata": {"name": "shark-agent-token"},
                                      "data": {"token": token}})
+        if path == "/api/v1/pods" and LISTED:
+            items = [{"metadata": {"name": name.split("/")[1], "namespace": name.split("/")[0]},
+                      "spec": {"containers": []}, "status": {"podIPs": [{"ip": ip}]}}
+                     for name, ip in LISTED]
+            return self.answer(200, {"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": items})
         if path == "/api/v1/namespaces/shark/pods":
             return self.answer(200, {"apiVersion": "v1", "kind": "PodList", "metadata": {},
                                      "items": [pod(i) for i in range(len(AGENTS))]})

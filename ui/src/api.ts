@@ -12,10 +12,14 @@ export interface Endpoint {
   workload: string;
   node: string;
   labels?: Record<string, string>;
+  /** The other cluster that named this side, when its own could not. */
+  cluster?: string;
 }
 
 export interface Row {
   id: number;
+  /** The cluster it was captured in, when the dashboard reads named clusters. */
+  cluster?: string;
   timestamp: string;
   elapsedTime: number;
   node: { name: string; ip: string };
@@ -33,8 +37,10 @@ export interface Row {
 
 export type Entry = Omit<Row, "cells" | "cursor">;
 
+/** A cluster that could not be reached (or none of whose nodes answered), or a node that did not answer. */
 export interface Failure {
-  node: string;
+  cluster?: string;
+  node?: string;
   reason: string;
 }
 
@@ -49,6 +55,8 @@ export interface EntriesAnswer {
   cursor: string | null;
   failures: Failure[];
   coverage?: Coverage;
+  /** More than one cluster answers: rows say which is theirs. */
+  labelled?: boolean;
 }
 
 export interface Diagnostic {
@@ -73,6 +81,7 @@ export interface CheckAnswer {
 
 export interface NodeStatus {
   node: string;
+  cluster?: string;
   oldest: string | null;
   newest: string | null;
   segments: number;
@@ -84,14 +93,25 @@ export interface NodeStatus {
   lastError: string | null;
 }
 
+/** A named cluster: its nodes and entries, or why it could not be reached. */
+export interface ClusterStatus {
+  name: string;
+  nodes: number;
+  entries: number;
+  reason: string | null;
+}
+
 export interface StatusAnswer {
   mode: string;
   source: string;
   nodes: NodeStatus[];
+  clusters: ClusterStatus[];
   failures: Failure[];
 }
 
 export interface Peer {
+  /** Its cluster, when the map merges several. */
+  cluster?: string;
   namespace: string;
   name: string;
   kind: string;
@@ -179,6 +199,12 @@ function post<T>(path: string, payload: unknown): Promise<T> {
   });
 }
 
+/** `/api/entry/[CLUSTER/]NODE/ID`. */
+function entryPath(cluster: string, node: string, id: number): string {
+  const where = cluster ? `${encodeURIComponent(cluster)}/` : "";
+  return `/api/entry/${where}${encodeURIComponent(node)}/${id}`;
+}
+
 function params(values: Record<string, string | number | undefined>): string {
   const search = new URLSearchParams();
   for (const [k, v] of Object.entries(values)) {
@@ -193,13 +219,14 @@ export const api = {
   check: (kfl: string) => post<CheckAnswer>("/api/check", { kfl }),
   entries: (w: Window, cursor: string | null, limit = 200) =>
     post<EntriesAnswer>("/api/entries", { ...w, order: "newest", limit, cursor }),
-  entry: (node: string, id: number) => call<Entry>(`/api/entry/${encodeURIComponent(node)}/${id}`),
-  pcapUrl: (node: string, id: number, wholeFlow: boolean) =>
-    `/api/entry/${encodeURIComponent(node)}/${id}/pcap${wholeFlow ? "?wholeFlow=true" : ""}`,
+  entry: (cluster: string, node: string, id: number) => call<Entry>(entryPath(cluster, node, id)),
+  pcapUrl: (cluster: string, node: string, id: number, wholeFlow: boolean) =>
+    `${entryPath(cluster, node, id)}/pcap${wholeFlow ? "?wholeFlow=true" : ""}`,
   map: (w: Window, by: string) => post<MapAnswer>(`/api/map?${params({ by })}`, w),
   histogram: (w: Window, buckets: number) =>
     call<HistogramAnswer>(`/api/histogram?${params({ ...w, buckets })}`),
-  export: async (w: Window): Promise<Blob> => {
+  /** The window's packets, and the file name the server gives them (pcapng across clusters). */
+  export: async (w: Window): Promise<{ blob: Blob; name: string }> => {
     const response = await fetch("/api/export", {
       method: "POST",
       credentials: "same-origin",
@@ -207,7 +234,8 @@ export const api = {
       body: JSON.stringify(w),
     });
     if (!response.ok) throw new ApiError(await response.text(), response.status, null);
-    return response.blob();
+    const name = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "")?.[1] ?? "shark-export.pcap";
+    return { blob: await response.blob(), name };
   },
   followUrl: (w: Window, from: string, after: string) =>
     `/api/follow?${params({ kfl: w.kfl, from, after })}`,

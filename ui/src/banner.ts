@@ -1,4 +1,4 @@
-// The banner under the bars: nodes that failed to answer (the answer is then partial), a lost
+// The banner under the bars: clusters and nodes that failed to answer (the answer is then partial), a lost
 // connection being retried, and any API error, each until it no longer holds.
 
 import type { Failure } from "./api";
@@ -27,10 +27,10 @@ export function say(key: string, text: string | null, kind: "error" | "warn" | "
   root.append(node);
 }
 
-/** Names the nodes that did not answer `what`, or clears the banner when all did. */
+/** Names the clusters and nodes that did not answer `what`, or clears the banner when all did. */
 export function sayFailures(what: string, failures: Failure[]) {
-  const text = failures.length
-    ? `Partial ${what}: ${failures.map((f) => `node ${f.node} did not answer (${f.reason})`).join("; ")}`
-    : null;
+  const one = (f: Failure) =>
+    f.cluster !== undefined ? `cluster ${f.cluster} unreachable (${f.reason})` : `node ${f.node} did not answer (${f.reason})`;
+  const text = failures.length ? `Partial ${what}: ${failures.map(one).join("; ")}` : null;
   say(`failures-${what}`, text, "warn");
 }

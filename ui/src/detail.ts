@@ -29,7 +29,7 @@ export function mountDetail(parent: HTMLElement) {
   });
 }
 
-/** Shows the entry named in the state (`NODE/ID`), or hides the panel. */
+/** Shows the entry named in the state (`[CLUSTER/]NODE/ID`), or hides the panel. */
 export async function showEntry() {
   const key = store.state.entry;
   markSelected();
@@ -39,14 +39,16 @@ export async function showEntry() {
     current = null;
     return;
   }
-  const at = key.lastIndexOf("/");
-  const node = key.slice(0, at);
-  const id = Number(key.slice(at + 1));
+  // A node name holds no `/`; a cluster's name (an EKS ARN) may.
+  const parts = key.split("/");
+  const id = Number(parts.pop());
+  const node = parts.pop() ?? "";
+  const cluster = parts.join("/");
   const mine = ++seq;
   panel.hidden = false;
   body.replaceChildren(el("div", "detail-loading", "Loading entry…"));
   try {
-    const entry = await api.entry(node, id);
+    const entry = await api.entry(cluster, node, id);
     if (mine !== seq) return;
     current = entry;
     say("detail", null);
@@ -81,21 +83,22 @@ function draw() {
     "detail-meta",
     el("span", "", formatTime(e.timestamp, zone)),
     el("span", "", `elapsed ${formatMs(e.elapsedTime)}`),
+    e.cluster ? el("span", "detail-cluster", `cluster ${e.cluster}`) : null,
     el("span", "", `node ${e.node.name}`),
     el("span", "", `entry ${e.id} · stream ${e.stream}`),
   );
   const error = e.error ? el("div", "detail-errorline", `error: ${e.error}`) : null;
   const buttons = el("div", "detail-actions");
   const pcap = el("a", "btn", "⬇ PCAP of exchange");
-  pcap.href = api.pcapUrl(e.node.name, e.id, false);
+  pcap.href = api.pcapUrl(e.cluster ?? "", e.node.name, e.id, false);
   pcap.download = `entry-${e.id}.pcap`;
   const flow = el("a", "btn", "⬇ PCAP of connection");
-  flow.href = api.pcapUrl(e.node.name, e.id, true);
+  flow.href = api.pcapUrl(e.cluster ?? "", e.node.name, e.id, true);
   flow.download = `entry-${e.id}-flow.pcap`;
   buttons.append(pcap, flow);
   if (e.protocol.name === "http") buttons.append(copyButton("Copy as curl", () => curl(e)));
   buttons.append(copyButton("Copy JSON", () => JSON.stringify(e, null, 2)));
-  const identities = el("div", "identities", identity("Source", e.src), el("div", "id-arrow", "→"), identity("Destination", e.dst));
+  const identities = el("div", "identities", identity("Source", e.src, e.cluster), el("div", "id-arrow", "→"), identity("Destination", e.dst, e.cluster));
   const tabs = el("div", "detail-tabs");
   for (const [t, label] of [["request", "Request"], ["response", "Response"], ["json", "Raw JSON"]] as [Tab, string][]) {
     const b = el("button", `dtab${t === tab ? " active" : ""}`, label);
@@ -112,8 +115,10 @@ function draw() {
   body.replaceChildren(el("div", "detail-head", title, meta, error, buttons), identities, tabs, content);
 }
 
-function identity(label: string, ep: Endpoint): HTMLElement {
+/** One side's identity; `cluster` is the entry's (a side another cluster named says which). */
+function identity(label: string, ep: Endpoint, cluster: string | undefined): HTMLElement {
   const rows: [string, string][] = [
+    ["cluster", ep.cluster ?? cluster ?? ""],
     ["name", ep.name],
     ["kind", ep.kind],
     ["namespace", ep.namespace],

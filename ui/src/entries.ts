@@ -1,6 +1,6 @@
 // The entries list: newest first, virtualized (only the rows in view are in the DOM), older pages
 // loaded as the reader scrolls down, Live rows streamed in (shown as "N new" while the reader is
-// further down), a "+" on each cell that adds `field == value` to the filter (Alt: `!=`), and an
+// further down), a CLUSTER column when more than one cluster answers, a "+" on each cell that adds `field == value` to the filter (Alt: `!=`), and an
 // empty state that says why it is empty.
 
 import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from "@tanstack/virtual-core";
@@ -20,6 +20,7 @@ const PAGE = 200;
  * back); Live arrivals past it drop the oldest (paged in again on scrolling down). */
 const MAX_ROWS = 10_000;
 
+let section: HTMLElement;
 let scroller: HTMLDivElement;
 let spacer: HTMLDivElement;
 let emptyState: HTMLElement;
@@ -59,6 +60,7 @@ export function mountEntries(parent: HTMLElement) {
     "list-header row-grid",
     ...[
       ["c-time", "Time"],
+      ["c-cluster", "Cluster"],
       ["c-proto", "Proto"],
       ["c-method", "Method"],
       ["c-path", "Path / summary"],
@@ -73,7 +75,8 @@ export function mountEntries(parent: HTMLElement) {
   scroller = el("div", "list-scroll", spacer);
   emptyState = el("div", "empty");
   emptyState.hidden = true;
-  parent.append(el("section", "entries", toolbar, header, el("div", "list-body", scroller, emptyState)));
+  section = el("section", "entries", toolbar, header, el("div", "list-body", scroller, emptyState));
+  parent.append(section);
 
   virtualizer = new Virtualizer<HTMLDivElement, HTMLDivElement>({
     count: 0,
@@ -105,6 +108,7 @@ export async function reloadEntries() {
     if (mine !== generation) return;
     say("entries", null);
     sayFailures("answer", answer.failures);
+    section.classList.toggle("with-clusters", Boolean(answer.labelled));
     rows = [];
     keys = new Set();
     pending = [];
@@ -173,8 +177,9 @@ function trim() {
   cursor = rows[rows.length - 1].cursor;
 }
 
+/** `[CLUSTER/]NODE/ID`: the entry named in the URL (a node name holds no `/`). */
 function rowKey(r: Row): string {
-  return `${r.node.name}/${r.id}`;
+  return r.cluster ? `${r.cluster}/${r.node.name}/${r.id}` : `${r.node.name}/${r.id}`;
 }
 
 function update() {
@@ -244,6 +249,7 @@ function drawRow(r: Row): HTMLElement {
     "div",
     `row row-grid ${statusClass(r)}`,
     cell("c-time", null, formatTime(r.timestamp, zone), r.timestamp),
+    cell("c-cluster", "cluster", r.cluster ?? "", r.cluster),
     cell("c-proto", "proto", el("span", `proto proto-${r.protocol.name}`, proto)),
     cell("c-method", "method", r.cells.METHOD ?? ""),
     cell("c-path", "path", r.cells.PATH ?? "", r.cells.PATH),
@@ -340,10 +346,10 @@ async function exportWindow(button: HTMLButtonElement) {
   const label = button.textContent;
   button.textContent = "Exporting…";
   try {
-    const blob = await api.export(windowOf(store.state));
+    const { blob, name } = await api.export(windowOf(store.state));
     const a = el("a");
     a.href = URL.createObjectURL(blob);
-    a.download = "shark-export.pcap";
+    a.download = name;
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
     say("export", null);

@@ -53,6 +53,8 @@ export function cellClause(row: Row, column: string, negate: boolean): string | 
       return endpointClause("dst", row.dst, op);
     case "node":
       return text("node.name", row.node.name);
+    case "cluster":
+      return text("cluster", row.cluster);
     default:
       return null;
   }

@@ -64,7 +64,9 @@ export function statusClass(row: Pick<Row, "failed" | "protocol" | "response" | 
 /** `namespace/name`, else the name, else `ip:port`. */
 export function endpointLabel(e: Endpoint): string {
   if (!e.name) return ipPort(e);
-  return e.namespace ? `${e.namespace}/${e.name}` : e.name;
+  // Named by another cluster than the entry's: `CLUSTER:namespace/name`, as `query` prints it.
+  const other = e.cluster ? `${e.cluster}:` : "";
+  return other + (e.namespace ? `${e.namespace}/${e.name}` : e.name);
 }
 
 export function ipPort(e: Endpoint): string {

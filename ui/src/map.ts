@@ -27,7 +27,7 @@ let seq = 0;
 
 export function mountMap(parent: HTMLElement) {
   const by = el("select", "by-select");
-  for (const g of ["pod", "workload", "service", "namespace", "node"]) {
+  for (const g of ["pod", "workload", "service", "namespace", "node", "cluster"]) {
     const o = el("option", "", g);
     o.value = g;
     by.append(o);
@@ -69,11 +69,13 @@ export async function refreshMap(keep = false) {
 }
 
 function peerId(p: Peer): string {
-  return `${p.kind}|${p.namespace}|${p.name}`;
+  return `${p.kind}|${p.cluster ?? ""}|${p.namespace}|${p.name}`;
 }
 
 function peerLabel(p: Peer): string {
-  return p.namespace ? `${p.namespace}/${p.name}` : p.name;
+  // Across clusters a peer says which is its own (`CLUSTER:namespace/name`, as `map` prints it).
+  const own = p.cluster && p.kind !== "Cluster" ? `${p.cluster}:` : "";
+  return own + (p.namespace ? `${p.namespace}/${p.name}` : p.name);
 }
 
 function colour(namespaces: string[], p: Peer): string {
@@ -232,6 +234,8 @@ function peerClause(side: "src" | "dst", p: Peer, by: string): string {
       return `(${side}.name == ${name} or ${side}.ip == ${name})`;
     case "Namespace":
       return `${side}.namespace == ${name}`;
+    case "Cluster":
+      return `cluster == ${name}`;
     case "Node":
       return `${side}.node == ${name}`;
     case "Workload":

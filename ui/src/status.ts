@@ -1,5 +1,6 @@
 // Status: `status` per node (window kept, segments, entries, bytes, packets captured, drops) and
-// the last error from each.
+// the last error from each; with several clusters, each node's cluster and a row per cluster that
+// could not be reached, with why.
 
 import { api } from "./api";
 import { say, sayFailures } from "./banner";
@@ -19,7 +20,9 @@ export async function refreshStatus() {
     say("status-view", null);
     sayFailures("status", s.failures);
     const zone = store.state.zone;
-    const head = ["Node", "Oldest kept", "Newest kept", "Segments", "PCAP", "Entries", "Index", "Captured", "Drops", "Last error"];
+    const several = (s.clusters ?? []).length > 1;
+    const down = several ? s.clusters.filter((c) => c.reason && !s.nodes.some((n) => n.cluster === c.name)) : [];
+    const head = [...(several ? ["Cluster"] : []), "Node", "Oldest kept", "Newest kept", "Segments", "PCAP", "Entries", "Index", "Captured", "Drops", "Last error"];
     const table = el(
       "table",
       "status-table",
@@ -31,6 +34,7 @@ export async function refreshStatus() {
           el(
             "tr",
             n.dropped ? "has-drops" : "",
+            several ? el("td", "cluster-name", n.cluster ?? "") : null,
             el("td", "node-name", n.node),
             el("td", "", n.oldest ? formatTime(n.oldest, zone) : "–"),
             el("td", "", n.newest ? formatTime(n.newest, zone) : "–"),
@@ -43,6 +47,11 @@ export async function refreshStatus() {
             el("td", n.lastError ? "error-cell" : "muted", n.lastError ?? "none"),
           ),
         ),
+        ...down.map((c) => {
+          const why = el("td", "error-cell", `unreachable: ${c.reason}`) as HTMLTableCellElement;
+          why.colSpan = head.length - 2;
+          return el("tr", "cluster-down", el("td", "cluster-name", c.name), el("td", "muted", "–"), why);
+        }),
       ),
     );
     root.replaceChildren(el("div", "status-source", `Reading ${s.mode === "local" ? "the store at" : ""} ${s.source}`), table);

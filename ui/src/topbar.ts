@@ -1,7 +1,7 @@
-// The top bar: the views, node chips (window kept and drops; a click scopes the filter to the
-// node), window presets, from/to in the CLI's time syntax, Live, and UTC or local time.
+// The top bar: the views, cluster chips when several clusters answer and node chips (window kept
+// and drops; a click scopes the filter to the cluster or node), window presets, from/to in the CLI's time syntax, Live, and UTC or local time.
 
-import { api, type NodeStatus } from "./api";
+import { api, type ClusterStatus, type NodeStatus } from "./api";
 import { say } from "./banner";
 import { el, formatCount, formatTime } from "./format";
 import { setFilter, typedFilter } from "./kflbar";
@@ -18,6 +18,7 @@ let chips: HTMLElement;
 let fromInput: HTMLInputElement;
 let toInput: HTMLInputElement;
 let nodes: NodeStatus[] = [];
+let clusters: ClusterStatus[] = [];
 
 export function mountTopBar(parent: HTMLElement) {
   const tabs = el("nav", "tabs");
@@ -79,6 +80,7 @@ export async function refreshNodes() {
   try {
     const s = await api.status();
     nodes = s.nodes;
+    clusters = s.clusters ?? [];
     say("status", null);
     drawChips();
   } catch (e) {
@@ -86,10 +88,46 @@ export async function refreshNodes() {
   }
 }
 
+/** Toggles `field == value` at the head of the filter, replacing another value of `field`. */
+function scopeTo(field: string, value: string, scoped: string | undefined) {
+  const clause = `${field} == ${JSON.stringify(value)}`;
+  const escaped = field.replace(/\./g, "\\.");
+  const current = typedFilter()
+    .trim()
+    .replace(new RegExp(`(^|\\s+and\\s+)${escaped} == "[^"]*"`), "")
+    .replace(/^\s*and\s+/, "")
+    .trim();
+  setFilter(scoped === value ? current : current ? `${clause} and ${wrap(current)}` : clause);
+}
+
+/** Chips of the named clusters, when more than one is asked: entries kept, or why unreachable. */
+function clusterChips(): HTMLElement[] {
+  if (clusters.length < 2) return [];
+  const scoped = /(?:^|[^.\w])cluster == "([^"]*)"/.exec(store.state.kfl)?.[1];
+  return clusters.map((c) => {
+    const chip = el(
+      "button",
+      `chip chip-cluster${scoped === c.name ? " active" : ""}${c.reason ? " chip-error" : ""}`,
+      el("span", "chip-dot"),
+      el("span", "chip-name", c.name),
+      el("span", "chip-count", c.reason ? "unreachable" : formatCount(c.entries)),
+    );
+    chip.dataset.cluster = c.name;
+    chip.title = c.reason
+      ? `cluster ${c.name} unreachable: ${c.reason}`
+      : `cluster ${c.name}: ${c.nodes} nodes, ${formatCount(c.entries)} entries\nClick to show only this cluster`;
+    chip.onclick = () => scopeTo("cluster", c.name, scoped);
+    return chip;
+  });
+}
+
 function drawChips() {
   const scoped = /node\.name == "([^"]*)"/.exec(store.state.kfl)?.[1];
+  const several = clusters.length > 1;
   chips.replaceChildren(
+    ...clusterChips(),
     ...nodes.map((n) => {
+      const name = several && n.cluster ? `${n.cluster}/${n.node}` : n.node;
       const kept = n.oldest && n.newest
         ? `${formatTime(n.oldest, store.state.zone)} → ${formatTime(n.newest, store.state.zone)}`
         : "nothing kept yet";
@@ -97,16 +135,12 @@ function drawChips() {
         "button",
         `chip${scoped === n.node ? " active" : ""}${n.dropped ? " chip-drops" : ""}${n.lastError ? " chip-error" : ""}`,
         el("span", "chip-dot"),
-        el("span", "chip-name", n.node),
+        el("span", "chip-name", name),
         el("span", "chip-count", formatCount(n.entries)),
         n.dropped ? el("span", "chip-drop", `${formatCount(n.dropped)} drops`) : null,
       );
-      chip.title = `${n.node}: kept ${kept}; ${formatCount(n.entries)} entries; ${formatCount(n.dropped)} packets dropped${n.lastError ? `; last error: ${n.lastError}` : ""}\nClick to show only this node`;
-      chip.onclick = () => {
-        const clause = `node.name == ${JSON.stringify(n.node)}`;
-        const current = typedFilter().trim().replace(/(^|\s+and\s+)node\.name == "[^"]*"/, "").replace(/^\s*and\s+/, "").trim();
-        setFilter(scoped === n.node ? current : current ? `${clause} and ${wrap(current)}` : clause);
-      };
+      chip.title = `${name}: kept ${kept}; ${formatCount(n.entries)} entries; ${formatCount(n.dropped)} packets dropped${n.lastError ? `; last error: ${n.lastError}` : ""}\nClick to show only this node`;
+      chip.onclick = () => scopeTo("node.name", n.node, scoped);
       return chip;
     }),
   );

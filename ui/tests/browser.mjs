@@ -7,6 +7,8 @@
 //   SHARK_SHOTS       where screenshots go
 //   SHARK_CAPTURE     a capture to import as another node while Live is on (test 8)
 //   SHARK_BIG_STORE / SHARK_BIG_URL   a store of 10,000 entries and its dashboard (test 9)
+//   SHARK_CLUSTERS_URL / SHARK_KUBECONFIG   a dashboard on contexts admin@east, admin@west and
+//                     admin@gone (refusing the credentials) of that kubeconfig (test 7c)
 //   CHROMIUM          the browser (default /usr/bin/chromium)
 // Prints one line per test and exits non-zero when any fails.
 
@@ -327,6 +329,77 @@ if (process.env.SHARK_CLUSTER_URL) {
     const banner = await page.locator(".banners").innerText();
     assert(banner.includes(`node ${env("SHARK_STOPPED")} did not answer`), `map banner: ${banner}`);
     await page.screenshot({ path: path.join(SHOTS, "7b-cluster-map.png") });
+  });
+}
+
+if (process.env.SHARK_CLUSTERS_URL) {
+  await test("7c several clusters: a CLUSTER column, cluster chips that scope, the cluster in the detail, the one down named", async (page, context) => {
+    const url = env("SHARK_CLUSTERS_URL");
+    await open(page, url);
+    await page.waitForSelector(".banner-warn");
+    const banner = await page.locator(".banners").innerText();
+    assert(banner.includes("cluster gone unreachable") && banner.includes("Unauthorized"), `banner: ${banner}`);
+    assert(await page.locator(".list-header .c-cluster").isVisible(), "a Cluster column");
+    // Not SHARK_STORE: the CLI would read that store instead of the clusters.
+    const { SHARK_STORE: _, ...clusterEnv } = process.env;
+    const cli = execFileSync(BIN, ["query", "--kubeconfig", env("SHARK_KUBECONFIG"), "--context", "admin@east,admin@west", "-o", "json"], { encoding: "utf8", env: clusterEnv })
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .map((e) => [e.timestamp, e.cluster, e.node.name, e.id])
+      .sort((a, b) => (a[0] !== b[0] ? (a[0] < b[0] ? -1 : 1) : a[1] !== b[1] ? (a[1] < b[1] ? -1 : 1) : a[2] !== b[2] ? (a[2] < b[2] ? -1 : 1) : a[3] - b[3]))
+      .reverse()
+      .map(([, cluster, node, id]) => `${cluster}/${node}/${id}`);
+    assertEqual(await listKeys(page), cli, "both clusters' rows, newest first");
+    const routes = await page.locator(".row .c-route").allInnerTexts();
+    assert(routes.some((r) => r.includes("west:shop/payments-0")), `east's peer named as west's pod: ${routes}`);
+    const cells = await page.locator(".row .c-cluster").allInnerTexts();
+    assert(cells.length > 0 && cells.every((c) => c === "east" || c === "west"), `cluster cells: ${cells}`);
+    const chips = await page.locator(".chip-cluster").allInnerTexts();
+    assertEqual(chips.map((c) => c.split("\n")[0].trim()), ["east", "west", "gone"], "a chip per cluster");
+    assert(await page.locator('.chip-cluster[data-cluster="gone"].chip-error').count() === 1, "the one down in red");
+    await page.screenshot({ path: path.join(SHOTS, "7c-clusters.png") });
+    await page.locator('.chip-cluster[data-cluster="west"]').click();
+    await page.waitForFunction(() => new URLSearchParams(location.search).get("kfl") === 'cluster == "west"');
+    await waitForList(page);
+    await page.waitForTimeout(200);
+    const west = await listKeys(page);
+    assertEqual(west, cli.filter((k) => k.startsWith("west/")), "the chip scopes to its cluster");
+    assert(!(await page.locator(".banners").innerText()).includes("gone"), "the cluster left out is not asked");
+    await page.locator(".row .c-time").first().click();
+    await page.waitForSelector(".detail-title");
+    const meta = await page.locator(".detail-meta").innerText();
+    assert(meta.includes("cluster west"), `meta: ${meta}`);
+    const identities = await page.locator(".identities").innerText();
+    assert(/cluster\s+west/.test(identities), `identities: ${identities}`);
+    const href = await page.locator(".detail-actions a", { hasText: "PCAP of exchange" }).getAttribute("href");
+    assert(href.startsWith("/api/entry/west/"), `PCAP from its cluster: ${href}`);
+    const pcap = await context.request.get(new URL(href, url).href);
+    assertEqual(pcap.status(), 200, "PCAP of the second cluster's entry");
+    assert((await pcap.body()).length > 24, "packets in it");
+    await page.screenshot({ path: path.join(SHOTS, "7c-cluster-detail.png") });
+    // The map by cluster, as `map --by cluster` merges it (these captures' peers are all external).
+    const mapUrl = new URL(url);
+    mapUrl.searchParams.set("view", "map");
+    mapUrl.searchParams.set("by", "cluster");
+    await page.goto(mapUrl.href);
+    await page.waitForFunction(() => window.sharkDebug?.map()?.edges.length > 0);
+    const drawn = await page.evaluate(() => window.sharkDebug.map());
+    const map = JSON.parse(execFileSync(BIN, ["map", "--by", "cluster", "-o", "json", "--kubeconfig", env("SHARK_KUBECONFIG"), "--context", "admin@east,admin@west"], { encoding: "utf8", env: clusterEnv }));
+    const label = (p) => (p.cluster && p.kind !== "Cluster" ? `${p.cluster}:` : "") + (p.namespace ? `${p.namespace}/${p.name}` : p.name);
+    const expectEdges = map.edges.map((e) => `${label(e.src)} -> ${label(e.dst)} ${e.protocol} ${e.requests}`).sort();
+    assertEqual(drawn.edges.map((e) => `${e.src} -> ${e.dst} ${e.protocol} ${e.requests}`).sort(), expectEdges, "edges by cluster");
+    await page.screenshot({ path: path.join(SHOTS, "7c-cluster-map.png") });
+    // Status: each node with its cluster, and the cluster that could not be reached with why.
+    const statusUrl = new URL(url);
+    statusUrl.searchParams.set("view", "status");
+    await page.goto(statusUrl.href);
+    await page.waitForSelector(".status-table");
+    const rows = await page.locator(".status-table tr").allInnerTexts();
+    assert(rows[0].toLowerCase().startsWith("cluster\tnode"), `header: ${rows[0]}`);
+    assert(rows.some((r) => r.startsWith("east\tnode-a")) && rows.some((r) => r.startsWith("west\tnode-b")), `nodes: ${rows.join(" | ")}`);
+    assert(rows.some((r) => r.startsWith("gone") && r.includes("unreachable") && r.includes("Unauthorized")), `down: ${rows.join(" | ")}`);
+    await page.screenshot({ path: path.join(SHOTS, "7c-cluster-status.png") });
   });
 }
 

@@ -8,6 +8,7 @@ pub mod contexts;
 pub mod credentials;
 pub mod deploy;
 mod deploy_error;
+pub mod direct;
 pub mod directory;
 pub mod failures;
 pub mod fanout;

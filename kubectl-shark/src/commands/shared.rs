@@ -11,6 +11,7 @@ use shark_store::{Query, StoreConfig};
 use crate::cli::{RetentionArgs, TargetArgs, WindowArgs};
 use crate::cluster::agents::Agents;
 use crate::cluster::contexts::context_targets;
+use crate::cluster::direct::Tokens;
 use crate::cluster::fleet::{Fleet, Reach, Target, direct_targets, split_asked};
 use crate::render::RedactPath;
 use shark_pipeline::spec::{parse_duration, parse_size, parse_time};
@@ -151,10 +152,8 @@ pub(super) fn fleet_for(
     }
     let mut fleet = Fleet::default();
     if !direct.is_empty() {
-        let token = target
-            .token
-            .clone()
-            .context("--agents needs the agents' token: --token or SHARK_TOKEN")?;
+        let names: Vec<&str> = direct.iter().map(|(name, _)| name.as_str()).collect();
+        let tokens = Tokens::parse(&target.token, &names)?;
         let ca = target
             .agent_ca
             .as_deref()
@@ -164,17 +163,17 @@ pub(super) fn fleet_for(
             })
             .transpose()?;
         let _entered = runtime.enter();
+        let mut found = Vec::new();
         for (name, urls) in direct {
-            fleet.add(
-                name,
-                None,
-                Ok(Agents::direct(
-                    &urls,
-                    token.clone(),
-                    ca.as_deref(),
-                    timeout,
-                )?),
-            );
+            let token = tokens.of(&name)?;
+            found.push((name, Agents::direct(&urls, token, ca.as_deref(), timeout)?));
+        }
+        // Named after the nodes they report, not their URLs.
+        runtime.block_on(futures::future::join_all(
+            found.iter_mut().map(|(_, agents)| agents.name_by_status()),
+        ));
+        for (name, agents) in found {
+            fleet.add(name, None, Ok(agents));
         }
     }
     if !contexts.is_empty() {
@@ -201,18 +200,4 @@ pub(super) fn fleet_for(
         fleet.down.extend(found.down);
     }
     Ok((fleet, skipped))
-}
-
-/// The agents of the one cluster `target` names (the dashboard reads one cluster).
-pub(super) fn agents_for(runtime: &tokio::runtime::Runtime, target: &TargetArgs) -> Result<Agents> {
-    let (mut fleet, _) = fleet_for(runtime, target, None)?;
-    anyhow::ensure!(
-        fleet.members.len() + fleet.down.len() <= 1,
-        "this command reads one cluster: give one --context"
-    );
-    match (fleet.members.pop(), fleet.down.pop()) {
-        (Some(member), _) => Ok(member.agents),
-        (None, Some(down)) => Err(anyhow::anyhow!("{}", down.footer())),
-        (None, None) => anyhow::bail!("no cluster to ask"),
-    }
 }

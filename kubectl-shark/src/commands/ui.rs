@@ -1,9 +1,9 @@
-//! `ui`: the dashboard on a local store or on the cluster's agents.
+//! `ui`: the dashboard on a local store or on the agents of one or more clusters.
 
 use anyhow::Result;
 use shark_pipeline::open_store;
 
-use super::shared::{agents_for, runtime};
+use super::shared::{fleet_for, runtime};
 use crate::cli::UiArgs;
 use crate::ui::{Listen, Source};
 
@@ -15,7 +15,8 @@ pub fn run(args: &UiArgs) -> Result<()> {
             store: open_store(dir)?,
             dir: dir.clone(),
         },
-        None => Source::Cluster(agents_for(&runtime, &args.target)?),
+        // Every cluster named is asked: a filter's `cluster` conditions choose among them per view.
+        None => Source::Cluster(fleet_for(&runtime, &args.target, None)?.0),
     };
     let listen = Listen {
         address: args.address,

@@ -1,7 +1,7 @@
-//! The dashboard's other views over the cluster's agents: the map (merged exactly), the
-//! histogram (every agent counts the same slices of one closed window), one entry (from whichever
-//! agent holds it), and PCAP downloads (every agent's export merged by time, as `export` does).
-//! Agents that do not answer are named; the rest is shown.
+//! The dashboard's other views over the clusters' agents: the histogram (every agent counts the
+//! same slices of one closed window), one entry (from whichever agent holds it), and PCAP
+//! downloads (every agent's export merged by time, as `export` does). What does not answer is
+//! named; the rest is shown.
 
 use futures::AsyncReadExt;
 use futures::future::join_all;
@@ -9,9 +9,12 @@ use serde_json::{Value, json};
 use shark_store::{Entry, Histogram, Query};
 
 use super::api::ApiError;
+use super::cluster::{node_failure, none_answered};
 use crate::cluster::agents::{Agent, Agents};
-use crate::cluster::fanout::{NodeFailure, Source, footer};
-use crate::cluster::fleet::Fleet;
+use crate::cluster::cluster_filter::for_cluster;
+use crate::cluster::failures::Failures;
+use crate::cluster::fanout::{NodeFailure, Source};
+use crate::cluster::fleet::{Fleet, Member};
 use crate::cluster::follow::percent_encode;
 use crate::cluster::pcap_merge::export_all;
 
@@ -52,35 +55,36 @@ fn json_answer(text: &str) -> Result<Value, String> {
     })
 }
 
-/// 502 naming every agent when none answered.
-pub fn none_answered(agents: &Agents, failures: &[NodeFailure]) -> Option<ApiError> {
-    (!failures.is_empty() && failures.len() == agents.list.len()).then(|| {
-        let all: Vec<String> = failures.iter().map(footer).collect();
-        ApiError::new(
-            axum::http::StatusCode::BAD_GATEWAY,
-            format!("no node answered: {}", all.join("; ")),
-        )
-    })
-}
-
-/// Every agent's answer to `ask`, and the agents that failed.
-async fn ask_all(agents: &Agents, ask: Ask<'_>) -> (Vec<Value>, Vec<NodeFailure>) {
-    let answers = join_all(
-        agents
-            .list
-            .iter()
-            .map(|agent| async move { json_answer(&read_all(agents, agent, ask).await?) }),
-    )
-    .await;
+/// Every agent's answer to what `ask` gives for its cluster, and the agents that failed (with
+/// their member's index).
+async fn ask_all(
+    fleet: &Fleet,
+    ask: impl Fn(&Member) -> (String, Option<Value>),
+) -> (Vec<Value>, Vec<(usize, NodeFailure)>) {
+    let asks = fleet
+        .members
+        .iter()
+        .enumerate()
+        .flat_map(|(index, member)| {
+            let (path, body) = ask(member);
+            member.agents.list.iter().map(move |agent| {
+                let (path, body) = (path.clone(), body.clone());
+                async move {
+                    let ask = match &body {
+                        Some(body) => Ask::Post(&path, body),
+                        None => Ask::Get(&path),
+                    };
+                    let answer = read_all(&member.agents, agent, ask).await;
+                    (index, member, agent, answer.and_then(|t| json_answer(&t)))
+                }
+            })
+        });
     let mut values = Vec::new();
     let mut failures = Vec::new();
-    for (agent, answer) in agents.list.iter().zip(answers) {
+    for (index, member, agent, answer) in join_all(asks).await {
         match answer {
             Ok(value) => values.push(value),
-            Err(reason) => failures.push(NodeFailure {
-                node: agent.node.clone(),
-                reason,
-            }),
+            Err(reason) => failures.push((index, node_failure(member, agent, reason))),
         }
     }
     (values, failures)
@@ -88,11 +92,11 @@ async fn ask_all(agents: &Agents, ask: Ask<'_>) -> (Vec<Value>, Vec<NodeFailure>
 
 /// The window `query` leaves open, closed on what the agents keep: from the oldest entry of any
 /// node to just past the newest. `None` when nothing is kept.
-async fn closed_window(agents: &Agents, query: &Query) -> Option<(i64, i64)> {
+async fn closed_window(fleet: &Fleet, query: &Query) -> Option<(i64, i64)> {
     if let (Some(from), Some(to)) = (query.from, query.to) {
         return Some((from, to));
     }
-    let (statuses, _) = ask_all(agents, Ask::Get("/v1/status")).await;
+    let (statuses, _) = ask_all(fleet, |_| ("/v1/status".into(), None)).await;
     let nodes: Vec<&Value> = statuses
         .iter()
         .flat_map(|s| s["store"].as_array().into_iter().flatten())
@@ -106,20 +110,23 @@ async fn closed_window(agents: &Agents, query: &Query) -> Option<(i64, i64)> {
     (from < to).then_some((from, to))
 }
 
-/// The histogram of every agent's matching entries in `buckets` slices of one window, and the
-/// agents that failed.
+/// The histogram of every agent's matching entries in `buckets` slices of one window, and what
+/// did not answer.
 pub async fn histogram(
-    agents: &Agents,
+    fleet: &Fleet,
     query: &Query,
     kfl: &str,
     buckets: usize,
-) -> (Option<Histogram>, Vec<NodeFailure>) {
-    let Some((from, to)) = closed_window(agents, query).await else {
-        return (None, Vec::new());
+) -> (Option<Histogram>, Failures) {
+    let Some((from, to)) = closed_window(fleet, query).await else {
+        return (None, fleet.failures(Vec::new()));
     };
-    let request = json!({"kfl": kfl, "from": from, "to": to});
     let path = format!("/v1/histogram?buckets={buckets}");
-    let (answers, failures) = ask_all(agents, Ask::Post(&path, &request)).await;
+    let (answers, failed) = ask_all(fleet, |member| {
+        let request = json!({"kfl": for_cluster(kfl, &member.name), "from": from, "to": to});
+        (path.clone(), Some(request))
+    })
+    .await;
     let mut total: Option<Histogram> = None;
     let counts = |v: &Value| -> Vec<u64> {
         v.as_array()
@@ -150,71 +157,78 @@ pub async fn histogram(
             }
         }
     }
-    (total, failures)
+    (total, fleet.failures(failed))
 }
 
-/// Entry `id` of `node` with whole bodies, from the agent that holds it; `None` when none does
-/// (and the agents that failed, which might have).
-pub async fn entry(agents: &Agents, node: &str, id: u64) -> (Option<Entry>, Vec<NodeFailure>) {
+/// Entry `id` of `node` with whole bodies, from the agent of cluster `cluster` (of any cluster
+/// when `None`) that holds it, with its member's index; `None` when none does (and the nodes
+/// that failed, which might have).
+pub async fn entry(
+    fleet: &Fleet,
+    cluster: Option<&str>,
+    node: &str,
+    id: u64,
+) -> (Option<(usize, Entry)>, Vec<NodeFailure>) {
     let path = format!("/v1/entry/{}/{id}", percent_encode(node));
-    let answers = join_all(
-        agents
-            .list
-            .iter()
-            .map(|agent| read_all(agents, agent, Ask::Get(&path))),
-    )
-    .await;
+    let asks = fleet
+        .members
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| cluster.is_none_or(|c| c == m.name))
+        .flat_map(|(index, member)| {
+            let path = &path;
+            member.agents.list.iter().map(move |agent| async move {
+                let answer = read_all(&member.agents, agent, Ask::Get(path)).await;
+                (index, member, agent, answer)
+            })
+        });
     let mut failures = Vec::new();
-    for (agent, answer) in agents.list.iter().zip(answers) {
+    for (index, member, agent, answer) in join_all(asks).await {
         match answer {
             Ok(text) => {
                 if let Ok(entry) = serde_json::from_str::<Entry>(&text) {
-                    return (Some(entry), Vec::new());
+                    return (Some((index, entry)), Vec::new());
                 }
             }
-            Err(reason) => failures.push(NodeFailure {
-                node: agent.node.clone(),
-                reason,
-            }),
+            Err(reason) => failures.push(node_failure(member, agent, reason)),
         }
     }
     (None, failures)
 }
 
-/// The agents as the one cluster of a fleet (what the fleet-wide merges take).
-pub fn one_cluster(agents: &Agents) -> Fleet {
-    let mut fleet = Fleet::default();
-    fleet.add(String::new(), None, Ok(agents.clone()));
-    fleet
-}
-
-/// Every agent's export of `request` merged into a temporary file (rewound), and the agents
-/// that failed.
+/// The export of each of `fleet`'s clusters (the request `request` makes for it) merged into a
+/// temporary file (rewound): classic PCAP from one cluster, pcapng naming each packet's cluster
+/// and node (as `export` writes it) when several answer; and what did not answer.
 pub async fn export(
-    agents: &Agents,
-    request: Value,
-) -> Result<(std::fs::File, Vec<NodeFailure>), ApiError> {
+    fleet: &Fleet,
+    request: impl Fn(&Member) -> Value,
+) -> Result<(std::fs::File, Failures), ApiError> {
     use std::io::Seek;
-    let fleet = one_cluster(agents);
+    let requests: Vec<Value> = fleet.members.iter().map(request).collect();
+    let pcapng = fleet.labelled();
+    let owned = fleet.clone();
     let runtime = tokio::runtime::Handle::current();
     // The merge writes to a plain `Write` between its awaits: it runs on a thread of its own.
-    let spooled = tokio::task::spawn_blocking(move || {
+    let (file, failed) = tokio::task::spawn_blocking(move || {
         let mut file = tempfile::tempfile()?;
-        let sources = [Source {
-            member: &fleet.members[0],
-            request,
-        }];
+        let sources: Vec<Source> = owned
+            .members
+            .iter()
+            .zip(requests)
+            .map(|(member, request)| Source { member, request })
+            .collect();
         let (_, failed) = runtime
-            .block_on(export_all(&sources, &mut file, false))
+            .block_on(export_all(&sources, &mut file, pcapng))
             .map_err(std::io::Error::other)?;
         file.rewind()?;
-        Ok::<_, std::io::Error>((file, failed.into_iter().map(|(_, f)| f).collect::<Vec<_>>()))
+        Ok::<_, std::io::Error>((file, failed))
     })
     .await
     .map_err(ApiError::store)?
     .map_err(ApiError::store)?;
-    if let Some(error) = none_answered(agents, &spooled.1) {
+    let failures = fleet.failures(failed);
+    if let Some(error) = none_answered(&failures) {
         return Err(error);
     }
-    Ok(spooled)
+    Ok((file, failures))
 }

@@ -12,6 +12,8 @@ mod api;
 mod assets;
 mod cluster;
 mod cluster_reads;
+mod cursor;
+mod directories;
 mod guard;
 mod rows;
 mod source;
@@ -53,6 +55,7 @@ pub fn serve(runtime: &tokio::runtime::Runtime, source: Source, listen: &Listen)
         let state = UiState {
             inner: Arc::new(Inner {
                 source,
+                directories: directories::Directories::default(),
                 token,
                 bound,
                 stop: AtomicBool::new(false),

@@ -1,12 +1,13 @@
-//! Where the dashboard's entries come from: a local store, or the cluster's agents.
+//! Where the dashboard's entries come from: a local store, or the agents of one or more clusters.
 
 use std::path::PathBuf;
 
 use shark_store::Store;
 
-use crate::cluster::agents::Agents;
+use crate::cluster::fleet::Fleet;
 
-/// A local store (`--store DIR`) or every node's agent (the same fan-out as `query`).
+/// A local store (`--store DIR`) or every node's agent of every cluster asked (the same fan-out
+/// as `query --context a,b`).
 pub enum Source {
     /// A store directory read in-process.
     Local {
@@ -15,8 +16,9 @@ pub enum Source {
         /// Where it lives, for the status view.
         dir: PathBuf,
     },
-    /// The agents, found through the API server or at `--agents` URLs.
-    Cluster(Agents),
+    /// The clusters: those whose agents were found (through the API server or at `--agents`
+    /// URLs), and those that could not be reached, with why.
+    Cluster(Fleet),
 }
 
 impl Source {

@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::directories::Directories;
 use super::source::Source;
 
 /// What every handler shares.
@@ -15,6 +16,8 @@ pub struct UiState {
 /// The shared state itself.
 pub(super) struct Inner {
     pub(super) source: Source,
+    /// Who addresses are in each cluster, to name peers a cluster's agents could not.
+    pub(super) directories: Directories,
     pub(super) token: String,
     pub(super) bound: SocketAddr,
     /// Set on Ctrl-C or SIGTERM: open streams (follow) end so the server can close.
@@ -25,6 +28,14 @@ impl UiState {
     /// Where entries come from.
     pub(super) fn source(&self) -> &Source {
         &self.inner.source
+    }
+
+    /// Who addresses are in each cluster of `fleet` (listed at most every 30 s).
+    pub(super) async fn directory(
+        &self,
+        fleet: &crate::cluster::fleet::Fleet,
+    ) -> std::sync::Arc<crate::cluster::directory::Directory> {
+        self.inner.directories.of(fleet).await
     }
 
     /// Whether the server is stopping.

@@ -1,5 +1,6 @@
-//! The entries list (`POST /api/entries`), one entry (`GET /api/entry/NODE/ID`), and PCAP of one
-//! exchange, its connection (`…/pcap?wholeFlow=true`) or a whole window (`POST /api/export`).
+//! The entries list (`POST /api/entries`), one entry (`GET /api/entry/[CLUSTER/]NODE/ID`), and
+//! PCAP of one exchange, its connection (`…/pcap?wholeFlow=true`) or a whole window
+//! (`POST /api/export`).
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -13,8 +14,11 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::{ApiError, Window, blocking, time_json};
+use crate::cluster::cluster_filter::for_cluster;
 use crate::cluster::fanout::footer;
-use crate::ui::rows::{detail, row};
+use crate::cluster::fleet::Fleet;
+use crate::ui::cursor::FleetKey;
+use crate::ui::rows::{Origin, detail, row};
 use crate::ui::{Source, UiState, cluster, cluster_reads};
 
 /// Most rows one call returns.
@@ -60,31 +64,45 @@ pub async fn entries(
             "limit {limit}: ask for 1 to {MAX_ROWS} rows"
         )));
     }
+    if let Source::Cluster(fleet) = state.source() {
+        let after: Option<FleetKey> = request
+            .cursor
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(ApiError::bad)?;
+        let asked = cluster::asked(fleet, query.filter.as_ref());
+        let (entries, next, failures) = cluster::page(
+            &asked,
+            &query,
+            &request.window.kfl,
+            (order, after.as_ref()),
+            limit,
+        )
+        .await;
+        if let Some(error) = cluster::none_answered(&failures) {
+            return Err(error);
+        }
+        let directory = state.directory(fleet).await;
+        let rows = entries
+            .into_iter()
+            .map(|(index, mut entry)| {
+                let cluster = &asked.members[index].name;
+                let named = directory.name_entry(cluster, &mut entry);
+                row(&entry, Origin::Cluster(cluster, &named))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ApiError::store)?;
+        let cursor = next.map(|k| k.to_string());
+        return Ok(Json(json!({"rows": rows, "cursor": cursor,
+            "failures": cluster::failures_json(&failures), "labelled": asked.labelled()})));
+    }
     let after: Option<PageKey> = request
         .cursor
         .as_deref()
         .map(str::parse)
         .transpose()
         .map_err(ApiError::bad)?;
-    if let Source::Cluster(agents) = state.source() {
-        let (entries, next, failures) =
-            cluster::page(agents, &query, &request.window.kfl, after.as_ref(), limit).await;
-        if failures.len() == agents.list.len() && !failures.is_empty() {
-            let all: Vec<String> = failures.iter().map(footer).collect();
-            let message = format!("no node answered: {}", all.join("; "));
-            return Err(ApiError::new(StatusCode::BAD_GATEWAY, message));
-        }
-        let rows = entries
-            .iter()
-            .map(row)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ApiError::store)?;
-        let cursor = next.map(|k| k.to_string());
-        let failures = cluster::failures_json(&failures);
-        return Ok(Json(
-            json!({"rows": rows, "cursor": cursor, "failures": failures}),
-        ));
-    }
     let store = state.source().store()?.clone();
     blocking(move || {
         let page = store
@@ -93,11 +111,12 @@ pub async fn entries(
         let rows = page
             .entries
             .iter()
-            .map(row)
+            .map(|entry| row(entry, Origin::Store))
             .collect::<Result<Vec<_>, _>>()
             .map_err(ApiError::store)?;
         let mut answer =
-            json!({"rows": rows, "cursor": page.next.map(|k| k.to_string()), "failures": []});
+            json!({"rows": rows, "cursor": page.next.map(|k| k.to_string()), "failures": [],
+                   "labelled": false});
         if rows_empty(&answer) && after.is_none() {
             answer["coverage"] = coverage(&store)?;
         }
@@ -122,31 +141,63 @@ fn coverage(store: &Store) -> Result<Value, ApiError> {
     Ok(json!({"oldest": time_json(oldest), "newest": time_json(newest), "nodes": per_node}))
 }
 
-/// The entry, bodies whole (read back from the packets where the index cut them); 404 if none.
+/// `/entry/NODE/ID`: [`entry_in`] any cluster (or the local store).
 pub async fn entry(
     State(state): State<UiState>,
     Path((node, id)): Path<(String, u64)>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Source::Cluster(agents) = state.source() {
-        let entry = cluster_entry(agents, &node, id).await?;
-        return detail(&entry).map(Json).map_err(ApiError::store);
+    entry_at(&state, None, node, id).await
+}
+
+/// `/entry/CLUSTER/NODE/ID`: the entry, bodies whole (read back from the packets where the
+/// index cut them); 404 if none.
+pub async fn entry_in(
+    State(state): State<UiState>,
+    Path((cluster, node, id)): Path<(String, String, u64)>,
+) -> Result<Json<Value>, ApiError> {
+    entry_at(&state, Some(cluster), node, id).await
+}
+
+/// Entry `id` of `node` (of `cluster`, else of any) as the detail shows it.
+async fn entry_at(
+    state: &UiState,
+    cluster: Option<String>,
+    node: String,
+    id: u64,
+) -> Result<Json<Value>, ApiError> {
+    if let Source::Cluster(fleet) = state.source() {
+        let (index, mut entry) = cluster_entry(fleet, cluster.as_deref(), &node, id).await?;
+        let name = &fleet.members[index].name;
+        let named = state.directory(fleet).await.name_entry(name, &mut entry);
+        return detail(&entry, Origin::Cluster(name, &named))
+            .map(Json)
+            .map_err(ApiError::store);
+    }
+    if cluster.is_some() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "a local store has no clusters: ask for /api/entry/NODE/ID",
+        ));
     }
     let store = state.source().store()?.clone();
     blocking(move || {
         let entry = find(&store, &node, id, true)?;
-        detail(&entry).map(Json).map_err(ApiError::store)
+        detail(&entry, Origin::Store)
+            .map(Json)
+            .map_err(ApiError::store)
     })
     .await
 }
 
-/// Entry `id` of `node` from whichever agent holds it; 404 naming the agents that did not
-/// answer, when none had it.
+/// Entry `id` of `node` (of `cluster`, else of any) from whichever agent holds it, with its
+/// member's index; 404 naming the nodes that did not answer, when none had it.
 async fn cluster_entry(
-    agents: &crate::cluster::agents::Agents,
+    fleet: &Fleet,
+    cluster: Option<&str>,
     node: &str,
     id: u64,
-) -> Result<shark_store::Entry, ApiError> {
-    let (entry, failures) = cluster_reads::entry(agents, node, id).await;
+) -> Result<(usize, shark_store::Entry), ApiError> {
+    let (entry, failures) = cluster_reads::entry(fleet, cluster, node, id).await;
     entry.ok_or_else(|| {
         let unanswered: Vec<String> = failures.iter().map(footer).collect();
         let also = if unanswered.is_empty() {
@@ -154,9 +205,10 @@ async fn cluster_entry(
         } else {
             format!("; {}", unanswered.join("; "))
         };
+        let place = cluster.map_or(String::new(), |c| format!(" of cluster `{c}`"));
         ApiError::new(
             StatusCode::NOT_FOUND,
-            format!("no entry {id} on node `{node}` (retention may have removed it){also}"),
+            format!("no entry {id} on node `{node}`{place} (retention may have removed it){also}"),
         )
     })
 }
@@ -195,23 +247,54 @@ pub struct PcapParams {
     whole_flow: bool,
 }
 
-/// The packets of one exchange (with its connection's handshake), or of its whole connection, as
-/// a PCAP download.
+/// `/entry/NODE/ID/pcap`: [`entry_pcap_in`] any cluster (or the local store).
 pub async fn entry_pcap(
     State(state): State<UiState>,
     Path((node, id)): Path<(String, u64)>,
     UrlQuery(params): UrlQuery<PcapParams>,
 ) -> Result<Response, ApiError> {
+    pcap_at(&state, None, node, id, &params).await
+}
+
+/// `/entry/CLUSTER/NODE/ID/pcap`: the packets of one exchange (with its connection's
+/// handshake), or of its whole connection, as a PCAP download.
+pub async fn entry_pcap_in(
+    State(state): State<UiState>,
+    Path((cluster, node, id)): Path<(String, String, u64)>,
+    UrlQuery(params): UrlQuery<PcapParams>,
+) -> Result<Response, ApiError> {
+    pcap_at(&state, Some(cluster), node, id, &params).await
+}
+
+/// The PCAP of entry `id` of `node` (of `cluster`, else of any).
+async fn pcap_at(
+    state: &UiState,
+    cluster: Option<String>,
+    node: String,
+    id: u64,
+    params: &PcapParams,
+) -> Result<Response, ApiError> {
     let name = format!(
         "entry-{id}{}.pcap",
         if params.whole_flow { "-flow" } else { "" }
     );
-    if let Source::Cluster(agents) = state.source() {
-        let entry = cluster_entry(agents, &node, id).await?;
+    if let Source::Cluster(fleet) = state.source() {
+        let (index, entry) = cluster_entry(fleet, cluster.as_deref(), &node, id).await?;
+        // Only the entry's own cluster is asked: another may hold the same node and id.
+        let holder = Fleet {
+            members: vec![fleet.members[index].clone()],
+            down: Vec::new(),
+        };
         let request = json!({"kfl": entry_filter(&node, id)?, "from": entry.timestamp,
                              "to": entry.timestamp + 1, "wholeFlows": params.whole_flow});
-        let (file, _) = cluster_reads::export(agents, request).await?;
+        let (file, _) = cluster_reads::export(&holder, |_| request.clone()).await?;
         return Ok(file_download(file, &name));
+    }
+    if cluster.is_some() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "a local store has no clusters: ask for /api/entry/NODE/ID/pcap",
+        ));
     }
     let store = state.source().store()?.clone();
     let query = blocking(move || {
@@ -250,14 +333,22 @@ pub async fn export(
     Json(request): Json<ExportRequest>,
 ) -> Result<Response, ApiError> {
     let query = request.window.query()?;
-    let name = "shark-export.pcap";
-    if let Source::Cluster(agents) = state.source() {
-        let body = json!({"kfl": request.window.kfl, "from": query.from, "to": query.to,
-                          "wholeFlows": request.whole_flows});
-        let (file, failures) = cluster_reads::export(agents, body).await?;
+    if let Source::Cluster(fleet) = state.source() {
+        let asked = cluster::asked(fleet, query.filter.as_ref());
+        let (file, failures) = cluster_reads::export(&asked, |member| {
+            json!({"kfl": for_cluster(&request.window.kfl, &member.name), "from": query.from,
+                   "to": query.to, "wholeFlows": request.whole_flows})
+        })
+        .await?;
+        // Several clusters: pcapng, each packet's interface naming its cluster and node.
+        let name = if asked.labelled() {
+            "shark-export.pcapng"
+        } else {
+            "shark-export.pcap"
+        };
         let mut response = file_download(file, name);
-        // The download is partial: say which nodes are missing from it.
-        let missing: Vec<String> = failures.iter().map(footer).collect();
+        // The download is partial: say which clusters and nodes are missing from it.
+        let missing = failures.footers();
         if let Ok(value) = HeaderValue::from_str(&missing.join("; "))
             && !missing.is_empty()
         {
@@ -266,7 +357,12 @@ pub async fn export(
         return Ok(response);
     }
     let store = state.source().store()?.clone();
-    Ok(pcap_stream(store, query, request.whole_flows, name))
+    Ok(pcap_stream(
+        store,
+        query,
+        request.whole_flows,
+        "shark-export.pcap",
+    ))
 }
 
 /// Streams `store.export(query)` as a download named `name`; a failure midway cuts the stream

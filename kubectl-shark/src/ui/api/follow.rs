@@ -17,9 +17,10 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::{ApiError, Window, blocking};
+use crate::cluster::directory::Directory;
 use crate::cluster::follow::{Followed, follow_all};
-use crate::ui::rows::row;
-use crate::ui::{Source, UiState, cluster_reads};
+use crate::ui::rows::{Origin, row};
+use crate::ui::{Source, UiState, cluster};
 
 /// How often the store is looked at for new entries.
 const POLL: Duration = Duration::from_millis(500);
@@ -43,11 +44,12 @@ pub async fn follow(
 ) -> Result<Response, ApiError> {
     let query = params.window.query()?;
     let resume = resume_points(&params.after)?;
-    if let Source::Cluster(agents) = state.source() {
-        let fleet = cluster_reads::one_cluster(agents);
-        let followed = follow_all(&fleet, &params.window.kfl, query.from, &resume);
+    if let Source::Cluster(fleet) = state.source() {
+        let asked = cluster::asked(fleet, query.filter.as_ref());
+        let followed = follow_all(&asked, &params.window.kfl, query.from, &resume);
+        let directory = state.directory(fleet).await;
         let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE_LINES);
-        tokio::spawn(forward(followed, tx, state.clone()));
+        tokio::spawn(forward(followed, directory, tx, state.clone()));
         return Ok(ndjson(rx));
     }
     let store = state.source().store()?.clone();
@@ -78,6 +80,7 @@ fn ndjson(rx: mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Response {
 /// (then a last `streamError` line).
 async fn forward(
     mut followed: mpsc::Receiver<Followed>,
+    directory: std::sync::Arc<Directory>,
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
     state: UiState,
 ) {
@@ -85,10 +88,13 @@ async fn forward(
     loop {
         let line = tokio::select! {
             next = followed.recv() => match next {
-                Some(Followed::Entry(_, entry)) => match row(&entry) {
-                    Ok(row) => row,
-                    Err(e) => serde_json::json!({ "streamError": e.to_string() }),
-                },
+                Some(Followed::Entry(cluster, mut entry)) => {
+                    let named = directory.name_entry(&cluster, &mut entry);
+                    match row(&entry, Origin::Cluster(&cluster, &named)) {
+                        Ok(row) => row,
+                        Err(e) => serde_json::json!({ "streamError": e.to_string() }),
+                    }
+                }
                 Some(Followed::Note(note)) => serde_json::json!({ "notice": note }),
                 None => serde_json::json!({ "streamError": "no node is left to follow" }),
             },
@@ -125,7 +131,7 @@ fn stream(mut tail: Tail, tx: &mpsc::Sender<Result<Bytes, std::io::Error>>, stat
         loop {
             let line = match tail.next_entry() {
                 Ok(None) => break,
-                Ok(Some(entry)) => row(&entry).map_err(|e| e.to_string()),
+                Ok(Some(entry)) => row(&entry, Origin::Store).map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             let (line, last) = match line {

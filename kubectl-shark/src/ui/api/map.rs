@@ -7,11 +7,11 @@ use serde_json::{Value, json};
 use shark_store::{GroupBy, Histogram, ServiceMap};
 
 use super::{ApiError, Window, blocking, time_json};
-use crate::cluster::fanout::NodeFailure;
+use crate::cluster::failures::Failures;
 use crate::cluster::maps::map_all;
 use crate::ui::{Source, UiState, cluster, cluster_reads};
 
-/// `?by=pod|workload|service|namespace|node` (default workload).
+/// `?by=pod|workload|service|namespace|node|cluster` (default workload).
 #[derive(Debug, Default, Deserialize)]
 pub struct MapParams {
     #[serde(default)]
@@ -32,11 +32,11 @@ pub async fn map(
         .parse()
         .map_err(ApiError::bad)?;
     let query = window.query()?;
-    if let Source::Cluster(agents) = state.source() {
-        let fleet = cluster_reads::one_cluster(agents);
-        let (map, failed) = map_all(&fleet, &window.kfl, &query, by).await;
-        let failures: Vec<NodeFailure> = failed.into_iter().map(|(_, f)| f).collect();
-        if let Some(error) = cluster_reads::none_answered(agents, &failures) {
+    if let Source::Cluster(fleet) = state.source() {
+        let asked = cluster::asked(fleet, query.filter.as_ref());
+        let (map, failed) = map_all(&asked, &window.kfl, &query, by).await;
+        let failures = asked.failures(failed);
+        if let Some(error) = cluster::none_answered(&failures) {
             return Err(error);
         }
         return map_json(&map, &failures).map(Json);
@@ -44,14 +44,14 @@ pub async fn map(
     let store = state.source().store()?.clone();
     blocking(move || {
         let map = store.map(&query, by).map_err(ApiError::store)?;
-        map_json(&map, &[]).map(Json)
+        map_json(&map, &Failures::default()).map(Json)
     })
     .await
 }
 
 /// The map as `map -o json` prints it, with each edge's latency percentiles (ms) as the map's
 /// table prints them, and the nodes that failed.
-fn map_json(map: &ServiceMap, failures: &[NodeFailure]) -> Result<Value, ApiError> {
+fn map_json(map: &ServiceMap, failures: &Failures) -> Result<Value, ApiError> {
     let mut value = serde_json::to_value(map).map_err(ApiError::store)?;
     if let Some(edges) = value["edges"].as_array_mut() {
         for (json, edge) in edges.iter_mut().zip(&map.edges) {
@@ -81,10 +81,11 @@ pub async fn histogram(
 ) -> Result<Json<Value>, ApiError> {
     let query = params.window.query()?;
     let buckets = params.buckets.unwrap_or(120);
-    if let Source::Cluster(agents) = state.source() {
+    if let Source::Cluster(fleet) = state.source() {
+        let asked = cluster::asked(fleet, query.filter.as_ref());
         let (histogram, failures) =
-            cluster_reads::histogram(agents, &query, &params.window.kfl, buckets).await;
-        if let Some(error) = cluster_reads::none_answered(agents, &failures) {
+            cluster_reads::histogram(&asked, &query, &params.window.kfl, buckets).await;
+        if let Some(error) = cluster::none_answered(&failures) {
             return Err(error);
         }
         return Ok(Json(histogram_json(histogram.as_ref(), &failures)));
@@ -92,14 +93,17 @@ pub async fn histogram(
     let store = state.source().store()?.clone();
     blocking(move || {
         let histogram = store.histogram(&query, buckets).map_err(ApiError::store)?;
-        Ok(Json(histogram_json(histogram.as_ref(), &[])))
+        Ok(Json(histogram_json(
+            histogram.as_ref(),
+            &Failures::default(),
+        )))
     })
     .await
 }
 
 /// A histogram as the page reads it (`null` slices when nothing is stored), and the nodes that
 /// failed.
-fn histogram_json(histogram: Option<&Histogram>, failures: &[NodeFailure]) -> Value {
+fn histogram_json(histogram: Option<&Histogram>, failures: &Failures) -> Value {
     let failures = cluster::failures_json(failures);
     match histogram {
         None => json!({"from": null, "to": null, "widthMs": null, "entries": [], "errors": [],

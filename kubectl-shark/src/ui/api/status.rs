@@ -7,17 +7,23 @@ use serde_json::{Value, json};
 use super::{ApiError, blocking, time_json};
 use crate::ui::{Source, UiState, cluster};
 
-/// Per node: the window kept, segments, entries, bytes, packets captured and drops; and where the
-/// dashboard reads from.
+/// Per node (with its cluster when named): the window kept, segments, entries, bytes, packets
+/// captured and drops; per named cluster its nodes and entries or why it could not be reached;
+/// and where the dashboard reads from.
 pub async fn status(State(state): State<UiState>) -> Result<Json<Value>, ApiError> {
     let (store, dir) = match state.source() {
         Source::Local { store, dir } => (store.clone(), dir.display().to_string()),
-        Source::Cluster(agents) => {
-            let (nodes, failures) = cluster::status(agents).await;
-            let source = format!("{} agents", agents.list.len());
+        Source::Cluster(fleet) => {
+            let (nodes, clusters, failures) = cluster::status(fleet).await;
+            let agents: usize = fleet.members.iter().map(|m| m.agents.list.len()).sum();
+            let source = match clusters.len() {
+                0 | 1 => format!("{agents} agents"),
+                n => format!("{agents} agents in {n} clusters"),
+            };
             let failures = cluster::failures_json(&failures);
             return Ok(Json(
-                json!({"mode": "cluster", "source": source, "nodes": nodes, "failures": failures}),
+                json!({"mode": "cluster", "source": source, "nodes": nodes,
+                "clusters": clusters, "failures": failures}),
             ));
         }
     };
@@ -32,7 +38,9 @@ pub async fn status(State(state): State<UiState>) -> Result<Json<Value>, ApiErro
                        "dropped": n.capture.dropped(), "lastError": null})
             })
             .collect();
-        Ok(Json(json!({"mode": "local", "source": dir, "nodes": nodes, "failures": []})))
+        Ok(Json(
+            json!({"mode": "local", "source": dir, "nodes": nodes, "clusters": [], "failures": []}),
+        ))
     })
     .await
 }
