@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use crate::conn::ConnRecord;
 use crate::dispatch::{FlowPorts, FlowProtocol};
 use crate::dissect::{Direction, Unfinished, registry};
 use crate::reassembly::{ReassemblyLimits, TcpReassembler};
@@ -78,6 +79,8 @@ pub struct Flow {
     /// The flow ended (FIN both ways or RST) and its entries were emitted; later packets (the
     /// last ACKs) are only counted until a new SYN reuses the 5-tuple or the flow goes idle.
     pub closed: bool,
+    /// What its connection record starts from and says (handshake RTT, protocols found).
+    pub conn: ConnRecord,
 }
 
 impl Flow {
@@ -115,6 +118,7 @@ impl Flow {
             in_handshake: syn == Some(false),
             protocol: FlowProtocol::Probing(Box::default()),
             closed: false,
+            conn: ConnRecord::default(),
         }
     }
 
@@ -143,13 +147,14 @@ impl Flow {
         self.packets.swap(0, 1);
         self.reassembly.swap(0, 1);
         self.fin.swap(0, 1);
+        self.conn.flip();
     }
 
     /// The start of the earliest entry this flow can still emit, if it can emit one: what its
     /// parser holds unfinished; the flow's first packet when bytes wait out of order in
     /// reassembly (their exchange may have begun at any time), when no parser has claimed the
-    /// flow yet (its bytes are held for probing) or none will (its `tcp`/`udp` entry starts
-    /// there), or when the parser cannot tell.
+    /// flow yet (its bytes are held for probing), or when the parser cannot tell. Its connection
+    /// record holds nothing back: it is stamped when it is cut.
     pub fn unfinished_since(&self) -> Option<i64> {
         if self.closed {
             return None;
@@ -161,6 +166,7 @@ impl Flow {
                 Unfinished::Nothing => None,
                 Unfinished::Unknown => Some(self.first_ts),
             },
+            FlowProtocol::Unclaimed if !held_out_of_order => None,
             _ => Some(self.first_ts),
         }
     }
@@ -180,6 +186,7 @@ impl Flow {
             self.first_packet = packet;
         }
         self.last_packet = packet;
+        self.conn.counted(packet, ts_ns);
     }
 }
 
@@ -296,6 +303,18 @@ impl FlowTable {
         }
         one_way.truncate(count);
         self.take_sorted(one_way.into_iter().map(|(_, k)| k).collect())
+    }
+
+    /// The keys of the flows `pick` chooses, in the order their streams began.
+    pub fn keys_where(&self, pick: impl Fn(&Flow) -> bool) -> Vec<FlowKey> {
+        let mut picked: Vec<(u64, FlowKey)> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| pick(f))
+            .map(|(k, f)| (f.stream, *k))
+            .collect();
+        picked.sort_unstable_by_key(|(stream, _)| *stream);
+        picked.into_iter().map(|(_, k)| k).collect()
     }
 
     /// Removes every flow, oldest first.
