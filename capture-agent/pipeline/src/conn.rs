@@ -12,8 +12,8 @@
 /// A long flow gets a record (state `open`) once its packets since its last one span this long.
 pub const CONN_INTERVAL_NS: i64 = 60_000_000_000;
 
-/// After both FINs, the record waits this long (in capture time) for the last ACK, so its
-/// packets match what tshark counts for the connection.
+/// After both FINs (or an RST), the record waits this long without a packet (in capture time)
+/// for the last ACK or RST, so its packets match what tshark counts for the connection.
 pub const CLOSE_GRACE_NS: i64 = 1_000_000_000;
 
 /// Why a flow closed early to keep the pipeline within its memory budget: its pending
@@ -76,8 +76,9 @@ pub struct ConnRecord {
     pub rtt_ns: Option<i64>,
     /// The protocols the flow's exchanges were found to be, in order found (`icmp` errors aside).
     pub l7: Vec<&'static str>,
-    /// Both FINs were seen: the record waits (briefly) for the last ACK.
-    pub closing: bool,
+    /// The connection closed this way (FIN both ways, RST): the record waits a moment for the
+    /// last packets.
+    pub closing: Option<ConnState>,
     /// The flow's last record is out; later packets are not recorded.
     pub done: bool,
 }

@@ -153,20 +153,22 @@ impl Flow {
     /// The start of the earliest entry this flow can still emit, if it can emit one: what its
     /// parser holds unfinished; the flow's first packet when bytes wait out of order in
     /// reassembly (their exchange may have begun at any time), when no parser has claimed the
-    /// flow yet (its bytes are held for probing), or when the parser cannot tell. Its connection
-    /// record holds nothing back: it is stamped when it is cut.
-    pub fn unfinished_since(&self) -> Option<i64> {
+    /// flow yet (its bytes are held for probing), or when the parser cannot tell. Else, while
+    /// its connection record is still to come, `newest_ns` (the latest packet pushed): the
+    /// record is stamped when it is cut, so it holds nothing back before that.
+    pub fn unfinished_since(&self, newest_ns: i64) -> Option<i64> {
+        let record = (self.transport != Transport::Icmp && !self.conn.done).then_some(newest_ns);
         if self.closed {
-            return None;
+            return record;
         }
         let held_out_of_order = self.reassembly.iter().any(|r| r.buffered() > 0);
         match &self.protocol {
             FlowProtocol::Pinned(parser) if !held_out_of_order => match parser.unfinished() {
                 Unfinished::Since(ts_ns) => Some(ts_ns),
-                Unfinished::Nothing => None,
+                Unfinished::Nothing => record,
                 Unfinished::Unknown => Some(self.first_ts),
             },
-            FlowProtocol::Unclaimed if !held_out_of_order => None,
+            FlowProtocol::Unclaimed if !held_out_of_order => record,
             _ => Some(self.first_ts),
         }
     }
@@ -238,11 +240,11 @@ impl FlowTable {
     }
 
     /// The start of the earliest entry the flows tracked now can still emit (see
-    /// [`Flow::unfinished_since`]); `None` when none can.
-    pub fn earliest_unfinished(&self) -> Option<i64> {
+    /// [`Flow::unfinished_since`], `newest_ns` the latest packet pushed); `None` when none can.
+    pub fn earliest_unfinished(&self, newest_ns: i64) -> Option<i64> {
         self.flows
             .values()
-            .filter_map(|f| f.unfinished_since())
+            .filter_map(|f| f.unfinished_since(newest_ns))
             .min()
     }
 

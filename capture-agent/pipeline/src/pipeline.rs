@@ -115,7 +115,7 @@ impl Pipeline {
     /// the pipeline sends from now on starts at or after it, or begins with a packet not yet
     /// pushed. Costs a pass over the flows.
     pub fn earliest_unfinished(&self) -> Option<i64> {
-        self.flows.earliest_unfinished()
+        self.flows.earliest_unfinished(self.newest_ns)
     }
 
     /// Takes one packet: hands it to the sink and sends any entries it completes.
@@ -236,18 +236,6 @@ impl Pipeline {
             packet.ts_ns,
         );
         if flow.closed {
-            // The last ACK after both FINs completes the connection's record.
-            if flow.conn.closing {
-                emit_conn(
-                    flow,
-                    ConnState::Fin,
-                    self.newest_ns,
-                    &self.config,
-                    self.identity.as_ref(),
-                    &mut self.stats,
-                    sink,
-                )?;
-            }
             return Ok(());
         }
         let meta = ChunkMeta {
@@ -440,8 +428,8 @@ impl Pipeline {
         sink: &mut S,
     ) -> Result<(), S::Error> {
         if let Some(mut flow) = self.flows.remove(key) {
-            // After both FINs the record waits for the last ACK (or a moment: see `sweep`).
-            self.close_flow(&mut flow, reason, reason == "closed", sink)?;
+            // The record waits a moment for the last ACK or RST (see `sweep`).
+            self.close_flow(&mut flow, reason, true, sink)?;
             self.flows.insert(*key, flow);
         }
         Ok(())
@@ -458,20 +446,20 @@ impl Pipeline {
         self.close_flow(flow, reason, false, sink)
     }
 
-    /// [`Pipeline::close`], keeping the connection record back when `await_last_ack`.
+    /// [`Pipeline::close`], keeping the connection record back a moment when `await_last`.
     fn close_flow<S: Sink>(
         &mut self,
         flow: &mut Flow,
         reason: &str,
-        await_last_ack: bool,
+        await_last: bool,
         sink: &mut S,
     ) -> Result<(), S::Error> {
         if flow.closed {
-            // A closed flow's record may still wait for its last ACK.
-            if flow.conn.closing {
+            // A closed flow's record may still wait for its last packets.
+            if let Some(state) = flow.conn.closing {
                 emit_conn(
                     flow,
-                    ConnState::Fin,
+                    state,
                     self.newest_ns,
                     &self.config,
                     self.identity.as_ref(),
@@ -536,8 +524,8 @@ impl Pipeline {
             &mut self.stats,
             sink,
         )?;
-        if await_last_ack {
-            flow.conn.closing = true;
+        if await_last {
+            flow.conn.closing = Some(ConnState::closed_for(reason));
             return Ok(());
         }
         emit_conn(
@@ -570,11 +558,11 @@ impl Pipeline {
         for mut flow in self.flows.take_idle(tcp_cutoff, udp_cutoff) {
             self.close(&mut flow, "idle timeout", sink)?;
         }
-        // Records of closed connections whose last ACK did not come, and of long connections.
+        // Records of connections closed a moment ago, and of long connections.
         let grace_cutoff = now_ns.saturating_sub(CLOSE_GRACE_NS);
         let due = self.flows.keys_where(|f| {
             if f.closed {
-                f.conn.closing && f.last_ts < grace_cutoff
+                f.conn.closing.is_some() && f.last_ts < grace_cutoff
             } else {
                 f.transport != Transport::Icmp
                     && f.conn.since.is_some_and(|(_, since)| {
@@ -584,11 +572,7 @@ impl Pipeline {
         });
         for key in due {
             if let Some(flow) = self.flows.get_mut(&key) {
-                let state = if flow.closed {
-                    ConnState::Fin
-                } else {
-                    ConnState::Open
-                };
+                let state = flow.conn.closing.unwrap_or(ConnState::Open);
                 emit_conn(
                     flow,
                     state,
@@ -686,7 +670,7 @@ fn emit_conn<S: Sink>(
     let exchange = conn_exchange(flow, state);
     if state != ConnState::Open {
         flow.conn.done = true;
-        flow.conn.closing = false;
+        flow.conn.closing = None;
     }
     sink.entry(conn_entry(exchange, flow, now_ns, config, identity))?;
     stats.entries += 1;
