@@ -6,9 +6,10 @@
 //! [`Store::map`] bounds the edges too: it keeps the [`MAP_EDGES`] busiest (by requests) and sums
 //! the rest into [`ServiceMap::other`], so a window of a million peers (a scan) costs megabytes,
 //! not gigabytes. Maps built on different nodes merge exactly ([`ServiceMap::merge`]): counts add
-//! and sketches merge. Bytes come from connection records only (the `tcp`/`udp` entry of every
-//! connection), requests, errors and latency from the exchanges, so a connection nothing was
-//! dissected on still draws its edge with bytes, and no byte is counted twice.
+//! and sketches merge. A connection record (the `tcp`/`udp` entry every connection gets) counts
+//! only when nothing was dissected on its connection: then it is its edge's request, with its
+//! bytes. A dissected connection's bytes are its exchanges' sizes (so a map filtered to `redis`
+//! still has them), and its record adds nothing, so no byte is counted twice.
 
 mod sketch;
 
@@ -124,11 +125,10 @@ pub struct Edge {
     /// Kafka error code or Redis/Postgres error flag; or an exchange cut short (reset, timeout,
     /// unanswered).
     pub errors: u64,
-    /// Payload bytes the clients sent, from the connection records (`tcp`/`udp` entries) alone,
-    /// each on the edge of the protocol found on its connection, so nothing is counted twice;
-    /// an exchange's own `request.size` is not added.
+    /// Request bytes (`request.size`; for a connection nothing was dissected on, the payload its
+    /// client sent, from its connection record).
     pub request_bytes: u64,
-    /// Payload bytes the servers sent, likewise.
+    /// Response bytes, likewise.
     pub response_bytes: u64,
     /// Latency of the answered exchanges (`elapsedTime`, ms).
     pub latency: LatencySketch,
@@ -353,27 +353,19 @@ impl MapBuilder {
         }
         let src = peer(&entry.src, self.by);
         let dst = peer(&entry.dst, self.by);
-        match connection_l7(entry) {
-            // A connection record: its bytes, on the edge of the protocol found on it; a
-            // connection nothing was found on is its `tcp`/`udp` edge's request.
-            Some(found) => {
-                let edge = self.edge(src, dst, found.unwrap_or(&entry.protocol.name));
-                if found.is_none() {
-                    edge.requests += 1;
-                    edge.errors += u64::from(entry.failed());
-                }
-                edge.request_bytes += size(&entry.request);
-                edge.response_bytes += size(&entry.response);
-            }
-            // An exchange: its count, failure and latency (its bytes are its connection's).
-            None => {
-                let edge = self.edge(src, dst, &entry.protocol.name);
-                edge.requests += 1;
-                edge.errors += u64::from(entry.failed());
-                if !entry.response.is_empty() {
-                    edge.latency.add(entry.elapsed_time);
-                }
-            }
+        if connection_l7(entry).is_some_and(|found| found.is_some()) {
+            // A connection record of a dissected connection: its exchanges carry its bytes.
+            return;
+        }
+        // An exchange, or the record of a connection nothing was found on (its `tcp`/`udp`
+        // edge's request).
+        let edge = self.edge(src, dst, &entry.protocol.name);
+        edge.requests += 1;
+        edge.errors += u64::from(entry.failed());
+        edge.request_bytes += size(&entry.request);
+        edge.response_bytes += size(&entry.response);
+        if !entry.response.is_empty() && connection_l7(entry).is_none() {
+            edge.latency.add(entry.elapsed_time);
         }
     }
 
@@ -582,7 +574,11 @@ mod tests {
         b.add(&record(client.clone(), web.clone(), Some("grpc")));
         b.add(&record(client.clone(), web, None));
         let map = b.finish();
-        assert_eq!(map.edges.len(), 3);
+        assert_eq!(
+            map.edges.len(),
+            3,
+            "dissected connections' records add no edge"
+        );
         let tcp = map.edges.iter().find(|e| e.protocol == "tcp").cloned();
         let tcp = tcp.unwrap_or_default();
         assert_eq!(
@@ -609,7 +605,7 @@ mod tests {
                 http.response_bytes
             ),
             (3, 1, 30, 300),
-            "the bytes of its two connections, not the exchanges' sizes"
+            "the exchanges' bytes, not their connections' once more"
         );
         let p50 = http.latency_ms(0.5).unwrap_or_default();
         assert!((p50 - 4.0).abs() <= 4.0 * RELATIVE_ERROR, "{p50}");
@@ -632,7 +628,7 @@ mod tests {
                 web_totals.errors_in,
                 web_totals.bytes_out
             ),
-            (5, 2, 600)
+            (5, 2, 550)
         );
     }
 
