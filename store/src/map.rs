@@ -6,10 +6,12 @@
 //! [`Store::map`] bounds the edges too: it keeps the [`MAP_EDGES`] busiest (by requests) and sums
 //! the rest into [`ServiceMap::other`], so a window of a million peers (a scan) costs megabytes,
 //! not gigabytes. Maps built on different nodes merge exactly ([`ServiceMap::merge`]): counts add
-//! and sketches merge. A connection record (the `tcp`/`udp` entry every connection gets) counts
-//! only when nothing was dissected on its connection: then it is its edge's request, with its
-//! bytes. A dissected connection's bytes are its exchanges' sizes (so a map filtered to `redis`
-//! still has them), and its record adds nothing, so no byte is counted twice.
+//! and sketches merge. Bytes come from connection records only (the `tcp`/`udp` entry every
+//! connection gets, on the edge of the protocol found on it), requests, errors and latency from
+//! the exchanges: a connection nothing was dissected on still draws its edge (one request per
+//! record, with its bytes), the bytes of a TLS connection are all it carried, not its handshake's,
+//! and no byte is counted twice. A store written before connection records has none: `kubectl
+//! shark reindex` adds them.
 
 mod sketch;
 
@@ -125,10 +127,10 @@ pub struct Edge {
     /// Kafka error code or Redis/Postgres error flag; or an exchange cut short (reset, timeout,
     /// unanswered).
     pub errors: u64,
-    /// Request bytes (`request.size`; for a connection nothing was dissected on, the payload its
-    /// client sent, from its connection record).
+    /// Payload bytes the clients sent, from the connection records alone (an exchange's own
+    /// `request.size` is not added), so nothing is counted twice.
     pub request_bytes: u64,
-    /// Response bytes, likewise.
+    /// Payload bytes the servers sent, likewise.
     pub response_bytes: u64,
     /// Latency of the answered exchanges (`elapsedTime`, ms).
     pub latency: LatencySketch,
@@ -353,19 +355,27 @@ impl MapBuilder {
         }
         let src = peer(&entry.src, self.by);
         let dst = peer(&entry.dst, self.by);
-        if connection_l7(entry).is_some_and(|found| found.is_some()) {
-            // A connection record of a dissected connection: its exchanges carry its bytes.
-            return;
-        }
-        // An exchange, or the record of a connection nothing was found on (its `tcp`/`udp`
-        // edge's request).
-        let edge = self.edge(src, dst, &entry.protocol.name);
-        edge.requests += 1;
-        edge.errors += u64::from(entry.failed());
-        edge.request_bytes += size(&entry.request);
-        edge.response_bytes += size(&entry.response);
-        if !entry.response.is_empty() && connection_l7(entry).is_none() {
-            edge.latency.add(entry.elapsed_time);
+        match connection_l7(entry) {
+            // A connection record: its bytes, on the edge of the protocol found on it; a
+            // connection nothing was found on is its `tcp`/`udp` edge's request.
+            Some(found) => {
+                let edge = self.edge(src, dst, found.unwrap_or(&entry.protocol.name));
+                if found.is_none() {
+                    edge.requests += 1;
+                    edge.errors += u64::from(entry.failed());
+                }
+                edge.request_bytes += size(&entry.request);
+                edge.response_bytes += size(&entry.response);
+            }
+            // An exchange: its count, failure and latency (its bytes are its connection's).
+            None => {
+                let edge = self.edge(src, dst, &entry.protocol.name);
+                edge.requests += 1;
+                edge.errors += u64::from(entry.failed());
+                if !entry.response.is_empty() {
+                    edge.latency.add(entry.elapsed_time);
+                }
+            }
         }
     }
 
@@ -387,10 +397,47 @@ impl MapBuilder {
 impl Store {
     /// The service map of the entries matching `q`, grouped `by`: its [`MAP_EDGES`] busiest
     /// edges and the rest summed. Streams the entries, so memory grows with the edges kept only.
+    ///
+    /// A filter picks exchanges, and the bytes of their connections come along: the window's
+    /// connection records are read beside what the filter matches (`(FILTER) or conn`), and one
+    /// counts when it matches the filter itself or an exchange of its connection did. A record
+    /// is stamped after its connection's exchanges, so each is met after them; the connections
+    /// remembered are those with a matched exchange and no final record yet.
     pub fn map(&self, q: &Query, by: GroupBy) -> Result<ServiceMap, StoreError> {
         let mut builder = MapBuilder::new(by).with_limit(MAP_EDGES);
-        for entry in self.query(q)? {
-            builder.add(&entry?);
+        let widened = q.filter.as_ref().and_then(|f| {
+            let source = format!("({}) or conn", f.source());
+            kfl::compile(&source, &crate::schema::entry_schema()).ok()
+        });
+        let Some(widened) = widened else {
+            for entry in self.query(q)? {
+                builder.add(&entry?);
+            }
+            return Ok(builder.finish());
+        };
+        let filter = q.filter.as_ref();
+        let wide = Query {
+            filter: Some(widened),
+            ..q.clone()
+        };
+        let mut matched: std::collections::HashSet<(String, u64)> = Default::default();
+        for entry in self.query(&wide)? {
+            let entry = entry?;
+            let connection = (entry.node.name.clone(), entry.stream);
+            if connection_l7(&entry).is_none() {
+                matched.insert(connection);
+                builder.add(&entry);
+                continue;
+            }
+            let last = entry.response.get("state").and_then(|s| s.as_str()) != Some("open");
+            let of_matched = if last {
+                matched.remove(&connection)
+            } else {
+                matched.contains(&connection)
+            };
+            if of_matched || filter.is_none_or(|f| f.matches(&entry)) {
+                builder.add(&entry);
+            }
         }
         Ok(builder.finish())
     }
@@ -605,7 +652,7 @@ mod tests {
                 http.response_bytes
             ),
             (3, 1, 30, 300),
-            "the exchanges' bytes, not their connections' once more"
+            "the bytes of its two connections, not the exchanges' sizes"
         );
         let p50 = http.latency_ms(0.5).unwrap_or_default();
         assert!((p50 - 4.0).abs() <= 4.0 * RELATIVE_ERROR, "{p50}");
@@ -628,7 +675,7 @@ mod tests {
                 web_totals.errors_in,
                 web_totals.bytes_out
             ),
-            (5, 2, 550)
+            (5, 2, 600)
         );
     }
 
