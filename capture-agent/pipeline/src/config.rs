@@ -160,6 +160,15 @@ impl PipelineConfig {
         self.max_flows / 4
     }
 
+    /// How long a flow of `transport` may go without packets before it is closed, in ns.
+    pub fn timeout_ns(&self, transport: crate::flow::Transport) -> i64 {
+        let timeout = match transport {
+            crate::flow::Transport::Tcp => self.flow_timeout,
+            _ => self.udp_timeout,
+        };
+        i64::try_from(timeout.as_nanos()).unwrap_or(i64::MAX)
+    }
+
     /// What every parser this pipeline makes keeps.
     pub fn parser_settings(&self) -> ParserSettings {
         ParserSettings {

@@ -4,10 +4,15 @@
 //! Every TCP/UDP flow gets one record when it ends (closed by FIN, reset, timed out, evicted, or
 //! still open when the capture ended), and one more, marked `open`, each time its packets since
 //! its last record span a minute (the segments' default age), so a long connection shows up
-//! while it lasts. Each record counts what happened since the previous one, so the
-//! records of a flow add up to the flow and nothing is counted twice. A record is stamped with
-//! the time it was cut (never earlier than any packet pushed before it), so it holds back nothing
-//! that replay or follow waits for.
+//! while it lasts. Each record counts what happened since the previous one, so the records of a
+//! flow add up to the flow and nothing is counted twice.
+//!
+//! A record is stamped with the moment it describes, which the packets alone decide (so import,
+//! reindex and replay stamp it alike): a closed connection's last packet (after a moment's
+//! grace for the last ACK), a timed-out one's last packet plus the timeout, a minute's record
+//! the packet that completed the minute, an evicted one or one open at the end the latest
+//! packet. Its `elapsedTime` is the time its packets span. Stamped no earlier than the pipeline
+//! said was unfinished, records hold back nothing replay or follow waits for but themselves.
 
 /// A long flow gets a record (state `open`) once its packets since its last one span this long.
 pub const CONN_INTERVAL_NS: i64 = 60_000_000_000;

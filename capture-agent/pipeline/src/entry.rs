@@ -43,7 +43,7 @@ pub fn unclaimed_exchange(flow: &Flow) -> Exchange {
 /// The connection record of a TCP/UDP flow (see [`crate::conn`]): payload bytes and packets each
 /// way since its last record (`request` the client's, `response` the server's), and in
 /// `response` its `state`, handshake `rtt` (ms) and the protocols found on it (`l7`). Its span
-/// is the packets since the last record; [`conn_entry`] stamps it with the time it was cut.
+/// is the packets since the last record; [`conn_entry`] stamps it.
 /// Marks the flow's counters recorded.
 pub fn conn_exchange(flow: &mut Flow, state: ConnState) -> Exchange {
     let record = &flow.conn;
@@ -88,8 +88,8 @@ pub fn conn_exchange(flow: &mut Flow, state: ConnState) -> Exchange {
     exchange
 }
 
-/// The entry of a connection record cut at `now_ns`: stamped then (so it starts no earlier than
-/// any packet already pushed), its `elapsedTime` the time its packets span.
+/// The entry of a connection record stamped `now_ns` (see [`crate::conn`]), its `elapsedTime`
+/// the time its packets span.
 pub fn conn_entry(
     exchange: Exchange,
     flow: &Flow,

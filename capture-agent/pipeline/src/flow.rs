@@ -154,10 +154,17 @@ impl Flow {
     /// parser holds unfinished; the flow's first packet when bytes wait out of order in
     /// reassembly (their exchange may have begun at any time), when no parser has claimed the
     /// flow yet (its bytes are held for probing), or when the parser cannot tell. Else, while
-    /// its connection record is still to come, `newest_ns` (the latest packet pushed): the
-    /// record is stamped when it is cut, so it holds nothing back before that.
-    pub fn unfinished_since(&self, newest_ns: i64) -> Option<i64> {
-        let record = (self.transport != Transport::Icmp && !self.conn.done).then_some(newest_ns);
+    /// its connection record is still to come, what it will be stamped at the earliest: a
+    /// closed connection's last packet; for an open one, `newest_ns` (the latest packet pushed),
+    /// or when it would time out (`timeout_ns` after its last packet) if that is earlier.
+    pub fn unfinished_since(&self, newest_ns: i64, timeout_ns: i64) -> Option<i64> {
+        let record = if self.transport == Transport::Icmp || self.conn.done {
+            None
+        } else if self.closed {
+            self.conn.closing.map(|_| self.last_ts)
+        } else {
+            Some(newest_ns.min(self.last_ts.saturating_add(timeout_ns)))
+        };
         if self.closed {
             return record;
         }
@@ -240,11 +247,16 @@ impl FlowTable {
     }
 
     /// The start of the earliest entry the flows tracked now can still emit (see
-    /// [`Flow::unfinished_since`], `newest_ns` the latest packet pushed); `None` when none can.
-    pub fn earliest_unfinished(&self, newest_ns: i64) -> Option<i64> {
+    /// [`Flow::unfinished_since`], `newest_ns` the latest packet pushed, `timeout_ns` a
+    /// transport's idle timeout); `None` when none can.
+    pub fn earliest_unfinished(
+        &self,
+        newest_ns: i64,
+        timeout_ns: impl Fn(Transport) -> i64,
+    ) -> Option<i64> {
         self.flows
             .values()
-            .filter_map(|f| f.unfinished_since(newest_ns))
+            .filter_map(|f| f.unfinished_since(newest_ns, timeout_ns(f.transport)))
             .min()
     }
 

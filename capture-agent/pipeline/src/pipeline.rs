@@ -115,7 +115,9 @@ impl Pipeline {
     /// the pipeline sends from now on starts at or after it, or begins with a packet not yet
     /// pushed. Costs a pass over the flows.
     pub fn earliest_unfinished(&self) -> Option<i64> {
-        self.flows.earliest_unfinished(self.newest_ns)
+        self.flows.earliest_unfinished(self.newest_ns, |transport| {
+            self.config.timeout_ns(transport)
+        })
     }
 
     /// Takes one packet: hands it to the sink and sends any entries it completes.
@@ -307,6 +309,7 @@ impl Pipeline {
             None
         };
         self.emit(&key, sink)?;
+        self.checkpoint(&key, sink)?;
         if let Some(reason) = ending {
             self.close_in_place(&key, reason, sink)?;
         }
@@ -349,7 +352,32 @@ impl Pipeline {
         if turned {
             flow.flip();
         }
-        self.emit(&key, sink)
+        self.emit(&key, sink)?;
+        self.checkpoint(&key, sink)
+    }
+
+    /// Cuts an `open` record of the flow `key` once its packets since its last record span
+    /// [`CONN_INTERVAL_NS`], stamped with the packet that made them do so.
+    fn checkpoint<S: Sink>(&mut self, key: &FlowKey, sink: &mut S) -> Result<(), S::Error> {
+        let Some(flow) = self.flows.get_mut(key) else {
+            return Ok(());
+        };
+        let long = flow
+            .conn
+            .since
+            .is_some_and(|(_, since)| flow.last_ts.saturating_sub(since) >= CONN_INTERVAL_NS);
+        if !long || flow.closed {
+            return Ok(());
+        }
+        emit_conn(
+            flow,
+            ConnState::Open,
+            self.newest_ns,
+            &self.config,
+            self.identity.as_ref(),
+            &mut self.stats,
+            sink,
+        )
     }
 
     /// Starts tracking the flow `key` (with a new stream id) if it is not tracked yet.
@@ -457,10 +485,11 @@ impl Pipeline {
         if flow.closed {
             // A closed flow's record may still wait for its last packets.
             if let Some(state) = flow.conn.closing {
+                let last_ts = flow.last_ts;
                 emit_conn(
                     flow,
                     state,
-                    self.newest_ns,
+                    last_ts,
                     &self.config,
                     self.identity.as_ref(),
                     &mut self.stats,
@@ -528,10 +557,19 @@ impl Pipeline {
             flow.conn.closing = Some(ConnState::closed_for(reason));
             return Ok(());
         }
+        let state = ConnState::closed_for(reason);
+        // A flow that timed out did so a timeout after its last packet (whenever the sweep
+        // found it); one closed otherwise closes now.
+        let stamp = if state == ConnState::Timeout {
+            flow.last_ts
+                .saturating_add(self.config.timeout_ns(flow.transport))
+        } else {
+            self.newest_ns
+        };
         emit_conn(
             flow,
-            ConnState::closed_for(reason),
-            self.newest_ns,
+            state,
+            stamp,
             &self.config,
             self.identity.as_ref(),
             &mut self.stats,
@@ -558,25 +596,19 @@ impl Pipeline {
         for mut flow in self.flows.take_idle(tcp_cutoff, udp_cutoff) {
             self.close(&mut flow, "idle timeout", sink)?;
         }
-        // Records of connections closed a moment ago, and of long connections.
+        // Records of connections closed a moment ago, stamped with their last packet.
         let grace_cutoff = now_ns.saturating_sub(CLOSE_GRACE_NS);
-        let due = self.flows.keys_where(|f| {
-            if f.closed {
-                f.conn.closing.is_some() && f.last_ts < grace_cutoff
-            } else {
-                f.transport != Transport::Icmp
-                    && f.conn.since.is_some_and(|(_, since)| {
-                        f.last_ts.saturating_sub(since) >= CONN_INTERVAL_NS
-                    })
-            }
-        });
+        let due = self
+            .flows
+            .keys_where(|f| f.closed && f.conn.closing.is_some() && f.last_ts < grace_cutoff);
         for key in due {
             if let Some(flow) = self.flows.get_mut(&key) {
-                let state = flow.conn.closing.unwrap_or(ConnState::Open);
+                let state = flow.conn.closing.unwrap_or(ConnState::Fin);
+                let last_ts = flow.last_ts;
                 emit_conn(
                     flow,
                     state,
-                    self.newest_ns,
+                    last_ts,
                     &self.config,
                     self.identity.as_ref(),
                     &mut self.stats,
