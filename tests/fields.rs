@@ -67,8 +67,8 @@ fn every_field_real_entries_carry_is_listed_and_accepted_by_a_filter() {
         .collect();
     assert_eq!(
         protocols.len(),
-        8,
-        "http, grpc, dns, redis, postgres, kafka, tls, tcp: {protocols:?}"
+        9,
+        "http, grpc, dns, redis, postgres, kafka, tls, tcp, udp: {protocols:?}"
     );
     let mut missing = Vec::new();
     for entry in &entries {

@@ -77,7 +77,7 @@ fn capture_local_on_loopback_with_a_bpf_filter_keeps_only_that_traffic() {
     let (code, stderr) = capture.stop();
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("dropped 0 ("), "{stderr}");
-    let entries = query_json(store.path(), &[]);
+    let entries = query_json(store.path(), &["http"]);
     let got: Vec<(String, String)> = entries
         .iter()
         .map(|e| (text(&e["request"]["path"]), text(&e["response"]["status"])))
@@ -323,12 +323,12 @@ fn pods_and_namespaces_flags_keep_only_the_chosen_pods_traffic() {
     let server = HttpServer::start();
     assert_eq!(
         capture_with_scope(&server, &["--namespaces", "shop"]).len(),
-        1,
-        "the pod's namespace is in scope"
+        2,
+        "the pod's namespace is in scope: the exchange and its connection's record"
     );
     assert_eq!(
         capture_with_scope(&server, &["--pods", "web-.*"]).len(),
-        1,
+        2,
         "the pod's name matches"
     );
     assert!(

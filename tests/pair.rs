@@ -43,11 +43,16 @@ impl Pair {
 
     /// Captures on the server's side (TCP port `port`) into `pcap` while `traffic` runs.
     pub fn capture(&self, port: u16, pcap: &Path, traffic: impl FnOnce()) {
+        self.capture_filtered(&format!("tcp port {port}"), pcap, traffic);
+    }
+
+    /// Captures on the server's side what the BPF `filter` passes into `pcap` while `traffic` runs.
+    pub fn capture_filtered(&self, filter: &str, pcap: &Path, traffic: impl FnOnce()) {
         let mut tcpdump = Running::start(
             self.exec("srv", "tcpdump")
                 .args(["--immediate-mode", "-U", "-Z", "root", "-i", "eth0", "-w"])
                 .arg(pcap)
-                .args(["tcp", "port", &port.to_string()])
+                .arg(filter)
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped()),
         );

@@ -8,6 +8,7 @@ mod amqp;
 mod bad_input;
 mod bodies;
 mod cluster_e2e;
+mod connections;
 mod container;
 mod demo;
 mod export;

@@ -20,6 +20,8 @@ pub enum Protocol {
     Gql1,
     /// `gqlv2`: GraphQL over HTTP/2 (protocol name `gql`, version `2`).
     Gql2,
+    /// `conn`, `flow`: a connection record, TCP or UDP (protocol name `tcp` or `udp`).
+    Conn,
     /// A protocol known by its name alone (`grpc`, `dns`, `redis`, `gql`, …).
     Named(&'static str),
 }
@@ -49,16 +51,26 @@ pub const WORDS: &[&str] = &[
     "gqlv2",
     "mongo",
     "mongodb",
+    // Connection records (KFL2's L4 words; a flow here is a connection record too).
+    "conn",
+    "flow",
+    "tcp_conn",
+    "udp_conn",
+    "tcp_flow",
+    "udp_flow",
 ];
 
 /// Words that name a protocol by another name than its `protocol.name`: KFL2's `postgresql` and
-/// `mongodb`, and
-/// `tlsx` for TLS handshakes (which this project names `tls`; `tls` keeps that meaning with a
-/// warning, see the crate doc).
-const SYNONYMS: [(&str, &str); 3] = [
+/// `mongodb`, `tlsx` for TLS handshakes (which this project names `tls`; `tls` keeps that meaning with a
+/// warning, see the crate doc), and KFL2's per-transport connection and flow records.
+const SYNONYMS: [(&str, &str); 7] = [
     ("postgresql", "postgres"),
     ("tlsx", "tls"),
     ("mongodb", "mongo"),
+    ("tcp_conn", "tcp"),
+    ("udp_conn", "udp"),
+    ("tcp_flow", "tcp"),
+    ("udp_flow", "udp"),
 ];
 
 static NAME_PATH: LazyLock<[PathSegment; 2]> = LazyLock::new(|| {
@@ -83,6 +95,7 @@ impl Protocol {
             "http2" => Some(Protocol::Http2),
             "gqlv1" => Some(Protocol::Gql1),
             "gqlv2" => Some(Protocol::Gql2),
+            "conn" | "flow" => Some(Protocol::Conn),
             _ => SYNONYMS
                 .iter()
                 .find(|(synonym, _)| *synonym == word)
@@ -99,6 +112,7 @@ impl Protocol {
         let is = |wanted: &str| matches!(name, View::Str(actual) if actual == wanted);
         match self {
             Protocol::Http => is("http"),
+            Protocol::Conn => is("tcp") || is("udp"),
             Protocol::Named(wanted) => is(wanted),
             Protocol::Http1 | Protocol::Http2 | Protocol::Gql1 | Protocol::Gql2 => {
                 let version = record.get(&*VERSION_PATH);
@@ -136,6 +150,10 @@ impl Protocol {
         };
         Some(match self {
             Protocol::Http => name("http"),
+            Protocol::Conn => IndexPredicate::In {
+                field: name_field,
+                values: strings(&["tcp", "udp"]),
+            },
             Protocol::Named(wanted) => name(wanted),
             Protocol::Http1 | Protocol::Gql1 => IndexPredicate::And(vec![
                 name(if self == Protocol::Http1 {

@@ -29,6 +29,7 @@ pub fn aliases() -> Vec<Alias> {
     all.extend(amqp());
     all.extend(websocket());
     all.extend(mongodb());
+    all.extend(connections());
     all.extend(legacy());
     all
 }
@@ -335,6 +336,70 @@ fn websocket() -> [Alias; 6] {
     ]
 }
 
+/// Connection and flow records (`tcp`/`udp` entries): local is the client (`src`), remote the
+/// server (`dst`); `conn_state` is KFL2's `open` or `closed` (`response.state` says how it
+/// closed); `*_id` is the flow every entry of the connection names in `stream`.
+fn connections() -> [Alias; 20] {
+    [
+        alias(
+            "conn_state",
+            "conn ? (response.state == \"open\" ? \"open\" : \"closed\") : nil",
+            "string (open, closed)",
+        ),
+        alias("conn_local_pkts", "conn ? request.packets : nil", "int"),
+        alias("conn_remote_pkts", "conn ? response.packets : nil", "int"),
+        alias("conn_local_bytes", "conn ? request.size : nil", "int bytes"),
+        alias(
+            "conn_remote_bytes",
+            "conn ? response.size : nil",
+            "int bytes",
+        ),
+        alias("conn_l7_detected", "conn ? response.l7 : nil", "[string]"),
+        alias("conn_id", "stream", "int"),
+        alias("flow_id", "stream", "int"),
+        alias(
+            "flow_state",
+            "flow ? (response.state == \"open\" ? \"open\" : \"closed\") : nil",
+            "string (open, closed)",
+        ),
+        alias("flow_local_pkts", "flow ? request.packets : nil", "int"),
+        alias("flow_remote_pkts", "flow ? response.packets : nil", "int"),
+        alias("flow_local_bytes", "flow ? request.size : nil", "int bytes"),
+        alias(
+            "flow_remote_bytes",
+            "flow ? response.size : nil",
+            "int bytes",
+        ),
+        alias(
+            "flow_local_pps",
+            "flow ? (elapsedTime > 0 ? request.packets * 1000 / elapsedTime : 0) : nil",
+            "number packets/s",
+        ),
+        alias(
+            "flow_remote_pps",
+            "flow ? (elapsedTime > 0 ? response.packets * 1000 / elapsedTime : 0) : nil",
+            "number packets/s",
+        ),
+        alias(
+            "flow_local_bps",
+            "flow ? (elapsedTime > 0 ? request.size * 8000 / elapsedTime : 0) : nil",
+            "number bits/s",
+        ),
+        alias(
+            "flow_remote_bps",
+            "flow ? (elapsedTime > 0 ? response.size * 8000 / elapsedTime : 0) : nil",
+            "number bits/s",
+        ),
+        alias("flow_l7_detected", "flow ? response.l7 : nil", "[string]"),
+        alias(
+            "conn.state",
+            "conn ? response.state : nil",
+            "string (fin, rst, timeout, evicted, open)",
+        ),
+        alias("conn.rtt", "conn ? response.rtt : nil", "float ms"),
+    ]
+}
+
 /// Legacy KFL (basenine) spellings.
 fn legacy() -> [Alias; 8] {
     [
@@ -358,12 +423,6 @@ pub fn undissected() -> Vec<Undissected> {
         ("radius", "RADIUS"),
         ("diameter", "Diameter"),
         ("sctp", "SCTP"),
-        ("conn", "L4 connection record"),
-        ("tcp_conn", "L4 connection record"),
-        ("udp_conn", "L4 connection record"),
-        ("flow", "L4 flow record"),
-        ("tcp_flow", "L4 flow record"),
-        ("udp_flow", "L4 flow record"),
     ]
     .into_iter()
     .map(|(prefix, protocol)| Undissected { prefix, protocol })

@@ -55,11 +55,7 @@ fn kfl2_names_push_down_to_the_same_columns() {
 
 #[test]
 fn undissected_protocols_are_named_not_unknown() {
-    for source in [
-        "diameter_method.contains(\"x\")",
-        "ldap",
-        "conn_state == \"open\"",
-    ] {
+    for source in ["diameter_method.contains(\"x\")", "ldap", "sctp_length > 1"] {
         let error = kfl::compile(source, &entry_schema()).err();
         let error = error.unwrap_or_else(|| panic!("{source} compiled"));
         assert_eq!(error.codes(), ["E112"], "{source}: {error}");
@@ -78,4 +74,76 @@ fn tls_warns_and_names_tlsx() {
     let tlsx = kfl::compile("tlsx", &schema).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(tlsx.warnings(), None);
     assert_eq!(plan("tls"), plan("tlsx"));
+}
+
+#[test]
+fn connection_record_names_read_the_tcp_and_udp_entries() {
+    use crate::entry::{Entry, Protocol};
+    let mut record = Entry {
+        protocol: Protocol {
+            name: "tcp".into(),
+            version: String::new(),
+        },
+        elapsed_time: 500.0,
+        stream: 7,
+        ..Entry::default()
+    };
+    record.request.insert("size".into(), 1000.into());
+    record.request.insert("packets".into(), 10.into());
+    record.response.insert("size".into(), 30000.into());
+    record.response.insert("packets".into(), 25.into());
+    record.response.insert("state".into(), "rst".into());
+    record.response.insert("rtt".into(), 0.25.into());
+    record.response.insert("l7".into(), vec!["http"].into());
+    let mut http = record.clone();
+    http.protocol.name = "http".into();
+    let schema = entry_schema();
+    for (filter, on_record, on_http) in [
+        ("conn && flow && tcp_conn && !udp_conn", true, false),
+        (
+            "conn_state == \"closed\" && flow_state != \"open\"",
+            true,
+            false,
+        ),
+        (
+            "conn_local_bytes == 1000 && conn_remote_bytes == 30000",
+            true,
+            false,
+        ),
+        (
+            "conn_local_pkts == 10 && flow_remote_pkts == 25",
+            true,
+            false,
+        ),
+        (
+            "\"http\" in conn_l7_detected && flow_l7_detected.contains(\"http\")",
+            true,
+            false,
+        ),
+        (
+            "flow_local_bps == 16000 && flow_remote_pps == 50",
+            true,
+            false,
+        ),
+        ("conn_id == 7 && flow_id == 7", true, true),
+        (
+            "conn and response.state == \"rst\" and response.rtt < 1",
+            true,
+            false,
+        ),
+        ("conn.state == \"rst\" and conn.rtt == 0.25", true, false),
+    ] {
+        let compiled = kfl::compile(filter, &schema).unwrap_or_else(|d| panic!("{filter}: {d}"));
+        assert_eq!(
+            compiled.matches(&record),
+            on_record,
+            "{filter} on the record"
+        );
+        assert_eq!(
+            compiled.matches(&http),
+            on_http,
+            "{filter} on an http entry"
+        );
+    }
+    assert!(plan("conn").contains("residual: none"), "{}", plan("conn"));
 }

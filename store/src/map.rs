@@ -6,7 +6,12 @@
 //! [`Store::map`] bounds the edges too: it keeps the [`MAP_EDGES`] busiest (by requests) and sums
 //! the rest into [`ServiceMap::other`], so a window of a million peers (a scan) costs megabytes,
 //! not gigabytes. Maps built on different nodes merge exactly ([`ServiceMap::merge`]): counts add
-//! and sketches merge.
+//! and sketches merge. Bytes come from connection records only (the `tcp`/`udp` entry every
+//! connection gets, on the edge of the protocol found on it), requests, errors and latency from
+//! the exchanges: a connection nothing was dissected on still draws its edge (one request per
+//! record, with its bytes), the bytes of a TLS connection are all it carried, not its handshake's,
+//! and no byte is counted twice. A store written before connection records has none: `kubectl
+//! shark reindex` adds them.
 
 mod sketch;
 
@@ -122,9 +127,10 @@ pub struct Edge {
     /// Kafka error code or Redis/Postgres error flag; or an exchange cut short (reset, timeout,
     /// unanswered).
     pub errors: u64,
-    /// Request bytes (`request.size`, where the protocol reports it).
+    /// Payload bytes the clients sent, from the connection records alone (an exchange's own
+    /// `request.size` is not added), so nothing is counted twice.
     pub request_bytes: u64,
-    /// Response bytes (`response.size`, where the protocol reports it).
+    /// Payload bytes the servers sent, likewise.
     pub response_bytes: u64,
     /// Latency of the answered exchanges (`elapsedTime`, ms).
     pub latency: LatencySketch,
@@ -349,13 +355,27 @@ impl MapBuilder {
         }
         let src = peer(&entry.src, self.by);
         let dst = peer(&entry.dst, self.by);
-        let edge = self.edge(src, dst, &entry.protocol.name);
-        edge.requests += 1;
-        edge.errors += u64::from(entry.failed());
-        edge.request_bytes += size(&entry.request);
-        edge.response_bytes += size(&entry.response);
-        if !entry.response.is_empty() {
-            edge.latency.add(entry.elapsed_time);
+        match connection_l7(entry) {
+            // A connection record: its bytes, on the edge of the protocol found on it; a
+            // connection nothing was found on is its `tcp`/`udp` edge's request.
+            Some(found) => {
+                let edge = self.edge(src, dst, found.unwrap_or(&entry.protocol.name));
+                if found.is_none() {
+                    edge.requests += 1;
+                    edge.errors += u64::from(entry.failed());
+                }
+                edge.request_bytes += size(&entry.request);
+                edge.response_bytes += size(&entry.response);
+            }
+            // An exchange: its count, failure and latency (its bytes are its connection's).
+            None => {
+                let edge = self.edge(src, dst, &entry.protocol.name);
+                edge.requests += 1;
+                edge.errors += u64::from(entry.failed());
+                if !entry.response.is_empty() {
+                    edge.latency.add(entry.elapsed_time);
+                }
+            }
         }
     }
 
@@ -377,10 +397,47 @@ impl MapBuilder {
 impl Store {
     /// The service map of the entries matching `q`, grouped `by`: its [`MAP_EDGES`] busiest
     /// edges and the rest summed. Streams the entries, so memory grows with the edges kept only.
+    ///
+    /// A filter picks exchanges, and the bytes of their connections come along: the window's
+    /// connection records are read beside what the filter matches (`(FILTER) or conn`), and one
+    /// counts when it matches the filter itself or an exchange of its connection did. A record
+    /// is stamped after its connection's exchanges, so each is met after them; the connections
+    /// remembered are those with a matched exchange and no final record yet.
     pub fn map(&self, q: &Query, by: GroupBy) -> Result<ServiceMap, StoreError> {
         let mut builder = MapBuilder::new(by).with_limit(MAP_EDGES);
-        for entry in self.query(q)? {
-            builder.add(&entry?);
+        let widened = q.filter.as_ref().and_then(|f| {
+            let source = format!("({}) or conn", f.source());
+            kfl::compile(&source, &crate::schema::entry_schema()).ok()
+        });
+        let Some(widened) = widened else {
+            for entry in self.query(q)? {
+                builder.add(&entry?);
+            }
+            return Ok(builder.finish());
+        };
+        let filter = q.filter.as_ref();
+        let wide = Query {
+            filter: Some(widened),
+            ..q.clone()
+        };
+        let mut matched: std::collections::HashSet<(String, u64)> = Default::default();
+        for entry in self.query(&wide)? {
+            let entry = entry?;
+            let connection = (entry.node.name.clone(), entry.stream);
+            if connection_l7(&entry).is_none() {
+                matched.insert(connection);
+                builder.add(&entry);
+                continue;
+            }
+            let last = entry.response.get("state").and_then(|s| s.as_str()) != Some("open");
+            let of_matched = if last {
+                matched.remove(&connection)
+            } else {
+                matched.contains(&connection)
+            };
+            if of_matched || filter.is_none_or(|f| f.matches(&entry)) {
+                builder.add(&entry);
+            }
         }
         Ok(builder.finish())
     }
@@ -440,6 +497,23 @@ fn peer(endpoint: &Endpoint, by: GroupBy) -> Peer {
 /// as an error, and a dashboard colours as one ([`Entry::failed`]).
 pub fn failed(entry: &Entry) -> bool {
     entry.failed()
+}
+
+/// For a connection record (a `tcp`/`udp` entry with a `response.state`), the first protocol
+/// found on it (`Some(None)` when none was); `None` for any other entry.
+fn connection_l7(entry: &Entry) -> Option<Option<&str>> {
+    if !matches!(entry.protocol.name.as_str(), "tcp" | "udp")
+        || !entry.response.contains_key("state")
+    {
+        return None;
+    }
+    Some(
+        entry
+            .response
+            .get("l7")
+            .and_then(|l7| l7.get(0))
+            .and_then(serde_json::Value::as_str),
+    )
 }
 
 /// A message's `size` field, or 0.
@@ -520,6 +594,19 @@ mod tests {
         );
     }
 
+    /// The connection record of a connection that carried `l7` (none: nothing found).
+    fn record(src: Endpoint, dst: Endpoint, l7: Option<&str>) -> Entry {
+        let mut entry = exchange(src, dst, "tcp", 0, 9.0);
+        entry.response.remove("status");
+        entry.request.insert("size".into(), 15.into());
+        entry.response.insert("size".into(), 150.into());
+        entry.response.insert("state".into(), "fin".into());
+        if let Some(l7) = l7 {
+            entry.response.insert("l7".into(), vec![l7].into());
+        }
+        entry
+    }
+
     #[test]
     fn edges_count_requests_errors_bytes_per_protocol() {
         let client = pod("10.0.0.1", "checkout-1", "checkout", "");
@@ -528,9 +615,25 @@ mod tests {
         b.add(&exchange(client.clone(), web.clone(), "http", 200, 2.0));
         b.add(&exchange(client.clone(), web.clone(), "http", 503, 4.0));
         b.add(&exchange(client.clone(), web.clone(), "http", 404, 6.0));
-        b.add(&exchange(client.clone(), web, "grpc", 5, 1.0));
+        b.add(&record(client.clone(), web.clone(), Some("http")));
+        b.add(&record(client.clone(), web.clone(), Some("http")));
+        b.add(&exchange(client.clone(), web.clone(), "grpc", 5, 1.0));
+        b.add(&record(client.clone(), web.clone(), Some("grpc")));
+        b.add(&record(client.clone(), web, None));
         let map = b.finish();
-        assert_eq!(map.edges.len(), 2);
+        assert_eq!(
+            map.edges.len(),
+            3,
+            "dissected connections' records add no edge"
+        );
+        let tcp = map.edges.iter().find(|e| e.protocol == "tcp").cloned();
+        let tcp = tcp.unwrap_or_default();
+        assert_eq!(
+            (tcp.requests, tcp.request_bytes, tcp.response_bytes),
+            (1, 15, 150),
+            "a connection nothing was found on is an edge with its bytes"
+        );
+        assert!(tcp.latency_ms(0.5).is_none(), "a connection is no exchange");
         let http = map
             .edges
             .iter()
@@ -548,7 +651,8 @@ mod tests {
                 http.request_bytes,
                 http.response_bytes
             ),
-            (3, 1, 30, 300)
+            (3, 1, 30, 300),
+            "the bytes of its two connections, not the exchanges' sizes"
         );
         let p50 = http.latency_ms(0.5).unwrap_or_default();
         assert!((p50 - 4.0).abs() <= 4.0 * RELATIVE_ERROR, "{p50}");
@@ -571,7 +675,7 @@ mod tests {
                 web_totals.errors_in,
                 web_totals.bytes_out
             ),
-            (4, 2, 400)
+            (5, 2, 600)
         );
     }
 

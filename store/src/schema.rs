@@ -187,8 +187,12 @@ fn response() -> FieldType {
         ("version", text()),
         ("cipher", text()),
         ("alpn", text()),
-        // TCP, UDP
+        // TCP, UDP connection records (`size` above): how it ended (`fin`, `rst`, `timeout`,
+        // `evicted`, `open`), the handshake RTT in ms, the protocols found on it
         ("packets", int()),
+        ("state", text()),
+        ("rtt", FieldType::Float),
+        ("l7", texts()),
         // MySQL (`rows`, `error`, `code`, `version` above)
         ("columns", texts()),
         ("affectedRows", int()),

@@ -103,6 +103,18 @@ async function waitForList(page) {
   });
 }
 
+/** `row`, once scrolling the virtual list down has rendered it. */
+async function scrollTo(page, row) {
+  for (let i = 0; i < 100 && (await row.count()) === 0; i++) {
+    await page.evaluate(() => {
+      const scroller = document.querySelector(".list-scroll");
+      scroller.scrollTop += scroller.clientHeight / 2;
+    });
+    await page.waitForTimeout(50);
+  }
+  return row;
+}
+
 /** Every row of the list in order, as `NODE/ID`, scrolling through the virtual list. */
 async function listKeys(page) {
   return page.evaluate(async () => {
@@ -225,7 +237,8 @@ await test("3 an HTTP entry shows method, path, Host and status; its PCAP has th
 
 await test("4 + on a source name filters to it", async (page) => {
   await open(page);
-  const row = page.locator(".row", { hasText: "checkout-7d9f" }).first();
+  // Its rows sit below the connection records of later connections: scroll down to them.
+  const row = await scrollTo(page, page.locator(".row", { hasText: "checkout-7d9f" }).first());
   await row.hover();
   await row.locator(".side.src .plus").click();
   await page.waitForFunction(() => new URLSearchParams(location.search).get("kfl") === 'src.name == "checkout-7d9f"');

@@ -24,9 +24,10 @@ pub const DEFAULT_INDEX_BODY: usize = 32;
 pub const DEFAULT_MEMORY_LIMIT: usize = 256 << 20;
 
 /// What one tracked flow is reckoned to cost when the memory budget is turned into a number of
-/// flows: the flow (about 330 bytes), its table slot and key (about 120 bytes with the table's
-/// spare room), and a pinned parser with its bounded state. Measured: 100k open HTTP
-/// connections cost 186 MiB of agent RSS, about 1.2 KiB each above the agent's own 60 MiB.
+/// flows: the flow (456 bytes, 136 of them what its connection record counts), its table slot
+/// and key (about 120 bytes with the table's spare room), and a pinned parser with its bounded
+/// state. Measured before connection records: 100k open HTTP connections cost 186 MiB of agent
+/// RSS, about 1.2 KiB each above the agent's own 60 MiB.
 pub const FLOW_COST: usize = 1280;
 
 /// How much of each body the entries of a pipeline built from [`WriteSettings`] keep.
@@ -158,6 +159,15 @@ impl PipelineConfig {
     /// takes a quarter of the budget, and the rest stays for the traffic that is answered.
     pub fn max_one_way_flows(&self) -> usize {
         self.max_flows / 4
+    }
+
+    /// How long a flow of `transport` may go without packets before it is closed, in ns.
+    pub fn timeout_ns(&self, transport: crate::flow::Transport) -> i64 {
+        let timeout = match transport {
+            crate::flow::Transport::Tcp => self.flow_timeout,
+            _ => self.udp_timeout,
+        };
+        i64::try_from(timeout.as_nanos()).unwrap_or(i64::MAX)
     }
 
     /// What every parser this pipeline makes keeps.

@@ -15,7 +15,7 @@ pub enum FlowProtocol {
     Probing(Box<Held>),
     /// A dissector claimed the flow: its parser for this flow.
     Pinned(Box<dyn Parser>),
-    /// No dissector claimed the flow: it becomes a `tcp` or `udp` entry.
+    /// No dissector claimed the flow: only its connection record tells of it.
     Unclaimed,
 }
 

@@ -9,11 +9,13 @@ use shark_store::{
 };
 
 use crate::config::PipelineConfig;
+use crate::conn::{ConnState, EVICTED};
 use crate::dissect::{ChunkMeta, Exchange, graphql};
 use crate::flow::{Flow, Transport};
 use crate::identity::IdentityResolver;
 
-/// The exchange that stands for a flow no dissector claimed: bytes and packets each way.
+/// The exchange that stands for an ICMP echo flow no dissector claimed: bytes and packets each
+/// way.
 pub fn unclaimed_exchange(flow: &Flow) -> Exchange {
     let side = |i: usize| {
         let mut m = Message::new();
@@ -22,11 +24,7 @@ pub fn unclaimed_exchange(flow: &Flow) -> Exchange {
         m
     };
     Exchange {
-        protocol: match flow.transport {
-            Transport::Tcp => "tcp",
-            Transport::Udp => "udp",
-            Transport::Icmp => "icmp",
-        },
+        protocol: transport_name(flow.transport),
         version: String::new(),
         request: side(0),
         response: side(1),
@@ -39,6 +37,76 @@ pub fn unclaimed_exchange(flow: &Flow) -> Exchange {
             ts_ns: flow.last_ts,
             packet: flow.last_packet,
         }),
+    }
+}
+
+/// The connection record of a TCP/UDP flow (see [`crate::conn`]): payload bytes and packets each
+/// way since its last record (`request` the client's, `response` the server's), and in
+/// `response` its `state`, handshake `rtt` (ms) and the protocols found on it (`l7`). Its span
+/// is the packets since the last record; [`conn_entry`] stamps it.
+/// Marks the flow's counters recorded.
+pub fn conn_exchange(flow: &mut Flow, state: ConnState) -> Exchange {
+    let record = &flow.conn;
+    let side = |i: usize| {
+        let mut m = Message::new();
+        m.insert(
+            "size".into(),
+            (flow.bytes[i] - record.recorded_bytes[i].min(flow.bytes[i])).into(),
+        );
+        m.insert(
+            "packets".into(),
+            (flow.packets[i] - record.recorded_packets[i].min(flow.packets[i])).into(),
+        );
+        m
+    };
+    let request = side(0);
+    let mut response = side(1);
+    response.insert("state".into(), state.word().into());
+    if let Some(rtt) = record.rtt_ns {
+        response.insert("rtt".into(), (rtt as f64 / 1e6).into());
+    }
+    if !record.l7.is_empty() {
+        response.insert("l7".into(), record.l7.clone().into());
+    }
+    let (first_packet, first_ts) = record.since.unwrap_or((flow.last_packet, flow.last_ts));
+    let exchange = Exchange {
+        protocol: transport_name(flow.transport),
+        version: String::new(),
+        request,
+        response,
+        error: (state == ConnState::Evicted).then(|| EVICTED.to_string()),
+        start: Some(ChunkMeta {
+            ts_ns: first_ts,
+            packet: first_packet,
+        }),
+        end: Some(ChunkMeta {
+            ts_ns: flow.last_ts,
+            packet: flow.last_packet,
+        }),
+    };
+    flow.conn.cut(flow.bytes, flow.packets);
+    exchange
+}
+
+/// The entry of a connection record stamped `now_ns` (see [`crate::conn`]), its `elapsedTime`
+/// the time its packets span.
+pub fn conn_entry(
+    exchange: Exchange,
+    flow: &Flow,
+    now_ns: i64,
+    config: &PipelineConfig,
+    identity: &dyn IdentityResolver,
+) -> Entry {
+    let mut entry = build_entry(exchange, flow, config, identity);
+    entry.timestamp = now_ns.max(entry.timestamp);
+    entry
+}
+
+fn transport_name(transport: Transport) -> &'static str {
+    match transport {
+        Transport::Tcp => "tcp",
+        Transport::Udp => "udp",
+        Transport::Icmp => "icmp",
     }
 }
 

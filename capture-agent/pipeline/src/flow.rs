@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use crate::conn::ConnRecord;
 use crate::dispatch::{FlowPorts, FlowProtocol};
 use crate::dissect::{Direction, Unfinished, registry};
 use crate::reassembly::{ReassemblyLimits, TcpReassembler};
@@ -78,6 +79,8 @@ pub struct Flow {
     /// The flow ended (FIN both ways or RST) and its entries were emitted; later packets (the
     /// last ACKs) are only counted until a new SYN reuses the 5-tuple or the flow goes idle.
     pub closed: bool,
+    /// What its connection record starts from and says (handshake RTT, protocols found).
+    pub conn: ConnRecord,
 }
 
 impl Flow {
@@ -115,6 +118,7 @@ impl Flow {
             in_handshake: syn == Some(false),
             protocol: FlowProtocol::Probing(Box::default()),
             closed: false,
+            conn: ConnRecord::default(),
         }
     }
 
@@ -143,24 +147,35 @@ impl Flow {
         self.packets.swap(0, 1);
         self.reassembly.swap(0, 1);
         self.fin.swap(0, 1);
+        self.conn.flip();
     }
 
     /// The start of the earliest entry this flow can still emit, if it can emit one: what its
     /// parser holds unfinished; the flow's first packet when bytes wait out of order in
     /// reassembly (their exchange may have begun at any time), when no parser has claimed the
-    /// flow yet (its bytes are held for probing) or none will (its `tcp`/`udp` entry starts
-    /// there), or when the parser cannot tell.
-    pub fn unfinished_since(&self) -> Option<i64> {
+    /// flow yet (its bytes are held for probing), or when the parser cannot tell. Else, while
+    /// its connection record is still to come, what it will be stamped at the earliest: a
+    /// closed connection's last packet; for an open one, `newest_ns` (the latest packet pushed),
+    /// or when it would time out (`timeout_ns` after its last packet) if that is earlier.
+    pub fn unfinished_since(&self, newest_ns: i64, timeout_ns: i64) -> Option<i64> {
+        let record = if self.transport == Transport::Icmp || self.conn.done {
+            None
+        } else if self.closed {
+            self.conn.closing.map(|_| self.last_ts)
+        } else {
+            Some(newest_ns.min(self.last_ts.saturating_add(timeout_ns)))
+        };
         if self.closed {
-            return None;
+            return record;
         }
         let held_out_of_order = self.reassembly.iter().any(|r| r.buffered() > 0);
         match &self.protocol {
             FlowProtocol::Pinned(parser) if !held_out_of_order => match parser.unfinished() {
                 Unfinished::Since(ts_ns) => Some(ts_ns),
-                Unfinished::Nothing => None,
+                Unfinished::Nothing => record,
                 Unfinished::Unknown => Some(self.first_ts),
             },
+            FlowProtocol::Unclaimed if !held_out_of_order => record,
             _ => Some(self.first_ts),
         }
     }
@@ -180,6 +195,7 @@ impl Flow {
             self.first_packet = packet;
         }
         self.last_packet = packet;
+        self.conn.counted(packet, ts_ns);
     }
 }
 
@@ -231,11 +247,16 @@ impl FlowTable {
     }
 
     /// The start of the earliest entry the flows tracked now can still emit (see
-    /// [`Flow::unfinished_since`]); `None` when none can.
-    pub fn earliest_unfinished(&self) -> Option<i64> {
+    /// [`Flow::unfinished_since`], `newest_ns` the latest packet pushed, `timeout_ns` a
+    /// transport's idle timeout); `None` when none can.
+    pub fn earliest_unfinished(
+        &self,
+        newest_ns: i64,
+        timeout_ns: impl Fn(Transport) -> i64,
+    ) -> Option<i64> {
         self.flows
             .values()
-            .filter_map(|f| f.unfinished_since())
+            .filter_map(|f| f.unfinished_since(newest_ns, timeout_ns(f.transport)))
             .min()
     }
 
@@ -296,6 +317,18 @@ impl FlowTable {
         }
         one_way.truncate(count);
         self.take_sorted(one_way.into_iter().map(|(_, k)| k).collect())
+    }
+
+    /// The keys of the flows `pick` chooses, in the order their streams began.
+    pub fn keys_where(&self, pick: impl Fn(&Flow) -> bool) -> Vec<FlowKey> {
+        let mut picked: Vec<(u64, FlowKey)> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| pick(f))
+            .map(|(k, f)| (f.stream, *k))
+            .collect();
+        picked.sort_unstable_by_key(|(stream, _)| *stream);
+        picked.into_iter().map(|(_, k)| k).collect()
     }
 
     /// Removes every flow, oldest first.

@@ -60,6 +60,7 @@ pub mod spec;
 
 mod bodies;
 mod config;
+mod conn;
 mod dispatch;
 mod entry;
 mod flow;

@@ -6,22 +6,19 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::config::PipelineConfig;
+use crate::conn::{CLOSE_GRACE_NS, CONN_INTERVAL_NS, ConnState, EVICTED};
 use crate::decode::{
     Defragmenter, TcpSegment, UdpDatagram, link_payload, parse_ip, parse_tcp, parse_udp,
 };
 use crate::dispatch::{Dispatcher, FlowProtocol};
 use crate::dissect::{ChunkMeta, Direction, Exchange, registry};
-use crate::entry::{build_entry, unclaimed_exchange};
+use crate::entry::{build_entry, conn_entry, conn_exchange, unclaimed_exchange};
 use crate::flow::{Flow, FlowKey, FlowTable, Transport};
 use crate::identity::{IdentityResolver, NoIdentity};
 use crate::reassembly::{Chunk, SegmentIn};
 use crate::{Packet, Sink};
 
 mod icmp;
-
-/// Why a flow closed early to keep the pipeline within its memory budget: its pending
-/// requests, and its `tcp`/`udp` record, carry this error.
-const EVICTED: &str = "evicted (memory limit)";
 
 /// How often (in capture time) idle flows are looked for.
 const SWEEP_EVERY_NS: i64 = 1_000_000_000;
@@ -64,6 +61,8 @@ pub struct Pipeline {
     buffered_total: usize,
     /// Flows started since the one-way flows were last counted against their share.
     new_flows_since_check: usize,
+    /// The latest packet timestamp pushed: when connection records are cut.
+    newest_ns: i64,
 }
 
 /// A decoded transport header with its payload.
@@ -86,6 +85,7 @@ impl Pipeline {
             next_sweep_ns: None,
             buffered_total: 0,
             new_flows_since_check: 0,
+            newest_ns: i64::MIN,
         }
     }
 
@@ -115,13 +115,16 @@ impl Pipeline {
     /// the pipeline sends from now on starts at or after it, or begins with a packet not yet
     /// pushed. Costs a pass over the flows.
     pub fn earliest_unfinished(&self) -> Option<i64> {
-        self.flows.earliest_unfinished()
+        self.flows.earliest_unfinished(self.newest_ns, |transport| {
+            self.config.timeout_ns(transport)
+        })
     }
 
     /// Takes one packet: hands it to the sink and sends any entries it completes.
     pub fn push<S: Sink>(&mut self, packet: &Packet<'_>, sink: &mut S) -> Result<(), S::Error> {
         self.stats.packets += 1;
         self.stats.bytes += u64::from(packet.orig_len);
+        self.newest_ns = self.newest_ns.max(packet.ts_ns);
         self.sweep(packet.ts_ns, sink)?;
         let ip = match link_payload(packet.linktype, packet.data)
             .and_then(|(version, bytes)| parse_ip(version, bytes))
@@ -228,6 +231,12 @@ impl Pipeline {
         }
         let dir = flow.direction_from(src);
         flow.count(dir, segment.announced_len, packet.ts_ns, number);
+        flow.conn.handshake(
+            segment.flags.syn(),
+            segment.flags.ack(),
+            dir == Direction::ToServer,
+            packet.ts_ns,
+        );
         if flow.closed {
             return Ok(());
         }
@@ -300,6 +309,7 @@ impl Pipeline {
             None
         };
         self.emit(&key, sink)?;
+        self.checkpoint(&key, sink)?;
         if let Some(reason) = ending {
             self.close_in_place(&key, reason, sink)?;
         }
@@ -342,7 +352,32 @@ impl Pipeline {
         if turned {
             flow.flip();
         }
-        self.emit(&key, sink)
+        self.emit(&key, sink)?;
+        self.checkpoint(&key, sink)
+    }
+
+    /// Cuts an `open` record of the flow `key` once its packets since its last record span
+    /// [`CONN_INTERVAL_NS`], stamped with the packet that made them do so.
+    fn checkpoint<S: Sink>(&mut self, key: &FlowKey, sink: &mut S) -> Result<(), S::Error> {
+        let Some(flow) = self.flows.get_mut(key) else {
+            return Ok(());
+        };
+        let long = flow
+            .conn
+            .since
+            .is_some_and(|(_, since)| flow.last_ts.saturating_sub(since) >= CONN_INTERVAL_NS);
+        if !long || flow.closed {
+            return Ok(());
+        }
+        emit_conn(
+            flow,
+            ConnState::Open,
+            self.newest_ns,
+            &self.config,
+            self.identity.as_ref(),
+            &mut self.stats,
+            sink,
+        )
     }
 
     /// Starts tracking the flow `key` (with a new stream id) if it is not tracked yet.
@@ -421,20 +456,46 @@ impl Pipeline {
         sink: &mut S,
     ) -> Result<(), S::Error> {
         if let Some(mut flow) = self.flows.remove(key) {
-            self.close(&mut flow, reason, sink)?;
+            // The record waits a moment for the last ACK or RST (see `sweep`).
+            self.close_flow(&mut flow, reason, true, sink)?;
             self.flows.insert(*key, flow);
         }
         Ok(())
     }
 
-    /// Flushes a flow's reassembly and parser and sends its last entries.
+    /// Flushes a flow's reassembly and parser and sends its last entries, its connection
+    /// record last.
     fn close<S: Sink>(
         &mut self,
         flow: &mut Flow,
         reason: &str,
         sink: &mut S,
     ) -> Result<(), S::Error> {
+        self.close_flow(flow, reason, false, sink)
+    }
+
+    /// [`Pipeline::close`], keeping the connection record back a moment when `await_last`.
+    fn close_flow<S: Sink>(
+        &mut self,
+        flow: &mut Flow,
+        reason: &str,
+        await_last: bool,
+        sink: &mut S,
+    ) -> Result<(), S::Error> {
         if flow.closed {
+            // A closed flow's record may still wait for its last packets.
+            if let Some(state) = flow.conn.closing {
+                let last_ts = flow.last_ts;
+                emit_conn(
+                    flow,
+                    state,
+                    last_ts,
+                    &self.config,
+                    self.identity.as_ref(),
+                    &mut self.stats,
+                    sink,
+                )?;
+            }
             return Ok(());
         }
         flow.closed = true;
@@ -475,7 +536,7 @@ impl Pipeline {
             flow.flip();
         }
         send_state_packets(flow, sink)?;
-        if matches!(flow.protocol, FlowProtocol::Unclaimed) {
+        if flow.transport == Transport::Icmp && matches!(flow.protocol, FlowProtocol::Unclaimed) {
             let mut exchange = unclaimed_exchange(flow);
             if reason == EVICTED {
                 exchange.error = Some(EVICTED.into());
@@ -487,6 +548,28 @@ impl Pipeline {
         emit_entries(
             &mut self.exchanges,
             flow,
+            &self.config,
+            self.identity.as_ref(),
+            &mut self.stats,
+            sink,
+        )?;
+        if await_last {
+            flow.conn.closing = Some(ConnState::closed_for(reason));
+            return Ok(());
+        }
+        let state = ConnState::closed_for(reason);
+        // A flow that timed out did so a timeout after its last packet (whenever the sweep
+        // found it); one closed otherwise closes now.
+        let stamp = if state == ConnState::Timeout {
+            flow.last_ts
+                .saturating_add(self.config.timeout_ns(flow.transport))
+        } else {
+            self.newest_ns
+        };
+        emit_conn(
+            flow,
+            state,
+            stamp,
             &self.config,
             self.identity.as_ref(),
             &mut self.stats,
@@ -512,6 +595,26 @@ impl Pipeline {
         );
         for mut flow in self.flows.take_idle(tcp_cutoff, udp_cutoff) {
             self.close(&mut flow, "idle timeout", sink)?;
+        }
+        // Records of connections closed a moment ago, stamped with their last packet.
+        let grace_cutoff = now_ns.saturating_sub(CLOSE_GRACE_NS);
+        let due = self
+            .flows
+            .keys_where(|f| f.closed && f.conn.closing.is_some() && f.last_ts < grace_cutoff);
+        for key in due {
+            if let Some(flow) = self.flows.get_mut(&key) {
+                let state = flow.conn.closing.unwrap_or(ConnState::Fin);
+                let last_ts = flow.last_ts;
+                emit_conn(
+                    flow,
+                    state,
+                    last_ts,
+                    &self.config,
+                    self.identity.as_ref(),
+                    &mut self.stats,
+                    sink,
+                )?;
+            }
         }
         Ok(())
     }
@@ -559,18 +662,49 @@ fn send_state_packets<S: Sink>(flow: &mut Flow, sink: &mut S) -> Result<(), S::E
     Ok(())
 }
 
-/// Turns the exchanges a parser produced on `flow` into entries for `sink`, counting them.
+/// Turns the exchanges a parser produced on `flow` into entries for `sink`, counting them (and
+/// noting their protocols for the flow's connection record).
 fn emit_entries<S: Sink>(
     exchanges: &mut Vec<Exchange>,
-    flow: &Flow,
+    flow: &mut Flow,
     config: &PipelineConfig,
     identity: &dyn IdentityResolver,
     stats: &mut PipelineStats,
     sink: &mut S,
 ) -> Result<(), S::Error> {
     for exchange in exchanges.drain(..) {
+        flow.conn.found(exchange.protocol);
         sink.entry(build_entry(exchange, flow, config, identity))?;
         stats.entries += 1;
     }
+    Ok(())
+}
+
+/// Sends the connection record of a TCP/UDP `flow` cut at `now_ns` (see [`crate::conn`]),
+/// counting it like any entry; a record in any `state` but `open` is the flow's last.
+#[allow(clippy::too_many_arguments)]
+fn emit_conn<S: Sink>(
+    flow: &mut Flow,
+    state: ConnState,
+    now_ns: i64,
+    config: &PipelineConfig,
+    identity: &dyn IdentityResolver,
+    stats: &mut PipelineStats,
+    sink: &mut S,
+) -> Result<(), S::Error> {
+    if flow.conn.done || flow.transport == Transport::Icmp {
+        return Ok(());
+    }
+    if state == ConnState::Open && flow.conn.since.is_none() {
+        // Still open with nothing new since its last record: nothing to say.
+        return Ok(());
+    }
+    let exchange = conn_exchange(flow, state);
+    if state != ConnState::Open {
+        flow.conn.done = true;
+        flow.conn.closing = None;
+    }
+    sink.entry(conn_entry(exchange, flow, now_ns, config, identity))?;
+    stats.entries += 1;
     Ok(())
 }

@@ -10,7 +10,8 @@ use shark_store::{Entry, Message};
 /// `redis GET key 0`, `postgres SELECT 1 0`, `mysql COM_QUERY SELECT 1 0`,
 /// `icmp/4 echo-request 3 echo-reply`, `kafka Produce 7`, `tls example.com TLSv1.3`,
 /// `amqp basic.publish orders/new - -`, `ws text 23 -`, `mongo find shop.users 0 2`,
-/// `tcp 10.0.0.1:40000 -> 10.0.0.2:80 120B/3p 560B/2p`. Missing fields print as `-`.
+/// `tcp 10.0.0.1:40000 -> 10.0.0.2:80 120B/3p 560B/2p fin rtt 0.21 http` (a connection
+/// record: state, handshake RTT in ms, protocols found). Missing fields print as `-`.
 pub fn summary_line(entry: &Entry) -> String {
     let req = &entry.request;
     let resp = &entry.response;
@@ -97,17 +98,29 @@ pub fn summary_line(entry: &Entry) -> String {
             text(resp, "status"),
             text(resp, "documents")
         ),
-        name => format!(
-            "{name} {}:{} -> {}:{} {}B/{}p {}B/{}p",
-            entry.src.ip,
-            entry.src.port,
-            entry.dst.ip,
-            entry.dst.port,
-            text(req, "size"),
-            text(req, "packets"),
-            text(resp, "size"),
-            text(resp, "packets"),
-        ),
+        name => {
+            let mut line = format!(
+                "{name} {}:{} -> {}:{} {}B/{}p {}B/{}p",
+                entry.src.ip,
+                entry.src.port,
+                entry.dst.ip,
+                entry.dst.port,
+                text(req, "size"),
+                text(req, "packets"),
+                text(resp, "size"),
+                text(resp, "packets"),
+            );
+            // A connection record (`tcp`, `udp`): how it ended, its handshake, what it carried.
+            if resp.contains_key("state") {
+                line.push_str(&format!(
+                    " {} rtt {} {}",
+                    text(resp, "state"),
+                    text(resp, "rtt"),
+                    text(resp, "l7")
+                ));
+            }
+            line
+        }
     };
     if let Some(error) = &entry.error {
         line.push_str(" error: ");

@@ -46,6 +46,7 @@ fn keep_alive_requests_pair_with_their_responses_and_body_sizes() {
         .sink
         .entries
         .iter()
+        .filter(|e| e.protocol.name == "http")
         .map(|e| (e.request["bodySize"].clone(), e.response["status"].clone()))
         .collect();
     assert_eq!(
@@ -61,6 +62,7 @@ fn keep_alive_requests_pair_with_their_responses_and_body_sizes() {
         run.sink
             .entries
             .iter()
+            .filter(|e| e.protocol.name == "http")
             .all(|e| e.request["size"].as_u64() > e.request["bodySize"].as_u64())
     );
     let streams: std::collections::BTreeSet<_> =

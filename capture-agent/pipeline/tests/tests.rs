@@ -4,6 +4,7 @@
 //! of stored packets (reindex, body read-back, replay) against what import wrote.
 
 mod common;
+mod conn;
 mod replay;
 #[path = "data/segments.rs"]
 mod segments;

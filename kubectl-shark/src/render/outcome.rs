@@ -6,6 +6,7 @@
 use shark_store::{Entry, grpc_status_name};
 
 use super::text::{shorten, text};
+use super::units::{bytes, duration_ms};
 
 /// The longest outcome text (an error message) before it is cut with an ellipsis.
 const MAX_OUTCOME: usize = 48;
@@ -20,12 +21,39 @@ pub fn status_cell(entry: &Entry) -> String {
     }
 }
 
+/// A connection record's outcome: how it ended, the bytes each way, the handshake RTT and
+/// what was found on it (`FIN 1.2 KiB↑ 30.0 KiB↓ rtt 0.2ms http`).
+fn connection(entry: &Entry, state: &str) -> String {
+    let size = |m: &shark_store::Message| m.get("size").and_then(|s| s.as_u64()).unwrap_or(0);
+    let mut cell = format!(
+        "{} {}↑ {}↓",
+        state.to_uppercase(),
+        bytes(size(&entry.request)),
+        bytes(size(&entry.response))
+    );
+    if let Some(rtt) = entry.response.get("rtt").and_then(|r| r.as_f64()) {
+        cell.push_str(&format!(" rtt {}", duration_ms(rtt)));
+    }
+    let l7 = text(entry.response.get("l7"));
+    if !l7.is_empty() {
+        cell.push(' ');
+        cell.push_str(&l7);
+    }
+    cell
+}
+
 /// The response's outcome by its protocol, or "" when there was no response.
 fn outcome(entry: &Entry) -> String {
     let response = &entry.response;
     if entry.protocol.name == "icmp" {
         // ICMP: what answered (`echo-reply`, `time-exceeded`).
         return text(response.get("type"));
+    }
+    if let Some(state) = response
+        .get("state")
+        .filter(|_| matches!(entry.protocol.name.as_str(), "tcp" | "udp"))
+    {
+        return connection(entry, &text(Some(state)));
     }
     let Some(status) = response.get("status").filter(|s| !s.is_null()) else {
         return text(response.get("statusText"));
@@ -220,6 +248,22 @@ mod tests {
                 "{protocol} {response}"
             );
         }
+    }
+
+    #[test]
+    fn a_connection_record_says_how_it_ended_its_bytes_rtt_and_protocol() {
+        let record = entry(
+            "tcp",
+            json!({"size": 30720, "packets": 25, "state": "fin", "rtt": 0.2, "l7": ["http"]}),
+        );
+        let mut record = record;
+        record.request.insert("size".into(), 1229.into());
+        assert_eq!(
+            status_cell(&record),
+            "FIN 1.2 KiB↑ 30.0 KiB↓ rtt 200µs http"
+        );
+        let bare = entry("udp", json!({"size": 99, "state": "timeout"}));
+        assert_eq!(status_cell(&bare), "TIMEOUT 0 B↑ 99 B↓");
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //! | `gql` (the HTTP version; an HTTP exchange carrying a GraphQL operation, see `graphql`) | the HTTP fields, and `graphql` {`operationType`, `operationName`, `query`, `variables`} | the HTTP fields, and `graphql` {`errors` [messages]} when the response has errors |
 //! | `ws` (`13`; after HTTP/1.1's upgrade; one entry per message, a client's in `request`, a server's in `response`) | `opcode` (`text`, `binary`, `close`, `ping`, `pong`), `body` (unmasked, fragments joined, permessage-deflate undone, capped), `bodyEncoding`, `bodyDecodeError`, `bodySize` (payload as sent), `frames`, `compressed`, `closeCode`, `closeReason`, `size` (frame bytes) | the same, for a server's message |
 //! | `tls` (negotiated version) | `sni`, `alpn` [protocols], `versions` [offered], `ciphers` (count), `size` (handshake record bytes) | `version`, `cipher`, `alpn` (chosen), `size` |
-//! | `tcp`, `udp` (no dissector claimed the flow) | `size` (bytes to server), `packets` | `size`, `packets` |
+//! | `tcp`, `udp` (every connection's record, see `crate::conn`; not a dissector's) | `size` (payload bytes to the server), `packets` | `size`, `packets`, `state` (`fin`, `rst`, `timeout`, `evicted`, `open`), `rtt` (handshake, ms), `l7` [protocols found] |
 //!
 //! # What the dissectors share
 //! Length-prefixed protocols (PostgreSQL, Kafka, DNS over TCP) only say how long a PDU is and
