@@ -1,12 +1,20 @@
 //! How many entries, and how many failed, fall in each slice of a window: the strip a dashboard
 //! draws above its list.
+//!
+//! When the index answers the whole filter, both series are counted in SQL, per node, grouped by
+//! slice: the entries from `entries` under the filter's pushed-down condition, the failures from
+//! `failures` (the keys of the entries [`Entry::failed`](crate::Entry::failed) said failed, recorded
+//! as they were written), so the two cannot disagree with the map. A filter with a residual part,
+//! or an index with entries written before `failures` existed, falls back to decoding the window.
 
-use rusqlite::OptionalExtension;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::{SqlContext, StoreError};
 use crate::index;
+use crate::layout::NodeLayout;
 use crate::map::failed;
-use crate::query::Query;
+use crate::query::{Prepared, Query};
 use crate::store::Store;
 
 /// Most buckets a histogram has.
@@ -25,6 +33,18 @@ pub struct Histogram {
     pub entries: Vec<u64>,
     /// Of those, the ones that failed (as the service map counts errors: see [`crate::failed`]).
     pub errors: Vec<u64>,
+}
+
+impl Histogram {
+    /// Adds `entries` and `errors` to the bucket at `at` (the last one past the end).
+    fn add(&mut self, at: i64, entries: u64, errors: u64) {
+        let last = self.entries.len().saturating_sub(1);
+        let at = usize::try_from(at).unwrap_or(0).min(last);
+        if let (Some(n), Some(e)) = (self.entries.get_mut(at), self.errors.get_mut(at)) {
+            *n += entries;
+            *e += errors;
+        }
+    }
 }
 
 impl Store {
@@ -50,31 +70,41 @@ impl Store {
         let width = i64::try_from((span + buckets as i128 - 1) / buckets as i128)
             .unwrap_or(i64::MAX)
             .max(1);
-        let mut histogram = Histogram {
+        let empty = Histogram {
             from,
             to,
             width,
             entries: vec![0; buckets],
             errors: vec![0; buckets],
         };
-        for entry in self.query(&Query {
+        let q = Query {
             from: Some(from),
             to: Some(to),
             ..q.clone()
-        })? {
-            let entry = entry?;
-            let at = usize::try_from(
-                (i128::from(entry.timestamp) - i128::from(from)) / i128::from(width),
-            )
-            .unwrap_or(0);
-            if let (Some(n), Some(e)) =
-                (histogram.entries.get_mut(at), histogram.errors.get_mut(at))
-            {
-                *n += 1;
-                *e += u64::from(failed(&entry));
+        };
+        let plan = Prepared::new(&q);
+        if plan.pushed_down() {
+            let mut histogram = empty.clone();
+            let mut counted = true;
+            for layout in self.indexed() {
+                counted &= count_in_sql(layout, &plan, &mut histogram)?;
+            }
+            if counted {
+                return Ok(Some(histogram));
             }
         }
-        Ok(Some(histogram))
+        self.decoded(&q, empty).map(Some)
+    }
+
+    /// `histogram` filled by decoding every matching entry of `q`'s window.
+    fn decoded(&self, q: &Query, mut histogram: Histogram) -> Result<Histogram, StoreError> {
+        let (from, width) = (i128::from(histogram.from), i128::from(histogram.width));
+        for entry in self.query(q)? {
+            let entry = entry?;
+            let at = (i128::from(entry.timestamp) - from) / width;
+            histogram.add(i64::try_from(at).unwrap_or(0), 1, u64::from(failed(&entry)));
+        }
+        Ok(histogram)
     }
 
     /// The timestamps of the oldest and newest entries of every node.
@@ -94,4 +124,83 @@ impl Store {
         }
         Ok(span)
     }
+}
+
+/// Adds one node's counts under `plan` (wholly pushed down) to `histogram`, in SQL. `false`, and
+/// nothing added, when some entry of the window was written before failures were recorded.
+fn count_in_sql(
+    layout: &NodeLayout,
+    plan: &Prepared,
+    histogram: &mut Histogram,
+) -> Result<bool, StoreError> {
+    let path = &layout.index;
+    let conn = index::open_readable(path)?;
+    let covered_from = failures_from(&conn, path)?;
+    let cond = plan.condition();
+    // ?1, ?2: the window; ?3: the bucket width; ?4: the first id `failures` covers; then the
+    // condition's own parameters. SQLite numbers a bare `?` one past the largest number before it.
+    let bucket = "CAST((e.ts - ?1) / ?3 AS INTEGER)";
+    let mut params: Vec<SqlValue> = [histogram.from, histogram.to, histogram.width, covered_from]
+        .into_iter()
+        .map(SqlValue::Integer)
+        .collect();
+    params.extend(cond.params.iter().cloned());
+    let counts = format!(
+        "SELECT {bucket}, count(*), sum(e.id < ?4) FROM entries e
+         WHERE e.ts >= ?1 AND e.ts < ?2 AND {} GROUP BY 1",
+        cond.sql
+    );
+    // Both queries have the same parameters, so each names ?1 to ?4.
+    let rows = grouped(&conn, path, &counts, &params)?;
+    if rows.iter().any(|&(_, _, uncovered)| uncovered > 0) {
+        return Ok(false);
+    }
+    let errors = format!(
+        "SELECT {bucket}, count(*), sum(e.id < ?4) FROM failures f JOIN entries e ON e.ts = f.ts AND e.id = f.id
+         WHERE f.ts >= ?1 AND f.ts < ?2 AND e.ts >= ?1 AND e.ts < ?2 AND {} GROUP BY 1",
+        cond.sql
+    );
+    let failed = grouped(&conn, path, &errors, &params)?;
+    for (at, n, _) in rows {
+        histogram.add(at, n, 0);
+    }
+    for (at, n, _) in failed {
+        histogram.add(at, 0, n);
+    }
+    Ok(true)
+}
+
+/// The rows of a `SELECT bucket, count, number` grouped by bucket.
+fn grouped(
+    conn: &Connection,
+    path: &std::path::Path,
+    sql: &str,
+    params: &[SqlValue],
+) -> Result<Vec<(i64, u64, u64)>, StoreError> {
+    let mut stmt = conn.prepare(sql).at(path)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| {
+            let count = |i| {
+                r.get::<_, Option<i64>>(i)
+                    .map(|n| n.unwrap_or(0).max(0) as u64)
+            };
+            Ok((r.get(0)?, count(1)?, count(2)?))
+        })
+        .at(path)?
+        .collect::<Result<Vec<_>, _>>()
+        .at(path);
+    rows
+}
+
+/// The first entry id the index's `failures` table covers (0 when it covers every entry).
+fn failures_from(conn: &Connection, path: &std::path::Path) -> Result<i64, StoreError> {
+    let found: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM counters WHERE name = 'failures_from'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .at(path)?;
+    Ok(found.unwrap_or(0))
 }

@@ -93,6 +93,11 @@ impl Prepared {
     pub(crate) fn condition(&self) -> &predicate::SqlCondition {
         &self.condition
     }
+
+    /// Whether the index answers the whole query: no residual filter and no limit.
+    pub(crate) fn pushed_down(&self) -> bool {
+        self.residual.is_none() && self.limit.is_none()
+    }
 }
 
 /// The entries of `entries` that `plan`'s residual filter keeps, in order, with whole bodies
