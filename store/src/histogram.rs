@@ -135,7 +135,10 @@ fn count_in_sql(
 ) -> Result<bool, StoreError> {
     let path = &layout.index;
     let conn = index::open_readable(path)?;
-    let covered_from = failures_from(&conn, path)?;
+    // An index a reader finds at an older schema (no writer has migrated it yet) has no `failures`.
+    let Some(covered_from) = failures_from(&conn, path)? else {
+        return Ok(false);
+    };
     let cond = plan.condition();
     // ?1, ?2: the window; ?3: the bucket width; ?4: the first id `failures` covers; then the
     // condition's own parameters. SQLite numbers a bare `?` one past the largest number before it.
@@ -192,8 +195,9 @@ fn grouped(
     rows
 }
 
-/// The first entry id the index's `failures` table covers (0 when it covers every entry).
-fn failures_from(conn: &Connection, path: &std::path::Path) -> Result<i64, StoreError> {
+/// The first entry id the index's `failures` table covers (0 when it covers every entry); `None`
+/// when the index has no `failures` table.
+fn failures_from(conn: &Connection, path: &std::path::Path) -> Result<Option<i64>, StoreError> {
     let found: Option<i64> = conn
         .query_row(
             "SELECT value FROM counters WHERE name = 'failures_from'",
@@ -202,5 +206,5 @@ fn failures_from(conn: &Connection, path: &std::path::Path) -> Result<i64, Store
         )
         .optional()
         .at(path)?;
-    Ok(found.unwrap_or(0))
+    Ok(found)
 }

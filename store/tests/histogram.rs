@@ -171,3 +171,17 @@ fn entries_written_before_failures_were_recorded_are_decoded() {
     assert_eq!(store.histogram(&query(""), 4).unwrap().unwrap(), expected);
     assert!(expected.errors.iter().sum::<u64>() > 0);
 }
+
+#[test]
+fn an_index_at_the_schema_before_failures_is_decoded() {
+    let (dir, store) = store(100);
+    let expected = store.histogram(&query(""), 4).unwrap().unwrap();
+    // As a reader finds an index no writer of this build has opened yet.
+    let conn = rusqlite::Connection::open(dir.path().join("n/index.sqlite")).unwrap();
+    conn.execute_batch(
+        "DROP TABLE failures; DELETE FROM counters WHERE name = 'failures_from'; PRAGMA user_version = 6",
+    )
+    .unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.histogram(&query(""), 4).unwrap().unwrap(), expected);
+}
