@@ -313,11 +313,12 @@ function filterTo(peer: Peer | null, edge: MapEdge | null) {
   store.set({ view: "entries" });
 }
 
-/** The graph as drawn, for tests: boxes and edges. */
+/** The graph as drawn, for tests: boxes (and where each is) and edges. */
 export function drawnGraph() {
   if (!cy) return null;
   return {
     nodes: cy.nodes().map((n) => n.data("label") as string),
+    positions: cy.nodes().map((n) => ({ label: n.data("label") as string, namespace: (n.data("peer") as Peer).namespace, ...n.position() })),
     edges: cy.edges().map((e) => ({ src: e.source().data("label"), dst: e.target().data("label"), protocol: (e.data("edge") as MapEdge).protocol, requests: (e.data("edge") as MapEdge).requests })),
   };
 }
