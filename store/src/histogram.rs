@@ -181,18 +181,16 @@ fn grouped(
     params: &[SqlValue],
 ) -> Result<Vec<(i64, u64, u64)>, StoreError> {
     let mut stmt = conn.prepare(sql).at(path)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(params), |r| {
-            let count = |i| {
-                r.get::<_, Option<i64>>(i)
-                    .map(|n| n.unwrap_or(0).max(0) as u64)
-            };
-            Ok((r.get(0)?, count(1)?, count(2)?))
-        })
-        .at(path)?
-        .collect::<Result<Vec<_>, _>>()
-        .at(path);
-    rows
+    stmt.query_map(rusqlite::params_from_iter(params), |r| {
+        let count = |i| {
+            r.get::<_, Option<i64>>(i)
+                .map(|n| n.unwrap_or(0).max(0) as u64)
+        };
+        Ok((r.get(0)?, count(1)?, count(2)?))
+    })
+    .at(path)?
+    .collect::<Result<Vec<_>, _>>()
+    .at(path)
 }
 
 /// The first entry id the index's `failures` table covers (0 when it covers every entry); `None`
