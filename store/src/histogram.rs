@@ -140,57 +140,70 @@ fn count_in_sql(
         return Ok(false);
     };
     let cond = plan.condition();
-    // ?1, ?2: the window; ?3: the bucket width; ?4: the first id `failures` covers; then the
-    // condition's own parameters. SQLite numbers a bare `?` one past the largest number before it.
-    let bucket = "CAST((e.ts - ?1) / ?3 AS INTEGER)";
-    let mut params: Vec<SqlValue> = [histogram.from, histogram.to, histogram.width, covered_from]
+    // Entries: one count per slice, each a range of the (ts, id) key. (One GROUP BY over the
+    // window sorts every row into a temporary B-tree: 3x slower on 1 M entries.) ?1, ?2: the
+    // slice; ?3: the first id `failures` covers; then the condition's own parameters (SQLite
+    // numbers a bare `?` one past the largest number before it).
+    let mut count = conn
+        .prepare(&format!(
+            "SELECT count(*), coalesce(sum(e.id < ?3), 0) FROM entries e
+             WHERE e.ts >= ?1 AND e.ts < ?2 AND {}",
+            cond.sql
+        ))
+        .at(path)?;
+    let mut counts = Vec::with_capacity(histogram.entries.len());
+    for at in 0..histogram.entries.len() {
+        let lo = i128::from(histogram.from) + at as i128 * i128::from(histogram.width);
+        let hi = (lo + i128::from(histogram.width)).min(i128::from(histogram.to));
+        let (lo, hi) = (clamp_i64(lo), clamp_i64(hi));
+        let mut params: Vec<SqlValue> = [lo, hi, covered_from]
+            .into_iter()
+            .map(SqlValue::Integer)
+            .collect();
+        params.extend(cond.params.iter().cloned());
+        let (n, uncovered): (i64, i64) = count
+            .query_row(rusqlite::params_from_iter(params), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .at(path)?;
+        if uncovered > 0 {
+            return Ok(false);
+        }
+        counts.push(u64::try_from(n).unwrap_or(0));
+    }
+    // Failures are few: grouped by slice in one query. ?1, ?2: the window; ?3: the slice width.
+    let mut params: Vec<SqlValue> = [histogram.from, histogram.to, histogram.width]
         .into_iter()
         .map(SqlValue::Integer)
         .collect();
     params.extend(cond.params.iter().cloned());
-    let counts = format!(
-        "SELECT {bucket}, count(*), sum(e.id < ?4) FROM entries e
-         WHERE e.ts >= ?1 AND e.ts < ?2 AND {} GROUP BY 1",
-        cond.sql
-    );
-    // Both queries have the same parameters, so each names ?1 to ?4.
-    let rows = grouped(&conn, path, &counts, &params)?;
-    if rows.iter().any(|&(_, _, uncovered)| uncovered > 0) {
-        return Ok(false);
-    }
     let errors = format!(
-        "SELECT {bucket}, count(*), sum(e.id < ?4) FROM failures f JOIN entries e ON e.ts = f.ts AND e.id = f.id
-         WHERE f.ts >= ?1 AND f.ts < ?2 AND e.ts >= ?1 AND e.ts < ?2 AND {} GROUP BY 1",
+        "SELECT CAST((f.ts - ?1) / ?3 AS INTEGER), count(*)
+         FROM failures f JOIN entries e ON e.ts = f.ts AND e.id = f.id
+         WHERE f.ts >= ?1 AND f.ts < ?2 AND {} GROUP BY 1",
         cond.sql
     );
-    let failed = grouped(&conn, path, &errors, &params)?;
-    for (at, n, _) in rows {
-        histogram.add(at, n, 0);
+    let failed = {
+        let mut stmt = conn.prepare(&errors).at(path)?;
+        stmt.query_map(rusqlite::params_from_iter(params), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
+        .at(path)?
+        .collect::<Result<Vec<_>, _>>()
+        .at(path)?
+    };
+    for (at, n) in counts.into_iter().enumerate() {
+        histogram.add(i64::try_from(at).unwrap_or(i64::MAX), n, 0);
     }
-    for (at, n, _) in failed {
-        histogram.add(at, 0, n);
+    for (at, n) in failed {
+        histogram.add(at, 0, u64::try_from(n).unwrap_or(0));
     }
     Ok(true)
 }
 
-/// The rows of a `SELECT bucket, count, number` grouped by bucket.
-fn grouped(
-    conn: &Connection,
-    path: &std::path::Path,
-    sql: &str,
-    params: &[SqlValue],
-) -> Result<Vec<(i64, u64, u64)>, StoreError> {
-    let mut stmt = conn.prepare(sql).at(path)?;
-    stmt.query_map(rusqlite::params_from_iter(params), |r| {
-        let count = |i| {
-            r.get::<_, Option<i64>>(i)
-                .map(|n| n.unwrap_or(0).max(0) as u64)
-        };
-        Ok((r.get(0)?, count(1)?, count(2)?))
-    })
-    .at(path)?
-    .collect::<Result<Vec<_>, _>>()
-    .at(path)
+/// `n` as an i64, saturating.
+fn clamp_i64(n: i128) -> i64 {
+    i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// The first entry id the index's `failures` table covers (0 when it covers every entry); `None`
