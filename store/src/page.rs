@@ -79,6 +79,8 @@ impl Store {
         if plan.bodies.is_none() {
             plan.bodies = self.body_reading(false);
         }
+        // The page and the one entry that says another follows.
+        plan.fetch_for(size.saturating_add(1));
         let nodes: Vec<(&str, _)> = self.indexed_nodes().collect();
         let mut cursors = Vec::with_capacity(nodes.len());
         for (name, layout) in &nodes {

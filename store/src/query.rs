@@ -21,8 +21,11 @@ use crate::layout::NodeLayout;
 use crate::order::Order;
 use crate::readback::NodeBodies;
 
-/// Entries fetched from SQLite at a time, per node: memory stays bounded whatever the result size.
+/// Most entries fetched from SQLite at a time, per node: memory stays bounded whatever the result size.
 const PAGE: i64 = 512;
+
+/// Fewest entries fetched at a time, per node, however few a reader wants.
+const MIN_FETCH: i64 = 32;
 
 /// A question for the store: a time window and a filter.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +53,8 @@ pub(crate) struct Prepared {
     pub bodies: Option<BodyReading>,
     /// Oldest or newest first.
     pub order: Order,
+    /// Entries fetched from SQLite at a time, per node (at most [`PAGE`]).
+    fetch: i64,
 }
 
 impl Prepared {
@@ -86,12 +91,25 @@ impl Prepared {
             limit,
             bodies: None,
             order: Order::OldestFirst,
+            fetch: PAGE,
         }
+    }
+
+    /// Fetches only as many entries at a time per node as `wanted` needs (a page of a list:
+    /// fetching more decodes entries the page never shows, and with a selective filter scans
+    /// further for them).
+    pub(crate) fn fetch_for(&mut self, wanted: usize) {
+        self.fetch = i64::try_from(wanted).unwrap_or(PAGE).clamp(MIN_FETCH, PAGE);
     }
 
     /// The condition pushed down to the index, over `entries` aliased `e`.
     pub(crate) fn condition(&self) -> &predicate::SqlCondition {
         &self.condition
+    }
+
+    /// Whether the index answers the whole query: no residual filter and no limit.
+    pub(crate) fn pushed_down(&self) -> bool {
+        self.residual.is_none() && self.limit.is_none()
     }
 }
 
@@ -197,14 +215,14 @@ impl NodeCursor {
             Order::OldestFirst => format!(
                 "SELECT e.ts, e.id, e.block FROM entries e
                  WHERE e.ts >= ?1 AND e.ts < ?2 AND NOT (e.ts = ?1 AND e.id <= ?3) AND {}
-                 ORDER BY e.ts, e.id LIMIT {PAGE}",
-                plan.condition.sql
+                 ORDER BY e.ts, e.id LIMIT {}",
+                plan.condition.sql, plan.fetch
             ),
             Order::NewestFirst => format!(
                 "SELECT e.ts, e.id, e.block FROM entries e
                  WHERE e.ts >= ?1 AND e.ts <= ?2 AND NOT (e.ts = ?2 AND e.id >= ?3) AND {}
-                 ORDER BY e.ts DESC, e.id DESC LIMIT {PAGE}",
-                plan.condition.sql
+                 ORDER BY e.ts DESC, e.id DESC LIMIT {}",
+                plan.condition.sql, plan.fetch
             ),
         };
         let done = plan.from >= plan.to;
@@ -264,7 +282,7 @@ impl NodeCursor {
         }
         let kept = keep(&self.plan, self.bodies.as_mut(), &self.conn, entries);
         self.page.extend(kept);
-        self.done = fetched < PAGE;
+        self.done = fetched < self.plan.fetch;
         Ok(())
     }
 }

@@ -127,7 +127,7 @@ impl Store {
             .map(|(name, l)| (name.as_str(), l))
     }
 
-    fn indexed(&self) -> impl Iterator<Item = &NodeLayout> {
+    pub(crate) fn indexed(&self) -> impl Iterator<Item = &NodeLayout> {
         self.nodes
             .iter()
             .map(|(_, l)| l)

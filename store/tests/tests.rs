@@ -5,6 +5,7 @@ mod crash;
 mod disk_full;
 mod flood;
 mod handshake;
+mod histogram;
 mod import;
 mod kfl_filters;
 mod page;

@@ -120,8 +120,26 @@ function draw(keep: boolean) {
   const totalRequests = edges.reduce((n, e) => n + e.requests, 0);
   summary.textContent = `${formatCount(peers.size)} boxes · ${formatCount(edges.length)} edges · ${formatCount(totalRequests)} requests`;
   drawLegend(namespaces, last.edges.some((e) => e.src.kind === "External" || e.dst.kind === "External"));
+  const large = peers.size > LARGE_MAP;
+  if (cy && large !== drawnLarge) {
+    // Drawn for the other size: the viewport options are set when the graph is made.
+    cy.destroy();
+    cy = null;
+  }
+  drawnLarge = large;
   if (!cy) {
-    cy = cytoscape({ container: canvas, elements, style: STYLE as never, wheelSensitivity: 0.3, minZoom: 0.1, maxZoom: 3 });
+    cy = cytoscape({
+      container: canvas,
+      elements,
+      style: (large ? [...STYLE, ...LARGE_STYLE] : STYLE) as never,
+      wheelSensitivity: 0.3,
+      minZoom: 0.05,
+      maxZoom: 3,
+      // A large map pans and zooms as a picture of itself, redrawn when the gesture ends.
+      textureOnViewport: large,
+      // Boxes are placed by layout() below: cytoscape's own grid first would cost a second pass.
+      layout: { name: "preset", fit: false },
+    });
     cy.on("tap", "node", (ev) => filterTo(ev.target.data("peer") as Peer, null));
     cy.on("tap", "edge", (ev) => filterTo(null, ev.target.data("edge") as MapEdge));
     cy.on("mouseover", "node, edge", (ev) => showTip(ev.target, ev.originalEvent as MouseEvent));
@@ -131,34 +149,36 @@ function draw(keep: boolean) {
   }
   const positions = new Map<string, cytoscape.Position>();
   if (keep) cy.nodes().forEach((n) => void positions.set(n.id(), { ...n.position() }));
-  cy.elements().remove();
-  cy.add(elements);
-  const fresh = cy.nodes().filter((n) => !positions.has(n.id()));
-  cy.nodes().forEach((n) => {
-    const p = positions.get(n.id());
-    if (p) n.position(p);
+  const graph = cy;
+  graph.batch(() => {
+    graph.elements().remove();
+    graph.add(elements);
+    graph.nodes().forEach((n) => {
+      const p = positions.get(n.id());
+      if (p) n.position(p);
+    });
   });
+  const fresh = cy.nodes().filter((n) => !positions.has(n.id()));
   if (!keep || fresh.length === cy.nodes().length) layout(true);
   else if (fresh.length) fresh.layout({ name: "circle", boundingBox: { x1: 0, y1: 0, w: 200, h: 200 } } as never).run();
 }
 
-/** Boxes past which the force-directed layout (quadratic per iteration: 13 s for 500 boxes) gives
- * way to rings by traffic (busiest in the middle), laid out at once. */
-const FORCE_LAYOUT_MAX = 200;
+/** Boxes past which the map is drawn for its size: the force-directed layout (quadratic per
+ * iteration: 13 s for 500 boxes) gives way to a grid per namespace placed at once, and edges are
+ * straight, without arrows' curves, labelled only once zoomed in (a profile of 500 boxes and 2,000
+ * edges in Chromium: most of the time went to drawing 2,000 curved, labelled edges). */
+const LARGE_MAP = 200;
+let drawnLarge = false;
 
 function layout(fit: boolean) {
   if (!cy) return;
-  const n = cy.nodes().length;
-  if (n > FORCE_LAYOUT_MAX) {
-    cy.layout({
-      name: "concentric",
-      animate: false,
-      fit,
-      padding: 40,
-      minNodeSpacing: 12,
-      concentric: (node: cytoscape.NodeSingular) => node.degree(false),
-      levelWidth: () => 2,
-    } as never).run();
+  const graph = cy;
+  const n = graph.nodes().length;
+  if (n > LARGE_MAP) {
+    const at = gridByNamespace(graph);
+    graph.batch(() => graph.nodes().forEach((node) => void node.position(at.get(node.id()) ?? { x: 0, y: 0 })));
+    // Fitting the boxes alone: the edges lie between them, and measuring 2,000 of them is slow.
+    if (fit) graph.fit(graph.nodes(), 40);
     return;
   }
   cy.layout({
@@ -171,9 +191,49 @@ function layout(fit: boolean) {
     idealEdgeLength: () => 110,
     componentSpacing: 60,
     gravity: 1,
-    numIter: n > 200 ? 400 : 1000,
+    numIter: 1000,
     randomize: true,
   } as never).run();
+}
+
+/** Cell of one box in the grid, and the gap around a namespace's block. */
+const CELL = { w: 240, h: 70 };
+const BLOCK_GAP = 120;
+
+/** Positions of a large map's boxes: each namespace (external peers last) a block of boxes, busiest
+ * first, in rows about as wide as the canvas is for its height; blocks laid left to right in
+ * shelves. */
+function gridByNamespace(graph: Core): Map<string, cytoscape.Position> {
+  const groups = new Map<string, cytoscape.NodeSingular[]>();
+  graph.nodes().forEach((node) => {
+    const key = namespaceOf(node.data("peer") as Peer);
+    const list = groups.get(key) ?? [];
+    list.push(node);
+    groups.set(key, list);
+  });
+  const order = [...groups.keys()].sort((a, b) => Number(a === "(external)") - Number(b === "(external)") || a.localeCompare(b));
+  const aspect = Math.max(0.5, canvas.clientWidth / Math.max(1, canvas.clientHeight));
+  const total = graph.nodes().length * CELL.w * CELL.h;
+  const shelfWidth = Math.sqrt(total * aspect) * 1.15;
+  const at = new Map<string, cytoscape.Position>();
+  let x = 0;
+  let y = 0;
+  let shelfHeight = 0;
+  for (const key of order) {
+    const nodes = (groups.get(key) ?? []).sort((a, b) => b.degree(false) - a.degree(false));
+    const cols = Math.ceil(Math.sqrt((nodes.length * CELL.h * aspect) / CELL.w));
+    const width = cols * CELL.w;
+    const height = Math.ceil(nodes.length / cols) * CELL.h;
+    if (x > 0 && x + width > shelfWidth) {
+      x = 0;
+      y += shelfHeight + BLOCK_GAP;
+      shelfHeight = 0;
+    }
+    nodes.forEach((node, i) => at.set(node.id(), { x: x + (i % cols) * CELL.w, y: y + Math.floor(i / cols) * CELL.h }));
+    x += width + BLOCK_GAP;
+    shelfHeight = Math.max(shelfHeight, height);
+  }
+  return at;
 }
 
 /** Red of a strength that grows with the error ratio. */
@@ -260,11 +320,12 @@ function filterTo(peer: Peer | null, edge: MapEdge | null) {
   store.set({ view: "entries" });
 }
 
-/** The graph as drawn, for tests: boxes and edges. */
+/** The graph as drawn, for tests: boxes (and where each is) and edges. */
 export function drawnGraph() {
   if (!cy) return null;
   return {
     nodes: cy.nodes().map((n) => n.data("label") as string),
+    positions: cy.nodes().map((n) => ({ label: n.data("label") as string, namespace: (n.data("peer") as Peer).namespace, ...n.position() })),
     edges: cy.edges().map((e) => ({ src: e.source().data("label"), dst: e.target().data("label"), protocol: (e.data("edge") as MapEdge).protocol, requests: (e.data("edge") as MapEdge).requests })),
   };
 }
@@ -324,4 +385,21 @@ const STYLE = [
     },
   },
   { selector: "node:active, edge:active", style: { "overlay-opacity": 0.08 } },
+];
+
+/** What a large map draws differently: straight edges, and labels only where they can be read. */
+const LARGE_STYLE = [
+  { selector: "node", style: { "min-zoomed-font-size": 7 } },
+  {
+    selector: "edge",
+    style: {
+      "curve-style": "haystack",
+      "haystack-radius": 0,
+      "target-arrow-shape": "none",
+      "mid-target-arrow-shape": "triangle",
+      "mid-target-arrow-color": "data(color)",
+      "min-zoomed-font-size": 9,
+      opacity: 0.6,
+    },
+  },
 ];

@@ -96,10 +96,12 @@ await context.addCookies([{ name: "shark_ui", value: token, url: base }]);
 const page = await context.newPage();
 const figures = {};
 
-// The map: from asking to laid out (the boxes' positions settle when cose ends).
+// The map: from asking to laid out and drawn.
 await page.goto(`${base}/?view=map&by=workload`);
 const started = Date.now();
 await page.waitForFunction(() => window.sharkDebug?.map()?.edges.length >= 2000, null, { timeout: 60000 });
+// Drawn: cytoscape paints on the next animation frame.
+await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 figures.mapLayoutMs = Date.now() - started;
 figures.mapBoxes = (await page.evaluate(() => window.sharkDebug.map().nodes.length));
 

@@ -288,6 +288,32 @@ await test("5 the map equals map -o json; a click on an edge filters the list", 
   await page.screenshot({ path: path.join(SHOTS, "5-map-edge-filter.png") });
 });
 
+await test("5c a map of 500 boxes is laid out at once, a block per namespace", async (page) => {
+  // The dashboard's answer replaced by a map of 500 workloads in 12 namespaces and 2,000 edges.
+  const peer = (i) => ({ namespace: `ns-${i % 12}`, name: `workload-${i}`, kind: "Pod" });
+  const edges = [];
+  for (let n = 0; edges.length < 2000; n++) {
+    const [s, d] = [n % 500, (n * 7 + 1 + Math.floor(n / 500)) % 500];
+    if (s !== d) edges.push({ src: peer(s), dst: peer(d), protocol: "http", requests: 1 + (n % 97), errors: n % 13 === 0 ? 1 : 0,
+      requestBytes: 100, responseBytes: 200, p50: 1, p95: 2, p99: 3 });
+  }
+  await page.route("**/api/map*", (route) => route.fulfill({ contentType: "application/json", body: JSON.stringify({ by: "workload", edges, failures: [] }) }));
+  await page.goto(`${URL_WITH_TOKEN}&view=map&by=workload`);
+  await page.waitForFunction(() => window.sharkDebug?.map()?.edges.length === 2000);
+  const drawn = await page.evaluate(() => window.sharkDebug.map());
+  assertEqual(drawn.nodes.length, 500, "boxes");
+  assertEqual(new Set(drawn.positions.map((p) => `${p.x},${p.y}`)).size, 500, "boxes at distinct places");
+  // Each namespace a block of its own: no box inside another namespace's bounds.
+  const bounds = new Map();
+  for (const p of drawn.positions) {
+    const b = bounds.get(p.namespace) ?? { x1: Infinity, y1: Infinity, x2: -Infinity, y2: -Infinity };
+    bounds.set(p.namespace, { x1: Math.min(b.x1, p.x), y1: Math.min(b.y1, p.y), x2: Math.max(b.x2, p.x), y2: Math.max(b.y2, p.y) });
+  }
+  const strays = drawn.positions.filter((p) => [...bounds].some(([ns, b]) => ns !== p.namespace && p.x >= b.x1 && p.x <= b.x2 && p.y >= b.y1 && p.y <= b.y2));
+  assertEqual(strays.length, 0, "boxes inside another namespace's block");
+  await page.screenshot({ path: path.join(SHOTS, "5c-large-map.png") });
+});
+
 await test("6 a window before the oldest data shows the kept coverage", async (page) => {
   await open(page, `${URL_WITH_TOKEN}&from=2019-01-01T00:00:00Z&to=2019-02-01T00:00:00Z`);
   await page.waitForSelector(".empty:not([hidden])");

@@ -27,6 +27,8 @@ pub(crate) struct EntryRow {
     pub ts: i64,
     pub id: i64,
     pub block: i64,
+    /// Whether the entry failed ([`Entry::failed`]): its key then goes in `failures`.
+    pub failed: bool,
     texts: String,
     slots: [Slot; INDEXED_COLUMNS.len()],
 }
@@ -54,6 +56,7 @@ impl EntryRow {
             ts: e.timestamp,
             id: e.id as i64,
             block,
+            failed: e.failed(),
             texts,
             slots,
         }

@@ -54,6 +54,11 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE state_packets (stream INTEGER NOT NULL, first_packet INTEGER NOT NULL,
         last_packet INTEGER NOT NULL);
      CREATE INDEX state_packets_by_stream ON state_packets (stream, first_packet);",
+    // Version 7: the key of every entry that failed (`Entry::failed`, decided when it is written),
+    // so a histogram counts errors in SQL. Entries written before are not in it: `failures_from`
+    // is the first id it covers, and a histogram over older ones decodes them.
+    "CREATE TABLE failures (ts INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (ts, id)) WITHOUT ROWID;
+     INSERT INTO counters (name, value) SELECT 'failures_from', coalesce(max(id) + 1, 0) FROM entries;",
 ];
 
 /// The schema version this build writes.

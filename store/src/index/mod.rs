@@ -32,8 +32,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// ingests as fast as 32 MiB (`bench_ingest 1000000`: 219k entries per CPU-second either way).
 const WRITER_CACHE_KIB: i64 = 2_048;
 
-/// Page cache of a reading connection, in KiB: a query's connection lives as long as the query.
-const READER_CACHE_KIB: i64 = 32_768;
+/// Page cache of a reading connection, in KiB: a query's connection lives as long as the query,
+/// but a server answers several at once, each opening every node's index, and a scan of a long
+/// window (a histogram, a map) fills the cache to its limit: at 32 MiB, three nodes held 96 MiB
+/// per request. Pages come from the kernel's page cache anyway; with 4 MiB every dashboard figure
+/// of `tests/bench/ui.sh` stays well inside its target (BENCHMARKS.md).
+const READER_CACHE_KIB: i64 = 4_096;
 
 /// Opens (creating if needed) the index at `path` for writing: WAL mode, schema up to date.
 pub(crate) fn open_writable(path: &Path) -> Result<Connection, StoreError> {

@@ -119,6 +119,10 @@ pub(crate) fn delete_entries_before(
         .execute([cutoff_ns])
         .at(path)?;
     add_entries(conn, path, -(deleted as i64))?;
+    conn.prepare_cached("DELETE FROM failures WHERE ts < ?1")
+        .at(path)?
+        .execute([cutoff_ns])
+        .at(path)?;
     conn.prepare_cached("DELETE FROM blocks WHERE max_ts < ?1")
         .at(path)?
         .execute([cutoff_ns])

@@ -301,6 +301,13 @@ impl Worker {
             .at(&self.path)?
             .execute(rusqlite::params_from_iter(key.into_iter().chain(values)))
             .at(&self.path)?;
+        if row.failed {
+            self.conn
+                .prepare_cached("INSERT OR IGNORE INTO failures (ts, id) VALUES (?1, ?2)")
+                .at(&self.path)?
+                .execute([row.ts, row.id])
+                .at(&self.path)?;
+        }
         Ok(())
     }
 
