@@ -1,11 +1,13 @@
 //! Turns the planner's [`IndexPredicate`] over [`IndexedColumn`]s into a parameterised SQL
 //! condition over the `entries` table (alias `e`), with KFL's nil semantics: a NULL column makes
-//! every comparison false, `!=` included. Text columns hold ids into the `names` table.
+//! every comparison false, `!=` included. Text columns hold ids into the `names` table. A condition
+//! on a column of `peers` (never NULL there) becomes `e.peer IN (the peers satisfying it)`, which
+//! SQLite answers once per statement from the small `peers` table.
 
 use kfl::{CmpOp, IndexPredicate, Literal};
 use rusqlite::types::Value as SqlValue;
 
-use super::columns::{IndexedColumn, Storage};
+use super::columns::{IndexedColumn, Place, Storage};
 
 /// A SQL condition and its parameters, in order.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -37,8 +39,12 @@ pub(crate) fn to_sql(pred: &IndexPredicate<IndexedColumn>) -> SqlCondition {
 fn write(pred: &IndexPredicate<IndexedColumn>, out: &mut SqlCondition) {
     match pred {
         IndexPredicate::True => out.sql.push('1'),
-        IndexPredicate::Cmp { field, op, value } => write_cmp(field, *op, value, out),
-        IndexPredicate::In { field, values } => write_in(field, values, out),
+        IndexPredicate::Cmp { field, op, value } => {
+            in_table(field, out, |col, out| write_cmp(field, col, *op, value, out))
+        }
+        IndexPredicate::In { field, values } => {
+            in_table(field, out, |col, out| write_in(field, col, values, out))
+        }
         IndexPredicate::And(parts) => write_joined(parts, " AND ", '1', out),
         IndexPredicate::Or(parts) => write_joined(parts, " OR ", '0', out),
         IndexPredicate::Not(inner) => {
@@ -69,8 +75,24 @@ fn write_joined(
     out.sql.push(')');
 }
 
-fn write_cmp(c: &IndexedColumn, op: CmpOp, value: &Literal, out: &mut SqlCondition) {
-    let col = format!("e.{}", c.sql);
+/// Writes the condition `cond` makes over column `c` (given its qualified name): straight over
+/// `entries` for an entry column, through the peers satisfying it for a peer column.
+fn in_table(
+    c: &IndexedColumn,
+    out: &mut SqlCondition,
+    cond: impl FnOnce(&str, &mut SqlCondition),
+) {
+    match c.place {
+        Place::Entry => cond(&format!("e.{}", c.sql), out),
+        Place::Peer => {
+            out.sql.push_str("e.peer IN (SELECT p.id FROM peers p WHERE ");
+            cond(&format!("p.{}", c.sql), out);
+            out.sql.push(')');
+        }
+    }
+}
+
+fn write_cmp(c: &IndexedColumn, col: &str, op: CmpOp, value: &Literal, out: &mut SqlCondition) {
     let sql = match (c.storage, value) {
         // Never NULL: a plain comparison, so SQLite can use the (ts, id) key for time bounds.
         (Storage::Int, Literal::Int(v)) => {
@@ -103,8 +125,7 @@ fn write_cmp(c: &IndexedColumn, op: CmpOp, value: &Literal, out: &mut SqlConditi
     out.sql.push_str(&sql);
 }
 
-fn write_in(c: &IndexedColumn, values: &[Literal], out: &mut SqlCondition) {
-    let col = format!("e.{}", c.sql);
+fn write_in(c: &IndexedColumn, col: &str, values: &[Literal], out: &mut SqlCondition) {
     let names = matches!(c.storage, Storage::Name | Storage::NullableName);
     let mut placeholders = Vec::new();
     for value in values {
@@ -157,7 +178,7 @@ mod tests {
         let cond = to_sql(&pred);
         assert_eq!(
             cond.sql,
-            "(coalesce(e.dst_name = (SELECT id FROM names WHERE s = ?), 0) AND coalesce(e.status >= ?, 0))"
+            "(e.peer IN (SELECT p.id FROM peers p WHERE coalesce(p.dst_name = (SELECT id FROM names WHERE s = ?), 0)) AND coalesce(e.status >= ?, 0))"
         );
         assert_eq!(
             cond.params,
@@ -197,6 +218,9 @@ mod tests {
             field: column("dst.port"),
             values: vec![Literal::Str("x".into())],
         };
-        assert_eq!(to_sql(&inn).sql, "0");
+        assert_eq!(
+            to_sql(&inn).sql,
+            "e.peer IN (SELECT p.id FROM peers p WHERE 0)"
+        );
     }
 }
