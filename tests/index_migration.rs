@@ -31,7 +31,12 @@ const FILTERS: &[(&str, usize)] = &[
 
 /// The store at `dir` (a copy of `fresh`) with the old index in place of its own.
 fn old_store(fresh: &Path, dir: &Path) {
-    run_ok(std::process::Command::new("cp").arg("-r").arg(fresh).arg(dir));
+    run_ok(
+        std::process::Command::new("cp")
+            .arg("-r")
+            .arg(fresh)
+            .arg(dir),
+    );
     let index = dir.join("local/index.sqlite");
     std::fs::copy(workspace().join("tests/data/index-v6.sqlite"), &index).unwrap();
 }
@@ -90,11 +95,7 @@ fn an_old_index_is_migrated_and_answers_like_a_fresh_one() {
             .arg(&old)
             .arg(r#"dst.service == "kube-dns""#),
     );
-    assert!(
-        explain.stdout.contains("dst.service"),
-        "{}",
-        explain.stdout
-    );
+    assert!(explain.stdout.contains("dst.service"), "{}", explain.stdout);
 
     let rebuilt = dir.path().join("rebuilt");
     old_store(&fresh, &rebuilt);

@@ -147,7 +147,10 @@ impl BlockBuilder {
             None => out.push(0),
         }
         binary::put_i64(out, entry.stream.wrapping_sub(self.base.stream) as i64);
-        binary::put_i64(out, entry.packets.first.wrapping_sub(self.base.packet) as i64);
+        binary::put_i64(
+            out,
+            entry.packets.first.wrapping_sub(self.base.packet) as i64,
+        );
         binary::put_u64(out, entry.packets.last.wrapping_sub(entry.packets.first));
         let len = (out.len() - at - 4) as u32;
         if let Some(prefix) = out.get_mut(at..at + 4) {
@@ -273,8 +276,12 @@ impl Block {
         let bytes = self.raw.get(start..end).unwrap_or_default();
         let s = match self.format {
             Format::Json => serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?,
-            Format::Binary { first_ts } => read_binary(bytes, id, first_ts, None).map_err(corrupt)?,
-            Format::Compact(base) => read_binary(bytes, id, base.ts, Some(base)).map_err(corrupt)?,
+            Format::Binary { first_ts } => {
+                read_binary(bytes, id, first_ts, None).map_err(corrupt)?
+            }
+            Format::Compact(base) => {
+                read_binary(bytes, id, base.ts, Some(base)).map_err(corrupt)?
+            }
         };
         Ok(Entry {
             id: s.id,

@@ -76,7 +76,10 @@ fn every_declared_column_is_in_the_schema() {
         "`entries` (migrate.rs) and INDEXED_COLUMNS disagree: a new column needs a migration"
     );
     let mut peers = declared(Place::Peer);
-    assert!(peers.values().all(|not_null| *not_null), "peer columns are never NULL");
+    assert!(
+        peers.values().all(|not_null| *not_null),
+        "peer columns are never NULL"
+    );
     assert_eq!(peers.len(), PEER_COLUMNS);
     // `id` is the rowid (SQLite reports it nullable), `last_ts` is for retention.
     peers.insert("id".into(), false);

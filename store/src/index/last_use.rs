@@ -212,9 +212,9 @@ fn advance(
     conn.prepare_cached(&format!(
         "UPDATE {table} SET last_ts = max(last_ts, ?2) WHERE id = ?1"
     ))
-        .at(path)?
-        .execute(params![id, last])
-        .at(path)?;
+    .at(path)?
+    .execute(params![id, last])
+    .at(path)?;
     Ok(last)
 }
 
