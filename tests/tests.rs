@@ -18,6 +18,7 @@ mod graphql;
 mod icmp;
 mod image;
 mod import_http;
+mod index_migration;
 mod kfl_compat;
 mod krew;
 mod kubernetes;

@@ -2,8 +2,9 @@
 //! consecutive entries compressed together with LZ4, so what repeats between entries (header names,
 //! protocol names) is stored about once per block. Node and endpoints are stored as ids of
 //! [`parts`](super::parts), with the ports kept in the entry. Entries are encoded in the compact
-//! [`binary`] form (format 2, written since schema version 3); blocks of JSON entries (format 1)
-//! written by older builds are still read.
+//! [`binary`] form; blocks of JSON entries (format 1) and of format 2 written by older builds are
+//! still read. Format 3 (written since schema version 7) stores what format 2 kept as hard to
+//! compress (the elapsed time as a float, packet numbers and flow ids in full) as small varints.
 
 use std::path::Path;
 
@@ -53,6 +54,39 @@ pub(crate) const BLOCK_ENTRIES: usize = 128;
 /// How a format-2 block's data begins. A format-1 block begins with its uncompressed size as four
 /// little-endian bytes, whose last byte is 0xFF only past 4 GB, far beyond any block.
 const BINARY_MAGIC: [u8; 4] = *b"SKB\xff";
+/// How a format-3 block's data begins.
+const COMPACT_MAGIC: [u8; 4] = *b"SK3\xff";
+
+/// The first entry's timestamp, packet number and flow id: format 3 stores each entry's as the
+/// difference from these.
+#[derive(Debug, Default, Clone, Copy)]
+struct Base {
+    ts: i64,
+    packet: u64,
+    stream: u64,
+}
+
+/// Appends the elapsed time (milliseconds, as the pipeline computes it from nanoseconds): as a tag
+/// 0 and the nanoseconds when they give back exactly the same float, else as a tag 1 and the float.
+fn put_elapsed(out: &mut Vec<u8>, ms: f64) {
+    let ns = (ms * 1e6).round() as i64;
+    if (ns as f64 / 1e6).to_bits() == ms.to_bits() {
+        out.push(0);
+        binary::put_i64(out, ns);
+    } else {
+        out.push(1);
+        binary::put_f64(out, ms);
+    }
+}
+
+/// Reads what [`put_elapsed`] wrote.
+fn read_elapsed(r: &mut binary::Reader<'_>) -> Result<f64, String> {
+    match r.small::<u8>()? {
+        0 => Ok(r.i64()? as f64 / 1e6),
+        1 => r.f64(),
+        other => Err(format!("elapsed tag {other}")),
+    }
+}
 
 /// A block being filled: the first entry's timestamp, then entries `first_id`, `first_id + 1`, …,
 /// each as a little-endian u32 length and its [`binary`] encoding.
@@ -64,8 +98,8 @@ pub(crate) struct BlockBuilder {
     pub max_ts: i64,
     /// Entries in it.
     pub len: usize,
-    /// Timestamp of its first entry; the others are stored as the difference from it.
-    first_ts: i64,
+    /// Its first entry's values the others are stored as differences from.
+    base: Base,
     buf: Vec<u8>,
 }
 
@@ -80,16 +114,22 @@ impl BlockBuilder {
         if self.len == 0 {
             self.first_id = entry.id as i64;
             self.max_ts = entry.timestamp;
-            self.first_ts = entry.timestamp;
+            self.base = Base {
+                ts: entry.timestamp,
+                packet: entry.packets.first,
+                stream: entry.stream,
+            };
             binary::put_i64(&mut self.buf, entry.timestamp);
+            binary::put_u64(&mut self.buf, entry.packets.first);
+            binary::put_u64(&mut self.buf, entry.stream);
         }
         self.max_ts = self.max_ts.max(entry.timestamp);
         self.len += 1;
         let at = self.buf.len();
         let out = &mut self.buf;
         out.extend_from_slice(&[0; 4]);
-        binary::put_i64(out, entry.timestamp.wrapping_sub(self.first_ts));
-        binary::put_f64(out, entry.elapsed_time);
+        binary::put_i64(out, entry.timestamp.wrapping_sub(self.base.ts));
+        put_elapsed(out, entry.elapsed_time);
         binary::put_i64(out, parts.node);
         binary::put_i64(out, parts.src);
         binary::put_u64(out, entry.src.port.into());
@@ -106,8 +146,11 @@ impl BlockBuilder {
             }
             None => out.push(0),
         }
-        binary::put_u64(out, entry.stream);
-        binary::put_u64(out, entry.packets.first);
+        binary::put_i64(out, entry.stream.wrapping_sub(self.base.stream) as i64);
+        binary::put_i64(
+            out,
+            entry.packets.first.wrapping_sub(self.base.packet) as i64,
+        );
         binary::put_u64(out, entry.packets.last.wrapping_sub(entry.packets.first));
         let len = (out.len() - at - 4) as u32;
         if let Some(prefix) = out.get_mut(at..at + 4) {
@@ -126,7 +169,7 @@ impl BlockBuilder {
 
 /// Compresses what [`BlockBuilder::take`] returned, for the `blocks` table.
 pub(crate) fn compress(raw: &[u8]) -> Vec<u8> {
-    let mut data = BINARY_MAGIC.to_vec();
+    let mut data = COMPACT_MAGIC.to_vec();
     data.extend_from_slice(&lz4_flex::compress_prepend_size(raw));
     data
 }
@@ -137,6 +180,8 @@ enum Format {
     Json,
     /// Format 2: [`binary`], timestamps after the first as differences from it.
     Binary { first_ts: i64 },
+    /// Format 3: as format 2, and more of each entry as differences from the first's.
+    Compact(Base),
 }
 
 /// A decompressed block.
@@ -163,23 +208,34 @@ impl Block {
             id: first_id,
             reason,
         };
-        let binary = data.get(..BINARY_MAGIC.len()) == Some(&BINARY_MAGIC[..]);
-        let compressed = if binary {
+        let magic = data.get(..BINARY_MAGIC.len());
+        let binary = magic == Some(&BINARY_MAGIC[..]);
+        let compact = magic == Some(&COMPACT_MAGIC[..]);
+        let compressed = if binary || compact {
             data.get(BINARY_MAGIC.len()..).unwrap_or_default()
         } else {
             data
         };
         let raw = lz4_flex::decompress_size_prepended(compressed)
             .map_err(|e| corrupt(format!("block {block}: {e}")))?;
-        let (format, mut at) = if binary {
-            let mut header = binary::Reader::new(&raw);
-            let first_ts = header
-                .i64()
-                .map_err(|e| corrupt(format!("block {block}: {e}")))?;
-            (Format::Binary { first_ts }, raw.len() - header.remaining())
-        } else {
-            (Format::Json, 0)
+        let mut header = binary::Reader::new(&raw);
+        let mut read_header = || -> Result<Format, String> {
+            Ok(if compact {
+                Format::Compact(Base {
+                    ts: header.i64()?,
+                    packet: header.u64()?,
+                    stream: header.u64()?,
+                })
+            } else if binary {
+                Format::Binary {
+                    first_ts: header.i64()?,
+                }
+            } else {
+                Format::Json
+            })
         };
+        let format = read_header().map_err(|e| corrupt(format!("block {block}: {e}")))?;
+        let mut at = raw.len() - header.remaining();
         let mut spans = Vec::new();
         while let Some(len) = raw.get(at..at + 4) {
             let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
@@ -220,7 +276,12 @@ impl Block {
         let bytes = self.raw.get(start..end).unwrap_or_default();
         let s = match self.format {
             Format::Json => serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?,
-            Format::Binary { first_ts } => read_binary(bytes, id, first_ts).map_err(corrupt)?,
+            Format::Binary { first_ts } => {
+                read_binary(bytes, id, first_ts, None).map_err(corrupt)?
+            }
+            Format::Compact(base) => {
+                read_binary(bytes, id, base.ts, Some(base)).map_err(corrupt)?
+            }
         };
         Ok(Entry {
             id: s.id,
@@ -239,11 +300,20 @@ impl Block {
     }
 }
 
-/// Reads what [`BlockBuilder::push`] wrote for entry `id` of a block starting at `first_ts`.
-fn read_binary(bytes: &[u8], id: i64, first_ts: i64) -> Result<Stored, String> {
+/// Reads entry `id` of a block starting at `first_ts`: as [`BlockBuilder::push`] writes it when
+/// `compact` gives the block's [`Base`] (format 3), else as format 2 wrote it.
+fn read_binary(
+    bytes: &[u8],
+    id: i64,
+    first_ts: i64,
+    compact: Option<Base>,
+) -> Result<Stored, String> {
     let mut r = binary::Reader::new(bytes);
     let timestamp = first_ts.wrapping_add(r.i64()?);
-    let elapsed_time = r.f64()?;
+    let elapsed_time = match compact {
+        Some(_) => read_elapsed(&mut r)?,
+        None => r.f64()?,
+    };
     let node = r.i64()?;
     let src = r.i64()?;
     let src_port = r.small()?;
@@ -260,8 +330,13 @@ fn read_binary(bytes: &[u8], id: i64, first_ts: i64) -> Result<Stored, String> {
         1 => Some(r.string()?),
         other => return Err(format!("error flag {other}")),
     };
-    let stream = r.u64()?;
-    let first = r.u64()?;
+    let (stream, first) = match compact {
+        Some(base) => (
+            base.stream.wrapping_add(r.i64()? as u64),
+            base.packet.wrapping_add(r.i64()? as u64),
+        ),
+        None => (r.u64()?, r.u64()?),
+    };
     let last = first.wrapping_add(r.u64()?);
     if !r.is_empty() {
         return Err("trailing bytes".into());
@@ -307,6 +382,8 @@ mod tests {
         entry.dst.port = 8080;
         entry.request.insert("method".into(), "GET".into());
         entry.response.insert("status".into(), "503".into());
+        // Not a whole number of nanoseconds: kept as a float.
+        entry.elapsed_time = 1.0 / 3.0;
         let mut other = entry.clone();
         other.id = 10;
         other.timestamp += 5;

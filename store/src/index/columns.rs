@@ -3,8 +3,12 @@
 //! value is read from an [`Entry`]. The planner plans against this table (it is the store's
 //! [`IndexedField`] declaration), the batcher and the index writer fill the columns from it, and
 //! the predicate compiler translates from it, so an indexed column is declared here and nowhere
-//! else (the `entries` table itself is made by the migrations in `migrate.rs`; a test checks that
-//! every column declared here is in it).
+//! else (the `entries` and `peers` tables themselves are made by the migrations in `migrate.rs`; a
+//! test checks that every column declared here is in its table).
+//!
+//! What describes who talks to whom (the node, both endpoints' identities, the server's port and
+//! the protocol) repeats across a connection's entries, so it is interned once per distinct
+//! combination in `peers` and each `entries` row holds only that row's id ([`Place::Peer`]).
 
 use kfl::{IndexType, IndexedField};
 
@@ -21,6 +25,16 @@ pub(crate) enum Storage {
     Name,
     /// An id into the `names` table, NULL when the entry has no value.
     NullableName,
+}
+
+/// Which table a column lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// `entries`, one row per entry.
+    Entry,
+    /// `peers`, shared by the entries with the same node, endpoints, server port and protocol
+    /// (`entries.peer` is its id); never NULL there.
+    Peer,
 }
 
 /// One column's value in one entry, as the writer stores it.
@@ -41,10 +55,12 @@ pub struct IndexedColumn {
     path: &'static str,
     /// The type of its values, as KFL sees them.
     ty: IndexType,
-    /// The column's name in `entries`.
+    /// The column's name in its table.
     pub(crate) sql: &'static str,
     /// How it is stored.
     pub(crate) storage: Storage,
+    /// Which table holds it.
+    pub(crate) place: Place,
     /// Reads the column's value from an entry.
     pub(crate) value: fn(&Entry) -> Cell<'_>,
 }
@@ -71,9 +87,27 @@ const fn column(
         ty,
         sql,
         storage,
+        place: Place::Entry,
         value,
     }
 }
+
+/// A column of `peers` (never NULL): see [`Place::Peer`].
+const fn peer(
+    path: &'static str,
+    ty: IndexType,
+    sql: &'static str,
+    storage: Storage,
+    value: fn(&Entry) -> Cell<'_>,
+) -> IndexedColumn {
+    IndexedColumn {
+        place: Place::Peer,
+        ..column(path, ty, sql, storage, value)
+    }
+}
+
+/// How many of [`INDEXED_COLUMNS`] are [`Place::Peer`] columns.
+pub(crate) const PEER_COLUMNS: usize = 14;
 
 /// Every column the index keeps for filtering: what `Filter::plan` is given, so
 /// `kfl::compile(..).plan(&INDEXED_COLUMNS)` shows what the store answers from its index.
@@ -84,41 +118,41 @@ pub static INDEXED_COLUMNS: [IndexedColumn; 18] = {
         column("timestamp", Time, "ts", Storage::Int, |e| {
             Cell::Int(e.timestamp)
         }),
-        column("node.name", Text, "node", Name, |e| {
+        peer("node.name", Text, "node", Name, |e| {
             Cell::Text(&e.node.name)
         }),
-        column("src.ip", Text, "src_ip", Name, |e| Cell::Text(&e.src.ip)),
+        peer("src.ip", Text, "src_ip", Name, |e| Cell::Text(&e.src.ip)),
         column("src.port", Int, "src_port", Storage::Int, |e| {
             Cell::Int(e.src.port.into())
         }),
-        column("src.name", Text, "src_name", Name, |e| {
+        peer("src.name", Text, "src_name", Name, |e| {
             Cell::Text(&e.src.name)
         }),
-        column("src.namespace", Text, "src_ns", Name, |e| {
+        peer("src.namespace", Text, "src_ns", Name, |e| {
             Cell::Text(&e.src.namespace)
         }),
-        column("src.pod", Text, "src_pod", Name, |e| Cell::Text(&e.src.pod)),
-        column("src.service", Text, "src_svc", Name, |e| {
+        peer("src.pod", Text, "src_pod", Name, |e| Cell::Text(&e.src.pod)),
+        peer("src.service", Text, "src_svc", Name, |e| {
             Cell::Text(&e.src.service)
         }),
-        column("dst.ip", Text, "dst_ip", Name, |e| Cell::Text(&e.dst.ip)),
-        column("dst.port", Int, "dst_port", Storage::Int, |e| {
+        peer("dst.ip", Text, "dst_ip", Name, |e| Cell::Text(&e.dst.ip)),
+        peer("dst.port", Int, "dst_port", Storage::Int, |e| {
             Cell::Int(e.dst.port.into())
         }),
-        column("dst.name", Text, "dst_name", Name, |e| {
+        peer("dst.name", Text, "dst_name", Name, |e| {
             Cell::Text(&e.dst.name)
         }),
-        column("dst.namespace", Text, "dst_ns", Name, |e| {
+        peer("dst.namespace", Text, "dst_ns", Name, |e| {
             Cell::Text(&e.dst.namespace)
         }),
-        column("dst.pod", Text, "dst_pod", Name, |e| Cell::Text(&e.dst.pod)),
-        column("dst.service", Text, "dst_svc", Name, |e| {
+        peer("dst.pod", Text, "dst_pod", Name, |e| Cell::Text(&e.dst.pod)),
+        peer("dst.service", Text, "dst_svc", Name, |e| {
             Cell::Text(&e.dst.service)
         }),
-        column("protocol.name", Text, "proto", Name, |e| {
+        peer("protocol.name", Text, "proto", Name, |e| {
             Cell::Text(&e.protocol.name)
         }),
-        column("protocol.version", Text, "proto_ver", Name, |e| {
+        peer("protocol.version", Text, "proto_ver", Name, |e| {
             Cell::Text(&e.protocol.version)
         }),
         // Text only: a method that is not text is left to the residual filter.

@@ -1,5 +1,5 @@
-//! The single-place property of [`INDEXED_COLUMNS`]: every declared column is in the `entries`
-//! schema, names a field filters can name, and is written by the batcher and the index writer and
+//! The single-place property of [`INDEXED_COLUMNS`]: every declared column is in the `entries` or
+//! `peers` schema, names a field filters can name, and is written by the batcher and the index writer and
 //! answered by the predicate compiler as KFL reads the entry.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,7 @@ use kfl::{
     CmpOp, FieldType, IndexPredicate, IndexType, IndexedField, Literal, PathSegment, Record, Value,
 };
 
-use super::columns::{Cell, INDEXED_COLUMNS, IndexedColumn, Storage};
+use super::columns::{Cell, INDEXED_COLUMNS, IndexedColumn, PEER_COLUMNS, Place, Storage};
 use crate::entry::Entry;
 use crate::index::batch::Batcher;
 use crate::index::parts::Interner;
@@ -39,28 +39,55 @@ fn distinct_entry() -> Entry {
     e
 }
 
-#[test]
-fn every_declared_column_is_in_the_schema() {
-    let dir = tempfile::tempdir().unwrap();
-    let conn = open_writable(&dir.path().join("index.sqlite")).unwrap();
-    let mut stmt = conn.prepare("PRAGMA table_info(entries)").unwrap();
-    let actual: BTreeMap<String, bool> = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, bool>(3)?)))
+/// The columns of `table` in the index at `conn`: name → NOT NULL.
+fn table_columns(conn: &rusqlite::Connection, table: &str) -> BTreeMap<String, bool> {
+    let mut stmt = conn
+        .prepare(&format!("PRAGMA table_info({table})"))
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, bool>(3)?)))
         .unwrap()
         .map(Result::unwrap)
-        .collect();
-    let mut declared: BTreeMap<String, bool> = INDEXED_COLUMNS
+        .collect()
+}
+
+/// The columns [`INDEXED_COLUMNS`] declares in `place`: name → NOT NULL.
+fn declared(place: Place) -> BTreeMap<String, bool> {
+    INDEXED_COLUMNS
         .iter()
+        .filter(|c| c.place == place)
         .map(|c| {
             let not_null = matches!(c.storage, Storage::Int | Storage::Name);
             (c.sql.to_string(), not_null)
         })
-        .collect();
-    declared.insert("id".into(), true);
-    declared.insert("block".into(), true);
+        .collect()
+}
+
+#[test]
+fn every_declared_column_is_in_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = open_writable(&dir.path().join("index.sqlite")).unwrap();
+    let mut entries = declared(Place::Entry);
+    for key in ["id", "block", "peer"] {
+        entries.insert(key.into(), true);
+    }
     assert_eq!(
-        actual, declared,
+        table_columns(&conn, "entries"),
+        entries,
         "`entries` (migrate.rs) and INDEXED_COLUMNS disagree: a new column needs a migration"
+    );
+    let mut peers = declared(Place::Peer);
+    assert!(
+        peers.values().all(|not_null| *not_null),
+        "peer columns are never NULL"
+    );
+    assert_eq!(peers.len(), PEER_COLUMNS);
+    // `id` is the rowid (SQLite reports it nullable), `last_ts` is for retention.
+    peers.insert("id".into(), false);
+    peers.insert("last_ts".into(), true);
+    assert_eq!(
+        table_columns(&conn, "peers"),
+        peers,
+        "`peers` (migrate.rs) and INDEXED_COLUMNS disagree: a new column needs a migration"
     );
 }
 

@@ -1,9 +1,10 @@
-//! When each identity (`parts`) and text (`names`) was last used, so that retention frees the rows
+//! When each identity (`parts`), text (`names`) and peer (`peers`) was last used, so that retention frees the rows
 //! no kept entry refers to: after a flood of a million scanned addresses has aged out, its million
 //! identities and names go with it.
 //!
-//! Each row records `last_ts`, at least the newest timestamp among the entries (names) or blocks
-//! (parts) that refer to it. Retention deletes entries with `ts < cutoff` and blocks with
+//! Each row records `last_ts`, at least the newest timestamp among the entries (names, peers) or
+//! blocks (parts) that refer to it. A peer's names are used by the same entries, so they are
+//! never freed before it. Retention deletes entries with `ts < cutoff` and blocks with
 //! `max_ts < cutoff`, so a row with `last_ts < cutoff` is referred to by nothing left and goes in
 //! the same transaction. To write `last_ts` rarely, it is written [`SLACK_NS`] ahead: a row used
 //! all the time is updated about once a second, and freed at most a second late.
@@ -12,11 +13,12 @@
 //! forgotten exactly when retention may have freed what they name ([`LastUse::forget`]).
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::bounded::BoundedMap;
+use super::columns::{INDEXED_COLUMNS, PEER_COLUMNS, Place};
 use crate::error::{SqlContext, StoreError};
 
 /// How far ahead `last_ts` is written, so that a row in constant use is rarely rewritten.
@@ -25,6 +27,44 @@ const SLACK_NS: i64 = 1_000_000_000;
 const KNOWN_NAMES: usize = 65_536;
 /// Identity ids the index thread remembers the recorded `last_ts` of.
 const KNOWN_PARTS: usize = 65_536;
+/// Peers the index thread remembers.
+const KNOWN_PEERS: usize = 16_384;
+
+/// A peer's column values (name ids and the port), in [`INDEXED_COLUMNS`] order.
+pub(crate) type PeerKey = [i64; PEER_COLUMNS];
+
+/// The `peers` columns of [`INDEXED_COLUMNS`], in order.
+fn peer_columns() -> Vec<&'static str> {
+    INDEXED_COLUMNS
+        .iter()
+        .filter(|c| c.place == Place::Peer)
+        .map(|c| c.sql)
+        .collect()
+}
+
+/// Finds a peer by its values: `?1`… in [`PeerKey`] order.
+static SELECT_PEER: LazyLock<String> = LazyLock::new(|| {
+    let conditions: Vec<String> = peer_columns()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ?{}", i + 1))
+        .collect();
+    format!(
+        "SELECT id, last_ts FROM peers WHERE {}",
+        conditions.join(" AND ")
+    )
+});
+
+/// Adds a peer: its values, then `last_ts`.
+static INSERT_PEER: LazyLock<String> = LazyLock::new(|| {
+    let columns = peer_columns();
+    let placeholders: Vec<String> = (1..=columns.len() + 1).map(|i| format!("?{i}")).collect();
+    format!(
+        "INSERT INTO peers ({}, last_ts) VALUES ({})",
+        columns.join(", "),
+        placeholders.join(", ")
+    )
+});
 
 /// The index thread's memory of names and of recorded `last_ts` values, bounded.
 pub(crate) struct LastUse {
@@ -32,6 +72,8 @@ pub(crate) struct LastUse {
     names: BoundedMap<String, (i64, i64)>,
     /// Identity id → recorded `last_ts`.
     parts: BoundedMap<i64, i64>,
+    /// Peer values → (id, recorded `last_ts`).
+    peers: BoundedMap<PeerKey, (i64, i64)>,
 }
 
 impl LastUse {
@@ -40,6 +82,7 @@ impl LastUse {
         LastUse {
             names: BoundedMap::new(KNOWN_NAMES),
             parts: BoundedMap::new(KNOWN_PARTS),
+            peers: BoundedMap::new(KNOWN_PEERS),
         }
     }
 
@@ -53,7 +96,7 @@ impl LastUse {
     ) -> Result<i64, StoreError> {
         if let Some((id, recorded)) = self.names.get(s) {
             if ts > *recorded {
-                *recorded = advance_name(conn, path, *id, ts)?;
+                *recorded = advance(conn, path, "names", *id, ts)?;
             }
             return Ok(*id);
         }
@@ -64,7 +107,7 @@ impl LastUse {
             .optional()
             .at(path)?;
         let (id, recorded) = match stored {
-            Some((id, recorded)) if ts > recorded => (id, advance_name(conn, path, id, ts)?),
+            Some((id, recorded)) if ts > recorded => (id, advance(conn, path, "names", id, ts)?),
             Some(known) => known,
             None => {
                 let last = ts.saturating_add(SLACK_NS);
@@ -76,6 +119,45 @@ impl LastUse {
             }
         };
         self.names.insert(s.to_owned(), (id, recorded));
+        Ok(id)
+    }
+
+    /// The id of the peer with values `key`, used by an entry at `ts` (inserted if new, its
+    /// `last_ts` advanced).
+    pub fn peer(
+        &mut self,
+        conn: &Connection,
+        path: &Path,
+        key: &PeerKey,
+        ts: i64,
+    ) -> Result<i64, StoreError> {
+        if let Some((id, recorded)) = self.peers.get(key) {
+            if ts > *recorded {
+                *recorded = advance(conn, path, "peers", *id, ts)?;
+            }
+            return Ok(*id);
+        }
+        let stored: Option<(i64, i64)> = conn
+            .prepare_cached(&SELECT_PEER)
+            .at(path)?
+            .query_row(rusqlite::params_from_iter(key), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .at(path)?;
+        let (id, recorded) = match stored {
+            Some((id, recorded)) if ts > recorded => (id, advance(conn, path, "peers", id, ts)?),
+            Some(known) => known,
+            None => {
+                let last = ts.saturating_add(SLACK_NS);
+                conn.prepare_cached(&INSERT_PEER)
+                    .at(path)?
+                    .execute(rusqlite::params_from_iter(key.iter().chain([&last])))
+                    .at(path)?;
+                (conn.last_insert_rowid(), last)
+            }
+        };
+        self.peers.insert(*key, (id, recorded));
         Ok(id)
     }
 
@@ -113,20 +195,31 @@ impl LastUse {
     pub fn forget(&mut self) {
         self.names.clear();
         self.parts.clear();
+        self.peers.clear();
     }
 }
 
-/// Moves name `id`'s `last_ts` to cover an entry at `ts`; returns what was recorded.
-fn advance_name(conn: &Connection, path: &Path, id: i64, ts: i64) -> Result<i64, StoreError> {
+/// Moves the `last_ts` of row `id` of `table` (`names` or `peers`) to cover an entry at `ts`;
+/// returns what was recorded.
+fn advance(
+    conn: &Connection,
+    path: &Path,
+    table: &str,
+    id: i64,
+    ts: i64,
+) -> Result<i64, StoreError> {
     let last = ts.saturating_add(SLACK_NS);
-    conn.prepare_cached("UPDATE names SET last_ts = max(last_ts, ?2) WHERE id = ?1")
-        .at(path)?
-        .execute(params![id, last])
-        .at(path)?;
+    conn.prepare_cached(&format!(
+        "UPDATE {table} SET last_ts = max(last_ts, ?2) WHERE id = ?1"
+    ))
+    .at(path)?
+    .execute(params![id, last])
+    .at(path)?;
     Ok(last)
 }
 
-/// Frees the identities and names that only entries before `cutoff_ns` used; returns how many.
+/// Frees the identities, names and peers that only entries before `cutoff_ns` used; returns how
+/// many identities and names (peers go with their names).
 pub(crate) fn free_before(
     conn: &Connection,
     path: &Path,
@@ -134,6 +227,10 @@ pub(crate) fn free_before(
 ) -> Result<(usize, usize), StoreError> {
     let parts = conn
         .prepare_cached("DELETE FROM parts WHERE last_ts < ?1")
+        .at(path)?
+        .execute([cutoff_ns])
+        .at(path)?;
+    conn.prepare_cached("DELETE FROM peers WHERE last_ts < ?1")
         .at(path)?
         .execute([cutoff_ns])
         .at(path)?;

@@ -1,11 +1,13 @@
 //! Turns the planner's [`IndexPredicate`] over [`IndexedColumn`]s into a parameterised SQL
 //! condition over the `entries` table (alias `e`), with KFL's nil semantics: a NULL column makes
-//! every comparison false, `!=` included. Text columns hold ids into the `names` table.
+//! every comparison false, `!=` included. Text columns hold ids into the `names` table. A condition
+//! on a column of `peers` (never NULL there) becomes `e.peer IN (the peers satisfying it)`, which
+//! SQLite answers once per statement from the small `peers` table.
 
 use kfl::{CmpOp, IndexPredicate, Literal};
 use rusqlite::types::Value as SqlValue;
 
-use super::columns::{IndexedColumn, Storage};
+use super::columns::{IndexedColumn, Place, Storage};
 
 /// A SQL condition and its parameters, in order.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -37,10 +39,23 @@ pub(crate) fn to_sql(pred: &IndexPredicate<IndexedColumn>) -> SqlCondition {
 fn write(pred: &IndexPredicate<IndexedColumn>, out: &mut SqlCondition) {
     match pred {
         IndexPredicate::True => out.sql.push('1'),
-        IndexPredicate::Cmp { field, op, value } => write_cmp(field, *op, value, out),
-        IndexPredicate::In { field, values } => write_in(field, values, out),
-        IndexPredicate::And(parts) => write_joined(parts, " AND ", '1', out),
-        IndexPredicate::Or(parts) => write_joined(parts, " OR ", '0', out),
+        IndexPredicate::Cmp { field, op, value } => in_table(field, out, |col, out| {
+            write_cmp(field, col, *op, value, out)
+        }),
+        IndexPredicate::In { field, values } => {
+            in_table(field, out, |col, out| write_in(field, col, values, out))
+        }
+        IndexPredicate::And(parts) => {
+            // Conditions on `entries` columns first: SQLite tests them in order and they cost a
+            // comparison, where a peer condition costs a probe of the peers list (a 1-minute
+            // window of 28k rows: 1.7 ms with the status tested first, 3.1 ms with it second).
+            let mut parts: Vec<_> = parts.iter().collect();
+            parts.sort_by_key(|part| reads_peers(part));
+            write_joined(&parts, " AND ", '1', out)
+        }
+        IndexPredicate::Or(parts) => {
+            write_joined(&parts.iter().collect::<Vec<_>>(), " OR ", '0', out)
+        }
         IndexPredicate::Not(inner) => {
             out.sql.push_str("(NOT ");
             write(inner, out);
@@ -49,8 +64,20 @@ fn write(pred: &IndexPredicate<IndexedColumn>, out: &mut SqlCondition) {
     }
 }
 
+/// Whether `pred` reads a column of `peers`.
+fn reads_peers(pred: &IndexPredicate<IndexedColumn>) -> bool {
+    match pred {
+        IndexPredicate::True => false,
+        IndexPredicate::Cmp { field, .. } | IndexPredicate::In { field, .. } => {
+            field.place == Place::Peer
+        }
+        IndexPredicate::And(parts) | IndexPredicate::Or(parts) => parts.iter().any(reads_peers),
+        IndexPredicate::Not(inner) => reads_peers(inner),
+    }
+}
+
 fn write_joined(
-    parts: &[IndexPredicate<IndexedColumn>],
+    parts: &[&IndexPredicate<IndexedColumn>],
     sep: &str,
     empty: char,
     out: &mut SqlCondition,
@@ -69,8 +96,21 @@ fn write_joined(
     out.sql.push(')');
 }
 
-fn write_cmp(c: &IndexedColumn, op: CmpOp, value: &Literal, out: &mut SqlCondition) {
-    let col = format!("e.{}", c.sql);
+/// Writes the condition `cond` makes over column `c` (given its qualified name): straight over
+/// `entries` for an entry column, through the peers satisfying it for a peer column.
+fn in_table(c: &IndexedColumn, out: &mut SqlCondition, cond: impl FnOnce(&str, &mut SqlCondition)) {
+    match c.place {
+        Place::Entry => cond(&format!("e.{}", c.sql), out),
+        Place::Peer => {
+            out.sql
+                .push_str("e.peer IN (SELECT p.id FROM peers p WHERE ");
+            cond(&format!("p.{}", c.sql), out);
+            out.sql.push(')');
+        }
+    }
+}
+
+fn write_cmp(c: &IndexedColumn, col: &str, op: CmpOp, value: &Literal, out: &mut SqlCondition) {
     let sql = match (c.storage, value) {
         // Never NULL: a plain comparison, so SQLite can use the (ts, id) key for time bounds.
         (Storage::Int, Literal::Int(v)) => {
@@ -103,8 +143,7 @@ fn write_cmp(c: &IndexedColumn, op: CmpOp, value: &Literal, out: &mut SqlConditi
     out.sql.push_str(&sql);
 }
 
-fn write_in(c: &IndexedColumn, values: &[Literal], out: &mut SqlCondition) {
-    let col = format!("e.{}", c.sql);
+fn write_in(c: &IndexedColumn, col: &str, values: &[Literal], out: &mut SqlCondition) {
     let names = matches!(c.storage, Storage::Name | Storage::NullableName);
     let mut placeholders = Vec::new();
     for value in values {
@@ -157,11 +196,11 @@ mod tests {
         let cond = to_sql(&pred);
         assert_eq!(
             cond.sql,
-            "(coalesce(e.dst_name = (SELECT id FROM names WHERE s = ?), 0) AND coalesce(e.status >= ?, 0))"
+            "(coalesce(e.status >= ?, 0) AND e.peer IN (SELECT p.id FROM peers p WHERE coalesce(p.dst_name = (SELECT id FROM names WHERE s = ?), 0)))"
         );
         assert_eq!(
             cond.params,
-            vec![SqlValue::Text("payments".into()), SqlValue::Integer(500)]
+            vec![SqlValue::Integer(500), SqlValue::Text("payments".into())]
         );
     }
 
@@ -197,6 +236,9 @@ mod tests {
             field: column("dst.port"),
             values: vec![Literal::Str("x".into())],
         };
-        assert_eq!(to_sql(&inn).sql, "0");
+        assert_eq!(
+            to_sql(&inn).sql,
+            "e.peer IN (SELECT p.id FROM peers p WHERE 0)"
+        );
     }
 }

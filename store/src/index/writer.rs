@@ -11,7 +11,7 @@ use rusqlite::{Connection, params};
 
 use super::batch::{EntryBatch, EntryRow};
 use super::codec;
-use super::columns::{Cell, INDEXED_COLUMNS};
+use super::columns::{Cell, INDEXED_COLUMNS, PEER_COLUMNS, Place};
 use super::last_use::LastUse;
 use super::locations;
 use super::segments::{self, SegmentRow};
@@ -26,12 +26,17 @@ const BATCH: usize = 50_000;
 /// Longest a committed-soon operation waits in an open transaction.
 const BATCH_AGE: Duration = Duration::from_millis(500);
 
-/// Inserts one `entries` row: its id and block, then every indexed column, in table order.
+/// Inserts one `entries` row: its id, block and peer, then each indexed column kept in `entries`,
+/// in [`INDEXED_COLUMNS`] order.
 static INSERT_ENTRY: LazyLock<String> = LazyLock::new(|| {
-    let columns: Vec<&str> = INDEXED_COLUMNS.iter().map(|c| c.sql).collect();
-    let placeholders: Vec<String> = (1..=columns.len() + 2).map(|i| format!("?{i}")).collect();
+    let columns: Vec<&str> = INDEXED_COLUMNS
+        .iter()
+        .filter(|c| c.place == Place::Entry)
+        .map(|c| c.sql)
+        .collect();
+    let placeholders: Vec<String> = (1..=columns.len() + 3).map(|i| format!("?{i}")).collect();
     format!(
-        "INSERT OR REPLACE INTO entries (id, block, {}) VALUES ({})",
+        "INSERT OR REPLACE INTO entries (id, block, peer, {}) VALUES ({})",
         columns.join(", "),
         placeholders.join(", ")
     )
@@ -286,16 +291,24 @@ impl Worker {
     }
 
     fn insert_row(&mut self, row: &EntryRow) -> Result<(), StoreError> {
-        let mut values = [None; INDEXED_COLUMNS.len()];
+        let mut values = [None; INDEXED_COLUMNS.len() - PEER_COLUMNS];
+        let mut peer = [0; PEER_COLUMNS];
+        let (mut value_slots, mut peer_slots) = (values.iter_mut(), peer.iter_mut());
         let (conn, path) = (&self.conn, self.path.as_path());
-        for (slot, cell) in values.iter_mut().zip(row.cells()) {
-            *slot = match cell {
+        for (column, cell) in INDEXED_COLUMNS.iter().zip(row.cells()) {
+            let value = match cell {
                 Cell::Int(n) => Some(n),
                 Cell::Text(text) => Some(self.last_use.name(conn, path, text, row.ts)?),
                 Cell::Null => None,
             };
+            match column.place {
+                Place::Entry => value_slots.next().map(|slot| *slot = value),
+                // Peer columns are never NULL (their cells never are).
+                Place::Peer => peer_slots.next().map(|slot| *slot = value.unwrap_or(0)),
+            };
         }
-        let key = [Some(row.id), Some(row.block)];
+        let peer = self.last_use.peer(conn, path, &peer, row.ts)?;
+        let key = [Some(row.id), Some(row.block), Some(peer)];
         self.conn
             .prepare_cached(&INSERT_ENTRY)
             .at(&self.path)?

@@ -1,0 +1,111 @@
+//! An index written by an older build is carried forward: `tests/data/index-v6.sqlite` is the index
+//! the build before schema version 7 (connection columns in every `entries` row, LZ4 blocks of
+//! format 2) wrote for `tests/data/demo.pcap` imported with the demo identities and
+//! `--index-body 0`. Put in place of a fresh import's index, it is migrated when first read and
+//! then answers every pushed-down filter exactly as the fresh index does; `reindex` rebuilds it.
+
+use std::path::Path;
+
+use crate::util::{query_json, run_ok, shark, workspace};
+
+/// Filters over every indexed column (node, both endpoints, ports, protocol, method, status), each
+/// with how many demo entries it matches.
+const FILTERS: &[(&str, usize)] = &[
+    ("", 26),
+    (r#"node.name == "local""#, 26),
+    (r#"src.namespace == "batch""#, 3),
+    (r#"src.ip == "10.33.0.31""#, 1),
+    ("src.port == 61959", 1),
+    (r#"src.pod == "checkout-7d9f""#, 3),
+    (r#"dst.name == "kube-dns" and response.status == 3"#, 3),
+    (r#"dst.service == "kube-dns""#, 5),
+    (r#"dst.pod == "postgres-0""#, 1),
+    (r#"dst.namespace != "kube-system""#, 21),
+    ("dst.port == 6379", 12),
+    (r#"redis and src.ip != "10.33.0.31""#, 10),
+    (r#"protocol.version == "1.1""#, 5),
+    (r#"request.method == "POST""#, 5),
+    ("response.status >= 200", 5),
+    (r#"dst.port == 53 or protocol.name == "kafka""#, 6),
+];
+
+/// The store at `dir` (a copy of `fresh`) with the old index in place of its own.
+fn old_store(fresh: &Path, dir: &Path) {
+    run_ok(
+        std::process::Command::new("cp")
+            .arg("-r")
+            .arg(fresh)
+            .arg(dir),
+    );
+    let index = dir.join("local/index.sqlite");
+    std::fs::copy(workspace().join("tests/data/index-v6.sqlite"), &index).unwrap();
+}
+
+/// Every filter gives the same entries, byte for byte, from `store` as from `fresh`.
+fn answers_as_fresh(fresh: &Path, store: &Path) {
+    for (filter, count) in FILTERS {
+        let args: &[&str] = if filter.is_empty() { &[] } else { &[filter] };
+        let want = query_json(fresh, args);
+        assert_eq!(want.len(), *count, "fresh index, {filter:?}");
+        let got = query_json(store, args);
+        assert_eq!(got.len(), want.len(), "{filter:?}");
+        for (i, (got, want)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(got, want, "{filter:?}, entry {i}");
+        }
+    }
+}
+
+fn schema_version(store: &Path) -> i64 {
+    rusqlite::Connection::open(store.join("local/index.sqlite"))
+        .unwrap()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn an_old_index_is_migrated_and_answers_like_a_fresh_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh");
+    run_ok(
+        shark()
+            .arg("import")
+            .arg(workspace().join("tests/data/demo.pcap"))
+            .arg("--store")
+            .arg(&fresh)
+            .arg("--identities")
+            .arg(workspace().join("tests/data/demo-identities.yaml"))
+            .args(["--index-body", "0"]),
+    );
+    let old = dir.path().join("old");
+    old_store(&fresh, &old);
+    assert_eq!(schema_version(&old), 6);
+    answers_as_fresh(&fresh, &old);
+    assert_eq!(schema_version(&old), 8, "migrated when first read");
+    // The old entries table is gone, its columns carried into `peers`.
+    let conn = rusqlite::Connection::open(old.join("local/index.sqlite")).unwrap();
+    let peers: i64 = conn
+        .query_row("SELECT count(*) FROM peers", [], |r| r.get(0))
+        .unwrap();
+    assert!((1..26).contains(&peers), "{peers} peers for 26 entries");
+    drop(conn);
+    // The plan still pushes the connection columns down.
+    let explain = run_ok(
+        shark()
+            .args(["query", "--explain", "--store"])
+            .arg(&old)
+            .arg(r#"dst.service == "kube-dns""#),
+    );
+    assert!(explain.stdout.contains("dst.service"), "{}", explain.stdout);
+
+    let rebuilt = dir.path().join("rebuilt");
+    old_store(&fresh, &rebuilt);
+    run_ok(
+        shark()
+            .args(["reindex", "--store"])
+            .arg(&rebuilt)
+            .arg("--identities")
+            .arg(workspace().join("tests/data/demo-identities.yaml")),
+    );
+    assert_eq!(schema_version(&rebuilt), 8);
+    answers_as_fresh(&fresh, &rebuilt);
+}
