@@ -316,6 +316,13 @@ impl NodeWriter {
         })
     }
 
+    /// The number the next packet written gets and the next flow id [`alloc_stream`](Self::alloc_stream)
+    /// gives: where a caller that numbers packets and flows ahead of the writer (the ingest's
+    /// pipeline thread, while this writer runs on another) starts.
+    pub fn next_numbers(&self) -> (u64, u64) {
+        (self.next_packet, self.next_stream)
+    }
+
     /// A new flow id, unique within the node's store (across imports and restarts).
     pub fn alloc_stream(&mut self) -> u64 {
         let id = self.next_stream;
