@@ -4,7 +4,10 @@
 # protocol, and each slice (and the whole capture) imported next to `tshark -T fields` and `tcpdump -r`:
 # wall and CPU seconds (user + system), MB/s, peak RSS. Run alone, as root:
 #
-#   tests/bench/slices.sh [corpus|import]   corpus: only capture and cut; import (default): both
+#   tests/bench/slices.sh [corpus|import|live]   corpus: only capture and cut; import (default): the
+#                                                import table; live: the HTTP slice replayed with
+#                                                tcpreplay into a veth pair at $LIVE_RATES Mbit/s
+#                                                (default "1000 2000") to `capture --local` and tcpdump
 #
 # Env: SHARK_BENCH_WORK  corpus and stores (default target/bench-slices); a capture already there is reused.
 #      SLICE_RUNS        runs per figure (default 3; the median is printed)
@@ -19,6 +22,7 @@ RUNS=${SLICE_RUNS:-3}
 . "$here/lib.sh"
 . "$here/corpus.sh"
 . "$here/import.sh"
+. "$here/live.sh"
 mkdir -p "$W/corpus" "$W/stores" "$W/hyperfine"
 : >>"$W/commands.md"
 
@@ -42,6 +46,22 @@ slice http 'tcp port 80'
 slice redis 'tcp port 6379'
 slice postgres 'tcp port 5432'
 [ "$what" = corpus ] && exit 0
+
+if [ "$what" = live ]; then
+  mkdir -p "$W/live"
+  live_up "$W/corpus/http.pcap"
+  echo "| asked rate (Mbit/s) | achieved (Mbit/s) | tool | captured/sent, dropped, CPU s/GB |"
+  echo "|---|---|---|---|"
+  for rate in ${LIVE_RATES:-1000 2000}; do
+    for tool in tcpdump ours; do
+      log "live: $tool at $rate Mbit/s"
+      set -- $(live_run "$tool" "$rate" "$W/corpus/http.pcap")
+      echo "| $rate | $3 | $tool | $(live_cell "$@") |"
+    done
+  done
+  live_down
+  exit 0
+fi
 
 # run_cpu NAME CMD: median over $RUNS runs of wall and CPU seconds (user + system) and max RSS, a fresh
 # store each run: prints "wall cpu rss_mib".

@@ -64,7 +64,7 @@ fn segments(root: &Path) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn two_threads_write_the_same_segments_and_index_as_one() {
-    // Enough packets for many batches (each holds at most 4096 operations or 256 KiB).
+    // Enough packets for many batches (each holds at most 1024 operations or 256 KiB).
     let (one, two) = (import(true, 12), import(false, 12));
     let (one_segments, two_segments) = (segments(one.path()), segments(two.path()));
     assert!(one_segments.len() > 100, "{} segments", one_segments.len());

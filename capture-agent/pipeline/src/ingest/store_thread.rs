@@ -25,7 +25,7 @@ use crate::{Packet, Sink};
 /// Packet bytes a batch holds before it is handed over.
 pub(crate) const BATCH_BYTES: usize = 256 << 10;
 /// Operations (packets, entries, spans) a batch holds before it is handed over.
-pub(crate) const BATCH_OPS: usize = 4096;
+pub(crate) const BATCH_OPS: usize = 1024;
 /// Batches handed over and not yet applied before the pipeline waits.
 pub(crate) const IN_FLIGHT: usize = 4;
 
