@@ -8,8 +8,8 @@ use crate::{Packet, Sink};
 
 /// The store end of an ingest, as the pipeline's sink.
 pub(crate) enum StoreSide {
-    /// The writer is called on the pipeline's thread.
-    Here(NodeWriter),
+    /// The writer is called on the pipeline's thread (boxed: it is much larger than the handle).
+    Here(Box<NodeWriter>),
     /// The writer runs on its own thread.
     Thread(StoreThread),
 }
@@ -27,7 +27,7 @@ impl StoreSide {
     pub(crate) fn bring_here(&mut self) -> Result<(), StoreError> {
         if let StoreSide::Thread(thread) = self {
             let writer = thread.take_writer()?;
-            *self = StoreSide::Here(writer);
+            *self = StoreSide::Here(Box::new(writer));
         }
         Ok(())
     }
@@ -35,7 +35,7 @@ impl StoreSide {
     /// The writer, back on the calling thread once everything handed over is applied.
     pub(crate) fn into_writer(self) -> Result<NodeWriter, StoreError> {
         match self {
-            StoreSide::Here(writer) => Ok(writer),
+            StoreSide::Here(writer) => Ok(*writer),
             StoreSide::Thread(mut thread) => thread.take_writer(),
         }
     }
@@ -53,7 +53,7 @@ impl Sink for StoreSide {
 
     fn alloc_stream(&mut self) -> u64 {
         match self {
-            StoreSide::Here(writer) => Sink::alloc_stream(writer),
+            StoreSide::Here(writer) => Sink::alloc_stream(writer.as_mut()),
             StoreSide::Thread(thread) => thread.alloc_stream(),
         }
     }

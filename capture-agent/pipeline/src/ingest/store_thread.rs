@@ -15,7 +15,7 @@
 //! [`StoreThread::take_writer`].
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, channel, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
 use shark_store::{Entry, NodeWriter, StoreError};
@@ -175,10 +175,7 @@ impl StoreThread {
 
     /// Sends the batch being filled and starts a new one (a spare one if the writer gave one back).
     fn hand_over(&mut self) -> Result<(), StoreError> {
-        let next = match self.spare.try_recv() {
-            Ok(spare) => spare,
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => Batch::default(),
-        };
+        let next = self.spare.try_recv().unwrap_or_default();
         let full = std::mem::replace(&mut self.batch, next);
         let sent = self
             .to_writer
