@@ -332,9 +332,16 @@ impl NodeWriter {
 
     /// Queues `entry` for the index (committed in batches); its `id` is assigned here.
     pub fn write_entry(&mut self, mut entry: Entry) -> Result<(), StoreError> {
+        self.write_entry_in_place(&mut entry)
+    }
+
+    /// [`write_entry`](Self::write_entry) that leaves the entry with the caller, so a writer on
+    /// another thread than the pipeline's hands it back to be freed where it was allocated (glibc
+    /// pays for frees across threads with arena lock contention: it doubled import's CPU).
+    pub fn write_entry_in_place(&mut self, entry: &mut Entry) -> Result<(), StoreError> {
         entry.id = self.next_entry;
         self.next_entry += 1;
-        if let Some(batch) = self.entries.push(&entry) {
+        if let Some(batch) = self.entries.push(entry) {
             self.index.send(Op::Entries(Box::new(batch)))?;
         }
         self.summary.entries += 1;

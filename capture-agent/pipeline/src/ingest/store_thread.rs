@@ -67,8 +67,10 @@ impl Batch {
     }
 
     /// Makes every call the batch holds on `writer`, in order, and leaves the batch empty.
+    /// The entries stay (written) until the pipeline thread reuses the batch, so they are freed on
+    /// the thread that allocated them.
     fn apply(&mut self, writer: &mut NodeWriter) -> Result<(), StoreError> {
-        let mut entries = self.entries.drain(..);
+        let mut entries = self.entries.iter_mut();
         let mut start = 0;
         for op in self.ops.drain(..) {
             match op {
@@ -99,13 +101,12 @@ impl Batch {
                 }
                 Op::Entry => {
                     if let Some(entry) = entries.next() {
-                        writer.write_entry(entry)?;
+                        writer.write_entry_in_place(entry)?;
                     }
                 }
                 Op::Flush => writer.flush()?,
             }
         }
-        drop(entries);
         self.bytes.clear();
         Ok(())
     }
@@ -175,7 +176,9 @@ impl StoreThread {
 
     /// Sends the batch being filled and starts a new one (a spare one if the writer gave one back).
     fn hand_over(&mut self) -> Result<(), StoreError> {
-        let next = self.spare.try_recv().unwrap_or_default();
+        let mut next = self.spare.try_recv().unwrap_or_default();
+        // The last batch's entries are freed here, on the thread that allocated them.
+        next.entries.clear();
         let full = std::mem::replace(&mut self.batch, next);
         let sent = self
             .to_writer
