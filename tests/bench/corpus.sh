@@ -24,7 +24,7 @@ synth() {
 # real_traffic: brings up tests/cluster, drives ab, redis-benchmark, pgbench and a dig loop against it while
 # tcpdump captures br0 inside the node namespace into $W/corpus/real.pcap. Prints a row, or why not.
 real_traffic() {
-  local cluster="$root/tests/cluster" p=sbench out="$W/corpus/real.pcap"
+  local cluster="$root/tests/cluster" p=${SHARK_BENCH_CLUSTER:-sbench} out="$W/corpus/real.pcap"
   if [ ! -x "$cluster/up.sh" ]; then
     echo "| real | _not captured: tests/cluster/up.sh is not on this branch yet_ | | | | | |"
     return
@@ -43,8 +43,15 @@ real_traffic() {
   local in_client=(ip netns exec "$p-client")
   local started ended
   started=$(date +%s.%N)
-  note "real: HTTP load" "$(q timeout 600 ab -q -k -n "$REAL_HTTP" -c 8 http://10.244.0.10/api/orders)"
-  timeout 600 "${in_client[@]}" ab -q -k -n "$REAL_HTTP" -c 8 http://10.244.0.10/api/orders >"$W/real-ab.log" 2>&1 || true
+  # REAL_HTTP_BODY=N: each request POSTs a JSON body of N bytes (keep-alive HTTP with bodies), else GETs.
+  local post=()
+  if [ -n "${REAL_HTTP_BODY:-}" ]; then
+    printf '{"items":"%s"}' "$(head -c "$REAL_HTTP_BODY" /dev/zero | tr '\0' x)" >"$W/real-body.json"
+    post=(-p "$W/real-body.json" -T application/json)
+  fi
+  note "real: HTTP load" "$(q timeout 600 ab -q -k -n "$REAL_HTTP" -c 8 "${post[@]}" http://10.244.0.10/api/orders)"
+  timeout 600 "${in_client[@]}" ab -q -k -n "$REAL_HTTP" -c 8 "${post[@]}" http://10.244.0.10/api/orders \
+    >"$W/real-ab.log" 2>&1 || true
   note "real: Redis load" "$(q timeout 600 redis-benchmark -h 10.244.0.11 -n "$REAL_REDIS" -c 8 -t set,get,incr,lpush -q)"
   timeout 600 "${in_client[@]}" redis-benchmark -h 10.244.0.11 -n "$REAL_REDIS" -c 8 -t set,get,incr,lpush -q \
     >"$W/real-redis.log" 2>&1 || true

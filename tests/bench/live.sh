@@ -2,7 +2,7 @@
 # increasing rates while kubectl-shark capture --local (or tcpdump -w, the peer) listens on the other.
 # A rate is zero-drop when every frame sent was captured and the tool reports no drops. Sourced by run.sh.
 
-LIVE_NS=sbench-live
+LIVE_NS=${LIVE_NS:-sbench-live}
 
 live_up() {
   live_down

@@ -21,7 +21,9 @@
 //!
 //! The design decision that matters most: the pipeline is push-driven and single-threaded per
 //! source, owning all flow state — no locks on the per-packet path, and memory bounded per flow
-//! and in total (out-of-order buffers, flows tracked, IP fragments).
+//! and in total (out-of-order buffers, flows tracked, IP fragments). [`Ingest`] runs the store's
+//! writer on a second thread, fed by a bounded channel, so import and capture use two cores
+//! while entry order and ids stay what one thread gives.
 //!
 //! ```no_run
 //! use shark_pipeline::{FileSource, OnEntry, Pipeline, PipelineConfig};

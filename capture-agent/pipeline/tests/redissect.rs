@@ -2,9 +2,9 @@
 //! writer made, with the caps it recorded (non-default `--index-body` and `--max-body` here, so a
 //! path that falls back to a default shows).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use rusqlite::types::Value;
+use crate::common::{demo_capture, index_rows};
 use shark_pipeline::identities::{IdentityHistory, SharedIdentities};
 use shark_pipeline::{
     Bodies, FileSource, Ingest, PipelineConfig, Redissection, Replay, open_store, reindex_node,
@@ -18,15 +18,6 @@ use shark_store::{
 const INDEX_BODY: usize = 10;
 /// `--max-body` of the stores written here.
 const MAX_BODY: usize = 100;
-
-/// The README's bundled capture: HTTP/1 (bodies of a few hundred bytes), gRPC, DNS, Redis,
-/// PostgreSQL, TLS and Kafka.
-fn demo_capture() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/data/demo.pcap"
-    ))
-}
 
 /// Imports `capture` as node `n` of a new store, as `kubectl shark import` does.
 fn import(capture: &Path, index_body: usize, max_body: usize) -> tempfile::TempDir {
@@ -51,32 +42,6 @@ fn import_with(
     }
     ingest.finish().expect("import finishes");
     dir
-}
-
-/// Every row of every table of node `n`'s index, table by table, in a fixed order.
-fn index_rows(root: &Path) -> Vec<(String, Vec<Vec<Value>>)> {
-    let conn = rusqlite::Connection::open(root.join("n").join("index.sqlite")).expect("index");
-    let mut tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .expect("tables");
-    tables.sort();
-    tables
-        .into_iter()
-        .map(|table| {
-            let mut select = conn
-                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-                .expect("select");
-            let columns = select.column_count();
-            let rows = select
-                .query_map([], |row| {
-                    (0..columns).map(|i| row.get::<_, Value>(i)).collect()
-                })
-                .and_then(|rows| rows.collect::<Result<Vec<Vec<Value>>, _>>())
-                .expect("rows");
-            (table, rows)
-        })
-        .collect()
 }
 
 fn entries(store: &Store, query: &Query, whole_bodies: bool) -> Vec<Entry> {

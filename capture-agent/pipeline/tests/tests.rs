@@ -18,6 +18,7 @@ mod dissect_redis;
 mod dissect_tls;
 mod fixtures;
 mod flood;
+mod ingest_threads;
 mod pipeline;
 mod redissect;
 mod source;

@@ -29,6 +29,9 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         max_body,
     )?
     .with_memory_limit(args.retention.memory_limit()?)?;
+    if args.threads == 1 {
+        ingest = ingest.on_one_thread()?;
+    }
     let progress = progress_bar(packets);
     for packet in FileSource::open(&args.file)? {
         ingest.push(&packet?)?;

@@ -19,8 +19,11 @@ use crate::error::{SqlContext, StoreError};
 use crate::retention::{self, Retention};
 use crate::segment_file::SealJob;
 
-/// Operations queued before the caller has to wait for the writer.
-const QUEUE: usize = 8192;
+/// Operations queued before the caller has to wait for the writer. A block of entries (up to
+/// 128 entries' JSON, uncompressed: ~150 KiB of HTTP) is the largest, so this bounds the queue to
+/// ~20 MiB: with the store's writer on a thread of its own it outruns this one, and the queue must
+/// push back rather than grow.
+const QUEUE: usize = 128;
 /// Most operations in one transaction.
 const BATCH: usize = 50_000;
 /// Longest a committed-soon operation waits in an open transaction.

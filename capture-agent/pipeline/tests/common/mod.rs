@@ -1,7 +1,10 @@
-//! Helpers shared by the integration tests: a `Vec`-backed sink and running a capture file.
+//! Helpers shared by the integration tests: a `Vec`-backed sink, running a capture file, the
+//! bundled demo capture and reading a store's index back whole.
 
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
+
+use rusqlite::types::Value;
 
 use shark_pipeline::{
     FileSource, Packet, Pipeline, PipelineConfig, PipelineStats, Sink, SourceError,
@@ -87,4 +90,39 @@ pub fn run_file(path: &Path) -> Run {
         Err(never) => match never {},
     };
     Run { sink, stats, error }
+}
+
+/// The README's bundled capture: HTTP/1 (bodies of a few hundred bytes), gRPC, DNS, Redis,
+/// PostgreSQL, TLS and Kafka.
+pub fn demo_capture() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/demo.pcap"
+    ))
+}
+
+/// Every row of every table of node `n`'s index, table by table, in a fixed order.
+pub fn index_rows(root: &Path) -> Vec<(String, Vec<Vec<Value>>)> {
+    let conn = rusqlite::Connection::open(root.join("n").join("index.sqlite")).expect("index");
+    let mut tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("tables");
+    tables.sort();
+    tables
+        .into_iter()
+        .map(|table| {
+            let mut select = conn
+                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+                .expect("select");
+            let columns = select.column_count();
+            let rows = select
+                .query_map([], |row| {
+                    (0..columns).map(|i| row.get::<_, Value>(i)).collect()
+                })
+                .and_then(|rows| rows.collect::<Result<Vec<Vec<Value>>, _>>())
+                .expect("rows");
+            (table, rows)
+        })
+        .collect()
 }

@@ -1,8 +1,19 @@
 //! What import, local capture and the node agent share: packets → pipeline (with identities) → store.
+//!
+//! Two cores share the work: the pipeline runs on the caller's thread and the store's writer on a
+//! thread of its own ([`store_thread`]), fed batches through a bounded channel; the index's SQLite
+//! work has a third. [`Ingest::on_one_thread`] keeps the writer on the caller's thread; both ways
+//! write the same segments and index.
+
+mod store_side;
+mod store_thread;
 
 use std::path::{Path, PathBuf};
 
 use shark_store::{Node, NodeWriter, StoreConfig, StoreError};
+
+use store_side::StoreSide;
+use store_thread::StoreThread;
 
 use crate::config::Bodies;
 use crate::identities::{DnsLearningSink, SharedIdentities};
@@ -13,7 +24,7 @@ use crate::{OwnedPacket, Packet, Pipeline, PipelineConfig, PipelineStats};
 /// A pipeline writing into one node's store, naming endpoints from an identities file and DNS answers.
 pub struct Ingest {
     pipeline: Pipeline,
-    sink: Redacting<DnsLearningSink<NodeWriter>>,
+    sink: Redacting<DnsLearningSink<StoreSide>>,
     root: PathBuf,
     node: String,
     identities: SharedIdentities,
@@ -47,6 +58,7 @@ impl Ingest {
         settings.record(store, node)?;
         let pipeline_config = PipelineConfig::from_settings(node_id, &settings, Bodies::Indexed);
         let pipeline = Pipeline::new(pipeline_config).with_identity(Box::new(identities.clone()));
+        let writer = StoreSide::Thread(StoreThread::start(writer, store.join(node))?);
         Ok(Ingest {
             pipeline,
             sink: Redacting::new(DnsLearningSink::new(writer, identities.clone())),
@@ -64,6 +76,13 @@ impl Ingest {
         self.pipeline = self.pipeline.with_memory_limit(bytes);
         let settings = self.pipeline.config().write_settings();
         settings.record(&self.root, &self.node)?;
+        Ok(self)
+    }
+
+    /// Runs the store's writer on the caller's thread, with the pipeline, rather than on its own
+    /// (`import --threads 1`: one core does all the work; the store comes out the same).
+    pub fn on_one_thread(mut self) -> Result<Self, StoreError> {
+        self.sink.inner_mut().inner_mut().bring_here()?;
         Ok(self)
     }
 
@@ -101,8 +120,9 @@ impl Ingest {
         (&self.root, &self.node)
     }
 
-    /// Commits the entries written so far to the index, so queries see them now (live capture
+    /// Commits the entries written so far to the index, so queries see them soon (live capture
     /// calls this about once a second; the store otherwise commits by batch size or packet time).
+    /// With the writer on its own thread this only asks for the commit: the pipeline goes on.
     pub fn flush(&mut self) -> Result<(), StoreError> {
         self.sink.inner_mut().inner_mut().flush()
     }
@@ -116,7 +136,7 @@ impl Ingest {
     pub fn finish(self) -> Result<PipelineStats, StoreError> {
         let mut sink = self.sink;
         let stats = self.pipeline.finish(&mut sink)?;
-        sink.into_inner().into_inner().finish()?;
+        sink.into_inner().into_inner().into_writer()?.finish()?;
         Ok(stats)
     }
 }
