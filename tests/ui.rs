@@ -1099,17 +1099,22 @@ fn across_clusters_entries_at_one_instant_page_by_cluster_and_live_follows_each_
     assert_eq!(rows, expected, "newest first, each once");
     let each = crate::util::query_json(&stores[0], &[]).len();
     assert_eq!(rows.len(), 2 * each);
+    // Into a file: a pipe nobody reads until the end holds 64 KiB, fewer rows than both
+    // clusters send, and curl would stop reading the stream.
+    let followed = dir.path().join("followed.ndjson");
     let live = Running::start(
         Command::new("curl")
-            .args(["-s", "-N", "--max-time", "6", "-H"])
+            .args(["-s", "-N", "--max-time", "6", "-o"])
+            .arg(&followed)
+            .arg("-H")
             .arg(format!("Cookie: shark_ui={}", d.token()))
-            .arg(format!("http://{}/api/follow?from=%400", d.address()))
-            .stdout(Stdio::piped()),
+            .arg(format!("http://{}/api/follow?from=%400", d.address())),
     );
     // Every stored entry comes within seconds (curl gives up after 6 s anyway).
     std::thread::sleep(std::time::Duration::from_secs(5));
-    let out = live.stop_and_collect();
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+    live.stop_and_collect();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&followed)
+        .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).expect("NDJSON"))
         .collect();

@@ -179,7 +179,7 @@ fn an_index_at_the_schema_before_failures_is_decoded() {
     // As a reader finds an index no writer of this build has opened yet.
     let conn = rusqlite::Connection::open(dir.path().join("n/index.sqlite")).unwrap();
     conn.execute_batch(
-        "DROP TABLE failures; DELETE FROM counters WHERE name = 'failures_from'; PRAGMA user_version = 6",
+        "DROP TABLE failures; DELETE FROM counters WHERE name = 'failures_from'; PRAGMA user_version = 7",
     )
     .unwrap();
     let store = Store::open(dir.path()).unwrap();

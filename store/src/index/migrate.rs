@@ -54,12 +54,7 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE state_packets (stream INTEGER NOT NULL, first_packet INTEGER NOT NULL,
         last_packet INTEGER NOT NULL);
      CREATE INDEX state_packets_by_stream ON state_packets (stream, first_packet);",
-    // Version 7: the key of every entry that failed (`Entry::failed`, decided when it is written),
-    // so a histogram counts errors in SQL. Entries written before are not in it: `failures_from`
-    // is the first id it covers, and a histogram over older ones decodes them.
-    "CREATE TABLE failures (ts INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (ts, id)) WITHOUT ROWID;
-     INSERT INTO counters (name, value) SELECT 'failures_from', coalesce(max(id) + 1, 0) FROM entries;",
-    // Version 8: who talks to whom (node, both endpoints' identities, the server's port and the
+    // Version 7: who talks to whom (node, both endpoints' identities, the server's port and the
     // protocol) interned in `peers`, one row per distinct combination, and each entry holding its
     // id: an `entries` row shrinks from 20 columns to 7 (62 to about 30 bytes on real traffic).
     // Existing rows are carried over; each peer counts as used by its newest entry.
@@ -78,10 +73,10 @@ const MIGRATIONS: &[&str] = &[
             dst_pod, dst_svc, proto, proto_ver, max(ts) + 1000000000
         FROM entries GROUP BY node, src_ip, src_name, src_ns, src_pod, src_svc, dst_ip, dst_port,
             dst_name, dst_ns, dst_pod, dst_svc, proto, proto_ver;
-     CREATE TABLE entries_v8 (ts INTEGER NOT NULL, id INTEGER NOT NULL, peer INTEGER NOT NULL,
+     CREATE TABLE entries_v7 (ts INTEGER NOT NULL, id INTEGER NOT NULL, peer INTEGER NOT NULL,
         src_port INTEGER NOT NULL, method INTEGER, status INTEGER, block INTEGER NOT NULL,
         PRIMARY KEY (ts, id)) WITHOUT ROWID;
-     INSERT INTO entries_v8 (ts, id, peer, src_port, method, status, block)
+     INSERT INTO entries_v7 (ts, id, peer, src_port, method, status, block)
         SELECT e.ts, e.id, p.id, e.src_port, e.method, e.status, e.block
         FROM entries e JOIN peers p ON p.node = e.node AND p.src_ip = e.src_ip
             AND p.src_name = e.src_name AND p.src_ns = e.src_ns AND p.src_pod = e.src_pod
@@ -89,7 +84,12 @@ const MIGRATIONS: &[&str] = &[
             AND p.dst_name = e.dst_name AND p.dst_ns = e.dst_ns AND p.dst_pod = e.dst_pod
             AND p.dst_svc = e.dst_svc AND p.proto = e.proto AND p.proto_ver = e.proto_ver;
      DROP TABLE entries;
-     ALTER TABLE entries_v8 RENAME TO entries;",
+     ALTER TABLE entries_v7 RENAME TO entries;",
+    // Version 8: the key of every entry that failed (`Entry::failed`, decided when it is written),
+    // so a histogram counts errors in SQL. Entries written before are not in it: `failures_from`
+    // is the first id it covers, and a histogram over older ones decodes them.
+    "CREATE TABLE failures (ts INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (ts, id)) WITHOUT ROWID;
+     INSERT INTO counters (name, value) SELECT 'failures_from', coalesce(max(id) + 1, 0) FROM entries;",
 ];
 
 /// The schema version this build writes.
