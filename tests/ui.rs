@@ -379,7 +379,10 @@ fn the_dashboard_in_a_browser() {
     let shots = workspace().join("target/ui-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
-    let r = run(Command::new("node")
+    // Bounded: a page that never settles fails the test rather than the whole run's time limit
+    // (the browser tests take about two minutes).
+    let r = run(Command::new("timeout")
+        .args(["--kill-after=10", "900", "node"])
         .arg(workspace().join("ui/tests/browser.mjs"))
         .current_dir(workspace().join("ui"))
         .env("SHARK_UI_URL", &d.url)

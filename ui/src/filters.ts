@@ -14,6 +14,7 @@ const METHOD_FIELD: Record<string, string> = {
   mysql: "request.command",
   icmp: "request.type",
   amqp: "request.method",
+  mongo: "request.command",
 };
 
 /** The request field each protocol shows in the PATH column. */
@@ -44,6 +45,8 @@ export function cellClause(row: Row, column: string, negate: boolean): string | 
       return PATH_FIELD[proto] ? text(PATH_FIELD[proto], row.request[PATH_FIELD[proto].slice(8)]) : null;
     }
     case "status": {
+      // A connection record's STATUS says how it ended.
+      if (proto === "tcp" || proto === "udp") return text("response.state", row.response.state);
       const status = row.response.status;
       return typeof status === "number" ? text("response.status", status) : null;
     }

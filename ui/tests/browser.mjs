@@ -264,6 +264,19 @@ await test("4b + on a gRPC method cell filters to that RPC, not to every POST", 
   assertEqual(keys, cliKeys(STORE, kfl), "rows");
 });
 
+await test("4c + on a connection record's STATUS filters to how connections ended", async (page) => {
+  await open(page);
+  const row = page.locator(".row", { hasText: "FIN " }).first();
+  await row.hover();
+  await row.locator(".c-status .plus").click();
+  const kfl = 'response.state == "fin"';
+  await page.waitForFunction((want) => new URLSearchParams(location.search).get("kfl") === want, kfl);
+  await waitForList(page);
+  const keys = await listKeys(page);
+  assert(keys.length > 0, "the closed connections are listed");
+  assertEqual(keys, cliKeys(STORE, kfl), "rows");
+});
+
 await test("5 the map equals map -o json; a click on an edge filters the list", async (page) => {
   await page.goto(`${URL_WITH_TOKEN}&view=map&by=workload`);
   await page.waitForFunction(() => window.sharkDebug?.map()?.edges.length > 0);

@@ -45,20 +45,32 @@ impl Summary {
             "mongo" => (req("command"), mongo_namespace(entry)),
             "ws" => websocket_message(entry),
             "tls" => (String::from("handshake"), req("sni")),
-            _ => (
-                String::new(),
-                format!(
-                    "{} B →, {} B ←",
-                    req("size"),
-                    text(entry.response.get("size"))
-                ),
-            ),
+            _ => (String::new(), transfer(entry)),
         };
         Summary {
             method,
             path: shorten(&path, MAX_PATH),
             status: status_cell(entry),
         }
+    }
+}
+
+/// The PATH of a `tcp`/`udp` entry: a connection record's packets each way (its STATUS has the
+/// bytes); the bytes each way for an entry of a store written before connection records.
+fn transfer(entry: &Entry) -> String {
+    let (request, response) = (&entry.request, &entry.response);
+    if request.contains_key("packets") {
+        format!(
+            "{} pkts →, {} pkts ←",
+            text(request.get("packets")),
+            text(response.get("packets"))
+        )
+    } else {
+        format!(
+            "{} B →, {} B ←",
+            text(request.get("size")),
+            text(response.get("size"))
+        )
     }
 }
 
@@ -191,4 +203,30 @@ fn request_target(url: &str) -> Option<String> {
         rest.find('/')
             .map_or_else(|| "/".to_string(), |i| rest[i..].to_string()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn tcp(request: serde_json::Value, response: serde_json::Value) -> Entry {
+        let mut entry = Entry::default();
+        entry.protocol.name = "tcp".into();
+        entry.request = request.as_object().cloned().unwrap_or_default();
+        entry.response = response.as_object().cloned().unwrap_or_default();
+        entry
+    }
+
+    #[test]
+    fn a_connection_records_path_counts_packets_and_an_older_tcp_entrys_bytes() {
+        let record = tcp(
+            json!({"size": 73, "packets": 8}),
+            json!({"size": 5073, "packets": 5, "state": "fin"}),
+        );
+        assert_eq!(Summary::of(&record).path, "8 pkts →, 5 pkts ←");
+        let before_records = tcp(json!({"size": 73}), json!({"size": 5073}));
+        assert_eq!(Summary::of(&before_records).path, "73 B →, 5073 B ←");
+    }
 }
