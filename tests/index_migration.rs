@@ -3,6 +3,8 @@
 //! format 2, connection records) wrote for `tests/data/demo.pcap` imported with the demo identities and
 //! `--index-body 0`. Put in place of a fresh import's index, it is migrated when first read and
 //! then answers every pushed-down filter exactly as the fresh index does; `reindex` rebuilds it.
+//! `tests/data/index-v8.sqlite` is what the build before schema version 9 (LZ4 blocks of format 3)
+//! wrote for the same import: its blocks are read as they are beside the deflate ones written since.
 
 use std::path::Path;
 
@@ -30,8 +32,8 @@ const FILTERS: &[(&str, usize)] = &[
     ("conn", 19),
 ];
 
-/// The store at `dir` (a copy of `fresh`) with the old index in place of its own.
-fn old_store(fresh: &Path, dir: &Path) {
+/// The store at `dir` (a copy of `fresh`) with the old index `tests/data/NAME` in place of its own.
+fn old_store(fresh: &Path, dir: &Path, name: &str) {
     run_ok(
         std::process::Command::new("cp")
             .arg("-r")
@@ -39,7 +41,7 @@ fn old_store(fresh: &Path, dir: &Path) {
             .arg(dir),
     );
     let index = dir.join("local/index.sqlite");
-    std::fs::copy(workspace().join("tests/data/index-v6.sqlite"), &index).unwrap();
+    std::fs::copy(workspace().join("tests/data").join(name), &index).unwrap();
 }
 
 /// Every filter gives the same entries, byte for byte, from `store` as from `fresh`.
@@ -63,10 +65,9 @@ fn schema_version(store: &Path) -> i64 {
         .unwrap()
 }
 
-#[test]
-fn an_old_index_is_migrated_and_answers_like_a_fresh_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let fresh = dir.path().join("fresh");
+/// A fresh import of the demo capture into `dir/fresh`.
+fn fresh_store(dir: &Path) -> std::path::PathBuf {
+    let fresh = dir.join("fresh");
     run_ok(
         shark()
             .arg("import")
@@ -77,11 +78,30 @@ fn an_old_index_is_migrated_and_answers_like_a_fresh_one() {
             .arg(workspace().join("tests/data/demo-identities.yaml"))
             .args(["--index-body", "0"]),
     );
+    fresh
+}
+
+/// How many of the index's blocks begin with each format's magic (`SK3\xff`: LZ4, `SK4\xff`: deflate).
+fn blocks_by_format(store: &Path) -> Vec<(String, i64)> {
+    let conn = rusqlite::Connection::open(store.join("local/index.sqlite")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT hex(substr(data, 1, 4)), count(*) FROM blocks GROUP BY 1 ORDER BY 1")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn an_old_index_is_migrated_and_answers_like_a_fresh_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = fresh_store(dir.path());
     let old = dir.path().join("old");
-    old_store(&fresh, &old);
+    old_store(&fresh, &old, "index-v6.sqlite");
     assert_eq!(schema_version(&old), 6);
     answers_as_fresh(&fresh, &old);
-    assert_eq!(schema_version(&old), 8, "migrated when first read");
+    assert_eq!(schema_version(&old), 9, "migrated when first read");
     // The old entries table is gone, its columns carried into `peers`.
     let conn = rusqlite::Connection::open(old.join("local/index.sqlite")).unwrap();
     let peers: i64 = conn
@@ -99,7 +119,7 @@ fn an_old_index_is_migrated_and_answers_like_a_fresh_one() {
     assert!(explain.stdout.contains("dst.service"), "{}", explain.stdout);
 
     let rebuilt = dir.path().join("rebuilt");
-    old_store(&fresh, &rebuilt);
+    old_store(&fresh, &rebuilt, "index-v6.sqlite");
     run_ok(
         shark()
             .args(["reindex", "--store"])
@@ -107,6 +127,27 @@ fn an_old_index_is_migrated_and_answers_like_a_fresh_one() {
             .arg("--identities")
             .arg(workspace().join("tests/data/demo-identities.yaml")),
     );
-    assert_eq!(schema_version(&rebuilt), 8);
+    assert_eq!(schema_version(&rebuilt), 9);
     answers_as_fresh(&fresh, &rebuilt);
+}
+
+#[test]
+fn an_index_of_lz4_blocks_answers_like_a_fresh_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = fresh_store(dir.path());
+    let deflate = "534B34FF".to_string();
+    assert!(
+        blocks_by_format(&fresh)
+            .iter()
+            .all(|(magic, _)| *magic == deflate),
+        "{:?}",
+        blocks_by_format(&fresh)
+    );
+    let old = dir.path().join("old");
+    old_store(&fresh, &old, "index-v8.sqlite");
+    assert_eq!(schema_version(&old), 8);
+    assert_eq!(blocks_by_format(&old), [("534B33FF".to_string(), 17)]);
+    answers_as_fresh(&fresh, &old);
+    assert_eq!(schema_version(&old), 9, "migrated when first read");
+    assert_eq!(blocks_by_format(&old), [("534B33FF".to_string(), 17)]);
 }

@@ -90,6 +90,9 @@ const MIGRATIONS: &[&str] = &[
     // is the first id it covers, and a histogram over older ones decodes them.
     "CREATE TABLE failures (ts INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (ts, id)) WITHOUT ROWID;
      INSERT INTO counters (name, value) SELECT 'failures_from', coalesce(max(id) + 1, 0) FROM entries;",
+    // Version 9: new blocks are compressed with deflate (format 4, see `codec`), which older builds
+    // cannot read; blocks written before stay LZ4 and are still read. No table changes.
+    "-- blocks in format 4",
 ];
 
 /// The schema version this build writes.
