@@ -260,12 +260,7 @@ fn entries_count_every_frame_byte_tshark_sees() {
 
 #[test]
 fn every_field_of_the_entries_is_listed_and_the_table_names_method_target_and_code() {
-    let listed = crate::fields::listed_fields();
-    let mut missing = Vec::new();
-    for entry in entries("amqp") {
-        crate::fields::unlisted("", &entry, &listed, &mut missing);
-    }
-    assert!(missing.is_empty(), "not listed by `fields`: {missing:?}");
+    crate::fields::assert_every_field_listed(&entries("amqp"));
     let table = run_ok(
         crate::util::shark()
             .args(["query", "--store"])
@@ -273,13 +268,7 @@ fn every_field_of_the_entries_is_listed_and_the_table_names_method_target_and_co
             .arg("amqp"),
     )
     .stdout;
-    let line = |needle: &str| {
-        table
-            .lines()
-            .find(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("no row with {needle}:\n{table}"))
-            .to_string()
-    };
+    let line = |needle: &str| crate::fields::table_row(&table, needle);
     assert!(line("basic.publish").contains("orders → new"), "{table}");
     assert!(line("no.such.queue").contains("404 NOT_FOUND"), "{table}");
     assert!(line("queue.bind").contains("OK"), "{table}");

@@ -4,7 +4,7 @@
 use crate::util::{fixture, import, query_json, run_ok, shark};
 
 /// The FIELD column of `fields`.
-pub(crate) fn listed_fields() -> Vec<String> {
+fn listed_fields() -> Vec<String> {
     let out = run_ok(shark().arg("fields")).stdout;
     out.lines()
         .skip(1)
@@ -13,14 +13,32 @@ pub(crate) fn listed_fields() -> Vec<String> {
         .collect()
 }
 
+/// Fails naming the fields of `entries` (as `query -o json` prints them) that `kubectl shark
+/// fields` does not list.
+pub(crate) fn assert_every_field_listed(entries: &[serde_json::Value]) {
+    let listed = listed_fields();
+    let mut missing = Vec::new();
+    for entry in entries {
+        unlisted("", entry, &listed, &mut missing);
+    }
+    assert!(
+        missing.is_empty(),
+        "fields `kubectl shark fields` does not list: {missing:?}"
+    );
+}
+
+/// The line of the `query` table `table` holding `needle`; fails showing the table when none does.
+pub(crate) fn table_row(table: &str, needle: &str) -> String {
+    table
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no row with {needle}:\n{table}"))
+        .to_string()
+}
+
 /// Where `value` (an entry as `query -o json` prints it, below `path`) has fields the listing
 /// does not name: a listed field covers everything below it.
-pub(crate) fn unlisted(
-    path: &str,
-    value: &serde_json::Value,
-    listed: &[String],
-    out: &mut Vec<String>,
-) {
+fn unlisted(path: &str, value: &serde_json::Value, listed: &[String], out: &mut Vec<String>) {
     if listed
         .iter()
         .any(|f| f == path || *f == format!("{path}[\"KEY\"]"))

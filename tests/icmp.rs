@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::fields::{listed_fields, unlisted};
+use crate::fields::assert_every_field_listed;
 use crate::util::{import, query_json, run_ok, text, tshark, workspace};
 
 /// One frame as tshark reads it.
@@ -193,15 +193,7 @@ fn icmp_entries_say_what_tshark_says() {
         query_json(&store, &[r#"icmp_type == "destination-unreachable""#]).len(),
         unreachable
     );
-    let listed = listed_fields();
-    let mut missing = Vec::new();
-    for entry in &entries {
-        unlisted("", entry, &listed, &mut missing);
-    }
-    assert!(
-        missing.is_empty(),
-        "fields `kubectl shark fields` does not list: {missing:?}"
-    );
+    assert_every_field_listed(&entries);
     // The kernel's host-wide ICMP error budget, shared with other tests running at once, may drop
     // an error; the echoes are always there, and one of the three datagrams at least is answered.
     assert!(

@@ -278,12 +278,7 @@ fn entries_count_every_byte_tshark_sees() {
 
 #[test]
 fn every_field_is_listed_and_the_table_names_command_namespace_and_outcome() {
-    let listed = crate::fields::listed_fields();
-    let mut missing = Vec::new();
-    for entry in entries("mongo") {
-        crate::fields::unlisted("", &entry, &listed, &mut missing);
-    }
-    assert!(missing.is_empty(), "not listed by `fields`: {missing:?}");
+    crate::fields::assert_every_field_listed(&entries("mongo"));
     let table = run_ok(
         crate::util::shark()
             .args(["query", "--store"])
@@ -291,13 +286,7 @@ fn every_field_is_listed_and_the_table_names_command_namespace_and_outcome() {
             .arg("mongodb"),
     )
     .stdout;
-    let line = |needle: &str| {
-        table
-            .lines()
-            .find(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("no row with {needle}:\n{table}"))
-            .to_string()
-    };
+    let line = |needle: &str| crate::fields::table_row(&table, needle);
     assert!(line("frobnicate").contains("CommandNotFound 59"), "{table}");
     assert!(line("find").contains("shop.users"), "{table}");
     assert!(line("getMore").contains("OK, 2 documents"), "{table}");

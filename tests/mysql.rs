@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::Command;
 
-use crate::fields::{listed_fields, unlisted};
+use crate::fields::assert_every_field_listed;
 use crate::util::{import, query_json, run_ok, text, tshark, workspace};
 
 /// tshark's fields per frame, by name.
@@ -313,10 +313,5 @@ fn mariadb_entries_say_what_tshark_says() {
     );
 
     // Every field the entries carry is one `kubectl shark fields` lists.
-    let listed = listed_fields();
-    let mut missing = Vec::new();
-    for entry in &entries {
-        unlisted("", entry, &listed, &mut missing);
-    }
-    assert!(missing.is_empty(), "unlisted: {missing:?}");
+    assert_every_field_listed(&entries);
 }
