@@ -4,11 +4,10 @@
 //! imported, and compared with tshark's `amqp.*` reading of the same capture. The broker starts
 //! once for every test here (it takes seconds).
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::pair::{Captured, SERVER};
-use crate::util::{entry_bytes, query_json, run_ok, tcp_payload_bytes, text, tshark, workspace};
+use crate::util::{counted, entry_bytes, query_json, run_ok, tcp_payload_bytes, text, workspace};
 
 /// The capture of the client's session, made once.
 fn session() -> &'static Captured {
@@ -27,35 +26,12 @@ fn session() -> &'static Captured {
 
 /// tshark's fields of every AMQP frame (one row per packet, occurrences joined by commas).
 fn tshark_rows(fields: &[&str]) -> Vec<Vec<String>> {
-    let pcap = session().pcap.to_str().expect("utf-8 path").to_string();
-    let mut args = vec![
-        "-r",
-        &pcap,
-        "-Y",
-        "amqp",
-        "-T",
-        "fields",
-        "-E",
-        "occurrence=a",
-    ];
-    for field in fields {
-        args.extend(["-e", field]);
-    }
-    tshark(&args)
+    session().tshark_fields(&["-Y", "amqp", "-E", "occurrence=a"], fields)
 }
 
 /// The AMQP entries, in the store's order.
 fn entries(filter: &str) -> Vec<serde_json::Value> {
     query_json(&session().store, &[filter])
-}
-
-/// Counts of each item.
-fn counted<T: Ord>(items: impl IntoIterator<Item = T>) -> BTreeMap<T, usize> {
-    let mut counts = BTreeMap::new();
-    for item in items {
-        *counts.entry(item).or_default() += 1;
-    }
-    counts
 }
 
 #[test]

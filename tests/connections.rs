@@ -39,53 +39,32 @@ fn session() -> &'static Captured {
     })
 }
 
-/// tshark's output reading `pcap` with `args`.
-fn tshark(pcap: &std::path::Path, args: &[&str]) -> String {
-    run_ok(
-        std::process::Command::new("tshark")
-            .arg("-r")
-            .arg(pcap)
-            .args(args),
-    )
-    .stdout
-}
-
 /// Per conversation (keyed by the client's port, the server's port): frames and payload bytes
 /// from the client, then from the server, as tshark reads them.
 type Counted = BTreeMap<(u16, u16), [u64; 4]>;
 
 fn tshark_conversations(captured: &Captured) -> Counted {
-    let fields = tshark(
-        &captured.pcap,
+    let rows = captured.tshark_fields(
+        &[],
         &[
-            "-T",
-            "fields",
-            "-e",
             "ip.src",
-            "-e",
             "tcp.srcport",
-            "-e",
             "tcp.dstport",
-            "-e",
             "tcp.len",
-            "-e",
             "udp.srcport",
-            "-e",
             "udp.dstport",
-            "-e",
             "udp.length",
         ],
     );
     let mut counted = Counted::new();
-    for line in fields.lines() {
-        let cols: Vec<&str> = line.split('\t').collect();
+    for cols in &rows {
         let num = |i: usize| cols.get(i).and_then(|c| c.parse::<u64>().ok());
         let (src_port, dst_port, payload) = match (num(1), num(2), num(4), num(5)) {
             (Some(s), Some(d), _, _) => (s, d, num(3).unwrap_or(0)),
             (_, _, Some(s), Some(d)) => (s, d, num(6).unwrap_or(8).saturating_sub(8)),
             _ => continue,
         };
-        let from_client = cols.first() != Some(&SERVER);
+        let from_client = cols.first().map(String::as_str) != Some(SERVER);
         let key = if from_client {
             (src_port as u16, dst_port as u16)
         } else {
@@ -147,7 +126,13 @@ fn every_connection_has_one_record_with_the_frames_and_payload_tshark_counts() {
         );
     }
     // tshark's conversation table agrees on the frames of the HTTP connection.
-    let conv = tshark(&captured.pcap, &["-q", "-z", "conv,tcp"]);
+    let conv = run_ok(
+        std::process::Command::new("tshark")
+            .arg("-r")
+            .arg(&captured.pcap)
+            .args(["-q", "-z", "conv,tcp"]),
+    )
+    .stdout;
     let http = record_to(&records, 80);
     let (client_port, frames) = (
         http["src"]["port"].as_u64().unwrap_or(0),

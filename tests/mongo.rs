@@ -9,14 +9,13 @@
 //! a real driver's and the replies have mongod's shapes (`cursor.firstBatch`, `writeErrors`,
 //! `ok: 0` with `code`/`codeName`); tshark reads both sides.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::OnceLock;
 
 use crate::pair::{Captured, SERVER};
 use crate::util::{
-    Running, entry_bytes, query_json, run_ok, tcp_payload_bytes, text, tshark, workspace,
+    Running, counted, entry_bytes, query_json, run_ok, tcp_payload_bytes, text, workspace,
 };
 
 const PORT: &str = "27017";
@@ -50,26 +49,18 @@ fn session() -> &'static Captured {
 
 /// tshark's fields of every MongoDB message, one row per packet (occurrences joined by commas).
 fn tshark_rows(fields: &[&str]) -> Vec<Vec<String>> {
-    let pcap = session().pcap.to_str().expect("utf-8 path").to_string();
-    let mut args = vec![
-        "-r",
-        &pcap,
+    let options = [
         // tshark 4.0 reassembles MongoDB messages only on a port it is told of.
         "-d",
         "tcp.port==27017,mongo",
         "-Y",
         "mongo",
-        "-T",
-        "fields",
         "-E",
         "occurrence=a",
         "-E",
         "aggregator=|",
     ];
-    for field in fields {
-        args.extend(["-e", field]);
-    }
-    tshark(&args)
+    session().tshark_fields(&options, fields)
 }
 
 /// The values of field `i` of a row.
@@ -83,15 +74,6 @@ fn list(row: &[String], i: usize) -> Vec<String> {
 /// The MongoDB entries matching `filter`, in the store's order.
 fn entries(filter: &str) -> Vec<serde_json::Value> {
     query_json(&session().store, &[filter])
-}
-
-/// Counts of each item.
-fn counted<T: Ord>(items: impl IntoIterator<Item = T>) -> BTreeMap<T, usize> {
-    let mut counts = BTreeMap::new();
-    for item in items {
-        *counts.entry(item).or_default() += 1;
-    }
-    counts
 }
 
 /// A tshark id (`0x6b8b4567`) as the signed 32-bit number the entries hold.

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::util::{Running, import, run_ok, workspace};
+use crate::util::{Running, import, run_ok, tshark, workspace};
 
 /// The server's address in the pair.
 pub const SERVER: &str = "10.246.0.1";
@@ -114,5 +114,17 @@ impl Captured {
         let store = dir.join("store");
         import(&store, &pcap, node);
         Captured { pcap, store }
+    }
+
+    /// tshark's `fields` of every packet of the capture that `options` select (a display filter,
+    /// a decode-as, `-E` choices), one row per packet.
+    pub fn tshark_fields(&self, options: &[&str], fields: &[&str]) -> Vec<Vec<String>> {
+        let pcap = self.pcap.to_str().expect("utf-8 path");
+        let mut args = vec!["-r", pcap, "-T", "fields"];
+        args.extend_from_slice(options);
+        for field in fields {
+            args.extend(["-e", field]);
+        }
+        tshark(&args)
     }
 }

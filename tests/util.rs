@@ -121,6 +121,15 @@ pub fn tshark(args: &[&str]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// How many times each item occurs.
+pub fn counted<T: Ord>(items: impl IntoIterator<Item = T>) -> std::collections::BTreeMap<T, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for item in items {
+        *counts.entry(item).or_default() += 1;
+    }
+    counts
+}
+
 /// tshark: the TCP payload bytes of every packet of `pcap`, both ways summed.
 pub fn tcp_payload_bytes(pcap: &Path) -> u64 {
     let pcap = pcap.to_str().expect("utf-8 path");

@@ -3,14 +3,13 @@
 //! binary, a fragmented text and a ping, then closing with 1000 or 4001) in two network
 //! namespaces, captured, imported, and compared with tshark's `websocket.*` reading.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::OnceLock;
 
 use crate::pair::{Captured, SERVER};
 use crate::util::{
-    Running, entry_bytes, query_json, run_ok, tcp_payload_bytes, text, tshark, workspace,
+    Running, counted, entry_bytes, query_json, run_ok, tcp_payload_bytes, text, workspace,
 };
 
 const PORT: &str = "8765";
@@ -45,21 +44,10 @@ fn session() -> &'static Captured {
 
 /// tshark's fields of every WebSocket frame, with the direction (`c` to the server, `s` back).
 fn frames(fields: &[&str]) -> Vec<(char, Vec<String>)> {
-    let pcap = session().pcap.to_str().expect("utf-8 path").to_string();
-    let mut args = vec![
-        "-r",
-        &pcap,
-        "-Y",
-        "websocket",
-        "-T",
-        "fields",
-        "-e",
-        "tcp.dstport",
-    ];
-    for field in fields {
-        args.extend(["-e", field]);
-    }
-    tshark(&args)
+    let mut with_port = vec!["tcp.dstport"];
+    with_port.extend_from_slice(fields);
+    session()
+        .tshark_fields(&["-Y", "websocket"], &with_port)
         .into_iter()
         .map(|row| {
             let dir = if row.first().map(String::as_str) == Some(PORT) {
@@ -84,14 +72,6 @@ fn messages(filter: &str) -> Vec<(char, serde_json::Value)> {
             }
         })
         .collect()
-}
-
-fn counted<T: Ord>(items: impl IntoIterator<Item = T>) -> BTreeMap<T, usize> {
-    let mut counts = BTreeMap::new();
-    for item in items {
-        *counts.entry(item).or_default() += 1;
-    }
-    counts
 }
 
 /// tshark's opcode numbers by name.

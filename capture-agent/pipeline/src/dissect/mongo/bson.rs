@@ -383,22 +383,8 @@ fn decimal128(bits: u128) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_bson::{doc, string};
     use super::*;
-
-    /// A document of `elements` (type, name, value bytes each).
-    fn doc(elements: &[(u8, &str, Vec<u8>)]) -> Vec<u8> {
-        let mut body = Vec::new();
-        for (kind, name, value) in elements {
-            body.push(*kind);
-            body.extend_from_slice(name.as_bytes());
-            body.push(0);
-            body.extend_from_slice(value);
-        }
-        body.push(0);
-        let mut out = ((body.len() + 4) as i32).to_le_bytes().to_vec();
-        out.extend(body);
-        out
-    }
 
     /// A document's JSON, parsed back.
     fn json_of(fields: Vec<(String, Bson)>) -> Value {
@@ -410,13 +396,6 @@ mod tests {
         let bytes = doc(&[(0x0A, "z", vec![]), (0x0A, "a", vec![])]);
         let text = Bson::Doc(document(&bytes).fields).json_text();
         assert_eq!(text, r#"{"z":null,"a":null}"#);
-    }
-
-    fn string(text: &str) -> Vec<u8> {
-        let mut out = ((text.len() + 1) as i32).to_le_bytes().to_vec();
-        out.extend_from_slice(text.as_bytes());
-        out.push(0);
-        out
     }
 
     #[test]

@@ -34,6 +34,8 @@ use wire::{HEADER, OP_COMPRESSED, OP_MSG, OP_QUERY, OP_REPLY, header};
 mod bson;
 mod parser;
 #[cfg(test)]
+mod test_bson;
+#[cfg(test)]
 mod tests;
 mod wire;
 

@@ -7,6 +7,7 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use super::MongoDissector;
+use super::test_bson::{doc, string};
 use crate::dissect::test_support::{META, feed_in_pieces, sizes};
 use crate::dissect::{
     ChunkMeta, Confidence, Direction, Dissector, Exchange, Parser, ParserSettings, Unfinished,
@@ -41,37 +42,28 @@ fn cmd(name: &str, value: Value, rest: Value) -> Vec<u8> {
 
 /// A document of `elements`, in order.
 fn encode(elements: Vec<(String, Value)>) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, value) in elements {
-        let (kind, bytes) = match &value {
-            Value::Null => (0x0A, Vec::new()),
-            Value::Bool(b) => (0x08, vec![u8::from(*b)]),
-            Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-                (Some(i), _) if i32::try_from(i).is_ok() => {
-                    (0x10, (i as i32).to_le_bytes().to_vec())
-                }
-                (Some(i), _) => (0x12, i.to_le_bytes().to_vec()),
-                (_, Some(f)) => (0x01, f.to_le_bytes().to_vec()),
-                _ => unreachable!(),
-            },
-            Value::String(s) => {
-                let mut b = ((s.len() + 1) as i32).to_le_bytes().to_vec();
-                b.extend(s.as_bytes());
-                b.push(0);
-                (0x02, b)
-            }
-            Value::Array(_) => (0x04, bson(&value)),
-            Value::Object(_) => (0x03, bson(&value)),
-        };
-        body.push(kind);
-        body.extend(name.as_bytes());
-        body.push(0);
-        body.extend(bytes);
-    }
-    body.push(0);
-    let mut out = ((body.len() + 4) as i32).to_le_bytes().to_vec();
-    out.extend(body);
-    out
+    let typed: Vec<(u8, &str, Vec<u8>)> = elements
+        .iter()
+        .map(|(name, value)| {
+            let (kind, bytes) = match value {
+                Value::Null => (0x0A, Vec::new()),
+                Value::Bool(b) => (0x08, vec![u8::from(*b)]),
+                Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                    (Some(i), _) if i32::try_from(i).is_ok() => {
+                        (0x10, (i as i32).to_le_bytes().to_vec())
+                    }
+                    (Some(i), _) => (0x12, i.to_le_bytes().to_vec()),
+                    (_, Some(f)) => (0x01, f.to_le_bytes().to_vec()),
+                    _ => unreachable!(),
+                },
+                Value::String(s) => (0x02, string(s)),
+                Value::Array(_) => (0x04, bson(value)),
+                Value::Object(_) => (0x03, bson(value)),
+            };
+            (kind, name.as_str(), bytes)
+        })
+        .collect();
+    doc(&typed)
 }
 
 /// A message: header (length, id, responseTo, opcode) and `body`.
