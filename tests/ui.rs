@@ -622,12 +622,15 @@ fn in_a_cluster_live_follows_every_agent_and_says_when_one_goes() {
     let dir = tempfile::tempdir().unwrap();
     let mut two = TwoNodes::start(dir.path(), AgentProcess::start_tls, false);
     let (d, store_a) = (&two.dashboard, two.store_a.clone());
+    // Into a file: a pipe read only at the end holds 64 KiB, and curl would stop reading.
+    let followed = dir.path().join("followed.ndjson");
     let live = Running::start(
         Command::new("curl")
-            .args(["-s", "-N", "--max-time", "8", "-H"])
+            .args(["-s", "-N", "--max-time", "8", "-o"])
+            .arg(&followed)
+            .arg("-H")
             .arg(format!("Cookie: shark_ui={}", d.token()))
-            .arg(format!("http://{}/api/follow?kfl=http", d.address()))
-            .stdout(Stdio::piped()),
+            .arg(format!("http://{}/api/follow?kfl=http", d.address())),
     );
     std::thread::sleep(std::time::Duration::from_secs(1));
     // A node appears behind agent a; agent b goes away.
@@ -642,8 +645,9 @@ fn in_a_cluster_live_follows_every_agent_and_says_when_one_goes() {
     two.agent_b.take().expect("node-b's agent runs").stop();
     // The new rows and the notice come within seconds (curl gives up after 8 s anyway).
     std::thread::sleep(std::time::Duration::from_secs(4));
-    let out = live.stop_and_collect();
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+    live.stop_and_collect();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&followed)
+        .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).expect("NDJSON"))
         .collect();

@@ -450,7 +450,8 @@ impl Running {
     }
 
     /// Ends the process (one that runs until stopped, like a follower) and collects what it
-    /// printed on the outputs still attached.
+    /// printed on the outputs still attached. A pipe is read only here and holds 64 KiB: a process
+    /// that prints more blocks first, so a long stream goes to a file instead.
     pub fn stop_and_collect(mut self) -> Output {
         let mut child = self.0.take().expect("a process not yet finished");
         let _ = child.kill();
