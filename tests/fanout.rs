@@ -350,11 +350,23 @@ pub(crate) fn fake_api_listing(
     agents: Option<&[&str]>,
     pods: &[(&str, &str)],
 ) -> (crate::util::Running, String) {
+    fake_api_on(dir, name, agents, pods, 0)
+}
+
+/// [`fake_api_listing`] on `port` (0: a free one), as an API server comes back where it was.
+pub(crate) fn fake_api_on(
+    dir: &std::path::Path,
+    name: &str,
+    agents: Option<&[&str]>,
+    pods: &[(&str, &str)],
+    port: u16,
+) -> (crate::util::Running, String) {
     let port_file = dir.join(format!("{name}.port"));
     let mut command = std::process::Command::new("python3");
     command
         .arg(crate::util::workspace().join("tests/cluster/fake_api.py"))
         .arg(&port_file)
+        .env("FAKE_API_PORT", port.to_string())
         .stderr(std::process::Stdio::null());
     match agents {
         Some(urls) => {

@@ -962,6 +962,70 @@ fn across_clusters_pages_merge_by_time_and_the_detail_pcap_export_map_and_status
 }
 
 #[test]
+fn a_cluster_down_when_the_dashboard_starts_joins_once_its_api_server_answers() {
+    use crate::fanout::{fake_api, fake_api_on, kubeconfig, two_agents_with};
+    let (stores, a, b) = two_agents_with(AgentProcess::start);
+    let dir = tempfile::tempdir().unwrap();
+    let (_east_api, east) = fake_api(dir.path(), "east", Some(&[&a.url]));
+    // West's API server refuses the credentials at first, as with a token not yet renewed.
+    let (refusing, west) = fake_api(dir.path(), "west", None);
+    let config = kubeconfig(
+        dir.path(),
+        &[("admin@east", "east", &east), ("admin@west", "west", &west)],
+    );
+    let d = Dashboard::start_with(&[
+        "--kubeconfig".as_ref(),
+        config.as_os_str(),
+        "--context".as_ref(),
+        "admin@east,admin@west".as_ref(),
+    ]);
+    let page = || {
+        ok_json(api(
+            &d,
+            &["-X", "POST", "-d", r#"{"limit": 1000}"#, "/api/entries"],
+        ))
+    };
+    let first = page();
+    assert_eq!(first["failures"][0]["cluster"], "west", "{first}");
+    // Said in one line, not as the API server's whole Status object.
+    assert_eq!(
+        first["failures"][0]["reason"], "API server answered 401 Unauthorized",
+        "{first}"
+    );
+    // It comes back where it was, now fronting west's agent: the dashboard finds it by itself.
+    drop(refusing);
+    let port = west.rsplit(':').next().unwrap().parse().unwrap();
+    let _west_api = fake_api_on(dir.path(), "west-again", Some(&[&b.url]), &[], port);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let answer = loop {
+        let answer = page();
+        if answer["failures"] == serde_json::json!([]) {
+            break answer;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "west is still named down a minute later: {answer}"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    };
+    let rows = answer["rows"].as_array().unwrap();
+    for (i, cluster) in ["east", "west"].into_iter().enumerate() {
+        let mine = rows.iter().filter(|r| r["cluster"] == cluster).count();
+        let stored = crate::util::query_json(stores[i].path(), &[]).len();
+        assert_eq!(mine, stored, "{cluster}: {answer}");
+    }
+    let status = ok_json(api(&d, &["/api/status"]));
+    assert!(
+        status["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["reason"].is_null()),
+        "{status}"
+    );
+}
+
+#[test]
 fn across_clusters_one_down_is_named_and_a_cluster_filter_asks_only_its_cluster() {
     let clusters = Clusters::start();
     // `gone` refuses the credentials: named with the API server's reason, east answers.

@@ -6,7 +6,8 @@ of what `clean` deletes.
     python3 fake_api.py PORT_FILE TOKEN AGENT_URL[,AGENT_URL…] [NAMESPACE/POD=IP,…]
     python3 fake_api.py PORT_FILE --refuse       # every request: 401, as with expired credentials
 
-It listens on 127.0.0.1 on a free port and writes the port to PORT_FILE once listening. Agent i
+It listens on 127.0.0.1 on a free port (on $FAKE_API_PORT when set: an API server back where it
+was) and writes the port to PORT_FILE once listening. Agent i
 is pod `shark-agent-i` on node `node-i`; the pods named last are what the cluster lists with
 their IPs (what names a peer another cluster's agents could not). Every request is logged on
 stderr (`METHOD PATH`).
@@ -104,7 +105,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("FAKE_API_PORT", "0"))), Handler)
 with open(port_file + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
 os.rename(port_file + ".tmp", port_file)

@@ -50,7 +50,7 @@ pub struct Agents {
 #[derive(Debug, thiserror::Error)]
 pub enum AgentsError {
     /// The Kubernetes API refused or failed.
-    #[error("{0}")]
+    #[error("{}", kube_reason(.0))]
     Kube(#[from] kube::Error),
     /// No agent pods: `capture` was not run, or ran in another namespace.
     #[error("no shark agents found in namespace `{0}`: deploy them with `kubectl shark capture`")]
@@ -69,6 +69,23 @@ pub enum AgentsError {
     /// `--agent-ca` holds no usable certificate.
     #[error("--agent-ca: {0}")]
     BadCa(String),
+}
+
+/// What the API server said in one line (`API server answered 401 Unauthorized`), rather than
+/// the debug form of its whole Status object; other errors as they read.
+fn kube_reason(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status)
+            if status.message.is_empty() || status.message == status.reason =>
+        {
+            format!("API server answered {} {}", status.code, status.reason)
+        }
+        kube::Error::Api(status) => format!(
+            "API server answered {} {}: {}",
+            status.code, status.reason, status.message
+        ),
+        other => other.to_string(),
+    }
 }
 
 impl Agents {

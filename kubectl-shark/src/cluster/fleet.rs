@@ -4,6 +4,7 @@
 //! Identities never cross clusters: each cluster's agents name their own traffic, and what a
 //! command prints says which cluster an entry, node or peer belongs to.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use kube::Client;
@@ -70,6 +71,47 @@ pub fn split_asked(
     targets
         .into_iter()
         .partition(|t| super::cluster_filter::may_match(filter, &t.name))
+}
+
+/// How the clusters reached through kubeconfig contexts are found: their agents can be looked
+/// for again (the dashboard asks a cluster that was down once more while it runs).
+#[derive(Debug, Clone, Default)]
+pub struct ContextReach {
+    /// `--kubeconfig`, when given.
+    pub kubeconfig: Option<PathBuf>,
+    /// The agents' namespace.
+    pub namespace: String,
+    /// How long a cluster may take to answer.
+    pub timeout: Duration,
+    /// Each cluster's name and its context (`None`: the current one).
+    pub contexts: Vec<(String, Option<String>)>,
+}
+
+impl ContextReach {
+    /// Finds the agents of every cluster, all at once.
+    pub async fn discover(&self) -> Fleet {
+        let kubeconfig = self.kubeconfig.as_deref();
+        let clients =
+            futures::future::join_all(self.contexts.iter().map(|(name, context)| async move {
+                let client = super::client(kubeconfig, context.as_deref()).await;
+                (name.clone(), client)
+            }))
+            .await;
+        Fleet::discover(clients, &self.namespace, self.timeout).await
+    }
+
+    /// The same reach, narrowed to the clusters `down` names.
+    pub fn of(&self, down: &[ClusterDown]) -> ContextReach {
+        ContextReach {
+            contexts: self
+                .contexts
+                .iter()
+                .filter(|(name, _)| down.iter().any(|d| &d.cluster == name))
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
+    }
 }
 
 /// One cluster whose agents were found.

@@ -12,7 +12,7 @@ use crate::cli::{RetentionArgs, TargetArgs, WindowArgs};
 use crate::cluster::agents::Agents;
 use crate::cluster::contexts::context_targets;
 use crate::cluster::direct::Tokens;
-use crate::cluster::fleet::{Fleet, Reach, Target, direct_targets, split_asked};
+use crate::cluster::fleet::{ContextReach, Fleet, Reach, Target, direct_targets, split_asked};
 use crate::render::RedactPath;
 use shark_pipeline::spec::{parse_duration, parse_size, parse_time};
 
@@ -131,23 +131,27 @@ pub(super) fn targets(target: &TargetArgs) -> Result<Vec<Target>> {
 }
 
 /// The clusters to ask for `filter`: every cluster `target` names but those the filter's
-/// `cluster` conditions exclude (returned by name: they are not asked at all), each with its
-/// agents found, or down with the reason. Their clients live on `runtime`, so every call to them
-/// must run there too.
+/// `cluster` conditions exclude (not asked at all), each with its agents found, or down with the
+/// reason; and how those reached through contexts were found, to look for them again. Their
+/// clients live on `runtime`, so every call to them must run there too.
 pub(super) fn fleet_for(
     runtime: &tokio::runtime::Runtime,
     target: &TargetArgs,
     filter: Option<&kfl::Filter>,
-) -> Result<(Fleet, Vec<String>)> {
+) -> Result<(Fleet, ContextReach)> {
     let timeout = parse_duration(&target.node_timeout).context("--node-timeout")?;
-    let (asked, skipped) = split_asked(targets(target)?, filter);
-    let skipped = skipped.into_iter().map(|t| t.name).collect();
+    let (asked, _) = split_asked(targets(target)?, filter);
     let mut direct = Vec::new();
-    let mut contexts = Vec::new();
-    for Target { name, reach } in asked {
-        match reach {
+    let mut reach = ContextReach {
+        kubeconfig: target.cluster.kubeconfig.clone(),
+        namespace: target.cluster.namespace.clone(),
+        timeout,
+        contexts: Vec::new(),
+    };
+    for Target { name, reach: how } in asked {
+        match how {
             Reach::Urls(urls) => direct.push((name, urls)),
-            Reach::Context(context) => contexts.push((name, context)),
+            Reach::Context(context) => reach.contexts.push((name, context)),
         }
     }
     let mut fleet = Fleet::default();
@@ -176,19 +180,8 @@ pub(super) fn fleet_for(
             fleet.add(name, None, Ok(agents));
         }
     }
-    if !contexts.is_empty() {
-        let cluster = &target.cluster;
-        let found = runtime.block_on(async {
-            let clients =
-                futures::future::join_all(contexts.into_iter().map(|(name, context)| async move {
-                    let client =
-                        crate::cluster::client(cluster.kubeconfig.as_deref(), context.as_deref())
-                            .await;
-                    (name, client)
-                }))
-                .await;
-            Fleet::discover(clients, &cluster.namespace, timeout).await
-        });
+    if !reach.contexts.is_empty() {
+        let found = runtime.block_on(reach.discover());
         // One unnamed cluster keeps its own errors: there is nothing else to answer.
         if let ([], [down]) = (found.members.as_slice(), found.down.as_slice())
             && down.cluster.is_empty()
@@ -199,5 +192,5 @@ pub(super) fn fleet_for(
         fleet.members.extend(found.members);
         fleet.down.extend(found.down);
     }
-    Ok((fleet, skipped))
+    Ok((fleet, reach))
 }

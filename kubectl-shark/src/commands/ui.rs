@@ -5,7 +5,7 @@ use shark_pipeline::open_store;
 
 use super::shared::{fleet_for, runtime};
 use crate::cli::UiArgs;
-use crate::ui::{Listen, Source};
+use crate::ui::{Clusters, Listen, Source};
 
 /// Runs `ui` until Ctrl-C or SIGTERM.
 pub fn run(args: &UiArgs) -> Result<()> {
@@ -16,7 +16,10 @@ pub fn run(args: &UiArgs) -> Result<()> {
             dir: dir.clone(),
         },
         // Every cluster named is asked: a filter's `cluster` conditions choose among them per view.
-        None => Source::Cluster(fleet_for(&runtime, &args.target, None)?.0),
+        None => {
+            let (fleet, reach) = fleet_for(&runtime, &args.target, None)?;
+            Source::Cluster(Clusters::new(fleet, reach))
+        }
     };
     let listen = Listen {
         address: args.address,

@@ -12,6 +12,7 @@ mod api;
 mod assets;
 mod cluster;
 mod cluster_reads;
+mod clusters;
 mod cursor;
 mod directories;
 mod guard;
@@ -27,6 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 use axum::Router;
 
+pub use clusters::Clusters;
 pub use source::Source;
 pub use state::UiState;
 use state::{Inner, host_port};
@@ -69,6 +71,12 @@ pub fn serve(runtime: &tokio::runtime::Runtime, source: Source, listen: &Listen)
         if listen.open {
             open_browser(&url);
         }
+        let looker = state.clone();
+        tokio::spawn(async move {
+            if let Source::Cluster(clusters) = looker.source() {
+                clusters.keep_looking().await;
+            }
+        });
         let stopper = state.clone();
         axum::serve(listener, router(state))
             .with_graceful_shutdown(async move {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use shark_store::Store;
 
-use crate::cluster::fleet::Fleet;
+use super::clusters::Clusters;
 
 /// A local store (`--store DIR`) or every node's agent of every cluster asked (the same fan-out
 /// as `query --context a,b`).
@@ -17,8 +17,8 @@ pub enum Source {
         dir: PathBuf,
     },
     /// The clusters: those whose agents were found (through the API server or at `--agents`
-    /// URLs), and those that could not be reached, with why.
-    Cluster(Fleet),
+    /// URLs), and those that could not be reached, with why (looked for again while it runs).
+    Cluster(Clusters),
 }
 
 impl Source {

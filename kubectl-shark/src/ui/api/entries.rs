@@ -64,7 +64,8 @@ pub async fn entries(
             "limit {limit}: ask for 1 to {MAX_ROWS} rows"
         )));
     }
-    if let Source::Cluster(fleet) = state.source() {
+    if let Source::Cluster(clusters) = state.source() {
+        let fleet = &*clusters.fleet();
         let after: Option<FleetKey> = request
             .cursor
             .as_deref()
@@ -165,7 +166,8 @@ async fn entry_at(
     node: String,
     id: u64,
 ) -> Result<Json<Value>, ApiError> {
-    if let Source::Cluster(fleet) = state.source() {
+    if let Source::Cluster(clusters) = state.source() {
+        let fleet = &*clusters.fleet();
         let (index, mut entry) = cluster_entry(fleet, cluster.as_deref(), &node, id).await?;
         let name = &fleet.members[index].name;
         let named = state.directory(fleet).await.name_entry(name, &mut entry);
@@ -278,7 +280,8 @@ async fn pcap_at(
         "entry-{id}{}.pcap",
         if params.whole_flow { "-flow" } else { "" }
     );
-    if let Source::Cluster(fleet) = state.source() {
+    if let Source::Cluster(clusters) = state.source() {
+        let fleet = &*clusters.fleet();
         let (index, entry) = cluster_entry(fleet, cluster.as_deref(), &node, id).await?;
         // Only the entry's own cluster is asked: another may hold the same node and id.
         let holder = Fleet {
@@ -333,7 +336,8 @@ pub async fn export(
     Json(request): Json<ExportRequest>,
 ) -> Result<Response, ApiError> {
     let query = request.window.query()?;
-    if let Source::Cluster(fleet) = state.source() {
+    if let Source::Cluster(clusters) = state.source() {
+        let fleet = &*clusters.fleet();
         let asked = cluster::asked(fleet, query.filter.as_ref());
         let (file, failures) = cluster_reads::export(&asked, |member| {
             json!({"kfl": for_cluster(&request.window.kfl, &member.name), "from": query.from,

@@ -44,7 +44,8 @@ pub async fn follow(
 ) -> Result<Response, ApiError> {
     let query = params.window.query()?;
     let resume = resume_points(&params.after)?;
-    if let Source::Cluster(fleet) = state.source() {
+    if let Source::Cluster(clusters) = state.source() {
+        let fleet = &*clusters.fleet();
         let asked = cluster::asked(fleet, query.filter.as_ref());
         let followed = follow_all(&asked, &params.window.kfl, query.from, &resume);
         let directory = state.directory(fleet).await;

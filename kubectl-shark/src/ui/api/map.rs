@@ -32,7 +32,8 @@ pub async fn map(
         .parse()
         .map_err(ApiError::bad)?;
     let query = window.query()?;
-    if let Source::Cluster(fleet) = state.source() {
+    if let Source::Cluster(clusters) = state.source() {
+        let fleet = &*clusters.fleet();
         let asked = cluster::asked(fleet, query.filter.as_ref());
         let (map, failed) = map_all(&asked, &window.kfl, &query, by).await;
         let failures = asked.failures(failed);
@@ -81,7 +82,8 @@ pub async fn histogram(
 ) -> Result<Json<Value>, ApiError> {
     let query = params.window.query()?;
     let buckets = params.buckets.unwrap_or(120);
-    if let Source::Cluster(fleet) = state.source() {
+    if let Source::Cluster(clusters) = state.source() {
+        let fleet = &*clusters.fleet();
         let asked = cluster::asked(fleet, query.filter.as_ref());
         let (histogram, failures) =
             cluster_reads::histogram(&asked, &query, &params.window.kfl, buckets).await;

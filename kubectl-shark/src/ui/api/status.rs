@@ -13,7 +13,8 @@ use crate::ui::{Source, UiState, cluster};
 pub async fn status(State(state): State<UiState>) -> Result<Json<Value>, ApiError> {
     let (store, dir) = match state.source() {
         Source::Local { store, dir } => (store.clone(), dir.display().to_string()),
-        Source::Cluster(fleet) => {
+        Source::Cluster(clusters) => {
+            let fleet = &*clusters.fleet();
             let (nodes, clusters, failures) = cluster::status(fleet).await;
             let agents: usize = fleet.members.iter().map(|m| m.agents.list.len()).sum();
             let source = match clusters.len() {
