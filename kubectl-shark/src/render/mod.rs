@@ -3,6 +3,7 @@
 mod columns;
 mod dot;
 mod json;
+mod json_text;
 mod map_table;
 mod mermaid;
 mod outcome;
