@@ -106,12 +106,11 @@ impl EntryStream {
         named: &[Option<String>; 2],
     ) -> std::io::Result<()> {
         let line = match self.format {
-            OutputFormat::Json => EntryJson {
+            OutputFormat::Json => serde_json::to_string(&EntryJson {
                 cluster,
                 entry,
                 named,
-            }
-            .to_line()?,
+            })?,
             OutputFormat::Table => {
                 let row = if named.iter().any(Option::is_some) {
                     let mut shown = entry.clone();
@@ -148,7 +147,7 @@ impl EntryStream {
 /// line break). Smaller than the entry it shows, so it is also what waits in a buffer to be shown.
 pub fn render(format: OutputFormat, entry: &Entry) -> std::io::Result<String> {
     Ok(match format {
-        OutputFormat::Json => EntryJson::local(entry).to_line()?,
+        OutputFormat::Json => serde_json::to_string(&EntryJson::local(entry))?,
         OutputFormat::Table => row(&entry_cells(entry), colour() && entry.failed()),
     })
 }

@@ -114,7 +114,7 @@ impl Output {
                     entry: &entry,
                     named: &named,
                 };
-                json.write_to(&mut self.out)?;
+                serde_json::to_writer(&mut self.out, &json)?;
                 self.out.write_all(b"\n")
             }
             OutputFormat::Table if self.cap.is_some_and(|cap| self.table.len() >= cap) => {

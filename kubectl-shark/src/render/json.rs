@@ -1,17 +1,14 @@
 //! NDJSON output: one entry per line with KFL's field names as nested keys.
 //!
 //! [`EntryJson`] writes an entry straight to the output, its keys in the sorted order a JSON map
-//! keeps them in (the order `-o json` has always printed), as serde_json would write its value
-//! but without building one and with strings escaped faster ([`json_text`](super::json_text)):
+//! keeps them in (the order `-o json` has always printed), without building a JSON value first:
 //! `query -o json` prints hundreds of thousands of entries, and a value per entry cost as much
 //! as writing it.
 
-use std::io::{self, Write};
-
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 use shark_store::{Endpoint, Entry};
 
-use super::json_text::{write_map, write_str};
 use crate::timefmt::format_rfc3339;
 
 /// An entry as `-o json` prints it: `timestamp` RFC3339 with nanoseconds (UTC); with the cluster
@@ -35,98 +32,81 @@ impl<'a> EntryJson<'a> {
             named: &[None, None],
         }
     }
+}
 
-    /// Writes the entry as one line of JSON (without the line break), its keys sorted.
-    pub fn write_to<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
+impl Serialize for EntryJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let e = self.entry;
         let [src_cluster, dst_cluster] = self.named;
-        out.write_all(b"{")?;
+        let mut map = serializer.serialize_map(None)?;
+        // Sorted by key, as a JSON map keeps them.
         if !self.cluster.is_empty() {
-            out.write_all(b"\"cluster\":")?;
-            write_str(out, self.cluster)?;
-            out.write_all(b",")?;
+            map.serialize_entry("cluster", self.cluster)?;
         }
-        out.write_all(b"\"dst\":")?;
-        write_endpoint(out, &e.dst, dst_cluster.as_deref())?;
-        out.write_all(b",\"elapsedTime\":")?;
-        serde_json::to_writer(&mut *out, &e.elapsed_time)?;
+        map.serialize_entry("dst", &EndpointJson(&e.dst, dst_cluster.as_deref()))?;
+        map.serialize_entry("elapsedTime", &e.elapsed_time)?;
         if let Some(error) = &e.error {
-            out.write_all(b",\"error\":")?;
-            write_str(out, error)?;
+            map.serialize_entry("error", error)?;
         }
-        write!(out, ",\"id\":{},\"node\":{{\"ip\":", e.id)?;
-        write_str(out, &e.node.ip)?;
-        out.write_all(b",\"name\":")?;
-        write_str(out, &e.node.name)?;
-        write!(
-            out,
-            "}},\"packets\":{{\"first\":{},\"last\":{}}},\"protocol\":{{\"name\":",
-            e.packets.first, e.packets.last
+        map.serialize_entry("id", &e.id)?;
+        map.serialize_entry(
+            "node",
+            &Sorted([("ip", &e.node.ip), ("name", &e.node.name)]),
         )?;
-        write_str(out, &e.protocol.name)?;
-        out.write_all(b",\"version\":")?;
-        write_str(out, &e.protocol.version)?;
-        out.write_all(b"},\"request\":")?;
-        write_map(out, &e.request)?;
-        out.write_all(b",\"response\":")?;
-        write_map(out, &e.response)?;
-        out.write_all(b",\"src\":")?;
-        write_endpoint(out, &e.src, src_cluster.as_deref())?;
-        write!(out, ",\"stream\":{},\"timestamp\":", e.stream)?;
-        write_str(out, &format_rfc3339(e.timestamp))?;
-        out.write_all(b"}")
-    }
-
-    /// The entry as one line of JSON (without the line break).
-    pub fn to_line(&self) -> io::Result<String> {
-        let mut line = Vec::new();
-        self.write_to(&mut line)?;
-        String::from_utf8(line).map_err(io::Error::other)
+        map.serialize_entry(
+            "packets",
+            &Sorted([("first", &e.packets.first), ("last", &e.packets.last)]),
+        )?;
+        map.serialize_entry(
+            "protocol",
+            &Sorted([("name", &e.protocol.name), ("version", &e.protocol.version)]),
+        )?;
+        map.serialize_entry("request", &e.request)?;
+        map.serialize_entry("response", &e.response)?;
+        map.serialize_entry("src", &EndpointJson(&e.src, src_cluster.as_deref()))?;
+        map.serialize_entry("stream", &e.stream)?;
+        map.serialize_entry("timestamp", &format_rfc3339(e.timestamp))?;
+        map.end()
     }
 }
 
-/// Writes one side of an exchange, with the cluster that named it when another did.
-fn write_endpoint<W: Write + ?Sized>(
-    out: &mut W,
-    side: &Endpoint,
-    cluster: Option<&str>,
-) -> io::Result<()> {
-    out.write_all(b"{")?;
-    if let Some(cluster) = cluster {
-        out.write_all(b"\"cluster\":")?;
-        write_str(out, cluster)?;
-        out.write_all(b",")?;
-    }
-    out.write_all(b"\"ip\":")?;
-    write_str(out, &side.ip)?;
-    out.write_all(b",\"kind\":")?;
-    write_str(out, &side.kind)?;
-    if !side.labels.is_empty() {
-        out.write_all(b",\"labels\":{")?;
-        for (i, (key, value)) in side.labels.iter().enumerate() {
-            if i > 0 {
-                out.write_all(b",")?;
-            }
-            write_str(out, key)?;
-            out.write_all(b":")?;
-            write_str(out, value)?;
+/// One side of an exchange, with the cluster that named it when another did.
+struct EndpointJson<'a>(&'a Endpoint, Option<&'a str>);
+
+impl Serialize for EndpointJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let EndpointJson(side, cluster) = *self;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(cluster) = cluster {
+            map.serialize_entry("cluster", cluster)?;
         }
-        out.write_all(b"}")?;
+        map.serialize_entry("ip", &side.ip)?;
+        map.serialize_entry("kind", &side.kind)?;
+        if !side.labels.is_empty() {
+            map.serialize_entry("labels", &side.labels)?;
+        }
+        map.serialize_entry("name", &side.name)?;
+        map.serialize_entry("namespace", &side.namespace)?;
+        map.serialize_entry("node", &side.node)?;
+        map.serialize_entry("pod", &side.pod)?;
+        map.serialize_entry("port", &side.port)?;
+        map.serialize_entry("service", &side.service)?;
+        map.serialize_entry("workload", &side.workload)?;
+        map.end()
     }
-    for (key, value) in [
-        (&b",\"name\":"[..], &side.name),
-        (b",\"namespace\":", &side.namespace),
-        (b",\"node\":", &side.node),
-        (b",\"pod\":", &side.pod),
-    ] {
-        out.write_all(key)?;
-        write_str(out, value)?;
+}
+
+/// A small object whose keys are given in sorted order.
+struct Sorted<'a, T, const N: usize>([(&'static str, &'a T); N]);
+
+impl<T: Serialize, const N: usize> Serialize for Sorted<'_, T, N> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(N))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
     }
-    write!(out, ",\"port\":{},\"service\":", side.port)?;
-    write_str(out, &side.service)?;
-    out.write_all(b",\"workload\":")?;
-    write_str(out, &side.workload)?;
-    out.write_all(b"}")
 }
 
 /// The entry as a JSON object, as [`EntryJson`] prints it for `cluster` and `named`.
@@ -135,14 +115,11 @@ pub fn entry_json_in(
     entry: &Entry,
     named: &[Option<String>; 2],
 ) -> serde_json::Result<Value> {
-    let line = EntryJson {
+    serde_json::to_value(EntryJson {
         cluster,
         entry,
         named,
-    }
-    .to_line()
-    .map_err(serde_json::Error::io)?;
-    serde_json::from_str(&line)
+    })
 }
 
 /// Shows the sides of `entry` another cluster named (`named`, src and dst) as
@@ -243,12 +220,11 @@ mod tests {
             ("prod", &whole, &named),
             ("prod", &plain, &other),
         ] {
-            let written = EntryJson {
+            let written = serde_json::to_string(&EntryJson {
                 cluster,
                 entry,
                 named,
-            }
-            .to_line()
+            })
             .unwrap_or_default();
             assert_eq!(written, as_value(cluster, entry, named));
             assert_eq!(

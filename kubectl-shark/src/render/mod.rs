@@ -3,7 +3,6 @@
 mod columns;
 mod dot;
 mod json;
-mod json_text;
 mod map_table;
 mod mermaid;
 mod outcome;
