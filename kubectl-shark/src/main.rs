@@ -15,12 +15,6 @@ mod render;
 mod timefmt;
 mod ui;
 
-/// mimalloc rather than the system allocator: reading bodies back, decoding the index and
-/// printing JSON make and drop millions of small strings and maps, and glibc's malloc and free
-/// (with its consolidation of freed chunks) were a quarter of that CPU.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging();
