@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{fixture, query_json, run, run_ok, shark, text, tshark};
+use crate::util::{binary, fixture, query_json, run, run_ok, shark, text, tshark};
 
 /// The HTTP captures compared: HTTP/1 (keep-alive, a response without its request, TSO) and
 /// HTTP/2 and gRPC.
@@ -87,6 +87,37 @@ fn json_output_reads_the_same_bodies_back_from_the_packets() {
         expected,
         "--index-body 0 keeps no body inline"
     );
+}
+
+/// Bodies are read back many entries at a time (pages of a query, spans of packets per flow,
+/// one buffer lent for every packet): on busy keep-alive connections, with every entry read back
+/// and with a few scattered ones, each entry gets exactly the bodies its first dissection gave.
+#[test]
+fn a_busy_keep_alive_store_reads_every_body_back_as_first_dissected() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let capture = dir.path().join("keepalive.pcap");
+    run_ok(
+        Command::new(binary("shark-bench-gen"))
+            .arg("-o")
+            .arg(&capture)
+            .args(["--size", "4MB", "--flows", "4", "--exchanges", "100000"])
+            .args(["--mix", "http", "--duration", "3s", "--seed", "7"]),
+    );
+    let whole = store_with(std::slice::from_ref(&capture), "1000000");
+    let cut = store_with(std::slice::from_ref(&capture), "16");
+    let expected = json_output(whole.path(), "http");
+    assert!(expected.lines().count() > 1000, "several pages of entries");
+    assert_eq!(json_output(cut.path(), "http"), expected);
+    // Scattered entries: their flows' packets read in spans far apart, one layer each.
+    let scattered = "response.status == 301";
+    let expected = json_output(whole.path(), scattered);
+    assert!(expected.lines().count() >= 10, "{expected}");
+    assert_eq!(json_output(cut.path(), scattered), expected);
+    // A filter past the prefix sees every body whole.
+    let past_prefix = "response.body.endsWith(\"}\")";
+    let found = table_count(whole.path(), past_prefix);
+    assert!(found > 1000, "{found}");
+    assert_eq!(table_count(cut.path(), past_prefix), found);
 }
 
 #[test]

@@ -25,12 +25,14 @@ pub trait BodyLoader: Send + Sync {
     /// handing every exchange they give to `found`. `packets` come in the store's order, numbered
     /// as the store numbers them (so an exchange names its packets as the index does); they may
     /// start in the middle of flows and hold only some flows of the node.
-    fn redissect(
-        &self,
-        node: &str,
-        packets: &mut dyn Iterator<Item = StoredPacket>,
-        found: &mut dyn FnMut(Entry),
-    );
+    fn redissect(&self, node: &str, packets: &mut dyn LentPackets, found: &mut dyn FnMut(Entry));
+}
+
+/// Stored packets lent one at a time: each lives until the next is asked for, so one buffer
+/// holds them all in turn (a read-back reads a million packets for a whole store).
+pub trait LentPackets {
+    /// The next packet, or `None` after the last.
+    fn next_packet(&mut self) -> Option<&StoredPacket>;
 }
 
 /// Field set to `"base64"` on a request or response whose `body` holds bytes that are not text.

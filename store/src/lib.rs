@@ -99,8 +99,8 @@
 //! ```
 
 pub use bodies::{
-    ARGS_TRUNCATED, BODY_ENCODING, BODY_TRUNCATED, BodyLoader, cut_inline, keep_args_prefix,
-    keep_body_prefix,
+    ARGS_TRUNCATED, BODY_ENCODING, BODY_TRUNCATED, BodyLoader, LentPackets, cut_inline,
+    keep_args_prefix, keep_body_prefix,
 };
 pub use capture_stats::CaptureStats;
 pub use config::StoreConfig;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
-use crate::bodies::{BodyReading, extends, restore, same_exchange};
+use crate::bodies::{BodyReading, LentPackets, extends, restore, same_exchange};
 use crate::entry::Entry;
 use crate::error::{SqlContext, StoreError};
 use crate::export::{self, SegmentRows};
@@ -128,13 +128,7 @@ impl NodeBodies {
             None => return Err(StoreError::NotFound(self.layout.segments.clone())),
         };
         let wanted = locate(conn, &self.layout.index, layer)?;
-        let mut packets = LayerPackets {
-            layout: &self.layout,
-            rows,
-            wanted: wanted.into_iter(),
-            files: HashMap::new(),
-            lost: HashMap::new(),
-        };
+        let mut packets = LayerPackets::new(&self.layout, rows, wanted);
         let mut by_start: HashMap<(u64, i64), Vec<usize>> = HashMap::new();
         for &i in layer.values().flat_map(|span| &span.members) {
             let entry = &read.entries[i];
@@ -345,20 +339,44 @@ fn locate(
     Ok(wanted)
 }
 
-/// The packets of one layer in the store's order, each segment opened once; a packet that cannot
-/// be read is left out, noted with the reason.
+/// The packets of one layer in the store's order, each segment opened once, each packet read
+/// into the one buffer it is lent from; a packet that cannot be read is left out, noted with the
+/// reason.
 struct LayerPackets<'a> {
     layout: &'a NodeLayout,
     rows: &'a SegmentRows,
     wanted: std::collections::btree_map::IntoIter<u64, Location>,
     files: HashMap<i64, Result<(SegmentFile, Arc<Path>), String>>,
+    /// The packet lent last (its bytes' buffer reused for the next).
+    current: StoredPacket,
     /// The packets each flow lost, and why.
     lost: HashMap<u64, Vec<(u64, String)>>,
 }
 
-impl LayerPackets<'_> {
-    /// Reads packet `number` at `offset` of segment `seq`.
-    fn read(&mut self, number: u64, seq: i64, offset: u64) -> Result<StoredPacket, String> {
+impl<'a> LayerPackets<'a> {
+    /// The packets `wanted` names, read from the segments `rows` lists under `layout`.
+    fn new(layout: &'a NodeLayout, rows: &'a SegmentRows, wanted: BTreeMap<u64, Location>) -> Self {
+        LayerPackets {
+            layout,
+            rows,
+            wanted: wanted.into_iter(),
+            files: HashMap::new(),
+            current: StoredPacket {
+                number: 0,
+                ts_ns: 0,
+                orig_len: 0,
+                linktype: 0,
+                segment: Arc::from(Path::new("")),
+                offset: 0,
+                data: Vec::new(),
+                seq: i64::MIN,
+            },
+            lost: HashMap::new(),
+        }
+    }
+
+    /// Reads packet `number` at `offset` of segment `seq` into `current`.
+    fn read(&mut self, number: u64, seq: i64, offset: u64) -> Result<(), String> {
         let (layout, rows) = (self.layout, self.rows);
         let opened = self.files.entry(seq).or_insert_with(|| {
             let row = rows
@@ -370,34 +388,38 @@ impl LayerPackets<'_> {
         });
         let (file, path) = opened.as_mut().map_err(|e| e.clone())?;
         let linktype = file.linktype();
-        match file.read_at(offset) {
-            Ok(Some(record)) => Ok(StoredPacket {
-                number,
-                ts_ns: record.ts_ns,
-                orig_len: record.orig_len,
-                linktype,
-                segment: Arc::clone(path),
-                offset,
-                data: record.data.to_vec(),
-                seq,
-            }),
-            Ok(None) => Err(format!(
-                "{}: no whole packet record at byte {offset}",
-                path.display()
-            )),
-            Err(e) => Err(e.to_string()),
+        let record = match file.read_at(offset) {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                return Err(format!(
+                    "{}: no whole packet record at byte {offset}",
+                    path.display()
+                ));
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let packet = &mut self.current;
+        if packet.seq != seq {
+            packet.seq = seq;
+            packet.segment = Arc::clone(path);
         }
+        packet.number = number;
+        packet.ts_ns = record.ts_ns;
+        packet.orig_len = record.orig_len;
+        packet.linktype = linktype;
+        packet.offset = offset;
+        packet.data.clear();
+        packet.data.extend_from_slice(record.data);
+        Ok(())
     }
 }
 
-impl Iterator for LayerPackets<'_> {
-    type Item = StoredPacket;
-
-    fn next(&mut self) -> Option<StoredPacket> {
+impl LentPackets for LayerPackets<'_> {
+    fn next_packet(&mut self) -> Option<&StoredPacket> {
         loop {
             let (number, (seq, offset, stream)) = self.wanted.next()?;
             match self.read(number, seq, offset) {
-                Ok(packet) => return Some(packet),
+                Ok(()) => return Some(&self.current),
                 Err(why) => self.lost.entry(stream).or_default().push((number, why)),
             }
         }

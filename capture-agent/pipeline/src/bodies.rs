@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use shark_store::{BodyLoader, Entry, Store, StoreError, StoredPacket};
+use shark_store::{BodyLoader, Entry, LentPackets, Store, StoreError};
 
 use crate::OnEntry;
 use crate::config::Bodies;
@@ -62,18 +62,13 @@ impl Redissect {
 }
 
 impl BodyLoader for Redissect {
-    fn redissect(
-        &self,
-        node: &str,
-        packets: &mut dyn Iterator<Item = StoredPacket>,
-        found: &mut dyn FnMut(Entry),
-    ) {
+    fn redissect(&self, node: &str, packets: &mut dyn LentPackets, found: &mut dyn FnMut(Entry)) {
         let mut redissection = Redissection::new(&self.root, node, Bodies::Whole)
             .with_redacted(self.redacted.as_deref());
         // Redissection numbers the packets as the store did; bodies are never exported.
         let mut sink = OnEntry::new(found);
-        for packet in packets {
-            let Ok(()) = redissection.push(&packet, &mut sink);
+        while let Some(packet) = packets.next_packet() {
+            let Ok(()) = redissection.push(packet, &mut sink);
         }
         let Ok(_) = redissection.finish(&mut sink);
     }

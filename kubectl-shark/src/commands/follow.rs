@@ -15,8 +15,7 @@ use super::shared::{fleet_for, redactions, runtime, window_query};
 use crate::cli::{OutputFormat, QueryArgs};
 use crate::cluster::follow::{Followed, follow_all};
 use crate::render::{
-    CLUSTER_COLUMN, COLUMNS, STATUS_COLUMN, colour, entry_cells, entry_json, entry_json_in, red,
-    redact, show_named,
+    CLUSTER_COLUMN, COLUMNS, EntryJson, STATUS_COLUMN, colour, entry_cells, red, redact, show_named,
 };
 
 /// Runs `query --follow`.
@@ -107,7 +106,11 @@ impl EntryStream {
         named: &[Option<String>; 2],
     ) -> std::io::Result<()> {
         let line = match self.format {
-            OutputFormat::Json => serde_json::to_string(&entry_json_in(cluster, entry, named)?)?,
+            OutputFormat::Json => serde_json::to_string(&EntryJson {
+                cluster,
+                entry,
+                named,
+            })?,
             OutputFormat::Table => {
                 let row = if named.iter().any(Option::is_some) {
                     let mut shown = entry.clone();
@@ -144,7 +147,7 @@ impl EntryStream {
 /// line break). Smaller than the entry it shows, so it is also what waits in a buffer to be shown.
 pub fn render(format: OutputFormat, entry: &Entry) -> std::io::Result<String> {
     Ok(match format {
-        OutputFormat::Json => serde_json::to_string(&entry_json(entry)?)?,
+        OutputFormat::Json => serde_json::to_string(&EntryJson::local(entry))?,
         OutputFormat::Table => row(&entry_cells(entry), colour() && entry.failed()),
     })
 }

@@ -11,7 +11,7 @@ use crate::cli::{OutputFormat, QueryArgs};
 use crate::cluster::cluster_filter::{for_cluster, may_match};
 use crate::cluster::directory::Directory;
 use crate::cluster::fanout::{Source, query_all};
-use crate::render::{EntryTable, RedactPath, entry_json_in, redact, show_named};
+use crate::render::{EntryJson, EntryTable, RedactPath, redact, show_named};
 use crate::timefmt::format_rfc3339;
 
 /// How many rows a table shows when the user set no `--limit`.
@@ -109,8 +109,12 @@ impl Output {
         let named = self.directory.name_entry(cluster, &mut entry);
         match self.format {
             OutputFormat::Json => {
-                let value = entry_json_in(cluster, &entry, &named)?;
-                serde_json::to_writer(&mut self.out, &value)?;
+                let json = EntryJson {
+                    cluster,
+                    entry: &entry,
+                    named: &named,
+                };
+                serde_json::to_writer(&mut self.out, &json)?;
                 self.out.write_all(b"\n")
             }
             OutputFormat::Table if self.cap.is_some_and(|cap| self.table.len() >= cap) => {

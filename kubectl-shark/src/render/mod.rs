@@ -13,7 +13,7 @@ mod text;
 mod units;
 
 pub use dot::map_dot;
-pub use json::{entry_json, entry_json_in, show_named};
+pub use json::{EntryJson, entry_json_in, show_named};
 pub use map_table::{left_out, map_table};
 pub use mermaid::map_mermaid;
 pub use paint::{colour, red};

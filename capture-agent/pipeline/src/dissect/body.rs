@@ -137,10 +137,7 @@ fn inflate(decoder: impl Read, bound: Bound, name: &str) -> Result<(Vec<u8>, boo
 /// `bytes` as text when they are UTF-8 without control characters other than tab and line
 /// breaks; a character cut by the end of an incomplete body is dropped. Else the bytes back.
 fn text(bytes: Vec<u8>, complete: bool) -> Result<String, Vec<u8>> {
-    if bytes
-        .iter()
-        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
-    {
+    if has_control(&bytes) {
         return Err(bytes);
     }
     match String::from_utf8(bytes) {
@@ -153,6 +150,17 @@ fn text(bytes: Vec<u8>, complete: bool) -> Result<String, Vec<u8>> {
         }
         Err(e) => Err(e.into_bytes()),
     }
+}
+
+/// Whether `bytes` hold a control character other than tab and line breaks. Each 64-byte chunk
+/// is looked at whole, without stopping at the first hit, which the compiler turns into vector
+/// instructions: a byte-at-a-time scan was a tenth of dissecting HTTP with bodies.
+fn has_control(bytes: &[u8]) -> bool {
+    bytes.chunks(64).any(|chunk| {
+        chunk.iter().fold(false, |seen, &b| {
+            seen | (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r') | (b == 0x7f)
+        })
+    })
 }
 
 #[cfg(test)]
@@ -178,6 +186,19 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(data).expect("write to memory");
         gz.finish().expect("compress in memory")
+    }
+
+    #[test]
+    fn every_control_byte_but_tab_and_line_breaks_makes_a_body_binary_wherever_it_is() {
+        for byte in 0..=u8::MAX {
+            let control = (byte < 0x20 && !matches!(byte, b'\t' | b'\n' | b'\r')) || byte == 0x7f;
+            for at in [0, 63, 64, 130] {
+                let mut body = vec![b'a'; 131];
+                body[at] = byte;
+                assert_eq!(has_control(&body), control, "byte {byte:#x} at {at}");
+            }
+        }
+        assert!(!has_control(b""));
     }
 
     #[test]
