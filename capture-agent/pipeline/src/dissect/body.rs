@@ -137,10 +137,7 @@ fn inflate(decoder: impl Read, bound: Bound, name: &str) -> Result<(Vec<u8>, boo
 /// `bytes` as text when they are UTF-8 without control characters other than tab and line
 /// breaks; a character cut by the end of an incomplete body is dropped. Else the bytes back.
 fn text(bytes: Vec<u8>, complete: bool) -> Result<String, Vec<u8>> {
-    if bytes
-        .iter()
-        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
-    {
+    if has_control(&bytes) {
         return Err(bytes);
     }
     match String::from_utf8(bytes) {
@@ -153,6 +150,17 @@ fn text(bytes: Vec<u8>, complete: bool) -> Result<String, Vec<u8>> {
         }
         Err(e) => Err(e.into_bytes()),
     }
+}
+
+/// Whether `bytes` hold a control character other than tab, LF and CR (then they are not text).
+/// Checked 64 bytes at a time without stopping early inside a block, which the compiler turns
+/// into vector instructions (byte by byte this was ~7 % of an HTTP import's instructions).
+fn has_control(bytes: &[u8]) -> bool {
+    bytes.chunks(64).any(|block| {
+        block.iter().fold(false, |found, &b| {
+            found | ((b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') || b == 0x7f)
+        })
+    })
 }
 
 #[cfg(test)]
@@ -178,6 +186,20 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(data).expect("write to memory");
         gz.finish().expect("compress in memory")
+    }
+
+    #[test]
+    fn a_control_character_anywhere_in_a_long_body_makes_it_binary() {
+        let mut body = "{\"line\": 1}\t\r\n".repeat(20).into_bytes();
+        assert!(!shown(&body, true, None).contains_key(BODY_ENCODING));
+        for (at, bad) in [(0, 0x00), (130, 0x1b), (body.len() - 1, 0x7f)] {
+            let mut binary = body.clone();
+            binary[at] = bad;
+            let message = shown(&binary, true, None);
+            assert_eq!(message[BODY_ENCODING], "base64", "{bad:#x} at {at}");
+        }
+        body.truncate(70);
+        assert!(!shown(&body, true, None).contains_key(BODY_ENCODING));
     }
 
     #[test]
