@@ -160,8 +160,8 @@ pub struct ImportArgs {
     /// Who is who: a YAML or JSON list of {ip, name, namespace, kind, labels?, node?}.
     #[arg(long, value_name = "FILE")]
     pub identities: Option<PathBuf>,
-    /// Threads to import on: 2 dissects on one while the store writes on the other; 1 does both
-    /// on one (the store comes out the same either way).
+    /// Threads to import on: 2 dissects on one while the store writes on the other (and a third
+    /// reads the file ahead); 1 does it all on one (the store comes out the same either way).
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
     pub threads: u8,
     #[command(flatten)]

@@ -77,13 +77,18 @@ pub(crate) struct FlowBuffer {
 }
 
 impl FlowBuffer {
+    /// The segment's flow locations, by stream: in a fixed order, so the index's rows are
+    /// written in the same order on every run (the map's own order is random per process).
     fn take(&mut self) -> Vec<FlowChunk> {
         self.len = 0;
         let seq = self.seq;
-        self.by_stream
+        let mut chunks: Vec<FlowChunk> = self
+            .by_stream
             .drain()
             .map(|(stream, pairs)| FlowChunk { stream, seq, pairs })
-            .collect()
+            .collect();
+        chunks.sort_unstable_by_key(|chunk| chunk.stream);
+        chunks
     }
 }
 

@@ -52,7 +52,7 @@ pub use reindex::reindex_node;
 pub use replay::Replay;
 pub use scope::{CaptureScope, ScopeError};
 pub use sink::{OnEntry, Sink};
-pub use source::{FileSource, SourceError};
+pub use source::{FileSource, ReadAhead, SourceError};
 pub use summary::summary_line;
 
 pub mod decode;

@@ -7,7 +7,7 @@
 pub use shark_store::RawPacket as Packet;
 
 /// A captured packet that owns its bytes, as a file source yields it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OwnedPacket {
     /// Capture time, nanoseconds since the Unix epoch (UTC).
     pub ts_ns: i64,

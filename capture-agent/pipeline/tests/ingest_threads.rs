@@ -1,13 +1,14 @@
-//! Ingest on two threads (the store's writer on its own) writes the same store as on one: the same
-//! segment files byte for byte and the same index rows, entry ids and order included; and a store
-//! error on the writer thread still reaches the caller.
+//! Ingest on two threads (the store's writer on its own, and the file read ahead on a third, as
+//! `import` does by default) writes the same store as on one: the same segment files byte for
+//! byte and the same index rows, entry ids and order included; and a store error on the writer
+//! thread still reaches the caller.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::common::{demo_capture, index_rows};
 use shark_pipeline::identities::{IdentityHistory, SharedIdentities};
-use shark_pipeline::{FileSource, Ingest, OwnedPacket};
+use shark_pipeline::{FileSource, Ingest, OwnedPacket, Packet, ReadAhead};
 use shark_store::{StoreConfig, StoreError};
 
 /// Segments of a few KiB, so segments rotate and flows span several of them while batches are
@@ -31,15 +32,28 @@ fn open(root: &Path, one_thread: bool) -> Ingest {
 }
 
 /// Imports the demo capture `times` times over (later copies shifted a day, as new traffic) into a
-/// new store, with the writer on its own thread or not.
+/// new store: all on one thread, or with the writer on its own and the file read ahead on another.
 fn import(one_thread: bool, times: i64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut ingest = open(dir.path(), one_thread);
     for day in 0..times {
-        for packet in FileSource::open(demo_capture()).expect("capture opens") {
-            let mut packet = packet.expect("packet reads");
-            packet.ts_ns += day * 86_400_000_000_000;
-            ingest.push(&packet).expect("packet stored");
+        let shift = day * 86_400_000_000_000;
+        let mut source = FileSource::open(demo_capture()).expect("capture opens");
+        if one_thread {
+            let mut packet = OwnedPacket::default();
+            while source.next_into(&mut packet).expect("packet reads") {
+                packet.ts_ns += shift;
+                ingest.push(&packet).expect("packet stored");
+            }
+            continue;
+        }
+        let mut ahead = ReadAhead::start(source).expect("reader starts");
+        while let Some(packet) = ahead.next_packet().expect("packet reads") {
+            let packet = Packet {
+                ts_ns: packet.ts_ns + shift,
+                ..packet
+            };
+            ingest.push_packet(packet).expect("packet stored");
         }
     }
     ingest.finish().expect("import finishes");
@@ -83,6 +97,31 @@ fn two_threads_write_the_same_segments_and_index_as_one() {
         assert!(one_rows == two_rows, "table {table} differs");
     }
     assert_eq!(one_index.len(), two_index.len());
+    // Written in the same order too (the index file's bytes follow it).
+    for table in ["blocks", "flows", "segments", "state_packets", "parts"] {
+        assert!(
+            as_written(one.path(), table) == as_written(two.path(), table),
+            "table {table} written in another order"
+        );
+    }
+}
+
+/// The rows of `table` of node `n`'s index in the order they were inserted, as text.
+fn as_written(root: &Path, table: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(root.join("n").join("index.sqlite")).expect("index");
+    let mut statement = conn
+        .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
+        .expect("table");
+    let columns = statement.column_count();
+    statement
+        .query_map([], |row| {
+            let values: Vec<String> = (0..columns)
+                .map(|i| format!("{:?}", row.get_ref(i)))
+                .collect();
+            Ok(values.join("|"))
+        })
+        .and_then(Iterator::collect)
+        .expect("rows")
 }
 
 #[test]

@@ -1,21 +1,21 @@
 //! `import`: read a capture file, dissect it, and add packets and entries to a store.
 
 use std::io::IsTerminal;
-use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use shark_pipeline::{FileSource, Ingest};
+use shark_pipeline::{FileSource, Ingest, OwnedPacket, ReadAhead};
 
 use super::shared::{identities, store_config};
 use crate::cli::ImportArgs;
 
 /// Runs `import`.
 pub fn run(args: &ImportArgs) -> Result<()> {
-    // Read the capture once before touching the store: a file that is not a capture, or one cut
-    // off mid-record, is refused whole and leaves the store as it was.
-    let packets = count_packets(&args.file)?;
+    // Check the capture's framing before touching the store (record headers only; a classic
+    // pcap's packet bytes are skipped): a file that is not a capture, or one cut off mid-record,
+    // is refused whole and leaves the store as it was.
+    let packets = FileSource::count_packets(&args.file)?;
     let started = Instant::now();
     let config = store_config(&args.retention)?;
     let identities = identities(args.identities.as_deref())?;
@@ -33,9 +33,20 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         ingest = ingest.on_one_thread()?;
     }
     let progress = progress_bar(packets);
-    for packet in FileSource::open(&args.file)? {
-        ingest.push(&packet?)?;
-        progress.inc(1);
+    let mut source = FileSource::open(&args.file)?;
+    if args.threads == 1 {
+        let mut packet = OwnedPacket::default();
+        while source.next_into(&mut packet)? {
+            ingest.push(&packet)?;
+            progress.inc(1);
+        }
+    } else {
+        // The file is read on a third thread, ahead of the pipeline.
+        let mut ahead = ReadAhead::start(source)?;
+        while let Some(packet) = ahead.next_packet()? {
+            ingest.push_packet(packet)?;
+            progress.inc(1);
+        }
     }
     let stats = ingest.finish()?;
     progress.finish_and_clear();
@@ -49,16 +60,6 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         args.node
     );
     Ok(())
-}
-
-/// Reads every record of the capture, so framing problems surface before anything is written.
-fn count_packets(file: &Path) -> Result<u64> {
-    let mut count = 0;
-    for packet in FileSource::open(file)? {
-        packet?;
-        count += 1;
-    }
-    Ok(count)
 }
 
 /// A progress bar on a terminal; hidden when stderr is a pipe or a file.

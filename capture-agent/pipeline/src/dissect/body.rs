@@ -202,6 +202,20 @@ mod tests {
     }
 
     #[test]
+    fn a_control_character_anywhere_in_a_long_body_makes_it_binary() {
+        let mut body = "{\"line\": 1}\t\r\n".repeat(20).into_bytes();
+        assert!(!shown(&body, true, None).contains_key(BODY_ENCODING));
+        for (at, bad) in [(0, 0x00), (130, 0x1b), (body.len() - 1, 0x7f)] {
+            let mut binary = body.clone();
+            binary[at] = bad;
+            let message = shown(&binary, true, None);
+            assert_eq!(message[BODY_ENCODING], "base64", "{bad:#x} at {at}");
+        }
+        body.truncate(70);
+        assert!(!shown(&body, true, None).contains_key(BODY_ENCODING));
+    }
+
+    #[test]
     fn text_stays_text_and_binary_becomes_base64() {
         let message = shown(b"{\"a\": 1}\r\n", true, None);
         assert_eq!(message["body"], json!("{\"a\": 1}\r\n"));

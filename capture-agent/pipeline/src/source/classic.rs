@@ -45,8 +45,44 @@ impl ClassicReader {
         }))
     }
 
-    /// Reads the next record; `None` at a clean end of file.
-    pub(crate) fn next(&mut self, reader: &mut Reader) -> Result<Option<OwnedPacket>, SourceError> {
+    /// Reads the next record into `packet` (reusing its buffer); `false` at a clean end of file.
+    pub(crate) fn next_into(
+        &mut self,
+        reader: &mut Reader,
+        packet: &mut OwnedPacket,
+    ) -> Result<bool, SourceError> {
+        let start = reader.offset();
+        let Some(record) = self.header(reader)? else {
+            return Ok(false);
+        };
+        packet.data.clear();
+        packet.data.resize(record.incl_len as usize, 0);
+        match reader.fill(&mut packet.data)? {
+            Fill::Full => {}
+            Fill::Eof | Fill::Short if record.incl_len > 0 => return Err(reader.truncated(start)),
+            Fill::Eof | Fill::Short => {}
+        }
+        packet.ts_ns = record.ts_ns;
+        packet.orig_len = record.orig_len.max(record.incl_len);
+        packet.linktype = self.linktype;
+        Ok(true)
+    }
+
+    /// Checks the next record's framing without copying its bytes; `false` at a clean end of file.
+    pub(crate) fn skip(&mut self, reader: &mut Reader) -> Result<bool, SourceError> {
+        let start = reader.offset();
+        let Some(record) = self.header(reader)? else {
+            return Ok(false);
+        };
+        match reader.skip(u64::from(record.incl_len))? {
+            Fill::Full => Ok(true),
+            Fill::Eof | Fill::Short if record.incl_len > 0 => Err(reader.truncated(start)),
+            Fill::Eof | Fill::Short => Ok(true),
+        }
+    }
+
+    /// Reads a record header; `None` at a clean end of file.
+    fn header(&mut self, reader: &mut Reader) -> Result<Option<RecordHeader>, SourceError> {
         let start = reader.offset();
         let mut header = [0u8; 24];
         let header = header.get_mut(..16 + self.extra_header).unwrap_or(&mut []);
@@ -62,12 +98,6 @@ impl ClassicReader {
         if incl_len > MAX_RECORD {
             return Err(reader.malformed(start, format!("record claims {incl_len} captured bytes")));
         }
-        let mut data = vec![0u8; incl_len as usize];
-        match reader.fill(&mut data)? {
-            Fill::Full => {}
-            Fill::Eof | Fill::Short if incl_len > 0 => return Err(reader.truncated(start)),
-            Fill::Eof | Fill::Short => {}
-        }
         let fraction_ns = if self.nanos {
             fraction
         } else {
@@ -76,13 +106,19 @@ impl ClassicReader {
         let ts_ns = seconds
             .saturating_mul(1_000_000_000)
             .saturating_add(fraction_ns);
-        Ok(Some(OwnedPacket {
+        Ok(Some(RecordHeader {
             ts_ns,
-            orig_len: orig_len.max(incl_len),
-            linktype: self.linktype,
-            data,
+            incl_len,
+            orig_len,
         }))
     }
+}
+
+/// A record header's fields.
+struct RecordHeader {
+    ts_ns: i64,
+    incl_len: u32,
+    orig_len: u32,
 }
 
 fn read_u32(bytes: &[u8], at: usize, big_endian: bool) -> u32 {

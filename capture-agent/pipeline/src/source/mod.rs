@@ -1,5 +1,6 @@
 //! Reading captures from files: classic pcap and pcapng, one packet at a time.
 
+mod ahead;
 mod classic;
 mod error;
 mod pcapng;
@@ -8,6 +9,7 @@ mod reader;
 use std::path::Path;
 
 use crate::OwnedPacket;
+pub use ahead::ReadAhead;
 pub use error::SourceError;
 use reader::{Fill, Reader};
 
@@ -46,32 +48,61 @@ impl FileSource {
             done: false,
         })
     }
+
+    /// Reads the next packet into `packet`, reusing its buffer (no allocation per packet, unlike
+    /// the iterator): `Ok(false)` at the end of the file, and after an error.
+    pub fn next_into(&mut self, packet: &mut OwnedPacket) -> Result<bool, SourceError> {
+        if self.done {
+            return Ok(false);
+        }
+        let next = match &mut self.format {
+            Format::Classic(c) => c.next_into(&mut self.reader, packet),
+            Format::PcapNg(n) => n.next_into(&mut self.reader, packet),
+        };
+        match next {
+            Ok(true) => {
+                self.reader.count_packet();
+                Ok(true)
+            }
+            Ok(false) => {
+                self.done = true;
+                Ok(false)
+            }
+            Err(e) => {
+                self.done = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads the whole file's framing and counts its packets: the error [`FileSource::next_into`]
+    /// would meet, found before any packet is used. Classic pcap's packet bytes are skipped, not
+    /// read.
+    pub fn count_packets(path: impl AsRef<Path>) -> Result<u64, SourceError> {
+        let mut source = FileSource::open(path)?;
+        let mut packet = OwnedPacket::default();
+        loop {
+            let more = match &mut source.format {
+                Format::Classic(c) => c.skip(&mut source.reader)?,
+                Format::PcapNg(n) => n.next_into(&mut source.reader, &mut packet)?,
+            };
+            if !more {
+                return Ok(source.reader.packets());
+            }
+            source.reader.count_packet();
+        }
+    }
 }
 
 impl Iterator for FileSource {
     type Item = Result<OwnedPacket, SourceError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let next = match &mut self.format {
-            Format::Classic(c) => c.next(&mut self.reader),
-            Format::PcapNg(n) => n.next(&mut self.reader),
-        };
-        match next {
-            Ok(Some(packet)) => {
-                self.reader.count_packet();
-                Some(Ok(packet))
-            }
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
+        let mut packet = OwnedPacket::default();
+        match self.next_into(&mut packet) {
+            Ok(true) => Some(Ok(packet)),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
         }
     }
 }

@@ -46,14 +46,19 @@ impl PcapNgReader {
         }))
     }
 
-    /// Reads blocks until a packet; `None` at a clean end of file.
-    pub(crate) fn next(&mut self, reader: &mut Reader) -> Result<Option<OwnedPacket>, SourceError> {
+    /// Reads blocks until a packet, into `packet` (reusing its buffer); `false` at a clean end of
+    /// file.
+    pub(crate) fn next_into(
+        &mut self,
+        reader: &mut Reader,
+        packet: &mut OwnedPacket,
+    ) -> Result<bool, SourceError> {
         loop {
             let start = reader.offset();
             let mut kind = [0u8; 4];
             match reader.fill(&mut kind)? {
                 Fill::Full => {}
-                Fill::Eof => return Ok(None),
+                Fill::Eof => return Ok(false),
                 Fill::Short => return Err(reader.truncated(start)),
             }
             self.block.clear();
@@ -123,14 +128,12 @@ impl PcapNgReader {
                     let ts_ns = i64::try_from(ns)
                         .unwrap_or(i64::MAX)
                         .saturating_add(interface.offset_seconds.saturating_mul(1_000_000_000));
-                    let data = epb.data.into_owned();
-                    let orig_len = epb.original_len.max(data.len() as u32);
-                    return Ok(Some(OwnedPacket {
-                        ts_ns,
-                        orig_len,
-                        linktype: interface.linktype,
-                        data,
-                    }));
+                    packet.data.clear();
+                    packet.data.extend_from_slice(&epb.data);
+                    packet.ts_ns = ts_ns;
+                    packet.orig_len = epb.original_len.max(epb.data.len() as u32);
+                    packet.linktype = interface.linktype;
+                    return Ok(true);
                 }
                 Block::SimplePacket(spb) => {
                     let Some(interface) = self.interfaces.first() else {
@@ -138,14 +141,12 @@ impl PcapNgReader {
                             reader.malformed(start, "simple packet block before any interface")
                         );
                     };
-                    let data = spb.data.into_owned();
-                    let orig_len = spb.original_len.max(data.len() as u32);
-                    return Ok(Some(OwnedPacket {
-                        ts_ns: 0,
-                        orig_len,
-                        linktype: interface.linktype,
-                        data,
-                    }));
+                    packet.data.clear();
+                    packet.data.extend_from_slice(&spb.data);
+                    packet.ts_ns = 0;
+                    packet.orig_len = spb.original_len.max(spb.data.len() as u32);
+                    packet.linktype = interface.linktype;
+                    return Ok(true);
                 }
                 _ => {}
             }

@@ -12,6 +12,8 @@ use crate::decode::link_type_supported;
 pub(crate) struct Reader {
     inner: BufReader<File>,
     path: PathBuf,
+    /// The file's length when opened (how far [`Reader::skip`] may go).
+    len: u64,
     offset: u64,
     packets: u64,
 }
@@ -36,9 +38,11 @@ impl Reader {
                 source,
             },
         })?;
+        let len = file.metadata().map_or(u64::MAX, |meta| meta.len());
         Ok(Reader {
             inner: BufReader::with_capacity(1 << 20, file),
             path,
+            len,
             offset: 0,
             packets: 0,
         })
@@ -77,6 +81,24 @@ impl Reader {
         Ok(Fill::Full)
     }
 
+    /// Moves `n` bytes on without reading them (within the buffer, or by seeking past it),
+    /// telling a clean end of file from a short one as [`Reader::fill`] does.
+    pub(crate) fn skip(&mut self, n: u64) -> Result<Fill, SourceError> {
+        let left = self.len.saturating_sub(self.offset);
+        if n > left {
+            return Ok(if left == 0 { Fill::Eof } else { Fill::Short });
+        }
+        let by = i64::try_from(n).unwrap_or(i64::MAX);
+        self.inner
+            .seek_relative(by)
+            .map_err(|source| SourceError::Unreadable {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.offset += n;
+        Ok(Fill::Full)
+    }
+
     pub(crate) fn truncated(&self, record_start: u64) -> SourceError {
         SourceError::Truncated {
             path: self.path.clone(),
@@ -99,6 +121,11 @@ impl Reader {
             path: self.path.clone(),
             linktype,
         }
+    }
+
+    /// Packets read so far.
+    pub(crate) fn packets(&self) -> u64 {
+        self.packets
     }
 
     pub(crate) fn offset(&self) -> u64 {

@@ -272,7 +272,7 @@ impl Http1Parser {
 
     fn read_requests(&mut self, data: &[u8], meta: ChunkMeta, out: &mut Vec<Exchange>) {
         let carried_len = self.requests.buf.len();
-        self.requests.buf.extend_from_slice(data);
+        self.requests.append(data);
         loop {
             match self.requests.state {
                 State::Resync => {
@@ -317,8 +317,7 @@ impl Http1Parser {
                             if upgrade && framing.is_none() {
                                 // Whatever follows depends on the server's answer: hold it.
                                 let rest = self.requests.rest().to_vec();
-                                self.requests.buf.clear();
-                                self.requests.pos = 0;
+                                self.requests.release();
                                 self.held = Some(if rest.is_empty() {
                                     Vec::new()
                                 } else {
@@ -368,7 +367,7 @@ impl Http1Parser {
 
     fn read_responses(&mut self, data: &[u8], meta: ChunkMeta, out: &mut Vec<Exchange>) {
         let carried_len = self.responses.buf.len();
-        self.responses.buf.extend_from_slice(data);
+        self.responses.append(data);
         loop {
             match self.responses.state {
                 State::Resync => {

@@ -1,7 +1,20 @@
 //! One direction of an HTTP/1 connection: the bytes buffered and what the reader is doing.
 
+use std::cell::Cell;
+
 use super::super::ChunkMeta;
 use super::message::Msg;
+
+/// The largest buffer kept as a thread's spare (a header block and a body's first bytes fit).
+const SPARE_MAX: usize = 64 << 10;
+
+thread_local! {
+    /// One buffer per thread, lent to whichever connection's side is appending bytes and given
+    /// back when they are consumed: a busy thread then allocates no buffer per packet (a
+    /// packet-sized allocation each time made glibc consolidate its small free chunks, ~7 % of an
+    /// HTTP import), while an idle connection still holds none.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
 
 /// How a message body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,14 +92,28 @@ impl Side {
         }
     }
 
-    /// Drops consumed bytes and remembers which packet the rest came from.
+    /// Appends a chunk's bytes to what is buffered (into the thread's spare buffer when this
+    /// side holds none).
+    pub fn append(&mut self, data: &[u8]) {
+        if self.buf.capacity() == 0 {
+            self.buf = SPARE.take();
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Drops consumed bytes and remembers which packet the rest came from. The allocation goes
+    /// back to the thread when nothing is left (idle connections are the common case and must stay
+    /// small), and the rest moves to one of its own size when it is much smaller than its buffer.
     pub fn compact(&mut self, meta: ChunkMeta) {
         if self.pos >= self.buf.len() {
-            // Release the allocation: idle connections are the common case and must stay small.
-            self.buf = Vec::new();
+            give_back(std::mem::take(&mut self.buf));
             self.carried = None;
         } else {
-            if self.pos > 0 {
+            let rest = self.rest();
+            if self.buf.capacity() > 2 * rest.len() + 4096 {
+                let rest = rest.to_vec();
+                give_back(std::mem::replace(&mut self.buf, rest));
+            } else if self.pos > 0 {
                 self.buf.drain(..self.pos);
             }
             self.carried = Some(self.carried.unwrap_or(meta));
@@ -102,11 +129,16 @@ impl Side {
 
     /// Forgets everything buffered and looks for the next message start.
     pub fn reset(&mut self) {
-        self.buf.clear();
-        self.pos = 0;
+        self.release();
         self.carried = None;
         self.current = None;
         self.state = State::Resync;
+    }
+
+    /// Forgets the bytes buffered, giving the allocation back to the thread.
+    pub fn release(&mut self) {
+        give_back(std::mem::take(&mut self.buf));
+        self.pos = 0;
     }
 
     /// Skips to the next plausible message start; `false` when none is in the buffer yet.
@@ -126,5 +158,13 @@ impl Side {
         let keep = rest.len().min(16);
         self.pos += rest.len() - keep;
         false
+    }
+}
+
+/// Keeps `buf`'s allocation as the thread's spare, emptied, unless it is too large to keep.
+fn give_back(mut buf: Vec<u8>) {
+    if buf.capacity() <= SPARE_MAX {
+        buf.clear();
+        SPARE.set(buf);
     }
 }

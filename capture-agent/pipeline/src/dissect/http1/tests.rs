@@ -532,3 +532,26 @@ fn probes_tell_http1_from_other_protocols() {
     assert_eq!(d.probe(b"HTTP/1.1 200 OK\r\n", S), Confidence::Yes);
     assert_eq!(d.probe(b"\x16\x03\x01", S), Confidence::No);
 }
+
+#[test]
+fn a_connection_between_messages_holds_no_buffer_and_one_mid_message_only_its_bytes() {
+    let mut parser = Http1Parser::new(ParserSettings::default());
+    let mut out = Vec::new();
+    // A whole request, then a response with a large body in one piece: the buffers come and go
+    // (the thread keeps the large one as its spare).
+    parser.feed(C, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n", meta(1), &mut out);
+    assert_eq!(parser.requests.buf.capacity(), 0, "request consumed");
+    let body = vec![b'x'; 40_000];
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+    let mut response = head.into_bytes();
+    response.extend_from_slice(&body);
+    parser.feed(S, &response, meta(2), &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(parser.responses.buf.capacity(), 0, "response consumed");
+    // Part of a header block waits in a buffer of about its size, not the thread's spare.
+    parser.feed(C, b"GET /b HTTP/1.1\r\nHo", meta(40), &mut out);
+    let held = parser.requests.buf.capacity();
+    assert!((19..=4096 + 2 * 19).contains(&held), "{held} bytes held");
+    parser.feed(C, b"st: x\r\n\r\n", meta(41), &mut out);
+    assert_eq!(parser.requests.buf.capacity(), 0, "second request consumed");
+}
