@@ -10,6 +10,7 @@ use crate::error::{IoContext, SqlContext, StoreError};
 
 pub(crate) mod batch;
 mod binary;
+mod block_columns;
 mod bounded;
 pub(crate) mod codec;
 pub(crate) mod columns;
