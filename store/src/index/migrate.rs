@@ -96,7 +96,7 @@ const MIGRATIONS: &[&str] = &[
     // Version 10: an entry's block is found by its id, since the ids in a block are consecutive:
     // `blocks` is keyed by its first entry's id and `entries` loses its `block` column (3.5 bytes
     // a row). New blocks store their entries column by column (format 5, see `block_columns`),
-    // which older builds cannot read. Existing blocks and rows are carried over as they are (blocks
+    // and new flow locations are deflated (see `locations`), which older builds cannot read. Existing blocks and rows are carried over as they are (blocks
     // in `rowid` order: their old `id`, or their first id in a table already keyed by it).
     "CREATE TABLE blocks_v10 (first_id INTEGER PRIMARY KEY, max_ts INTEGER NOT NULL,
         data BLOB NOT NULL);
