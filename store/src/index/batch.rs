@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::block_columns::{BLOCK_ENTRIES, BlockBuilder};
-use super::codec::PartIds;
 use super::columns::{Cell, INDEXED_COLUMNS};
 use super::parts::Interner;
+use super::stored::PartIds;
 use crate::entry::Entry;
 
 /// Longest an entry waits in a partly filled block before it is handed over anyway.

@@ -7,55 +7,20 @@
 //! compress (the elapsed time as a float, packet numbers and flow ids in full) as small varints.
 //! Formats 1–3 are compressed with LZ4; format 4 (written since schema version 9) is format 3's
 //! encoding compressed with deflate, which finds more of the repeats. Format 5 (written since
-//! schema version 10) stores the entries column by column ([`block_columns`]) before deflate
-//! (see [`compress`]).
+//! schema version 10) stores the entries column by column before deflate ([`block_columns`]).
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
-use flate2::Compression;
 use flate2::read::DeflateDecoder;
-use flate2::write::DeflateEncoder;
 use rusqlite::{Connection, OptionalExtension};
-use serde::Deserialize;
 
 use super::binary;
 use super::block_columns::{self, Row};
 use super::parts::Parts;
-use crate::entry::{Entry, Message, PacketSpan, Protocol};
+use super::stored::{Stored, read_elapsed};
+use crate::entry::{Entry, PacketSpan, Protocol};
 use crate::error::{SqlContext, StoreError};
-
-/// The node and endpoint identities of an entry, as ids of the `parts` table.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PartIds {
-    pub node: i64,
-    pub src: i64,
-    pub dst: i64,
-}
-
-/// An entry as a block stores it, its identities as [`parts`](super::parts) ids. Format-1 blocks
-/// (indexes before schema version 3) keep it as JSON, with these field names.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Stored {
-    pub id: u64,
-    pub timestamp: i64,
-    pub elapsed_time: f64,
-    pub node: i64,
-    pub src: i64,
-    pub src_port: u16,
-    pub dst: i64,
-    pub dst_port: u16,
-    pub protocol: Protocol,
-    #[serde(default)]
-    pub request: Message,
-    #[serde(default)]
-    pub response: Message,
-    #[serde(default)]
-    pub error: Option<String>,
-    pub stream: u64,
-    pub packets: PacketSpan,
-}
 
 /// How a format-2 block's data begins. A format-1 block begins with its uncompressed size as four
 /// little-endian bytes, whose last byte is 0xFF only past 4 GB, far beyond any block.
@@ -64,8 +29,6 @@ const BINARY_MAGIC: [u8; 4] = *b"SKB\xff";
 const COMPACT_MAGIC: [u8; 4] = *b"SK3\xff";
 /// How a format-4 block's data begins.
 const DEFLATE_MAGIC: [u8; 4] = *b"SK4\xff";
-/// How a format-5 block's data begins.
-const COLUMNS_MAGIC: [u8; 4] = *b"SK5\xff";
 
 /// The first entry's timestamp, packet number and flow id: format 3 stores each entry's as the
 /// difference from these.
@@ -74,40 +37,6 @@ struct Base {
     ts: i64,
     packet: u64,
     stream: u64,
-}
-
-/// Appends the elapsed time (milliseconds, as the pipeline computes it from nanoseconds): as a tag
-/// 0 and the nanoseconds when they give back exactly the same float, else as a tag 1 and the float.
-pub(super) fn put_elapsed(out: &mut Vec<u8>, ms: f64) {
-    let ns = (ms * 1e6).round() as i64;
-    if (ns as f64 / 1e6).to_bits() == ms.to_bits() {
-        out.push(0);
-        binary::put_i64(out, ns);
-    } else {
-        out.push(1);
-        binary::put_f64(out, ms);
-    }
-}
-
-/// Reads what [`put_elapsed`] wrote.
-pub(super) fn read_elapsed(r: &mut binary::Reader<'_>) -> Result<f64, String> {
-    match r.small::<u8>()? {
-        0 => Ok(r.i64()? as f64 / 1e6),
-        1 => r.f64(),
-        other => Err(format!("elapsed tag {other}")),
-    }
-}
-
-/// Compresses what [`BlockBuilder::take`](block_columns::BlockBuilder::take) returned, for the
-/// `blocks` table, as format 5: raw deflate at the default level over the columns (BENCHMARKS.md,
-/// "A leaner index"); inflating stays under 1 % of a query's CPU.
-pub(crate) fn compress(raw: &[u8]) -> Vec<u8> {
-    let mut data = COLUMNS_MAGIC.to_vec();
-    let mut encoder = DeflateEncoder::new(&mut data, Compression::default());
-    // Writing into a `Vec` cannot fail.
-    let _ = encoder.write_all(raw);
-    let _ = encoder.finish();
-    data
 }
 
 /// How a block's data is laid out once decompressed.
@@ -130,7 +59,7 @@ fn decompress(data: &[u8]) -> Result<(Vec<u8>, Layout), String> {
         .unwrap_or((&[], data));
     let inflated = match magic {
         m if m == DEFLATE_MAGIC => Some(Layout::Compact),
-        m if m == COLUMNS_MAGIC => Some(Layout::Columns),
+        m if m == block_columns::MAGIC => Some(Layout::Columns),
         _ => None,
     };
     if let Some(layout) = inflated {
@@ -372,8 +301,12 @@ fn read_binary(
 
 #[cfg(test)]
 mod tests {
-    use super::block_columns::BlockBuilder;
+    use super::super::stored::{PartIds, put_elapsed};
+    use super::block_columns::{BlockBuilder, compress};
     use super::*;
+    use flate2::Compression;
+    use flate2::write::DeflateEncoder;
+    use std::io::Write;
 
     #[test]
     fn entries_survive_a_block() {
@@ -539,7 +472,6 @@ mod tests {
             let got = block.entry(Path::new("i"), 4, &conn, &mut parts).unwrap();
             assert_eq!(got, second);
         }
-        assert!(compress(b"x").starts_with(&COLUMNS_MAGIC));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, params};
 
 use super::batch::{EntryBatch, EntryRow};
-use super::codec;
+use super::block_columns;
 use super::columns::{Cell, INDEXED_COLUMNS, PEER_COLUMNS, Place};
 use super::last_use::LastUse;
 use super::locations;
@@ -290,7 +290,7 @@ impl Worker {
             .execute(params![
                 batch.first_id,
                 batch.max_ts,
-                codec::compress(&batch.raw)
+                block_columns::compress(&batch.raw)
             ])
             .at(&self.path)?;
         let last = batch.rows.iter().map(|r| r.id + 1).max();
