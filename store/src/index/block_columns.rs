@@ -406,12 +406,12 @@ mod tests {
     }
 
     /// What the format is for: exchanges that repeat their neighbours' texts cost a few bytes
-    /// each, compressed (row by row, format 4, they took 17–21 bytes on real traffic).
+    /// each, compressed: 6.7 here, 9.2 with every text stored again (deflate's back-references).
     #[test]
     fn alike_exchanges_take_a_few_bytes_each() {
         let raw = block_of((0..BLOCK_ENTRIES as u64).map(exchange));
         let per_entry = compress(&raw).len() as f64 / BLOCK_ENTRIES as f64;
-        assert!(per_entry < 10.0, "{per_entry:.1} bytes per entry");
+        assert!(per_entry < 8.0, "{per_entry:.1} bytes per entry");
     }
 
     #[test]
