@@ -209,11 +209,14 @@ pub(crate) fn parse(raw: &[u8]) -> Result<Vec<Row>, String> {
     if count > raw.len() {
         return Err(format!("{count} entries in {} bytes", raw.len()));
     }
-    let mut rows = vec![Row::default(); count];
+    let mut rows = Vec::with_capacity(count);
     let mut previous = Previous::default();
-    for row in &mut rows {
+    for _ in 0..count {
         previous.ts = previous.ts.wrapping_add(r.i64()?);
-        row.ts = previous.ts;
+        rows.push(Row {
+            ts: previous.ts,
+            ..Row::default()
+        });
     }
     for row in &mut rows {
         row.elapsed = read_elapsed(&mut r)?;
