@@ -5,6 +5,9 @@
 //! then answers every pushed-down filter exactly as the fresh index does; `reindex` rebuilds it.
 //! `tests/data/index-v8.sqlite` is what the build before schema version 9 (LZ4 blocks of format 3)
 //! wrote for the same import: its blocks are read as they are beside the deflate ones written since.
+//! `tests/data/index-v9.sqlite` is what the build before schema version 10 (deflate blocks of format
+//! 4 with ids of their own, each `entries` row naming its block) wrote for it: migrating rebuilds
+//! `blocks` keyed by first entry id and `entries` without the block, keeping the blocks' data.
 
 use std::path::Path;
 
@@ -31,6 +34,11 @@ const FILTERS: &[(&str, usize)] = &[
     (r#"dst.port == 53 or protocol.name == "kafka""#, 9),
     ("conn", 19),
 ];
+
+/// The first bytes of a format-4 block (deflate), in hex.
+const DEFLATE: &str = "534B34FF";
+/// The first bytes of a format-5 block (deflate over columns), in hex.
+const COLUMNS: &str = "534B35FF";
 
 /// The store at `dir` (a copy of `fresh`) with the old index `tests/data/NAME` in place of its own.
 fn old_store(fresh: &Path, dir: &Path, name: &str) {
@@ -81,7 +89,8 @@ fn fresh_store(dir: &Path) -> std::path::PathBuf {
     fresh
 }
 
-/// How many of the index's blocks begin with each format's magic (`SK3\xff`: LZ4, `SK4\xff`: deflate).
+/// How many of the index's blocks begin with each format's magic (`SK3\xff`: LZ4, `SK4\xff`: deflate,
+/// `SK5\xff`: deflate over columns).
 fn blocks_by_format(store: &Path) -> Vec<(String, i64)> {
     let conn = rusqlite::Connection::open(store.join("local/index.sqlite")).unwrap();
     let mut stmt = conn
@@ -101,7 +110,7 @@ fn an_old_index_is_migrated_and_answers_like_a_fresh_one() {
     old_store(&fresh, &old, "index-v6.sqlite");
     assert_eq!(schema_version(&old), 6);
     answers_as_fresh(&fresh, &old);
-    assert_eq!(schema_version(&old), 9, "migrated when first read");
+    assert_eq!(schema_version(&old), 10, "migrated when first read");
     // The old entries table is gone, its columns carried into `peers`.
     let conn = rusqlite::Connection::open(old.join("local/index.sqlite")).unwrap();
     let peers: i64 = conn
@@ -127,7 +136,7 @@ fn an_old_index_is_migrated_and_answers_like_a_fresh_one() {
             .arg("--identities")
             .arg(workspace().join("tests/data/demo-identities.yaml")),
     );
-    assert_eq!(schema_version(&rebuilt), 9);
+    assert_eq!(schema_version(&rebuilt), 10);
     answers_as_fresh(&fresh, &rebuilt);
 }
 
@@ -135,19 +144,57 @@ fn an_old_index_is_migrated_and_answers_like_a_fresh_one() {
 fn an_index_of_lz4_blocks_answers_like_a_fresh_one() {
     let dir = tempfile::tempdir().unwrap();
     let fresh = fresh_store(dir.path());
-    let deflate = "534B34FF".to_string();
-    assert!(
-        blocks_by_format(&fresh)
-            .iter()
-            .all(|(magic, _)| *magic == deflate),
-        "{:?}",
-        blocks_by_format(&fresh)
-    );
+    assert_eq!(blocks_by_format(&fresh), [(COLUMNS.to_string(), 17)]);
     let old = dir.path().join("old");
     old_store(&fresh, &old, "index-v8.sqlite");
     assert_eq!(schema_version(&old), 8);
     assert_eq!(blocks_by_format(&old), [("534B33FF".to_string(), 17)]);
     answers_as_fresh(&fresh, &old);
-    assert_eq!(schema_version(&old), 9, "migrated when first read");
+    assert_eq!(schema_version(&old), 10, "migrated when first read");
     assert_eq!(blocks_by_format(&old), [("534B33FF".to_string(), 17)]);
+}
+
+/// The names of a table's columns.
+fn columns(store: &Path, table: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(store.join("local/index.sqlite")).unwrap();
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+        ))
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn an_index_whose_rows_name_their_blocks_answers_like_a_fresh_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = fresh_store(dir.path());
+    let old = dir.path().join("old");
+    old_store(&fresh, &old, "index-v9.sqlite");
+    assert_eq!(schema_version(&old), 9);
+    assert!(columns(&old, "entries").contains(&"block".to_string()));
+    assert_eq!(blocks_by_format(&old), [(DEFLATE.to_string(), 17)]);
+    answers_as_fresh(&fresh, &old);
+    assert_eq!(schema_version(&old), 10, "migrated when first read");
+    assert_eq!(
+        columns(&old, "entries"),
+        ["ts", "id", "peer", "src_port", "method", "status"]
+    );
+    assert_eq!(columns(&old, "blocks"), ["first_id", "max_ts", "data"]);
+    assert_eq!(blocks_by_format(&old), [(DEFLATE.to_string(), 17)]);
+
+    let rebuilt = dir.path().join("rebuilt");
+    old_store(&fresh, &rebuilt, "index-v9.sqlite");
+    run_ok(
+        shark()
+            .args(["reindex", "--store"])
+            .arg(&rebuilt)
+            .arg("--identities")
+            .arg(workspace().join("tests/data/demo-identities.yaml")),
+    );
+    assert_eq!(blocks_by_format(&rebuilt), [(COLUMNS.to_string(), 17)]);
+    answers_as_fresh(&fresh, &rebuilt);
 }

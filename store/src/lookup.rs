@@ -34,22 +34,9 @@ impl Store {
         };
         let path = &layout.index;
         let conn = index::open_readable(path)?;
-        let block: Option<(i64, i64, Vec<u8>)> = conn
-            .prepare_cached(
-                "SELECT id, first_id, data FROM blocks
-                 WHERE id = (SELECT id FROM blocks WHERE first_id <= ?1 ORDER BY id DESC LIMIT 1)",
-            )
-            .at(path)?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()
-            .at(path)?;
-        let Some((block, first_id, data)) = block else {
+        let Some(decoded) = Block::holding(&conn, path, id)? else {
             return Ok(None);
         };
-        let decoded = Block::decode(path, block, first_id, &data)?;
-        if !decoded.holds(id) {
-            return Ok(None);
-        }
         let entry = decoded.entry(path, id, &conn, &mut Parts::new(path))?;
         let kept: Option<i64> = conn
             .prepare_cached("SELECT 1 FROM entries WHERE ts = ?1 AND id = ?2")

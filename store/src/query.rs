@@ -196,7 +196,7 @@ pub(crate) struct NodeCursor {
     page: VecDeque<Entry>,
     done: bool,
     /// Recently decoded blocks: a time-ordered scan mostly walks blocks in order.
-    blocks: VecDeque<(i64, Block)>,
+    blocks: VecDeque<Block>,
     /// Node and endpoint identities read so far.
     parts: Parts,
     /// Reads back bodies the index cut, when the query can.
@@ -213,13 +213,13 @@ impl NodeCursor {
         // ?1..?3: the lower time bound, the upper one and the id at the bound a page resumes from.
         let sql = match plan.order {
             Order::OldestFirst => format!(
-                "SELECT e.ts, e.id, e.block FROM entries e
+                "SELECT e.ts, e.id FROM entries e
                  WHERE e.ts >= ?1 AND e.ts < ?2 AND NOT (e.ts = ?1 AND e.id <= ?3) AND {}
                  ORDER BY e.ts, e.id LIMIT {}",
                 plan.condition.sql, plan.fetch
             ),
             Order::NewestFirst => format!(
-                "SELECT e.ts, e.id, e.block FROM entries e
+                "SELECT e.ts, e.id FROM entries e
                  WHERE e.ts >= ?1 AND e.ts <= ?2 AND NOT (e.ts = ?2 AND e.id >= ?3) AND {}
                  ORDER BY e.ts DESC, e.id DESC LIMIT {}",
                 plan.condition.sql, plan.fetch
@@ -264,11 +264,7 @@ impl NodeCursor {
         let mut stmt = self.conn.prepare_cached(&self.sql).at(&self.path)?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(params), |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
             })
             .at(&self.path)?
             .collect::<Result<Vec<_>, _>>()
@@ -276,9 +272,9 @@ impl NodeCursor {
         drop(stmt);
         let fetched = rows.len() as i64;
         let mut entries = Vec::with_capacity(rows.len());
-        for (ts, id, block) in rows {
+        for (ts, id) in rows {
             self.after = Some((ts, id));
-            entries.push(self.entry(block, id)?);
+            entries.push(self.entry(id)?);
         }
         let kept = keep(&self.plan, self.bodies.as_mut(), &self.conn, entries);
         self.page.extend(kept);
@@ -288,31 +284,25 @@ impl NodeCursor {
 }
 
 impl NodeCursor {
-    /// Entry `id` from block `block`, decoding the block unless it was used recently.
-    fn entry(&mut self, block: i64, id: i64) -> Result<Entry, StoreError> {
-        let at = match self.blocks.iter().position(|(b, _)| *b == block) {
+    /// Entry `id`, decoding its block unless it was used recently.
+    fn entry(&mut self, id: i64) -> Result<Entry, StoreError> {
+        let missing = |path: &PathBuf| StoreError::CorruptEntry {
+            path: path.clone(),
+            id,
+            reason: "its block is missing".into(),
+        };
+        let at = match self.blocks.iter().position(|b| b.holds(id)) {
             Some(at) => at,
             None => {
-                let (first_id, data): (i64, Vec<u8>) = self
-                    .conn
-                    .prepare_cached("SELECT first_id, data FROM blocks WHERE id = ?1")
-                    .at(&self.path)?
-                    .query_row([block], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .at(&self.path)?;
-                let decoded = Block::decode(&self.path, block, first_id, &data)?;
-                self.blocks.push_front((block, decoded));
+                let block = Block::holding(&self.conn, &self.path, id)?
+                    .ok_or_else(|| missing(&self.path))?;
+                self.blocks.push_front(block);
                 self.blocks.truncate(BLOCK_CACHE);
                 0
             }
         };
-        match self.blocks.get(at) {
-            Some((_, decoded)) => decoded.entry(&self.path, id, &self.conn, &mut self.parts),
-            None => Err(StoreError::CorruptEntry {
-                path: self.path.clone(),
-                id,
-                reason: format!("block {block} is missing"),
-            }),
-        }
+        let block = self.blocks.get(at).ok_or_else(|| missing(&self.path))?;
+        block.entry(&self.path, id, &self.conn, &mut self.parts)
     }
 }
 

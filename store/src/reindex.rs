@@ -55,7 +55,6 @@ impl NodeWriter {
             next_stream: 1,
             next_entry: 1,
             next_seq: 1,
-            next_block: 1,
         };
         let mut layout_for_writer = layout.clone();
         layout_for_writer.index = temp_index.clone();

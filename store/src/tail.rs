@@ -269,27 +269,29 @@ impl NodeTail {
             return Ok(false);
         }
         let start: Option<i64> = conn
-            .prepare_cached("SELECT id FROM blocks WHERE first_id <= ?1 ORDER BY id DESC LIMIT 1")
+            .prepare_cached(
+                "SELECT first_id FROM blocks WHERE first_id <= ?1 ORDER BY first_id DESC LIMIT 1",
+            )
             .at(&path)?
             .query_row([self.after], |r| r.get(0))
             .optional()
             .at(&path)?;
         let blocks = conn
-            .prepare_cached("SELECT id, first_id FROM blocks WHERE id >= ?1 ORDER BY id LIMIT ?2")
+            .prepare_cached(
+                "SELECT first_id FROM blocks WHERE first_id >= ?1 ORDER BY first_id LIMIT ?2",
+            )
             .at(&path)?
             .query_map([start.unwrap_or(i64::MIN), PAGE_BLOCKS as i64 + 1], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                r.get::<_, i64>(0)
             })
             .at(&path)?
             .collect::<Result<Vec<_>, _>>()
             .at(&path)?;
-        for (at, &(block, first_id)) in blocks.iter().take(PAGE_BLOCKS).enumerate() {
-            let block_end = blocks
-                .get(at + 1)
-                .map_or(end, |&(_, next_first)| next_first);
+        for (at, &first_id) in blocks.iter().take(PAGE_BLOCKS).enumerate() {
+            let block_end = blocks.get(at + 1).map_or(end, |&next_first| next_first);
             let from = first_id.max(self.after.saturating_add(1));
             if from < block_end {
-                self.read_block(conn, plan, block, first_id, from..block_end, out)?;
+                self.read_block(conn, plan, first_id, from..block_end, out)?;
             }
             self.after = self.after.max(block_end.saturating_sub(1));
         }
@@ -300,27 +302,26 @@ impl NodeTail {
         Ok(blocks.len() > PAGE_BLOCKS)
     }
 
-    /// Appends entries `ids` of block `block` that match `plan` to `out`.
+    /// Appends entries `ids` of the block starting at `first_id` that match `plan` to `out`.
     fn read_block(
         &mut self,
         conn: &Connection,
         plan: &Prepared,
-        block: i64,
         first_id: i64,
         ids: std::ops::Range<i64>,
         out: &mut Vec<Entry>,
     ) -> Result<(), StoreError> {
         let path = &self.layout.index;
         let data: Option<Vec<u8>> = conn
-            .prepare_cached("SELECT data FROM blocks WHERE id = ?1")
+            .prepare_cached("SELECT data FROM blocks WHERE first_id = ?1")
             .at(path)?
-            .query_row([block], |r| r.get(0))
+            .query_row([first_id], |r| r.get(0))
             .optional()
             .at(path)?;
         let Some(data) = data else {
             return Ok(());
         };
-        let decoded = Block::decode(path, block, first_id, &data)?;
+        let decoded = Block::decode(path, first_id, &data)?;
         let condition = plan.condition();
         let sql = format!(
             "SELECT 1 FROM entries e WHERE e.ts = ?1 AND e.id = ?2 AND {}",

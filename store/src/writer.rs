@@ -136,7 +136,7 @@ impl NodeWriter {
             next_entry: counters.next_entry,
             next_seq: counters.next_seq,
             flows: FlowBuffer::default(),
-            entries: Batcher::new(counters.next_block, parts),
+            entries: Batcher::new(parts),
             last_progress_ts: i64::MIN,
             summary: WriteSummary::default(),
             _lock: lock,
@@ -414,7 +414,6 @@ pub(crate) struct Counters {
     pub next_stream: u64,
     pub next_entry: u64,
     pub next_seq: i64,
-    pub next_block: i64,
 }
 
 impl Counters {
@@ -436,7 +435,6 @@ impl Counters {
             next_entry: (one("SELECT value FROM counters WHERE name = 'next_entry'")?.max(1))
                 as u64,
             next_seq: rows.iter().map(|r| r.seq + 1).max().unwrap_or(1),
-            next_block: one("SELECT max(id) FROM blocks")? + 1,
         })
     }
 }

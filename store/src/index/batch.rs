@@ -1,13 +1,14 @@
 //! Entries on their way to the index, prepared on the writer's thread: each entry's column values
-//! (texts in one buffer) and its JSON appended to a block. The index thread compresses the block
+//! (texts in one buffer) and its encoding appended to a block. The index thread compresses the block
 //! and runs the SQL, so the work splits about evenly between the two threads.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::codec::{BLOCK_ENTRIES, BlockBuilder, PartIds};
+use super::block_columns::{BLOCK_ENTRIES, BlockBuilder};
 use super::columns::{Cell, INDEXED_COLUMNS};
 use super::parts::Interner;
+use super::stored::PartIds;
 use crate::entry::Entry;
 
 /// Longest an entry waits in a partly filled block before it is handed over anyway.
@@ -21,12 +22,11 @@ enum Slot {
     Null,
 }
 
-/// The values of one `entries` row: its key and block, and each of [`INDEXED_COLUMNS`], in order.
+/// The values of one `entries` row: its key, and each of [`INDEXED_COLUMNS`], in order.
 pub(crate) struct EntryRow {
     /// The entry's timestamp: when the names it uses were last used.
     pub ts: i64,
     pub id: i64,
-    pub block: i64,
     /// Whether the entry failed ([`Entry::failed`]): its key then goes in `failures`.
     pub failed: bool,
     texts: String,
@@ -34,7 +34,7 @@ pub(crate) struct EntryRow {
 }
 
 impl EntryRow {
-    fn new(e: &Entry, block: i64) -> Self {
+    fn new(e: &Entry) -> Self {
         let cells = INDEXED_COLUMNS.each_ref().map(|column| (column.value)(e));
         let length = cells
             .iter()
@@ -55,7 +55,6 @@ impl EntryRow {
         EntryRow {
             ts: e.timestamp,
             id: e.id as i64,
-            block,
             failed: e.failed(),
             texts,
             slots,
@@ -80,7 +79,6 @@ impl EntryRow {
 /// A compressed block and the rows of its entries.
 pub(crate) struct EntryBatch {
     pub rows: Vec<EntryRow>,
-    pub block_id: i64,
     pub first_id: i64,
     pub max_ts: i64,
     /// The block's entries, uncompressed.
@@ -93,18 +91,16 @@ pub(crate) struct EntryBatch {
 pub(crate) struct Batcher {
     rows: Vec<EntryRow>,
     block: BlockBuilder,
-    block_id: i64,
     started: Instant,
     parts: Interner,
 }
 
 impl Batcher {
-    /// A batcher whose first block gets id `block_id`.
-    pub fn new(block_id: i64, parts: Interner) -> Self {
+    /// A batcher interning identities with `parts`.
+    pub fn new(parts: Interner) -> Self {
         Batcher {
             rows: Vec::with_capacity(BLOCK_ENTRIES),
             block: BlockBuilder::default(),
-            block_id,
             started: Instant::now(),
             parts,
         }
@@ -126,7 +122,7 @@ impl Batcher {
             dst: self.parts.endpoint(&entry.dst),
         };
         self.block.push(entry, parts);
-        self.rows.push(EntryRow::new(entry, self.block_id));
+        self.rows.push(EntryRow::new(entry));
         if done.is_none()
             && (self.rows.len() >= BLOCK_ENTRIES || self.started.elapsed() >= BLOCK_AGE)
         {
@@ -143,13 +139,11 @@ impl Batcher {
         let (first_id, max_ts) = (self.block.first_id, self.block.max_ts);
         let batch = EntryBatch {
             rows: std::mem::replace(&mut self.rows, Vec::with_capacity(BLOCK_ENTRIES)),
-            block_id: self.block_id,
             first_id,
             max_ts,
             raw: self.block.take(),
             parts: self.parts.take_used(),
         };
-        self.block_id += 1;
         Some(batch)
     }
 }
@@ -170,7 +164,7 @@ mod tests {
                 .position(|c| kfl::IndexedField::path(c) == path);
             row.cells().nth(i?)
         }
-        let row = EntryRow::new(&e, 3);
+        let row = EntryRow::new(&e);
         assert_eq!(row.cells().count(), INDEXED_COLUMNS.len());
         assert_eq!(
             [
@@ -188,7 +182,7 @@ mod tests {
         );
         e.request.insert("method".into(), "GET".into());
         assert_eq!(
-            cell(&EntryRow::new(&e, 3), "request.method"),
+            cell(&EntryRow::new(&e), "request.method"),
             Some(Cell::Text("GET"))
         );
     }
@@ -199,7 +193,7 @@ mod tests {
         conn.execute_batch("CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL)")
             .unwrap();
         let interner = Interner::new(&conn, std::path::Path::new("i")).unwrap();
-        let mut batcher = Batcher::new(1, interner);
+        let mut batcher = Batcher::new(interner);
         let mut batches = Vec::new();
         for id in 1..=(BLOCK_ENTRIES as u64 + 1) {
             batches.extend(batcher.push(&Entry {
@@ -217,7 +211,7 @@ mod tests {
             ),
             (BLOCK_ENTRIES, 1, BLOCK_ENTRIES as i64)
         );
-        let rest = batcher.take().map(|b| (b.block_id, b.rows.len()));
-        assert_eq!(rest, Some((2, 1)));
+        let rest = batcher.take().map(|b| (b.first_id, b.rows.len()));
+        assert_eq!(rest, Some((BLOCK_ENTRIES as i64 + 1, 1)));
     }
 }

@@ -119,17 +119,20 @@ impl<'a> Reader<'a> {
         Ok(self.bytes(1)?.first().copied().unwrap_or(0))
     }
 
-    /// A varint.
+    /// A varint (read in one pass over the bytes: block decoding reads thousands).
     pub fn u64(&mut self) -> Result<u64, String> {
         let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
+        for (i, &b) in self.rest.iter().take(10).enumerate() {
+            v |= u64::from(b & 0x7f) << (7 * i);
             if b < 0x80 {
+                self.rest = self.rest.get(i + 1..).unwrap_or_default();
                 return Ok(v);
             }
         }
-        Err("varint too long".into())
+        Err(match self.rest.len() < 10 {
+            true => "cut short".into(),
+            false => "varint too long".into(),
+        })
     }
 
     /// A zigzagged varint.

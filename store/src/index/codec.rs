@@ -6,56 +6,21 @@
 //! still read. Format 3 (written since schema version 7) stores what format 2 kept as hard to
 //! compress (the elapsed time as a float, packet numbers and flow ids in full) as small varints.
 //! Formats 1–3 are compressed with LZ4; format 4 (written since schema version 9) is format 3's
-//! encoding compressed with deflate, which finds more of the repeats (see [`compress`]).
+//! encoding compressed with deflate, which finds more of the repeats. Format 5 (written since
+//! schema version 10) stores the entries column by column before deflate ([`block_columns`]).
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
-use flate2::Compression;
 use flate2::read::DeflateDecoder;
-use flate2::write::DeflateEncoder;
-use rusqlite::Connection;
-use serde::Deserialize;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::binary;
+use super::block_columns::{self, Row};
 use super::parts::Parts;
-use crate::entry::{Entry, Message, PacketSpan, Protocol};
-use crate::error::StoreError;
-
-/// The node and endpoint identities of an entry, as ids of the `parts` table.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PartIds {
-    pub node: i64,
-    pub src: i64,
-    pub dst: i64,
-}
-
-/// An entry as a block stores it, its identities as [`parts`](super::parts) ids. Format-1 blocks
-/// (indexes before schema version 3) keep it as JSON, with these field names.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Stored {
-    id: u64,
-    timestamp: i64,
-    elapsed_time: f64,
-    node: i64,
-    src: i64,
-    src_port: u16,
-    dst: i64,
-    dst_port: u16,
-    protocol: Protocol,
-    #[serde(default)]
-    request: Message,
-    #[serde(default)]
-    response: Message,
-    #[serde(default)]
-    error: Option<String>,
-    stream: u64,
-    packets: PacketSpan,
-}
-
-/// Entries per block: large enough to share repeats, small enough to decode one entry quickly.
-pub(crate) const BLOCK_ENTRIES: usize = 128;
+use super::stored::{Stored, read_elapsed};
+use crate::entry::{Entry, PacketSpan, Protocol};
+use crate::error::{SqlContext, StoreError};
 
 /// How a format-2 block's data begins. A format-1 block begins with its uncompressed size as four
 /// little-endian bytes, whose last byte is 0xFF only past 4 GB, far beyond any block.
@@ -74,137 +39,43 @@ struct Base {
     stream: u64,
 }
 
-/// Appends the elapsed time (milliseconds, as the pipeline computes it from nanoseconds): as a tag
-/// 0 and the nanoseconds when they give back exactly the same float, else as a tag 1 and the float.
-fn put_elapsed(out: &mut Vec<u8>, ms: f64) {
-    let ns = (ms * 1e6).round() as i64;
-    if (ns as f64 / 1e6).to_bits() == ms.to_bits() {
-        out.push(0);
-        binary::put_i64(out, ns);
-    } else {
-        out.push(1);
-        binary::put_f64(out, ms);
-    }
+/// How a block's data is laid out once decompressed.
+#[derive(PartialEq)]
+enum Layout {
+    /// Format 1.
+    Json,
+    /// Format 2.
+    Binary,
+    /// Formats 3 and 4.
+    Compact,
+    /// Format 5.
+    Columns,
 }
 
-/// Reads what [`put_elapsed`] wrote.
-fn read_elapsed(r: &mut binary::Reader<'_>) -> Result<f64, String> {
-    match r.small::<u8>()? {
-        0 => Ok(r.i64()? as f64 / 1e6),
-        1 => r.f64(),
-        other => Err(format!("elapsed tag {other}")),
-    }
-}
-
-/// A block being filled: the first entry's timestamp, then entries `first_id`, `first_id + 1`, …,
-/// each as a little-endian u32 length and its [`binary`] encoding.
-#[derive(Debug, Default)]
-pub(crate) struct BlockBuilder {
-    /// Id of its first entry.
-    pub first_id: i64,
-    /// Latest timestamp among its entries.
-    pub max_ts: i64,
-    /// Entries in it.
-    pub len: usize,
-    /// Its first entry's values the others are stored as differences from.
-    base: Base,
-    buf: Vec<u8>,
-}
-
-impl BlockBuilder {
-    /// Whether entry `id` can go next (ids in a block are consecutive and it is not full).
-    pub fn accepts(&self, id: i64) -> bool {
-        self.len == 0 || (self.len < BLOCK_ENTRIES && id == self.first_id + self.len as i64)
-    }
-
-    /// Appends `entry` (its id assigned, its identities `parts`), encoded straight into the block.
-    pub fn push(&mut self, entry: &Entry, parts: PartIds) {
-        if self.len == 0 {
-            self.first_id = entry.id as i64;
-            self.max_ts = entry.timestamp;
-            self.base = Base {
-                ts: entry.timestamp,
-                packet: entry.packets.first,
-                stream: entry.stream,
-            };
-            binary::put_i64(&mut self.buf, entry.timestamp);
-            binary::put_u64(&mut self.buf, entry.packets.first);
-            binary::put_u64(&mut self.buf, entry.stream);
-        }
-        self.max_ts = self.max_ts.max(entry.timestamp);
-        self.len += 1;
-        let at = self.buf.len();
-        let out = &mut self.buf;
-        out.extend_from_slice(&[0; 4]);
-        binary::put_i64(out, entry.timestamp.wrapping_sub(self.base.ts));
-        put_elapsed(out, entry.elapsed_time);
-        binary::put_i64(out, parts.node);
-        binary::put_i64(out, parts.src);
-        binary::put_u64(out, entry.src.port.into());
-        binary::put_i64(out, parts.dst);
-        binary::put_u64(out, entry.dst.port.into());
-        binary::put_str(out, &entry.protocol.name);
-        binary::put_str(out, &entry.protocol.version);
-        binary::put_map(out, &entry.request);
-        binary::put_map(out, &entry.response);
-        match &entry.error {
-            Some(error) => {
-                out.push(1);
-                binary::put_str(out, error);
-            }
-            None => out.push(0),
-        }
-        binary::put_i64(out, entry.stream.wrapping_sub(self.base.stream) as i64);
-        binary::put_i64(
-            out,
-            entry.packets.first.wrapping_sub(self.base.packet) as i64,
-        );
-        binary::put_u64(out, entry.packets.last.wrapping_sub(entry.packets.first));
-        let len = (out.len() - at - 4) as u32;
-        if let Some(prefix) = out.get_mut(at..at + 4) {
-            prefix.copy_from_slice(&len.to_le_bytes());
-        }
-    }
-
-    /// The block's entries, not yet compressed; the builder is empty afterwards, its buffer sized
-    /// for a block like this one.
-    pub fn take(&mut self) -> Vec<u8> {
-        self.len = 0;
-        let capacity = self.buf.len();
-        std::mem::replace(&mut self.buf, Vec::with_capacity(capacity))
-    }
-}
-
-/// Compresses what [`BlockBuilder::take`] returned, for the `blocks` table, as format 4: raw
-/// deflate at the default level, whose blocks are a quarter to a third smaller than LZ4's on real
-/// Redis and PostgreSQL traffic and a tenth on HTTP (BENCHMARKS.md, "A leaner index"); inflating
-/// stays under 1 % of a query's CPU.
-pub(crate) fn compress(raw: &[u8]) -> Vec<u8> {
-    let mut data = DEFLATE_MAGIC.to_vec();
-    let mut encoder = DeflateEncoder::new(&mut data, Compression::default());
-    // Writing into a `Vec` cannot fail.
-    let _ = encoder.write_all(raw);
-    let _ = encoder.finish();
-    data
-}
-
-/// The entries of a block's `data` as [`BlockBuilder::take`] returned them, and whether they are in
-/// the binary encoding (format 2) or the compact one (formats 3 and 4); both false is JSON.
-fn decompress(data: &[u8]) -> Result<(Vec<u8>, bool, bool), String> {
+/// The entries of a block's `data` as its builder left them, and how they are laid out.
+fn decompress(data: &[u8]) -> Result<(Vec<u8>, Layout), String> {
     let (magic, rest) = data
         .split_at_checked(BINARY_MAGIC.len())
         .unwrap_or((&[], data));
-    if magic == DEFLATE_MAGIC {
+    let inflated = match magic {
+        m if m == DEFLATE_MAGIC => Some(Layout::Compact),
+        m if m == block_columns::MAGIC => Some(Layout::Columns),
+        _ => None,
+    };
+    if let Some(layout) = inflated {
         let mut raw = Vec::with_capacity(rest.len() * 4);
         DeflateDecoder::new(rest)
             .read_to_end(&mut raw)
             .map_err(|e| e.to_string())?;
-        return Ok((raw, false, true));
+        return Ok((raw, layout));
     }
-    let (binary, compact) = (magic == BINARY_MAGIC, magic == COMPACT_MAGIC);
-    let compressed = if binary || compact { rest } else { data };
+    let (layout, compressed) = match magic {
+        m if m == BINARY_MAGIC => (Layout::Binary, rest),
+        m if m == COMPACT_MAGIC => (Layout::Compact, rest),
+        _ => (Layout::Json, data),
+    };
     let raw = lz4_flex::decompress_size_prepended(compressed).map_err(|e| e.to_string())?;
-    Ok((raw, binary, compact))
+    Ok((raw, layout))
 }
 
 /// How a block's entries are encoded.
@@ -215,6 +86,8 @@ enum Format {
     Binary { first_ts: i64 },
     /// Formats 3 and 4: as format 2, and more of each entry as differences from the first's.
     Compact(Base),
+    /// Format 5: each entry's numbers, and where its texts lie.
+    Columns(Vec<Row>),
 }
 
 /// A decompressed block.
@@ -222,51 +95,80 @@ pub(crate) struct Block {
     first_id: i64,
     format: Format,
     raw: Vec<u8>,
-    /// (start, end) of each entry's encoding in `raw`.
+    /// (start, end) of each entry's encoding in `raw` (formats 1–4).
     spans: Vec<(usize, usize)>,
 }
 
 impl Block {
     /// Whether entry `id` is in this block.
     pub fn holds(&self, id: i64) -> bool {
+        let len = match &self.format {
+            Format::Columns(rows) => rows.len(),
+            _ => self.spans.len(),
+        };
         id.checked_sub(self.first_id)
             .and_then(|at| usize::try_from(at).ok())
-            .is_some_and(|at| at < self.spans.len())
+            .is_some_and(|at| at < len)
     }
 
-    /// Decompresses block `block` (first entry `first_id`) of the index at `path`.
-    pub fn decode(path: &Path, block: i64, first_id: i64, data: &[u8]) -> Result<Self, StoreError> {
+    /// The block of the index at `path` (open as `conn`) that holds entry `id`, decompressed; `None`
+    /// when none does (retention removed it, or the id was never written). Ids in a block are
+    /// consecutive, so it is the one with the greatest first id up to `id`, if it reaches `id`.
+    pub fn holding(conn: &Connection, path: &Path, id: i64) -> Result<Option<Self>, StoreError> {
+        let row: Option<(i64, Vec<u8>)> = conn
+            .prepare_cached(
+                "SELECT first_id, data FROM blocks WHERE first_id <= ?1 ORDER BY first_id DESC LIMIT 1",
+            )
+            .at(path)?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .at(path)?;
+        let Some((first_id, data)) = row else {
+            return Ok(None);
+        };
+        let block = Block::decode(path, first_id, &data)?;
+        Ok(block.holds(id).then_some(block))
+    }
+
+    /// Decompresses the block whose first entry is `first_id`, of the index at `path`.
+    pub fn decode(path: &Path, first_id: i64, data: &[u8]) -> Result<Self, StoreError> {
         let corrupt = |reason: String| StoreError::CorruptEntry {
             path: path.to_path_buf(),
             id: first_id,
-            reason,
+            reason: format!("its block: {reason}"),
         };
-        let (raw, binary, compact) =
-            decompress(data).map_err(|e| corrupt(format!("block {block}: {e}")))?;
+        let (raw, layout) = decompress(data).map_err(corrupt)?;
+        if layout == Layout::Columns {
+            let rows = block_columns::parse(&raw).map_err(corrupt)?;
+            return Ok(Block {
+                first_id,
+                format: Format::Columns(rows),
+                raw,
+                spans: Vec::new(),
+            });
+        }
         let mut header = binary::Reader::new(&raw);
         let mut read_header = || -> Result<Format, String> {
-            Ok(if compact {
-                Format::Compact(Base {
+            Ok(match layout {
+                Layout::Compact => Format::Compact(Base {
                     ts: header.i64()?,
                     packet: header.u64()?,
                     stream: header.u64()?,
-                })
-            } else if binary {
-                Format::Binary {
+                }),
+                Layout::Binary => Format::Binary {
                     first_ts: header.i64()?,
-                }
-            } else {
-                Format::Json
+                },
+                Layout::Json | Layout::Columns => Format::Json,
             })
         };
-        let format = read_header().map_err(|e| corrupt(format!("block {block}: {e}")))?;
+        let format = read_header().map_err(corrupt)?;
         let mut at = raw.len() - header.remaining();
         let mut spans = Vec::new();
         while let Some(len) = raw.get(at..at + 4) {
             let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
             let start = at + 4;
             if raw.len() < start + len {
-                return Err(corrupt(format!("block {block} is cut short")));
+                return Err(corrupt("cut short".into()));
             }
             spans.push((start, start + len));
             at = start + len;
@@ -292,20 +194,33 @@ impl Block {
             id,
             reason,
         };
-        let index =
-            usize::try_from(id - self.first_id).map_err(|_| corrupt("not in its block".into()))?;
-        let &(start, end) = self
-            .spans
-            .get(index)
+        let index = id
+            .checked_sub(self.first_id)
+            .and_then(|at| usize::try_from(at).ok())
             .ok_or_else(|| corrupt("not in its block".into()))?;
-        let bytes = self.raw.get(start..end).unwrap_or_default();
-        let s = match self.format {
-            Format::Json => serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?,
-            Format::Binary { first_ts } => {
-                read_binary(bytes, id, first_ts, None).map_err(corrupt)?
-            }
-            Format::Compact(base) => {
-                read_binary(bytes, id, base.ts, Some(base)).map_err(corrupt)?
+        let s = match &self.format {
+            Format::Columns(rows) => rows
+                .get(index)
+                .ok_or_else(|| corrupt("not in its block".into()))?
+                .stored(&self.raw, id)
+                .map_err(corrupt)?,
+            format => {
+                let &(start, end) = self
+                    .spans
+                    .get(index)
+                    .ok_or_else(|| corrupt("not in its block".into()))?;
+                let bytes = self.raw.get(start..end).unwrap_or_default();
+                match *format {
+                    Format::Binary { first_ts } => {
+                        read_binary(bytes, id, first_ts, None).map_err(corrupt)?
+                    }
+                    Format::Compact(base) => {
+                        read_binary(bytes, id, base.ts, Some(base)).map_err(corrupt)?
+                    }
+                    Format::Json | Format::Columns(_) => {
+                        serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?
+                    }
+                }
             }
         };
         Ok(Entry {
@@ -325,8 +240,8 @@ impl Block {
     }
 }
 
-/// Reads entry `id` of a block starting at `first_ts`: as [`BlockBuilder::push`] writes it when
-/// `compact` gives the block's [`Base`] (format 3), else as format 2 wrote it.
+/// Reads entry `id` of a block starting at `first_ts`: as formats 3 and 4 wrote it when `compact`
+/// gives the block's [`Base`], else as format 2 did.
 fn read_binary(
     bytes: &[u8],
     id: i64,
@@ -386,7 +301,12 @@ fn read_binary(
 
 #[cfg(test)]
 mod tests {
+    use super::super::stored::{PartIds, put_elapsed};
+    use super::block_columns::{BlockBuilder, compress};
     use super::*;
+    use flate2::Compression;
+    use flate2::write::DeflateEncoder;
+    use std::io::Write;
 
     #[test]
     fn entries_survive_a_block() {
@@ -434,6 +354,13 @@ mod tests {
         builder.push(&entry, ids(&mut interner, &entry));
         assert!(builder.accepts(10) && !builder.accepts(12));
         builder.push(&other, ids(&mut interner, &other));
+        // The same request and protocol as the entry before: stored as a repeat.
+        let mut repeat = other.clone();
+        repeat.id = 11;
+        repeat.timestamp -= 3;
+        repeat.error = None;
+        repeat.response.clear();
+        builder.push(&repeat, ids(&mut interner, &repeat));
         assert_eq!(builder.max_ts, other.timestamp);
         let fresh = interner.take_used();
         assert_eq!(fresh.len(), 3, "node, src and dst once each: {fresh:?}");
@@ -445,25 +372,52 @@ mod tests {
             .unwrap();
         }
         let mut parts = Parts::new(Path::new("i"));
-        let block = Block::decode(Path::new("i"), 1, 9, &compress(&builder.take())).unwrap();
+        let block = Block::decode(Path::new("i"), 9, &compress(&builder.take())).unwrap();
         assert_eq!(
             block.entry(Path::new("i"), 10, &conn, &mut parts).ok(),
             Some(other)
         );
         assert_eq!(
+            block.entry(Path::new("i"), 11, &conn, &mut parts).ok(),
+            Some(repeat)
+        );
+        assert_eq!(
             block.entry(Path::new("i"), 9, &conn, &mut parts).ok(),
             Some(entry.clone())
         );
-        let missing = block.entry(Path::new("i"), 11, &conn, &mut parts);
+        let missing = block.entry(Path::new("i"), 12, &conn, &mut parts);
         assert!(matches!(
             missing,
-            Err(StoreError::CorruptEntry { id: 11, .. })
+            Err(StoreError::CorruptEntry { id: 12, .. })
         ));
-        assert!(Block::decode(Path::new("i"), 1, 9, b"junk").is_err());
+        assert!(Block::decode(Path::new("i"), 9, b"junk").is_err());
+    }
+
+    /// Entry `e` as formats 3 and 4 encode it in a block whose first entry is `base`, after its
+    /// length.
+    fn format_3_entry(out: &mut Vec<u8>, e: &Entry, base: &Entry, ids: PartIds) {
+        let mut bytes = Vec::new();
+        binary::put_i64(&mut bytes, e.timestamp - base.timestamp);
+        put_elapsed(&mut bytes, e.elapsed_time);
+        binary::put_i64(&mut bytes, ids.node);
+        binary::put_i64(&mut bytes, ids.src);
+        binary::put_u64(&mut bytes, e.src.port.into());
+        binary::put_i64(&mut bytes, ids.dst);
+        binary::put_u64(&mut bytes, e.dst.port.into());
+        binary::put_str(&mut bytes, &e.protocol.name);
+        binary::put_str(&mut bytes, &e.protocol.version);
+        binary::put_map(&mut bytes, &e.request);
+        binary::put_map(&mut bytes, &e.response);
+        bytes.push(0);
+        binary::put_i64(&mut bytes, (e.stream - base.stream) as i64);
+        binary::put_i64(&mut bytes, (e.packets.first - base.packets.first) as i64);
+        binary::put_u64(&mut bytes, e.packets.last - e.packets.first);
+        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        out.extend_from_slice(&bytes);
     }
 
     #[test]
-    fn lz4_blocks_of_format_3_still_read() {
+    fn blocks_of_formats_3_and_4_still_read() {
         let mut entry = Entry {
             id: 3,
             timestamp: 1_700_000_000_000_000_000,
@@ -489,14 +443,20 @@ mod tests {
             src: 2,
             dst: 3,
         };
-        let mut builder = BlockBuilder::default();
-        builder.push(&entry, ids);
-        builder.push(&second, ids);
-        // As format 3 wrote it: the magic, then the entries LZ4-compressed after their size.
-        let mut data = COMPACT_MAGIC.to_vec();
-        data.extend_from_slice(&lz4_flex::compress_prepend_size(&builder.take()));
-        let block = Block::decode(Path::new("i"), 1, 3, &data).unwrap();
-        assert!(block.holds(4) && !block.holds(5));
+        let mut raw = Vec::new();
+        binary::put_i64(&mut raw, entry.timestamp);
+        binary::put_u64(&mut raw, entry.packets.first);
+        binary::put_u64(&mut raw, entry.stream);
+        format_3_entry(&mut raw, &entry, &entry, ids);
+        format_3_entry(&mut raw, &second, &entry, ids);
+        // Format 3: the magic, then the entries LZ4-compressed after their size; format 4: the
+        // same entries deflated.
+        let mut lz4 = COMPACT_MAGIC.to_vec();
+        lz4.extend_from_slice(&lz4_flex::compress_prepend_size(&raw));
+        let mut deflated = DEFLATE_MAGIC.to_vec();
+        let mut encoder = DeflateEncoder::new(&mut deflated, Compression::default());
+        encoder.write_all(&raw).unwrap();
+        encoder.finish().unwrap();
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
             r#"CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL);
@@ -505,10 +465,13 @@ mod tests {
                (3, '{"ip":"","name":"","namespace":"","kind":"","pod":"","service":"","workload":""}');"#,
         )
         .unwrap();
-        let mut parts = Parts::new(Path::new("i"));
-        let got = block.entry(Path::new("i"), 4, &conn, &mut parts).unwrap();
-        assert_eq!(got, second);
-        assert!(compress(b"x").starts_with(&DEFLATE_MAGIC));
+        for data in [lz4, deflated] {
+            let block = Block::decode(Path::new("i"), 3, &data).unwrap();
+            assert!(block.holds(4) && !block.holds(5));
+            let mut parts = Parts::new(Path::new("i"));
+            let got = block.entry(Path::new("i"), 4, &conn, &mut parts).unwrap();
+            assert_eq!(got, second);
+        }
     }
 
     #[test]
@@ -526,7 +489,7 @@ mod tests {
         )
         .unwrap();
         let block =
-            Block::decode(Path::new("i"), 1, 5, &lz4_flex::compress_prepend_size(&raw)).unwrap();
+            Block::decode(Path::new("i"), 5, &lz4_flex::compress_prepend_size(&raw)).unwrap();
         let entry = block
             .entry(Path::new("i"), 5, &conn, &mut Parts::new(Path::new("i")))
             .unwrap();

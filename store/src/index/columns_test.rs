@@ -67,7 +67,7 @@ fn every_declared_column_is_in_the_schema() {
     let dir = tempfile::tempdir().unwrap();
     let conn = open_writable(&dir.path().join("index.sqlite")).unwrap();
     let mut entries = declared(Place::Entry);
-    for key in ["id", "block", "peer"] {
+    for key in ["id", "peer"] {
         entries.insert(key.into(), true);
     }
     assert_eq!(
@@ -127,7 +127,7 @@ fn every_declared_column_is_written_and_answered() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("index.sqlite");
     let conn = open_writable(&path).unwrap();
-    let mut batcher = Batcher::new(1, Interner::new(&conn, &path).unwrap());
+    let mut batcher = Batcher::new(Interner::new(&conn, &path).unwrap());
     let mut writer = IndexWriter::start(conn, &path).unwrap();
     let entry = distinct_entry();
     assert!(batcher.push(&entry).is_none());

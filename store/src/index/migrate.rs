@@ -93,6 +93,24 @@ const MIGRATIONS: &[&str] = &[
     // Version 9: new blocks are compressed with deflate (format 4, see `codec`), which older builds
     // cannot read; blocks written before stay LZ4 and are still read. No table changes.
     "-- blocks in format 4",
+    // Version 10: an entry's block is found by its id, since the ids in a block are consecutive:
+    // `blocks` is keyed by its first entry's id and `entries` loses its `block` column (3.5 bytes
+    // a row). New blocks store their entries column by column (format 5, see `block_columns`),
+    // and new flow locations are deflated (see `locations`), which older builds cannot read. Existing blocks and rows are carried over as they are (blocks
+    // in `rowid` order: their old `id`, or their first id in a table already keyed by it).
+    "CREATE TABLE blocks_v10 (first_id INTEGER PRIMARY KEY, max_ts INTEGER NOT NULL,
+        data BLOB NOT NULL);
+     INSERT OR REPLACE INTO blocks_v10 (first_id, max_ts, data)
+        SELECT first_id, max_ts, data FROM blocks ORDER BY rowid;
+     DROP TABLE blocks;
+     ALTER TABLE blocks_v10 RENAME TO blocks;
+     CREATE TABLE entries_v10 (ts INTEGER NOT NULL, id INTEGER NOT NULL, peer INTEGER NOT NULL,
+        src_port INTEGER NOT NULL, method INTEGER, status INTEGER,
+        PRIMARY KEY (ts, id)) WITHOUT ROWID;
+     INSERT INTO entries_v10 (ts, id, peer, src_port, method, status)
+        SELECT ts, id, peer, src_port, method, status FROM entries ORDER BY ts, id;
+     DROP TABLE entries;
+     ALTER TABLE entries_v10 RENAME TO entries;",
 ];
 
 /// The schema version this build writes.

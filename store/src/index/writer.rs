@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, params};
 
 use super::batch::{EntryBatch, EntryRow};
-use super::codec;
+use super::block_columns;
 use super::columns::{Cell, INDEXED_COLUMNS, PEER_COLUMNS, Place};
 use super::last_use::LastUse;
 use super::locations;
@@ -29,7 +29,7 @@ const BATCH: usize = 50_000;
 /// Longest a committed-soon operation waits in an open transaction.
 const BATCH_AGE: Duration = Duration::from_millis(500);
 
-/// Inserts one `entries` row: its id, block and peer, then each indexed column kept in `entries`,
+/// Inserts one `entries` row: its id and peer, then each indexed column kept in `entries`,
 /// in [`INDEXED_COLUMNS`] order.
 static INSERT_ENTRY: LazyLock<String> = LazyLock::new(|| {
     let columns: Vec<&str> = INDEXED_COLUMNS
@@ -37,9 +37,9 @@ static INSERT_ENTRY: LazyLock<String> = LazyLock::new(|| {
         .filter(|c| c.place == Place::Entry)
         .map(|c| c.sql)
         .collect();
-    let placeholders: Vec<String> = (1..=columns.len() + 3).map(|i| format!("?{i}")).collect();
+    let placeholders: Vec<String> = (1..=columns.len() + 2).map(|i| format!("?{i}")).collect();
     format!(
-        "INSERT OR REPLACE INTO entries (id, block, peer, {}) VALUES ({})",
+        "INSERT OR REPLACE INTO entries (id, peer, {}) VALUES ({})",
         columns.join(", "),
         placeholders.join(", ")
     )
@@ -283,9 +283,15 @@ impl Worker {
             self.insert_row(row)?;
         }
         self.conn
-            .prepare_cached("INSERT OR REPLACE INTO blocks (id, first_id, max_ts, data) VALUES (?1, ?2, ?3, ?4)")
+            .prepare_cached(
+                "INSERT OR REPLACE INTO blocks (first_id, max_ts, data) VALUES (?1, ?2, ?3)",
+            )
             .at(&self.path)?
-            .execute(params![batch.block_id, batch.first_id, batch.max_ts, codec::compress(&batch.raw)])
+            .execute(params![
+                batch.first_id,
+                batch.max_ts,
+                block_columns::compress(&batch.raw)
+            ])
             .at(&self.path)?;
         let last = batch.rows.iter().map(|r| r.id + 1).max();
         self.next_entry = self.next_entry.max(last);
@@ -311,7 +317,7 @@ impl Worker {
             };
         }
         let peer = self.last_use.peer(conn, path, &peer, row.ts)?;
-        let key = [Some(row.id), Some(row.block), Some(peer)];
+        let key = [Some(row.id), Some(peer)];
         self.conn
             .prepare_cached(&INSERT_ENTRY)
             .at(&self.path)?
