@@ -1,6 +1,5 @@
 //! Reading captures from files: classic pcap and pcapng, one packet at a time.
 
-mod ahead;
 mod classic;
 mod error;
 mod pcapng;
@@ -9,7 +8,6 @@ mod reader;
 use std::path::Path;
 
 use crate::OwnedPacket;
-pub use ahead::ReadAhead;
 pub use error::SourceError;
 use reader::{Fill, Reader};
 

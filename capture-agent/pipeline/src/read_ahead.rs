@@ -11,7 +11,7 @@
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
-use super::{FileSource, SourceError};
+use crate::source::{FileSource, SourceError};
 use crate::{OwnedPacket, Packet};
 
 /// Packet bytes a batch holds before it is handed over (one packet may take it past).
