@@ -89,6 +89,17 @@ fn fresh_store(dir: &Path) -> std::path::PathBuf {
     fresh
 }
 
+/// `reindex` of `store` with the demo capture's identities.
+fn reindex(store: &Path) {
+    run_ok(
+        shark()
+            .args(["reindex", "--store"])
+            .arg(store)
+            .arg("--identities")
+            .arg(workspace().join("tests/data/demo-identities.yaml")),
+    );
+}
+
 /// How many of the index's blocks begin with each format's magic (`SK3\xff`: LZ4, `SK4\xff`: deflate,
 /// `SK5\xff`: deflate over columns).
 fn blocks_by_format(store: &Path) -> Vec<(String, i64)> {
@@ -129,13 +140,7 @@ fn an_old_index_is_migrated_and_answers_like_a_fresh_one() {
 
     let rebuilt = dir.path().join("rebuilt");
     old_store(&fresh, &rebuilt, "index-v6.sqlite");
-    run_ok(
-        shark()
-            .args(["reindex", "--store"])
-            .arg(&rebuilt)
-            .arg("--identities")
-            .arg(workspace().join("tests/data/demo-identities.yaml")),
-    );
+    reindex(&rebuilt);
     assert_eq!(schema_version(&rebuilt), 10);
     answers_as_fresh(&fresh, &rebuilt);
 }
@@ -188,13 +193,7 @@ fn an_index_whose_rows_name_their_blocks_answers_like_a_fresh_one() {
 
     let rebuilt = dir.path().join("rebuilt");
     old_store(&fresh, &rebuilt, "index-v9.sqlite");
-    run_ok(
-        shark()
-            .args(["reindex", "--store"])
-            .arg(&rebuilt)
-            .arg("--identities")
-            .arg(workspace().join("tests/data/demo-identities.yaml")),
-    );
+    reindex(&rebuilt);
     assert_eq!(blocks_by_format(&rebuilt), [(COLUMNS.to_string(), 17)]);
     answers_as_fresh(&fresh, &rebuilt);
 }
