@@ -128,11 +128,13 @@ impl PcapNgReader {
                     let ts_ns = i64::try_from(ns)
                         .unwrap_or(i64::MAX)
                         .saturating_add(interface.offset_seconds.saturating_mul(1_000_000_000));
-                    packet.data.clear();
-                    packet.data.extend_from_slice(&epb.data);
-                    packet.ts_ns = ts_ns;
-                    packet.orig_len = epb.original_len.max(epb.data.len() as u32);
-                    packet.linktype = interface.linktype;
+                    fill(
+                        packet,
+                        ts_ns,
+                        epb.original_len,
+                        interface.linktype,
+                        &epb.data,
+                    );
                     return Ok(true);
                 }
                 Block::SimplePacket(spb) => {
@@ -141,17 +143,23 @@ impl PcapNgReader {
                             reader.malformed(start, "simple packet block before any interface")
                         );
                     };
-                    packet.data.clear();
-                    packet.data.extend_from_slice(&spb.data);
-                    packet.ts_ns = 0;
-                    packet.orig_len = spb.original_len.max(spb.data.len() as u32);
-                    packet.linktype = interface.linktype;
+                    fill(packet, 0, spb.original_len, interface.linktype, &spb.data);
                     return Ok(true);
                 }
                 _ => {}
             }
         }
     }
+}
+
+/// Makes `packet` a packet block's: its bytes copied into the reused buffer, its original length
+/// at least what was captured.
+fn fill(packet: &mut OwnedPacket, ts_ns: i64, original_len: u32, linktype: u32, data: &[u8]) {
+    packet.data.clear();
+    packet.data.extend_from_slice(data);
+    packet.ts_ns = ts_ns;
+    packet.orig_len = original_len.max(data.len() as u32);
+    packet.linktype = linktype;
 }
 
 /// Reads a section header whose first 4 bytes are already in `block`, and starts a parser for it.
