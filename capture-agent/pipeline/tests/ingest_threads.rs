@@ -1,5 +1,5 @@
-//! Ingest on two threads (the store's writer on its own, and the file read ahead on a third, as
-//! `import` does by default) writes the same store as on one: the same segment files byte for
+//! Ingest with the store's writer on a thread of its own (`import --threads 2`), and the file
+//! read ahead on another, writes the same store as with the writer on the pipeline's thread: the same segment files byte for
 //! byte and the same index rows, entry ids and order included; and a store error on the writer
 //! thread still reaches the caller.
 
@@ -25,9 +25,9 @@ fn open(root: &Path, one_thread: bool) -> Ingest {
     let ingest =
         Ingest::open(root, "n", small_segments(), identities, 16, 4096).expect("store opens");
     if one_thread {
-        ingest.on_one_thread().expect("writer comes back")
-    } else {
         ingest
+    } else {
+        ingest.with_store_thread().expect("writer thread starts")
     }
 }
 

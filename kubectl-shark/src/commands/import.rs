@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use shark_pipeline::{FileSource, Ingest, OwnedPacket, ReadAhead};
+use shark_pipeline::{FileSource, Ingest, ReadAhead};
 
 use super::shared::{identities, store_config};
 use crate::cli::ImportArgs;
@@ -29,24 +29,15 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         max_body,
     )?
     .with_memory_limit(args.retention.memory_limit()?)?;
-    if args.threads == 1 {
-        ingest = ingest.on_one_thread()?;
+    if args.threads == 2 {
+        ingest = ingest.with_store_thread()?;
     }
     let progress = progress_bar(packets);
-    let mut source = FileSource::open(&args.file)?;
-    if args.threads == 1 {
-        let mut packet = OwnedPacket::default();
-        while source.next_into(&mut packet)? {
-            ingest.push(&packet)?;
-            progress.inc(1);
-        }
-    } else {
-        // The file is read on a third thread, ahead of the pipeline.
-        let mut ahead = ReadAhead::start(source)?;
-        while let Some(packet) = ahead.next_packet()? {
-            ingest.push_packet(packet)?;
-            progress.inc(1);
-        }
+    // The file is read on a thread of its own, ahead of the pipeline.
+    let mut ahead = ReadAhead::start(FileSource::open(&args.file)?)?;
+    while let Some(packet) = ahead.next_packet()? {
+        ingest.push_packet(packet)?;
+        progress.inc(1);
     }
     let stats = ingest.finish()?;
     progress.finish_and_clear();

@@ -1,9 +1,12 @@
 //! What import, local capture and the node agent share: packets → pipeline (with identities) → store.
 //!
-//! Two cores share the work: the pipeline runs on the caller's thread and the store's writer on a
-//! thread of its own ([`store_thread`]), fed batches through a bounded channel; the index's SQLite
-//! work has a third. [`Ingest::on_one_thread`] keeps the writer on the caller's thread; both ways
-//! write the same segments and index.
+//! Two cores share the work: the pipeline and the store's writer (segments, index blocks) run on
+//! the caller's thread, the index's compression and SQLite work on a thread of its own.
+//! [`Ingest::with_store_thread`] moves the writer to a third thread ([`store_thread`]), fed
+//! batches through a bounded channel; both ways write the same segments and index. That split is
+//! not the default: every entry then crosses cores twice (built on one, encoded on the other,
+//! freed on the first), and on the two-core machines measured it took about twice the CPU for
+//! the same instructions (BENCHMARKS.md, "Where the writer runs").
 
 mod store_side;
 mod store_thread;
@@ -13,7 +16,6 @@ use std::path::{Path, PathBuf};
 use shark_store::{Node, NodeWriter, StoreConfig, StoreError};
 
 use store_side::StoreSide;
-use store_thread::StoreThread;
 
 use crate::config::Bodies;
 use crate::identities::{DnsLearningSink, SharedIdentities};
@@ -58,7 +60,7 @@ impl Ingest {
         settings.record(store, node)?;
         let pipeline_config = PipelineConfig::from_settings(node_id, &settings, Bodies::Indexed);
         let pipeline = Pipeline::new(pipeline_config).with_identity(Box::new(identities.clone()));
-        let writer = StoreSide::Thread(StoreThread::start(writer, store.join(node))?);
+        let writer = StoreSide::Here(Box::new(writer));
         Ok(Ingest {
             pipeline,
             sink: Redacting::new(DnsLearningSink::new(writer, identities.clone())),
@@ -79,11 +81,16 @@ impl Ingest {
         Ok(self)
     }
 
-    /// Runs the store's writer on the caller's thread, with the pipeline, rather than on its own
-    /// (`import --threads 1`: one core does all the work; the store comes out the same).
-    pub fn on_one_thread(mut self) -> Result<Self, StoreError> {
-        self.sink.inner_mut().inner_mut().bring_here()?;
-        Ok(self)
+    /// Runs the store's writer on a thread of its own rather than on the caller's, with the
+    /// pipeline (`import --threads 2`; the store comes out the same).
+    pub fn with_store_thread(self) -> Result<Self, StoreError> {
+        let dir = self.root.join(&self.node);
+        let identities = self.identities.clone();
+        let sink = self.sink.try_map(|learning| {
+            let side = learning.into_inner().on_own_thread(dir)?;
+            Ok(DnsLearningSink::new(side, identities))
+        })?;
+        Ok(Ingest { sink, ..self })
     }
 
     /// Keeps only the traffic of the pods in `scope` (checked per packet, before anything is stored).

@@ -1,5 +1,7 @@
-//! Where an ingest's store writer runs: on a thread of its own (the default, two cores share the
-//! work) or on the pipeline's thread.
+//! Where an ingest's store writer runs: on the pipeline's thread (the default) or on a thread of
+//! its own.
+
+use std::path::PathBuf;
 
 use shark_store::{Entry, NodeWriter, StoreError};
 
@@ -23,13 +25,12 @@ impl StoreSide {
         }
     }
 
-    /// Moves the writer to the calling thread (once everything handed over is applied).
-    pub(crate) fn bring_here(&mut self) -> Result<(), StoreError> {
-        if let StoreSide::Thread(thread) = self {
-            let writer = thread.take_writer()?;
-            *self = StoreSide::Here(Box::new(writer));
-        }
-        Ok(())
+    /// The writer moved to a thread of its own (`dir`, the node directory, names it in errors).
+    pub(crate) fn on_own_thread(self, dir: PathBuf) -> Result<Self, StoreError> {
+        Ok(match self {
+            StoreSide::Here(writer) => StoreSide::Thread(StoreThread::start(*writer, dir)?),
+            thread => thread,
+        })
     }
 
     /// The writer, back on the calling thread once everything handed over is applied.
