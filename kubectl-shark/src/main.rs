@@ -15,6 +15,13 @@ mod render;
 mod timefmt;
 mod ui;
 
+/// mimalloc rather than the system allocator: import, reading bodies back, decoding the index and
+/// printing JSON make and drop millions of small strings and maps, and glibc's malloc and free
+/// (with its consolidation of freed chunks) were a sixth to a quarter of that CPU. Built without
+/// transparent huge pages (`no_thp`): with them an import's RSS reached 81 MiB, without 31–38.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging();
