@@ -214,7 +214,7 @@ mod tests {
         let mut sink = Redacting::new(Kept::default());
         sink.redact(SECRET);
         let mut sink = sink
-            .try_map(|kept| Ok::<_, std::convert::Infallible>(kept))
+            .try_map(Ok::<_, std::convert::Infallible>)
             .expect("rewrapped");
         let request = serde_json::json!({"headers": {"Authorization": format!("Bearer {SECRET}")}});
         sink.entry(entry_with(request)).expect("kept");

@@ -8,18 +8,23 @@ use std::hash::Hash;
 /// A map of at most `2 × limit` entries in two generations: new entries go into the young one;
 /// when it is full it becomes the old one and the old one is dropped. A hit in the old generation
 /// moves the entry back into the young one, so what keeps being used stays.
+///
+/// Hashed with foldhash, seeded per process (as the pipeline's flow table is): the index thread
+/// looks up a few keys per entry, and SipHash was ~5 % of its work.
 pub(crate) struct BoundedMap<K, V> {
-    young: HashMap<K, V>,
-    old: HashMap<K, V>,
+    young: Generation<K, V>,
+    old: Generation<K, V>,
     limit: usize,
 }
+
+type Generation<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 impl<K: Hash + Eq, V> BoundedMap<K, V> {
     /// An empty map that keeps about `limit` to `2 × limit` entries.
     pub fn new(limit: usize) -> Self {
         BoundedMap {
-            young: HashMap::new(),
-            old: HashMap::new(),
+            young: Generation::default(),
+            old: Generation::default(),
             limit: limit.max(1),
         }
     }
