@@ -119,8 +119,20 @@ impl<'a> Reader<'a> {
         Ok(self.bytes(1)?.first().copied().unwrap_or(0))
     }
 
-    /// A varint (read in one pass over the bytes: block decoding reads thousands).
+    /// A varint. Block decoding reads thousands, most of them one byte: that case is inlined,
+    /// longer ones are read in one pass over the bytes.
+    #[inline]
     pub fn u64(&mut self) -> Result<u64, String> {
+        match self.rest.split_first() {
+            Some((&b, rest)) if b < 0x80 => {
+                self.rest = rest;
+                Ok(b.into())
+            }
+            _ => self.long_u64(),
+        }
+    }
+
+    fn long_u64(&mut self) -> Result<u64, String> {
         let mut v = 0u64;
         for (i, &b) in self.rest.iter().take(10).enumerate() {
             v |= u64::from(b & 0x7f) << (7 * i);
@@ -136,12 +148,14 @@ impl<'a> Reader<'a> {
     }
 
     /// A zigzagged varint.
+    #[inline]
     pub fn i64(&mut self) -> Result<i64, String> {
         let v = self.u64()?;
         Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
 
     /// A varint that must fit `T`.
+    #[inline]
     pub fn small<T: TryFrom<u64>>(&mut self) -> Result<T, String> {
         let v = self.u64()?;
         T::try_from(v).map_err(|_| format!("{v} is out of range"))

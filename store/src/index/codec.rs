@@ -9,14 +9,13 @@
 //! encoding compressed with deflate, which finds more of the repeats. Format 5 (written since
 //! schema version 10) stores the entries column by column before deflate ([`block_columns`]).
 
-use std::io::Read;
 use std::path::Path;
 
-use flate2::read::DeflateDecoder;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::binary;
 use super::block_columns::{self, Row};
+use super::inflate::inflate;
 use super::parts::Parts;
 use super::stored::{Stored, read_elapsed};
 use crate::entry::{Entry, PacketSpan, Protocol};
@@ -63,11 +62,7 @@ fn decompress(data: &[u8]) -> Result<(Vec<u8>, Layout), String> {
         _ => None,
     };
     if let Some(layout) = inflated {
-        let mut raw = Vec::with_capacity(rest.len() * 4);
-        DeflateDecoder::new(rest)
-            .read_to_end(&mut raw)
-            .map_err(|e| e.to_string())?;
-        return Ok((raw, layout));
+        return Ok((inflate(rest)?, layout));
     }
     let (layout, compressed) = match magic {
         m if m == BINARY_MAGIC => (Layout::Binary, rest),

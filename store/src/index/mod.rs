@@ -16,6 +16,7 @@ pub(crate) mod codec;
 pub(crate) mod columns;
 #[cfg(test)]
 mod columns_test;
+mod inflate;
 pub(crate) mod last_use;
 pub(crate) mod locations;
 mod migrate;
