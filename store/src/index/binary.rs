@@ -147,6 +147,24 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Passes over `n` varints: each ends at its first byte below 0x80.
+    pub fn skip_varints(&mut self, n: usize) -> Result<(), String> {
+        if n == 0 {
+            return Ok(());
+        }
+        let mut left = n;
+        let last = self
+            .rest
+            .iter()
+            .position(|&b| {
+                left -= usize::from(b < 0x80);
+                left == 0
+            })
+            .ok_or("cut short")?;
+        self.rest = self.rest.get(last + 1..).unwrap_or_default();
+        Ok(())
+    }
+
     /// A zigzagged varint.
     #[inline]
     pub fn i64(&mut self) -> Result<i64, String> {

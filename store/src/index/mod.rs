@@ -11,6 +11,7 @@ use crate::error::{IoContext, SqlContext, StoreError};
 pub(crate) mod batch;
 mod binary;
 mod block_columns;
+mod block_rows;
 mod bounded;
 pub(crate) mod codec;
 pub(crate) mod columns;
