@@ -34,7 +34,7 @@ impl Store {
         };
         let path = &layout.index;
         let conn = index::open_readable(path)?;
-        let Some(decoded) = Block::holding(&conn, path, id)? else {
+        let Some(mut decoded) = Block::holding(&conn, path, id)? else {
             return Ok(None);
         };
         let entry = decoded.entry(path, id, &conn, &mut Parts::new(path))?;

@@ -301,7 +301,7 @@ impl NodeCursor {
                 0
             }
         };
-        let block = self.blocks.get(at).ok_or_else(|| missing(&self.path))?;
+        let block = self.blocks.get_mut(at).ok_or_else(|| missing(&self.path))?;
         block.entry(&self.path, id, &self.conn, &mut self.parts)
     }
 }

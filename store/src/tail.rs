@@ -321,7 +321,7 @@ impl NodeTail {
         let Some(data) = data else {
             return Ok(());
         };
-        let decoded = Block::decode(path, first_id, &data)?;
+        let mut decoded = Block::decode(path, first_id, &data)?;
         let condition = plan.condition();
         let sql = format!(
             "SELECT 1 FROM entries e WHERE e.ts = ?1 AND e.id = ?2 AND {}",

@@ -119,8 +119,20 @@ impl<'a> Reader<'a> {
         Ok(self.bytes(1)?.first().copied().unwrap_or(0))
     }
 
-    /// A varint (read in one pass over the bytes: block decoding reads thousands).
+    /// A varint. Block decoding reads thousands, most of them one byte: that case is inlined,
+    /// longer ones are read in one pass over the bytes.
+    #[inline]
     pub fn u64(&mut self) -> Result<u64, String> {
+        match self.rest.split_first() {
+            Some((&b, rest)) if b < 0x80 => {
+                self.rest = rest;
+                Ok(b.into())
+            }
+            _ => self.long_u64(),
+        }
+    }
+
+    fn long_u64(&mut self) -> Result<u64, String> {
         let mut v = 0u64;
         for (i, &b) in self.rest.iter().take(10).enumerate() {
             v |= u64::from(b & 0x7f) << (7 * i);
@@ -135,13 +147,33 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Passes over `n` varints: each ends at its first byte below 0x80.
+    pub fn skip_varints(&mut self, n: usize) -> Result<(), String> {
+        if n == 0 {
+            return Ok(());
+        }
+        let mut left = n;
+        let last = self
+            .rest
+            .iter()
+            .position(|&b| {
+                left -= usize::from(b < 0x80);
+                left == 0
+            })
+            .ok_or("cut short")?;
+        self.rest = self.rest.get(last + 1..).unwrap_or_default();
+        Ok(())
+    }
+
     /// A zigzagged varint.
+    #[inline]
     pub fn i64(&mut self) -> Result<i64, String> {
         let v = self.u64()?;
         Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
 
     /// A varint that must fit `T`.
+    #[inline]
     pub fn small<T: TryFrom<u64>>(&mut self) -> Result<T, String> {
         let v = self.u64()?;
         T::try_from(v).map_err(|_| format!("{v} is out of range"))

@@ -7,16 +7,17 @@
 //! compress (the elapsed time as a float, packet numbers and flow ids in full) as small varints.
 //! Formats 1–3 are compressed with LZ4; format 4 (written since schema version 9) is format 3's
 //! encoding compressed with deflate, which finds more of the repeats. Format 5 (written since
-//! schema version 10) stores the entries column by column before deflate ([`block_columns`]).
+//! schema version 10) stores the entries column by column before deflate ([`block_columns`]),
+//! and [`block_rows`](super::block_rows) reads only the entries asked for.
 
-use std::io::Read;
 use std::path::Path;
 
-use flate2::read::DeflateDecoder;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::binary;
-use super::block_columns::{self, Row};
+use super::block_columns;
+use super::block_rows::Rows;
+use super::inflate::inflate;
 use super::parts::Parts;
 use super::stored::{Stored, read_elapsed};
 use crate::entry::{Entry, PacketSpan, Protocol};
@@ -63,11 +64,7 @@ fn decompress(data: &[u8]) -> Result<(Vec<u8>, Layout), String> {
         _ => None,
     };
     if let Some(layout) = inflated {
-        let mut raw = Vec::with_capacity(rest.len() * 4);
-        DeflateDecoder::new(rest)
-            .read_to_end(&mut raw)
-            .map_err(|e| e.to_string())?;
-        return Ok((raw, layout));
+        return Ok((inflate(rest)?, layout));
     }
     let (layout, compressed) = match magic {
         m if m == BINARY_MAGIC => (Layout::Binary, rest),
@@ -86,8 +83,8 @@ enum Format {
     Binary { first_ts: i64 },
     /// Formats 3 and 4: as format 2, and more of each entry as differences from the first's.
     Compact(Base),
-    /// Format 5: each entry's numbers, and where its texts lie.
-    Columns(Vec<Row>),
+    /// Format 5: the entries read so far.
+    Columns(Rows),
 }
 
 /// A decompressed block.
@@ -139,7 +136,7 @@ impl Block {
         };
         let (raw, layout) = decompress(data).map_err(corrupt)?;
         if layout == Layout::Columns {
-            let rows = block_columns::parse(&raw).map_err(corrupt)?;
+            let rows = Rows::new(&raw).map_err(corrupt)?;
             return Ok(Block {
                 first_id,
                 format: Format::Columns(rows),
@@ -183,7 +180,7 @@ impl Block {
 
     /// Entry `id` of this block, its identities read through `parts` from `conn`.
     pub fn entry(
-        &self,
+        &mut self,
         path: &Path,
         id: i64,
         conn: &Connection,
@@ -198,11 +195,10 @@ impl Block {
             .checked_sub(self.first_id)
             .and_then(|at| usize::try_from(at).ok())
             .ok_or_else(|| corrupt("not in its block".into()))?;
-        let s = match &self.format {
+        let s = match &mut self.format {
             Format::Columns(rows) => rows
-                .get(index)
-                .ok_or_else(|| corrupt("not in its block".into()))?
-                .stored(&self.raw, id)
+                .get(&self.raw, index)
+                .and_then(|row| row.stored(&self.raw, id))
                 .map_err(corrupt)?,
             format => {
                 let &(start, end) = self
@@ -372,7 +368,7 @@ mod tests {
             .unwrap();
         }
         let mut parts = Parts::new(Path::new("i"));
-        let block = Block::decode(Path::new("i"), 9, &compress(&builder.take())).unwrap();
+        let mut block = Block::decode(Path::new("i"), 9, &compress(&builder.take())).unwrap();
         assert_eq!(
             block.entry(Path::new("i"), 10, &conn, &mut parts).ok(),
             Some(other)
@@ -466,7 +462,7 @@ mod tests {
         )
         .unwrap();
         for data in [lz4, deflated] {
-            let block = Block::decode(Path::new("i"), 3, &data).unwrap();
+            let mut block = Block::decode(Path::new("i"), 3, &data).unwrap();
             assert!(block.holds(4) && !block.holds(5));
             let mut parts = Parts::new(Path::new("i"));
             let got = block.entry(Path::new("i"), 4, &conn, &mut parts).unwrap();
@@ -488,7 +484,7 @@ mod tests {
                (3, '{"ip":"10.0.0.2","name":"dns","namespace":"","kind":"","pod":"","service":"","workload":""}');"#,
         )
         .unwrap();
-        let block =
+        let mut block =
             Block::decode(Path::new("i"), 5, &lz4_flex::compress_prepend_size(&raw)).unwrap();
         let entry = block
             .entry(Path::new("i"), 5, &conn, &mut Parts::new(Path::new("i")))

@@ -11,11 +11,13 @@ use crate::error::{IoContext, SqlContext, StoreError};
 pub(crate) mod batch;
 mod binary;
 mod block_columns;
+mod block_rows;
 mod bounded;
 pub(crate) mod codec;
 pub(crate) mod columns;
 #[cfg(test)]
 mod columns_test;
+mod inflate;
 pub(crate) mod last_use;
 pub(crate) mod locations;
 mod migrate;

@@ -61,3 +61,15 @@ pub(crate) fn read_elapsed(r: &mut binary::Reader<'_>) -> Result<f64, String> {
         other => Err(format!("elapsed tag {other}")),
     }
 }
+
+/// Passes over `n` values [`put_elapsed`] wrote.
+pub(crate) fn skip_elapsed(r: &mut binary::Reader<'_>, n: usize) -> Result<(), String> {
+    for _ in 0..n {
+        match r.small::<u8>()? {
+            0 => r.skip_varints(1)?,
+            1 => r.f64().map(drop)?,
+            other => return Err(format!("elapsed tag {other}")),
+        }
+    }
+    Ok(())
+}
