@@ -57,6 +57,15 @@ fn a_storage_limit_is_never_exceeded_by_more_than_one_segment() {
     assert_eq!(status.entries as usize, entries.len());
 }
 
+/// Index blocks whose newest entry is older than the oldest entry kept: blocks of entries gone,
+/// which retention must have deleted with them.
+fn stale_blocks(root: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(root.join("n/index.sqlite")).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |row| row.get(0)).unwrap() };
+    assert!(count("SELECT count(*) FROM blocks") > 0, "blocks are kept");
+    count("SELECT count(*) FROM blocks WHERE max_ts < (SELECT min(ts) FROM entries)")
+}
+
 #[test]
 fn retention_by_age_keeps_the_newest_window() {
     let dir = tempfile::tempdir().unwrap();
@@ -88,4 +97,24 @@ fn retention_by_age_keeps_the_newest_window() {
         .unwrap()
         .unwrap();
     assert!(first.timestamp >= oldest);
+    assert_eq!(stale_blocks(dir.path()), 0, "blocks left of entries gone");
+}
+
+#[test]
+fn retention_deletes_a_block_of_one_entry_the_last_to_go() {
+    // One exchange every 3 s: each commit (a second of capture time) hands over a block of one
+    // entry, so the newest entry going is alone in its block and starts it.
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig {
+        segment_age: Duration::from_secs(5),
+        retention: Some(Duration::from_secs(20)),
+        ..StoreConfig::default()
+    };
+    let mut writer = NodeWriter::open(dir.path(), "n", config).unwrap();
+    let mut traffic = Traffic::new(START, 3_000_000_000, 4, 100);
+    for _ in 0..60 {
+        traffic.write_next(&mut writer).unwrap();
+    }
+    writer.finish().unwrap();
+    assert_eq!(stale_blocks(dir.path()), 0, "blocks left of entries gone");
 }

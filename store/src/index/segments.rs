@@ -108,11 +108,20 @@ pub(crate) fn delete(conn: &Connection, path: &Path, seq: i64) -> Result<(), Sto
 }
 
 /// Deletes the entries that started before `cutoff_ns`, and the blocks holding only such entries.
+///
+/// Those blocks are found by their key: none starts after the newest entry going (its entries
+/// would all stay), so only the blocks up to it are read, not the whole table, whose rows hold
+/// every block's data.
 pub(crate) fn delete_entries_before(
     conn: &Connection,
     path: &Path,
     cutoff_ns: i64,
 ) -> Result<(), StoreError> {
+    let last_going: Option<i64> = conn
+        .prepare_cached("SELECT max(id) FROM entries WHERE ts < ?1")
+        .at(path)?
+        .query_row([cutoff_ns], |row| row.get(0))
+        .at(path)?;
     let deleted = conn
         .prepare_cached("DELETE FROM entries WHERE ts < ?1")
         .at(path)?
@@ -123,10 +132,12 @@ pub(crate) fn delete_entries_before(
         .at(path)?
         .execute([cutoff_ns])
         .at(path)?;
-    conn.prepare_cached("DELETE FROM blocks WHERE max_ts < ?1")
-        .at(path)?
-        .execute([cutoff_ns])
-        .at(path)?;
+    if let Some(last_going) = last_going {
+        conn.prepare_cached("DELETE FROM blocks WHERE first_id <= ?2 AND max_ts < ?1")
+            .at(path)?
+            .execute([cutoff_ns, last_going])
+            .at(path)?;
+    }
     Ok(())
 }
 
