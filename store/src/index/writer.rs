@@ -19,10 +19,10 @@ use crate::error::{SqlContext, StoreError};
 use crate::retention::{self, Retention};
 use crate::segment_file::SealJob;
 
-/// Operations queued before the caller has to wait for the writer. A block of entries (up to
-/// 128 entries' JSON, uncompressed: ~150 KiB of HTTP) is the largest, so this bounds the queue to
-/// ~20 MiB: with the store's writer on a thread of its own it outruns this one, and the queue must
-/// push back rather than grow.
+/// Operations queued before the caller has to wait for the writer. A block of entries (128
+/// entries' columns and index rows, not yet compressed) is the largest, so this bounds the queue
+/// to 128 blocks: the pipeline can outrun this thread, and the queue must push back rather than
+/// grow.
 const QUEUE: usize = 128;
 /// Most operations in one transaction.
 const BATCH: usize = 50_000;
