@@ -5,26 +5,25 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use foldhash::fast::RandomState;
+
 /// A map of at most `2 × limit` entries in two generations: new entries go into the young one;
 /// when it is full it becomes the old one and the old one is dropped. A hit in the old generation
-/// moves the entry back into the young one, so what keeps being used stays.
-///
-/// Hashed with foldhash, seeded per process (as the pipeline's flow table is): the index thread
-/// looks up a few keys per entry, and SipHash was ~5 % of its work.
+/// moves the entry back into the young one, so what keeps being used stays. Keys are hashed with
+/// foldhash (seeded per process): an identity's JSON is hashed for every block of the index, and
+/// SipHash over it was a twentieth of the index thread's time.
 pub(crate) struct BoundedMap<K, V> {
-    young: Generation<K, V>,
-    old: Generation<K, V>,
+    young: HashMap<K, V, RandomState>,
+    old: HashMap<K, V, RandomState>,
     limit: usize,
 }
-
-type Generation<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 impl<K: Hash + Eq, V> BoundedMap<K, V> {
     /// An empty map that keeps about `limit` to `2 × limit` entries.
     pub fn new(limit: usize) -> Self {
         BoundedMap {
-            young: Generation::default(),
-            old: Generation::default(),
+            young: HashMap::default(),
+            old: HashMap::default(),
             limit: limit.max(1),
         }
     }

@@ -3,10 +3,11 @@
 //! few bytes per entry instead of a few hundred.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use foldhash::fast::RandomState;
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
@@ -74,12 +75,14 @@ const KNOWN_PARTS: usize = 16_384;
 /// new id (a second row with the same JSON, which is harmless: rows are found by id), so it never
 /// needs the table. Each block's batch carries every identity its entries use, with its JSON, so
 /// the index thread can record when each was last used, and write it again if retention freed it
-/// meanwhile ([`Worker`](super::writer)).
+/// meanwhile ([`Worker`](super::writer)). Its maps and slots are hashed with foldhash (seeded per
+/// process): it looks up both endpoints of every entry, and SipHash over their names was most of
+/// that.
 pub(crate) struct Interner {
     ids: BoundedMap<Arc<str>, (i64, Arc<str>)>,
     next: i64,
     /// The identities the block being built uses.
-    used: HashMap<i64, Arc<str>>,
+    used: HashMap<i64, Arc<str>, RandomState>,
     /// The last node seen, its id and JSON.
     last_node: Option<(Node, i64, Arc<str>)>,
     /// Endpoints seen lately (port 0), their ids and JSON, each in the slot its hash picks.
@@ -96,10 +99,10 @@ impl Interner {
         Ok(Interner {
             ids: BoundedMap::new(KNOWN_PARTS),
             next: max.unwrap_or(0) + 1,
-            used: HashMap::new(),
+            used: HashMap::default(),
             last_node: None,
             recent: vec![None; RECENT_SLOTS],
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
         })
     }
 

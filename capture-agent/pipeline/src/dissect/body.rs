@@ -13,6 +13,7 @@
 //! A base64 body is cut by the index at a multiple of 4 characters (see `shark_store::cut_inline`),
 //! so a cut prefix decodes to a prefix of the bytes and the whole body read back extends it.
 
+use std::borrow::Cow;
 use std::io::{ErrorKind, Read};
 
 use base64::Engine;
@@ -27,19 +28,22 @@ pub const BODY_DECODE_ERROR: &str = "bodyDecodeError";
 ///
 /// `kept` is the start of the body as sent (at most `max_body` bytes); `complete` says whether
 /// it is the whole body (a cut one decodes as far as it goes, without an error); `coding` is the
-/// `Content-Encoding` header, if any. The decoded body is cut at `max_body` bytes too.
-pub fn write_body(
+/// `Content-Encoding` header, if any. The decoded body is cut at `max_body` bytes too. A body
+/// handed over owned, with no coding to undo, becomes the text without being copied.
+pub fn write_body<'k>(
     message: &mut Message,
-    kept: &[u8],
+    kept: impl Into<Cow<'k, [u8]>>,
     complete: bool,
     coding: Option<&str>,
     max_body: usize,
 ) {
-    let (bytes, complete) = match decode(kept, complete, coding, max_body) {
-        Ok(decoded) => decoded,
+    let kept = kept.into();
+    let (bytes, complete) = match decode(&kept, complete, coding, max_body) {
+        Ok(Some(decoded)) => decoded,
+        Ok(None) => (kept.into_owned(), complete),
         Err(why) => {
             message.insert(BODY_DECODE_ERROR.into(), Value::String(why));
-            (kept.to_vec(), complete)
+            (kept.into_owned(), complete)
         }
     };
     match text(bytes, complete) {
@@ -53,29 +57,31 @@ pub fn write_body(
     }
 }
 
-/// The body with `coding` undone, at most `max_body` bytes, and whether it is whole; or why
-/// it could not be decoded.
+/// The body with `coding` undone, at most `max_body` bytes, and whether it is whole (`None`:
+/// there was no coding to undo); or why it could not be decoded.
 fn decode(
     kept: &[u8],
     complete: bool,
     coding: Option<&str>,
     max_body: usize,
-) -> Result<(Vec<u8>, bool), String> {
+) -> Result<Option<(Vec<u8>, bool)>, String> {
+    let Some(coding) = coding else {
+        return Ok(None);
+    };
     // Codings are listed in the order they were applied: undo them last first.
-    let codings: Vec<&str> = coding
-        .unwrap_or_default()
+    let codings = coding
         .split(',')
         .map(str::trim)
         .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
-        .collect();
-    let mut bytes = kept.to_vec();
-    let mut complete = complete;
-    for coding in codings.iter().rev() {
-        let (decoded, whole) = undo(&bytes, complete, coding, max_body)?;
-        bytes = decoded;
-        complete = whole;
+        .rev();
+    let mut decoded: Option<(Vec<u8>, bool)> = None;
+    for coding in codings {
+        let (input, whole) = decoded.as_ref().map_or((kept, complete), |(bytes, whole)| {
+            (bytes.as_slice(), *whole)
+        });
+        decoded = Some(undo(input, whole, coding, max_body)?);
     }
-    Ok((bytes, complete))
+    Ok(decoded)
 }
 
 /// One coding undone: the decoded bytes (bounded) and whether they are the whole body.

@@ -57,8 +57,13 @@ fn request_operation(request: &Message) -> Option<Map<String, Value>> {
                 return None;
             }
             let body = request.get("body")?.as_str()?;
-            let graphql_body = content_type(request)
-                .is_some_and(|t| t.starts_with("application/graphql") && !t.contains("json"));
+            let graphql_body = content_type(request).is_some_and(|t| {
+                let t = t.as_bytes();
+                let kind = b"application/graphql";
+                t.get(..kind.len())
+                    .is_some_and(|start| start.eq_ignore_ascii_case(kind))
+                    && !t.windows(4).any(|w| w.eq_ignore_ascii_case(b"json"))
+            });
             if graphql_body {
                 (body.to_string(), None, None)
             } else {
@@ -110,14 +115,13 @@ fn request_operation(request: &Message) -> Option<Map<String, Value>> {
     Some(graphql)
 }
 
-/// The request's `Content-Type` in lower case.
-fn content_type(request: &Message) -> Option<String> {
+/// The request's `Content-Type`, in the case it was sent in.
+fn content_type(request: &Message) -> Option<&str> {
     let headers = request.get("headers")?.as_object()?;
     headers
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
         .and_then(|(_, value)| value.as_str())
-        .map(str::to_ascii_lowercase)
 }
 
 /// The messages of the response's GraphQL `errors`, when it has some.
@@ -216,6 +220,23 @@ mod tests {
                 .and_then(|g| g.get("operationName")),
             Some(&json!("One"))
         );
+    }
+
+    #[test]
+    fn a_graphql_content_type_is_matched_in_any_case_unless_it_says_json() {
+        for (content_type, gql) in [
+            ("Application/GraphQL; charset=utf-8", true),
+            ("APPLICATION/GRAPHQL", true),
+            ("application/graphql-response+JSON", false),
+            ("application/graph", false),
+        ] {
+            let mut exchange = http(
+                json!({"method": "POST", "headers": {"content-type": content_type}, "body": "{ me { id } }"}),
+                json!({}),
+            );
+            annotate(&mut exchange);
+            assert_eq!(exchange.protocol == "gql", gql, "{content_type}");
+        }
     }
 
     #[test]

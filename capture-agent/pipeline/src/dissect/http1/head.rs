@@ -2,6 +2,7 @@
 //! message's fields, with what body framing needs.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 use serde_json::Value;
 use serde_json::map::Entry;
@@ -25,9 +26,9 @@ pub(super) enum Parsed {
 
 /// Parses the request header block at the start of `data`.
 pub(super) fn parse_request(data: &[u8]) -> Parsed {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut request = httparse::Request::new(&mut headers);
-    let used = match request.parse(data) {
+    let mut headers = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut []);
+    let used = match request.parse_with_uninit_headers(data, &mut headers) {
         Ok(httparse::Status::Complete(used)) => used,
         Ok(httparse::Status::Partial) => return Parsed::Partial,
         Err(e) => return Parsed::Invalid(parse_error(e)),
@@ -43,11 +44,12 @@ pub(super) fn parse_request(data: &[u8]) -> Parsed {
     let block = BlockText::new(data.get(..used).unwrap_or_default());
     let (headers, info) = header_map(request.headers, &block);
     let (host, url, path, query) = locate(target, info.host.as_deref());
-    msg.fields.insert("method".into(), method.into());
-    msg.fields.insert("path".into(), path.into());
+    // Last key first: each insert then compares its key with one other only.
     msg.fields.insert("url".into(), url.into());
-    msg.fields.insert("host".into(), host.into());
     msg.fields.insert("query".into(), Value::Object(query));
+    msg.fields.insert("path".into(), path.into());
+    msg.fields.insert("method".into(), method.into());
+    msg.fields.insert("host".into(), host.into());
     msg.fields.insert("headers".into(), Value::Object(headers));
     msg.encoding = info.encoding;
     msg.upgrade = info.upgrade;
@@ -66,9 +68,13 @@ pub(super) fn parse_request(data: &[u8]) -> Parsed {
 /// Parses the response header block at the start of `data`; `request_method` is the method of
 /// the request it answers (a HEAD or CONNECT answer has no body).
 pub(super) fn parse_response(data: &[u8], request_method: &str) -> Parsed {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut headers);
-    let used = match response.parse(data) {
+    let mut headers = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    let used = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        data,
+        &mut headers,
+    ) {
         Ok(httparse::Status::Complete(used)) => used,
         Ok(httparse::Status::Partial) => return Parsed::Partial,
         Err(e) => return Parsed::Invalid(parse_error(e)),
@@ -82,11 +88,11 @@ pub(super) fn parse_response(data: &[u8], request_method: &str) -> Parsed {
     };
     let block = BlockText::new(data.get(..used).unwrap_or_default());
     let (headers, info) = header_map(response.headers, &block);
-    msg.fields.insert("status".into(), status.into());
     msg.fields.insert(
         "statusText".into(),
         response.reason.unwrap_or_default().into(),
     );
+    msg.fields.insert("status".into(), status.into());
     msg.fields.insert("headers".into(), Value::Object(headers));
     msg.encoding = info.encoding;
     msg.upgrade = info.upgrade;
@@ -131,8 +137,8 @@ fn version(minor: Option<u8>) -> &'static str {
 
 /// What framing and display need from the headers.
 #[derive(Default)]
-struct HeaderInfo {
-    host: Option<String>,
+struct HeaderInfo<'a> {
+    host: Option<Cow<'a, str>>,
     chunked: bool,
     /// Content-Length: parsed, or `Err` when present but not a number.
     length: Option<Result<u64, ()>>,
@@ -140,45 +146,60 @@ struct HeaderInfo {
     upgrade: Option<String>,
 }
 
+impl HeaderInfo<'_> {
+    /// Notes header `name`'s (trimmed) `value` if framing needs it, or the message keeps it
+    /// apart (all but `Host`, which [`header_map`] keeps borrowed).
+    fn note(&mut self, name: &str, value: &str) {
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            self.chunked = value
+                .rsplit(',')
+                .next()
+                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+        } else if name.eq_ignore_ascii_case("content-length") {
+            self.length = Some(value.parse::<u64>().map_err(|_| ()));
+        } else if name.eq_ignore_ascii_case("content-encoding") {
+            self.encoding = Some(value.to_ascii_lowercase());
+        } else if name.eq_ignore_ascii_case("upgrade") {
+            self.upgrade = Some(value.to_string());
+        }
+    }
+}
+
 /// Headers as a map (repeated names joined with ", ") plus the values framing needs; `block` is
 /// the header block they were parsed from.
 fn header_map<'a>(
     headers: &[httparse::Header<'a>],
     block: &BlockText<'a>,
-) -> (Message, HeaderInfo) {
+) -> (Message, HeaderInfo<'a>) {
     let mut map = Message::new();
     let mut info = HeaderInfo::default();
     for header in headers {
-        let value = block.text(header.value);
-        let value = value.trim();
-        let name = header.name;
-        if name.eq_ignore_ascii_case("host") {
-            info.host = Some(value.to_string());
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            info.chunked = value
-                .rsplit(',')
-                .next()
-                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
-        } else if name.eq_ignore_ascii_case("content-length") {
-            info.length = Some(value.parse::<u64>().map_err(|_| ()));
-        } else if name.eq_ignore_ascii_case("content-encoding") {
-            info.encoding = Some(value.to_ascii_lowercase());
-        } else if name.eq_ignore_ascii_case("upgrade") {
-            info.upgrade = Some(value.to_string());
+        let value = trimmed(block.text(header.value));
+        if header.name.eq_ignore_ascii_case("host") {
+            info.host = Some(value.clone());
         }
-        match map.entry(name) {
+        info.note(header.name, &value);
+        match map.entry(header.name) {
             Entry::Occupied(mut seen) => {
                 if let Value::String(existing) = seen.get_mut() {
                     existing.push_str(", ");
-                    existing.push_str(value);
+                    existing.push_str(&value);
                 }
             }
             Entry::Vacant(new) => {
-                new.insert(Value::String(value.to_string()));
+                new.insert(Value::String(value.into_owned()));
             }
         }
     }
     (map, info)
+}
+
+/// `text` without leading and trailing whitespace, still borrowed when it was.
+fn trimmed(text: Cow<'_, str>) -> Cow<'_, str> {
+    match text {
+        Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+        Cow::Owned(text) => Cow::Owned(text.trim().to_string()),
+    }
 }
 
 /// Host, full URL, path and query parameters of a request target (origin form `/p?q` or
@@ -199,7 +220,13 @@ pub(super) fn locate(target: &str, host_header: Option<&str>) -> (String, String
     };
     let url = match absolute {
         Some(_) => target.to_string(),
-        None if target.starts_with('/') && !host.is_empty() => format!("http://{host}{target}"),
+        None if target.starts_with('/') && !host.is_empty() => {
+            let mut url = String::with_capacity("http://".len() + host.len() + target.len());
+            url.push_str("http://");
+            url.push_str(&host);
+            url.push_str(target);
+            url
+        }
         None => target.to_string(),
     };
     let (path, query) = origin_form.split_once('?').unwrap_or((origin_form, ""));

@@ -85,9 +85,12 @@ impl Msg {
             }
         } else if self.size > 0 || !self.body.is_empty() {
             let complete = self.body.len() as u64 == self.size;
+            // The body becomes the text without a copy; a chunked one grew by doubling, and an
+            // entry waiting to be written should hold no more than its bytes.
+            self.body.shrink_to_fit();
             write_body(
                 &mut self.fields,
-                &self.body,
+                std::mem::take(&mut self.body),
                 complete,
                 self.encoding.as_deref(),
                 max_body,

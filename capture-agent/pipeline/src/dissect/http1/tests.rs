@@ -523,6 +523,27 @@ fn header_values_keep_utf8_text_and_replace_invalid_bytes() {
 }
 
 #[test]
+fn repeated_headers_join_in_wire_order_and_names_keep_their_case() {
+    let out = run(&[
+        (
+            C,
+            b"GET / HTTP/1.1\r\nX-B: 1\r\nHost: h\r\nx-b: lower\r\nX-B: 2\r\nA: \r\nX-B:  3 \r\nA: z\r\n\r\n",
+        ),
+        (
+            S,
+            b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nContent-Length: 0\r\nSet-Cookie: b=\xff\r\n\r\n",
+        ),
+    ]);
+    assert_eq!(out.len(), 1);
+    let headers = serde_json::to_string(&out[0].request["headers"]).unwrap_or_default();
+    assert_eq!(
+        headers,
+        r#"{"A":", z","Host":"h","X-B":"1, 2, 3","x-b":"lower"}"#
+    );
+    assert_eq!(out[0].response["headers"]["Set-Cookie"], "a=1, b=\u{fffd}");
+}
+
+#[test]
 fn probes_tell_http1_from_other_protocols() {
     let d = Http1Dissector;
     assert_eq!(d.probe(b"GET / HTTP/1.1\r\n", C), Confidence::Yes);
