@@ -5,6 +5,7 @@
 LIVE_NS=${LIVE_NS:-sbench-live}
 
 live_up() {
+  command -v tcpreplay >/dev/null || { echo "live: tcpreplay is not installed (apt-get install tcpreplay)" >&2; exit 1; }
   live_down
   ip netns add "$LIVE_NS"
   # No IPv6 on the pair: neighbour discovery would add frames the replay did not send.
@@ -68,7 +69,7 @@ live_run() {
 # live_cell SENT_PACKETS SENT_BYTES MBPS CAPTURED DROPPED CPU: "captured/sent, drops, CPU s/GB" and a zero-drop mark.
 live_cell() {
   local mark=""
-  [ "$4" = "$1" ] && [ "$5" = 0 ] && mark=" ✔"
+  [ "$1" != 0 ] && [ "$4" = "$1" ] && [ "$5" = 0 ] && mark=" ✔"
   printf '%s/%s, %s dropped, %s CPU s/GB%s' "$4" "$1" "$5" "$(calc '%.1f' "($6) / (($2) / 1e9)")" "$mark"
 }
 
