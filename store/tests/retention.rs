@@ -66,8 +66,8 @@ fn stale_blocks(root: &std::path::Path) -> i64 {
     count("SELECT count(*) FROM blocks WHERE max_ts < (SELECT min(ts) FROM entries)")
 }
 
-#[test]
-fn retention_by_age_keeps_the_newest_window() {
+/// A store keeping 20 s of history in 5 s segments, written `count` exchanges `every_ns` apart.
+fn twenty_seconds_kept_of(count: usize, every_ns: i64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let config = StoreConfig {
         segment_age: Duration::from_secs(5),
@@ -75,12 +75,18 @@ fn retention_by_age_keeps_the_newest_window() {
         ..StoreConfig::default()
     };
     let mut writer = NodeWriter::open(dir.path(), "n", config).unwrap();
-    // 120 s of traffic, one exchange every 100 ms.
-    let mut traffic = Traffic::new(START, 100_000_000, 4, 100);
-    for _ in 0..1200 {
+    let mut traffic = Traffic::new(START, every_ns, 4, 100);
+    for _ in 0..count {
         traffic.write_next(&mut writer).unwrap();
     }
     writer.finish().unwrap();
+    dir
+}
+
+#[test]
+fn retention_by_age_keeps_the_newest_window() {
+    // 120 s of traffic, one exchange every 100 ms.
+    let dir = twenty_seconds_kept_of(1200, 100_000_000);
     let store = Store::open(dir.path()).unwrap();
     let status = &store.status().unwrap()[0];
     let newest = status.newest_ns.unwrap();
@@ -104,17 +110,6 @@ fn retention_by_age_keeps_the_newest_window() {
 fn retention_deletes_a_block_of_one_entry_the_last_to_go() {
     // One exchange every 3 s: each commit (a second of capture time) hands over a block of one
     // entry, so the newest entry going is alone in its block and starts it.
-    let dir = tempfile::tempdir().unwrap();
-    let config = StoreConfig {
-        segment_age: Duration::from_secs(5),
-        retention: Some(Duration::from_secs(20)),
-        ..StoreConfig::default()
-    };
-    let mut writer = NodeWriter::open(dir.path(), "n", config).unwrap();
-    let mut traffic = Traffic::new(START, 3_000_000_000, 4, 100);
-    for _ in 0..60 {
-        traffic.write_next(&mut writer).unwrap();
-    }
-    writer.finish().unwrap();
+    let dir = twenty_seconds_kept_of(60, 3_000_000_000);
     assert_eq!(stale_blocks(dir.path()), 0, "blocks left of entries gone");
 }
