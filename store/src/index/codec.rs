@@ -368,7 +368,8 @@ mod tests {
             .unwrap();
         }
         let mut parts = Parts::new(Path::new("i"));
-        let mut block = Block::decode(Path::new("i"), 9, &compress(&builder.take())).unwrap();
+        let mut block =
+            Block::decode(Path::new("i"), 9, &compress(&builder.take()).unwrap()).unwrap();
         assert_eq!(
             block.entry(Path::new("i"), 10, &conn, &mut parts).ok(),
             Some(other)

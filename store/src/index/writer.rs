@@ -282,16 +282,16 @@ impl Worker {
         for row in &batch.rows {
             self.insert_row(row)?;
         }
+        let data = block_columns::compress(&batch.raw).map_err(|source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
         self.conn
             .prepare_cached(
                 "INSERT OR REPLACE INTO blocks (first_id, max_ts, data) VALUES (?1, ?2, ?3)",
             )
             .at(&self.path)?
-            .execute(params![
-                batch.first_id,
-                batch.max_ts,
-                block_columns::compress(&batch.raw)
-            ])
+            .execute(params![batch.first_id, batch.max_ts, data])
             .at(&self.path)?;
         let last = batch.rows.iter().map(|r| r.id + 1).max();
         self.next_entry = self.next_entry.max(last);
