@@ -11,6 +11,7 @@
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
+use crate::packet::PacketRun;
 use crate::source::{FileSource, SourceError};
 use crate::{OwnedPacket, Packet};
 
@@ -21,55 +22,16 @@ const BATCH_PACKETS: usize = 1024;
 /// Batches read and not yet taken before the reader waits.
 const IN_FLIGHT: usize = 4;
 
-/// One packet of a batch: its bytes end at `end` in the batch's buffer.
-struct Slot {
-    ts_ns: i64,
-    orig_len: u32,
-    linktype: u32,
-    end: usize,
-}
-
 /// Packets read, in order, and the error that ended the file if one did.
 #[derive(Default)]
 struct Batch {
-    bytes: Vec<u8>,
-    slots: Vec<Slot>,
+    packets: PacketRun,
     error: Option<SourceError>,
 }
 
 impl Batch {
     fn is_full(&self) -> bool {
-        self.bytes.len() >= BATCH_BYTES || self.slots.len() >= BATCH_PACKETS
-    }
-
-    fn push(&mut self, packet: &OwnedPacket) {
-        self.bytes.extend_from_slice(&packet.data);
-        self.slots.push(Slot {
-            ts_ns: packet.ts_ns,
-            orig_len: packet.orig_len,
-            linktype: packet.linktype,
-            end: self.bytes.len(),
-        });
-    }
-
-    /// Packet `i`, borrowed from the batch's buffer.
-    fn packet(&self, i: usize) -> Option<Packet<'_>> {
-        let slot = self.slots.get(i)?;
-        let start = i
-            .checked_sub(1)
-            .and_then(|before| self.slots.get(before))
-            .map_or(0, |before| before.end);
-        Some(Packet {
-            ts_ns: slot.ts_ns,
-            orig_len: slot.orig_len,
-            linktype: slot.linktype,
-            data: self.bytes.get(start..slot.end).unwrap_or_default(),
-        })
-    }
-
-    fn clear(&mut self) {
-        self.bytes.clear();
-        self.slots.clear();
+        self.packets.bytes() >= BATCH_BYTES || self.packets.len() >= BATCH_PACKETS
     }
 }
 
@@ -102,7 +64,7 @@ impl ReadAhead {
 
     /// The next packet, `None` after the last; an error once, where the file's reading failed.
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, SourceError> {
-        while self.next >= self.current.slots.len() {
+        while self.next >= self.current.packets.len() {
             if let Some(error) = self.current.error.take() {
                 return Err(error);
             }
@@ -116,7 +78,7 @@ impl ReadAhead {
         }
         let i = self.next;
         self.next += 1;
-        Ok(self.current.packet(i))
+        Ok(self.current.packets.get(i))
     }
 }
 
@@ -144,13 +106,13 @@ fn read(mut source: FileSource, to_pipeline: &SyncSender<Batch>, spare: &Receive
             }
         };
         if more {
-            batch.push(&packet);
+            batch.packets.push(&packet.as_packet());
             if !batch.is_full() {
                 continue;
             }
         }
         let mut next = spare.try_recv().unwrap_or_default();
-        next.clear();
+        next.packets.clear();
         if to_pipeline
             .send(std::mem::replace(&mut batch, next))
             .is_err()

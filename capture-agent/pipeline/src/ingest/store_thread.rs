@@ -20,6 +20,7 @@ use std::thread::JoinHandle;
 
 use shark_store::{Entry, NodeWriter, StoreError};
 
+use crate::packet::PacketRun;
 use crate::{Packet, Sink};
 
 /// Packet bytes a batch holds before it is handed over.
@@ -31,15 +32,8 @@ pub(crate) const IN_FLIGHT: usize = 4;
 
 /// One call to make on the writer, in order.
 enum Op {
-    /// [`NodeWriter::write_packet`] of the next packet of the batch: its bytes end at `end` in
-    /// the batch's buffer (and start where the previous packet's ended).
-    Packet {
-        ts_ns: i64,
-        orig_len: u32,
-        linktype: u32,
-        end: usize,
-        stream: Option<u64>,
-    },
+    /// [`NodeWriter::write_packet`] of the batch's next packet, on flow `stream`.
+    Packet { stream: Option<u64> },
     /// [`NodeWriter::alloc_stream`], so the writer's count of flows (which it records) stays
     /// the pipeline's.
     AllocStream,
@@ -56,14 +50,14 @@ enum Op {
 /// Operations for the writer thread, with the packet bytes and entries they need.
 #[derive(Default)]
 struct Batch {
-    bytes: Vec<u8>,
+    packets: PacketRun,
     ops: Vec<Op>,
     entries: Vec<Entry>,
 }
 
 impl Batch {
     fn is_full(&self) -> bool {
-        self.bytes.len() >= BATCH_BYTES || self.ops.len() >= BATCH_OPS
+        self.packets.bytes() >= BATCH_BYTES || self.ops.len() >= BATCH_OPS
     }
 
     /// Makes every call the batch holds on `writer`, in order, and leaves the batch empty.
@@ -71,24 +65,14 @@ impl Batch {
     /// the thread that allocated them.
     fn apply(&mut self, writer: &mut NodeWriter) -> Result<(), StoreError> {
         let mut entries = self.entries.iter_mut();
-        let mut start = 0;
+        let mut packets = 0;
         for op in self.ops.drain(..) {
             match op {
-                Op::Packet {
-                    ts_ns,
-                    orig_len,
-                    linktype,
-                    end,
-                    stream,
-                } => {
-                    let packet = Packet {
-                        ts_ns,
-                        orig_len,
-                        linktype,
-                        data: self.bytes.get(start..end).unwrap_or_default(),
-                    };
-                    start = end;
-                    writer.write_packet(&packet, stream)?;
+                Op::Packet { stream } => {
+                    if let Some(packet) = self.packets.get(packets) {
+                        writer.write_packet(&packet, stream)?;
+                    }
+                    packets += 1;
                 }
                 Op::AllocStream => {
                     writer.alloc_stream();
@@ -107,7 +91,7 @@ impl Batch {
                 Op::Flush => writer.flush()?,
             }
         }
-        self.bytes.clear();
+        self.packets.clear();
         Ok(())
     }
 }
@@ -233,15 +217,8 @@ impl Sink for StoreThread {
     fn packet(&mut self, packet: &Packet<'_>, stream: Option<u64>) -> Result<u64, StoreError> {
         let number = self.next_packet;
         self.next_packet += 1;
-        self.batch.bytes.extend_from_slice(packet.data);
-        let end = self.batch.bytes.len();
-        self.push(Op::Packet {
-            ts_ns: packet.ts_ns,
-            orig_len: packet.orig_len,
-            linktype: packet.linktype,
-            end,
-            stream,
-        })?;
+        self.batch.packets.push(packet);
+        self.push(Op::Packet { stream })?;
         Ok(number)
     }
 
