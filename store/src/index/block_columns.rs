@@ -10,11 +10,8 @@
 //! columns, whose lengths are in the number columns: 0 for the same value as the entry before's
 //! (for the error: no error), else the length plus one. [`block_rows`](super::block_rows) reads it.
 
-use std::cell::RefCell;
-
-use flate2::{Compress, Compression, FlushCompress, Status};
-
 use super::binary;
+use super::deflate::deflate;
 use super::stored::{PartIds, put_elapsed};
 use crate::entry::Entry;
 
@@ -170,56 +167,9 @@ impl BlockBuilder {
     }
 }
 
-thread_local! {
-    /// The thread's raw-deflate compressor, reset before each block: a new one per block
-    /// allocated and zeroed its window and tables, ~7 % of an import's instructions.
-    static DEFLATER: RefCell<Compress> = RefCell::new(Compress::new(Compression::default(), false));
-}
-
 /// Compresses what [`BlockBuilder::take`] returned, for the `blocks` table: the magic, then raw
 /// deflate at the default level (BENCHMARKS.md, "A leaner index"); inflating stays under 1 % of a
-/// query's CPU. Fails only if the compressor is misused, which this does not do.
+/// query's CPU.
 pub(crate) fn compress(raw: &[u8]) -> std::io::Result<Vec<u8>> {
-    DEFLATER.with_borrow_mut(|deflater| {
-        deflater.reset();
-        let mut data = Vec::with_capacity(MAGIC.len() + raw.len() / 2 + 64);
-        data.extend_from_slice(&MAGIC);
-        loop {
-            let read = usize::try_from(deflater.total_in()).unwrap_or(usize::MAX);
-            let rest = raw.get(read..).unwrap_or_default();
-            match deflater.compress_vec(rest, &mut data, FlushCompress::Finish) {
-                Ok(Status::StreamEnd) => return Ok(data),
-                // Out of room: more is to come.
-                Ok(_) => data.reserve(data.capacity()),
-                Err(error) => return Err(std::io::Error::other(error)),
-            }
-        }
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::index::inflate::inflate;
-
-    #[test]
-    fn blocks_compressed_one_after_another_inflate_to_what_went_in() {
-        // A block deflate cannot shrink (more room needed than first reserved), then a small
-        // one: the compressor is reset between them, so each comes back whole.
-        let mut state = 0x2545_f491_u32;
-        let noise: Vec<u8> = (0..64 << 10)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                state as u8
-            })
-            .collect();
-        let small = b"GET /healthz GET /healthz GET /healthz".to_vec();
-        for raw in [&noise, &small, &noise] {
-            let data = compress(raw).unwrap();
-            assert_eq!(data.get(..MAGIC.len()), Some(&MAGIC[..]));
-            assert_eq!(&inflate(&data[MAGIC.len()..]).unwrap(), raw);
-        }
-    }
+    deflate(&MAGIC, raw)
 }

@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension};
 use super::binary;
 use super::block_columns;
 use super::block_rows::Rows;
-use super::inflate::inflate;
+use super::deflate::inflate;
 use super::parts::Parts;
 use super::stored::{Stored, read_elapsed};
 use crate::entry::{Entry, PacketSpan, Protocol};

@@ -17,7 +17,7 @@ pub(crate) mod codec;
 pub(crate) mod columns;
 #[cfg(test)]
 mod columns_test;
-mod inflate;
+mod deflate;
 pub(crate) mod last_use;
 pub(crate) mod locations;
 mod migrate;
