@@ -44,13 +44,8 @@ impl Rows {
     /// A block's data as [`BlockBuilder::take`](super::block_columns::BlockBuilder::take) wrote
     /// it, none of its entries read yet.
     pub fn new(raw: &[u8]) -> Result<Self, String> {
-        let count = Reader::new(raw).small()?;
-        // Every entry takes at least a byte of each number column.
-        if count > raw.len() {
-            return Err(format!("{count} entries in {} bytes", raw.len()));
-        }
         Ok(Rows {
-            count,
+            count: entry_count(&mut Reader::new(raw), raw)?,
             first: 0,
             rows: Vec::new(),
         })
@@ -86,10 +81,7 @@ impl Rows {
 /// others' values; fails (never panics) on damaged data, wherever in the block the damage is.
 pub(crate) fn parse(raw: &[u8], wanted: Range<usize>) -> Result<Vec<Row>, String> {
     let mut r = Reader::new(raw);
-    let count: usize = r.small()?;
-    if count > raw.len() {
-        return Err(format!("{count} entries in {} bytes", raw.len()));
-    }
+    let count = entry_count(&mut r, raw)?;
     let wanted = wanted.start.min(count)..wanted.end.clamp(wanted.start.min(count), count);
     // Entries before and after the wanted ones, whose values each column passes over.
     let around = (wanted.start, count - wanted.end);
@@ -152,6 +144,16 @@ pub(crate) fn parse(raw: &[u8], wanted: Range<usize>) -> Result<Vec<Row>, String
         std::cmp::Ordering::Greater => Err("cut short".into()),
         std::cmp::Ordering::Equal => Ok(rows),
     }
+}
+
+/// The number of entries `raw` (a block's data, read by `r` from its start) begins with.
+fn entry_count(r: &mut Reader<'_>, raw: &[u8]) -> Result<usize, String> {
+    let count: usize = r.small()?;
+    // Every entry takes at least a byte of each number column.
+    if count > raw.len() {
+        return Err(format!("{count} entries in {} bytes", raw.len()));
+    }
+    Ok(count)
 }
 
 /// Reads one column: passes over `around.0` values with `skip`, reads one value into each of
