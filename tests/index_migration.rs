@@ -103,11 +103,22 @@ fn reindex(store: &Path) {
 /// How many of the index's blocks begin with each format's magic (`SK3\xff`: LZ4, `SK4\xff`: deflate,
 /// `SK5\xff`: deflate over columns).
 fn blocks_by_format(store: &Path) -> Vec<(String, i64)> {
+    index_rows(
+        store,
+        "SELECT hex(substr(data, 1, 4)), count(*) FROM blocks GROUP BY 1 ORDER BY 1",
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// Every row `sql` selects from the index of `store`'s node `local`, each made by `row`.
+fn index_rows<T>(
+    store: &Path,
+    sql: &str,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Vec<T> {
     let conn = rusqlite::Connection::open(store.join("local/index.sqlite")).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT hex(substr(data, 1, 4)), count(*) FROM blocks GROUP BY 1 ORDER BY 1")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+    let mut stmt = conn.prepare(sql).unwrap();
+    stmt.query_map([], row)
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
@@ -161,16 +172,8 @@ fn an_index_of_lz4_blocks_answers_like_a_fresh_one() {
 
 /// The names of a table's columns.
 fn columns(store: &Path, table: &str) -> Vec<String> {
-    let conn = rusqlite::Connection::open(store.join("local/index.sqlite")).unwrap();
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
-        ))
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    let sql = format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid");
+    index_rows(store, &sql, |r| r.get(0))
 }
 
 #[test]
