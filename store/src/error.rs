@@ -84,6 +84,9 @@ pub enum StoreError {
     /// The index writer thread stopped unexpectedly.
     #[error("index writer for {0} stopped unexpectedly")]
     WriterGone(PathBuf),
+    /// A thread reading pages of a query stopped unexpectedly.
+    #[error("a thread reading entries from {0} stopped unexpectedly")]
+    ReaderGone(PathBuf),
     /// A node name that is not an RFC 1123 subdomain, so it cannot name a directory of the store.
     #[error(
         "node name \"{name}\" is not valid: {reason} (use a Kubernetes node name: lowercase letters, digits, '-' and '.')"

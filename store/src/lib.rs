@@ -145,6 +145,8 @@ mod node_name;
 mod order;
 mod packets;
 mod page;
+mod page_reader;
+mod page_workers;
 mod query;
 mod readback;
 mod rebuild;

@@ -13,7 +13,7 @@ use crate::error::{SqlContext, StoreError};
 use crate::index::codec::Block;
 use crate::index::parts::Parts;
 use crate::index::{self};
-use crate::readback::NodeBodies;
+use crate::readback::{LostBodies, NodeBodies};
 use crate::store::Store;
 
 impl Store {
@@ -51,7 +51,7 @@ impl Store {
             .body_reading(true)
             .filter(|_| whole_bodies && bodies::has_cut_body(&entry));
         Ok(Some(match reading {
-            Some(reading) => NodeBodies::new(reading, layout.clone())
+            Some(reading) => NodeBodies::new(reading, layout.clone(), LostBodies::new(layout))
                 .load(&conn, &entry)
                 .unwrap_or(entry),
             None => entry,

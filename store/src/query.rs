@@ -4,7 +4,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use kfl::{CmpOp, IndexPredicate, IndexType, IndexedField, Literal};
 use rusqlite::Connection;
@@ -13,13 +13,13 @@ use rusqlite::types::Value as SqlValue;
 use crate::bodies::{self, BodyReading, CutReads};
 use crate::entry::Entry;
 use crate::error::{SqlContext, StoreError};
-use crate::index::codec::Block;
 use crate::index::columns::{INDEXED_COLUMNS, IndexedColumn};
-use crate::index::parts::Parts;
-use crate::index::{self, predicate};
+use crate::index::predicate;
 use crate::layout::NodeLayout;
 use crate::order::Order;
-use crate::readback::NodeBodies;
+use crate::page_reader::PageReader;
+use crate::page_workers::PageWorkers;
+use crate::readback::{LostBodies, NodeBodies};
 
 /// Most entries fetched from SQLite at a time, per node: memory stays bounded whatever the result size.
 const PAGE: i64 = 512;
@@ -187,29 +187,31 @@ fn time_bounds(pred: &IndexPredicate<IndexedColumn>) -> (i64, i64) {
 
 /// The matching entries of one node, in (timestamp, id) order.
 pub(crate) struct NodeCursor {
-    path: PathBuf,
-    conn: Connection,
+    layout: NodeLayout,
     sql: String,
     plan: Prepared,
-    /// The (timestamp, id) last read: the next page starts past it in the plan's order.
+    /// The (timestamp, id) last fetched: the next page starts past it in the plan's order.
     after: Option<(i64, i64)>,
     page: VecDeque<Entry>,
+    /// Whether every page of ids was fetched.
+    fetched_all: bool,
+    /// Whether every page was fetched and read.
     done: bool,
-    /// Recently decoded blocks: a time-ordered scan mostly walks blocks in order.
-    blocks: VecDeque<Block>,
-    /// Node and endpoint identities read so far.
-    parts: Parts,
-    /// Reads back bodies the index cut, when the query can.
-    bodies: Option<NodeBodies>,
+    /// Reads pages itself: the first, and all of them when no worker can be had.
+    reader: PageReader,
+    /// Read the pages after the first on other cores.
+    workers: PageWorkers,
+    /// Pages read so far.
+    pages_read: u64,
+    /// Entries whose bodies could not be read back, by all of the node's readers.
+    lost: Arc<LostBodies>,
 }
-
-/// Decoded blocks a cursor keeps.
-const BLOCK_CACHE: usize = 8;
 
 impl NodeCursor {
     /// Opens the index of `layout` for `plan`.
     pub fn open(layout: &NodeLayout, plan: Prepared) -> Result<Self, StoreError> {
-        let conn = index::open_readable(&layout.index)?;
+        let lost = LostBodies::new(layout);
+        let reader = PageReader::open(layout, plan.clone(), &lost)?;
         // ?1..?3: the lower time bound, the upper one and the id at the bound a page resumes from.
         let sql = match plan.order {
             Order::OldestFirst => format!(
@@ -226,21 +228,18 @@ impl NodeCursor {
             ),
         };
         let done = plan.from >= plan.to;
-        let bodies = plan
-            .bodies
-            .clone()
-            .map(|reading| NodeBodies::new(reading, layout.clone()));
         Ok(NodeCursor {
-            path: layout.index.clone(),
-            conn,
+            layout: layout.clone(),
             sql,
             plan,
             after: None,
             page: VecDeque::new(),
+            fetched_all: done,
             done,
-            blocks: VecDeque::new(),
-            parts: Parts::new(&layout.index),
-            bodies,
+            reader,
+            workers: PageWorkers::new(layout.index.clone()),
+            pages_read: 0,
+            lost,
         })
     }
 
@@ -251,7 +250,32 @@ impl NodeCursor {
         self.after = Some((ts, id));
     }
 
+    /// Reads the next page into `page`: the first one itself; the later ones from its workers,
+    /// kept busy with the pages after, or itself when it has none.
     fn fetch(&mut self) -> Result<(), StoreError> {
+        if self.pages_read == 1 {
+            self.workers.start(&self.layout, &self.plan, &self.lost);
+        }
+        self.pages_read += 1;
+        while self.workers.has_room() && !self.fetched_all {
+            let ids = self.fetch_ids()?;
+            self.workers.send(ids);
+        }
+        let kept = match self.workers.recv() {
+            Some(read) => read?,
+            None if self.fetched_all => Vec::new(),
+            None => {
+                let ids = self.fetch_ids()?;
+                self.reader.read(&ids)?
+            }
+        };
+        self.page.extend(kept);
+        self.done = self.fetched_all && self.workers.idle();
+        Ok(())
+    }
+
+    /// The ids of the next page of matching entries.
+    fn fetch_ids(&mut self) -> Result<Vec<i64>, StoreError> {
         let (from, to) = (self.plan.from, self.plan.to);
         let bounds = match (self.plan.order, self.after) {
             (Order::OldestFirst, Some((ts, id))) if ts >= from => [from.max(ts), to, id],
@@ -261,48 +285,20 @@ impl NodeCursor {
         };
         let mut params: Vec<SqlValue> = bounds.into_iter().map(SqlValue::Integer).collect();
         params.extend(self.plan.condition.params.iter().cloned());
-        let mut stmt = self.conn.prepare_cached(&self.sql).at(&self.path)?;
+        let path = &self.layout.index;
+        let mut stmt = self.reader.conn().prepare_cached(&self.sql).at(path)?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(params), |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
             })
-            .at(&self.path)?
+            .at(path)?
             .collect::<Result<Vec<_>, _>>()
-            .at(&self.path)?;
-        drop(stmt);
-        let fetched = rows.len() as i64;
-        let mut entries = Vec::with_capacity(rows.len());
-        for (ts, id) in rows {
-            self.after = Some((ts, id));
-            entries.push(self.entry(id)?);
+            .at(path)?;
+        self.fetched_all = (rows.len() as i64) < self.plan.fetch;
+        if let Some(&last) = rows.last() {
+            self.after = Some(last);
         }
-        let kept = keep(&self.plan, self.bodies.as_mut(), &self.conn, entries);
-        self.page.extend(kept);
-        self.done = fetched < self.plan.fetch;
-        Ok(())
-    }
-}
-
-impl NodeCursor {
-    /// Entry `id`, decoding its block unless it was used recently.
-    fn entry(&mut self, id: i64) -> Result<Entry, StoreError> {
-        let missing = |path: &PathBuf| StoreError::CorruptEntry {
-            path: path.clone(),
-            id,
-            reason: "its block is missing".into(),
-        };
-        let at = match self.blocks.iter().position(|b| b.holds(id)) {
-            Some(at) => at,
-            None => {
-                let block = Block::holding(&self.conn, &self.path, id)?
-                    .ok_or_else(|| missing(&self.path))?;
-                self.blocks.push_front(block);
-                self.blocks.truncate(BLOCK_CACHE);
-                0
-            }
-        };
-        let block = self.blocks.get_mut(at).ok_or_else(|| missing(&self.path))?;
-        block.entry(&self.path, id, &self.conn, &mut self.parts)
+        Ok(rows.into_iter().map(|(_, id)| id).collect())
     }
 }
 

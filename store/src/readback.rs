@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::Connection;
 
@@ -40,18 +41,18 @@ pub(crate) struct NodeBodies {
     layout: NodeLayout,
     /// The index's segments as last read, and one past the last packet they hold.
     segments: Option<(SegmentRows, u64)>,
-    /// Entries whose bodies could not be read back so far (one warning per node and query).
-    failed: u64,
+    /// Entries of the node whose bodies could not be read back, shared by the query's readers.
+    lost: Arc<LostBodies>,
 }
 
 impl NodeBodies {
-    /// Whole bodies for the entries of `layout`.
-    pub fn new(reading: BodyReading, layout: NodeLayout) -> Self {
+    /// Whole bodies for the entries of `layout`, noting those it cannot give them in `lost`.
+    pub fn new(reading: BodyReading, layout: NodeLayout, lost: Arc<LostBodies>) -> Self {
         NodeBodies {
             reading,
             layout,
             segments: None,
-            failed: 0,
+            lost,
         }
     }
 
@@ -103,7 +104,7 @@ impl NodeBodies {
         for i in 0..n {
             if !read.whole[i] {
                 let why = read.lost[i].take();
-                self.warn(
+                self.lost.note(
                     read.entries[i],
                     why.as_deref()
                         .unwrap_or("its packets do not give the exchange back"),
@@ -190,9 +191,29 @@ impl NodeBodies {
         }
         Ok(())
     }
+}
 
-    fn warn(&mut self, entry: &Entry, why: &str) {
-        if self.failed == 0 {
+/// The entries of one node whose bodies a query could not read back: one warning for the first,
+/// and at the end how many, however many threads read the node's pages.
+pub(crate) struct LostBodies {
+    /// The node's directory name.
+    node: String,
+    count: AtomicU64,
+}
+
+impl LostBodies {
+    /// None lost yet, on the node of `layout`.
+    pub fn new(layout: &NodeLayout) -> Arc<Self> {
+        let node = layout.dir.file_name().unwrap_or_default();
+        Arc::new(LostBodies {
+            node: node.to_string_lossy().into_owned(),
+            count: AtomicU64::new(0),
+        })
+    }
+
+    /// `entry`'s bodies could not be read back, for the reason `why`.
+    fn note(&self, entry: &Entry, why: &str) {
+        if self.count.fetch_add(1, Ordering::Relaxed) == 0 {
             tracing::warn!(
                 "entry {} on node {}: showing the first bytes of its body only ({}): {why}",
                 entry.id,
@@ -200,21 +221,16 @@ impl NodeBodies {
                 crate::bodies::BODY_TRUNCATED,
             );
         }
-        self.failed += 1;
     }
 }
 
-impl Drop for NodeBodies {
+impl Drop for LostBodies {
     fn drop(&mut self) {
-        if self.failed > 1 {
+        let count = *self.count.get_mut();
+        if count > 1 {
             tracing::warn!(
-                "{} entries on node {} show the first bytes of their bodies only",
-                self.failed,
-                self.layout
-                    .dir
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
+                "{count} entries on node {} show the first bytes of their bodies only",
+                self.node
             );
         }
     }

@@ -31,7 +31,7 @@ use crate::index::codec::Block;
 use crate::index::parts::Parts;
 use crate::layout::NodeLayout;
 use crate::query::{Entries, NodeCursor, Prepared, Query, keep};
-use crate::readback::NodeBodies;
+use crate::readback::{LostBodies, NodeBodies};
 use crate::store::Store;
 
 /// How often a follower asks the index for new entries: `query --follow` and the agent's
@@ -228,7 +228,7 @@ impl NodeTail {
         let bodies = plan
             .bodies
             .clone()
-            .map(|reading| NodeBodies::new(reading, layout.clone()));
+            .map(|reading| NodeBodies::new(reading, layout.clone(), LostBodies::new(&layout)));
         NodeTail {
             name: name.to_owned(),
             layout,

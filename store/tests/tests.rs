@@ -8,6 +8,7 @@ mod handshake;
 mod histogram;
 mod import;
 mod kfl_filters;
+mod long_query;
 mod page;
 mod paths;
 mod reindex;
