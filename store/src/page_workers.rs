@@ -125,10 +125,10 @@ impl PageWorkers {
         }
     }
 
-    /// Whether another page may be sent: each worker has one page queued behind the one it
-    /// reads, so none waits while the cursor gives out entries.
+    /// Whether another page may be sent: one more than there are workers, so that the worker
+    /// whose page the cursor takes has the next one waiting while the cursor gives out entries.
     pub fn has_room(&self) -> bool {
-        !self.workers.is_empty() && self.in_flight.len() < 2 * self.workers.len()
+        !self.workers.is_empty() && self.in_flight.len() <= self.workers.len()
     }
 
     /// Hands the page `ids` to the next worker.
