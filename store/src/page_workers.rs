@@ -154,8 +154,22 @@ impl PageWorkers {
         })
     }
 
+    /// Workers running.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.workers.len()
+    }
+
     /// Whether no page is in flight.
     pub fn idle(&self) -> bool {
         self.in_flight.is_empty()
+    }
+
+    /// Stops the workers (once the cursor has read its last page, or failed): a cursor kept
+    /// after it is done (a follow's backlog) holds no threads from other queries.
+    pub fn stop(&mut self) {
+        self.workers.clear();
+        self.in_flight.clear();
+        self.next = 0;
     }
 }

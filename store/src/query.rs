@@ -271,6 +271,9 @@ impl NodeCursor {
         };
         self.page.extend(kept);
         self.done = self.fetched_all && self.workers.idle();
+        if self.done {
+            self.workers.stop();
+        }
         Ok(())
     }
 
@@ -309,6 +312,7 @@ impl Iterator for NodeCursor {
         while self.page.is_empty() && !self.done {
             if let Err(e) = self.fetch() {
                 self.done = true;
+                self.workers.stop();
                 return Some(Err(e));
             }
         }
@@ -396,5 +400,39 @@ impl Iterator for Entries {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_with_node().map(|r| r.map(|(_, entry)| entry))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::entry::Entry;
+    use crate::{NodeWriter, Query, Store, StoreConfig};
+
+    #[test]
+    fn a_cursor_read_to_its_end_keeps_no_page_workers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = NodeWriter::open(dir.path(), "n1", StoreConfig::default()).unwrap();
+        for i in 0..3 * super::PAGE {
+            let mut e = Entry {
+                timestamp: 1_000 + i,
+                ..Entry::default()
+            };
+            e.node.name = "n1".into();
+            e.protocol.name = "http".into();
+            writer.write_entry(e).unwrap();
+        }
+        writer.finish().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut entries = store.query(&Query::default()).unwrap();
+        let mut started = 0;
+        let mut read = 0;
+        while let Some(found) = entries.next() {
+            found.unwrap();
+            read += 1;
+            started = started.max(entries.cursors[0].workers.len());
+        }
+        assert_eq!(read, 3 * super::PAGE);
+        assert!(started > 0, "the pages after the first went to workers");
+        assert_eq!(entries.cursors[0].workers.len(), 0);
     }
 }

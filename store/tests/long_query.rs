@@ -93,5 +93,8 @@ fn a_damaged_block_past_the_first_page_ends_the_query_with_its_error() {
         "{failed:?}"
     );
     // Every page before the damaged block's came back whole.
-    assert!((1536..2000).contains(&good), "{good} entries before the error");
+    assert!(
+        (1536..2000).contains(&good),
+        "{good} entries before the error"
+    );
 }
