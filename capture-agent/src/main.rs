@@ -187,6 +187,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<()> {
+    // The API's queries read their pages on the threads that serve them: the other cores are the
+    // capture's.
+    shark_store::set_query_threads(0);
     let token = read_token(&args)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(shark_agent::server::tls::server_config(cert, key)?),

@@ -117,6 +117,7 @@ pub use node_name::{check_node_name, parse_node_name};
 pub use order::Order;
 pub use packets::{PacketWalk, RawPacket, StoredPacket};
 pub use page::{BadCursor, Page, PageKey};
+pub use page_workers::set_query_threads;
 pub use query::{Entries, Query};
 pub use schema::entry_schema;
 pub use settings::WriteSettings;

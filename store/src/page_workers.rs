@@ -3,7 +3,8 @@
 //! a cursor past its first page hands the next pages to worker threads (each with its own
 //! connection to the index) while it gives out the entries already read, and takes the results
 //! back in the order it asked for them. The threads of all queries in the process together take
-//! at most one per core; a cursor that gets none reads its pages itself.
+//! at most one per core (or what [`set_query_threads`] allows); a cursor that gets none reads its
+//! pages itself.
 
 use std::collections::VecDeque;
 use std::num::NonZeroUsize;
@@ -26,10 +27,28 @@ const PER_CURSOR: usize = 4;
 /// Worker threads running in the process, all queries together.
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
-/// Most worker threads in the process: one per core.
+/// Most worker threads in the process, when set ([`ONE_PER_CORE`] until then).
+static MOST: AtomicUsize = AtomicUsize::new(ONE_PER_CORE);
+
+/// [`MOST`] before [`set_query_threads`]: one per core.
+const ONE_PER_CORE: usize = usize::MAX;
+
+/// Sets how many threads the process's queries may take, all together, to read pages besides the
+/// threads that asked (one per core until set). A capture agent sets none: its queries must not
+/// take the cores its capture needs.
+pub fn set_query_threads(most: usize) {
+    MOST.store(most, Ordering::Release);
+}
+
+/// Most worker threads in the process.
 fn most_workers() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
+    match MOST.load(Ordering::Acquire) {
+        ONE_PER_CORE => {
+            *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
+        }
+        most => most,
+    }
 }
 
 /// Takes one worker thread from the process's allowance; whether there was one left.

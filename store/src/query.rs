@@ -408,8 +408,22 @@ mod tests {
     use crate::entry::Entry;
     use crate::{NodeWriter, Query, Store, StoreConfig};
 
+    /// How many page workers a query over `store` had at most, and how many once read to its end.
+    fn workers_of(store: &Store) -> (usize, usize) {
+        let mut entries = store.query(&Query::default()).unwrap();
+        let mut started = 0;
+        let mut read = 0;
+        while let Some(found) = entries.next() {
+            found.unwrap();
+            read += 1;
+            started = started.max(entries.cursors[0].workers.len());
+        }
+        assert_eq!(read, 3 * super::PAGE);
+        (started, entries.cursors[0].workers.len())
+    }
+
     #[test]
-    fn a_cursor_read_to_its_end_keeps_no_page_workers() {
+    fn page_workers_are_started_as_allowed_and_stopped_at_the_end() {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = NodeWriter::open(dir.path(), "n1", StoreConfig::default()).unwrap();
         for i in 0..3 * super::PAGE {
@@ -423,16 +437,15 @@ mod tests {
         }
         writer.finish().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let mut entries = store.query(&Query::default()).unwrap();
-        let mut started = 0;
-        let mut read = 0;
-        while let Some(found) = entries.next() {
-            found.unwrap();
-            read += 1;
-            started = started.max(entries.cursors[0].workers.len());
-        }
-        assert_eq!(read, 3 * super::PAGE);
+        let (started, left) = workers_of(&store);
         assert!(started > 0, "the pages after the first went to workers");
-        assert_eq!(entries.cursors[0].workers.len(), 0);
+        assert_eq!(left, 0, "a cursor read to its end holds no workers");
+        crate::set_query_threads(0);
+        let none = workers_of(&store);
+        crate::set_query_threads(1);
+        let one = workers_of(&store);
+        crate::set_query_threads(usize::MAX);
+        assert_eq!(none, (0, 0), "an agent's queries take no threads");
+        assert_eq!(one, (1, 0));
     }
 }
