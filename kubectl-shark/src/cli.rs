@@ -160,12 +160,6 @@ pub struct ImportArgs {
     /// Who is who: a YAML or JSON list of {ip, name, namespace, kind, labels?, node?}.
     #[arg(long, value_name = "FILE")]
     pub identities: Option<PathBuf>,
-    /// Threads the packets go through: 1 dissects and writes them on one (a second reads the
-    /// file ahead, a third compresses and commits the index); 2 writes segments and index
-    /// blocks on a thread of its own, which costs more CPU than it saves on most machines
-    /// (each entry crosses cores). The store comes out the same either way.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
-    pub threads: u8,
     #[command(flatten)]
     pub retention: RetentionArgs,
 }

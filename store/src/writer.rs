@@ -321,13 +321,6 @@ impl NodeWriter {
         })
     }
 
-    /// The number the next packet written gets and the next flow id [`alloc_stream`](Self::alloc_stream)
-    /// gives: where a caller that numbers packets and flows ahead of the writer (the ingest's
-    /// pipeline thread, while this writer runs on another) starts.
-    pub fn next_numbers(&self) -> (u64, u64) {
-        (self.next_packet, self.next_stream)
-    }
-
     /// A new flow id, unique within the node's store (across imports and restarts).
     pub fn alloc_stream(&mut self) -> u64 {
         let id = self.next_stream;
@@ -337,16 +330,9 @@ impl NodeWriter {
 
     /// Queues `entry` for the index (committed in batches); its `id` is assigned here.
     pub fn write_entry(&mut self, mut entry: Entry) -> Result<(), StoreError> {
-        self.write_entry_in_place(&mut entry)
-    }
-
-    /// [`write_entry`](Self::write_entry) that leaves the entry with the caller, so a writer on
-    /// another thread than the pipeline's hands it back to be freed where it was allocated (glibc
-    /// pays for frees across threads with arena lock contention: it doubled import's CPU).
-    pub fn write_entry_in_place(&mut self, entry: &mut Entry) -> Result<(), StoreError> {
         entry.id = self.next_entry;
         self.next_entry += 1;
-        if let Some(batch) = self.entries.push(entry) {
+        if let Some(batch) = self.entries.push(&entry) {
             self.index.send(Op::Entries(Box::new(batch)))?;
         }
         self.summary.entries += 1;

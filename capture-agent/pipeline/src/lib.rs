@@ -21,9 +21,8 @@
 //!
 //! The design decision that matters most: the pipeline is push-driven and single-threaded per
 //! source, owning all flow state — no locks on the per-packet path, and memory bounded per flow
-//! and in total (out-of-order buffers, flows tracked, IP fragments). [`Ingest`] runs the store's
-//! writer on a second thread, fed by a bounded channel, so import and capture use two cores
-//! while entry order and ids stay what one thread gives.
+//! and in total (out-of-order buffers, flows tracked, IP fragments). [`Ingest`] writes to the
+//! store on the pipeline's thread too; the store's index compresses and commits on a second.
 //!
 //! ```no_run
 //! use shark_pipeline::{FileSource, OnEntry, Pipeline, PipelineConfig};

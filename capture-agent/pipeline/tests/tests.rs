@@ -18,7 +18,7 @@ mod dissect_redis;
 mod dissect_tls;
 mod fixtures;
 mod flood;
-mod ingest_threads;
+mod ingest;
 mod pipeline;
 mod redissect;
 mod source;

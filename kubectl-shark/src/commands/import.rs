@@ -29,9 +29,6 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         max_body,
     )?
     .with_memory_limit(args.retention.memory_limit()?)?;
-    if args.threads == 2 {
-        ingest = ingest.with_store_thread()?;
-    }
     let progress = progress_bar(packets);
     // The file is read on a thread of its own, ahead of the pipeline.
     let mut ahead = ReadAhead::start(FileSource::open(&args.file)?)?;

@@ -1,7 +1,7 @@
-//! Ingest with the store's writer on a thread of its own (`import --threads 2`), and the file
-//! read ahead on another, writes the same store as with the writer on the pipeline's thread: the same segment files byte for
-//! byte and the same index rows, entry ids and order included; and a store error on the writer
-//! thread still reaches the caller.
+//! Ingest into a store: the file read ahead on a thread of its own (as `import` reads it) writes
+//! the same store as the file read on the pipeline's thread, the same segment files byte for byte
+//! and the same index rows, entry ids and order included; and a packet the store refuses fails
+//! the ingest with the store's error.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,8 +11,7 @@ use shark_pipeline::identities::{IdentityHistory, SharedIdentities};
 use shark_pipeline::{FileSource, Ingest, OwnedPacket, Packet, ReadAhead};
 use shark_store::{StoreConfig, StoreError};
 
-/// Segments of a few KiB, so segments rotate and flows span several of them while batches are
-/// handed from one thread to the other.
+/// Segments of a few KiB, so segments rotate and flows span several of them.
 fn small_segments() -> StoreConfig {
     StoreConfig {
         segment_size: 16 << 10,
@@ -20,26 +19,20 @@ fn small_segments() -> StoreConfig {
     }
 }
 
-fn open(root: &Path, one_thread: bool) -> Ingest {
+fn open(root: &Path) -> Ingest {
     let identities = SharedIdentities::new(IdentityHistory::new());
-    let ingest =
-        Ingest::open(root, "n", small_segments(), identities, 16, 4096).expect("store opens");
-    if one_thread {
-        ingest
-    } else {
-        ingest.with_store_thread().expect("writer thread starts")
-    }
+    Ingest::open(root, "n", small_segments(), identities, 16, 4096).expect("store opens")
 }
 
 /// Imports the demo capture `times` times over (later copies shifted a day, as new traffic) into a
-/// new store: all on one thread, or with the writer on its own and the file read ahead on another.
-fn import(one_thread: bool, times: i64) -> tempfile::TempDir {
+/// new store: the file read on the pipeline's thread, or read ahead on a thread of its own.
+fn import(read_ahead: bool, times: i64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut ingest = open(dir.path(), one_thread);
+    let mut ingest = open(dir.path());
     for day in 0..times {
         let shift = day * 86_400_000_000_000;
         let mut source = FileSource::open(demo_capture()).expect("capture opens");
-        if one_thread {
+        if !read_ahead {
             let mut packet = OwnedPacket::default();
             while source.next_into(&mut packet).expect("packet reads") {
                 packet.ts_ns += shift;
@@ -77,30 +70,31 @@ fn segments(root: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 #[test]
-fn two_threads_write_the_same_segments_and_index_as_one() {
-    // Enough packets for many batches (each holds at most 1024 operations or 256 KiB).
-    let (one, two) = (import(true, 12), import(false, 12));
-    let (one_segments, two_segments) = (segments(one.path()), segments(two.path()));
-    assert!(one_segments.len() > 100, "{} segments", one_segments.len());
+fn the_file_read_ahead_writes_the_same_segments_and_index_as_read_in_line() {
+    // Enough packets for many of the reader's batches (each holds at most 1024 packets or 256 KiB).
+    let (line, ahead) = (import(false, 12), import(true, 12));
+    let (line_segments, ahead_segments) = (segments(line.path()), segments(ahead.path()));
+    let written = line_segments.len();
+    assert!(written > 100, "{written} segments");
     assert_eq!(
-        one_segments.keys().collect::<Vec<_>>(),
-        two_segments.keys().collect::<Vec<_>>()
+        line_segments.keys().collect::<Vec<_>>(),
+        ahead_segments.keys().collect::<Vec<_>>()
     );
-    assert!(one_segments == two_segments, "segment bytes differ");
-    let (one_index, two_index) = (index_rows(one.path()), index_rows(two.path()));
-    let entries = one_index
+    assert!(line_segments == ahead_segments, "segment bytes differ");
+    let (line_index, ahead_index) = (index_rows(line.path()), index_rows(ahead.path()));
+    let entries = line_index
         .iter()
         .find(|(table, _)| table == "entries")
         .map_or(0, |(_, rows)| rows.len());
     assert!(entries > 300, "{entries} entries");
-    for ((table, one_rows), (_, two_rows)) in one_index.iter().zip(&two_index) {
-        assert!(one_rows == two_rows, "table {table} differs");
+    for ((table, line_rows), (_, ahead_rows)) in line_index.iter().zip(&ahead_index) {
+        assert!(line_rows == ahead_rows, "table {table} differs");
     }
-    assert_eq!(one_index.len(), two_index.len());
+    assert_eq!(line_index.len(), ahead_index.len());
     // Written in the same order too (the index file's bytes follow it).
     for table in ["blocks", "flows", "segments", "state_packets", "parts"] {
         assert!(
-            as_written(one.path(), table) == as_written(two.path(), table),
+            as_written(line.path(), table) == as_written(ahead.path(), table),
             "table {table} written in another order"
         );
     }
@@ -125,9 +119,9 @@ fn as_written(root: &Path, table: &str) -> Vec<String> {
 }
 
 #[test]
-fn a_store_error_on_the_writer_thread_reaches_the_caller() {
+fn a_packet_the_store_refuses_fails_the_ingest_with_the_stores_error() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut ingest = open(dir.path(), false);
+    let mut ingest = open(dir.path());
     // Classic PCAP cannot hold a timestamp before 1970: the writer refuses the packet.
     let before_1970 = OwnedPacket {
         ts_ns: -1,
@@ -136,9 +130,8 @@ fn a_store_error_on_the_writer_thread_reaches_the_caller() {
         data: vec![0; 60],
     };
     let pushed = ingest.push(&before_1970);
-    let outcome = pushed.and_then(|()| ingest.finish().map(|_| ()));
     assert!(
-        matches!(outcome, Err(StoreError::BadPacket { ts_ns: -1, .. })),
-        "{outcome:?}"
+        matches!(pushed, Err(StoreError::BadPacket { ts_ns: -1, .. })),
+        "{pushed:?}"
     );
 }

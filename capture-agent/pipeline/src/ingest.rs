@@ -1,21 +1,15 @@
 //! What import, local capture and the node agent share: packets → pipeline (with identities) → store.
 //!
 //! Two cores share the work: the pipeline and the store's writer (segments, index blocks) run on
-//! the caller's thread, the index's compression and SQLite work on a thread of its own.
-//! [`Ingest::with_store_thread`] moves the writer to a third thread ([`store_thread`]), fed
-//! batches through a bounded channel; both ways write the same segments and index. That split is
-//! not the default: every entry then crosses cores twice (built on one, encoded on the other,
-//! freed on the first), and on the two-core machines measured it took about twice the CPU for
-//! the same instructions (BENCHMARKS.md, "Where the writer runs").
-
-mod store_side;
-mod store_thread;
+//! the caller's thread, the index's compression and SQLite work on a thread of its own (import
+//! also reads its file ahead on a third, [`ReadAhead`](crate::ReadAhead)). The writer stays with
+//! the pipeline: on a thread of its own, every entry crossed cores (built on one, encoded on the
+//! other, freed on the first), and on the two-core machines measured that took more CPU than it
+//! saved (BENCHMARKS.md, "Where the writer runs").
 
 use std::path::{Path, PathBuf};
 
 use shark_store::{Node, NodeWriter, StoreConfig, StoreError};
-
-use store_side::StoreSide;
 
 use crate::config::Bodies;
 use crate::identities::{DnsLearningSink, SharedIdentities};
@@ -26,7 +20,7 @@ use crate::{OwnedPacket, Packet, Pipeline, PipelineConfig, PipelineStats};
 /// A pipeline writing into one node's store, naming endpoints from an identities file and DNS answers.
 pub struct Ingest {
     pipeline: Pipeline,
-    sink: Redacting<DnsLearningSink<StoreSide>>,
+    sink: Redacting<DnsLearningSink<NodeWriter>>,
     root: PathBuf,
     node: String,
     identities: SharedIdentities,
@@ -60,7 +54,6 @@ impl Ingest {
         settings.record(store, node)?;
         let pipeline_config = PipelineConfig::from_settings(node_id, &settings, Bodies::Indexed);
         let pipeline = Pipeline::new(pipeline_config).with_identity(Box::new(identities.clone()));
-        let writer = StoreSide::Here(Box::new(writer));
         Ok(Ingest {
             pipeline,
             sink: Redacting::new(DnsLearningSink::new(writer, identities.clone())),
@@ -79,18 +72,6 @@ impl Ingest {
         let settings = self.pipeline.config().write_settings();
         settings.record(&self.root, &self.node)?;
         Ok(self)
-    }
-
-    /// Runs the store's writer on a thread of its own rather than on the caller's, with the
-    /// pipeline (`import --threads 2`; the store comes out the same).
-    pub fn with_store_thread(self) -> Result<Self, StoreError> {
-        let dir = self.root.join(&self.node);
-        let identities = self.identities.clone();
-        let sink = self.sink.try_map(|learning| {
-            let side = learning.into_inner().on_own_thread(dir)?;
-            Ok(DnsLearningSink::new(side, identities))
-        })?;
-        Ok(Ingest { sink, ..self })
     }
 
     /// Keeps only the traffic of the pods in `scope` (checked per packet, before anything is stored).
@@ -129,7 +110,6 @@ impl Ingest {
 
     /// Commits the entries written so far to the index, so queries see them soon (live capture
     /// calls this about once a second; the store otherwise commits by batch size or packet time).
-    /// With the writer on its own thread this only asks for the commit: the pipeline goes on.
     pub fn flush(&mut self) -> Result<(), StoreError> {
         self.sink.inner_mut().inner_mut().flush()
     }
@@ -143,7 +123,7 @@ impl Ingest {
     pub fn finish(self) -> Result<PipelineStats, StoreError> {
         let mut sink = self.sink;
         let stats = self.pipeline.finish(&mut sink)?;
-        sink.into_inner().into_inner().into_writer()?.finish()?;
+        sink.into_inner().into_inner().finish()?;
         Ok(stats)
     }
 }
