@@ -14,7 +14,7 @@ use crate::error::{SqlContext, StoreError};
 use crate::index;
 use crate::layout::NodeLayout;
 use crate::map::failed;
-use crate::query::{Prepared, Query};
+use crate::plan::{Prepared, Query};
 use crate::store::Store;
 
 /// Most buckets a histogram has.

@@ -25,7 +25,7 @@ pub use sketch::{LatencySketch, RELATIVE_ERROR};
 
 use crate::entry::{Endpoint, Entry};
 use crate::error::StoreError;
-use crate::query::Query;
+use crate::plan::Query;
 use crate::store::Store;
 
 /// What one box of the map stands for.

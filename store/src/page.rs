@@ -8,7 +8,8 @@ use std::str::FromStr;
 use crate::entry::Entry;
 use crate::error::StoreError;
 use crate::order::Order;
-use crate::query::{Entries, NodeCursor, Prepared, Query};
+use crate::plan::{Prepared, Query};
+use crate::query::{Entries, NodeCursor};
 use crate::store::Store;
 
 /// Where a page ended: the (timestamp, node, id) of its last entry. The next page holds the

@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
+use crate::bodies::{self, CutReads};
 use crate::entry::Entry;
 use crate::error::StoreError;
+use crate::index;
 use crate::index::codec::Block;
 use crate::index::parts::Parts;
-use crate::index::{self};
 use crate::layout::NodeLayout;
-use crate::query::{Prepared, keep};
+use crate::plan::Prepared;
 use crate::readback::{LostBodies, NodeBodies};
 
 /// Decoded blocks a reader keeps: a time-ordered scan mostly walks blocks in order.
@@ -91,4 +92,53 @@ impl PageReader {
         let block = self.blocks.get_mut(at).ok_or_else(|| missing(&self.path))?;
         block.entry(&self.path, id, &self.conn, &mut self.parts)
     }
+}
+
+/// The entries of `entries` that `plan`'s residual filter keeps, in order, with whole bodies
+/// (read back through `bodies`, all in one go) where the filter reads a cut one or the plan wants
+/// them. An entry whose body cannot be read back is filtered and shown with its prefix.
+pub(crate) fn keep(
+    plan: &Prepared,
+    bodies: Option<&mut NodeBodies>,
+    conn: &Connection,
+    entries: Vec<Entry>,
+) -> Vec<Entry> {
+    let residual = plan.residual.as_ref();
+    let matches = |entry: &Entry| residual.is_none_or(|f| f.matches(entry));
+    let Some(bodies) = bodies else {
+        return entries.into_iter().filter(|e| matches(e)).collect();
+    };
+    // Whether each entry is kept as it is (`Some`), or needs its bodies first (`None`): a filter
+    // that never reads a cut body decides on the prefixes.
+    let verdicts: Vec<Option<bool>> = entries
+        .iter()
+        .map(|entry| {
+            if !bodies::has_cut_body(entry) {
+                return Some(matches(entry));
+            }
+            let probe = CutReads::new(entry);
+            let matched = residual.is_none_or(|f| f.matches(&probe));
+            if probe.read_cut_body() || (matched && bodies.whole()) {
+                None
+            } else {
+                Some(matched)
+            }
+        })
+        .collect();
+    let mut entries = entries;
+    let mut wanted: Vec<&mut Entry> = entries
+        .iter_mut()
+        .zip(&verdicts)
+        .filter(|(_, v)| v.is_none())
+        .map(|(e, _)| e)
+        .collect();
+    if !wanted.is_empty() {
+        bodies.load_many(conn, &mut wanted);
+    }
+    entries
+        .into_iter()
+        .zip(verdicts)
+        .filter(|(entry, verdict)| verdict.unwrap_or_else(|| matches(entry)))
+        .map(|(entry, _)| entry)
+        .collect()
 }

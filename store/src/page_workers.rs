@@ -18,7 +18,7 @@ use crate::entry::Entry;
 use crate::error::StoreError;
 use crate::layout::NodeLayout;
 use crate::page_reader::PageReader;
-use crate::query::Prepared;
+use crate::plan::Prepared;
 use crate::readback::LostBodies;
 
 /// Most workers one cursor takes: past this, more pages in flight only hold memory.

@@ -12,7 +12,8 @@ use crate::index::{self, segments};
 use crate::layout::{INDEX_FILE, NodeLayout, SEGMENTS_DIR};
 use crate::node_name::check_node_name;
 use crate::packets::PacketWalk;
-use crate::query::{Entries, NodeCursor, Prepared, Query};
+use crate::plan::{Prepared, Query};
+use crate::query::{Entries, NodeCursor};
 
 /// A reader over all nodes stored under a root directory. Cheap to open; every call opens its own
 /// read connections, so it can be shared across threads and used while writers run.
@@ -280,5 +281,53 @@ impl Store {
             Err(_) => Vec::new(),
         };
         PacketWalk::new(&layout.segments, rows, window)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::entry::Entry;
+    use crate::plan::PAGE;
+    use crate::{NodeWriter, Query, Store, StoreConfig};
+
+    /// How many page workers a query over `store` had at most, and how many once read to its end.
+    fn workers_of(store: &Store) -> (usize, usize) {
+        let mut entries = store.query(&Query::default()).unwrap();
+        let mut started = 0;
+        let mut read = 0;
+        while let Some(found) = entries.next() {
+            found.unwrap();
+            read += 1;
+            started = started.max(entries.workers_running()[0]);
+        }
+        assert_eq!(read, 3 * PAGE);
+        (started, entries.workers_running()[0])
+    }
+
+    #[test]
+    fn page_workers_are_started_as_allowed_and_stopped_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = NodeWriter::open(dir.path(), "n1", StoreConfig::default()).unwrap();
+        for i in 0..3 * PAGE {
+            let mut e = Entry {
+                timestamp: 1_000 + i,
+                ..Entry::default()
+            };
+            e.node.name = "n1".into();
+            e.protocol.name = "http".into();
+            writer.write_entry(e).unwrap();
+        }
+        writer.finish().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (started, left) = workers_of(&store);
+        assert!(started > 0, "the pages after the first went to workers");
+        assert_eq!(left, 0, "a cursor read to its end holds no workers");
+        crate::set_query_threads(0);
+        let none = workers_of(&store);
+        crate::set_query_threads(1);
+        let one = workers_of(&store);
+        crate::set_query_threads(usize::MAX);
+        assert_eq!(none, (0, 0), "an agent's queries take no threads");
+        assert_eq!(one, (1, 0));
     }
 }

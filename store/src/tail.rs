@@ -30,7 +30,9 @@ use crate::index;
 use crate::index::codec::Block;
 use crate::index::parts::Parts;
 use crate::layout::NodeLayout;
-use crate::query::{Entries, NodeCursor, Prepared, Query, keep};
+use crate::page_reader::keep;
+use crate::plan::{Prepared, Query};
+use crate::query::{Entries, NodeCursor};
 use crate::readback::{LostBodies, NodeBodies};
 use crate::store::Store;
 
