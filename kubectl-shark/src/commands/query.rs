@@ -86,6 +86,8 @@ struct Output {
     cap: Option<usize>,
     cut: bool,
     out: BufWriter<std::io::Stdout>,
+    /// The NDJSON line being written, its allocation kept from one entry to the next.
+    line: Vec<u8>,
     /// Who addresses are in the other clusters, to name peers a cluster's agents could not.
     directory: Directory,
 }
@@ -104,6 +106,7 @@ impl Output {
             cap,
             cut: false,
             out: BufWriter::with_capacity(OUT_BUFFER, std::io::stdout()),
+            line: Vec::new(),
             directory: Directory::default(),
         }
     }
@@ -118,8 +121,9 @@ impl Output {
                     entry: &entry,
                     named: &named,
                 };
-                serde_json::to_writer(&mut self.out, &json)?;
-                self.out.write_all(b"\n")
+                self.line.clear();
+                json.write_line(&mut self.line)?;
+                self.out.write_all(&self.line)
             }
             OutputFormat::Table if self.cap.is_some_and(|cap| self.table.len() >= cap) => {
                 self.cut = true;
