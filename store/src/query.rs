@@ -1,6 +1,7 @@
 //! The query engine: per node, SQL over the time range and pushed-down predicates, read in pages
-//! by (timestamp, id), oldest or newest first; the residual filter on decoded entries; nodes merged
-//! by (timestamp, node, id) in the same order.
+//! by (timestamp, id), oldest or newest first, each page decoded and filtered by a
+//! [`PageReader`] (past the first, on other cores: [`PageWorkers`]); nodes merged by
+//! (timestamp, node, id) in the same order.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
