@@ -96,8 +96,10 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        // Closing its queue ends the thread after the page it is reading.
+        // With its queue closed and nobody left to take its results, the thread ends after the
+        // page it is reading (the pages queued behind it are not read: nobody wants them).
         self.pages = None;
+        self.results = channel().1;
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
