@@ -46,6 +46,9 @@ pub(crate) struct NodeCursor {
     lost: Arc<LostBodies>,
 }
 
+/// The page (counted from 0) from which a cursor's pages are read by workers.
+const WORKERS_FROM_PAGE: u64 = 2;
+
 impl NodeCursor {
     /// Opens the index of `layout` for `plan`.
     pub fn open(layout: &NodeLayout, mut plan: Prepared) -> Result<Self, StoreError> {
@@ -92,10 +95,11 @@ impl NodeCursor {
         self.after = Some((ts, id));
     }
 
-    /// Reads the next page into `page`: the first one itself; the later ones from its workers,
-    /// kept busy with the pages after, or itself when it has none.
+    /// Reads the next page into `page`: the first two itself (a dashboard's page and the entry
+    /// after it start no threads); the later ones from its workers, kept busy with the pages
+    /// after, or itself when it has none.
     fn fetch(&mut self) -> Result<(), StoreError> {
-        if self.pages_read == 1 {
+        if self.pages_read == WORKERS_FROM_PAGE {
             self.workers.start(&self.layout, &self.plan, &self.lost);
         }
         self.pages_read += 1;
@@ -229,9 +233,12 @@ impl Entries {
             Order::NewestFirst => !node,
         };
         let entry = self.heads.get_mut(node).and_then(Option::take)?;
-        self.refill(node);
         if let Some(left) = self.left.as_mut() {
             *left -= 1;
+        }
+        // The last entry the limit allows needs no successor: reading one would read a page more.
+        if self.left != Some(0) {
+            self.refill(node);
         }
         Some(Ok((node, entry)))
     }

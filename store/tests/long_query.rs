@@ -98,3 +98,25 @@ fn a_damaged_block_past_the_first_page_ends_the_query_with_its_error() {
         "{good} entries before the error"
     );
 }
+
+#[test]
+fn a_limit_reads_nothing_past_its_last_entry() {
+    let (dir, store) = store();
+    // The block just past the 1024th entry is damaged: a query stopping at 1024 never reads it.
+    let conn = rusqlite::Connection::open(dir.path().join("n1/index.sqlite")).unwrap();
+    let damaged = conn
+        .execute(
+            "UPDATE blocks SET data = x'0102030405' WHERE first_id =
+               (SELECT max(first_id) FROM blocks WHERE first_id <= 1025)",
+            [],
+        )
+        .unwrap();
+    assert_eq!(damaged, 1);
+    drop(conn);
+    let q = Query {
+        limit: Some(1024),
+        ..Query::default()
+    };
+    let read: Result<Vec<Entry>, StoreError> = store.query(&q).unwrap().collect();
+    assert_eq!(read.map(|entries| entries.len()).ok(), Some(1024));
+}
