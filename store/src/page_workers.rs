@@ -1,6 +1,6 @@
 //! Pages of a node's entries read on other cores. Decoding blocks, filtering and reading bodies
 //! back is most of a long query's work, and each page of entries is independent of the others:
-//! a cursor past its first page hands the next pages to worker threads (each with its own
+//! a cursor past its second page hands the next pages to worker threads (each with its own
 //! connection to the index) while it gives out the entries already read, and takes the results
 //! back in the order it asked for them. The threads of all queries in the process together take
 //! at most one per core (or what [`set_query_threads`] allows); a cursor that gets none reads its
