@@ -1,6 +1,8 @@
 //! Queries longer than a page (512 entries): the pages after the first are read on other cores,
 //! and must come back whole, in order, each entry once, and stop at a damaged block with its error.
 
+use std::path::Path;
+
 use shark_store::{Entry, NodeWriter, Query, Store, StoreConfig, StoreError, entry_schema};
 
 const SECOND: i64 = 1_000_000_000;
@@ -29,6 +31,19 @@ fn store() -> (tempfile::TempDir, Store) {
     writer.finish().unwrap();
     let store = Store::open(dir.path()).unwrap();
     (dir, store)
+}
+
+/// Overwrites with garbage the index block of `root`'s node holding entry `id`.
+fn damage_block_holding(root: &Path, id: i64) {
+    let conn = rusqlite::Connection::open(root.join("n1/index.sqlite")).unwrap();
+    let damaged = conn
+        .execute(
+            "UPDATE blocks SET data = x'0102030405' WHERE first_id =
+               (SELECT max(first_id) FROM blocks WHERE first_id <= ?1)",
+            [id],
+        )
+        .unwrap();
+    assert_eq!(damaged, 1);
 }
 
 fn paths(store: &Store, kfl: &str, limit: Option<usize>) -> Vec<String> {
@@ -65,17 +80,7 @@ fn every_page_comes_back_in_order_each_entry_once() {
 fn a_damaged_block_past_the_first_page_ends_the_query_with_its_error() {
     let (dir, store) = store();
     // The block holding the 2000th entry (ids count from 1) is overwritten with garbage.
-    let index = dir.path().join("n1/index.sqlite");
-    let conn = rusqlite::Connection::open(&index).unwrap();
-    let damaged = conn
-        .execute(
-            "UPDATE blocks SET data = x'0102030405' WHERE first_id =
-               (SELECT max(first_id) FROM blocks WHERE first_id <= 2000)",
-            [],
-        )
-        .unwrap();
-    assert_eq!(damaged, 1);
-    drop(conn);
+    damage_block_holding(dir.path(), 2000);
     let mut good = 0;
     let mut failed = None;
     for found in store.query(&Query::default()).unwrap() {
@@ -103,16 +108,7 @@ fn a_damaged_block_past_the_first_page_ends_the_query_with_its_error() {
 fn a_limit_reads_nothing_past_its_last_entry() {
     let (dir, store) = store();
     // The block just past the 1024th entry is damaged: a query stopping at 1024 never reads it.
-    let conn = rusqlite::Connection::open(dir.path().join("n1/index.sqlite")).unwrap();
-    let damaged = conn
-        .execute(
-            "UPDATE blocks SET data = x'0102030405' WHERE first_id =
-               (SELECT max(first_id) FROM blocks WHERE first_id <= 1025)",
-            [],
-        )
-        .unwrap();
-    assert_eq!(damaged, 1);
-    drop(conn);
+    damage_block_holding(dir.path(), 1025);
     let q = Query {
         limit: Some(1024),
         ..Query::default()
