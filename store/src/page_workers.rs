@@ -152,16 +152,17 @@ impl PageWorkers {
         !self.workers.is_empty() && self.in_flight.len() <= self.workers.len()
     }
 
-    /// Hands the page `ids` to the next worker.
+    /// Hands the page `ids` to the next worker. The page counts as in flight even if the worker
+    /// has stopped (its thread panicked): [`recv`](Self::recv) then answers it with an error,
+    /// where leaving it out would have lost its entries without a word.
     pub fn send(&mut self, ids: Vec<i64>) {
         let Some(worker) = self.workers.get(self.next) else {
             return;
         };
-        if let Some(pages) = &worker.pages
-            && pages.send(ids).is_ok()
-        {
-            self.in_flight.push_back(self.next);
+        if let Some(pages) = &worker.pages {
+            let _ = pages.send(ids);
         }
+        self.in_flight.push_back(self.next);
         self.next = (self.next + 1) % self.workers.len();
     }
 
