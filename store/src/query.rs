@@ -1,6 +1,6 @@
 //! The query engine: per node, SQL over the time range and pushed-down predicates, read in pages
 //! by (timestamp, id), oldest or newest first, each page decoded and filtered by a
-//! [`PageReader`] (past the first, on other cores: [`PageWorkers`]); nodes merged by
+//! [`PageReader`] (past the second, on other cores: [`PageWorkers`]); nodes merged by
 //! (timestamp, node, id) in the same order.
 
 use std::cmp::Reverse;
@@ -36,9 +36,9 @@ pub(crate) struct NodeCursor {
     fetched_all: bool,
     /// Whether every page was fetched and read.
     done: bool,
-    /// Reads pages itself: the first, and all of them when no worker can be had.
+    /// Reads pages itself: the first two, and all of them when no worker can be had.
     reader: PageReader,
-    /// Read the pages after the first on other cores.
+    /// Read the pages after the second on other cores.
     workers: PageWorkers,
     /// Pages read so far.
     pages_read: u64,
