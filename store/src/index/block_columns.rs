@@ -1,5 +1,5 @@
-//! Block format 5 (written since schema version 10): a block's entries stored column by column
-//! before deflate, so each stretch deflate sees holds one kind of value: every timestamp (as the
+//! Block formats 5 and 6: a block's entries stored column by column before compression, so each
+//! stretch the compressor sees holds one kind of value: every timestamp (as the
 //! difference from the entry before), then every elapsed time, every flow id, …, then the
 //! protocols, errors, requests and responses. A protocol, request or response the same as the
 //! entry before's is stored as a single zero: on real traffic most of them are, and row by row
@@ -11,8 +11,8 @@
 //! (for the error: no error), else the length plus one. [`block_rows`](super::block_rows) reads it.
 
 use super::binary;
-use super::deflate::deflate;
 use super::stored::{PartIds, put_elapsed};
+use super::zstd_block;
 use crate::entry::Entry;
 
 /// The number columns, in the order a block stores them.
@@ -37,8 +37,10 @@ pub(super) const REQUEST: usize = 2;
 pub(super) const RESPONSE: usize = 3;
 pub(super) const TEXTS: usize = 4;
 
-/// How a format-5 block's data begins.
-pub(crate) const MAGIC: [u8; 4] = *b"SK5\xff";
+/// How a format-6 block's data begins: the columns, compressed with zstd.
+pub(crate) const MAGIC: [u8; 4] = *b"SK6\xff";
+/// How a format-5 block's data begins: the columns, raw deflate (written by schema version 10).
+pub(crate) const DEFLATED_MAGIC: [u8; 4] = *b"SK5\xff";
 
 /// Entries per block: large enough to share repeats, small enough to decode one entry quickly.
 pub(crate) const BLOCK_ENTRIES: usize = 128;
@@ -167,9 +169,8 @@ impl BlockBuilder {
     }
 }
 
-/// Compresses what [`BlockBuilder::take`] returned, for the `blocks` table: the magic, then raw
-/// deflate at the default level (BENCHMARKS.md, "A leaner index"); inflating stays under 1 % of a
-/// query's CPU.
+/// Compresses what [`BlockBuilder::take`] returned, for the `blocks` table: the format-6 magic,
+/// then one zstd frame (BENCHMARKS.md, "Index blocks compressed with zstd").
 pub(crate) fn compress(raw: &[u8]) -> std::io::Result<Vec<u8>> {
-    deflate(&MAGIC, raw)
+    zstd_block::compress(&MAGIC, raw)
 }

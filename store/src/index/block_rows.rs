@@ -1,4 +1,4 @@
-//! Reading format-5 blocks ([`block_columns`](super::block_columns)): the entries a reader asks
+//! Reading format-5 and format-6 blocks ([`block_columns`](super::block_columns)): the entries a reader asks
 //! for, not always all of them.
 //!
 //! A narrow window wants one entry of most blocks it reads. Its numbers lie in every column, and
@@ -383,7 +383,7 @@ mod tests {
     }
 
     /// What the format is for: exchanges that repeat their neighbours' texts cost a few bytes
-    /// each, compressed: 6.7 here, 9.2 with every text stored again (deflate's back-references).
+    /// each, compressed: PER_ENTRY here, ~9 with every text stored again (back-references).
     #[test]
     fn alike_exchanges_take_a_few_bytes_each() {
         let raw = block_of((0..BLOCK_ENTRIES as u64).map(exchange));

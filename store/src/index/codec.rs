@@ -6,9 +6,11 @@
 //! still read. Format 3 (written since schema version 7) stores what format 2 kept as hard to
 //! compress (the elapsed time as a float, packet numbers and flow ids in full) as small varints.
 //! Formats 1–3 are compressed with LZ4; format 4 (written since schema version 9) is format 3's
-//! encoding compressed with deflate, which finds more of the repeats. Format 5 (written since
+//! encoding compressed with deflate, which finds more of the repeats. Format 5 (written by
 //! schema version 10) stores the entries column by column before deflate ([`block_columns`]),
-//! and [`block_rows`](super::block_rows) reads only the entries asked for.
+//! and [`block_rows`](super::block_rows) reads only the entries asked for. Format 6 (written since
+//! schema version 11) is format 5's columns compressed with zstd
+//! ([`zstd_block`](super::zstd_block)), which compresses and decompresses faster.
 
 use std::path::Path;
 
@@ -20,6 +22,7 @@ use super::block_rows::Rows;
 use super::deflate::inflate;
 use super::parts::Parts;
 use super::stored::{Stored, read_elapsed};
+use super::zstd_block;
 use crate::entry::{Entry, PacketSpan, Protocol};
 use crate::error::{SqlContext, StoreError};
 
@@ -49,7 +52,7 @@ enum Layout {
     Binary,
     /// Formats 3 and 4.
     Compact,
-    /// Format 5.
+    /// Formats 5 and 6.
     Columns,
 }
 
@@ -58,9 +61,12 @@ fn decompress(data: &[u8]) -> Result<(Vec<u8>, Layout), String> {
     let (magic, rest) = data
         .split_at_checked(BINARY_MAGIC.len())
         .unwrap_or((&[], data));
+    if magic == block_columns::MAGIC {
+        return Ok((zstd_block::decompress(rest)?, Layout::Columns));
+    }
     let inflated = match magic {
         m if m == DEFLATE_MAGIC => Some(Layout::Compact),
-        m if m == block_columns::MAGIC => Some(Layout::Columns),
+        m if m == block_columns::DEFLATED_MAGIC => Some(Layout::Columns),
         _ => None,
     };
     if let Some(layout) = inflated {
@@ -83,7 +89,7 @@ enum Format {
     Binary { first_ts: i64 },
     /// Formats 3 and 4: as format 2, and more of each entry as differences from the first's.
     Compact(Base),
-    /// Format 5: the entries read so far.
+    /// Formats 5 and 6: the entries read so far.
     Columns(Rows),
 }
 
@@ -368,8 +374,9 @@ mod tests {
             .unwrap();
         }
         let mut parts = Parts::new(Path::new("i"));
-        let mut block =
-            Block::decode(Path::new("i"), 9, &compress(&builder.take()).unwrap()).unwrap();
+        let data = compress(&builder.take()).unwrap();
+        assert_eq!(data.get(..4), Some(&block_columns::MAGIC[..]), "format 6");
+        let mut block = Block::decode(Path::new("i"), 9, &data).unwrap();
         assert_eq!(
             block.entry(Path::new("i"), 10, &conn, &mut parts).ok(),
             Some(other)
@@ -469,6 +476,139 @@ mod tests {
             let got = block.entry(Path::new("i"), 4, &conn, &mut parts).unwrap();
             assert_eq!(got, second);
         }
+    }
+
+    /// A database with the parts ids 1–3 that [`http_block`]'s entries name.
+    fn parts_db() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            r#"CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL);
+               INSERT INTO parts VALUES (1, '{"name":"","ip":""}'),
+               (2, '{"ip":"","name":"","namespace":"","kind":"","pod":"","service":"","workload":""}'),
+               (3, '{"ip":"","name":"","namespace":"","kind":"","pod":"","service":"","workload":""}');"#,
+        )
+        .unwrap();
+        conn
+    }
+
+    /// `count` HTTP exchanges from id `first`, and their block's data before compression.
+    fn http_block(first: u64, count: u64) -> (Vec<Entry>, Vec<u8>) {
+        let ids = PartIds {
+            node: 1,
+            src: 2,
+            dst: 3,
+        };
+        let mut builder = BlockBuilder::default();
+        let entries: Vec<Entry> = (first..first + count)
+            .map(|id| {
+                let mut e = Entry {
+                    id,
+                    timestamp: 1_700_000_000_000_000_000 + id as i64 * 1_000,
+                    elapsed_time: 0.25,
+                    stream: id % 3,
+                    packets: PacketSpan {
+                        first: id * 4,
+                        last: id * 4 + 3,
+                    },
+                    protocol: Protocol {
+                        name: "http".into(),
+                        version: "1.1".into(),
+                    },
+                    ..Entry::default()
+                };
+                e.request
+                    .insert("path".into(), format!("/orders/{id}").into());
+                e.response.insert("status".into(), (200 + id % 2).into());
+                builder.push(&e, ids);
+                e
+            })
+            .collect();
+        (entries, builder.take())
+    }
+
+    /// Format 5: the same columns as format 6, raw deflate behind their own magic.
+    fn format_5(raw: &[u8]) -> Vec<u8> {
+        let mut data = block_columns::DEFLATED_MAGIC.to_vec();
+        let mut encoder = DeflateEncoder::new(&mut data, Compression::default());
+        encoder.write_all(raw).unwrap();
+        encoder.finish().unwrap();
+        data
+    }
+
+    #[test]
+    fn blocks_of_formats_5_and_6_read_side_by_side() {
+        let conn = parts_db();
+        let mut parts = Parts::new(Path::new("i"));
+        // Blocks of very different sizes, alternating formats, so each codec's per-thread state is
+        // reused between blocks of the other.
+        for (first, count, format) in [(0, 128, 5), (128, 1, 6), (129, 128, 6), (257, 3, 5)] {
+            let (entries, raw) = http_block(first, count);
+            let data = match format {
+                5 => format_5(&raw),
+                _ => compress(&raw).unwrap(),
+            };
+            let mut block = Block::decode(Path::new("i"), first as i64, &data).unwrap();
+            assert!(
+                block.holds((first + count - 1) as i64) && !block.holds((first + count) as i64)
+            );
+            for e in entries {
+                let got = block.entry(Path::new("i"), e.id as i64, &conn, &mut parts);
+                assert_eq!(got.unwrap(), e, "format {format}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_damaged_format_6_block_is_an_error_naming_it_and_the_next_still_reads() {
+        let (entries, raw) = http_block(40, 20);
+        let good = compress(&raw).unwrap();
+        let mut claims_too_much = block_columns::MAGIC.to_vec();
+        // A frame header stating 2^40 bytes (8-byte content size, single segment), nothing after.
+        claims_too_much.extend_from_slice(&[0x28, 0xb5, 0x2f, 0xfd, 0xe0]);
+        claims_too_much.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        let mut flipped = good.clone();
+        let middle = flipped.len() / 2;
+        flipped[middle] ^= 0xff;
+        let mut damaged = vec![
+            claims_too_much,
+            good[..good.len() - 1].to_vec(),
+            good[..5].to_vec(),
+        ];
+        damaged.push(block_columns::MAGIC.to_vec());
+        for data in damaged.iter().chain([&flipped]) {
+            match Block::decode(Path::new("i"), 40, data) {
+                Err(StoreError::CorruptEntry { id: 40, reason, .. }) => {
+                    assert!(reason.starts_with("its block: "), "{reason}")
+                }
+                Err(other) => panic!("{other}"),
+                // Damage zstd cannot see (it keeps no checksum) reads as some block, or fails
+                // entry by entry: never a panic.
+                Ok(mut block) => {
+                    let conn = parts_db();
+                    for e in &entries {
+                        let _ = block.entry(
+                            Path::new("i"),
+                            e.id as i64,
+                            &conn,
+                            &mut Parts::new(Path::new("i")),
+                        );
+                    }
+                }
+            }
+            let mut block = Block::decode(Path::new("i"), 40, &good).unwrap();
+            let got = block.entry(
+                Path::new("i"),
+                59,
+                &parts_db(),
+                &mut Parts::new(Path::new("i")),
+            );
+            assert_eq!(got.unwrap(), entries[19]);
+        }
+        let error = Block::decode(Path::new("i"), 40, &damaged[0])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("claims 1099511627776 bytes"), "{error}");
     }
 
     #[test]

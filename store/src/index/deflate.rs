@@ -1,5 +1,6 @@
-//! Index blocks' raw deflate, each way in one call, with a compressor and an inflater each thread
-//! keeps and resets: a new one per block allocated and zeroed its window and tables.
+//! Inflating the raw deflate of blocks of formats 4 and 5, which builds of schema versions 9 and
+//! 10 wrote: new blocks are compressed with zstd ([`zstd_block`](super::zstd_block)), so this only
+//! reads old ones, in one call with an inflater each thread keeps and resets.
 //!
 //! A narrow window inflates one block per matching entry, and a block inflated through
 //! `flate2::read::DeflateDecoder` paid 40 % on top of the inflating itself: a new inflater and its
@@ -9,7 +10,7 @@
 
 use std::cell::RefCell;
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Decompress, FlushDecompress, Status};
 
 /// Output reserved per byte of deflate data before inflating: blocks of the benchmark slices
 /// inflate to 3–10 times their size (medians 3.1 HTTP, 4.6 Redis, 7.0 PostgreSQL); the few that
@@ -17,31 +18,8 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 const EXPANSION: usize = 8;
 
 thread_local! {
-    /// The thread's raw-deflate compressor, reset before each block (a new one per block was ~7 %
-    /// of an import's instructions).
-    static DEFLATER: RefCell<Compress> = RefCell::new(Compress::new(Compression::default(), false));
     /// The thread's raw-deflate inflater, reset before each block.
     static INFLATER: RefCell<Decompress> = RefCell::new(Decompress::new(false));
-}
-
-/// `prefix`, then `raw` as raw deflate at the default level. Fails only if the compressor is
-/// misused, which this does not do.
-pub(crate) fn deflate(prefix: &[u8], raw: &[u8]) -> std::io::Result<Vec<u8>> {
-    DEFLATER.with_borrow_mut(|deflater| {
-        deflater.reset();
-        let mut data = Vec::with_capacity(prefix.len() + raw.len() / 2 + 64);
-        data.extend_from_slice(prefix);
-        loop {
-            let read = usize::try_from(deflater.total_in()).unwrap_or(usize::MAX);
-            let rest = raw.get(read..).unwrap_or_default();
-            match deflater.compress_vec(rest, &mut data, FlushCompress::Finish) {
-                Ok(Status::StreamEnd) => return Ok(data),
-                // Out of room: more is to come.
-                Ok(_) => data.reserve(data.capacity()),
-                Err(error) => return Err(std::io::Error::other(error)),
-            }
-        }
-    })
 }
 
 /// The bytes that the raw deflate stream `data` holds, failing on a damaged or cut stream.
@@ -104,26 +82,5 @@ mod tests {
         }
         assert!(inflate(&[0xff; 40]).is_err());
         assert_eq!(inflate(&data).unwrap(), raw);
-    }
-
-    #[test]
-    fn blocks_deflated_one_after_another_inflate_to_what_went_in() {
-        // A block deflate cannot shrink (more room needed than first reserved), then a small
-        // one: the compressor is reset between them, so each comes back whole.
-        let mut state = 0x2545_f491_u32;
-        let noise: Vec<u8> = (0..64 << 10)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                state as u8
-            })
-            .collect();
-        let small = b"GET /healthz GET /healthz GET /healthz".to_vec();
-        for raw in [&noise, &small, &noise] {
-            let data = deflate(b"SK", raw).unwrap();
-            assert_eq!(data.get(..2), Some(&b"SK"[..]));
-            assert_eq!(&inflate(&data[2..]).unwrap(), raw);
-        }
     }
 }

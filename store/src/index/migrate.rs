@@ -1,4 +1,6 @@
-//! The index schema, versioned with SQLite's `user_version` and upgraded in place.
+//! The index schema, versioned with SQLite's `user_version` and upgraded in place. Some versions
+//! change no table, only what new blocks hold (see `codec` for the block formats): an older build
+//! then refuses the store as too new rather than reading those blocks as damaged.
 
 use std::path::Path;
 
@@ -111,6 +113,11 @@ const MIGRATIONS: &[&str] = &[
         SELECT ts, id, peer, src_port, method, status FROM entries ORDER BY ts, id;
      DROP TABLE entries;
      ALTER TABLE entries_v10 RENAME TO entries;",
+    // Version 11: new blocks are format 5's columns compressed with zstd instead of deflate
+    // (format 6, see `block_columns`), which older builds would take for damaged blocks; the
+    // version makes them refuse the store as too new instead. Blocks written before stay deflated
+    // and are still read. No table changes.
+    "-- blocks in format 6",
 ];
 
 /// The schema version this build writes.

@@ -27,6 +27,7 @@ pub(crate) mod segments;
 mod stored;
 pub(crate) mod vacuum;
 pub(crate) mod writer;
+mod zstd_block;
 
 /// How long a connection waits for another one's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
