@@ -8,6 +8,8 @@
 //! `tests/data/index-v9.sqlite` is what the build before schema version 10 (deflate blocks of format
 //! 4 with ids of their own, each `entries` row naming its block) wrote for it: migrating rebuilds
 //! `blocks` keyed by first entry id and `entries` without the block, keeping the blocks' data.
+//! `tests/data/index-v10.sqlite` is what the build before schema version 11 (deflated column blocks
+//! of format 5) wrote for it: its blocks are read as they are beside the zstd ones written since.
 
 use std::path::Path;
 
@@ -38,7 +40,9 @@ const FILTERS: &[(&str, usize)] = &[
 /// The first bytes of a format-4 block (deflate), in hex.
 const DEFLATE: &str = "534B34FF";
 /// The first bytes of a format-5 block (deflate over columns), in hex.
-const COLUMNS: &str = "534B35FF";
+const DEFLATED_COLUMNS: &str = "534B35FF";
+/// The first bytes of a format-6 block (zstd over columns), in hex.
+const COLUMNS: &str = "534B36FF";
 
 /// The store at `dir` (a copy of `fresh`) with the old index `tests/data/NAME` in place of its own.
 fn old_store(fresh: &Path, dir: &Path, name: &str) {
@@ -101,7 +105,7 @@ fn reindex(store: &Path) {
 }
 
 /// How many of the index's blocks begin with each format's magic (`SK3\xff`: LZ4, `SK4\xff`: deflate,
-/// `SK5\xff`: deflate over columns).
+/// `SK5\xff`: deflate over columns, `SK6\xff`: zstd over columns).
 fn blocks_by_format(store: &Path) -> Vec<(String, i64)> {
     index_rows(
         store,
@@ -132,7 +136,7 @@ fn an_old_index_is_migrated_and_answers_like_a_fresh_one() {
     old_store(&fresh, &old, "index-v6.sqlite");
     assert_eq!(schema_version(&old), 6);
     answers_as_fresh(&fresh, &old);
-    assert_eq!(schema_version(&old), 10, "migrated when first read");
+    assert_eq!(schema_version(&old), 11, "migrated when first read");
     // The old entries table is gone, its columns carried into `peers`.
     let conn = rusqlite::Connection::open(old.join("local/index.sqlite")).unwrap();
     let peers: i64 = conn
@@ -152,7 +156,7 @@ fn an_old_index_is_migrated_and_answers_like_a_fresh_one() {
     let rebuilt = dir.path().join("rebuilt");
     old_store(&fresh, &rebuilt, "index-v6.sqlite");
     reindex(&rebuilt);
-    assert_eq!(schema_version(&rebuilt), 10);
+    assert_eq!(schema_version(&rebuilt), 11);
     answers_as_fresh(&fresh, &rebuilt);
 }
 
@@ -166,7 +170,7 @@ fn an_index_of_lz4_blocks_answers_like_a_fresh_one() {
     assert_eq!(schema_version(&old), 8);
     assert_eq!(blocks_by_format(&old), [("534B33FF".to_string(), 17)]);
     answers_as_fresh(&fresh, &old);
-    assert_eq!(schema_version(&old), 10, "migrated when first read");
+    assert_eq!(schema_version(&old), 11, "migrated when first read");
     assert_eq!(blocks_by_format(&old), [("534B33FF".to_string(), 17)]);
 }
 
@@ -186,7 +190,7 @@ fn an_index_whose_rows_name_their_blocks_answers_like_a_fresh_one() {
     assert!(columns(&old, "entries").contains(&"block".to_string()));
     assert_eq!(blocks_by_format(&old), [(DEFLATE.to_string(), 17)]);
     answers_as_fresh(&fresh, &old);
-    assert_eq!(schema_version(&old), 10, "migrated when first read");
+    assert_eq!(schema_version(&old), 11, "migrated when first read");
     assert_eq!(
         columns(&old, "entries"),
         ["ts", "id", "peer", "src_port", "method", "status"]
@@ -196,6 +200,26 @@ fn an_index_whose_rows_name_their_blocks_answers_like_a_fresh_one() {
 
     let rebuilt = dir.path().join("rebuilt");
     old_store(&fresh, &rebuilt, "index-v9.sqlite");
+    reindex(&rebuilt);
+    assert_eq!(blocks_by_format(&rebuilt), [(COLUMNS.to_string(), 17)]);
+    answers_as_fresh(&fresh, &rebuilt);
+}
+
+#[test]
+fn an_index_of_deflated_column_blocks_answers_like_a_fresh_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = fresh_store(dir.path());
+    let old = dir.path().join("old");
+    old_store(&fresh, &old, "index-v10.sqlite");
+    assert_eq!(schema_version(&old), 10);
+    assert_eq!(blocks_by_format(&old), [(DEFLATED_COLUMNS.to_string(), 17)]);
+    answers_as_fresh(&fresh, &old);
+    // Migrated by its version alone: the deflated blocks stay as they are.
+    assert_eq!(schema_version(&old), 11, "migrated when first read");
+    assert_eq!(blocks_by_format(&old), [(DEFLATED_COLUMNS.to_string(), 17)]);
+
+    let rebuilt = dir.path().join("rebuilt");
+    old_store(&fresh, &rebuilt, "index-v10.sqlite");
     reindex(&rebuilt);
     assert_eq!(blocks_by_format(&rebuilt), [(COLUMNS.to_string(), 17)]);
     answers_as_fresh(&fresh, &rebuilt);

@@ -116,3 +116,36 @@ fn a_limit_reads_nothing_past_its_last_entry() {
     let read: Result<Vec<Entry>, StoreError> = store.query(&q).unwrap().collect();
     assert_eq!(read.map(|entries| entries.len()).ok(), Some(1024));
 }
+
+#[test]
+fn blocks_deflated_by_older_builds_read_between_zstd_ones() {
+    let (dir, store) = store();
+    // Every other block rewritten as schema version 10 wrote it: format 5, the same columns
+    // deflated behind `SK5\xff`; the rest stay zstd (format 6, `SK6\xff`).
+    let conn = rusqlite::Connection::open(dir.path().join("n1/index.sqlite")).unwrap();
+    let blocks: Vec<(i64, Vec<u8>)> = conn
+        .prepare("SELECT first_id, data FROM blocks ORDER BY first_id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(blocks.len() > 20, "{} blocks", blocks.len());
+    for (first_id, data) in blocks.iter().step_by(2) {
+        assert_eq!(&data[..4], b"SK6\xff");
+        let raw = zstd::bulk::decompress(&data[4..], 1 << 20).unwrap();
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(b"SK5\xff".to_vec(), flate2::Compression::default());
+        std::io::Write::write_all(&mut encoder, &raw).unwrap();
+        conn.execute(
+            "UPDATE blocks SET data = ?1 WHERE first_id = ?2",
+            rusqlite::params![encoder.finish().unwrap(), first_id],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let all: Vec<String> = (0..ENTRIES).map(|i| format!("/{i}")).collect();
+    assert_eq!(paths(&store, "", None), all);
+    let sevens: Vec<String> = all.iter().filter(|p| p.ends_with('7')).cloned().collect();
+    assert_eq!(paths(&store, r#"request.path.endsWith("7")"#, None), sevens);
+}
