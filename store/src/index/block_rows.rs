@@ -383,7 +383,7 @@ mod tests {
     }
 
     /// What the format is for: exchanges that repeat their neighbours' texts cost a few bytes
-    /// each, compressed: PER_ENTRY here, ~9 with every text stored again (back-references).
+    /// each, compressed: 6.8 here (6.7 deflated), 9.2 deflated with every text stored again.
     #[test]
     fn alike_exchanges_take_a_few_bytes_each() {
         let raw = block_of((0..BLOCK_ENTRIES as u64).map(exchange));

@@ -1,7 +1,7 @@
 //! Index blocks' zstd (format 6, written since schema version 11), each way in one call, with a
 //! compressor and a decompressor each thread keeps and reuses: a new context per block would
 //! allocate and set up its tables every time, as a new deflate compressor per block did (~7 % of an
-//! import's instructions, see [`deflate`](super::deflate)).
+//! import's instructions).
 //!
 //! zstd replaced deflate for new blocks because deflating was 28 % of an import's CPU and
 //! inflating up to 15 % of a query's (BENCHMARKS.md, "Index blocks compressed with zstd").
