@@ -125,6 +125,7 @@ pub use settings::WriteSettings;
 pub use status::grpc_status_name;
 pub use store::{NodeStatus, Store};
 pub use tail::{FOLLOW_POLL, Tail, index_generation};
+pub use text_eq::same_text;
 pub use writer::{NodeWriter, WriteSummary};
 
 mod bodies;
@@ -163,4 +164,5 @@ mod settings;
 mod status;
 mod store;
 mod tail;
+mod text_eq;
 mod writer;

@@ -68,8 +68,12 @@ static INSERT_PEER: LazyLock<String> = LazyLock::new(|| {
 
 /// The index thread's memory of names and of recorded `last_ts` values, bounded.
 pub(crate) struct LastUse {
-    /// Name → (id, recorded `last_ts`).
+    /// Name → (id, recorded `last_ts`), but for the empty name.
     names: BoundedMap<String, (i64, i64)>,
+    /// The empty name's (id, recorded `last_ts`): most of an entry's peer names are empty outside
+    /// a cluster, and a map lookup of an empty key costs a slow `memcmp` (see
+    /// [`same_text`](crate::same_text)).
+    empty_name: Option<(i64, i64)>,
     /// Identity id → recorded `last_ts`.
     parts: BoundedMap<i64, i64>,
     /// Peer values → (id, recorded `last_ts`).
@@ -81,6 +85,7 @@ impl LastUse {
     pub fn new() -> Self {
         LastUse {
             names: BoundedMap::new(KNOWN_NAMES),
+            empty_name: None,
             parts: BoundedMap::new(KNOWN_PARTS),
             peers: BoundedMap::new(KNOWN_PEERS),
         }
@@ -94,7 +99,11 @@ impl LastUse {
         s: &str,
         ts: i64,
     ) -> Result<i64, StoreError> {
-        if let Some((id, recorded)) = self.names.get(s) {
+        let known = match s.is_empty() {
+            true => self.empty_name.as_mut(),
+            false => self.names.get(s),
+        };
+        if let Some((id, recorded)) = known {
             if ts > *recorded {
                 *recorded = advance(conn, path, "names", *id, ts)?;
             }
@@ -118,7 +127,10 @@ impl LastUse {
                 (conn.last_insert_rowid(), last)
             }
         };
-        self.names.insert(s.to_owned(), (id, recorded));
+        match s.is_empty() {
+            true => self.empty_name = Some((id, recorded)),
+            false => self.names.insert(s.to_owned(), (id, recorded)),
+        }
         Ok(id)
     }
 
@@ -194,6 +206,7 @@ impl LastUse {
     /// Forgets every name and recorded `last_ts`: retention may have freed them.
     pub fn forget(&mut self) {
         self.names.clear();
+        self.empty_name = None;
         self.parts.clear();
         self.peers.clear();
     }
@@ -240,4 +253,38 @@ pub(crate) fn free_before(
         .execute([cutoff_ns])
         .at(path)?;
     Ok((parts, names))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_freed_by_retention_is_stored_again_the_empty_one_too() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE names (id INTEGER PRIMARY KEY, s TEXT NOT NULL UNIQUE,
+                last_ts INTEGER NOT NULL)",
+        )
+        .unwrap();
+        let path = Path::new("i");
+        let stored = |id: i64| -> Option<String> {
+            conn.query_row("SELECT s FROM names WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .unwrap()
+        };
+        let mut last_use = LastUse::new();
+        let empty = last_use.name(&conn, path, "", 0).unwrap();
+        let get = last_use.name(&conn, path, "GET", 0).unwrap();
+        assert_ne!(empty, get);
+        assert_eq!(last_use.name(&conn, path, "", 5).unwrap(), empty);
+        assert_eq!(last_use.name(&conn, path, "GET", 5).unwrap(), get);
+        // Retention frees both; the writer forgets what it remembered, and stores them again.
+        conn.execute("DELETE FROM names", []).unwrap();
+        last_use.forget();
+        for s in ["", "GET"] {
+            let id = last_use.name(&conn, path, s, 10 * SLACK_NS).unwrap();
+            assert_eq!(stored(id).as_deref(), Some(s), "{s:?} stored again");
+        }
+    }
 }

@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 use super::bounded::BoundedMap;
 use crate::entry::{Endpoint, Node};
 use crate::error::{SqlContext, StoreError};
+use crate::text_eq::same_text;
 
 /// An endpoint without its port, as the `parts` table keeps it.
-#[derive(Serialize, PartialEq, Hash)]
+#[derive(Serialize, Hash)]
 struct EndpointKey<'a> {
     ip: &'a str,
     name: &'a str,
@@ -44,6 +45,34 @@ impl<'a> From<&'a Endpoint> for EndpointKey<'a> {
             node: &e.node,
             labels: &e.labels,
         }
+    }
+}
+
+/// Field by field, with [`same_text`]: most fields are empty outside a cluster, and this compares
+/// both endpoints of every entry written.
+impl PartialEq for EndpointKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        // Every field named, so a new one cannot be left out of the comparison.
+        let EndpointKey {
+            ip,
+            name,
+            namespace,
+            kind,
+            pod,
+            service,
+            workload,
+            node,
+            labels,
+        } = self;
+        same_text(ip, other.ip)
+            && same_text(name, other.name)
+            && same_text(namespace, other.namespace)
+            && same_text(kind, other.kind)
+            && same_text(pod, other.pod)
+            && same_text(service, other.service)
+            && same_text(workload, other.workload)
+            && same_text(node, other.node)
+            && *labels == other.labels
     }
 }
 
@@ -108,8 +137,9 @@ impl Interner {
 
     /// The id of `node`, assigning one if it is new.
     pub fn node(&mut self, node: &Node) -> i64 {
-        if let Some((last, id, json)) = &self.last_node
-            && last == node
+        if let Some((Node { name, ip }, id, json)) = &self.last_node
+            && same_text(name, &node.name)
+            && same_text(ip, &node.ip)
         {
             self.used.entry(*id).or_insert_with(|| Arc::clone(json));
             return *id;
@@ -295,6 +325,55 @@ mod tests {
             1,
             "a block using a known identity names it"
         );
+    }
+
+    #[test]
+    fn endpoints_that_differ_in_any_one_field_are_told_apart() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL)")
+            .unwrap();
+        let mut interner = Interner::new(&conn, Path::new("i")).unwrap();
+        let base = Endpoint {
+            ip: "10.0.0.1".into(),
+            kind: "Pod".into(),
+            ..Endpoint::default()
+        };
+        let changes: [fn(&mut Endpoint); 9] = [
+            |e| e.ip = "10.0.0.2".into(),
+            |e| e.name = "web".into(),
+            |e| e.namespace = "shop".into(),
+            |e| e.kind = String::new(),
+            |e| e.pod = "web-1".into(),
+            |e| e.service = "web".into(),
+            |e| e.workload = "web".into(),
+            |e| e.node = "worker-1".into(),
+            |e| {
+                e.labels.insert("app".into(), "web".into());
+            },
+        ];
+        let first = interner.endpoint(&base);
+        for (i, change) in changes.iter().enumerate() {
+            let mut other = base.clone();
+            change(&mut other);
+            assert!(
+                EndpointKey::from(&base) != EndpointKey::from(&other),
+                "field {i}"
+            );
+            let id = interner.endpoint(&other);
+            assert_ne!(id, first, "field {i}");
+            assert_eq!(interner.endpoint(&base), first, "field {i}");
+            assert_eq!(interner.endpoint(&other), id, "field {i}");
+        }
+        assert!(EndpointKey::from(&base) == EndpointKey::from(&base.clone()));
+        let node = |name: &str, ip: &str| Node {
+            name: name.into(),
+            ip: ip.into(),
+        };
+        let bare = interner.node(&node("worker-1", ""));
+        let with_ip = interner.node(&node("worker-1", "10.0.0.9"));
+        let renamed = interner.node(&node("worker-2", "10.0.0.9"));
+        assert!(bare != with_ip && with_ip != renamed && bare != renamed);
+        assert_eq!(interner.node(&node("worker-1", "")), bare);
     }
 
     #[test]
