@@ -14,7 +14,7 @@
 //! # The design decision that matters most
 //! The PCAP is the source of truth and the index is a cache of it. Writers never block capture on
 //! the index or the disk: [`NodeWriter`] packs entries into blocks of 128 and hands them to one
-//! writer thread that compresses them (deflate, so repeated identities and field names cost little),
+//! writer thread that compresses them (zstd, so repeated identities and field names cost little),
 //! inserts their pushdown columns (texts interned, and who talks to whom interned once per distinct
 //! node, endpoints, server port and protocol as a peer) and commits large transactions; segments are
 //! written through a buffer, and syncing a sealed segment happens on that thread too. A crash loses

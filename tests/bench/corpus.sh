@@ -24,6 +24,7 @@ synth() {
 # real_traffic: brings up tests/cluster, drives ab, redis-benchmark, pgbench and a dig loop against it while
 # tcpdump captures br0 inside the node namespace into $W/corpus/real.pcap. Prints a row, or why not.
 real_traffic() {
+  need_load_tools "real traffic"
   local cluster="$root/tests/cluster" p=${SHARK_BENCH_CLUSTER:-sbench} out="$W/corpus/real.pcap"
   if [ ! -x "$cluster/up.sh" ]; then
     echo "| real | _not captured: tests/cluster/up.sh is not on this branch yet_ | | | | | |"

@@ -16,6 +16,8 @@ W=${SHARK_BENCH_WORK:-$root/target/bench-index}
 p=${SHARK_CLUSTER:-sidx}
 mkdir -p "$W/corpus" "$W/stores"
 [ "$#" -gt 0 ] || { echo "usage: index_slices.sh KS…" >&2; exit 2; }
+. "$here/lib.sh"
+need_load_tools index_slices
 
 # capture NAME COMMAND…: runs COMMAND in the client pod while tcpdump records br0 into NAME.pcap.
 capture() {

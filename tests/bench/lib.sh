@@ -59,3 +59,10 @@ ks_has() { [ -x "$KS" ] && "$KS" "$1" --help 2>/dev/null | grep -qi usage; }
 
 # missing WHAT: the sentence a table shows instead of a figure it cannot produce yet.
 missing() { printf '_Not measured: %s._\n' "$1"; }
+
+# need_load_tools WHO: stops with one line naming the package when a load generator is missing.
+need_load_tools() {
+  command -v ab >/dev/null || { echo "$1: ab is not installed (apt-get install apache2-utils)" >&2; exit 1; }
+  command -v redis-benchmark >/dev/null || { echo "$1: redis-benchmark is not installed (apt-get install redis-tools)" >&2; exit 1; }
+  command -v pgbench >/dev/null || { echo "$1: pgbench is not installed (apt-get install postgresql)" >&2; exit 1; }
+}
