@@ -461,14 +461,7 @@ mod tests {
         let mut encoder = DeflateEncoder::new(&mut deflated, Compression::default());
         encoder.write_all(&raw).unwrap();
         encoder.finish().unwrap();
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            r#"CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL);
-               INSERT INTO parts VALUES (1, '{"name":"","ip":""}'),
-               (2, '{"ip":"","name":"","namespace":"","kind":"","pod":"","service":"","workload":""}'),
-               (3, '{"ip":"","name":"","namespace":"","kind":"","pod":"","service":"","workload":""}');"#,
-        )
-        .unwrap();
+        let conn = parts_db();
         for data in [lz4, deflated] {
             let mut block = Block::decode(Path::new("i"), 3, &data).unwrap();
             assert!(block.holds(4) && !block.holds(5));

@@ -278,6 +278,14 @@ impl Parts {
 mod tests {
     use super::*;
 
+    /// An empty `parts` table.
+    fn parts_table() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL)")
+            .unwrap();
+        conn
+    }
+
     fn endpoint(ip: &str, port: u16) -> Endpoint {
         Endpoint {
             ip: ip.into(),
@@ -288,9 +296,7 @@ mod tests {
 
     #[test]
     fn an_identity_keeps_its_id_whatever_the_port_and_however_many_come_between() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL)")
-            .unwrap();
+        let conn = parts_table();
         let mut interner = Interner::new(&conn, Path::new("i")).unwrap();
         let first = interner.endpoint(&endpoint("10.0.0.1", 40_000));
         assert_eq!(interner.endpoint(&endpoint("10.0.0.1", 40_001)), first);
@@ -329,9 +335,7 @@ mod tests {
 
     #[test]
     fn endpoints_that_differ_in_any_one_field_are_told_apart() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE parts (id INTEGER PRIMARY KEY, json TEXT NOT NULL)")
-            .unwrap();
+        let conn = parts_table();
         let mut interner = Interner::new(&conn, Path::new("i")).unwrap();
         let base = Endpoint {
             ip: "10.0.0.1".into(),
