@@ -12,8 +12,9 @@ use std::sync::Arc;
 use kfl::{PathSegment, Record, Value};
 use serde_json::Value as Json;
 
-use crate::entry::{Entry, Message};
+use crate::entry::{Entry, Message, Protocol};
 use crate::packets::StoredPacket;
+use crate::text_eq::same_text;
 
 /// Field set to `true` on a request or response whose `body` the index holds only a prefix of;
 /// its `size` is still the whole size on the wire.
@@ -212,9 +213,12 @@ pub(crate) fn restore(cut: &mut Message, whole: &mut Message) -> bool {
 /// Whether `found` (dissected again) is the exchange `indexed` stands for: same first packet,
 /// timestamp, protocol and request and response sizes.
 pub(crate) fn same_exchange(indexed: &Entry, found: &Entry) -> bool {
+    // Every field of the protocol named; an empty version (Redis, DNS…) compared without `memcmp`.
+    let Protocol { name, version } = &found.protocol;
     found.timestamp == indexed.timestamp
         && found.packets.first == indexed.packets.first
-        && found.protocol == indexed.protocol
+        && same_text(name, &indexed.protocol.name)
+        && same_text(version, &indexed.protocol.version)
         && found.request.get("size") == indexed.request.get("size")
         && found.response.get("size") == indexed.response.get("size")
 }
@@ -341,6 +345,38 @@ mod tests {
         let mut nine = base64("AAECAwQFBgcICQ==");
         assert_eq!(cut_inline(&mut nine, 9), vec![BODY_TRUNCATED]);
         assert_eq!(nine.get("body"), Some(&Json::String("AAECAwQFBgcI".into())));
+    }
+
+    #[test]
+    fn an_exchange_is_the_same_only_when_time_first_packet_protocol_and_sizes_are() {
+        let indexed = Entry {
+            timestamp: 7,
+            protocol: crate::entry::Protocol {
+                name: "redis".into(),
+                version: String::new(),
+            },
+            request: message("SET k v"),
+            response: message("OK"),
+            ..Entry::default()
+        };
+        assert!(same_exchange(&indexed, &indexed.clone()));
+        let changes: [fn(&mut Entry); 6] = [
+            |e| e.timestamp += 1,
+            |e| e.packets.first += 1,
+            |e| e.protocol.name = "http".into(),
+            |e| e.protocol.version = "1.1".into(),
+            |e| {
+                e.request.insert("size".into(), Json::from(99));
+            },
+            |e| {
+                e.response.insert("size".into(), Json::from(99));
+            },
+        ];
+        for (i, change) in changes.iter().enumerate() {
+            let mut found = indexed.clone();
+            change(&mut found);
+            assert!(!same_exchange(&indexed, &found), "change {i}");
+        }
     }
 
     #[test]
