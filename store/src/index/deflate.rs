@@ -1,6 +1,7 @@
 //! Inflating the raw deflate of blocks of formats 4 and 5, which builds of schema versions 9 and
-//! 10 wrote: new blocks are compressed with zstd ([`zstd_block`](super::zstd_block)), so this only
-//! reads old ones, in one call with an inflater each thread keeps and resets.
+//! 10 wrote (new blocks are compressed with zstd, [`zstd_block`](super::zstd_block)), and of flow
+//! [`locations`](super::locations), which stay deflated: in one call with an inflater each thread
+//! keeps and resets.
 //!
 //! A narrow window inflates one block per matching entry, and a block inflated through
 //! `flate2::read::DeflateDecoder` paid 40 % on top of the inflating itself: a new inflater and its

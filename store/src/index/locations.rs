@@ -17,6 +17,7 @@ use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 
 use super::binary::{self, Reader};
+use super::deflate::inflate;
 
 /// The first byte of compressed locations.
 const DEFLATED: u8 = 0;
@@ -47,10 +48,13 @@ pub(crate) fn decode(data: &[u8]) -> Vec<(u64, u64)> {
     let inflated;
     let raw = match data.split_first() {
         Some((&DEFLATED, rest)) => {
-            let mut out = Vec::with_capacity(rest.len() * 8);
-            // On damage `out` keeps what inflated before it.
-            let _ = DeflateDecoder::new(rest).read_to_end(&mut out);
-            inflated = out;
+            // The thread's inflater, reset per blob (a new decoder per blob was 2.6 % of a body
+            // read-back); on damage, a decoder of its own keeps what inflated before it.
+            inflated = inflate(rest).unwrap_or_else(|_| {
+                let mut out = Vec::new();
+                let _ = DeflateDecoder::new(rest).read_to_end(&mut out);
+                out
+            });
             inflated.as_slice()
         }
         _ => data,
@@ -105,6 +109,11 @@ mod tests {
             let got = decode(&encoded[..cut]);
             assert!(pairs.starts_with(&got), "cut at {cut}");
         }
+        let kept = decode(&encoded[..encoded.len() * 3 / 4]);
+        assert!(
+            !kept.is_empty(),
+            "a cut blob keeps the pairs before the cut"
+        );
         for at in 0..encoded.len() {
             let mut bad = encoded.clone();
             bad[at] ^= 0x5a;
