@@ -499,10 +499,12 @@ fn compressed_messages_are_read_when_zlib_and_named_otherwise() {
         body.extend(data);
         message(id, 0, 2012, &body)
     };
+    let zstd_packed = zstd::bulk::compress(original, 3).expect("compress");
     let out = run(
         &[
             (C, compressed(1, 2, &packed)),
             (C, compressed(2, 1, b"snappy bytes")),
+            (C, compressed(3, 3, &zstd_packed)),
         ],
         usize::MAX,
     );
@@ -520,13 +522,64 @@ fn compressed_messages_are_read_when_zlib_and_named_otherwise() {
                 json!("shop")
             ],
             [json!("OP_MSG"), json!("snappy"), Value::Null, Value::Null],
+            [
+                json!("OP_MSG"),
+                json!("zstd"),
+                json!("count"),
+                json!("shop")
+            ],
         ]
     );
-    assert_eq!(
-        body(&out[0].request),
-        json!({"count": "users", "$db": "shop"})
-    );
+    for read in [&out[0], &out[2]] {
+        assert_eq!(
+            body(&read.request),
+            json!({"count": "users", "$db": "shop"})
+        );
+    }
     assert!(out[1].request.get("body").is_none());
+}
+
+#[test]
+fn a_zstd_message_is_read_within_its_caps_and_a_hostile_one_is_not() {
+    let inner_doc = cmd("find", json!("orders"), json!({"$db": "shop"}));
+    let plain = op_msg(0, 0, 0, inner_doc, &[]);
+    let original = &plain[16..];
+    let compressed = |id: i32, size: usize, data: &[u8]| {
+        let mut body = 2013i32.to_le_bytes().to_vec();
+        body.extend((size as i32).to_le_bytes());
+        body.push(3);
+        body.extend(data);
+        message(id, 0, 2012, &body)
+    };
+    let packed = zstd::bulk::compress(original, 3).expect("compress");
+    // A frame asking for a 64 MiB window (zstd's own limit is 128 MiB), its one block stored raw:
+    // named, not read, nothing allocated for it. The magic, a descriptor without a content size,
+    // the window (2^(10 + 16)), then the last block's header (raw, its size) and its bytes.
+    let mut wide = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 16 << 3];
+    let block = (original.len() << 3) | 1;
+    wide.extend_from_slice(&block.to_le_bytes()[..3]);
+    wide.extend_from_slice(original);
+    let out = run(
+        &[
+            // Cut short: the first bytes are read, the rest named missing.
+            (
+                C,
+                compressed(1, original.len(), &packed[..packed.len() / 2]),
+            ),
+            (C, compressed(2, original.len(), b"not zstd at all")),
+            (C, compressed(3, original.len(), &wide)),
+            (C, compressed(4, original.len(), &packed)),
+        ],
+        usize::MAX,
+    );
+    let commands = fields(&out, "request", &["compressor", "command"]);
+    assert_eq!(commands.len(), 4);
+    for (i, row) in commands.iter().enumerate() {
+        assert_eq!(row[0], json!("zstd"), "message {i}");
+    }
+    assert_eq!(commands[1][1], Value::Null, "not zstd: not read");
+    assert_eq!(commands[2][1], Value::Null, "a 64 MiB window: not read");
+    assert_eq!(commands[3][1], json!("find"));
 }
 
 #[test]

@@ -219,8 +219,25 @@ fn op_msg(bytes: &[u8], len: usize, body: &mut Body) {
     }
 }
 
+/// The largest zstd window (as a power of two) a compressed message may use: 8 MiB. A driver
+/// compresses one message per frame at a low level (windows of 2^19–2^21), and a frame asking
+/// for more is not read rather than given the memory it asks for.
+const ZSTD_WINDOW_LOG_MAX: u32 = 23;
+
+/// The first `limit` bytes the zstd frame `data` decompresses to; `None` when none could be read
+/// (not zstd, damaged at once, or a window over [`ZSTD_WINDOW_LOG_MAX`]).
+fn unzstd(data: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let mut decoder = zstd::stream::read::Decoder::with_buffer(data)
+        .ok()?
+        .single_frame();
+    decoder.window_log_max(ZSTD_WINDOW_LOG_MAX).ok()?;
+    let mut out = Vec::new();
+    let read = decoder.take(limit as u64).read_to_end(&mut out);
+    (read.is_ok() || !out.is_empty()).then_some(out)
+}
+
 /// `OP_COMPRESSED`: the original opcode, its uncompressed size, a compressor id, then the
-/// compressed body. zlib is undone (within `cap`); snappy and zstd are named, not read.
+/// compressed body. zlib and zstd are undone (within `cap`); snappy is named, not read.
 fn compressed(bytes: &[u8], cap: usize, body: &mut Body) {
     let (Some(original), Some(size), Some(&id)) = (int32(bytes, 0), int32(bytes, 4), bytes.get(8))
     else {
@@ -250,6 +267,7 @@ fn compressed(bytes: &[u8], cap: usize, body: &mut Body) {
                 .read_to_end(&mut out);
             (read.is_ok() || !out.is_empty()).then_some(out)
         }
+        3 => unzstd(data, size.min(cap)),
         _ => None,
     };
     // A message compressed twice is not read: the second layer could expand without end.
@@ -267,5 +285,19 @@ fn compressed(bytes: &[u8], cap: usize, body: &mut Body) {
         body.whole = whole && inner.whole;
     } else {
         body.whole = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zstd_decompresses_no_more_than_its_limit() {
+        let text = br#"{"find": "orders", "$db": "shop"}"#.repeat(1000);
+        let packed = zstd::bulk::compress(&text, 3).unwrap();
+        assert_eq!(unzstd(&packed, usize::MAX).as_deref(), Some(&text[..]));
+        assert_eq!(unzstd(&packed, 100).as_deref(), Some(&text[..100]));
+        assert_eq!(unzstd(b"", 100), None);
     }
 }
