@@ -2,7 +2,7 @@
 driver, Debian's pymongo: the handshake (isMaster over OP_QUERY, then OP_MSG), inserts (one in
 the command, several as an OP_MSG document sequence), a duplicate _id failing with 11000, a find
 read through getMore, an unknown command failing with 59, an unacknowledged write (moreToCome),
-and a second client asking for zlib (OP_COMPRESSED). Prints one line per step.
+and two more clients, asking for zlib and zstd (OP_COMPRESSED). Prints one line per step.
 
 Usage: mongo_client.py HOST PORT"""
 import sys
@@ -35,4 +35,8 @@ zipped = pymongo.MongoClient(host, port, directConnection=True, compressors="zli
                              serverSelectionTimeoutMS=5000, heartbeatFrequencyMS=60000)
 print("zlib found", len(list(zipped.shop.users.find({"age": 36}))))
 zipped.close()
+packed = pymongo.MongoClient(host, port, directConnection=True, compressors="zstd",
+                             serverSelectionTimeoutMS=5000, heartbeatFrequencyMS=60000)
+print("zstd found", len(list(packed.shop.users.find({"age": 36}))))
+packed.close()
 print("done")

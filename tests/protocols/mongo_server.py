@@ -7,12 +7,12 @@ the bytes on the wire are a real driver's; this server answers the commands the 
 way mongod answers them:
 
 - isMaster/hello over OP_QUERY (a driver's first message on every connection) answered with
-  OP_REPLY, and over OP_MSG after it; offers zlib compression when the client asks for it;
+  OP_REPLY, and over OP_MSG after it; offers zlib or zstd compression when the client asks for it;
 - insert (in the command or as an OP_MSG document sequence), a duplicate _id failing with a
   write error 11000, as mongod's unique _id index does;
 - find with a batch size, leaving a cursor that getMore and killCursors read and close;
 - ping, endSessions; any other command answered ok: 0 with code 59 (CommandNotFound);
-- OP_COMPRESSED (zlib) requests, answered compressed the same way;
+- OP_COMPRESSED (zlib or zstd) requests, answered compressed the same way;
 - OP_MSG with moreToCome (an unacknowledged write) left unanswered.
 
 Usage: mongo_server.py HOST PORT (prints "listening" once it accepts connections).
@@ -23,6 +23,8 @@ import struct
 import sys
 import threading
 import zlib
+
+import zstandard
 
 import bson
 from bson.int64 import Int64
@@ -47,6 +49,15 @@ def matches(doc, query):
     return all(doc.get(k) == v for k, v in query.items())
 
 
+# The compressors offered, and by their wire ids: (compress, decompress).
+COMPRESSORS = ("zlib", "zstd")
+COMPRESSOR_IDS = {
+    2: (zlib.compress, zlib.decompress),
+    3: (lambda data: zstandard.ZstdCompressor().compress(data),
+        lambda data: zstandard.ZstdDecompressor().decompress(data)),
+}
+
+
 def command(db, cmd, compression):
     name = next(iter(cmd))
     if name.lower() in ("ismaster", "hello"):
@@ -54,9 +65,10 @@ def command(db, cmd, compression):
                      ("maxMessageSizeBytes", 48000000), ("maxWriteBatchSize", 100000),
                      ("localTime", datetime.datetime.now(datetime.timezone.utc)),
                      ("minWireVersion", 0), ("maxWireVersion", 8), ("readOnly", False)])
-        if "zlib" in cmd.get("compression", []):
-            compression.append("zlib")
-            reply["compression"] = ["zlib"]
+        offered = [c for c in cmd.get("compression", []) if c in COMPRESSORS]
+        if offered:
+            compression.append(offered[0])
+            reply["compression"] = offered[:1]
         reply["ok"] = 1.0
         return reply
     if name in ("ping", "endSessions"):
@@ -134,17 +146,17 @@ class Handler(socketserver.BaseRequestHandler):
             while True:
                 length, request_id, _, opcode = struct.unpack("<iiii", read_exactly(sock, 16))
                 body = read_exactly(sock, length - 16)
-                compressed = False
+                compressor = None
                 if opcode == OP_COMPRESSED:
                     opcode, _, compressor = struct.unpack("<iiB", body[:9])
-                    body = zlib.decompress(body[9:])
-                    compressed = True
+                    body = COMPRESSOR_IDS[compressor][1](body[9:])
                 reply = self.answer(opcode, body, compression)
                 if reply is None:
                     continue
                 reply_opcode, reply_body = reply
-                if compressed:
-                    reply_body = struct.pack("<iiB", reply_opcode, len(reply_body), 2) + zlib.compress(reply_body)
+                if compressor is not None:
+                    pack = COMPRESSOR_IDS[compressor][0]
+                    reply_body = struct.pack("<iiB", reply_opcode, len(reply_body), compressor) + pack(reply_body)
                     reply_opcode = OP_COMPRESSED
                 header = struct.pack("<iiii", 16 + len(reply_body), new_id("request"), request_id, reply_opcode)
                 sock.sendall(header + reply_body)
