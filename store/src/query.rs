@@ -242,9 +242,7 @@ impl Entries {
         }
         Some(Ok((node, entry)))
     }
-}
 
-impl Entries {
     /// Page workers running for each node's cursor.
     #[cfg(test)]
     pub(crate) fn workers_running(&self) -> Vec<usize> {

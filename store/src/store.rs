@@ -320,7 +320,7 @@ mod tests {
         writer.finish().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let (started, left) = workers_of(&store);
-        assert!(started > 0, "the pages after the first went to workers");
+        assert!(started > 0, "the pages after the second went to workers");
         assert_eq!(left, 0, "a cursor read to its end holds no workers");
         crate::set_query_threads(0);
         let none = workers_of(&store);
