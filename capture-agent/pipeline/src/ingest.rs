@@ -15,7 +15,7 @@ use crate::config::Bodies;
 use crate::identities::{DnsLearningSink, SharedIdentities};
 use crate::redact::Redacting;
 use crate::scope::CaptureScope;
-use crate::{OwnedPacket, Packet, Pipeline, PipelineConfig, PipelineStats};
+use crate::{Packet, Pipeline, PipelineConfig, PipelineStats};
 
 /// A pipeline writing into one node's store, naming endpoints from an identities file and DNS answers.
 pub struct Ingest {
@@ -84,11 +84,6 @@ impl Ingest {
     pub fn with_redacted(mut self, secret: &str) -> Self {
         self.sink.redact(secret);
         self
-    }
-
-    /// Runs one packet through the pipeline into the store.
-    pub fn push(&mut self, packet: &OwnedPacket) -> Result<(), StoreError> {
-        self.push_packet(packet.as_packet())
     }
 
     /// Runs one borrowed packet (e.g. from a live capture's batch) through the pipeline into the store.

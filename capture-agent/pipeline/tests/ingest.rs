@@ -36,7 +36,9 @@ fn import(read_ahead: bool, times: i64) -> tempfile::TempDir {
             let mut packet = OwnedPacket::default();
             while source.next_into(&mut packet).expect("packet reads") {
                 packet.ts_ns += shift;
-                ingest.push(&packet).expect("packet stored");
+                ingest
+                    .push_packet(packet.as_packet())
+                    .expect("packet stored");
             }
             continue;
         }
@@ -129,7 +131,7 @@ fn a_packet_the_store_refuses_fails_the_ingest_with_the_stores_error() {
         linktype: 1,
         data: vec![0; 60],
     };
-    let pushed = ingest.push(&before_1970);
+    let pushed = ingest.push_packet(before_1970.as_packet());
     assert!(
         matches!(pushed, Err(StoreError::BadPacket { ts_ns: -1, .. })),
         "{pushed:?}"

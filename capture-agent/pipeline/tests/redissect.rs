@@ -37,7 +37,7 @@ fn import_with(
         .expect("store opens");
     for packet in FileSource::open(capture).expect("capture opens") {
         ingest
-            .push(&packet.expect("packet reads"))
+            .push_packet(packet.expect("packet reads").as_packet())
             .expect("packet stored");
     }
     ingest.finish().expect("import finishes");
@@ -373,7 +373,7 @@ fn import_redacting(capture: &Path, secret: &str) -> tempfile::TempDir {
     .with_redacted(secret);
     for packet in FileSource::open(capture).expect("capture opens") {
         ingest
-            .push(&packet.expect("packet reads"))
+            .push_packet(packet.expect("packet reads").as_packet())
             .expect("packet stored");
     }
     ingest.finish().expect("import finishes");

@@ -48,7 +48,7 @@ fn store(dir: &Path, identities: &str, shift_ns: i64) {
     for packet in FileSource::open(data("demo.pcap")).expect("demo.pcap") {
         let mut packet = packet.expect("packet");
         packet.ts_ns += shift_ns;
-        ingest.push(&packet).expect("ingested");
+        ingest.push_packet(packet.as_packet()).expect("ingested");
     }
     ingest.finish().expect("finished");
 }

@@ -106,7 +106,7 @@ impl EntryStream {
         named: &[Option<String>; 2],
     ) -> std::io::Result<()> {
         let line = match self.format {
-            OutputFormat::Json => serde_json::to_string(&EntryJson {
+            OutputFormat::Json => sonic_rs::to_string(&EntryJson {
                 cluster,
                 entry,
                 named,
@@ -147,7 +147,7 @@ impl EntryStream {
 /// line break). Smaller than the entry it shows, so it is also what waits in a buffer to be shown.
 pub fn render(format: OutputFormat, entry: &Entry) -> std::io::Result<String> {
     Ok(match format {
-        OutputFormat::Json => serde_json::to_string(&EntryJson::local(entry))?,
+        OutputFormat::Json => sonic_rs::to_string(&EntryJson::local(entry))?,
         OutputFormat::Table => row(&entry_cells(entry), colour() && entry.failed()),
     })
 }

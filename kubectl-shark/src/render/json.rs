@@ -3,9 +3,9 @@
 //! [`EntryJson`] writes an entry straight to the output, its keys in the sorted order a JSON map
 //! keeps them in (the order `-o json` has always printed), without building a JSON value first:
 //! `query -o json` prints hundreds of thousands of entries, and a value per entry cost as much
-//! as writing it. [`EntryJson::write_line`] writes it with sonic-rs rather than serde_json: the same
-//! bytes, but long bodies are escaped with SIMD instead of a byte at a time, which was most of the
-//! CPU that serializing took.
+//! as writing it. `query` ([`EntryJson::write_line`]) and `follow` write it with sonic-rs rather
+//! than serde_json: the same bytes, but long bodies are escaped with SIMD instead of a byte at a
+//! time, which was most of the CPU that serializing took.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
