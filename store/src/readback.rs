@@ -324,6 +324,12 @@ type Location = (i64, u64, u64);
 
 /// The packets of `layer`'s spans, by number, from the flow locations the index recorded for
 /// the segments the spans reach.
+///
+/// A flow's rows hold disjoint packet ranges, in order: each is what the flow sent between two
+/// hand-offs of the writer's buffer. So of the rows starting at or before a span, only the last
+/// can reach into it, and the search starts there (found in the index on `(stream,
+/// first_packet)`) rather than checking every earlier row of the flow: a long connection has a row
+/// per commit, and reading its whole history back checked them all again for every page.
 fn locate(
     conn: &Connection,
     path: &Path,
@@ -332,7 +338,9 @@ fn locate(
     let mut stmt = conn
         .prepare_cached(
             "SELECT seq, locations FROM flows
-             WHERE stream = ?1 AND first_packet <= ?3 AND last_packet >= ?2",
+             WHERE stream = ?1 AND first_packet <= ?3 AND last_packet >= ?2
+               AND first_packet >= (SELECT ifnull(max(first_packet), 0) FROM flows
+                                    WHERE stream = ?1 AND first_packet <= ?2)",
         )
         .at(path)?;
     let mut wanted = BTreeMap::new();
@@ -485,5 +493,83 @@ mod tests {
             from_start[0].get(&7).map(|s| (s.first, s.last)),
             Some((0, 30 + SPAN_GAP))
         );
+    }
+
+    /// The packets `locate` finds for spans of flow 7, by number.
+    fn located(conn: &Connection, path: &Path, spans: &[(u64, u64)]) -> Vec<Vec<u64>> {
+        spans
+            .iter()
+            .map(|&(first, last)| {
+                let span = Span {
+                    first,
+                    last,
+                    members: Vec::new(),
+                };
+                let layer = Layer::from([(7, span)]);
+                let found = locate(conn, path, &layer).expect("located");
+                assert!(found.values().all(|&(_, _, stream)| stream == 7));
+                found.into_keys().collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_span_is_located_in_every_row_of_its_flow_it_reaches_and_no_other() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("index.sqlite");
+        let conn = crate::index::open_writable(&path).expect("index");
+        // Flow 7 sent packets 10–19, 20–29 (segment 1) and 30–39 (segment 2) between hand-offs
+        // of the writer's buffer; flow 8's packets lie between and around them.
+        let rows = [
+            (7, 1, 10..20),
+            (8, 1, 5..40),
+            (7, 1, 20..30),
+            (7, 2, 30..40),
+        ];
+        for (stream, seq, packets) in rows {
+            let pairs: Vec<(u64, u64)> = packets.map(|n: u64| (n, n * 100)).collect();
+            let (first, last) = (pairs[0].0 as i64, pairs[pairs.len() - 1].0 as i64);
+            conn.execute(
+                "INSERT INTO flows (stream, seq, first_packet, last_packet, locations)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![stream, seq, first, last, locations::encode(&pairs)],
+            )
+            .expect("row");
+        }
+        let range = |r: std::ops::RangeInclusive<u64>| r.collect::<Vec<u64>>();
+        assert_eq!(
+            located(
+                &conn,
+                &path,
+                &[(15, 25), (20, 20), (29, 31), (0, 12), (38, 99)]
+            ),
+            [
+                range(15..=25),
+                range(20..=20),
+                range(29..=31),
+                range(10..=12),
+                range(38..=39)
+            ],
+            "inside a row, at a row's first packet, across segments, from before the flow, past it"
+        );
+        let nothing: Vec<u64> = Vec::new();
+        assert_eq!(
+            located(&conn, &path, &[(0, 5), (40, 50)]),
+            [nothing.clone(), nothing]
+        );
+        // From the flow's start (what HTTP/2 needs): every row of it.
+        assert_eq!(located(&conn, &path, &[(0, 99)]), [range(10..=39)]);
+        // The segment's and the packet's byte offset come with each packet.
+        let layer = Layer::from([(
+            7,
+            Span {
+                first: 29,
+                last: 30,
+                members: Vec::new(),
+            },
+        )]);
+        let found = locate(&conn, &path, &layer).expect("located");
+        assert_eq!(found.get(&29), Some(&(1, 2_900, 7)));
+        assert_eq!(found.get(&30), Some(&(2, 3_000, 7)));
     }
 }
