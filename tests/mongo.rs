@@ -1,9 +1,10 @@
 //! MongoDB against a real driver: Debian's pymongo (`tests/protocols/mongo_client.py`: the
 //! OP_QUERY handshake, inserts in the command and as a document sequence, a duplicate key, a
-//! find read through getMore, an unknown command, an unacknowledged write, a zlib-compressed
-//! client and a zstd-compressed one) in two network namespaces, captured, imported, and compared
-//! with tshark's `mongo.*`. tshark 4.0 does not decompress zstd ("Unsupported compression format:
-//! 3"), so the zstd client's messages are checked against what the driver did instead.
+//! find read through getMore, an unknown command, an unacknowledged write, and a zlib-, a zstd-
+//! and a snappy-compressed client) in two network namespaces, captured, imported, and compared
+//! with tshark's `mongo.*`. tshark 4.0 undoes zlib and snappy, so those messages are compared
+//! with it like the others; it does not decompress zstd ("Unsupported compression format: 3"),
+//! so the zstd client's messages are checked against what the driver did instead.
 //!
 //! The server is a stand-in (`tests/protocols/mongo_server.py`), not mongod: no MongoDB server
 //! can be installed here (Debian 12 has none, and PyPI's and npm's packages download it from
@@ -129,6 +130,38 @@ fn our_opcode(message: &serde_json::Value) -> String {
     }
 }
 
+/// The element names (an array's indices too) and string values of a side's `body`, counted, as
+/// tshark lists a BSON document's elements (relaxed Extended JSON keeps a document's keys and
+/// strings as they are).
+fn elements(message: &serde_json::Value) -> (Counts, Counts) {
+    fn walk(value: &serde_json::Value, names: &mut Vec<String>, strings: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (name, value) in map {
+                    names.push(name.clone());
+                    walk(value, names, strings);
+                }
+            }
+            serde_json::Value::Array(list) => {
+                for (i, value) in list.iter().enumerate() {
+                    names.push(i.to_string());
+                    walk(value, names, strings);
+                }
+            }
+            serde_json::Value::String(s) => strings.push(s.clone()),
+            _ => {}
+        }
+    }
+    let body = message["body"].as_str().expect("a body");
+    let body: serde_json::Value = serde_json::from_str(body).expect("JSON");
+    let (mut names, mut strings) = (Vec::new(), Vec::new());
+    walk(&body, &mut names, &mut strings);
+    (counted(names), counted(strings))
+}
+
+/// Strings and how often each occurs.
+type Counts = std::collections::BTreeMap<String, usize>;
+
 #[test]
 fn every_request_tshark_reads_is_an_entry_with_its_command_and_opcode() {
     let theirs: Vec<_> = messages()
@@ -136,8 +169,9 @@ fn every_request_tshark_reads_is_an_entry_with_its_command_and_opcode() {
         .filter(|m| m.1 == 0 && !m.3.is_empty())
         .map(|(request, _, op, names, _)| (request, names[0].clone(), op.to_string()))
         .collect();
-    // The zstd client's two handshakes are plain OP_QUERY, which tshark reads.
-    assert_eq!(theirs.len(), 16, "{theirs:?}");
+    // The zstd client's two handshakes are plain OP_QUERY, which tshark reads; the snappy
+    // client's two handshakes and its compressed find are all read.
+    assert_eq!(theirs.len(), 19, "{theirs:?}");
     let entries = entries(r#"mongo and !(request.compressor == "zstd")"#);
     let ours: Vec<_> = entries
         .iter()
@@ -163,7 +197,7 @@ fn replies_pair_by_response_to_and_carry_the_error_tshark_reads() {
         .into_iter()
         .filter(|m| m.1 != 0 && !m.3.is_empty())
         .collect();
-    assert_eq!(replies.len(), 15, "the unacknowledged write has none");
+    assert_eq!(replies.len(), 18, "the unacknowledged write has none");
     let mut theirs = Vec::new();
     for (_, to, op, names, strings) in &replies {
         let has = |name: &str| names.iter().any(|n| n == name);
@@ -243,8 +277,8 @@ fn a_duplicate_key_and_an_unknown_command_fail_with_their_codes() {
     );
     assert_eq!(
         entries(r#"mongodb_database == "shop" && mongodb_collection == "users" && mongodb_opcode == "OP_MSG""#).len(),
-        9,
-        "inserts (one unacknowledged), finds (two compressed), getMores"
+        10,
+        "inserts (one unacknowledged), finds (three compressed), getMores"
     );
     let quiet = entries("mongo and request.body.contains(\"quiet\")");
     assert_eq!(quiet.len(), 1);
@@ -290,7 +324,7 @@ fn every_field_is_listed_and_the_table_names_command_namespace_and_outcome() {
         .find(|l| l.contains("mongo"))
         .unwrap_or_else(|| panic!("no mongo edge:\n{map}"));
     let cells: Vec<&str> = edge.split('┆').map(str::trim).collect();
-    assert_eq!(cells.get(3..5), Some(&["17", "2"][..]), "{map}");
+    assert_eq!(cells.get(3..5), Some(&["20", "2"][..]), "{map}");
 }
 
 #[test]
@@ -327,4 +361,47 @@ fn a_zstd_compressed_find_is_read_where_tshark_cannot() {
         "the client found the one user aged 36"
     );
     assert!(request["body"].as_str().unwrap_or("").contains("36"));
+}
+
+#[test]
+fn a_snappy_compressed_find_is_read_as_tshark_reads_it() {
+    let packed = entries(r#"mongo and request.compressor == "snappy""#);
+    let find: Vec<_> = packed
+        .iter()
+        .filter(|e| text(&e["request"]["command"]) == "find")
+        .collect();
+    assert_eq!(find.len(), 1, "{packed:?}");
+    let (request, response) = (&find[0]["request"], &find[0]["response"]);
+    assert_eq!(
+        (
+            text(&request["database"]),
+            text(&request["collection"]),
+            text(&response["compressor"]),
+            text(&response["documents"]),
+        ),
+        ("shop".into(), "users".into(), "snappy".into(), "1".into()),
+        "the client found the one user aged 36"
+    );
+    // tshark undoes snappy: the find and its reply hold the elements it reads, the same names
+    // and strings.
+    let id = request["requestId"].as_i64().expect("requestId");
+    let theirs = messages();
+    let asked = theirs
+        .iter()
+        .find(|m| m.0 == id && m.1 == 0)
+        .expect("tshark reads the find");
+    let answered = theirs
+        .iter()
+        .find(|m| m.1 == id)
+        .expect("tshark reads its reply");
+    for (ours, (_, _, opcode, names, strings)) in [(request, asked), (response, answered)] {
+        assert_eq!(*opcode, "OP_COMPRESSED");
+        assert_eq!(
+            elements(ours),
+            (counted(names.clone()), counted(strings.clone()))
+        );
+    }
+    let body: serde_json::Value =
+        serde_json::from_str(response["body"].as_str().expect("a body")).expect("JSON");
+    assert_eq!(body["cursor"]["firstBatch"][0]["name"], "ada");
 }

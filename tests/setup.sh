@@ -19,7 +19,7 @@ packages=(
   rabbitmq-server python3-pika  # AMQP: a real broker and client (tests/amqp.rs; /usr/bin/python3)
   python3-websockets            # WebSocket: a real server and client (tests/websocket.rs)
   python3-graphql-core          # GraphQL: a real server (tests/graphql.rs)
-  python3-pymongo python3-zstandard  # MongoDB: a real driver (zlib- and zstd-compressed too) against a stand-in server (tests/mongo.rs; no mongod in Debian)
+  python3-pymongo python3-zstandard python3-snappy  # MongoDB: a real driver (zlib-, zstd- and snappy-compressed too) against a stand-in server (tests/mongo.rs; no mongod in Debian)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -2,7 +2,8 @@
 driver, Debian's pymongo: the handshake (isMaster over OP_QUERY, then OP_MSG), inserts (one in
 the command, several as an OP_MSG document sequence), a duplicate _id failing with 11000, a find
 read through getMore, an unknown command failing with 59, an unacknowledged write (moreToCome),
-and two more clients, asking for zlib and zstd (OP_COMPRESSED). Prints one line per step.
+and three more clients, asking for zlib, zstd and snappy (OP_COMPRESSED). Prints one line per
+step.
 
 Usage: mongo_client.py HOST PORT"""
 import sys
@@ -39,4 +40,8 @@ packed = pymongo.MongoClient(host, port, directConnection=True, compressors="zst
                              serverSelectionTimeoutMS=5000, heartbeatFrequencyMS=60000)
 print("zstd found", len(list(packed.shop.users.find({"age": 36}))))
 packed.close()
+snappy = pymongo.MongoClient(host, port, directConnection=True, compressors="snappy",
+                             serverSelectionTimeoutMS=5000, heartbeatFrequencyMS=60000)
+print("snappy found", len(list(snappy.shop.users.find({"age": 36}))))
+snappy.close()
 print("done")

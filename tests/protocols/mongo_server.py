@@ -7,12 +7,13 @@ the bytes on the wire are a real driver's; this server answers the commands the 
 way mongod answers them:
 
 - isMaster/hello over OP_QUERY (a driver's first message on every connection) answered with
-  OP_REPLY, and over OP_MSG after it; offers zlib or zstd compression when the client asks for it;
+  OP_REPLY, and over OP_MSG after it; offers snappy, zlib or zstd compression when the client
+  asks for it;
 - insert (in the command or as an OP_MSG document sequence), a duplicate _id failing with a
   write error 11000, as mongod's unique _id index does;
 - find with a batch size, leaving a cursor that getMore and killCursors read and close;
 - ping, endSessions; any other command answered ok: 0 with code 59 (CommandNotFound);
-- OP_COMPRESSED (zlib or zstd) requests, answered compressed the same way;
+- OP_COMPRESSED (snappy, zlib or zstd) requests, answered compressed the same way;
 - OP_MSG with moreToCome (an unacknowledged write) left unanswered.
 
 Usage: mongo_server.py HOST PORT (prints "listening" once it accepts connections).
@@ -24,6 +25,7 @@ import sys
 import threading
 import zlib
 
+import snappy
 import zstandard
 
 import bson
@@ -50,8 +52,10 @@ def matches(doc, query):
 
 
 # The compressors offered, and by their wire ids: (compress, decompress).
-COMPRESSORS = ("zlib", "zstd")
+COMPRESSORS = ("snappy", "zlib", "zstd")
 COMPRESSOR_IDS = {
+    # python-snappy's compress/decompress are snappy's raw block format, as MongoDB's.
+    1: (snappy.compress, snappy.decompress),
     2: (zlib.compress, zlib.decompress),
     3: (lambda data: zstandard.ZstdCompressor().compress(data),
         lambda data: zstandard.ZstdDecompressor().decompress(data)),

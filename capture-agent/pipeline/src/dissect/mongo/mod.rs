@@ -1,8 +1,9 @@
 //! MongoDB wire protocol (<https://www.mongodb.com/docs/manual/reference/mongodb-wire-protocol/>):
 //! `OP_MSG` (a body document and document sequences, with or without a checksum), the legacy
 //! `OP_QUERY` / `OP_REPLY` that drivers still open a connection with (`isMaster`/`hello` on
-//! `admin.$cmd`), the other legacy opcodes by name, and `OP_COMPRESSED` (zlib and zstd undone;
-//! snappy named with the compressor, its content not read).
+//! `admin.$cmd`), the other legacy opcodes by name, and `OP_COMPRESSED` (snappy, zlib and zstd
+//! undone within the body cap: zlib and zstd as far as it, a snappy block only whole; another
+//! compressor, or a message too damaged or too large to undo, is named and its content not read).
 //!
 //! Every request is an exchange with the reply whose `responseTo` is its `requestID`, whatever
 //! the order; a request sent with `moreToCome` (an unacknowledged write) is an exchange without a

@@ -485,7 +485,7 @@ fn a_request_sent_with_more_to_come_needs_no_reply_and_an_exhaust_reply_pairs_th
 }
 
 #[test]
-fn compressed_messages_are_read_when_zlib_and_named_otherwise() {
+fn compressed_messages_are_read_when_snappy_zlib_or_zstd_and_named_otherwise() {
     let inner_doc = cmd("count", json!("users"), json!({"$db": "shop"}));
     let plain = op_msg(0, 0, 0, inner_doc.clone(), &[]);
     let original = &plain[16..];
@@ -500,14 +500,26 @@ fn compressed_messages_are_read_when_zlib_and_named_otherwise() {
         message(id, 0, 2012, &body)
     };
     let zstd_packed = zstd::bulk::compress(original, 3).expect("compress");
+    let snappy_packed = snap::raw::Encoder::new()
+        .compress_vec(original)
+        .expect("compress");
     let out = run(
         &[
             (C, compressed(1, 2, &packed)),
-            (C, compressed(2, 1, b"snappy bytes")),
+            (C, compressed(2, 1, &snappy_packed)),
             (C, compressed(3, 3, &zstd_packed)),
+            (C, compressed(4, 9, original)),
         ],
         usize::MAX,
     );
+    let read = |compressor: &str| {
+        [
+            json!("OP_MSG"),
+            json!(compressor),
+            json!("count"),
+            json!("shop"),
+        ]
+    };
     assert_eq!(
         fields(
             &out,
@@ -515,28 +527,98 @@ fn compressed_messages_are_read_when_zlib_and_named_otherwise() {
             &["opcode", "compressor", "command", "database"]
         ),
         [
-            [
-                json!("OP_MSG"),
-                json!("zlib"),
-                json!("count"),
-                json!("shop")
-            ],
-            [json!("OP_MSG"), json!("snappy"), Value::Null, Value::Null],
-            [
-                json!("OP_MSG"),
-                json!("zstd"),
-                json!("count"),
-                json!("shop")
-            ],
+            read("zlib"),
+            read("snappy"),
+            read("zstd"),
+            [json!("OP_MSG"), json!("unknown"), Value::Null, Value::Null],
         ]
     );
-    for read in [&out[0], &out[2]] {
+    for read in &out[..3] {
         assert_eq!(
             body(&read.request),
             json!({"count": "users", "$db": "shop"})
         );
     }
-    assert!(out[1].request.get("body").is_none());
+    assert!(out[3].request.get("body").is_none());
+}
+
+#[test]
+fn a_snappy_message_is_read_and_a_damaged_or_oversized_one_is_not() {
+    let inner_doc = cmd(
+        "find",
+        json!("orders"),
+        json!({"filter": {"note": "x".repeat(3000)}, "$db": "shop"}),
+    );
+    let plain = op_msg(0, 0, 0, inner_doc, &[]);
+    let original = &plain[16..];
+    let compressed = |id: i32, size: usize, data: &[u8]| {
+        let mut body = 2013i32.to_le_bytes().to_vec();
+        body.extend((size as i32).to_le_bytes());
+        body.push(1);
+        body.extend(data);
+        message(id, 0, 2012, &body)
+    };
+    let packed = snap::raw::Encoder::new()
+        .compress_vec(original)
+        .expect("compress");
+    assert!(packed.len() < 1000, "{} bytes", packed.len());
+    let messages = [
+        (C, compressed(1, original.len(), &packed)),
+        // Cut short: a snappy block is undone whole or not at all.
+        (
+            C,
+            compressed(2, original.len(), &packed[..packed.len() / 2]),
+        ),
+        (C, compressed(3, original.len(), b"not snappy at all")),
+        // The block states more than the message's uncompressed size.
+        (C, compressed(4, original.len() - 1, &packed)),
+    ];
+    let out = run(&messages, usize::MAX);
+    let seen = fields(
+        &out,
+        "request",
+        &["compressor", "command", "database", "collection"],
+    );
+    assert_eq!(
+        seen[0],
+        [
+            json!("snappy"),
+            json!("find"),
+            json!("shop"),
+            json!("orders")
+        ]
+    );
+    assert_eq!(
+        body(&out[0].request)["filter"]["note"],
+        json!("x".repeat(3000))
+    );
+    for (i, row) in seen.iter().enumerate().skip(1) {
+        assert_eq!(
+            row,
+            &[json!("snappy"), Value::Null, Value::Null, Value::Null],
+            "message {i}: named, not read"
+        );
+        assert!(out[i].request.get("body").is_none(), "message {i}");
+    }
+    assert_eq!(seen.len(), 4);
+    // Kept whole within a 1000-byte --max-body, it states more than that: not read, where zlib
+    // gives the first 1000 bytes (a block has no prefix to give).
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(original).expect("compress");
+    let mut zlib = compressed(5, original.len(), &z.finish().expect("compress"));
+    zlib[16 + 8] = 2;
+    let mut parser = MongoDissector.parser(&ParserSettings { max_body: 1000 });
+    let mut out = Vec::new();
+    parser.feed(C, &messages[0].1, META, &mut out);
+    parser.feed(C, &zlib, META, &mut out);
+    parser.close("FIN", &mut out);
+    assert_eq!(
+        fields(&out, "request", &["compressor", "command", "size"]),
+        [
+            [json!("snappy"), Value::Null, json!(messages[0].1.len())],
+            [json!("zlib"), json!("find"), json!(zlib.len())],
+        ]
+    );
 }
 
 #[test]

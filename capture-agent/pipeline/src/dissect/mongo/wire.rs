@@ -224,6 +224,13 @@ fn op_msg(bytes: &[u8], len: usize, body: &mut Body) {
 /// for more is not read rather than given the memory it asks for.
 const ZSTD_WINDOW_LOG_MAX: u32 = 23;
 
+/// The first `limit` bytes `reader` decompresses to; `None` when it gave none before failing.
+fn read_up_to(reader: impl Read, limit: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let read = reader.take(limit as u64).read_to_end(&mut out);
+    (read.is_ok() || !out.is_empty()).then_some(out)
+}
+
 /// The first `limit` bytes the zstd frame `data` decompresses to; `None` when none could be read
 /// (not zstd, damaged at once, or a window over [`ZSTD_WINDOW_LOG_MAX`]).
 fn unzstd(data: &[u8], limit: usize) -> Option<Vec<u8>> {
@@ -231,13 +238,25 @@ fn unzstd(data: &[u8], limit: usize) -> Option<Vec<u8>> {
         .ok()?
         .single_frame();
     decoder.window_log_max(ZSTD_WINDOW_LOG_MAX).ok()?;
-    let mut out = Vec::new();
-    let read = decoder.take(limit as u64).read_to_end(&mut out);
-    (read.is_ok() || !out.is_empty()).then_some(out)
+    read_up_to(decoder, limit)
+}
+
+/// What the snappy block `data` (snappy's raw format, not its framed one) decompresses to;
+/// `None` when it is not snappy, is cut short or damaged, or states a length over `limit`. A
+/// block is undone whole or not at all, so unlike zlib and zstd there is no prefix to keep: one
+/// that states more than `limit` is not read rather than given the memory it asks for.
+fn unsnappy(data: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let len = snap::raw::decompress_len(data).ok()?;
+    if len > limit {
+        return None;
+    }
+    snap::raw::Decoder::new().decompress_vec(data).ok()
 }
 
 /// `OP_COMPRESSED`: the original opcode, its uncompressed size, a compressor id, then the
-/// compressed body. zlib and zstd are undone (within `cap`); snappy is named, not read.
+/// compressed body. snappy, zlib and zstd are undone within the stated size and `cap` (zlib and
+/// zstd as far as that, snappy only when its whole block fits); another compressor is named,
+/// not read.
 fn compressed(bytes: &[u8], cap: usize, body: &mut Body) {
     let (Some(original), Some(size), Some(&id)) = (int32(bytes, 0), int32(bytes, 4), bytes.get(8))
     else {
@@ -259,14 +278,8 @@ fn compressed(bytes: &[u8], cap: usize, body: &mut Body) {
                 .unwrap_or_default()
                 .to_vec(),
         ),
-        2 => {
-            let mut out = Vec::new();
-            let limit = size.min(cap) as u64;
-            let read = flate2::read::ZlibDecoder::new(data)
-                .take(limit)
-                .read_to_end(&mut out);
-            (read.is_ok() || !out.is_empty()).then_some(out)
-        }
+        1 => unsnappy(data, size.min(cap)),
+        2 => read_up_to(flate2::read::ZlibDecoder::new(data), size.min(cap)),
         3 => unzstd(data, size.min(cap)),
         _ => None,
     };
@@ -299,5 +312,21 @@ mod tests {
         assert_eq!(unzstd(&packed, usize::MAX).as_deref(), Some(&text[..]));
         assert_eq!(unzstd(&packed, 100).as_deref(), Some(&text[..100]));
         assert_eq!(unzstd(b"", 100), None);
+    }
+
+    #[test]
+    fn snappy_decompresses_a_whole_block_stating_no_more_than_its_limit() {
+        let text = br#"{"find": "orders", "$db": "shop"}"#.repeat(1000);
+        let packed = snap::raw::Encoder::new().compress_vec(&text).unwrap();
+        assert_eq!(unsnappy(&packed, text.len()).as_deref(), Some(&text[..]));
+        assert_eq!(unsnappy(&packed, text.len() - 1), None, "states more");
+        assert_eq!(unsnappy(&packed[..packed.len() / 2], usize::MAX), None);
+        // A block stating 2^32 - 1 bytes (its length's varint), then one literal byte: refused
+        // from the length alone.
+        assert_eq!(
+            unsnappy(&[0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, b'x'], 1 << 20),
+            None
+        );
+        assert_eq!(unsnappy(b"", 100), None);
     }
 }
