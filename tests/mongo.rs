@@ -335,8 +335,7 @@ fn a_zstd_compressed_find_is_read_where_tshark_cannot() {
         .filter(|m| m.1 == 0 && m.3.is_empty())
         .map(|m| m.0)
         .collect();
-    let packed = entries(r#"mongo and request.compressor == "zstd""#);
-    let mut ids: Vec<i64> = packed
+    let mut ids: Vec<i64> = entries(r#"mongo and request.compressor == "zstd""#)
         .iter()
         .map(|e| e["request"]["requestId"].as_i64().expect("requestId"))
         .collect();
@@ -344,12 +343,24 @@ fn a_zstd_compressed_find_is_read_where_tshark_cannot() {
     let mut undecoded = undecoded;
     undecoded.sort();
     assert_eq!(ids, undecoded, "the same requests, read by us");
-    let find: Vec<_> = packed
-        .iter()
-        .filter(|e| text(&e["request"]["command"]) == "find")
-        .collect();
-    assert_eq!(find.len(), 1, "{packed:?}");
-    let (request, response) = (&find[0]["request"], &find[0]["response"]);
+    let (request, _) = compressed_find("zstd");
+    assert!(request["body"].as_str().unwrap_or("").contains("36"));
+}
+
+/// The request and response of the one find the client compressing with `compressor` sent,
+/// asserted to be on shop.users, compressed so both ways, and to have found one document (the
+/// user aged 36).
+fn compressed_find(compressor: &str) -> (serde_json::Value, serde_json::Value) {
+    let packed = entries(&format!(
+        r#"mongo and request.compressor == "{compressor}""#
+    ));
+    let mut finds = packed
+        .into_iter()
+        .filter(|e| text(&e["request"]["command"]) == "find");
+    let (Some(mut find), None) = (finds.next(), finds.next()) else {
+        panic!("not one {compressor} find");
+    };
+    let (request, response) = (find["request"].take(), find["response"].take());
     assert_eq!(
         (
             text(&request["database"]),
@@ -357,31 +368,15 @@ fn a_zstd_compressed_find_is_read_where_tshark_cannot() {
             text(&response["compressor"]),
             text(&response["documents"]),
         ),
-        ("shop".into(), "users".into(), "zstd".into(), "1".into()),
-        "the client found the one user aged 36"
+        ("shop".into(), "users".into(), compressor.into(), "1".into()),
+        "the {compressor} client found the one user aged 36"
     );
-    assert!(request["body"].as_str().unwrap_or("").contains("36"));
+    (request, response)
 }
 
 #[test]
 fn a_snappy_compressed_find_is_read_as_tshark_reads_it() {
-    let packed = entries(r#"mongo and request.compressor == "snappy""#);
-    let find: Vec<_> = packed
-        .iter()
-        .filter(|e| text(&e["request"]["command"]) == "find")
-        .collect();
-    assert_eq!(find.len(), 1, "{packed:?}");
-    let (request, response) = (&find[0]["request"], &find[0]["response"]);
-    assert_eq!(
-        (
-            text(&request["database"]),
-            text(&request["collection"]),
-            text(&response["compressor"]),
-            text(&response["documents"]),
-        ),
-        ("shop".into(), "users".into(), "snappy".into(), "1".into()),
-        "the client found the one user aged 36"
-    );
+    let (request, response) = compressed_find("snappy");
     // tshark undoes snappy: the find and its reply hold the elements it reads, the same names
     // and strings.
     let id = request["requestId"].as_i64().expect("requestId");
@@ -394,7 +389,7 @@ fn a_snappy_compressed_find_is_read_as_tshark_reads_it() {
         .iter()
         .find(|m| m.1 == id)
         .expect("tshark reads its reply");
-    for (ours, (_, _, opcode, names, strings)) in [(request, asked), (response, answered)] {
+    for (ours, (_, _, opcode, names, strings)) in [(&request, asked), (&response, answered)] {
         assert_eq!(*opcode, "OP_COMPRESSED");
         assert_eq!(
             elements(ours),
