@@ -95,6 +95,18 @@ impl HeaderBlocks {
             };
             let (piece, after) = rest.split_at(len.min(rest.len()));
             rest = after;
+            let plain = match representation {
+                Representation::Literal { .. } => plain_strings(piece),
+                _ => None,
+            };
+            let (representation, piece) = match &plain {
+                // Built whole by `plain_strings`: it splits as one literal.
+                Some(plain) => (
+                    Representation::split(plain).map_or(representation, |(r, _)| r),
+                    plain.as_slice(),
+                ),
+                None => (representation, piece),
+            };
             match self.decode_one(piece, &mut fields, &mut kept) {
                 Ok(()) => {}
                 Err(DecoderError::SizeUpdateAtEnd)
@@ -193,6 +205,59 @@ impl Representation {
     }
 }
 
+/// `piece`, one literal field representation, with its Huffman-coded strings (§5.2) decoded into
+/// plain ones; `None` when it has none, or one does not decode (loona-hpack then reports why).
+/// A padding of zeros, which §5.2 calls an error, is accepted (httlib-huffman does): the string
+/// is shown as it decodes.
+///
+/// loona-hpack builds its Huffman table (two levels of `HashMap`s over 257 codes) anew for every
+/// string it decodes, then walks it a bit at a time: about 20 µs a string, most of an HTTP/2
+/// import's CPU (BENCHMARKS.md, "HTTP/2 header strings"). httlib-huffman decodes four bits at a
+/// time from static tables.
+fn plain_strings(piece: &[u8]) -> Option<Vec<u8>> {
+    let first = *piece.first()?;
+    let (name_index, mut at) = integer(piece, if first & 0xc0 == 0x40 { 6 } else { 4 })?;
+    let strings = if name_index == 0 { 2 } else { 1 };
+    let mut plain = piece.get(..at)?.to_vec();
+    let mut huffman = false;
+    for _ in 0..strings {
+        let string = piece.get(at..)?;
+        let (len, prefix) = integer(string, 7)?;
+        let end = prefix.checked_add(len)?;
+        let bytes = string.get(prefix..end)?;
+        if string[0] & 0x80 == 0 {
+            plain.extend_from_slice(&string[..end]);
+        } else {
+            huffman = true;
+            // The shortest code is 5 bits: a string decodes to at most 8/5 of its length.
+            let mut text = Vec::with_capacity(len.saturating_mul(8) / 5 + 1);
+            httlib_huffman::decode(bytes, &mut text, httlib_huffman::DecoderSpeed::FourBits)
+                .ok()?;
+            put_integer(&mut plain, text.len(), 7);
+            plain.extend_from_slice(&text);
+        }
+        at += end;
+    }
+    huffman.then_some(plain)
+}
+
+/// Appends `value` as an HPACK integer with a `prefix`-bit prefix (§5.1), the prefix's other bits
+/// zero (for a string's length: not Huffman-coded).
+fn put_integer(out: &mut Vec<u8>, value: usize, prefix: u32) {
+    let max = (1usize << prefix) - 1;
+    if value < max {
+        out.push(value as u8);
+        return;
+    }
+    out.push(max as u8);
+    let mut rest = value - max;
+    while rest >= 0x80 {
+        out.push((rest & 0x7f) as u8 | 0x80);
+        rest >>= 7;
+    }
+    out.push(rest as u8);
+}
+
 /// An HPACK integer with an `prefix`-bit prefix (§5.1): its value and encoded length.
 fn integer(data: &[u8], prefix: u32) -> Option<(usize, usize)> {
     let max = (1usize << prefix) - 1;
@@ -248,6 +313,88 @@ mod tests {
             two.fields.get(4).map(|(n, v)| (n.as_str(), v.as_str())),
             Some(("cache-control", "no-cache"))
         );
+    }
+
+    /// The fields of `decoded` as (name, value) pairs, asserting it decoded without error.
+    fn pairs(decoded: &Decoded) -> Vec<(&str, &str)> {
+        assert_eq!(decoded.error, None);
+        decoded
+            .fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn decodes_rfc7541_c4_huffman_coded_requests_sharing_the_dynamic_table() {
+        // RFC 7541 C.4.1–C.4.3: the C.3 requests with every literal Huffman-coded; the third has
+        // a new name, both its strings Huffman-coded.
+        let mut blocks = HeaderBlocks::new();
+        let first = [
+            0x82, 0x86, 0x84, 0x41, 0x8c, 0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab,
+            0x90, 0xf4, 0xff,
+        ];
+        let second = [
+            0x82, 0x86, 0x84, 0xbe, 0x58, 0x86, 0xa8, 0xeb, 0x10, 0x64, 0x9c, 0xbf,
+        ];
+        let third = [
+            0x82, 0x87, 0x85, 0xbf, 0x40, 0x88, 0x25, 0xa8, 0x49, 0xe9, 0x5b, 0xa9, 0x7d, 0x7f,
+            0x89, 0x25, 0xa8, 0x49, 0xe9, 0x5b, 0xb8, 0xe8, 0xb4, 0xbf,
+        ];
+        let request = [(":method", "GET"), (":scheme", "http"), (":path", "/")];
+        let one = blocks.decode(&first);
+        assert_eq!(pairs(&one)[..3], request);
+        assert_eq!(pairs(&one)[3], (":authority", "www.example.com"));
+        let two = blocks.decode(&second);
+        assert_eq!(
+            pairs(&two)[3..],
+            [
+                (":authority", "www.example.com"),
+                ("cache-control", "no-cache")
+            ]
+        );
+        let three = blocks.decode(&third);
+        assert_eq!(
+            pairs(&three),
+            [
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":path", "/index.html"),
+                (":authority", "www.example.com"),
+                ("custom-key", "custom-value"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_huffman_coded_value_longer_than_a_one_byte_length_decodes_and_enters_the_table() {
+        // A value of 300 characters: its Huffman-coded length and its decoded length both need
+        // more than the 7-bit prefix.
+        let value = "a0/Z-".repeat(60);
+        let mut coded = Vec::new();
+        httlib_huffman::encode(value.as_bytes(), &mut coded).expect("encodes");
+        assert!(coded.len() > 127);
+        let mut block = vec![0x40, 6];
+        block.extend_from_slice(b"x-long");
+        put_integer(&mut block, coded.len(), 7);
+        block[8] |= 0x80;
+        block.extend_from_slice(&coded);
+        let mut blocks = HeaderBlocks::new();
+        assert_eq!(pairs(&blocks.decode(&block)), [("x-long", value.as_str())]);
+        // Indexed from the dynamic table (index 62) in the next block.
+        assert_eq!(pairs(&blocks.decode(&[0xbe])), [("x-long", value.as_str())]);
+    }
+
+    #[test]
+    fn a_damaged_huffman_string_is_an_error_after_the_fields_before_it() {
+        // :method GET, then a literal whose Huffman-coded value holds the end-of-string code.
+        let decoded = HeaderBlocks::new().decode(&[0x82, 0x04, 0x84, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            decoded.fields,
+            vec![(":method".to_owned(), "GET".to_owned())]
+        );
+        let error = decoded.error.unwrap_or_default();
+        assert!(error.contains("could not be decoded"), "{error}");
     }
 
     #[test]
