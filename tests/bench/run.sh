@@ -8,7 +8,7 @@
 #     full   hours: 5 GB synthetic, 256 MB per protocol, 1M open connections, ~2 GB real traffic, 5 runs.
 #
 # Needs root (network namespaces for the real-traffic corpus and the live-capture veth pair) and
-#   apt-get install -y tshark tcpdump hyperfine tcpreplay jq wrk apache2-utils
+#   apt-get install -y tshark tcpdump hyperfine tcpreplay jq wrk apache2-utils nginx nghttp2-client
 # Env: SHARK_BENCH_WORK work directory: corpus, stores, raw timings (default /tmp/shark-bench-SIZE)
 #      SHARK_BENCH_OUT  the report (default BENCHMARKS.md at the repository root)
 set -euo pipefail
@@ -22,13 +22,13 @@ case $size in
     LIVE_RATES="50 100 300 1000 top" QUERY_NARROW_S=60
     REAL_HTTP=20000 REAL_REDIS=20000 REAL_PG=1000 REAL_DNS=2000
     MICRO_ARGS=(bench_ingest=200000 bench_query=1000000)
-    BODIES_HTTP_SIZE=200MB BODIES_OTHER_SIZE=40MB ;;
+    BODIES_HTTP_SIZE=200MB BODIES_OTHER_SIZE=40MB HTTP2_REQUESTS=20000 ;;
   full)
     RUNS=5 MICRO_TIMEOUT=7200 SPAN=24h MIX_SIZE=5GB PER_MIX_SIZE=256MB FLOWS_OPEN=1000000 FLOWS_SIZE=3GB LIVE_SIZE=500MB
     LIVE_RATES="10 20 50 100 200 400 700 1000 1500 2000 3000 top" QUERY_NARROW_S=300
     REAL_HTTP=2000000 REAL_REDIS=1000000 REAL_PG=50000 REAL_DNS=50000
     MICRO_ARGS=()
-    BODIES_HTTP_SIZE=800MB BODIES_OTHER_SIZE=120MB ;;
+    BODIES_HTTP_SIZE=800MB BODIES_OTHER_SIZE=120MB HTTP2_REQUESTS=200000 ;;
   *) echo "usage: tests/bench/run.sh [small|full]" >&2; exit 2 ;;
 esac
 [ "$(id -u)" -eq 0 ] || { echo "run.sh needs root: network namespaces for real traffic and live capture" >&2; exit 1; }
@@ -58,6 +58,23 @@ log "building (release)"
 (cd "$root" && cargo build --release -q -p shark-bench-gen) >&2
 (cd "$root" && cargo build --release -q -p kubectl-shark) >&2 || log "kubectl-shark did not build; its figures will say so"
 note "build" "cargo build --release -p shark-bench-gen -p kubectl-shark"
+
+# http2_section: tests/bench/http2_slice.sh (nginx over h2c under h2load) in a work directory of its own.
+http2_section() {
+  echo "## HTTP/2 (h2c)"
+  echo
+  echo "nginx over h2c under \`h2load\` in a network namespace (\`tests/bench/http2_slice.sh\`): import next to"
+  echo "tshark and tcpdump, then the whole store as JSON."
+  echo
+  if command -v h2load >/dev/null && command -v nginx >/dev/null; then
+    SHARK_BENCH_WORK="$W/http2" KS="$KS" RUNS="$RUNS" "$here/http2_slice.sh" "$HTTP2_REQUESTS" 2>>"$W/http2.log" ||
+      missing "the HTTP/2 slice failed (see $W/http2.log)"
+    cat "$W/http2/commands.md" >>"$W/commands.md" 2>/dev/null || true
+  else
+    missing "h2load or nginx is not installed (apt-get install nghttp2-client nginx)"
+  fi
+  echo
+}
 
 machine_section() {
   echo "## Machine"
@@ -106,6 +123,7 @@ memory_section mixed "${real[@]}" open-flows >"$W/sections/memory.md"
 live_section replay >"$W/sections/live.md"
 micro_section >"$W/sections/micro.md"
 bodies_section >"$W/sections/bodies.md"
+http2_section >"$W/sections/http2.md"
 machine_section >"$W/sections/machine.md"
 
 # Sections measured outside this script (after the marker line) are carried over as they are.
@@ -119,7 +137,7 @@ kept=$(sed -n '/^<!-- Everything below is measured outside/,$p' "$OUT" 2>/dev/nu
   echo
   cat "$W/sections/machine.md" "$W/sections/corpus.md" "$W/sections/import.md" "$W/sections/query.md" \
     "$W/sections/index.md" "$W/sections/memory.md" "$W/sections/live.md" "$W/sections/micro.md" \
-    "$W/sections/bodies.md"
+    "$W/sections/bodies.md" "$W/sections/http2.md"
   echo "## Commands"
   echo
   echo "Exactly what ran (paths from this run's work directory \`$W\`)."
