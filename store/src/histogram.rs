@@ -48,7 +48,7 @@ impl Histogram {
 }
 
 impl Store {
-    /// The histogram of the entries matching `q` in `buckets` slices (1 to [`MAX_BUCKETS`]) of its
+    /// The histogram of the entries matching `q` in `buckets` slices (1 to `MAX_BUCKETS`) of its
     /// window; an open end is the oldest or newest entry stored. `None` when the window is open
     /// and the store holds no entry to close it.
     pub fn histogram(&self, q: &Query, buckets: usize) -> Result<Option<Histogram>, StoreError> {

@@ -2,7 +2,7 @@
 //! the pipeline's [`IdentityHistory`](shark_pipeline::identities::IdentityHistory), so every
 //! entry names its peers as they were at its own timestamp.
 //!
-//! [`ClusterView`](cluster_view::ClusterView) turns each watched object into identity changes;
+//! `ClusterView` turns each watched object into identity changes;
 //! [`watch_cluster`] runs the watchers for the agent's lifetime.
 
 mod cluster_view;

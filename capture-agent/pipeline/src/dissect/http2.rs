@@ -4,7 +4,7 @@
 //! connection joined mid-way), decodes header blocks with one HPACK decoder per direction, and turns
 //! every stream into one [`Exchange`](super::Exchange): request headers and body, response headers,
 //! body and trailers. A stream whose content type is `application/grpc*` is labelled `grpc` (see
-//! [`grpc`](super::grpc)); RST_STREAM, GOAWAY, lost bytes and missing compression state mark the
+//! `grpc`); RST_STREAM, GOAWAY, lost bytes and missing compression state mark the
 //! stream's `error` rather than stopping the connection.
 
 mod connection;

@@ -1,5 +1,6 @@
 //! Header blocks of one direction: HEADERS/PUSH_PROMISE + CONTINUATION assembly and HPACK decoding
-//! with `loona-hpack`, one decoder per direction.
+//! with `loona-hpack`, one decoder per direction, its Huffman-coded strings decoded first by
+//! `httlib-huffman` (see `plain_strings`).
 
 use loona_hpack::Decoder;
 use loona_hpack::decoder::DecoderError;
