@@ -351,7 +351,7 @@ mod tests {
     fn an_exchange_is_the_same_only_when_time_first_packet_protocol_and_sizes_are() {
         let indexed = Entry {
             timestamp: 7,
-            protocol: crate::entry::Protocol {
+            protocol: Protocol {
                 name: "redis".into(),
                 version: String::new(),
             },

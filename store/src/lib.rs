@@ -125,7 +125,6 @@ pub use settings::WriteSettings;
 pub use status::grpc_status_name;
 pub use store::{NodeStatus, Store};
 pub use tail::{FOLLOW_POLL, Tail, index_generation};
-pub use text_eq::same_text;
 pub use writer::{NodeWriter, WriteSummary};
 
 mod bodies;

@@ -495,21 +495,27 @@ mod tests {
         );
     }
 
+    /// Where `locate` finds the packets `first..=last` of flow 7.
+    fn locate_in_flow_7(
+        conn: &Connection,
+        path: &Path,
+        (first, last): (u64, u64),
+    ) -> BTreeMap<u64, Location> {
+        let span = Span {
+            first,
+            last,
+            members: Vec::new(),
+        };
+        let found = locate(conn, path, &Layer::from([(7, span)])).expect("located");
+        assert!(found.values().all(|&(_, _, stream)| stream == 7));
+        found
+    }
+
     /// The packets `locate` finds for spans of flow 7, by number.
     fn located(conn: &Connection, path: &Path, spans: &[(u64, u64)]) -> Vec<Vec<u64>> {
         spans
             .iter()
-            .map(|&(first, last)| {
-                let span = Span {
-                    first,
-                    last,
-                    members: Vec::new(),
-                };
-                let layer = Layer::from([(7, span)]);
-                let found = locate(conn, path, &layer).expect("located");
-                assert!(found.values().all(|&(_, _, stream)| stream == 7));
-                found.into_keys().collect()
-            })
+            .map(|&span| locate_in_flow_7(conn, path, span).into_keys().collect())
             .collect()
     }
 
@@ -560,15 +566,7 @@ mod tests {
         // From the flow's start (what HTTP/2 needs): every row of it.
         assert_eq!(located(&conn, &path, &[(0, 99)]), [range(10..=39)]);
         // The segment's and the packet's byte offset come with each packet.
-        let layer = Layer::from([(
-            7,
-            Span {
-                first: 29,
-                last: 30,
-                members: Vec::new(),
-            },
-        )]);
-        let found = locate(&conn, &path, &layer).expect("located");
+        let found = locate_in_flow_7(&conn, &path, (29, 30));
         assert_eq!(found.get(&29), Some(&(1, 2_900, 7)));
         assert_eq!(found.get(&30), Some(&(2, 3_000, 7)));
     }

@@ -10,7 +10,7 @@
 //! index compares them for every entry.
 
 /// Whether `a` and `b` are the same text; two empty ones are compared by their lengths alone.
-pub fn same_text(a: &str, b: &str) -> bool {
+pub(crate) fn same_text(a: &str, b: &str) -> bool {
     a.len() == b.len() && (a.is_empty() || a == b)
 }
 

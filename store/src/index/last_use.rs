@@ -72,7 +72,7 @@ pub(crate) struct LastUse {
     names: BoundedMap<String, (i64, i64)>,
     /// The empty name's (id, recorded `last_ts`): most of an entry's peer names are empty outside
     /// a cluster, and a map lookup of an empty key costs a slow `memcmp` (see
-    /// [`same_text`](crate::same_text)).
+    /// [`same_text`](crate::text_eq::same_text)).
     empty_name: Option<(i64, i64)>,
     /// Identity id → recorded `last_ts`.
     parts: BoundedMap<i64, i64>,
