@@ -330,7 +330,7 @@ fn every_field_is_listed_and_the_table_names_command_namespace_and_outcome() {
 #[test]
 fn a_zstd_compressed_find_is_read_where_tshark_cannot() {
     // tshark names the compressor it cannot undo; the zstd client's three requests are those.
-    let undecoded: Vec<i64> = messages()
+    let mut undecoded: Vec<i64> = messages()
         .into_iter()
         .filter(|m| m.1 == 0 && m.3.is_empty())
         .map(|m| m.0)
@@ -340,7 +340,6 @@ fn a_zstd_compressed_find_is_read_where_tshark_cannot() {
         .map(|e| e["request"]["requestId"].as_i64().expect("requestId"))
         .collect();
     ids.sort();
-    let mut undecoded = undecoded;
     undecoded.sort();
     assert_eq!(ids, undecoded, "the same requests, read by us");
     let (request, _) = compressed_find("zstd");

@@ -32,16 +32,9 @@ except OperationFailure as e:
 users.with_options(write_concern=WriteConcern(w=0)).insert_one({"_id": 6, "name": "quiet"})
 print("ping", client.admin.command("ping")["ok"])
 client.close()
-zipped = pymongo.MongoClient(host, port, directConnection=True, compressors="zlib",
-                             serverSelectionTimeoutMS=5000, heartbeatFrequencyMS=60000)
-print("zlib found", len(list(zipped.shop.users.find({"age": 36}))))
-zipped.close()
-packed = pymongo.MongoClient(host, port, directConnection=True, compressors="zstd",
-                             serverSelectionTimeoutMS=5000, heartbeatFrequencyMS=60000)
-print("zstd found", len(list(packed.shop.users.find({"age": 36}))))
-packed.close()
-snappy = pymongo.MongoClient(host, port, directConnection=True, compressors="snappy",
-                             serverSelectionTimeoutMS=5000, heartbeatFrequencyMS=60000)
-print("snappy found", len(list(snappy.shop.users.find({"age": 36}))))
-snappy.close()
+for compressor in ("zlib", "zstd", "snappy"):
+    packed = pymongo.MongoClient(host, port, directConnection=True, compressors=compressor,
+                                 serverSelectionTimeoutMS=5000, heartbeatFrequencyMS=60000)
+    print(compressor, "found", len(list(packed.shop.users.find({"age": 36}))))
+    packed.close()
 print("done")

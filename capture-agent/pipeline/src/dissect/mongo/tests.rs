@@ -162,6 +162,23 @@ fn body(m: &shark_store::Message) -> Value {
     serde_json::from_str(m.get("body").and_then(Value::as_str).expect("a body")).expect("JSON")
 }
 
+/// An `OP_COMPRESSED` request `id`: an `OP_MSG` of `size` bytes uncompressed, compressed with
+/// `compressor` (1 snappy, 2 zlib, 3 zstd) into `data`.
+fn op_compressed(id: i32, compressor: u8, size: usize, data: &[u8]) -> Vec<u8> {
+    let mut body = 2013i32.to_le_bytes().to_vec();
+    body.extend((size as i32).to_le_bytes());
+    body.push(compressor);
+    body.extend(data);
+    message(id, 0, 2012, &body)
+}
+
+/// `data` compressed with zlib.
+fn zlib(data: &[u8]) -> Vec<u8> {
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(data).expect("compress");
+    z.finish().expect("compress")
+}
+
 #[test]
 fn a_find_and_its_cursor_are_one_exchange_however_chunked() {
     let find = op_msg(
@@ -489,16 +506,9 @@ fn compressed_messages_are_read_when_snappy_zlib_or_zstd_and_named_otherwise() {
     let inner_doc = cmd("count", json!("users"), json!({"$db": "shop"}));
     let plain = op_msg(0, 0, 0, inner_doc.clone(), &[]);
     let original = &plain[16..];
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    z.write_all(original).expect("compress");
-    let packed = z.finish().expect("compress");
-    let compressed = |id: i32, compressor: u8, data: &[u8]| {
-        let mut body = 2013i32.to_le_bytes().to_vec();
-        body.extend((original.len() as i32).to_le_bytes());
-        body.push(compressor);
-        body.extend(data);
-        message(id, 0, 2012, &body)
-    };
+    let packed = zlib(original);
+    let compressed =
+        |id: i32, compressor: u8, data: &[u8]| op_compressed(id, compressor, original.len(), data);
     let zstd_packed = zstd::bulk::compress(original, 3).expect("compress");
     let snappy_packed = snap::raw::Encoder::new()
         .compress_vec(original)
@@ -551,13 +561,7 @@ fn a_snappy_message_is_read_and_a_damaged_or_oversized_one_is_not() {
     );
     let plain = op_msg(0, 0, 0, inner_doc, &[]);
     let original = &plain[16..];
-    let compressed = |id: i32, size: usize, data: &[u8]| {
-        let mut body = 2013i32.to_le_bytes().to_vec();
-        body.extend((size as i32).to_le_bytes());
-        body.push(1);
-        body.extend(data);
-        message(id, 0, 2012, &body)
-    };
+    let compressed = |id: i32, size: usize, data: &[u8]| op_compressed(id, 1, size, data);
     let packed = snap::raw::Encoder::new()
         .compress_vec(original)
         .expect("compress");
@@ -603,10 +607,7 @@ fn a_snappy_message_is_read_and_a_damaged_or_oversized_one_is_not() {
     assert_eq!(seen.len(), 4);
     // Kept whole within a 1000-byte --max-body, it states more than that: not read, where zlib
     // gives the first 1000 bytes (a block has no prefix to give).
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    z.write_all(original).expect("compress");
-    let mut zlib = compressed(5, original.len(), &z.finish().expect("compress"));
-    zlib[16 + 8] = 2;
+    let zlib = op_compressed(5, 2, original.len(), &zlib(original));
     let mut parser = MongoDissector.parser(&ParserSettings { max_body: 1000 });
     let mut out = Vec::new();
     parser.feed(C, &messages[0].1, META, &mut out);
@@ -626,13 +627,7 @@ fn a_zstd_message_is_read_and_a_damaged_or_hostile_one_is_not() {
     let inner_doc = cmd("find", json!("orders"), json!({"$db": "shop"}));
     let plain = op_msg(0, 0, 0, inner_doc, &[]);
     let original = &plain[16..];
-    let compressed = |id: i32, size: usize, data: &[u8]| {
-        let mut body = 2013i32.to_le_bytes().to_vec();
-        body.extend((size as i32).to_le_bytes());
-        body.push(3);
-        body.extend(data);
-        message(id, 0, 2012, &body)
-    };
+    let compressed = |id: i32, size: usize, data: &[u8]| op_compressed(id, 3, size, data);
     let packed = zstd::bulk::compress(original, 3).expect("compress");
     // A frame asking for a 64 MiB window (zstd's own limit is 128 MiB), its one block stored raw:
     // named, not read, nothing allocated for it. The magic, a descriptor without a content size,
