@@ -58,25 +58,17 @@ EOF
 
 [ -f "$pcap" ] || { log "http2: capturing"; capture; }
 
-# timed_run NAME CMD: wall, CPU (user + system) and max RSS of one run: prints "wall cpu rss_mib".
-timed_run() {
-  note "$1" "$2"
-  /usr/bin/time -f '%e %U %S %M' -o "$W/$1.time" bash -c "$2 >/dev/null 2>'$W/$1.log'" || log "failed: $2"
-  awk '{ printf "%s %.2f %.0f\n", $1, $2 + $3, $4 / 1024 }' "$W/$1.time"
-}
-
 log "http2: import"
-read -r ours ours_cpu ours_rss < <(for i in $(seq "$RUNS"); do
-  rm -rf "$W/stores/h2"
-  timed_run "import-h2" "$(q "$KS" import "$pcap" --store "$W/stores/h2")"
-done | sort -n | awk -v n="$RUNS" 'NR == int((n + 1) / 2)')
+read -r ours ours_cpu ours_rss < <(run_cpu "import-h2" "$(q "$KS" import "$pcap" --store "$W/stores/tmp")")
+# The last import's store, kept where run_cpu does not remove it.
+rm -rf "$W/stores/h2" && mv "$W/stores/tmp" "$W/stores/h2"
 entries=$("$KS" query --store "$W/stores/h2" -o json --limit 100000000 http | wc -l)
 log "http2: tshark, tcpdump, JSON"
-read -r shark shark_cpu _ < <(timed_run "tshark-h2" "$(q tshark -n -r "$pcap" -d tcp.port==80,http2 -T fields \
+read -r shark shark_cpu _ < <(RUNS=1 run_cpu "tshark-h2" "$(q tshark -n -r "$pcap" -d tcp.port==80,http2 -T fields \
   -e frame.time_epoch -e ip.src -e ip.dst -e tcp.srcport -e tcp.dstport -e http2.headers.method \
   -e http2.headers.path -e http2.headers.status -Y http2.type==1)")
-read -r dump _ _ < <(timed_run "tcpdump-h2" "$(q tcpdump -r "$pcap" -w /dev/null)")
-read -r json json_cpu json_rss < <(timed_run "json-h2" "$(q "$KS" query --store "$W/stores/h2" -o json \
+read -r dump _ _ < <(RUNS=1 run_cpu "tcpdump-h2" "$(q tcpdump -r "$pcap" -w /dev/null)")
+read -r json json_cpu json_rss < <(RUNS=1 run_cpu "json-h2" "$(q "$KS" query --store "$W/stores/h2" -o json \
   --limit 100000000 http)")
 bytes=$(bytes_of "$pcap")
 packets=$(capinfos -c -M "$pcap" | awk -F': *' '/Number of packets/ { print $2 }')

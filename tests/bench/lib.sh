@@ -66,3 +66,16 @@ need_load_tools() {
   command -v redis-benchmark >/dev/null || { echo "$1: redis-benchmark is not installed (apt-get install redis-tools)" >&2; exit 1; }
   command -v pgbench >/dev/null || { echo "$1: pgbench is not installed (apt-get install postgresql)" >&2; exit 1; }
 }
+
+# run_cpu NAME CMD: median over $RUNS runs of wall and CPU seconds (user + system) and max RSS, with
+# $W/stores/tmp removed before each run (the last run's store is left there): prints "wall cpu rss_mib".
+run_cpu() {
+  local name=$1 cmd=$2 i
+  note "$name" "$cmd"
+  for i in $(seq "$RUNS"); do
+    rm -rf "$W/stores/tmp"
+    /usr/bin/time -f '%e %U %S %M' -o "$W/$name.$i.time" bash -c "$cmd >/dev/null 2>'$W/$name.log'" ||
+      log "failed: $cmd"
+    awk '{ printf "%s %.2f %.0f\n", $1, $2 + $3, $4 / 1024 }' "$W/$name.$i.time"
+  done | sort -n | awk -v n="$RUNS" 'NR == int((n + 1) / 2)'
+}

@@ -63,19 +63,6 @@ if [ "$what" = live ]; then
   exit 0
 fi
 
-# run_cpu NAME CMD: median over $RUNS runs of wall and CPU seconds (user + system) and max RSS, a fresh
-# store each run: prints "wall cpu rss_mib".
-run_cpu() {
-  local name=$1 cmd=$2 i
-  note "$name" "$cmd"
-  for i in $(seq "$RUNS"); do
-    rm -rf "$W/stores/tmp"
-    /usr/bin/time -f '%e %U %S %M' -o "$W/$name.$i.time" bash -c "$cmd >/dev/null 2>'$W/$name.log'" ||
-      log "failed: $cmd"
-    awk '{ printf "%s %.2f %.0f\n", $1, $2 + $3, $4 / 1024 }' "$W/$name.$i.time"
-  done | sort -n | awk -v n="$RUNS" 'NR == int((n + 1) / 2)'
-}
-
 echo "| slice | MB | packets | kubectl-shark import: wall, CPU, RSS | MB/s | tshark -T fields: wall, CPU | ratio (wall) | tcpdump -r: wall |"
 echo "|---|---|---|---|---|---|---|---|"
 for name in http redis postgres real; do
